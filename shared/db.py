@@ -1,0 +1,169 @@
+"""Async database access for one service's own database.
+
+- SQLite (the embedded default): WAL, ``busy_timeout`` and foreign keys on every connection; write
+  transactions start with ``BEGIN IMMEDIATE`` so that read-then-write transactions never fail with
+  SQLITE_BUSY on lock upgrade; reads use a separate engine with deferred transactions.
+- PostgreSQL through asyncpg; the service's database is created if it is missing.
+
+``Database.transaction()`` is the unit of work: one explicit transaction, committed on success,
+after which the registered hooks run (the outbox relay is woken there, so events are published
+right after commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import types
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Awaitable, Callable
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+from sqlalchemy.orm import registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def service_base(name: str) -> type[SQLModel]:
+    """A SQLModel base with its own registry and metadata, so each service's tables and
+    migrations stay its own (sqlmodel #264)."""
+    reg = registry(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION, info={"service": name}))
+    return types.new_class(f"{name.title()}Model", (SQLModel,), {"registry": reg})
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    # Take transaction control from the driver so that we can say BEGIN IMMEDIATE ourselves.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    def __init__(self, url: str, *, service: str, echo: bool = False) -> None:
+        self.url = url
+        self.service = service
+        self.is_sqlite = url.startswith("sqlite")
+        self._after_commit: list[Callable[[], None]] = []
+        if self.is_sqlite:
+            self.engine = self._sqlite_engine(url, immediate=True, echo=echo)
+            self.read_engine = self._sqlite_engine(url, immediate=False, echo=echo)
+        else:
+            self.engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.read_engine = self.engine
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @staticmethod
+    def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> AsyncEngine:
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        return engine
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def ensure_database(self) -> None:
+        """Create the SQLite folder or the PostgreSQL database if missing."""
+        parsed = make_url(self.url)
+        if self.is_sqlite:
+            from pathlib import Path
+
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            return
+        import asyncpg
+
+        name = parsed.database
+        admin_dsn = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                try:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+                except asyncpg.DuplicateDatabaseError:
+                    pass  # another replica created it first
+        finally:
+            await conn.close()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.read_engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+            return False
+
+    # --- units of work -------------------------------------------------------------------
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        self._after_commit.append(hook)
+
+    @asynccontextmanager
+    async def transaction(self, *, notify: bool = True) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            async with session.begin():
+                yield session
+        if notify:
+            for hook in self._after_commit:
+                hook()
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session:
+            yield session
+
+
+async def with_retry(
+    operation: Callable[[], Awaitable[object]], *, attempts: int = 5, first_delay: float = 0.05
+) -> object:
+    """Retry an operation that failed because the database was busy or the connection dropped."""
+    delay = first_delay
+    for attempt in range(1, attempts + 1):
+        try:
+            return await operation()
+        except (OperationalError, DBAPIError) as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+async def insert_ignore(session: AsyncSession, table: sa.Table, values: dict) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+def is_transient(exc: BaseException) -> bool:
+    message = str(exc).lower()
+    return any(
+        marker in message
+        for marker in ("database is locked", "database is busy", "connection was closed", "connection is closed",
+                       "cannot connect", "connection refused", "terminating connection", "connectiondoesnotexist")
+    ) or bool(getattr(exc, "connection_invalidated", False))

@@ -1,0 +1,161 @@
+"""The transactional outbox and its relay.
+
+``Outbox.emit`` writes the event row in the caller's transaction, so an event exists exactly when
+its state change committed. The relay wakes on every commit (``Database.on_commit``), claims
+pending rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several replicas never
+claim the same row), publishes them with ``Nats-Msg-Id`` = event id, waits for the JetStream acks,
+then marks them published. A relay that dies between publishing and marking leaves the rows to be
+re-claimed when the lease runs out; the republished copies are dropped by JetStream's duplicate
+window and, past it, by the consumers' inboxes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.clock import Clock, as_utc, utcnow
+from shared.context import request_id_var
+from shared.db import Database
+from shared.events.bus import Bus
+from shared.events.catalog import source_of, validate_event_data
+from shared.events.envelope import CloudEvent
+from shared.ids import new_id
+
+log = structlog.get_logger("shared.outbox")
+
+
+class Outbox:
+    def __init__(self, table: sa.Table, clock: Clock | None = None) -> None:
+        self.table = table
+        self.clock = clock or Clock()
+
+    async def emit(self, session: AsyncSession, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> CloudEvent:
+        payload = validate_event_data(event_type, data)
+        event = CloudEvent(
+            id=str(new_id()),
+            source=source_of(event_type),
+            type=event_type,
+            subject=subject or str(payload.get("id")),
+            time=self.clock.now(),
+            data=payload,
+            requestid=request_id_var.get(),
+        )
+        await session.execute(sa.insert(self.table).values(
+            id=uuid.UUID(event.id),
+            type=event.type,
+            subject=event.subject,
+            data=event.data,
+            request_id=event.requestid,
+            created_at=event.time,
+        ))
+        return event
+
+
+def envelope_from_row(row: Any) -> CloudEvent:
+    return CloudEvent(
+        id=str(row.id),
+        source=source_of(row.type),
+        type=row.type,
+        subject=row.subject,
+        time=as_utc(row.created_at),
+        data=row.data,
+        requestid=row.request_id,
+    )
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, table: sa.Table, bus: Bus, *, poll_seconds: float = 1.0,
+                 batch_size: int = 200, lease_seconds: float = 30.0) -> None:
+        self.db = db
+        self.table = table
+        self.bus = bus
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.published_total = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self.db.on_commit(self.wake)
+        self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.db.service}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self.bus.ready.wait()
+                self._wake.clear()
+                count = await self.publish_pending()
+                backoff = 0.1
+                if count >= self.batch_size:
+                    continue
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - back off on any failure: NATS or DB down
+                log.warning("outbox.relay_failed", error=str(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def publish_pending(self) -> int:
+        rows = await self._claim()
+        if not rows:
+            return 0
+        results = await asyncio.gather(
+            *(self.bus.publish(envelope_from_row(r)) for r in rows), return_exceptions=True
+        )
+        done = [r.seq for r, res in zip(rows, results) if not isinstance(res, BaseException)]
+        failed = [r.seq for r, res in zip(rows, results) if isinstance(res, BaseException)]
+        t = self.table
+        async with self.db.transaction(notify=False) as session:
+            if done:
+                await session.execute(sa.update(t).where(t.c.seq.in_(done)).values(published_at=utcnow()))
+            if failed:
+                await session.execute(sa.update(t).where(t.c.seq.in_(failed)).values(claimed_until=None))
+        self.published_total += len(done)
+        if failed:
+            first = next(res for res in results if isinstance(res, BaseException))
+            raise RuntimeError(f"{len(failed)} of {len(rows)} events not acknowledged: {first}")
+        return len(done)
+
+    async def _claim(self) -> list[Any]:
+        t = self.table
+        now = utcnow()
+        pending = (
+            sa.select(t.c.seq)
+            .where(t.c.published_at.is_(None), sa.or_(t.c.claimed_until.is_(None), t.c.claimed_until < now))
+            .order_by(t.c.seq)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            sa.update(t)
+            .where(t.c.seq.in_(pending.scalar_subquery()))
+            .values(claimed_until=now + self.lease)
+            .returning(t.c.seq, t.c.id, t.c.type, t.c.subject, t.c.data, t.c.request_id, t.c.created_at)
+        )
+        async with self.db.transaction(notify=False) as session:
+            rows = (await session.execute(stmt)).all()
+        return sorted(rows, key=lambda r: r.seq)

@@ -1,0 +1,113 @@
+"""HTTP plumbing shared by every service: request ids, content-type checks, ETag / If-Match,
+Prometheus metrics, and the language of user-facing text."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from fastapi import Request, Response
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.context import request_id_var
+from shared.errors import PreconditionFailed, problem
+from shared.i18n import current_language, negotiate, text
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
+
+HTTP_REQUESTS = Counter("custody_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+HTTP_LATENCY = Histogram("custody_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
+                         buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH"})
+
+
+class RequestContextMiddleware:
+    """Accepts or generates ``X-Request-ID``, binds it to logs and events, echoes it back, picks the
+    response language, and counts the request in the metrics."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID_OK.match(incoming) else str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+        token_rid = request_id_var.set(request_id)
+        token_lang = current_language.set(negotiate(headers.get(b"accept-language", b"").decode("latin-1")))
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status_holder = {"status": 500}
+        started = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status_holder["status"])).inc()
+            HTTP_LATENCY.labels(self.service, scope["method"], template).observe(time.perf_counter() - started)
+            structlog.contextvars.unbind_contextvars("request_id")
+            request_id_var.reset(token_rid)
+            current_language.reset(token_lang)
+
+
+class ContentTypeMiddleware:
+    """Writes carry JSON unless the route says otherwise (uploads, CSV import): anything else is 415
+    before a handler sees it."""
+
+    def __init__(self, app: ASGIApp, *, non_json_paths: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.non_json = [re.compile(p) for p in non_json_paths]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"].encode() in BODY_METHODS:
+            headers = dict(scope.get("headers") or [])
+            ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+            has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or b"transfer-encoding" in headers
+            path = scope["path"]
+            if has_body and not any(p.search(path) for p in self.non_json):
+                if not (ctype == "application/json" or ctype.endswith("+json")):
+                    response = problem(415, code="unsupported-media-type", detail=text(
+                        "请求体须为 application/json", "The request body must be application/json"), instance=path)
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+# --- ETag / If-Match -------------------------------------------------------------------------
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag_of(version)
+
+
+def check_if_match(request: Request, version: int) -> None:
+    """412 when ``If-Match`` is present and names another version (``*`` always matches)."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return
+    candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
+    if "*" in candidates or etag_of(version) in candidates:
+        return
+    raise PreconditionFailed(
+        text("资源已被修改（版本不匹配），请重新获取后再试", "The resource changed (version mismatch); fetch it again"),
+        extra={"current_version": version},
+    )

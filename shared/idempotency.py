@@ -1,0 +1,154 @@
+"""``Idempotency-Key`` on POST: a retry with the same key and body gets the first response; the
+same key with another body gets 422; a retry while the first is still running gets 409.
+
+Keys are scoped to the caller (the token's subject, or ``anonymous``), so one client can never
+replay another's response. A record whose request crashed before it finished (no stored
+response after ``STALE_AFTER``) is taken over by the retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.clock import as_utc, utcnow
+from shared.db import insert_ignore
+from shared.errors import DomainError, problem
+from shared.i18n import text
+
+log = structlog.get_logger("shared.idempotency")
+HEADER = b"idempotency-key"
+MAX_KEY_LENGTH = 200
+MAX_BODY = 11 * 1024 * 1024
+STALE_AFTER = timedelta(seconds=60)
+REPLAYED_HEADERS = {"content-type", "etag", "location"}
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        raw_key = headers.get(HEADER)
+        if raw_key is None:
+            await self.app(scope, receive, send)
+            return
+        key = raw_key.decode("latin-1").strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            await problem(422, code="invalid-idempotency-key", detail=text(
+                "Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters"),
+                instance=scope["path"])(scope, receive, send)
+            return
+        app_state = scope["app"].state
+        db, infra = app_state.ctx.db, app_state.ctx.infra
+
+        body, receive = await _buffer(receive)
+        if body is None:  # too large: let the route answer 413
+            await self.app(scope, receive, send)
+            return
+        caller = await _caller(scope, app_state)
+        digest = hashlib.sha256(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n" + body).hexdigest()
+        table = infra.idempotency
+        where = sa.and_(table.c.scope == caller, table.c.key == key)
+
+        async with db.transaction(notify=False) as session:
+            fresh = await insert_ignore(session, table, {
+                "scope": caller, "key": key, "method": "POST", "path": scope["path"][:500],
+                "body_sha256": digest, "created_at": utcnow(),
+            })
+            existing = None if fresh else (await session.execute(sa.select(table).where(where))).mappings().first()
+            if existing is not None and existing["status_code"] is None and existing["body_sha256"] == digest \
+                    and utcnow() - as_utc(existing["created_at"]) > STALE_AFTER:
+                await session.execute(sa.update(table).where(where).values(created_at=utcnow()))
+                existing = None  # abandoned by a crashed request: take it over
+        if existing is not None:
+            await self._answer_existing(existing, digest, scope, receive, send)
+            return
+
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                captured["body"].extend(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            async with db.transaction(notify=False) as session:
+                if captured["status"] >= 500:
+                    await session.execute(sa.delete(table).where(where))  # let the client retry
+                else:
+                    kept = {k.decode("latin-1"): v.decode("latin-1") for k, v in captured["headers"]
+                            if k.decode("latin-1").lower() in REPLAYED_HEADERS}
+                    await session.execute(sa.update(table).where(where).values(
+                        status_code=captured["status"], response_headers=kept, response_body=bytes(captured["body"]),
+                    ))
+
+    async def _answer_existing(self, row: Any, digest: str, scope: Scope, receive: Receive, send: Send) -> None:
+        if row["body_sha256"] != digest:
+            response = problem(422, code="idempotency-key-reused", detail=text(
+                "该 Idempotency-Key 已用于另一个不同的请求", "This Idempotency-Key was used for a different request"),
+                instance=scope["path"])
+        elif row["status_code"] is None:
+            response = problem(409, code="idempotency-in-progress", detail=text(
+                "使用该 Idempotency-Key 的请求仍在处理中", "A request with this Idempotency-Key is still in progress"),
+                instance=scope["path"], headers={"Retry-After": "1"})
+        else:
+            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (row["response_headers"] or {}).items()]
+            headers.append((b"idempotent-replayed", b"true"))
+            await send({"type": "http.response.start", "status": row["status_code"], "headers": headers})
+            await send({"type": "http.response.body", "body": row["response_body"] or b""})
+            return
+        await response(scope, receive, send)
+
+
+async def _buffer(receive: Receive) -> tuple[bytes | None, Receive]:
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+        if size > MAX_BODY:
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return (None if size > MAX_BODY else body), replay
+
+
+async def _caller(scope: Scope, state: Any) -> str:
+    headers = dict(scope.get("headers") or [])
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    if not auth.lower().startswith("bearer "):
+        return "anonymous"
+    try:
+        principal = await state.verifier.verify(auth[7:].strip())
+    except DomainError:
+        return "invalid-token"  # the route will answer 401; nothing gets stored under a real caller
+    return f"sub:{principal.subject}"

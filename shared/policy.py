@@ -1,0 +1,111 @@
+"""The custody implementation plan (实施方案) in force: defaults in ``shared/data/policy.json``, a
+file the bureau publishes (``CUSTODY_POLICY_FILE``) overriding any of them. Every service loads the
+same policy through this module; the registry serves it at ``GET /api/v1/policy``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.settings import Settings
+
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parent / "data" / "policy.json"
+
+
+class VisitMinimums(BaseModel):
+    red: int = Field(ge=0)
+    orange: int = Field(ge=0)
+    yellow: int = Field(ge=0)
+    blue: int = Field(ge=0)
+
+    def for_level(self, level: str) -> int:
+        return int(getattr(self, level))
+
+
+class TermMonths(BaseModel):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+
+class HazardDeadlines(BaseModel):
+    general: int = Field(ge=1)
+    major: int = Field(ge=1)
+
+
+class CreditGrades(BaseModel):
+    A: int
+    B: int
+    C: int
+
+
+class CreditRules(BaseModel):
+    start: int
+    cap: int
+    complaint_upheld: int
+    audit_below_60: int
+    audit_at_least_90: int
+    missed_visit: int
+    hazard_verified_late: int
+    fraud_finding: int
+    grades: CreditGrades
+
+    def grade_of(self, score: int) -> Literal["A", "B", "C", "D"]:
+        if score >= self.grades.A:
+            return "A"
+        if score >= self.grades.B:
+            return "B"
+        if score >= self.grades.C:
+            return "C"
+        return "D"
+
+
+class RiskRules(BaseModel):
+    red_industries: list[str]
+    orange_industries: list[str]
+    yellow_industries: list[str]
+    blue_industries: list[str]
+    major_hazard_source_level: Literal["red", "orange", "yellow", "blue"]
+    severe_flags: list[str]
+    flags_for_one_step: int
+    employees_for_one_step: int
+    open_major_hazard_steps: int
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy_version: str
+    title: str
+    title_en: str
+    published: date
+    filing_validity_years: int = Field(ge=1)
+    min_registered_safety_engineers: int = Field(ge=0)
+    min_full_time_staff: int = Field(ge=0)
+    max_enterprises_per_engineer: int = Field(ge=1)
+    min_visits_per_year: VisitMinimums
+    contract_term_months: TermMonths
+    expiring_notice_days: int = Field(ge=0)
+    hazard_deadline_days: HazardDeadlines
+    complaint_response_days: int = Field(ge=1)
+    complaint_resolve_days: int = Field(ge=1)
+    audit_sample_rate: float = Field(gt=0, le=1)
+    credit: CreditRules
+    risk_rules: RiskRules
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def load_policy(settings: Settings | None = None) -> Policy:
+    data = json.loads(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    if settings is not None and settings.policy_file:
+        data = _merge(data, json.loads(Path(settings.policy_file).read_text(encoding="utf-8")))
+    return Policy.model_validate(data)

@@ -1,0 +1,205 @@
+"""Reference data used by every service (SPEC §4): USCC validation (GB 32100-2015), the
+four-level jurisdiction (city → district/county → town/street → village, from a data file), and
+the enumerations of industries, hazard flags, service items and risk levels."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+DEFAULT_JURISDICTION_FILE = Path(__file__).resolve().parent / "data" / "jurisdiction" / "jiangmen.json"
+
+
+class Industry(StrEnum):
+    hazardous_chemicals = "hazardous_chemicals"
+    fireworks = "fireworks"
+    non_coal_mining = "non_coal_mining"
+    metallurgy = "metallurgy"
+    nonferrous_metals = "nonferrous_metals"
+    building_materials = "building_materials"
+    machinery = "machinery"
+    light_industry = "light_industry"
+    textiles = "textiles"
+    tobacco = "tobacco"
+    commerce_trade = "commerce_trade"
+    construction = "construction"
+    other = "other"
+
+
+class HazardFlag(StrEnum):
+    dust_explosion = "dust_explosion"
+    confined_space = "confined_space"
+    ammonia_refrigeration = "ammonia_refrigeration"
+    hazardous_chemicals_use = "hazardous_chemicals_use"
+    special_equipment = "special_equipment"
+    metal_melting = "metal_melting"
+
+
+class ServiceItem(StrEnum):
+    hazard_inspection = "hazard_inspection"
+    safety_training = "safety_training"
+    emergency_plan = "emergency_plan"
+    standardization = "standardization"
+    occupational_health = "occupational_health"
+    risk_assessment = "risk_assessment"
+    safety_management_system = "safety_management_system"
+
+
+class RiskLevel(StrEnum):
+    red = "red"
+    orange = "orange"
+    yellow = "yellow"
+    blue = "blue"
+
+
+RISK_ORDER = [RiskLevel.blue, RiskLevel.yellow, RiskLevel.orange, RiskLevel.red]
+
+INDUSTRY_NAMES = {
+    "hazardous_chemicals": ("危险化学品", "Hazardous chemicals"), "fireworks": ("烟花爆竹", "Fireworks"),
+    "non_coal_mining": ("非煤矿山", "Non-coal mining"), "metallurgy": ("冶金", "Metallurgy"),
+    "nonferrous_metals": ("有色金属", "Non-ferrous metals"), "building_materials": ("建材", "Building materials"),
+    "machinery": ("机械", "Machinery"), "light_industry": ("轻工", "Light industry"), "textiles": ("纺织", "Textiles"),
+    "tobacco": ("烟草", "Tobacco"), "commerce_trade": ("商贸", "Commerce and trade"),
+    "construction": ("建筑施工", "Construction"), "other": ("其他", "Other"),
+}
+RISK_NAMES = {"red": ("重大风险（红）", "Major (red)"), "orange": ("较大风险（橙）", "High (orange)"),
+              "yellow": ("一般风险（黄）", "Moderate (yellow)"), "blue": ("低风险（蓝）", "Low (blue)")}
+SERVICE_ITEM_NAMES = {
+    "hazard_inspection": ("隐患排查", "Hazard inspection"), "safety_training": ("安全培训", "Safety training"),
+    "emergency_plan": ("应急预案", "Emergency plan"), "standardization": ("安全标准化", "Standardization"),
+    "occupational_health": ("职业健康", "Occupational health"), "risk_assessment": ("风险评估", "Risk assessment"),
+    "safety_management_system": ("安全管理制度", "Safety management system"),
+}
+
+
+def raise_risk(level: str, steps: int = 1) -> RiskLevel:
+    index = RISK_ORDER.index(RiskLevel(level))
+    return RISK_ORDER[min(index + steps, len(RISK_ORDER) - 1)]
+
+
+def risk_rank(level: str) -> int:
+    return RISK_ORDER.index(RiskLevel(level))
+
+
+# --- USCC -------------------------------------------------------------------------------------
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_char(first17: str) -> str:
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    check = 31 - total % 31
+    return USCC_ALPHABET[0 if check == 31 else check]
+
+
+def is_valid_uscc(value: str) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == 18
+        and all(c in USCC_ALPHABET for c in value)
+        and uscc_check_char(value[:17]) == value[17]
+    )
+
+
+def make_uscc(body17: str) -> str:
+    """Complete 17 characters with their check character (for seeds and tests)."""
+    return body17 + uscc_check_char(body17)
+
+
+def _check_uscc(value: str) -> str:
+    value = value.strip().upper()
+    if not is_valid_uscc(value):
+        raise ValueError("统一社会信用代码无效（GB 32100-2015 校验失败） / invalid USCC (GB 32100-2015 check failed)")
+    return value
+
+
+USCC = Annotated[str, AfterValidator(_check_uscc)]
+
+
+# --- jurisdiction -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Area:
+    code: str
+    name: str
+    level: str  # city | district | town | village
+    parent: str | None
+    name_en: str | None = None
+
+
+@dataclass
+class Jurisdiction:
+    city: Area
+    areas: dict[str, Area] = field(default_factory=dict)
+
+    @property
+    def districts(self) -> list[Area]:
+        return [a for a in self.areas.values() if a.level == "district"]
+
+    def is_district(self, code: str) -> bool:
+        area = self.areas.get(code)
+        return area is not None and area.level == "district"
+
+    def is_city(self, code: str) -> bool:
+        return code == self.city.code
+
+    def town_in(self, district: str, town: str) -> Area | None:
+        """A town of ``district`` by code or by exact name."""
+        area = self.areas.get(town)
+        if area and area.level == "town" and area.parent == district:
+            return area
+        for candidate in self.areas.values():
+            if candidate.level == "town" and candidate.parent == district and candidate.name == town:
+                return candidate
+        return None
+
+    def village_in(self, town_code: str, village: str) -> Area | None:
+        area = self.areas.get(village)
+        if area and area.level == "village" and area.parent == town_code:
+            return area
+        for candidate in self.areas.values():
+            if candidate.level == "village" and candidate.parent == town_code and candidate.name == village:
+                return candidate
+        return None
+
+    def name_of(self, code: str, language: str = "zh-CN") -> str:
+        area = self.areas.get(code) or (self.city if code == self.city.code else None)
+        if area is None:
+            return code
+        return (area.name_en or area.name) if language.startswith("en") else area.name
+
+
+@lru_cache(maxsize=4)
+def load_jurisdiction(path: str | None = None) -> Jurisdiction:
+    """The jurisdiction data file: ``path``, else ``CUSTODY_JURISDICTION_FILE``, else Jiangmen."""
+    path = path or os.environ.get("CUSTODY_JURISDICTION_FILE") or str(DEFAULT_JURISDICTION_FILE)
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    city = Area(data["city"]["code"], data["city"]["name"], "city", None, data["city"].get("name_en"))
+    jur = Jurisdiction(city=city)
+    for d in data["districts"]:
+        jur.areas[d["code"]] = Area(d["code"], d["name"], "district", city.code, d.get("name_en"))
+        for t in d.get("towns", []):
+            jur.areas[t["code"]] = Area(t["code"], t["name"], "town", d["code"])
+            for v in t.get("villages", []):
+                jur.areas[v["code"]] = Area(v["code"], v["name"], "village", t["code"])
+    return jur
+
+
+def jurisdiction(settings=None) -> Jurisdiction:  # noqa: ANN001
+    path = str(settings.jurisdiction_file) if settings is not None and settings.jurisdiction_file else None
+    return load_jurisdiction(path)
+
+
+def _check_district(value: str) -> str:
+    if not load_jurisdiction().is_district(value):
+        raise ValueError("未知的区县代码 / unknown district code")
+    return value
+
+
+DistrictCode = Annotated[str, AfterValidator(_check_district)]

@@ -1,0 +1,142 @@
+"""Platform settings, read from the environment with the ``CUSTODY_`` prefix.
+
+Settings are built explicitly (``Settings()``) by each process's entry point and handed to the
+app factory; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("registry", "enterprises", "contracts", "audit")
+DEFAULT_PORTS = {"gateway": 8000, "registry": 8001, "enterprises": 8002, "contracts": 8003, "audit": 8004}
+
+DEV_ADMIN_CLIENT_ID = "custody-admin"
+DEV_ADMIN_CLIENT_SECRET = "custody-dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUSTODY_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    data_dir: Path = Path("var")
+
+    # Databases: a PostgreSQL base URL gives each service its own database custody_<service>;
+    # a per-service URL overrides it; with neither, SQLite files under data_dir.
+    database_url: str | None = None
+    gateway_database_url: str | None = None
+    registry_database_url: str | None = None
+    enterprises_database_url: str | None = None
+    contracts_database_url: str | None = None
+    audit_database_url: str | None = None
+
+    # Event bus
+    nats_url: str | None = None
+    embedded_nats_port: int = 14222
+    stream_name: str = "CUSTODY"
+    subject_prefix: str = "custody"
+    stream_replicas: int = 1
+    max_deliver: int = 8
+    relay_poll_seconds: float = 1.0
+
+    # Ports and peer URLs
+    gateway_port: int = DEFAULT_PORTS["gateway"]
+    registry_port: int = DEFAULT_PORTS["registry"]
+    enterprises_port: int = DEFAULT_PORTS["enterprises"]
+    contracts_port: int = DEFAULT_PORTS["contracts"]
+    audit_port: int = DEFAULT_PORTS["audit"]
+    gateway_url: str | None = None
+    registry_url: str | None = None
+    enterprises_url: str | None = None
+    contracts_url: str | None = None
+    audit_url: str | None = None
+    peer_timeout_seconds: float = 2.0
+
+    # Auth
+    issuer: str | None = None
+    jwks_url: str | None = None
+    audience: str = "custody-api"
+    admin_client_id: str | None = None
+    admin_client_secret: str | None = None
+    signing_key_file: Path | None = None
+    access_token_ttl_seconds: int = 900
+
+    # Domain data
+    policy_file: Path | None = None
+    jurisdiction_file: Path | None = None
+
+    # Operations
+    log_format: Literal["json", "console"] = "json"
+    log_level: str = "INFO"
+    sweep_interval_seconds: float = 3600.0
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.access_token_ttl_seconds > 900:
+            raise ValueError("access tokens live at most 15 minutes (CUSTODY_ACCESS_TOKEN_TTL_SECONDS <= 900)")
+        if self.stream_replicas < 1:
+            raise ValueError("CUSTODY_STREAM_REPLICAS must be at least 1")
+        return self
+
+    # --- derived values -------------------------------------------------------------------
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def port_of(self, name: str) -> int:
+        return int(getattr(self, f"{name}_port"))
+
+    def url_of(self, name: str) -> str:
+        explicit = getattr(self, f"{name}_url")
+        return (explicit or f"http://{self.host}:{self.port_of(name)}").rstrip("/")
+
+    @property
+    def issuer_url(self) -> str:
+        return (self.issuer or self.url_of("gateway")).rstrip("/")
+
+    @property
+    def jwks_location(self) -> str:
+        return self.jwks_url or f"{self.url_of('gateway')}/.well-known/jwks.json"
+
+    @property
+    def nats_servers(self) -> list[str]:
+        raw = self.nats_url or f"nats://127.0.0.1:{self.embedded_nats_port}"
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    @property
+    def uses_embedded_nats(self) -> bool:
+        return not self.nats_url
+
+    def subject_for(self, event_type: str) -> str:
+        return f"{self.subject_prefix}.{event_type}"
+
+    def database_url_for(self, service: str) -> str:
+        """The SQLAlchemy async URL of one service's own database."""
+        explicit = getattr(self, f"{service}_database_url", None)
+        if explicit:
+            return to_async_url(explicit)
+        if self.database_url:
+            return to_async_url(_with_database(self.database_url, service))
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').as_posix()}"
+
+
+def to_async_url(url: str) -> str:
+    for plain in ("postgresql://", "postgres://", "postgresql+psycopg://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain):]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    return url
+
+
+def _with_database(base_url: str, service: str) -> str:
+    """``postgresql://h/custody`` -> ``postgresql://h/custody_<service>``."""
+    parts = urlsplit(base_url)
+    base_name = parts.path.lstrip("/") or "custody"
+    return urlunsplit(parts._replace(path=f"/{base_name}_{service}"))
