@@ -127,7 +127,11 @@ async def pending_changes(db: "Database", metadata: sa.MetaData) -> list:  # noq
     """What autogenerate would still add: empty when the migrations match the models."""
 
     def _diff(connection: sa.Connection) -> list:
-        ctx = MigrationContext.configure(connection, opts={"compare_type": True, "target_metadata": metadata})
+        def include_name(name, type_, _parent):  # noqa: ANN001 - the version table is Alembic's own
+            return not (type_ == "table" and name.startswith("alembic_version"))
+
+        ctx = MigrationContext.configure(connection, opts={"compare_type": True, "target_metadata": metadata,
+                                                           "include_name": include_name})
         return compare_metadata(ctx, metadata)
 
     async with db.engine.connect() as conn:

@@ -8,6 +8,8 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
+from sqlalchemy.dialects import postgresql  # noqa: F401
 import sqlmodel.sql.sqltypes
 ${imports if imports else ""}
 

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import jsonschema
-import nats
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +15,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.outbox import OutboxRelay, envelope_from_row
 from shared.natsserver import NatsServer, free_port
 from shared.testing.apps import running
+from shared.testing.events import read_events
 from shared.testing.tokens import auth
 from shared.testing.wait import eventually
 from tests.shared.fakesvc import Poison, consumer_app, producer_app, seen_rows
@@ -23,19 +23,8 @@ from tests.shared.fakesvc import Poison, consumer_app, producer_app, seen_rows
 CLOUDEVENTS_SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "shared" / "schemas" / "cloudevents.json").read_text())
 
 
-async def stream_messages(settings, subject_filter: str | None = None) -> list[CloudEvent]:
-    nc = await nats.connect(settings.nats_servers)
-    js = nc.jetstream()
-    info = await js.stream_info(settings.stream_name)
-    events = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        try:
-            msg = await js.get_msg(settings.stream_name, seq)
-        except Exception:  # noqa: BLE001 - deleted message
-            continue
-        events.append(CloudEvent.from_json(msg.data))
-    await nc.close()
-    return events
+async def stream_messages(settings) -> list[CloudEvent]:
+    return await read_events(settings)
 
 
 async def test_event_reaches_consumer_exactly_once(backend):

@@ -1,0 +1,10 @@
+"""Tables of the enterprises service (its own metadata; see shared.db.service_base)."""
+
+from __future__ import annotations
+
+from shared.db import service_base
+from shared.tables import infrastructure_tables
+
+Base = service_base("enterprises")
+metadata = Base.metadata
+infra = infrastructure_tables(metadata)
