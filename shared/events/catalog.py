@@ -128,6 +128,9 @@ CATALOG: dict[str, type[EventData]] = {
     "agency.credit_changed": AgencyCreditChanged,
     **{f"enterprise.{s}": EnterpriseChanged for s in ("registered", "updated", "risk_changed")},
     **{f"contract.{s}": ContractChanged for s in ("signed", "filed", "rejected", "activated", "suspended", "terminated", "expired", "expiring")},
+    # Beyond the SPEC's list (docs/DECISIONS.md): the enterprise's risk rose above what the
+    # contract's inspection frequency meets, so the bureau must look at it.
+    "contract.flagged": ContractChanged,
     "servicelog.recorded": ServiceLogChanged,
     "servicelog.confirmed": ServiceLogChanged,
     **{f"hazard.{s}": HazardChanged for s in ("reported", "rectified", "verified", "overdue")},
