@@ -1,0 +1,20 @@
+"""/api/v1/compliance"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from shared.app import Ctx
+from shared.auth import CurrentPrincipal
+
+from services.audit.schemas import ComplianceRead
+from services.audit.service import compliance
+
+router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])
+
+
+@router.get("/contracts/{contract_id}", response_model=ComplianceRead, summary="合同履约情况 / contract compliance")
+async def contract_compliance(contract_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) -> ComplianceRead:
+    return ComplianceRead.model_validate(await compliance.report(ctx, principal=principal, contract_id=contract_id))

@@ -1,0 +1,255 @@
+"""Request and response models of the audit API (validate before you store)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from shared.clock import as_utc
+
+from shared.reference import ServiceItem
+
+Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+UTC = Annotated[datetime, AfterValidator(as_utc)]
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- service logs -----------------------------------------------------------------------------------
+class HazardCreate(Strict):
+    description: Annotated[Str, Field(max_length=2000)]
+    level: Literal["general", "major"]
+    location: Annotated[Str, Field(max_length=200)]
+    deadline: date
+
+
+class ServiceLogCreate(Strict):
+    contract_id: uuid.UUID
+    visit_date: date
+    engineer_name: Annotated[Str, Field(max_length=100)]
+    items: Annotated[list[ServiceItem], Field(min_length=1, max_length=7)]
+    summary: Annotated[Str, Field(max_length=5000)]
+    hazards: Annotated[list[HazardCreate], Field(max_length=100)] = []
+
+    @field_validator("items")
+    @classmethod
+    def _unique_items(cls, value: list[ServiceItem]) -> list[ServiceItem]:
+        if len(set(value)) != len(value):
+            raise ValueError("服务项目重复 / duplicate items")
+        return value
+
+
+class HazardRead(Read):
+    id: uuid.UUID
+    service_log_id: uuid.UUID
+    contract_id: uuid.UUID
+    agency_id: uuid.UUID
+    enterprise_uscc: str
+    district_code: str
+    description: str
+    level: str
+    location: str
+    deadline: date
+    status: str
+    rectify_note: str | None = None
+    rectified_by: str | None = None
+    rectified_at: UTC | None = None
+    verified_by: str | None = None
+    verified_at: UTC | None = None
+    verified_late: bool = False
+    overdue_at: UTC | None = None
+    created_at: UTC
+    version: int
+
+
+class ServiceLogRead(Read):
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    agency_id: uuid.UUID
+    enterprise_uscc: str
+    district_code: str
+    visit_date: date
+    engineer_name: str
+    items: list[str]
+    summary: str
+    status: str
+    confirmed: bool
+    recorded_by: str
+    recorded_at: UTC
+    confirmed_by: str | None = None
+    confirmed_at: UTC | None = None
+    version: int
+    hazards: list[HazardRead] = []
+
+
+class RectifyBody(Strict):
+    note: Annotated[Str, Field(max_length=2000)]
+
+
+class VerifyBody(Strict):
+    note: Annotated[str | None, Field(max_length=2000)] = None
+
+
+# --- compliance -------------------------------------------------------------------------------------
+class ComplianceItem(Read):
+    item: str
+    times_per_year: int
+    required_so_far: int
+    recorded: int
+    missed: int
+
+
+class ComplianceRead(Read):
+    contract_id: uuid.UUID
+    agency_id: uuid.UUID
+    status: str
+    as_of: date
+    start_date: date
+    end_date: date
+    items: list[ComplianceItem]
+
+
+# --- audits -----------------------------------------------------------------------------------------
+class SampleCreate(Strict):
+    period: Annotated[str, StringConstraints(pattern=r"^\d{4}(-(Q[1-4]|H[12]|(0[1-9]|1[0-2])))?$")]
+    rate: Annotated[float | None, Field(gt=0, le=1)] = None
+    seed: int | Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    district: str | None = None
+
+
+class AuditTaskRead(Read):
+    id: uuid.UUID
+    sample_id: uuid.UUID
+    period: str
+    contract_id: uuid.UUID
+    agency_id: uuid.UUID
+    enterprise_uscc: str
+    district_code: str
+    risk_level: str
+    reason: str
+    status: str
+    scores: list[dict[str, Any]] = []
+    findings: str | None = None
+    fraud: bool = False
+    total: float | None = None
+    completed_by: str | None = None
+    completed_at: UTC | None = None
+    created_at: UTC
+    version: int
+
+
+class SampleRead(Read):
+    id: uuid.UUID
+    period: str
+    district: str | None
+    seed: str
+    rate: float
+    population_size: int
+    population_sha256: str
+    strata: dict[str, Any]
+    chosen: list[dict[str, Any]]
+    created_by: str
+    created_at: UTC
+    tasks: list[AuditTaskRead] = []
+
+
+class Score(Strict):
+    criterion: Annotated[Str, Field(max_length=200)]
+    score: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+class AuditResult(Strict):
+    scores: Annotated[list[Score], Field(min_length=1, max_length=100)]
+    findings: Annotated[str, Field(max_length=10000)] = ""
+    fraud: bool = False
+
+
+# --- complaints -------------------------------------------------------------------------------------
+class ComplaintCreate(Strict):
+    agency_id: uuid.UUID
+    contract_id: uuid.UUID | None = None
+    category: Literal["service_quality", "missed_visit", "fraud", "fee", "other"]
+    description: Annotated[Str, Field(max_length=2000)]
+    contact_phone: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=20)] = None
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not PHONE.match(value):
+            raise ValueError("联系电话格式无效 / invalid phone number")
+        return value
+
+
+class RespondBody(Strict):
+    response: Annotated[Str, Field(max_length=5000)]
+
+
+class ResolveBody(Strict):
+    outcome: Literal["upheld", "dismissed"]
+    notes: Annotated[str, Field(max_length=5000)] = ""
+
+
+class ForwardBody(Strict):
+    note: Annotated[str | None, Field(max_length=2000)] = None
+
+
+class TimelineStep(Read):
+    at: UTC
+    action: str
+    status: str
+    actor: str
+    note: str | None = None
+
+
+class ComplaintRead(Read):
+    id: uuid.UUID
+    agency_id: uuid.UUID
+    contract_id: uuid.UUID | None = None
+    district_code: str
+    complainant_uscc: str | None = None
+    contact_phone: str | None = None
+    anonymous: bool
+    category: str
+    description: str
+    status: str
+    received_on: date
+    response_due: date | None = None
+    resolve_due: date
+    response: str | None = None
+    outcome: str | None = None
+    notes: str | None = None
+    response_overdue: bool
+    resolution_overdue: bool
+    overdue: bool
+    created_at: UTC
+    version: int
+    timeline: list[TimelineStep] | None = None
+
+
+# --- credit -----------------------------------------------------------------------------------------
+class CreditRecordRead(Read):
+    id: uuid.UUID
+    kind: str
+    delta: int
+    at: UTC
+    ref: str
+    version: int
+
+
+class CreditFileRead(Read):
+    agency_id: uuid.UUID
+    score: int
+    grade: str
+    version: int
+    records: list[CreditRecordRead]
