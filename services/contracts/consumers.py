@@ -1,0 +1,113 @@
+"""What the contracts service consumes: agency status events and enterprise events.
+
+Each handler runs inside the inbox transaction (exactly once per event id) and first updates the
+read model; a stale event (version not newer than the read model's) changes nothing, cascades
+included. Cascades:
+
+- ``agency.suspended``: the agency's filed/active contracts → ``suspended`` (``previous_status``
+  kept); ``agency.reinstated``: back to where they were; ``agency.revoked``: the agency's
+  filed/active/suspended contracts → ``terminated``.
+- ``enterprise.*`` with a risk level whose minimum inspections a live contract no longer meets →
+  ``risk_flagged`` and ``contract.flagged``; when a later level is met again the flag is cleared
+  and ``contract.flagged`` is emitted with ``risk_flagged: false`` so read models stay true.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.clock import Clock
+from shared.events.envelope import CloudEvent
+from shared.events.inbox import Handler
+from shared.events.outbox import Outbox
+from shared.policy import Policy
+
+from services.contracts import readmodels
+from services.contracts.events import emit
+from services.contracts.models import Contract, ContractHistory, infra
+from services.contracts.rules import NON_TERMINAL_STATES, meets_risk
+from services.contracts.service import terminate, transition
+
+log = structlog.get_logger("contracts.consumers")
+
+# agency.credit_changed is not a status event (another payload): not consumed here.
+AGENCY_STATUS_EVENTS = ("submitted", "approved", "rejected", "suspended", "reinstated", "revoked", "expired")
+
+
+def _reason(zh: str, en: str, detail: str | None) -> str:
+    return f"{zh} / {en}" + (f": {detail}" if detail else "")
+
+
+async def _contracts(session: AsyncSession, *where: Any) -> list[Contract]:
+    stmt = sa.select(Contract).where(*where).order_by(Contract.id).with_for_update()
+    return list((await session.execute(stmt)).scalars().all())
+
+
+def make_handlers(*, clock: Clock, policy: Policy) -> dict[str, Handler]:
+    outbox = Outbox(infra.outbox, clock)
+
+    async def on_agency(session: AsyncSession, event: CloudEvent) -> None:
+        applied, previous = await readmodels.apply_agency_event(session, event.data)
+        if not applied:
+            log.info("contracts.agency_event.stale", agency_id=event.data.get("id"), version=event.data.get("version"))
+            return
+        status = event.data.get("status")
+        kind = event.type.split(".", 1)[1]
+        actor = f"system:{event.type}"
+        now = clock.now()
+        detail = event.data.get("reason")
+        agency_id = readmodels._agency_values(event.data, "event")["id"]
+        if kind == "suspended" or (status == "suspended" and previous != "suspended"):
+            for c in await _contracts(session, Contract.agency_id == agency_id, Contract.status.in_(("filed", "active"))):
+                c.previous_status = c.status
+                await transition(session, outbox, c, "suspended", actor=actor, at=now,
+                                 reason=_reason("机构备案被暂停", "agency suspended", detail))
+        elif kind == "reinstated" or (status == "approved" and previous == "suspended"):
+            for c in await _contracts(session, Contract.agency_id == agency_id, Contract.status == "suspended"):
+                back = c.previous_status or "active"
+                c.previous_status = None
+                await transition(session, outbox, c, back, actor=actor, at=now,
+                                 reason=_reason("机构恢复备案", "agency reinstated", detail))
+        elif kind == "revoked" or status == "revoked":
+            for c in await _contracts(session, Contract.agency_id == agency_id,
+                                      Contract.status.in_(("filed", "active", "suspended"))):
+                await terminate(None, session, outbox, c, actor=actor, at=now, audit_table=infra.audit_trail,
+                                reason=_reason("机构备案被撤销", "agency revoked", detail))
+
+    async def on_enterprise(session: AsyncSession, event: CloudEvent) -> None:
+        applied, _previous = await readmodels.apply_enterprise_event(session, event.data)
+        if not applied:
+            log.info("contracts.enterprise_event.stale", uscc=event.data.get("uscc"), version=event.data.get("version"))
+            return
+        level = str(event.data["risk_level"])
+        now = clock.now()
+        minimum = policy.min_visits_per_year.for_level(level)
+        for c in await _contracts(session, Contract.enterprise_uscc == event.data["uscc"],
+                                  Contract.status.in_(NON_TERMINAL_STATES)):
+            flagged = not meets_risk(c.services, level, policy)
+            if flagged == c.risk_flagged:
+                continue
+            c.risk_flagged = flagged
+            c.version += 1
+            c.updated_at = now
+            if flagged:
+                reason = (f"企业风险等级升为 {level}，隐患排查每年至少 {minimum} 次，协议频次不足，请主管局关注 / "
+                          f"enterprise risk raised to {level}: hazard_inspection needs {minimum} a year, the contract falls short")
+            else:
+                reason = f"企业风险等级为 {level}，协议频次已满足，解除标记 / enterprise risk {level} is met again: flag cleared"
+            session.add(ContractHistory(contract_id=c.id, from_status=c.status, to_status=c.status, actor=f"system:{event.type}",
+                                        at=now, reason=reason))
+            await session.flush()
+            await emit(outbox, session, "contract.flagged", c, reason=reason)
+            log.info("contracts.flagged", contract_id=str(c.id), flagged=flagged, risk_level=level)
+
+    return {
+        **{f"agency.{s}": on_agency for s in AGENCY_STATUS_EVENTS},
+        "enterprise.registered": on_enterprise,
+        "enterprise.updated": on_enterprise,
+        "enterprise.risk_changed": on_enterprise,
+    }
