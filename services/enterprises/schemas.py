@@ -1,0 +1,159 @@
+"""Request and response models of the enterprises service (validate before you store)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from shared.reference import USCC, DistrictCode, HazardFlag, Industry, RiskLevel
+
+MAX_EMPLOYEES = 100_000
+
+# Mobile 1[3-9]xxxxxxxxx (optionally +86 / 86), or a landline with its area code: 0 + 2–3 digits,
+# then 7–8 digits, optionally an extension (020-12345678, 0750 3456789, 0750-3456789-123).
+_MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}[- ]?\d{7,8}(?:[- ]\d{1,6})?$")
+
+
+def _check_phone(value: str) -> str:
+    value = value.strip()
+    compact = value.replace(" ", "")
+    if _MOBILE.match(compact.replace("-", "")) or _LANDLINE.match(value) or _LANDLINE.match(compact):
+        return value
+    raise ValueError("联系电话格式无效（应为手机号或带区号的固定电话） / invalid phone (a mobile number or a landline with area code)")
+
+
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=7, max_length=30), AfterValidator(_check_phone)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Employees = Annotated[int, Field(ge=0, le=MAX_EMPLOYEES)]
+
+
+def _unique_flags(value: list[HazardFlag]) -> list[HazardFlag]:
+    if len(set(value)) != len(value):
+        raise ValueError("风险标识不能重复 / hazard flags must not repeat")
+    return value
+
+
+Flags = Annotated[list[HazardFlag], Field(max_length=len(HazardFlag)), AfterValidator(_unique_flags)]
+
+
+class EnterpriseBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name
+    industry: Industry
+    district_code: DistrictCode
+    town: Place = Field(description="镇街：区县内的镇/街道代码或准确名称（保存为代码）")
+    village: Place | None = Field(default=None, description="村居（可选）：镇街内的村/社区代码或准确名称")
+    address: Address
+    employees: Employees
+    major_hazard_source: bool
+    hazard_flags: Flags = Field(default_factory=list)
+    contact_name: Person
+    contact_phone: Phone
+
+    @field_validator("village", mode="before")
+    @classmethod
+    def _blank_village(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class EnterpriseCreate(EnterpriseBase):
+    uscc: USCC
+
+
+class EnterpriseUpdate(BaseModel):
+    """PATCH: any subset of the fields except ``uscc``; the merged record is validated again."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Name | None = None
+    industry: Industry | None = None
+    district_code: DistrictCode | None = None
+    town: Place | None = None
+    village: Place | None = None
+    address: Address | None = None
+    employees: Employees | None = None
+    major_hazard_source: bool | None = None
+    hazard_flags: Flags | None = None
+    contact_name: Person | None = None
+    contact_phone: Phone | None = None
+
+
+class Custodian(BaseModel):
+    contract_id: str
+    agency_id: str
+    agency_name: str | None = None
+    until: date
+    status: Literal["active", "suspended"] = "active"
+
+
+class EnterpriseRead(BaseModel):
+    id: uuid.UUID
+    uscc: str
+    name: str
+    industry: Industry
+    district_code: str
+    town: str
+    village: str | None = None
+    address: str
+    employees: int
+    major_hazard_source: bool
+    hazard_flags: list[HazardFlag]
+    contact_name: str
+    contact_phone: str
+    risk_level: RiskLevel
+    custodian: Custodian | None = None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class EnterprisePage(BaseModel):
+    items: list[EnterpriseRead]
+    next_cursor: str | None = None
+
+
+class RiskFactorRead(BaseModel):
+    code: str
+    description: str
+    effect: str
+    level_after: RiskLevel
+
+
+class RiskRead(BaseModel):
+    enterprise_id: uuid.UUID
+    risk_level: RiskLevel
+    base_level: RiskLevel
+    open_major_hazards: int
+    factors: list[RiskFactorRead]
+    policy_version: str
+
+
+class RowErrorRead(BaseModel):
+    field: str
+    message: str
+
+
+class RejectedRow(BaseModel):
+    row: int = Field(description="表格行号（表头为第 1 行）/ spreadsheet row number, the header being row 1")
+    uscc: str | None = None
+    errors: list[RowErrorRead]
+
+
+class ImportReport(BaseModel):
+    encoding: str
+    rows: int
+    accepted: int
+    updated: int
+    unchanged: int
+    rejected: list[RejectedRow]
+    ignored_columns: list[str] = []
+    seconds: float
