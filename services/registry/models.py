@@ -1,6 +1,27 @@
-"""Tables of the registry service (its own metadata; see shared.db.service_base)."""
+"""Tables of the registry service (its own metadata; see shared.db.service_base).
+
+- ``agency`` — the filing: its data, status, ``version`` (bumped on every change), filing number
+  and validity, the automatic checks of the last submission.
+- ``agency_staff`` — the staff list (rows, so that certificate numbers are indexed).
+- ``engineer_claim`` — staff exclusivity: one row per registered safety engineer's certificate
+  number held by an agency that is submitted, approved or suspended; the primary key makes two
+  agencies holding the same certificate impossible even under concurrent submissions.
+- ``agency_document`` — uploaded documents (content stored by SHA-256 under the data dir).
+- ``filing_sequence`` — one counter per year for the human-readable filing numbers.
+- Directory read model: ``directory_entry`` (+ ``directory_district`` / ``directory_industry``
+  for indexed filters), ``agency_credit`` (from ``agency.credit_changed``) and ``contract_tally``
+  (from ``contract.activated|terminated|expired``).
+"""
 
 from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql  # noqa: F401 - shared.tables uses sa.dialects.postgresql without importing it
+from sqlmodel import Field
 
 from shared.db import service_base
 from shared.tables import infrastructure_tables
@@ -8,3 +29,142 @@ from shared.tables import infrastructure_tables
 Base = service_base("registry")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
+
+STATUSES = ("draft", "submitted", "approved", "rejected", "needs_more_info", "suspended", "revoked", "expired")
+STAFF_ROLES = ("registered_safety_engineer", "safety_officer", "other")
+TS = sa.DateTime(timezone=True)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Agency(Base, table=True):
+    __tablename__ = "agency"
+    __table_args__ = (sa.CheckConstraint(_in("status", STATUSES), name="status"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    uscc: str = Field(sa_column=sa.Column(sa.String(18), nullable=False, unique=True))
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    legal_representative: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    contact_phone: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
+    address: str = Field(sa_column=sa.Column(sa.String(300), nullable=False))
+    district_code: str = Field(sa_column=sa.Column(sa.String(12), nullable=False, index=True))
+    service_districts: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    service_industries: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    qualifications: list[dict[str, Any]] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False, index=True))
+    version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    filing_no: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), unique=True))
+    valid_until: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    checks: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    review_comments: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    status_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    created_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
+    approved_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
+
+
+class AgencyStaff(Base, table=True):
+    __tablename__ = "agency_staff"
+    __table_args__ = (sa.CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"),
+                                                     nullable=False, index=True))
+    position: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    name: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
+    role: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
+    certificate_no: str | None = Field(default=None, sa_column=sa.Column(sa.String(60), index=True))
+    certificate_valid_until: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    full_time: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+
+
+class EngineerClaim(Base, table=True):
+    __tablename__ = "engineer_claim"
+
+    certificate_no: str = Field(sa_column=sa.Column(sa.String(60), primary_key=True))
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"),
+                                                     nullable=False, index=True))
+    claimed_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+
+
+class AgencyDocument(Base, table=True):
+    __tablename__ = "agency_document"
+
+    id: uuid.UUID = Field(primary_key=True)
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"),
+                                                     nullable=False, index=True))
+    kind: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
+    filename: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
+    sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
+    size: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    content_type: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
+    uploaded_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+
+
+class FilingSequence(Base, table=True):
+    __tablename__ = "filing_sequence"
+
+    year: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    last: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+
+
+# --- the public directory (read model) --------------------------------------------------------
+class DirectoryEntry(Base, table=True):
+    __tablename__ = "directory_entry"
+
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    agency_version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, index=True))
+    uscc: str = Field(sa_column=sa.Column(sa.String(18), nullable=False))
+    district_code: str = Field(sa_column=sa.Column(sa.String(12), nullable=False))
+    filing_no: str | None = Field(default=None, sa_column=sa.Column(sa.String(40)))
+    valid_until: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    service_districts: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    service_industries: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    registered_engineers: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    listed_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+
+
+class DirectoryDistrict(Base, table=True):
+    __tablename__ = "directory_district"
+
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(
+        sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True))
+    district_code: str = Field(sa_column=sa.Column(sa.String(12), primary_key=True, index=True))
+
+
+class DirectoryIndustry(Base, table=True):
+    __tablename__ = "directory_industry"
+
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(
+        sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True))
+    industry: str = Field(sa_column=sa.Column(sa.String(40), primary_key=True, index=True))
+
+
+class AgencyCredit(Base, table=True):
+    """Latest credit of an agency (kept whether or not it is listed, so order does not matter)."""
+
+    __tablename__ = "agency_credit"
+
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    score: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    grade: str = Field(sa_column=sa.Column(sa.String(1), nullable=False, index=True))
+    version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+
+
+class ContractTally(Base, table=True):
+    """One row per contract seen on the bus; ``active`` counts towards the agency's load."""
+
+    __tablename__ = "contract_tally"
+
+    contract_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False, index=True))
+    active: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))

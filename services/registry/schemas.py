@@ -1,0 +1,214 @@
+"""Request and response models of the registry (validate before you store)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.reference import USCC, DistrictCode, Industry
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9\- ]{5,38}$")]
+CertificateNo = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+StaffRole = Literal["registered_safety_engineer", "safety_officer", "other"]
+ENGINEER = "registered_safety_engineer"
+
+
+class StaffIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    role: StaffRole
+    certificate_no: CertificateNo | None = None
+    certificate_valid_until: date | None = None
+    full_time: bool
+
+    @model_validator(mode="after")
+    def _engineer_has_certificate(self) -> "StaffIn":
+        if self.role == ENGINEER and (not self.certificate_no or self.certificate_valid_until is None):
+            raise ValueError("注册安全工程师须填写证书编号和有效期 / a registered safety engineer needs "
+                             "certificate_no and certificate_valid_until")
+        return self
+
+
+class QualificationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Line
+    number: Line
+    issuer: Line
+    valid_from: date
+    valid_until: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "QualificationIn":
+        if self.valid_until < self.valid_from:
+            raise ValueError("有效期截止早于起始日期 / valid_until is before valid_from")
+        return self
+
+
+def _unique_certificates(staff: list[StaffIn] | None) -> None:
+    seen: set[str] = set()
+    for member in staff or []:
+        if member.certificate_no:
+            if member.certificate_no in seen:
+                raise ValueError(f"证书编号重复：{member.certificate_no} / duplicate certificate_no")
+            seen.add(member.certificate_no)
+
+
+def _dedupe(values: list[str] | None) -> list[str] | None:
+    return None if values is None else list(dict.fromkeys(values))
+
+
+class AgencyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: USCC
+    name: Line
+    legal_representative: Name
+    contact_phone: Phone
+    address: LongLine
+    district_code: DistrictCode
+    service_districts: list[DistrictCode] = Field(min_length=1, max_length=50)
+    service_industries: list[Industry] = Field(min_length=1, max_length=50)
+    staff: list[StaffIn] = Field(default_factory=list, max_length=1000)
+    qualifications: list[QualificationIn] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _normalise(self) -> "AgencyCreate":
+        _unique_certificates(self.staff)
+        self.service_districts = _dedupe(self.service_districts)  # type: ignore[assignment]
+        self.service_industries = _dedupe(self.service_industries)  # type: ignore[assignment]
+        return self
+
+
+class AgencyUpdate(BaseModel):
+    """Any subset of the filing's fields (not ``uscc``); ``null`` is refused for each of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Line | None = None
+    legal_representative: Name | None = None
+    contact_phone: Phone | None = None
+    address: LongLine | None = None
+    district_code: DistrictCode | None = None
+    service_districts: list[DistrictCode] | None = Field(default=None, min_length=1, max_length=50)
+    service_industries: list[Industry] | None = Field(default=None, min_length=1, max_length=50)
+    staff: list[StaffIn] | None = Field(default=None, max_length=1000)
+    qualifications: list[QualificationIn] | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _normalise(self) -> "AgencyUpdate":
+        for key in self.model_fields_set:
+            if getattr(self, key) is None:
+                raise ValueError(f"{key} 不能为空 / {key} must not be null")
+        _unique_certificates(self.staff)
+        self.service_districts = _dedupe(self.service_districts)  # type: ignore[assignment]
+        self.service_industries = _dedupe(self.service_industries)  # type: ignore[assignment]
+        return self
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject", "request_changes"]
+    comments: Comment = ""
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+# --- responses ------------------------------------------------------------------------------
+class StaffOut(BaseModel):
+    name: str
+    role: str
+    certificate_no: str | None = None
+    certificate_valid_until: date | None = None
+    full_time: bool
+
+
+class CheckOut(BaseModel):
+    code: str
+    passed: bool
+    detail: str
+
+
+class DocumentOut(BaseModel):
+    id: uuid.UUID
+    sha256: str
+    size: int
+    kind: str
+    content_type: str
+    filename: str | None = None
+    created_at: datetime | None = None
+
+
+class AgencyRead(BaseModel):
+    """The full record: for the agency itself, its governing bureau and admin."""
+
+    id: uuid.UUID
+    uscc: str
+    name: str
+    legal_representative: str
+    contact_phone: str
+    address: str
+    district_code: str
+    service_districts: list[str]
+    service_industries: list[str]
+    staff: list[StaffOut]
+    qualifications: list[QualificationIn]
+    status: str
+    version: int
+    filing_no: str | None
+    valid_until: date | None
+    checks: list[CheckOut]
+    documents: list[DocumentOut]
+    review_comments: str | None
+    status_reason: str | None
+    registered_engineers: list[str]
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    approved_at: datetime | None
+
+
+class AgencyPublic(BaseModel):
+    """What any authenticated caller may see of an approved agency (no phones, no certificates)."""
+
+    id: uuid.UUID
+    uscc: str
+    name: str
+    status: str
+    version: int
+    district_code: str
+    filing_no: str | None
+    valid_until: date | None
+    service_districts: list[str]
+    service_industries: list[str]
+    registered_engineers: list[str]
+
+
+class DirectoryItem(BaseModel):
+    id: uuid.UUID
+    name: str
+    uscc: str
+    district_code: str
+    filing_no: str | None
+    valid_until: date | None
+    grade: str
+    credit_score: int
+    service_districts: list[str]
+    service_industries: list[str]
+    registered_engineers: list[str]
+    active_contracts: int
+    remaining_capacity: int

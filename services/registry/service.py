@@ -1,0 +1,447 @@
+"""Agency filing and review (SPEC §7): domain functions, one explicit transaction each, no HTTP.
+
+States::
+
+    draft → submitted → approved | rejected | needs_more_info;  needs_more_info → submitted
+    approved → suspended → approved (reinstate);  approved | suspended → revoked
+    approved → expired (sweep);  approved | expired → submitted (renewal)
+
+Decisions (recorded here; the lead copies them to docs/DECISIONS.md):
+
+- Every change bumps ``version``; writes honour ``If-Match`` (412) after the row is locked.
+- Every status change emits ``agency.<event>`` through the outbox in the same transaction, with
+  the ``AgencyStatusChanged`` payload plus ``previous_status`` and ``filing_in_force``.
+  ``request_changes`` emits ``agency.needs_more_info`` (added to the catalog: the SPEC lists no
+  event for it, but every status change has one).
+- Staff exclusivity blocks the submission with 422 ``staff.exclusive`` naming the certificate
+  numbers and never the other agency. A certificate counts for an agency while it is submitted,
+  approved or suspended (a suspension is temporary; letting another agency take the engineer
+  would make reinstatement impossible); rejection, a request for changes, revocation and expiry
+  release it. ``engineer_claim``'s primary key settles concurrent submissions.
+- The other automatic checks never block the submission: the bureau decides, and approving over
+  a failed check needs non-empty ``comments`` (422 ``review.override_comment_required`` naming
+  the failed rules). Rejecting and requesting changes need ``comments`` too: an applicant must be
+  told why.
+- Renewal: ``submit`` from ``approved`` or ``expired``. An approved agency under renewal stays in
+  the directory while its current filing is in force; approval gives a new ``valid_until``
+  (approval date + ``filing_validity_years``) and keeps the agency's ``filing_no``.
+- Filing numbers ``JM-TG-<year>-<nnnn>``: a counter per approval year, incremented by an upsert in
+  the approving transaction, and a unique constraint on ``agency.filing_no``.
+- Every regulatory act (review, suspend, reinstate, revoke, expire) is appended to the
+  hash-chained audit trail in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import audit_trail
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.clock import as_utc
+from shared.errors import Conflict, FieldError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from shared.i18n import text
+from shared.ids import new_id
+from shared.pagination import PageParams, keyset, page_of
+from shared.reference import load_jurisdiction
+
+from services.registry import checks as checks_mod
+from services.registry import directory
+from services.registry.documents import StoredFile
+from services.registry.events import EVENT_OF_ACTION, engineer_names, status_event_data
+from services.registry.models import Agency, AgencyDocument, AgencyStaff, FilingSequence
+from services.registry.schemas import (AgencyCreate, AgencyPublic, AgencyRead, AgencyUpdate, DocumentOut, ReviewIn,
+                                       StaffIn, StaffOut)
+
+Precondition = Callable[[int], None]
+FILING_PREFIXES = {"440700": "JM"}  # city code -> the filing-number prefix; other cities use their code
+
+# action -> (allowed from, to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "submit": (frozenset({"draft", "needs_more_info", "approved", "expired"}), "submitted"),
+    "approve": (frozenset({"submitted"}), "approved"),
+    "reject": (frozenset({"submitted"}), "rejected"),
+    "request_changes": (frozenset({"submitted"}), "needs_more_info"),
+    "suspend": (frozenset({"approved"}), "suspended"),
+    "reinstate": (frozenset({"suspended"}), "approved"),
+    "revoke": (frozenset({"approved", "suspended"}), "revoked"),
+    "expire": (frozenset({"approved"}), "expired"),
+}
+EDITABLE = frozenset({"draft", "needs_more_info"})
+UPLOADABLE = frozenset({"draft", "needs_more_info", "approved", "expired"})
+REGULATORY_ACTIONS = ("suspend", "reinstate", "revoke")
+AGENCY = "机构备案"
+
+
+@dataclass
+class Loaded:
+    agency: Agency
+    staff: list[AgencyStaff]
+
+
+# --- authorization ----------------------------------------------------------------------------
+def is_owner(principal: Principal, agency: Agency) -> bool:
+    return principal.role == "agency" and principal.is_org(agency.uscc)
+
+
+def sees_full(principal: Principal, agency: Agency) -> bool:
+    return is_owner(principal, agency) or principal.governs(agency.district_code)
+
+
+def require_owner(principal: Principal, agency: Agency) -> None:
+    if not is_owner(principal, agency):
+        raise Forbidden(text("只有机构本身可以执行此操作", "Only the agency itself may do this"))
+
+
+def require_governing(principal: Principal, agency: Agency) -> None:
+    if not principal.governs(agency.district_code):
+        raise Forbidden(text(f"只有市局或机构所在区县（{agency.district_code}）的应急管理部门可以执行此操作",
+                             f"Only the city bureau or the bureau of district {agency.district_code} may do this"))
+
+
+# --- loading and building ---------------------------------------------------------------------
+async def _load(session: AsyncSession, agency_id: uuid.UUID, *, lock: bool = False) -> Loaded:
+    stmt = sa.select(Agency).where(Agency.id == agency_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    agency = (await session.execute(stmt)).scalar_one_or_none()
+    if agency is None:
+        raise NotFound(text("机构不存在", "No such agency"))
+    staff = (await session.execute(sa.select(AgencyStaff).where(AgencyStaff.agency_id == agency_id)
+                                   .order_by(AgencyStaff.position))).scalars().all()
+    return Loaded(agency, list(staff))
+
+
+async def _documents(session: AsyncSession, agency_id: uuid.UUID) -> list[AgencyDocument]:
+    return list((await session.execute(sa.select(AgencyDocument).where(AgencyDocument.agency_id == agency_id)
+                                       .order_by(AgencyDocument.id))).scalars().all())
+
+
+def _staff_rows(agency_id: uuid.UUID, staff: Sequence[StaffIn]) -> list[AgencyStaff]:
+    return [AgencyStaff(id=new_id(), agency_id=agency_id, position=i, name=s.name, role=s.role,
+                        certificate_no=s.certificate_no, certificate_valid_until=s.certificate_valid_until,
+                        full_time=s.full_time) for i, s in enumerate(staff)]
+
+
+def _document_out(doc: AgencyDocument) -> DocumentOut:
+    return DocumentOut(id=doc.id, sha256=doc.sha256, size=doc.size, kind=doc.kind, content_type=doc.content_type,
+                       filename=doc.filename, created_at=as_utc(doc.created_at))
+
+
+def full_record(loaded: Loaded, docs: Sequence[AgencyDocument]) -> AgencyRead:
+    a = loaded.agency
+    return AgencyRead(
+        id=a.id, uscc=a.uscc, name=a.name, legal_representative=a.legal_representative, contact_phone=a.contact_phone,
+        address=a.address, district_code=a.district_code, service_districts=list(a.service_districts),
+        service_industries=list(a.service_industries),
+        staff=[StaffOut(name=s.name, role=s.role, certificate_no=s.certificate_no,
+                        certificate_valid_until=s.certificate_valid_until, full_time=s.full_time) for s in loaded.staff],
+        qualifications=list(a.qualifications), status=a.status, version=a.version, filing_no=a.filing_no,
+        valid_until=a.valid_until, checks=[checks_mod.render_check(c) for c in a.checks or []],
+        documents=[_document_out(d) for d in docs], review_comments=a.review_comments, status_reason=a.status_reason,
+        registered_engineers=engineer_names(loaded.staff), created_at=as_utc(a.created_at),
+        updated_at=as_utc(a.updated_at), submitted_at=as_utc(a.submitted_at), approved_at=as_utc(a.approved_at),
+    )
+
+
+def public_profile(loaded: Loaded) -> AgencyPublic:
+    a = loaded.agency
+    return AgencyPublic(id=a.id, uscc=a.uscc, name=a.name, status=a.status, version=a.version,
+                        district_code=a.district_code, filing_no=a.filing_no, valid_until=a.valid_until,
+                        service_districts=list(a.service_districts), service_industries=list(a.service_industries),
+                        registered_engineers=engineer_names(loaded.staff))
+
+
+async def _full(session: AsyncSession, loaded: Loaded) -> AgencyRead:
+    return full_record(loaded, await _documents(session, loaded.agency.id))
+
+
+def _touch(ctx: ServiceContext, agency: Agency) -> None:
+    agency.version += 1
+    agency.updated_at = ctx.clock.now()
+
+
+# --- create, read, update -----------------------------------------------------------------------
+async def create_agency(ctx: ServiceContext, *, principal: Principal, data: AgencyCreate) -> AgencyRead:
+    principal.require_role("agency")
+    if principal.org_uscc != data.uscc:
+        raise Forbidden(text("只能为本机构（令牌中的统一社会信用代码）备案", "An agency may file only for its own USCC"),
+                        code="uscc-mismatch")
+    now = ctx.clock.now()
+    agency = Agency(
+        id=new_id(), uscc=data.uscc, name=data.name, legal_representative=data.legal_representative,
+        contact_phone=data.contact_phone, address=data.address, district_code=data.district_code,
+        service_districts=list(data.service_districts), service_industries=[str(i) for i in data.service_industries],
+        qualifications=[q.model_dump(mode="json") for q in data.qualifications], status="draft", version=1,
+        checks=[], created_by=principal.actor, created_at=now, updated_at=now,
+    )
+    staff = _staff_rows(agency.id, data.staff)
+    try:
+        async with ctx.db.transaction() as session:
+            exists = (await session.execute(sa.select(Agency.id).where(Agency.uscc == data.uscc))).first()
+            if exists:
+                raise _duplicate_uscc()
+            session.add(agency)
+            await session.flush()
+            session.add_all(staff)
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent filing for the same USCC
+        raise _duplicate_uscc() from exc
+    return full_record(Loaded(agency, staff), [])
+
+
+def _duplicate_uscc() -> Conflict:
+    return Conflict(text("该统一社会信用代码已有备案记录", "An agency with this USCC already exists"), code="duplicate-uscc",
+                    errors=[FieldError("uscc", text("已存在", "already exists"))])
+
+
+async def get_agency(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID) -> AgencyRead | AgencyPublic:
+    async with ctx.db.reader() as session:
+        loaded = await _load(session, agency_id)
+        if sees_full(principal, loaded.agency):
+            return await _full(session, loaded)
+        if loaded.agency.status == "approved" or await directory.is_listed(session, agency_id):
+            return public_profile(loaded)
+    raise Forbidden(text("无权查看该机构的备案资料", "You may not see this agency's filing"))
+
+
+async def list_agencies(ctx: ServiceContext, *, principal: Principal, status: str | None, district: str | None,
+                        params: PageParams) -> tuple[list[AgencyRead], str | None]:
+    stmt = sa.select(Agency)
+    if principal.role == "agency":
+        stmt = stmt.where(Agency.uscc == (principal.org_uscc or ""))
+    elif principal.is_bureau and not principal.sees_everything:
+        stmt = stmt.where(Agency.district_code == (principal.district or ""))
+    elif not principal.sees_everything:
+        raise Forbidden(text("无权查看机构备案列表", "You may not list agency filings"))
+    if status:
+        stmt = stmt.where(Agency.status == status)
+    if district:
+        stmt = stmt.where(Agency.district_code == district)
+    async with ctx.db.reader() as session:
+        rows = (await session.execute(keyset(stmt, [Agency.id], params, convert=[uuid.UUID]))).scalars().all()
+        page, cursor = page_of(rows, params, key=lambda a: [a.id])
+        ids = [a.id for a in page]
+        staff = (await session.execute(sa.select(AgencyStaff).where(AgencyStaff.agency_id.in_(ids))
+                                       .order_by(AgencyStaff.position))).scalars().all() if ids else []
+        docs = (await session.execute(sa.select(AgencyDocument).where(AgencyDocument.agency_id.in_(ids))
+                                      .order_by(AgencyDocument.id))).scalars().all() if ids else []
+    return [full_record(Loaded(a, [s for s in staff if s.agency_id == a.id]), [d for d in docs if d.agency_id == a.id])
+            for a in page], cursor
+
+
+async def update_agency(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID, data: AgencyUpdate,
+                        precondition: Precondition) -> AgencyRead:
+    async with ctx.db.transaction() as session:
+        loaded = await _load(session, agency_id, lock=True)
+        agency = loaded.agency
+        require_owner(principal, agency)
+        precondition(agency.version)
+        if agency.status not in EDITABLE:
+            raise InvalidTransition(AGENCY, agency.status, "update")
+        fields = data.model_fields_set
+        for key in ("name", "legal_representative", "contact_phone", "address", "district_code"):
+            if key in fields:
+                setattr(agency, key, getattr(data, key))
+        if "service_districts" in fields:
+            agency.service_districts = list(data.service_districts or [])
+        if "service_industries" in fields:
+            agency.service_industries = [str(i) for i in data.service_industries or []]
+        if "qualifications" in fields:
+            agency.qualifications = [q.model_dump(mode="json") for q in data.qualifications or []]
+        if "staff" in fields:
+            await session.execute(sa.delete(AgencyStaff.__table__).where(AgencyStaff.__table__.c.agency_id == agency.id))
+            loaded.staff = _staff_rows(agency.id, data.staff or [])
+            session.add_all(loaded.staff)
+        _touch(ctx, agency)
+        await session.flush()
+        return await _full(session, loaded)
+
+
+async def add_document(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID, kind: str,
+                       filename: str | None, stored: StoredFile, precondition: Precondition) -> DocumentOut:
+    async with ctx.db.transaction() as session:
+        loaded = await _load(session, agency_id, lock=True)
+        check_can_upload(principal, loaded.agency)
+        precondition(loaded.agency.version)
+        doc = AgencyDocument(id=new_id(), agency_id=agency_id, kind=kind, filename=filename, sha256=stored.sha256,
+                             size=stored.size, content_type=stored.content_type, uploaded_by=principal.actor,
+                             created_at=ctx.clock.now())
+        session.add(doc)
+        _touch(ctx, loaded.agency)
+        await session.flush()
+        return _document_out(doc)
+
+
+async def authorize_upload(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID) -> None:
+    """Checked before the body is read, so that nobody else's upload is ever stored."""
+    async with ctx.db.reader() as session:
+        loaded = await _load(session, agency_id)
+    check_can_upload(principal, loaded.agency)
+
+
+def check_can_upload(principal: Principal, agency: Agency) -> None:
+    require_owner(principal, agency)
+    if agency.status not in UPLOADABLE:
+        raise InvalidTransition(AGENCY, agency.status, "upload documents")
+
+
+# --- transitions --------------------------------------------------------------------------------
+def _transition(agency: Agency, action: str) -> str:
+    allowed, target = TRANSITIONS[action]
+    if agency.status not in allowed:
+        raise InvalidTransition(AGENCY, agency.status, action)
+    return target
+
+
+async def _emit(ctx: ServiceContext, session: AsyncSession, loaded: Loaded, action: str, previous: str,
+                reason: str | None) -> None:
+    in_force = await directory.is_listed(session, loaded.agency.id)
+    await ctx.outbox.emit(session, EVENT_OF_ACTION[action], status_event_data(
+        loaded.agency, loaded.staff, previous_status=previous, reason=reason, filing_in_force=in_force))
+
+
+async def _record(ctx: ServiceContext, session: AsyncSession, actor: str, action: str, agency: Agency,
+                  payload: dict[str, Any]) -> None:
+    await audit_trail.append(session, ctx.infra.audit_trail, at=ctx.clock.now(), actor=actor,
+                             action=f"agency.{action}", entity_type="agency", entity_id=str(agency.id), payload=payload)
+
+
+async def submit(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID,
+                 precondition: Precondition) -> AgencyRead:
+    async with ctx.db.transaction() as session:
+        loaded = await _load(session, agency_id, lock=True)
+        agency = loaded.agency
+        require_owner(principal, agency)
+        precondition(agency.version)
+        previous = agency.status
+        agency.status = _transition(agency, "submit")
+        await checks_mod.claim_engineers(session, agency, loaded.staff)  # 422 staff.exclusive
+        agency.checks = [*checks_mod.run_checks(agency, loaded.staff, ctx.policy, ctx.clock.today()),
+                         checks_mod.exclusivity_check(True)]
+        agency.submitted_at = ctx.clock.now()
+        agency.review_comments = None
+        agency.status_reason = None
+        _touch(ctx, agency)
+        await session.flush()
+        await _emit(ctx, session, loaded, "submit", previous, None)
+        return await _full(session, loaded)
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+async def _allocate_filing_no(ctx: ServiceContext, session: AsyncSession, year: int) -> str:
+    t = FilingSequence.__table__
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(t).values(year=year, last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[t.c.year], set_={"last": t.c.last + 1}).returning(t.c.last)
+    number = (await session.execute(stmt)).scalar_one()
+    city = load_jurisdiction().city.code
+    return f"{FILING_PREFIXES.get(city, city)}-TG-{year}-{number:04d}"
+
+
+async def review(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID, data: ReviewIn,
+                 precondition: Precondition) -> AgencyRead:
+    async with ctx.db.transaction() as session:
+        loaded = await _load(session, agency_id, lock=True)
+        agency = loaded.agency
+        require_governing(principal, agency)
+        precondition(agency.version)
+        previous = agency.status
+        target = _transition(agency, data.decision)
+        comments = data.comments.strip()
+        failed = checks_mod.failed_codes(agency.checks or [])
+        if data.decision == "approve" and failed and not comments:
+            raise ValidationFailed(
+                text(f"以下自动检查未通过：{'、'.join(failed)}；批准须在 comments 中说明理由",
+                     f"Automatic checks failed: {', '.join(failed)}; approving needs comments explaining the override"),
+                code="review.override_comment_required",
+                errors=[FieldError("comments", text("存在未通过的检查时批准须填写意见", "required to override failed checks"))],
+                extra={"failed_checks": failed})
+        if data.decision != "approve" and not comments:
+            raise ValidationFailed(text("驳回或要求补正须填写意见", "Rejecting or requesting changes needs comments"),
+                                   code="review.comments_required",
+                                   errors=[FieldError("comments", text("必填", "required"))])
+        agency.status = target
+        agency.review_comments = comments or None
+        today = ctx.clock.today()
+        if data.decision == "approve":
+            if agency.filing_no is None:
+                agency.filing_no = await _allocate_filing_no(ctx, session, today.year)
+            agency.valid_until = _add_years(today, ctx.policy.filing_validity_years)
+            agency.approved_at = ctx.clock.now()
+            await directory.list_agency(session, agency, loaded.staff)
+        elif data.decision == "reject":
+            await directory.delist_agency(session, agency.id)
+            await checks_mod.release_engineers(session, agency.id)
+        else:  # request_changes: a renewal's current filing stays listed while in force
+            await checks_mod.release_engineers(session, agency.id)
+        _touch(ctx, agency)
+        await session.flush()
+        await _record(ctx, session, principal.actor, f"review.{data.decision}", agency, {
+            "from": previous, "to": target, "comments": comments, "overridden_checks": failed if data.decision == "approve" else [],
+            "filing_no": agency.filing_no, "valid_until": agency.valid_until.isoformat() if agency.valid_until else None})
+        await _emit(ctx, session, loaded, data.decision, previous, comments or None)
+        return await _full(session, loaded)
+
+
+async def regulate(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID, action: str, reason: str,
+                   precondition: Precondition) -> AgencyRead:
+    """suspend | reinstate | revoke, by the governing bureau, with a reason."""
+    assert action in REGULATORY_ACTIONS
+    async with ctx.db.transaction() as session:
+        loaded = await _load(session, agency_id, lock=True)
+        agency = loaded.agency
+        require_governing(principal, agency)
+        precondition(agency.version)
+        previous = agency.status
+        agency.status = _transition(agency, action)
+        agency.status_reason = reason
+        if action == "reinstate":
+            await directory.list_agency(session, agency, loaded.staff)
+        else:
+            await directory.delist_agency(session, agency.id)
+        if action == "revoke":
+            await checks_mod.release_engineers(session, agency.id)
+        _touch(ctx, agency)
+        await session.flush()
+        await _record(ctx, session, principal.actor, action, agency, {"from": previous, "to": agency.status, "reason": reason})
+        await _emit(ctx, session, loaded, action, previous, reason)
+        return await _full(session, loaded)
+
+
+async def expire_one(ctx: ServiceContext, agency_id: uuid.UUID, as_of: date) -> bool:
+    """Expire one approved agency whose filing ran out before ``as_of``; False when another
+    replica (or a bureau act) got there first — the UPDATE is conditional."""
+    async with ctx.db.transaction() as session:
+        t = Agency.__table__
+        result = await session.execute(
+            sa.update(t).where(t.c.id == agency_id, t.c.status == "approved", t.c.valid_until < as_of)
+            .values(status="expired", version=t.c.version + 1, updated_at=ctx.clock.now(),
+                    status_reason=f"备案有效期已于 {as_of.isoformat()} 前届满 / filing validity ended"))
+        if result.rowcount != 1:
+            return False
+        loaded = await _load(session, agency_id)
+        await session.refresh(loaded.agency)
+        await directory.delist_agency(session, agency_id)
+        await checks_mod.release_engineers(session, agency_id)
+        await _record(ctx, session, "system:sweep", "expire", loaded.agency,
+                      {"from": "approved", "to": "expired", "valid_until": str(loaded.agency.valid_until),
+                       "as_of": as_of.isoformat()})
+        await _emit(ctx, session, loaded, "expire", "approved", loaded.agency.status_reason)
+    return True
