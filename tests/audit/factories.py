@@ -77,8 +77,8 @@ class Contract:
     enterprise: Enterprise
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     status: str = "active"
-    start_date: date = date(2026, 1, 1)
-    end_date: date = date(2026, 12, 31)
+    start_date: date = TODAY - timedelta(days=10)
+    end_date: date = TODAY + timedelta(days=354)
     services: list[dict[str, Any]] = field(default_factory=lambda: [
         {"item": "hazard_inspection", "times_per_year": 12}, {"item": "safety_training", "times_per_year": 2}])
     engineer_name: str = "陈工"
