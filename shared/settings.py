@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     admin_client_secret: str | None = None
     signing_key_file: Path | None = None
     access_token_ttl_seconds: int = 900
+    # Gateway limits: login and token attempts per window (per account and per client address);
+    # proxied requests per client (token bucket; 0 turns it off); upstream read timeout.
+    auth_rate_limit: int = 10
+    auth_rate_window_seconds: float = 60.0
+    proxy_rate_per_second: float = 100.0
+    proxy_rate_burst: int = 200
+    proxy_read_timeout_seconds: float = 30.0
 
     # Domain data
     policy_file: Path | None = None

@@ -1,0 +1,1 @@
+"""The gateway: OAuth2 authorization server, accounts, reverse proxy and merged OpenAPI."""

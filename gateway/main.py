@@ -1,0 +1,173 @@
+"""The gateway: OAuth2 authorization server, accounts, reverse proxy and merged OpenAPI
+(`uvicorn gateway.main:create_app --factory`).
+
+Not a ``ServiceSpec`` service (no bus, no outbox: the gateway emits no events), but built from
+the same shared parts: settings, database + Alembic migrations, problem+json errors, structlog,
+``RequestContextMiddleware`` (request ids, language, metrics) and ``shared.auth`` for its own API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+import aiohttp
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared import migrations
+from shared.auth import Principal, TokenVerifier
+from shared.clock import Clock
+from shared.db import Database
+from shared.errors import Unauthorized, install_error_handlers
+from shared.http import ContentTypeMiddleware, RequestContextMiddleware
+from shared.i18n import text
+from shared.logging import configure_logging
+from shared.settings import Settings
+
+from gateway import accounts
+from gateway.accounts import Passwords, bootstrap, check_production
+from gateway.oauth import endpoints as oauth_endpoints
+from gateway.oauth.grants import OAuthStore
+from gateway.oauth.keys import KeyStore
+from gateway.oauth.server import AuthorizationServer
+from gateway.openapi import MergedOpenAPI
+from gateway.proxy import ProxyMiddleware, _unverified_claims, new_session
+from gateway.ratelimit import AuthLimiter
+
+log = structlog.get_logger("gateway")
+REFRESH_SECONDS = 5.0
+PURGE_EVERY = 120  # refresh rounds (10 minutes)
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    db: Database
+    clock: Clock
+    keys: KeyStore
+    store: OAuthStore
+    server: AuthorizationServer
+    passwords: Passwords
+    auth_limiter: AuthLimiter
+    openapi: MergedOpenAPI
+    http: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
+
+    def session(self) -> aiohttp.ClientSession:
+        return self.http["session"]
+
+
+class GatewayVerifier(TokenVerifier):
+    """``shared.auth`` verification against the gateway's own key store, plus its revoked list."""
+
+    def __init__(self, keys: KeyStore, store: OAuthStore, settings: Settings) -> None:
+        super().__init__(issuer=settings.issuer_url, audience=settings.audience)
+        self.keys = keys
+        self.store = store
+
+    async def verify(self, token: str) -> Principal:
+        self._keys = self.keys.keyset
+        self._kids = self.keys.kids
+        principal = await super().verify(token)
+        claims = _unverified_claims(b"Bearer " + token.encode("latin-1", "replace")) or {}
+        if claims.get("jti") in self.store.revoked_jtis:
+            raise Unauthorized(text("访问令牌已被撤销", "The access token was revoked"))
+        return principal
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    check_production(settings)
+    clock = clock or Clock()
+    db = Database(settings.database_url_for("gateway"), service="gateway")
+    keys = KeyStore(db, settings, clock)
+    store = OAuthStore(db=db, clock=clock)
+    gw = GatewayContext(
+        settings=settings, db=db, clock=clock, keys=keys, store=store,
+        server=AuthorizationServer(store=store, keys=keys, settings=settings, clock=clock),
+        passwords=Passwords(settings),
+        auth_limiter=AuthLimiter(limit=settings.auth_rate_limit, window_seconds=settings.auth_rate_window_seconds),
+        openapi=MergedOpenAPI(settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
+        await db.ensure_database()
+        await migrations.upgrade(db, "gateway")
+        await keys.start()
+        await bootstrap(db, clock, settings)
+        await store.load_revoked()
+        gw.http["session"] = new_session(settings)
+        refresher = asyncio.create_task(_refresh_periodically(gw))
+        log.info("gateway.started", database=db.url.split("@")[-1], issuer=settings.issuer_url,
+                 active_kid=keys.active.kid if keys.active else None)
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            await gw.http.pop("session").close()
+            await db.dispose()
+
+    app = FastAPI(title="custody-gateway", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,
+                  redoc_url=None, description="OAuth2 authorization server, accounts and reverse proxy")
+    app.state.gw = gw
+    app.state.verifier = GatewayVerifier(keys, store, settings)
+    install_error_handlers(app)
+    app.add_middleware(ContentTypeMiddleware, non_json_paths=(r"^/oauth/",))
+    app.add_middleware(ProxyMiddleware, settings=settings, session_factory=gw.session,
+                       revoked=lambda: store.revoked_jtis)
+    app.add_middleware(RequestContextMiddleware, service="gateway")
+    _operational_routes(app, gw)
+    app.include_router(oauth_endpoints.router)
+    app.include_router(accounts.router)
+    return app
+
+
+def _operational_routes(app: FastAPI, gw: GatewayContext) -> None:
+    @app.get("/healthz", tags=["ops"], summary="存活检查 / liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": "gateway"}
+
+    @app.get("/readyz", tags=["ops"], summary="就绪检查 / readiness")
+    async def readyz() -> Response:
+        db_ok = await gw.db.ping()
+        keys_ok = gw.keys.active is not None
+        ready = db_ok and keys_ok
+        return JSONResponse({"status": "ready" if ready else "not-ready", "service": "gateway",
+                             "checks": {"database": db_ok, "signing_key": keys_ok}}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> dict[str, Any]:
+        from fastapi.openapi.utils import get_openapi
+
+        own = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        return await gw.openapi.document(own)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="安全生产托管平台 API")
+
+
+async def _refresh_periodically(gw: GatewayContext) -> None:
+    """Other replicas may rotate keys or revoke tokens: reload both every few seconds."""
+    rounds = 0
+    while True:
+        await asyncio.sleep(REFRESH_SECONDS)
+        rounds += 1
+        try:
+            await gw.keys.load()
+            await gw.store.load_revoked()
+            if rounds % PURGE_EVERY == 0:
+                await gw.store.purge_expired()
+        except Exception as exc:  # noqa: BLE001 - the next round tries again
+            log.warning("gateway.refresh_failed", error=str(exc))

@@ -1,0 +1,1 @@
+"""The OAuth2 authorization server (Authlib adapted to Starlette), its grants and signing keys."""

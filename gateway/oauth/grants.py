@@ -1,0 +1,465 @@
+"""Authlib grants and the models they see, backed by the gateway database.
+
+Authlib's server is synchronous; ``gateway.oauth.server`` runs it in a worker thread, and every
+database call below goes back to the event loop with ``anyio.from_thread.run`` (so the async
+engine is used from its own loop, never from the thread).
+
+- Authorization codes and refresh tokens are stored as SHA-256 hashes only.
+- An authorization code is claimed by deleting it (``DELETE … RETURNING``): it works once.
+- A refresh token is claimed by marking it used in one UPDATE; presenting a used (or revoked) one
+  again revokes its whole family (every token descended from the same authorization).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio.from_thread
+import sqlalchemy as sa
+import structlog
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
+
+from shared.clock import Clock, as_utc
+from shared.db import Database
+
+from gateway.models import Account, AuthorizationCode, Client, RefreshToken, RevokedToken
+
+log = structlog.get_logger("gateway.oauth")
+
+READ, WRITE = "custody.read", "custody.write"
+SCOPES = (READ, WRITE)
+DEFAULT_SCOPES = f"{READ} {WRITE}"
+CODE_TTL = timedelta(minutes=5)
+REFRESH_TTL = timedelta(days=30)
+CLI_CLIENT_ID = "custody-cli"
+CLI_REDIRECT_URIS = ("http://127.0.0.1/callback", "http://[::1]/callback", "http://localhost/callback")
+SECRET_AUTH = ("client_secret_basic", "client_secret_post")
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def normalize_scope(requested: str | None, allowed: str) -> str:
+    allowed_list = allowed.split()
+    if not requested:
+        return " ".join(allowed_list)
+    wanted = set(requested.split())
+    return " ".join(s for s in allowed_list if s in wanted)
+
+
+# --- models Authlib sees ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class AccountInfo:
+    id: uuid.UUID
+    username: str
+    role: str
+    district: str | None = None
+    org_uscc: str | None = None
+    display_name: str | None = None
+    disabled: bool = False
+
+    @classmethod
+    def of(cls, row: Account) -> "AccountInfo":
+        return cls(id=row.id, username=row.username, role=row.role, district=row.district, org_uscc=row.org_uscc,
+                   display_name=row.display_name, disabled=row.disabled)
+
+    def get_user_id(self) -> str:
+        return str(self.id)
+
+    def public(self) -> dict[str, Any]:
+        return {"id": str(self.id), "username": self.username, "role": self.role, "district": self.district,
+                "org_uscc": self.org_uscc, "display_name": self.display_name}
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redirect_matches(registered: str, given: str) -> bool:
+    """Exact match, except that a loopback redirect may use any port (RFC 8252 §7.3)."""
+    if given == registered:
+        return True
+    try:
+        r, g = urlsplit(registered), urlsplit(given)
+        g_port = g.port  # raises ValueError on a malformed port
+    except ValueError:
+        return False
+    if r.scheme != "http" or g.scheme != "http" or not _is_loopback(r.hostname):
+        return False
+    del g_port
+    return (r.hostname == g.hostname and r.path == g.path and r.query == g.query and not g.fragment
+            and g.username is None and g.password is None)
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    client_id: str
+    name: str
+    secret_hash: str | None
+    grant_types: tuple[str, ...]
+    redirect_uris: tuple[str, ...]
+    scopes: str
+    account: AccountInfo | None = None
+
+    @classmethod
+    def of(cls, row: Client, account: Account | None) -> "OAuthClient":
+        return cls(client_id=row.client_id, name=row.name, secret_hash=row.secret_hash,
+                   grant_types=tuple(row.grant_types.split()), redirect_uris=tuple(row.redirect_uris.split()),
+                   scopes=row.scopes, account=AccountInfo.of(account) if account is not None else None)
+
+    @property
+    def is_public(self) -> bool:
+        return self.secret_hash is None
+
+    # ClientMixin
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return None  # the redirect URI is always explicit
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        return normalize_scope(scope, self.scopes)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return any(redirect_matches(r, redirect_uri) for r in self.redirect_uris)
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if self.secret_hash is None:
+            return False
+        return hmac.compare_digest(self.secret_hash, digest(client_secret))
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.is_public:
+            return method == "none"
+        return method in SECRET_AUTH
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+
+@dataclass(frozen=True)
+class CodeRecord:
+    client_id: str
+    account_id: uuid.UUID
+    redirect_uri: str
+    scope: str
+    code_challenge: str
+    code_challenge_method: str
+    expires_at: datetime
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    token_hash: str
+    family_id: uuid.UUID
+    client_id: str
+    account_id: uuid.UUID
+    scope: str
+    expires_at: datetime
+    revoked: bool = False
+    kind: str = "refresh_token"
+
+    def check_client(self, client: OAuthClient) -> bool:
+        return client.client_id == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return int(REFRESH_TTL.total_seconds())
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= datetime.now(self.expires_at.tzinfo)
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    claims: dict[str, Any]
+    revoked: bool = False
+    kind: str = "access_token"
+
+    @property
+    def client_id(self) -> str | None:
+        return self.claims.get("client_id")
+
+    def check_client(self, client: OAuthClient) -> bool:
+        return client.client_id == self.client_id
+
+    def get_scope(self) -> str:
+        return str(self.claims.get("scope", ""))
+
+    def is_expired(self) -> bool:
+        exp = self.claims.get("exp")
+        return not isinstance(exp, (int, float)) or exp <= datetime.now().timestamp()
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+
+# --- storage (async; called from the Authlib thread through ``bridge``) -----------------------
+@dataclass
+class OAuthStore:
+    db: Database
+    clock: Clock
+    revoked_jtis: set[str] = field(default_factory=set)
+
+    async def client(self, client_id: str) -> OAuthClient | None:
+        if not isinstance(client_id, str) or len(client_id) > 80:
+            return None
+        async with self.db.reader() as session:
+            row = await session.get(Client, client_id)
+            if row is None:
+                return None
+            account = await session.get(Account, row.account_id) if row.account_id else None
+        if account is not None and account.disabled:
+            return None
+        return OAuthClient.of(row, account)
+
+    async def account(self, account_id: uuid.UUID) -> AccountInfo | None:
+        async with self.db.reader() as session:
+            row = await session.get(Account, account_id)
+        return AccountInfo.of(row) if row is not None and not row.disabled else None
+
+    async def save_code(self, code: str, *, client_id: str, account_id: uuid.UUID, redirect_uri: str, scope: str,
+                        challenge: str, method: str) -> None:
+        async with self.db.transaction() as session:
+            session.add(AuthorizationCode(code_hash=digest(code), client_id=client_id, account_id=account_id,
+                                          redirect_uri=redirect_uri, scope=scope, code_challenge=challenge,
+                                          code_challenge_method=method, expires_at=self.clock.now() + CODE_TTL))
+
+    async def claim_code(self, code: str, client_id: str) -> CodeRecord | None:
+        table = AuthorizationCode.__table__
+        async with self.db.transaction() as session:
+            row = (await session.execute(sa.delete(table).where(table.c.code_hash == digest(code))
+                                         .returning(*table.c))).first()
+        if row is None or row.client_id != client_id or as_utc(row.expires_at) <= self.clock.now():
+            return None
+        return CodeRecord(client_id=row.client_id, account_id=row.account_id, redirect_uri=row.redirect_uri,
+                          scope=row.scope, code_challenge=row.code_challenge,
+                          code_challenge_method=row.code_challenge_method, expires_at=as_utc(row.expires_at))
+
+    async def save_refresh(self, token: str, *, family_id: uuid.UUID, client_id: str, account_id: uuid.UUID,
+                           scope: str) -> None:
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            session.add(RefreshToken(token_hash=digest(token), family_id=family_id, client_id=client_id,
+                                     account_id=account_id, scope=scope, created_at=now, expires_at=now + REFRESH_TTL))
+
+    async def find_refresh(self, token: str) -> RefreshRecord | None:
+        async with self.db.reader() as session:
+            row = await session.get(RefreshToken, digest(token))
+        if row is None:
+            return None
+        return RefreshRecord(token_hash=row.token_hash, family_id=row.family_id, client_id=row.client_id,
+                             account_id=row.account_id, scope=row.scope, expires_at=as_utc(row.expires_at),
+                             revoked=row.revoked_at is not None or row.used_at is not None)
+
+    async def claim_refresh(self, token: str) -> RefreshRecord | None:
+        """Mark the token used and return it; a token used or revoked before revokes its family."""
+        table = RefreshToken.__table__
+        now = self.clock.now()
+        hashed = digest(token)
+        async with self.db.transaction() as session:
+            claimed = await session.execute(
+                sa.update(table).where(table.c.token_hash == hashed, table.c.used_at.is_(None),
+                                       table.c.revoked_at.is_(None), table.c.expires_at > now)
+                .values(used_at=now))
+            row = (await session.execute(sa.select(table).where(table.c.token_hash == hashed))).first()
+            if row is None:
+                return None
+            if claimed.rowcount != 1:
+                if row.used_at is not None or row.revoked_at is not None:
+                    await session.execute(sa.update(table).where(table.c.family_id == row.family_id,
+                                                                 table.c.revoked_at.is_(None)).values(revoked_at=now))
+                    log.warning("gateway.oauth.refresh_reuse", family_id=str(row.family_id), client_id=row.client_id)
+                return None
+        return RefreshRecord(token_hash=row.token_hash, family_id=row.family_id, client_id=row.client_id,
+                             account_id=row.account_id, scope=row.scope, expires_at=as_utc(row.expires_at))
+
+    async def revoke_family(self, family_id: uuid.UUID) -> None:
+        table = RefreshToken.__table__
+        async with self.db.transaction() as session:
+            await session.execute(sa.update(table).where(table.c.family_id == family_id, table.c.revoked_at.is_(None))
+                                  .values(revoked_at=self.clock.now()))
+
+    async def revoke_jti(self, jti: str, exp: float) -> None:
+        from datetime import timezone
+
+        from shared.db import insert_ignore
+
+        async with self.db.transaction() as session:
+            await insert_ignore(session, RevokedToken.__table__, {
+                "jti": jti, "expires_at": datetime.fromtimestamp(exp, timezone.utc), "revoked_at": self.clock.now()})
+        self.revoked_jtis.add(jti)
+
+    async def load_revoked(self) -> None:
+        table = RevokedToken.__table__
+        async with self.db.reader() as session:
+            rows = (await session.execute(sa.select(table.c.jti).where(table.c.expires_at > self.clock.now()))).all()
+        self.revoked_jtis = {r.jti for r in rows} | set()
+
+    async def purge_expired(self) -> None:
+        now = self.clock.now()
+        async with self.db.transaction(notify=False) as session:
+            await session.execute(sa.delete(RevokedToken.__table__).where(RevokedToken.__table__.c.expires_at < now))
+            await session.execute(sa.delete(AuthorizationCode.__table__)
+                                  .where(AuthorizationCode.__table__.c.expires_at < now))
+
+
+def bridge(fn, *args, **kwargs):  # noqa: ANN001, ANN201
+    """Run an async store call on the event loop from the Authlib worker thread."""
+    if kwargs:
+        return anyio.from_thread.run(lambda: fn(*args, **kwargs))
+    return anyio.from_thread.run(fn, *args)
+
+
+# --- grants ----------------------------------------------------------------------------------
+class S256CodeChallenge(CodeChallenge):
+    """PKCE with ``S256`` only, required on every authorization request."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant, redirect_uri):  # noqa: ANN001, ANN201
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: missing 'code_challenge'")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("PKCE 'code_challenge_method' must be S256")
+        return super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant, result):  # noqa: ANN001, ANN201
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier'")
+        return super().validate_code_verifier(grant, result)
+
+    def get_authorization_code_challenge(self, authorization_code: CodeRecord) -> str:
+        return authorization_code.code_challenge
+
+    def get_authorization_code_challenge_method(self, authorization_code: CodeRecord) -> str:
+        return authorization_code.code_challenge_method
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [*SECRET_AUTH, "none"]
+
+    def save_authorization_code(self, code: str, request) -> None:  # noqa: ANN001
+        data = request.payload.data
+        bridge(self.server.store.save_code, code, client_id=request.client.client_id, account_id=request.user.id,
+               redirect_uri=request.payload.redirect_uri, scope=request.scope or "",
+               challenge=data.get("code_challenge"), method=data.get("code_challenge_method"))
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> CodeRecord | None:
+        if not isinstance(code, str) or len(code) > 200:
+            return None
+        return bridge(self.server.store.claim_code, code, client.client_id)
+
+    def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
+        pass  # claimed (deleted) when it was queried
+
+    def authenticate_user(self, authorization_code: CodeRecord) -> AccountInfo | None:
+        return bridge(self.server.store.account, authorization_code.account_id)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [*SECRET_AUTH, "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotated on every use
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
+        if not isinstance(refresh_token, str) or len(refresh_token) > 200:
+            return None
+        return bridge(self.server.store.claim_refresh, refresh_token)
+
+    def authenticate_user(self, refresh_token: RefreshRecord) -> AccountInfo | None:
+        return bridge(self.server.store.account, refresh_token.account_id)
+
+    def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
+        pass  # marked used when it was claimed
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = list(SECRET_AUTH)
+
+
+def _query_token(server, token_string: str, hint: str | None):  # noqa: ANN001, ANN202
+    if not isinstance(token_string, str) or len(token_string) > 8192:
+        return None
+    if token_string.count(".") == 2 and hint != "refresh_token":
+        claims = server.keys.verify(token_string)
+        if claims is not None:
+            return AccessRecord(claims, revoked=claims.get("jti") in server.store.revoked_jtis)
+        return None
+    if hint == "access_token":
+        return None
+    return bridge(server.store.find_refresh, token_string)
+
+
+class RevocationEndpoint(_RevocationEndpoint):
+    CLIENT_AUTH_METHODS = [*SECRET_AUTH, "none"]
+
+    def query_token(self, token_string, token_type_hint):  # noqa: ANN001, ANN201
+        return _query_token(self.server, token_string, token_type_hint)
+
+    def revoke_token(self, token, request) -> None:  # noqa: ANN001
+        if isinstance(token, AccessRecord):
+            jti = token.claims.get("jti")
+            if isinstance(jti, str):
+                bridge(self.server.store.revoke_jti, jti, float(token.claims.get("exp", 0)))
+        else:
+            bridge(self.server.store.revoke_family, token.family_id)
+
+
+class IntrospectionEndpoint(_IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = list(SECRET_AUTH)
+
+    def query_token(self, token_string, token_type_hint):  # noqa: ANN001, ANN201
+        return _query_token(self.server, token_string, token_type_hint)
+
+    def check_permission(self, token, client: OAuthClient, request) -> bool:  # noqa: ANN001
+        """A client may introspect its own tokens; a client acting as an admin, any token."""
+        return token.check_client(client) or (client.account is not None and client.account.role == "admin")
+
+    def introspect_token(self, token) -> dict[str, Any]:  # noqa: ANN001
+        if isinstance(token, AccessRecord):
+            claims = token.claims
+            return {"active": True, "token_type": "Bearer", **{k: claims[k] for k in (
+                "scope", "client_id", "username", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "role", "district",
+                "org_uscc") if k in claims}}
+        return {"active": True, "token_type": "refresh_token", "client_id": token.client_id, "scope": token.scope,
+                "sub": str(token.account_id), "exp": int(token.expires_at.timestamp())}

@@ -1,0 +1,208 @@
+"""Authlib's ``AuthorizationServer`` adapted to Starlette (after polarsource/polar's
+``polar/oauth2/``), plus the token generator that mints the platform's access tokens.
+
+Authlib is synchronous. Each OAuth call runs in a worker thread (``anyio.to_thread``); the store
+methods it calls hop back to the event loop (``gateway.oauth.grants.bridge``). The request body is
+read (and size-limited) on the loop before the thread starts, so the thread never touches ASGI.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections import defaultdict
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+import orjson
+from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from shared.clock import Clock
+from shared.settings import Settings
+
+from gateway.oauth.grants import (
+    SCOPES,
+    AccountInfo,
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    IntrospectionEndpoint,
+    OAuthClient,
+    OAuthStore,
+    RefreshTokenGrant,
+    RevocationEndpoint,
+    S256CodeChallenge,
+    bridge,
+    new_secret,
+)
+from gateway.oauth.keys import KeyStore
+
+MAX_FORM_BYTES = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class FormTooLarge(Exception):
+    pass
+
+
+class StarlettePayload(OAuth2Payload):
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._data = {}
+        self._datalist: defaultdict[str, list] = defaultdict(list)
+        for key, value in pairs:
+            self._data.setdefault(key, value)
+            self._datalist[key].append(value)
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> defaultdict[str, list]:
+        return self._datalist
+
+
+class StarletteOAuth2Request(OAuth2Request):
+    def __init__(self, *, method: str, uri: str, headers: Any, args: list[tuple[str, str]],
+                 form: list[tuple[str, str]], payload_from: str) -> None:
+        super().__init__(method=method, uri=uri, headers=headers)
+        self._args = dict(args)
+        self._form = dict(form)
+        self.payload = StarlettePayload(args if payload_from == "args" else form)
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+async def read_form(request: Request) -> list[tuple[str, str]]:
+    """The urlencoded body (at most 64 KiB), or [] for another content type."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormTooLarge()
+    if ctype != "application/x-www-form-urlencoded":
+        return []
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=100)
+    except (UnicodeDecodeError, ValueError):
+        return []
+
+
+def oauth_request(request: Request, settings: Settings, *, form: list[tuple[str, str]],
+                  payload_from: str) -> StarletteOAuth2Request:
+    # The URI Authlib sees is built on the configured issuer (https in production; a loopback
+    # http URL in development, which Authlib accepts per RFC 8252).
+    query = request.url.query
+    uri = f"{settings.issuer_url}{request.url.path}" + (f"?{query}" if query else "")
+    args = parse_qsl(query, keep_blank_values=True, max_num_fields=100)
+    return StarletteOAuth2Request(method=request.method, uri=uri, headers=request.headers, args=args,
+                                  form=form, payload_from=payload_from)
+
+
+class TokenIssuer:
+    """Access tokens as SPEC §6: RS256 JWT with ``kid``; opaque refresh tokens."""
+
+    def __init__(self, keys: KeyStore, settings: Settings, clock: Clock) -> None:
+        self.keys = keys
+        self.settings = settings
+        self.clock = clock
+
+    def claims_for(self, *, account: AccountInfo, client_id: str, scope: str) -> dict[str, Any]:
+        now = int(self.clock.now().timestamp())
+        claims: dict[str, Any] = {
+            "iss": self.settings.issuer_url, "sub": str(account.id), "aud": self.settings.audience,
+            "iat": now, "nbf": now, "exp": now + self.settings.access_token_ttl_seconds,
+            "jti": str(uuid.uuid4()), "scope": scope, "client_id": client_id, "role": account.role,
+            "username": account.username,
+        }
+        if account.role == "bureau" and account.district:
+            claims["district"] = account.district
+        if account.role in ("agency", "enterprise") and account.org_uscc:
+            claims["org_uscc"] = account.org_uscc
+        return claims
+
+    def __call__(self, grant_type: str, client: OAuthClient, user: AccountInfo | None = None, scope: str | None = None,
+                 expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+        account = user or client.account
+        if account is None:
+            from authlib.oauth2.rfc6749 import UnauthorizedClientError
+
+            raise UnauthorizedClientError("The client does not act as an account")
+        granted = client.get_allowed_scope(scope)
+        token = {
+            "token_type": "Bearer",
+            "access_token": self.keys.sign(self.claims_for(account=account, client_id=client.client_id, scope=granted)),
+            "expires_in": self.settings.access_token_ttl_seconds,
+            "scope": granted,
+        }
+        if include_refresh_token:
+            token["refresh_token"] = new_secret()
+        return token
+
+
+class AuthorizationServer(_AuthorizationServer):
+    def __init__(self, *, store: OAuthStore, keys: KeyStore, settings: Settings, clock: Clock) -> None:
+        super().__init__(scopes_supported=list(SCOPES))
+        self.store = store
+        self.keys = keys
+        self.settings = settings
+        self.register_token_generator("default", TokenIssuer(keys, settings, clock))
+        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+        self.register_grant(RefreshTokenGrant)
+        self.register_grant(ClientCredentialsGrant)
+        self.register_endpoint(RevocationEndpoint)
+        self.register_endpoint(IntrospectionEndpoint)
+
+    # --- Authlib hooks (run in the worker thread) ----------------------------------------
+    def query_client(self, client_id: str) -> OAuthClient | None:
+        return bridge(self.store.client, client_id)
+
+    def save_token(self, token: dict[str, Any], request: StarletteOAuth2Request) -> None:
+        refresh = token.get("refresh_token")
+        if not refresh:
+            return
+        previous = request.refresh_token
+        family_id = previous.family_id if previous is not None else uuid.uuid4()
+        bridge(self.store.save_refresh, refresh, family_id=family_id, client_id=request.client.client_id,
+               account_id=request.user.id, scope=token.get("scope", ""))
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def create_oauth2_request(self, request: StarletteOAuth2Request) -> StarletteOAuth2Request:
+        return request
+
+    def create_json_request(self, request: StarletteOAuth2Request) -> StarletteOAuth2Request:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> tuple[int, Any, list[tuple[str, str]]]:
+        return status, body, list(headers.items() if isinstance(headers, dict) else headers)
+
+    # --- async entry points ----------------------------------------------------------------
+    async def run(self, call: Callable[[], Any]) -> Any:
+        return await anyio.to_thread.run_sync(call)
+
+    @staticmethod
+    def to_response(result: tuple[int, Any, list[tuple[str, str]]]) -> Response:
+        status, body, headers = result
+        header_map = {k: v for k, v in headers}
+        if status in (301, 302, 303) and "Location" in header_map:
+            return RedirectResponse(header_map["Location"], status_code=302, headers=NO_STORE)
+        header_map.pop("Content-Type", None)
+        header_map.update(NO_STORE)
+        content = body if isinstance(body, (bytes, str)) else orjson.dumps(body)
+        return Response(content, status_code=status, media_type="application/json", headers=header_map)
+
+
+def new_csrf() -> str:
+    return secrets.token_urlsafe(24)
