@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('district', sa.String(length=12), nullable=True),
     sa.Column('org_uscc', sa.String(length=18), nullable=True),
     sa.Column('display_name', sa.String(length=200), nullable=True),
-    sa.Column('disabled', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('disabled', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("role IN ('admin', 'bureau', 'agency', 'enterprise')", name=op.f('ck_accounts_role')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
