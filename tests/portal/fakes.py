@@ -1,0 +1,123 @@
+"""A stand-in for the services and the gateway's token endpoint, for rendering tests of the portal
+in-process (httpx.MockTransport): SPEC §7–§10 field names, canned data, and switches to make a
+service fail."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+from fastapi import FastAPI
+
+from gateway import portal
+from shared.settings import Settings
+
+NASTY = "<script>alert(1)</script>' OR 1=1; DROP TABLE agencies;--"
+
+
+def fake_jwt(**claims: Any) -> str:
+    def b64(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    body = {"exp": int(time.time()) + 900, "sub": "acc-1", **claims}
+    return f"{b64({'alg': 'RS256', 'kid': 'k'})}.{b64(body)}.c2ln"
+
+
+def directory_items() -> list[dict[str, Any]]:
+    return [
+        {"id": "a1", "name": "江门市安泰安全技术服务有限公司", "uscc": "91440700MA4UAAAA1X", "district_code": "440703",
+         "filing_no": "JM-TG-2026-0001", "valid_until": "2029-11-28", "grade": "A", "credit_score": 100,
+         "service_districts": ["440703", "440704"], "service_industries": ["machinery", "light_industry"],
+         "registered_engineers": ["李工", "王工"], "active_contracts": 3, "remaining_capacity": 27},
+        {"id": "a2", "name": NASTY, "uscc": "91440700MA4UBBBB2X", "district_code": "440705",
+         "filing_no": "JM-TG-2026-0002", "valid_until": "2029-11-28", "grade": "B", "credit_score": 80,
+         "service_districts": ["440705"], "service_industries": ["hazardous_chemicals"],
+         "registered_engineers": ["陈工", "黄工"], "active_contracts": 0, "remaining_capacity": 30},
+    ]
+
+
+class FakePlatform:
+    def __init__(self) -> None:
+        self.settings = Settings(_env_file=None, env="test", registry_port=18001, enterprises_port=18002,
+                                 contracts_port=18003, audit_port=18004, gateway_port=18000)
+        self.down: set[str] = set()
+        self.calls: list[httpx.Request] = []
+        self.token_claims: dict[str, Any] = {"role": "bureau", "district": "440700", "username": "jm-bureau"}
+        self.refused_tokens: set[str] = set()
+
+    def port_service(self, port: int) -> str:
+        return {18000: "gateway", 18001: "registry", 18002: "enterprises", 18003: "contracts", 18004: "audit"}[port]
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        service = self.port_service(request.url.port)
+        if service in self.down:
+            raise httpx.ConnectError("down", request=request)
+        path = request.url.path
+        params = dict(request.url.params)
+        auth = request.headers.get("authorization", "")
+        if service == "gateway":
+            form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+            if path == "/oauth/token":
+                if form.get("grant_type") == "authorization_code" and form.get("code") == "good-code" \
+                        and form.get("code_verifier") and form.get("client_id") == "custody-portal":
+                    return httpx.Response(200, json={"access_token": fake_jwt(**self.token_claims), "token_type": "Bearer",
+                                                     "expires_in": 900, "refresh_token": "rt-1"})
+                return httpx.Response(400, json={"error": "invalid_grant"})
+            return httpx.Response(200, json={})
+        if any(t in auth for t in self.refused_tokens):
+            return httpx.Response(401, json={"title": "Unauthorized"})
+        if path == "/api/v1/directory/agencies":
+            items = directory_items()
+            if params.get("grade"):
+                items = [i for i in items if i["grade"] == params["grade"]]
+            if params.get("district"):
+                items = [i for i in items if params["district"] in i["service_districts"]]
+            if params.get("cursor") == "bad":
+                return httpx.Response(422, json={"title": "Invalid cursor", "detail": "分页游标无效"})
+            next_cursor = "c2" if not params.get("cursor") and params.get("limit") == "25" and not params.get("grade") else None
+            return httpx.Response(200, json={"items": items, "next_cursor": next_cursor})
+        if path == "/api/v1/policy":
+            return httpx.Response(200, json=json.loads(open("shared/data/policy.json", encoding="utf-8").read()))
+        if not auth:
+            return httpx.Response(401, json={"title": "Unauthorized"})
+        if path == "/api/v1/agencies":
+            return httpx.Response(200, json={"items": [
+                {"id": "a1", "name": "江门市安泰安全技术服务有限公司", "status": "approved", "district_code": "440703"},
+                {"id": "a3", "name": "新会区平安安全咨询有限公司", "status": "submitted", "district_code": "440705",
+                 "submitted_at": "2026-11-27T08:00:00Z"},
+                {"id": "a4", "name": NASTY, "status": "submitted", "district_code": "440703", "submitted_at": None},
+            ], "next_cursor": None})
+        if path == "/api/v1/contracts":
+            return httpx.Response(200, json={"items": [
+                {"id": "c1", "status": "active", "district_code": "440703", "enterprise_name": "蓬江五金厂",
+                 "agency_name": "江门市安泰", "start_date": "2026-01-01", "end_date": "2026-12-31", "agency_id": "a1"},
+                {"id": "c2", "status": "filing", "district_code": "440705", "enterprise_name": "新会塑料制品厂",
+                 "agency_name": "江门市安泰", "start_date": "2026-12-01", "end_date": "2027-11-30", "agency_id": "a1"},
+            ], "next_cursor": None})
+        if path == "/api/v1/hazards":
+            status = params.get("status")
+            items = [{"id": "h1", "status": "open", "level": "major", "district_code": "440703", "description": "配电箱无防护",
+                      "location": "车间", "deadline": "2026-12-30"},
+                     {"id": "h2", "status": "overdue", "level": "general", "district_code": "440705",
+                      "description": "=cmd|' /C calc'!A0", "location": "仓库", "deadline": "2026-10-01"}]
+            return httpx.Response(200, json={"items": [i for i in items if not status or i["status"] == status],
+                                             "next_cursor": None})
+        if path == "/api/v1/complaints":
+            return httpx.Response(200, json={"items": [
+                {"id": "p1", "status": "received", "category": "missed_visit", "district_code": "440703",
+                 "received_on": "2026-11-20", "description": "三个月没来检查", "overdue": False},
+            ], "next_cursor": None})
+        if path.startswith("/api/v1/compliance/contracts/"):
+            return httpx.Response(200, json={"items": [{"item": "hazard_inspection", "missed": 2}]})
+        return httpx.Response(404, json={"title": "Not found"})
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+        app.include_router(portal.router)
+        portal.configure(app, self.settings, transport=httpx.MockTransport(self.handler), secret=b"k" * 32)
+        return app

@@ -1,0 +1,250 @@
+"""Portal pages rendered in-process against a fake platform (tests/portal/fakes.py): the directory
+and its filters, languages, escaping, the OAuth login and the session, the dashboard for the city and
+a district bureau, exports, the AsyncAPI document, and no 500 whatever the input."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from gateway.portal import session as portal_session
+from tests.portal.fakes import NASTY, FakePlatform
+
+BASE = "http://127.0.0.1:18000"
+
+
+@pytest.fixture
+def fake() -> FakePlatform:
+    return FakePlatform()
+
+
+@pytest.fixture
+async def client(fake: FakePlatform):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
+        yield c
+
+
+async def login(client: httpx.AsyncClient, fake: FakePlatform, **claims) -> httpx.Response:
+    fake.token_claims.update(claims)
+    r = await client.get("/portal/login", params={"next": "/portal/dashboard"})
+    assert r.status_code == 303
+    location = urlsplit(r.headers["location"])
+    assert location.path == "/oauth/authorize"
+    query = {k: v[0] for k, v in parse_qs(location.query).items()}
+    assert query["client_id"] == "custody-portal" and query["code_challenge_method"] == "S256"
+    assert query["redirect_uri"] == f"{BASE}/portal/callback"
+    r = await client.get("/portal/callback", params={"code": "good-code", "state": query["state"]})
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/portal/dashboard"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    return r
+
+
+async def test_directory_is_chinese_first_and_escapes_names(client: httpx.AsyncClient) -> None:
+    r = await client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-language"] == "zh-CN"
+    html = r.text
+    assert "已备案安全中介机构公示名单" in html
+    assert "JM-TG-2026-0001" in html and "江门市安泰安全技术服务有限公司" in html
+    assert "蓬江区" in html and "江海区" in html and "机械" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "DROP TABLE agencies;--" in html
+    assert 'href="/policy"' in html and 'id="next-page"' in html
+    assert "<script" not in html.replace("&lt;script", "")  # no JavaScript at all
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+
+
+async def test_english_switch_is_remembered(client: httpx.AsyncClient) -> None:
+    r = await client.get("/", params={"lang": "en"})
+    assert r.status_code == 200 and "Filed safety agencies" in r.text and "Pengjiang District" in r.text
+    assert r.headers["content-language"] == "en"
+    r = await client.get("/")
+    assert "Filed safety agencies" in r.text  # the cookie remembers
+    r = await client.get("/", params={"lang": "zh-CN"})
+    assert "公示名单" in r.text
+
+
+async def test_accept_language_english(fake: FakePlatform) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE,
+                                 headers={"Accept-Language": "en-US,en;q=0.9"}) as c:
+        assert "Filed safety agencies" in (await c.get("/")).text
+
+
+async def test_filters_go_to_the_directory_and_bad_ones_are_dropped(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    r = await client.get("/", params={"grade": "a", "district": "440703", "industry": "machinery", "q": "安泰"})
+    assert r.status_code == 200
+    sent = dict(fake.calls[-1].url.params)
+    assert sent["grade"] == "A" and sent["district"] == "440703" and sent["industry"] == "machinery" and sent["q"] == "安泰"
+    assert "JM-TG-2026-0001" in r.text and "JM-TG-2026-0002" not in r.text
+    assert 'value="440703" selected' in r.text
+    r = await client.get("/", params={"district": "999999", "industry": "'; drop", "grade": "Z"})
+    assert r.status_code == 200
+    assert "district" not in dict(fake.calls[-1].url.params)
+    assert "筛选条件无效" in r.text
+
+
+async def test_registry_down_is_a_friendly_page(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    fake.down.add("registry")
+    r = await client.get("/")
+    assert r.status_code == 503 and "服务暂时不可用" in r.text
+    r = await client.get("/policy")
+    assert r.status_code == 503 and "服务暂时不可用" in r.text
+
+
+async def test_bad_cursor_is_a_message_not_an_error(client: httpx.AsyncClient) -> None:
+    r = await client.get("/", params={"cursor": "bad"})
+    assert r.status_code == 200 and "请求无效" in r.text
+
+
+async def test_policy_page(client: httpx.AsyncClient) -> None:
+    r = await client.get("/policy")
+    assert r.status_code == 200
+    assert "江门市企业安全生产委托管理实施方案" in r.text and "备案有效期" in r.text and "10%" in r.text
+    r = await client.get("/policy", params={"lang": "en"})
+    assert "Filing validity" in r.text
+
+
+async def test_dashboard_needs_login(client: httpx.AsyncClient) -> None:
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 303 and r.headers["location"].startswith("/portal/login")
+
+
+async def test_login_flow_and_city_dashboard(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    await login(client, fake)
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 200, r.text
+    html = r.text
+    assert "全市（各区县对比）" in html and "jm-bureau" in html
+    assert html.count("<svg") >= 6
+    for queue in ("queue-filings", "queue-contracts", "queue-complaints"):
+        assert f'id="{queue}"' in html
+    assert "新会区平安安全咨询有限公司" in html and "新会塑料制品厂" in html and "三个月没来检查" in html
+    assert "&lt;script&gt;" in html and "<script>alert" not in html
+    assert r.headers["cache-control"] == "no-store"
+    # every token the portal used is the bureau's
+    assert all(c.headers.get("authorization", "").startswith("Bearer ") for c in fake.calls
+               if "/api/v1/contracts" in c.url.path)
+    r = await client.get("/portal/dashboard", params={"lang": "en"})
+    assert "Whole city" in r.text and "Agency filings to review" in r.text
+
+
+async def test_district_bureau_sees_its_district(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    await login(client, fake, district="440703", username="pj-bureau")
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 200
+    assert "辖区：蓬江区" in r.text
+    assert "新会区平安安全咨询有限公司" not in r.text  # 440705 is not its district
+    sent = [dict(c.url.params) for c in fake.calls if c.url.path == "/api/v1/contracts"]
+    assert sent and all(p.get("district") == "440703" for p in sent)
+
+
+async def test_not_a_bureau(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    await login(client, fake, role="agency", district=None)
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 403 and "监管部门" in r.text
+
+
+async def test_a_service_down_leaves_the_rest_of_the_dashboard(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    await login(client, fake)
+    fake.down.add("audit")
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 200
+    assert "部分数据暂时无法获取" in r.text and 'id="chart-contracts"' in r.text
+
+
+async def test_expired_token_sends_back_to_login(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    await login(client, fake)
+    fake.refused_tokens.add("Bearer ")
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 303 and r.headers["location"].startswith("/portal/login")
+
+
+async def test_callback_checks_state(client: httpx.AsyncClient) -> None:
+    r = await client.get("/portal/callback", params={"code": "good-code", "state": "forged"})
+    assert r.status_code == 400 and "登录未完成" in r.text
+    r = await client.get("/portal/callback", params={"error": "access_denied"})
+    assert r.status_code == 400
+
+
+async def test_login_keeps_next_on_site(client: httpx.AsyncClient) -> None:
+    r = await client.get("/portal/login", params={"next": "https://evil.example/x"})
+    cookie = r.cookies.get(portal_session.LOGIN_COOKIE) or ""
+    payload = portal_session.unsign(cookie.strip('"'), b"k" * 32, purpose="login")
+    assert payload is not None and payload["next"] == "/portal/dashboard"
+
+
+async def test_tampered_session_is_ignored(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    await login(client, fake)
+    value = client.cookies.get(portal_session.SESSION_COOKIE)
+    client.cookies.set(portal_session.SESSION_COOKIE, value[:-3] + "AAA", domain="127.0.0.1")
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 303
+
+
+async def test_logout(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    await login(client, fake)
+    r = await client.post("/portal/logout")
+    assert r.status_code == 303
+    assert (await client.get("/portal/dashboard")).status_code == 303
+
+
+async def test_directory_exports(client: httpx.AsyncClient) -> None:
+    r = await client.get("/portal/exports/directory.csv", params={"grade": "B"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    text = r.content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("备案编号,机构名称")
+    assert "JM-TG-2026-0002" in text and "JM-TG-2026-0001" not in text
+    r = await client.get("/portal/exports/directory.xlsx", params={"lang": "en"})
+    assert r.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    assert sheet["A1"].value == "Filing no." and sheet["B3"].value == NASTY
+
+
+async def test_private_exports_need_login_and_neutralise_formulas(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    r = await client.get("/portal/exports/hazards.csv")
+    assert r.status_code == 303
+    await login(client, fake)
+    r = await client.get("/portal/exports/hazards.csv", params={"status": "overdue"})
+    assert r.status_code == 200
+    assert "'=cmd|" in r.content.decode("utf-8-sig")
+    assert dict(fake.calls[-1].url.params)["status"] == "overdue"
+    for name in ("contracts", "complaints", "hazards"):
+        r = await client.get(f"/portal/exports/{name}.xlsx")
+        assert r.status_code == 200
+        sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+        assert sheet.max_row >= 2
+    assert (await client.get("/portal/exports/secrets.csv")).status_code == 404
+    assert (await client.get("/portal/exports/contracts.exe")).status_code == 404
+
+
+async def test_asyncapi(client: httpx.AsyncClient) -> None:
+    r = await client.get("/asyncapi.json")
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["asyncapi"].startswith("3.") and "contract_filed" in doc["channels"]
+    r = await client.get("/asyncapi")
+    assert r.status_code == 200 and "contract.filed" in r.text and "custody.contract.filed" in r.text
+
+
+async def test_stylesheet(client: httpx.AsyncClient) -> None:
+    r = await client.get("/portal/static/portal.css")
+    assert r.status_code == 200 and "@media (max-width: 640px)" in r.text
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.dictionaries(st.sampled_from(["q", "district", "industry", "grade", "cursor", "lang", "next", "status"]),
+                              st.text(max_size=300), max_size=5),
+       page=st.sampled_from(["/", "/policy", "/portal/login", "/portal/callback", "/portal/dashboard",
+                             "/portal/exports/directory.csv", "/asyncapi"]))
+async def test_no_input_gives_a_500(params: dict[str, str], page: str) -> None:
+    fake = FakePlatform()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
+        r = await c.get(page, params=params)
+    assert r.status_code < 500 or r.status_code == 503, (page, params, r.status_code)
