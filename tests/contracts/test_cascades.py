@@ -1,0 +1,128 @@
+"""Cascades driven by real events on the bus, on both backends: an agency suspended, reinstated,
+revoked; an enterprise's risk raised above what a contract's inspections meet (and lowered again);
+stale and duplicate events change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+from shared.testing.events import publish_event, read_events
+from shared.testing.wait import eventually
+
+from tests.contracts.factories import TODAY, new_uscc, world
+
+
+async def _status(w, cid: str, status: str) -> dict:
+    async def check():
+        c = await w.get(cid)
+        return c if c["status"] == status else None
+    return await eventually(check, timeout=15)
+
+
+async def _types(settings, cid: str, n: int) -> list[str]:
+    async def check():
+        events = [e.type for e in await read_events(settings) if e.subject == cid]
+        return events if len(events) >= n else None
+    return await eventually(check, timeout=15)
+
+
+async def test_agency_suspension_reinstatement_and_revocation(backend):
+    settings = backend.settings()
+    async with world(settings) as w:
+        active = await w.active()
+        w.enterprise_uscc = new_uscc()
+        await w.enterprise_event(version=1)
+        filed = await w.filed(start=date(2026, 6, 1), end=date(2027, 5, 31))
+        assert filed["status"] == "filed"
+        w.enterprise_uscc = new_uscc()
+        await w.enterprise_event(version=1)
+        draft = await w.create()
+
+        await w.agency_event("agency.suspended", reason="年度检查不合格")
+        a = await _status(w, active["id"], "suspended")
+        f = await _status(w, filed["id"], "suspended")
+        assert a["previous_status"] == "active" and f["previous_status"] == "filed"
+        assert a["history"][-1]["actor"] == "system:agency.suspended" and "年度检查不合格" in a["history"][-1]["reason"]
+        assert (await w.get(draft["id"]))["status"] == "draft"  # drafts are not in force: untouched
+        # a suspended agency's draft cannot become signed
+        await w.post(draft["id"], "sign", w.agency())
+        r = await w.post(draft["id"], "sign", w.enterprise())
+        assert r.status_code == 422 and r.json()["code"] == "agency_not_approved"
+
+        await w.agency_event("agency.reinstated")
+        a = await _status(w, active["id"], "active")
+        f = await _status(w, filed["id"], "filed")
+        assert a["previous_status"] is None and a["history"][-1]["from"] == "suspended"
+
+        await w.agency_event("agency.suspended")
+        await _status(w, active["id"], "suspended")
+        await w.agency_event("agency.revoked", reason="提供虚假材料")
+        a = await _status(w, active["id"], "terminated")
+        f = await _status(w, filed["id"], "terminated")
+        assert "提供虚假材料" in a["end_reason"] and a["history"][-1]["from"] == "suspended"
+
+        assert await _types(settings, active["id"], 7) == [
+            "contract.signed", "contract.filed", "contract.activated", "contract.suspended", "contract.activated",
+            "contract.suspended", "contract.terminated"]
+        assert await _types(settings, filed["id"], 6) == [
+            "contract.signed", "contract.filed", "contract.suspended", "contract.filed", "contract.suspended",
+            "contract.terminated"]
+        events = [e for e in await read_events(settings, event_type="contract.terminated") if e.subject == active["id"]]
+        assert events[0].data["reason"] and "revoked" in events[0].data["reason"]
+        r = await w.client.get("/api/v1/admin/audit-trail/verify", headers=w.admin())
+        assert r.json()["valid"] is True
+
+
+async def test_stale_and_duplicate_agency_events_change_nothing(sqlite_backend):
+    settings = sqlite_backend.settings()
+    async with world(settings) as w:
+        active = await w.active()
+        before = w.app.state.ctx.subscriber.processed_total
+        # An old suspension (version 1 < the approval's 3) arrives late: ignored.
+        await w.agency_event("agency.suspended", version=1, wait=False)
+        # The approval again, same version, as a duplicate delivery under another message id.
+        data = await w.agency_event("agency.approved", version=w.agency_version, wait=False)
+        await publish_event(settings, "agency.approved", data)
+        await eventually(lambda: w.app.state.ctx.subscriber.processed_total >= before + 3, timeout=15)
+        await asyncio.sleep(0.2)
+        c = await w.get(active["id"])
+        assert c["status"] == "active" and c["version"] == active["version"]
+
+
+async def test_enterprise_risk_raised_flags_the_contract_and_lowered_clears_it(backend):
+    settings = backend.settings()
+    async with world(settings) as w:  # yellow enterprise: 4 inspections a year is enough
+        active = await w.active(inspections=6)
+        await w.enterprise_event("enterprise.risk_changed", risk_level="orange")  # needs 6: still met
+        await asyncio.sleep(0.2)
+        assert (await w.get(active["id"]))["risk_flagged"] is False
+
+        await w.enterprise_event("enterprise.risk_changed", risk_level="red")  # needs 12
+        c = await eventually(lambda: _flagged(w, active["id"], True), timeout=15)
+        assert c["status"] == "active" and c["history"][-1]["from"] == c["history"][-1]["to"] == "active"
+        assert "red" in c["history"][-1]["reason"]
+        # the bureau finds it
+        r = await w.client.get("/api/v1/contracts", headers=w.bureau())
+        assert [x["risk_flagged"] for x in r.json()["items"]] == [True]
+
+        await w.enterprise_event("enterprise.updated", risk_level="yellow")
+        c = await eventually(lambda: _flagged(w, active["id"], False), timeout=15)
+        flagged = [e for e in await read_events(settings, event_type="contract.flagged") if e.subject == active["id"]]
+        assert [e.data["risk_flagged"] for e in flagged] == [True, False]
+        assert flagged[0].data["version"] < flagged[1].data["version"] and flagged[0].data["district_code"] == "440703"
+
+        # new contracts are checked against the current level
+        await w.enterprise_event("enterprise.risk_changed", risk_level="red")
+        await eventually(lambda: _flagged(w, active["id"], True), timeout=15)
+        w.enterprise_uscc, other = new_uscc(), w.enterprise_uscc
+        await w.enterprise_event(version=1, risk_level="red", industry="hazardous_chemicals")
+        r = await w.client.post("/api/v1/contracts", json=w.body(inspections=6, start=date(2026, 5, 1), end=date(2027, 4, 30)),
+                                headers=w.agency())
+        assert r.status_code == 422 and r.json()["code"] == "inspection_below_minimum"
+        assert other != w.enterprise_uscc and TODAY
+
+
+async def _flagged(w, cid: str, flag: bool):
+    c = await w.get(cid)
+    return c if c["risk_flagged"] is flag else None
