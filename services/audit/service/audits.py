@@ -123,9 +123,9 @@ async def get_sample(ctx: ServiceContext, *, principal: Principal, sample_id: uu
             raise not_found("抽样记录")
         if record.district is not None and not principal.governs(record.district):
             raise forbid("无权查看其他区县的抽样", "You may not see another district's sample")
-        tasks = (await session.execute(sa.select(AuditTask).where(AuditTask.sample_id == sample_id)
-                                       .order_by(AuditTask.id))).scalars().all()
-    return record, list(tasks)
+        tasks = (await session.execute(sa.select(AuditTask).where(AuditTask.sample_id == sample_id))).scalars().all()
+    order = {c["contract_id"]: n for n, c in enumerate(record.chosen)}
+    return record, sorted(tasks, key=lambda t: order.get(str(t.contract_id), len(order)))
 
 
 async def record_result(ctx: ServiceContext, *, principal: Principal, task_id: uuid.UUID, body: AuditResult,
