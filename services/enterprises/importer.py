@@ -64,18 +64,28 @@ class EncodingMismatch(Exception):
 
 
 class Decoder:
-    """Bytes → text: decides the encoding on the first non-ASCII bytes (or the first 64 KiB)."""
+    """Bytes → text. ASCII is the same in every supported encoding, so the encoding is decided on
+    the first non-ASCII bytes (a BOM, or at least ``SNIFF_BYTES`` / the rest of the file from
+    there), however far into the file they come; until then nothing is held back."""
 
     def __init__(self, declared: str | None = None) -> None:
         self.encoding = CHARSETS.get((declared or "").lower())
         self._decoder = codecs.getincrementaldecoder(self.encoding)() if self.encoding else None
         self._buffer = bytearray()
+        self._at_start = True
 
     def feed(self, data: bytes, *, final: bool = False) -> str:
         if self._decoder is None:
             self._buffer.extend(data)
-            if not final and len(self._buffer) < SNIFF_BYTES and self._buffer.isascii():
-                return ""
+            if self._at_start and not final and codecs.BOM_UTF8.startswith(bytes(self._buffer[:3])) and len(self._buffer) < 3:
+                return ""  # could still be a BOM
+            self._at_start = False
+            if self._buffer.isascii():
+                out, self._buffer = self._buffer.decode("ascii"), bytearray()
+                return out
+            first = next(i for i, b in enumerate(self._buffer) if b >= 0x80)
+            if not final and len(self._buffer) - first < SNIFF_BYTES:
+                return ""  # bounded: at most SNIFF_BYTES past the first non-ASCII byte
             data, self._buffer = bytes(self._buffer), bytearray()
             self.encoding = self._sniff(data, final)
             self._decoder = codecs.getincrementaldecoder(self.encoding)()
