@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from shared.reference import USCC, DistrictCode, Industry
 
@@ -54,13 +54,14 @@ class QualificationIn(BaseModel):
         return self
 
 
-def _unique_certificates(staff: list[StaffIn] | None) -> None:
+def _unique_certificates(staff: list[StaffIn] | None) -> list[StaffIn] | None:
     seen: set[str] = set()
     for member in staff or []:
         if member.certificate_no:
             if member.certificate_no in seen:
                 raise ValueError(f"证书编号重复：{member.certificate_no} / duplicate certificate_no")
             seen.add(member.certificate_no)
+    return staff
 
 
 def _dedupe(values: list[str] | None) -> list[str] | None:
@@ -81,9 +82,10 @@ class AgencyCreate(BaseModel):
     staff: list[StaffIn] = Field(default_factory=list, max_length=1000)
     qualifications: list[QualificationIn] = Field(default_factory=list, max_length=100)
 
+    _staff = field_validator("staff")(_unique_certificates)
+
     @model_validator(mode="after")
     def _normalise(self) -> "AgencyCreate":
-        _unique_certificates(self.staff)
         self.service_districts = _dedupe(self.service_districts)  # type: ignore[assignment]
         self.service_industries = _dedupe(self.service_industries)  # type: ignore[assignment]
         return self
@@ -104,12 +106,17 @@ class AgencyUpdate(BaseModel):
     staff: list[StaffIn] | None = Field(default=None, max_length=1000)
     qualifications: list[QualificationIn] | None = Field(default=None, max_length=100)
 
+    _staff = field_validator("staff")(_unique_certificates)
+
+    @field_validator("*")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("不能为空 / must not be null")
+        return value
+
     @model_validator(mode="after")
     def _normalise(self) -> "AgencyUpdate":
-        for key in self.model_fields_set:
-            if getattr(self, key) is None:
-                raise ValueError(f"{key} 不能为空 / {key} must not be null")
-        _unique_certificates(self.staff)
         self.service_districts = _dedupe(self.service_districts)  # type: ignore[assignment]
         self.service_industries = _dedupe(self.service_industries)  # type: ignore[assignment]
         return self
