@@ -285,13 +285,14 @@ async def me(principal: CurrentPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  #
 
 @router.post("/api/v1/admin/keys/rotate", tags=["keys"], summary="轮换签名密钥（管理员） / rotate the signing key")
 async def rotate_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    kid = await gw.keys.rotate()
-    return {"active_kid": kid, "keys": gw.keys.describe()}
+    rotated = await gw.keys.rotate()
+    return {"new_kid": rotated["kid"], "signs_from": rotated["signs_from"], "signing_kid": gw.keys.active.kid,
+            "keys": gw.keys.describe()}
 
 
 @router.get("/api/v1/admin/keys", tags=["keys"], summary="签名密钥（管理员） / signing keys")
 async def list_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    return {"active_kid": gw.keys.active.kid, "keys": gw.keys.describe()}
+    return {"signing_kid": gw.keys.active.kid, "keys": gw.keys.describe()}
 
 
 def _account_id(subject: str) -> uuid.UUID:

@@ -1,7 +1,9 @@
 """Signing keys: RS256 with joserfc, persisted in the gateway database, parsed once.
 
-Exactly one key is active (``retired_at`` is null) and signs new tokens. Rotation makes a new key
-active and retires the old one; a retired key stays in the JWKS until every token it signed has
+One key signs at a time. Rotation publishes a new key at once but starts signing with it only
+``ACTIVATION_DELAY`` later (the old key's ``retired_at``): a service refetches the JWKS at most every
+5 s on an unknown ``kid``, so by the time the first token with the new ``kid`` arrives, any
+refetch returns the new key. A retired key stays in the JWKS until every token it signed has
 expired (``retired_at + access_token_ttl + leeway``), so live tokens keep verifying.
 
 Origins: ``file`` (``CUSTODY_SIGNING_KEY_FILE``), ``generated`` (made by the gateway outside
@@ -33,6 +35,7 @@ log = structlog.get_logger("gateway.keys")
 ALGORITHM = "RS256"
 KEY_BITS = 2048
 LEEWAY_SECONDS = 60
+ACTIVATION_DELAY = timedelta(seconds=6)  # > the 5 s JWKS refetch interval of shared.auth.TokenVerifier
 
 
 class StartupRefused(RuntimeError):
@@ -55,7 +58,6 @@ class KeyStore:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.active: RSAKey | None = None
         self._keys: dict[str, RSAKey] = {}
         self._rows: list[dict[str, Any]] = []
         self._keyset: KeySet = KeySet([])
@@ -68,12 +70,12 @@ class KeyStore:
         await self.load()
         if self.active is None:
             origin = "generated" if self.settings.is_production else "development"
-            await self._add(await anyio.to_thread.run_sync(_generate), origin)
+            await self._add(await anyio.to_thread.run_sync(_generate), origin, delay=timedelta(0))
             await self.load()
-        active_row = next(r for r in self._rows if r["retired_at"] is None)
+        active_row = self._signing_row()
         if self.settings.is_production and active_row["origin"] == "development":
-            raise StartupRefused("the active signing key is a development key; set CUSTODY_SIGNING_KEY_FILE or rotate "
-                                 "(POST /api/v1/admin/keys/rotate) before running in production")
+            raise StartupRefused("the signing key is a development key; set CUSTODY_SIGNING_KEY_FILE to a production key "
+                                 "before running with CUSTODY_ENV=production")
 
     async def _install_file_key(self) -> None:
         path = self.settings.signing_key_file
@@ -92,7 +94,7 @@ class KeyStore:
             if existing is not None and existing.retired_at is None:
                 return
             if existing is None:
-                await self._retire_active(session)
+                await self._retire_active(session, timedelta(0))
                 session.add(SigningKey(kid=key.kid, private_jwk=json.dumps(key.as_dict(private=True)), origin="file",
                                        created_at=self.clock.now()))
             # a file key that was rotated away stays retired: the operator asked for a newer key
@@ -105,46 +107,59 @@ class KeyStore:
         keys: dict[str, RSAKey] = {}
         for row in live:
             keys[row.kid] = self._keys.get(row.kid) or RSAKey.import_key(json.loads(row.private_jwk))
-        active = [r for r in live if r.retired_at is None]
         self._rows = [{"kid": r.kid, "origin": r.origin, "created_at": as_utc(r.created_at),
                        "retired_at": as_utc(r.retired_at)} for r in live]
         self._keys = keys
-        self.active = keys[active[-1].kid] if active else None
         self._keyset = KeySet(list(keys.values()))
         self._jwks = {"keys": [k.as_dict(private=False) for k in keys.values()]}
 
-    async def _add(self, key: RSAKey, origin: str) -> None:
+    async def _add(self, key: RSAKey, origin: str, *, delay: timedelta = ACTIVATION_DELAY) -> None:
         async with self.db.transaction() as session:
-            await self._retire_active(session)
+            await self._retire_active(session, delay)
             session.add(SigningKey(kid=key.kid, private_jwk=json.dumps(key.as_dict(private=True)), origin=origin,
                                    created_at=self.clock.now()))
 
-    async def _retire_active(self, session) -> None:  # noqa: ANN001
+    async def _retire_active(self, session, delay: timedelta) -> None:  # noqa: ANN001
+        """The signing key stops signing ``delay`` from now (the new key is published meanwhile)."""
         await session.execute(sa.update(SigningKey).where(SigningKey.retired_at.is_(None))
-                              .values(retired_at=self.clock.now()))
+                              .values(retired_at=self.clock.now() + delay))
 
-    async def rotate(self) -> str:
+    async def rotate(self) -> dict[str, Any]:
         key = await anyio.to_thread.run_sync(_generate)
         await self._add(key, "development" if self.settings.env == "development" else "generated")
         await self.load()
-        log.info("gateway.keys.rotated", kid=key.kid)
-        return key.kid
+        signs_from = self.clock.now() + ACTIVATION_DELAY
+        log.info("gateway.keys.rotated", kid=key.kid, signs_from=signs_from.isoformat())
+        return {"kid": key.kid, "signs_from": signs_from.isoformat()}
 
     # --- use -----------------------------------------------------------------------------
+    def _signing_row(self) -> dict[str, Any] | None:
+        now = self.clock.now()
+        candidates = [r for r in self._rows if r["retired_at"] is None or r["retired_at"] > now]
+        return min(candidates, key=lambda r: r["created_at"]) if candidates else None
+
+    @property
+    def active(self) -> RSAKey | None:
+        """The key that signs now."""
+        row = self._signing_row()
+        return self._keys[row["kid"]] if row else None
+
     def jwks(self) -> dict[str, Any]:
         return self._jwks
 
     def describe(self) -> list[dict[str, Any]]:
         ttl = timedelta(seconds=self.settings.access_token_ttl_seconds + LEEWAY_SECONDS)
-        return [{"kid": r["kid"], "origin": r["origin"], "active": r["retired_at"] is None,
+        signing = self._signing_row()
+        return [{"kid": r["kid"], "origin": r["origin"], "signing": signing is not None and r["kid"] == signing["kid"],
                  "created_at": r["created_at"].isoformat(),
                  "retired_at": r["retired_at"].isoformat() if r["retired_at"] else None,
                  "published_until": (r["retired_at"] + ttl).isoformat() if r["retired_at"] else None}
                 for r in self._rows]
 
     def sign(self, claims: dict[str, Any]) -> str:
-        assert self.active is not None
-        return jwt.encode({"alg": ALGORITHM, "kid": self.active.kid, "typ": "at+jwt"}, claims, self.active)
+        key = self.active
+        assert key is not None
+        return jwt.encode({"alg": ALGORITHM, "kid": key.kid, "typ": "at+jwt"}, claims, key)
 
     def verify(self, token: str) -> dict[str, Any] | None:
         """The claims of a token this gateway signed with a published key (signature only; the
