@@ -37,7 +37,9 @@ from services.enterprises.service import refresh_enterprise
 
 log = structlog.get_logger("enterprises.consumers")
 
-CONTRACT_EVENTS = ("contract.activated", "contract.suspended", "contract.terminated", "contract.expired")
+CONTRACT_STATUS = {"contract.activated": "active", "contract.suspended": "suspended",
+                   "contract.terminated": "terminated", "contract.expired": "expired"}
+CONTRACT_EVENTS = tuple(CONTRACT_STATUS)
 HAZARD_EVENTS = ("hazard.reported", "hazard.verified")
 
 
@@ -60,7 +62,7 @@ async def _upsert_if_newer(session: AsyncSession, table: sa.Table, key: sa.Colum
 def make_handlers(*, policy: Policy, outbox: Outbox, clock: Clock) -> dict[str, Handler]:
     async def on_contract(session: AsyncSession, event: CloudEvent) -> None:
         data = ContractChanged.model_validate(event.data)
-        status = event.type.split(".", 1)[1]
+        status = CONTRACT_STATUS[event.type]
         fresh = await _upsert_if_newer(session, contracts_t, contracts_t.c.contract_id, data.id, {
             "contract_id": data.id, "enterprise_uscc": data.enterprise_uscc, "agency_id": data.agency_id,
             "agency_name": data.agency_name, "status": status, "start_date": data.start_date, "end_date": data.end_date,
