@@ -72,5 +72,204 @@ def _print_urls(settings: Settings, supervisor, took: float) -> None:  # noqa: A
     console.print("Ctrl-C stops everything.")
 
 
+
+# --- the operator's commands (issue #10) -------------------------------------------------------------
+def _gateway_default() -> str:
+    return Settings().url_of("gateway")
+
+
+def _admin_credentials(admin_id: str | None, admin_secret: str | None) -> tuple[str, str]:
+    settings = Settings()
+    admin_id = admin_id or settings.admin_client_id or DEV_ADMIN_CLIENT_ID
+    admin_secret = admin_secret or settings.admin_client_secret or DEV_ADMIN_CLIENT_SECRET
+    return admin_id, admin_secret
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]{message}[/red]")
+    raise typer.Exit(1)
+
+
+GatewayOpt = typer.Option(None, "--gateway", help="网关地址 / gateway URL (default: from CUSTODY_* settings)")
+AdminIdOpt = typer.Option(None, "--admin-id", help="管理员客户端 / admin client id (default: CUSTODY_ADMIN_CLIENT_ID or the dev default)")
+AdminSecretOpt = typer.Option(None, "--admin-secret", help="管理员客户端密钥 / admin client secret")
+
+
+@app.command()
+def demo(gateway: str = GatewayOpt, admin_id: str = AdminIdOpt, admin_secret: str = AdminSecretOpt,
+         small: bool = typer.Option(False, help="A smaller data set (3 agencies, 4 enterprises)"),
+         tag: str = typer.Option("", help="Suffix for every name (to seed a second, separate data set)")) -> None:
+    """Seed a realistic Jiangmen data set through the public API (agencies, enterprises, contracts, visits, hazards, complaints)."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from cli.demo import DemoError, seed, steps
+
+    gateway = (gateway or _gateway_default()).rstrip("/")
+    admin_id, admin_secret = _admin_credentials(admin_id, admin_secret)
+    names = {"bureaus": "监管部门账户 / bureaus", "agencies": "中介机构备案 / agency filings",
+             "enterprises": "企业登记 / enterprises", "contracts": "托管协议 / contracts",
+             "service_logs": "服务记录与隐患 / visits and hazards", "complaints": "投诉 / complaints"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("江门示范数据 / Jiangmen demo data", total=steps(small))
+
+        def advance(step: str) -> None:
+            progress.update(task, advance=1, description=names.get(step, step))
+
+        try:
+            result = asyncio.run(seed(gateway, admin_id=admin_id, admin_secret=admin_secret, small=small, tag=tag,
+                                      progress=advance))
+        except DemoError as exc:
+            _fail(f"demo failed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - an unreachable gateway, say so plainly
+            _fail(f"demo failed ({type(exc).__name__}): {exc} — is the platform running (make run)?")
+        progress.update(task, completed=steps(small))
+    if result.already_seeded:
+        console.print("[yellow]示范数据已存在 / the demo data is already there[/yellow]")
+    else:
+        console.print(f"[green]seeded[/green]: {len(result.agencies)} agencies, {len(result.enterprises)} enterprises, "
+                      f"{len(result.contracts)} contracts, {result.service_logs} visits, {result.hazards} hazards, "
+                      f"{result.complaints} complaints")
+    table = Table(title="打开门户 / open the portal", show_header=False)
+    table.add_row("公示名单 / public list", f"{gateway}/")
+    table.add_row("监管看板 / dashboard", f"{gateway}/portal/dashboard")
+    table.add_row("市局账户 / city bureau", f"{result.bureau_username}  /  {result.bureau_password}")
+    for code, username in result.district_bureaus.items():
+        table.add_row(f"区县局 {code}", f"{username}  /  {result.bureau_password}")
+    console.print(table)
+
+
+@app.command()
+def login(gateway: str = GatewayOpt,
+          scope: str = typer.Option("custody.read custody.write", help="Scopes to ask for"),
+          open_browser: bool = typer.Option(True, "--open-browser/--no-browser", help="Open the login page in a browser"),
+          timeout: float = typer.Option(300.0, help="Seconds to wait for the browser")) -> None:
+    """Log in through the browser (authorization code + PKCE, loopback redirect, public client custody-cli)."""
+    import webbrowser
+
+    from cli.auth import LoginError, LoopbackLogin, save
+
+    flow = LoopbackLogin((gateway or _gateway_default()).rstrip("/"), scope=scope)
+    console.print("在浏览器中登录 / log in in your browser:")
+    console.print(flow.authorize_url, soft_wrap=True)
+    if open_browser:
+        webbrowser.open(flow.authorize_url)
+    try:
+        tokens = flow.wait(timeout)
+    except LoginError as exc:
+        _fail(str(exc))
+    path = save(tokens)
+    console.print(f"[green]已登录 / logged in[/green] — tokens in {path}")
+
+
+@app.command()
+def token() -> None:
+    """Print a valid access token (refreshing it if needed): `curl -H "Authorization: Bearer $(custody token)" …`."""
+    import httpx
+
+    from cli.auth import LoginError, valid_access_token
+
+    try:
+        value = valid_access_token()
+    except (LoginError, httpx.HTTPError) as exc:
+        _fail(str(exc))
+    print(value)
+
+
+events_app = typer.Typer(help="事件总线 / the event bus", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+
+
+@events_app.command("tail")
+def events_tail(type_: str = typer.Option(">", "--type", help="Event type pattern, e.g. contract.* or contract.filed"),
+                nats_url: str = typer.Option(None, "--nats", help="NATS URL(s), comma-separated (default: from settings)"),
+                count: int = typer.Option(0, help="Stop after this many events (0: until Ctrl-C)"),
+                raw: bool = typer.Option(False, "--json", help="Print each envelope as one JSON line")) -> None:
+    """Watch the bus: print every event envelope as it is published."""
+    import asyncio
+
+    from cli.ops import tail
+
+    settings = Settings()
+    servers = [s.strip() for s in nats_url.split(",")] if nats_url else settings.nats_servers
+    try:
+        asyncio.run(tail(servers, f"{settings.subject_prefix}.{type_}", count=count, raw=raw, console=console))
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"cannot watch the bus at {', '.join(servers)}: {exc}")
+
+
+dlq_app = typer.Typer(help="死信 / dead letters", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+ServiceOpt = typer.Option(..., "--service", help="registry | enterprises | contracts | audit")
+
+
+@dlq_app.command("list")
+def dlq_list(service: str = ServiceOpt, gateway: str = GatewayOpt, admin_id: str = AdminIdOpt,
+             admin_secret: str = AdminSecretOpt, include_replayed: bool = typer.Option(False, "--all")) -> None:
+    """List a service's dead letters."""
+    from cli.ops import OpsError, admin_call
+
+    try:
+        body = admin_call((gateway or _gateway_default()), *_admin_credentials(admin_id, admin_secret), "GET",
+                          "/api/v1/admin/dlq", params={"service": service, "include_replayed": str(include_replayed).lower()})
+    except OpsError as exc:
+        _fail(str(exc))
+    items = body.get("items") or []
+    table = Table(title=f"dead letters · {service} · {len(items)}")
+    for column in ("id", "event_type", "event_id", "consumer", "attempts", "error", "dead_at", "replayed_at"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(*(str(item.get(k, item.get(k.replace("dead_at", "created_at"), "")) or "") for k in
+                        ("id", "event_type", "event_id", "consumer", "attempts", "error", "dead_at", "replayed_at")))
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(dead_letter_id: str = typer.Argument(..., help="The dead letter's id (from `custody dlq list`)"),
+               service: str = ServiceOpt, gateway: str = GatewayOpt, admin_id: str = AdminIdOpt,
+               admin_secret: str = AdminSecretOpt) -> None:
+    """Replay one dead letter to its consumer."""
+    from cli.ops import OpsError, admin_call
+
+    try:
+        body = admin_call((gateway or _gateway_default()), *_admin_credentials(admin_id, admin_secret), "POST",
+                          f"/api/v1/admin/dlq/{dead_letter_id}/replay", params={"service": service})
+    except OpsError as exc:
+        _fail(str(exc))
+    console.print_json(data=body)
+
+
+@app.command()
+def sweep(service: str = typer.Option("all", "--service", help="registry | enterprises | contracts | audit | all"),
+          as_of: str = typer.Option(None, "--as-of", help="ISO date (default: today)"),
+          gateway: str = GatewayOpt, admin_id: str = AdminIdOpt, admin_secret: str = AdminSecretOpt) -> None:
+    """Run the time-based transitions (activation, expiry, overdue, reminders) as of a date."""
+    from datetime import date
+
+    from cli.ops import OpsError, admin_call
+    from shared.settings import SERVICES
+
+    if as_of:
+        try:
+            date.fromisoformat(as_of)
+        except ValueError:
+            _fail("--as-of must be an ISO date such as 2026-12-31")
+    services = list(SERVICES) if service == "all" else [service]
+    if any(s not in SERVICES for s in services):
+        _fail(f"unknown service {service!r}; one of {', '.join(SERVICES)} or all")
+    admin = _admin_credentials(admin_id, admin_secret)
+    for name in services:
+        params = {"service": name, **({"as_of": as_of} if as_of else {})}
+        try:
+            body = admin_call((gateway or _gateway_default()), *admin, "POST", "/api/v1/admin/sweep", params=params)
+        except OpsError as exc:
+            _fail(str(exc))
+        console.print(f"[bold]{name}[/bold]", body)
+
+
 if __name__ == "__main__":
     app()
