@@ -22,7 +22,7 @@ from shared.policy import Policy
 from shared.reference import is_valid_uscc
 
 from services.registry.models import Agency, AgencyStaff, EngineerClaim
-from services.registry.schemas import ENGINEER
+from services.registry.schemas import ENGINEER, certificate_key
 
 # Statuses in which an agency's registered safety engineers count for it (and for no other).
 HOLDING_STATUSES = frozenset({"submitted", "approved", "suspended"})
@@ -85,7 +85,7 @@ def exclusivity_check(passed: bool = True) -> dict[str, Any]:
 async def claim_engineers(session: AsyncSession, agency: Agency, staff: Sequence[AgencyStaff]) -> None:
     """Make the agency's engineers' certificates count for it alone; 422 ``staff.exclusive``
     naming the certificate numbers (never the other agency) when another agency holds one."""
-    wanted = {s.certificate_no: i for i, s in enumerate(staff) if s.role == ENGINEER and s.certificate_no}
+    wanted = {certificate_key(s.certificate_no): i for i, s in enumerate(staff) if s.role == ENGINEER and s.certificate_no}
     t = EngineerClaim.__table__
     now = utcnow()
     for cert in wanted:
@@ -94,13 +94,14 @@ async def claim_engineers(session: AsyncSession, agency: Agency, staff: Sequence
     taken = (await session.execute(sa.select(t.c.certificate_no).where(
         t.c.certificate_no.in_(list(wanted)), t.c.agency_id != agency.id))).scalars().all() if wanted else []
     if taken:
-        taken = sorted(taken)
+        taken = sorted(staff[wanted[key]].certificate_no or key for key in taken)
+        index = {staff[i].certificate_no: i for i in wanted.values()}
         raise ValidationFailed(
             text(f"注册安全工程师证书 {'、'.join(taken)} 已计入另一家已提交或已备案的机构，同一证书只能计入一家机构",
                  f"Registered safety engineer certificate(s) {', '.join(taken)} already count for another submitted or "
                  "approved agency; a certificate may count for one agency only"),
             code="staff.exclusive",
-            errors=[FieldError(f"staff[{wanted[c]}].certificate_no",
+            errors=[FieldError(f"staff[{index[c]}].certificate_no",
                                text(f"证书 {c} 已计入其他机构", f"certificate {c} counts for another agency")) for c in taken],
             extra={"certificates": taken},
         )

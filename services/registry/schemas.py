@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from shared.reference import USCC, DistrictCode, Industry
 
@@ -14,11 +16,24 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9\- ]{5,38}$")]
-CertificateNo = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)]
+def _nfkc(value: object) -> object:
+    """Full-width characters (common from Chinese input methods) become their ASCII forms."""
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+CertificateNo = Annotated[str, BeforeValidator(_nfkc),
+                          StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 StaffRole = Literal["registered_safety_engineer", "safety_officer", "other"]
 ENGINEER = "registered_safety_engineer"
+_SEPARATORS = re.compile(r"[\s\-_/.·]+")
+
+
+def certificate_key(certificate_no: str) -> str:
+    """The identity of a certificate number for exclusivity: case, width and separators do not
+    make another certificate ("rse-2026 001" is "RSE2026001")."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", certificate_no).upper())
 
 
 class StaffIn(BaseModel):
@@ -58,9 +73,10 @@ def _unique_certificates(staff: list[StaffIn] | None) -> list[StaffIn] | None:
     seen: set[str] = set()
     for member in staff or []:
         if member.certificate_no:
-            if member.certificate_no in seen:
+            key = certificate_key(member.certificate_no)
+            if key in seen:
                 raise ValueError(f"证书编号重复：{member.certificate_no} / duplicate certificate_no")
-            seen.add(member.certificate_no)
+            seen.add(key)
     return staff
 
 

@@ -78,6 +78,19 @@ EDITABLE = frozenset({"draft", "needs_more_info"})
 UPLOADABLE = frozenset({"draft", "needs_more_info", "approved", "expired"})
 REGULATORY_ACTIONS = ("suspend", "reinstate", "revoke")
 AGENCY = "机构备案"
+STATUS_NAMES = {"draft": "草稿", "submitted": "已提交", "approved": "已备案", "rejected": "已驳回",
+                "needs_more_info": "待补正", "suspended": "已暂停", "revoked": "已撤销", "expired": "已过期"}
+ACTION_NAMES = {"submit": "提交备案", "approve": "批准", "reject": "驳回", "request_changes": "要求补正",
+                "suspend": "暂停", "reinstate": "恢复", "revoke": "撤销", "expire": "过期",
+                "update": "修改备案资料", "upload documents": "上传材料"}
+
+
+def refused(status: str, action: str) -> InvalidTransition:
+    """409 for an action the current status does not allow, in words a clerk understands."""
+    error = InvalidTransition(AGENCY, status, action)
+    error.detail = text(f"机构备案当前状态为「{STATUS_NAMES.get(status, status)}」，不能{ACTION_NAMES.get(action, action)}",
+                        f"The agency filing is {status}; it cannot {action.replace('_', ' ')}")
+    return error
 
 
 @dataclass
@@ -245,7 +258,7 @@ async def update_agency(ctx: ServiceContext, *, principal: Principal, agency_id:
         require_owner(principal, agency)
         precondition(agency.version)
         if agency.status not in EDITABLE:
-            raise InvalidTransition(AGENCY, agency.status, "update")
+            raise refused(agency.status, "update")
         fields = data.model_fields_set
         for key in ("name", "legal_representative", "contact_phone", "address", "district_code"):
             if key in fields:
@@ -290,14 +303,14 @@ async def authorize_upload(ctx: ServiceContext, *, principal: Principal, agency_
 def check_can_upload(principal: Principal, agency: Agency) -> None:
     require_owner(principal, agency)
     if agency.status not in UPLOADABLE:
-        raise InvalidTransition(AGENCY, agency.status, "upload documents")
+        raise refused(agency.status, "upload documents")
 
 
 # --- transitions --------------------------------------------------------------------------------
 def _transition(agency: Agency, action: str) -> str:
     allowed, target = TRANSITIONS[action]
     if agency.status not in allowed:
-        raise InvalidTransition(AGENCY, agency.status, action)
+        raise refused(agency.status, action)
     return target
 
 

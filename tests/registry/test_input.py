@@ -236,3 +236,35 @@ async def test_idempotent_create(sqlite_backend):
         again = await client.post("/api/v1/agencies", json=body, headers=headers)
         assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
         assert again.headers.get("idempotent-replayed") == "true"
+
+
+async def test_an_oversized_upload_without_length_is_cut_off(sqlite_backend):
+    """A chunked upload (no Content-Length) is refused once it passes the limit, not read to its end."""
+    async with running(app_for(sqlite_backend.settings())) as client:
+        agency = await create(client)
+        sent = 0
+
+        async def body():
+            nonlocal sent
+            yield (b'--b\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlicense\r\n'
+                   b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+                   b"Content-Type: application/pdf\r\n\r\n%PDF-1.7\n")
+            for _ in range(64):  # 64 × 1 MiB: far past the limit
+                sent += 1
+                yield b"\0" * (1024 * 1024)
+            yield b"\r\n--b--\r\n"
+
+        r = await client.post(f"/api/v1/agencies/{agency['id']}/documents", content=body(),
+                              headers={**owner(agency["uscc"]), "Content-Type": "multipart/form-data; boundary=b"})
+        assert r.status_code == 413, r.text
+        assert sent < 20
+
+
+async def test_openapi_describes_the_registry(sqlite_backend):
+    async with running(app_for(sqlite_backend.settings())) as client:
+        spec = (await client.get("/openapi.json")).json()
+        for path in ("/api/v1/policy", "/api/v1/agencies", "/api/v1/agencies/{agency_id}", "/api/v1/agencies/{agency_id}/documents",
+                     "/api/v1/agencies/{agency_id}/review", "/api/v1/agencies/{agency_id}/suspend",
+                     "/api/v1/directory/agencies", "/api/v1/admin/sweep"):
+            assert path in spec["paths"], path
+        assert "multipart/form-data" in spec["paths"]["/api/v1/agencies/{agency_id}/documents"]["post"]["requestBody"]["content"]

@@ -126,7 +126,8 @@ async def test_staff_exclusivity_blocks_a_second_agency_until_released(backend):
     async with running(app_for(settings)) as client:
         shared_cert = "RSE-2026-000777"
         first = await create(client, agency_body(engineers=[engineer("张工", shared_cert), engineer("王工", "RSE-A-2")]))
-        second_body = agency_body(engineers=[engineer("张三", shared_cert.lower()), engineer("李四", "RSE-B-2")])
+        # The same certificate written differently (case, full-width characters, spaces) is the same certificate.
+        second_body = agency_body(engineers=[engineer("张三", "ｒｓｅ 2026 000777"), engineer("李四", "RSE-B-2")])
         second = await create(client, second_body)
         await ok(client, first, "submit")
 
@@ -134,7 +135,8 @@ async def test_staff_exclusivity_blocks_a_second_agency_until_released(backend):
         assert refused.status_code == 422, refused.text
         problem = refused.json()
         assert problem["code"] == "staff.exclusive"
-        assert shared_cert in problem["detail"] and problem["errors"][0]["field"] == "staff[0].certificate_no"
+        assert "RSE 2026 000777" in problem["detail"] and problem["errors"][0]["field"] == "staff[0].certificate_no"
+        assert problem["certificates"] == ["RSE 2026 000777"]
         assert first["name"] not in refused.text and first["uscc"] not in refused.text and first["id"] not in refused.text
         still = (await client.get(f"/api/v1/agencies/{second['id']}", headers=owner(second_body["uscc"]))).json()
         assert still["status"] == "draft" and still["version"] == 1
