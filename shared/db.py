@@ -2,7 +2,12 @@
 
 - SQLite (the embedded default): WAL, ``busy_timeout`` and foreign keys on every connection; write
   transactions start with ``BEGIN IMMEDIATE`` so that read-then-write transactions never fail with
-  SQLITE_BUSY on lock upgrade; reads use a separate engine with deferred transactions.
+  SQLITE_BUSY on lock upgrade; reads use a separate engine with deferred transactions. Write
+  transactions of one process also queue on an ``asyncio.Lock`` before ``BEGIN IMMEDIATE``: SQLite
+  admits one writer anyway, and a writer that finds the lock taken inside SQLite waits in its busy
+  handler, which sleeps 1, 2, 5, 10 … 100 ms between tries — measured, that put the outbox relay's
+  claim behind a request's write for up to 100 ms (bench/event_latency.py, docs/BENCHMARKS.md).
+  Other processes on the same file (replicas) still meet ``busy_timeout``.
 - PostgreSQL through asyncpg; the service's database is created if it is missing.
 
 ``Database.transaction()`` is the unit of work: one explicit transaction, committed on success,
@@ -13,6 +18,7 @@ right after commit).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import types
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable
@@ -60,6 +66,7 @@ class Database:
         self.service = service
         self.is_sqlite = url.startswith("sqlite")
         self._after_commit: list[Callable[[], None]] = []
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             self.engine = self._sqlite_engine(url, immediate=True, echo=echo)
             self.read_engine = self._sqlite_engine(url, immediate=False, echo=echo)
@@ -121,12 +128,31 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, *, notify: bool = True) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
-            async with session.begin():
-                yield session
+        async with self._one_writer():
+            async with self._sessions() as session:
+                async with session.begin():
+                    yield session
         if notify:
             for hook in self._after_commit:
                 hook()
+
+    @asynccontextmanager
+    async def _one_writer(self) -> AsyncIterator[None]:
+        """On SQLite, one write transaction at a time in this process (FIFO), waiting at most as
+        long as ``busy_timeout`` would, then failing the same way ("database is locked")."""
+        if self._write_lock is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+                "database is locked (waited for this process's other write transaction)")) from None
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
@@ -165,5 +191,7 @@ def is_transient(exc: BaseException) -> bool:
     return any(
         marker in message
         for marker in ("database is locked", "database is busy", "connection was closed", "connection is closed",
-                       "cannot connect", "connection refused", "terminating connection", "connectiondoesnotexist")
+                       "cannot connect", "connection refused", "terminating connection", "connectiondoesnotexist",
+                       "connect call failed", "starting up", "shutting down", "recovery mode",
+                       "not yet accepting connections")
     ) or bool(getattr(exc, "connection_invalidated", False))

@@ -1,0 +1,116 @@
+"""The apps the benchmarks run as real uvicorn processes (``uvicorn bench.apps:<factory> --factory``).
+
+- ``producer_app``: a service built on ``shared.app`` exactly like the platform's services (request
+  context, content-type and idempotency middleware, outbox + relay, bus): ``POST /notes`` writes a
+  row and its ``enterprise.registered`` event in one transaction. Figure 2 measures its events.
+- ``bare_app``: the reference of figure 3 — a bare FastAPI + SQLModel single-row insert, nothing
+  else (no outbox, no middleware), on a database of the same kind. On SQLite it gets the same WAL
+  and ``synchronous=NORMAL`` settings as our services, so the two pay the same fsync cost.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.app import Ctx, ServiceSpec, create_service_app
+from shared.ids import new_id
+from shared.reference import make_uscc
+from shared.settings import Settings
+from shared.testing.tokens import verifier
+
+# --- the producer (our stack) -------------------------------------------------------------------
+producer_meta = sa.MetaData()
+notes = sa.Table("notes", producer_meta, sa.Column("id", sa.Uuid, primary_key=True), sa.Column("name", sa.String(100)))
+USCC = make_uscc("91440703MA00000" + "01")
+
+
+class NoteIn(BaseModel):
+    name: str
+
+
+producer_router = APIRouter()
+
+
+@producer_router.post("/notes", status_code=201)
+async def create_note(ctx: Ctx, body: NoteIn) -> dict[str, Any]:
+    note_id = new_id()
+    async with ctx.db.transaction() as session:
+        await session.execute(sa.insert(notes).values(id=note_id, name=body.name))
+        await ctx.outbox.emit(session, "enterprise.registered", {
+            "id": str(note_id), "version": 1, "uscc": USCC, "name": body.name, "industry": "machinery",
+            "district_code": "440703", "risk_level": "yellow"})
+    return {"id": str(note_id)}
+
+
+def producer_app() -> FastAPI:
+    spec = ServiceSpec(name="producer", metadata=producer_meta, routers=[producer_router], migrate=False)
+    return create_service_app(spec, Settings(), verifier=verifier())
+
+
+# --- the bare reference -------------------------------------------------------------------------
+class Item(SQLModel, table=True):
+    __tablename__ = "bench_items"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class ItemCreate(SQLModel):
+    name: str
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def bare_app() -> FastAPI:
+    url = os.environ["BENCH_BARE_DATABASE_URL"]
+    is_sqlite = url.startswith("sqlite")
+    engine = create_async_engine(url, **({} if is_sqlite else {"pool_size": 10, "max_overflow": 10}))
+    if is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if not is_sqlite:
+            from shared.db import Database
+
+            database = Database(url, service="bare")
+            await database.ensure_database()
+            await database.dispose()
+        async with engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/readyz")
+    async def readyz() -> dict[str, str]:
+        return {"status": "ready"}
+
+    @app.post("/items", status_code=201)
+    async def create_item(body: ItemCreate) -> Item:
+        item = Item.model_validate(body)
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            session.add(item)
+            await session.commit()
+        return item
+
+    return app
