@@ -28,9 +28,9 @@ from shared.policy import Policy
 
 from services.contracts import readmodels
 from services.contracts.events import emit
-from services.contracts.models import Contract, ContractHistory, infra
+from services.contracts.models import Contract, infra
 from services.contracts.rules import NON_TERMINAL_STATES, meets_risk
-from services.contracts.service import terminate, transition
+from services.contracts.service import note, terminate, transition
 
 log = structlog.get_logger("contracts.consumers")
 
@@ -75,7 +75,7 @@ def make_handlers(*, clock: Clock, policy: Policy) -> dict[str, Handler]:
         elif kind == "revoked" or status == "revoked":
             for c in await _contracts(session, Contract.agency_id == agency_id,
                                       Contract.status.in_(("filed", "active", "suspended"))):
-                await terminate(None, session, outbox, c, actor=actor, at=now, audit_table=infra.audit_trail,
+                await terminate(session, outbox, infra.audit_trail, c, actor=actor, at=now,
                                 reason=_reason("机构备案被撤销", "agency revoked", detail))
 
     async def on_enterprise(session: AsyncSession, event: CloudEvent) -> None:
@@ -92,15 +92,12 @@ def make_handlers(*, clock: Clock, policy: Policy) -> dict[str, Handler]:
             if flagged == c.risk_flagged:
                 continue
             c.risk_flagged = flagged
-            c.version += 1
-            c.updated_at = now
             if flagged:
                 reason = (f"企业风险等级升为 {level}，隐患排查每年至少 {minimum} 次，协议频次不足，请主管局关注 / "
                           f"enterprise risk raised to {level}: hazard_inspection needs {minimum} a year, the contract falls short")
             else:
                 reason = f"企业风险等级为 {level}，协议频次已满足，解除标记 / enterprise risk {level} is met again: flag cleared"
-            session.add(ContractHistory(contract_id=c.id, from_status=c.status, to_status=c.status, actor=f"system:{event.type}",
-                                        at=now, reason=reason))
+            note(session, c, actor=f"system:{event.type}", at=now, reason=reason)
             await session.flush()
             await emit(outbox, session, "contract.flagged", c, reason=reason)
             log.info("contracts.flagged", contract_id=str(c.id), flagged=flagged, risk_level=level)

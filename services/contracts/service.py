@@ -121,11 +121,13 @@ async def _lock_facts(session: AsyncSession, *, agency_id: uuid.UUID | None = No
         await session.execute(sa.select(t.c.uscc).where(t.c.uscc == enterprise_uscc).with_for_update())
 
 
-async def record(session: AsyncSession, contract: Contract, *, to: str | None, actor: str, at: datetime,
-                 reason: str | None) -> None:
-    """A history row; ``to`` None records a step that does not change the status."""
-    session.add(ContractHistory(contract_id=contract.id, from_status=contract.status if to else contract.status,
-                                to_status=to or contract.status, actor=actor, at=at, reason=reason))
+def note(session: AsyncSession, contract: Contract, *, actor: str, at: datetime, reason: str) -> None:
+    """A history row for a step that does not change the status (signatures voided, a risk flag):
+    ``from`` and ``to`` are both the current status, and the version moves on."""
+    session.add(ContractHistory(contract_id=contract.id, from_status=contract.status, to_status=contract.status,
+                                actor=actor, at=at, reason=reason))
+    contract.version += 1
+    contract.updated_at = at
 
 
 async def transition(session: AsyncSession, outbox: Outbox, contract: Contract, to: str, *, actor: str, at: datetime,
@@ -315,14 +317,17 @@ async def amend_contract(ctx: ServiceContext, *, principal: Principal, contract_
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
         if "services" in changes:
             changes["services"] = _services(body.services)
-        for key, value in changes.items():
-            setattr(contract, key, value)
-        terms = Terms(engineer_name=contract.engineer_name, services=contract.services, start_date=contract.start_date,
-                      end_date=contract.end_date)
+        merged = {key: changes.get(key, getattr(contract, key))
+                  for key in ("engineer_name", "services", "start_date", "end_date", "fee_yuan")}
+        terms = Terms(engineer_name=merged["engineer_name"], services=merged["services"], start_date=merged["start_date"],
+                      end_date=merged["end_date"])
         agency = await readmodels.agency_in_model(session, contract.agency_id)
         enterprise = await readmodels.enterprise_in_model(session, contract.enterprise_uscc)
         assert agency is not None and enterprise is not None
+        # the rules run on the would-be terms before anything is changed (nothing invalid is flushed)
         await _check_rules(ctx, session, agency=agency, enterprise=enterprise, terms=terms, exclude=contract.id)
+        for key, value in changes.items():
+            setattr(contract, key, value)
         changed = content_sha256(contract) != before
         if contract.status == "draft" and not changed:
             return await _full(session, contract)  # nothing to amend: no new version
@@ -335,9 +340,7 @@ async def amend_contract(ctx: ServiceContext, *, principal: Principal, contract_
             contract.review_comments = None
             await transition(session, ctx.outbox, contract, "draft", actor=principal.actor, at=now, reason=reason)
         else:
-            await record(session, contract, to=None, actor=principal.actor, at=now, reason=reason)
-            contract.version += 1
-            contract.updated_at = now
+            note(session, contract, actor=principal.actor, at=now, reason=reason)
         await session.flush()
         return await _full(session, contract)
 
@@ -445,17 +448,17 @@ async def terminate_contract(ctx: ServiceContext, *, principal: Principal, contr
         if precondition:
             precondition(contract.version)
         _require_state(contract, "terminate")
-        await terminate(ctx, session, ctx.outbox, contract, actor=principal.actor, at=now, reason=reason)
+        await terminate(session, ctx.outbox, ctx.infra.audit_trail, contract, actor=principal.actor, at=now, reason=reason)
         return await _full(session, contract)
 
 
-async def terminate(ctx: ServiceContext | None, session: AsyncSession, outbox: Outbox, contract: Contract, *, actor: str,
-                    at: datetime, reason: str, audit_table: Any = None) -> None:
+async def terminate(session: AsyncSession, outbox: Outbox, audit_table: sa.Table, contract: Contract, *, actor: str,
+                    at: datetime, reason: str) -> None:
+    """→ terminated (by a party, a bureau, or the agency's revocation), on the audit trail too."""
     contract.end_reason = reason
     contract.previous_status = None
     await transition(session, outbox, contract, "terminated", actor=actor, at=at, reason=reason)
-    table = audit_table if audit_table is not None else ctx.infra.audit_trail  # type: ignore[union-attr]
-    await audit_append(session, table, at=at, actor=actor, action="contract.terminated", entity_type="contract",
+    await audit_append(session, audit_table, at=at, actor=actor, action="contract.terminated", entity_type="contract",
                        entity_id=str(contract.id), payload={"version": contract.version, "reason": reason})
 
 

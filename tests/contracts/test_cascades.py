@@ -126,3 +126,22 @@ async def test_enterprise_risk_raised_flags_the_contract_and_lowered_clears_it(b
 async def _flagged(w, cid: str, flag: bool):
     c = await w.get(cid)
     return c if c["risk_flagged"] is flag else None
+
+
+async def test_a_suspended_contract_can_only_be_terminated(sqlite_backend):
+    async with world(sqlite_backend.settings()) as w:
+        c = await w.active()
+        await w.agency_event("agency.suspended")
+        await _status(w, c["id"], "suspended")
+        attempts = [("sign", w.enterprise(), None), ("file", w.agency(), None), ("cancel", w.agency(), None),
+                    ("filing-review", w.bureau(), {"decision": "accept"})]
+        for verb, headers, body in attempts:
+            r = await w.post(c["id"], verb, headers, body)
+            assert r.status_code == 409 and r.json()["current_status"] == "suspended", (verb, r.text)
+        r = await w.client.patch(f"/api/v1/contracts/{c['id']}", json={"fee_yuan": "1.00"}, headers=w.agency())
+        assert r.status_code == 409
+        r = await w.post(c["id"], "terminate", w.bureau(), {"reason": "机构停业，企业另行委托"})
+        assert r.status_code == 200 and r.json()["status"] == "terminated" and r.json()["previous_status"] is None
+        # reinstating the agency later does not revive it
+        await w.agency_event("agency.reinstated")
+        assert (await w.get(c["id"]))["status"] == "terminated"

@@ -144,6 +144,13 @@ async def test_invalid_input_is_422_with_field_errors_never_500(sqlite_backend):
         assert r.status_code == 422
         r = await w.post(c["id"], "terminate", w.agency(), {"reason": "  "})
         assert r.status_code == 422
+        for patch in ({"end_date": "2026-01-01"}, {"start_date": "2030-01-01"}, {"services": []}, {"fee_yuan": -5},
+                      {"agency_id": str(uuid.uuid4())}, {"engineer_name": "王五"}):
+            r = await w.client.patch(f"/api/v1/contracts/{c['id']}", json=patch, headers=w.agency())
+            assert r.status_code == 422, (patch, r.text)
+        assert (await w.get(c["id"]))["version"] == 1
+        r = await w.client.get("/openapi.json")
+        assert r.status_code == 200 and "/api/v1/contracts/{contract_id}/filing-review" in r.json()["paths"]
 
 
 async def test_visibility_filters_and_pagination(sqlite_backend):
