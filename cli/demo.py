@@ -168,6 +168,29 @@ class Seeder:
         self.tokens[username] = token
         return token, created
 
+    async def new_agency(self, name: str, home: str, serves: list[str], industries: list[str], engineers: list[str], *,
+                         uscc: str, approve_with: str | None, number: int = 0) -> dict[str, Any]:
+        """An agency signs up, files and submits; ``approve_with`` (a bureau token) approves it."""
+        jur = load_jurisdiction()
+        today = date.today()
+        valid_until = (today + timedelta(days=3 * 365)).isoformat()
+        token, _ = await self.account(f"agency-{uscc.lower()}", "agency", org_uscc=uscc, display_name=name)
+        staff = [{"name": e, "role": "registered_safety_engineer", "certificate_no": f"ZA{_digits(e + uscc, 8)}",
+                  "certificate_valid_until": valid_until, "full_time": True} for e in engineers]
+        staff += [{"name": f"{s}{number + 1}", "role": "safety_officer", "full_time": True} for s in ("安全员甲", "安全员乙", "安全员丙")]
+        body = {"uscc": uscc, "name": f"{name}{self.tag}", "legal_representative": engineers[0], "contact_phone": phone_for(name),
+                "address": f"{jur.name_of(home)}{_first_town(jur, home)}建设路{number + 8}号",
+                "district_code": home, "service_districts": serves, "service_industries": industries, "staff": staff,
+                "qualifications": [{"type": "安全生产技术服务机构备案", "number": f"粤应急备{_digits(name + uscc, 6)}",
+                                    "issuer": "广东省应急管理厅", "valid_from": (today - timedelta(days=365)).isoformat(),
+                                    "valid_until": valid_until}]}
+        agency = (await self.call("POST", "/api/v1/agencies", token=token, json=body)).json()
+        agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/submit", token=token)).json()
+        if approve_with:
+            agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/review", token=approve_with,
+                                      json={"decision": "approve", "comments": "材料齐全，准予备案"})).json()
+        return {**agency, "token": token, "engineers": engineers}
+
     # --- the story ---------------------------------------------------------------------------
     async def run(self, result: DemoResult, *, small: bool = False) -> DemoResult:
         jur = load_jurisdiction()
@@ -190,27 +213,11 @@ class Seeder:
         self.progress("bureaus")
 
         # agencies: sign up, file, submit; the city bureau approves all but the last
-        valid_until = (today + timedelta(days=3 * 365)).isoformat()
-        for n, (name, home, serves, industries, engineers) in enumerate(agency_rows):
-            index = AGENCIES.index((name, home, serves, industries, engineers))
-            uscc = uscc_for("agency", index, home, t)
-            token, _ = await self.account(f"agency-{uscc.lower()}", "agency", org_uscc=uscc, display_name=name)
-            staff = [{"name": e, "role": "registered_safety_engineer", "certificate_no": f"ZA{_digits(e + t, 8)}",
-                      "certificate_valid_until": valid_until, "full_time": True} for e in engineers]
-            staff += [{"name": f"{s}{n + 1}", "role": "safety_officer", "full_time": True}
-                      for s in ("安全员甲", "安全员乙", "安全员丙")]
-            body = {"uscc": uscc, "name": f"{name}{t}", "legal_representative": engineers[0], "contact_phone": phone_for(name),
-                    "address": f"{jur.name_of(home)}{_first_town(jur, home)}建设路{n + 8}号",
-                    "district_code": home, "service_districts": serves, "service_industries": industries, "staff": staff,
-                    "qualifications": [{"type": "安全生产技术服务机构备案", "number": f"粤应急备{_digits(name + t, 6)}",
-                                        "issuer": "广东省应急管理厅", "valid_from": (today - timedelta(days=365)).isoformat(),
-                                        "valid_until": valid_until}]}
-            agency = (await self.call("POST", "/api/v1/agencies", token=token, json=body)).json()
-            agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/submit", token=token)).json()
-            if index != 5:
-                agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/review", token=city_token,
-                                          json={"decision": "approve", "comments": "材料齐全，准予备案"})).json()
-            result.agencies.append({**agency, "token": token, "engineers": engineers})
+        for n, row in enumerate(agency_rows):
+            index = AGENCIES.index(row)
+            agency = await self.new_agency(*row, uscc=uscc_for("agency", index, row[1], t),
+                                           approve_with=city_token if index != 5 else None, number=n)
+            result.agencies.append(agency)
             self.progress("agencies")
 
         # enterprises register themselves in real towns
