@@ -13,8 +13,20 @@ from shared.clock import as_utc
 
 from shared.reference import ServiceItem
 
-Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: str | None) -> str | None:
+    """Refuse control characters (PostgreSQL cannot store NUL; none belongs in a record)."""
+    if value is not None and CONTROL.search(value):
+        raise ValueError("含有不可见控制字符 / contains control characters")
+    return value
+
+
+Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_printable)]
+Free = Annotated[str, AfterValidator(_printable)]
 UTC = Annotated[datetime, AfterValidator(as_utc)]
+PERIOD = r"^\d{4}(-(Q[1-4]|H[12]|(0[1-9]|1[0-2])))?$"  # a year, quarter, half or month: 2026, 2026-Q4, 2026-H1, 2026-03
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 
@@ -98,7 +110,7 @@ class RectifyBody(Strict):
 
 
 class VerifyBody(Strict):
-    note: Annotated[str | None, Field(max_length=2000)] = None
+    note: Annotated[Free | None, Field(max_length=2000)] = None
 
 
 # --- compliance -------------------------------------------------------------------------------------
@@ -122,9 +134,9 @@ class ComplianceRead(Read):
 
 # --- audits -----------------------------------------------------------------------------------------
 class SampleCreate(Strict):
-    period: Annotated[str, StringConstraints(pattern=r"^\d{4}(-(Q[1-4]|H[12]|(0[1-9]|1[0-2])))?$")]
+    period: Annotated[str, StringConstraints(pattern=PERIOD)]
     rate: Annotated[float | None, Field(gt=0, le=1)] = None
-    seed: int | Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    seed: int | Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)]
     district: str | None = None
 
 
@@ -171,7 +183,7 @@ class Score(Strict):
 
 class AuditResult(Strict):
     scores: Annotated[list[Score], Field(min_length=1, max_length=100)]
-    findings: Annotated[str, Field(max_length=10000)] = ""
+    findings: Annotated[Free, Field(max_length=10000)] = ""
     fraud: bool = False
 
 
@@ -197,11 +209,11 @@ class RespondBody(Strict):
 
 class ResolveBody(Strict):
     outcome: Literal["upheld", "dismissed"]
-    notes: Annotated[str, Field(max_length=5000)] = ""
+    notes: Annotated[Free, Field(max_length=5000)] = ""
 
 
 class ForwardBody(Strict):
-    note: Annotated[str | None, Field(max_length=2000)] = None
+    note: Annotated[Free | None, Field(max_length=2000)] = None
 
 
 class TimelineStep(Read):

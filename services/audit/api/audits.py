@@ -12,7 +12,7 @@ from shared.auth import CurrentPrincipal
 from shared.http import check_if_match, set_etag
 from shared.pagination import Page, PageParams, page_params
 
-from services.audit.schemas import AuditResult, AuditTaskRead, SampleCreate, SampleRead
+from services.audit.schemas import PERIOD, AuditResult, AuditTaskRead, SampleCreate, SampleRead
 from services.audit.service import audits
 
 router = APIRouter(prefix="/api/v1/audits", tags=["audits"])
@@ -40,7 +40,7 @@ async def get_sample(sample_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal
 @router.get("", response_model=Page[AuditTaskRead], summary="审计任务列表 / list audits")
 async def listing(ctx: Ctx, principal: CurrentPrincipal, page: Annotated[PageParams, Depends(page_params)],
                   status: Literal["pending", "completed"] | None = None, agency_id: uuid.UUID | None = None,
-                  period: Annotated[str | None, Query(max_length=20)] = None) -> Page[AuditTaskRead]:
+                  period: Annotated[str | None, Query(pattern=PERIOD)] = None) -> Page[AuditTaskRead]:
     rows, cursor = await audits.listing(ctx, principal=principal, status=status, agency_id=agency_id, period=period, page=page)
     return Page[AuditTaskRead](items=[AuditTaskRead.model_validate(t) for t in rows], next_cursor=cursor)
 

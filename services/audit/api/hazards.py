@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
 async def listing(ctx: Ctx, principal: CurrentPrincipal, page: Annotated[PageParams, Depends(page_params)],
                   status: Literal["open", "rectified", "verified", "overdue"] | None = None,
                   level: Literal["general", "major"] | None = None,
-                  district: Annotated[str | None, Query(max_length=12)] = None,
+                  district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
                   contract_id: uuid.UUID | None = None) -> Page[HazardRead]:
     rows, cursor = await hazards.listing(ctx, principal=principal, status=status, level=level, district=district,
                                          contract_id=contract_id, page=page)
