@@ -7,6 +7,8 @@ included. Cascades:
 - ``agency.suspended``: the agency's filed/active contracts → ``suspended`` (``previous_status``
   kept); ``agency.reinstated``: back to where they were; ``agency.revoked``: the agency's
   filed/active/suspended contracts → ``terminated``.
+- ``enterprise.*`` with another name or district: the live contracts follow (history note, no
+  event: the contract events carry both on their next change).
 - ``enterprise.*`` with a risk level whose minimum inspections a live contract no longer meets →
   ``risk_flagged`` and ``contract.flagged``; when a later level is met again the flag is cleared
   and ``contract.flagged`` is emitted with ``risk_flagged: false`` so read models stay true.
@@ -86,8 +88,14 @@ def make_handlers(*, clock: Clock, policy: Policy) -> dict[str, Handler]:
         level = str(event.data["risk_level"])
         now = clock.now()
         minimum = policy.min_visits_per_year.for_level(level)
+        name, district = str(event.data["name"]), str(event.data["district_code"])
         for c in await _contracts(session, Contract.enterprise_uscc == event.data["uscc"],
                                   Contract.status.in_(NON_TERMINAL_STATES)):
+            if (c.enterprise_name, c.district_code) != (name, district):
+                # The filing bureau and the bureau's view follow the enterprise's current district.
+                note(session, c, actor=f"system:{event.type}", at=now,
+                     reason=f"企业信息变更 / enterprise changed: {c.enterprise_name} {c.district_code} → {name} {district}")
+                c.enterprise_name, c.district_code = name, district
             flagged = not meets_risk(c.services, level, policy)
             if flagged == c.risk_flagged:
                 continue

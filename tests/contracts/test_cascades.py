@@ -145,3 +145,23 @@ async def test_a_suspended_contract_can_only_be_terminated(sqlite_backend):
         # reinstating the agency later does not revive it
         await w.agency_event("agency.reinstated")
         assert (await w.get(c["id"]))["status"] == "terminated"
+
+
+async def test_live_contracts_follow_the_enterprise_to_another_district(sqlite_backend):
+    async with world(sqlite_backend.settings()) as w:
+        c = await w.filing()
+        done = await w.create(start=date(2029, 1, 1), end=date(2029, 12, 31))
+        await w.post(done["id"], "cancel", w.agency())
+        await w.enterprise_event("enterprise.updated", district="440704", name="江门市江海区示例五金厂")
+        moved = await w.get(c["id"])
+        assert moved["district_code"] == "440704" and moved["enterprise_name"] == "江门市江海区示例五金厂"
+        assert moved["version"] == c["version"] + 1 and "440704" in moved["history"][-1]["reason"]
+        assert (await w.get(done["id"]))["district_code"] == "440703"  # a cancelled contract keeps its record
+        # the old district's bureau no longer governs it; the new one does
+        r = await w.post(c["id"], "filing-review", w.bureau("440703"), {"decision": "accept"})
+        assert r.status_code == 403
+        r = await w.post(c["id"], "filing-review", w.bureau("440704"), {"decision": "accept"})
+        assert r.status_code == 200
+        # neither another district's bureau nor another agency may terminate it
+        for headers in (w.bureau("440705"), w.agency(new_uscc()), w.enterprise(new_uscc())):
+            assert (await w.post(c["id"], "terminate", headers, {"reason": "x"})).status_code == 403
