@@ -9,19 +9,19 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from starlette.datastructures import UploadFile
 
 from shared.app import Ctx
 from shared.auth import CurrentPrincipal
-from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
+from shared.errors import FieldError, NotFound, UnsupportedMediaType, ValidationFailed
 from shared.http import check_if_match, set_etag
 from shared.i18n import current_language, text
 from shared.pagination import Page, PageParams, page_params
 from shared.reference import INDUSTRY_NAMES, Industry, load_jurisdiction
 
 from services.registry import directory, service
-from services.registry.documents import MAX_DOCUMENT_BYTES, MULTIPART_OVERHEAD, store, too_large
+from services.registry.documents import MAX_DOCUMENT_BYTES, MULTIPART_OVERHEAD, document_path, store, too_large
 from services.registry.schemas import (AgencyCreate, AgencyPublic, AgencyRead, AgencyUpdate, DirectoryItem, DocumentOut,
                                        ReasonIn, ReviewIn)
 
@@ -116,6 +116,21 @@ async def upload_document(agency_id: uuid.UUID, request: Request, ctx: Ctx, prin
                                           precondition=_precondition(request))
     finally:
         await form.close()
+
+
+@agencies.get("/{agency_id}/documents/{document_id}", summary="下载备案材料 / download a document",
+              responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
+async def download_document(agency_id: uuid.UUID, document_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) -> Response:
+    doc = await service.document_for_download(ctx, principal=principal, agency_id=agency_id, document_id=document_id)
+    path = document_path(ctx.settings.data_dir, doc.sha256)
+    if not path.is_file():
+        raise NotFound(text("材料文件缺失，请联系运维", "The document's content is missing; contact operations"))
+    return FileResponse(path, media_type=doc.content_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{doc.id}{EXTENSIONS.get(doc.content_type, '')}\"",
+        "X-Content-Type-Options": "nosniff", "ETag": f'"{doc.sha256}"', "Cache-Control": "private, max-age=3600"})
+
+
+EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 
 
 def _limited(request: Request) -> Request:

@@ -39,6 +39,7 @@ from datetime import date
 from typing import Any, Callable, Sequence
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,6 +61,7 @@ from services.registry.models import Agency, AgencyDocument, AgencyStaff, Filing
 from services.registry.schemas import (AgencyCreate, AgencyPublic, AgencyRead, AgencyUpdate, DocumentOut, ReviewIn,
                                        StaffIn, StaffOut)
 
+log = structlog.get_logger("registry.service")
 Precondition = Callable[[int], None]
 FILING_PREFIXES = {"440700": "JM"}  # city code -> the filing-number prefix; other cities use their code
 
@@ -293,6 +295,20 @@ async def add_document(ctx: ServiceContext, *, principal: Principal, agency_id: 
         return _document_out(doc)
 
 
+async def document_for_download(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID,
+                                document_id: uuid.UUID) -> AgencyDocument:
+    """A filing's document, for the agency itself, its governing bureau and admin."""
+    async with ctx.db.reader() as session:
+        loaded = await _load(session, agency_id)
+        if not sees_full(principal, loaded.agency):
+            raise Forbidden(text("无权查看该机构的备案材料", "You may not see this agency's documents"))
+        doc = (await session.execute(sa.select(AgencyDocument).where(
+            AgencyDocument.id == document_id, AgencyDocument.agency_id == agency_id))).scalar_one_or_none()
+    if doc is None:
+        raise NotFound(text("材料不存在", "No such document"))
+    return doc
+
+
 async def authorize_upload(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID) -> None:
     """Checked before the body is read, so that nobody else's upload is ever stored."""
     async with ctx.db.reader() as session:
@@ -317,6 +333,8 @@ def _transition(agency: Agency, action: str) -> str:
 async def _emit(ctx: ServiceContext, session: AsyncSession, loaded: Loaded, action: str, previous: str,
                 reason: str | None) -> None:
     in_force = await directory.is_listed(session, loaded.agency.id)
+    log.info(f"registry.agency.{action}", agency_id=str(loaded.agency.id), status=loaded.agency.status,
+             previous_status=previous, version=loaded.agency.version)
     await ctx.outbox.emit(session, EVENT_OF_ACTION[action], status_event_data(
         loaded.agency, loaded.staff, previous_status=previous, reason=reason, filing_in_force=in_force))
 

@@ -78,6 +78,17 @@ async def test_reading_a_filing(sqlite_backend):
     async with running(app_for(sqlite_backend.settings())) as client:
         draft = await create(client)
         approved = await agency_in(client, "approved")
+        doc = (await upload(client, approved, PDF)).json()
+        approved = (await client.get(f"/api/v1/agencies/{approved['id']}", headers=owner(approved["uscc"]))).json()
+        download = f"/api/v1/agencies/{approved['id']}/documents/{doc['id']}"
+        for who, headers in {**GOVERNING, "owner": lambda: owner(approved["uscc"])}.items():
+            r = await client.get(download, headers=headers())
+            assert r.status_code == 200 and r.content == PDF and r.headers["content-type"] == "application/pdf", who
+            assert r.headers["x-content-type-options"] == "nosniff"
+        for who, headers in OTHERS.items():
+            assert (await client.get(download, headers=headers())).status_code == 403, who
+        assert (await client.get(download)).status_code == 401
+        assert (await client.get(f"/api/v1/agencies/{draft['id']}/documents/{doc['id']}", headers=auth("admin"))).status_code == 404
         for agency in (draft, approved):
             path = f"/api/v1/agencies/{agency['id']}"
             for who, headers in {**GOVERNING, "owner": lambda a=agency: owner(a["uscc"])}.items():
