@@ -36,8 +36,12 @@ def _district(key: str) -> Getter:
     return lambda row, lang: labels.district_name(row.get(key), lang) if row.get(key) else None
 
 
+def _sep(lang: str) -> str:
+    return ", " if labels.is_en(lang) else "、"
+
+
 def _list_of(key: str, fn: Callable[[str, str], str]) -> Getter:
-    return lambda row, lang: "、".join(fn(str(v), lang) for v in (row.get(key) or []))
+    return lambda row, lang: _sep(lang).join(fn(str(v), lang) for v in (row.get(key) or []))
 
 
 # dataset -> (API path, allowed filters, [(header key or (zh, en), getter)])
@@ -47,7 +51,7 @@ DATASETS: dict[str, tuple[str, tuple[str, ...], list[tuple[tuple[str, str] | str
         ("valid_until", _f("valid_until")), ("grade", _f("grade")), ("credit_score", _f("credit_score")),
         ("service_areas", _list_of("service_districts", labels.district_name)),
         ("service_industries", _list_of("service_industries", lambda c, lang: labels.name("industry", c, lang))),
-        ("registered_engineers", lambda row, lang: "、".join(str(v) for v in (row.get("registered_engineers") or []))),
+        ("registered_engineers", lambda row, lang: _sep(lang).join(str(v) for v in (row.get("registered_engineers") or []))),
         ("active_contracts", _f("active_contracts")), ("remaining_capacity", _f("remaining_capacity")),
         (("机构ID", "Agency id"), _f("id")),
     ]),

@@ -11,8 +11,8 @@ from markupsafe import Markup, escape
 
 PALETTE = ("#1f6feb", "#2da44e", "#d29922", "#cf222e", "#8250df", "#57606a", "#0a7ea4", "#bf3989", "#6e7781", "#953800")
 ROW = 26
-LABEL_WIDTH = 150
-CHART_WIDTH = 560
+LABEL_WIDTH = 92
+CHART_WIDTH = 440
 
 
 def _fmt(value: float) -> str:
@@ -52,7 +52,7 @@ def stacked_bar_chart(categories: list[str], series: list[tuple[str, list[float]
              f'width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
              f"<title>{escape(title)}</title>"]
     for index, (name, _) in enumerate(series):
-        x = 4 + (index % 4) * 138
+        x = 4 + (index % 4) * 108
         y = 4 + (index // 4) * 20
         color = PALETTE[index % len(PALETTE)]
         parts.append(f'<rect x="{x}" y="{y + 3}" width="12" height="12" fill="{color}"/>'

@@ -205,7 +205,8 @@ class View:
             lang=self.lang, en=labels.is_en(self.lang), t=self.t, user=self.user,
             name=lambda vocabulary, code: labels.name(vocabulary, code, self.lang),
             district_name=lambda code: labels.district_name(code, self.lang),
-            switch_url=switch_url(self.request, self.lang), path=self.request.url.path, **context)
+            switch_url=switch_url(self.request, self.lang), path=self.request.url.path,
+            sep=", " if labels.is_en(self.lang) else "、", **context)
         return self.finish(HTMLResponse(html, status_code=status), private=private)
 
     def error(self, status: int, message: str) -> Response:

@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
-import cli.supervisor as supervisor
-from cli.demo import DEMO_PASSWORD, Seeder, seed, uscc_for
+from cli.demo import DEMO_PASSWORD, Seeder, uscc_for
 from shared.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform
-from tests.conftest import Backend
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -34,29 +32,6 @@ TEXT = {
            "filings": "Agency filings to review", "contracts": "Contracts to file", "complaints": "Complaints to forward",
            "district": "Xinhui District", "submit": "Sign in"},
 }
-
-
-@pytest.fixture(scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory, embedded_nats):
-    # The gateway with the portal router (a no-op once gateway/main.py includes it itself).
-    original = supervisor.APP_TARGETS["gateway"]
-    supervisor.APP_TARGETS["gateway"] = "tests.portal.gateway_app:create_app"
-    tmp = tmp_path_factory.mktemp("portal-browser")
-    backend = Backend("sqlite", tmp, embedded_nats.url)
-    running = Platform(backend.settings(), tmp / "logs")
-    try:
-        await running.start()
-        yield running
-    finally:
-        supervisor.APP_TARGETS["gateway"] = original
-        await running.stop()
-        await backend.cleanup()
-
-
-@pytest.fixture(scope="module")
-async def demo(platform: Platform):
-    """The small demo data set, seeded exactly as ``custody demo --small`` does."""
-    return await seed(platform.url, admin_id=ADMIN_ID, admin_secret=ADMIN_SECRET, small=True)
 
 
 @pytest.fixture(scope="module")
