@@ -9,16 +9,25 @@ JUNK = [None, "", " ", "x" * 5000, 0, -1, 10**30, 1.5, float("1e308"), True, [],
         "2026-13-45", "0190f000-0000-7000-8000-000000000000", "../../etc/passwd"]
 
 
-def variants(body: dict) -> list:
+def variants(body: dict, junk_values: list = JUNK) -> list:
     out: list = [None, [], "text", 42, {"unexpected": 1}]
     for key in body:
-        for junk in JUNK:
+        for junk in junk_values:
             out.append({**body, key: junk})
         out.append({k: v for k, v in body.items() if k != key})
     return out
 
 
-async def test_junk_never_gives_a_500(backend):
+async def test_junk_never_gives_a_500(sqlite_backend):
+    await _fuzz(sqlite_backend, JUNK)
+
+
+async def test_control_characters_never_give_a_500_on_either_backend(backend):
+    """PostgreSQL refuses NUL in text where SQLite stores it: both must answer 422."""
+    await _fuzz(backend, ["\u0000", "a\u0000b", "\u001b[31m"], reads=False)
+
+
+async def _fuzz(backend, junk_values, *, reads=True):
     async with audit_app(backend) as h:
         contract = await h.setup()
         r = await h.client.post("/api/v1/service-logs", json=service_log(contract, hazards=[hazard()]),
@@ -44,15 +53,18 @@ async def test_junk_never_gives_a_500(backend):
              city()),
         ]
         for path, body, headers in writes:
-            for variant in variants(body):
+            for variant in variants(body, junk_values):
                 r = await h.client.post(path, json=variant, headers=headers or {})
                 assert r.status_code < 500, (path, variant, r.text)
-            nested = [{**body, "hazards": [{**hazard(), "level": j}]} for j in JUNK] if "hazards" in body else []
-            nested += [{**body, "scores": [{"criterion": j, "score": 1}]} for j in JUNK] if "scores" in body else []
-            nested += [{**body, "scores": [{"criterion": "a", "score": j}]} for j in JUNK] if "scores" in body else []
+            nested = [{**body, "hazards": [{**hazard(), key: j}]} for j in junk_values for key in hazard()] \
+                if "hazards" in body else []
+            nested += [{**body, "scores": [{"criterion": j, "score": 1}]} for j in junk_values] if "scores" in body else []
+            nested += [{**body, "scores": [{"criterion": "a", "score": j}]} for j in junk_values] if "scores" in body else []
             for variant in nested:
                 r = await h.client.post(path, json=variant, headers=headers or {})
                 assert r.status_code < 500, (path, variant, r.text)
+        if not reads:
+            return
         reads = ["/api/v1/service-logs", "/api/v1/hazards", "/api/v1/complaints", "/api/v1/audits",
                  f"/api/v1/compliance/contracts/{contract.id}", f"/api/v1/credit/agencies/{contract.agency.id}",
                  f"/api/v1/audits/samples/{task_id}", f"/api/v1/hazards/{log_id}", f"/api/v1/complaints/{log_id}"]
