@@ -223,3 +223,21 @@ async def test_who_sees_which_complaints(sqlite_backend):
         assert (await h.client.get(f"/api/v1/complaints/{a['id']}", headers=bureau(OTHER_DISTRICT))).status_code == 403
         r = await h.client.get(f"/api/v1/complaints/{a['id']}", headers=bureau())
         assert r.status_code == 200 and r.headers["etag"] == '"1"' and len(r.json()["timeline"]) == 1
+
+
+async def test_concurrent_upheld_complaints_each_count_once(backend):
+    async with audit_app(backend) as h:
+        contract = await h.setup()
+        ids = []
+        for _ in range(3):
+            r = await h.client.post("/api/v1/complaints", json=complaint(contract.agency, contract),
+                                    headers=contract.enterprise.headers())
+            ids.append(r.json()["id"])
+        results = await asyncio.gather(*[h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld"},
+                                                       headers=bureau()) for cid in ids])
+        assert [r.status_code for r in results] == [200, 200, 200]
+        credit = (await h.client.get(f"/api/v1/credit/agencies/{contract.agency.id}", headers=bureau())).json()
+        assert credit["score"] == 70 and credit["grade"] == "C" and credit["version"] == 3
+        assert sorted(r["version"] for r in credit["records"]) == [1, 2, 3]
+        changes = await h.events("agency.credit_changed", count=3)
+        assert sorted((e.data["version"], e.data["score"]) for e in changes) == [(1, 90), (2, 80), (3, 70)]

@@ -3,6 +3,7 @@ enterprise countersigns; idempotent retries; visibility."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from shared.testing.tokens import auth
@@ -178,3 +179,14 @@ async def test_visibility_of_service_logs(sqlite_backend):
         assert (await h.client.get("/api/v1/service-logs?cursor=garbage", headers=city())).status_code == 422
         assert (await h.client.get("/api/v1/service-logs", headers=auth("bureau", district="440703",
                                                                         scope="custody.read"))).status_code == 200
+
+
+async def test_concurrent_twins_record_one_visit(backend):
+    async with audit_app(backend) as h:
+        contract = await h.setup()
+        body = service_log(contract, hazards=[hazard("major")])
+        results = await asyncio.gather(*[h.client.post("/api/v1/service-logs", json=body, headers=contract.agency.headers())
+                                         for _ in range(4)])
+        assert sorted(r.status_code for r in results) == [201, 409, 409, 409], [r.text for r in results]
+        created = next(r for r in results if r.status_code == 201).json()
+        assert {r.json()["existing_id"] for r in results if r.status_code == 409} == {created["id"]}
