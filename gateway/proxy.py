@@ -211,13 +211,10 @@ class ProxyMiddleware:
                 async for chunk in upstream.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except BodyTooLarge:
-            if not started:
-                await self._too_large(scope, receive, send, limit, True)
         except Exception as exc:  # noqa: BLE001 - sorted out below; nothing a client sends may yield a 500
             if overflow.get("too_large"):
                 if not started:
-                    await self._too_large(scope, receive, send, limit, True)
+                    await self._too_large(scope, receive, send, limit, True, overflow.get("body_done", False))
                 return
             if not isinstance(exc, (asyncio.TimeoutError, aiohttp.ClientError, OSError)):
                 raise
@@ -231,13 +228,18 @@ class ProxyMiddleware:
         if not started:
             await self._unavailable(scope, receive, send, service, timeout=timeout)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int, known: bool) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int, known: bool,
+                         body_done: bool = False) -> None:
+        # Read (and drop) what the client is still sending, so that it sees the 413 instead of a
+        # reset connection; past DRAIN_LIMIT we stop reading and close the connection.
+        drained = body_done or await _drain(receive)
         mib = limit // (1024 * 1024)
         status = 413 if known else 411
         detail = (text(f"请求体超过 {mib} MiB 上限", f"The request body exceeds the {mib} MiB limit") if known
                   else text("Content-Length 无效", "Invalid Content-Length"))
         await problem(status, code="payload-too-large" if known else "length-required", detail=detail,
-                      instance=scope["path"], extra={"limit_bytes": limit}, headers={"Connection": "close"})(scope, receive, send)
+                      instance=scope["path"], extra={"limit_bytes": limit},
+                      headers=None if drained else {"Connection": "close"})(scope, receive, send)
 
     async def _unavailable(self, scope: Scope, receive: Receive, send: Send, service: str, *, timeout: bool) -> None:
         status = 504 if timeout else 503
@@ -251,6 +253,22 @@ class ProxyMiddleware:
 def _is_json(content_type: bytes) -> bool:
     ctype = content_type.split(b";")[0].strip().lower()
     return ctype == b"application/json" or ctype.endswith(b"+json")
+
+
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+async def _drain(receive: Receive) -> bool:
+    """Discard the rest of the request body; False when it was too long to read to the end."""
+    seen = 0
+    while seen <= DRAIN_LIMIT:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            return False
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return True
+    return False
 
 
 async def _read_all(receive: Receive, expected: int) -> bytes | None:
@@ -276,6 +294,7 @@ async def _stream(receive: Receive, limit: int, overflow: dict[str, bool]):  # n
         seen += len(chunk)
         if seen > limit:
             overflow["too_large"] = True
+            overflow["body_done"] = not message.get("more_body", False)
             raise BodyTooLarge()
         if chunk:
             yield chunk

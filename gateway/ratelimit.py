@@ -29,14 +29,18 @@ class TokenBuckets:
     def enabled(self) -> bool:
         return self.capacity > 0 and self.rate > 0
 
-    def take(self, key: str, cost: float = 1.0) -> float:
-        """0 when allowed; otherwise the seconds to wait before a retry may succeed."""
+    def take(self, key: str, cost: float = 1.0, *, consume: bool = True) -> float:
+        """0 when allowed; otherwise the seconds to wait before a retry may succeed. With
+        ``consume=False`` only looks."""
         if not self.enabled:
             return 0.0
         now = self.monotonic()
         tokens, stamp = self._buckets.pop(key, (self.capacity, now))
         tokens = min(self.capacity, tokens + (now - stamp) * self.rate)
         if tokens >= cost:
+            if not consume:
+                self._buckets[key] = (tokens, now)
+                return 0.0
             self._buckets[key] = (tokens - cost, now)
             self._evict()
             return 0.0
@@ -49,7 +53,10 @@ class TokenBuckets:
 
 
 class AuthLimiter:
-    """Login and token attempts: ``limit`` per window per account, five times that per address."""
+    """Login and token endpoints: every request counts against its client address (five times
+    ``limit`` per window); failed attempts count against the account or client they name
+    (``limit`` per window), so guessing a password or secret locks the guesser out while a client
+    that authenticates correctly is never slowed by its own traffic."""
 
     ADDRESS_FACTOR = 5
 
@@ -62,5 +69,13 @@ class AuthLimiter:
         """0 when allowed, else Retry-After seconds."""
         wait = self.per_address.take(f"addr:{address or '?'}")
         if account:
-            wait = max(wait, self.per_account.take(f"acct:{account.lower()[:200]}"))
+            wait = max(wait, self.per_account.take(self._key(account), consume=False))
         return math.ceil(wait) if wait > 0 else 0
+
+    def failed(self, account: str | None) -> None:
+        if account:
+            self.per_account.take(self._key(account))
+
+    @staticmethod
+    def _key(account: str) -> str:
+        return f"acct:{account.lower()[:200]}"

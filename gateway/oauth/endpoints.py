@@ -105,12 +105,15 @@ async def _endpoint(request: Request, call) -> Response:  # noqa: ANN001
         return oauth_error(413, "invalid_request", "The request body is too large")
     if ctype != "application/x-www-form-urlencoded":
         return oauth_error(400, "invalid_request", "The body must be application/x-www-form-urlencoded")
-    wait = gw.auth_limiter.check(address=_address(request), account=_client_id_of(request, form))
+    client_id = _client_id_of(request, form)
+    wait = gw.auth_limiter.check(address=_address(request), account=client_id)
     if wait:
         return oauth_error(429, "rate_limited", f"Too many requests; retry after {wait} s",
                            headers={"Retry-After": str(wait)})
     req = oauth_request(request, gw.settings, form=form, payload_from="form")
     result = await gw.server.run(lambda: call(gw.server, req))
+    if result[0] >= 400:
+        gw.auth_limiter.failed(client_id)
     return AuthorizationServer.to_response(result)
 
 
@@ -218,6 +221,7 @@ async def authorize_submit(request: Request) -> Response:
         if ok and row is not None and not row.disabled:
             account = AccountInfo.of(row)
     if account is None:
+        gw.auth_limiter.failed(username or None)
         log.info("gateway.login.failed", username=username, address=_address(request))
         return _page(request, status=401, error=TEXT[lang]["wrong"], client_name=grant.client.name, username=username)
     result = await gw.server.run(lambda: gw.server.create_authorization_response(req, grant_user=account, grant=grant))

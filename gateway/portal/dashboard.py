@@ -80,7 +80,7 @@ def _chart(key: str, title: str, per_district: dict[str, Counter], order: list[s
     total = sum(per_district.get(d, Counter())[k] for d, _ in districts for k in present)
     if city:
         series = [(naming(k), [float(per_district.get(d, Counter())[k]) for d, _ in districts]) for k in present]
-        svg = stacked_bar_chart([n for _, n in districts], series, title=title)
+        svg = stacked_bar_chart([labels.short_district_name(d, lang) for d, _ in districts], series, title=title)
     else:
         code = districts[0][0]
         counts = per_district.get(code, Counter())
@@ -158,7 +158,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         data.charts.append(_chart("complaints", t("complaints_by_state"), _by(complaints, "status"),
                                   list(labels.COMPLAINT_STATUS), "complaint_status", districts, city, lang))
     if "compliance" not in errors and "contracts" not in errors:
-        rows = [(n, float(missed.get(code, 0))) for code, n in districts]
+        rows = [(labels.short_district_name(code, lang), float(missed.get(code, 0))) for code, _ in districts]
         data.charts.append(Chart("missed", t("missed_visits"), bar_chart(rows, title=t("missed_visits"), color="#cf222e"),
                                  sum(missed.values())))
 
@@ -167,12 +167,12 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         if source not in errors:
             data.tiles.append((key, label, value))
 
-    tile("approved", labels.name("agency_status", "approved", lang), sum(1 for a in agencies if a.get("status") == "approved"), "agencies")
+    tile("approved", t("tile_approved"), sum(1 for a in agencies if a.get("status") == "approved"), "agencies")
     tile("submitted", t("queue_filings"), sum(1 for a in agencies if a.get("status") == "submitted"), "agencies")
-    tile("active", labels.name("contract_status", "active", lang), sum(1 for c in contracts if c.get("status") == "active"), "contracts")
+    tile("active", t("tile_active"), sum(1 for c in contracts if c.get("status") == "active"), "contracts")
     tile("filing", t("queue_contracts"), sum(1 for c in contracts if c.get("status") == "filing"), "contracts")
-    tile("open_hazards", labels.name("hazard_status", "open", lang) + " · " + t("hazards"), len(hazards_open), "hazards_open")
-    tile("overdue_hazards", labels.name("hazard_status", "overdue", lang) + " · " + t("hazards"), len(hazards_overdue), "hazards_overdue")
+    tile("open_hazards", t("tile_open_hazards"), len(hazards_open), "hazards_open")
+    tile("overdue_hazards", t("tile_overdue_hazards"), len(hazards_overdue), "hazards_overdue")
     tile("received", t("queue_complaints"), sum(1 for c in complaints if c.get("status") == "received"), "complaints")
     if "compliance" not in errors and "contracts" not in errors:
         data.tiles.append(("missed", t("missed_visits"), sum(missed.values())))

@@ -119,6 +119,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "role_not_bureau": ("当前账户不是监管部门账户（{role}）。", "This account is not a bureau account ({role})."),
     "updated_at": ("数据时间", "Data as of"),
     "none": ("—", "—"),
+    "tile_approved": ("已备案机构", "Filed agencies"),
+    "tile_active": ("履行中协议", "Active contracts"),
+    "tile_open_hazards": ("未整改隐患", "Open hazards"),
+    "tile_overdue_hazards": ("逾期隐患", "Overdue hazards"),
 }
 
 AGENCY_STATUS = {
@@ -173,6 +177,12 @@ def district_name(code: str | None, lang: str) -> str:
     if not code:
         return "—"
     return load_jurisdiction().name_of(str(code), lang)
+
+
+def short_district_name(code: str | None, lang: str) -> str:
+    """For chart axes: "Pengjiang" rather than "Pengjiang District"."""
+    full = district_name(code, lang)
+    return full.removesuffix(" District") if is_en(lang) else full
 
 
 def districts(lang: str) -> list[tuple[str, str]]:

@@ -15,12 +15,23 @@ LABEL_WIDTH = 92
 CHART_WIDTH = 440
 
 
+def text_width(label: str, size: float = 14.0) -> float:
+    """A rough rendered width: CJK characters are square, Latin ones about half as wide."""
+    return sum(size if ord(c) > 0x2E80 else size * 0.56 for c in label)
+
+
+def label_width(labels: list[str]) -> int:
+    widest = max((text_width(label) for label in labels), default=40.0)
+    return int(min(CHART_WIDTH * 0.42, max(48.0, widest + 12)))
+
+
 def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
 def bar_chart(rows: list[tuple[str, float]], *, title: str, color: str = PALETTE[0]) -> Markup:
     """Horizontal bars, one per ``(label, value)``."""
+    LABEL_WIDTH = label_width([label for label, _ in rows])  # noqa: N806
     bar_space = CHART_WIDTH - LABEL_WIDTH - 50
     peak = max((v for _, v in rows), default=0) or 1
     height = max(1, len(rows)) * ROW + 10
@@ -42,6 +53,7 @@ def bar_chart(rows: list[tuple[str, float]], *, title: str, color: str = PALETTE
 
 def stacked_bar_chart(categories: list[str], series: list[tuple[str, list[float]]], *, title: str) -> Markup:
     """Horizontal stacked bars: one bar per category, one coloured segment per series."""
+    LABEL_WIDTH = label_width(categories)  # noqa: N806
     bar_space = CHART_WIDTH - LABEL_WIDTH - 50
     totals = [sum(values[i] for _, values in series) for i in range(len(categories))]
     peak = max(totals, default=0) or 1
