@@ -1,0 +1,31 @@
+"""The audit service (SPEC §10): service logs, the hazard loop, compliance, quality audits,
+complaints and each agency's credit file.
+
+Layout: ``api/`` (HTTP only) → ``service/`` (one module per area; one transaction per write, the
+event in the outbox of the same transaction) → ``models.py``. ``sampling.py`` and ``credit.py`` are
+pure functions (the sample's recipe and the credit arithmetic); ``readmodels/consumers.py`` keeps
+contracts, agencies and enterprises from their events; ``sweeps.py`` runs the time-based steps.
+
+Choices worth knowing (also reported for docs/DECISIONS.md):
+
+- An agency token carries only ``org_uscc``: it stands for the agency ids that the agencies read
+  model holds for that USCC. Until the agency's first event arrives, the agency owns nothing here.
+- The same visit (contract, visit date, engineer, items, summary) recorded twice without an
+  ``Idempotency-Key`` is 409 ``duplicate_service_log`` with ``existing_id``; with the key, the
+  middleware replays the first 201.
+- Every hazard emits ``hazard.reported`` when recorded (not only major ones), with its ``level``.
+- Overdue hazards stay closable: rectify from ``open|overdue``; verify from ``rectified``, or from
+  ``overdue`` when it had been rectified before it went overdue. Verification after the deadline
+  is ``verified_late`` (credit −1).
+- Missed visits: one ``visit.missed`` per increase, ``missed`` = the new count for that item,
+  ``version`` = that count; one credit record (−2) per missed visit, ref ``contract:item#n``.
+  Counted visits never come back (a late visit does not undo a missed one).
+- Quality audits: one sample per period and scope (a district, or the city); a second request
+  gets 409 ``sample_exists`` so nobody can redraw with other seeds. A contract already under audit
+  in the period gets no second task.
+- Complaints: the agency sees a complaint only once forwarded, and never the complainant's phone
+  (nor the USCC of an anonymous one). The bureau may resolve from ``received``, ``forwarded`` or
+  ``responded``. Overdue flags are sticky (a late response stays marked late).
+- Credit: records apply in order, the score clamped to ``[0, cap]`` after each (a bonus earned at
+  the cap is not banked). The credit file is readable by any signed-in principal.
+"""

@@ -24,8 +24,9 @@ async def agency_ids_of(session: AsyncSession, uscc: str | None) -> set[uuid.UUI
     return set(rows.scalars())
 
 
-async def contract(session: AsyncSession, contract_id: uuid.UUID, *, field: str = "contract_id",
-                   for_update: bool = False) -> ContractView:
+async def contract(session: AsyncSession, contract_id: uuid.UUID, *, field: str = "contract_id") -> ContractView:
+    """The contract from the read model; an unknown one is a 422 on ``field`` (it may not have
+    arrived yet: the client may retry)."""
     stmt = sa.select(ContractView).where(ContractView.id == contract_id)
     found = (await session.execute(stmt)).scalar_one_or_none()
     if found is None:
@@ -76,12 +77,13 @@ class Scope:
         return sa.false()
 
 
+ENTITY_EN = {"服务记录": "Service log", "隐患": "Hazard", "投诉": "Complaint", "审计任务": "Audit task",
+             "抽样记录": "Sample", "机构": "Agency", "合同": "Contract"}
+
+
 def not_found(entity: str) -> NotFound:
-    return NotFound(text(f"{entity}不存在", f"{_EN.get(entity, entity)} not found"))
-
-
-_EN = {"服务记录": "Service log", "隐患": "Hazard", "投诉": "Complaint", "审计任务": "Audit task",
-       "抽样记录": "Sample", "机构": "Agency", "合同": "Contract"}
+    """404 for an entity named in Chinese (``ENTITY_EN`` gives the English)."""
+    return NotFound(text(f"{entity}不存在", f"{ENTITY_EN.get(entity, entity)} not found"))
 
 
 def forbid(zh: str, en: str) -> Forbidden:
