@@ -234,8 +234,8 @@ class Seeder:
             result.enterprises.append({**enterprise, "token": token, "agency": agency_index.get(ENTERPRISES[index][6])})
             self.progress("enterprises")
 
-        # contracts: created by the enterprise, signed by both, filed, accepted by the bureau
-        start, end = today, today + timedelta(days=365)
+        # contracts: created by the enterprise, signed by both, filed, accepted by the bureau; every
+        # other contract started four months ago, so that the sweep finds missed visits
         for n, enterprise in enumerate(result.enterprises):
             if enterprise["agency"] is None:
                 continue
@@ -243,6 +243,8 @@ class Seeder:
             if agency.get("status") != "approved":
                 continue
             engineer = agency["engineers"][n % len(agency["engineers"])]
+            start = today - timedelta(days=120) if n % 2 == 1 else today
+            end = start + timedelta(days=364)
             body = {"enterprise_uscc": enterprise["uscc"], "agency_id": agency["id"], "engineer_name": engineer,
                     "services": [{"item": "hazard_inspection", "times_per_year": 12}, {"item": "safety_training", "times_per_year": 4},
                                  {"item": "emergency_plan", "times_per_year": 1}],
@@ -256,16 +258,18 @@ class Seeder:
             if not last:  # the last one waits in the bureau's queue
                 contract = (await self.call("POST", f"/api/v1/contracts/{cid}/filing-review", token=city_token, retry=True,
                                             json={"decision": "accept", "comments": "符合实施方案要求，予以备案"})).json()
-            result.contracts.append({**contract, "enterprise": enterprise, "agency": agency})
+            result.contracts.append({**contract, "enterprise": enterprise, "agency": agency, "start": start})
             self.progress("contracts")
 
-        # visits with hazards on active contracts; the enterprise countersigns
+        # visits with hazards on active contracts; the enterprise countersigns. On the contracts that
+        # started months ago the visit was early in the term, and its hazard is past its deadline.
         for n, contract in enumerate(c for c in result.contracts if c.get("status") in ("active", "filed")):
             hazards = [HAZARDS[n % len(HAZARDS)]] + ([HAZARDS[(n + 2) % len(HAZARDS)]] if n % 2 == 0 else [])
-            body = {"contract_id": contract["id"], "visit_date": today.isoformat(), "engineer_name": contract["engineer_name"],
+            visit = contract["start"] + timedelta(days=10) if contract["start"] < today else today
+            body = {"contract_id": contract["id"], "visit_date": visit.isoformat(), "engineer_name": contract["engineer_name"],
                     "items": ["hazard_inspection", "safety_training"], "summary": "按托管协议开展月度隐患排查和全员安全培训。",
                     "hazards": [{"description": d, "level": lvl, "location": loc,
-                                 "deadline": (today + timedelta(days=60 if lvl == "major" else 20)).isoformat()}
+                                 "deadline": (visit + timedelta(days=60 if lvl == "major" else 20)).isoformat()}
                                 for d, lvl, loc in hazards]}
             log = (await self.call("POST", "/api/v1/service-logs", token=contract["agency"]["token"], json=body, retry=True)).json()
             result.service_logs += 1
@@ -273,14 +277,29 @@ class Seeder:
             await self.call("POST", f"/api/v1/service-logs/{log['id']}/confirm", token=contract["enterprise"]["token"], retry=True)
             self.progress("service_logs")
 
-        # a complaint waiting to be forwarded
-        if result.contracts:
-            contract = result.contracts[0]
-            await self.call("POST", "/api/v1/complaints", token=contract["enterprise"]["token"], retry=True, json={
-                "agency_id": contract["agency"]["id"], "contract_id": contract["id"], "category": "missed_visit",
+        # complaints: one forwarded to the agency, one waiting to be forwarded
+        active = [c for c in result.contracts if c.get("status") in ("active", "filed")]
+        if active:
+            first, last = active[0], active[-1]
+            complaint = (await self.call("POST", "/api/v1/complaints", token=last["enterprise"]["token"], retry=True, json={
+                "agency_id": last["agency"]["id"], "contract_id": last["id"], "category": "service_quality",
+                "description": "隐患排查报告内容空泛，未附现场照片。"})).json()
+            await self.call("POST", f"/api/v1/complaints/{complaint['id']}/forward", token=city_token, retry=True,
+                            json={"note": "请机构十日内书面答复。"})
+            await self.call("POST", "/api/v1/complaints", token=first["enterprise"]["token"], retry=True, json={
+                "agency_id": first["agency"]["id"], "contract_id": first["id"], "category": "missed_visit",
                 "description": "约定每月上门排查，本月工程师未按时到场，电话联系也未回复。"})
-            result.complaints += 1
+            result.complaints += 2
         self.progress("complaints")
+
+        # today's sweep: missed visits and overdue hazards, as the daily job would find them
+        admin = await self.admin()
+        for service in ("contracts", "audit"):
+            try:
+                await self.call("POST", "/api/v1/admin/sweep", token=admin, params={"service": service})
+            except DemoError:
+                pass  # not essential to the story; the periodic sweep will do it
+        self.progress("sweep")
         return result
 
 
@@ -292,7 +311,7 @@ def _first_town(jur: Any, district: str, offset: int = 0) -> str:
 def steps(small: bool = False) -> int:
     agencies = len(SMALL["agencies"]) if small else len(AGENCIES)
     enterprises = len(SMALL["enterprises"]) if small else len(ENTERPRISES)
-    return 1 + agencies + enterprises * 3 + 1
+    return 1 + agencies + enterprises * 3 + 2
 
 
 async def seed(gateway: str, *, admin_id: str, admin_secret: str, small: bool = False, tag: str = "",

@@ -110,7 +110,8 @@ def demo(gateway: str = GatewayOpt, admin_id: str = AdminIdOpt, admin_secret: st
     admin_id, admin_secret = _admin_credentials(admin_id, admin_secret)
     names = {"bureaus": "监管部门账户 / bureaus", "agencies": "中介机构备案 / agency filings",
              "enterprises": "企业登记 / enterprises", "contracts": "托管协议 / contracts",
-             "service_logs": "服务记录与隐患 / visits and hazards", "complaints": "投诉 / complaints"}
+             "service_logs": "服务记录与隐患 / visits and hazards", "complaints": "投诉 / complaints",
+             "sweep": "每日巡检 / daily sweep"}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         task = progress.add_task("江门示范数据 / Jiangmen demo data", total=steps(small))

@@ -248,3 +248,14 @@ async def test_no_input_gives_a_500(params: dict[str, str], page: str) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
         r = await c.get(page, params=params)
     assert r.status_code < 500 or r.status_code == 503, (page, params, r.status_code)
+
+
+def test_svg_charts_escape_labels_and_scale() -> None:
+    from gateway.portal.svg import bar_chart, stacked_bar_chart
+
+    svg = str(bar_chart([("<script>x</script>", 3), ("蓬江区", 0)], title="a & b"))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "a &amp; b" in svg
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    svg = str(stacked_bar_chart(["Pengjiang", "Jianghai"], [("Active", [2, 0]), ("Filing", [1, 5])], title="t"))
+    assert svg.count("<rect") == 2 + 3  # legend squares + non-zero segments
+    assert str(bar_chart([], title="empty")).count("<rect") == 0
