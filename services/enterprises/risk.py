@@ -43,7 +43,7 @@ FLAG_NAMES = {
 @dataclass(frozen=True)
 class Factor:
     code: str
-    description: Text
+    description: Text | None
     effect: str
     level_after: RiskLevel
 
@@ -73,7 +73,10 @@ def industry_level(industry: str, rules: RiskRules) -> RiskLevel:
 
 
 def assess(*, industry: str, hazard_flags: Iterable[str], major_hazard_source: bool, employees: int,
-           open_major_hazards: int, rules: RiskRules) -> Assessment:
+           open_major_hazards: int, rules: RiskRules, explain: bool = True) -> Assessment:
+    """The level, the base level and the factors; with ``explain=False`` (bulk import) the
+    factors' descriptions are left out (None), which is several times cheaper."""
+    say = (lambda build: build()) if explain else (lambda build: None)
     flags = list(dict.fromkeys(str(f) for f in hazard_flags))
     factors: list[Factor] = []
     ind_zh, ind_en = INDUSTRY_NAMES.get(industry, (industry, industry))
@@ -83,8 +86,8 @@ def assess(*, industry: str, hazard_flags: Iterable[str], major_hazard_source: b
     name = _risk_name(level)
     factors.append(Factor(
         "industry",
-        text(f"行业“{ind_zh}”属于{name.zh}行业组" if grouped else f"行业“{ind_zh}”未列入任何行业组，按一般风险（黄）计",
-             f"Industry '{ind_en}' is in the {name.en} group" if grouped else f"Industry '{ind_en}' is in no group; counted as yellow"),
+        say(lambda: text(f"行业“{ind_zh}”属于{name.zh}行业组" if grouped else f"行业“{ind_zh}”未列入任何行业组，按一般风险（黄）计",
+             f"Industry '{ind_en}' is in the {name.en} group" if grouped else f"Industry '{ind_en}' is in no group; counted as yellow")),
         f"set:{level.value}", level))
 
     if major_hazard_source:
@@ -93,29 +96,29 @@ def assess(*, industry: str, hazard_flags: Iterable[str], major_hazard_source: b
             level = floor
         fname = _risk_name(floor)
         factors.append(Factor("major_hazard_source",
-                              text(f"存在重大危险源，风险等级至少为{fname.zh}", f"Has a major hazard source: at least {fname.en}"),
+                              say(lambda: text(f"存在重大危险源，风险等级至少为{fname.zh}", f"Has a major hazard source: at least {fname.en}")),
                               f"at_least:{floor.value}", level))
 
     severe = [f for f in flags if f in rules.severe_flags]
     if severe:
         level = raise_risk(level, 1)
-        zh, en = _flag_names(severe)
         factors.append(Factor("severe_hazard_flags",
-                              text(f"存在高危作业（{zh}），提高一级", f"Severe hazards ({en}): one step up"),
+                              say(lambda: text("存在高危作业（{}），提高一级".format(_flag_names(severe)[0]),
+                                               "Severe hazards ({}): one step up".format(_flag_names(severe)[1]))),
                               "raise:1", level))
 
     if rules.flags_for_one_step > 0 and len(flags) >= rules.flags_for_one_step:
         level = raise_risk(level, 1)
         factors.append(Factor("many_hazard_flags",
-                              text(f"风险标识 {len(flags)} 项（≥ {rules.flags_for_one_step} 项），提高一级",
-                                   f"{len(flags)} hazard flags (≥ {rules.flags_for_one_step}): one step up"),
+                              say(lambda: text(f"风险标识 {len(flags)} 项（≥ {rules.flags_for_one_step} 项），提高一级",
+                                               f"{len(flags)} hazard flags (≥ {rules.flags_for_one_step}): one step up")),
                               "raise:1", level))
 
     if rules.employees_for_one_step > 0 and employees >= rules.employees_for_one_step:
         level = raise_risk(level, 1)
         factors.append(Factor("many_employees",
-                              text(f"从业人数 {employees} 人（≥ {rules.employees_for_one_step} 人），提高一级",
-                                   f"{employees} employees (≥ {rules.employees_for_one_step}): one step up"),
+                              say(lambda: text(f"从业人数 {employees} 人（≥ {rules.employees_for_one_step} 人），提高一级",
+                                               f"{employees} employees (≥ {rules.employees_for_one_step}): one step up")),
                               "raise:1", level))
 
     base = level
@@ -123,7 +126,7 @@ def assess(*, industry: str, hazard_flags: Iterable[str], major_hazard_source: b
         steps = open_major_hazards * rules.open_major_hazard_steps
         level = raise_risk(level, steps)
         factors.append(Factor("open_major_hazards",
-                              text(f"有 {open_major_hazards} 项重大隐患尚未验收，每项提高 {rules.open_major_hazard_steps} 级（验收后恢复）",
-                                   f"{open_major_hazards} open major hazard(s), each {rules.open_major_hazard_steps} step(s) up until verified"),
+                              say(lambda: text(f"有 {open_major_hazards} 项重大隐患尚未验收，每项提高 {rules.open_major_hazard_steps} 级（验收后恢复）",
+                                               f"{open_major_hazards} open major hazard(s), each {rules.open_major_hazard_steps} step(s) up until verified")),
                               f"raise:{steps}", level))
     return Assessment(risk_level=level, base_level=base, factors=factors)

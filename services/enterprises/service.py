@@ -101,10 +101,10 @@ def may_register(principal: Principal, *, uscc: str, district_code: str) -> bool
 
 
 # --- risk and read models --------------------------------------------------------------------
-def risk_of_values(values: Mapping[str, Any], open_major_hazards: int, policy: Policy):
+def risk_of_values(values: Mapping[str, Any], open_major_hazards: int, policy: Policy, *, explain: bool = False):
     return assess(industry=values["industry"], hazard_flags=values["hazard_flags"] or [],
                   major_hazard_source=bool(values["major_hazard_source"]), employees=int(values["employees"]),
-                  open_major_hazards=open_major_hazards, rules=policy.risk_rules)
+                  open_major_hazards=open_major_hazards, rules=policy.risk_rules, explain=explain)
 
 
 async def open_hazard_counts(session: AsyncSession, usccs: Iterable[str]) -> dict[str, int]:
@@ -308,7 +308,7 @@ async def explain_risk(ctx: ServiceContext, *, principal: Principal, enterprise_
         if not can_see(principal, row):
             raise _forbidden()
         open_count = (await open_hazard_counts(session, [row["uscc"]])).get(row["uscc"], 0)
-    risk = risk_of_values(row, open_count, ctx.policy)
+    risk = risk_of_values(row, open_count, ctx.policy, explain=True)
     return {
         "enterprise_id": row["id"], "risk_level": row["risk_level"], "base_level": risk.base_level.value,
         "open_major_hazards": open_count, "policy_version": ctx.policy.policy_version,

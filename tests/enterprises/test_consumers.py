@@ -39,7 +39,7 @@ class Feed:
     async def send(self, event_type: str, data: dict):
         event = await publish_event(self.settings, event_type, data)
         self.sent += 1
-        await eventually(lambda: self.subscriber.processed_total >= self.sent, timeout=15)
+        await eventually(lambda: self.subscriber.processed_total >= self.sent, timeout=30)
         return event
 
 
