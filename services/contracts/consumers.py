@@ -16,6 +16,7 @@ included. Cascades:
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,7 +63,7 @@ def make_handlers(*, clock: Clock, policy: Policy) -> dict[str, Handler]:
         actor = f"system:{event.type}"
         now = clock.now()
         detail = event.data.get("reason")
-        agency_id = readmodels._agency_values(event.data, "event")["id"]
+        agency_id = uuid.UUID(str(event.data["id"]))
         if kind == "suspended" or (status == "suspended" and previous != "suspended"):
             for c in await _contracts(session, Contract.agency_id == agency_id, Contract.status.in_(("filed", "active"))):
                 c.previous_status = c.status

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 import structlog
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.app import ServiceContext
@@ -46,6 +47,7 @@ from services.contracts.schemas import ContractAmend, ContractCreate, FilingRevi
 from services.contracts.signatures import content_sha256, terms_of
 
 log = structlog.get_logger("contracts.service")
+TRANSITIONS = Counter("custody_contract_transitions_total", "Contract status transitions", ["from_status", "to_status"])
 
 FILING_PREFIX = "JM-HT"  # 江门 · 托管(合同) — filing numbers JM-HT-2026-000001
 Precondition = Callable[[int], None] | None
@@ -142,6 +144,7 @@ async def transition(session: AsyncSession, outbox: Outbox, contract: Contract, 
     event_type = EVENT_OF_STATUS.get(to)
     if event_type:
         await emit(outbox, session, event_type, contract, reason=reason, previous_status=previous)
+    TRANSITIONS.labels(previous, to).inc()
     log.info(f"contracts.{to}", contract_id=str(contract.id), previous=previous, actor=actor)
 
 
