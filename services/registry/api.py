@@ -20,7 +20,7 @@ from shared.i18n import current_language, text
 from shared.pagination import Page, PageParams, page_params
 from shared.reference import INDUSTRY_NAMES, Industry, load_jurisdiction
 
-from services.registry import directory, service
+from services.registry import directory, service, transitions
 from services.registry.documents import MAX_DOCUMENT_BYTES, MULTIPART_OVERHEAD, document_path, store, too_large
 from services.registry.schemas import (AgencyCreate, AgencyPublic, AgencyRead, AgencyUpdate, DirectoryItem, DocumentOut,
                                        ReasonIn, ReviewIn)
@@ -151,20 +151,20 @@ def _limited(request: Request) -> Request:
 
 @agencies.post("/{agency_id}/submit", response_model=AgencyRead, summary="提交备案（自动检查）/ submit")
 async def submit(agency_id: uuid.UUID, request: Request, ctx: Ctx, principal: CurrentPrincipal) -> Response:
-    return _with_etag(await service.submit(ctx, principal=principal, agency_id=agency_id,
+    return _with_etag(await transitions.submit(ctx, principal=principal, agency_id=agency_id,
                                            precondition=_precondition(request)))
 
 
 @agencies.post("/{agency_id}/review", response_model=AgencyRead, summary="审核备案 / review")
 async def review(agency_id: uuid.UUID, body: ReviewIn, request: Request, ctx: Ctx, principal: CurrentPrincipal) -> Response:
-    return _with_etag(await service.review(ctx, principal=principal, agency_id=agency_id, data=body,
+    return _with_etag(await transitions.review(ctx, principal=principal, agency_id=agency_id, data=body,
                                            precondition=_precondition(request)))
 
 
 def _regulatory(action: str, summary: str) -> None:
     @agencies.post(f"/{{agency_id}}/{action}", response_model=AgencyRead, summary=summary, name=f"{action}_agency")
     async def act(agency_id: uuid.UUID, body: ReasonIn, request: Request, ctx: Ctx, principal: CurrentPrincipal) -> Response:
-        return _with_etag(await service.regulate(ctx, principal=principal, agency_id=agency_id, action=action,
+        return _with_etag(await transitions.regulate(ctx, principal=principal, agency_id=agency_id, action=action,
                                                  reason=body.reason, precondition=_precondition(request)))
 
 

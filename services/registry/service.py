@@ -35,50 +35,34 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import audit_trail
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.clock import as_utc
-from shared.errors import Conflict, FieldError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from shared.errors import Conflict, FieldError, Forbidden, InvalidTransition, NotFound
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams, keyset, page_of
-from shared.reference import load_jurisdiction
 
 from services.registry import checks as checks_mod
 from services.registry import directory
 from services.registry.documents import StoredFile
-from services.registry.events import EVENT_OF_ACTION, engineer_names, status_event_data
-from services.registry.models import Agency, AgencyDocument, AgencyStaff, FilingSequence
-from services.registry.schemas import (AgencyCreate, AgencyPublic, AgencyRead, AgencyUpdate, DocumentOut, ReviewIn,
-                                       StaffIn, StaffOut)
+from services.registry.events import engineer_names
+from services.registry.models import Agency, AgencyDocument, AgencyStaff
+from services.registry.schemas import (AgencyCreate, AgencyPublic, AgencyRead, AgencyUpdate, DocumentOut, StaffIn,
+                                       StaffOut)
 
 log = structlog.get_logger("registry.service")
 Precondition = Callable[[int], None]
-FILING_PREFIXES = {"440700": "JM"}  # city code -> the filing-number prefix; other cities use their code
 
-# action -> (allowed from, to)
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "submit": (frozenset({"draft", "needs_more_info", "approved", "expired"}), "submitted"),
-    "approve": (frozenset({"submitted"}), "approved"),
-    "reject": (frozenset({"submitted"}), "rejected"),
-    "request_changes": (frozenset({"submitted"}), "needs_more_info"),
-    "suspend": (frozenset({"approved"}), "suspended"),
-    "reinstate": (frozenset({"suspended"}), "approved"),
-    "revoke": (frozenset({"approved", "suspended"}), "revoked"),
-    "expire": (frozenset({"approved"}), "expired"),
-}
 EDITABLE = frozenset({"draft", "needs_more_info"})
 UPLOADABLE = frozenset({"draft", "needs_more_info", "approved", "expired"})
-REGULATORY_ACTIONS = ("suspend", "reinstate", "revoke")
 AGENCY = "机构备案"
 STATUS_NAMES = {"draft": "草稿", "submitted": "已提交", "approved": "已备案", "rejected": "已驳回",
                 "needs_more_info": "待补正", "suspended": "已暂停", "revoked": "已撤销", "expired": "已过期"}
@@ -106,7 +90,7 @@ def is_owner(principal: Principal, agency: Agency) -> bool:
     return principal.role == "agency" and principal.is_org(agency.uscc)
 
 
-def sees_full(principal: Principal, agency: Agency) -> bool:
+def seesfull(principal: Principal, agency: Agency) -> bool:
     return is_owner(principal, agency) or principal.governs(agency.district_code)
 
 
@@ -122,7 +106,7 @@ def require_governing(principal: Principal, agency: Agency) -> None:
 
 
 # --- loading and building ---------------------------------------------------------------------
-async def _load(session: AsyncSession, agency_id: uuid.UUID, *, lock: bool = False) -> Loaded:
+async def load(session: AsyncSession, agency_id: uuid.UUID, *, lock: bool = False) -> Loaded:
     stmt = sa.select(Agency).where(Agency.id == agency_id)
     if lock:
         stmt = stmt.with_for_update()
@@ -174,11 +158,11 @@ def public_profile(loaded: Loaded) -> AgencyPublic:
                         registered_engineers=engineer_names(loaded.staff))
 
 
-async def _full(session: AsyncSession, loaded: Loaded) -> AgencyRead:
+async def full(session: AsyncSession, loaded: Loaded) -> AgencyRead:
     return full_record(loaded, await _documents(session, loaded.agency.id))
 
 
-def _touch(ctx: ServiceContext, agency: Agency) -> None:
+def touch(ctx: ServiceContext, agency: Agency) -> None:
     agency.version += 1
     agency.updated_at = ctx.clock.now()
 
@@ -219,9 +203,9 @@ def _duplicate_uscc() -> Conflict:
 
 async def get_agency(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID) -> AgencyRead | AgencyPublic:
     async with ctx.db.reader() as session:
-        loaded = await _load(session, agency_id)
-        if sees_full(principal, loaded.agency):
-            return await _full(session, loaded)
+        loaded = await load(session, agency_id)
+        if seesfull(principal, loaded.agency):
+            return await full(session, loaded)
         if loaded.agency.status == "approved" or await directory.is_listed(session, agency_id):
             return public_profile(loaded)
     raise Forbidden(text("无权查看该机构的备案资料", "You may not see this agency's filing"))
@@ -255,7 +239,7 @@ async def list_agencies(ctx: ServiceContext, *, principal: Principal, status: st
 async def update_agency(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID, data: AgencyUpdate,
                         precondition: Precondition) -> AgencyRead:
     async with ctx.db.transaction() as session:
-        loaded = await _load(session, agency_id, lock=True)
+        loaded = await load(session, agency_id, lock=True)
         agency = loaded.agency
         require_owner(principal, agency)
         precondition(agency.version)
@@ -275,22 +259,22 @@ async def update_agency(ctx: ServiceContext, *, principal: Principal, agency_id:
             await session.execute(sa.delete(AgencyStaff.__table__).where(AgencyStaff.__table__.c.agency_id == agency.id))
             loaded.staff = _staff_rows(agency.id, data.staff or [])
             session.add_all(loaded.staff)
-        _touch(ctx, agency)
+        touch(ctx, agency)
         await session.flush()
-        return await _full(session, loaded)
+        return await full(session, loaded)
 
 
 async def add_document(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID, kind: str,
                        filename: str | None, stored: StoredFile, precondition: Precondition) -> DocumentOut:
     async with ctx.db.transaction() as session:
-        loaded = await _load(session, agency_id, lock=True)
+        loaded = await load(session, agency_id, lock=True)
         check_can_upload(principal, loaded.agency)
         precondition(loaded.agency.version)
         doc = AgencyDocument(id=new_id(), agency_id=agency_id, kind=kind, filename=filename, sha256=stored.sha256,
                              size=stored.size, content_type=stored.content_type, uploaded_by=principal.actor,
                              created_at=ctx.clock.now())
         session.add(doc)
-        _touch(ctx, loaded.agency)
+        touch(ctx, loaded.agency)
         await session.flush()
         return _document_out(doc)
 
@@ -299,8 +283,8 @@ async def document_for_download(ctx: ServiceContext, *, principal: Principal, ag
                                 document_id: uuid.UUID) -> AgencyDocument:
     """A filing's document, for the agency itself, its governing bureau and admin."""
     async with ctx.db.reader() as session:
-        loaded = await _load(session, agency_id)
-        if not sees_full(principal, loaded.agency):
+        loaded = await load(session, agency_id)
+        if not seesfull(principal, loaded.agency):
             raise Forbidden(text("无权查看该机构的备案材料", "You may not see this agency's documents"))
         doc = (await session.execute(sa.select(AgencyDocument).where(
             AgencyDocument.id == document_id, AgencyDocument.agency_id == agency_id))).scalar_one_or_none()
@@ -312,7 +296,7 @@ async def document_for_download(ctx: ServiceContext, *, principal: Principal, ag
 async def authorize_upload(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID) -> None:
     """Checked before the body is read, so that nobody else's upload is ever stored."""
     async with ctx.db.reader() as session:
-        loaded = await _load(session, agency_id)
+        loaded = await load(session, agency_id)
     check_can_upload(principal, loaded.agency)
 
 
@@ -320,159 +304,3 @@ def check_can_upload(principal: Principal, agency: Agency) -> None:
     require_owner(principal, agency)
     if agency.status not in UPLOADABLE:
         raise refused(agency.status, "upload documents")
-
-
-# --- transitions --------------------------------------------------------------------------------
-def _transition(agency: Agency, action: str) -> str:
-    allowed, target = TRANSITIONS[action]
-    if agency.status not in allowed:
-        raise refused(agency.status, action)
-    return target
-
-
-async def _emit(ctx: ServiceContext, session: AsyncSession, loaded: Loaded, action: str, previous: str,
-                reason: str | None) -> None:
-    in_force = await directory.is_listed(session, loaded.agency.id)
-    log.info(f"registry.agency.{action}", agency_id=str(loaded.agency.id), status=loaded.agency.status,
-             previous_status=previous, version=loaded.agency.version)
-    await ctx.outbox.emit(session, EVENT_OF_ACTION[action], status_event_data(
-        loaded.agency, loaded.staff, previous_status=previous, reason=reason, filing_in_force=in_force))
-
-
-async def _record(ctx: ServiceContext, session: AsyncSession, actor: str, action: str, agency: Agency,
-                  payload: dict[str, Any]) -> None:
-    await audit_trail.append(session, ctx.infra.audit_trail, at=ctx.clock.now(), actor=actor,
-                             action=f"agency.{action}", entity_type="agency", entity_id=str(agency.id), payload=payload)
-
-
-async def submit(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID,
-                 precondition: Precondition) -> AgencyRead:
-    async with ctx.db.transaction() as session:
-        loaded = await _load(session, agency_id, lock=True)
-        agency = loaded.agency
-        require_owner(principal, agency)
-        precondition(agency.version)
-        previous = agency.status
-        agency.status = _transition(agency, "submit")
-        await checks_mod.claim_engineers(session, agency, loaded.staff)  # 422 staff.exclusive
-        agency.checks = [*checks_mod.run_checks(agency, loaded.staff, ctx.policy, ctx.clock.today()),
-                         checks_mod.exclusivity_check(True)]
-        agency.submitted_at = ctx.clock.now()
-        agency.review_comments = None
-        agency.status_reason = None
-        _touch(ctx, agency)
-        await session.flush()
-        await _emit(ctx, session, loaded, "submit", previous, None)
-        return await _full(session, loaded)
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-async def _allocate_filing_no(ctx: ServiceContext, session: AsyncSession, year: int) -> str:
-    t = FilingSequence.__table__
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(t).values(year=year, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[t.c.year], set_={"last": t.c.last + 1}).returning(t.c.last)
-    number = (await session.execute(stmt)).scalar_one()
-    city = load_jurisdiction().city.code
-    return f"{FILING_PREFIXES.get(city, city)}-TG-{year}-{number:04d}"
-
-
-async def review(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID, data: ReviewIn,
-                 precondition: Precondition) -> AgencyRead:
-    async with ctx.db.transaction() as session:
-        loaded = await _load(session, agency_id, lock=True)
-        agency = loaded.agency
-        require_governing(principal, agency)
-        precondition(agency.version)
-        previous = agency.status
-        target = _transition(agency, data.decision)
-        comments = data.comments.strip()
-        failed = checks_mod.failed_codes(agency.checks or [])
-        if data.decision == "approve" and failed and not comments:
-            raise ValidationFailed(
-                text(f"以下自动检查未通过：{'、'.join(failed)}；批准须在 comments 中说明理由",
-                     f"Automatic checks failed: {', '.join(failed)}; approving needs comments explaining the override"),
-                code="review.override_comment_required",
-                errors=[FieldError("comments", text("存在未通过的检查时批准须填写意见", "required to override failed checks"))],
-                extra={"failed_checks": failed})
-        if data.decision != "approve" and not comments:
-            raise ValidationFailed(text("驳回或要求补正须填写意见", "Rejecting or requesting changes needs comments"),
-                                   code="review.comments_required",
-                                   errors=[FieldError("comments", text("必填", "required"))])
-        agency.status = target
-        agency.review_comments = comments or None
-        today = ctx.clock.today()
-        if data.decision == "approve":
-            if agency.filing_no is None:
-                agency.filing_no = await _allocate_filing_no(ctx, session, today.year)
-            agency.valid_until = _add_years(today, ctx.policy.filing_validity_years)
-            agency.approved_at = ctx.clock.now()
-            await directory.list_agency(session, agency, loaded.staff)
-        elif data.decision == "reject":
-            await directory.delist_agency(session, agency.id)
-            await checks_mod.release_engineers(session, agency.id)
-        else:  # request_changes: a renewal's current filing stays listed while in force
-            await checks_mod.release_engineers(session, agency.id)
-        _touch(ctx, agency)
-        await session.flush()
-        await _record(ctx, session, principal.actor, f"review.{data.decision}", agency, {
-            "from": previous, "to": target, "comments": comments, "overridden_checks": failed if data.decision == "approve" else [],
-            "filing_no": agency.filing_no, "valid_until": agency.valid_until.isoformat() if agency.valid_until else None})
-        await _emit(ctx, session, loaded, data.decision, previous, comments or None)
-        return await _full(session, loaded)
-
-
-async def regulate(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID, action: str, reason: str,
-                   precondition: Precondition) -> AgencyRead:
-    """suspend | reinstate | revoke, by the governing bureau, with a reason."""
-    assert action in REGULATORY_ACTIONS
-    async with ctx.db.transaction() as session:
-        loaded = await _load(session, agency_id, lock=True)
-        agency = loaded.agency
-        require_governing(principal, agency)
-        precondition(agency.version)
-        previous = agency.status
-        agency.status = _transition(agency, action)
-        agency.status_reason = reason
-        if action == "reinstate":
-            await directory.list_agency(session, agency, loaded.staff)
-        else:
-            await directory.delist_agency(session, agency.id)
-        if action == "revoke":
-            await checks_mod.release_engineers(session, agency.id)
-        _touch(ctx, agency)
-        await session.flush()
-        await _record(ctx, session, principal.actor, action, agency, {"from": previous, "to": agency.status, "reason": reason})
-        await _emit(ctx, session, loaded, action, previous, reason)
-        return await _full(session, loaded)
-
-
-async def expire_one(ctx: ServiceContext, agency_id: uuid.UUID, as_of: date) -> bool:
-    """Expire one approved agency whose filing ran out before ``as_of``; False when another
-    replica (or a bureau act) got there first — the UPDATE is conditional."""
-    async with ctx.db.transaction() as session:
-        t = Agency.__table__
-        result = await session.execute(
-            sa.update(t).where(t.c.id == agency_id, t.c.status == "approved", t.c.valid_until < as_of)
-            .values(status="expired", version=t.c.version + 1, updated_at=ctx.clock.now(),
-                    status_reason=f"备案有效期已于 {as_of.isoformat()} 前届满 / filing validity ended"))
-        if result.rowcount != 1:
-            return False
-        loaded = await _load(session, agency_id)
-        await session.refresh(loaded.agency)
-        await directory.delist_agency(session, agency_id)
-        await checks_mod.release_engineers(session, agency_id)
-        await _record(ctx, session, "system:sweep", "expire", loaded.agency,
-                      {"from": "approved", "to": "expired", "valid_until": str(loaded.agency.valid_until),
-                       "as_of": as_of.isoformat()})
-        await _emit(ctx, session, loaded, "expire", "approved", loaded.agency.status_reason)
-    return True

@@ -19,7 +19,7 @@ from shared.app import ServiceContext
 
 from services.registry import directory
 from services.registry.models import Agency, DirectoryEntry
-from services.registry.service import expire_one
+from services.registry.transitions import expire_one
 
 log = structlog.get_logger("registry.sweep")
 
