@@ -186,6 +186,14 @@ async def insert_ignore(session: AsyncSession, table: sa.Table, values: dict) ->
     return result.rowcount == 1
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database restarting, unreachable, or locked past ``busy_timeout``: the operation may
+    succeed if tried again later — an outage, not a bug (HTTP 503, and no delivery attempt spent)."""
+    if isinstance(exc, ConnectionError):  # refused or reset before the driver wrapped it
+        return True
+    return isinstance(exc, DBAPIError) and is_transient(exc)
+
+
 def is_transient(exc: BaseException) -> bool:
     message = str(exc).lower()
     return any(

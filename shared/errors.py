@@ -265,6 +265,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        from shared.db import database_unavailable
+
+        if database_unavailable(exc):  # restarting, unreachable, locked: retry later, not a bug
+            log.warning("request.database_unavailable", path=request.url.path, error=str(exc)[:300],
+                        request_id=_request_id(request))
+            return problem(
+                503,
+                code="database-unavailable",
+                detail=text("数据库暂不可用，请稍后重试", "The database is unavailable; retry shortly"),
+                request_id=_request_id(request),
+                instance=request.url.path,
+                headers={"Retry-After": "1"},
+            )
         log.exception("request.unhandled_error", path=request.url.path, request_id=_request_id(request))
         return problem(
             500,

@@ -5,11 +5,17 @@ handler's effects, so an effect happens once however often the event is delivere
 fails is nak'd with exponential backoff; at ``max_deliver`` the event is dead-lettered — recorded in
 the service's ``dead_letters`` table and copied to the dead-letter stream — and terminated. An admin
 lists and replays dead letters through ``/api/v1/admin/dlq``.
+
+While the service's own database is unavailable (restarting, unreachable, locked) the consumer
+waits and tries again without spending delivery attempts: an outage is not a poison message, and
+an outage longer than the backoff would otherwise exhaust ``max_deliver`` and strand the event
+(tests/faults/test_database_faults.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import traceback
 import uuid
@@ -22,9 +28,10 @@ from nats.js.errors import BadRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
-from shared.db import Database, insert_ignore
+from shared.db import Database, database_unavailable, insert_ignore
 from shared.events.bus import Bus
 from shared.events.envelope import CloudEvent
+from shared.events.outbox import stop_gracefully
 from shared.ids import new_id
 from shared.tables import InfraTables
 
@@ -50,6 +57,7 @@ class Subscriber:
         self.max_deliver = max_deliver
         self.durable = durable or service
         self._task: asyncio.Task | None = None
+        self._stopping = False
         self.processed_total = 0
 
     def handler_for(self, event_type: str) -> Handler | None:
@@ -63,12 +71,10 @@ class Subscriber:
             self._task = asyncio.create_task(self.run(), name=f"subscriber-{self.service}")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        await stop_gracefully(self._task, self._request_stop)
+
+    def _request_stop(self) -> None:
+        self._stopping = True
 
     async def _subscribe(self) -> Any:
         js = self.bus.js
@@ -90,14 +96,16 @@ class Subscriber:
 
     async def run(self) -> None:
         delay = 0.2
-        while True:
+        while not self._stopping:
             try:
-                await self.bus.ready.wait()
+                if not self.bus.ready.is_set():
+                    await asyncio.sleep(0.2)
+                    continue
                 sub = await self._subscribe()
                 delay = 0.2
-                while True:
+                while not self._stopping:
                     try:
-                        msgs = await sub.fetch(batch=100, timeout=1)
+                        msgs = await sub.fetch(batch=100, timeout=0.5)
                     except asyncio.TimeoutError:
                         continue
                     for msg in msgs:
@@ -114,7 +122,7 @@ class Subscriber:
         try:
             event = CloudEvent.from_json(msg.data)
         except Exception as exc:  # noqa: BLE001 - unparseable: no retry can fix it
-            await self._dead_letter_raw(msg, exc, attempt)
+            await self._outlasting_outages(msg, lambda: self._dead_letter_raw(msg, exc, attempt))
             await msg.term()
             return
         handler = self.handler_for(event.type)
@@ -124,11 +132,11 @@ class Subscriber:
         with structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type, attempt=attempt,
                                                      request_id=event.requestid):
             try:
-                applied = await self.apply(event, handler)
+                applied = await self._outlasting_outages(msg, lambda: self.apply(event, handler))
             except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
                 if attempt >= self.max_deliver:
                     log.error("inbox.dead_lettered", error=str(exc))
-                    await self._dead_letter(event, exc, attempt)
+                    await self._outlasting_outages(msg, lambda: self._dead_letter(event, exc, attempt))
                     await msg.term()
                 else:
                     log.warning("inbox.handler_failed", error=str(exc), retry_in=backoff_seconds(attempt))
@@ -138,6 +146,22 @@ class Subscriber:
             if applied:
                 self.processed_total += 1
                 log.debug("inbox.applied")
+
+    async def _outlasting_outages(self, msg: Any, operation: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a database operation; while the database is unavailable, wait and try again (telling
+        NATS the message is still in progress) rather than spend one of its delivery attempts."""
+        delay = 0.2
+        while True:
+            try:
+                return await operation()
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                log.warning("inbox.database_unavailable", error=str(exc)[:200], retry_in=delay)
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def apply(self, event: CloudEvent, handler: Handler) -> bool:
         """Run the handler once per (consumer, event id); False for a duplicate."""

@@ -1,0 +1,83 @@
+"""Running a throwaway app (``tests/faults/fakes.py``) as its own uvicorn process, so that a test
+can SIGKILL it for real."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from cli.supervisor import settings_env
+from shared.natsserver import free_port
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class AppProcess:
+    target: str              # "tests.faults.fakes:writer_from_env"
+    settings: Settings
+    log_file: Path
+    extra_env: dict[str, str] | None = None
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_port()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, extra_env: dict[str, str] | None = None) -> "AppProcess":
+        env = {**os.environ, **settings_env(self.settings), **(self.extra_env or {}), **(extra_env or {})}
+        env["PYTHONPATH"] = str(ROOT)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_file, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", self.target, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
+             "--no-access-log", "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.process is None or self.process.poll() is not None:
+                    raise RuntimeError(f"{self.target} exited; see {self.log_file}:\n{self.log_file.read_text()[-3000:]}")
+                try:
+                    if client.get(f"{self.url}/readyz").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+        raise TimeoutError(f"{self.target} not ready after {timeout}s")
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
