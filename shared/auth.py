@@ -82,7 +82,8 @@ class Principal:
 
 class TokenVerifier:
     def __init__(self, *, issuer: str, audience: str, jwks_url: str | None = None,
-                 jwks: dict[str, Any] | None = None, timeout: float = 3.0, leeway: int = 5) -> None:
+                 jwks: dict[str, Any] | None = None, timeout: float = 3.0, leeway: int = 5,
+                 refetch_interval: float = 1.0) -> None:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.jwks_url = jwks_url
@@ -91,6 +92,8 @@ class TokenVerifier:
         self._keys: KeySet | None = KeySet.import_key_set(jwks) if jwks else None
         self._kids: set[str] = {k.get("kid") for k in (jwks or {}).get("keys", [])}
         self._last_fetch = 0.0
+        self.refetch_interval = refetch_interval
+        self._missed_kids: dict[str, float] = {}  # unknown kid -> when we last refetched for it
         self._lock = asyncio.Lock()
         self._claims = jwt.JWTClaimsRegistry(
             leeway=leeway,
@@ -106,8 +109,8 @@ class TokenVerifier:
         async with self._lock:
             if not force and self._keys is not None:
                 return
-            if force and time.monotonic() - self._last_fetch < 5.0:
-                return  # refetch at most every 5 s, whatever the kids we are shown
+            if force and time.monotonic() - self._last_fetch < self.refetch_interval:
+                return  # a flood of bogus kids cannot make us hammer the gateway
             self._last_fetch = time.monotonic()
             try:
                 async with httpx.AsyncClient(timeout=self.timeout) as client:
@@ -122,6 +125,16 @@ class TokenVerifier:
             self._keys = KeySet.import_key_set(data)
             self._kids = {k.get("kid") for k in data.get("keys", [])}
 
+    def _may_refetch_for(self, kid: str) -> bool:
+        """Refetch once per unknown kid a minute (and the set stays small)."""
+        now = time.monotonic()
+        if now - self._missed_kids.get(kid, -1e9) < 60.0:
+            return False
+        if len(self._missed_kids) > 1000:
+            self._missed_kids.clear()
+        self._missed_kids[kid] = now
+        return True
+
     async def verify(self, token: str) -> Principal:
         try:
             header = _header_of(token)
@@ -132,7 +145,7 @@ class TokenVerifier:
         kid = header.get("kid")
         if self._keys is None:
             await self._refresh(force=False)
-        if kid not in self._kids:
+        if kid not in self._kids and isinstance(kid, str) and self._may_refetch_for(kid):
             await self._refresh(force=True)
         if self._keys is None or kid not in self._kids:
             raise Unauthorized(text("未知的签名密钥", "Unknown signing key"))

@@ -128,8 +128,8 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, *, notify: bool = True) -> AsyncIterator[AsyncSession]:
-        async with self._one_writer():
-            async with self._sessions() as session:
+        async with self._sessions() as session:
+            async with self._one_writer():
                 async with session.begin():
                     yield session
         if notify:

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from shared.i18n import Text, current_language, render, text
+from shared.i18n import Text, current_language, negotiate, render, text
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("shared.errors")
@@ -278,6 +278,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 instance=request.url.path,
                 headers={"Retry-After": "1"},
             )
+        # Runs outside the request-context middleware: pick the language again.
+        current_language.set(negotiate(request.headers.get("accept-language")))
         log.exception("request.unhandled_error", path=request.url.path, request_id=_request_id(request))
         return problem(
             500,

@@ -94,6 +94,7 @@ class OutboxRelay:
         self.lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._stopping = False
         self.published_total = 0
 
     def wake(self) -> None:
@@ -104,18 +105,19 @@ class OutboxRelay:
         self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.db.service}")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        await stop_gracefully(self._task, self._request_stop)
+
+    def _request_stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
 
     async def run(self) -> None:
         backoff = 0.1
-        while True:
+        while not self._stopping:
             try:
-                await self.bus.ready.wait()
+                if not self.bus.ready.is_set():
+                    await asyncio.wait_for(self.bus.ready.wait(), self.poll_seconds)
+                    continue
                 self._wake.clear()
                 count = await self.publish_pending()
                 backoff = 0.1
@@ -127,6 +129,8 @@ class OutboxRelay:
                     pass
             except asyncio.CancelledError:
                 raise
+            except asyncio.TimeoutError:
+                continue
             except Exception as exc:  # noqa: BLE001 - back off on any failure: NATS or DB down
                 log.warning("outbox.relay_failed", error=str(exc), retry_in=backoff)
                 await asyncio.sleep(backoff)
@@ -172,3 +176,23 @@ class OutboxRelay:
         async with self.db.transaction(notify=False) as session:
             rows = (await session.execute(stmt)).all()
         return sorted(rows, key=lambda r: r.seq)
+
+
+async def stop_gracefully(task: "asyncio.Task | None", request_stop, timeout: float = 5.0) -> None:  # noqa: ANN001
+    """Ask a background loop to finish its unit of work and stop; cancel it only if it will not.
+
+    Cancelling a task in the middle of a database call can leave an aiosqlite connection
+    half-closed and hang the shutdown, so loops stop at a safe point instead."""
+    if task is None or task.done():
+        return
+    request_stop()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout)
+    except asyncio.TimeoutError:
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            pass
+    except Exception:  # noqa: BLE001 - the loop's own failure is not the caller's
+        pass

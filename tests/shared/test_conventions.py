@@ -1,0 +1,147 @@
+"""SPEC §5 conventions every endpoint inherits from shared/: problem+json errors, content types,
+Idempotency-Key, ETag / If-Match, cursor pagination, request ids and language."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from shared.app import Ctx, ServiceSpec, create_service_app
+from shared.auth import CurrentPrincipal
+from shared.errors import NotFound
+from shared.http import check_if_match, set_etag
+from shared.ids import new_id
+from shared.pagination import Page, PageParams, keyset, page_of, page_params
+from shared.reference import USCC, DistrictCode
+from shared.testing.apps import running
+from shared.testing.tokens import auth, verifier
+
+meta = sa.MetaData()
+things = sa.Table("things", meta, sa.Column("id", sa.Uuid, primary_key=True), sa.Column("name", sa.String(100)),
+                  sa.Column("version", sa.Integer, nullable=False))
+router = APIRouter()
+
+
+class ThingIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    uscc: USCC | None = None
+    district_code: DistrictCode | None = None
+    count: int = Field(0, ge=0, le=1000)
+
+
+@router.post("/things", status_code=201)
+async def create(ctx: Ctx, body: ThingIn, _: CurrentPrincipal) -> dict:
+    async with ctx.db.transaction() as s:
+        thing_id = new_id()
+        await s.execute(sa.insert(things).values(id=thing_id, name=body.name, version=1))
+    return {"id": str(thing_id), "name": body.name, "version": 1}
+
+
+@router.get("/things")
+async def listing(ctx: Ctx, params: Annotated[PageParams, Depends(page_params)]) -> Page[dict]:
+    async with ctx.db.reader() as s:
+        rows = (await s.execute(keyset(sa.select(things), [things.c.id], params, convert=[uuid.UUID]))).mappings().all()
+    items, cursor = page_of(rows, params, key=lambda r: [r["id"]])
+    return Page(items=[{"id": str(r["id"]), "name": r["name"]} for r in items], next_cursor=cursor)
+
+
+@router.get("/things/{thing_id}")
+async def get_one(ctx: Ctx, thing_id: uuid.UUID, response: Response) -> dict:
+    async with ctx.db.reader() as s:
+        row = (await s.execute(sa.select(things).where(things.c.id == thing_id))).mappings().first()
+    if row is None:
+        raise NotFound("no such thing")
+    set_etag(response, row["version"])
+    return {"id": str(row["id"]), "name": row["name"], "version": row["version"]}
+
+
+@router.post("/things/{thing_id}/rename")
+async def rename(ctx: Ctx, thing_id: uuid.UUID, body: ThingIn, request: Request, response: Response, _: CurrentPrincipal) -> dict:
+    async with ctx.db.transaction() as s:
+        row = (await s.execute(sa.select(things).where(things.c.id == thing_id).with_for_update())).mappings().first()
+        if row is None:
+            raise NotFound("no such thing")
+        check_if_match(request, row["version"])
+        await s.execute(sa.update(things).where(things.c.id == thing_id).values(name=body.name, version=row["version"] + 1))
+    set_etag(response, row["version"] + 1)
+    return {"id": str(thing_id), "name": body.name, "version": row["version"] + 1}
+
+
+@router.get("/boom")
+async def boom() -> dict:
+    raise RuntimeError("a bug of ours")
+
+
+def app_for(settings):
+    return create_service_app(ServiceSpec(name="things", metadata=meta, routers=[router], migrate=False), settings,
+                              verifier=verifier())
+
+
+async def test_problem_documents_for_bad_requests(sqlite_backend):
+    async with running(app_for(sqlite_backend.settings())) as c:
+        h = auth("admin")
+        r = await c.post("/things", content=b"{not json", headers={**h, "content-type": "application/json"})
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "malformed-json"
+        r = await c.post("/things", content=b"name=x", headers={**h, "content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 415
+        r = await c.post("/things", json={"name": "", "uscc": "91440703MA00000019", "district_code": "999999", "count": 10**30}, headers=h)
+        assert r.status_code == 422
+        fields = {e["field"] for e in r.json()["errors"]}
+        assert {"name", "uscc", "district_code", "count"} <= fields
+        assert r.json()["title"] == "数据校验失败"
+        r = await c.post("/things", json={"name": "x"})
+        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+        r = await c.post("/things", json={"name": "x"}, headers=auth("admin", scope="custody.read"))
+        assert r.status_code == 403
+        r = await c.get("/boom", headers={"x-request-id": "req-123", "accept-language": "en"})
+        assert r.status_code == 500 and r.json()["request_id"] == "req-123"
+        assert r.json()["title"] == "Internal server error" and "a bug" not in r.text
+
+
+async def test_idempotency_key_replays_the_first_response(backend):
+    async with running(app_for(backend.settings())) as c:
+        h = {**auth("admin", sub="caller-1"), "Idempotency-Key": "k-1"}
+        first = await c.post("/things", json={"name": "once"}, headers=h)
+        again = await c.post("/things", json={"name": "once"}, headers=h)
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+        other = await c.post("/things", json={"name": "different"}, headers=h)
+        assert other.status_code == 422 and other.json()["code"] == "idempotency-key-reused"
+        # Another caller's identical key is its own.
+        theirs = await c.post("/things", json={"name": "once"}, headers={**auth("admin", sub="caller-2"), "Idempotency-Key": "k-1"})
+        assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
+        listing = await c.get("/things")
+        assert len(listing.json()["items"]) == 2
+
+
+async def test_if_match_and_etags(sqlite_backend):
+    async with running(app_for(sqlite_backend.settings())) as c:
+        h = auth("admin")
+        thing = (await c.post("/things", json={"name": "a"}, headers=h)).json()
+        got = await c.get(f"/things/{thing['id']}")
+        assert got.headers["etag"] == '"1"'
+        stale = await c.post(f"/things/{thing['id']}/rename", json={"name": "b"}, headers={**h, "If-Match": '"0"'})
+        assert stale.status_code == 412
+        ok = await c.post(f"/things/{thing['id']}/rename", json={"name": "b"}, headers={**h, "If-Match": '"1"'})
+        assert ok.status_code == 200 and ok.headers["etag"] == '"2"'
+
+
+async def test_cursor_pagination_walks_every_row_once(sqlite_backend):
+    async with running(app_for(sqlite_backend.settings())) as c:
+        h = auth("admin")
+        ids = [(await c.post("/things", json={"name": f"t{i}"}, headers=h)).json()["id"] for i in range(7)]
+        seen, cursor = [], None
+        while True:
+            r = await c.get("/things", params={"limit": 3, **({"cursor": cursor} if cursor else {})})
+            seen += [i["id"] for i in r.json()["items"]]
+            cursor = r.json()["next_cursor"]
+            if not cursor:
+                break
+        assert seen == ids
+        assert (await c.get("/things", params={"limit": 500})).status_code == 422
+        assert (await c.get("/things", params={"cursor": "!!garbage"})).status_code == 422
