@@ -114,6 +114,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "source": ("来源", "Source"),
     "payload_fields": ("数据字段", "Data fields"),
     "required": ("必填", "required"),
+    "field_type": ("类型", "Type"),
     "footer": ("江门市应急管理局 · 安全生产托管平台", "Jiangmen Emergency Management Bureau · Safety-custody platform"),
     "skip": ("跳到正文", "Skip to content"),
     "role_not_bureau": ("当前账户不是监管部门账户（{role}）。", "This account is not a bureau account ({role})."),

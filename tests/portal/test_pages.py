@@ -259,3 +259,12 @@ def test_svg_charts_escape_labels_and_scale() -> None:
     svg = str(stacked_bar_chart(["Pengjiang", "Jianghai"], [("Active", [2, 0]), ("Filing", [1, 5])], title="t"))
     assert svg.count("<rect") == 2 + 3  # legend squares + non-zero segments
     assert str(bar_chart([], title="empty")).count("<rect") == 0
+
+
+def test_the_event_docs_are_up_to_date() -> None:
+    from pathlib import Path
+
+    from gateway.portal import eventdoc
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "PORTAL.md").read_text(encoding="utf-8")
+    assert eventdoc.markdown() in doc, "the event catalog changed: run `python -m gateway.portal.eventdoc --write docs/PORTAL.md`"
