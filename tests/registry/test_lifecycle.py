@@ -119,6 +119,27 @@ async def test_sweep_expires_once_and_renewal_keeps_the_listing(backend):
         assert expired_events[0].data["filing_in_force"] is False
         renewal = [e for e in events if e.type == "agency.submitted" and e.data["id"] == renewing["id"]][-1]
         assert renewal.data["previous_status"] == "approved" and renewal.data["filing_in_force"] is True
+        trail = (await client.get("/api/v1/admin/audit-trail/verify", headers=admin())).json()
+        assert trail["valid"] is True and trail["entries"] == 4  # three approvals and one expiry
+
+
+async def test_request_changes_and_rejection_are_announced(sqlite_backend):
+    settings = sqlite_backend.settings()
+    async with running(app_for(settings)) as client:
+        agency = await create(client)
+        await ok(client, agency, "submit")
+        back = await ok(client, agency, "request_changes", comments="请补充注册安全工程师证书扫描件")
+        assert back["status"] == "needs_more_info" and back["review_comments"] == "请补充注册安全工程师证书扫描件"
+        await ok(client, agency, "submit")
+        await ok(client, agency, "reject", comments="人员资质不符合要求")
+        events = await _events(settings, 4)
+        assert [(e.type, e.data["status"], e.data["previous_status"]) for e in events] == [
+            ("agency.submitted", "submitted", "draft"),
+            ("agency.needs_more_info", "needs_more_info", "submitted"),
+            ("agency.submitted", "submitted", "needs_more_info"),
+            ("agency.rejected", "rejected", "submitted")]
+        assert events[1].data["reason"] == "请补充注册安全工程师证书扫描件"
+        assert events[3].data["reason"] == "人员资质不符合要求"
 
 
 async def test_staff_exclusivity_blocks_a_second_agency_until_released(backend):
