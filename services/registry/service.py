@@ -1,4 +1,5 @@
 """Agency filing and review (SPEC §7): domain functions, one explicit transaction each, no HTTP.
+Create, read, list, edit and documents live here; the status transitions in transitions.py.
 
 States::
 
@@ -14,7 +15,10 @@ Decisions (recorded here; the lead copies them to docs/DECISIONS.md):
   ``request_changes`` emits ``agency.needs_more_info`` (added to the catalog: the SPEC lists no
   event for it, but every status change has one).
 - Staff exclusivity blocks the submission with 422 ``staff.exclusive`` naming the certificate
-  numbers and never the other agency. A certificate counts for an agency while it is submitted,
+  numbers and never the other agency (the stricter reading: a regulator would not accept a
+  filing that counts someone else's engineer, so it never reaches review). Certificate numbers
+  are compared by a normalised key (NFKC, upper case, no spaces or separators), so
+  "ｒｓｅ 2026-001" and "RSE2026001" are one certificate. A certificate counts for an agency while it is submitted,
   approved or suspended (a suspension is temporary; letting another agency take the engineer
   would make reinstatement impossible); rejection, a request for changes, revocation and expiry
   release it. ``engineer_claim``'s primary key settles concurrent submissions.
@@ -29,6 +33,20 @@ Decisions (recorded here; the lead copies them to docs/DECISIONS.md):
   the approving transaction, and a unique constraint on ``agency.filing_no``.
 - Every regulatory act (review, suspend, reinstate, revoke, expire) is appended to the
   hash-chained audit trail in the same transaction.
+- Authorization: creating needs role ``agency`` and body ``uscc`` = token ``org_uscc`` (403);
+  editing, documents and submitting are for the owner agency; review, suspend, reinstate and
+  revoke for the city bureau, the bureau of the agency's ``district_code`` and admin. Reading the
+  full record (staff, certificates, phone, checks, documents): owner, governing bureau, admin.
+  Any other authenticated caller gets the public profile of a listed agency (name, USCC,
+  filing number, validity, service areas, engineer names) and 403 otherwise; anonymous 401.
+  Lists: an agency sees its own filing, a district bureau its district, city bureau/admin all;
+  enterprises 403.
+- Documents may be added while the filing can still be submitted (draft, needs_more_info,
+  approved and expired — the last two for renewal); ``kind`` is free text matching
+  ``[a-z][a-z0-9_]{0,39}`` (e.g. ``business_license``); the type is decided by content: 415 for
+  anything but PDF/PNG/JPEG, 413 past 10 MiB, 422 when empty. Downloads for the full-record readers.
+- ``rejected`` is terminal (SPEC §7) and one agency per USCC: a rejected applicant cannot file
+  again under its USCC. This follows the SPEC; the lead may want ``rejected → submitted``.
 """
 
 from __future__ import annotations
