@@ -64,7 +64,7 @@ async def test_the_whole_custody_story(platform):
         return next((a for a in d.json()["items"] if a["id"] == agency_id), None)
 
     entry = await eventually(listed, timeout=20)
-    assert entry["registered_engineers"] == 2 and entry["active_contracts"] == 0
+    assert len(entry["registered_engineers"]) == 2 and entry["active_contracts"] == 0
 
     # --- the enterprise chooses and both sign ------------------------------------------------
     r = await api.post("/api/v1/enterprises", headers=enterprise.headers, json={
