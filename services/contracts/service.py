@@ -413,10 +413,16 @@ async def review_filing(ctx: ServiceContext, *, principal: Principal, contract_i
     if body.decision == "reject" and not comments:
         raise ValidationFailed(text("退回备案须填写意见", "A rejection needs comments"), code="comments_required",
                                errors=[FieldError("comments", text("退回时必填", "required when rejecting"))])
+    async with ctx.db.reader() as session:
+        peek = await _load(session, contract_id, lock=False)
+    if peek is None:
+        raise NotFound(text("托管协议不存在", "No such contract"))
     async with ctx.db.transaction() as session:
+        # The agency's row first: an agency.suspended/revoked cascade running now either sees this
+        # contract filed or we see the agency suspended — never a filed contract that escapes it.
+        await _lock_facts(session, agency_id=peek.agency_id)
         contract = await _load(session, contract_id, lock=True)
-        if contract is None:
-            raise NotFound(text("托管协议不存在", "No such contract"))
+        assert contract is not None
         if not principal.governs(contract.district_code):
             raise Forbidden(text("仅企业所在区县的应急管理局或市局可以审查备案",
                                  "Only the bureau of the enterprise's district or the city bureau may review the filing"))
@@ -429,6 +435,12 @@ async def review_filing(ctx: ServiceContext, *, principal: Principal, contract_i
             await _audit(ctx, session, contract, action="contract.filing.rejected", actor=principal.actor, at=now,
                          payload={"comments": comments})
         else:
+            agency = await readmodels.agency_in_model(session, contract.agency_id)
+            if agency is None or agency.status != "approved":
+                status = agency.status if agency else "unknown"
+                raise ValidationFailed(text(f"该机构当前状态为 {status}，不能予以备案", f"The agency is {status}; the contract cannot be filed"),
+                                       code="agency_not_approved",
+                                       errors=[FieldError("agency_id", text("机构未处于备案有效状态", "agency not approved"))])
             contract.filing_no = await next_filing_no(session, ctx.clock.today().year)
             contract.filed_at = now
             await transition(session, ctx.outbox, contract, "filed", actor=principal.actor, at=now, reason=comments)

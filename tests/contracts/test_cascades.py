@@ -165,3 +165,13 @@ async def test_live_contracts_follow_the_enterprise_to_another_district(sqlite_b
         # neither another district's bureau nor another agency may terminate it
         for headers in (w.bureau("440705"), w.agency(new_uscc()), w.enterprise(new_uscc())):
             assert (await w.post(c["id"], "terminate", headers, {"reason": "x"})).status_code == 403
+
+
+async def test_a_filing_of_a_suspended_agency_is_not_accepted(sqlite_backend):
+    async with world(sqlite_backend.settings()) as w:
+        c = await w.filing()
+        await w.agency_event("agency.suspended")
+        r = await w.post(c["id"], "filing-review", w.bureau(), {"decision": "accept"})
+        assert r.status_code == 422 and r.json()["code"] == "agency_not_approved"
+        r = await w.post(c["id"], "filing-review", w.bureau(), {"decision": "reject", "comments": "机构已被暂停"})
+        assert r.status_code == 200 and r.json()["status"] == "rejected"
