@@ -17,14 +17,19 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/custody up
 
-test: $(STAMP)
-	$(PY) -m pytest -q -p no:randomly
+# Browser tests drive Debian's chromium (a test tool's own browser download does not work here).
+browsers:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browsers
+	$(PY) -m pytest -q
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 bench: $(STAMP)
-	$(PY) -m bench.run
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache
