@@ -34,6 +34,7 @@ log = structlog.get_logger("gateway.proxy")
 
 JSON_LIMIT = 1024 * 1024
 UPLOAD_LIMIT = 10 * 1024 * 1024
+BULK_LIMITS = {"/api/v1/enterprises/import": 256 * 1024 * 1024}  # streamed CSV import (SPEC §8: 100k rows)
 STREAM_THRESHOLD = 256 * 1024  # bodies above this (or of unknown length) are streamed upstream
 
 ROUTES: tuple[tuple[str, str], ...] = (
@@ -168,7 +169,7 @@ class ProxyMiddleware:
                           instance=path, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
             return
 
-        limit = JSON_LIMIT if _is_json(content_type) or not content_type else UPLOAD_LIMIT
+        limit = BULK_LIMITS.get(path) or (JSON_LIMIT if _is_json(content_type) or not content_type else UPLOAD_LIMIT)
         if content_length is not None and (content_length < 0 or content_length > limit):
             await self._too_large(scope, receive, send, limit, content_length >= 0)
             return
