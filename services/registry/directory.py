@@ -100,7 +100,7 @@ def _item(row: Any, policy: Policy) -> DirectoryItem:
 
 async def page(session: AsyncSession, policy: Policy, params: PageParams, **filters: Any) -> tuple[list[DirectoryItem], str | None]:
     e = DirectoryEntry.__table__
-    stmt = keyset(_query(policy, **filters), [e.c.agency_id], params, convert=[uuid.UUID])
+    stmt = keyset(_query(policy, **filters), [e.c.agency_id], params, convert=[lambda v: uuid.UUID(str(v))])
     rows = (await session.execute(stmt)).all()
     items, cursor = page_of(rows, params, key=lambda r: [r.agency_id])
     return [_item(r, policy) for r in items], cursor

@@ -103,6 +103,11 @@ class Loaded:
     staff: list[AgencyStaff]
 
 
+def cursor_uuid(value: object) -> uuid.UUID:
+    """A cursor value back to a UUID; anything else is a ValueError (422), never a 500."""
+    return uuid.UUID(str(value))
+
+
 # --- authorization ----------------------------------------------------------------------------
 def is_owner(principal: Principal, agency: Agency) -> bool:
     return principal.role == "agency" and principal.is_org(agency.uscc)
@@ -243,7 +248,7 @@ async def list_agencies(ctx: ServiceContext, *, principal: Principal, status: st
     if district:
         stmt = stmt.where(Agency.district_code == district)
     async with ctx.db.reader() as session:
-        rows = (await session.execute(keyset(stmt, [Agency.id], params, convert=[uuid.UUID]))).scalars().all()
+        rows = (await session.execute(keyset(stmt, [Agency.id], params, convert=[cursor_uuid]))).scalars().all()
         page, cursor = page_of(rows, params, key=lambda a: [a.id])
         ids = [a.id for a in page]
         staff = (await session.execute(sa.select(AgencyStaff).where(AgencyStaff.agency_id.in_(ids))

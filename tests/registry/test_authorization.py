@@ -139,3 +139,6 @@ async def test_listing_filings(sqlite_backend):
         assert (await client.get("/api/v1/agencies")).status_code == 401
         assert (await client.get("/api/v1/agencies", params={"status": "flying"}, headers=auth("admin"))).status_code == 422
         assert (await client.get("/api/v1/agencies", params={"district": "123456"}, headers=auth("admin"))).status_code == 422
+        for cursor in ("WzFd", "W251bGxd", "e30", "!!"):  # [1], [null], {}, not base64
+            r = await client.get("/api/v1/agencies", params={"cursor": cursor}, headers=auth("admin"))
+            assert r.status_code == 422, (cursor, r.text)

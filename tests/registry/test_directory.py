@@ -106,7 +106,8 @@ async def test_filters_search_pagination_and_csv(sqlite_backend):
         assert page2["next_cursor"] is None
 
         for bad in ({"district": "999999"}, {"industry": "aerospace"}, {"grade": "E"}, {"limit": 0}, {"limit": 201},
-                    {"cursor": "not-a-cursor"}, {"cursor": "WyJ4Il0"}):
+                    {"cursor": "not-a-cursor"}, {"cursor": "WyJ4Il0"}, {"cursor": "WzFd"}, {"cursor": "W251bGxd"},
+                    {"district": ""}, {"q": "长" * 101}):
             r = await client.get(DIRECTORY, params=bad)
             assert r.status_code == 422, (bad, r.text)
             assert r.headers["content-type"] == "application/problem+json"
