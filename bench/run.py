@@ -28,6 +28,7 @@ from bench.common import VAR, Backend, Result, log, postgres_available
 FIGURES = {
     "gateway_overhead": "bench.fig_gateway",
     "event_latency": "bench.event_latency",
+    "shared_write": "bench.shared_write",
     "custody_flow": "bench.custody_flow",
     "scale": "bench.scale",
     "bulk_import": "bench.fig_import",
