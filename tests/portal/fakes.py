@@ -67,6 +67,10 @@ class FakePlatform:
                         and form.get("code_verifier") and form.get("client_id") == "custody-portal":
                     return httpx.Response(200, json={"access_token": fake_jwt(**self.token_claims), "token_type": "Bearer",
                                                      "expires_in": 900, "refresh_token": "rt-1"})
+                if form.get("grant_type") == "refresh_token" and form.get("refresh_token") == "rt-1" \
+                        and form.get("client_id") == "custody-portal":
+                    return httpx.Response(200, json={"access_token": fake_jwt(**self.token_claims), "token_type": "Bearer",
+                                                     "expires_in": 900, "refresh_token": "rt-2"})
                 return httpx.Response(400, json={"error": "invalid_grant"})
             return httpx.Response(200, json={})
         if any(t in auth for t in self.refused_tokens):

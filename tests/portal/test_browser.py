@@ -100,8 +100,9 @@ async def test_directory_filters_and_shows_a_newly_approved_agency(platform: Pla
         await page.click("#policy-link")
         await page.wait_for_url(lambda url: url.endswith("/policy"))
         assert await page.locator("table.policy tbody tr").count() >= 8
-        await page.goto("/")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / f"policy-{lang}.png"), full_page=True)
+        await page.goto("/")
         await page.screenshot(path=str(SCREENSHOTS / f"directory-{lang}.png"), full_page=True)
     finally:
         await context.close()

@@ -268,3 +268,23 @@ def test_the_event_docs_are_up_to_date() -> None:
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "PORTAL.md").read_text(encoding="utf-8")
     assert eventdoc.markdown() in doc, "the event catalog changed: run `python -m gateway.portal.eventdoc --write docs/PORTAL.md`"
+
+
+async def test_an_expired_access_token_is_refreshed_with_rotation(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    from tests.portal.fakes import fake_jwt
+
+    def session_cookie(rt: str) -> str:
+        return portal_session.sign({"at": fake_jwt(role="bureau", district="440700"), "rt": rt, "at_exp": 0,
+                                    "role": "bureau", "district": "440700", "exp": 2_000_000_000}, b"k" * 32, purpose="session")
+
+    client.cookies.set(portal_session.SESSION_COOKIE, session_cookie("rt-1"), domain="127.0.0.1")
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 200
+    renewed = portal_session.unsign(r.cookies.get(portal_session.SESSION_COOKIE).strip('"'), b"k" * 32, purpose="session")
+    assert renewed["rt"] == "rt-2" and renewed["at_exp"] > 0
+    refresh = [c for c in fake.calls if c.url.path == "/oauth/token"][-1]
+    assert b"grant_type=refresh_token" in refresh.content
+    client.cookies.clear()
+    client.cookies.set(portal_session.SESSION_COOKIE, session_cookie("revoked"), domain="127.0.0.1")
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 303 and r.headers["location"].startswith("/portal/login")
