@@ -190,12 +190,30 @@ async def directory_agencies(
 ) -> Any:
     filters = {"district": _district(district, "district"), "industry": str(industry) if industry else None,
                "grade": grade, "q": (q or "").strip() or None}
-    wants_csv = "text/csv" in request.headers.get("accept", "").lower()
+    wants_csv = _prefers_csv(request.headers.get("accept", ""))
     async with ctx.db.reader() as session:
         if wants_csv:
             return _csv(await directory.everything(session, ctx.policy, **filters))
         items, cursor = await directory.page(session, ctx.policy, params, **filters)
     return Page[DirectoryItem](items=items, next_cursor=cursor)
+
+
+def _prefers_csv(accept: str) -> bool:
+    """CSV when ``Accept`` ranks text/csv above JSON (``text/csv`` alone, or with a higher q)."""
+    weights: dict[str, float] = {}
+    for part in accept.lower().split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        weights[media] = max(q, weights.get(media, 0.0))
+    csv_q = weights.get("text/csv", 0.0)
+    json_q = max(weights.get("application/json", 0.0), weights.get("application/*", 0.0), weights.get("*/*", 0.0) * 0.99)
+    return csv_q > 0 and csv_q >= json_q
 
 
 def _cell(value: Any) -> str:

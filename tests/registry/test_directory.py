@@ -120,6 +120,10 @@ async def test_filters_search_pagination_and_csv(sqlite_backend):
         assert [row[1] for row in rows[1:]] == ["江门市安泰安全技术服务有限公司", "台山市平安咨询有限公司"]
         assert rows[2][7] == "台山市;新会区" and rows[2][8] == "建筑施工;机械"
 
+        for accept, is_csv in (("text/csv;q=0.1, application/json", False), ("application/json, text/csv;q=0.5", False),
+                               ("text/csv, */*;q=0.8", True), ("*/*", False), ("text/csv; charset=utf-8", True)):
+            r = await client.get(DIRECTORY, headers={"Accept": accept})
+            assert r.headers["content-type"].startswith("text/csv") is is_csv, accept
         r = await client.get(DIRECTORY, params={"q": "鹤山"}, headers={"Accept": "text/csv"})
         row = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[1]
         assert row[1] == "'=鹤山100%安全_服务中心"  # no formula injection into Excel

@@ -187,3 +187,11 @@ async def test_concurrent_submissions_with_one_certificate_admit_one(backend):
                                                       json={"decision": "approve", "comments": ""}) for a in more))
         assert all(r.status_code == 200 for r in approved), [r.text for r in approved]
         assert sorted(r.json()["filing_no"] for r in approved) == [f"JM-TG-{TODAY.year}-000{i}" for i in (1, 2, 3)]
+        # Two bureaus acting on one agency at once: one act wins, the other meets the new state.
+        target = more[0]
+        acts = await asyncio.gather(
+            client.post(f"/api/v1/agencies/{target['id']}/suspend", json={"reason": "甲"}, headers=auth("bureau", district="440703")),
+            client.post(f"/api/v1/agencies/{target['id']}/suspend", json={"reason": "乙"}, headers=auth("bureau", district="440700")))
+        assert sorted(r.status_code for r in acts) == [200, 409], [r.text for r in acts]
+        final = (await client.get(f"/api/v1/agencies/{target['id']}", headers=auth("admin"))).json()
+        assert final["status"] == "suspended" and final["version"] == 4
