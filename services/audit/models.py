@@ -124,6 +124,7 @@ class Hazard(Base, table=True):
     rectified_at: datetime | None = Field(default=None, sa_type=TS)
     verified_by: str | None = Field(default=None, max_length=100)
     verified_at: datetime | None = Field(default=None, sa_type=TS)
+    verify_note: str | None = Field(default=None, sa_type=sa.Text)
     verified_late: bool = False
     overdue_at: datetime | None = Field(default=None, sa_type=TS)
     created_at: datetime = Field(sa_type=TS)

@@ -79,6 +79,7 @@ class HazardRead(Read):
     rectified_at: UTC | None = None
     verified_by: str | None = None
     verified_at: UTC | None = None
+    verify_note: str | None = None
     verified_late: bool = False
     overdue_at: UTC | None = None
     created_at: UTC

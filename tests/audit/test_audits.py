@@ -63,6 +63,10 @@ async def test_sample_is_deterministic_logged_stratified_and_covers_red_agencies
                                     headers=city())
         assert whole.status_code == 201 and whole.json()["population_size"] == 22 and whole.json()["district"] is None
         assert len(whole.json()["tasks"]) == 22 - len(sample["tasks"])
+        city_log = f"/api/v1/audits/samples/{whole.json()['id']}"
+        assert (await h.client.get(city_log, headers=bureau())).status_code == 403  # it spans other districts
+        assert (await h.client.get(city_log, headers=admin())).status_code == 200
+        assert (await h.client.get(city_log, headers=Agency().headers())).status_code == 403
         trail = await h.client.get("/api/v1/admin/audit-trail/verify", headers=admin())
         assert trail.json()["valid"] is True and trail.json()["entries"] == 2
 

@@ -25,8 +25,9 @@ async def test_loop_closes_and_emits_each_step(backend):
         assert r.status_code == 409 and r.json()["current_status"] == "open"
         r = await h.client.post(f"/api/v1/hazards/{hid}/rectify", json={"note": "已重新接地"}, headers=contract.enterprise.headers())
         assert r.status_code == 200 and r.json()["status"] == "rectified" and r.json()["rectify_note"] == "已重新接地"
-        r = await h.client.post(f"/api/v1/hazards/{hid}/verify", headers=contract.agency.headers())
+        r = await h.client.post(f"/api/v1/hazards/{hid}/verify", json={"note": "复查合格"}, headers=contract.agency.headers())
         assert r.status_code == 200 and r.json()["status"] == "verified" and r.json()["verified_late"] is False
+        assert r.json()["verify_note"] == "复查合格" and r.json()["verified_by"].startswith("agency:")
         for verb, headers, body in (("rectify", contract.enterprise.headers(), {"note": "再次"}),
                                     ("verify", contract.agency.headers(), None)):
             r = await h.client.post(f"/api/v1/hazards/{hid}/{verb}", json=body, headers=headers)

@@ -48,7 +48,7 @@ async def rectify(hazard_id: uuid.UUID, body: RectifyBody, ctx: Ctx, principal: 
 @router.post("/{hazard_id}/verify", response_model=HazardRead, summary="机构验收整改 / verify a rectification")
 async def verify(hazard_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal, request: Request, response: Response,
                  body: VerifyBody | None = None) -> HazardRead:
-    hazard = await hazards.verify(ctx, principal=principal, hazard_id=hazard_id,
+    hazard = await hazards.verify(ctx, principal=principal, hazard_id=hazard_id, note=body.note if body else None,
                                   if_match=lambda v: check_if_match(request, v))
     set_etag(response, hazard.version)
     return HazardRead.model_validate(hazard)

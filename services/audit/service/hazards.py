@@ -57,7 +57,7 @@ async def rectify(ctx: ServiceContext, *, principal: Principal, hazard_id: uuid.
     return hazard
 
 
-async def verify(ctx: ServiceContext, *, principal: Principal, hazard_id: uuid.UUID,
+async def verify(ctx: ServiceContext, *, principal: Principal, hazard_id: uuid.UUID, note: str | None = None,
                  if_match: Callable[[int], None] | None = None) -> Hazard:
     principal.require_role("agency")
     now, today = ctx.clock.now(), ctx.clock.today()
@@ -70,7 +70,7 @@ async def verify(ctx: ServiceContext, *, principal: Principal, hazard_id: uuid.U
         awaiting = hazard.status == "rectified" or (hazard.status == "overdue" and hazard.rectified_at is not None)
         if not awaiting:
             raise InvalidTransition("隐患", hazard.status, "verify")
-        hazard.status, hazard.verified_by, hazard.verified_at = "verified", principal.actor, now
+        hazard.status, hazard.verified_by, hazard.verified_at, hazard.verify_note = "verified", principal.actor, now, note
         hazard.verified_late = today > hazard.deadline
         hazard.version += 1
         await session.flush()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 71404987d8dd
+Revision ID: 34b9ea4f7bce
 Revises: 
-Create Date: 2026-11-28 17:40:30.316741
+Create Date: 2026-11-28 17:56:15.584873
 """
 from typing import Sequence, Union
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import sqlmodel.sql.sqltypes
 from sqlalchemy.dialects import postgresql
 
-revision: str = '71404987d8dd'
+revision: str = '34b9ea4f7bce'
 down_revision: Union[str, None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -287,6 +287,7 @@ def upgrade() -> None:
     sa.Column('rectified_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('verified_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('verified_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('verify_note', sa.Text(), nullable=True),
     sa.Column('verified_late', sa.Boolean(), nullable=False),
     sa.Column('overdue_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
