@@ -10,7 +10,9 @@ Chromium is Debian's package (``apt-get install -y chromium``), driven by Playwr
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +23,11 @@ from shared.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# docs/screenshots/ is refreshed on request (CUSTODY_UPDATE_SCREENSHOTS=1), so that a test run does
+# not leave the working tree dirty; otherwise the screenshots go to a temporary directory.
+SCREENSHOTS = DOCS_SCREENSHOTS if os.environ.get("CUSTODY_UPDATE_SCREENSHOTS") == "1" else \
+    Path(tempfile.gettempdir()) / "custody-portal-screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 TEXT = {
@@ -39,6 +45,7 @@ async def browser():
     from playwright.async_api import async_playwright
 
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     if executable is None:
         pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the Makefile's test target does it)")
     async with async_playwright() as p:
