@@ -12,10 +12,14 @@ from shared.auth import CurrentPrincipal, MaybePrincipal, Principal
 from shared.http import check_if_match, set_etag
 from shared.pagination import Page, PageParams, page_params
 
+from services.audit.api.export import all_rows, csv_response, wants_csv
 from services.audit.schemas import ComplaintCreate, ComplaintRead, ForwardBody, ResolveBody, RespondBody, TimelineStep
 from services.audit.service import complaints
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
+CSV_COLUMNS = ("id", "status", "category", "district_code", "agency_id", "contract_id", "anonymous", "received_on",
+               "response_due", "resolve_due", "outcome", "overdue", "response_overdue", "resolution_overdue",
+               "description", "response", "notes")
 
 
 def view(c, principal: Principal | None, steps=None) -> ComplaintRead:  # noqa: ANN001
@@ -38,12 +42,18 @@ async def submit(body: ComplaintCreate, ctx: Ctx, principal: MaybePrincipal, res
     return view(c, principal)
 
 
-@router.get("", response_model=Page[ComplaintRead], summary="投诉列表 / list complaints")
-async def listing(ctx: Ctx, principal: CurrentPrincipal, page: Annotated[PageParams, Depends(page_params)],
+@router.get("", response_model=Page[ComplaintRead], summary="投诉列表（Accept: text/csv 导出）/ list complaints (CSV export)",
+            responses={200: {"content": {"text/csv": {}}}})
+async def listing(ctx: Ctx, principal: CurrentPrincipal, request: Request, page: Annotated[PageParams, Depends(page_params)],
                   status: Literal["received", "forwarded", "responded", "closed"] | None = None,
-                  agency_id: uuid.UUID | None = None, overdue: bool | None = None) -> Page[ComplaintRead]:
-    rows, cursor = await complaints.listing(ctx, principal=principal, status=status, agency_id=agency_id,
-                                            overdue=overdue, page=page)
+                  agency_id: uuid.UUID | None = None, overdue: bool | None = None) -> Page[ComplaintRead] | Response:
+    async def fetch(p: PageParams):  # noqa: ANN202
+        return await complaints.listing(ctx, principal=principal, status=status, agency_id=agency_id, overdue=overdue,
+                                        page=p)
+
+    if wants_csv(request):
+        return csv_response([view(c, principal) for c in await all_rows(fetch)], CSV_COLUMNS, "complaints.csv")
+    rows, cursor = await fetch(page)
     return Page[ComplaintRead](items=[view(c, principal) for c in rows], next_cursor=cursor)
 
 
