@@ -288,3 +288,27 @@ async def test_an_expired_access_token_is_refreshed_with_rotation(client: httpx.
     client.cookies.set(portal_session.SESSION_COOKIE, session_cookie("revoked"), domain="127.0.0.1")
     r = await client.get("/portal/dashboard")
     assert r.status_code == 303 and r.headers["location"].startswith("/portal/login")
+
+
+async def test_ensure_portal_client_is_idempotent(tmp_path) -> None:  # noqa: ANN001
+    from shared import migrations
+    from shared.db import Database
+    from shared.settings import Settings
+
+    from gateway.models import Client
+    from gateway.portal import PORTAL_CLIENT_ID, ensure_portal_client
+
+    settings = Settings(_env_file=None, env="test", data_dir=tmp_path, gateway_port=18123)
+    db = Database(settings.database_url_for("gateway"), service="gateway")
+    try:
+        await db.ensure_database()
+        await migrations.upgrade(db, "gateway")
+        await ensure_portal_client(db, settings)
+        await ensure_portal_client(db, settings)
+        async with db.reader() as session:
+            client = await session.get(Client, PORTAL_CLIENT_ID)
+        assert client.secret_hash is None and client.scopes == "custody.read"
+        assert client.grant_types.split() == ["authorization_code", "refresh_token"]
+        assert "http://127.0.0.1:18123/portal/callback" in client.redirect_uris.split()
+    finally:
+        await db.dispose()
