@@ -87,19 +87,23 @@ async def test_token_without_login_says_so(tmp_path: Path, monkeypatch: pytest.M
     assert result.exit_code == 1 and "custody login" in result.output
 
 
-async def test_events_tail_prints_the_envelopes(platform: Platform, demo) -> None:  # noqa: ANN001
-    ready = asyncio.Event()
-    watcher = asyncio.create_task(tail(platform.settings.nats_servers, f"{platform.settings.subject_prefix}.agency.>",
-                                       count=2, ready=ready))
-    await asyncio.wait_for(ready.wait(), 10)
+async def test_events_tail_prints_the_envelopes(platform: Platform, demo, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+    prefix = platform.settings.subject_prefix
+    readiness = [asyncio.Event(), asyncio.Event()]
+    watchers = [asyncio.create_task(tail(platform.settings.nats_servers, f"{prefix}.{kind}", count=1, ready=ready, raw=True))
+                for kind, ready in zip(("agency.submitted", "agency.approved"), readiness)]
+    for ready in readiness:
+        await asyncio.wait_for(ready.wait(), 10)
     async with httpx.AsyncClient(base_url=platform.url, timeout=20.0) as client:
         seeder = Seeder(client, admin_id=ADMIN_ID, admin_secret=ADMIN_SECRET)
         bureau, _ = await seeder.account(demo.bureau_username, "bureau", district="440700")
         agency = await seeder.new_agency("江门市事件测试安全服务有限公司", "440703", ["440703"], ["machinery"], ["赵工", "钱工"],
                                          uscc=uscc_for("tail", 1, "440703"), approve_with=bureau)
-    seen = await asyncio.wait_for(watcher, 30)
-    assert [e["type"] for e in seen] == ["agency.submitted", "agency.approved"]
-    assert all(e["subject"] == agency["id"] and e["specversion"] == "1.0" for e in seen)
+    submitted, approved = [(await asyncio.wait_for(w, 30))[0] for w in watchers]
+    assert (submitted["type"], approved["type"]) == ("agency.submitted", "agency.approved")
+    assert all(e["subject"] == agency["id"] and e["specversion"] == "1.0" for e in (submitted, approved))
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert {e["type"] for e in printed} >= {"agency.submitted", "agency.approved"}
 
 
 async def test_sweep_and_dead_letters(platform: Platform) -> None:
@@ -115,3 +119,11 @@ async def test_sweep_and_dead_letters(platform: Platform) -> None:
     result = await asyncio.to_thread(runner.invoke, app, ["dlq", "replay", "00000000-0000-0000-0000-000000000000",
                                                           "--service", "audit", *_admin_args(platform)])
     assert result.exit_code == 1 and "404" in result.output
+
+
+def test_envelope_lines_are_readable() -> None:
+    from cli.ops import format_envelope
+
+    line = format_envelope({"type": "contract.filed", "source": "/contracts", "subject": "c-1", "time": "2026-11-28T08:00:00Z",
+                            "data": {"id": "c-1", "version": 4, "status": "filed", "filing_no": "JM-HT-2026-0001"}})
+    assert "contract.filed" in line and "v4" in line and "filing_no=JM-HT-2026-0001" in line and "status=filed" in line
