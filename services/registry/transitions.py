@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit_trail
@@ -27,9 +28,9 @@ from services.registry import directory
 from services.registry.events import EVENT_OF_ACTION, status_event_data
 from services.registry.models import Agency, FilingSequence
 from services.registry.schemas import AgencyRead, ReviewIn
-from services.registry.service import (Loaded, Precondition, full, load, log, refused, require_governing, require_owner,
-                                       touch)
+from services.registry.service import Loaded, Precondition, full, load, refused, require_governing, require_owner, touch
 
+log = structlog.get_logger("registry.transitions")
 FILING_PREFIXES = {"440700": "JM"}  # city code -> the filing-number prefix; other cities use their code
 
 # action -> (allowed from, to)
