@@ -68,9 +68,9 @@ def _query(policy: Policy, *, district: str | None, industry: str | None, grade:
     e, c, t = DirectoryEntry.__table__, AgencyCredit.__table__, ContractTally.__table__
     active = (sa.select(t.c.agency_id, sa.func.count().label("n")).where(t.c.active.is_(True))
               .group_by(t.c.agency_id).subquery("active"))
-    start_grade = policy.credit.grade_of(policy.credit.start)
-    grade_col = sa.func.coalesce(c.c.grade, start_grade)
-    stmt = (sa.select(e, sa.func.coalesce(c.c.score, policy.credit.start).label("credit_score"),
+    start = min(policy.credit.start, policy.credit.cap)  # as the audit service's credit file starts
+    grade_col = sa.func.coalesce(c.c.grade, policy.credit.grade_of(start))
+    stmt = (sa.select(e, sa.func.coalesce(c.c.score, start).label("credit_score"),
                       grade_col.label("grade"), sa.func.coalesce(active.c.n, 0).label("active_contracts"))
             .select_from(e.outerjoin(c, c.c.agency_id == e.c.agency_id).outerjoin(active, active.c.agency_id == e.c.agency_id)))
     if district:
