@@ -1,0 +1,145 @@
+"""The authorization matrix: for every operation of the gateway's merged OpenAPI, what each actor
+of the security world (tests/security/world.py) gets when it calls it on world A's records —
+contract A, agency A, enterprise A, … all in district 440703.
+
+Actors: ``anon`` (no token), ``admin``, ``city`` (city bureau 440700), ``bureauA`` (440703),
+``bureauB`` (440704 — another district), ``agencyA`` / ``entA`` (the parties of contract A),
+``agencyB`` / ``entB`` (another agency and enterprise, district 440704), ``readonly`` (bureau A
+through a client with only ``custody.read``).
+
+Expected values: an HTTP status; ``DENY`` — 403 or 404 (refused on role or ownership; hiding the
+record is as good as refusing it); ``OK`` — an authorized write: 2xx, or 409/422 when the record's
+state or a domain rule (not the caller's identity) stands in the way.
+
+Rows are generated: ``ALLOW`` names who may call each operation; everybody else is refused —
+``anon`` with 401 (protected) and a token without ``custody.write`` with 403 on every write.
+"""
+
+from __future__ import annotations
+
+from tests.security.world import ACTORS
+
+DENY = "DENY"
+OK = "OK"
+PUBLIC = "PUBLIC"
+
+EVERYONE = set(ACTORS) - {"anon"}
+GOV_A = {"admin", "city", "bureauA"}            # who governs district 440703
+READ_A = GOV_A | {"readonly"}                    # … and bureau A's read-only client
+PARTIES_A = {"agencyA", "entA"}
+
+# operation -> who is allowed (PUBLIC: everybody, with or without a token)
+ALLOW: dict[str, set[str] | str] = {
+    "GET /healthz": PUBLIC,
+    "GET /readyz": PUBLIC,
+    "GET /.well-known/oauth-authorization-server": PUBLIC,
+    "GET /.well-known/jwks.json": PUBLIC,
+    "GET /api/v1/policy": PUBLIC,
+    "GET /api/v1/directory/agencies": PUBLIC,
+    "POST /api/v1/accounts": PUBLIC,                       # sign-up
+    # gateway: accounts and keys
+    "POST /api/v1/admin/accounts": {"admin"},
+    "POST /api/v1/admin/clients": {"admin"},
+    "POST /api/v1/me/clients": EVERYONE - {"readonly"},
+    "GET /api/v1/me": EVERYONE,
+    "POST /api/v1/admin/keys/rotate": {"admin"},
+    "GET /api/v1/admin/keys": {"admin"},
+    # every service's admin endpoints (routed with ?service=)
+    "GET /api/v1/admin/dlq": {"admin"},
+    "POST /api/v1/admin/dlq/{dead_letter_id}/replay": {"admin"},
+    "GET /api/v1/admin/audit-trail/verify": {"admin"},
+    "POST /api/v1/admin/sweep": {"admin"},
+    # registry
+    "POST /api/v1/agencies": {"agencyA"},                  # its own USCC only
+    "GET /api/v1/agencies": EVERYONE - {"entA", "entB"},   # filtered to what the caller governs / owns
+    "GET /api/v1/agencies/{agency_id}": EVERYONE,          # non-owners of an approved agency: the public profile
+    "PATCH /api/v1/agencies/{agency_id}": {"agencyA"},
+    "POST /api/v1/agencies/{agency_id}/documents": {"agencyA"},
+    "GET /api/v1/agencies/{agency_id}/documents/{document_id}": READ_A | {"agencyA"},
+    "POST /api/v1/agencies/{agency_id}/submit": {"agencyA"},
+    "POST /api/v1/agencies/{agency_id}/review": GOV_A,
+    "POST /api/v1/agencies/{agency_id}/suspend": GOV_A,
+    "POST /api/v1/agencies/{agency_id}/reinstate": GOV_A,
+    "POST /api/v1/agencies/{agency_id}/revoke": GOV_A,
+    # enterprises
+    "POST /api/v1/enterprises": GOV_A | {"entA"},
+    "GET /api/v1/enterprises": EVERYONE - {"agencyA", "agencyB"},
+    "POST /api/v1/enterprises/import": GOV_A | {"bureauB"},  # bureau B's rows outside 440703 are rejected per row
+    "GET /api/v1/enterprises/by-uscc/{uscc}": READ_A | {"entA", "agencyA", "agencyB"},  # agencies look up prospective clients
+    "GET /api/v1/enterprises/{enterprise_id}": READ_A | {"entA"},
+    "PATCH /api/v1/enterprises/{enterprise_id}": GOV_A | {"entA"},
+    "GET /api/v1/enterprises/{enterprise_id}/risk": READ_A | {"entA"},
+    # contracts
+    "POST /api/v1/contracts": PARTIES_A,
+    "GET /api/v1/contracts": EVERYONE,                     # filtered
+    "GET /api/v1/contracts/{contract_id}": READ_A | PARTIES_A,
+    "PATCH /api/v1/contracts/{contract_id}": PARTIES_A,
+    "POST /api/v1/contracts/{contract_id}/sign": PARTIES_A,
+    "POST /api/v1/contracts/{contract_id}/file": PARTIES_A,
+    "POST /api/v1/contracts/{contract_id}/filing-review": GOV_A,
+    "POST /api/v1/contracts/{contract_id}/terminate": GOV_A | PARTIES_A,
+    "POST /api/v1/contracts/{contract_id}/cancel": PARTIES_A,
+    # audit
+    "POST /api/v1/service-logs": {"agencyA"},
+    "GET /api/v1/service-logs": EVERYONE,
+    "POST /api/v1/service-logs/{log_id}/confirm": {"entA"},
+    "GET /api/v1/service-logs/{log_id}": READ_A | PARTIES_A,
+    "GET /api/v1/hazards": EVERYONE,
+    "GET /api/v1/hazards/{hazard_id}": READ_A | PARTIES_A,
+    "POST /api/v1/hazards/{hazard_id}/rectify": {"entA"},
+    "POST /api/v1/hazards/{hazard_id}/verify": {"agencyA"},
+    "GET /api/v1/compliance/contracts/{contract_id}": READ_A | PARTIES_A,
+    "POST /api/v1/audits/sample": GOV_A,
+    "GET /api/v1/audits/samples/{sample_id}": READ_A,
+    "GET /api/v1/audits": EVERYONE,
+    "GET /api/v1/audits/{task_id}": READ_A | PARTIES_A,
+    "POST /api/v1/audits/{task_id}/result": GOV_A,
+    "POST /api/v1/complaints": {"anon", "entA", "entB"},   # enterprises, or anonymous with a phone number
+    "GET /api/v1/complaints": EVERYONE,
+    "POST /api/v1/complaints/track": set(),                # public, but only with the right tracking code (sent: a wrong one)
+    "GET /api/v1/complaints/{complaint_id}": READ_A | {"entA"},  # the agency sees it once forwarded
+    "POST /api/v1/complaints/{complaint_id}/forward": GOV_A,
+    "POST /api/v1/complaints/{complaint_id}/respond": {"agencyA"},
+    "POST /api/v1/complaints/{complaint_id}/resolve": GOV_A,
+    "GET /api/v1/credit/agencies/{agency_id}": EVERYONE,   # the credit file behind the public grade
+}
+
+# OAuth2 endpoints authenticate clients, not bearer tokens (tests/gateway/test_oauth.py covers
+# them); here: without credentials they answer 4xx, never 5xx.
+OAUTH = {"POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect", "GET /oauth/authorize",
+         "POST /oauth/authorize"}
+# Admin calls whose success would be a nuisance to the other rows, and what the admin gets instead.
+# Public operations guarded by a secret in the body; the matrix sends a wrong one.
+GUESSED_SECRET = {"POST /api/v1/complaints/track"}
+ADMIN_EXPECT = {"POST /api/v1/admin/dlq/{dead_letter_id}/replay": 404}  # a random dead-letter id
+
+
+def expected(operation: str, actor: str) -> int | str:
+    method = operation.split(" ", 1)[0]
+    allowed = ALLOW[operation]
+    if allowed == PUBLIC:
+        return 200 if method == "GET" else OK
+    if actor in allowed:
+        if actor == "admin" and operation in ADMIN_EXPECT:
+            return ADMIN_EXPECT[operation]
+        return 200 if method == "GET" else OK
+    if operation in GUESSED_SECRET:
+        return DENY
+    if actor == "anon":
+        return 401
+    if actor == "readonly" and method != "GET":
+        return 403
+    return DENY
+
+
+def rows() -> list[tuple[str, str, int | str]]:
+    """The whole table: (actor, operation, expected)."""
+    return [(actor, op, expected(op, actor)) for op in ALLOW for actor in ACTORS]
+
+
+def matches(expect: int | str, status: int) -> bool:
+    if expect == DENY:
+        return status in (403, 404)
+    if expect == OK:
+        return 200 <= status < 300 or status in (409, 422)
+    return status == expect

@@ -1,0 +1,85 @@
+"""How to call each operation of the merged OpenAPI on the security world: path parameters filled
+with world A's records, a valid body for every write (so that a refusal is an authorization
+decision, not a validation error)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from tests.security.world import PDF, World, agency_body, contract_body, enterprise_body
+
+PATH_IDS = {
+    "agency_id": "agencyA", "document_id": "documentA", "enterprise_id": "enterpriseA", "contract_id": "contractA",
+    "log_id": "log", "hazard_id": "hazard", "task_id": "task", "sample_id": "sample", "complaint_id": "complaint",
+}
+SERVICE_QUERY = {"/api/v1/admin/dlq", "/api/v1/admin/dlq/{dead_letter_id}/replay", "/api/v1/admin/audit-trail/verify",
+                 "/api/v1/admin/sweep"}
+
+
+def fill_path(w: World, path: str) -> str:
+    out = path
+    for name, key in PATH_IDS.items():
+        out = out.replace("{" + name + "}", w.ids[key])
+    out = out.replace("{uscc}", w.uscc["entA"]).replace("{dead_letter_id}", str(uuid.uuid4()))
+    return out
+
+
+def body_for(w: World, method: str, path: str) -> dict[str, Any]:
+    """Keyword arguments for ``httpx.AsyncClient.request``."""
+    today = dt.date.today()
+    unique = uuid.uuid4().hex[:8]
+    kw: dict[str, Any] = {}
+    if path in SERVICE_QUERY:
+        kw["params"] = {"service": "registry"}
+    key = f"{method} {path}"
+    bodies: dict[str, Any] = {
+        "POST /api/v1/accounts": {"username": f"signup{unique}", "password": "Pa55word-for-tests", "role": "enterprise",
+                                  "org_uscc": w.uscc["entB"], "display_name": "x"},
+        "POST /api/v1/admin/accounts": {"username": f"acct{unique}", "password": "Pa55word-for-tests", "role": "bureau",
+                                        "district": "440703"},
+        "POST /api/v1/admin/clients": {"username": w.usernames["agencyA"], "name": f"c{unique}"},
+        "POST /api/v1/me/clients": {"name": f"c{unique}"},
+        "POST /api/v1/admin/keys/rotate": {},
+        "POST /api/v1/agencies": agency_body(w.uscc["agencyA"], "机构", "440703"),
+        "PATCH /api/v1/agencies/{agency_id}": {"contact_phone": "13800138001"},
+        "POST /api/v1/agencies/{agency_id}/review": {"decision": "approve", "comments": "ok"},
+        "POST /api/v1/agencies/{agency_id}/suspend": {"reason": "test"},
+        "POST /api/v1/agencies/{agency_id}/reinstate": {"reason": "test"},
+        "POST /api/v1/agencies/{agency_id}/revoke": {"reason": "test"},
+        "POST /api/v1/enterprises": enterprise_body(w.uscc["entA"], "企业", "440703"),
+        "PATCH /api/v1/enterprises/{enterprise_id}": {"contact_name": "赵六"},
+        "POST /api/v1/contracts": contract_body(w.uscc["entA"], w.ids["agencyA"]),
+        "PATCH /api/v1/contracts/{contract_id}": {"fee_yuan": 13000},
+        "POST /api/v1/contracts/{contract_id}/filing-review": {"decision": "accept", "comments": "ok"},
+        "POST /api/v1/contracts/{contract_id}/terminate": {"reason": "test"},
+        "POST /api/v1/contracts/{contract_id}/cancel": {"reason": "test"},
+        "POST /api/v1/service-logs": {"contract_id": w.ids["contractA"], "visit_date": today.isoformat(),
+                                      "engineer_name": "陈工", "items": ["hazard_inspection"], "summary": "检查"},
+        "POST /api/v1/hazards/{hazard_id}/rectify": {"note": "已整改"},
+        "POST /api/v1/hazards/{hazard_id}/verify": {"note": "已复核"},
+        "POST /api/v1/audits/sample": {"period": f"{today.year}-{today.month:02d}", "rate": 1.0, "seed": unique,
+                                       "district": "440703"},
+        "POST /api/v1/audits/{task_id}/result": {"scores": [{"criterion": "服务记录", "score": 80}], "findings": "ok", "fraud": False},
+        "POST /api/v1/complaints": {"agency_id": w.ids["agencyA"], "category": "other", "description": "匿名反映",
+                                    "contact_phone": "13800138000"},
+        "POST /api/v1/complaints/track": {"id": w.ids["complaint"], "tracking_code": "guessed-code-0000"},
+        "POST /api/v1/complaints/{complaint_id}/forward": {},
+        "POST /api/v1/complaints/{complaint_id}/respond": {"response": "已处理"},
+        "POST /api/v1/complaints/{complaint_id}/resolve": {"outcome": "dismissed", "notes": "ok"},
+    }
+    if key == "POST /api/v1/agencies/{agency_id}/documents":
+        kw["files"] = {"file": ("l.pdf", PDF, "application/pdf")}
+        kw["data"] = {"kind": "other"}
+    elif key == "POST /api/v1/enterprises/import":
+        e = enterprise_body(w.uscc["entA"], "企业A", "440703")
+        cols = list(e)
+        row = [str(e[c]).lower() if isinstance(e[c], bool) else ("" if e[c] == [] else str(e[c])) for c in cols]
+        kw["content"] = (",".join(cols) + "\n" + ",".join(row) + "\n").encode()
+        kw["headers"] = {"Content-Type": "text/csv"}
+    elif key in bodies:
+        kw["json"] = bodies[key]
+    elif method in ("POST", "PATCH", "PUT"):
+        kw["json"] = {}
+    return kw
