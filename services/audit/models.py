@@ -205,6 +205,7 @@ class Complaint(Base, table=True):
     complainant_uscc: str | None = Field(default=None, max_length=18, index=True)
     contact_phone: str | None = Field(default=None, max_length=20)
     anonymous: bool = False
+    tracking_sha256: str | None = Field(default=None, max_length=64)  # anonymous complainants follow up with the code
     category: str = Field(sa_type=_enum("complaint_category", "service_quality", "missed_visit", "fraud", "fee", "other"))
     description: str = Field(sa_type=sa.Text)
     status: str = Field(sa_type=_enum("complaint_status", "received", "forwarded", "responded", "closed"))

@@ -204,6 +204,30 @@ class ComplaintCreate(Strict):
         return value
 
 
+class TrackBody(Strict):
+    id: uuid.UUID
+    tracking_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)]
+
+
+class TrackedStep(Read):
+    at: UTC
+    action: str
+    status: str
+
+
+class TrackedComplaint(Read):
+    """What an anonymous complainant may see with the tracking code: progress, not people."""
+
+    id: uuid.UUID
+    status: str
+    category: str
+    received_on: date
+    response_due: date | None = None
+    outcome: str | None = None
+    notes: str | None = None
+    timeline: list[TrackedStep]
+
+
 class RespondBody(Strict):
     response: Annotated[Str, Field(max_length=5000)]
 
@@ -248,6 +272,7 @@ class ComplaintRead(Read):
     created_at: UTC
     version: int
     timeline: list[TimelineStep] | None = None
+    tracking_code: str | None = None  # only in the answer to an anonymous complaint, never stored in clear
 
 
 # --- credit -----------------------------------------------------------------------------------------

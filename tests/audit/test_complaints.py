@@ -24,6 +24,7 @@ async def test_enterprise_complaint_lifecycle_upheld(backend):
         assert r.status_code == 201, r.text
         c = r.json()
         assert c["status"] == "received" and c["anonymous"] is False and c["district_code"] == contract.district_code
+        assert c["tracking_code"] is None  # enterprises follow their complaints with their token
         assert c["resolve_due"] == (TODAY + timedelta(days=15)).isoformat() and c["overdue"] is False
         cid = c["id"]
         # The agency does not see it before the bureau forwards it.
@@ -77,6 +78,18 @@ async def test_anonymous_complaint(sqlite_backend):
         c = r.json()
         assert c["anonymous"] is True and c["district_code"] == OTHER_DISTRICT and c["contact_phone"] is None
         assert (await h.client.get(f"/api/v1/complaints/{c['id']}")).status_code == 401  # the public cannot read
+        # ...but follows up with the tracking code it was given once.
+        code = c["tracking_code"]
+        assert code and len(code) >= 16
+        tracked = await h.client.post("/api/v1/complaints/track", json={"id": c["id"], "tracking_code": code})
+        assert tracked.status_code == 200 and tracked.json()["status"] == "received"
+        assert [s["action"] for s in tracked.json()["timeline"]] == ["received"] and "actor" not in tracked.json()["timeline"][0]
+        for wrong in ({"id": c["id"], "tracking_code": code[:-1] + ("A" if code[-1] != "A" else "B")},
+                      {"id": "0190f000-0000-7000-8000-000000000000", "tracking_code": code}):
+            assert (await h.client.post("/api/v1/complaints/track", json=wrong)).status_code == 404
+        assert (await h.client.post("/api/v1/complaints/track", json={"id": c["id"]})).status_code == 422
+        stored = (await h.client.get(f"/api/v1/complaints/{c['id']}", headers=city())).json()
+        assert stored["tracking_code"] is None
         assert (await h.client.post(f"/api/v1/complaints/{c['id']}/forward", json={}, headers=bureau())).status_code == 403
         seen = await h.client.get(f"/api/v1/complaints/{c['id']}", headers=bureau(OTHER_DISTRICT))
         assert seen.json()["contact_phone"] == "13912345678"
@@ -90,6 +103,8 @@ async def test_anonymous_complaint(sqlite_backend):
         assert r.status_code == 200
         credit = (await h.client.get(f"/api/v1/credit/agencies/{agency.id}", headers=admin())).json()
         assert credit == {"agency_id": agency.id, "score": 100, "grade": "A", "version": 0, "records": []}
+        tracked = (await h.client.post("/api/v1/complaints/track", json={"id": c["id"], "tracking_code": code})).json()
+        assert tracked["status"] == "closed" and tracked["outcome"] == "dismissed" and tracked["notes"] == "不属实"
 
 
 async def test_submission_rules(sqlite_backend):

@@ -45,6 +45,7 @@ async def _fuzz(backend, junk_values, *, reads=True):
             (f"/api/v1/hazards/{hazard_id}/verify", {}, contract.agency.headers()),
             ("/api/v1/complaints", {"agency_id": contract.agency.id, "contract_id": contract.id, "category": "fee",
                                     "description": "x", "contact_phone": "13912345678"}, None),
+            ("/api/v1/complaints/track", {"id": complaint_id, "tracking_code": "x" * 16}, None),
             (f"/api/v1/complaints/{complaint_id}/forward", {"note": "n"}, city()),
             (f"/api/v1/complaints/{complaint_id}/respond", {"response": "r"}, contract.agency.headers()),
             (f"/api/v1/complaints/{complaint_id}/resolve", {"outcome": "dismissed", "notes": ""}, city()),

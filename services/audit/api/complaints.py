@@ -13,7 +13,8 @@ from shared.http import check_if_match, set_etag
 from shared.pagination import Page, PageParams, page_params
 
 from services.audit.api.export import all_rows, csv_response, wants_csv
-from services.audit.schemas import ComplaintCreate, ComplaintRead, ForwardBody, ResolveBody, RespondBody, TimelineStep
+from services.audit.schemas import (ComplaintCreate, ComplaintRead, ForwardBody, ResolveBody, RespondBody, TimelineStep,
+                                    TrackBody, TrackedComplaint, TrackedStep)
 from services.audit.service import complaints
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
@@ -36,10 +37,17 @@ def view(c, principal: Principal | None, steps=None) -> ComplaintRead:  # noqa: 
 @router.post("", status_code=201, response_model=ComplaintRead,
              summary="提交投诉（企业或匿名公众）/ complain (enterprise or anonymous)")
 async def submit(body: ComplaintCreate, ctx: Ctx, principal: MaybePrincipal, response: Response) -> ComplaintRead:
-    c = await complaints.submit(ctx, principal=principal, body=body)
+    c, code = await complaints.submit(ctx, principal=principal, body=body)
     response.headers["Location"] = f"/api/v1/complaints/{c.id}"
     set_etag(response, c.version)
-    return view(c, principal)
+    return view(c, principal).model_copy(update={"tracking_code": code})
+
+
+@router.post("/track", response_model=TrackedComplaint,
+             summary="匿名投诉人凭查询码查看进度 / an anonymous complainant follows up with the tracking code")
+async def track(body: TrackBody, ctx: Ctx) -> TrackedComplaint:
+    c, steps = await complaints.track(ctx, complaint_id=body.id, code=body.tracking_code)
+    return TrackedComplaint.model_validate({**c.model_dump(), "timeline": [TrackedStep.model_validate(s) for s in steps]})
 
 
 @router.get("", response_model=Page[ComplaintRead], summary="投诉列表（Accept: text/csv 导出）/ list complaints (CSV export)",

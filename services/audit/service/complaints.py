@@ -8,6 +8,9 @@ enterprise, else of the complaining enterprise, else of the agency.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
 from datetime import date, timedelta
 from typing import Any, Callable
@@ -42,7 +45,12 @@ async def _step(session: Any, c: Complaint, *, at: Any, action: str, actor: str,
     session.add(ComplaintStep(complaint_id=c.id, at=at, action=action, status=c.status, actor=actor, note=note))
 
 
-async def submit(ctx: ServiceContext, *, principal: Principal | None, body: ComplaintCreate) -> Complaint:
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+async def submit(ctx: ServiceContext, *, principal: Principal | None, body: ComplaintCreate) -> tuple[Complaint, str | None]:
+    """Returns the complaint and, for an anonymous one, its tracking code (shown once)."""
     if principal is not None and principal.role != "enterprise":
         raise Forbidden(text("投诉由企业或公众（匿名）提出", "Complaints come from enterprises or, anonymously, the public"))
     if principal is None and not body.contact_phone:
@@ -50,6 +58,7 @@ async def submit(ctx: ServiceContext, *, principal: Principal | None, body: Comp
                                code="contact_phone_required",
                                errors=[FieldError("contact_phone", text("必填", "required"))])
     now, today = ctx.clock.now(), ctx.clock.today()
+    code = secrets.token_urlsafe(12) if principal is None else None
     async with ctx.db.transaction() as session:
         a = await agency(session, body.agency_id)
         if a is None:
@@ -75,7 +84,8 @@ async def submit(ctx: ServiceContext, *, principal: Principal | None, body: Comp
         district = district or a.district_code
         complaint = Complaint(id=new_id(), agency_id=a.id, contract_id=body.contract_id, district_code=district,
                               complainant_uscc=principal.org_uscc if principal else None, contact_phone=body.contact_phone,
-                              anonymous=principal is None, category=body.category, description=body.description,
+                              anonymous=principal is None, tracking_sha256=_digest(code) if code else None,
+                              category=body.category, description=body.description,
                               status="received", received_on=today,
                               resolve_due=today + timedelta(days=ctx.policy.complaint_resolve_days), created_at=now)
         session.add(complaint)
@@ -83,7 +93,19 @@ async def submit(ctx: ServiceContext, *, principal: Principal | None, body: Comp
         await _step(session, complaint, at=now, action="received", actor=principal.actor if principal else "anonymous")
         await ctx.outbox.emit(session, "complaint.received", event_of(complaint))
     log.info("audit.complaint.received", complaint_id=str(complaint.id), anonymous=complaint.anonymous)
-    return complaint
+    return complaint, code
+
+
+async def track(ctx: ServiceContext, *, complaint_id: uuid.UUID, code: str) -> tuple[Complaint, list[ComplaintStep]]:
+    """An anonymous complainant's view: the same answer (404) for an unknown id and a wrong code."""
+    async with ctx.db.reader() as session:
+        c = (await session.execute(sa.select(Complaint).where(Complaint.id == complaint_id))).scalar_one_or_none()
+        expected = c.tracking_sha256 if c is not None and c.tracking_sha256 else _digest(secrets.token_urlsafe(12))
+        if c is None or not hmac.compare_digest(expected, _digest(code)):
+            raise not_found("投诉")
+        steps = (await session.execute(sa.select(ComplaintStep).where(ComplaintStep.complaint_id == c.id)
+                                       .order_by(ComplaintStep.seq))).scalars().all()
+    return c, list(steps)
 
 
 async def _locked(session: Any, complaint_id: uuid.UUID) -> Complaint:

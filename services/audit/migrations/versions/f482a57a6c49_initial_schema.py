@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 34b9ea4f7bce
+Revision ID: f482a57a6c49
 Revises: 
-Create Date: 2026-11-28 17:56:15.584873
+Create Date: 2026-11-28 17:59:06.934844
 """
 from typing import Sequence, Union
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import sqlmodel.sql.sqltypes
 from sqlalchemy.dialects import postgresql
 
-revision: str = '34b9ea4f7bce'
+revision: str = 'f482a57a6c49'
 down_revision: Union[str, None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -71,6 +71,7 @@ def upgrade() -> None:
     sa.Column('complainant_uscc', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=True),
     sa.Column('contact_phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('anonymous', sa.Boolean(), nullable=False),
+    sa.Column('tracking_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('category', sa.Enum('service_quality', 'missed_visit', 'fraud', 'fee', 'other', name='complaint_category', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('status', sa.Enum('received', 'forwarded', 'responded', 'closed', name='complaint_status', native_enum=False, create_constraint=True, length=20), nullable=False),
