@@ -9,7 +9,8 @@ from datetime import date, timedelta
 import pytest
 
 from services.audit.service.compliance import required_so_far
-from tests.audit.factories import OTHER_DISTRICT, TODAY, admin, audit_app, bureau, city, clock_at, service_log
+from tests.audit.factories import (OTHER_DISTRICT, TODAY, Agency, Enterprise, admin, audit_app, bureau, city, clock_at,
+                                   hazard, service_log)
 
 YEAR = dict(start_date=date(2026, 1, 1), end_date=date(2026, 12, 31))
 
@@ -100,3 +101,28 @@ async def test_who_sees_compliance(sqlite_backend):
         assert (await h.client.get(unknown, headers=admin())).status_code == 404
         report = (await h.client.get(path, headers=admin())).json()
         assert report["start_date"] == (TODAY - timedelta(days=10)).isoformat()
+
+
+async def test_dashboard_summary_by_district(backend):
+    async with audit_app(backend) as h:
+        near = await h.setup(**YEAR)
+        far = await h.setup(enterprise=Enterprise(district_code=OTHER_DISTRICT), agency=Agency())
+        r = await h.client.post("/api/v1/service-logs", headers=near.agency.headers(), json=service_log(
+            near, hazards=[hazard("major"), hazard("general")]))
+        assert r.status_code == 201
+        await h.client.post("/api/v1/complaints", headers=far.enterprise.headers(),
+                            json={"agency_id": far.agency.id, "category": "fee", "description": "收费不透明"})
+        await h.sweep(TODAY)  # near: 4 required, 1 recorded → 3 missed
+        await h.client.post("/api/v1/audits/sample", json={"period": "2026-Q2", "seed": 1, "rate": 1.0}, headers=city())
+
+        whole = (await h.client.get("/api/v1/compliance/summary", headers=city())).json()
+        assert whole["districts"]["440703"] == {"hazards": {"open": 2}, "major_hazards_open": 1, "complaints": {},
+                                                "complaints_overdue": 0, "missed_visits": 3, "audits": {"pending": 1}}
+        assert whole["districts"][OTHER_DISTRICT] == {"hazards": {}, "major_hazards_open": 0,
+                                                      "complaints": {"received": 1}, "complaints_overdue": 0,
+                                                      "missed_visits": 0, "audits": {"pending": 1}}
+        mine = (await h.client.get("/api/v1/compliance/summary", headers=bureau(OTHER_DISTRICT))).json()
+        assert list(mine["districts"]) == [OTHER_DISTRICT]
+        for headers in (near.agency.headers(), near.enterprise.headers()):
+            assert (await h.client.get("/api/v1/compliance/summary", headers=headers)).status_code == 403
+        assert (await h.client.get("/api/v1/compliance/summary", headers=admin())).json() == whole
