@@ -17,8 +17,9 @@ Choices worth knowing (also reported for docs/DECISIONS.md):
 - Overdue hazards stay closable: rectify from ``open|overdue``; verify from ``rectified``, or from
   ``overdue`` when it had been rectified before it went overdue. Verification after the deadline
   is ``verified_late`` (credit −1).
-- Missed visits: one ``visit.missed`` per increase, ``missed`` = the new count for that item,
-  ``version`` = that count; one credit record (−2) per missed visit, ref ``contract:item#n``.
+- Missed visits: one ``visit.missed`` per newly missed visit (as the catalog says), ``missed`` =
+  that item's count including it, ``version`` = the same; one credit record (−2) per missed visit,
+  ref ``contract:item#n``.
   Counted visits never come back (a late visit does not undo a missed one).
 - Quality audits: one sample per period and scope (a district, or the city); a second request
   gets 409 ``sample_exists`` so nobody can redraw with other seeds. A contract already under audit

@@ -54,10 +54,11 @@ async def test_missed_visits_counted_once_per_increase_with_credit(backend):
         assert (await h.sweep(TODAY))["visits_missed"] == 0
         report = (await h.client.get(f"/api/v1/compliance/contracts/{contract.id}", headers=bureau())).json()
         assert report["items"][0]["missed"] == 3
-        [missed] = await h.events("visit.missed")
+        missed = await h.events("visit.missed", count=3)
         expected = {"id": contract.id, "contract_id": contract.id, "agency_id": contract.agency.id,
-                    "item": "hazard_inspection", "missed": 3, "as_of": TODAY.isoformat()}
-        assert {k: missed.data[k] for k in expected} == expected
+                    "item": "hazard_inspection", "as_of": TODAY.isoformat()}
+        assert [{k: e.data[k] for k in expected} for e in missed] == [expected] * 3
+        assert [(e.data["missed"], e.data["version"]) for e in missed] == [(1, 1), (2, 2), (3, 3)]
 
         # A late visit does not undo what was missed; a later date adds only the new ones.
         await _log(h, contract, TODAY, ["hazard_inspection"])
@@ -65,8 +66,8 @@ async def test_missed_visits_counted_once_per_increase_with_credit(backend):
         h.clock.set(clock_at(later).now())
         result = await h.sweep(later)  # required 6, recorded 2: 4 missed, 3 counted
         assert result["visits_missed"] == 1
-        events = await h.events("visit.missed", count=2)
-        assert [e.data["missed"] for e in events] == [3, 4]
+        events = await h.events("visit.missed", count=4)
+        assert [e.data["missed"] for e in events] == [1, 2, 3, 4]
         credit = (await h.client.get(f"/api/v1/credit/agencies/{contract.agency.id}", headers=admin())).json()
         assert credit["score"] == 92 and credit["grade"] == "A"
         assert [r["kind"] for r in credit["records"]] == ["missed_visit"] * 4

@@ -65,9 +65,10 @@ async def report(ctx: ServiceContext, *, principal: Principal, contract_id: uuid
 
 
 async def sweep_missed(ctx: ServiceContext, as_of: date) -> int:
-    """For each active contract and item, count the visits missed so far; record each newly missed
-    visit (a credit record) and emit one ``visit.missed`` per increase with ``missed`` = the new
-    count. A conditional update on the tally makes two sweeping replicas count it once."""
+    """For each active contract and item, count the visits missed so far; for each newly missed
+    visit emit one ``visit.missed`` (``missed`` = that item's count including it, also its
+    ``version``) and add one credit record. A conditional update on the tally makes two sweeping
+    replicas count it once."""
     async with ctx.db.reader() as session:
         contracts = (await session.execute(sa.select(ContractView).where(ContractView.status == "active"))).scalars().all()
     newly = 0
@@ -92,11 +93,11 @@ async def sweep_missed(ctx: ServiceContext, as_of: date) -> int:
                     .values(missed=missed_now, updated_at=ctx.clock.now()))
                 if result.rowcount != 1:
                     continue  # another replica counted it
-                await ctx.outbox.emit(session, "visit.missed", {
-                    "id": str(c.id), "version": missed_now, "contract_id": str(c.id), "agency_id": str(c.agency_id),
-                    "item": item, "missed": missed_now, "as_of": as_of.isoformat(), "newly_missed": missed_now - counted,
-                    "district_code": c.district_code, "enterprise_uscc": c.enterprise_uscc})
                 for n in range(counted + 1, missed_now + 1):
+                    await ctx.outbox.emit(session, "visit.missed", {
+                        "id": str(c.id), "version": n, "contract_id": str(c.id), "agency_id": str(c.agency_id),
+                        "item": item, "missed": n, "as_of": as_of.isoformat(), "district_code": c.district_code,
+                        "enterprise_uscc": c.enterprise_uscc})
                     await credit.record(session, ctx, agency_id=c.agency_id, kind="missed_visit",
                                         ref=f"{c.id}:{item}#{n}", at=ctx.clock.now())
                 newly += missed_now - counted
