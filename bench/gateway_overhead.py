@@ -71,6 +71,14 @@ async def load_aiohttp(url: str, *, duration: float, connections: int, headers: 
     return done / elapsed
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc; Linux)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_wrk(url: str, *, duration: float, connections: int, headers: dict[str, str]) -> float:
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, int(duration))}s", "--latency"]
     for name, value in headers.items():
@@ -121,23 +129,38 @@ async def measure(args: argparse.Namespace) -> dict:
                 if check.status_code != 200:
                     raise RuntimeError(f"GET {url} -> {check.status_code}: {check.text[:300]}")
 
-        async def run(url: str) -> float:
+        pids = {c.name: c.process.pid for c in components}
+        cpu_per_request: dict[str, list[float]] = {"direct:registry": [], "gateway:registry": [], "gateway:gateway": []}
+
+        async def run(url: str, label: str | None = None) -> float:
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            started = time.perf_counter()
             if tool == "wrk":
-                return await asyncio.to_thread(load_wrk, url, duration=args.duration, connections=args.connections,
-                                               headers=headers)
-            return await load_aiohttp(url, duration=args.duration, connections=args.connections, headers=headers)
+                rps = await asyncio.to_thread(load_wrk, url, duration=args.duration, connections=args.connections,
+                                              headers=headers)
+            else:
+                rps = await load_aiohttp(url, duration=args.duration, connections=args.connections, headers=headers)
+            requests = rps * (time.perf_counter() - started)
+            if label:
+                for name, pid in pids.items():
+                    key = f"{label}:{name}"
+                    if key in cpu_per_request and requests:
+                        cpu_per_request[key].append((cpu_seconds(pid) - before[name]) / requests * 1e6)
+            return rps
 
         await run(direct_url)  # warm-up (imports, caches, pools) — not counted
         await run(gateway_url)
         direct, through = [], []
         for _ in range(args.rounds):
-            direct.append(await run(direct_url))
-            through.append(await run(gateway_url))
+            direct.append(await run(direct_url, "direct"))
+            through.append(await run(gateway_url, "gateway"))
             print(f"  direct {direct[-1]:8.0f} req/s   gateway {through[-1]:8.0f} req/s", file=sys.stderr)
         d, g = statistics.median(direct), statistics.median(through)
         return {"figure": "gateway overhead", "tool": tool, "path": args.path, "auth": args.auth,
                 "connections": args.connections, "duration_s": args.duration, "rounds": args.rounds,
                 "direct_rps": round(d, 1), "gateway_rps": round(g, 1), "ratio": round(g / d, 3),
+                # CPU time per request of each process: steadier than req/s on a shared machine
+                "cpu_us_per_request": {k: round(statistics.median(v), 1) for k, v in cpu_per_request.items() if v},
                 "target": ">= 0.7", "ok": g / d >= 0.7}
     finally:
         for component in reversed(components):
