@@ -59,10 +59,6 @@ CHARSETS = {"utf-8": "utf-8", "utf8": "utf-8", "gbk": "gb18030", "gb2312": "gb18
 ENCODING_NAMES = {"utf-8": "utf-8", "utf-8-sig": "utf-8-bom", "gb18030": "gbk"}
 
 
-class EncodingMismatch(Exception):
-    pass
-
-
 class Decoder:
     """Bytes → text. ASCII is the same in every supported encoding, so the encoding is decided on
     the first non-ASCII bytes (a BOM, or at least ``SNIFF_BYTES`` / the rest of the file from
@@ -73,6 +69,7 @@ class Decoder:
         self._decoder = codecs.getincrementaldecoder(self.encoding)() if self.encoding else None
         self._buffer = bytearray()
         self._at_start = True
+        self.error: str | None = None
 
     def feed(self, data: bytes, *, final: bool = False) -> str:
         if self._decoder is None:
@@ -87,12 +84,18 @@ class Decoder:
             if not final and len(self._buffer) - first < SNIFF_BYTES:
                 return ""  # bounded: at most SNIFF_BYTES past the first non-ASCII byte
             data, self._buffer = bytes(self._buffer), bytearray()
-            self.encoding = self._sniff(data, final)
+            window = data[:first + SNIFF_BYTES]
+            self.encoding = self._sniff(window, final and len(window) == len(data))
             self._decoder = codecs.getincrementaldecoder(self.encoding)()
+        if self.error:
+            return ""
         try:
             return self._decoder.decode(data, final)
         except UnicodeDecodeError as exc:
-            raise EncodingMismatch(str(exc)) from exc
+            # Keep the text before the bad bytes (the caller stops after it): the rows before
+            # this point are imported, the rest is reported.
+            self.error = str(exc)
+            return codecs.decode(exc.object[:exc.start], self.encoding, "replace")
 
     @staticmethod
     def _sniff(data: bytes, final: bool) -> str:
@@ -236,14 +239,8 @@ class Importer:
                 data = await iterator.__anext__()
             except StopAsyncIteration:
                 data, final = b"", True
-            try:
-                text_chunk = decoder.feed(data, final=final)
-            except EncodingMismatch:
-                self.report.reject(number + 1, None, [FieldError("file", text(
-                    f"文件编码不一致：此行起无法按 {ENCODING_NAMES.get(decoder.encoding or '', decoder.encoding)} 解码，其后各行未导入",
-                    f"Inconsistent encoding: from this row on the file is not {decoder.encoding}; the rest was not imported"))])
-                break
-            for record in splitter.feed(text_chunk, final=final):
+            text_chunk = decoder.feed(data, final=final)
+            for record in splitter.feed(text_chunk, final=final and not decoder.error):
                 number += 1
                 try:
                     cells = next(csv.reader([record]), [])
@@ -264,6 +261,12 @@ class Importer:
                 self._row(number, cells, index)
                 if len(self.batch) >= BATCH_ROWS:
                     await self._flush()
+            if decoder.error:
+                name = ENCODING_NAMES.get(decoder.encoding or "", decoder.encoding)
+                self.report.reject(number + 1, None, [FieldError("file", text(
+                    f"文件编码不一致：自此行起无法按 {name} 解码，此行及其后各行未导入",
+                    f"Inconsistent encoding: from this row on the file is not {name}; this row and the rest were not imported"))])
+                break
         if index is None:
             raise ValidationFailed(text("文件为空或缺少表头", "The file is empty or has no header row"), code="bad-csv-header",
                                    errors=[FieldError("header", text("缺少表头", "missing header"))])

@@ -27,11 +27,28 @@ def _check_phone(value: str) -> str:
     raise ValueError("联系电话格式无效（应为手机号或带区号的固定电话） / invalid phone (a mobile number or a landline with area code)")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"[\r\n\t]")
+
+
+def no_control(value: str) -> str:
+    """Control characters (NUL above all: PostgreSQL refuses it in text) have no place in a record."""
+    if _CONTROL.search(value):
+        raise ValueError("含有不可见控制字符 / contains control characters")
+    return value
+
+
+def single_line(value: str) -> str:
+    if _LINE_BREAKS.search(value):
+        raise ValueError("不能包含换行或制表符 / must be a single line")
+    return no_control(value)
+
+
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=7, max_length=30), AfterValidator(_check_phone)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(no_control)]
+Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(single_line)]
 Employees = Annotated[int, Field(ge=0, le=MAX_EMPLOYEES)]
 
 

@@ -22,7 +22,7 @@ from shared.i18n import render, text
 from shared.ids import new_id
 from shared.pagination import PageParams, keyset, page_of
 from shared.policy import Policy
-from shared.reference import load_jurisdiction
+from shared.reference import is_valid_uscc, load_jurisdiction
 
 from services.enterprises import events as ev
 from services.enterprises.models import custody_contracts as contracts_t
@@ -201,8 +201,12 @@ async def get_enterprise(ctx: ServiceContext, *, principal: Principal, enterpris
 
 
 async def get_by_uscc(ctx: ServiceContext, *, principal: Principal, uscc: str) -> dict[str, Any]:
+    uscc = uscc.strip().upper()
+    if not is_valid_uscc(uscc):
+        raise ValidationFailed(text("统一社会信用代码无效", "Invalid USCC"), errors=[FieldError("uscc", text(
+            "统一社会信用代码无效（GB 32100-2015 校验失败）", "invalid USCC (GB 32100-2015 check failed)"))])
     async with ctx.db.reader() as session:
-        row = await _load(session, t.c.uscc == uscc.strip().upper())
+        row = await _load(session, t.c.uscc == uscc)
     if row is None:
         if principal.role == "enterprise" and principal.org_uscc != uscc:
             raise _forbidden()

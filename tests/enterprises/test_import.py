@@ -227,3 +227,14 @@ def test_record_splitter_keeps_quoted_newlines_together_whatever_the_chunks():
             out += splitter.feed(text_[i:i + size])
         out += splitter.feed("", final=True)
         assert out == expected, size
+
+
+async def test_a_file_whose_encoding_changes_midway_keeps_what_came_before(sqlite_backend):
+    async with service(sqlite_backend) as (client, _):
+        first = [enterprise_body(name=f"前段企业{i}", address="长" * 250) for i in range(300)]  # > 64 KiB of UTF-8
+        tail = csv_text([enterprise_body(name="后段企业")]).split("\r\n", 1)[1].encode("gbk")
+        r = await import_csv(client, csv_text(first).encode("utf-8") + tail)
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert report["accepted"] == 300 and report["encoding"] == "utf-8"
+        assert report["rejected"][-1]["row"] == 302 and report["rejected"][-1]["errors"][0]["field"] == "file"

@@ -86,6 +86,10 @@ BAD_FIELDS = [
     ({"name": "   "}, "name"),
     ({"major_hazard_source": "maybe"}, "major_hazard_source"),
     ({"unknown": 1}, "unknown"),
+    ({"name": "零\x00字节"}, "name"),
+    ({"name": "两\n行"}, "name"),
+    ({"address": "地址\x07"}, "address"),
+    ({"town": "环市\x00街道"}, "town"),
 ]
 
 
@@ -124,3 +128,15 @@ async def test_validation_names_the_field(backend):
         assert (await client.get(f"/api/v1/enterprises/{missing_id}", headers=admin())).status_code == 404
         assert (await client.get(f"/api/v1/enterprises/{missing_id}/risk", headers=admin())).status_code == 404
         assert (await client.get(f"/api/v1/enterprises/by-uscc/{uscc()}", headers=admin())).status_code == 404
+        # odd input anywhere is a 4xx, never a 500 (PostgreSQL refuses NUL bytes, for one)
+        odd = ["/api/v1/enterprises/by-uscc/%00", "/api/v1/enterprises/by-uscc/91440703MA0000000X",
+               "/api/v1/enterprises/by-uscc/" + "9" * 300, "/api/v1/enterprises?q=%00", "/api/v1/enterprises?q=%25%5F%5C",
+               "/api/v1/enterprises?district=%00", "/api/v1/enterprises?has_custodian=maybe",
+               "/api/v1/enterprises?cursor=WyJ4Il0", "/api/v1/enterprises?cursor=WzEsMl0"]
+        for path in odd:
+            r = await client.get(path, headers=admin())
+            assert r.status_code < 500 and (r.status_code != 200 or "q=%25" in path), (path, r.status_code, r.text)
+        r = await client.patch(f"/api/v1/enterprises/{e['id']}", json={"employees": 2**70}, headers=admin())
+        assert r.status_code == 422
+        r = await client.patch(f"/api/v1/enterprises/{e['id']}", json={"employees": 3}, headers={**admin(), "If-Match": "garbage"})
+        assert r.status_code == 412
