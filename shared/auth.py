@@ -29,7 +29,6 @@ log = structlog.get_logger("shared.auth")
 ALGORITHMS = ("RS256", "EdDSA")
 READ_SCOPE = "custody.read"
 WRITE_SCOPE = "custody.write"
-CITY_DISTRICT_SUFFIX = "00"  # a city code such as 440700 ends in 00; districts do not
 ROLES = ("admin", "bureau", "agency", "enterprise")
 
 
@@ -53,7 +52,9 @@ class Principal:
 
     @property
     def is_city_bureau(self) -> bool:
-        return self.role == "bureau" and bool(self.district) and self.district.endswith(CITY_DISTRICT_SUFFIX)
+        from shared.reference import load_jurisdiction
+
+        return self.role == "bureau" and self.district is not None and load_jurisdiction().is_city(self.district)
 
     @property
     def sees_everything(self) -> bool:

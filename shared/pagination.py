@@ -67,7 +67,7 @@ def keyset(stmt: sa.Select, columns: Sequence[sa.ColumnElement], params: PagePar
         if convert:
             try:
                 values = [conv(v) if conv else v for conv, v in zip(convert, values)]
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, AttributeError) as exc:
                 raise ValidationFailed(text("分页游标无效", "Invalid cursor"), errors=[FieldError("cursor", "invalid cursor")]) from exc
         left = sa.tuple_(*columns)
         right = sa.tuple_(*[sa.literal(v) for v in values]) if len(values) > 1 else None

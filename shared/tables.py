@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # an INTEGER PRIMARY KEY is SQLite's rowid
-JSONB = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+JSONB = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,13 @@ async def test_cursor_pagination_walks_every_row_once(sqlite_backend):
         assert seen == ids
         assert (await c.get("/things", params={"limit": 500})).status_code == 422
         assert (await c.get("/things", params={"cursor": "!!garbage"})).status_code == 422
+
+
+async def test_a_cursor_of_the_wrong_shape_is_a_422_not_a_500(sqlite_backend):
+    import base64
+
+    async with running(app_for(sqlite_backend.settings())) as c:
+        for raw in (b"[1]", b'["not-a-uuid"]', b"{}", b"[null]"):
+            cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            r = await c.get("/things", params={"cursor": cursor})
+            assert r.status_code == 422, (raw, r.text)
