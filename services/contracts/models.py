@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Field
 
 from shared.db import service_base
-from shared.tables import JSONB, BigId, infrastructure_tables
+from shared.tables import BigId, infrastructure_tables
 
 Base = service_base("contracts")
 metadata = Base.metadata
@@ -145,5 +145,5 @@ class FilingCounter(Base, table=True):
     value: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
 
 
-__all__ = ["AgencyFacts", "Base", "Contract", "ContractHistory", "EnterpriseFacts", "FilingCounter", "JSONB",
-           "PARTIES", "STATUSES", "Signature", "infra", "metadata"]
+__all__ = ["AgencyFacts", "Base", "Contract", "ContractHistory", "EnterpriseFacts", "FilingCounter", "PARTIES", "STATUSES",
+           "Signature", "infra", "metadata"]
