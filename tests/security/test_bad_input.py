@@ -1,0 +1,275 @@
+"""The bad-input corpus at every write endpoint of the merged OpenAPI, through the gateway, as a
+caller who is allowed to write there (so the input, not the caller, is what gets judged).
+
+Invariants: never a 5xx; every refusal is ``application/problem+json``; the classes that can never
+be valid (oversized, not JSON, invalid UTF-8, deep nesting, wrong content type, non-finite or huge
+numbers, impossible dates, NUL and other control characters in identifiers) are refused with a
+4xx; a refused write stores nothing. SQL- and HTML-looking text is stored verbatim and escaped in
+the portal."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from typing import Any, Iterator
+
+import pytest
+
+from tests.faults.helpers import record
+from tests.security import authz_matrix as M
+from tests.security.requests_ import body_for, fill_path
+from tests.security.test_authz_matrix import versions
+from tests.security.world import World, agency_body
+
+WRITES = [op for op in M.ALLOW if not op.startswith("GET ") and op not in (
+    "POST /api/v1/admin/keys/rotate", "POST /api/v1/admin/dlq/{dead_letter_id}/replay", "POST /api/v1/admin/sweep",
+    "POST /api/v1/agencies/{agency_id}/submit", "POST /api/v1/contracts/{contract_id}/sign",
+    "POST /api/v1/contracts/{contract_id}/file", "POST /api/v1/service-logs/{log_id}/confirm")] + [
+    "POST /oauth/token", "POST /oauth/introspect", "POST /oauth/revoke"]
+PREFERRED = ("entA", "agencyA", "bureauA", "admin", "anon")
+STATS: Counter[str] = Counter()
+SERVER_ERRORS: list[str] = []
+
+
+def writer_for(operation: str) -> str:
+    if operation.startswith("POST /oauth"):
+        return "anon"
+    allowed = M.ALLOW[operation]
+    if allowed == M.PUBLIC:
+        return "anon"
+    if operation in M.GUESSED_SECRET:
+        return "anon"
+    return next(a for a in PREFERRED if a in allowed)
+
+
+# --- the corpus ---------------------------------------------------------------------------
+NEVER_VALID_VALUES: list[tuple[str, Any]] = [
+    ("nul-char", "abc\u0000def"),
+    ("lone-surrogate", "\ud800"),
+    ("float-overflow", "__1e999__"),       # written raw: a JSON number that overflows to infinity
+    ("nested-object", {"a": {"b": {"c": [1, 2, {"d": None}]}}}),
+    ("impossible-date", "2026-02-30"),
+    ("year-zero", "0000-01-01"),
+    ("year-10000", "10000-01-01"),
+]
+ODD_VALUES: list[tuple[str, Any]] = [
+    ("huge-int", 10**400),  # refused where a number has bounds; an unbounded seed may keep it as text
+    ("empty", ""), ("whitespace", "   \t  "), ("control-chars", "a\x07b\x1bc\x7f"), ("bidi-override", "abc\u202edef"),
+    ("sql-looking", "'; DROP TABLE contracts; --"), ("html-looking", "<script>alert(1)</script>"),
+    ("very-long", "长" * 100_000), ("wrong-type-list", []), ("wrong-type-bool", True), ("wrong-type-number", 12345),
+    ("null", None), ("negative", -1), ("max-date", "9999-12-31"), ("min-date", "0001-01-01"),
+]
+
+
+def encode(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=True).replace('"__1e999__"', "1e999").encode()
+
+
+def check(r, label: str, *, must_refuse: bool) -> None:
+    STATS["requests"] += 1
+    if r.status_code >= 500:
+        SERVER_ERRORS.append(f"{label}: {r.status_code} {r.text[:200]}")
+        return
+    if r.status_code >= 400:
+        STATS["refused"] += 1
+        assert r.headers.get("content-type", "").startswith(("application/problem+json", "application/json")), (label, r.headers.get("content-type"))
+        if not label.startswith("POST /oauth"):
+            assert r.headers["content-type"].startswith("application/problem+json"), (label, r.headers["content-type"])
+    else:
+        STATS["accepted"] += 1
+        assert not must_refuse, f"{label}: accepted ({r.status_code}) input that can never be valid: {r.text[:200]}"
+
+
+async def send(world: World, operation: str, actor: str, *, content: bytes, content_type: str = "application/json"):
+    method, path = operation.split(" ", 1)
+    kw = body_for(world, method, path)
+    headers = {**world.as_(actor), "Content-Type": content_type}
+    return await world.platform.client.request(method, fill_path(world, path), params=kw.get("params"),
+                                               headers=headers, content=content)
+
+
+@pytest.fixture(scope="module")
+async def settled(world):
+    from tests.security.test_authz_matrix import before as _  # noqa: F401 - same settling rule
+
+    import asyncio
+
+    previous = None
+    for _ in range(30):
+        current = await versions(world)
+        if current == previous:
+            return current
+        previous = current
+        await asyncio.sleep(1.0)
+    raise AssertionError("world A never settled")
+
+
+@pytest.mark.parametrize("operation", WRITES)
+async def test_malformed_bodies_are_refused(world, settled, operation):
+    """Bodies that are not a valid request at all, whatever the endpoint."""
+    actor = writer_for(operation)
+    form = operation.startswith("POST /oauth")
+    cases = [
+        ("oversized-2MiB", encode({"x": "a" * (2 * 1024 * 1024)}), "application/json",
+         {413, 415} if operation == "POST /api/v1/enterprises/import" else {413}),
+        ("not-json", b"{this is not json", "application/json", None),
+        ("invalid-utf8", b'{"name": "\xff\xfe\xfa"}', "application/json", None),
+        ("deep-nesting", b"[" * 100_000 + b"]" * 100_000, "application/json", None),
+        ("top-level-array", b"[1, 2, 3]", "application/json", None),
+        ("empty-body", b"", "application/json", None),
+        ("wrong-content-type", b"name=x", "text/plain", None),
+        ("non-finite", b'{"value": NaN, "other": Infinity}', "application/json", None),
+    ]
+    for name, content, ctype, statuses in cases:
+        if form and name in ("wrong-content-type",):
+            continue
+        r = await send(world, operation, actor, content=content, content_type=ctype)
+        STATS[f"class:{name}"] += 1
+        optional_body = operation.endswith(("/forward", "/verify", "/cancel"))
+        check(r, f"{operation} [{name}]", must_refuse=not (name == "empty-body" and (optional_body or form)))
+        if statuses and r.status_code < 500:
+            assert r.status_code in statuses, f"{operation} [{name}]: {r.status_code}"
+
+
+FIELD_OPERATIONS = [op for op in WRITES if not op.startswith("POST /oauth")
+                    and op not in ("POST /api/v1/agencies/{agency_id}/documents", "POST /api/v1/enterprises/import")]
+DATE_CLASSES = {"impossible-date", "year-zero", "year-10000"}
+
+
+def _is_date_field(field: str) -> bool:
+    leaf = field.rsplit(".", 1)[-1]
+    return "date" in leaf or leaf in ("valid_from", "valid_until", "certificate_valid_until", "deadline", "as_of")
+
+
+async def _field_corpus(world: World, operation: str, values: list[tuple[str, Any]], *, must_refuse: bool) -> None:
+    actor = writer_for(operation)
+    method, path = operation.split(" ", 1)
+    body = body_for(world, method, path).get("json") or {"note": "x"}
+    names = dict(values)
+    for name, field, mutated in mutations(body):
+        if name not in names:
+            continue
+        if name in DATE_CLASSES and not _is_date_field(field):
+            continue  # a date-looking string in a text field is just text
+        if operation == "POST /api/v1/accounts" and field != "username":
+            mutated["username"] = body_for(world, method, path)["json"]["username"]  # fresh, so 409 cannot hide a 500
+        r = await send(world, operation, actor, content=encode(mutated))
+        STATS[f"class:{name}"] += 1
+        check(r, f"{operation} {field}=[{name}]", must_refuse=must_refuse)
+
+
+def mutations(body: dict[str, Any], values: list[tuple[str, Any]] | None = None) -> Iterator[tuple[str, str, Any]]:
+    """(class, field path, mutated body) for every top-level field and the fields of the first
+    element of every list of objects."""
+    values = values or (NEVER_VALID_VALUES + ODD_VALUES)
+    for field in body:
+        for name, value in values:
+            mutated = copy.deepcopy(body)
+            mutated[field] = value
+            yield name, field, mutated
+        if isinstance(body[field], list) and body[field] and isinstance(body[field][0], dict):
+            for sub in body[field][0]:
+                for name, value in values:
+                    mutated = copy.deepcopy(body)
+                    mutated[field][0][sub] = value
+                    yield name, f"{field}[0].{sub}", mutated
+
+
+@pytest.mark.parametrize("operation", FIELD_OPERATIONS)
+async def test_never_valid_field_values_are_refused(world, settled, operation):
+    """NUL, lone surrogates, numbers beyond any range, objects where scalars belong, impossible
+    dates: refused with a 4xx wherever they are put."""
+    await _field_corpus(world, operation, NEVER_VALID_VALUES, must_refuse=True)
+
+
+async def test_refused_input_stored_nothing(world, settled):
+    """After every malformed body and never-valid field above was refused: world A's records
+    are exactly as before (no half-applied write)."""
+    assert await versions(world) == settled
+
+
+@pytest.mark.parametrize("operation", FIELD_OPERATIONS)
+async def test_odd_field_values_never_break_the_server(world, operation):
+    """Empty, blank, control characters, bidi overrides, SQL- and HTML-looking text, 100k
+    characters, wrong types, null, negatives, extreme dates: accepted or refused by the rules,
+    never a 5xx. (Runs last: accepted values really do change world A.)"""
+    await _field_corpus(world, operation, ODD_VALUES, must_refuse=False)
+
+
+async def test_documents_and_csv_corpus(world):
+    api = world.platform.client
+    agency = world.as_("agencyA")
+    url = f"/api/v1/agencies/{world.ids['agencyA']}/documents"
+    cases = [
+        ("not-a-pdf", {"file": ("x.pdf", b"MZ\x90\x00 an executable", "application/pdf")}, {"kind": "other"}),
+        ("empty-file", {"file": ("x.pdf", b"", "application/pdf")}, {"kind": "other"}),
+        ("html-as-png", {"file": ("x.png", b"<html><script>alert(1)</script></html>", "image/png")}, {"kind": "other"}),
+        ("oversized-11MiB", {"file": ("x.pdf", b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024), "application/pdf")}, {"kind": "other"}),
+        ("bad-kind", {"file": ("x.pdf", b"%PDF-1.4\n%%EOF", "application/pdf")}, {"kind": "\u0000" * 5}),
+        ("no-file", None, {"kind": "other"}),
+    ]
+    for name, files, data in cases:
+        r = await api.post(url, files=files, data=data, headers=agency)
+        STATS["class:document-" + name] += 1
+        check(r, f"documents [{name}]", must_refuse=True)
+    bureau = {**world.as_("bureauA"), "Content-Type": "text/csv"}
+    for name, content in [("invalid-utf8", b"uscc,name\n\xff\xfe,\xfa\n"), ("garbage", b"\x00\x01\x02,,,\n,,\n"),
+                          ("header-only", b"uscc,name\n"), ("huge-field", b"uscc,name\n1," + b"a" * 500_000 + b"\n"),
+                          ("quotes", b'uscc,name\n"unterminated,x\n'), ("empty", b"")]:
+        r = await api.post("/api/v1/enterprises/import", content=content, headers=bureau)
+        STATS["class:csv-" + name] += 1
+        check(r, f"import [{name}]", must_refuse=False)
+        if r.status_code == 200:
+            assert r.json()["accepted"] == 0 and r.json()["updated"] == 0, (name, r.json())
+
+
+async def test_sql_and_html_looking_text_is_stored_verbatim_and_escaped_in_the_portal(world):
+    api = world.platform.client
+    nasty_sql = "Robert'); DROP TABLE agencies;-- 安全"
+    nasty_html = "<script>alert('xss')</script><img src=x onerror=alert(1)>"
+    # A complaint keeps its description verbatim.
+    r = await api.post("/api/v1/complaints", headers=world.as_("entA"), json={
+        "agency_id": world.ids["agencyA"], "category": "other", "description": nasty_sql + nasty_html})
+    assert r.status_code == 201, r.text
+    got = await api.get(f"/api/v1/complaints/{r.json()['id']}", headers=world.as_("entA"))
+    assert got.json()["description"] == nasty_sql + nasty_html
+    # An agency named like markup: listed verbatim by the API, escaped on the public portal page.
+    from shared.reference import make_uscc
+
+    uscc = make_uscc("91440703MAHTM" + world.uscc["agencyA"][12:16])
+    actor = await world.platform.actor("agency", org_uscc=uscc)
+    name = f"{nasty_html}{nasty_sql}"
+    r = await api.post("/api/v1/agencies", json=agency_body(uscc, name, "440703"), headers=actor.headers)
+    assert r.status_code == 201, r.text
+    agency_id = r.json()["id"]
+    assert r.json()["name"] == name
+    from tests.security.world import PDF
+
+    await api.post(f"/api/v1/agencies/{agency_id}/documents", files={"file": ("l.pdf", PDF, "application/pdf")},
+                   data={"kind": "business_licence"}, headers=actor.headers)
+    assert (await api.post(f"/api/v1/agencies/{agency_id}/submit", headers=actor.headers)).status_code == 200
+    assert (await api.post(f"/api/v1/agencies/{agency_id}/review", json={"decision": "approve", "comments": "ok"},
+                           headers=world.as_("bureauA"))).status_code == 200
+    from shared.testing.wait import eventually
+
+    async def listed():
+        d = await api.get("/api/v1/directory/agencies", params={"q": "DROP TABLE", "limit": 200})
+        return next((a for a in d.json()["items"] if a["id"] == agency_id), None)
+
+    entry = await eventually(listed, timeout=20)
+    assert entry["name"] == name
+    page = await api.get("/", params={"q": "DROP TABLE"}, headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.status_code
+    html = page.text
+    assert "<script>alert('xss')</script>" not in html and "onerror=alert(1)>" not in html
+    assert "&lt;script&gt;" in html, "the agency's name should appear, escaped, on the public list"
+    # The tables are all still there.
+    assert (await api.get("/api/v1/agencies", headers=world.as_("admin"))).status_code == 200
+
+
+async def test_bad_input_summary():
+    record("bad-input-corpus", write_operations=len(WRITES), requests=STATS["requests"], refused_4xx=STATS["refused"],
+           accepted=STATS["accepted"], server_errors=len(SERVER_ERRORS),
+           classes={k[6:]: v for k, v in sorted(STATS.items()) if k.startswith("class:")})
+    assert not SERVER_ERRORS, "\n".join(SERVER_ERRORS[:40])
