@@ -35,7 +35,7 @@ from shared.ids import new_id
 
 from services.enterprises import events as ev
 from services.enterprises.models import enterprises as t
-from services.enterprises.service import (RECORD_FIELDS, _custodian_columns, custodians, open_hazard_counts,
+from services.enterprises.service import (RECORD_FIELDS, custodian_columns, custodians, open_hazard_counts,
                                           risk_of_values, validate_record)
 
 log = structlog.get_logger("enterprises.import")
@@ -337,7 +337,7 @@ class Importer:
                 current = existing.get(uscc)
                 risk = risk_of_values(values, open_counts.get(uscc, 0), ctx.policy)
                 if current is None:
-                    row = {**values, **(holders.get(uscc) or _custodian_columns(None)), "id": new_id(),
+                    row = {**values, **(holders.get(uscc) or custodian_columns(None)), "id": new_id(),
                            "risk_level": risk.risk_level.value, "base_level": risk.base_level.value, "version": 1,
                            "created_at": now, "updated_at": now}
                     inserts.append(row)

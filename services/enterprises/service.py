@@ -117,7 +117,7 @@ async def open_hazard_counts(session: AsyncSession, usccs: Iterable[str]) -> dic
     return {u: n for u, n in (await session.execute(stmt)).all()}
 
 
-def _custodian_columns(row: Mapping[str, Any] | None) -> dict[str, Any]:
+def custodian_columns(row: Mapping[str, Any] | None) -> dict[str, Any]:
     if row is None:
         return {"custodian_contract_id": None, "custodian_agency_id": None, "custodian_agency_name": None,
                 "custodian_until": None, "custodian_status": None}
@@ -137,7 +137,7 @@ async def custodians(session: AsyncSession, usccs: Iterable[str]) -> dict[str, d
             .order_by(c.enterprise_uscc, sa.case((c.status == "active", 0), else_=1), c.end_date.desc(), c.contract_id))
     result: dict[str, dict[str, Any]] = {}
     for row in (await session.execute(stmt)).mappings():
-        result.setdefault(row["enterprise_uscc"], _custodian_columns(row))
+        result.setdefault(row["enterprise_uscc"], custodian_columns(row))
     return result
 
 
@@ -173,7 +173,7 @@ async def create_enterprise(ctx: ServiceContext, *, principal: Principal, data: 
             if await _load(session, t.c.uscc == data.uscc) is not None:
                 raise _duplicate(data.uscc)
             open_count = (await open_hazard_counts(session, [data.uscc])).get(data.uscc, 0)
-            custodian = (await custodians(session, [data.uscc])).get(data.uscc) or _custodian_columns(None)
+            custodian = (await custodians(session, [data.uscc])).get(data.uscc) or custodian_columns(None)
             risk = risk_of_values(values, open_count, ctx.policy)
             row = {**values, **custodian, "id": new_id(), "risk_level": risk.risk_level.value,
                    "base_level": risk.base_level.value, "version": 1, "created_at": now, "updated_at": now}
@@ -330,7 +330,7 @@ async def refresh_enterprise(session: AsyncSession, *, outbox: Outbox, policy: P
     if current is None:
         return None
     open_count = (await open_hazard_counts(session, [uscc])).get(uscc, 0)
-    custodian = (await custodians(session, [uscc])).get(uscc) or _custodian_columns(None)
+    custodian = (await custodians(session, [uscc])).get(uscc) or custodian_columns(None)
     risk = risk_of_values(current, open_count, policy)
     updates: dict[str, Any] = {k: v for k, v in custodian.items() if current[k] != v}
     if risk.risk_level.value != current["risk_level"] or risk.base_level.value != current["base_level"]:
