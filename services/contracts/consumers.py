@@ -24,6 +24,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import Clock
+from shared.events.catalog import CATALOG, AgencyStatusChanged
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Handler
 from shared.events.outbox import Outbox
@@ -37,8 +38,8 @@ from services.contracts.service import note, terminate, transition
 
 log = structlog.get_logger("contracts.consumers")
 
-# agency.credit_changed is not a status event (another payload): not consumed here.
-AGENCY_STATUS_EVENTS = ("submitted", "approved", "rejected", "suspended", "reinstated", "revoked", "expired")
+# Every agency status event of the catalog (agency.credit_changed has another payload: not ours).
+AGENCY_STATUS_EVENTS = tuple(t for t, model in CATALOG.items() if model is AgencyStatusChanged)
 
 
 def _reason(zh: str, en: str, detail: str | None) -> str:
@@ -112,7 +113,7 @@ def make_handlers(*, clock: Clock, policy: Policy) -> dict[str, Handler]:
             log.info("contracts.flagged", contract_id=str(c.id), flagged=flagged, risk_level=level)
 
     return {
-        **{f"agency.{s}": on_agency for s in AGENCY_STATUS_EVENTS},
+        **{event_type: on_agency for event_type in AGENCY_STATUS_EVENTS},
         "enterprise.registered": on_enterprise,
         "enterprise.updated": on_enterprise,
         "enterprise.risk_changed": on_enterprise,

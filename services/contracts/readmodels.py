@@ -34,7 +34,7 @@ ENTERPRISE_TABLE = EnterpriseFacts.__table__
 
 # --- conversions ---------------------------------------------------------------------------
 def agency_fact(row: Any) -> AgencyFact:
-    return AgencyFact(id=str(row.id), uscc=row.uscc, name=row.name, status=row.status,
+    return AgencyFact(id=str(row.id), uscc=row.uscc, name=row.name, status=row.status, in_force=row.filing_in_force,
                       service_districts=tuple(row.service_districts or ()),
                       service_industries=tuple(row.service_industries or ()),
                       registered_engineers=tuple(row.registered_engineers or ()), version=row.version)
@@ -59,6 +59,8 @@ def _agency_values(data: dict[str, Any], source: str) -> dict[str, Any]:
         "uscc": str(data["uscc"]),
         "name": str(data["name"]),
         "status": str(data["status"]),
+        "filing_in_force": bool(data["filing_in_force"]) if data.get("filing_in_force") is not None
+        else str(data["status"]) == "approved",
         "district_code": data.get("district_code"),
         "service_districts": [str(d) for d in data.get("service_districts") or []],
         "service_industries": [str(i) for i in data.get("service_industries") or []],

@@ -36,10 +36,15 @@ class AgencyFact:
     uscc: str
     name: str
     status: str
+    in_force: bool | None = None  # approved, or renewing with the current filing still valid; None: status == approved
     service_districts: Sequence[str] = ()
     service_industries: Sequence[str] = ()
     registered_engineers: Sequence[str] = ()
     version: int = 0
+
+    def __post_init__(self) -> None:
+        if self.in_force is None:
+            object.__setattr__(self, "in_force", self.status == "approved")
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,7 @@ def check_terms(*, agency: AgencyFact, enterprise: EnterpriseFact, terms: Terms,
     """Every rule the terms break; ``engineer_load`` counts the engineer's other binding contracts
     of this agency, ``overlapping`` the enterprise's other non-terminal contracts overlapping the term."""
     out: list[Violation] = []
-    if agency.status != "approved":
+    if not agency.in_force:
         out.append(Violation("agency_not_approved", "agency_id", text(
             f"所选机构当前状态为 {agency.status}，仅已备案（approved）的机构可以签订托管协议",
             f"The agency is {agency.status}; only approved agencies may contract")))

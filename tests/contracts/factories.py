@@ -52,13 +52,15 @@ def frozen(day: date = TODAY) -> FrozenClock:
 
 def agency_data(agency_id: str, uscc: str, *, status: str = "approved", version: int = 2, name: str = "江门安信安全技术服务有限公司",
                 districts: list[str] | None = None, industries: list[str] | None = None,
-                engineers: list[str] | None = None, reason: str | None = None) -> dict[str, Any]:
+                engineers: list[str] | None = None, reason: str | None = None,
+                filing_in_force: bool | None = None) -> dict[str, Any]:
     return {
         "id": agency_id, "version": version, "uscc": uscc, "name": name, "status": status, "district_code": DISTRICT,
         "service_districts": districts if districts is not None else [DISTRICT, OTHER_DISTRICT],
         "service_industries": industries if industries is not None else ["machinery", "light_industry", "hazardous_chemicals"],
         "registered_engineers": engineers if engineers is not None else list(ENGINEERS),
         "filing_no": "JM-TG-2026-0001", "valid_until": "2029-03-01", "reason": reason,
+        **({"filing_in_force": filing_in_force} if filing_in_force is not None else {}),
     }
 
 

@@ -42,6 +42,15 @@ async def test_each_creation_rule_is_a_422_naming_it(sqlite_backend, tmp_path):
         body = w.body()
         body["agency_id"] = pending_id
         await expect("agency_not_approved", body, w.agency(pending_uscc))
+        # an approved agency applying for renewal keeps contracting while its filing is in force
+        await w.agency_event("agency.submitted", filing_in_force=True)
+        r = await w.client.post("/api/v1/contracts", json=w.body(start=date(2030, 1, 1), end=date(2030, 12, 31)),
+                                headers=w.agency())
+        assert r.status_code == 201, r.text
+        assert (await w.post(r.json()["id"], "cancel", w.agency())).status_code == 200
+        await w.agency_event("agency.needs_more_info", filing_in_force=False)
+        await expect("agency_not_approved", w.body())
+        await w.agency_event("agency.approved")
 
         async def enterprise(**kw) -> str:
             uscc = new_uscc()

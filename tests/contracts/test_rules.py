@@ -31,8 +31,9 @@ def test_valid_terms_break_no_rule():
 
 
 @pytest.mark.parametrize("kw,expected", [
-    ({"agency": AgencyFact(**{**AGENCY.__dict__, "status": "suspended"})}, "agency_not_approved"),
-    ({"agency": AgencyFact(**{**AGENCY.__dict__, "status": "submitted"})}, "agency_not_approved"),
+    ({"agency": AgencyFact(**{**AGENCY.__dict__, "status": "suspended", "in_force": None})}, "agency_not_approved"),
+    ({"agency": AgencyFact(**{**AGENCY.__dict__, "status": "submitted", "in_force": None})}, "agency_not_approved"),
+    ({"agency": AgencyFact(**{**AGENCY.__dict__, "status": "expired", "in_force": False})}, "agency_not_approved"),
     ({"enterprise": EnterpriseFact(**{**ENTERPRISE.__dict__, "district_code": "440704"})}, "agency_district_not_served"),
     ({"enterprise": EnterpriseFact(**{**ENTERPRISE.__dict__, "industry": "fireworks"})}, "agency_industry_not_served"),
     ({"terms": Terms(**{**TERMS.__dict__, "engineer_name": "王五"})}, "engineer_not_registered"),
@@ -49,12 +50,16 @@ def test_each_rule(kw, expected):
     assert codes(**kw) == [expected]
 
 
+def test_an_agency_renewing_with_its_filing_in_force_may_contract():
+    assert codes(agency=AgencyFact(**{**AGENCY.__dict__, "status": "submitted", "in_force": True})) == []
+
+
 def test_engineer_below_capacity_passes():
     assert codes(engineer_load=14) == []
 
 
 def test_all_broken_rules_are_reported_in_order():
-    broken = codes(agency=AgencyFact(**{**AGENCY.__dict__, "status": "revoked"}), overlapping=2,
+    broken = codes(agency=AgencyFact(**{**AGENCY.__dict__, "status": "revoked", "in_force": None}), overlapping=2,
                    terms=Terms(**{**TERMS.__dict__, "engineer_name": "无名"}))
     assert broken == ["agency_not_approved", "engineer_not_registered", "term_overlaps"]
 

@@ -59,7 +59,7 @@ async def sign_contract(ctx: ServiceContext, *, principal: Principal, contract_i
                               actor=principal.actor, signed_at=now, content_sha256=digest))
         if len(set(current) | {party}) == 2:
             agency = await readmodels.agency_in_model(session, contract.agency_id)
-            if agency is None or agency.status != "approved":
+            if agency is None or not agency.in_force:
                 raise ValidationFailed(text("该机构已不在备案有效状态，不能签订协议", "The agency is no longer approved"),
                                        code="agency_not_approved", errors=[FieldError("agency_id", text("机构未备案", "not approved"))])
             load = await engineer_load(session, agency_id=contract.agency_id, engineer_name=contract.engineer_name,
@@ -124,7 +124,7 @@ async def review_filing(ctx: ServiceContext, *, principal: Principal, contract_i
                          payload={"comments": comments})
         else:
             agency = await readmodels.agency_in_model(session, contract.agency_id)
-            if agency is None or agency.status != "approved":
+            if agency is None or not agency.in_force:
                 status = agency.status if agency else "unknown"
                 raise ValidationFailed(text(f"该机构当前状态为 {status}，不能予以备案", f"The agency is {status}; the contract cannot be filed"),
                                        code="agency_not_approved",

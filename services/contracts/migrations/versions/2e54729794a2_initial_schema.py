@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e7d10861137a
+Revision ID: 2e54729794a2
 Revises: 
-Create Date: 2026-11-28 17:40:53.536314
+Create Date: 2026-11-28 18:04:28.542660
 """
 from typing import Sequence, Union
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import sqlmodel.sql.sqltypes
 from sqlalchemy.dialects import postgresql
 
-revision: str = 'e7d10861137a'
+revision: str = '2e54729794a2'
 down_revision: Union[str, None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('uscc', sa.String(length=18), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=30), nullable=False),
+    sa.Column('filing_in_force', sa.Boolean(), nullable=False),
     sa.Column('district_code', sa.String(length=12), nullable=True),
     sa.Column('service_districts', sa.JSON(), nullable=False),
     sa.Column('service_industries', sa.JSON(), nullable=False),
