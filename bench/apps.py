@@ -55,6 +55,10 @@ async def create_note(ctx: Ctx, body: NoteIn) -> dict[str, Any]:
 
 
 def producer_app() -> FastAPI:
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # experiments only: the GIL switch interval
+        import sys
+
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     spec = ServiceSpec(name="producer", metadata=producer_meta, routers=[producer_router], migrate=False)
     return create_service_app(spec, Settings(), verifier=verifier())
 

@@ -9,17 +9,34 @@ import asyncio
 import time
 from typing import Any
 
-from bench.common import Backend, env_for, log, serving
+from bench.common import Backend, cpu_seconds, env_for, load_average, log, serving
+
+
+class cpu_of:  # noqa: N801 - used like a function
+    """CPU seconds a set of processes use from now on."""
+
+    def __init__(self, *pids: int) -> None:
+        self.pids = pids
+        self.start = sum(cpu_seconds(p) for p in pids)
+
+    def used(self) -> float:
+        return sum(cpu_seconds(p) for p in self.pids) - self.start
+
+    def per_op(self, ops: int) -> float | None:
+        return round(self.used() * 1000 / ops, 3) if ops else None
 from bench.load import closed_loop, post_json
 
 
 async def bare_insert_rps(backend: Backend, *, duration: float, concurrency: int) -> dict[str, Any]:
     env = {"BENCH_BARE_DATABASE_URL": backend.database_url("bare")}
     async with serving("bench.apps:bare_app", env, backend.workdir / "bare.log") as server:
+        cpu = cpu_of(server.process.pid)
         m = await closed_loop(post_json(server.url + "/items", lambda i: {"name": f"item {i}"}),
-                              duration=duration, concurrency=concurrency)
+                              duration=duration, concurrency=concurrency, warmup=0)
+        m["cpu_ms_per_op"] = cpu.per_op(m["ops"])
         m["rss_mib"] = server.rss_mib()
-    log(f"bare insert on {backend.kind}: {m['rate']} req/s ({m['errors']} errors)")
+        m["load_average"] = load_average()
+    log(f"bare insert on {backend.kind}: {m['rate']} req/s, {m['cpu_ms_per_op']} CPU-ms/req ({m['errors']} errors)")
     return m
 
 
@@ -57,12 +74,15 @@ async def producer_write_rps(backend: Backend, *, duration: float, concurrency: 
 
             recording = record(server.process.pid, VAR / "profiles" / f"shared_write-{backend.kind}")
         try:
+            cpu = cpu_of(server.process.pid)
             m = await closed_loop(post_json(server.url + "/notes", lambda i: {"name": f"note {i}"}),
-                                  duration=duration, concurrency=concurrency)
+                                  duration=duration, concurrency=concurrency, warmup=0)
             m.update(await drain(backend, settings.stream_name))
+            m["cpu_ms_per_op"] = cpu.per_op(m["ops"])  # including the relay publishing every event
+            m["load_average"] = load_average()
         finally:
             if recording:
                 recording.stop()
         m["profile"] = str(recording.output) if recording else None
-    log(f"shared write on {backend.kind}: {m['rate']} req/s ({m['errors']} errors)")
+    log(f"shared write on {backend.kind}: {m['rate']} req/s, {m['cpu_ms_per_op']} CPU-ms/req ({m['errors']} errors)")
     return m

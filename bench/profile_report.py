@@ -24,7 +24,8 @@ def load(path: Path) -> list[tuple[list[str], int]]:
 
 def busy(stacks: list[tuple[list[str], int]]) -> list[tuple[list[str], int]]:
     """Drop samples of threads parked waiting for work (aiosqlite's queue, the event loop's select)."""
-    idle = ("_connection_worker_thread (aiosqlite/core.py:59)", "select (selectors.py", "Condition.wait", "Queue.get")
+    idle = ("_connection_worker_thread (aiosqlite/core.py:59)", "select (selectors.py", "Condition.wait", "Queue.get",
+            "Runner.run (asyncio/runners.py:118)")  # uvloop's poll is native: the loop waiting shows as Runner.run
     return [(f, n) for f, n in stacks if not any(i in f[-1] for i in idle)]
 
 

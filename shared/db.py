@@ -31,6 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 from sqlalchemy.orm import registry
 
+try:
+    from sqlalchemy.util.concurrency import await_
+except ImportError:  # SQLAlchemy 2.0 names it await_only
+    from sqlalchemy.util import await_only as await_
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -60,6 +65,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.close()
 
 
+def _sqlite_begin(statement: str) -> Callable[[object], None]:
+    """The dialect's ``do_begin`` for aiosqlite: our own ``BEGIN [IMMEDIATE]`` (the driver's
+    transaction control is off, see ``_sqlite_pragmas``) sent straight to the aiosqlite connection.
+
+    aiosqlite runs every call on its worker thread and each hop costs a thread wake-up and a GIL
+    hand-off; a statement through SQLAlchemy's cursor adapter is three hops (open cursor, execute,
+    close), this is one. Profiled (bench/shared_write.py), the hops were the largest item of a write.
+    Errors surface like any ``do_begin`` failure: wrapped as ``sqlalchemy.exc.OperationalError``."""
+
+    def do_begin(dbapi_connection) -> None:  # noqa: ANN001 - a pool ``_ConnectionFairy``
+        await_(dbapi_connection.driver_connection.execute(statement))
+
+    return do_begin
+
+
 class Database:
     def __init__(self, url: str, *, service: str, echo: bool = False) -> None:
         self.url = url
@@ -80,8 +100,7 @@ class Database:
     def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
-        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        engine.sync_engine.dialect.do_begin = _sqlite_begin("BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
 
     # --- lifecycle -----------------------------------------------------------------------
