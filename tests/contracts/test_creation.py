@@ -283,7 +283,7 @@ async def test_unknown_parties_are_fetched_from_their_services_and_a_later_event
                "staff": [{"name": "张伟", "role": "registered_safety_engineer"}, {"name": "赵六", "role": "safety_officer"}]}
     seen: list[str] = []
     async with peer(fake_peers({agency_id: profile}, {ent_uscc: enterprise_data(ent_uscc, version=2)}, seen)) as url:
-        settings = sqlite_backend.settings(registry_url=url, enterprises_url=url)
+        settings = sqlite_backend.settings(registry_url=url, enterprises_url=url, peer_timeout_seconds=10)
         async with world(settings, parties=False) as w:
             w.agency_id, w.agency_uscc, w.enterprise_uscc = agency_id, agency_uscc, ent_uscc
             token = w.agency()
