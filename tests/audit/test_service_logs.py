@@ -70,6 +70,11 @@ async def test_contract_must_be_active_and_the_callers(sqlite_backend):
         await h.feed(stranger)
         r = await h.client.post("/api/v1/service-logs", json=service_log(filed), headers=contract.agency.headers())
         assert r.status_code == 422 and r.json()["code"] == "contract_not_active"
+        assert r.json()["detail"] == "合同状态为 filed，不是履行中"  # zh-CN first
+        r = await h.client.post("/api/v1/service-logs", json=service_log(filed),
+                                headers={**contract.agency.headers(), "Accept-Language": "en"})
+        assert r.json()["detail"] == "The contract is filed, not active"
+        assert r.json()["errors"] == [{"field": "contract_id", "message": "contract not active"}]
         r = await h.client.post("/api/v1/service-logs", json=service_log(contract), headers=stranger.headers())
         assert r.status_code == 403
         for headers in (contract.enterprise.headers(), bureau(), admin()):
