@@ -243,7 +243,8 @@ def free_port() -> int:
 @asynccontextmanager
 async def peer(app: FastAPI):
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=1))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
@@ -316,7 +317,7 @@ async def test_unknown_parties_are_fetched_from_their_services_and_a_later_event
 async def test_peer_down_or_slow_is_a_503_not_a_hang(sqlite_backend):
     seen: list[str] = []
     agency_id, agency_uscc = str(uuid.uuid4()), new_uscc()
-    async with peer(fake_peers({agency_id: agency_data(agency_id, agency_uscc)}, {}, seen, delay=1.0)) as slow:
+    async with peer(fake_peers({agency_id: agency_data(agency_id, agency_uscc)}, {}, seen, delay=5.0)) as slow:
         settings = sqlite_backend.settings(registry_url=f"http://127.0.0.1:{free_port()}", enterprises_url=slow,
                                            peer_timeout_seconds=0.3)
         async with world(settings, parties=False) as w:
@@ -326,4 +327,4 @@ async def test_peer_down_or_slow_is_a_503_not_a_hang(sqlite_backend):
             started = asyncio.get_running_loop().time()
             r = await w.client.post("/api/v1/contracts", json=w.body(), headers=w.agency())
             assert r.status_code == 503 and "enterprises" in r.json()["detail"]
-            assert asyncio.get_running_loop().time() - started < 0.9
+            assert asyncio.get_running_loop().time() - started < 3.0
