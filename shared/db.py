@@ -123,8 +123,10 @@ class Database:
             if not exists:
                 try:
                     await conn.execute(f'CREATE DATABASE "{name}"')
-                except asyncpg.DuplicateDatabaseError:
-                    pass  # another replica created it first
+                except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                    # another replica created it first (a concurrent CREATE DATABASE fails on the
+                    # pg_database unique index rather than with DuplicateDatabase)
+                    pass
         finally:
             await conn.close()
 
