@@ -172,6 +172,13 @@ class Harness:
 
         return await eventually(enough, timeout=15)
 
+    async def emitted(self, event_type: str) -> int:
+        """How many events of ``event_type`` this service wrote to its outbox (exact, no waiting)."""
+        table = self.ctx.infra.outbox
+        async with self.ctx.db.reader() as session:
+            return (await session.execute(sa.select(sa.func.count()).select_from(table)
+                                          .where(table.c.type == event_type))).scalar_one()
+
     async def sweep(self, as_of: date) -> dict[str, Any]:
         r = await self.client.post(f"/api/v1/admin/sweep?service=audit&as_of={as_of.isoformat()}", headers=admin())
         assert r.status_code == 200, r.text

@@ -52,6 +52,7 @@ async def test_missed_visits_counted_once_per_increase_with_credit(backend):
         results = await asyncio.gather(h.sweep(TODAY), h.sweep(TODAY))
         assert sum(r["visits_missed"] for r in results) == 3
         assert (await h.sweep(TODAY))["visits_missed"] == 0
+        assert await h.emitted("visit.missed") == 3 and await h.emitted("agency.credit_changed") == 3
         report = (await h.client.get(f"/api/v1/compliance/contracts/{contract.id}", headers=bureau())).json()
         assert report["items"][0]["missed"] == 3
         missed = await h.events("visit.missed", count=3)

@@ -3,6 +3,7 @@ late verification costs credit; listing by status, level, district, contract."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from tests.audit.factories import (OTHER_DISTRICT, TODAY, Agency, Enterprise, admin, audit_app, bureau, city,
@@ -52,8 +53,10 @@ async def test_overdue_by_sweep_once_then_late_verification_costs_credit(backend
         assert (await h.sweep(deadline))["hazards_overdue"] == 0  # the deadline day itself is in time
         after = deadline + timedelta(days=1)
         h.clock.set(clock_at(after).now())
-        assert (await h.sweep(after))["hazards_overdue"] == 2
+        results = await asyncio.gather(h.sweep(after), h.sweep(after))  # two replicas at once
+        assert sum(r["hazards_overdue"] for r in results) == 2
         assert (await h.sweep(after))["hazards_overdue"] == 0  # once
+        assert await h.emitted("hazard.overdue") == 2
         overdue = await h.events("hazard.overdue", count=2)
         assert {e.data["id"] for e in overdue} == {open_id, rectified_id}
         r = await h.client.get(f"/api/v1/hazards/{on_time_id}", headers=admin())
