@@ -137,7 +137,11 @@ async def on_entity(session: AsyncSession, event: CloudEvent) -> None:
         else:
             await session.execute(sa.update(entities).where(entities.c.id == entity_id).values(name=name, version=version))
     if name == os.environ.get("FAULT_KILL_ON"):
-        os.kill(os.getpid(), signal.SIGKILL)  # a real crash in the middle of the handler's transaction
+        mark = os.environ.get("FAULT_KILL_MARK")
+        if mark and not os.path.exists(mark):
+            with open(mark, "w") as f:
+                f.write(event.id)
+            os.kill(os.getpid(), signal.SIGKILL)  # a real crash in the middle of the handler's transaction
     if name in Faults.fail_names:
         raise ValueError(f"poisoned handler for {name}")
     if name in Faults.fail_once_names and event.id not in Faults._failed_once:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 
 import nats
+import pytest
 from shared.events.envelope import CloudEvent
 from shared.natsserver import NatsServer, free_port
 from shared.testing.apps import running
@@ -254,3 +256,49 @@ async def test_poison_message_dead_lettered_listed_and_replayed(sqlite_backend):
 async def _dlq_len(client, n):
     items_ = (await client.get("/api/v1/admin/dlq", headers=auth("admin"))).json()["items"]
     return items_ if len(items_) >= n else None
+
+
+@pytest.mark.slow
+async def test_consumer_process_sigkilled_mid_handler(sqlite_backend, tmp_path):
+    """The consumer is a real process; its handler SIGKILLs it after writing part of its effect,
+    inside the transaction. Restarted, it gets the unacknowledged event again (after JetStream's
+    ack wait, 30 s) and applies it once; the events around it are applied once too."""
+    from shared.db import Database
+    from tests.faults.procs import AppProcess
+
+    settings = sqlite_backend.settings()
+    mark = tmp_path / "killed-once"
+    reader = AppProcess("tests.faults.fakes:reader_from_env", settings, tmp_path / "logs" / "reader.log",
+                        extra_env={"FAULT_KILL_ON": "kill-me", "FAULT_KILL_MARK": str(mark)}).start()
+    writer = writer_app(settings)
+    db = None
+    try:
+        await asyncio.to_thread(reader.wait_ready)
+        async with running(writer) as wc:
+            ids = []
+            for i in range(20):
+                r = await wc.post("/items", json={"name": "kill-me" if i == 10 else f"fine-{i}"})
+                assert r.status_code == 201
+                ids.append(r.json()["id"])
+            await eventually(lambda: mark.exists() and not reader.running, timeout=30)
+            died_at = time.monotonic()
+            reader.start()  # same environment: the mark file makes the crash happen only once
+            await asyncio.to_thread(reader.wait_ready)
+            db = Database(settings.database_url_for("reader"), service="reader")
+
+            async def all_applied():
+                return len(await effect_counts(db)) >= len(ids) or None
+
+            await eventually(all_applied, timeout=90, interval=0.5)
+            redelivered_after = time.monotonic() - died_at
+            await asyncio.sleep(1.0)
+            counts = await effect_counts(db)
+            model = {r["id"] for r in await rows(db, entities)}
+    finally:
+        reader.stop()
+        if db is not None:
+            await db.dispose()
+    record("consumer-process-killed-mid-handler", writes_acknowledged=len(ids), consumer_crashes=1,
+           redelivered_and_applied_after_seconds=round(redelivered_after, 1), events_applied=len(counts),
+           duplicate_effects=sum(c - 1 for c in counts.values()), losses=len(set(ids) - model))
+    assert model == set(ids) and len(counts) == len(ids) and all(c == 1 for c in counts.values())
