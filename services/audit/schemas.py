@@ -13,13 +13,14 @@ from shared.clock import as_utc
 
 from shared.reference import ServiceItem
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _printable(value: str | None) -> str | None:
-    """Refuse control characters (PostgreSQL cannot store NUL; none belongs in a record)."""
+    """Refuse control characters and lone surrogates (PostgreSQL cannot store NUL, no database
+    can store half a character; none belongs in a record)."""
     if value is not None and CONTROL.search(value):
-        raise ValueError("含有不可见控制字符 / contains control characters")
+        raise ValueError("含有控制字符或无效字符 / contains control or invalid characters")
     return value
 
 
@@ -137,7 +138,9 @@ class ComplianceRead(Read):
 class SampleCreate(Strict):
     period: Annotated[str, StringConstraints(pattern=PERIOD)]
     rate: Annotated[float | None, Field(gt=0, le=1)] = None
-    seed: int | Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)]
+    # any integer or text; at most 100 characters either way (it is logged with the sample)
+    seed: Annotated[int, Field(ge=-10**99, le=10**99)] | Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)]
     district: str | None = None
 
 
@@ -206,7 +209,8 @@ class ComplaintCreate(Strict):
 
 class TrackBody(Strict):
     id: uuid.UUID
-    tracking_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)]
+    tracking_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64,
+                                                    pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class TrackedStep(Read):

@@ -4,7 +4,7 @@ hazards it found; the enterprise countersigns."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,7 +63,7 @@ def _check_rules(ctx: ServiceContext, body: ServiceLogCreate, c: Any, today: dat
     limits = ctx.policy.hazard_deadline_days
     for i, hazard in enumerate(body.hazards):
         days = getattr(limits, hazard.level)
-        if not body.visit_date < hazard.deadline <= body.visit_date + timedelta(days=days):
+        if not 0 < (hazard.deadline - body.visit_date).days <= days:  # (no date arithmetic that can overflow)
             errors.append(FieldError(f"hazards.{i}.deadline", text(
                 f"整改期限须晚于走访日期且不超过 {days} 天", f"must be after the visit and within {days} days of it")))
             code = code or "hazard_deadline_out_of_policy"
