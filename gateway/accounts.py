@@ -8,8 +8,8 @@ Passwords are Argon2 hashes (hashed and checked in a worker thread); client secr
 
 from __future__ import annotations
 
-import re
 import secrets
+import unicodedata
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -19,7 +19,7 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import AdminPrincipal, CurrentPrincipal
@@ -74,8 +74,23 @@ class Passwords:
 
 
 # --- schemas ---------------------------------------------------------------------------------
+def _printable(value: str) -> str:
+    """No control characters (NUL, escapes, DEL…) and no lone surrogates in any text we store."""
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise ValueError("不允许控制字符 / control characters are not allowed")
+    return value
+
+
+def _named(value: str) -> str:
+    _printable(value)
+    if not value.strip():
+        raise ValueError("不能为空白 / must not be blank")
+    return value.strip()
+
+
 Username = Annotated[str, Field(pattern=USERNAME_PATTERN, description="3–64 个字母、数字或 _.@-")]
-Password = Annotated[str, Field(min_length=8, max_length=200)]
+Password = Annotated[str, Field(min_length=8, max_length=200), AfterValidator(_printable)]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_named)]
 
 
 def _check_uscc(value: str | None) -> str | None:
@@ -100,7 +115,7 @@ class SignUp(BaseModel):
     password: Password
     role: Literal["agency", "enterprise"]
     org_uscc: str
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: Name
 
     _uscc = field_validator("org_uscc")(_check_uscc)
 
@@ -113,7 +128,7 @@ class AdminAccountCreate(BaseModel):
     role: Literal["admin", "bureau", "agency", "enterprise"]
     district: str | None = Field(default=None, max_length=12)
     org_uscc: str | None = None
-    display_name: str | None = Field(default=None, max_length=200)
+    display_name: Name | None = None
 
     _uscc = field_validator("org_uscc")(_check_uscc)
 
@@ -140,14 +155,14 @@ class AdminAccountCreate(BaseModel):
 class ClientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     scopes: str | list[str] | None = None
 
     _scopes = field_validator("scopes")(_check_scopes)
 
 
 class AdminClientCreate(ClientCreate):
-    username: str = Field(min_length=1, max_length=64)
+    username: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable)]
 
 
 # --- service functions -----------------------------------------------------------------------
@@ -301,5 +316,3 @@ def _account_id(subject: str) -> uuid.UUID:
     except ValueError as exc:
         raise NotFound(text("账号不存在", "No such account")) from exc
 
-
-USERNAME_RE = re.compile(USERNAME_PATTERN)

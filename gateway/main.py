@@ -26,18 +26,20 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.errors import Unauthorized, install_error_handlers
 from shared.http import ContentTypeMiddleware, RequestContextMiddleware
+from shared.idempotency import IdempotencyMiddleware
 from shared.i18n import text
 from shared.logging import configure_logging
 from shared.settings import Settings
 
-from gateway import accounts
+from gateway import accounts, portal
 from gateway.accounts import Passwords, bootstrap, check_production
+from gateway.models import infra
 from gateway.oauth import endpoints as oauth_endpoints
 from gateway.oauth.grants import OAuthStore
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.server import AuthorizationServer
 from gateway.openapi import MergedOpenAPI
-from gateway.proxy import ProxyMiddleware, _unverified_claims, new_session
+from gateway.proxy import ProxyMiddleware, new_session, unverified_claims
 from gateway.ratelimit import AuthLimiter
 
 log = structlog.get_logger("gateway")
@@ -45,11 +47,27 @@ REFRESH_SECONDS = 5.0
 PURGE_EVERY = 120  # refresh rounds (10 minutes)
 
 
+class ApiIdempotency:
+    """``Idempotency-Key`` (shared.idempotency) on the gateway's own ``/api/`` POSTs; the OAuth
+    endpoints follow RFC 6749 instead, and proxied requests are the services' business."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+        self.idempotent = IdempotencyMiddleware(app)
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.idempotent(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 @dataclass
 class GatewayContext:
     settings: Settings
     db: Database
     clock: Clock
+    infra: Any
     keys: KeyStore
     store: OAuthStore
     server: AuthorizationServer
@@ -74,7 +92,7 @@ class GatewayVerifier(TokenVerifier):
         self._keys = self.keys.keyset
         self._kids = self.keys.kids
         principal = await super().verify(token)
-        claims = _unverified_claims(b"Bearer " + token.encode("latin-1", "replace")) or {}
+        claims = unverified_claims(b"Bearer " + token.encode("latin-1", "replace")) or {}
         if claims.get("jti") in self.store.revoked_jtis:
             raise Unauthorized(text("访问令牌已被撤销", "The access token was revoked"))
         return principal
@@ -88,7 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     keys = KeyStore(db, settings, clock)
     store = OAuthStore(db=db, clock=clock)
     gw = GatewayContext(
-        settings=settings, db=db, clock=clock, keys=keys, store=store,
+        settings=settings, db=db, clock=clock, infra=infra, keys=keys, store=store,
         server=AuthorizationServer(store=store, keys=keys, settings=settings, clock=clock),
         passwords=Passwords(settings),
         auth_limiter=AuthLimiter(limit=settings.auth_rate_limit, window_seconds=settings.auth_rate_window_seconds),
@@ -102,6 +120,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await migrations.upgrade(db, "gateway")
         await keys.start()
         await bootstrap(db, clock, settings)
+        await portal.ensure_portal_client(db, settings, now=clock.now())
         await store.load_revoked()
         gw.http["session"] = new_session(settings)
         refresher = asyncio.create_task(_refresh_periodically(gw))
@@ -117,15 +136,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = FastAPI(title="custody-gateway", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None, description="OAuth2 authorization server, accounts and reverse proxy")
     app.state.gw = gw
+    app.state.ctx = gw  # what shared.idempotency reads: .db and .infra
     app.state.verifier = GatewayVerifier(keys, store, settings)
     install_error_handlers(app)
-    app.add_middleware(ContentTypeMiddleware, non_json_paths=(r"^/oauth/",))
+    app.add_middleware(ApiIdempotency)
+    app.add_middleware(ContentTypeMiddleware, non_json_paths=(r"^/oauth/", r"^/portal/"))
     app.add_middleware(ProxyMiddleware, settings=settings, session_factory=gw.session,
                        revoked=lambda: store.revoked_jtis)
     app.add_middleware(RequestContextMiddleware, service="gateway")
     _operational_routes(app, gw)
     app.include_router(oauth_endpoints.router)
     app.include_router(accounts.router)
+    app.include_router(portal.router)  # `/`, `/policy`, `/portal/*` (gateway/portal, SPEC §12)
     return app
 
 

@@ -9,9 +9,11 @@ import sqlalchemy as sa
 from sqlmodel import Field
 
 from shared.db import service_base
+from shared.tables import infrastructure_tables
 
 Base = service_base("gateway")
 metadata = Base.metadata
+infra = infrastructure_tables(metadata)  # the gateway uses the idempotency records (Idempotency-Key on its POSTs)
 
 TS = sa.DateTime(timezone=True)
 

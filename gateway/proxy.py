@@ -82,7 +82,7 @@ def route_for(path: str, query_string: bytes = b"") -> str | None:
     return None
 
 
-def _unverified_claims(authorization: bytes) -> dict[str, Any] | None:
+def unverified_claims(authorization: bytes) -> dict[str, Any] | None:
     """The payload of a bearer JWT without verifying it: only for rate-limit keys and the revoked
     list (the services verify every token themselves)."""
     scheme, _, token = authorization.partition(b" ")
@@ -126,9 +126,50 @@ class ProxyMiddleware:
                 instance=path)(scope, receive, send)
             return
         if service is None:
-            await self.app(scope, receive, send)
+            await self.own(scope, receive, send)
             return
         await self.forward(service, scope, receive, send)
+
+    async def own(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The gateway's own routes: bodies over 1 MiB get 413 too (by Content-Length, or as they
+        are read when the length is not declared)."""
+        declared = next((v for n, v in scope.get("headers") or [] if n == b"content-length"), None)
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = -1
+            if length < 0 or length > JSON_LIMIT:
+                await self._too_large(scope, receive, send, JSON_LIMIT, length >= 0)
+                return
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        # No declared length: read (at most 1 MiB) before the route sees it, then replay it.
+        body = bytearray()
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > JSON_LIMIT:
+                await self._too_large(scope, receive, send, JSON_LIMIT, True,
+                                      body_done=not message.get("more_body", False))
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def forward(self, service: str, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -154,7 +195,7 @@ class ProxyMiddleware:
                 else:
                     upstream_headers[key] = value.decode("latin-1")
 
-        claims = _unverified_claims(authorization) if authorization else None
+        claims = unverified_claims(authorization) if authorization else None
         client = scope.get("client")
         address = client[0] if client else "unknown"
         key = f"client:{claims.get('client_id')}" if claims and isinstance(claims.get("client_id"), str) else f"addr:{address}"

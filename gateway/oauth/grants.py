@@ -332,7 +332,7 @@ class OAuthStore:
         table = RevokedToken.__table__
         async with self.db.reader() as session:
             rows = (await session.execute(sa.select(table.c.jti).where(table.c.expires_at > self.clock.now()))).all()
-        self.revoked_jtis = {r.jti for r in rows} | set()
+        self.revoked_jtis = {r.jti for r in rows}
 
     async def purge_expired(self) -> None:
         now = self.clock.now()

@@ -13,7 +13,6 @@ development), ``development`` (made by the gateway in development/test; refused 
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -172,10 +171,6 @@ class KeyStore:
         if claims.get("iss") != self.settings.issuer_url:
             return None
         return claims
-
-    @staticmethod
-    def now_epoch() -> int:
-        return int(time.time())
 
     @property
     def keyset(self) -> KeySet:

@@ -97,3 +97,13 @@ async def test_bootstrap_admin_account_exists_once(gateway):
     token = await admin_token(gateway)
     me = (await gateway.get("/api/v1/me", headers=bearer(token))).json()
     assert me["username"] == ADMIN_ID and me["role"] == "admin" and me["district"] is None
+
+
+async def test_idempotency_key_on_sign_up_returns_the_first_response(gateway):
+    body = {"username": "idem-user", "password": "long-enough-pw", "role": "agency", "org_uscc": VALID_USCC,
+            "display_name": "Idem"}
+    first = await gateway.post("/api/v1/accounts", json=body, headers={"Idempotency-Key": "k-1"})
+    again = await gateway.post("/api/v1/accounts", json=body, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    other = await gateway.post("/api/v1/accounts", json={**body, "display_name": "Other"}, headers={"Idempotency-Key": "k-1"})
+    assert other.status_code == 422

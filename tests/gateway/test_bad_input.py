@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.gateway.helpers import ADMIN_ID, ADMIN_SECRET, admin_token, bearer
 
 JUNK_FORMS = [
@@ -66,3 +68,62 @@ async def test_junk_admin_bodies_are_422(sqlite_gateway):
                  {"username": "x", "name": "y", "scopes": []}, {"username": "x" * 65, "name": "y"}):
         response = await sqlite_gateway.post("/api/v1/admin/clients", json=body, headers=admin)
         assert response.status_code == 422, (body, response.text)
+
+
+NEVER_VALID = [("nul", "abc\u0000def"), ("surrogate", "\ud800"), ("bell", "a\x07b"), ("nested", {"a": [1]}), ("number", 1e300)]
+
+
+async def test_never_valid_text_is_refused_in_every_field(sqlite_gateway):
+    from tests.gateway.helpers import VALID_USCC
+
+    gw = sqlite_gateway
+    admin = bearer(await admin_token(gw))
+    bodies = {
+        "/api/v1/accounts": {"username": "fresh-user", "password": "long-enough-pw", "role": "agency",
+                             "org_uscc": VALID_USCC, "display_name": "Fresh"},
+        "/api/v1/admin/accounts": {"username": "fresh-admin", "password": "long-enough-pw", "role": "admin",
+                                   "display_name": "A"},
+        "/api/v1/admin/clients": {"username": ADMIN_ID, "name": "c", "scopes": "custody.read"},
+        "/api/v1/me/clients": {"name": "c", "scopes": "custody.read"},
+    }
+    for path, body in bodies.items():
+        for field in body:
+            for label, value in NEVER_VALID:
+                mutated = {**body, field: value}
+                response = await gw.post(path, content=json.dumps(mutated).encode(),
+                                         headers={**admin, "content-type": "application/json"})
+                assert 400 <= response.status_code < 500, (path, field, label, response.status_code, response.text)
+                assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_malformed_bodies_at_own_endpoints_are_4xx_problems(sqlite_gateway):
+    gw = sqlite_gateway
+    admin = bearer(await admin_token(gw))
+    cases = [
+        (b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}', "application/json", {413}),
+        (b"{this is not json", "application/json", {400}),
+        (b'{"name": "\xff\xfe\xfa"}', "application/json", {400, 422}),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", {400, 422}),
+        (b"[1, 2, 3]", "application/json", {422}),
+        (b"", "application/json", {400, 422}),
+        (b"name=x", "text/plain", {415}),
+        (b'{"value": NaN, "other": Infinity}', "application/json", {400, 422}),
+    ]
+    for path in ("/api/v1/accounts", "/api/v1/admin/accounts", "/api/v1/admin/clients", "/api/v1/me/clients"):
+        for content, ctype, statuses in cases:
+            response = await gw.post(path, content=content, headers={**admin, "content-type": ctype})
+            assert response.status_code in statuses, (path, content[:20], response.status_code, response.text[:200])
+            assert response.headers["content-type"] == "application/problem+json"
+    for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
+        big = await gw.post(path, content=b"a=" + b"b" * (2 * 1024 * 1024),
+                            headers={"content-type": "application/x-www-form-urlencoded"})
+        assert big.status_code == 413
+
+
+async def test_streamed_oversized_body_at_own_endpoint_is_413(sqlite_gateway):
+    async def chunks():  # noqa: ANN202 - no Content-Length
+        for _ in range(20):
+            yield b" " * (100 * 1024)
+
+    response = await sqlite_gateway.post("/api/v1/accounts", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.headers["content-type"] == "application/problem+json"

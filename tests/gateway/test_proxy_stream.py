@@ -96,3 +96,12 @@ async def test_methods_pass_through(echo_gateway):
         assert response.status_code == 200 and response.json()["method"] == method
     head = await echo_gateway.head("/api/v1/credit/x")
     assert head.status_code == 200 and head.content == b""
+
+
+async def test_streamed_body_over_the_limit_is_413(echo_gateway):
+    async def chunks():  # noqa: ANN202 - no Content-Length: the limit holds while streaming
+        for _ in range(24):
+            yield b" " * (64 * 1024)
+
+    streamed = await echo_gateway.post("/api/v1/agencies", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413 and streamed.json()["limit_bytes"] == 1024 * 1024

@@ -87,3 +87,12 @@ async def test_gateway_health_and_unknown_routes(down_gateway):
     wrong_type = await down_gateway.post("/api/v1/accounts", content=b"a=b",
                                          headers={"content-type": "application/x-www-form-urlencoded"})
     assert wrong_type.status_code == 415
+
+
+async def test_portal_is_mounted_and_its_client_registered(down_gateway):
+    css = await down_gateway.get("/portal/static/portal.css")
+    assert css.status_code == 200
+    from gateway.portal import PORTAL_CLIENT_ID
+
+    client = await down_gateway.app.state.gw.store.client(PORTAL_CLIENT_ID)
+    assert client is not None and client.is_public
