@@ -27,6 +27,13 @@ Choices worth knowing (also reported for docs/DECISIONS.md):
 - Complaints: the agency sees a complaint only once forwarded, and never the complainant's phone
   (nor the USCC of an anonymous one). The bureau may resolve from ``received``, ``forwarded`` or
   ``responded``. Overdue flags are sticky (a late response stays marked late).
+- An anonymous complaint's answer carries a ``tracking_code`` (shown once, stored as a SHA-256);
+  ``POST /api/v1/complaints/track {id, tracking_code}`` shows progress and outcome, not people
+  (same 404 for an unknown id and a wrong code).
+- Additions beyond the SPEC: ``GET /api/v1/hazards/{id}``, ``GET /api/v1/audits/{id}``,
+  ``GET /api/v1/audits/samples/{id}`` (the sample log), ``GET /api/v1/compliance/summary`` (counts by
+  district for the bureau dashboard), CSV export of the hazard and complaint lists with
+  ``Accept: text/csv``.
 - Credit: records apply in order, the score clamped to ``[0, cap]`` after each (a bonus earned at
   the cap is not banked). The credit file is readable by any signed-in principal.
 """
