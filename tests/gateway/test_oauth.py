@@ -203,3 +203,31 @@ async def test_revocation_and_introspection(gateway):
     assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
     # revoking an unknown token is not an error (RFC 7009 §2.2)
     assert (await gateway.post("/oauth/revoke", data={"token": "whatever", "client_id": "custody-cli"})).status_code == 200
+
+
+async def test_concurrent_use_of_one_refresh_token_or_code_succeeds_once(gateway):
+    import asyncio
+
+    await sign_up(gateway, "racer", "right-password")
+    tokens = await pkce_tokens(gateway, "racer", "right-password")
+    attempts = await asyncio.gather(*(gateway.post("/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": "custody-cli"})
+        for _ in range(5)))
+    assert sorted(r.status_code for r in attempts) == [200, 400, 400, 400, 400]
+
+    verifier, challenge = pkce()
+    code, _ = code_of(await login(gateway, authorize_query(challenge), "racer", "right-password"))
+    exchanges = await asyncio.gather(*(gateway.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:53682/callback",
+        "client_id": "custody-cli", "code_verifier": verifier}) for _ in range(5)))
+    assert sorted(r.status_code for r in exchanges) == [200, 400, 400, 400, 400]
+
+
+async def test_refresh_token_of_one_client_is_useless_to_another(gateway):
+    await sign_up(gateway, "owner", "right-password")
+    tokens = await pkce_tokens(gateway, "owner", "right-password")
+    stolen = await gateway.post("/oauth/token", data={"grant_type": "refresh_token",
+                                                      "refresh_token": tokens["refresh_token"]},
+                                auth=(ADMIN_ID, ADMIN_SECRET))
+    assert stolen.status_code in (400, 401)
+    assert stolen.json()["error"] in ("invalid_grant", "unauthorized_client")
