@@ -77,9 +77,10 @@ async def test_who_may_sample_where(sqlite_backend):
         for headers in (Agency().headers(), Enterprise().headers()):
             r = await h.client.post("/api/v1/audits/sample", json={"period": "2026-Q4", "seed": 1}, headers=headers)
             assert r.status_code == 403
-        r = await h.client.post("/api/v1/audits/sample", json={"period": "2026-Q4", "seed": 1, "district": OTHER_DISTRICT},
-                                headers=bureau())
-        assert r.status_code == 403
+        for district in (OTHER_DISTRICT, CITY):
+            r = await h.client.post("/api/v1/audits/sample", json={"period": "2026-Q4", "seed": 1, "district": district},
+                                    headers=bureau())
+            assert r.status_code == 403
         r = await h.client.post("/api/v1/audits/sample", json={"period": "2026-Q4", "seed": 1, "district": "999999"},
                                 headers=city())
         assert r.status_code == 422 and r.json()["code"] == "unknown_district"

@@ -42,11 +42,9 @@ def _scope_of(principal: Principal, requested: str | None) -> str | None:
     if requested is not None and not jur.is_district(requested) and not jur.is_city(requested):
         raise ValidationFailed(text("未知的区县代码", "Unknown district code"), code="unknown_district",
                                errors=[FieldError("district", text("未知的区县代码", "unknown district code"))])
-    if requested is not None and jur.is_city(requested):
-        requested = None
     if principal.sees_everything:
-        return requested
-    if requested is not None and requested != principal.district:
+        return None if requested is None or jur.is_city(requested) else requested
+    if not principal.district or (requested is not None and requested != principal.district):
         raise Forbidden(text("区县应急管理局只能抽查本辖区", "A district bureau samples its own district only"))
     return principal.district
 
