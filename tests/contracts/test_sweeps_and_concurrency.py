@@ -69,6 +69,16 @@ async def test_sweep_is_admin_only(sqlite_backend):
             assert r.status_code == 403
         r = await w.client.post("/api/v1/admin/sweep", params={"service": "registry"}, headers=w.admin())
         assert r.status_code == 422
+        r = await w.client.post("/api/v1/admin/sweep", params={"as_of": "not-a-date"}, headers=w.admin())
+        assert r.status_code == 422
+
+
+async def test_a_future_sweep_date_is_refused_in_production(sqlite_backend):
+    async with world(sqlite_backend.settings(env="production"), parties=False) as w:
+        r = await w.client.post("/api/v1/admin/sweep", params={"as_of": "2026-06-01"}, headers=w.admin())
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "as_of"
+        r = await w.client.post("/api/v1/admin/sweep", params={"as_of": TODAY.isoformat()}, headers=w.admin())
+        assert r.status_code == 200
 
 
 async def test_the_scheduled_sweep_follows_the_clock(sqlite_backend):
