@@ -55,7 +55,8 @@ ADMIN_PREFIX = "/api/v1/admin/"
 
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
                         b"trailer", b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
-                        b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
+                        b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
+                        b"expect"})  # uvicorn answered any 100-continue already
 RESPONSE_DROP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade", "x-request-id", "trailer",
                            "proxy-authenticate", "server", "date"})
 

@@ -141,8 +141,11 @@ class OAuthClient:
     def get_default_redirect_uri(self) -> str | None:
         return None  # the redirect URI is always explicit
 
-    def get_allowed_scope(self, scope: str | None) -> str:
-        return normalize_scope(scope, self.scopes)
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """The requested scopes this client may have (all of its scopes when none are asked
+        for); None when none of the requested ones is allowed (Authlib answers invalid_scope)."""
+        granted = normalize_scope(scope, self.scopes)
+        return granted or None
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return any(redirect_matches(r, redirect_uri) for r in self.redirect_uris)

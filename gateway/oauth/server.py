@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 import anyio.to_thread
 import orjson
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
-from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidScopeError, OAuth2Payload, OAuth2Request, UnauthorizedClientError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -135,10 +135,10 @@ class TokenIssuer:
                  expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
         account = user or client.account
         if account is None:
-            from authlib.oauth2.rfc6749 import UnauthorizedClientError
-
             raise UnauthorizedClientError("The client does not act as an account")
         granted = client.get_allowed_scope(scope)
+        if not granted:
+            raise InvalidScopeError()
         token = {
             "token_type": "Bearer",
             "access_token": self.keys.sign(self.claims_for(account=account, client_id=client.client_id, scope=granted)),

@@ -107,3 +107,15 @@ async def test_idempotency_key_on_sign_up_returns_the_first_response(gateway):
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     other = await gateway.post("/api/v1/accounts", json={**body, "display_name": "Other"}, headers={"Idempotency-Key": "k-1"})
     assert other.status_code == 422
+
+
+async def test_a_read_only_client_cannot_obtain_write_scope(gateway):
+    admin = bearer(await admin_token(gateway))
+    ro = (await gateway.post("/api/v1/admin/clients", json={"username": ADMIN_ID, "name": "ro", "scopes": ["custody.read"]},
+                             headers=admin)).json()
+    only_write = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "custody.write"},
+                                    auth=(ro["client_id"], ro["client_secret"]))
+    assert only_write.status_code == 400 and only_write.json()["error"] == "invalid_scope"
+    unknown = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "root"},
+                                 auth=(ro["client_id"], ro["client_secret"]))
+    assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_scope"
