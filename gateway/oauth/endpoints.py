@@ -32,12 +32,12 @@ TEXT = {
     "zh": {"title": "登录 — 安全生产托管平台", "heading": "登录安全生产托管平台", "for_client": "授权给应用：",
            "username": "用户名", "password": "密码", "submit": "登录", "switch": "English",
            "wrong": "用户名或密码错误，请重试。", "csrf": "页面已过期，请重新提交。",
-           "limited": "尝试次数过多，请 {s} 秒后再试。", "invalid": "授权请求无效：{e}"},
+           "limited": "尝试次数过多，请 {s} 秒后再试。", "invalid": "授权请求无效：{e}", "too_large": "提交的内容过大。"},
     "en": {"title": "Sign in — Safety custody platform", "heading": "Sign in to the safety custody platform",
            "for_client": "Signing in to:", "username": "Username", "password": "Password", "submit": "Sign in",
            "switch": "中文", "wrong": "Wrong username or password. Please try again.",
            "csrf": "The page expired; please submit again.", "limited": "Too many attempts; try again in {s} seconds.",
-           "invalid": "Invalid authorization request: {e}"},
+           "invalid": "Invalid authorization request: {e}", "too_large": "The submitted form is too large."},
 }
 
 router = APIRouter(tags=["oauth"])
@@ -197,7 +197,7 @@ async def authorize_submit(request: Request) -> Response:
     try:
         form = await read_form(request)
     except FormTooLarge:
-        return _page(request, status=413, error=TEXT[lang]["csrf"])
+        return _page(request, status=413, error=TEXT[lang]["too_large"], show_form=False)
     try:
         req, grant = await _consent_grant(request, form)
     except OAuth2Error as error:

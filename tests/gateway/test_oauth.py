@@ -231,3 +231,17 @@ async def test_refresh_token_of_one_client_is_useless_to_another(gateway):
                                 auth=(ADMIN_ID, ADMIN_SECRET))
     assert stolen.status_code in (400, 401)
     assert stolen.json()["error"] in ("invalid_grant", "unauthorized_client")
+
+
+async def test_a_client_cannot_introspect_or_revoke_another_clients_token(gateway):
+    from tests.gateway.helpers import admin_token
+
+    await sign_up(gateway, "nosy", "right-password")
+    admin = bearer(await admin_token(gateway))
+    creds = (await gateway.post("/api/v1/admin/clients", json={"username": "nosy", "name": "n"}, headers=admin)).json()
+    victim = await admin_token(gateway)
+    mine = (creds["client_id"], creds["client_secret"])
+    assert (await gateway.post("/oauth/introspect", data={"token": victim}, auth=mine)).json() == {"active": False}
+    refused = await gateway.post("/oauth/revoke", data={"token": victim}, auth=mine)
+    assert refused.status_code == 400
+    assert (await gateway.get("/api/v1/me", headers=bearer(victim))).status_code == 200  # still valid
