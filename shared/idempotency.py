@@ -146,7 +146,11 @@ async def _caller(scope: Scope, state: Any) -> str:
     headers = dict(scope.get("headers") or [])
     auth = headers.get(b"authorization", b"").decode("latin-1")
     if not auth.lower().startswith("bearer "):
-        return "anonymous"
+        # Anonymous callers are told apart by address (the gateway sets X-Forwarded-For), so
+        # one cannot replay another's response by guessing a key and a body.
+        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")[0].strip()
+        client = scope.get("client") or ("?", 0)
+        return f"anonymous:{forwarded or client[0]}"[:100]
     try:
         principal = await state.verifier.verify(auth[7:].strip())
     except DomainError:

@@ -155,3 +155,15 @@ async def test_a_cursor_of_the_wrong_shape_is_a_422_not_a_500(sqlite_backend):
             cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
             r = await c.get("/things", params={"cursor": cursor})
             assert r.status_code == 422, (raw, r.text)
+
+
+async def test_anonymous_idempotency_keys_are_scoped_by_address(sqlite_backend):
+    async with running(app_for(sqlite_backend.settings())) as c:
+        h = {**auth("admin", sub="same"), "Idempotency-Key": "shared-key"}
+        a = await c.post("/things", json={"name": "a"}, headers={**h, "X-Forwarded-For": "10.0.0.1"})
+        assert a.status_code == 201
+        from shared.idempotency import _caller
+
+        scope_a = await _caller({"headers": [(b"x-forwarded-for", b"10.0.0.1")], "client": ("127.0.0.1", 1)}, None)
+        scope_b = await _caller({"headers": [(b"x-forwarded-for", b"10.0.0.2")], "client": ("127.0.0.1", 1)}, None)
+        assert scope_a != scope_b and scope_a.startswith("anonymous:")
