@@ -326,10 +326,15 @@ class Importer:
         rejected: list[tuple[int, str, list[FieldError]]] = []
         unchanged = 0
         async with ctx.db.transaction() as session:
-            stmt = sa.select(t).where(t.c.uscc.in_(usccs))
+            existing = {r["uscc"]: dict(r) for r in (await session.execute(sa.select(t).where(t.c.uscc.in_(usccs)))).mappings()}
             if not ctx.db.is_sqlite:
-                stmt = stmt.with_for_update()
-            existing = {r["uscc"]: dict(r) for r in (await session.execute(stmt)).mappings()}
+                # Lock (and re-read) only the rows this batch will change: a re-import of an
+                # unchanged file takes no row locks at all. (SQLite: BEGIN IMMEDIATE already.)
+                changing = [r["id"] for p in batch if (r := existing.get(p.values["uscc"])) is not None
+                            and any(p.values[k] != r[k] for k in RECORD_FIELDS)]
+                if changing:
+                    locked = sa.select(t).where(t.c.id.in_(changing)).with_for_update()
+                    existing.update({r["uscc"]: dict(r) for r in (await session.execute(locked)).mappings()})
             open_counts = await open_hazard_counts(session, usccs)
             holders = await custodians(session, [u for u in usccs if u not in existing])
             for item in batch:
