@@ -89,6 +89,7 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/hazards/{hazard_id}/rectify": {"entA"},
     "POST /api/v1/hazards/{hazard_id}/verify": {"agencyA"},
     "GET /api/v1/compliance/contracts/{contract_id}": READ_A | PARTIES_A,
+    "GET /api/v1/compliance/summary": READ_A | {"bureauB"},  # bureaus and admin; counts of the districts they govern
     "POST /api/v1/audits/sample": GOV_A,
     "GET /api/v1/audits/samples/{sample_id}": READ_A,
     "GET /api/v1/audits": EVERYONE,

@@ -112,6 +112,9 @@ async def test_lists_show_only_what_the_caller_may_see(world):
     for actor in ("city", "bureauA", "agencyA", "entA"):  # and the rightful ones do see contract A
         r = await api.get("/api/v1/contracts", params={"limit": 200}, headers=world.as_(actor))
         assert any(i["id"] == world.ids["contractA"] for i in r.json()["items"]), actor
+    summary = (await api.get("/api/v1/compliance/summary", headers=world.as_("bureauB"))).json()
+    if "440703" in str(summary):
+        leaks.append("bureauB's compliance summary mentions district 440703")
     # Non-owners of an approved agency get its public profile, not its filing (staff, documents).
     full = (await api.get(f"/api/v1/agencies/{world.ids['agencyA']}", headers=world.as_("agencyA"))).json()
     public = (await api.get(f"/api/v1/agencies/{world.ids['agencyA']}", headers=world.as_("agencyB"))).json()
