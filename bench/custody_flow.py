@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.bare_insert import bare_insert_rps
+from bench.bare_insert import bare_insert_rps, cpu_of
 from bench.common import VAR, Backend, Result, log
 from bench.platform import process_rss, seed, start_platform
 
@@ -140,20 +140,26 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
 
             recordings = [record(c.process.pid, VAR / "profiles" / f"custody_flow-{backend.kind}-{c.name}")
                           for c in platform.supervisor.components]
+        pids = [c.process.pid for c in platform.supervisor.components if c.process]
+        cpu = cpu_of(*pids)
         try:
             m = await run_flows(platform.url, s, concurrency=concurrency)
         finally:
             for rec in recordings:
                 rec.stop()
+        m["cpu_ms_per_flow"] = cpu.per_op(m["flows"])  # gateway + four services (not NATS, not PostgreSQL)
         m["rss_mib"] = process_rss(platform)
         log(f"custody flow on {backend.kind}: {m}")
     finally:
         await platform.stop()
     bare = await bare_insert_rps(backend, duration=duration, concurrency=concurrency)
     ratio = m["flows_per_s"] / bare["rate"] if bare["rate"] else 0.0
+    cpu_ratio = (bare["cpu_ms_per_op"] / m["cpu_ms_per_flow"]) if m.get("cpu_ms_per_flow") and bare.get("cpu_ms_per_op") else None
     return [
         Result(FIGURE, "flows/s", backend.kind, round(m["flows_per_s"], 2), "flows/s", "", None, m),
         Result(FIGURE, "bare insert", backend.kind, bare["rate"], "req/s", "", None, bare),
         Result(FIGURE, "flows/s ÷ bare insert req/s", backend.kind, round(ratio, 3), "", f">= {TARGET}",
                ratio >= TARGET and m["errors"] == 0, {"concurrency": concurrency, "flows": flows}),
+        Result(FIGURE, "CPU: bare insert ÷ flow", backend.kind, round(cpu_ratio, 3) if cpu_ratio else 0.0, "",
+               "(informative)", None, {"cpu_ms_per_flow": m.get("cpu_ms_per_flow"), "cpu_ms_per_bare_insert": bare.get("cpu_ms_per_op")}),
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Iterable
 
@@ -27,6 +28,7 @@ from shared.i18n import text
 log = structlog.get_logger("shared.auth")
 
 ALGORITHMS = ("RS256", "EdDSA")
+VERIFIED_CACHE_SIZE = 10_000  # tokens remembered after a full verification (see TokenVerifier.verify)
 READ_SCOPE = "custody.read"
 WRITE_SCOPE = "custody.write"
 ROLES = ("admin", "bureau", "agency", "enterprise")
@@ -96,6 +98,7 @@ class TokenVerifier:
         self.refetch_interval = refetch_interval
         self._missed_kids: dict[str, float] = {}  # unknown kid -> when we last refetched for it
         self._lock = asyncio.Lock()
+        self._verified: OrderedDict[str, tuple[Principal, float, str]] = OrderedDict()
         self._claims = jwt.JWTClaimsRegistry(
             leeway=leeway,
             iss={"essential": True, "value": self.issuer},
@@ -137,6 +140,24 @@ class TokenVerifier:
         return True
 
     async def verify(self, token: str) -> Principal:
+        """The principal of a valid token. A token verified once is remembered until it expires
+        (bounded LRU): an RS256 verification and claims check cost ~0.25 ms of CPU, paid again on
+        every request of a client that keeps its token. A remembered token is still refused once
+        it expires or once its key is no longer in the JWKS, exactly as a full verification would."""
+        hit = self._verified.get(token)
+        if hit is not None:
+            principal, expires, kid = hit
+            if time.time() <= expires + self.leeway and kid in self._kids:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, expires, kid = await self._verify(token)
+        self._verified[token] = (principal, expires, kid)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float, str]:
         try:
             header = _header_of(token)
         except ValueError as exc:
@@ -173,7 +194,7 @@ class TokenVerifier:
             district=claims.get("district"),
             org_uscc=claims.get("org_uscc"),
             username=claims.get("username"),
-        )
+        ), float(claims["exp"]), kid
 
 
 def _header_of(token: str) -> dict[str, Any]:
