@@ -297,7 +297,8 @@ async def test_unknown_parties_are_fetched_from_their_services_and_a_later_event
             assert len(seen) == 2  # now served by the read model
 
             # An event of the same version replaces the fetched copy; an older one does not.
-            await w.agency_event("agency.suspended", version=3)
+            await w.agency_event("agency.suspended", version=3, wait=False)
+            await w.processed(1)  # the read model already holds version 3 (fetched): wait for the event itself
             r = await w.client.post("/api/v1/contracts", json=w.body(start=date(2028, 1, 1), end=date(2028, 12, 31)), headers=token)
             assert r.json()["code"] == "agency_not_approved"
             await w.agency_event("agency.approved", version=2, wait=False)
