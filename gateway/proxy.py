@@ -103,6 +103,13 @@ class BodyTooLarge(Exception):
     pass
 
 
+class _RouteLabel:
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
 class ProxyMiddleware:
     def __init__(self, app: ASGIApp, *, settings: Settings, session_factory: Callable[[], aiohttp.ClientSession],
                  revoked: Callable[[], set[str]]) -> None:
@@ -112,6 +119,8 @@ class ProxyMiddleware:
         self.session_factory = session_factory
         self.revoked = revoked
         self.limiter = TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
+        # metrics label proxied requests by service (RequestContextMiddleware reads scope["route"].path)
+        self.route_labels = {name: _RouteLabel(f"proxy:{name}") for name in SERVICES}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -174,6 +183,7 @@ class ProxyMiddleware:
 
     async def forward(self, service: str, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
+        scope["route"] = self.route_labels[service]
         headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
         content_length: int | None = None
         content_type = b""

@@ -30,20 +30,20 @@ async def test_public_sign_up_validates_role_and_uscc(gateway):
     assert malformed.status_code == 400
 
 
-async def test_admin_creates_bureau_accounts_with_districts(gateway):
-    admin = bearer(await admin_token(gateway))
-    ok = await gateway.post("/api/v1/admin/accounts", json={"username": "pengjiang", "password": "long-enough-pw",
+async def test_admin_creates_bureau_accounts_with_districts(sqlite_gateway):
+    admin = bearer(await admin_token(sqlite_gateway))
+    ok = await sqlite_gateway.post("/api/v1/admin/accounts", json={"username": "pengjiang", "password": "long-enough-pw",
                                                            "role": "bureau", "district": "440703"}, headers=admin)
     assert ok.status_code == 201 and ok.json()["district"] == "440703"
-    city = await gateway.post("/api/v1/admin/accounts", json={"username": "city", "password": "long-enough-pw",
+    city = await sqlite_gateway.post("/api/v1/admin/accounts", json={"username": "city", "password": "long-enough-pw",
                                                              "role": "bureau", "district": "440700"}, headers=admin)
     assert city.status_code == 201
     for body in ({"role": "bureau"}, {"role": "bureau", "district": "999999"}, {"role": "admin", "district": "440703"},
                  {"role": "agency"}):
-        response = await gateway.post("/api/v1/admin/accounts", json={"username": "nobody1", "password": "long-enough-pw",
+        response = await sqlite_gateway.post("/api/v1/admin/accounts", json={"username": "nobody1", "password": "long-enough-pw",
                                                                      **body}, headers=admin)
         assert response.status_code == 422, (body, response.text)
-    anonymous = await gateway.post("/api/v1/admin/accounts", json={"username": "x1x", "password": "long-enough-pw",
+    anonymous = await sqlite_gateway.post("/api/v1/admin/accounts", json={"username": "x1x", "password": "long-enough-pw",
                                                                   "role": "admin"})
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
 
@@ -85,17 +85,17 @@ async def test_admin_and_self_service_clients_act_as_their_account(gateway):
     assert not_admin.status_code == 403
 
 
-async def test_tokens_not_signed_by_the_gateway_are_refused(gateway):
+async def test_tokens_not_signed_by_the_gateway_are_refused(sqlite_gateway):
     # a token from another issuer's key (the test key services trust in unit tests) is not ours
-    response = await gateway.get("/api/v1/me", headers=foreign_token("admin"))
+    response = await sqlite_gateway.get("/api/v1/me", headers=foreign_token("admin"))
     assert response.status_code == 401
-    assert (await gateway.get("/api/v1/me", headers={"Authorization": "Bearer a.b.c"})).status_code == 401
-    assert (await gateway.get("/api/v1/me", headers={"Authorization": "Basic eDp5"})).status_code == 401
+    assert (await sqlite_gateway.get("/api/v1/me", headers={"Authorization": "Bearer a.b.c"})).status_code == 401
+    assert (await sqlite_gateway.get("/api/v1/me", headers={"Authorization": "Basic eDp5"})).status_code == 401
 
 
-async def test_bootstrap_admin_account_exists_once(gateway):
-    token = await admin_token(gateway)
-    me = (await gateway.get("/api/v1/me", headers=bearer(token))).json()
+async def test_bootstrap_admin_account_exists_once(sqlite_gateway):
+    token = await admin_token(sqlite_gateway)
+    me = (await sqlite_gateway.get("/api/v1/me", headers=bearer(token))).json()
     assert me["username"] == ADMIN_ID and me["role"] == "admin" and me["district"] is None
 
 
@@ -109,13 +109,13 @@ async def test_idempotency_key_on_sign_up_returns_the_first_response(gateway):
     assert other.status_code == 422
 
 
-async def test_a_read_only_client_cannot_obtain_write_scope(gateway):
-    admin = bearer(await admin_token(gateway))
-    ro = (await gateway.post("/api/v1/admin/clients", json={"username": ADMIN_ID, "name": "ro", "scopes": ["custody.read"]},
+async def test_a_read_only_client_cannot_obtain_write_scope(sqlite_gateway):
+    admin = bearer(await admin_token(sqlite_gateway))
+    ro = (await sqlite_gateway.post("/api/v1/admin/clients", json={"username": ADMIN_ID, "name": "ro", "scopes": ["custody.read"]},
                              headers=admin)).json()
-    only_write = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "custody.write"},
+    only_write = await sqlite_gateway.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "custody.write"},
                                     auth=(ro["client_id"], ro["client_secret"]))
     assert only_write.status_code == 400 and only_write.json()["error"] == "invalid_scope"
-    unknown = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "root"},
+    unknown = await sqlite_gateway.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "root"},
                                  auth=(ro["client_id"], ro["client_secret"]))
     assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_scope"

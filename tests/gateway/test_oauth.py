@@ -30,21 +30,21 @@ def header_of(token: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
 
-async def test_metadata_and_jwks(gateway):
-    meta = (await gateway.get("/.well-known/oauth-authorization-server")).json()
+async def test_metadata_and_jwks(sqlite_gateway):
+    meta = (await sqlite_gateway.get("/.well-known/oauth-authorization-server")).json()
     assert meta["issuer"] == "http://127.0.0.1:8000"
     assert meta["token_endpoint"].endswith("/oauth/token")
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert set(meta["grant_types_supported"]) == {"authorization_code", "client_credentials", "refresh_token"}
-    jwks = (await gateway.get("/.well-known/jwks.json")).json()
+    jwks = (await sqlite_gateway.get("/.well-known/jwks.json")).json()
     assert len(jwks["keys"]) == 1
     key = jwks["keys"][0]
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["kid"]
     assert "d" not in key and "p" not in key  # public parts only
 
 
-async def test_client_credentials_token_verifies_with_shared_auth(gateway):
-    response = await gateway.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(ADMIN_ID, ADMIN_SECRET))
+async def test_client_credentials_token_verifies_with_shared_auth(sqlite_gateway):
+    response = await sqlite_gateway.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(ADMIN_ID, ADMIN_SECRET))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["token_type"] == "Bearer" and "refresh_token" not in body
@@ -56,20 +56,20 @@ async def test_client_credentials_token_verifies_with_shared_auth(gateway):
     assert claims["exp"] - claims["iat"] <= 900 and claims["nbf"] <= claims["iat"]
     assert claims["scope"] == "custody.read custody.write" and claims["client_id"] == ADMIN_ID
     assert header_of(token)["kid"] and header_of(token)["alg"] == "RS256"
-    jwks = (await gateway.get("/.well-known/jwks.json")).json()
+    jwks = (await sqlite_gateway.get("/.well-known/jwks.json")).json()
     principal = await TokenVerifier(issuer="http://127.0.0.1:8000", audience="custody-api", jwks=jwks).verify(token)
     assert principal.role == "admin" and principal.client_id == ADMIN_ID
 
 
-async def test_client_secret_post_and_wrong_secret(gateway):
-    ok = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": ADMIN_ID,
+async def test_client_secret_post_and_wrong_secret(sqlite_gateway):
+    ok = await sqlite_gateway.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": ADMIN_ID,
                                                   "client_secret": ADMIN_SECRET})
     assert ok.status_code == 200
-    bad = await gateway.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(ADMIN_ID, "nope"))
+    bad = await sqlite_gateway.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(ADMIN_ID, "nope"))
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
-    unknown = await gateway.post("/oauth/token", data={"grant_type": "password"}, auth=(ADMIN_ID, ADMIN_SECRET))
+    unknown = await sqlite_gateway.post("/oauth/token", data={"grant_type": "password"}, auth=(ADMIN_ID, ADMIN_SECRET))
     assert unknown.status_code == 400 and unknown.json()["error"] == "unsupported_grant_type"
-    not_form = await gateway.post("/oauth/token", json={"grant_type": "client_credentials"})
+    not_form = await sqlite_gateway.post("/oauth/token", json={"grant_type": "client_credentials"})
     assert not_form.status_code == 400 and not_form.json()["error"] == "invalid_request"
 
 
@@ -96,48 +96,48 @@ async def test_pkce_flow_with_login_form_refresh_rotation_and_family_revocation(
     assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
 
 
-async def test_login_form_wrong_password_gives_message_and_no_code(gateway):
-    await sign_up(gateway, "beta", "right-password")
+async def test_login_form_wrong_password_gives_message_and_no_code(sqlite_gateway):
+    await sign_up(sqlite_gateway, "beta", "right-password")
     _, challenge = pkce()
-    response = await login(gateway, authorize_query(challenge), "beta", "wrong-password")
+    response = await login(sqlite_gateway, authorize_query(challenge), "beta", "wrong-password")
     assert response.status_code == 401
     assert "用户名或密码错误" in response.text
     assert "location" not in response.headers and "code=" not in response.text
-    english = await login(gateway, authorize_query(challenge, lang="en"), "beta", "wrong-password")
+    english = await login(sqlite_gateway, authorize_query(challenge, lang="en"), "beta", "wrong-password")
     assert "Wrong username or password" in english.text
 
 
-async def test_login_page_is_zh_cn_and_needs_no_javascript(gateway):
+async def test_login_page_is_zh_cn_and_needs_no_javascript(sqlite_gateway):
     _, challenge = pkce()
-    page = await gateway.get(f"/oauth/authorize?{authorize_query(challenge)}")
+    page = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge)}")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "登录" in page.text and "<script" not in page.text
     assert 'name="username"' in page.text and 'name="password"' in page.text
     assert "lang=en" in page.text
-    en = await gateway.get(f"/oauth/authorize?{authorize_query(challenge)}", headers={"Accept-Language": "en"})
+    en = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge)}", headers={"Accept-Language": "en"})
     assert "Sign in" in en.text
 
 
-async def test_login_without_csrf_is_refused(gateway):
-    await sign_up(gateway, "gamma", "right-password")
+async def test_login_without_csrf_is_refused(sqlite_gateway):
+    await sign_up(sqlite_gateway, "gamma", "right-password")
     _, challenge = pkce()
     query = authorize_query(challenge)
-    gateway.cookies.clear()
-    response = await gateway.post(f"/oauth/authorize?{query}", data={"username": "gamma", "password": "right-password",
+    sqlite_gateway.cookies.clear()
+    response = await sqlite_gateway.post(f"/oauth/authorize?{query}", data={"username": "gamma", "password": "right-password",
                                                                        "csrf": "forged"})
     assert response.status_code == 400 and "location" not in response.headers
 
 
-async def test_authorize_rejects_bad_requests_without_redirecting(gateway):
+async def test_authorize_rejects_bad_requests_without_redirecting(sqlite_gateway):
     _, challenge = pkce()
-    evil = await gateway.get(f"/oauth/authorize?{authorize_query(challenge, redirect_uri='https://evil.example/cb')}")
+    evil = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge, redirect_uri='https://evil.example/cb')}")
     assert evil.status_code == 400 and "location" not in evil.headers
-    wrong_path = await gateway.get(f"/oauth/authorize?{authorize_query(challenge, redirect_uri='http://127.0.0.1:9/other')}")
+    wrong_path = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge, redirect_uri='http://127.0.0.1:9/other')}")
     assert wrong_path.status_code == 400
-    unknown_client = await gateway.get(f"/oauth/authorize?{authorize_query(challenge, client_id='nobody')}")
+    unknown_client = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge, client_id='nobody')}")
     assert unknown_client.status_code == 400
     # a loopback redirect on any port is accepted (RFC 8252)
-    other_port = await gateway.get(f"/oauth/authorize?{authorize_query(challenge, redirect_uri='http://127.0.0.1:1234/callback')}")
+    other_port = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge, redirect_uri='http://127.0.0.1:1234/callback')}")
     assert other_port.status_code == 200
 
 
@@ -164,13 +164,13 @@ async def test_pkce_is_required_and_s256_only(gateway):
     assert again.status_code == 400
 
 
-async def test_code_redirect_uri_must_match_exactly_at_token_endpoint(gateway):
-    await sign_up(gateway, "eps", "right-password")
+async def test_code_redirect_uri_must_match_exactly_at_token_endpoint(sqlite_gateway):
+    await sign_up(sqlite_gateway, "eps", "right-password")
     verifier, challenge = pkce()
-    response = await login(gateway, authorize_query(challenge, redirect_uri="http://127.0.0.1:4000/callback"),
+    response = await login(sqlite_gateway, authorize_query(challenge, redirect_uri="http://127.0.0.1:4000/callback"),
                            "eps", "right-password")
     code, _ = code_of(response)
-    other = await gateway.post("/oauth/token", data={
+    other = await sqlite_gateway.post("/oauth/token", data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:4001/callback",
         "client_id": "custody-cli", "code_verifier": verifier})
     assert other.status_code == 400 and other.json()["error"] == "invalid_grant"
@@ -223,25 +223,25 @@ async def test_concurrent_use_of_one_refresh_token_or_code_succeeds_once(gateway
     assert sorted(r.status_code for r in exchanges) == [200, 400, 400, 400, 400]
 
 
-async def test_refresh_token_of_one_client_is_useless_to_another(gateway):
-    await sign_up(gateway, "owner", "right-password")
-    tokens = await pkce_tokens(gateway, "owner", "right-password")
-    stolen = await gateway.post("/oauth/token", data={"grant_type": "refresh_token",
+async def test_refresh_token_of_one_client_is_useless_to_another(sqlite_gateway):
+    await sign_up(sqlite_gateway, "owner", "right-password")
+    tokens = await pkce_tokens(sqlite_gateway, "owner", "right-password")
+    stolen = await sqlite_gateway.post("/oauth/token", data={"grant_type": "refresh_token",
                                                       "refresh_token": tokens["refresh_token"]},
                                 auth=(ADMIN_ID, ADMIN_SECRET))
     assert stolen.status_code in (400, 401)
     assert stolen.json()["error"] in ("invalid_grant", "unauthorized_client")
 
 
-async def test_a_client_cannot_introspect_or_revoke_another_clients_token(gateway):
+async def test_a_client_cannot_introspect_or_revoke_another_clients_token(sqlite_gateway):
     from tests.gateway.helpers import admin_token
 
-    await sign_up(gateway, "nosy", "right-password")
-    admin = bearer(await admin_token(gateway))
-    creds = (await gateway.post("/api/v1/admin/clients", json={"username": "nosy", "name": "n"}, headers=admin)).json()
-    victim = await admin_token(gateway)
+    await sign_up(sqlite_gateway, "nosy", "right-password")
+    admin = bearer(await admin_token(sqlite_gateway))
+    creds = (await sqlite_gateway.post("/api/v1/admin/clients", json={"username": "nosy", "name": "n"}, headers=admin)).json()
+    victim = await admin_token(sqlite_gateway)
     mine = (creds["client_id"], creds["client_secret"])
-    assert (await gateway.post("/oauth/introspect", data={"token": victim}, auth=mine)).json() == {"active": False}
-    refused = await gateway.post("/oauth/revoke", data={"token": victim}, auth=mine)
+    assert (await sqlite_gateway.post("/oauth/introspect", data={"token": victim}, auth=mine)).json() == {"active": False}
+    refused = await sqlite_gateway.post("/oauth/revoke", data={"token": victim}, auth=mine)
     assert refused.status_code == 400
-    assert (await gateway.get("/api/v1/me", headers=bearer(victim))).status_code == 200  # still valid
+    assert (await sqlite_gateway.get("/api/v1/me", headers=bearer(victim))).status_code == 200  # still valid

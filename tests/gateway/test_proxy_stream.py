@@ -105,3 +105,9 @@ async def test_streamed_body_over_the_limit_is_413(echo_gateway):
 
     streamed = await echo_gateway.post("/api/v1/agencies", content=chunks(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413 and streamed.json()["limit_bytes"] == 1024 * 1024
+
+
+async def test_proxied_requests_are_counted_per_service(echo_gateway):
+    await echo_gateway.get("/api/v1/contracts")
+    metrics = (await echo_gateway.get("/metrics")).text
+    assert 'route="proxy:contracts"' in metrics
