@@ -80,10 +80,25 @@ def enterprise_body(enterprise_uscc: str, n: int, district: str = "440703") -> d
 @dataclass
 class Seed:
     bureau: Actor
-    agency: Actor
-    agency_id: str
-    engineers: list[str]
+    agencies: list[tuple[Actor, str, list[str]]]  # (actor, agency id, registered engineers)
     enterprises: list[tuple[Actor, str]] = field(default_factory=list)  # (actor, uscc)
+
+    def agency_for(self, i: int) -> tuple[Actor, str, list[str]]:
+        """Enterprise i contracts with agency i mod the number of agencies."""
+        return self.agencies[i % len(self.agencies)]
+
+    # the first agency, for figures that need one
+    @property
+    def agency(self) -> Actor:
+        return self.agencies[0][0]
+
+    @property
+    def agency_id(self) -> str:
+        return self.agencies[0][1]
+
+    @property
+    def engineers(self) -> list[str]:
+        return self.agencies[0][2]
 
 
 async def approved_agency(platform: Platform, bureau: Actor, *, engineers: int, tag: str) -> tuple[Actor, str]:
@@ -105,13 +120,21 @@ async def approved_agency(platform: Platform, bureau: Actor, *, engineers: int, 
     return agency, agency_id
 
 
-async def seed(platform: Platform, *, enterprises: int, concurrency: int = 8) -> Seed:
+async def seed(platform: Platform, *, enterprises: int, agencies: int = 1, concurrency: int = 8) -> Seed:
+    """A city bureau, ``agencies`` approved agencies (enough engineers for their share), and
+    ``enterprises`` enterprises each with its own account."""
     tag = salt()
     bureau = await platform.actor("bureau", district="440700")
-    engineers = max(2, enterprises // 10 + 1)
-    agency, agency_id = await approved_agency(platform, bureau, engineers=engineers, tag=tag)
-    result = Seed(bureau, agency, agency_id, [f"工程师{i:03d}" for i in range(engineers)])
+    per_agency = -(-enterprises // agencies)
+    engineers = max(2, per_agency // 10 + 1)
     gate = asyncio.Semaphore(concurrency)
+
+    async def one_agency(k: int) -> tuple[Actor, str, list[str]]:
+        async with gate:
+            actor, agency_id = await approved_agency(platform, bureau, engineers=engineers, tag=tag)
+            return actor, agency_id, [f"工程师{i:03d}" for i in range(engineers)]
+
+    result = Seed(bureau, list(await asyncio.gather(*(one_agency(k) for k in range(agencies)))))
 
     async def one(n: int) -> None:
         async with gate:
