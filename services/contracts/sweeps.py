@@ -10,7 +10,7 @@ writers with ``BEGIN IMMEDIATE``), so each step happens once whichever replica g
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
 import structlog
@@ -35,49 +35,53 @@ async def _locked(session: Any, contract_id: Any, condition: Any) -> Contract | 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def _each(ctx: ServiceContext, condition: Any, step: Callable[[Any, Contract], Awaitable[None]],
+                counts: dict[str, int], key: str) -> None:
+    """Run ``step`` on every contract meeting ``condition``, each in its own transaction with the row
+    locked and the condition repeated; a failing contract is logged and retried on the next sweep
+    without stopping the others."""
+    for contract_id in await _candidates(ctx, condition):
+        try:
+            async with ctx.db.transaction() as session:
+                contract = await _locked(session, contract_id, condition)
+                if contract is None:
+                    continue  # another replica got there first
+                await step(session, contract)
+            counts[key] += 1
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the sweep
+            counts["failed"] += 1
+            log.warning("contracts.sweep.failed", step=key, contract_id=str(contract_id), error=str(exc))
+
+
 async def sweep(ctx: ServiceContext, as_of: date) -> dict[str, Any]:
-    counts = {"activated": 0, "expiring": 0, "expired": 0}
+    counts = {"activated": 0, "expiring": 0, "expired": 0, "failed": 0}
     now = ctx.clock.now()
 
-    activate = sa.and_(Contract.status == "filed", Contract.start_date <= as_of)
-    for contract_id in await _candidates(ctx, activate):
-        async with ctx.db.transaction() as session:
-            contract = await _locked(session, contract_id, activate)
-            if contract is None:
-                continue
-            await transition(session, ctx.outbox, contract, "active", actor=ACTOR, at=now,
-                             reason=f"开始日期 {contract.start_date} 已到 / start date reached")
-            counts["activated"] += 1
+    async def activate(session: Any, contract: Contract) -> None:
+        await transition(session, ctx.outbox, contract, "active", actor=ACTOR, at=now,
+                         reason=f"开始日期 {contract.start_date} 已到 / start date reached")
 
+    async def expire(session: Any, contract: Contract) -> None:
+        contract.previous_status = None
+        contract.end_reason = "期满 / term ended"
+        await transition(session, ctx.outbox, contract, "expired", actor=ACTOR, at=now,
+                         reason=f"协议于 {contract.end_date} 期满 / term ended on {contract.end_date}")
+
+    async def notify(session: Any, contract: Contract) -> None:
+        contract.expiring_notified_at = now
+        contract.version += 1
+        contract.updated_at = now
+        await session.flush()
+        days = (contract.end_date - as_of).days
+        await emit(ctx.outbox, session, "contract.expiring", contract,
+                   reason=f"协议将于 {contract.end_date} 到期（剩 {days} 天） / ends on {contract.end_date} ({days} days)")
+
+    await _each(ctx, sa.and_(Contract.status == "filed", Contract.start_date <= as_of), activate, counts, "activated")
     # Ended contracts expire; a suspended one whose term ran out expires too (it cannot resume).
-    expire = sa.and_(Contract.status.in_(("active", "suspended")), Contract.end_date < as_of)
-    for contract_id in await _candidates(ctx, expire):
-        async with ctx.db.transaction() as session:
-            contract = await _locked(session, contract_id, expire)
-            if contract is None:
-                continue
-            contract.previous_status = None
-            contract.end_reason = "期满 / term ended"
-            await transition(session, ctx.outbox, contract, "expired", actor=ACTOR, at=now,
-                             reason=f"协议于 {contract.end_date} 期满 / term ended on {contract.end_date}")
-            counts["expired"] += 1
-
+    await _each(ctx, sa.and_(Contract.status.in_(("active", "suspended")), Contract.end_date < as_of), expire, counts, "expired")
     notice = as_of + timedelta(days=ctx.policy.expiring_notice_days)
-    expiring = sa.and_(Contract.status == "active", Contract.expiring_notified_at.is_(None),
-                       Contract.end_date <= notice, Contract.end_date >= as_of)
-    for contract_id in await _candidates(ctx, expiring):
-        async with ctx.db.transaction() as session:
-            contract = await _locked(session, contract_id, expiring)
-            if contract is None:
-                continue
-            contract.expiring_notified_at = now
-            contract.version += 1
-            contract.updated_at = now
-            await session.flush()
-            days = (contract.end_date - as_of).days
-            await emit(ctx.outbox, session, "contract.expiring", contract,
-                       reason=f"协议将于 {contract.end_date} 到期（剩 {days} 天） / ends on {contract.end_date} ({days} days)")
-            counts["expiring"] += 1
+    await _each(ctx, sa.and_(Contract.status == "active", Contract.expiring_notified_at.is_(None),
+                             Contract.end_date <= notice, Contract.end_date >= as_of), notify, counts, "expiring")
 
     if any(counts.values()):
         log.info("contracts.sweep.done", as_of=as_of.isoformat(), **counts)
