@@ -18,6 +18,7 @@ from typing import Sequence
 from shared.errors import FieldError, ValidationFailed
 from shared.i18n import Text, text
 from shared.policy import Policy
+from shared.reference import INDUSTRY_NAMES, RISK_NAMES, load_jurisdiction
 
 # States in which a contract binds the engineer's time (counted against
 # max_enterprises_per_engineer). Drafts do not count: either party may create one, and an
@@ -98,6 +99,14 @@ def meets_risk(services: Sequence[dict], risk_level: str, policy: Policy) -> boo
     return inspection_times(services) >= policy.min_visits_per_year.for_level(risk_level)
 
 
+def _name(names: dict[str, tuple[str, str]], code: str, index: int) -> str:
+    return names.get(code, (code, code))[index]
+
+
+def _district(code: str, language: str) -> str:
+    return load_jurisdiction().name_of(code, language)
+
+
 def check_terms(*, agency: AgencyFact, enterprise: EnterpriseFact, terms: Terms, policy: Policy,
                 engineer_load: int, overlapping: int) -> list[Violation]:
     """Every rule the terms break; ``engineer_load`` counts the engineer's other binding contracts
@@ -109,12 +118,13 @@ def check_terms(*, agency: AgencyFact, enterprise: EnterpriseFact, terms: Terms,
             f"The agency is {agency.status}; only approved agencies may contract")))
     if enterprise.district_code not in agency.service_districts:
         out.append(Violation("agency_district_not_served", "agency_id", text(
-            f"该机构的服务区域不包括企业所在区县 {enterprise.district_code}",
-            f"The agency does not serve the enterprise's district {enterprise.district_code}")))
+            f"该机构的服务区域不包括企业所在区县 {_district(enterprise.district_code, 'zh')}（{enterprise.district_code}）",
+            f"The agency does not serve the enterprise's district {_district(enterprise.district_code, 'en')} "
+            f"({enterprise.district_code})")))
     if enterprise.industry not in agency.service_industries:
         out.append(Violation("agency_industry_not_served", "agency_id", text(
-            f"该机构的服务行业不包括企业所属行业 {enterprise.industry}",
-            f"The agency does not serve the enterprise's industry {enterprise.industry}")))
+            f"该机构的服务行业不包括企业所属行业 {_name(INDUSTRY_NAMES, enterprise.industry, 0)}",
+            f"The agency does not serve the enterprise's industry {_name(INDUSTRY_NAMES, enterprise.industry, 1)}")))
     if terms.engineer_name not in agency.registered_engineers:
         out.append(Violation("engineer_not_registered", "engineer_name", text(
             f"{terms.engineer_name} 不是该机构登记的注册安全工程师",
@@ -132,8 +142,10 @@ def check_terms(*, agency: AgencyFact, enterprise: EnterpriseFact, terms: Terms,
     times = inspection_times(terms.services)
     if times < minimum:
         out.append(Violation("inspection_below_minimum", "services", text(
-            f"企业风险等级为 {enterprise.risk_level}，隐患排查（hazard_inspection）每年至少 {minimum} 次，协议为 {times} 次",
-            f"The enterprise is {enterprise.risk_level}: hazard_inspection needs at least {minimum} times a year, the terms have {times}")))
+            f"企业风险等级为{_name(RISK_NAMES, enterprise.risk_level, 0)}，隐患排查（hazard_inspection）每年至少 {minimum} 次，"
+            f"协议为 {times} 次",
+            f"The enterprise's risk is {_name(RISK_NAMES, enterprise.risk_level, 1)}: hazard_inspection needs at least "
+            f"{minimum} times a year, the terms have {times}")))
     if overlapping > 0:
         out.append(Violation("term_overlaps", "start_date", text(
             "该企业在此期间已有其他未终止的托管协议", "The term overlaps another live contract of the enterprise")))
