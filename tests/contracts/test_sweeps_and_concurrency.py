@@ -150,6 +150,24 @@ async def test_races_one_wins_and_state_stays_whole(backend, tmp_path):
             assert [h["to"] for h in final["history"]] == ["draft", "signed"]
             signed_id = c["id"]
 
+            # both parties submit it for filing at once: one moves it, the other finds it moved
+            rs = await asyncio.gather(clients[0].post(f"/api/v1/contracts/{signed_id}/file", headers=w.agency()),
+                                      clients[1].post(f"/api/v1/contracts/{signed_id}/file", headers=w.enterprise()))
+            assert sorted(r.status_code for r in rs) == [200, 409], [r.text for r in rs]
+            assert [h["to"] for h in (await w.get(signed_id))["history"]] == ["draft", "signed", "filing"]
+
+            # two amendments against the same version (If-Match): one applies, the other gets 412
+            w.enterprise_uscc = new_uscc()
+            await w.enterprise_event(version=1)
+            c = await w.create()
+            rs = await asyncio.gather(*(cl.patch(f"/api/v1/contracts/{c['id']}", json={"fee_yuan": fee},
+                                                 headers={**w.agency(), "If-Match": '"1"'})
+                                        for cl, fee in zip(clients, ("100.00", "200.00"))))
+            assert sorted(r.status_code for r in rs) == [200, 412], [r.text for r in rs]
+            winner = next(r for r in rs if r.status_code == 200).json()
+            final = await w.get(c["id"])
+            assert final["fee_yuan"] == winner["fee_yuan"] and final["version"] == 2
+
             # the district bureau accepts while the city bureau rejects
             w.enterprise_uscc = new_uscc()
             await w.enterprise_event(version=1)
