@@ -62,9 +62,11 @@ async def list_contracts(ctx: Ctx, principal: CurrentPrincipal, page: Annotated[
                          status: Annotated[ContractStatus | None, Query()] = None,
                          agency_id: Annotated[uuid.UUID | None, Query()] = None,
                          enterprise_uscc: Annotated[USCC | None, Query()] = None,
-                         district: Annotated[str | None, Query(max_length=12, pattern=r"^\d{6}$")] = None) -> dict[str, Any]:
+                         district: Annotated[str | None, Query(max_length=12, pattern=r"^\d{6}$")] = None,
+                         risk_flagged: Annotated[bool | None, Query(description="只看被风险标记的协议 / flagged only")] = None,
+                         ) -> dict[str, Any]:
     return await service.list_contracts(ctx, principal=principal, page=page, status=status, agency_id=agency_id,
-                                        enterprise_uscc=enterprise_uscc, district=district)
+                                        enterprise_uscc=enterprise_uscc, district=district, risk_flagged=risk_flagged)
 
 
 @router.get("/{contract_id}", response_model=ContractRead, responses=ERRORS,

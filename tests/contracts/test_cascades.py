@@ -105,6 +105,10 @@ async def test_enterprise_risk_raised_flags_the_contract_and_lowered_clears_it(b
         # the bureau finds it
         r = await w.client.get("/api/v1/contracts", headers=w.bureau())
         assert [x["risk_flagged"] for x in r.json()["items"]] == [True]
+        r = await w.client.get("/api/v1/contracts", params={"risk_flagged": "true"}, headers=w.bureau())
+        assert [x["id"] for x in r.json()["items"]] == [active["id"]]
+        r = await w.client.get("/api/v1/contracts", params={"risk_flagged": "false"}, headers=w.bureau())
+        assert r.json()["items"] == []
 
         await w.enterprise_event("enterprise.updated", risk_level="yellow")
         c = await eventually(lambda: _flagged(w, active["id"], False), timeout=15)

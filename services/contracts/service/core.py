@@ -236,7 +236,7 @@ async def get_contract(ctx: ServiceContext, *, principal: Principal, contract_id
 
 async def list_contracts(ctx: ServiceContext, *, principal: Principal, page: PageParams, status: str | None = None,
                          agency_id: uuid.UUID | None = None, enterprise_uscc: str | None = None,
-                         district: str | None = None) -> dict[str, Any]:
+                         district: str | None = None, risk_flagged: bool | None = None) -> dict[str, Any]:
     stmt = sa.select(Contract)
     if principal.sees_everything:
         pass
@@ -256,6 +256,8 @@ async def list_contracts(ctx: ServiceContext, *, principal: Principal, page: Pag
         stmt = stmt.where(Contract.enterprise_uscc == enterprise_uscc)
     if district:
         stmt = stmt.where(Contract.district_code == district)
+    if risk_flagged is not None:
+        stmt = stmt.where(Contract.risk_flagged == risk_flagged)
     stmt = keyset(stmt, [Contract.id], page, descending=True, convert=[uuid.UUID])
     async with ctx.db.reader() as session:
         rows = (await session.execute(stmt)).scalars().all()
