@@ -141,9 +141,11 @@ def main() -> None:
                "CUSTODY_LOG_LEVEL": "WARNING", "CUSTODY_SWEEP_INTERVAL_SECONDS": "0"}
         if args.database_url:
             env["CUSTODY_DATABASE_URL"] = f"{args.database_url.rstrip('/')}/bench{tag}"
+        server_log = (tmpdir / "server.log").open("w")
         server = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.enterprises.main:create_app", "--factory",
                                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                                  cwd=ROOT, env=env)
+                                  cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+        failed = True
         try:
             wait_for_port(port, timeout=60)
             base = f"http://127.0.0.1:{port}"
@@ -172,13 +174,18 @@ def main() -> None:
             print(json.dumps({"rows": args.rows, "file_mib": round(size / 2**20, 1), "backend": "postgresql" if args.database_url else "sqlite",
                               "encoding": report["encoding"], "import_seconds": round(seconds, 1),
                               "events_published_after_seconds": round(drained, 1), "reimport_seconds": round(again_seconds, 1),
-                              "rss_before_mib": round(baseline), "peak_rss_mib": round(peak_rss_mib(server.pid))}))
+                              "rss_before_mib": round(baseline), "peak_rss_mib": round(peak_rss_mib(server.pid)),
+                              "load_average_1m": round(os.getloadavg()[0], 1), "cpus": os.cpu_count()}))
+            failed = False
         finally:
             server.terminate()
             try:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 server.kill()
+            server_log.close()
+            if failed:
+                print((tmpdir / "server.log").read_text()[-5000:], file=sys.stderr)
             jwks_server.shutdown()
             nats.stop()
             if args.database_url:

@@ -213,6 +213,8 @@ def _raw_record(cells: list[str], index: dict[str, int]) -> dict[str, Any]:
             continue  # required fields then fail as "missing"; village stays empty
         elif name == "major_hazard_source":
             raw[name] = _bool_cell(value)
+        elif name == "employees" and value.endswith(".0") and value[:-2].isdigit():
+            raw[name] = value[:-2]  # Excel writes whole numbers as 12.0 now and then
         else:
             raw[name] = value
     return raw
@@ -327,21 +329,21 @@ class Importer:
         unchanged = 0
         async with ctx.db.transaction() as session:
             existing = {r["uscc"]: dict(r) for r in (await session.execute(sa.select(t).where(t.c.uscc.in_(usccs)))).mappings()}
-            if not ctx.db.is_sqlite:
+            changing = [p.values["uscc"] for p in batch if (r := existing.get(p.values["uscc"])) is not None
+                        and any(p.values[k] != r[k] for k in RECORD_FIELDS)]
+            if changing and not ctx.db.is_sqlite:
                 # Lock (and re-read) only the rows this batch will change: a re-import of an
                 # unchanged file takes no row locks at all. (SQLite: BEGIN IMMEDIATE already.)
-                changing = [r["id"] for p in batch if (r := existing.get(p.values["uscc"])) is not None
-                            and any(p.values[k] != r[k] for k in RECORD_FIELDS)]
-                if changing:
-                    locked = sa.select(t).where(t.c.id.in_(changing)).with_for_update()
-                    existing.update({r["uscc"]: dict(r) for r in (await session.execute(locked)).mappings()})
-            open_counts = await open_hazard_counts(session, usccs)
-            holders = await custodians(session, [u for u in usccs if u not in existing])
+                locked = sa.select(t).where(t.c.uscc.in_(changing)).with_for_update()
+                existing.update({r["uscc"]: dict(r) for r in (await session.execute(locked)).mappings()})
+            new = [u for u in usccs if u not in existing]
+            open_counts = await open_hazard_counts(session, new + changing)
+            holders = await custodians(session, new)
             for item in batch:
                 values, uscc = item.values, item.values["uscc"]
                 current = existing.get(uscc)
-                risk = risk_of_values(values, open_counts.get(uscc, 0), ctx.policy)
                 if current is None:
+                    risk = risk_of_values(values, open_counts.get(uscc, 0), ctx.policy)
                     row = {**values, **(holders.get(uscc) or custodian_columns(None)), "id": new_id(),
                            "risk_level": risk.risk_level.value, "base_level": risk.base_level.value, "version": 1,
                            "created_at": now, "updated_at": now}
@@ -356,6 +358,7 @@ class Importer:
                 if all(values[k] == current[k] for k in RECORD_FIELDS):
                     unchanged += 1
                     continue
+                risk = risk_of_values(values, open_counts.get(uscc, 0), ctx.policy)
                 row = {**current, **values, "risk_level": risk.risk_level.value, "base_level": risk.base_level.value,
                        "version": current["version"] + 1, "updated_at": now}
                 updates.append(row)
@@ -367,7 +370,7 @@ class Importer:
                 cols = (*RECORD_FIELDS, "risk_level", "base_level", "version", "updated_at")
                 stmt = sa.update(t).where(t.c.id == sa.bindparam("b_id")).values({c: sa.bindparam(f"b_{c}") for c in cols})
                 await session.execute(stmt, [{"b_id": r["id"], **{f"b_{c}": r[c] for c in cols}} for r in updates])
-            await ctx.outbox.emit_many(session, events)
+            await ev.emit_many(ctx.outbox, session, events)
         self.report.accepted += len(inserts)
         self.report.updated += len(updates)
         self.report.unchanged += unchanged

@@ -161,12 +161,12 @@ async def test_encodings_headers_and_formats(backend):
         # column, blank and Excel-style empty rows
         body = enterprise_body()
         text_ = ("统一社会信用代码,企业名称,行业,区县代码,镇街,村居,地址,从业人数,重大危险源,风险标识,联系人,联系电话,备注\n"
-                 f'{body["uscc"]},中文表头企业,machinery,440703,环市街道,,"第一行\n第二行",12,是,dust_explosion;confined_space,王五,0750-3456789,x\n'
+                 f'{body["uscc"]},中文表头企业,machinery,440703,环市街道,,"第一行\n第二行",12.0,是,dust_explosion;confined_space,王五,0750-3456789,x\n'
                  "\n,,,,,,,,,,,,\n")
         r = await import_csv(client, text_)
         assert r.status_code == 200 and r.json()["accepted"] == 1 and r.json()["ignored_columns"] == ["备注"], r.text
         got = (await client.get(f"/api/v1/enterprises/by-uscc/{body['uscc']}", headers=admin())).json()
-        assert got["address"] == "第一行\n第二行" and got["major_hazard_source"] is True
+        assert got["address"] == "第一行\n第二行" and got["major_hazard_source"] is True and got["employees"] == 12
         assert got["hazard_flags"] == ["confined_space", "dust_explosion"]
 
         # whole-file problems: 422 / 415 / 403, nothing written
