@@ -92,6 +92,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock | 
                             max_deliver=settings.max_deliver)
     ctx = ServiceContext(name=spec.name, settings=settings, db=db, infra=infra, bus=bus, outbox=Outbox(infra.outbox, clock),
                          relay=relay, subscriber=subscriber, clock=clock, verifier=verifier, policy=load_policy(settings))
+    ctx.outbox.relay = relay  # the fast path: committed events go straight to the relay
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
