@@ -60,6 +60,10 @@ async def test_each_creation_rule_is_a_422_naming_it(sqlite_backend, tmp_path):
         await expect("agency_district_not_served", {**w.body(), "enterprise_uscc": await enterprise(district="440781")})
         await expect("agency_industry_not_served", {**w.body(), "enterprise_uscc": await enterprise(industry="fireworks")})
         await expect("engineer_not_registered", w.body(engineer="王五"))
+        r = await w.client.post("/api/v1/contracts", json=w.body(engineer="王五"), headers={**w.agency(), "Accept-Language": "en"})
+        assert r.json()["detail"] == "王五 is not one of the agency's registered safety engineers"
+        r = await w.client.post("/api/v1/contracts", json=w.body(engineer="王五"), headers=w.agency())
+        assert r.json()["detail"] == "王五 不是该机构登记的注册安全工程师" and r.json()["title"] == "数据校验失败"
         await expect("term_out_of_policy", w.body(start=date(2026, 4, 1), end=date(2026, 8, 31)))
         await expect("term_out_of_policy", w.body(start=date(2026, 4, 1), end=date(2026, 3, 1)))
         await expect("term_out_of_policy", w.body(start=date(2026, 4, 1), end=date(2029, 4, 1)))

@@ -38,3 +38,9 @@ async def test_hostile_values_never_cause_a_500(sqlite_backend):
                                    headers=w.admin())
             assert r.status_code < 500, r.text
         assert 422 in statuses
+        for raw in (b"null", b"[]", b'"x"', b"1", b"{}", b'{"reason": null}'):
+            for method, path in (("PATCH", ""), ("POST", "/sign"), ("POST", "/file"), ("POST", "/cancel"),
+                                 ("POST", "/terminate"), ("POST", "/filing-review")):
+                r = await w.client.request(method, f"/api/v1/contracts/{c['id']}{path}", content=raw,
+                                           headers={**w.agency(), "content-type": "application/json"})
+                assert r.status_code < 500, (method, path, raw, r.text)
