@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 from sqlalchemy.orm import registry
 
+from shared.context import before_commit_var
+
 try:
     from sqlalchemy.util.concurrency import await_
 except ImportError:  # SQLAlchemy 2.0 names it await_only
@@ -153,6 +155,9 @@ class Database:
             async with self._one_writer():
                 async with session.begin():
                     yield session
+                    marker = before_commit_var.get()
+                    if marker is not None and marker[0] is self:
+                        await marker[1](session)
         if notify:
             for hook in self._after_commit:
                 hook()

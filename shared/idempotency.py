@@ -2,8 +2,11 @@
 same key with another body gets 422; a retry while the first is still running gets 409.
 
 Keys are scoped to the caller (the token's subject, or ``anonymous``), so one client can never
-replay another's response. A record whose request crashed before it finished (no stored
-response after ``STALE_AFTER``) is taken over by the retry.
+replay another's response. A record whose request crashed before it committed anything (no stored
+response after ``STALE_AFTER``) is taken over by the retry. The request's own write transactions
+mark the key ``COMMITTED`` atomically with their effects, so a request that crashed after
+committing but before its response was stored is never run again: its retries get 409
+``idempotency-response-lost`` (tests/faults/test_service_faults.py measured the duplicate before).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.clock import as_utc, utcnow
+from shared.context import before_commit_var
 from shared.db import insert_ignore
 from shared.errors import DomainError, problem
 from shared.i18n import text
@@ -27,6 +31,7 @@ MAX_KEY_LENGTH = 200
 MAX_BODY = 11 * 1024 * 1024
 STALE_AFTER = timedelta(seconds=60)
 REPLAYED_HEADERS = {"content-type", "etag", "location"}
+COMMITTED = 0  # status_code of a key whose request committed its effects; its response is not stored yet
 
 
 class IdempotencyMiddleware:
@@ -84,25 +89,36 @@ class IdempotencyMiddleware:
                 captured["body"].extend(message.get("body", b""))
             await send(message)
 
+        async def mark_committed(session: Any) -> None:
+            await session.execute(sa.update(table).where(where, table.c.status_code.is_(None)).values(status_code=COMMITTED))
+
+        token = before_commit_var.set((db, mark_committed))
         try:
             await self.app(scope, receive, capture)
         finally:
+            before_commit_var.reset(token)
+            kept = {k.decode("latin-1"): v.decode("latin-1") for k, v in captured["headers"]
+                    if k.decode("latin-1").lower() in REPLAYED_HEADERS}
+            stored = {"status_code": captured["status"], "response_headers": kept, "response_body": bytes(captured["body"])}
             async with db.transaction(notify=False) as session:
                 if captured["status"] >= 500:
-                    await session.execute(sa.delete(table).where(where))  # let the client retry
+                    # Nothing committed: forget the key so that the client may retry. Something
+                    # committed, then a failure: keep the answer — a retry must not apply it twice.
+                    await session.execute(sa.delete(table).where(where, table.c.status_code.is_(None)))
+                    await session.execute(sa.update(table).where(where, table.c.status_code == COMMITTED).values(**stored))
                 else:
-                    kept = {k.decode("latin-1"): v.decode("latin-1") for k, v in captured["headers"]
-                            if k.decode("latin-1").lower() in REPLAYED_HEADERS}
-                    await session.execute(sa.update(table).where(where).values(
-                        status_code=captured["status"], response_headers=kept, response_body=bytes(captured["body"]),
-                    ))
+                    await session.execute(sa.update(table).where(where).values(**stored))
 
     async def _answer_existing(self, row: Any, digest: str, scope: Scope, receive: Receive, send: Send) -> None:
         if row["body_sha256"] != digest:
             response = problem(422, code="idempotency-key-reused", detail=text(
                 "该 Idempotency-Key 已用于另一个不同的请求", "This Idempotency-Key was used for a different request"),
                 instance=scope["path"])
-        elif row["status_code"] is None:
+        elif row["status_code"] == COMMITTED and utcnow() - as_utc(row["created_at"]) > STALE_AFTER:
+            response = problem(409, code="idempotency-response-lost", detail=text(
+                "该请求已执行，但其响应在故障中丢失；请查询结果", "The request was applied, but its response was lost in a crash; look the result up"),
+                instance=scope["path"])
+        elif row["status_code"] is None or row["status_code"] == COMMITTED:
             response = problem(409, code="idempotency-in-progress", detail=text(
                 "使用该 Idempotency-Key 的请求仍在处理中", "A request with this Idempotency-Key is still in progress"),
                 instance=scope["path"], headers={"Retry-After": "1"})

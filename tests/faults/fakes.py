@@ -63,6 +63,12 @@ async def create_item(ctx: Ctx, body: dict[str, Any], audit: bool = Query(False)
             await audit_trail.append(session, ctx.infra.audit_trail, at=ctx.clock.now(), actor="tester",
                                      action="item.created", entity_type="item", entity_id=str(item_id),
                                      payload={"name": name})
+    if name == os.environ.get("FAULT_KILL_AFTER_COMMIT"):
+        mark = os.environ.get("FAULT_KILL_MARK")
+        if mark and not os.path.exists(mark):
+            with open(mark, "w") as f:
+                f.write(str(item_id))
+            os.kill(os.getpid(), signal.SIGKILL)  # committed, response not yet sent nor stored
     return {"id": str(item_id), "version": 1}
 
 
