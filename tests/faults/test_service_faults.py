@@ -203,3 +203,51 @@ async def test_request_killed_after_commit_is_not_run_twice(sqlite_backend, tmp_
            duplicates=stored - 1)
     assert stored == 1
     assert r.status_code == 409 and code == "idempotency-response-lost"
+
+
+async def test_real_consumers_ignore_stale_duplicate_and_out_of_order_events(sqlite_platform):
+    """The real services' consumers, fed through the real bus: a stale ``agency.suspended`` (an
+    older version of agency A than the consumers hold) must not suspend contract A; credit changes
+    published out of order and twice leave the directory at the newest version's score."""
+    import random
+
+    from shared.testing.events import publish_event
+
+    p = sqlite_platform
+    w = await build_world(p)
+    api, admin = p.client, await p.admin_headers()
+    agency = (await api.get(f"/api/v1/agencies/{w.ids['agencyA']}", headers=admin)).json()
+
+    async def contract_active():
+        c = await api.get(f"/api/v1/contracts/{w.ids['contractA']}", headers=admin)
+        return c.json()["status"] == "active"
+
+    assert await contract_active()
+    stale = {"id": agency["id"], "version": 1, "uscc": agency["uscc"], "name": agency["name"], "status": "suspended",
+             "district_code": agency["district_code"], "service_districts": agency["service_districts"],
+             "service_industries": agency["service_industries"], "reason": "a stale, replayed suspension"}
+    for _ in range(2):  # and its duplicate under a new event id
+        await publish_event(p.settings, "agency.suspended", stale)
+    # Credit: versions 1000..1009 shuffled, each twice; the newest (1009) carries score 72.
+    scores = {1000 + i: 90 - i * 2 for i in range(10)}
+    order = list(scores.items()) * 2
+    random.Random(8).shuffle(order)
+    for version, score in order:
+        grade = "A" if score >= 90 else "B" if score >= 75 else "C" if score >= 60 else "D"
+        await publish_event(p.settings, "agency.credit_changed", {"id": agency["id"], "version": version,
+                                                                  "score": score, "grade": grade, "delta": 0})
+
+    async def directory_score():
+        d = (await api.get("/api/v1/directory/agencies", params={"limit": 200})).json()["items"]
+        entry = next((a for a in d if a["id"] == agency["id"]), None)
+        return entry if entry and entry["credit_score"] == scores[1009] else None
+
+    entry = await eventually(directory_score, timeout=30, interval=0.3)
+    await asyncio.sleep(2.0)  # let every consumer see the stale suspension
+    still_active = await contract_active()
+    entry = await directory_score()
+    record("real-consumers-stale-and-out-of-order", stale_suspensions_published=2, contract_still_active=still_active,
+           credit_events_published=len(order), credit_versions=len(scores),
+           directory_score=entry["credit_score"] if entry else None, expected_score=scores[1009])
+    assert still_active, "a stale agency.suspended suspended contract A"
+    assert entry is not None
