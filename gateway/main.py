@@ -39,12 +39,50 @@ from gateway.oauth.grants import OAuthStore
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.server import AuthorizationServer
 from gateway.openapi import MergedOpenAPI
-from gateway.proxy import ProxyMiddleware, new_session, unverified_claims
-from gateway.ratelimit import AuthLimiter
+from gateway.proxy import ProxyMiddleware, RouteError, new_session, route_for, unverified_claims
+from gateway.ratelimit import AuthLimiter, TokenBuckets
 
 log = structlog.get_logger("gateway")
 REFRESH_SECONDS = 5.0
 PURGE_EVERY = 120  # refresh rounds (10 minutes)
+
+
+class GatewayApp(FastAPI):
+    """FastAPI for the gateway's own routes; proxied requests take a short path around FastAPI's
+    middleware stack (measured: that stack cost a fifth of the gateway's CPU per proxied request)
+    through ``RequestContextMiddleware`` (request id, language, metrics) straight to the proxy."""
+
+    fast_path: Any = None
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if self.fast_path is not None and scope["type"] == "http":
+            try:
+                proxied = route_for(scope["path"], scope.get("query_string", b"")) is not None
+            except RouteError:
+                proxied = False  # the full stack renders the 422
+            if proxied:
+                await self._proxy(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def _proxy(self, scope, receive, send) -> None:  # noqa: ANN001
+        started = False
+
+        async def tracking_send(message) -> None:  # noqa: ANN001
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.fast_path(scope, receive, tracking_send)
+        except Exception:  # noqa: BLE001 - our bug, never the client's: logged, answered as a problem
+            log.exception("gateway.proxy.unhandled_error", path=scope.get("path"))
+            if not started:
+                from shared.errors import problem
+
+                await problem(500, code="internal-error", detail=text(
+                    "服务器内部错误，已记录，请联系运维并提供请求编号", "Internal error; it was logged — quote the request id"),
+                )(scope, receive, send)
 
 
 class ApiIdempotency:
@@ -133,7 +171,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await gw.http.pop("session").close()
             await db.dispose()
 
-    app = FastAPI(title="custody-gateway", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,
+    app = GatewayApp(title="custody-gateway", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None, description="OAuth2 authorization server, accounts and reverse proxy")
     app.state.gw = gw
     app.state.ctx = gw  # what shared.idempotency reads: .db and .infra
@@ -141,9 +179,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
     app.add_middleware(ApiIdempotency)
     app.add_middleware(ContentTypeMiddleware, non_json_paths=(r"^/oauth/", r"^/portal/"))
-    app.add_middleware(ProxyMiddleware, settings=settings, session_factory=gw.session,
-                       revoked=lambda: store.revoked_jtis)
+    limiter = TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
+    proxy_options: dict[str, Any] = {"settings": settings, "session_factory": gw.session,
+                                     "revoked": lambda: store.revoked_jtis, "limiter": limiter}
+    app.add_middleware(ProxyMiddleware, **proxy_options)  # own routes: 413s, the admin `service` 422
     app.add_middleware(RequestContextMiddleware, service="gateway")
+    app.fast_path = RequestContextMiddleware(ProxyMiddleware(None, **proxy_options), service="gateway")
     _operational_routes(app, gw)
     app.include_router(oauth_endpoints.router)
     app.include_router(accounts.router)

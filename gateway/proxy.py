@@ -111,14 +111,14 @@ class _RouteLabel:
 
 
 class ProxyMiddleware:
-    def __init__(self, app: ASGIApp, *, settings: Settings, session_factory: Callable[[], aiohttp.ClientSession],
-                 revoked: Callable[[], set[str]]) -> None:
+    def __init__(self, app: ASGIApp | None, *, settings: Settings, session_factory: Callable[[], aiohttp.ClientSession],
+                 revoked: Callable[[], set[str]], limiter: TokenBuckets | None = None) -> None:
         self.app = app
         self.settings = settings
         self.upstreams = {name: settings.url_of(name) for name in SERVICES}
         self.session_factory = session_factory
         self.revoked = revoked
-        self.limiter = TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
+        self.limiter = limiter or TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
         # metrics label proxied requests by service (RequestContextMiddleware reads scope["route"].path)
         self.route_labels = {name: _RouteLabel(f"proxy:{name}") for name in SERVICES}
 
