@@ -252,21 +252,71 @@ async def bootstrap(db: Database, clock: Clock, settings: Settings) -> None:
 
 
 # --- API -------------------------------------------------------------------------------------
+class AccountRead(BaseModel):
+    id: str
+    username: str
+    role: str
+    district: str | None = None
+    org_uscc: str | None = None
+    display_name: str | None = None
+
+
+class MeRead(AccountRead):
+    client_id: str | None = None
+    scopes: list[str]
+
+
+class ClientCredentials(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="只显示这一次 / shown this once only")
+    name: str
+    scopes: str
+
+
+class KeyInfo(BaseModel):
+    kid: str
+    origin: str
+    signing: bool
+    created_at: str
+    retired_at: str | None = None
+    published_until: str | None = None
+
+
+class KeysRead(BaseModel):
+    signing_kid: str
+    new_kid: str | None = None
+    signs_from: str | None = None
+    keys: list[KeyInfo]
+
+
+PROBLEM = {"application/problem+json": {"schema": {
+    "type": "object", "required": ["type", "title", "status"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                   "detail": {"type": "string"}, "code": {"type": "string"},
+                   "errors": {"type": "array", "items": {"type": "object", "properties": {
+                       "field": {"type": "string"}, "message": {"type": "string"}}}}}}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": PROBLEM} for status, description in (
+        (400, "请求无效 / bad request"), (401, "未认证 / not authenticated"), (403, "无权操作 / forbidden"),
+        (404, "账号不存在 / no such account"), (409, "用户名已被占用 / username taken"),
+        (413, "请求体过大 / body too large"), (415, "须为 JSON / JSON only"), (422, "校验失败 / validation failed"))}
+
+
 def _gw(request: Request):  # noqa: ANN202
     return request.app.state.gw
 
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], responses=ERRORS)
 
 
-@router.post("/api/v1/accounts", status_code=201, summary="公开注册（机构、企业） / public sign-up")
+@router.post("/api/v1/accounts", status_code=201, response_model=AccountRead, summary="公开注册（机构、企业） / public sign-up")
 async def sign_up(body: SignUp, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
     account = await create_account(gw.db, gw.clock, gw.passwords, username=body.username, password=body.password,
                                    role=body.role, org_uscc=body.org_uscc, display_name=body.display_name)
     return account.public()
 
 
-@router.post("/api/v1/admin/accounts", status_code=201, summary="创建账号（管理员） / create an account")
+@router.post("/api/v1/admin/accounts", status_code=201, response_model=AccountRead, summary="创建账号（管理员） / create an account")
 async def admin_create_account(body: AdminAccountCreate, _: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
     account = await create_account(gw.db, gw.clock, gw.passwords, username=body.username, password=body.password,
                                    role=body.role, district=body.district, org_uscc=body.org_uscc,
@@ -274,7 +324,7 @@ async def admin_create_account(body: AdminAccountCreate, _: AdminPrincipal, gw=D
     return account.public()
 
 
-@router.post("/api/v1/admin/clients", status_code=201, summary="为账号创建客户端（管理员） / a client acting as an account")
+@router.post("/api/v1/admin/clients", status_code=201, response_model=ClientCredentials, summary="为账号创建客户端（管理员） / a client acting as an account")
 async def admin_create_client(body: AdminClientCreate, _: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
     account = await find_account(gw.db, body.username)
     if account is None:
@@ -282,7 +332,7 @@ async def admin_create_client(body: AdminClientCreate, _: AdminPrincipal, gw=Dep
     return await create_client(gw.db, gw.clock, account_id=account.id, name=body.name, scopes=body.scopes)
 
 
-@router.post("/api/v1/me/clients", status_code=201, summary="为本人账号创建客户端 / a client for my own integrations")
+@router.post("/api/v1/me/clients", status_code=201, response_model=ClientCredentials, summary="为本人账号创建客户端 / a client for my own integrations")
 async def my_create_client(body: ClientCreate, principal: CurrentPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
     account_id = _account_id(principal.subject)
     if await gw.store.account(account_id) is None:
@@ -290,7 +340,7 @@ async def my_create_client(body: ClientCreate, principal: CurrentPrincipal, gw=D
     return await create_client(gw.db, gw.clock, account_id=account_id, name=body.name, scopes=body.scopes)
 
 
-@router.get("/api/v1/me", summary="当前账号 / the current account")
+@router.get("/api/v1/me", response_model=MeRead, summary="当前账号 / the current account")
 async def me(principal: CurrentPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
     account = await gw.store.account(_account_id(principal.subject))
     if account is None:
@@ -298,14 +348,14 @@ async def me(principal: CurrentPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  #
     return {**account.public(), "client_id": principal.client_id, "scopes": sorted(principal.scopes)}
 
 
-@router.post("/api/v1/admin/keys/rotate", tags=["keys"], summary="轮换签名密钥（管理员） / rotate the signing key")
+@router.post("/api/v1/admin/keys/rotate", tags=["keys"], response_model=KeysRead, summary="轮换签名密钥（管理员） / rotate the signing key")
 async def rotate_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
     rotated = await gw.keys.rotate()
     return {"new_kid": rotated["kid"], "signs_from": rotated["signs_from"], "signing_kid": gw.keys.active.kid,
             "keys": gw.keys.describe()}
 
 
-@router.get("/api/v1/admin/keys", tags=["keys"], summary="签名密钥（管理员） / signing keys")
+@router.get("/api/v1/admin/keys", tags=["keys"], response_model=KeysRead, summary="签名密钥（管理员） / signing keys")
 async def list_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
     return {"signing_kid": gw.keys.active.kid, "keys": gw.keys.describe()}
 

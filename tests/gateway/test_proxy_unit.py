@@ -96,3 +96,13 @@ async def test_portal_is_mounted_and_its_client_registered(down_gateway):
 
     client = await down_gateway.app.state.gw.store.client(PORTAL_CLIENT_ID)
     assert client is not None and client.is_public
+
+
+async def test_own_endpoints_are_documented_with_models_and_problems(down_gateway):
+    doc = (await down_gateway.get("/openapi.json")).json()
+    signup = doc["paths"]["/api/v1/accounts"]["post"]
+    assert "201" in signup["responses"] and "application/problem+json" in signup["responses"]["422"]["content"]
+    created = signup["responses"]["201"]["content"]["application/json"]["schema"]
+    assert created["$ref"].endswith("/AccountRead")
+    assert {"/api/v1/me", "/api/v1/me/clients", "/api/v1/admin/clients", "/api/v1/admin/keys/rotate",
+            "/.well-known/jwks.json", "/oauth/authorize"} <= set(doc["paths"])
