@@ -79,6 +79,9 @@ class RefreshToken(Base, table=True):
     expires_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))  # rotated: replaced by a newer token
     revoked_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
+    # the access token issued with this refresh token: revoked with the family
+    access_jti: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
+    access_expires_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
 
 
 class RevokedToken(Base, table=True):

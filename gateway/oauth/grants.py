@@ -278,11 +278,15 @@ class OAuthStore:
                           code_challenge_method=row.code_challenge_method, expires_at=as_utc(row.expires_at))
 
     async def save_refresh(self, token: str, *, family_id: uuid.UUID, client_id: str, account_id: uuid.UUID,
-                           scope: str) -> None:
+                           scope: str, access_jti: str | None = None, access_exp: float | None = None) -> None:
+        from datetime import timezone
+
         now = self.clock.now()
+        access_expires_at = datetime.fromtimestamp(access_exp, timezone.utc) if access_exp else None
         async with self.db.transaction() as session:
             session.add(RefreshToken(token_hash=digest(token), family_id=family_id, client_id=client_id,
-                                     account_id=account_id, scope=scope, created_at=now, expires_at=now + REFRESH_TTL))
+                                     account_id=account_id, scope=scope, created_at=now, expires_at=now + REFRESH_TTL,
+                                     access_jti=access_jti, access_expires_at=access_expires_at))
 
     async def find_refresh(self, token: str) -> RefreshRecord | None:
         async with self.db.reader() as session:
@@ -308,18 +312,30 @@ class OAuthStore:
                 return None
             if claimed.rowcount != 1:
                 if row.used_at is not None or row.revoked_at is not None:
-                    await session.execute(sa.update(table).where(table.c.family_id == row.family_id,
-                                                                 table.c.revoked_at.is_(None)).values(revoked_at=now))
+                    await self._revoke_family(session, row.family_id)
                     log.warning("gateway.oauth.refresh_reuse", family_id=str(row.family_id), client_id=row.client_id)
                 return None
         return RefreshRecord(token_hash=row.token_hash, family_id=row.family_id, client_id=row.client_id,
                              account_id=row.account_id, scope=row.scope, expires_at=as_utc(row.expires_at))
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
-        table = RefreshToken.__table__
         async with self.db.transaction() as session:
-            await session.execute(sa.update(table).where(table.c.family_id == family_id, table.c.revoked_at.is_(None))
-                                  .values(revoked_at=self.clock.now()))
+            await self._revoke_family(session, family_id)
+
+    async def _revoke_family(self, session, family_id: uuid.UUID) -> None:  # noqa: ANN001
+        """Every refresh token of the family, and the access tokens issued with them that have not
+        expired yet."""
+        from shared.db import insert_ignore
+
+        table = RefreshToken.__table__
+        now = self.clock.now()
+        await session.execute(sa.update(table).where(table.c.family_id == family_id, table.c.revoked_at.is_(None))
+                              .values(revoked_at=now))
+        live = (await session.execute(sa.select(table.c.access_jti, table.c.access_expires_at).where(
+            table.c.family_id == family_id, table.c.access_jti.is_not(None), table.c.access_expires_at > now))).all()
+        for jti, expires_at in live:
+            await insert_ignore(session, RevokedToken.__table__, {"jti": jti, "expires_at": expires_at, "revoked_at": now})
+            self.revoked_jtis.add(jti)
 
     async def revoke_jti(self, jti: str, exp: float) -> None:
         from datetime import timezone

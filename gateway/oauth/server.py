@@ -39,6 +39,7 @@ from gateway.oauth.grants import (
     new_secret,
 )
 from gateway.oauth.keys import KeyStore
+from gateway.proxy import unverified_claims
 
 MAX_FORM_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -173,8 +174,10 @@ class AuthorizationServer(_AuthorizationServer):
             return
         previous = request.refresh_token
         family_id = previous.family_id if previous is not None else uuid.uuid4()
+        claims = unverified_claims(b"Bearer " + token["access_token"].encode()) or {}
         bridge(self.store.save_refresh, refresh, family_id=family_id, client_id=request.client.client_id,
-               account_id=request.user.id, scope=token.get("scope", ""))
+               account_id=request.user.id, scope=token.get("scope", ""), access_jti=claims.get("jti"),
+               access_exp=claims.get("exp"))
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         pass

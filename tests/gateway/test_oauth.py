@@ -87,9 +87,14 @@ async def test_pkce_flow_with_login_form_refresh_rotation_and_family_revocation(
     second = rotated.json()["refresh_token"]
     assert second != first
 
+    latest_access = rotated.json()["access_token"]
+    assert (await gateway.get("/api/v1/me", headers=bearer(latest_access))).status_code == 200
     reused = await gateway.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first,
                                                       "client_id": "custody-cli"})
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    # the reuse also revoked the family's live access tokens
+    assert (await gateway.get("/api/v1/me", headers=bearer(latest_access))).status_code == 401
+    assert (await gateway.get("/api/v1/me", headers=bearer(tokens["access_token"]))).status_code == 401
     # the reuse revoked the whole family: the newest token is dead too
     after = await gateway.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": second,
                                                      "client_id": "custody-cli"})
