@@ -25,6 +25,15 @@ from gateway.oauth.server import NO_STORE, AuthorizationServer, FormTooLarge, ne
 log = structlog.get_logger("gateway.oauth")
 
 CSRF_COOKIE = "custody_csrf"
+# No form-action directive: browsers apply it to the redirect that follows the POST, and that
+# redirect goes to the client's own redirect URI (a loopback port for custody-cli).
+PAGE_SECURITY = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
                         autoescape=select_autoescape(["html"]))
 
@@ -156,9 +165,8 @@ def _page(request: Request, *, status: int, error: str | None = None, show_form:
     html = TEMPLATES.get_template("login.html").render(
         t=TEXT[lang], en=lang == "en", error=error, show_form=show_form, client_name=client_name, username=username,
         csrf=csrf, action=f"{request.url.path}" + (f"?{query}" if query else ""), switch_url=_switch_url(request, lang))
-    response = HTMLResponse(html, status_code=status, headers={**NO_STORE, **(headers or {}),
-                                                               "Content-Language": "en" if lang == "en" else "zh-CN",
-                                                               "X-Frame-Options": "DENY"})
+    response = HTMLResponse(html, status_code=status, headers={**NO_STORE, **PAGE_SECURITY, **(headers or {}),
+                                                               "Content-Language": "en" if lang == "en" else "zh-CN"})
     response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/oauth/authorize",
                         secure=_gw(request).settings.issuer_url.startswith("https://"))
     return response

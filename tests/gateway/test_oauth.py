@@ -119,6 +119,10 @@ async def test_login_page_is_zh_cn_and_needs_no_javascript(sqlite_gateway):
     assert "登录" in page.text and "<script" not in page.text
     assert 'name="username"' in page.text and 'name="password"' in page.text
     assert "lang=en" in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["referrer-policy"] == "no-referrer"
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
     en = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge)}", headers={"Accept-Language": "en"})
     assert "Sign in" in en.text
 
