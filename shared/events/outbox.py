@@ -230,6 +230,12 @@ class OutboxRelay:
     async def _claim(self) -> list[Any]:
         t = self.table
         now = utcnow()
+        # Most wake-ups find nothing to claim (the fast path took the events): look first with a
+        # read, which on SQLite does not queue for the database's one writer.
+        claimable = sa.and_(t.c.published_at.is_(None), sa.or_(t.c.claimed_until.is_(None), t.c.claimed_until < now))
+        async with self.db.reader() as session:
+            if (await session.execute(sa.select(t.c.seq).where(claimable).limit(1))).first() is None:
+                return []
         pending = (
             sa.select(t.c.seq)
             .where(t.c.published_at.is_(None), sa.or_(t.c.claimed_until.is_(None), t.c.claimed_until < now))
