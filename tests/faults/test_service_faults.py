@@ -151,7 +151,17 @@ async def test_service_killed_mid_writes_then_retried_with_the_same_keys(sqlite_
     stored = Counter(c["description"] for c in listing if c["description"].startswith(f"kill-{tag}-"))
     duplicates = sum(n - 1 for n in stored.values() if n > 1)
     losses = sum(1 for k in bodies if stored[k] == 0)
-    record("service-killed-mid-writes", writes=len(bodies), first_answers=dict(Counter(map(str, first.values()))),
+    # No half-applied write: every stored complaint has its event, exactly once (row and outbox
+    # entry commit together; the relay of the restarted process publishes what was pending).
+    ours = {c["id"] for c in listing if c["description"].startswith(f"kill-{tag}-")}
+
+    async def events_out():
+        got = Counter(e.subject for e in await read_events(p.settings, event_type="complaint.received") if e.subject in ours)
+        return got if set(got) == ours else None
+
+    events = await eventually(events_out, timeout=30, interval=0.5)
+    record("service-killed-mid-writes", events_received=sum(events.values()),
+           event_duplicates=sum(n - 1 for n in events.values()), writes=len(bodies), first_answers=dict(Counter(map(str, first.values()))),
            retry_waits=dict(waits), final_statuses=dict(Counter(s for s, _ in finals.values())),
            complaints_stored=sum(stored.values()), duplicates=duplicates, losses=losses,
            replay_same_id=sum(1 for k in bodies if finals[k][0] == 201 and again[k] == finals[k][1]))
@@ -159,6 +169,7 @@ async def test_service_killed_mid_writes_then_retried_with_the_same_keys(sqlite_
     # idempotency-response-lost — applied once, never run again.
     assert all(s in (201, "response-lost") for s, _ in finals.values()), finals
     assert duplicates == 0 and losses == 0
+    assert all(n == 1 for n in events.values())
     assert all(again[k] == finals[k][1] for k in bodies if finals[k][0] == 201)
 
 
