@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(ProxyMiddleware, **proxy_options)  # own routes: 413s, the admin `service` 422
     app.add_middleware(RequestContextMiddleware, service="gateway")
     app.fast_path = RequestContextMiddleware(ProxyMiddleware(None, **proxy_options), service="gateway")
+    # (the middleware-stack instance sees no proxied request while the fast path is set)
     _operational_routes(app, gw)
     app.include_router(oauth_endpoints.router)
     app.include_router(accounts.router)

@@ -111,3 +111,25 @@ async def test_proxied_requests_are_counted_per_service(echo_gateway):
     await echo_gateway.get("/api/v1/contracts")
     metrics = (await echo_gateway.get("/metrics")).text
     assert 'route="proxy:contracts"' in metrics
+
+
+async def test_odd_header_bytes_do_not_break_the_proxy(echo_gateway):
+    response = await echo_gateway.get("/api/v1/contracts", headers=[(b"X-Odd", b"caf\xe9 \x80\xff")])
+    assert response.status_code < 500
+
+
+async def test_forged_client_ids_do_not_escape_the_address_limit(sqlite_backend, tmp_path):
+    import base64 as b64
+    import json as js
+
+    from shared.natsserver import free_port as fp
+
+    urls = {f"{n}_url": f"http://127.0.0.1:{fp()}" for n in ("registry", "enterprises", "contracts", "audit")}
+    settings = gateway_settings(sqlite_backend, proxy_rate_burst=2, proxy_rate_per_second=0.01, **urls)
+    async with running_gateway(settings) as gw:
+        statuses = []
+        for i in range(15):
+            payload = b64.urlsafe_b64encode(js.dumps({"client_id": f"forged-{i}"}).encode()).rstrip(b"=").decode()
+            r = await gw.get("/api/v1/policy", headers={"Authorization": f"Bearer e30.{payload}.sig"})
+            statuses.append(r.status_code)
+        assert statuses.count(429) >= 5  # the address bucket (5 × 2) ran out
