@@ -262,3 +262,31 @@ async def test_real_consumers_ignore_stale_duplicate_and_out_of_order_events(sql
            directory_score=entry["credit_score"] if entry else None, expected_score=scores[1009])
     assert still_active, "a stale agency.suspended suspended contract A"
     assert entry is not None
+
+
+async def test_real_poison_event_is_dead_lettered_listed_and_replayable_through_the_gateway(sqlite_platform):
+    """A malformed event (an agency id that is not a UUID) reaches the registry's real consumer:
+    retried up to max_deliver, dead-lettered, listed through the gateway for the admin only, and
+    a replay of a still-broken event records its error instead of pretending."""
+    from shared.testing.events import publish_event
+
+    p = sqlite_platform
+    api, admin = p.client, await p.admin_headers()
+    bad = await publish_event(p.settings, "agency.credit_changed",
+                              {"id": "not-a-uuid", "version": 1, "score": 50, "grade": "D", "delta": -50})
+
+    async def listed():
+        r = await api.get("/api/v1/admin/dlq", params={"service": "registry"}, headers=admin)
+        assert r.status_code == 200, r.text
+        return next((d for d in r.json()["items"] if d["event_id"] == bad.id), None)
+
+    dead = await eventually(listed, timeout=60, interval=0.5)
+    other = await p.actor("bureau", district="440703")
+    refused = (await api.get("/api/v1/admin/dlq", params={"service": "registry"}, headers=other.headers)).status_code
+    replay = await api.post(f"/api/v1/admin/dlq/{dead['id']}/replay", params={"service": "registry"}, headers=admin)
+    record("real-poison-event", service="registry", deliveries=dead["deliveries"], max_deliver=p.settings.max_deliver,
+           listed_for_admin=True, bureau_status=refused, replay_status=replay.status_code,
+           replay_error=bool(replay.json().get("replay_error")))
+    assert dead["deliveries"] == p.settings.max_deliver
+    assert refused == 403
+    assert replay.status_code == 200 and replay.json()["replay_error"] and not replay.json()["replayed_at"]
