@@ -58,8 +58,8 @@ HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"p
                         b"trailer", b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
                         b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
                         b"expect"})  # uvicorn answered any 100-continue already
-RESPONSE_DROP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade", "x-request-id", "trailer",
-                           "proxy-authenticate", "server", "date"})
+RESPONSE_DROP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"x-request-id", b"trailer",
+                           b"proxy-authenticate", b"server", b"date"})
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -263,8 +263,8 @@ class ProxyMiddleware:
         try:
             async with self.session_factory().request(method, url, headers=upstream_headers, data=data,
                                                       allow_redirects=False) as upstream:
-                response_headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                                    for k, v in upstream.headers.items() if k.lower() not in RESPONSE_DROP]
+                response_headers = [(name, value) for name, value in
+                                    ((k.lower(), v) for k, v in upstream.raw_headers) if name not in RESPONSE_DROP]
                 await send({"type": "http.response.start", "status": upstream.status, "headers": response_headers})
                 started = True
                 async for chunk in upstream.content.iter_any():
