@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 31837d27fee9
+Revision ID: 360f7b1f5ed1
 Revises: 
-Create Date: 2026-11-28 17:41:37.346799
+Create Date: 2026-11-28 18:33:21.957874
 """
 from typing import Sequence, Union
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import sqlmodel.sql.sqltypes
 from sqlalchemy.dialects import postgresql
 
-revision: str = '31837d27fee9'
+revision: str = '360f7b1f5ed1'
 down_revision: Union[str, None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -92,7 +92,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('enterprises', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_enterprises_custodian_contract_id'), ['custodian_contract_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_enterprises_district_code'), ['district_code'], unique=False)
+        batch_op.create_index('ix_enterprises_district_code_id', ['district_code', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_industry'), ['industry'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_risk_level'), ['risk_level'], unique=False)
 
@@ -161,7 +161,7 @@ def downgrade() -> None:
     with op.batch_alter_table('enterprises', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enterprises_risk_level'))
         batch_op.drop_index(batch_op.f('ix_enterprises_industry'))
-        batch_op.drop_index(batch_op.f('ix_enterprises_district_code'))
+        batch_op.drop_index('ix_enterprises_district_code_id')
         batch_op.drop_index(batch_op.f('ix_enterprises_custodian_contract_id'))
 
     op.drop_table('enterprises')
