@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 import anyio.to_thread
 import orjson
+import structlog
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidScopeError, OAuth2Payload, OAuth2Request, UnauthorizedClientError
 from starlette.requests import Request
@@ -41,6 +42,7 @@ from gateway.oauth.grants import (
 from gateway.oauth.keys import KeyStore
 from gateway.proxy import unverified_claims
 
+log = structlog.get_logger("gateway.oauth")
 MAX_FORM_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -148,6 +150,8 @@ class TokenIssuer:
         }
         if include_refresh_token:
             token["refresh_token"] = new_secret()
+        log.info("gateway.token.issued", grant_type=grant_type, client_id=client.client_id, sub=str(account.id),
+                 role=account.role, scope=granted, refresh="refresh_token" in token)
         return token
 
 
