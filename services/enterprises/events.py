@@ -9,13 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.context import request_id_var
-from shared.events.catalog import validate_event_data
-from shared.events.outbox import Outbox
-from shared.ids import new_id
 
 REGISTERED = "enterprise.registered"
 UPDATED = "enterprise.updated"
@@ -56,18 +50,3 @@ def change_events(row: Mapping[str, Any], *, created: bool, fields_changed: bool
     if previous_risk_level is not None and previous_risk_level != row["risk_level"]:
         events.append((RISK_CHANGED, enterprise_data(row, previous_risk_level=previous_risk_level)))
     return events
-
-
-async def emit_many(outbox: Outbox, session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> int:
-    """Write several events to the outbox in one multi-row INSERT (bulk import), with the same
-    catalog checks as ``Outbox.emit``; the relay's claiming pass publishes them."""
-    if not events:
-        return 0
-    now, request_id = outbox.clock.now(), request_id_var.get()
-    rows = []
-    for event_type, data in events:
-        payload = validate_event_data(event_type, data)
-        rows.append({"id": new_id(), "type": event_type, "subject": str(payload.get("id")), "data": payload,
-                     "request_id": request_id, "created_at": now})
-    await session.execute(sa.insert(outbox.table), rows)
-    return len(rows)

@@ -370,7 +370,7 @@ class Importer:
                 cols = (*RECORD_FIELDS, "risk_level", "base_level", "version", "updated_at")
                 stmt = sa.update(t).where(t.c.id == sa.bindparam("b_id")).values({c: sa.bindparam(f"b_{c}") for c in cols})
                 await session.execute(stmt, [{"b_id": r["id"], **{f"b_{c}": r[c] for c in cols}} for r in updates])
-            await ev.emit_many(ctx.outbox, session, events)
+            await ctx.outbox.emit_many(session, events)
         self.report.accepted += len(inserts)
         self.report.updated += len(updates)
         self.report.unchanged += unchanged

@@ -78,6 +78,19 @@ class Outbox:
             fresh[1].append(event)
         return event
 
+    async def emit_many(self, session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> int:
+        """Several events in one multi-row INSERT (bulk imports); same checks as ``emit``."""
+        if not events:
+            return 0
+        now, request_id = self.clock.now(), request_id_var.get()
+        rows = []
+        for event_type, data in events:
+            payload = validate_event_data(event_type, data)
+            rows.append({"id": new_id(), "type": event_type, "subject": str(payload.get("id")), "data": payload,
+                         "request_id": request_id, "created_at": now})
+        await session.execute(sa.insert(self.table), rows)
+        return len(rows)
+
 
 @sa_event.listens_for(Session, "after_commit")
 def _hand_over_committed(session: Session) -> None:
@@ -93,19 +106,6 @@ def _forget_rolled_back(session: Session, *_: Any) -> None:
     # Rolled back (or a savepoint of it was): publish nothing now; whatever rows did commit are
     # published by the claiming pass when their lease runs out.
     session.info.pop(_FRESH, None)
-
-    async def emit_many(self, session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> int:
-        """Several events in one multi-row INSERT (bulk imports); same checks as ``emit``."""
-        if not events:
-            return 0
-        now, request_id = self.clock.now(), request_id_var.get()
-        rows = []
-        for event_type, data in events:
-            payload = validate_event_data(event_type, data)
-            rows.append({"id": new_id(), "type": event_type, "subject": str(payload.get("id")), "data": payload,
-                         "request_id": request_id, "created_at": now})
-        await session.execute(sa.insert(self.table), rows)
-        return len(rows)
 
 
 def envelope_from_row(row: Any) -> CloudEvent:
