@@ -4,7 +4,6 @@ the code reads."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -12,9 +11,10 @@ import jsonschema
 import yaml
 
 from shared.settings import Settings
+from tests.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((ROOT.parent / "shared" / "schemas" / "compose-spec.json").read_text())
+SCHEMA = load_schema("compose-spec.json")
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -18,9 +17,10 @@ from shared.testing.apps import running
 from shared.testing.events import read_events
 from shared.testing.tokens import auth
 from shared.testing.wait import eventually
+from tests.schemas import load_schema
 from tests.shared.fakesvc import Poison, consumer_app, producer_app, seen_rows
 
-CLOUDEVENTS_SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "shared" / "schemas" / "cloudevents.json").read_text())
+CLOUDEVENTS_SCHEMA = load_schema("cloudevents.json")
 
 
 async def stream_messages(settings) -> list[CloudEvent]:
