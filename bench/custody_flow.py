@@ -147,12 +147,14 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
                           for c in platform.supervisor.components]
         pids = [c.process.pid for c in platform.supervisor.components if c.process]
         cpu = cpu_of(*pids)
+        per_process = {c.name: cpu_of(c.process.pid) for c in platform.supervisor.components if c.process}
         try:
             m = await run_flows(platform.url, s, concurrency=concurrency)
         finally:
             for rec in recordings:
                 rec.stop()
         m["cpu_ms_per_flow"] = cpu.per_op(m["flows"])  # gateway + four services (not NATS, not PostgreSQL)
+        m["cpu_ms_per_flow_by_process"] = {name: c.per_op(m["flows"]) for name, c in per_process.items()}
         m["rss_mib"] = process_rss(platform)
         log(f"custody flow on {backend.kind}: {m}")
     finally:
