@@ -1,7 +1,8 @@
 """The authorization matrix (tests/security/authz_matrix.py) run against the real platform through
 the gateway, on every operation of the merged OpenAPI: first every refusal and every read (with a
-valid body, so that a refusal is an authorization decision), then — once nothing else depends on
-world A's state — every authorized write. Refusals must change nothing."""
+valid body, so that a refusal is an authorization decision). The authorized writes run last of the
+package (test_writes_last.py), once nothing else depends on world A's state. Refusals must change
+nothing."""
 
 from __future__ import annotations
 
@@ -154,31 +155,3 @@ async def test_bureau_cannot_import_into_another_district(world):
         assert r.json()["accepted"] == 0 and r.json()["updated"] == 0 and len(r.json()["rejected"]) == 1, r.json()
     after = (await api.get(f"/api/v1/enterprises/{world.ids['enterpriseA']}", headers=world.as_("admin"))).json()
     assert after["name"] == before_["name"] and after["version"] == before_["version"]
-
-
-@pytest.mark.parametrize("operation", [op for op in OPERATIONS if not op.startswith("GET ")])
-async def test_authorized_writes(world, operation):
-    if operation == "POST /api/v1/admin/keys/rotate":
-        pytest.skip("rotating the signing key is covered by tests/gateway; here it would only churn keys")
-    wrong = []
-    for actor in ACTORS:
-        expect = M.expected(operation, actor)
-        if expect != M.OK:
-            continue
-        r = await call(world, actor, operation)
-        RESULTS[(actor, operation)] = r.status_code
-        if not M.matches(expect, r.status_code):
-            wrong.append(f"{actor}: expected {expect}, got {r.status_code} {r.text[:200]}")
-    assert not wrong, "\n".join(wrong)
-
-
-async def test_matrix_summary():
-    """Counts for docs/RELIABILITY.md."""
-    table = M.rows()
-    refusals = sum(1 for (_, _, e) in table if e in (401, 403, M.DENY))
-    ran = len(RESULTS)
-    refused_seen = sum(1 for (actor, op), status in RESULTS.items() if status in (401, 403, 404))
-    fivexx = [(a, o, s) for (a, o), s in RESULTS.items() if s >= 500]
-    record("authorization-matrix", operations=len(M.ALLOW) + len(M.OAUTH), actors=len(ACTORS), rows=len(table) + len(M.OAUTH),
-           rows_expected_refused=refusals, requests_made=ran, refusals_observed=refused_seen, server_errors=len(fivexx))
-    assert not fivexx

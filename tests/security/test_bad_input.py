@@ -121,13 +121,15 @@ async def test_malformed_bodies_are_refused(world, settled, operation):
         ("wrong-content-type", b"name=x", "text/plain", None),
         ("non-finite", b'{"value": NaN, "other": Infinity}', "application/json", None),
     ]
+    optional_body = operation.endswith(("/forward", "/verify", "/cancel"))
     for name, content, ctype, statuses in cases:
         if form and name in ("wrong-content-type",):
             continue
+        if name == "empty-body" and optional_body:
+            continue  # an empty body is a valid request there (and would really forward, verify, cancel)
         r = await send(world, operation, actor, content=content, content_type=ctype)
         STATS[f"class:{name}"] += 1
-        optional_body = operation.endswith(("/forward", "/verify", "/cancel"))
-        check(r, f"{operation} [{name}]", must_refuse=not (name == "empty-body" and (optional_body or form)))
+        check(r, f"{operation} [{name}]", must_refuse=not (name == "empty-body" and form))
         if statuses and r.status_code < 500:
             assert r.status_code in statuses, f"{operation} [{name}]: {r.status_code}"
 
