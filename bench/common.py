@@ -114,6 +114,11 @@ class Backend:
             await delete_streams(SYSTEM_NATS, [self.stream, f"{self.stream}_DLQ"])
         if self.nats is not None:
             self.nats.stop()
+        if exc and exc[0] is not None:  # keep the processes' logs of a failed figure
+            kept = VAR / "failed" / self.workdir.name
+            for path in self.workdir.rglob("*.log"):
+                (kept / path.relative_to(self.workdir)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, kept / path.relative_to(self.workdir))
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
