@@ -9,7 +9,6 @@ Passwords are Argon2 hashes (hashed and checked in a worker thread); client secr
 from __future__ import annotations
 
 import secrets
-import unicodedata
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -29,6 +28,7 @@ from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.reference import is_valid_uscc, load_jurisdiction
+from shared.validation import no_control
 from shared.settings import DEV_ADMIN_CLIENT_SECRET, Settings
 
 from gateway.models import Account, Client
@@ -74,22 +74,15 @@ class Passwords:
 
 
 # --- schemas ---------------------------------------------------------------------------------
-def _printable(value: str) -> str:
-    """No control characters (NUL, escapes, DEL…) and no lone surrogates in any text we store."""
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
-        raise ValueError("不允许控制字符 / control characters are not allowed")
-    return value
-
-
 def _named(value: str) -> str:
-    _printable(value)
+    no_control(value)
     if not value.strip():
         raise ValueError("不能为空白 / must not be blank")
     return value.strip()
 
 
 Username = Annotated[str, Field(pattern=USERNAME_PATTERN, description="3–64 个字母、数字或 _.@-")]
-Password = Annotated[str, Field(min_length=8, max_length=200), AfterValidator(_printable)]
+Password = Annotated[str, Field(min_length=8, max_length=200), AfterValidator(no_control)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_named)]
 
 
@@ -162,7 +155,7 @@ class ClientCreate(BaseModel):
 
 
 class AdminClientCreate(ClientCreate):
-    username: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable)]
+    username: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(no_control)]
 
 
 # --- service functions -----------------------------------------------------------------------

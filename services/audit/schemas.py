@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -12,23 +11,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from shared.clock import as_utc
 
 from shared.reference import ServiceItem
+from shared.validation import check_phone, no_control
 
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def _printable(value: str | None) -> str | None:
-    """Refuse control characters and lone surrogates (PostgreSQL cannot store NUL, no database
-    can store half a character; none belongs in a record)."""
-    if value is not None and CONTROL.search(value):
-        raise ValueError("含有控制字符或无效字符 / contains control or invalid characters")
-    return value
-
-
-Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_printable)]
-Free = Annotated[str, AfterValidator(_printable)]
+Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_control)]
+Free = Annotated[str, AfterValidator(no_control)]
 UTC = Annotated[datetime, AfterValidator(as_utc)]
 PERIOD = r"^\d{4}(-(Q[1-4]|H[12]|(0[1-9]|1[0-2])))?$"  # a year, quarter, half or month: 2026, 2026-Q4, 2026-H1, 2026-03
-PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 
 class Strict(BaseModel):
@@ -140,7 +128,7 @@ class SampleCreate(Strict):
     rate: Annotated[float | None, Field(gt=0, le=1)] = None
     # any integer or text; at most 100 characters either way (it is logged with the sample)
     seed: Annotated[int, Field(ge=-10**99, le=10**99)] | Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)]
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(no_control)]
     district: str | None = None
 
 
@@ -202,9 +190,7 @@ class ComplaintCreate(Strict):
     @field_validator("contact_phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not PHONE.match(value):
-            raise ValueError("联系电话格式无效 / invalid phone number")
-        return value
+        return None if value is None else check_phone(value)
 
 
 class TrackBody(Strict):

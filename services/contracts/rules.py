@@ -83,8 +83,11 @@ def add_months(day: date, months: int) -> date:
 def term_within_policy(start: date, end: date, policy: Policy) -> bool:
     if end <= start:
         return False
-    after_last_day = end + timedelta(days=1)
-    return add_months(start, policy.contract_term_months.min) <= after_last_day <= add_months(start, policy.contract_term_months.max)
+    try:
+        after_last_day = end + timedelta(days=1)
+        return add_months(start, policy.contract_term_months.min) <= after_last_day <= add_months(start, policy.contract_term_months.max)
+    except (OverflowError, ValueError):  # dates at the end of the calendar: no term fits there
+        return False
 
 
 def inspection_times(services: Sequence[dict]) -> int:

@@ -7,12 +7,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.reference import USCC, ServiceItem
+from shared.validation import no_control, single_line
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(single_line)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control)]
 Fee = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False)]
 
 ContractStatus = Literal["draft", "signed", "filing", "filed", "active", "expired", "terminated", "rejected",
@@ -81,14 +82,14 @@ class ReasonBody(BaseModel):
 class OptionalReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(no_control)] | None = None
 
 
 class FilingReview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["accept", "reject"]
-    comments: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    comments: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(no_control)] | None = None
 
 
 class HistoryRead(BaseModel):

@@ -16,7 +16,7 @@ from shared.pagination import PageParams, page_params
 from shared.reference import Industry, RiskLevel
 
 from services.enterprises import importer, service
-from services.enterprises.schemas import _CONTROL
+from shared.validation import no_control
 from services.enterprises.schemas import (EnterpriseCreate, EnterprisePage, EnterpriseRead, EnterpriseUpdate,
                                           ImportReport, RiskRead)
 
@@ -45,9 +45,11 @@ async def list_(
     has_custodian: Annotated[bool | None, Query(description="是否已托管")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="名称或统一社会信用代码片段")] = None,
 ) -> dict:
-    if q is not None and _CONTROL.search(q):
+    try:
+        no_control(q)
+    except ValueError:
         raise ValidationFailed(text("查询词含有控制字符", "The query has control characters"),
-                               errors=[FieldError("q", text("含有控制字符", "contains control characters"))])
+                               errors=[FieldError("q", text("含有控制字符", "contains control characters"))]) from None
     filters = service.ListFilters(district=district, industry=industry.value if industry else None,
                                   risk_level=risk_level.value if risk_level else None, has_custodian=has_custodian, q=q)
     items, cursor = await service.list_enterprises(ctx, principal=principal, filters=filters, page=page)

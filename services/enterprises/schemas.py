@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -10,41 +9,11 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.reference import USCC, DistrictCode, HazardFlag, Industry, RiskLevel
+from shared.validation import check_phone, no_control, single_line
 
 MAX_EMPLOYEES = 100_000
 
-# Mobile 1[3-9]xxxxxxxxx (optionally +86 / 86), or a landline with its area code: 0 + 2–3 digits,
-# then 7–8 digits, optionally an extension (020-12345678, 0750 3456789, 0750-3456789-123).
-_MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}[- ]?\d{7,8}(?:[- ]\d{1,6})?$")
-
-
-def _check_phone(value: str) -> str:
-    value = value.strip()
-    compact = value.replace(" ", "")
-    if _MOBILE.match(compact.replace("-", "")) or _LANDLINE.match(value) or _LANDLINE.match(compact):
-        return value
-    raise ValueError("联系电话格式无效（应为手机号或带区号的固定电话） / invalid phone (a mobile number or a landline with area code)")
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LINE_BREAKS = re.compile(r"[\r\n\t]")
-
-
-def no_control(value: str) -> str:
-    """Control characters (NUL above all: PostgreSQL refuses it in text) have no place in a record."""
-    if _CONTROL.search(value):
-        raise ValueError("含有不可见控制字符 / contains control characters")
-    return value
-
-
-def single_line(value: str) -> str:
-    if _LINE_BREAKS.search(value):
-        raise ValueError("不能包含换行或制表符 / must be a single line")
-    return no_control(value)
-
-
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=7, max_length=30), AfterValidator(_check_phone)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=7, max_length=30), AfterValidator(check_phone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(no_control)]
 Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)]

@@ -8,14 +8,15 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from shared.reference import USCC, DistrictCode, Industry
+from shared.validation import check_phone, no_control, single_line
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9\- ]{5,38}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)]
+LongLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(single_line)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(check_phone)]
 def _nfkc(value: object) -> object:
     """Full-width characters (common from Chinese input methods) become their ASCII forms."""
     return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
@@ -23,8 +24,8 @@ def _nfkc(value: object) -> object:
 
 CertificateNo = Annotated[str, BeforeValidator(_nfkc),
                           StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(no_control)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(no_control)]
 StaffRole = Literal["registered_safety_engineer", "safety_officer", "other"]
 ENGINEER = "registered_safety_engineer"
 _SEPARATORS = re.compile(r"[\s\-_/.·]+")

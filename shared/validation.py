@@ -1,0 +1,33 @@
+"""Text every service stores: no control characters (NUL above all — PostgreSQL cannot store it
+in text) and no lone surrogates (no database can store half a character). Tabs and line breaks
+are allowed in free text, not in single-line fields. And Chinese phone numbers."""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_LINE_BREAKS = re.compile(r"[\r\n\t]")
+_MOBILE = re.compile(r"^(\+?86)?1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^(\+?86-?)?0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+
+
+def no_control(value: str | None) -> str | None:
+    if value is not None and _CONTROL.search(value):
+        raise ValueError("含有控制字符或无效字符 / contains control or invalid characters")
+    return value
+
+
+def single_line(value: str | None) -> str | None:
+    if value is not None and _LINE_BREAKS.search(value):
+        raise ValueError("不能包含换行或制表符 / must be a single line")
+    return no_control(value)
+
+
+def check_phone(value: str) -> str:
+    """A mobile number (1[3-9] and 9 digits) or a landline with its area code."""
+    compact = value.strip().replace(" ", "")
+    dashed = re.sub(r"\s+", "-", value.strip())
+    if _MOBILE.match(compact.replace("-", "")) or _LANDLINE.match(compact) or _LANDLINE.match(dashed):
+        return value
+    raise ValueError("联系电话格式无效（应为手机号或带区号的固定电话） / invalid phone (a mobile number or a landline with area code)")
