@@ -100,3 +100,11 @@ async def sqlite_backend(tmp_path: Path, embedded_nats: NatsServer):
     env = Backend("sqlite", tmp_path, embedded_nats.url)
     yield env
     await env.cleanup()
+
+
+@pytest.fixture
+async def postgres_backend(tmp_path: Path):
+    """For what only PostgreSQL can show (several replicas on one database)."""
+    env = Backend("postgres", tmp_path, SYSTEM_NATS)
+    yield env
+    await env.cleanup()

@@ -23,7 +23,7 @@ from tests.faults.helpers import record
 @pytest.fixture
 def private_pg():
     if not pg.available():
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed on this machine")
     server = pg.PrivatePostgres().init()
     server.start()
     yield server

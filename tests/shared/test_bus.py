@@ -7,7 +7,6 @@ import asyncio
 import json
 
 import jsonschema
-import pytest
 import sqlalchemy as sa
 
 from shared.events.envelope import CloudEvent
@@ -106,10 +105,8 @@ async def test_relay_dying_between_publish_and_mark_delivers_once(backend):
         assert len(await seen_rows(consumer)) == 1
 
 
-async def test_two_relays_on_one_database_publish_each_event_once(backend):
-    if backend.kind != "postgres":
-        pytest.skip("several replicas share a database only on PostgreSQL")
-    settings = backend.settings(relay_poll_seconds=60)
+async def test_two_relays_on_one_database_publish_each_event_once(postgres_backend):
+    settings = postgres_backend.settings(relay_poll_seconds=60)
     producer = producer_app(settings)
     async with running(producer) as pc:
         ctx = producer.state.ctx
