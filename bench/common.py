@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import httpx
 
 from cli.supervisor import settings_env
 from shared.natsserver import NatsServer, free_port
+from shared.processes import stop_process
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,15 +202,7 @@ class Server:
         return rss_mib(self.process.pid) if self.process else None
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, timeout=15)
         self.process = None
 
 

@@ -30,7 +30,6 @@ import random
 import re
 import tempfile
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator

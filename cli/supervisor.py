@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 
 from shared.natsserver import NatsServer
+from shared.processes import stop_process, wait_until_ready
 from shared.settings import SERVICES, Settings
 
 APP_TARGETS = {
@@ -68,16 +68,12 @@ class Component:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, *, kill: bool = False, timeout: float = 10.0) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, kill=kill, timeout=timeout)
         self.process = None
+
+    def wait_ready(self, timeout: float = 60.0) -> float:
+        return wait_until_ready(f"{self.url}/readyz", timeout=timeout, alive=lambda: self.running,
+                                what=self.name, log_file=self.log_file)
 
 
 @dataclass
@@ -113,22 +109,8 @@ class Supervisor:
     def wait_ready(self, timeout: float = 60.0) -> float:
         """Block until every component answers /readyz 200; returns the seconds it took."""
         started = time.monotonic()
-        pending = {c.url: c for c in self.components}
-        with httpx.Client(timeout=2.0) as client:
-            while pending:
-                for url, component in list(pending.items()):
-                    if not component.running:
-                        raise RuntimeError(f"{component.name} exited; see {component.log_file}")
-                    try:
-                        if client.get(f"{url}/readyz").status_code == 200:
-                            del pending[url]
-                    except httpx.HTTPError:
-                        pass
-                if pending:
-                    if time.monotonic() - started > timeout:
-                        names = ", ".join(c.name for c in pending.values())
-                        raise TimeoutError(f"not ready after {timeout}s: {names}")
-                    time.sleep(0.2)
+        for component in self.components:
+            component.wait_ready(max(1.0, timeout - (time.monotonic() - started)))
         return time.monotonic() - started
 
     def check(self) -> list[str]:

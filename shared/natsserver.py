@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.processes import stop_process
+
 
 def nats_server_binary() -> str:
     candidate = Path(sys.prefix) / "bin" / "nats-server"
@@ -76,15 +78,7 @@ class NatsServer:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, *, kill: bool = False) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            (self.process.kill if kill else self.process.terminate)()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, kill=kill)
         self.process = None
 
 

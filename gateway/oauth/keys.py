@@ -13,7 +13,7 @@ development), ``development`` (made by the gateway in development/test; refused 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import anyio

@@ -39,7 +39,7 @@ def bar_chart(rows: list[tuple[str, float]], *, title: str, color: str = PALETTE
              f'width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
              f"<title>{escape(title)}</title>"]
     if not rows:
-        parts.append(f'<text x="4" y="18" class="chart-empty">—</text>')
+        parts.append('<text x="4" y="18" class="chart-empty">—</text>')
     for index, (label, value) in enumerate(rows):
         y = 5 + index * ROW
         width = 0 if value <= 0 else max(2.0, bar_space * value / peak)

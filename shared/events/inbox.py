@@ -122,7 +122,8 @@ class Subscriber:
         try:
             event = CloudEvent.from_json(msg.data)
         except Exception as exc:  # noqa: BLE001 - unparseable: no retry can fix it
-            await self._outlasting_outages(msg, lambda: self._dead_letter_raw(msg, exc, attempt))
+            error = exc
+            await self._outlasting_outages(msg, lambda: self._dead_letter_raw(msg, error, attempt))
             await msg.term()
             return
         handler = self.handler_for(event.type)
@@ -136,7 +137,8 @@ class Subscriber:
             except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
                 if attempt >= self.max_deliver:
                     log.error("inbox.dead_lettered", error=str(exc))
-                    await self._outlasting_outages(msg, lambda: self._dead_letter(event, exc, attempt))
+                    error = exc
+                    await self._outlasting_outages(msg, lambda: self._dead_letter(event, error, attempt))
                     await msg.term()
                 else:
                     log.warning("inbox.handler_failed", error=str(exc), retry_in=backoff_seconds(attempt))

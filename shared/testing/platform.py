@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import httpx
 
@@ -101,3 +102,21 @@ class Platform:
         creds = r.json()
         token = await self.token(creds["client_id"], creds["client_secret"])
         return Actor(username, role, token, account, creds["client_id"], creds["client_secret"])
+
+
+@asynccontextmanager
+async def started_platform(settings: Settings, log_dir: Path, **kw: Any) -> AsyncIterator[Platform]:
+    """A running platform for the duration of the block; on a failed start, the processes' logs
+    are printed so the test output says why."""
+    running = Platform(settings, log_dir, **kw)
+    try:
+        await running.start()
+    except Exception:
+        await running.stop()
+        for log in sorted(Path(log_dir).glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text()[-3000:]}")
+        raise
+    try:
+        yield running
+    finally:
+        await running.stop()

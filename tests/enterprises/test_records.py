@@ -3,7 +3,6 @@ ETags, and the events each change emits (read back from the real bus)."""
 
 from __future__ import annotations
 
-import pytest
 
 from shared.testing.events import read_events
 from shared.testing.wait import eventually

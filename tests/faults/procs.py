@@ -4,17 +4,15 @@ can SIGKILL it for real."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 
 from cli.supervisor import settings_env
 from shared.natsserver import free_port
+from shared.processes import stop_process, wait_until_ready
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,36 +46,16 @@ class AppProcess:
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if self.process is None or self.process.poll() is not None:
-                    raise RuntimeError(f"{self.target} exited; see {self.log_file}:\n{self.log_file.read_text()[-3000:]}")
-                try:
-                    if client.get(f"{self.url}/readyz").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-        raise TimeoutError(f"{self.target} not ready after {timeout}s")
+        wait_until_ready(f"{self.url}/readyz", timeout=timeout, alive=lambda: self.running, what=self.target,
+                         log_file=self.log_file)
 
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
+        stop_process(self.process, kill=True)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process)
         self.process = None

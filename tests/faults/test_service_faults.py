@@ -6,7 +6,6 @@ database at once, and the whole platform on a three-node NATS cluster losing a n
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import signal
 import time
@@ -17,13 +16,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from shared.natsserver import cluster
 from shared.testing.events import read_events
 from shared.testing.platform import Platform
 from shared.testing.wait import eventually
 from tests.conftest import Backend
 from tests.faults.helpers import record
-from tests.security.world import build_world, contract_body, enterprise_body
+from tests.security.world import build_world
 
 
 async def _start(platform: Platform, log_dir) -> Platform:

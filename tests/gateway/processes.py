@@ -4,11 +4,9 @@ admin endpoints exercise authentication end to end), which keeps the suite fast.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from joserfc.jwk import RSAKey
 
 from cli.supervisor import Component, settings_env
@@ -42,20 +40,7 @@ class Processes:
             self.wait_ready(name, timeout)
 
     def wait_ready(self, name: str, timeout: float = 60.0) -> None:
-        component = self.components[name]
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                if not component.running:
-                    raise RuntimeError(f"{name} exited:\n{component.log_file.read_text(errors='replace')[-3000:]}")
-                try:
-                    if client.get(f"{component.url}/readyz").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{name} not ready after {timeout}s")
-                time.sleep(0.1)
+        self.components[name].wait_ready(timeout)
 
     def stop(self) -> None:
         for component in self.components.values():

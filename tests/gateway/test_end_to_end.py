@@ -14,7 +14,7 @@ import uuid
 import httpx
 import pytest
 from joserfc import jwt
-from joserfc.jwk import OctKey, RSAKey
+from joserfc.jwk import RSAKey
 
 from shared.testing.wait import eventually
 from tests.conftest import Backend

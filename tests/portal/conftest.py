@@ -6,27 +6,19 @@ from __future__ import annotations
 
 import pytest
 
-import cli.supervisor as supervisor
 from cli.demo import seed
-from shared.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform
+from shared.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform, started_platform
 from tests.conftest import Backend
 
 
 @pytest.fixture(scope="package")
 async def platform(tmp_path_factory: pytest.TempPathFactory, embedded_nats):
-    # The gateway with the portal router (a no-op once gateway/main.py includes it itself).
-    original = supervisor.APP_TARGETS["gateway"]
-    supervisor.APP_TARGETS["gateway"] = "tests.portal.gateway_app:create_app"
     tmp = tmp_path_factory.mktemp("portal-platform")
     backend = Backend("sqlite", tmp, embedded_nats.url)
-    running = Platform(backend.settings(), tmp / "logs")
-    try:
-        await running.start()
+    # Login rate limits are tested in tests/gateway; here many logins come from one address.
+    async with started_platform(backend.settings(auth_rate_limit=100_000), tmp / "logs") as running:
         yield running
-    finally:
-        supervisor.APP_TARGETS["gateway"] = original
-        await running.stop()
-        await backend.cleanup()
+    await backend.cleanup()
 
 
 @pytest.fixture(scope="package")

@@ -14,7 +14,7 @@ import nats
 from shared.testing.apps import running
 from shared.testing.events import publish_event
 from shared.testing.wait import eventually
-from tests.registry.factories import agency_body, agency_in, app_for, engineer, officer
+from tests.registry.factories import agency_body, agency_in, app_for, engineer
 
 DIRECTORY = "/api/v1/directory/agencies"
 

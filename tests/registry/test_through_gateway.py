@@ -9,24 +9,16 @@ import io
 
 import pytest
 
-from shared.testing.platform import Platform
+from shared.testing.platform import started_platform
 from shared.testing.wait import eventually
 from tests.registry.factories import PDF, agency_body, new_uscc
 
 
 @pytest.fixture
 async def platform(backend, tmp_path):
-    running = Platform(backend.settings(auth_rate_limit=1000, proxy_rate_burst=10_000, proxy_rate_per_second=10_000),
-                       tmp_path / "logs")
-    try:
-        await running.start()
-    except Exception:
-        await running.stop()
-        for log in sorted((tmp_path / "logs").glob("*.log")):
-            print(f"--- {log.name}\n{log.read_text()[-3000:]}")
-        raise
-    yield running
-    await running.stop()
+    async with started_platform(backend.settings(auth_rate_limit=1000, proxy_rate_burst=10_000,
+                                                 proxy_rate_per_second=10_000), tmp_path / "logs") as running:
+        yield running
 
 
 async def test_filing_review_and_directory_through_the_gateway(platform):

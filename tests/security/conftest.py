@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.testing.platform import Platform
+from shared.testing.platform import Platform, started_platform
 from tests.conftest import Backend
 from tests.security.world import World, build_world
 
@@ -16,17 +16,9 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, embedded_nats):
     tmp = tmp_path_factory.mktemp("security-platform")
     backend = Backend("sqlite", tmp, embedded_nats.url)
     # Rate limits are tested in tests/gateway; here they would only slow the matrix down.
-    running = Platform(backend.settings(auth_rate_limit=100_000, proxy_rate_burst=100_000,
-                                        proxy_rate_per_second=100_000), tmp / "logs")
-    try:
-        await running.start()
-    except Exception:
-        await running.stop()
-        for log in sorted((tmp / "logs").glob("*.log")):
-            print(f"--- {log.name}\n{log.read_text()[-3000:]}")
-        raise
-    yield running
-    await running.stop()
+    async with started_platform(backend.settings(auth_rate_limit=100_000, proxy_rate_burst=100_000,
+                                                 proxy_rate_per_second=100_000), tmp / "logs") as running:
+        yield running
     await backend.cleanup()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.helpers import record
 from tests.security import authz_matrix as M
 from tests.security.requests_ import body_for, fill_path
 from tests.security.world import ACTORS, World

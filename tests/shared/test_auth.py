@@ -11,7 +11,7 @@ import time
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import RSAKey
 
 from shared.auth import TokenVerifier
 from shared.errors import Unauthorized

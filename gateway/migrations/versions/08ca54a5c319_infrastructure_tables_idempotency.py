@@ -10,8 +10,6 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql  # noqa: F401
-import sqlmodel.sql.sqltypes
-from sqlalchemy.dialects import postgresql
 
 revision: str = '08ca54a5c319'
 down_revision: Union[str, None] = '21debcde6003'

@@ -10,7 +10,6 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql  # noqa: F401
-import sqlmodel.sql.sqltypes
 
 
 revision: str = '544dceb6aa19'

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql  # noqa: F401
 import sqlmodel.sql.sqltypes
-from sqlalchemy.dialects import postgresql
 
 revision: str = 'f482a57a6c49'
 down_revision: Union[str, None] = None

@@ -10,8 +10,6 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql  # noqa: F401
-import sqlmodel.sql.sqltypes
-from sqlalchemy.dialects import postgresql
 
 revision: str = '2e54729794a2'
 down_revision: Union[str, None] = None
