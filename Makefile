@@ -21,8 +21,10 @@ run: $(STAMP)
 browsers:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Most tests wait on processes, NATS and databases rather than compute: three workers on two
+# cores; files (and the packages sharing one platform) stay whole on a worker.
 test: $(STAMP) browsers
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 3 --dist loadgroup
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

@@ -35,6 +35,9 @@ log = structlog.get_logger("gateway.proxy")
 JSON_LIMIT = 1024 * 1024
 UPLOAD_LIMIT = 10 * 1024 * 1024
 BULK_LIMITS = {"/api/v1/enterprises/import": 256 * 1024 * 1024}  # streamed CSV import (SPEC §8: 100k rows)
+# A bulk import answers when the last row is in (a minute for 100k rows on PostgreSQL): its
+# upstream may stay silent longer than the ordinary read timeout.
+BULK_READ_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=4.0, sock_read=900.0)
 STREAM_THRESHOLD = 256 * 1024
 ADDRESS_FACTOR = 5  # a client address may send five times one client's rate  # bodies above this (or of unknown length) are streamed upstream
 
@@ -261,8 +264,9 @@ class ProxyMiddleware:
                   encoded=True)
         started = False
         try:
+            bulk = {"timeout": BULK_READ_TIMEOUT} if path in BULK_LIMITS else {}
             async with self.session_factory().request(method, url, headers=upstream_headers, data=data,
-                                                      allow_redirects=False) as upstream:
+                                                      allow_redirects=False, **bulk) as upstream:
                 response_headers = [(name, value) for name, value in
                                     ((k.lower(), v) for k, v in upstream.raw_headers) if name not in RESPONSE_DROP]
                 await send({"type": "http.response.start", "status": upstream.status, "headers": response_headers})

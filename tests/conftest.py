@@ -108,3 +108,14 @@ async def postgres_backend(tmp_path: Path):
     env = Backend("postgres", tmp_path, SYSTEM_NATS)
     yield env
     await env.cleanup()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``make test`` runs ``--dist loadgroup``): a package that shares one
+    running platform and relies on file order (security: the authorized writes run last; portal)
+    stays on one worker, in order; any other test file stays whole on one worker."""
+    for item in items:
+        path = Path(str(item.fspath)).resolve()
+        package = path.parent.name
+        group = package if package in ("security", "portal") else f"{package}/{path.name}"
+        item.add_marker(pytest.mark.xdist_group(group))

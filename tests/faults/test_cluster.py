@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import nats
+from nats.js.errors import NotFoundError
 
 from shared.natsserver import cluster
 from shared.testing.apps import running
@@ -17,9 +18,13 @@ from tests.faults.helpers import record, stream_ids
 
 
 async def _stream_info(servers: list[str], stream: str):
+    """The stream's info, or None while the cluster has not created it yet (services ensure it
+    when they connect; a busy machine can take a while to elect its first leader)."""
     nc = await nats.connect(servers, connect_timeout=2, max_reconnect_attempts=3)
     try:
         return await nc.jetstream(timeout=5).stream_info(stream)
+    except NotFoundError:
+        return None
     finally:
         await nc.close()
 
