@@ -27,7 +27,7 @@ test: $(STAMP) browsers
 	$(PY) -m pytest -q -n 3 --dist loadgroup
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m slow -n 3 --dist loadgroup
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
