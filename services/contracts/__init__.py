@@ -20,7 +20,7 @@ Choices (to be recorded in docs/DECISIONS.md):
   emits the event of the state it returns to; contract.expiring once; contract.flagged on a risk
   flag set *or cleared* (``risk_flagged`` says which).
 - Audit trail: filing submitted, filing accepted/rejected, every termination.
-- The agency counts as approved while ``filing_in_force`` (renewal, registry D7); a filing of a
+- The agency counts as approved while ``filing_in_force`` (renewal, DECISIONS D11); a filing of a
   suspended agency is not accepted (422 agency_not_approved).
 - Live contracts follow the enterprise's name and district (history note, no event).
 - Filing numbers ``JM-HT-<year>-<nnnnnn>`` from a per-year counter in the accepting transaction.

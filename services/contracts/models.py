@@ -115,7 +115,7 @@ class AgencyFacts(Base, table=True):
     uscc: str = Field(sa_column=sa.Column(sa.String(18), nullable=False, index=True))
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     status: str = Field(sa_column=sa.Column(sa.String(30), nullable=False))
-    # approved, or under renewal (``submitted``) with its current filing still valid (registry D7)
+    # approved, or under renewal (``submitted``) with its current filing still valid (DECISIONS D11)
     filing_in_force: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
     district_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(12)))
     service_districts: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
