@@ -21,7 +21,7 @@ import asyncio
 import sqlite3
 import types
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -202,14 +202,28 @@ async def with_retry(
     raise AssertionError("unreachable")
 
 
-async def insert_ignore(session: AsyncSession, table: sa.Table, values: dict) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted."""
+def dialect_insert(session: AsyncSession) -> Callable[..., Any]:
+    """The INSERT construct of the session's dialect (for ON CONFLICT clauses)."""
     if session.bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return insert
+
+
+async def insert_ignore(session: AsyncSession, table: sa.Table, values: dict) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted."""
+    result = await session.execute(dialect_insert(session)(table).values(**values).on_conflict_do_nothing())
     return result.rowcount == 1
+
+
+async def next_in_sequence(session: AsyncSession, table: sa.Table, *, key: str, key_value: Any, counter: str) -> int:
+    """The next number of a counter row (created at 0 when missing), taken in the caller's
+    transaction: the row stays locked until commit, so concurrent callers get distinct numbers."""
+    await insert_ignore(session, table, {key: key_value, counter: 0})
+    stmt = (sa.update(table).where(table.c[key] == key_value)
+            .values({counter: table.c[counter] + 1}).returning(table.c[counter]))
+    return (await session.execute(stmt)).scalar_one()
 
 
 def database_unavailable(exc: BaseException) -> bool:

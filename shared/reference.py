@@ -137,6 +137,12 @@ class Area:
 class Jurisdiction:
     city: Area
     areas: dict[str, Area] = field(default_factory=dict)
+    filing_prefix: str = ""  # the city's mark in filing numbers (JM for Jiangmen)
+
+    def filing_no(self, kind: str, year: int, number: int, *, width: int) -> str:
+        """A human-readable filing number such as ``JM-TG-2026-0001`` (TG: agency filing,
+        HT: custody contract)."""
+        return f"{self.filing_prefix or self.city.code}-{kind}-{year}-{number:0{width}d}"
 
     @property
     def districts(self) -> list[Area]:
@@ -181,7 +187,7 @@ def load_jurisdiction(path: str | None = None) -> Jurisdiction:
     path = path or os.environ.get("CUSTODY_JURISDICTION_FILE") or str(DEFAULT_JURISDICTION_FILE)
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     city = Area(data["city"]["code"], data["city"]["name"], "city", None, data["city"].get("name_en"))
-    jur = Jurisdiction(city=city)
+    jur = Jurisdiction(city=city, filing_prefix=data["city"].get("filing_prefix", ""))
     for d in data["districts"]:
         jur.areas[d["code"]] = Area(d["code"], d["name"], "district", city.code, d.get("name_en"))
         for t in d.get("towns", []):

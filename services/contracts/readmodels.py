@@ -10,7 +10,7 @@ httpx with a short timeout, forwarding the caller's token, and cache the answer 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import httpx
 import sqlalchemy as sa
@@ -164,43 +164,43 @@ def _unknown(code: str, field: str, zh: str, en: str) -> ValidationFailed:
     return ValidationFailed(text(zh, en), code=code, errors=[FieldError(field, text(zh, en))])
 
 
-async def resolve_agency(db: Any, settings: Settings, agency_id: uuid.UUID, authorization: str | None) -> AgencyFact:
+async def _resolve(db: Any, settings: Settings, *, key: Any, key_field: str, in_model: Callable[[Any, Any], Awaitable[Any]],
+                   table: sa.Table, to_values: Callable[[dict[str, Any], str], dict[str, Any]], peer: str, path: str,
+                   authorization: str | None, unknown: ValidationFailed, incomplete: ServiceUnavailable) -> Any:
+    """The fact from the local read model; when the read model does not know it yet, from its
+    owning service (the caller's token forwarded), kept so that a later event wins."""
     async with db.reader() as session:
-        fact = await agency_in_model(session, agency_id)
+        fact = await in_model(session, key)
     if fact is not None:
         return fact
-    body = await _peer_get(settings, "registry", f"/api/v1/agencies/{agency_id}", authorization)
+    body = await _peer_get(settings, peer, path, authorization)
     if body is None:
-        raise _unknown("agency_unknown", "agency_id", "找不到该中介机构", "No such agency")
+        raise unknown
     try:
-        values = _agency_values(body, "peer")
+        values = to_values(body, "peer")
     except (KeyError, TypeError, ValueError) as exc:
-        raise ServiceUnavailable(text("机构服务返回的数据不完整", "The registry sent an incomplete agency")) from exc
-    if values["id"] != agency_id:
-        raise _unknown("agency_unknown", "agency_id", "找不到该中介机构", "No such agency")
+        raise incomplete from exc
+    if values[key_field] != key:
+        raise unknown
     async with db.transaction(notify=False) as session:
-        await insert_ignore(session, AGENCY_TABLE, values)  # an event that arrived meanwhile wins
-        fact = await agency_in_model(session, agency_id)
+        await insert_ignore(session, table, values)  # an event that arrived meanwhile wins
+        fact = await in_model(session, key)
     assert fact is not None
     return fact
+
+
+async def resolve_agency(db: Any, settings: Settings, agency_id: uuid.UUID, authorization: str | None) -> AgencyFact:
+    return await _resolve(
+        db, settings, key=agency_id, key_field="id", in_model=agency_in_model, table=AGENCY_TABLE,
+        to_values=_agency_values, peer="registry", path=f"/api/v1/agencies/{agency_id}", authorization=authorization,
+        unknown=_unknown("agency_unknown", "agency_id", "找不到该中介机构", "No such agency"),
+        incomplete=ServiceUnavailable(text("机构服务返回的数据不完整", "The registry sent an incomplete agency")))
 
 
 async def resolve_enterprise(db: Any, settings: Settings, uscc: str, authorization: str | None) -> EnterpriseFact:
-    async with db.reader() as session:
-        fact = await enterprise_in_model(session, uscc)
-    if fact is not None:
-        return fact
-    body = await _peer_get(settings, "enterprises", f"/api/v1/enterprises/by-uscc/{uscc}", authorization)
-    if body is None:
-        raise _unknown("enterprise_unknown", "enterprise_uscc", "找不到该企业（尚未登记）", "No such enterprise (not registered)")
-    try:
-        values = _enterprise_values(body, "peer")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ServiceUnavailable(text("企业服务返回的数据不完整", "The enterprises service sent an incomplete enterprise")) from exc
-    if values["uscc"] != uscc:
-        raise _unknown("enterprise_unknown", "enterprise_uscc", "找不到该企业（尚未登记）", "No such enterprise (not registered)")
-    async with db.transaction(notify=False) as session:
-        await insert_ignore(session, ENTERPRISE_TABLE, values)
-        fact = await enterprise_in_model(session, uscc)
-    assert fact is not None
-    return fact
+    return await _resolve(
+        db, settings, key=uscc, key_field="uscc", in_model=enterprise_in_model, table=ENTERPRISE_TABLE,
+        to_values=_enterprise_values, peer="enterprises", path=f"/api/v1/enterprises/by-uscc/{uscc}",
+        authorization=authorization,
+        unknown=_unknown("enterprise_unknown", "enterprise_uscc", "找不到该企业（尚未登记）", "No such enterprise (not registered)"),
+        incomplete=ServiceUnavailable(text("企业服务返回的数据不完整", "The enterprises service sent an incomplete enterprise")))

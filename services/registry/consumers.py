@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
+from shared.db import dialect_insert
 from shared.events.catalog import AgencyCreditChanged, ContractChanged
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Handler
@@ -23,16 +24,8 @@ from shared.events.inbox import Handler
 from services.registry.models import AgencyCredit, ContractTally
 
 
-def _insert(session: AsyncSession):  # noqa: ANN202
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 async def _upsert_newer(session: AsyncSession, table: sa.Table, key: str, values: dict[str, Any]) -> None:
-    stmt = _insert(session)(table).values(**values)
+    stmt = dialect_insert(session)(table).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c[key]],
         set_={k: stmt.excluded[k] for k in values if k != key},

@@ -21,6 +21,7 @@ from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.errors import FieldError, ValidationFailed
 from shared.i18n import text
+from shared.db import next_in_sequence
 from shared.reference import load_jurisdiction
 
 from services.registry import checks as checks_mod
@@ -31,7 +32,6 @@ from services.registry.schemas import AgencyRead, ReviewIn
 from services.registry.service import Loaded, Precondition, full, load, refused, require_governing, require_owner, touch
 
 log = structlog.get_logger("registry.transitions")
-FILING_PREFIXES = {"440700": "JM"}  # city code -> the filing-number prefix; other cities use their code
 
 # action -> (allowed from, to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -98,16 +98,8 @@ def _add_years(day: date, years: int) -> date:
 
 
 async def _allocate_filing_no(ctx: ServiceContext, session: AsyncSession, year: int) -> str:
-    t = FilingSequence.__table__
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(t).values(year=year, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[t.c.year], set_={"last": t.c.last + 1}).returning(t.c.last)
-    number = (await session.execute(stmt)).scalar_one()
-    city = load_jurisdiction().city.code
-    return f"{FILING_PREFIXES.get(city, city)}-TG-{year}-{number:04d}"
+    number = await next_in_sequence(session, FilingSequence.__table__, key="year", key_value=year, counter="last")
+    return load_jurisdiction().filing_no("TG", year, number, width=4)
 
 
 async def review(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.UUID, data: ReviewIn,

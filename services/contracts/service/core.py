@@ -26,11 +26,12 @@ from shared.app import ServiceContext
 from shared.audit_trail import append as audit_append
 from shared.auth import Principal
 from shared.clock import as_utc
-from shared.db import insert_ignore
+from shared.db import next_in_sequence
 from shared.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from shared.events.outbox import Outbox
 from shared.i18n import text
 from shared.pagination import PageParams, keyset, page_of
+from shared.reference import load_jurisdiction
 
 from services.contracts import readmodels
 from services.contracts.events import EVENT_OF_STATUS, emit
@@ -49,7 +50,6 @@ from services.contracts.signatures import content_sha256, terms_of
 log = structlog.get_logger("contracts.service")
 TRANSITIONS = Counter("custody_contract_transitions_total", "Contract status transitions", ["from_status", "to_status"])
 
-FILING_PREFIX = "JM-HT"  # 江门 · 托管(合同) — filing numbers JM-HT-2026-000001
 Precondition = Callable[[int], None] | None
 
 ACTION_NAMES = {
@@ -184,11 +184,8 @@ def _services(lines: Any) -> list[dict[str, Any]]:
 
 
 async def next_filing_no(session: AsyncSession, year: int) -> str:
-    t = FilingCounter.__table__
-    await insert_ignore(session, t, {"year": year, "value": 0})
-    value = (await session.execute(
-        sa.update(t).where(t.c.year == year).values(value=t.c.value + 1).returning(t.c.value))).scalar_one()
-    return f"{FILING_PREFIX}-{year}-{value:06d}"
+    number = await next_in_sequence(session, FilingCounter.__table__, key="year", key_value=year, counter="value")
+    return load_jurisdiction().filing_no("HT", year, number, width=6)  # 托管合同: JM-HT-2026-000001
 
 
 # --- reading ---------------------------------------------------------------------------------
