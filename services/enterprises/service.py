@@ -190,14 +190,20 @@ def _duplicate(uscc: str) -> Conflict:
                     code="enterprise-exists", extra={"uscc": uscc})
 
 
-async def get_enterprise(ctx: ServiceContext, *, principal: Principal, enterprise_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.db.reader() as session:
-        row = await _load(session, t.c.id == enterprise_id)
+async def _load_visible(session: AsyncSession, principal: Principal, enterprise_id: uuid.UUID, *,
+                        for_update: bool = False) -> dict[str, Any]:
+    """The enterprise's row, or 404 when there is none and 403 when the caller may not see it."""
+    row = await _load(session, t.c.id == enterprise_id, for_update=for_update)
     if row is None:
         raise NotFound(text("企业不存在", "No such enterprise"))
     if not can_see(principal, row):
         raise _forbidden()
-    return to_read(row)
+    return row
+
+
+async def get_enterprise(ctx: ServiceContext, *, principal: Principal, enterprise_id: uuid.UUID) -> dict[str, Any]:
+    async with ctx.db.reader() as session:
+        return to_read(await _load_visible(session, principal, enterprise_id))
 
 
 async def get_by_uscc(ctx: ServiceContext, *, principal: Principal, uscc: str) -> dict[str, Any]:
@@ -225,11 +231,7 @@ async def update_enterprise(ctx: ServiceContext, *, principal: Principal, enterp
         raise ValidationFailed(text("只有村居可以清空", "Only village may be cleared"),
                                errors=[FieldError(k, text("不能为 null", "must not be null")) for k in nulls])
     async with ctx.db.transaction() as session:
-        current = await _load(session, t.c.id == enterprise_id, for_update=True)
-        if current is None:
-            raise NotFound(text("企业不存在", "No such enterprise"))
-        if not can_see(principal, current):
-            raise _forbidden()
+        current = await _load_visible(session, principal, enterprise_id, for_update=True)
         precondition(current["version"])
         merged = {k: current[k] for k in RECORD_FIELDS} | {"uscc": current["uscc"]}
         merged.update({k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()})
@@ -306,11 +308,7 @@ async def list_enterprises(ctx: ServiceContext, *, principal: Principal, filters
 
 async def explain_risk(ctx: ServiceContext, *, principal: Principal, enterprise_id: uuid.UUID) -> dict[str, Any]:
     async with ctx.db.reader() as session:
-        row = await _load(session, t.c.id == enterprise_id)
-        if row is None:
-            raise NotFound(text("企业不存在", "No such enterprise"))
-        if not can_see(principal, row):
-            raise _forbidden()
+        row = await _load_visible(session, principal, enterprise_id)
         open_count = (await open_hazard_counts(session, [row["uscc"]])).get(row["uscc"], 0)
     risk = risk_of_values(row, open_count, ctx.policy, explain=True)
     return {
