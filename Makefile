@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-slow bench browsers clean
+.PHONY: install run lint format test test-slow bench browsers clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,6 +16,16 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/custody up
+
+# ruff (lint + format) and mypy (strict on shared/, checked elsewhere); make test runs it first.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared services gateway cli devtools
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 # Browser tests drive Debian's chromium (a test tool's own browser download does not work here).
 browsers:

@@ -28,7 +28,7 @@ from shared.app import Ctx, ServiceSpec, create_service_app
 from shared.ids import new_id
 from shared.reference import make_uscc
 from shared.settings import Settings
-from shared.testing.tokens import verifier
+from devtools.testing.tokens import verifier
 
 # --- the producer (our stack) -------------------------------------------------------------------
 producer_meta = sa.MetaData()

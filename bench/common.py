@@ -22,9 +22,9 @@ from typing import Any, AsyncIterator
 
 import httpx
 
-from cli.supervisor import settings_env
-from shared.natsserver import NatsServer, free_port
-from shared.processes import stop_process
+from devtools.supervisor import settings_env
+from devtools.natsserver import NatsServer, free_port
+from devtools.processes import stop_process
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ class Backend:
         return self.nats.url if self.nats else SYSTEM_NATS
 
     def settings(self, **overrides: Any) -> Settings:
-        from shared.testing.tokens import TEST_AUDIENCE, TEST_ISSUER
+        from devtools.testing.tokens import TEST_AUDIENCE, TEST_ISSUER
 
         values: dict[str, Any] = {
             "env": "test",

@@ -1,5 +1,5 @@
 """Figure 6 — footprint: start-up time of the platform as ``make run`` starts it (the embedded
-default: ``cli.supervisor.Supervisor`` with its own nats-server, SQLite files, four services and
+default: ``devtools.supervisor.Supervisor`` with its own nats-server, SQLite files, four services and
 the gateway) until every component answers ``/readyz``; and the resident memory (VmRSS) of each
 process after start and after a workload (``--flows`` custody flows through the gateway plus
 directory reads).
@@ -16,9 +16,9 @@ from typing import Any
 from bench.common import Backend, Result, log, rss_mib
 from bench.custody_flow import run_flows, wait_until_known
 from bench.platform import BENCH_OVERRIDES, seed
-from cli.supervisor import Supervisor
-from shared.natsserver import free_port
-from shared.testing.platform import Platform
+from devtools.supervisor import Supervisor
+from devtools.natsserver import free_port
+from devtools.testing.platform import Platform
 
 NAME = "footprint"
 FIGURE = "6 footprint"

@@ -30,8 +30,8 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-from cli.supervisor import Component, settings_env
-from shared.natsserver import NatsServer, free_port
+from devtools.supervisor import Component, settings_env
+from devtools.natsserver import NatsServer, free_port
 from shared.settings import Settings
 
 ADMIN_ID, ADMIN_SECRET = "bench-admin", "bench-admin-secret-0123456789"

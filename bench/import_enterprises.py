@@ -31,9 +31,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared.natsserver import NatsServer, free_port, wait_for_port  # noqa: E402
+from devtools.natsserver import NatsServer, free_port, wait_for_port  # noqa: E402
 from shared.reference import load_jurisdiction, make_uscc  # noqa: E402
-from shared.testing.tokens import TEST_AUDIENCE, TEST_ISSUER, jwks, make_token  # noqa: E402
+from devtools.testing.tokens import TEST_AUDIENCE, TEST_ISSUER, jwks, make_token  # noqa: E402
 
 COLUMNS = ["uscc", "name", "industry", "district_code", "town", "village", "address", "employees",
            "major_hazard_source", "hazard_flags", "contact_name", "contact_phone"]

@@ -1,4 +1,4 @@
-"""The real platform for the figures that go through the gateway: ``shared.testing.platform.Platform``
+"""The real platform for the figures that go through the gateway: ``devtools.testing.platform.Platform``
 (gateway + four services as uvicorn processes on one backend) with benchmark settings — the
 per-client proxy rate limit and the token-endpoint limit raised out of reach (a load generator is one
 client on one address; the limiter's code still runs on every request) — and the seed data a custody
@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.common import Backend, log, rss_mib
 from shared.reference import make_uscc
-from shared.testing.platform import Actor, Platform
+from devtools.testing.platform import Actor, Platform
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

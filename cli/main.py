@@ -20,7 +20,7 @@ console = Console()
 @app.command()
 def up(wait: float = typer.Option(90.0, help="Seconds to wait for every /readyz")) -> None:
     """Start NATS (embedded unless CUSTODY_NATS_URL is set), every service and the gateway."""
-    from cli.supervisor import Supervisor
+    from devtools.supervisor import Supervisor
 
     extra: dict[str, str] = {}
     settings = Settings()

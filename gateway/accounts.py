@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.auth import AdminPrincipal, CurrentPrincipal
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import ErrorCode, Conflict, FieldError, NotFound, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.reference import is_valid_uscc, load_jurisdiction
@@ -178,7 +178,7 @@ async def create_account(db: Database, clock: Clock, passwords: Passwords, *, us
 
 
 def _username_taken() -> Conflict:
-    return Conflict(text("用户名已被占用", "The username is taken"), code="username-taken",
+    return Conflict(text("用户名已被占用", "The username is taken"), code=ErrorCode.USERNAME_TAKEN,
                     errors=[FieldError("username", text("已被占用", "taken"))])
 
 

@@ -24,7 +24,7 @@ from shared import migrations
 from shared.auth import Principal, TokenVerifier
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import Unauthorized, install_error_handlers
+from shared.errors import ErrorCode, Unauthorized, install_error_handlers
 from shared.http import ContentTypeMiddleware, RequestContextMiddleware
 from shared.idempotency import IdempotencyMiddleware
 from shared.i18n import text
@@ -80,7 +80,7 @@ class GatewayApp(FastAPI):
             if not started:
                 from shared.errors import problem
 
-                await problem(500, code="internal-error", detail=text(
+                await problem(500, code=ErrorCode.INTERNAL_ERROR, detail=text(
                     "服务器内部错误，已记录，请联系运维并提供请求编号", "Internal error; it was logged — quote the request id"),
                 )(scope, receive, send)
 

@@ -24,7 +24,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
-from shared.errors import FieldError, problem
+from shared.errors import ErrorCode, FieldError, problem
 from shared.i18n import text
 from shared.settings import SERVICES, Settings
 
@@ -136,7 +136,7 @@ class ProxyMiddleware:
         try:
             service = route_for(path, scope.get("query_string", b""))
         except RouteError:
-            await problem(422, code="unknown-service", detail=text(
+            await problem(422, code=ErrorCode.UNKNOWN_SERVICE, detail=text(
                 "管理接口须以 service 参数指定服务", "Admin endpoints need a service parameter naming the service"),
                 errors=[FieldError("service", text(f"须为 {', '.join(SERVICES)} 之一", f"one of {', '.join(SERVICES)}"))],
                 instance=path)(scope, receive, send)
@@ -222,11 +222,11 @@ class ProxyMiddleware:
             wait = self.limiter.take(claims["client_id"][:200])
         if wait > 0:
             retry = max(1, int(wait + 0.999))
-            await problem(429, code="rate-limited", detail=text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
+            await problem(429, code=ErrorCode.RATE_LIMITED, detail=text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
                           instance=path, headers={"Retry-After": str(retry)})(scope, receive, send)
             return
         if claims and claims.get("jti") in self.revoked():
-            await problem(401, code="token-revoked", detail=text("访问令牌已被撤销", "The access token was revoked"),
+            await problem(401, code=ErrorCode.TOKEN_REVOKED, detail=text("访问令牌已被撤销", "The access token was revoked"),
                           instance=path, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
             return
 
@@ -282,7 +282,7 @@ class ProxyMiddleware:
             if isinstance(exc, ValueError) and not isinstance(exc, aiohttp.ClientError):
                 # a header value or path aiohttp will not send: the client's fault, not ours
                 if not started:
-                    await problem(400, code="bad-request", detail=text("请求头或路径无效", "Invalid request header or path"),
+                    await problem(400, code=ErrorCode.BAD_REQUEST, detail=text("请求头或路径无效", "Invalid request header or path"),
                                   instance=path)(scope, receive, send)
                 return
             if not isinstance(exc, (asyncio.TimeoutError, aiohttp.ClientError, OSError)):
@@ -306,7 +306,7 @@ class ProxyMiddleware:
         status = 413 if known else 411
         detail = (text(f"请求体超过 {mib} MiB 上限", f"The request body exceeds the {mib} MiB limit") if known
                   else text("Content-Length 无效", "Invalid Content-Length"))
-        await problem(status, code="payload-too-large" if known else "length-required", detail=detail,
+        await problem(status, code=ErrorCode.PAYLOAD_TOO_LARGE if known else "length-required", detail=detail,
                       instance=scope["path"], extra={"limit_bytes": limit},
                       headers=None if drained else {"Connection": "close"})(scope, receive, send)
 
@@ -314,7 +314,7 @@ class ProxyMiddleware:
         status = 504 if timeout else 503
         detail = (text(f"服务 {service} 响应超时", f"The {service} service timed out") if timeout
                   else text(f"服务 {service} 暂不可用，请稍后再试", f"The {service} service is unavailable; try again shortly"))
-        await problem(status, code="upstream-timeout" if timeout else "service-unavailable", detail=detail,
+        await problem(status, code=ErrorCode.UPSTREAM_TIMEOUT if timeout else "service_unavailable", detail=detail,
                       instance=scope["path"], extra={"service": service},
                       headers={"Retry-After": "5"} if not timeout else None)(scope, receive, send)
 

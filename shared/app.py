@@ -2,17 +2,21 @@
 subscriber, auth, errors, request context, metrics, health, and the admin endpoints every service
 has (dead letters, sweeps, audit-trail verification).
 
-A service supplies a ``ServiceSpec``: its name, metadata, routers, event handlers and sweep.
+A service declares itself in its ``main.py`` as one ``ServiceSpec``: its name, metadata, routers,
+consumers and sweeps. ``create_service_app`` builds the ``Runtime`` — every long-lived part of the
+process, built once, never mutated — and the app around it. Use cases get a ``UnitOfWork`` from the
+``UoW`` dependency (requests), the inbox (events) or the sweeper (sweeps).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Annotated, Any, AsyncIterator, Awaitable, Callable
+from datetime import date, datetime, time, timezone
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 import structlog
@@ -22,41 +26,47 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import migrations
 from shared.audit_trail import verify as verify_trail
-from shared.auth import AdminPrincipal, TokenVerifier
+from shared.auth import AdminPrincipal, MaybePrincipal, Principal, TokenVerifier
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import FieldError, NotFound, ValidationFailed, install_error_handlers
 from shared.events.bus import Bus
-from shared.events.inbox import Handler, Subscriber
+from shared.events.inbox import Consumers, Subscriber
 from shared.events.outbox import Outbox, OutboxRelay
 from shared.http import ContentTypeMiddleware, RequestContextMiddleware
 from shared.i18n import text
-from shared.idempotency import IdempotencyMiddleware
+from shared.idempotency import IdempotencyMiddleware, reservation_of
 from shared.logging import configure_logging
 from shared.policy import Policy, load_policy
 from shared.settings import Settings
 from shared.tables import InfraTables, infrastructure_tables
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("shared.app")
 
-SweepFn = Callable[["ServiceContext", date], Awaitable[dict[str, Any]]]
+Sweep = Callable[["Runtime", datetime], Awaitable[dict[str, Any]]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ServiceSpec:
+    """What a service is, declared once in its ``main.py``."""
+
     name: str
     metadata: sa.MetaData
-    routers: list[APIRouter]
-    handlers: dict[str, Handler] = field(default_factory=dict)
-    sweep: SweepFn | None = None
+    routers: Sequence[APIRouter]
+    consumers: Consumers = field(default_factory=Consumers)
+    sweeps: Sequence[Sweep] = ()
     non_json_paths: tuple[str, ...] = ()
     description: str = ""
     migrate: bool = True  # False only for throwaway test services: create_all instead of Alembic
+    # Transitional, for services not yet on the template: (session, event) handlers, one sweep.
+    handlers: dict[str, Any] = field(default_factory=dict)
+    sweep: Any = None
 
 
-@dataclass
-class ServiceContext:
-    """What a request handler may reach: one per running app, at ``app.state.ctx``."""
+@dataclass(frozen=True)
+class Runtime:
+    """The long-lived parts of one service process, built once by ``create_service_app``."""
 
     name: str
     settings: Settings
@@ -69,18 +79,49 @@ class ServiceContext:
     clock: Clock
     verifier: TokenVerifier
     policy: Policy
-    extras: dict[str, Any] = field(default_factory=dict)
+    sweeps: Sequence[Sweep] = ()
+
+    def unit_of_work(self, principal: Principal | None = None, *, request_id: str | None = None,
+                     before_commit: Sequence[Any] = ()) -> UnitOfWork:
+        return UnitOfWork(self, principal=principal or Principal.system(self.name), request_id=request_id,
+                          before_commit=before_commit)
+
+    async def sweep(self, as_of: datetime) -> dict[str, Any]:
+        """Run every sweep of the service as of ``as_of``; their counts merged."""
+        result: dict[str, Any] = {}
+        for sweep in self.sweeps:
+            result.update(await sweep(self, as_of))
+        return result
 
 
-def get_context(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
-Ctx = Annotated[ServiceContext, Depends(get_context)]
+async def unit_of_work(request: Request, principal: MaybePrincipal) -> UnitOfWork:
+    """One unit of work per request, acting for the caller (anonymous without a token). Its
+    commit also marks the request's Idempotency-Key, if it has one (shared.idempotency)."""
+    reservation = reservation_of(request.scope)
+    return get_runtime(request).unit_of_work(
+        principal or Principal.anonymous(),
+        request_id=getattr(request.state, "request_id", None),
+        before_commit=[reservation.mark_committed] if reservation is not None else (),
+    )
 
 
-def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock | None = None,
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
+
+# Transitional names for services not yet on the template (removed once every service is ported).
+ServiceContext = Runtime
+get_context = get_runtime
+Ctx = RuntimeDep
+
+
+def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, clock: Clock | None = None,
                        verifier: TokenVerifier | None = None) -> FastAPI:
+    settings = settings or Settings()
     clock = clock or Clock()
     verifier = verifier or TokenVerifier(issuer=settings.issuer_url, audience=settings.audience,
                                          jwks_url=settings.jwks_location)
@@ -88,11 +129,13 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock | 
     db = Database(settings.database_url_for(spec.name), service=spec.name)
     bus = Bus(settings, name=spec.name)
     relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
-    subscriber = Subscriber(db=db, infra=infra, bus=bus, service=spec.name, handlers=spec.handlers,
+    consumers, sweeps = _transitional(spec)
+    subscriber = Subscriber(db=db, infra=infra, bus=bus, service=spec.name, consumers=consumers,
                             max_deliver=settings.max_deliver)
-    ctx = ServiceContext(name=spec.name, settings=settings, db=db, infra=infra, bus=bus, outbox=Outbox(infra.outbox, clock),
-                         relay=relay, subscriber=subscriber, clock=clock, verifier=verifier, policy=load_policy(settings))
-    ctx.outbox.relay = relay  # the fast path: committed events go straight to the relay
+    runtime = Runtime(name=spec.name, settings=settings, db=db, infra=infra, bus=bus, outbox=Outbox(infra.outbox, clock),
+                      relay=relay, subscriber=subscriber, clock=clock, verifier=verifier, policy=load_policy(settings),
+                      sweeps=sweeps)
+    subscriber.runtime = runtime  # the inbox opens its units of work on the runtime it belongs to
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,7 +149,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock | 
         bus.start()
         relay.start()
         subscriber.start()
-        sweeper = asyncio.create_task(_sweep_periodically(ctx, spec)) if spec.sweep and settings.sweep_interval_seconds > 0 else None
+        sweeper = (asyncio.create_task(_sweep_periodically(runtime))
+                   if runtime.sweeps and settings.sweep_interval_seconds > 0 else None)
         log.info("service.started", service=spec.name, database=db.url.split("@")[-1])
         try:
             yield
@@ -119,30 +163,73 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock | 
             await db.dispose()
 
     app = FastAPI(title=f"custody-{spec.name}", description=spec.description, version="1.0.0", lifespan=lifespan)
-    app.state.ctx = ctx
+    app.state.runtime = runtime
+    app.state.ctx = runtime  # transitional name
     app.state.verifier = verifier
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(ContentTypeMiddleware, non_json_paths=spec.non_json_paths)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
-    app.include_router(operational_router(spec))
+    app.include_router(operational_router(spec, has_sweeps=bool(runtime.sweeps)))
     for router in spec.routers:
         app.include_router(router)
     return app
 
 
-async def _sweep_periodically(ctx: ServiceContext, spec: ServiceSpec) -> None:
-    assert spec.sweep is not None
+def _transitional(spec: ServiceSpec) -> tuple[Consumers, Sequence[Sweep]]:
+    """Services not yet on the template pass ``handlers`` (session, event) and one ``sweep``
+    (runtime, date); adapt them to consumers (uow, event) and sweeps (runtime, datetime)."""
+    consumers, sweeps = spec.consumers, list(spec.sweeps)
+    if spec.handlers:
+        consumers = Consumers()
+        for pattern, handler in spec.handlers.items():
+            consumers.add(pattern, _session_handler(handler))
+    if spec.sweep is not None:
+        old = spec.sweep
+
+        async def sweep(runtime: Runtime, as_of: datetime) -> dict[str, Any]:
+            result: dict[str, Any] = await old(runtime, as_of.date())
+            return result
+
+        sweeps.append(sweep)
+    return consumers, sweeps
+
+
+def _session_handler(handler: Any) -> Any:
+    async def on_event(uow: UnitOfWork, event: Any) -> None:
+        await handler(uow.session, event)
+
+    return on_event
+
+
+async def _sweep_periodically(runtime: Runtime) -> None:
     while True:
-        await asyncio.sleep(ctx.settings.sweep_interval_seconds)
+        await asyncio.sleep(runtime.settings.sweep_interval_seconds)
         try:
-            result = await spec.sweep(ctx, ctx.clock.today())
+            result = await runtime.sweep(runtime.clock.now())
             log.info("sweep.done", **{k: v for k, v in result.items() if isinstance(v, (int, str))})
-        except Exception as exc:  # noqa: BLE001 - the next round tries again
+        except Exception as exc:  # the next round tries again
             log.warning("sweep.failed", error=str(exc))
 
 
-def operational_router(spec: ServiceSpec) -> APIRouter:
+def parse_as_of(value: str | None, clock: Clock) -> datetime:
+    """``as_of`` of the sweep endpoint: an ISO date (its start, UTC) or an RFC 3339 datetime."""
+    if value is None:
+        return clock.now()
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time.min, tzinfo=timezone.utc)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(text("as_of 须为 ISO 日期或 RFC 3339 时间", "as_of must be an ISO date or an RFC 3339 datetime"),
+                               errors=[FieldError("as_of", text("格式无效", "invalid format"))]) from None
+    if parsed.tzinfo is None:
+        raise ValidationFailed(text("as_of 时间须带时区", "an as_of datetime needs a time zone"),
+                               errors=[FieldError("as_of", text("缺少时区", "no time zone"))])
+    return parsed.astimezone(timezone.utc)
+
+
+def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
     router = APIRouter()
 
     @router.get("/healthz", tags=["ops"], summary="存活检查 / liveness")
@@ -150,9 +237,9 @@ def operational_router(spec: ServiceSpec) -> APIRouter:
         return {"status": "ok", "service": spec.name}
 
     @router.get("/readyz", tags=["ops"], summary="就绪检查（数据库与消息总线）/ readiness")
-    async def readyz(ctx: Ctx) -> Response:
-        db_ok = await ctx.db.ping()
-        bus_ok = ctx.bus.connected
+    async def readyz(runtime: RuntimeDep) -> Response:
+        db_ok = await runtime.db.ping()
+        bus_ok = runtime.bus.connected
         body = {"status": "ready" if db_ok and bus_ok else "not-ready", "service": spec.name,
                 "checks": {"database": db_ok, "bus": bus_ok}}
         return JSONResponse(body, status_code=200 if db_ok and bus_ok else 503)
@@ -162,38 +249,41 @@ def operational_router(spec: ServiceSpec) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/api/v1/admin/dlq", tags=["admin"], summary="死信列表 / dead letters")
-    async def list_dead_letters(ctx: Ctx, _: AdminPrincipal, include_replayed: bool = False) -> dict[str, Any]:
-        rows = await ctx.subscriber.list_dead_letters(include_replayed=include_replayed)
+    async def list_dead_letters(runtime: RuntimeDep, _: AdminPrincipal, include_replayed: bool = False) -> dict[str, Any]:
+        rows = await runtime.subscriber.list_dead_letters(include_replayed=include_replayed)
         return {"service": spec.name, "items": [_jsonable(r) for r in rows]}
 
     @router.post("/api/v1/admin/dlq/{dead_letter_id}/replay", tags=["admin"], summary="重放死信 / replay a dead letter")
-    async def replay_dead_letter(dead_letter_id: uuid.UUID, ctx: Ctx, _: AdminPrincipal) -> dict[str, Any]:
-        row = await ctx.subscriber.replay(dead_letter_id)
+    async def replay_dead_letter(dead_letter_id: uuid.UUID, runtime: RuntimeDep, _: AdminPrincipal) -> dict[str, Any]:
+        row = await runtime.subscriber.replay(dead_letter_id)
         if row is None:
             raise NotFound(text("死信不存在", "No such dead letter"))
         return _jsonable(row)
 
     @router.get("/api/v1/admin/audit-trail/verify", tags=["admin"], summary="校验审计链 / verify the audit trail")
-    async def verify_audit_trail(ctx: Ctx, _: AdminPrincipal) -> dict[str, Any]:
-        async with ctx.db.reader() as session:
-            result = await verify_trail(session, ctx.infra.audit_trail)
+    async def verify_audit_trail(runtime: RuntimeDep, _: AdminPrincipal) -> dict[str, Any]:
+        async with runtime.db.reader() as session:
+            result = await verify_trail(session, runtime.infra.audit_trail)
         return {"service": spec.name, **result}
 
-    if spec.sweep is not None:
-        @router.post("/api/v1/admin/sweep", tags=["admin"], summary="按日期执行定时任务 / run time-based transitions")
-        async def sweep(ctx: Ctx, _: AdminPrincipal,
-                        as_of: Annotated[date | None, Query(description="ISO 日期；默认今天")] = None,
+    if has_sweeps:
+        @router.post("/api/v1/admin/sweep", tags=["admin"], summary="按时间执行定时任务 / run time-based transitions")
+        async def sweep(runtime: RuntimeDep, _: AdminPrincipal,
+                        as_of: Annotated[str | None, Query(max_length=40,
+                                                           description="ISO 日期或 RFC 3339 时间；默认现在")] = None,
                         service: Annotated[str | None, Query(max_length=40)] = None) -> dict[str, Any]:
             if service is not None and service != spec.name:
                 raise ValidationFailed(text(f"本服务为 {spec.name}", f"This is the {spec.name} service"),
                                        errors=[FieldError("service", text("服务名不匹配", "wrong service"))])
-            today = ctx.clock.today()
-            day = as_of or today
-            if day > today and ctx.settings.is_production:
-                raise ValidationFailed(text("生产环境不允许指定未来日期", "A future as_of is refused in production"),
-                                       errors=[FieldError("as_of", text("不能晚于今天", "must not be in the future"))])
-            result = await spec.sweep(ctx, day)
-            return {"service": spec.name, "as_of": day.isoformat(), **result}
+            moment = parse_as_of(as_of, runtime.clock)
+            date_only = as_of is None or len(as_of) == 10
+            future = moment.date() > runtime.clock.today() if date_only else moment > runtime.clock.now()
+            if future and runtime.settings.is_production:
+                raise ValidationFailed(text("生产环境不允许指定未来时间", "A future as_of is refused in production"),
+                                       errors=[FieldError("as_of", text("不能晚于现在", "must not be in the future"))])
+            result = await runtime.sweep(moment)
+            shown = moment.date().isoformat() if date_only else moment.isoformat()
+            return {"service": spec.name, "as_of": shown, **result}
 
     return router
 

@@ -22,8 +22,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from shared.errors import Forbidden, ServiceUnavailable, Unauthorized
+from shared.errors import ErrorCode, Forbidden, ServiceUnavailable, Unauthorized
 from shared.i18n import text
+from shared.roles import Role
 
 log = structlog.get_logger("shared.auth")
 
@@ -31,7 +32,7 @@ ALGORITHMS = ("RS256", "EdDSA")
 VERIFIED_CACHE_SIZE = 10_000  # tokens remembered after a full verification (see TokenVerifier.verify)
 READ_SCOPE = "custody.read"
 WRITE_SCOPE = "custody.write"
-ROLES = ("admin", "bureau", "agency", "enterprise")
+ROLES = tuple(str(r) for r in (Role.ADMIN, Role.BUREAU, Role.AGENCY, Role.ENTERPRISE))  # what a token may carry
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,24 @@ class Principal:
     district: str | None = None
     org_uscc: str | None = None
     username: str | None = None
+
+    @classmethod
+    def system(cls, service: str) -> Principal:
+        """The service itself, acting in an event handler or a sweep."""
+        return cls(subject=f"system:{service}", role=Role.SYSTEM, username=service)
+
+    @classmethod
+    def anonymous(cls) -> Principal:
+        """A caller without a token (public endpoints)."""
+        return cls(subject="anonymous", role=Role.PUBLIC, username="anonymous")
+
+    @property
+    def is_system(self) -> bool:
+        return self.role == Role.SYSTEM
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.role == Role.PUBLIC
 
     @property
     def is_admin(self) -> bool:
@@ -60,8 +79,8 @@ class Principal:
 
     @property
     def sees_everything(self) -> bool:
-        """Admin and the city bureau see every district."""
-        return self.is_admin or self.is_city_bureau
+        """Admin, the city bureau and the service itself see every district."""
+        return self.is_admin or self.is_city_bureau or self.is_system
 
     def governs(self, district_code: str | None) -> bool:
         """True for admin, the city bureau, and the bureau of ``district_code``."""
@@ -80,6 +99,8 @@ class Principal:
     @property
     def actor(self) -> str:
         """How the principal is named in histories and audit trails."""
+        if self.is_system:
+            return self.subject
         return f"{self.role}:{self.username or self.subject}"
 
 
@@ -188,7 +209,7 @@ class TokenVerifier:
             raise Unauthorized(text("访问令牌缺少角色", "Token has no valid role"))
         return Principal(
             subject=str(claims["sub"]),
-            role=role,
+            role=Role(role),
             scopes=frozenset(str(claims.get("scope", "")).split()),
             client_id=claims.get("client_id"),
             district=claims.get("district"),
@@ -234,7 +255,7 @@ async def principal_from_request(request: Request) -> Principal | None:
     principal = await request.app.state.verifier.verify(token)
     needed = READ_SCOPE if request.method in SAFE_METHODS else WRITE_SCOPE
     if needed not in principal.scopes:
-        raise Forbidden(text(f"令牌缺少权限范围 {needed}", f"The token lacks the scope {needed}"), code="insufficient-scope")
+        raise Forbidden(text(f"令牌缺少权限范围 {needed}", f"The token lacks the scope {needed}"), code=ErrorCode.INSUFFICIENT_SCOPE)
     request.state.principal = principal
     return principal
 

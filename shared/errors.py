@@ -9,6 +9,7 @@ is for our own bugs, and it is logged with its request id.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Sequence
 
 import orjson
@@ -43,6 +44,123 @@ TITLES: dict[int, Text] = {
 }
 
 
+class ErrorCode(StrEnum):
+    """Every problem ``code`` the platform answers with (the ``code`` member, and the end of
+    ``type``), snake_case as SPEC v2 spells them. A code's message below is the default ``detail``;
+    a raise site may give a more specific one."""
+
+    # protocol and plumbing
+    BAD_REQUEST = "bad_request"
+    MALFORMED_JSON = "malformed_json"
+    UNAUTHORIZED = "unauthorized"
+    TOKEN_REVOKED = "token_revoked"
+    FORBIDDEN = "forbidden"
+    INSUFFICIENT_SCOPE = "insufficient_scope"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CONFLICT = "conflict"
+    INVALID_TRANSITION = "invalid_transition"
+    PRECONDITION_FAILED = "precondition_failed"
+    PRECONDITION_REQUIRED = "precondition_required"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    VALIDATION_FAILED = "validation_failed"
+    RATE_LIMITED = "rate_limited"
+    INTERNAL_ERROR = "internal_error"
+    BAD_GATEWAY = "bad_gateway"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    UPSTREAM_TIMEOUT = "upstream_timeout"
+    UNKNOWN_SERVICE = "unknown_service"
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
+    IDEMPOTENCY_RESPONSE_LOST = "idempotency_response_lost"
+    # identity (gateway)
+    USERNAME_TAKEN = "username_taken"
+    USCC_MISMATCH = "uscc_mismatch"
+    # registry
+    DUPLICATE_USCC = "duplicate_uscc"
+    DOCUMENT_TYPE = "document_type"
+    DOCUMENT_TOO_LARGE = "document_too_large"
+    DOCUMENT_EMPTY = "document_empty"
+    STAFF_EXCLUSIVE = "staff_exclusive"
+    REVIEW_OVERRIDE_COMMENT_REQUIRED = "review_override_comment_required"
+    REVIEW_COMMENTS_REQUIRED = "review_comments_required"
+    # enterprises
+    ENTERPRISE_EXISTS = "enterprise_exists"
+    BAD_CSV_HEADER = "bad_csv_header"
+    UNSUPPORTED_ENCODING = "unsupported_encoding"
+    UNKNOWN_DISTRICT = "unknown_district"
+    # contracts
+    ALREADY_SIGNED = "already_signed"
+    AGENCY_NOT_APPROVED = "agency_not_approved"
+    AGENCY_DISTRICT_NOT_SERVED = "agency_district_not_served"
+    AGENCY_INDUSTRY_NOT_SERVED = "agency_industry_not_served"
+    ENGINEER_NOT_REGISTERED = "engineer_not_registered"
+    ENGINEER_AT_CAPACITY = "engineer_at_capacity"
+    TERM_OUT_OF_POLICY = "term_out_of_policy"
+    INSPECTION_BELOW_MINIMUM = "inspection_below_minimum"
+    TERM_OVERLAPS = "term_overlaps"
+    UNKNOWN_AGENCY = "unknown_agency"
+    AGENCY_UNKNOWN = "agency_unknown"
+    ENTERPRISE_UNKNOWN = "enterprise_unknown"
+    # audit
+    UNKNOWN_CONTRACT = "unknown_contract"
+    CONTRACT_NOT_YOURS = "contract_not_yours"
+    CONTRACT_NOT_ACTIVE = "contract_not_active"
+    CONTRACT_AGENCY_MISMATCH = "contract_agency_mismatch"
+    DUPLICATE_SERVICE_LOG = "duplicate_service_log"
+    SAMPLE_EXISTS = "sample_exists"
+    CONTACT_PHONE_REQUIRED = "contact_phone_required"
+    COMMENTS_REQUIRED = "comments_required"
+    VISIT_DATE_IN_FUTURE = "visit_date_in_future"
+    VISIT_DATE_OUTSIDE_TERM = "visit_date_outside_term"
+    ITEM_NOT_IN_CONTRACT = "item_not_in_contract"
+    HAZARD_DEADLINE_OUT_OF_POLICY = "hazard_deadline_out_of_policy"
+
+    @property
+    def message(self) -> Text:
+        return MESSAGES.get(self, TITLES[400])
+
+
+MESSAGES: dict[ErrorCode, Text] = {
+    ErrorCode.BAD_REQUEST: text("请求无效", "Bad request"),
+    ErrorCode.MALFORMED_JSON: text("请求体不是合法的 JSON", "The request body is not valid JSON"),
+    ErrorCode.UNAUTHORIZED: text("缺少或无效的访问令牌", "Missing or invalid access token"),
+    ErrorCode.TOKEN_REVOKED: text("访问令牌已被撤销", "The access token was revoked"),
+    ErrorCode.FORBIDDEN: text("无权执行此操作", "You may not do this"),
+    ErrorCode.INSUFFICIENT_SCOPE: text("令牌缺少所需的权限范围", "The token lacks the scope this needs"),
+    ErrorCode.NOT_FOUND: text("资源不存在", "Not found"),
+    ErrorCode.METHOD_NOT_ALLOWED: text("不支持该请求方法", "Method not allowed"),
+    ErrorCode.CONFLICT: text("与当前状态冲突", "Conflicts with the current state"),
+    ErrorCode.INVALID_TRANSITION: text("当前状态不允许该操作", "The current state does not allow this"),
+    ErrorCode.PRECONDITION_FAILED: text("资源已被修改（版本不匹配），请重新获取后再试",
+                                        "The resource changed (version mismatch); fetch it again"),
+    ErrorCode.PRECONDITION_REQUIRED: text("此操作须以 If-Match 指明所针对的版本",
+                                          "This needs If-Match naming the version it applies to"),
+    ErrorCode.PAYLOAD_TOO_LARGE: text("请求体过大", "Payload too large"),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: text("请求体须为 application/json", "The request body must be application/json"),
+    ErrorCode.VALIDATION_FAILED: text("请求数据未通过校验", "The request did not pass validation"),
+    ErrorCode.RATE_LIMITED: text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
+    ErrorCode.INTERNAL_ERROR: text("服务器内部错误，已记录，请联系运维并提供请求编号",
+                                   "Internal error; it was logged — quote the request id"),
+    ErrorCode.BAD_GATEWAY: text("上游服务响应异常", "Bad gateway"),
+    ErrorCode.SERVICE_UNAVAILABLE: text("依赖的服务暂不可用，请稍后重试", "A service this needs is unavailable; retry shortly"),
+    ErrorCode.DATABASE_UNAVAILABLE: text("数据库暂不可用，请稍后重试", "The database is unavailable; retry shortly"),
+    ErrorCode.UPSTREAM_TIMEOUT: text("上游服务超时", "The upstream service timed out"),
+    ErrorCode.UNKNOWN_SERVICE: text("没有这个服务", "No such service"),
+    ErrorCode.INVALID_IDEMPOTENCY_KEY: text("Idempotency-Key 须为 1–200 个可打印字符",
+                                            "Idempotency-Key must be 1–200 printable characters"),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: text("该 Idempotency-Key 已用于另一个不同的请求",
+                                           "This Idempotency-Key was used for a different request"),
+    ErrorCode.IDEMPOTENCY_IN_PROGRESS: text("使用该 Idempotency-Key 的请求仍在处理中",
+                                            "A request with this Idempotency-Key is still in progress"),
+    ErrorCode.IDEMPOTENCY_RESPONSE_LOST: text("该请求已执行，但其响应在故障中丢失；请查询结果",
+                                              "The request was applied, but its response was lost in a crash; look the result up"),
+}
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str
@@ -54,96 +172,97 @@ class FieldError:
 
 class DomainError(Exception):
     status: int = 400
-    code: str = "bad-request"
+    code: ErrorCode = ErrorCode.BAD_REQUEST
 
     def __init__(
         self,
         detail: Text | str | None = None,
         *,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         errors: Sequence[FieldError] = (),
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(render(detail, "en") if detail else self.code)
-        self.detail = detail
-        if code:
-            self.code = code
+        if code is not None:
+            self.code = ErrorCode(code)
+        self.detail = detail if detail is not None else self.code.message
+        super().__init__(render(self.detail, "en"))
         self.errors = list(errors)
         self.headers = headers or {}
         self.extra = extra or {}
 
 
 class BadRequest(DomainError):
-    status, code = 400, "bad-request"
+    status, code = 400, ErrorCode.BAD_REQUEST
 
 
 class Unauthorized(DomainError):
-    status, code = 401, "unauthorized"
+    status, code = 401, ErrorCode.UNAUTHORIZED
 
     def __init__(self, detail: Text | str | None = None, *, error: str = "invalid_token", **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": f'Bearer error="{error}"'})
-        super().__init__(detail or text("缺少或无效的访问令牌", "Missing or invalid access token"), **kw)
+        super().__init__(detail, **kw)
 
 
 class Forbidden(DomainError):
-    status, code = 403, "forbidden"
+    status, code = 403, ErrorCode.FORBIDDEN
 
 
 class NotFound(DomainError):
-    status, code = 404, "not-found"
+    status, code = 404, ErrorCode.NOT_FOUND
 
 
 class Conflict(DomainError):
-    status, code = 409, "conflict"
+    status, code = 409, ErrorCode.CONFLICT
 
 
 class InvalidTransition(Conflict):
-    code = "invalid-transition"
+    """409 for an action the entity's state machine does not allow in its state (shared.states
+    builds the text, naming the entity, the state and the action in each language)."""
 
-    def __init__(self, entity: str, current: str, action: str) -> None:
-        super().__init__(
-            text(f"{entity}当前状态为 {current}，不能执行 {action}", f"{entity} is {current}; cannot {action}"),
-            extra={"current_status": current, "action": action},
-        )
+    code = ErrorCode.INVALID_TRANSITION
+
+    def __init__(self, detail: Text, *, current: str, action: str) -> None:
+        super().__init__(detail, extra={"current_status": current, "action": action})
 
 
 class PreconditionFailed(DomainError):
-    status, code = 412, "precondition-failed"
+    status, code = 412, ErrorCode.PRECONDITION_FAILED
+
+
+class PreconditionRequired(DomainError):
+    status, code = 428, ErrorCode.PRECONDITION_REQUIRED
 
 
 class PayloadTooLarge(DomainError):
-    status, code = 413, "payload-too-large"
+    status, code = 413, ErrorCode.PAYLOAD_TOO_LARGE
 
 
 class UnsupportedMediaType(DomainError):
-    status, code = 415, "unsupported-media-type"
+    status, code = 415, ErrorCode.UNSUPPORTED_MEDIA_TYPE
 
 
 class ValidationFailed(DomainError):
     """422: a rule the input breaks; ``code`` names the rule."""
 
-    status, code = 422, "validation-failed"
+    status, code = 422, ErrorCode.VALIDATION_FAILED
 
 
 class TooManyRequests(DomainError):
-    status, code = 429, "rate-limited"
+    status, code = 429, ErrorCode.RATE_LIMITED
 
     def __init__(self, retry_after: int, detail: Text | str | None = None) -> None:
-        super().__init__(
-            detail or text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
-            headers={"Retry-After": str(max(1, int(retry_after)))},
-        )
+        super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
 class ServiceUnavailable(DomainError):
-    status, code = 503, "service-unavailable"
+    status, code = 503, ErrorCode.SERVICE_UNAVAILABLE
 
 
 def problem(
     status: int,
     *,
-    code: str | None = None,
+    code: ErrorCode | None = None,
     detail: Text | str | None = None,
     errors: Sequence[FieldError] = (),
     request_id: str | None = None,
@@ -151,14 +270,14 @@ def problem(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
+    code = ErrorCode(code) if code is not None else STATUS_CODES.get(status, ErrorCode.BAD_REQUEST)
     body: dict[str, Any] = {
-        "type": f"urn:custody:problem:{code or TITLES.get(status, TITLES[400]).en.lower().replace(' ', '-')}",
+        "type": f"urn:custody:problem:{code}",
         "title": render(TITLES.get(status, TITLES[500 if status >= 500 else 400])),
         "status": status,
         "detail": render(detail) or render(TITLES.get(status, TITLES[400])),
     }
-    if code:
-        body["code"] = code
+    body["code"] = str(code)
     if instance:
         body["instance"] = instance
     if errors:
@@ -168,6 +287,15 @@ def problem(
     if extra:
         body.update({k: v for k, v in extra.items() if k not in body})
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+STATUS_CODES: dict[int, ErrorCode] = {
+    400: ErrorCode.BAD_REQUEST, 401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED, 409: ErrorCode.CONFLICT, 412: ErrorCode.PRECONDITION_FAILED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE, 415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 422: ErrorCode.VALIDATION_FAILED,
+    428: ErrorCode.PRECONDITION_REQUIRED, 429: ErrorCode.RATE_LIMITED, 500: ErrorCode.INTERNAL_ERROR,
+    502: ErrorCode.BAD_GATEWAY, 503: ErrorCode.SERVICE_UNAVAILABLE, 504: ErrorCode.UPSTREAM_TIMEOUT,
+}
 
 
 def _request_id(request: Request) -> str | None:
@@ -238,14 +366,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in raw):
             return problem(
                 400,
-                code="malformed-json",
+                code=ErrorCode.MALFORMED_JSON,
                 detail=text("请求体不是合法的 JSON", "The request body is not valid JSON"),
                 request_id=_request_id(request),
                 instance=request.url.path,
             )
         return problem(
             422,
-            code="validation-failed",
+            code=ErrorCode.VALIDATION_FAILED,
             detail=text("请求数据未通过校验", "The request did not pass validation"),
             errors=field_errors_from_pydantic(raw),
             request_id=_request_id(request),
@@ -272,7 +400,7 @@ def install_error_handlers(app: FastAPI) -> None:
                         request_id=_request_id(request))
             return problem(
                 503,
-                code="database-unavailable",
+                code=ErrorCode.DATABASE_UNAVAILABLE,
                 detail=text("数据库暂不可用，请稍后重试", "The database is unavailable; retry shortly"),
                 request_id=_request_id(request),
                 instance=request.url.path,
@@ -283,7 +411,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("request.unhandled_error", path=request.url.path, request_id=_request_id(request))
         return problem(
             500,
-            code="internal-error",
+            code=ErrorCode.INTERNAL_ERROR,
             detail=text("服务器内部错误，已记录，请联系运维并提供请求编号", "Internal error; it was logged — quote the request id"),
             request_id=_request_id(request),
         )
@@ -291,6 +419,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 __all__ = [
     "BadRequest",
+    "ErrorCode",
+    "PreconditionRequired",
     "Conflict",
     "DomainError",
     "FieldError",

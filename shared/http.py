@@ -6,14 +6,16 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 import structlog
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import request_id_var
-from shared.errors import PreconditionFailed, problem
+from shared.errors import ErrorCode, PreconditionFailed, problem
 from shared.i18n import current_language, negotiate, text
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -83,7 +85,7 @@ class ContentTypeMiddleware:
             path = scope["path"]
             if has_body and not any(p.search(path) for p in self.non_json):
                 if not (ctype == "application/json" or ctype.endswith("+json")):
-                    response = problem(415, code="unsupported-media-type", detail=text(
+                    response = problem(415, code=ErrorCode.UNSUPPORTED_MEDIA_TYPE, detail=text(
                         "请求体须为 application/json", "The request body must be application/json"), instance=path)
                     await response(scope, receive, send)
                     return
@@ -99,15 +101,47 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_of(version)
 
 
+V = TypeVar("V")
+
+
+def with_etag(response: Response, entity: V) -> V:
+    """Answer ``entity`` with its ``version`` as the ETag (SPEC §5)."""
+    set_etag(response, entity.version)  # type: ignore[attr-defined]
+    return entity
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """The request's ``If-Match`` (SPEC §5): ``check`` answers 412 when it names another version
+    (``*`` always matches; no header, no check)."""
+
+    header: str | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.header is not None
+
+    def matches(self, version: int) -> bool:
+        if self.header is None:
+            return True
+        candidates = {c.strip().removeprefix("W/") for c in self.header.split(",")}
+        return "*" in candidates or etag_of(version) in candidates
+
+    def check(self, version: int) -> None:
+        if not self.matches(version):
+            raise PreconditionFailed(
+                text("资源已被修改（版本不匹配），请重新获取后再试", "The resource changed (version mismatch); fetch it again"),
+                extra={"current_version": version},
+            )
+
+
+def if_match(request: Request) -> Precondition:
+    return Precondition(request.headers.get("if-match"))
+
+
+IfMatch = Annotated[Precondition, Depends(if_match)]
+
+
 def check_if_match(request: Request, version: int) -> None:
-    """412 when ``If-Match`` is present and names another version (``*`` always matches)."""
-    header = request.headers.get("if-match")
-    if header is None:
-        return
-    candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
-    if "*" in candidates or etag_of(version) in candidates:
-        return
-    raise PreconditionFailed(
-        text("资源已被修改（版本不匹配），请重新获取后再试", "The resource changed (version mismatch); fetch it again"),
-        extra={"current_version": version},
-    )
+    """Transitional (pre-template services): ``IfMatch`` is the dependency to use."""
+    if_match(request).check(version)

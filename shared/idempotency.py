@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.clock import as_utc, utcnow
 from shared.context import before_commit_var
 from shared.db import insert_ignore
-from shared.errors import DomainError, problem
+from shared.errors import ErrorCode, DomainError, problem
 from shared.i18n import text
 
 log = structlog.get_logger("shared.idempotency")
@@ -32,6 +32,30 @@ MAX_BODY = 11 * 1024 * 1024
 STALE_AFTER = timedelta(seconds=60)
 REPLAYED_HEADERS = {"content-type", "etag", "location"}
 COMMITTED = 0  # status_code of a key whose request committed its effects; its response is not stored yet
+
+
+STATE_KEY = "idempotency"
+
+
+class Reservation:
+    """A request's claim on its Idempotency-Key. The request's unit of work calls
+    ``mark_committed`` inside its transaction, so "the effects committed" is recorded atomically
+    with the effects (``shared.app.unit_of_work`` passes it as a ``before_commit`` hook)."""
+
+    def __init__(self, table: sa.Table, where: Any) -> None:
+        self.table = table
+        self.where = where
+
+    async def mark_committed(self, session: Any) -> None:
+        t = self.table
+        await session.execute(sa.update(t).where(self.where, t.c.status_code.is_(None)).values(status_code=COMMITTED))
+
+
+def reservation_of(scope: Scope) -> Reservation | None:
+    """The Idempotency-Key reservation of the request, if it carries a key."""
+    state = scope.get("state") or {}
+    reservation: Reservation | None = state.get(STATE_KEY)
+    return reservation
 
 
 class IdempotencyMiddleware:
@@ -49,7 +73,7 @@ class IdempotencyMiddleware:
             return
         key = raw_key.decode("latin-1").strip()
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            await problem(422, code="invalid-idempotency-key", detail=text(
+            await problem(422, code=ErrorCode.INVALID_IDEMPOTENCY_KEY, detail=text(
                 "Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters"),
                 instance=scope["path"])(scope, receive, send)
             return
@@ -89,10 +113,9 @@ class IdempotencyMiddleware:
                 captured["body"].extend(message.get("body", b""))
             await send(message)
 
-        async def mark_committed(session: Any) -> None:
-            await session.execute(sa.update(table).where(where, table.c.status_code.is_(None)).values(status_code=COMMITTED))
-
-        token = before_commit_var.set((db, mark_committed))
+        reservation = Reservation(table, where)
+        scope.setdefault("state", {})[STATE_KEY] = reservation
+        token = before_commit_var.set((db, reservation.mark_committed))  # transitional: pre-template services
         try:
             await self.app(scope, receive, capture)
         finally:
@@ -111,15 +134,15 @@ class IdempotencyMiddleware:
 
     async def _answer_existing(self, row: Any, digest: str, scope: Scope, receive: Receive, send: Send) -> None:
         if row["body_sha256"] != digest:
-            response = problem(422, code="idempotency-key-reused", detail=text(
+            response = problem(422, code=ErrorCode.IDEMPOTENCY_KEY_REUSED, detail=text(
                 "该 Idempotency-Key 已用于另一个不同的请求", "This Idempotency-Key was used for a different request"),
                 instance=scope["path"])
         elif row["status_code"] == COMMITTED and utcnow() - as_utc(row["created_at"]) > STALE_AFTER:
-            response = problem(409, code="idempotency-response-lost", detail=text(
+            response = problem(409, code=ErrorCode.IDEMPOTENCY_RESPONSE_LOST, detail=text(
                 "该请求已执行，但其响应在故障中丢失；请查询结果", "The request was applied, but its response was lost in a crash; look the result up"),
                 instance=scope["path"])
         elif row["status_code"] is None or row["status_code"] == COMMITTED:
-            response = problem(409, code="idempotency-in-progress", detail=text(
+            response = problem(409, code=ErrorCode.IDEMPOTENCY_IN_PROGRESS, detail=text(
                 "使用该 Idempotency-Key 的请求仍在处理中", "A request with this Idempotency-Key is still in progress"),
                 instance=scope["path"], headers={"Retry-After": "1"})
         else:

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shared.natsserver import NatsServer, free_port
+from devtools.natsserver import NatsServer, free_port
 from shared.settings import Settings
 
 PG_BASE = os.environ.get("CUSTODY_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -49,7 +49,7 @@ class Backend:
         self.pg_prefix = f"t{self.tag}"
 
     def settings(self, **overrides: Any) -> Settings:
-        from shared.testing.tokens import TEST_AUDIENCE, TEST_ISSUER
+        from devtools.testing.tokens import TEST_AUDIENCE, TEST_ISSUER
 
         values: dict[str, Any] = {
             "env": "test",

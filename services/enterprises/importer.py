@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.errors import FieldError, Forbidden, ValidationFailed
+from shared.errors import ErrorCode, FieldError, Forbidden, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 
@@ -104,7 +104,7 @@ class Decoder:
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise ValidationFailed(text("不支持 UTF-16 编码，请另存为 UTF-8 或 GBK 的 CSV",
                                         "UTF-16 is not supported; save the CSV as UTF-8 or GBK"),
-                                   code="unsupported-encoding", errors=[FieldError("file", text("UTF-16", "UTF-16"))])
+                                   code=ErrorCode.UNSUPPORTED_ENCODING, errors=[FieldError("file", text("UTF-16", "UTF-16"))])
         try:
             codecs.getincrementaldecoder("utf-8")().decode(data, final)
             return "utf-8"
@@ -181,7 +181,7 @@ def _header(cells: list[str]) -> tuple[dict[str, int], list[str]]:
         key = ALIASES.get(name, name.lower())
         if key in COLUMNS:
             if key in index:
-                raise ValidationFailed(text(f"表头列“{name}”重复", f"Column '{name}' appears twice"), code="bad-csv-header",
+                raise ValidationFailed(text(f"表头列“{name}”重复", f"Column '{name}' appears twice"), code=ErrorCode.BAD_CSV_HEADER,
                                        errors=[FieldError("header", text(f"重复的列：{name}", f"duplicate column: {name}"))])
             index[key] = i
         elif name:
@@ -189,7 +189,7 @@ def _header(cells: list[str]) -> tuple[dict[str, int], list[str]]:
     missing = [c for c in REQUIRED if c not in index]
     if missing:
         raise ValidationFailed(text(f"表头缺少列：{', '.join(missing)}", f"The header lacks columns: {', '.join(missing)}"),
-                               code="bad-csv-header",
+                               code=ErrorCode.BAD_CSV_HEADER,
                                errors=[FieldError(c, text("表头缺少此列", "column missing from the header")) for c in missing])
     return index, ignored
 
@@ -248,7 +248,7 @@ class Importer:
                     cells = next(csv.reader([record]), [])
                 except csv.Error as exc:
                     if index is None:
-                        raise ValidationFailed(text("表头无法解析", "The header row cannot be parsed"), code="bad-csv-header",
+                        raise ValidationFailed(text("表头无法解析", "The header row cannot be parsed"), code=ErrorCode.BAD_CSV_HEADER,
                                                errors=[FieldError("header", str(exc))]) from exc
                     self.report.rows += 1
                     self.report.reject(number, None, [FieldError("row", text(f"CSV 格式错误：{exc}", f"Malformed CSV: {exc}"))])
@@ -270,7 +270,7 @@ class Importer:
                     f"Inconsistent encoding: from this row on the file is not {name}; this row and the rest were not imported"))])
                 break
         if index is None:
-            raise ValidationFailed(text("文件为空或缺少表头", "The file is empty or has no header row"), code="bad-csv-header",
+            raise ValidationFailed(text("文件为空或缺少表头", "The file is empty or has no header row"), code=ErrorCode.BAD_CSV_HEADER,
                                    errors=[FieldError("header", text("缺少表头", "missing header"))])
         await self._flush()
         self.report.encoding = ENCODING_NAMES.get(decoder.encoding or "utf-8", decoder.encoding or "utf-8")

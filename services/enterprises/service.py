@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.clock import as_utc
-from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, field_errors_from_pydantic
+from shared.errors import ErrorCode, Conflict, FieldError, Forbidden, NotFound, ValidationFailed, field_errors_from_pydantic
 from shared.events.outbox import Outbox
 from shared.i18n import render, text
 from shared.ids import new_id
@@ -187,7 +187,7 @@ async def create_enterprise(ctx: ServiceContext, *, principal: Principal, data: 
 
 def _duplicate(uscc: str) -> Conflict:
     return Conflict(text(f"统一社会信用代码 {uscc} 的企业已登记", f"An enterprise with USCC {uscc} is already registered"),
-                    code="enterprise-exists", extra={"uscc": uscc})
+                    code=ErrorCode.ENTERPRISE_EXISTS, extra={"uscc": uscc})
 
 
 async def _load_visible(session: AsyncSession, principal: Principal, enterprise_id: uuid.UUID, *,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
 from shared.db import insert_ignore
-from shared.errors import FieldError, ValidationFailed
+from shared.errors import ErrorCode, FieldError, ValidationFailed
 from shared.i18n import render, text
 from shared.policy import Policy
 from shared.reference import is_valid_uscc
@@ -100,7 +100,7 @@ async def claim_engineers(session: AsyncSession, agency: Agency, staff: Sequence
             text(f"注册安全工程师证书 {'、'.join(taken)} 已计入另一家已提交或已备案的机构，同一证书只能计入一家机构",
                  f"Registered safety engineer certificate(s) {', '.join(taken)} already count for another submitted or "
                  "approved agency; a certificate may count for one agency only"),
-            code="staff.exclusive",
+            code=ErrorCode.STAFF_EXCLUSIVE,
             errors=[FieldError(f"staff[{index[c]}].certificate_no",
                                text(f"证书 {c} 已计入其他机构", f"certificate {c} counts for another agency")) for c in taken],
             extra={"certificates": taken},

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import anyio
 
-from shared.errors import FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from shared.errors import ErrorCode, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from shared.i18n import text
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -49,7 +49,7 @@ def sniff(head: bytes) -> str | None:
 
 def too_large() -> PayloadTooLarge:
     return PayloadTooLarge(text("文件超过 10 MiB 上限", "The document exceeds the 10 MiB limit"),
-                           code="document-too-large", extra={"max_bytes": MAX_DOCUMENT_BYTES})
+                           code=ErrorCode.DOCUMENT_TOO_LARGE, extra={"max_bytes": MAX_DOCUMENT_BYTES})
 
 
 def document_path(root: Path, sha256: str) -> Path:
@@ -78,14 +78,14 @@ async def store(source: Readable, root: Path) -> StoredFile:
                         raise UnsupportedMediaType(
                             text("文件内容不是 PDF、PNG 或 JPEG（按文件内容判断，与文件名无关）",
                                  "The content is not a PDF, PNG or JPEG (decided by content, not by the file name)"),
-                            code="document-type", errors=[FieldError("file", text("不支持的文件类型", "unsupported file type"))])
+                            code=ErrorCode.DOCUMENT_TYPE, errors=[FieldError("file", text("不支持的文件类型", "unsupported file type"))])
                 size += len(chunk)
                 if size > MAX_DOCUMENT_BYTES:
                     raise too_large()
                 digest.update(chunk)
                 await anyio.to_thread.run_sync(fh.write, chunk)
         if size == 0 or content_type is None:
-            raise ValidationFailed(text("文件为空", "The file is empty"), code="document-empty",
+            raise ValidationFailed(text("文件为空", "The file is empty"), code=ErrorCode.DOCUMENT_EMPTY,
                                    errors=[FieldError("file", text("文件为空", "empty file"))])
         sha = digest.hexdigest()
         final = document_path(root, sha)

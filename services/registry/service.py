@@ -63,7 +63,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.clock import as_utc
-from shared.errors import Conflict, FieldError, Forbidden, InvalidTransition, NotFound
+from shared.errors import ErrorCode, Conflict, FieldError, Forbidden, InvalidTransition, NotFound
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams, keyset, page_of
@@ -91,10 +91,9 @@ ACTION_NAMES = {"submit": "提交备案", "approve": "批准", "reject": "驳回
 
 def refused(status: str, action: str) -> InvalidTransition:
     """409 for an action the current status does not allow, in words a clerk understands."""
-    error = InvalidTransition(AGENCY, status, action)
-    error.detail = text(f"机构备案当前状态为「{STATUS_NAMES.get(status, status)}」，不能{ACTION_NAMES.get(action, action)}",
-                        f"The agency filing is {status}; it cannot {action.replace('_', ' ')}")
-    return error
+    return InvalidTransition(
+        text(f"机构备案当前状态为「{STATUS_NAMES.get(status, status)}」，不能{ACTION_NAMES.get(action, action)}",
+             f"The agency filing is {status}; it cannot {action.replace('_', ' ')}"), current=status, action=action)
 
 
 @dataclass
@@ -195,7 +194,7 @@ async def create_agency(ctx: ServiceContext, *, principal: Principal, data: Agen
     principal.require_role("agency")
     if principal.org_uscc != data.uscc:
         raise Forbidden(text("只能为本机构（令牌中的统一社会信用代码）备案", "An agency may file only for its own USCC"),
-                        code="uscc-mismatch")
+                        code=ErrorCode.USCC_MISMATCH)
     now = ctx.clock.now()
     agency = Agency(
         id=new_id(), uscc=data.uscc, name=data.name, legal_representative=data.legal_representative,
@@ -220,7 +219,7 @@ async def create_agency(ctx: ServiceContext, *, principal: Principal, data: Agen
 
 
 def _duplicate_uscc() -> Conflict:
-    return Conflict(text("该统一社会信用代码已有备案记录", "An agency with this USCC already exists"), code="duplicate-uscc",
+    return Conflict(text("该统一社会信用代码已有备案记录", "An agency with this USCC already exists"), code=ErrorCode.DUPLICATE_USCC,
                     errors=[FieldError("uscc", text("已存在", "already exists"))])
 
 

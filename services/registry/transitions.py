@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import audit_trail
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.errors import FieldError, ValidationFailed
+from shared.errors import ErrorCode, FieldError, ValidationFailed
 from shared.i18n import text
 from shared.db import next_in_sequence
 from shared.reference import load_jurisdiction
@@ -117,12 +117,12 @@ async def review(ctx: ServiceContext, *, principal: Principal, agency_id: uuid.U
             raise ValidationFailed(
                 text(f"以下自动检查未通过：{'、'.join(failed)}；批准须在 comments 中说明理由",
                      f"Automatic checks failed: {', '.join(failed)}; approving needs comments explaining the override"),
-                code="review.override_comment_required",
+                code=ErrorCode.REVIEW_OVERRIDE_COMMENT_REQUIRED,
                 errors=[FieldError("comments", text("存在未通过的检查时批准须填写意见", "required to override failed checks"))],
                 extra={"failed_checks": failed})
         if data.decision != "approve" and not comments:
             raise ValidationFailed(text("驳回或要求补正须填写意见", "Rejecting or requesting changes needs comments"),
-                                   code="review.comments_required",
+                                   code=ErrorCode.REVIEW_COMMENTS_REQUIRED,
                                    errors=[FieldError("comments", text("必填", "required"))])
         agency.status = target
         agency.review_comments = comments or None

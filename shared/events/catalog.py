@@ -9,6 +9,7 @@ this catalog.
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -127,22 +128,69 @@ class ComplaintChanged(EventData):
     response_due: date | None = None
 
 
-CATALOG: dict[str, type[EventData]] = {
-    **{f"agency.{s}": AgencyStatusChanged for s in ("submitted", "approved", "rejected", "suspended", "reinstated", "revoked", "expired")},
+class EventType(StrEnum):
+    """Every event type on the bus; ``CATALOG`` gives each its data model."""
+
+    AGENCY_SUBMITTED = "agency.submitted"
+    AGENCY_APPROVED = "agency.approved"
+    AGENCY_REJECTED = "agency.rejected"
     # Beyond the SPEC's list: the bureau asked for more information (review ``request_changes``).
-    "agency.needs_more_info": AgencyStatusChanged,
-    "agency.credit_changed": AgencyCreditChanged,
-    **{f"enterprise.{s}": EnterpriseChanged for s in ("registered", "updated", "risk_changed")},
-    **{f"contract.{s}": ContractChanged for s in ("signed", "filed", "rejected", "activated", "suspended", "terminated", "expired", "expiring")},
+    AGENCY_NEEDS_MORE_INFO = "agency.needs_more_info"
+    AGENCY_SUSPENDED = "agency.suspended"
+    AGENCY_REINSTATED = "agency.reinstated"
+    AGENCY_REVOKED = "agency.revoked"
+    AGENCY_EXPIRED = "agency.expired"
+    AGENCY_CREDIT_CHANGED = "agency.credit_changed"
+    ENTERPRISE_REGISTERED = "enterprise.registered"
+    ENTERPRISE_UPDATED = "enterprise.updated"
+    ENTERPRISE_RISK_CHANGED = "enterprise.risk_changed"
+    CONTRACT_SIGNED = "contract.signed"
+    CONTRACT_FILED = "contract.filed"
+    CONTRACT_REJECTED = "contract.rejected"
+    CONTRACT_ACTIVATED = "contract.activated"
+    CONTRACT_SUSPENDED = "contract.suspended"
+    CONTRACT_TERMINATED = "contract.terminated"
+    CONTRACT_EXPIRED = "contract.expired"
+    CONTRACT_EXPIRING = "contract.expiring"
     # Beyond the SPEC's list (docs/DECISIONS.md): the enterprise's risk rose above what the
     # contract's inspection frequency meets, so the bureau must look at it.
-    "contract.flagged": ContractChanged,
-    "servicelog.recorded": ServiceLogChanged,
-    "servicelog.confirmed": ServiceLogChanged,
-    **{f"hazard.{s}": HazardChanged for s in ("reported", "rectified", "verified", "overdue")},
-    "visit.missed": VisitMissed,
-    "audit.completed": AuditCompleted,
-    **{f"complaint.{s}": ComplaintChanged for s in ("received", "forwarded", "responded", "closed")},
+    CONTRACT_FLAGGED = "contract.flagged"
+    SERVICELOG_RECORDED = "servicelog.recorded"
+    SERVICELOG_CONFIRMED = "servicelog.confirmed"
+    HAZARD_REPORTED = "hazard.reported"
+    HAZARD_RECTIFIED = "hazard.rectified"
+    HAZARD_VERIFIED = "hazard.verified"
+    HAZARD_OVERDUE = "hazard.overdue"
+    VISIT_MISSED = "visit.missed"
+    AUDIT_COMPLETED = "audit.completed"
+    COMPLAINT_RECEIVED = "complaint.received"
+    COMPLAINT_FORWARDED = "complaint.forwarded"
+    COMPLAINT_RESPONDED = "complaint.responded"
+    COMPLAINT_CLOSED = "complaint.closed"
+
+    @property
+    def family(self) -> str:
+        """The entity part of the type (``contract`` of ``contract.filed``)."""
+        return self.value.split(".", 1)[0]
+
+
+def _models(model: type[EventData], *types: EventType) -> dict[EventType, type[EventData]]:
+    return dict.fromkeys(types, model)
+
+
+E = EventType
+CATALOG: dict[EventType, type[EventData]] = {
+    **_models(AgencyStatusChanged, E.AGENCY_SUBMITTED, E.AGENCY_APPROVED, E.AGENCY_REJECTED, E.AGENCY_NEEDS_MORE_INFO,
+              E.AGENCY_SUSPENDED, E.AGENCY_REINSTATED, E.AGENCY_REVOKED, E.AGENCY_EXPIRED),
+    E.AGENCY_CREDIT_CHANGED: AgencyCreditChanged,
+    **_models(EnterpriseChanged, E.ENTERPRISE_REGISTERED, E.ENTERPRISE_UPDATED, E.ENTERPRISE_RISK_CHANGED),
+    **_models(ContractChanged, E.CONTRACT_SIGNED, E.CONTRACT_FILED, E.CONTRACT_REJECTED, E.CONTRACT_ACTIVATED,
+              E.CONTRACT_SUSPENDED, E.CONTRACT_TERMINATED, E.CONTRACT_EXPIRED, E.CONTRACT_EXPIRING, E.CONTRACT_FLAGGED),
+    **_models(ServiceLogChanged, E.SERVICELOG_RECORDED, E.SERVICELOG_CONFIRMED),
+    **_models(HazardChanged, E.HAZARD_REPORTED, E.HAZARD_RECTIFIED, E.HAZARD_VERIFIED, E.HAZARD_OVERDUE),
+    E.VISIT_MISSED: VisitMissed,
+    E.AUDIT_COMPLETED: AuditCompleted,
+    **_models(ComplaintChanged, E.COMPLAINT_RECEIVED, E.COMPLAINT_FORWARDED, E.COMPLAINT_RESPONDED, E.COMPLAINT_CLOSED),
 }
 
 SOURCES: dict[str, str] = {

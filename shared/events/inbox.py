@@ -19,14 +19,15 @@ import contextlib
 import fnmatch
 import traceback
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import structlog
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.backoff import delay_for, until_done
 from shared.clock import utcnow
 from shared.db import Database, database_unavailable, insert_ignore
 from shared.events.bus import Bus
@@ -35,39 +36,80 @@ from shared.events.outbox import stop_gracefully
 from shared.ids import new_id
 from shared.tables import InfraTables
 
+if TYPE_CHECKING:
+    from shared.app import Runtime
+    from shared.uow import UnitOfWork
+
 log = structlog.get_logger("shared.inbox")
 
-Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+Handler = Callable[["UnitOfWork", CloudEvent], Awaitable[None]]
+NAK_FIRST, NAK_CAP = 0.25, 30.0  # a failed handler's redelivery delays (shared.backoff)
 
 
 def backoff_seconds(attempt: int) -> float:
-    return min(0.25 * (2 ** (attempt - 1)), 30.0)
+    return delay_for(attempt, first=NAK_FIRST, cap=NAK_CAP)
 
 
-class Subscriber:
-    """One durable pull consumer per service over the event types it handles."""
+class Consumers:
+    """What a service consumes: event types (or ``family.*`` patterns) and their handlers, declared
+    in the service's ``consumers.py`` with ``@consumers.on(EventType.X, ...)``. A handler gets the
+    unit of work the inbox opened for the event and the event."""
 
-    def __init__(self, *, db: Database, infra: InfraTables, bus: Bus, service: str,
-                 handlers: dict[str, Handler], max_deliver: int = 8, durable: str | None = None) -> None:
-        self.db = db
-        self.infra = infra
-        self.bus = bus
-        self.service = service
-        self.handlers = handlers
-        self.max_deliver = max_deliver
-        self.durable = durable or service
-        self._task: asyncio.Task | None = None
-        self._stopping = False
-        self.processed_total = 0
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def on(self, *patterns: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for pattern in patterns:
+                self.add(pattern, handler)
+            return handler
+
+        return register
+
+    def add(self, pattern: str, handler: Handler) -> None:
+        if pattern in self._handlers:
+            raise ValueError(f"two handlers for {pattern}")
+        self._handlers[str(pattern)] = handler
 
     def handler_for(self, event_type: str) -> Handler | None:
-        for pattern, handler in self.handlers.items():
+        exact = self._handlers.get(event_type)
+        if exact is not None:
+            return exact
+        for pattern, handler in self._handlers.items():
             if fnmatch.fnmatchcase(event_type, pattern):
                 return handler
         return None
 
+    @property
+    def patterns(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def __bool__(self) -> bool:
+        return bool(self._handlers)
+
+
+class Subscriber:
+    """One durable pull consumer per service over the event types it consumes."""
+
+    def __init__(self, *, db: Database, infra: InfraTables, bus: Bus, service: str, consumers: Consumers,
+                 max_deliver: int = 8, durable: str | None = None) -> None:
+        self.db = db
+        self.infra = infra
+        self.bus = bus
+        self.service = service
+        self.consumers = consumers
+        self.max_deliver = max_deliver
+        self.durable = durable or service
+        self.runtime: Runtime | None = None  # set by the app factory, which builds both
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.processed_total = 0
+
+    def handler_for(self, event_type: str) -> Handler | None:
+        return self.consumers.handler_for(event_type)
+
     def start(self) -> None:
-        if self.handlers:
+        if self.consumers:
             self._task = asyncio.create_task(self.run(), name=f"subscriber-{self.service}")
 
     async def stop(self) -> None:
@@ -81,7 +123,7 @@ class Subscriber:
         assert js is not None
         config = ConsumerConfig(
             durable_name=self.durable,
-            filter_subjects=sorted({self.bus.subject_for(p) for p in self.handlers}),
+            filter_subjects=sorted({self.bus.subject_for(p) for p in self.consumers.patterns}),
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             max_deliver=self.max_deliver,
@@ -95,27 +137,29 @@ class Subscriber:
         return await js.pull_subscribe_bind(durable=self.durable, stream=self.bus.stream)
 
     async def run(self) -> None:
-        delay = 0.2
         while not self._stopping:
+            if not self.bus.ready.is_set():
+                await asyncio.sleep(0.2)
+                continue
             try:
-                if not self.bus.ready.is_set():
-                    await asyncio.sleep(0.2)
-                    continue
-                sub = await self._subscribe()
-                delay = 0.2
-                while not self._stopping:
-                    try:
-                        msgs = await sub.fetch(batch=100, timeout=0.5)
-                    except asyncio.TimeoutError:
-                        continue
-                    for msg in msgs:
-                        await self.process(msg)
+                # NATS down or the consumer gone: subscribe again, backing off.
+                sub = await until_done(self._subscribe, first=0.2, cap=5.0, event="inbox.subscription_failed",
+                                       should_stop=lambda: self._stopping or not self.bus.ready.is_set())
+                await self._consume(sub)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - NATS down or consumer gone: resubscribe
-                log.warning("inbox.subscription_failed", error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            except Exception as exc:  # the subscription broke: start over
+                log.warning("inbox.subscription_lost", error=str(exc)[:300])
+                await asyncio.sleep(0.2)
+
+    async def _consume(self, sub: Any) -> None:
+        while not self._stopping:
+            try:
+                msgs = await sub.fetch(batch=100, timeout=0.5)
+            except asyncio.TimeoutError:
+                continue
+            for msg in msgs:
+                await self.process(msg)
 
     async def process(self, msg: Any) -> None:
         attempt = msg.metadata.num_delivered if msg.metadata else 1
@@ -152,28 +196,25 @@ class Subscriber:
     async def _outlasting_outages(self, msg: Any, operation: Callable[[], Awaitable[Any]]) -> Any:
         """Run a database operation; while the database is unavailable, wait and try again (telling
         NATS the message is still in progress) rather than spend one of its delivery attempts."""
-        delay = 0.2
-        while True:
-            try:
-                return await operation()
-            except Exception as exc:
-                if not database_unavailable(exc):
-                    raise
-                log.warning("inbox.database_unavailable", error=str(exc)[:200], retry_in=delay)
-                with contextlib.suppress(Exception):
-                    await msg.in_progress()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+
+        async def still_working() -> None:
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+        return await until_done(operation, first=0.2, cap=5.0, event="inbox.database_unavailable",
+                                retry_if=database_unavailable, before_sleep=still_working)
 
     async def apply(self, event: CloudEvent, handler: Handler) -> bool:
-        """Run the handler once per (consumer, event id); False for a duplicate."""
-        async with self.db.transaction() as session:
-            fresh = await insert_ignore(session, self.infra.inbox, {
+        """Run the handler once per (consumer, event id), in one unit of work with the inbox row;
+        False for a duplicate."""
+        assert self.runtime is not None, "the app factory sets the runtime"
+        async with self.runtime.unit_of_work(request_id=event.requestid) as uow:
+            fresh = await insert_ignore(uow.session, self.infra.inbox, {
                 "consumer": self.durable, "event_id": event.id, "event_type": event.type, "processed_at": utcnow(),
             })
             if not fresh:
                 return False
-            await handler(session, event)
+            await handler(uow, event)
         return True
 
     # --- dead letters -----------------------------------------------------------------------

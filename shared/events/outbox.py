@@ -1,15 +1,16 @@
 """The transactional outbox and its relay.
 
-``Outbox.emit`` writes the event row in the caller's transaction, so an event exists exactly when
-its state change committed. The relay wakes on every commit (``Database.on_commit``), claims
-pending rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several replicas never
+``Outbox.write`` (reached through ``UnitOfWork.emit``) writes the event row in the caller's
+transaction, so an event exists exactly when its state change committed. The relay claims pending
+rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several replicas never
 claim the same row), publishes them with ``Nats-Msg-Id`` = event id, waits for the JetStream acks,
 then marks them published. A relay that dies between publishing and marking leaves the rows to be
 re-claimed when the lease runs out; the republished copies are dropped by JetStream's duplicate
 window and, past it, by the consumers' inboxes.
 
-Fast path: while this process's relay runs, ``emit`` writes the row already claimed for
-``FAST_LEASE`` and hands the event itself to the relay once the transaction commits, so the relay
+Fast path: while this process's relay runs, ``UnitOfWork.emit`` writes the row already claimed for
+``FAST_LEASE`` and the unit of work hands the event itself to the relay once the transaction
+commits (``OutboxRelay.enqueue``), so the relay
 publishes it without reading the outbox back (no claim transaction between a commit and its event
 on the bus), then marks it. If that publish fails or the process dies first, the lease runs out
 and the claiming pass publishes the row as before. Measured in bench/event_latency.py and
@@ -19,16 +20,17 @@ bench/shared_write.py (docs/BENCHMARKS.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from shared.backoff import until_done
 from shared.clock import Clock, as_utc, utcnow
 from shared.context import request_id_var
 from shared.db import Database
@@ -41,27 +43,30 @@ log = structlog.get_logger("shared.outbox")
 
 FAST_LEASE = timedelta(seconds=5)  # a fast-path row is left to the claiming pass after this
 MAX_FRESH = 10_000  # events waiting for the fast path (NATS down: the rest wait for their lease)
-_FRESH = "custody_outbox_fresh"  # session.info key: (relay, [events]) of the open transaction
 
 
 class Outbox:
+    """Writes event rows in the caller's transaction (``UnitOfWork.emit`` is the way in)."""
+
     def __init__(self, table: sa.Table, clock: Clock | None = None) -> None:
         self.table = table
         self.clock = clock or Clock()
-        self.relay: "OutboxRelay | None" = None  # set by the app factory: enables the fast path
 
-    async def emit(self, session: AsyncSession, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> CloudEvent:
+    async def write(self, session: AsyncSession, event_type: str, data: dict[str, Any], *, subject: str | None = None,
+                    request_id: str | None = None, fast: bool = False) -> CloudEvent:
+        """One event row. ``fast``: the row is written already claimed for ``FAST_LEASE``, because the
+        caller hands the event to the relay right after commit (the claiming pass takes it only if
+        that publish fails or the process dies)."""
         payload = validate_event_data(event_type, data)
         event = CloudEvent(
             id=str(new_id()),
             source=source_of(event_type),
-            type=event_type,
+            type=str(event_type),
             subject=subject or str(payload.get("id")),
             time=self.clock.now(),
             data=payload,
-            requestid=request_id_var.get(),
+            requestid=request_id,
         )
-        relay = self.relay if self.relay is not None and self.relay.accepting else None
         await session.execute(sa.insert(self.table).values(
             id=uuid.UUID(event.id),
             type=event.type,
@@ -69,43 +74,31 @@ class Outbox:
             data=event.data,
             request_id=event.requestid,
             created_at=event.time,
-            claimed_until=utcnow() + FAST_LEASE if relay is not None else None,
+            claimed_until=utcnow() + FAST_LEASE if fast else None,
         ))
-        if relay is not None:
-            fresh = session.info.get(_FRESH)
-            if fresh is None:
-                session.info[_FRESH] = fresh = (relay, [])
-            fresh[1].append(event)
         return event
 
-    async def emit_many(self, session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> int:
-        """Several events in one multi-row INSERT (bulk imports); same checks as ``emit``."""
+    async def write_many(self, session: AsyncSession, events: Sequence[tuple[str, dict[str, Any]]], *,
+                         request_id: str | None = None) -> int:
+        """Several events in one multi-row INSERT (bulk imports); same checks as ``write``."""
         if not events:
             return 0
-        now, request_id = self.clock.now(), request_id_var.get()
+        now = self.clock.now()
         rows = []
         for event_type, data in events:
             payload = validate_event_data(event_type, data)
-            rows.append({"id": new_id(), "type": event_type, "subject": str(payload.get("id")), "data": payload,
+            rows.append({"id": new_id(), "type": str(event_type), "subject": str(payload.get("id")), "data": payload,
                          "request_id": request_id, "created_at": now})
         await session.execute(sa.insert(self.table), rows)
         return len(rows)
 
+    # --- transitional: services not yet on the unit of work --------------------------------
+    async def emit(self, session: AsyncSession, event_type: str, data: dict[str, Any], *,
+                   subject: str | None = None) -> CloudEvent:
+        return await self.write(session, event_type, data, subject=subject, request_id=request_id_var.get())
 
-@sa_event.listens_for(Session, "after_commit")
-def _hand_over_committed(session: Session) -> None:
-    fresh = session.info.pop(_FRESH, None)
-    if fresh:
-        relay, events = fresh
-        relay.enqueue(events)
-
-
-@sa_event.listens_for(Session, "after_rollback")
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, *_: Any) -> None:
-    # Rolled back (or a savepoint of it was): publish nothing now; whatever rows did commit are
-    # published by the claiming pass when their lease runs out.
-    session.info.pop(_FRESH, None)
+    async def emit_many(self, session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> int:
+        return await self.write_many(session, events, request_id=request_id_var.get())
 
 
 def envelope_from_row(row: Any) -> CloudEvent:
@@ -160,30 +153,29 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        backoff = 0.1
         while not self._stopping:
             try:
                 if not self.bus.ready.is_set():
                     await asyncio.wait_for(self.bus.ready.wait(), self.poll_seconds)
                     continue
                 self._wake.clear()
-                await self.publish_fresh()
-                count = await self.publish_pending()
-                backoff = 0.1
+                # NATS or the database down: back off and try again (shared.backoff).
+                count = await until_done(self._round, first=0.1, cap=5.0, event="outbox.relay_failed",
+                                         should_stop=lambda: self._stopping)
                 if count >= self.batch_size:
                     continue
-                try:
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                except asyncio.TimeoutError:
-                    pass
             except asyncio.CancelledError:
                 raise
             except asyncio.TimeoutError:
                 continue
-            except Exception as exc:  # noqa: BLE001 - back off on any failure: NATS or DB down
-                log.warning("outbox.relay_failed", error=str(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+            except Exception as exc:  # stopping while failing: the rows wait for the next start
+                log.warning("outbox.relay_stopped_failing", error=str(exc)[:300])
+
+    async def _round(self) -> int:
+        await self.publish_fresh()
+        return await self.publish_pending()
 
     async def publish_fresh(self) -> int:
         """Publish the events handed over at commit (the fast path), then mark their rows."""

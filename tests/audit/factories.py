@@ -17,10 +17,10 @@ from services.audit.main import create_app
 from services.audit.models import AgencyView, ContractView, EnterpriseView
 from shared.clock import FrozenClock
 from shared.reference import make_uscc
-from shared.testing.apps import running
-from shared.testing.events import publish_event, read_events
-from shared.testing.tokens import auth, verifier
-from shared.testing.wait import eventually
+from devtools.testing.apps import running
+from devtools.testing.events import publish_event, read_events
+from devtools.testing.tokens import auth, verifier
+from devtools.testing.wait import eventually
 
 TODAY = date(2026, 6, 1)
 DISTRICT = "440703"

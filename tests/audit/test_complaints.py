@@ -113,9 +113,9 @@ async def test_submission_rules(sqlite_backend):
         other = await h.setup()
         e = contract.enterprise.headers()
         cases = [
-            (complaint(contract.agency, description="x" * 2001), 422, "validation-failed"),
-            (complaint(contract.agency, description=" "), 422, "validation-failed"),
-            (complaint(contract.agency, category="rude"), 422, "validation-failed"),
+            (complaint(contract.agency, description="x" * 2001), 422, "validation_failed"),
+            (complaint(contract.agency, description=" "), 422, "validation_failed"),
+            (complaint(contract.agency, category="rude"), 422, "validation_failed"),
             (complaint(Agency()), 422, "unknown_agency"),
             (complaint(contract.agency, contract_id="0190f000-0000-7000-8000-000000000000"), 422, "unknown_contract"),
             (complaint(contract.agency, other), 422, "contract_agency_mismatch"),

@@ -8,8 +8,8 @@ import uuid
 import sqlalchemy as sa
 
 from services.audit.models import AgencyView, ContractView, EnterpriseView
-from shared.testing.tokens import auth
-from shared.testing.wait import eventually
+from devtools.testing.tokens import auth
+from devtools.testing.wait import eventually
 from tests.audit.factories import Agency, Contract, Enterprise, admin, audit_app, bureau, service_log
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from shared.testing.tokens import auth
-from shared.testing.wait import eventually
+from devtools.testing.tokens import auth
+from devtools.testing.wait import eventually
 from tests.audit.factories import (OTHER_DISTRICT, TODAY, Agency, admin, audit_app, bureau, city,
                                    hazard, service_log)
 
@@ -106,15 +106,15 @@ RULES = [
      "hazard_deadline_out_of_policy", "hazards.0.deadline"),
     ("deadline on the visit day", {"hazards": [hazard("general", deadline=TODAY)]},
      "hazard_deadline_out_of_policy", "hazards.0.deadline"),
-    ("no engineer", {"engineer_name": "  "}, "validation-failed", "engineer_name"),
-    ("no items", {"items": []}, "validation-failed", "items"),
-    ("unknown item", {"items": ["karaoke"]}, "validation-failed", "items.0"),
-    ("duplicate items", {"items": ["hazard_inspection", "hazard_inspection"]}, "validation-failed", "items"),
-    ("bad hazard level", {"hazards": [hazard("catastrophic")]}, "validation-failed", "hazards.0.level"),
-    ("no summary", {"summary": ""}, "validation-failed", "summary"),
-    ("bad date", {"visit_date": "2026-02-30"}, "validation-failed", "visit_date"),
-    ("unknown field", {"mood": "good"}, "validation-failed", "mood"),
-    ("bad contract id", {"contract_id": "nope"}, "validation-failed", "contract_id"),
+    ("no engineer", {"engineer_name": "  "}, "validation_failed", "engineer_name"),
+    ("no items", {"items": []}, "validation_failed", "items"),
+    ("unknown item", {"items": ["karaoke"]}, "validation_failed", "items.0"),
+    ("duplicate items", {"items": ["hazard_inspection", "hazard_inspection"]}, "validation_failed", "items"),
+    ("bad hazard level", {"hazards": [hazard("catastrophic")]}, "validation_failed", "hazards.0.level"),
+    ("no summary", {"summary": ""}, "validation_failed", "summary"),
+    ("bad date", {"visit_date": "2026-02-30"}, "validation_failed", "visit_date"),
+    ("unknown field", {"mood": "good"}, "validation_failed", "mood"),
+    ("bad contract id", {"contract_id": "nope"}, "validation_failed", "contract_id"),
 ]
 
 

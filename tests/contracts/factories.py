@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from shared.clock import FrozenClock
 from shared.reference import USCC_ALPHABET, make_uscc
 from shared.settings import Settings
-from shared.testing.apps import running
-from shared.testing.events import publish_event
-from shared.testing.tokens import auth, verifier
-from shared.testing.wait import eventually
+from devtools.testing.apps import running
+from devtools.testing.events import publish_event
+from devtools.testing.tokens import auth, verifier
+from devtools.testing.wait import eventually
 
 from services.contracts.main import create_app
 from services.contracts.models import AgencyFacts, EnterpriseFacts

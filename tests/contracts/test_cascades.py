@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from shared.testing.events import publish_event, read_events
-from shared.testing.wait import eventually
+from devtools.testing.events import publish_event, read_events
+from devtools.testing.wait import eventually
 
 from tests.contracts.factories import TODAY, new_uscc, world
 

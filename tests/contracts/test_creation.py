@@ -216,7 +216,7 @@ async def test_idempotency_key_and_if_match(sqlite_backend):
         assert r1.status_code == r2.status_code == 201 and r1.json()["id"] == r2.json()["id"]
         assert r2.headers.get("idempotent-replayed") == "true"
         r3 = await w.client.post("/api/v1/contracts", json=w.body(fee="1.00"), headers=headers)
-        assert r3.status_code == 422 and r3.json()["code"] == "idempotency-key-reused"
+        assert r3.status_code == 422 and r3.json()["code"] == "idempotency_key_reused"
         r = await w.client.get("/api/v1/contracts", headers=w.admin())
         assert len(r.json()["items"]) == 1
         cid = r1.json()["id"]
@@ -327,7 +327,7 @@ async def test_peer_down_or_slow_is_a_503_not_a_hang(sqlite_backend):
                                            peer_timeout_seconds=0.3)
         async with world(settings, parties=False) as w:
             r = await w.client.post("/api/v1/contracts", json=w.body(), headers=w.agency())
-            assert r.status_code == 503 and r.json()["code"] == "service-unavailable" and "registry" in r.json()["detail"]
+            assert r.status_code == 503 and r.json()["code"] == "service_unavailable" and "registry" in r.json()["detail"]
             await w.agency_event("agency.approved")
             started = asyncio.get_running_loop().time()
             r = await w.client.post("/api/v1/contracts", json=w.body(), headers=w.agency())

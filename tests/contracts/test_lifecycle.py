@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from shared.canonical import sha256_hex
-from shared.testing.events import read_events
-from shared.testing.wait import eventually
+from devtools.testing.events import read_events
+from devtools.testing.wait import eventually
 
 from services.contracts.signatures import canonical_terms
 from tests.contracts.factories import CITY, END, OTHER_DISTRICT, START, TODAY, new_uscc, policy_file, world
@@ -151,7 +151,7 @@ async def test_cancel_a_draft(sqlite_backend):
         assert r.status_code == 200 and r.json()["status"] == "cancelled"
         assert r.json()["history"][-1]["reason"] == "改选其他机构"
         r = await w.post(c["id"], "cancel", w.enterprise())
-        assert r.status_code == 409 and r.json()["code"] == "invalid-transition"
+        assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
 
 
 # --- every transition, allowed and refused --------------------------------------------------------
@@ -216,7 +216,7 @@ async def test_every_action_in_every_state_is_allowed_or_409(sqlite_backend, tmp
                     assert r.status_code == 200, (state, action, r.text)
                 else:
                     assert r.status_code == 409, (state, action, r.status_code, r.text)
-                    assert r.json()["code"] in ("invalid-transition",) and r.json()["current_status"] == state
+                    assert r.json()["code"] in ("invalid_transition",) and r.json()["current_status"] == state
 
 
 async def test_a_party_signs_once(sqlite_backend):
@@ -224,7 +224,7 @@ async def test_a_party_signs_once(sqlite_backend):
         c = await w.create()
         assert (await w.post(c["id"], "sign", w.agency())).status_code == 200
         r = await w.post(c["id"], "sign", w.agency(sub="another-account-of-the-agency"))
-        assert r.status_code == 409 and r.json()["code"] == "already-signed"
+        assert r.status_code == 409 and r.json()["code"] == "already_signed"
 
 
 @pytest.mark.parametrize("district,status", [("440703", 200), (CITY, 200), (OTHER_DISTRICT, 403)])

@@ -9,10 +9,10 @@ from collections import Counter
 from contextlib import AsyncExitStack
 from datetime import date, datetime, timezone
 
-from shared.testing.apps import running
-from shared.testing.events import read_events
-from shared.testing.tokens import verifier
-from shared.testing.wait import eventually
+from devtools.testing.apps import running
+from devtools.testing.events import read_events
+from devtools.testing.tokens import verifier
+from devtools.testing.wait import eventually
 
 from services.contracts.main import create_app
 from tests.contracts.factories import CITY, TODAY, World, frozen, new_uscc, policy_file, world

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.testing.platform import started_platform
+from devtools.testing.platform import started_platform
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from shared.reference import make_uscc
-from shared.testing.wait import eventually
+from devtools.testing.wait import eventually
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 

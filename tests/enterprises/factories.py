@@ -12,8 +12,8 @@ import httpx
 
 from services.enterprises.main import create_app
 from shared.reference import make_uscc
-from shared.testing.apps import running
-from shared.testing.tokens import auth, verifier
+from devtools.testing.apps import running
+from devtools.testing.tokens import auth, verifier
 
 _counter = itertools.count(1)
 CSV_COLUMNS = ["uscc", "name", "industry", "district_code", "town", "village", "address", "employees",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.testing.tokens import auth
+from devtools.testing.tokens import auth
 from tests.enterprises.factories import admin, agency, bureau, enterprise_body, enterprise_token, register, service, uscc
 
 

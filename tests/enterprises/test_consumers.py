@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from shared.testing.events import publish_event, read_events
-from shared.testing.wait import eventually
+from devtools.testing.events import publish_event, read_events
+from devtools.testing.wait import eventually
 from tests.enterprises.factories import admin, csv_text, enterprise_body, import_csv, register, service, uscc
 
 AGENCY_ID = str(uuid.uuid4())

@@ -10,8 +10,8 @@ import codecs
 import pytest
 
 from services.enterprises.importer import Decoder, RecordSplitter
-from shared.testing.events import read_events
-from shared.testing.wait import eventually
+from devtools.testing.events import read_events
+from devtools.testing.wait import eventually
 from tests.enterprises.factories import (CSV_COLUMNS, admin, agency, bureau, csv_row, csv_text, enterprise_body,
                                          enterprise_token, import_csv, register, service, uscc)
 

@@ -4,8 +4,8 @@ ETags, and the events each change emits (read back from the real bus)."""
 from __future__ import annotations
 
 
-from shared.testing.events import read_events
-from shared.testing.wait import eventually
+from devtools.testing.events import read_events
+from devtools.testing.wait import eventually
 from tests.enterprises.factories import admin, bureau, enterprise_body, enterprise_token, register, service, uscc
 
 
@@ -26,7 +26,7 @@ async def test_register_read_update_and_events(backend):
 
         # the same USCC again: 409
         again = await client.post("/api/v1/enterprises", json=body, headers=admin())
-        assert again.status_code == 409 and again.json()["code"] == "enterprise-exists"
+        assert again.status_code == 409 and again.json()["code"] == "enterprise_exists"
 
         got = await client.get(f"/api/v1/enterprises/{created['id']}", headers=bureau("440703"))
         assert got.status_code == 200 and got.json() == created and got.headers["etag"] == '"1"'

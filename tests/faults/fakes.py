@@ -30,7 +30,7 @@ from shared.events.envelope import CloudEvent
 from shared.ids import new_id
 from shared.reference import make_uscc
 from shared.settings import Settings
-from shared.testing.tokens import verifier
+from devtools.testing.tokens import verifier
 
 # --- writer --------------------------------------------------------------------------------
 writer_meta = sa.MetaData()

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from shared.natsserver import free_port
+from devtools.natsserver import free_port
 
 
 def pg_bin(name: str) -> str | None:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from cli.supervisor import settings_env
-from shared.natsserver import free_port
-from shared.processes import stop_process, wait_until_ready
+from devtools.supervisor import settings_env
+from devtools.natsserver import free_port
+from devtools.processes import stop_process, wait_until_ready
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

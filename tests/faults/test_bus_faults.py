@@ -13,11 +13,11 @@ import uuid
 import nats
 import pytest
 from shared.events.envelope import CloudEvent
-from shared.natsserver import NatsServer, free_port
-from shared.testing.apps import running
-from shared.testing.events import make_event
-from shared.testing.tokens import auth
-from shared.testing.wait import eventually
+from devtools.natsserver import NatsServer, free_port
+from devtools.testing.apps import running
+from devtools.testing.events import make_event
+from devtools.testing.tokens import auth
+from devtools.testing.wait import eventually
 from tests.faults.fakes import Faults, effect_counts, effects, entities, entity_data, items, reader_app, rows, writer_app
 from tests.faults.helpers import record, stream_ids
 

@@ -10,9 +10,9 @@ import asyncio
 import nats
 from nats.js.errors import NotFoundError
 
-from shared.natsserver import cluster
-from shared.testing.apps import running
-from shared.testing.wait import eventually
+from devtools.natsserver import cluster
+from devtools.testing.apps import running
+from devtools.testing.wait import eventually
 from tests.faults.fakes import effect_counts, entities, reader_app, rows, writer_app
 from tests.faults.helpers import record, stream_ids
 

@@ -13,8 +13,8 @@ from collections import Counter
 
 import pytest
 
-from shared.testing.apps import running
-from shared.testing.wait import eventually
+from devtools.testing.apps import running
+from devtools.testing.wait import eventually
 from tests.faults import pg
 from tests.faults.fakes import effect_counts, entities, items, reader_app, rows, writer_app
 from tests.faults.helpers import record

@@ -12,10 +12,10 @@ import httpx
 import nats
 import pytest
 
-from shared.natsserver import cluster
-from shared.testing.events import read_events
-from shared.testing.platform import Platform
-from shared.testing.wait import eventually
+from devtools.natsserver import cluster
+from devtools.testing.events import read_events
+from devtools.testing.platform import Platform
+from devtools.testing.wait import eventually
 from tests.conftest import SYSTEM_NATS, Backend
 from tests.faults.helpers import record
 from tests.faults.test_service_faults import LIMITS, _start

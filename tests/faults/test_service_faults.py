@@ -16,9 +16,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from shared.testing.events import read_events
-from shared.testing.platform import Platform
-from shared.testing.wait import eventually
+from devtools.testing.events import read_events
+from devtools.testing.platform import Platform
+from devtools.testing.wait import eventually
 from tests.conftest import Backend
 from tests.faults.helpers import record
 from tests.security.world import build_world
@@ -136,7 +136,7 @@ async def test_service_killed_mid_writes_then_retried_with_the_same_keys(sqlite_
     for key, body in bodies.items():
         while True:
             r = await api.post("/api/v1/complaints", json=body, headers={**w.as_("entA"), "Idempotency-Key": key})
-            lost = r.status_code == 409 and r.json().get("code") == "idempotency-response-lost"
+            lost = r.status_code == 409 and r.json().get("code") == "idempotency_response_lost"
             if r.status_code in (409, 502, 503, 504) and not lost and time.monotonic() < deadline:
                 waits[r.status_code] += 1
                 await asyncio.sleep(1.0)
@@ -199,7 +199,7 @@ async def test_request_killed_after_commit_is_not_run_twice(sqlite_backend, tmp_
                 r = await client.post("/items", json=body, headers=key)
                 code = r.json().get("code") if r.status_code >= 400 else None
                 answers[f"{r.status_code} {code or ''}".strip()] += 1
-                if r.status_code == 409 and code == "idempotency-in-progress" and time.monotonic() < deadline:
+                if r.status_code == 409 and code == "idempotency_in_progress" and time.monotonic() < deadline:
                     await asyncio.sleep(2.0)
                     continue
                 break
@@ -211,7 +211,7 @@ async def test_request_killed_after_commit_is_not_run_twice(sqlite_backend, tmp_
     record("request-killed-after-commit", answers=dict(answers), final=f"{r.status_code} {code}", items_stored=stored,
            duplicates=stored - 1)
     assert stored == 1
-    assert r.status_code == 409 and code == "idempotency-response-lost"
+    assert r.status_code == 409 and code == "idempotency_response_lost"
 
 
 async def test_real_consumers_ignore_stale_duplicate_and_out_of_order_events(sqlite_platform):
@@ -220,7 +220,7 @@ async def test_real_consumers_ignore_stale_duplicate_and_out_of_order_events(sql
     published out of order and twice leave the directory at the newest version's score."""
     import random
 
-    from shared.testing.events import publish_event
+    from devtools.testing.events import publish_event
 
     p = sqlite_platform
     w = await build_world(p)
@@ -266,7 +266,7 @@ async def test_real_poison_event_is_dead_lettered_listed_and_replayable_through_
     """A malformed event (an agency id that is not a UUID) reaches the registry's real consumer:
     retried up to max_deliver, dead-lettered, listed through the gateway for the admin only, and
     a replay of a still-broken event records its error instead of pretending."""
-    from shared.testing.events import publish_event
+    from devtools.testing.events import publish_event
 
     p = sqlite_platform
     api, admin = p.client, await p.admin_headers()

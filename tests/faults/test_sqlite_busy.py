@@ -11,8 +11,8 @@ import httpx
 import sqlalchemy as sa
 
 from shared.db import Database
-from shared.testing.apps import running
-from shared.testing.wait import eventually
+from devtools.testing.apps import running
+from devtools.testing.wait import eventually
 from tests.faults.fakes import effect_counts, entities, items, reader_app, rows
 from tests.faults.helpers import record, stream_ids
 from tests.faults.procs import AppProcess

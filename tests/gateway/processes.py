@@ -9,8 +9,8 @@ from typing import Any
 
 from joserfc.jwk import RSAKey
 
-from cli.supervisor import Component, settings_env
-from shared.natsserver import free_port
+from devtools.supervisor import Component, settings_env
+from devtools.natsserver import free_port
 from shared.settings import Settings
 from tests.gateway.helpers import ADMIN_ID, ADMIN_SECRET
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from shared.testing.tokens import auth as foreign_token
+from devtools.testing.tokens import auth as foreign_token
 from tests.gateway.helpers import ADMIN_ID, VALID_USCC, admin_token, bearer, sign_up
 
 

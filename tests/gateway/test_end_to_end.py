@@ -16,7 +16,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from shared.testing.wait import eventually
+from devtools.testing.wait import eventually
 from tests.conftest import Backend
 from tests.gateway.helpers import (
     ADMIN_ID,
@@ -166,7 +166,7 @@ async def test_read_only_client_gets_403_on_writes(gw):
     assert (await gw.get(DLQ, params={"service": "registry"}, headers=ro)).status_code == 200
     write = await gw.post(f"{DLQ}/{uuid.uuid4()}/replay", params={"service": "registry"}, headers=ro)
     assert write.status_code == 403, write.text
-    assert write.json()["code"] == "insufficient-scope"
+    assert write.json()["code"] == "insufficient_scope"
     rw = await gw.post(f"{DLQ}/{uuid.uuid4()}/replay", params={"service": "registry"}, headers=admin)
     assert rw.status_code == 404  # allowed to write; there is just no such dead letter
 
@@ -177,7 +177,7 @@ async def test_revoked_token_is_refused_and_introspection_says_inactive(gw):
     assert info["active"] is True and info["role"] == "admin" and info["client_id"] == ADMIN_ID
     assert (await gw.post("/oauth/revoke", data={"token": token}, auth=(ADMIN_ID, ADMIN_SECRET))).status_code == 200
     refused = await gw.get(DLQ, params={"service": "registry"}, headers=bearer(token))
-    assert refused.status_code == 401 and refused.json()["code"] == "token-revoked"
+    assert refused.status_code == 401 and refused.json()["code"] == "token_revoked"
     info = (await gw.post("/oauth/introspect", data={"token": token}, auth=(ADMIN_ID, ADMIN_SECRET))).json()
     assert info == {"active": False}
 

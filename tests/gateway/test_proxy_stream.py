@@ -9,7 +9,7 @@ import json
 import pytest
 from aiohttp import web
 
-from shared.natsserver import free_port
+from devtools.natsserver import free_port
 from tests.gateway.conftest import gateway_settings, running_gateway
 
 
@@ -122,7 +122,7 @@ async def test_forged_client_ids_do_not_escape_the_address_limit(sqlite_backend,
     import base64 as b64
     import json as js
 
-    from shared.natsserver import free_port as fp
+    from devtools.natsserver import free_port as fp
 
     urls = {f"{n}_url": f"http://127.0.0.1:{fp()}" for n in ("registry", "enterprises", "contracts", "audit")}
     settings = gateway_settings(sqlite_backend, proxy_rate_burst=2, proxy_rate_per_second=0.01, **urls)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from gateway.proxy import RouteError, route_for
-from shared.natsserver import free_port
+from devtools.natsserver import free_port
 from tests.gateway.conftest import gateway_settings, running_gateway
 
 

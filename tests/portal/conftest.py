@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cli.demo import seed
-from shared.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform, started_platform
+from devtools.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform, started_platform
 from tests.conftest import Backend
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cli.demo import DEMO_PASSWORD, Seeder, uscc_for
-from shared.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform
+from devtools.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 

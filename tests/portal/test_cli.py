@@ -18,7 +18,7 @@ from cli import auth
 from cli.demo import DEMO_PASSWORD, Seeder, uscc_for
 from cli.main import app
 from cli.ops import tail
-from shared.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform
+from devtools.testing.platform import ADMIN_ID, ADMIN_SECRET, Platform
 
 runner = CliRunner()
 

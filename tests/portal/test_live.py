@@ -12,7 +12,7 @@ import httpx
 import openpyxl
 
 from cli.demo import DEMO_PASSWORD
-from shared.testing.platform import Platform
+from devtools.testing.platform import Platform
 
 
 async def _signed_in(platform: Platform, username: str, lang: str = "zh-CN") -> httpx.AsyncClient:

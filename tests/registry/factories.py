@@ -13,7 +13,7 @@ from services.registry.main import create_app
 from shared.clock import FrozenClock
 from shared.reference import make_uscc
 from shared.settings import Settings
-from shared.testing.tokens import auth, verifier
+from devtools.testing.tokens import auth, verifier
 
 TODAY = date(2026, 3, 10)
 _counter = itertools.count(1)

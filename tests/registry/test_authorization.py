@@ -3,8 +3,8 @@ bureau, admin, other parties and the anonymous public. SQLite only: rules, not s
 
 from __future__ import annotations
 
-from shared.testing.apps import running
-from shared.testing.tokens import auth
+from devtools.testing.apps import running
+from devtools.testing.tokens import auth
 from tests.registry.factories import PDF, agency_body, agency_in, app_for, create, new_uscc, owner, upload
 
 OTHERS = {
@@ -30,7 +30,7 @@ async def test_create_is_for_the_agency_itself(sqlite_backend):
             assert r.headers["content-type"] == "application/problem+json"
         read_only = await client.post("/api/v1/agencies", json=body,
                                       headers=auth("agency", org_uscc=body["uscc"], scope="custody.read"))
-        assert read_only.status_code == 403 and read_only.json()["code"] == "insufficient-scope"
+        assert read_only.status_code == 403 and read_only.json()["code"] == "insufficient_scope"
         assert (await client.post("/api/v1/agencies", json=body, headers=owner(body["uscc"]))).status_code == 201
 
 

@@ -11,9 +11,9 @@ from datetime import date
 
 import nats
 
-from shared.testing.apps import running
-from shared.testing.events import publish_event
-from shared.testing.wait import eventually
+from devtools.testing.apps import running
+from devtools.testing.events import publish_event
+from devtools.testing.wait import eventually
 from tests.registry.factories import agency_body, agency_in, app_for, engineer
 
 DIRECTORY = "/api/v1/directory/agencies"

@@ -15,8 +15,8 @@ from services.registry.checks import run_checks
 from services.registry.documents import MAX_DOCUMENT_BYTES
 from services.registry.models import Agency, AgencyStaff
 from shared.policy import load_policy
-from shared.testing.apps import running
-from shared.testing.tokens import auth
+from devtools.testing.apps import running
+from devtools.testing.tokens import auth
 from tests.registry.factories import (JPEG, PDF, PNG, TODAY, agency_body, agency_in, app_for, bureau, create, engineer,
                                       new_uscc, officer, ok, owner, upload)
 
@@ -58,7 +58,7 @@ async def test_bad_filings_are_refused_with_the_field_named(sqlite_backend):
         body = agency_body()
         assert (await post(body)).status_code == 201
         duplicate = await post(body)
-        assert duplicate.status_code == 409 and duplicate.json()["code"] == "duplicate-uscc"
+        assert duplicate.status_code == 409 and duplicate.json()["code"] == "duplicate_uscc"
         lower = dict(body, uscc=body["uscc"].lower())
         assert (await post(lower, headers=owner(body["uscc"]))).status_code == 409  # normalised to upper case
 
@@ -105,7 +105,7 @@ async def test_documents_are_judged_by_content_and_size(sqlite_backend):
         assert stored.read_bytes() == PDF
 
         fake = await upload(client, agency, b"MZ\x90\x00 this is an executable", filename="license.pdf")
-        assert fake.status_code == 415 and fake.json()["code"] == "document-type"
+        assert fake.status_code == 415 and fake.json()["code"] == "document_type"
         html = await upload(client, agency, b"<html>%PDF-</html>", filename="license.pdf")
         assert html.status_code == 415
         empty = await upload(client, agency, b"", filename="empty.pdf")
@@ -113,7 +113,7 @@ async def test_documents_are_judged_by_content_and_size(sqlite_backend):
 
         big = PDF + os.urandom(MAX_DOCUMENT_BYTES)  # just past the limit
         oversized = await upload(client, agency, big, filename="big.pdf")
-        assert oversized.status_code == 413 and oversized.json()["code"] == "document-too-large"
+        assert oversized.status_code == 413 and oversized.json()["code"] == "document_too_large"
         exactly = await upload(client, agency, PDF + b"\0" * (MAX_DOCUMENT_BYTES - len(PDF)), filename="limit.pdf")
         assert exactly.status_code == 201 and exactly.json()["size"] == MAX_DOCUMENT_BYTES
 
@@ -204,7 +204,7 @@ async def test_failed_checks_need_a_written_override(sqlite_backend):
 
         path = f"/api/v1/agencies/{agency['id']}/review"
         refused = await client.post(path, json={"decision": "approve", "comments": "  "}, headers=bureau())
-        assert refused.status_code == 422 and refused.json()["code"] == "review.override_comment_required"
+        assert refused.status_code == 422 and refused.json()["code"] == "review_override_comment_required"
         assert set(refused.json()["failed_checks"]) == failed and "staff.full_time_min" in refused.json()["detail"]
         overridden = await client.post(path, json={"decision": "approve", "comments": "经现场核查，人员已补充到位"}, headers=bureau())
         assert overridden.status_code == 200 and overridden.json()["review_comments"] == "经现场核查，人员已补充到位"

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
-from shared.testing.apps import running
-from shared.testing.events import read_events
-from shared.testing.tokens import auth
-from shared.testing.wait import eventually
+from devtools.testing.apps import running
+from devtools.testing.events import read_events
+from devtools.testing.tokens import auth
+from devtools.testing.wait import eventually
 from tests.registry.factories import (PDF, TODAY, admin, agency_body, app_for, bureau, create, engineer, ok, owner,
                                       upload)
 
@@ -155,7 +155,7 @@ async def test_staff_exclusivity_blocks_a_second_agency_until_released(backend):
         refused = await client.post(f"/api/v1/agencies/{second['id']}/submit", headers=owner(second_body["uscc"]))
         assert refused.status_code == 422, refused.text
         problem = refused.json()
-        assert problem["code"] == "staff.exclusive"
+        assert problem["code"] == "staff_exclusive"
         assert "RSE 2026 000777" in problem["detail"] and problem["errors"][0]["field"] == "staff[0].certificate_no"
         assert problem["certificates"] == ["RSE 2026 000777"]
         assert first["name"] not in refused.text and first["uscc"] not in refused.text and first["id"] not in refused.text

@@ -9,8 +9,8 @@ import io
 
 import pytest
 
-from shared.testing.platform import started_platform
-from shared.testing.wait import eventually
+from devtools.testing.platform import started_platform
+from devtools.testing.wait import eventually
 from tests.registry.factories import PDF, agency_body, new_uscc
 
 

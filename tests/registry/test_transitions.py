@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from shared.testing.apps import running
+from devtools.testing.apps import running
 from tests.registry.factories import (PDF, act, admin, agency_body, agency_in, app_for, bureau, create, ok, owner,
                                       upload)
 
@@ -56,7 +56,7 @@ async def test_every_action_from_every_status(sqlite_backend):
                 else:
                     assert r.status_code == 409, (status, action, r.text)
                     problem = r.json()
-                    assert problem["code"] == "invalid-transition" and problem["current_status"] == status
+                    assert problem["code"] == "invalid_transition" and problem["current_status"] == status
                     assert after["version"] == agency["version"] and after["status"] == status
                 outcomes.append((status, action, r.status_code))
         assert len(outcomes) == len(STATUSES) * len(ALLOWED)

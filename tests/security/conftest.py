@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.testing.platform import Platform, started_platform
+from devtools.testing.platform import Platform, started_platform
 from tests.conftest import Backend
 from tests.security.world import World, build_world
 

@@ -253,7 +253,7 @@ async def test_sql_and_html_looking_text_is_stored_verbatim_and_escaped_in_the_p
     assert (await api.post(f"/api/v1/agencies/{agency_id}/submit", headers=actor.headers)).status_code == 200
     assert (await api.post(f"/api/v1/agencies/{agency_id}/review", json={"decision": "approve", "comments": "ok"},
                            headers=world.as_("bureauA"))).status_code == 200
-    from shared.testing.wait import eventually
+    from devtools.testing.wait import eventually
 
     async def listed():
         d = await api.get("/api/v1/directory/agencies", params={"q": "DROP TABLE", "limit": 200})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.testing.platform import Platform
+from devtools.testing.platform import Platform
 from tests.conftest import SYSTEM_NATS, Backend
 from tests.faults.helpers import record
 from tests.security import test_bad_input as corpus

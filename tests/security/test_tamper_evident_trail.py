@@ -10,8 +10,8 @@ import sqlite3
 
 import sqlalchemy as sa
 
-from shared.testing.apps import running
-from shared.testing.tokens import auth
+from devtools.testing.apps import running
+from devtools.testing.tokens import auth
 from tests.faults.fakes import writer_app
 from tests.faults.helpers import record
 from tests.security.world import World

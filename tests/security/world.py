@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.reference import make_uscc
-from shared.testing.platform import Platform
-from shared.testing.wait import eventually
+from devtools.testing.platform import Platform
+from devtools.testing.wait import eventually
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 ACTORS = ("anon", "admin", "city", "bureauA", "bureauB", "agencyA", "agencyB", "entA", "entB", "readonly")

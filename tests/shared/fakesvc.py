@@ -16,7 +16,7 @@ from shared.events.envelope import CloudEvent
 from shared.ids import new_id
 from shared.reference import make_uscc
 from shared.settings import Settings
-from shared.testing.tokens import verifier
+from devtools.testing.tokens import verifier
 
 producer_meta = sa.MetaData()
 notes = sa.Table("notes", producer_meta, sa.Column("id", sa.Uuid, primary_key=True), sa.Column("name", sa.String(100)))

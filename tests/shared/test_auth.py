@@ -15,7 +15,7 @@ from joserfc.jwk import RSAKey
 
 from shared.auth import TokenVerifier
 from shared.errors import Unauthorized
-from shared.testing.tokens import TEST_AUDIENCE, TEST_ISSUER, jwks, make_token, signing_key, verifier
+from devtools.testing.tokens import TEST_AUDIENCE, TEST_ISSUER, jwks, make_token, signing_key, verifier
 
 
 def b64(data: dict) -> str:

@@ -17,8 +17,8 @@ from shared.http import check_if_match, set_etag
 from shared.ids import new_id
 from shared.pagination import Page, PageParams, keyset, page_of, page_params
 from shared.reference import USCC, DistrictCode
-from shared.testing.apps import running
-from shared.testing.tokens import auth, verifier
+from devtools.testing.apps import running
+from devtools.testing.tokens import auth, verifier
 
 meta = sa.MetaData()
 things = sa.Table("things", meta, sa.Column("id", sa.Uuid, primary_key=True), sa.Column("name", sa.String(100)),
@@ -86,7 +86,7 @@ async def test_problem_documents_for_bad_requests(sqlite_backend):
         h = auth("admin")
         r = await c.post("/things", content=b"{not json", headers={**h, "content-type": "application/json"})
         assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
-        assert r.json()["code"] == "malformed-json"
+        assert r.json()["code"] == "malformed_json"
         r = await c.post("/things", content=b"name=x", headers={**h, "content-type": "application/x-www-form-urlencoded"})
         assert r.status_code == 415
         r = await c.post("/things", json={"name": "", "uscc": "91440703MA00000019", "district_code": "999999", "count": 10**30}, headers=h)
@@ -111,7 +111,7 @@ async def test_idempotency_key_replays_the_first_response(backend):
         assert first.status_code == again.status_code == 201
         assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
         other = await c.post("/things", json={"name": "different"}, headers=h)
-        assert other.status_code == 422 and other.json()["code"] == "idempotency-key-reused"
+        assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
         # Another caller's identical key is its own.
         theirs = await c.post("/things", json={"name": "once"}, headers={**auth("admin", sub="caller-2"), "Idempotency-Key": "k-1"})
         assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.natsserver import free_port
+from devtools.natsserver import free_port
 from shared.settings import SERVICES
 
 

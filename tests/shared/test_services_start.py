@@ -6,8 +6,8 @@ import importlib
 
 import pytest
 
-from shared.testing.apps import running
-from shared.testing.tokens import verifier
+from devtools.testing.apps import running
+from devtools.testing.tokens import verifier
 
 
 @pytest.mark.parametrize("service", ["registry", "enterprises", "contracts", "audit"])

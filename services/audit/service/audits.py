@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.app import ServiceContext
 from shared.audit_trail import append as trail_append
 from shared.auth import Principal
-from shared.errors import Conflict, FieldError, Forbidden, InvalidTransition, ValidationFailed
+from shared.errors import ErrorCode, Conflict, FieldError, Forbidden, InvalidTransition, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams, keyset, page_of
@@ -40,7 +40,7 @@ def _scope_of(principal: Principal, requested: str | None) -> str | None:
     principal.require_role("bureau", "admin")
     jur = load_jurisdiction()
     if requested is not None and not jur.is_district(requested) and not jur.is_city(requested):
-        raise ValidationFailed(text("未知的区县代码", "Unknown district code"), code="unknown_district",
+        raise ValidationFailed(text("未知的区县代码", "Unknown district code"), code=ErrorCode.UNKNOWN_DISTRICT,
                                errors=[FieldError("district", text("未知的区县代码", "unknown district code"))])
     if principal.sees_everything:
         return None if requested is None or jur.is_city(requested) else requested
@@ -109,7 +109,7 @@ async def sample(ctx: ServiceContext, *, principal: Principal, body: SampleCreat
 
 
 def _exists(existing: uuid.UUID) -> Conflict:
-    return Conflict(text("本期该范围已经抽样", "This period and scope have already been sampled"), code="sample_exists",
+    return Conflict(text("本期该范围已经抽样", "This period and scope have already been sampled"), code=ErrorCode.SAMPLE_EXISTS,
                     extra={"existing_id": str(existing)})
 
 
@@ -140,7 +140,7 @@ async def record_result(ctx: ServiceContext, *, principal: Principal, task_id: u
         if if_match:
             if_match(task.version)
         if task.status != "pending":
-            raise InvalidTransition("审计任务", task.status, "result")
+            raise InvalidTransition(text(f"审计任务当前状态为 {task.status}，不能执行 result", f"The audit task is {task.status}; cannot result"), current=task.status, action="result")
         scores = [s.model_dump() for s in body.scores]
         task.scores, task.findings, task.fraud = scores, body.findings, body.fraud
         task.total = round(sum(s["score"] for s in scores) / len(scores) + 1e-9, 1)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
-from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from shared.errors import ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.i18n import text
 
 from services.audit.models import AgencyView, ContractView, EnterpriseView
@@ -31,7 +31,7 @@ async def contract(session: AsyncSession, contract_id: uuid.UUID, *, field: str 
     found = (await session.execute(stmt)).scalar_one_or_none()
     if found is None:
         raise ValidationFailed(text("合同不存在（或尚未同步）", "Unknown contract (or not yet synchronised)"),
-                               code="unknown_contract", errors=[FieldError(field, text("合同不存在", "unknown contract"))])
+                               code=ErrorCode.UNKNOWN_CONTRACT, errors=[FieldError(field, text("合同不存在", "unknown contract"))])
     return found
 
 

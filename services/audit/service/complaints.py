@@ -21,7 +21,7 @@ import structlog
 from shared.app import ServiceContext
 from shared.audit_trail import append as trail_append
 from shared.auth import Principal
-from shared.errors import FieldError, Forbidden, InvalidTransition, ValidationFailed
+from shared.errors import ErrorCode, FieldError, Forbidden, InvalidTransition, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams, keyset, page_of
@@ -55,27 +55,27 @@ async def submit(ctx: ServiceContext, *, principal: Principal | None, body: Comp
         raise Forbidden(text("投诉由企业或公众（匿名）提出", "Complaints come from enterprises or, anonymously, the public"))
     if principal is None and not body.contact_phone:
         raise ValidationFailed(text("匿名投诉须留联系电话", "An anonymous complaint needs a contact phone"),
-                               code="contact_phone_required",
+                               code=ErrorCode.CONTACT_PHONE_REQUIRED,
                                errors=[FieldError("contact_phone", text("必填", "required"))])
     now, today = ctx.clock.now(), ctx.clock.today()
     code = secrets.token_urlsafe(12) if principal is None else None
     async with ctx.db.transaction() as session:
         a = await agency(session, body.agency_id)
         if a is None:
-            raise ValidationFailed(text("机构不存在", "Unknown agency"), code="unknown_agency",
+            raise ValidationFailed(text("机构不存在", "Unknown agency"), code=ErrorCode.UNKNOWN_AGENCY,
                                    errors=[FieldError("agency_id", text("机构不存在", "unknown agency"))])
         district = None
         if body.contract_id is not None:
             c = (await session.execute(sa.select(ContractView).where(ContractView.id == body.contract_id))).scalar_one_or_none()
             if c is None:
-                raise ValidationFailed(text("合同不存在", "Unknown contract"), code="unknown_contract",
+                raise ValidationFailed(text("合同不存在", "Unknown contract"), code=ErrorCode.UNKNOWN_CONTRACT,
                                        errors=[FieldError("contract_id", text("合同不存在", "unknown contract"))])
             if c.agency_id != body.agency_id:
-                raise ValidationFailed(text("合同不属于该机构", "The contract is not the agency's"), code="contract_agency_mismatch",
+                raise ValidationFailed(text("合同不属于该机构", "The contract is not the agency's"), code=ErrorCode.CONTRACT_AGENCY_MISMATCH,
                                        errors=[FieldError("contract_id", text("合同不属于该机构", "not this agency's contract"))])
             if principal is not None and not principal.is_org(c.enterprise_uscc):
                 raise ValidationFailed(text("只能就本企业的合同投诉", "You may complain about your own contracts only"),
-                                       code="contract_not_yours",
+                                       code=ErrorCode.CONTRACT_NOT_YOURS,
                                        errors=[FieldError("contract_id", text("不是本企业的合同", "not your contract"))])
             district = c.district_code
         if district is None and principal is not None:
@@ -126,7 +126,7 @@ async def forward(ctx: ServiceContext, *, principal: Principal, complaint_id: uu
         if if_match:
             if_match(c.version)
         if c.status != "received":
-            raise InvalidTransition("投诉", c.status, "forward")
+            raise InvalidTransition(text(f"投诉当前状态为 {c.status}，不能执行 forward", f"The complaint is {c.status}; cannot forward"), current=c.status, action="forward")
         c.status, c.response_due = "forwarded", today + timedelta(days=ctx.policy.complaint_response_days)
         c.version += 1
         await session.flush()
@@ -146,7 +146,7 @@ async def respond(ctx: ServiceContext, *, principal: Principal, complaint_id: uu
         if if_match:
             if_match(c.version)
         if c.status != "forwarded":
-            raise InvalidTransition("投诉", c.status, "respond")
+            raise InvalidTransition(text(f"投诉当前状态为 {c.status}，不能执行 respond", f"The complaint is {c.status}; cannot respond"), current=c.status, action="respond")
         c.status, c.response = "responded", response
         c.version += 1
         await session.flush()
@@ -166,7 +166,7 @@ async def resolve(ctx: ServiceContext, *, principal: Principal, complaint_id: uu
         if if_match:
             if_match(c.version)
         if c.status == "closed":
-            raise InvalidTransition("投诉", c.status, "resolve")
+            raise InvalidTransition(text(f"投诉当前状态为 {c.status}，不能执行 resolve", f"The complaint is {c.status}; cannot resolve"), current=c.status, action="resolve")
         c.status, c.outcome, c.notes = "closed", outcome, notes
         c.version += 1
         await session.flush()

@@ -47,7 +47,7 @@ async def rectify(ctx: ServiceContext, *, principal: Principal, hazard_id: uuid.
         if if_match:
             if_match(hazard.version)
         if hazard.status not in ("open", "overdue"):
-            raise InvalidTransition("隐患", hazard.status, "rectify")
+            raise InvalidTransition(text(f"隐患当前状态为 {hazard.status}，不能执行 rectify", f"The hazard is {hazard.status}; cannot rectify"), current=hazard.status, action="rectify")
         hazard.status, hazard.rectify_note = "rectified", note
         hazard.rectified_by, hazard.rectified_at = principal.actor, ctx.clock.now()
         hazard.version += 1
@@ -69,7 +69,7 @@ async def verify(ctx: ServiceContext, *, principal: Principal, hazard_id: uuid.U
             if_match(hazard.version)
         awaiting = hazard.status == "rectified" or (hazard.status == "overdue" and hazard.rectified_at is not None)
         if not awaiting:
-            raise InvalidTransition("隐患", hazard.status, "verify")
+            raise InvalidTransition(text(f"隐患当前状态为 {hazard.status}，不能执行 verify", f"The hazard is {hazard.status}; cannot verify"), current=hazard.status, action="verify")
         hazard.status, hazard.verified_by, hazard.verified_at, hazard.verify_note = "verified", principal.actor, now, note
         hazard.verified_late = today > hazard.deadline
         hazard.version += 1

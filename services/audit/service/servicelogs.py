@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.canonical import sha256_hex
-from shared.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
+from shared.errors import ErrorCode, Conflict, FieldError, InvalidTransition, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams, keyset, page_of
@@ -82,7 +82,7 @@ async def record(ctx: ServiceContext, *, principal: Principal, body: ServiceLogC
                 raise forbid("只有合同的受托机构可以填报服务记录", "Only the contract's agency may record its visits")
             if c.status != "active":
                 raise ValidationFailed(text(f"合同状态为 {c.status}，不是履行中", f"The contract is {c.status}, not active"),
-                                       code="contract_not_active",
+                                       code=ErrorCode.CONTRACT_NOT_ACTIVE,
                                        errors=[FieldError("contract_id", text("合同未在履行中", "contract not active"))])
             _check_rules(ctx, body, c, today)
             existing = (await session.execute(sa.select(ServiceLog.id).where(ServiceLog.natural_key == key))).scalar()
@@ -118,7 +118,7 @@ async def record(ctx: ServiceContext, *, principal: Principal, body: ServiceLogC
 
 
 def _duplicate(existing: uuid.UUID) -> Conflict:
-    return Conflict(text("同一次走访已经记录过", "This visit is already recorded"), code="duplicate_service_log",
+    return Conflict(text("同一次走访已经记录过", "This visit is already recorded"), code=ErrorCode.DUPLICATE_SERVICE_LOG,
                     extra={"existing_id": str(existing)})
 
 
@@ -133,7 +133,7 @@ async def confirm(ctx: ServiceContext, *, principal: Principal, log_id: uuid.UUI
         if if_match:
             if_match(entry.version)
         if entry.status != "recorded":
-            raise InvalidTransition("服务记录", entry.status, "confirm")
+            raise InvalidTransition(text(f"服务记录当前状态为 {entry.status}，不能执行 confirm", f"The service log is {entry.status}; cannot confirm"), current=entry.status, action="confirm")
         entry.status, entry.confirmed_by, entry.confirmed_at = "confirmed", principal.actor, ctx.clock.now()
         entry.version += 1
         await session.flush()

@@ -27,7 +27,7 @@ from shared.audit_trail import append as audit_append
 from shared.auth import Principal
 from shared.clock import as_utc
 from shared.db import next_in_sequence
-from shared.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from shared.errors import ErrorCode, Conflict, Forbidden, InvalidTransition, NotFound
 from shared.events.outbox import Outbox
 from shared.i18n import text
 from shared.pagination import PageParams, keyset, page_of
@@ -69,7 +69,7 @@ class ContractTransitionError(InvalidTransition):
     def __init__(self, current: str, action: str) -> None:
         zh, en = ACTION_NAMES[action]
         Conflict.__init__(self, text(f"托管协议当前状态为 {current}，不能{zh}", f"The contract is {current}; cannot {en}"),
-                          code="invalid-transition", extra={"current_status": current, "action": action})
+                          code=ErrorCode.INVALID_TRANSITION, extra={"current_status": current, "action": action})
 
 
 def _require_state(contract: Contract, action: str) -> None:

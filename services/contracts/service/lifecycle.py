@@ -10,7 +10,7 @@ import structlog
 
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from shared.errors import ErrorCode, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 
@@ -52,7 +52,7 @@ async def sign_contract(ctx: ServiceContext, *, principal: Principal, contract_i
         current = (await session.execute(sa.select(Signature.party).where(
             Signature.contract_id == contract.id, Signature.voided_at.is_(None)))).scalars().all()
         if party in current:
-            raise Conflict(text("本方已签署该协议", "Your party has already signed this contract"), code="already-signed",
+            raise Conflict(text("本方已签署该协议", "Your party has already signed this contract"), code=ErrorCode.ALREADY_SIGNED,
                            extra={"party": party})
         digest = content_sha256(contract)
         session.add(Signature(id=new_id(), contract_id=contract.id, party=party, account_id=principal.subject,
@@ -61,12 +61,12 @@ async def sign_contract(ctx: ServiceContext, *, principal: Principal, contract_i
             agency = await readmodels.agency_in_model(session, contract.agency_id)
             if agency is None or not agency.in_force:
                 raise ValidationFailed(text("该机构已不在备案有效状态，不能签订协议", "The agency is no longer approved"),
-                                       code="agency_not_approved", errors=[FieldError("agency_id", text("机构未备案", "not approved"))])
+                                       code=ErrorCode.AGENCY_NOT_APPROVED, errors=[FieldError("agency_id", text("机构未备案", "not approved"))])
             load = await engineer_load(session, agency_id=contract.agency_id, engineer_name=contract.engineer_name,
                                        exclude=contract.id)
             if load >= ctx.policy.max_enterprises_per_engineer:
                 raise ValidationFailed(text(f"{contract.engineer_name} 已达服务企业上限", f"{contract.engineer_name} is at capacity"),
-                                       code="engineer_at_capacity",
+                                       code=ErrorCode.ENGINEER_AT_CAPACITY,
                                        errors=[FieldError("engineer_name", text("工程师已满额", "engineer at capacity"))])
             await transition(session, ctx.outbox, contract, "signed", actor=principal.actor, at=now,
                              reason="双方已签署 / signed by both parties")
@@ -99,7 +99,7 @@ async def review_filing(ctx: ServiceContext, *, principal: Principal, contract_i
     now = ctx.clock.now()
     comments = body.comments or None
     if body.decision == "reject" and not comments:
-        raise ValidationFailed(text("退回备案须填写意见", "A rejection needs comments"), code="comments_required",
+        raise ValidationFailed(text("退回备案须填写意见", "A rejection needs comments"), code=ErrorCode.COMMENTS_REQUIRED,
                                errors=[FieldError("comments", text("退回时必填", "required when rejecting"))])
     async with ctx.db.reader() as session:
         peek = await _load(session, contract_id, lock=False)
@@ -127,7 +127,7 @@ async def review_filing(ctx: ServiceContext, *, principal: Principal, contract_i
             if agency is None or not agency.in_force:
                 status = agency.status if agency else "unknown"
                 raise ValidationFailed(text(f"该机构当前状态为 {status}，不能予以备案", f"The agency is {status}; the contract cannot be filed"),
-                                       code="agency_not_approved",
+                                       code=ErrorCode.AGENCY_NOT_APPROVED,
                                        errors=[FieldError("agency_id", text("机构未处于备案有效状态", "agency not approved"))])
             contract.filing_no = await next_filing_no(session, ctx.clock.today().year)
             contract.filed_at = now

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from shared.natsserver import NatsServer
-from shared.processes import stop_process, wait_until_ready
+from devtools.natsserver import NatsServer
+from devtools.processes import stop_process, wait_until_ready
 from shared.settings import SERVICES, Settings
 
 APP_TARGETS = {

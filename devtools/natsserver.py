@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.processes import stop_process
+from devtools.processes import stop_process
 
 
 def nats_server_binary() -> str:

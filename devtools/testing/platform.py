@@ -13,8 +13,8 @@ from typing import Any, AsyncIterator
 
 import httpx
 
-from cli.supervisor import COMPONENTS, Supervisor
-from shared.natsserver import free_port
+from devtools.supervisor import COMPONENTS, Supervisor
+from devtools.natsserver import free_port
 from shared.settings import Settings
 
 ADMIN_ID = "test-admin"
