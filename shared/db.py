@@ -21,6 +21,7 @@ import asyncio
 import sqlite3
 import types
 from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import sqlalchemy as sa
@@ -47,6 +48,13 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def check_in(column: str, values: Iterable[str], *, nullable: bool = False) -> str:
+    """The text of a CHECK constraint keeping ``column`` to ``values`` (an enum's members): enums
+    are stored as strings with a CHECK, the same on SQLite and PostgreSQL."""
+    allowed = f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+    return f"{allowed} OR {column} IS NULL" if nullable else allowed
 
 
 def service_base(name: str) -> type[SQLModel]:
