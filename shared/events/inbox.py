@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("shared.inbox")
 
 Handler = Callable[["UnitOfWork", CloudEvent], Awaitable[None]]
+FETCH_WAIT = 5.0  # a pull waits this long on the bus for messages (a long poll: they arrive at once)
 NAK_FIRST, NAK_CAP = 0.25, 30.0  # a failed handler's redelivery delays (shared.backoff)
 
 
@@ -103,6 +104,8 @@ class Subscriber:
         self.runtime: Runtime | None = None  # set by the app factory, which builds both
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._sub: Any = None
+        self._idle = False
         self.processed_total = 0
 
     def handler_for(self, event_type: str) -> Handler | None:
@@ -115,8 +118,17 @@ class Subscriber:
     async def stop(self) -> None:
         await stop_gracefully(self._task, self._request_stop)
 
+        # A pull subscription left open makes the connection's drain wait for it until its own
+        # timeout (2 s at every shutdown, measured): leave it.
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
     def _request_stop(self) -> None:
         self._stopping = True
+        if self._idle and self._task is not None:
+            self._task.cancel()  # waiting for messages is a safe point: nothing half-done
 
     async def _subscribe(self) -> Any:
         js = self.bus.js
@@ -147,17 +159,23 @@ class Subscriber:
                                        should_stop=lambda: self._stopping or not self.bus.ready.is_set())
                 await self._consume(sub)
             except asyncio.CancelledError:
+                if self._stopping:
+                    return  # cancelled while waiting for messages, on purpose
                 raise
             except Exception as exc:  # the subscription broke: start over
                 log.warning("inbox.subscription_lost", error=str(exc)[:300])
                 await asyncio.sleep(0.2)
 
     async def _consume(self, sub: Any) -> None:
+        self._sub = sub
         while not self._stopping:
+            self._idle = True
             try:
-                msgs = await sub.fetch(batch=100, timeout=0.5)
+                msgs = await sub.fetch(batch=100, timeout=FETCH_WAIT)
             except asyncio.TimeoutError:
                 continue
+            finally:
+                self._idle = False
             for msg in msgs:
                 await self.process(msg)
 
