@@ -53,8 +53,9 @@ class Repository(Generic[M]):
         return sa.select(self.model).where(self.readable(principal))
 
     # --- loading ---------------------------------------------------------------------------
-    async def get(self, entity_id: uuid.UUID | str, principal: Principal, *, write: bool = False,
-                  lock: bool | None = None) -> M:
+    async def get(
+        self, entity_id: uuid.UUID | str, principal: Principal, *, write: bool = False, lock: bool | None = None
+    ) -> M:
         """The row, for ``principal`` to read (or to change, with ``write``; locked for the rest of
         the transaction unless ``lock=False``)."""
         allowed = self.writable(principal) if write else self.readable(principal)
@@ -65,8 +66,12 @@ class Repository(Generic[M]):
         if row is None:
             raise NotFound(text(f"{self.label.zh}不存在", f"No such {self.label.en}"))
         if not row.allowed:
-            raise Forbidden(text(f"无权{'操作' if write else '访问'}该{self.label.zh}",
-                                 f"You may not {'change' if write else 'access'} this {self.label.en}"))
+            raise Forbidden(
+                text(
+                    f"无权{'操作' if write else '访问'}该{self.label.zh}",
+                    f"You may not {'change' if write else 'access'} this {self.label.en}",
+                )
+            )
         entity: M = row[0]
         return entity
 

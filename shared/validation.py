@@ -30,4 +30,7 @@ def check_phone(value: str) -> str:
     dashed = re.sub(r"\s+", "-", value.strip())
     if _MOBILE.match(compact.replace("-", "")) or _LANDLINE.match(compact) or _LANDLINE.match(dashed):
         return value
-    raise ValueError("联系电话格式无效（应为手机号或带区号的固定电话） / invalid phone (a mobile number or a landline with area code)")
+    raise ValueError(
+        "联系电话格式无效（应为手机号或带区号的固定电话） / "
+        "invalid phone (a mobile number or a landline with area code)"
+    )

@@ -212,8 +212,8 @@ class UnknownEventType(KeyError):
 def validate_event_data(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """Check ``data`` against the catalog; returns it as JSON-ready values."""
     try:
-        model = CATALOG[event_type]
-    except KeyError as exc:
+        model = CATALOG[EventType(event_type)]
+    except ValueError as exc:
         raise UnknownEventType(event_type) from exc
     return model.model_validate(data).model_dump(mode="json")
 
