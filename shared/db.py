@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import sqlite3
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -58,11 +58,16 @@ def check_in(column: str, values: Iterable[str], *, nullable: bool = False) -> s
     return f"{allowed} OR {column} IS NULL" if nullable else allowed
 
 
+def service_registry(name: str) -> registry:
+    """The registry (own metadata, naming convention) of one service's tables, for a base class
+    that type checkers can follow: ``class Base(SQLModel, registry=service_registry("audit")): ...``."""
+    return registry(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION, info={"service": name}))
+
+
 def service_base(name: str) -> type[SQLModel]:
     """A SQLModel base with its own registry and metadata, so each service's tables and
     migrations stay its own (sqlmodel #264)."""
-    reg = registry(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION, info={"service": name}))
-    return types.new_class(f"{name.title()}Model", (SQLModel,), {"registry": reg})
+    return types.new_class(f"{name.title()}Model", (SQLModel,), {"registry": service_registry(name)})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -118,7 +118,8 @@ class Bus:
         )
 
     async def _ensure(self, config: StreamConfig) -> None:
-        assert self.js is not None and config.name is not None
+        assert self.js is not None
+        assert config.name is not None
         try:
             await self.js.stream_info(config.name)
         except NotFoundError:

@@ -180,12 +180,31 @@ def _models(model: type[EventData], *types: EventType) -> dict[EventType, type[E
 
 E = EventType
 CATALOG: dict[EventType, type[EventData]] = {
-    **_models(AgencyStatusChanged, E.AGENCY_SUBMITTED, E.AGENCY_APPROVED, E.AGENCY_REJECTED, E.AGENCY_NEEDS_MORE_INFO,
-              E.AGENCY_SUSPENDED, E.AGENCY_REINSTATED, E.AGENCY_REVOKED, E.AGENCY_EXPIRED),
+    **_models(
+        AgencyStatusChanged,
+        E.AGENCY_SUBMITTED,
+        E.AGENCY_APPROVED,
+        E.AGENCY_REJECTED,
+        E.AGENCY_NEEDS_MORE_INFO,
+        E.AGENCY_SUSPENDED,
+        E.AGENCY_REINSTATED,
+        E.AGENCY_REVOKED,
+        E.AGENCY_EXPIRED,
+    ),
     E.AGENCY_CREDIT_CHANGED: AgencyCreditChanged,
     **_models(EnterpriseChanged, E.ENTERPRISE_REGISTERED, E.ENTERPRISE_UPDATED, E.ENTERPRISE_RISK_CHANGED),
-    **_models(ContractChanged, E.CONTRACT_SIGNED, E.CONTRACT_FILED, E.CONTRACT_REJECTED, E.CONTRACT_ACTIVATED,
-              E.CONTRACT_SUSPENDED, E.CONTRACT_TERMINATED, E.CONTRACT_EXPIRED, E.CONTRACT_EXPIRING, E.CONTRACT_FLAGGED),
+    **_models(
+        ContractChanged,
+        E.CONTRACT_SIGNED,
+        E.CONTRACT_FILED,
+        E.CONTRACT_REJECTED,
+        E.CONTRACT_ACTIVATED,
+        E.CONTRACT_SUSPENDED,
+        E.CONTRACT_TERMINATED,
+        E.CONTRACT_EXPIRED,
+        E.CONTRACT_EXPIRING,
+        E.CONTRACT_FLAGGED,
+    ),
     **_models(ServiceLogChanged, E.SERVICELOG_RECORDED, E.SERVICELOG_CONFIRMED),
     **_models(HazardChanged, E.HAZARD_REPORTED, E.HAZARD_RECTIFIED, E.HAZARD_VERIFIED, E.HAZARD_OVERDUE),
     E.VISIT_MISSED: VisitMissed,
@@ -253,12 +272,18 @@ def asyncapi_document(*, subject_prefix: str = "custody", servers: list[str] | N
                 },
             },
         }
-        channels[key] = {"address": f"{subject_prefix}.{event_type}", "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
+        channels[key] = {
+            "address": f"{subject_prefix}.{event_type}",
+            "messages": {key: {"$ref": f"#/components/messages/{key}"}},
+        }
         operations[f"on_{key}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"}}
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "安全生产托管平台事件 / Custody platform events", "version": "1.0.0"},
-        "servers": {f"nats{i}": {"host": s.split("://")[-1], "protocol": "nats"} for i, s in enumerate(servers or ["127.0.0.1:4222"])},
+        "servers": {
+            f"nats{i}": {"host": s.split("://")[-1], "protocol": "nats"}
+            for i, s in enumerate(servers or ["127.0.0.1:4222"])
+        },
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages},

@@ -274,7 +274,9 @@ class OutboxRelay:
         return sorted(rows, key=lambda r: r.seq)
 
 
-async def stop_gracefully(task: asyncio.Task[None] | None, request_stop: Callable[[], None], timeout: float = 5.0) -> None:
+async def stop_gracefully(
+    task: asyncio.Task[None] | None, request_stop: Callable[[], None], timeout: float = 5.0
+) -> None:
     """Ask a background loop to finish its unit of work and stop; cancel it only if it will not.
 
     Cancelling a task in the middle of a database call can leave an aiosqlite connection
