@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from services.registry.checks import run_checks
-from services.registry.documents import MAX_DOCUMENT_BYTES
 from services.registry.models import Agency, AgencyStaff
+from services.registry.service.checks import run_checks
+from services.registry.service.documents import MAX_DOCUMENT_BYTES
 from shared.policy import load_policy
 from devtools.testing.apps import running
 from devtools.testing.tokens import auth
@@ -181,13 +181,13 @@ def test_each_automatic_check(case, code):
     elif case == "invalid uscc":
         uscc = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")
     checks = run_checks(_agency(uscc, quals), _staff(*engineers, *others), load_policy(), TODAY)
-    failed = [c["code"] for c in checks if not c["passed"]]
+    failed = [c.code for c in checks if not c.passed]
     assert failed == ([code] if code else [])
-    assert {c["code"] for c in checks} == {"uscc.valid", "staff.registered_engineers_min", "staff.full_time_min",
+    assert {c.code for c in checks} == {"uscc.valid", "staff.registered_engineers_min", "staff.full_time_min",
                                            "staff.certificates_valid", "qualifications.valid"}
     if code == "staff.certificates_valid":
-        detail = next(c for c in checks if c["code"] == code)
-        assert "王工" in detail["detail_zh"] and "C2" in detail["detail_en"]
+        detail = next(c for c in checks if c.code == code)
+        assert "王工" in detail.detail_zh and "C2" in detail.detail_en
 
 
 async def test_failed_checks_need_a_written_override(sqlite_backend):
