@@ -16,14 +16,22 @@ from starlette.types import Message
 from services.registry import service
 from services.registry.models import Agency, AgencyDocument
 from services.registry.repository import DirectoryFilters
-from services.registry.schemas import (AgencyCreate, AgencyPublic, AgencyRead, AgencyUpdate, DirectoryItem, DocumentOut,
-                                       ReasonIn, ReviewIn)
+from services.registry.schemas import (
+    AgencyCreate,
+    AgencyPublic,
+    AgencyRead,
+    AgencyUpdate,
+    DirectoryItem,
+    DocumentOut,
+    ReasonIn,
+    ReviewIn,
+)
 from services.registry.service.directory import CSV_FILENAME, CSV_HEADER
 from services.registry.service.documents import MAX_DOCUMENT_BYTES, MULTIPART_OVERHEAD, too_large
 from services.registry.service.filing import PublicProfile
 from services.registry.states import REGULATORY_ACTS, AgencyStatus
 from shared import exports
-from shared.app import UoW, RuntimeDep
+from shared.app import RuntimeDep, UoW
 from shared.auth import CurrentPrincipal
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from shared.http import IfMatch, with_etag
@@ -43,8 +51,10 @@ public = APIRouter(prefix="/api/v1/directory", tags=["directory"])
 
 def _district(value: str | None, field: str) -> str | None:
     if value is not None and not load_jurisdiction().is_district(value):
-        raise ValidationFailed(text("未知的区县代码", "Unknown district code"),
-                               errors=[FieldError(field, text("未知的区县代码", "unknown district code"))])
+        raise ValidationFailed(
+            text("未知的区县代码", "Unknown district code"),
+            errors=[FieldError(field, text("未知的区县代码", "unknown district code"))],
+        )
     return value
 
 
@@ -63,11 +73,16 @@ async def create_agency(body: AgencyCreate, uow: UoW, _: CurrentPrincipal, respo
 
 
 @agencies.get("", response_model=Page[AgencyRead], summary="机构备案列表 / list filings")
-async def list_agencies(uow: UoW, _: CurrentPrincipal, params: Annotated[PageParams, Depends(page_params)],
-                        status: AgencyStatus | None = None,
-                        district: Annotated[str | None, Query(max_length=12)] = None) -> Page[AgencyRead]:
-    items, cursor = await service.list_agencies(uow, status=status, district=_district(district, "district"),
-                                                params=params)
+async def list_agencies(
+    uow: UoW,
+    _: CurrentPrincipal,
+    params: Annotated[PageParams, Depends(page_params)],
+    status: AgencyStatus | None = None,
+    district: Annotated[str | None, Query(max_length=12)] = None,
+) -> Page[AgencyRead]:
+    items, cursor = await service.list_agencies(
+        uow, status=status, district=_district(district, "district"), params=params
+    )
     return Page[AgencyRead](items=[AgencyRead.model_validate(a) for a in items], next_cursor=cursor)
 
 
@@ -81,22 +96,42 @@ async def get_agency(agency_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, respon
 
 
 @agencies.patch("/{agency_id}", response_model=AgencyRead, summary="修改备案（草稿或待补正）/ edit a filing")
-async def update_agency(agency_id: uuid.UUID, body: AgencyUpdate, uow: UoW, _: CurrentPrincipal, if_match: IfMatch,
-                        response: Response) -> Agency:
+async def update_agency(
+    agency_id: uuid.UUID, body: AgencyUpdate, uow: UoW, _: CurrentPrincipal, if_match: IfMatch, response: Response
+) -> Agency:
     return with_etag(response, await service.update_agency(uow, agency_id=agency_id, data=body, if_match=if_match))
 
 
-@agencies.post("/{agency_id}/documents", status_code=201, response_model=DocumentOut,
-               summary="上传备案材料（PDF/PNG/JPEG，≤10 MiB）/ upload a document",
-               openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
-                   "type": "object", "required": ["file", "kind"],
-                   "properties": {"file": {"type": "string", "format": "binary"}, "kind": {"type": "string"}}}}}}})
-async def upload_document(agency_id: uuid.UUID, request: Request, uow: UoW, _: CurrentPrincipal,
-                          if_match: IfMatch) -> AgencyDocument:
+@agencies.post(
+    "/{agency_id}/documents",
+    status_code=201,
+    response_model=DocumentOut,
+    summary="上传备案材料（PDF/PNG/JPEG，≤10 MiB）/ upload a document",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file", "kind"],
+                        "properties": {"file": {"type": "string", "format": "binary"}, "kind": {"type": "string"}},
+                    }
+                }
+            }
+        }
+    },
+)
+async def upload_document(
+    agency_id: uuid.UUID, request: Request, uow: UoW, _: CurrentPrincipal, if_match: IfMatch
+) -> AgencyDocument:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "multipart/form-data":
-        raise UnsupportedMediaType(text("请以 multipart/form-data 上传（字段 file 与 kind）",
-                                        "Upload as multipart/form-data (fields file and kind)"))
+        raise UnsupportedMediaType(
+            text(
+                "请以 multipart/form-data 上传（字段 file 与 kind）",
+                "Upload as multipart/form-data (fields file and kind)",
+            )
+        )
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_DOCUMENT_BYTES + MULTIPART_OVERHEAD:
         raise too_large()
@@ -108,14 +143,27 @@ async def upload_document(agency_id: uuid.UUID, request: Request, uow: UoW, _: C
         if not isinstance(upload, UploadFile):
             errors.append(FieldError("file", text("缺少文件", "a file is required")))
         if not isinstance(kind, str) or not KIND.match(kind.strip()):
-            errors.append(FieldError("kind", text("材料类型须为小写字母、数字或下划线（如 business_license）",
-                                                  "lower-case letters, digits or _ (e.g. business_license)")))
+            errors.append(
+                FieldError(
+                    "kind",
+                    text(
+                        "材料类型须为小写字母、数字或下划线（如 business_license）",
+                        "lower-case letters, digits or _ (e.g. business_license)",
+                    ),
+                )
+            )
         if errors:
             raise ValidationFailed(text("上传内容不完整", "The upload is incomplete"), errors=errors)
-        assert isinstance(upload, UploadFile) and isinstance(kind, str)
-        return await service.add_document(uow, agency_id=agency_id, kind=kind.strip(),
-                                          filename=(upload.filename or "")[:255] or None, content=upload,
-                                          if_match=if_match)
+        assert isinstance(upload, UploadFile)
+        assert isinstance(kind, str)
+        return await service.add_document(
+            uow,
+            agency_id=agency_id,
+            kind=kind.strip(),
+            filename=(upload.filename or "")[:255] or None,
+            content=upload,
+            if_match=if_match,
+        )
     finally:
         await form.close()
 
@@ -136,14 +184,24 @@ def _limited(request: Request) -> Request:
     return Request(request.scope, receive)
 
 
-@agencies.get("/{agency_id}/documents/{document_id}", summary="下载备案材料 / download a document",
-              responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
+@agencies.get(
+    "/{agency_id}/documents/{document_id}",
+    summary="下载备案材料 / download a document",
+    responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
+)
 async def download_document(agency_id: uuid.UUID, document_id: uuid.UUID, uow: UoW, _: CurrentPrincipal) -> Response:
     content = await service.document_for_download(uow, agency_id=agency_id, document_id=document_id)
     document = content.document
-    return FileResponse(content.path, media_type=document.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{content.download_name}"',
-        "X-Content-Type-Options": "nosniff", "ETag": f'"{document.sha256}"', "Cache-Control": "private, max-age=3600"})
+    return FileResponse(
+        content.path,
+        media_type=document.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{content.download_name}"',
+            "X-Content-Type-Options": "nosniff",
+            "ETag": f'"{document.sha256}"',
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
 
 
 @agencies.post("/{agency_id}/submit", response_model=AgencyRead, summary="提交备案（自动检查）/ submit")
@@ -152,40 +210,60 @@ async def submit(agency_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, if_match: 
 
 
 @agencies.post("/{agency_id}/review", response_model=AgencyRead, summary="审核备案 / review")
-async def review(agency_id: uuid.UUID, body: ReviewIn, uow: UoW, _: CurrentPrincipal, if_match: IfMatch,
-                 response: Response) -> Agency:
-    return with_etag(response, await service.review(uow, agency_id=agency_id, decision=body.decision,
-                                                    comments=body.comments, if_match=if_match))
+async def review(
+    agency_id: uuid.UUID, body: ReviewIn, uow: UoW, _: CurrentPrincipal, if_match: IfMatch, response: Response
+) -> Agency:
+    return with_etag(
+        response,
+        await service.review(
+            uow, agency_id=agency_id, decision=body.decision, comments=body.comments, if_match=if_match
+        ),
+    )
 
 
 def _regulatory(action: Action, summary: str) -> None:
     """One route per regulatory act of the state machine (suspend, reinstate, revoke)."""
 
-    @agencies.post(f"/{{agency_id}}/{action.name}", response_model=AgencyRead, summary=summary,
-                   name=f"{action.name}_agency")
-    async def act(agency_id: uuid.UUID, body: ReasonIn, uow: UoW, _: CurrentPrincipal, if_match: IfMatch,
-                  response: Response) -> Agency:
-        return with_etag(response, await service.regulate(uow, agency_id=agency_id, action=action, reason=body.reason,
-                                                          if_match=if_match))
+    @agencies.post(
+        f"/{{agency_id}}/{action.name}", response_model=AgencyRead, summary=summary, name=f"{action.name}_agency"
+    )
+    async def act(
+        agency_id: uuid.UUID, body: ReasonIn, uow: UoW, _: CurrentPrincipal, if_match: IfMatch, response: Response
+    ) -> Agency:
+        return with_etag(
+            response,
+            await service.regulate(uow, agency_id=agency_id, action=action, reason=body.reason, if_match=if_match),
+        )
 
 
-for _act, _summary in zip(REGULATORY_ACTS, ("暂停备案 / suspend", "恢复备案 / reinstate", "撤销备案 / revoke"), strict=True):
+for _act, _summary in zip(
+    REGULATORY_ACTS, ("暂停备案 / suspend", "恢复备案 / reinstate", "撤销备案 / revoke"), strict=True
+):
     _regulatory(_act, _summary)
 
 
 # --- the public directory -----------------------------------------------------------------------
-@public.get("/agencies", response_model=Page[DirectoryItem],
-            summary="已备案机构公示名单（公开；Accept: text/csv 导出）/ the public directory",
-            responses={200: {"content": {"text/csv": {}}}})
+@public.get(
+    "/agencies",
+    response_model=Page[DirectoryItem],
+    summary="已备案机构公示名单（公开；Accept: text/csv 导出）/ the public directory",
+    responses={200: {"content": {"text/csv": {}}}},
+)
 async def directory_agencies(
-    request: Request, uow: UoW, params: Annotated[PageParams, Depends(page_params)],
+    request: Request,
+    uow: UoW,
+    params: Annotated[PageParams, Depends(page_params)],
     district: Annotated[str | None, Query(max_length=12, description="服务区县代码")] = None,
     industry: Industry | None = None,
     grade: Literal["A", "B", "C", "D"] | None = None,
     q: Annotated[str | None, Query(max_length=100, description="名称关键字")] = None,
 ) -> Any:
-    filters = DirectoryFilters(district=_district(district, "district"), industry=str(industry) if industry else None,
-                               grade=grade, q=(q or "").strip() or None)
+    filters = DirectoryFilters(
+        district=_district(district, "district"),
+        industry=str(industry) if industry else None,
+        grade=grade,
+        q=(q or "").strip() or None,
+    )
     if exports.wants_csv(request.headers.get("accept")):
         rows = await service.export_directory(uow, filters=filters)
         return exports.csv_response(CSV_HEADER, rows, filename=CSV_FILENAME)

@@ -26,16 +26,32 @@ CONSUMERS = Consumers()
 @CONSUMERS.on(EventType.AGENCY_CREDIT_CHANGED)
 async def credit_changed(uow: UnitOfWork, event: CloudEvent) -> None:
     data = AgencyCreditChanged.model_validate(event.data)
-    await upsert_if_newer(uow.session, AgencyCredit.__table__, {
-        "agency_id": uuid.UUID(data.id), "score": data.score, "grade": data.grade, "version": data.version,
-        "updated_at": uow.now,
-    }, key=["agency_id"])
+    await upsert_if_newer(
+        uow.session,
+        AgencyCredit.__table__,
+        {
+            "agency_id": uuid.UUID(data.id),
+            "score": data.score,
+            "grade": data.grade,
+            "version": data.version,
+            "updated_at": uow.now,
+        },
+        key=["agency_id"],
+    )
 
 
 @CONSUMERS.on(EventType.CONTRACT_ACTIVATED, EventType.CONTRACT_TERMINATED, EventType.CONTRACT_EXPIRED)
 async def contract_changed(uow: UnitOfWork, event: CloudEvent) -> None:
     data = ContractChanged.model_validate(event.data)
-    await upsert_if_newer(uow.session, ContractTally.__table__, {
-        "contract_id": uuid.UUID(data.id), "agency_id": uuid.UUID(data.agency_id),
-        "active": event.type == EventType.CONTRACT_ACTIVATED, "version": data.version, "updated_at": uow.now,
-    }, key=["contract_id"])
+    await upsert_if_newer(
+        uow.session,
+        ContractTally.__table__,
+        {
+            "contract_id": uuid.UUID(data.id),
+            "agency_id": uuid.UUID(data.agency_id),
+            "active": event.type == EventType.CONTRACT_ACTIVATED,
+            "version": data.version,
+            "updated_at": uow.now,
+        },
+        key=["contract_id"],
+    )

@@ -16,12 +16,17 @@ from shared.clock import Clock
 from shared.settings import Settings
 
 SERVICE = ServiceSpec(
-    name="registry", metadata=metadata, routers=ROUTERS, consumers=CONSUMERS, sweeps=SWEEPS,
+    name="registry",
+    metadata=metadata,
+    routers=ROUTERS,
+    consumers=CONSUMERS,
+    sweeps=SWEEPS,
     non_json_paths=(DOCUMENTS_PATH,),
     description="机构备案、资质审核与公示名单 / agency filing, review and the public directory",
 )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
-               verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, verifier: TokenVerifier | None = None
+) -> FastAPI:
     return create_service_app(SERVICE, settings, clock=clock, verifier=verifier)

@@ -17,18 +17,23 @@
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 import sqlalchemy as sa
-import sqlalchemy.dialects.postgresql  # noqa: F401 - shared.tables uses sa.dialects.postgresql without importing it
-from sqlmodel import Field, Relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from services.registry.states import AgencyStatus
 from shared.db import check_in, service_base
 from shared.i18n import render, text
 from shared.tables import infrastructure_tables
 
-Base = service_base("registry")
+if TYPE_CHECKING:  # service_base builds this SQLModel subclass at run time, which mypy cannot follow
+
+    class Base(SQLModel):
+        __table__: ClassVar[sa.Table]
+
+else:
+    Base = service_base("registry")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
 
@@ -57,8 +62,12 @@ class Check:
 
     @classmethod
     def from_stored(cls, value: dict[str, Any]) -> "Check":
-        return cls(code=value["code"], passed=bool(value["passed"]), detail_zh=value.get("detail_zh", ""),
-                   detail_en=value.get("detail_en", ""))
+        return cls(
+            code=value["code"],
+            passed=bool(value["passed"]),
+            detail_zh=value.get("detail_zh", ""),
+            detail_en=value.get("detail_en", ""),
+        )
 
 
 class Agency(Base, table=True):
@@ -90,9 +99,11 @@ class Agency(Base, table=True):
 
     # Annotations stay unevaluated strings for SQLModel to resolve (no ``from __future__`` here).
     staff: list["AgencyStaff"] = Relationship(
-        cascade_delete=True, sa_relationship_kwargs={"lazy": "raise", "order_by": "AgencyStaff.position"})
+        cascade_delete=True, sa_relationship_kwargs={"lazy": "raise", "order_by": "AgencyStaff.position"}
+    )
     documents: list["AgencyDocument"] = Relationship(
-        cascade_delete=True, sa_relationship_kwargs={"lazy": "raise", "order_by": "AgencyDocument.id"})
+        cascade_delete=True, sa_relationship_kwargs={"lazy": "raise", "order_by": "AgencyDocument.id"}
+    )
 
     @property
     def registered_engineers(self) -> list[str]:
@@ -118,8 +129,9 @@ class AgencyStaff(Base, table=True):
     __table_args__ = (sa.CheckConstraint(check_in("role", STAFF_ROLES), name="role"),)
 
     id: uuid.UUID = Field(primary_key=True)
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"),
-                                                     nullable=False, index=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     position: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     name: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
     role: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
@@ -132,8 +144,9 @@ class EngineerClaim(Base, table=True):
     __tablename__ = "engineer_claim"
 
     certificate_no: str = Field(sa_column=sa.Column(sa.String(60), primary_key=True))
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"),
-                                                     nullable=False, index=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     claimed_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
 
 
@@ -141,8 +154,9 @@ class AgencyDocument(Base, table=True):
     __tablename__ = "agency_document"
 
     id: uuid.UUID = Field(primary_key=True)
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"),
-                                                     nullable=False, index=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     kind: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
     filename: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
     sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
@@ -179,16 +193,18 @@ class DirectoryEntry(Base, table=True):
 class DirectoryDistrict(Base, table=True):
     __tablename__ = "directory_district"
 
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(
-        sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True)
+    )
     district_code: str = Field(sa_column=sa.Column(sa.String(12), primary_key=True, index=True))
 
 
 class DirectoryIndustry(Base, table=True):
     __tablename__ = "directory_industry"
 
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(
-        sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True)
+    )
     industry: str = Field(sa_column=sa.Column(sa.String(40), primary_key=True, index=True))
 
 

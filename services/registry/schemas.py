@@ -10,20 +10,35 @@ import re
 import unicodedata
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator,
-                      model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from services.registry.models import ENGINEER, StaffRole
 from shared.clock import as_utc
 from shared.reference import USCC, DistrictCode, Industry
 from shared.validation import check_phone, no_control, single_line
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)]
-LongLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(single_line)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)
+]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)
+]
+LongLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(single_line)
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(check_phone)]
+T = TypeVar("T")
 # SQLite drops the zone of stored timestamps; every time answered is UTC (SPEC §5).
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
@@ -33,12 +48,15 @@ def _nfkc(value: object) -> object:
     return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
 
 
-CertificateNo = Annotated[str, BeforeValidator(_nfkc),
-                          StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)]
+CertificateNo = Annotated[
+    str, BeforeValidator(_nfkc), StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)
+]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(no_control)]
 # Why a regulator suspends, reinstates or revokes: at most 2000 characters, the platform's one
 # limit for reasons (the contracts service's reasons follow it).
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control)
+]
 _SEPARATORS = re.compile(r"[\s\-_/.·]+")
 
 
@@ -58,10 +76,12 @@ class StaffIn(BaseModel):
     full_time: bool
 
     @model_validator(mode="after")
-    def _engineer_has_certificate(self) -> "StaffIn":
+    def _engineer_has_certificate(self) -> StaffIn:
         if self.role == ENGINEER and (not self.certificate_no or self.certificate_valid_until is None):
-            raise ValueError("注册安全工程师须填写证书编号和有效期 / a registered safety engineer needs "
-                             "certificate_no and certificate_valid_until")
+            raise ValueError(
+                "注册安全工程师须填写证书编号和有效期 / a registered safety engineer needs "
+                "certificate_no and certificate_valid_until"
+            )
         return self
 
 
@@ -75,7 +95,7 @@ class QualificationIn(BaseModel):
     valid_until: date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "QualificationIn":
+    def _ordered(self) -> QualificationIn:
         if self.valid_until < self.valid_from:
             raise ValueError("有效期截止早于起始日期 / valid_until is before valid_from")
         return self
@@ -92,7 +112,9 @@ def _unique_certificates(staff: list[StaffIn] | None) -> list[StaffIn] | None:
     return staff
 
 
-def _dedupe(values: list[str] | None) -> list[str] | None:
+def _dedupe(values: list[T] | None) -> list[T] | None:
+    """The same area or industry named twice counts once (a field validator: it must not mark an
+    unset field of an update as given, which a model validator assigning it would)."""
     return None if values is None else list(dict.fromkeys(values))
 
 
@@ -111,12 +133,7 @@ class AgencyCreate(BaseModel):
     qualifications: list[QualificationIn] = Field(default_factory=list, max_length=100)
 
     _staff = field_validator("staff")(_unique_certificates)
-
-    @model_validator(mode="after")
-    def _normalise(self) -> "AgencyCreate":
-        self.service_districts = _dedupe(self.service_districts)  # type: ignore[assignment]
-        self.service_industries = _dedupe(self.service_industries)  # type: ignore[assignment]
-        return self
+    _areas = field_validator("service_districts", "service_industries")(_dedupe)
 
 
 class AgencyUpdate(BaseModel):
@@ -135,6 +152,7 @@ class AgencyUpdate(BaseModel):
     qualifications: list[QualificationIn] | None = Field(default=None, max_length=100)
 
     _staff = field_validator("staff")(_unique_certificates)
+    _areas = field_validator("service_districts", "service_industries")(_dedupe)
 
     @field_validator("*")
     @classmethod
@@ -142,12 +160,6 @@ class AgencyUpdate(BaseModel):
         if value is None:
             raise ValueError("不能为空 / must not be null")
         return value
-
-    @model_validator(mode="after")
-    def _normalise(self) -> "AgencyUpdate":
-        self.service_districts = _dedupe(self.service_districts)  # type: ignore[assignment]
-        self.service_industries = _dedupe(self.service_industries)  # type: ignore[assignment]
-        return self
 
 
 class ReviewIn(BaseModel):

@@ -67,11 +67,16 @@ class FilingMachine(StateMachine[AgencyStatus]):
     def authorize(self, action: Action, role: Role | str) -> None:
         """403 unless ``role`` may take ``action`` from some state."""
         if not any(role in t.by for t in self.transitions if t.action == action):
-            raise Forbidden(text(f"你的角色不能对{self.label.zh}执行“{action.label.zh}”",
-                                 f"Your role may not {action.label.en} this {self.label.en}"))
+            raise Forbidden(
+                text(
+                    f"你的角色不能对{self.label.zh}执行“{action.label.zh}”",
+                    f"Your role may not {action.label.en} this {self.label.en}",
+                )
+            )
 
-    def step(self, action: Action, current: str, role: Role | str | None = None, *,
-             to: AgencyStatus | None = None) -> Transition[AgencyStatus]:
+    def step(
+        self, action: Action, current: str, role: Role | str | None = None, *, to: AgencyStatus | None = None
+    ) -> Transition[AgencyStatus]:
         if role is not None:
             self.authorize(action, role)
         return super().step(action, current, role, to=to)
@@ -82,9 +87,13 @@ class FilingMachine(StateMachine[AgencyStatus]):
         except ValueError:
             state = current
         return InvalidTransition(
-            text(f"{self.label.zh}当前状态为「{state}」，不能{action.label.zh}",
-                 f"The {self.label.en} is {current}; it cannot {action.label.en}"),
-            current=current, action=action.name)
+            text(
+                f"{self.label.zh}当前状态为「{state}」，不能{action.label.zh}",
+                f"The {self.label.en} is {current}; it cannot {action.label.en}",
+            ),
+            current=current,
+            action=action.name,
+        )
 
 
 AGENCY = FilingMachine("agency", text("机构备案", "agency filing"), AgencyStatus)
@@ -107,12 +116,14 @@ for editable in (S.DRAFT, S.NEEDS_MORE_INFO):
     AGENCY.transition(UPDATE, editable, editable, by=OWNER)
 for submittable in (S.DRAFT, S.NEEDS_MORE_INFO, S.APPROVED, S.EXPIRED):
     AGENCY.transition(UPLOAD_DOCUMENT, submittable, submittable, by=OWNER)
-AGENCY.transition(SUBMIT, [S.DRAFT, S.NEEDS_MORE_INFO, S.APPROVED, S.EXPIRED], S.SUBMITTED, by=OWNER,
-                  emits=EventType.AGENCY_SUBMITTED)
+AGENCY.transition(
+    SUBMIT, [S.DRAFT, S.NEEDS_MORE_INFO, S.APPROVED, S.EXPIRED], S.SUBMITTED, by=OWNER, emits=EventType.AGENCY_SUBMITTED
+)
 AGENCY.transition(APPROVE, S.SUBMITTED, S.APPROVED, by=REGULATORS, emits=EventType.AGENCY_APPROVED)
 AGENCY.transition(REJECT, S.SUBMITTED, S.REJECTED, by=REGULATORS, emits=EventType.AGENCY_REJECTED)
-AGENCY.transition(REQUEST_CHANGES, S.SUBMITTED, S.NEEDS_MORE_INFO, by=REGULATORS,
-                  emits=EventType.AGENCY_NEEDS_MORE_INFO)
+AGENCY.transition(
+    REQUEST_CHANGES, S.SUBMITTED, S.NEEDS_MORE_INFO, by=REGULATORS, emits=EventType.AGENCY_NEEDS_MORE_INFO
+)
 AGENCY.transition(SUSPEND, S.APPROVED, S.SUSPENDED, by=REGULATORS, emits=EventType.AGENCY_SUSPENDED)
 AGENCY.transition(REINSTATE, S.SUSPENDED, S.APPROVED, by=REGULATORS, emits=EventType.AGENCY_REINSTATED)
 AGENCY.transition(REVOKE, [S.APPROVED, S.SUSPENDED], S.REVOKED, by=REGULATORS, emits=EventType.AGENCY_REVOKED)

@@ -27,8 +27,20 @@ from shared.policy import Policy
 from shared.reference import INDUSTRY_NAMES, load_jurisdiction
 from shared.uow import UnitOfWork
 
-CSV_HEADER = ("机构ID", "机构名称", "统一社会信用代码", "备案编号", "有效期至", "信用等级", "信用分", "服务区县", "服务行业",
-              "注册安全工程师", "在管合同数", "剩余托管容量")
+CSV_HEADER = (
+    "机构ID",
+    "机构名称",
+    "统一社会信用代码",
+    "备案编号",
+    "有效期至",
+    "信用等级",
+    "信用分",
+    "服务区县",
+    "服务行业",
+    "注册安全工程师",
+    "在管合同数",
+    "剩余托管容量",
+)
 CSV_FILENAME = "agencies.csv"
 
 
@@ -57,19 +69,38 @@ class Listing:
     @classmethod
     def of(cls, row: Any, policy: Policy) -> Listing:
         engineers = list(row.registered_engineers or [])
-        return cls(id=row.agency_id, name=row.name, uscc=row.uscc, district_code=row.district_code,
-                   filing_no=row.filing_no, valid_until=row.valid_until, grade=row.grade,
-                   credit_score=int(row.credit_score), service_districts=list(row.service_districts),
-                   service_industries=list(row.service_industries), registered_engineers=engineers,
-                   active_contracts=int(row.active_contracts),
-                   capacity=len(engineers) * policy.max_enterprises_per_engineer)
+        return cls(
+            id=row.agency_id,
+            name=row.name,
+            uscc=row.uscc,
+            district_code=row.district_code,
+            filing_no=row.filing_no,
+            valid_until=row.valid_until,
+            grade=row.grade,
+            credit_score=int(row.credit_score),
+            service_districts=list(row.service_districts),
+            service_industries=list(row.service_industries),
+            registered_engineers=engineers,
+            active_contracts=int(row.active_contracts),
+            capacity=len(engineers) * policy.max_enterprises_per_engineer,
+        )
 
     def csv_row(self, language: str) -> list[Any]:
         jurisdiction, english = load_jurisdiction(), language.startswith("en")
-        return [self.id, self.name, self.uscc, self.filing_no, self.valid_until, self.grade, self.credit_score,
-                [jurisdiction.name_of(d, language) for d in self.service_districts],
-                [INDUSTRY_NAMES.get(i, (i, i))[1 if english else 0] for i in self.service_industries],
-                self.registered_engineers, self.active_contracts, self.remaining_capacity]
+        return [
+            self.id,
+            self.name,
+            self.uscc,
+            self.filing_no,
+            self.valid_until,
+            self.grade,
+            self.credit_score,
+            [jurisdiction.name_of(d, language) for d in self.service_districts],
+            [INDUSTRY_NAMES.get(i, (i, i))[1 if english else 0] for i in self.service_industries],
+            self.registered_engineers,
+            self.active_contracts,
+            self.remaining_capacity,
+        ]
 
 
 def _start(policy: Policy) -> dict[str, Any]:

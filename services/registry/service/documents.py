@@ -73,8 +73,11 @@ def sniff(head: bytes) -> str | None:
 
 
 def too_large() -> PayloadTooLarge:
-    return PayloadTooLarge(text("文件超过 10 MiB 上限", "The document exceeds the 10 MiB limit"),
-                           code=ErrorCode.DOCUMENT_TOO_LARGE, extra={"max_bytes": MAX_DOCUMENT_BYTES})
+    return PayloadTooLarge(
+        text("文件超过 10 MiB 上限", "The document exceeds the 10 MiB limit"),
+        code=ErrorCode.DOCUMENT_TOO_LARGE,
+        extra={"max_bytes": MAX_DOCUMENT_BYTES},
+    )
 
 
 def document_path(root: Path, sha256: str) -> Path:
@@ -101,26 +104,31 @@ async def store(source: Readable, root: Path) -> StoredFile:
                     content_type = sniff(chunk)
                     if content_type is None:
                         raise UnsupportedMediaType(
-                            text("文件内容不是 PDF、PNG 或 JPEG（按文件内容判断，与文件名无关）",
-                                 "The content is not a PDF, PNG or JPEG (decided by content, not by the file name)"),
+                            text(
+                                "文件内容不是 PDF、PNG 或 JPEG（按文件内容判断，与文件名无关）",
+                                "The content is not a PDF, PNG or JPEG (decided by content, not by the file name)",
+                            ),
                             code=ErrorCode.DOCUMENT_TYPE,
-                            errors=[FieldError("file", text("不支持的文件类型", "unsupported file type"))])
+                            errors=[FieldError("file", text("不支持的文件类型", "unsupported file type"))],
+                        )
                 size += len(chunk)
                 if size > MAX_DOCUMENT_BYTES:
                     raise too_large()
                 digest.update(chunk)
                 await anyio.to_thread.run_sync(fh.write, chunk)
         if size == 0 or content_type is None:
-            raise ValidationFailed(text("文件为空", "The file is empty"), code=ErrorCode.DOCUMENT_EMPTY,
-                                   errors=[FieldError("file", text("文件为空", "empty file"))])
+            raise ValidationFailed(
+                text("文件为空", "The file is empty"),
+                code=ErrorCode.DOCUMENT_EMPTY,
+                errors=[FieldError("file", text("文件为空", "empty file"))],
+            )
         sha = digest.hexdigest()
         final = document_path(root, sha)
         await anyio.Path(final.parent).mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)  # same content, same name: a second upload simply replaces it
         return StoredFile(sha256=sha, size=size, content_type=content_type, path=final)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        await anyio.Path(tmp).unlink(missing_ok=True)  # gone once moved into place
 
 
 async def authorize_upload(uow: UnitOfWork, *, agency_id: uuid.UUID) -> None:
@@ -130,8 +138,9 @@ async def authorize_upload(uow: UnitOfWork, *, agency_id: uuid.UUID) -> None:
     AGENCY.step(UPLOAD_DOCUMENT, agency.status, uow.principal.role)
 
 
-async def add_document(uow: UnitOfWork, *, agency_id: uuid.UUID, kind: str, filename: str | None,
-                       content: Readable, if_match: Precondition) -> AgencyDocument:
+async def add_document(
+    uow: UnitOfWork, *, agency_id: uuid.UUID, kind: str, filename: str | None, content: Readable, if_match: Precondition
+) -> AgencyDocument:
     """Store the content, then record it on the filing (checked again under the row's lock)."""
     stored = await store(content, uow.runtime.settings.data_dir)
     async with uow:
@@ -139,9 +148,17 @@ async def add_document(uow: UnitOfWork, *, agency_id: uuid.UUID, kind: str, file
         AGENCY.authorize(UPLOAD_DOCUMENT, uow.principal.role)
         if_match.check(agency.version)
         AGENCY.step(UPLOAD_DOCUMENT, agency.status)
-        document = AgencyDocument(id=new_id(), agency_id=agency.id, kind=kind, filename=filename, sha256=stored.sha256,
-                                  size=stored.size, content_type=stored.content_type,
-                                  uploaded_by=uow.principal.actor, created_at=uow.now)
+        document = AgencyDocument(
+            id=new_id(),
+            agency_id=agency.id,
+            kind=kind,
+            filename=filename,
+            sha256=stored.sha256,
+            size=stored.size,
+            content_type=stored.content_type,
+            uploaded_by=uow.principal.actor,
+            created_at=uow.now,
+        )
         agency.documents.append(document)
         agency.touch(uow.now)
         await uow.session.flush()
@@ -155,6 +172,6 @@ async def document_for_download(uow: UnitOfWork, *, agency_id: uuid.UUID, docume
         agency = await agencies.get(agency_id, uow.principal)
         document = await agencies.document(agency, document_id)
     path = document_path(uow.runtime.settings.data_dir, document.sha256)
-    if not path.is_file():
+    if not await anyio.Path(path).is_file():
         raise NotFound(text("材料文件缺失，请联系运维", "The document's content is missing; contact operations"))
     return DocumentContent(document, path)

@@ -57,14 +57,27 @@ class PublicProfile:
 
 
 def staff_rows(agency_id: uuid.UUID, staff: Sequence[StaffIn]) -> list[AgencyStaff]:
-    return [AgencyStaff(id=new_id(), agency_id=agency_id, position=i, name=s.name, role=s.role,
-                        certificate_no=s.certificate_no, certificate_valid_until=s.certificate_valid_until,
-                        full_time=s.full_time) for i, s in enumerate(staff)]
+    return [
+        AgencyStaff(
+            id=new_id(),
+            agency_id=agency_id,
+            position=i,
+            name=s.name,
+            role=s.role,
+            certificate_no=s.certificate_no,
+            certificate_valid_until=s.certificate_valid_until,
+            full_time=s.full_time,
+        )
+        for i, s in enumerate(staff)
+    ]
 
 
 def _duplicate_uscc() -> Conflict:
-    return Conflict(text("该统一社会信用代码已有备案记录", "An agency with this USCC already exists"),
-                    code=ErrorCode.DUPLICATE_USCC, errors=[FieldError("uscc", text("已存在", "already exists"))])
+    return Conflict(
+        text("该统一社会信用代码已有备案记录", "An agency with this USCC already exists"),
+        code=ErrorCode.DUPLICATE_USCC,
+        errors=[FieldError("uscc", text("已存在", "already exists"))],
+    )
 
 
 async def create_agency(uow: UnitOfWork, *, data: AgencyCreate) -> Agency:
@@ -76,12 +89,22 @@ async def create_agency(uow: UnitOfWork, *, data: AgencyCreate) -> Agency:
                 raise _duplicate_uscc()
             now = uow.now
             agency = Agency(
-                id=new_id(), uscc=data.uscc, name=data.name, legal_representative=data.legal_representative,
-                contact_phone=data.contact_phone, address=data.address, district_code=data.district_code,
+                id=new_id(),
+                uscc=data.uscc,
+                name=data.name,
+                legal_representative=data.legal_representative,
+                contact_phone=data.contact_phone,
+                address=data.address,
+                district_code=data.district_code,
                 service_districts=list(data.service_districts),
                 service_industries=[str(i) for i in data.service_industries],
-                qualifications=[q.model_dump(mode="json") for q in data.qualifications], status=AgencyStatus.DRAFT,
-                version=1, checks=[], created_by=uow.principal.actor, created_at=now, updated_at=now,
+                qualifications=[q.model_dump(mode="json") for q in data.qualifications],
+                status=AgencyStatus.DRAFT,
+                version=1,
+                checks=[],
+                created_by=uow.principal.actor,
+                created_at=now,
+                updated_at=now,
             )
             agency.staff = staff_rows(agency.id, data.staff)
             agency.documents = []
@@ -99,14 +122,14 @@ async def get_agency(uow: UnitOfWork, *, agency_id: uuid.UUID) -> Agency | Publi
     return agency if full else PublicProfile.of(agency)
 
 
-async def list_agencies(uow: UnitOfWork, *, status: AgencyStatus | None, district: str | None,
-                        params: PageParams) -> tuple[list[Agency], str | None]:
+async def list_agencies(
+    uow: UnitOfWork, *, status: AgencyStatus | None, district: str | None, params: PageParams
+) -> tuple[list[Agency], str | None]:
     async with uow.read():
         return await Agencies(uow.session).page(uow.principal, params, status=status, district=district)
 
 
-async def update_agency(uow: UnitOfWork, *, agency_id: uuid.UUID, data: AgencyUpdate,
-                        if_match: Precondition) -> Agency:
+async def update_agency(uow: UnitOfWork, *, agency_id: uuid.UUID, data: AgencyUpdate, if_match: Precondition) -> Agency:
     async with uow:
         agency = await Agencies(uow.session).get(agency_id, uow.principal, write=True)
         AGENCY.authorize(UPDATE, uow.principal.role)

@@ -38,8 +38,17 @@ from services.registry.models import ENGINEER, Agency
 from services.registry.repository import Agencies, Directory, EngineerClaims, FilingNumbers
 from services.registry.schemas import certificate_key
 from services.registry.service.checks import EXCLUSIVE, run_checks
-from services.registry.states import (AGENCY, APPROVE, EXPIRE, REINSTATE, REJECT, REVIEW_DECISIONS, REVOKE, SUBMIT,
-                                      AgencyStatus)
+from services.registry.states import (
+    AGENCY,
+    APPROVE,
+    EXPIRE,
+    REINSTATE,
+    REJECT,
+    REVIEW_DECISIONS,
+    REVOKE,
+    SUBMIT,
+    AgencyStatus,
+)
 from shared.errors import ErrorCode, FieldError, ValidationFailed
 from shared.http import Precondition
 from shared.i18n import text
@@ -51,35 +60,52 @@ from shared.uow import UnitOfWork
 log = structlog.get_logger("registry.review")
 
 
-async def _announce(uow: UnitOfWork, step: Transition[AgencyStatus], agency: Agency, *, previous: str,
-                    reason: str | None) -> None:
+async def _announce(
+    uow: UnitOfWork, step: Transition[AgencyStatus], agency: Agency, *, previous: str, reason: str | None
+) -> None:
     """Emit the event the machine names for ``step``, after the filing and its listing changed."""
     in_force = await Directory(uow.session).lists(agency.id)
-    log.info("registry.agency.changed", action=step.action.name, agency_id=str(agency.id), status=agency.status,
-             previous_status=previous, version=agency.version)
+    log.info(
+        "registry.agency.changed",
+        action=step.action.name,
+        agency_id=str(agency.id),
+        status=agency.status,
+        previous_status=previous,
+        version=agency.version,
+    )
     if step.emits is not None:
-        await uow.emit(step.emits, events.agency_changed(agency, previous_status=previous, reason=reason,
-                                                         filing_in_force=in_force))
+        await uow.emit(
+            step.emits, events.agency_changed(agency, previous_status=previous, reason=reason, filing_in_force=in_force)
+        )
 
 
 async def _claim_engineers(uow: UnitOfWork, agency: Agency) -> None:
     """The agency's engineers' certificates count for it alone; 422 ``staff_exclusive`` naming
     the certificate numbers as the agency wrote them (never the other agency) when one is taken."""
-    position = {certificate_key(s.certificate_no): i for i, s in enumerate(agency.staff)
-                if s.role == ENGINEER and s.certificate_no}
+    position = {
+        certificate_key(s.certificate_no): i
+        for i, s in enumerate(agency.staff)
+        if s.role == ENGINEER and s.certificate_no
+    }
     taken_keys = await EngineerClaims(uow.session).claim(agency.id, list(position), at=uow.now)
     if not taken_keys:
         return
     taken = sorted((agency.staff[position[key]].certificate_no or key, position[key]) for key in taken_keys)
     numbers = [number for number, _ in taken]
     raise ValidationFailed(
-        text(f"注册安全工程师证书 {'、'.join(numbers)} 已计入另一家已提交或已备案的机构，同一证书只能计入一家机构",
-             f"Registered safety engineer certificate(s) {', '.join(numbers)} already count for another submitted "
-             "or approved agency; a certificate may count for one agency only"),
+        text(
+            f"注册安全工程师证书 {'、'.join(numbers)} 已计入另一家已提交或已备案的机构，同一证书只能计入一家机构",
+            f"Registered safety engineer certificate(s) {', '.join(numbers)} already count for another submitted "
+            "or approved agency; a certificate may count for one agency only",
+        ),
         code=ErrorCode.STAFF_EXCLUSIVE,
-        errors=[FieldError(f"staff[{i}].certificate_no",
-                           text(f"证书 {number} 已计入其他机构", f"certificate {number} counts for another agency"))
-                for number, i in taken],
+        errors=[
+            FieldError(
+                f"staff[{i}].certificate_no",
+                text(f"证书 {number} 已计入其他机构", f"certificate {number} counts for another agency"),
+            )
+            for number, i in taken
+        ],
         extra={"certificates": numbers},
     )
 
@@ -113,19 +139,27 @@ def _add_years(day: date, years: int) -> date:
 def _check_review_comments(action: Action, comments: str, failed: list[str]) -> None:
     if action is APPROVE and failed and not comments:
         raise ValidationFailed(
-            text(f"以下自动检查未通过：{'、'.join(failed)}；批准须在 comments 中说明理由",
-                 f"Automatic checks failed: {', '.join(failed)}; approving needs comments explaining the override"),
+            text(
+                f"以下自动检查未通过：{'、'.join(failed)}；批准须在 comments 中说明理由",
+                f"Automatic checks failed: {', '.join(failed)}; approving needs comments explaining the override",
+            ),
             code=ErrorCode.REVIEW_OVERRIDE_COMMENT_REQUIRED,
-            errors=[FieldError("comments", text("存在未通过的检查时批准须填写意见", "required to override failed checks"))],
-            extra={"failed_checks": failed})
+            errors=[
+                FieldError("comments", text("存在未通过的检查时批准须填写意见", "required to override failed checks"))
+            ],
+            extra={"failed_checks": failed},
+        )
     if action is not APPROVE and not comments:
-        raise ValidationFailed(text("驳回或要求补正须填写意见", "Rejecting or requesting changes needs comments"),
-                               code=ErrorCode.REVIEW_COMMENTS_REQUIRED,
-                               errors=[FieldError("comments", text("必填", "required"))])
+        raise ValidationFailed(
+            text("驳回或要求补正须填写意见", "Rejecting or requesting changes needs comments"),
+            code=ErrorCode.REVIEW_COMMENTS_REQUIRED,
+            errors=[FieldError("comments", text("必填", "required"))],
+        )
 
 
-async def review(uow: UnitOfWork, *, agency_id: uuid.UUID, decision: str, comments: str,
-                 if_match: Precondition) -> Agency:
+async def review(
+    uow: UnitOfWork, *, agency_id: uuid.UUID, decision: str, comments: str, if_match: Precondition
+) -> Agency:
     """approve | reject | request_changes, by the governing bureau."""
     action = REVIEW_DECISIONS[decision]
     async with uow:
@@ -154,16 +188,26 @@ async def review(uow: UnitOfWork, *, agency_id: uuid.UUID, decision: str, commen
             await claims.release(agency.id)
         agency.touch(uow.now)
         await uow.session.flush()
-        await uow.audit(action=f"agency.review.{action.name}", entity_type="agency", entity_id=agency.id, payload={
-            "from": previous, "to": agency.status, "comments": comments,
-            "overridden_checks": failed if action is APPROVE else [], "filing_no": agency.filing_no,
-            "valid_until": agency.valid_until.isoformat() if agency.valid_until else None})
+        await uow.audit(
+            action=f"agency.review.{action.name}",
+            entity_type="agency",
+            entity_id=agency.id,
+            payload={
+                "from": previous,
+                "to": agency.status,
+                "comments": comments,
+                "overridden_checks": failed if action is APPROVE else [],
+                "filing_no": agency.filing_no,
+                "valid_until": agency.valid_until.isoformat() if agency.valid_until else None,
+            },
+        )
         await _announce(uow, step, agency, previous=previous, reason=comments or None)
     return agency
 
 
-async def regulate(uow: UnitOfWork, *, agency_id: uuid.UUID, action: Action, reason: str,
-                   if_match: Precondition) -> Agency:
+async def regulate(
+    uow: UnitOfWork, *, agency_id: uuid.UUID, action: Action, reason: str, if_match: Precondition
+) -> Agency:
     """suspend | reinstate | revoke, by the governing bureau, with a reason."""
     async with uow:
         agency = await Agencies(uow.session).get(agency_id, uow.principal, write=True)
@@ -181,8 +225,12 @@ async def regulate(uow: UnitOfWork, *, agency_id: uuid.UUID, action: Action, rea
             await EngineerClaims(uow.session).release(agency.id)
         agency.touch(uow.now)
         await uow.session.flush()
-        await uow.audit(action=f"agency.{action.name}", entity_type="agency", entity_id=agency.id,
-                        payload={"from": previous, "to": agency.status, "reason": reason})
+        await uow.audit(
+            action=f"agency.{action.name}",
+            entity_type="agency",
+            entity_id=agency.id,
+            payload={"from": previous, "to": agency.status, "reason": reason},
+        )
         await _announce(uow, step, agency, previous=previous, reason=reason)
     return agency
 
@@ -193,8 +241,12 @@ async def expire(uow: UnitOfWork, *, agency_id: uuid.UUID, as_of: date) -> bool:
     locked and its state read again, so two sweeps expire it once and announce it once."""
     async with uow:
         agency = await Agencies(uow.session).find(agency_id, lock=True)
-        if (agency is None or not AGENCY.can(EXPIRE, agency.status) or agency.valid_until is None
-                or agency.valid_until >= as_of):
+        if (
+            agency is None
+            or not AGENCY.can(EXPIRE, agency.status)
+            or agency.valid_until is None
+            or agency.valid_until >= as_of
+        ):
             return False
         step = AGENCY.step(EXPIRE, agency.status, Role.SYSTEM)
         previous, agency.status = agency.status, step.target
@@ -203,8 +255,12 @@ async def expire(uow: UnitOfWork, *, agency_id: uuid.UUID, as_of: date) -> bool:
         await Directory(uow.session).remove(agency.id)
         await EngineerClaims(uow.session).release(agency.id)
         await uow.session.flush()
-        payload: dict[str, Any] = {"from": previous, "to": agency.status, "valid_until": str(agency.valid_until),
-                                   "as_of": as_of.isoformat()}
+        payload: dict[str, Any] = {
+            "from": previous,
+            "to": agency.status,
+            "valid_until": str(agency.valid_until),
+            "as_of": as_of.isoformat(),
+        }
         await uow.audit(action="agency.expire", entity_type="agency", entity_id=agency.id, payload=payload)
         await _announce(uow, step, agency, previous=previous, reason=agency.status_reason)
     return True
