@@ -75,6 +75,9 @@ async def test_directory_follows_credit_and_contract_events(backend):
             headers={"Nats-Msg-Id": duplicate.id + "-again"},
         )
         await nc.close()
+        # Another event of a version already applied is a duplicate (shared.readmodel): ignored.
+        await publish_event(settings, "contract.terminated", contract(c1, aid, 5, "terminated"))
+        await publish_event(settings, "agency.credit_changed", {"id": aid, "version": 3, "score": 70, "grade": "C"})
         await publish_event(settings, "contract.expired", contract(c2, aid, 9, "expired"))
 
         async def settled():

@@ -127,11 +127,21 @@ async def test_bad_updates_and_acts(sqlite_backend):
             r = await client.post(f"{path}/review", json=body, headers=bureau())
             assert r.status_code == 422, (body, r.text)
         approved = await ok(client, submitted, "approve")
-        for body in ({}, {"reason": ""}, {"reason": "  "}, {"reason": 5}):
+        for body in (
+            {},
+            {"reason": ""},
+            {"reason": "  "},
+            {"reason": 5},
+            {"reason": "长" * 2001},
+            {"reason": "a\x00b"},
+        ):
             r = await client.post(f"{path}/suspend", json=body, headers=bureau())
             assert r.status_code == 422, (body, r.text)
             assert "reason" in _fields(r), (body, r.text)
         assert (await client.get(path, headers=headers)).json()["version"] == approved["version"]
+        longest = await client.post(f"{path}/suspend", json={"reason": "长" * 2000}, headers=bureau())
+        assert longest.status_code == 200, longest.text  # reasons: at most 2000 characters, as in contracts
+        assert longest.json()["status_reason"] == "长" * 2000
 
 
 async def test_documents_are_judged_by_content_and_size(sqlite_backend):
