@@ -17,9 +17,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlmodel import col
 
@@ -159,7 +161,7 @@ class Agencies(Repository[Agency]):
 class EngineerClaims:
     """Which agency a registered safety engineer's certificate counts for (one at a time)."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def claim(self, agency_id: uuid.UUID, certificates: Sequence[str], *, at: datetime) -> list[str]:
@@ -192,7 +194,7 @@ class EngineerClaims:
 
 
 class FilingNumbers:
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def next(self, year: int) -> int:
@@ -218,7 +220,7 @@ class Directory:
     transactions, joined with the credit and contract read models kept by the consumers. Grade
     and score default to the credit file's start until the first ``agency.credit_changed``."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def enter(self, agency: Agency, *, at: datetime) -> None:
@@ -250,11 +252,13 @@ class Directory:
 
     async def remove(self, agency_id: uuid.UUID) -> bool:
         """Remove the agency's entry; True when this transaction removed one."""
-        removed = 0
-        for model in (DirectoryDistrict, DirectoryIndustry, DirectoryEntry):
-            t = model.__table__
-            removed = (await self.session.execute(sa.delete(t).where(t.c.agency_id == agency_id))).rowcount
-        return bool(removed == 1)
+        for model in (DirectoryDistrict, DirectoryIndustry):
+            await self.session.execute(sa.delete(model.__table__).where(model.__table__.c.agency_id == agency_id))
+        entry = DirectoryEntry.__table__
+        removed = cast(
+            CursorResult[Any], await self.session.execute(sa.delete(entry).where(entry.c.agency_id == agency_id))
+        )
+        return removed.rowcount == 1
 
     async def lists(self, agency_id: uuid.UUID) -> bool:
         t = DirectoryEntry.__table__
