@@ -20,11 +20,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from shared.errors import Forbidden, InvalidTransition
 from shared.events.catalog import EventType
 from shared.i18n import Text, text
 from shared.roles import Role
-from shared.states import Action, StateMachine, Transition
+from shared.states import Action, StateMachine
 
 
 class AgencyStatus(StrEnum):
@@ -54,49 +53,7 @@ STATUS_LABELS: dict[AgencyStatus, Text] = {
 }
 
 
-class FilingMachine(StateMachine[AgencyStatus]):
-    """``shared.states.StateMachine`` with two refinements the registry needs (both belong in
-    shared/, reported for the lead):
-
-    - the 409 names the state as a clerk reads it (「待补正」, not ``needs_more_info``);
-    - the caller's role is judged before the state (``authorize``, also the first thing ``step``
-      does): a party that may never take an action is refused with 403 whatever the filing's
-      state, and a wrong ``If-Match`` (412) is judged between the two, as before the port.
-    """
-
-    def authorize(self, action: Action, role: Role | str) -> None:
-        """403 unless ``role`` may take ``action`` from some state."""
-        if not any(role in t.by for t in self.transitions if t.action == action):
-            raise Forbidden(
-                text(
-                    f"你的角色不能对{self.label.zh}执行“{action.label.zh}”",
-                    f"Your role may not {action.label.en} this {self.label.en}",
-                )
-            )
-
-    def step(
-        self, action: Action, current: str, role: Role | str | None = None, *, to: AgencyStatus | None = None
-    ) -> Transition[AgencyStatus]:
-        if role is not None:
-            self.authorize(action, role)
-        return super().step(action, current, role, to=to)
-
-    def refusal(self, action: Action, current: str) -> InvalidTransition:
-        try:
-            state = AgencyStatus(current).label.zh
-        except ValueError:
-            state = current
-        return InvalidTransition(
-            text(
-                f"{self.label.zh}当前状态为「{state}」，不能{action.label.zh}",
-                f"The {self.label.en} is {current}; it cannot {action.label.en}",
-            ),
-            current=current,
-            action=action.name,
-        )
-
-
-AGENCY = FilingMachine("agency", text("机构备案", "agency filing"), AgencyStatus)
+AGENCY = StateMachine("agency", text("机构备案", "agency filing"), AgencyStatus)
 S = AgencyStatus
 OWNER = {Role.AGENCY}
 REGULATORS = {Role.BUREAU, Role.ADMIN}  # which bureau: the repository (the agency's district, or the city)

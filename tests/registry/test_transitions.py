@@ -123,7 +123,7 @@ def test_a_refusal_names_state_and_action_in_each_language():
         english = str(refusal.detail)
     finally:
         current_language.reset(token)
-    assert english == "The agency filing is needs_more_info; it cannot submit"
+    assert english == "The agency filing is needs more information; it cannot submit"
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in english)
 
 
