@@ -111,11 +111,11 @@ class Enterprise(Base, table=True):
     updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
 
     @property
-    def custodian(self) -> Custodian | None:
+    def custodian(self) -> Custody | None:
         """The agency holding custody (SPEC §8's read model), if any."""
         if not self.custodian_contract_id or self.custodian_agency_id is None or self.custodian_until is None:
             return None
-        return Custodian(contract_id=self.custodian_contract_id, agency_id=self.custodian_agency_id,
+        return Custody(contract_id=self.custodian_contract_id, agency_id=self.custodian_agency_id,
                          agency_name=self.custodian_agency_name, until=self.custodian_until,
                          status=ContractStatus(self.custodian_status or ContractStatus.ACTIVE))
 
@@ -125,14 +125,34 @@ class Enterprise(Base, table=True):
 
 
 @dataclass(frozen=True)
-class Custodian:
-    """The custodian of an enterprise: its contract in custody, the agency and the term's end."""
+class Custody:
+    """Who holds an enterprise in custody: the contract, its agency and the term's end."""
 
     contract_id: str
     agency_id: str
     agency_name: str | None
     until: date
     status: ContractStatus
+
+
+@dataclass(frozen=True)
+class MinimalEnterprise:
+    """The minimal view of an enterprise (SPEC §14): what an agency that is not a party of a live
+    contract with it sees — who and where it is and its risk, nothing about its people, premises,
+    hazards or custodian. ``uscc`` is the key the caller looked it up by."""
+
+    id: uuid.UUID
+    uscc: str
+    name: str
+    industry: Industry
+    district_code: str
+    town: str
+    risk_level: RiskLevel
+
+    @classmethod
+    def of(cls, enterprise: Enterprise) -> MinimalEnterprise:
+        return cls(id=enterprise.id, uscc=enterprise.uscc, name=enterprise.name, industry=enterprise.industry,
+                   district_code=enterprise.district_code, town=enterprise.town, risk_level=enterprise.risk_level)
 
 
 class CustodyContract(Base, table=True):

@@ -23,8 +23,9 @@ each factor carries a machine-readable ``effect`` (``set:yellow``, ``at_least:re
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any
 
 from shared.i18n import Text, text
 from shared.policy import RiskRules
@@ -130,3 +131,11 @@ def assess(*, industry: str, hazard_flags: Iterable[str], major_hazard_source: b
                                                f"{open_major_hazards} open major hazard(s), each {rules.open_major_hazard_steps} step(s) up until verified")),
                               f"raise:{steps}", level))
     return Assessment(risk_level=level, base_level=base, factors=factors)
+
+
+def assess_record(record: Mapping[str, Any], *, open_major_hazards: int, rules: RiskRules,
+                  explain: bool = False) -> Assessment:
+    """``assess`` on an enterprise's column values (a row, or a record about to be stored)."""
+    return assess(industry=record["industry"], hazard_flags=record["hazard_flags"] or [],
+                  major_hazard_source=bool(record["major_hazard_source"]), employees=int(record["employees"]),
+                  open_major_hazards=open_major_hazards, rules=rules, explain=explain)

@@ -34,7 +34,7 @@ class Feed:
 
     @property
     def subscriber(self):
-        return self.client._transport.app.state.ctx.subscriber
+        return self.client._transport.app.state.runtime.subscriber
 
     async def send(self, event_type: str, data: dict):
         event = await publish_event(self.settings, event_type, data)
@@ -93,7 +93,7 @@ async def test_custodian_follows_contract_events(backend):
         assert r.json()["accepted"] == 1
         got = (await client.get(f"/api/v1/enterprises/by-uscc/{imported}", headers=admin())).json()
         assert got["custodian"]["contract_id"] == c3
-        assert not await client._transport.app.state.ctx.subscriber.list_dead_letters()
+        assert not await client._transport.app.state.runtime.subscriber.list_dead_letters()
 
 
 async def test_open_major_hazards_raise_risk_until_verified(backend):
@@ -111,7 +111,7 @@ async def test_open_major_hazards_raise_risk_until_verified(backend):
         assert (await _get(client, e))["risk_level"] == "red"
 
         # the same hazard event delivered again (another message id): counted once
-        bus = client._transport.app.state.ctx.bus
+        bus = client._transport.app.state.runtime.bus
         await bus.publish_raw(bus.subject_for(event.type), event.to_json(), msg_id=f"{event.id}-again")
         # and a newer report of the same hazard (still open) is still one hazard
         await feed.send("hazard.reported", hazard(e["uscc"], hazard_id=h2, version=2))

@@ -9,7 +9,7 @@ import codecs
 
 import pytest
 
-from services.enterprises.importer import Decoder, RecordSplitter
+from services.enterprises.service.csv_reader import Decoder, RecordSplitter
 from devtools.testing.events import read_events
 from devtools.testing.wait import eventually
 from tests.enterprises.factories import (CSV_COLUMNS, admin, agency, bureau, csv_row, csv_text, enterprise_body,
