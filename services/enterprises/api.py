@@ -7,14 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from shared.app import UoW
-from shared.auth import CurrentPrincipal
-from shared.errors import UnsupportedMediaType
-from shared.http import IfMatch, with_etag
-from shared.i18n import text
-from shared.pagination import PageParams, page_params
-from shared.reference import Industry, RiskLevel
-
 from services.enterprises import service
 from services.enterprises.models import Enterprise, MinimalEnterprise
 from services.enterprises.repository import ListFilters
@@ -27,6 +19,13 @@ from services.enterprises.schemas import (
     ImportReport,
     RiskRead,
 )
+from shared.app import UoW
+from shared.auth import CurrentPrincipal
+from shared.errors import UnsupportedMediaType
+from shared.http import IfMatch, with_etag
+from shared.i18n import text
+from shared.pagination import PageParams, page_params
+from shared.reference import Industry, RiskLevel
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
 IMPORT_PATH = r"^/api/v1/enterprises/import$"
@@ -73,9 +72,13 @@ async def list_(
     return EnterprisePage.model_validate({"items": items, "next_cursor": cursor})
 
 
-@router.post("/import", response_model=ImportReport, max_body_size=MAX_IMPORT_BYTES,
-             summary="批量导入（CSV）/ bulk import (CSV)",
-             openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    max_body_size=MAX_IMPORT_BYTES,
+    summary="批量导入（CSV）/ bulk import (CSV)",
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def import_(request: Request, principal: CurrentPrincipal, uow: UoW) -> service.ImportReport:
     media, _, params = request.headers.get("content-type", "").partition(";")
     if media.strip().lower() not in CSV_TYPES:
@@ -88,10 +91,15 @@ async def import_(request: Request, principal: CurrentPrincipal, uow: UoW) -> se
     return await service.import_records(uow, reader=service.CsvReader(request.stream(), charset=charset))
 
 
-@router.get("/by-uscc/{uscc}", response_model=EnterpriseRead | EnterpriseMinimalRead,
-            summary="按统一社会信用代码查询 / look up by USCC", description=BY_USCC_DESCRIPTION)
-async def by_uscc(uscc: Annotated[str, Path(max_length=40)], principal: CurrentPrincipal, uow: UoW,
-                  response: Response) -> Enterprise | MinimalEnterprise:
+@router.get(
+    "/by-uscc/{uscc}",
+    response_model=EnterpriseRead | EnterpriseMinimalRead,
+    summary="按统一社会信用代码查询 / look up by USCC",
+    description=BY_USCC_DESCRIPTION,
+)
+async def by_uscc(
+    uscc: Annotated[str, Path(max_length=40)], principal: CurrentPrincipal, uow: UoW, response: Response
+) -> Enterprise | MinimalEnterprise:
     found = await service.get_by_uscc(uow, uscc=uscc)
     # The minimal view carries no version: it would tell when the private record changes.
     return with_etag(response, found) if isinstance(found, Enterprise) else found
@@ -103,8 +111,14 @@ async def get(enterprise_id: uuid.UUID, principal: CurrentPrincipal, uow: UoW, r
 
 
 @router.patch("/{enterprise_id}", response_model=EnterpriseRead, summary="修改企业信息 / update an enterprise")
-async def patch(enterprise_id: uuid.UUID, body: EnterpriseUpdate, principal: CurrentPrincipal, uow: UoW,
-                if_match: IfMatch, response: Response) -> Enterprise:
+async def patch(
+    enterprise_id: uuid.UUID,
+    body: EnterpriseUpdate,
+    principal: CurrentPrincipal,
+    uow: UoW,
+    if_match: IfMatch,
+    response: Response,
+) -> Enterprise:
     enterprise = await service.update_enterprise(uow, enterprise_id=enterprise_id, patch=body, if_match=if_match)
     return with_etag(response, enterprise)
 

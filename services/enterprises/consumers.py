@@ -22,14 +22,13 @@ from typing import Any
 
 import structlog
 
+from services.enterprises import service
+from services.enterprises.models import ContractStatus, HazardStatus, custody_contracts, major_hazards
 from shared.events.catalog import ContractChanged, EventType, HazardChanged
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.readmodel import upsert_if_newer
 from shared.uow import UnitOfWork
-
-from services.enterprises import service
-from services.enterprises.models import ContractStatus, HazardStatus, custody_contracts, major_hazards
 
 log = structlog.get_logger("enterprises.consumers")
 
@@ -42,19 +41,37 @@ MAJOR = "major"  # the hazard level that raises risk
 async def on_contract(uow: UnitOfWork, event: CloudEvent) -> None:
     data = ContractChanged.model_validate(event.data)
     values: dict[str, Any] = {
-        "contract_id": data.id, "enterprise_uscc": data.enterprise_uscc, "agency_id": data.agency_id,
-        "agency_name": data.agency_name, "status": ContractStatus(data.status), "start_date": data.start_date,
-        "end_date": data.end_date, "version": data.version, "updated_at": uow.now,
+        "contract_id": data.id,
+        "enterprise_uscc": data.enterprise_uscc,
+        "agency_id": data.agency_id,
+        "agency_name": data.agency_name,
+        "status": ContractStatus(data.status),
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+        "version": data.version,
+        "updated_at": uow.now,
     }
     # Facts a producer may not send yet: an event without them leaves what the row knows.
-    values |= {name: value for name, value in (("agency_uscc", data.agency_uscc), ("drafted_by", data.drafted_by),
-                                               ("enterprise_signed", data.enterprise_signed)) if value is not None}
+    values |= {
+        name: value
+        for name, value in (
+            ("agency_uscc", data.agency_uscc),
+            ("drafted_by", data.drafted_by),
+            ("enterprise_signed", data.enterprise_signed),
+        )
+        if value is not None
+    }
     if not await upsert_if_newer(uow.session, custody_contracts, values, key=["contract_id"]):
         log.info("enterprises.contract_event.ignored", contract_id=data.id, version=data.version)
         return
     outcome = await service.refresh_enterprise(uow, uscc=data.enterprise_uscc)
-    log.info("enterprises.contract.updated", contract_id=data.id, status=data.status, uscc=data.enterprise_uscc,
-             outcome=outcome or "unchanged")
+    log.info(
+        "enterprises.contract.updated",
+        contract_id=data.id,
+        status=data.status,
+        uscc=data.enterprise_uscc,
+        outcome=outcome or "unchanged",
+    )
 
 
 @CONSUMERS.on(EventType.HAZARD_REPORTED, EventType.HAZARD_VERIFIED)
@@ -63,11 +80,22 @@ async def on_hazard(uow: UnitOfWork, event: CloudEvent) -> None:
     if data.level != MAJOR:
         return
     status = HazardStatus.VERIFIED if event.type == EventType.HAZARD_VERIFIED else HazardStatus(data.status)
-    values = {"hazard_id": data.id, "enterprise_uscc": data.enterprise_uscc, "contract_id": data.contract_id,
-              "status": status, "version": data.version, "updated_at": uow.now}
+    values = {
+        "hazard_id": data.id,
+        "enterprise_uscc": data.enterprise_uscc,
+        "contract_id": data.contract_id,
+        "status": status,
+        "version": data.version,
+        "updated_at": uow.now,
+    }
     if not await upsert_if_newer(uow.session, major_hazards, values, key=["hazard_id"]):
         log.info("enterprises.hazard_event.ignored", hazard_id=data.id, version=data.version)
         return
     outcome = await service.refresh_enterprise(uow, uscc=data.enterprise_uscc)
-    log.info("enterprises.major_hazard.updated", hazard_id=data.id, status=status, uscc=data.enterprise_uscc,
-             outcome=outcome or "unchanged")
+    log.info(
+        "enterprises.major_hazard.updated",
+        hazard_id=data.id,
+        status=status,
+        uscc=data.enterprise_uscc,
+        outcome=outcome or "unchanged",
+    )

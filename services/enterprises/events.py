@@ -34,8 +34,9 @@ def enterprise_changed(record: Mapping[str, Any], *, previous_risk_level: str | 
     )
 
 
-def change_events(record: Mapping[str, Any], *, created: bool, fields_changed: bool,
-                  previous_risk_level: str | None) -> list[tuple[EventType, EnterpriseChanged]]:
+def change_events(
+    record: Mapping[str, Any], *, created: bool, fields_changed: bool, previous_risk_level: str | None
+) -> list[tuple[EventType, EnterpriseChanged]]:
     """The events one committed change of an enterprise produces, in order."""
     if created:
         return [(EventType.ENTERPRISE_REGISTERED, enterprise_changed(record))]
@@ -43,6 +44,7 @@ def change_events(record: Mapping[str, Any], *, created: bool, fields_changed: b
     if fields_changed:
         events.append((EventType.ENTERPRISE_UPDATED, enterprise_changed(record)))
     if previous_risk_level is not None and previous_risk_level != record["risk_level"]:
-        events.append((EventType.ENTERPRISE_RISK_CHANGED,
-                       enterprise_changed(record, previous_risk_level=previous_risk_level)))
+        events.append(
+            (EventType.ENTERPRISE_RISK_CHANGED, enterprise_changed(record, previous_risk_level=previous_risk_level))
+        )
     return events

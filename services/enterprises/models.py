@@ -20,16 +20,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from shared.db import check_in, service_base
 from shared.reference import Industry, RiskLevel
 from shared.tables import infrastructure_tables
 
-Base = service_base("enterprises")
+if TYPE_CHECKING:  # service_base builds the class at run time; type checkers see what it is
+    Base = SQLModel
+else:
+    Base = service_base("enterprises")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
 
@@ -70,8 +73,19 @@ CUSTODY_STATUSES = (ContractStatus.ACTIVE, ContractStatus.SUSPENDED)
 # A major hazard counts until it is verified.
 OPEN_HAZARD_STATUSES = (HazardStatus.OPEN, HazardStatus.RECTIFIED, HazardStatus.OVERDUE)
 # The fields of a record that a create, a PATCH or an import sets (everything but uscc).
-RECORD_FIELDS = ("name", "industry", "district_code", "town", "village", "address", "employees",
-                 "major_hazard_source", "hazard_flags", "contact_name", "contact_phone")
+RECORD_FIELDS = (
+    "name",
+    "industry",
+    "district_code",
+    "town",
+    "village",
+    "address",
+    "employees",
+    "major_hazard_source",
+    "hazard_flags",
+    "contact_name",
+    "contact_phone",
+)
 
 
 class Enterprise(Base, table=True):
@@ -101,7 +115,9 @@ class Enterprise(Base, table=True):
     contact_phone: str = Field(sa_column=sa.Column(sa.String(30), nullable=False))
     risk_level: RiskLevel = Field(sa_column=sa.Column(sa.String(10), nullable=False, index=True))
     base_level: RiskLevel = Field(sa_column=sa.Column(sa.String(10), nullable=False))
-    custodian_contract_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True, index=True))
+    custodian_contract_id: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(64), nullable=True, index=True)
+    )
     custodian_agency_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     custodian_agency_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     custodian_until: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
@@ -115,9 +131,13 @@ class Enterprise(Base, table=True):
         """The agency holding custody (SPEC §8's read model), if any."""
         if not self.custodian_contract_id or self.custodian_agency_id is None or self.custodian_until is None:
             return None
-        return Custody(contract_id=self.custodian_contract_id, agency_id=self.custodian_agency_id,
-                         agency_name=self.custodian_agency_name, until=self.custodian_until,
-                         status=ContractStatus(self.custodian_status or ContractStatus.ACTIVE))
+        return Custody(
+            contract_id=self.custodian_contract_id,
+            agency_id=self.custodian_agency_id,
+            agency_name=self.custodian_agency_name,
+            until=self.custodian_until,
+            status=ContractStatus(self.custodian_status or ContractStatus.ACTIVE),
+        )
 
     def columns(self) -> dict[str, Any]:
         """The row as column values (the shape the importer holds rows in)."""
@@ -151,8 +171,15 @@ class MinimalEnterprise:
 
     @classmethod
     def of(cls, enterprise: Enterprise) -> MinimalEnterprise:
-        return cls(id=enterprise.id, uscc=enterprise.uscc, name=enterprise.name, industry=enterprise.industry,
-                   district_code=enterprise.district_code, town=enterprise.town, risk_level=enterprise.risk_level)
+        return cls(
+            id=enterprise.id,
+            uscc=enterprise.uscc,
+            name=enterprise.name,
+            industry=enterprise.industry,
+            district_code=enterprise.district_code,
+            town=enterprise.town,
+            risk_level=enterprise.risk_level,
+        )
 
 
 class CustodyContract(Base, table=True):
@@ -170,8 +197,9 @@ class CustodyContract(Base, table=True):
     agency_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     status: ContractStatus = Field(sa_column=sa.Column(sa.String(20), nullable=False))
     drafted_by: ContractParty | None = Field(default=None, sa_column=sa.Column(sa.String(10), nullable=True))
-    enterprise_signed: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False,
-                                                                       server_default=sa.false()))
+    enterprise_signed: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
     start_date: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     end_date: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
@@ -190,6 +218,6 @@ class MajorHazard(Base, table=True):
     updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
 
 
-enterprises: sa.Table = Enterprise.__table__  # type: ignore[assignment]
-custody_contracts: sa.Table = CustodyContract.__table__  # type: ignore[assignment]
-major_hazards: sa.Table = MajorHazard.__table__  # type: ignore[assignment]
+enterprises = metadata.tables["enterprises"]
+custody_contracts = metadata.tables["custody_contracts"]
+major_hazards = metadata.tables["major_hazards"]

@@ -23,15 +23,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import scopes
-from shared.auth import Principal
-from shared.errors import Forbidden, NotFound
-from shared.i18n import text
-from shared.pagination import PageParams, keyset, page_of
-from shared.reference import load_jurisdiction
-from shared.repository import Repository
-from shared.roles import Role
-
 from services.enterprises.models import (
     CUSTODY_STATUSES,
     OPEN_HAZARD_STATUSES,
@@ -43,14 +34,31 @@ from services.enterprises.models import (
     enterprises,
     major_hazards,
 )
+from shared import scopes
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound
+from shared.i18n import text
+from shared.pagination import PageParams, keyset, page_of
+from shared.reference import load_jurisdiction
+from shared.repository import Repository
+from shared.roles import Role
 
 # A contract in one of these states binds nobody any more.
-TERMINAL_CONTRACT_STATUSES = (ContractStatus.EXPIRED, ContractStatus.TERMINATED, ContractStatus.CANCELLED,
-                              ContractStatus.REJECTED)
+TERMINAL_CONTRACT_STATUSES = (
+    ContractStatus.EXPIRED,
+    ContractStatus.TERMINATED,
+    ContractStatus.CANCELLED,
+    ContractStatus.REJECTED,
+)
 # The columns an import's update writes.
 UPDATED_COLUMNS = (*RECORD_FIELDS, "risk_level", "base_level", "version", "updated_at")
-NO_CUSTODIAN: dict[str, Any] = {"custodian_contract_id": None, "custodian_agency_id": None,
-                                "custodian_agency_name": None, "custodian_until": None, "custodian_status": None}
+NO_CUSTODIAN: dict[str, Any] = {
+    "custodian_contract_id": None,
+    "custodian_agency_id": None,
+    "custodian_agency_name": None,
+    "custodian_until": None,
+    "custodian_status": None,
+}
 
 
 class View(StrEnum):
@@ -78,8 +86,10 @@ class Enterprises(Repository[Enterprise]):
 
     # --- who sees what, as SQL -------------------------------------------------------------
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
-        return scopes.any_of(scopes.district(principal, enterprises.c.district_code),
-                             scopes.org(principal, Role.ENTERPRISE, enterprises.c.uscc))
+        return scopes.any_of(
+            scopes.district(principal, enterprises.c.district_code),
+            scopes.org(principal, Role.ENTERPRISE, enterprises.c.uscc),
+        )
 
     def party_of_live_contract(self, principal: Principal) -> sa.ColumnElement[bool]:
         """The enterprise has a non-terminal contract with the principal's agency that the
@@ -87,11 +97,15 @@ class Enterprises(Repository[Enterprise]):
         if principal.role != Role.AGENCY or not principal.org_uscc:
             return scopes.nothing()
         c = custody_contracts.c
-        took_part = sa.or_(c.drafted_by == ContractParty.ENTERPRISE, c.enterprise_signed,
-                           c.status != ContractStatus.DRAFT)
-        return sa.exists().where(c.enterprise_uscc == enterprises.c.uscc,
-                                 scopes.org(principal, Role.AGENCY, c.agency_uscc),
-                                 c.status.not_in(TERMINAL_CONTRACT_STATUSES), took_part)
+        took_part = sa.or_(
+            c.drafted_by == ContractParty.ENTERPRISE, c.enterprise_signed, c.status != ContractStatus.DRAFT
+        )
+        return sa.exists().where(
+            c.enterprise_uscc == enterprises.c.uscc,
+            scopes.org(principal, Role.AGENCY, c.agency_uscc),
+            c.status.not_in(TERMINAL_CONTRACT_STATUSES),
+            took_part,
+        )
 
     def full_view(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(self.readable(principal), self.party_of_live_contract(principal))
@@ -141,8 +155,9 @@ class Enterprises(Repository[Enterprise]):
             return row[0], View.MINIMAL
         raise _forbidden()
 
-    async def page(self, principal: Principal, filters: ListFilters,
-                   params: PageParams) -> tuple[list[Enterprise], str | None]:
+    async def page(
+        self, principal: Principal, filters: ListFilters, params: PageParams
+    ) -> tuple[list[Enterprise], str | None]:
         self._check_listing(principal, filters.district)
         c = enterprises.c
         stmt = self.select_readable(principal)
@@ -157,8 +172,12 @@ class Enterprises(Repository[Enterprise]):
             stmt = stmt.where(holder.is_not(None) if filters.has_custodian else holder.is_(None))
         if filters.q:
             q = filters.q.strip()
-            stmt = stmt.where(sa.or_(sa.func.lower(c.name).contains(q.lower(), autoescape=True),
-                                     c.uscc.contains(q.upper(), autoescape=True)))
+            stmt = stmt.where(
+                sa.or_(
+                    sa.func.lower(c.name).contains(q.lower(), autoescape=True),
+                    c.uscc.contains(q.upper(), autoescape=True),
+                )
+            )
         stmt = keyset(stmt, [c.id], params, convert=[uuid.UUID])
         rows = list((await self.session.execute(stmt)).scalars())
         return page_of(rows, params, key=lambda e: [e.id])
@@ -189,7 +208,7 @@ class Enterprises(Repository[Enterprise]):
         """Lock (and re-read) the rows a batch will change, so that a re-import of an unchanged
         file takes no row locks at all. SQLite: the transaction's BEGIN IMMEDIATE already holds
         the database, nothing to do."""
-        if not usccs or self.session.bind.dialect.name == "sqlite":
+        if not usccs or self.session.get_bind().dialect.name == "sqlite":
             return {}
         stmt = sa.select(enterprises).where(enterprises.c.uscc.in_(usccs)).with_for_update()
         return {r["uscc"]: dict(r) for r in (await self.session.execute(stmt)).mappings()}
@@ -201,8 +220,11 @@ class Enterprises(Repository[Enterprise]):
     async def update_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
-        stmt = (sa.update(enterprises).where(enterprises.c.id == sa.bindparam("b_id"))
-                .values({c: sa.bindparam(f"b_{c}") for c in UPDATED_COLUMNS}))
+        stmt = (
+            sa.update(enterprises)
+            .where(enterprises.c.id == sa.bindparam("b_id"))
+            .values({c: sa.bindparam(f"b_{c}") for c in UPDATED_COLUMNS})
+        )
         await self.session.execute(stmt, [{"b_id": r["id"], **{f"b_{c}": r[c] for c in UPDATED_COLUMNS}} for r in rows])
 
 
@@ -213,10 +235,12 @@ async def open_major_hazards(session: AsyncSession, usccs: Iterable[str]) -> dic
     if not usccs:
         return {}
     h = major_hazards.c
-    stmt = (sa.select(h.enterprise_uscc, sa.func.count())
-            .where(h.enterprise_uscc.in_(usccs), h.status.in_(OPEN_HAZARD_STATUSES))
-            .group_by(h.enterprise_uscc))
-    return {uscc: n for uscc, n in (await session.execute(stmt)).all()}
+    stmt = (
+        sa.select(h.enterprise_uscc, sa.func.count())
+        .where(h.enterprise_uscc.in_(usccs), h.status.in_(OPEN_HAZARD_STATUSES))
+        .group_by(h.enterprise_uscc)
+    )
+    return dict((await session.execute(stmt)).all())
 
 
 async def custodians(session: AsyncSession, usccs: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -227,14 +251,26 @@ async def custodians(session: AsyncSession, usccs: Iterable[str]) -> dict[str, d
     if not usccs:
         return {}
     c = custody_contracts.c
-    stmt = (sa.select(custody_contracts).where(c.enterprise_uscc.in_(usccs), c.status.in_(CUSTODY_STATUSES))
-            .order_by(c.enterprise_uscc, sa.case((c.status == ContractStatus.ACTIVE, 0), else_=1), c.end_date.desc(),
-                      c.contract_id))
+    stmt = (
+        sa.select(custody_contracts)
+        .where(c.enterprise_uscc.in_(usccs), c.status.in_(CUSTODY_STATUSES))
+        .order_by(
+            c.enterprise_uscc,
+            sa.case((c.status == ContractStatus.ACTIVE, 0), else_=1),
+            c.end_date.desc(),
+            c.contract_id,
+        )
+    )
     result: dict[str, dict[str, Any]] = {}
     for row in (await session.execute(stmt)).mappings():
-        result.setdefault(row["enterprise_uscc"], {
-            "custodian_contract_id": row["contract_id"], "custodian_agency_id": row["agency_id"],
-            "custodian_agency_name": row["agency_name"], "custodian_until": row["end_date"],
-            "custodian_status": row["status"]})
+        result.setdefault(
+            row["enterprise_uscc"],
+            {
+                "custodian_contract_id": row["contract_id"],
+                "custodian_agency_id": row["agency_id"],
+                "custodian_agency_name": row["agency_name"],
+                "custodian_until": row["end_date"],
+                "custodian_status": row["status"],
+            },
+        )
     return result
-

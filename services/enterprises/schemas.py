@@ -19,11 +19,21 @@ from shared.validation import check_phone, no_control, single_line
 
 MAX_EMPLOYEES = 100_000
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=7, max_length=30), AfterValidator(check_phone)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(no_control)]
-Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)]
-Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(single_line)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=7, max_length=30), AfterValidator(check_phone)
+]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)
+]
+Address = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(no_control)
+]
+Person = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)
+]
+Place = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(single_line)
+]
 Employees = Annotated[int, Field(ge=0, le=MAX_EMPLOYEES)]
 
 

@@ -13,16 +13,35 @@ from tests.enterprises.factories import admin, csv_text, enterprise_body, import
 AGENCY_ID = str(uuid.uuid4())
 
 
-def contract(enterprise_uscc: str, *, contract_id: str, version: int, status: str, end: date = date(2027, 12, 31)) -> dict:
-    return {"id": contract_id, "version": version, "status": status, "enterprise_uscc": enterprise_uscc,
-            "agency_id": AGENCY_ID, "agency_name": "江门市安全技术服务有限公司", "engineer_name": "王工",
-            "district_code": "440703", "start_date": "2026-01-01", "end_date": end.isoformat()}
+def contract(
+    enterprise_uscc: str, *, contract_id: str, version: int, status: str, end: date = date(2027, 12, 31)
+) -> dict:
+    return {
+        "id": contract_id,
+        "version": version,
+        "status": status,
+        "enterprise_uscc": enterprise_uscc,
+        "agency_id": AGENCY_ID,
+        "agency_name": "江门市安全技术服务有限公司",
+        "engineer_name": "王工",
+        "district_code": "440703",
+        "start_date": "2026-01-01",
+        "end_date": end.isoformat(),
+    }
 
 
 def hazard(enterprise_uscc: str, *, hazard_id: str, version: int, status: str = "open", level: str = "major") -> dict:
-    return {"id": hazard_id, "version": version, "contract_id": str(uuid.uuid4()), "agency_id": AGENCY_ID,
-            "enterprise_uscc": enterprise_uscc, "district_code": "440703", "level": level, "status": status,
-            "deadline": "2027-03-01"}
+    return {
+        "id": hazard_id,
+        "version": version,
+        "contract_id": str(uuid.uuid4()),
+        "agency_id": AGENCY_ID,
+        "enterprise_uscc": enterprise_uscc,
+        "district_code": "440703",
+        "level": level,
+        "status": status,
+        "deadline": "2027-03-01",
+    }
 
 
 class Feed:
@@ -55,8 +74,13 @@ async def test_custodian_follows_contract_events(backend):
 
         await feed.send("contract.activated", contract(e["uscc"], contract_id=c1, version=5, status="active"))
         got = await _get(client, e)
-        assert got["custodian"] == {"contract_id": c1, "agency_id": AGENCY_ID, "agency_name": "江门市安全技术服务有限公司",
-                                    "until": "2027-12-31", "status": "active"}
+        assert got["custodian"] == {
+            "contract_id": c1,
+            "agency_id": AGENCY_ID,
+            "agency_name": "江门市安全技术服务有限公司",
+            "until": "2027-12-31",
+            "status": "active",
+        }
         assert got["version"] == 2
         listed = await client.get("/api/v1/enterprises?has_custodian=true", headers=admin())
         assert [i["id"] for i in listed.json()["items"]] == [e["id"]]
@@ -116,8 +140,11 @@ async def test_open_major_hazards_raise_risk_until_verified(backend):
         # and a newer report of the same hazard (still open) is still one hazard
         await feed.send("hazard.reported", hazard(e["uscc"], hazard_id=h2, version=2))
         risk = (await client.get(f"/api/v1/enterprises/{e['id']}/risk", headers=admin())).json()
-        assert risk["open_major_hazards"] == 2 and risk["risk_level"] == "red" and risk["base_level"] == "yellow"
-        assert risk["factors"][-1]["code"] == "open_major_hazards" and risk["factors"][-1]["effect"] == "raise:2"
+        assert risk["open_major_hazards"] == 2
+        assert risk["risk_level"] == "red"
+        assert risk["base_level"] == "yellow"
+        assert risk["factors"][-1]["code"] == "open_major_hazards"
+        assert risk["factors"][-1]["effect"] == "raise:2"
 
         await feed.send("hazard.verified", hazard(e["uscc"], hazard_id=h1, version=3, status="verified"))
         assert (await _get(client, e))["risk_level"] == "orange"
@@ -134,7 +161,11 @@ async def test_open_major_hazards_raise_risk_until_verified(backend):
 
         events = await eventually(changes, timeout=15)
         assert [(x.data["previous_risk_level"], x.data["risk_level"]) for x in events] == [
-            ("yellow", "orange"), ("orange", "red"), ("red", "orange"), ("orange", "yellow")]
+            ("yellow", "orange"),
+            ("orange", "red"),
+            ("red", "orange"),
+            ("orange", "yellow"),
+        ]
         assert [x.data["version"] for x in events] == sorted(x.data["version"] for x in events)
         assert events[-1].data["version"] == got["version"]
 

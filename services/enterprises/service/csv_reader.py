@@ -19,8 +19,14 @@ from shared.i18n import text
 
 SNIFF_BYTES = 64 * 1024
 MAX_RECORD_CHARS = 64 * 1024
-CHARSETS = {"utf-8": "utf-8", "utf8": "utf-8", "gbk": "gb18030", "gb2312": "gb18030", "gb18030": "gb18030",
-            "cp936": "gb18030"}
+CHARSETS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "gb18030": "gb18030",
+    "cp936": "gb18030",
+}
 ENCODING_NAMES = {"utf-8": "utf-8", "utf-8-sig": "utf-8-bom", "gb18030": "gbk"}  # as the report names them
 
 
@@ -57,8 +63,12 @@ class Decoder:
     def feed(self, data: bytes, *, final: bool = False) -> str:
         if self._decoder is None:
             self._buffer.extend(data)
-            if (self._at_start and not final and len(self._buffer) < 3
-                    and codecs.BOM_UTF8.startswith(bytes(self._buffer[:3]))):
+            if (
+                self._at_start
+                and not final
+                and len(self._buffer) < 3
+                and codecs.BOM_UTF8.startswith(bytes(self._buffer[:3]))
+            ):
                 return ""  # could still be a BOM
             self._at_start = False
             if self._buffer.isascii():
@@ -68,7 +78,7 @@ class Decoder:
             if not final and len(self._buffer) - first < SNIFF_BYTES:
                 return ""  # bounded: at most SNIFF_BYTES past the first non-ASCII byte
             data, self._buffer = bytes(self._buffer), bytearray()
-            window = data[:first + SNIFF_BYTES]
+            window = data[: first + SNIFF_BYTES]
             self.encoding = self._sniff(window, final and len(window) == len(data))
             self._decoder = codecs.getincrementaldecoder(self.encoding)()
         if self.error:
@@ -79,17 +89,21 @@ class Decoder:
             # Keep the text before the bad bytes (the caller stops after it): the rows before
             # this point are imported, the rest is reported.
             self.error = str(exc)
-            return codecs.decode(exc.object[:exc.start], self.encoding or "utf-8", "replace")
+            return codecs.decode(exc.object[: exc.start], self.encoding or "utf-8", "replace")
 
     @staticmethod
     def _sniff(data: bytes, final: bool) -> str:
         if data.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise ValidationFailed(text("不支持 UTF-16 编码，请另存为 UTF-8 或 GBK 的 CSV",
-                                        "UTF-16 is not supported; save the CSV as UTF-8 or GBK"),
-                                   code=ErrorCode.UNSUPPORTED_ENCODING,
-                                   errors=[FieldError("file", text("UTF-16", "UTF-16"))])
+            raise ValidationFailed(
+                text(
+                    "不支持 UTF-16 编码，请另存为 UTF-8 或 GBK 的 CSV",
+                    "UTF-16 is not supported; save the CSV as UTF-8 or GBK",
+                ),
+                code=ErrorCode.UNSUPPORTED_ENCODING,
+                errors=[FieldError("file", text("UTF-16", "UTF-16"))],
+            )
         try:
             codecs.getincrementaldecoder("utf-8")().decode(data, final)
             return "utf-8"
@@ -166,16 +180,26 @@ class CsvReader:
                     cells = next(csv.reader([record]), [])
                 except csv.Error as exc:
                     if number == 1:
-                        raise ValidationFailed(text("表头无法解析", "The header row cannot be parsed"),
-                                               code=ErrorCode.BAD_CSV_HEADER,
-                                               errors=[FieldError("header", str(exc))]) from exc
+                        raise ValidationFailed(
+                            text("表头无法解析", "The header row cannot be parsed"),
+                            code=ErrorCode.BAD_CSV_HEADER,
+                            errors=[FieldError("header", str(exc))],
+                        ) from exc
                     yield Unreadable(number, FieldError("row", text(f"CSV 格式错误：{exc}", f"Malformed CSV: {exc}")))
                     continue
                 yield Cells(number, cells)
             if decoder.error:
                 name = self.encoding
-                yield Unreadable(number + 1, FieldError("file", text(
-                    f"文件编码不一致：自此行起无法按 {name} 解码，此行及其后各行未导入",
-                    f"Inconsistent encoding: from this row on the file is not {name}; "
-                    "this row and the rest were not imported")), is_row=False)
+                yield Unreadable(
+                    number + 1,
+                    FieldError(
+                        "file",
+                        text(
+                            f"文件编码不一致：自此行起无法按 {name} 解码，此行及其后各行未导入",
+                            f"Inconsistent encoding: from this row on the file is not {name}; "
+                            "this row and the rest were not imported",
+                        ),
+                    ),
+                    is_row=False,
+                )
                 return

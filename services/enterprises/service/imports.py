@@ -24,18 +24,17 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from shared.errors import ErrorCode, FieldError, Forbidden, ValidationFailed
-from shared.events.catalog import EventType
-from shared.i18n import text
-from shared.ids import new_id
-from shared.uow import UnitOfWork
-
 from services.enterprises import events
 from services.enterprises.models import RECORD_FIELDS
 from services.enterprises.repository import NO_CUSTODIAN, Enterprises, custodians, open_major_hazards
 from services.enterprises.risk import assess_record
 from services.enterprises.service.csv_reader import Cells, Unreadable
 from services.enterprises.service.records import validate_record
+from shared.errors import ErrorCode, FieldError, Forbidden, ValidationFailed
+from shared.events.catalog import EventType
+from shared.i18n import text
+from shared.ids import new_id
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("enterprises.import")
 
@@ -43,10 +42,24 @@ BATCH_ROWS = 1000
 COLUMNS = ("uscc", *RECORD_FIELDS)
 REQUIRED = tuple(c for c in COLUMNS if c not in ("village", "hazard_flags"))
 ALIASES = {
-    "统一社会信用代码": "uscc", "企业名称": "name", "名称": "name", "行业": "industry", "行业类别": "industry",
-    "区县代码": "district_code", "区县": "district_code", "镇街": "town", "镇街道": "town", "村居": "village",
-    "村社区": "village", "地址": "address", "详细地址": "address", "从业人数": "employees", "员工人数": "employees",
-    "重大危险源": "major_hazard_source", "风险标识": "hazard_flags", "联系人": "contact_name",
+    "统一社会信用代码": "uscc",
+    "企业名称": "name",
+    "名称": "name",
+    "行业": "industry",
+    "行业类别": "industry",
+    "区县代码": "district_code",
+    "区县": "district_code",
+    "镇街": "town",
+    "镇街道": "town",
+    "村居": "village",
+    "村社区": "village",
+    "地址": "address",
+    "详细地址": "address",
+    "从业人数": "employees",
+    "员工人数": "employees",
+    "重大危险源": "major_hazard_source",
+    "风险标识": "hazard_flags",
+    "联系人": "contact_name",
     "联系电话": "contact_phone",
 }
 TRUE_WORDS = {"true", "1", "是", "有", "yes", "y", "t"}
@@ -100,17 +113,21 @@ def header_index(cells: list[str]) -> tuple[dict[str, int], list[str]]:
         key = ALIASES.get(name, name.lower())
         if key in COLUMNS:
             if key in index:
-                raise ValidationFailed(text(f"表头列“{name}”重复", f"Column '{name}' appears twice"),
-                                       code=ErrorCode.BAD_CSV_HEADER,
-                                       errors=[FieldError("header", text(f"重复的列：{name}", f"duplicate column: {name}"))])
+                raise ValidationFailed(
+                    text(f"表头列“{name}”重复", f"Column '{name}' appears twice"),
+                    code=ErrorCode.BAD_CSV_HEADER,
+                    errors=[FieldError("header", text(f"重复的列：{name}", f"duplicate column: {name}"))],
+                )
             index[key] = i
         elif name:
             ignored.append(name)
     missing = [c for c in REQUIRED if c not in index]
     if missing:
-        raise ValidationFailed(text(f"表头缺少列：{', '.join(missing)}", f"The header lacks columns: {', '.join(missing)}"),
-                               code=ErrorCode.BAD_CSV_HEADER,
-                               errors=[FieldError(c, text("表头缺少此列", "column missing from the header")) for c in missing])
+        raise ValidationFailed(
+            text(f"表头缺少列：{', '.join(missing)}", f"The header lacks columns: {', '.join(missing)}"),
+            code=ErrorCode.BAD_CSV_HEADER,
+            errors=[FieldError(c, text("表头缺少此列", "column missing from the header")) for c in missing],
+        )
     return index, ignored
 
 
@@ -168,31 +185,52 @@ class Importer:
             if len(self.batch) >= BATCH_ROWS:
                 await self._flush()
         if index is None:
-            raise ValidationFailed(text("文件为空或缺少表头", "The file is empty or has no header row"),
-                                   code=ErrorCode.BAD_CSV_HEADER,
-                                   errors=[FieldError("header", text("缺少表头", "missing header"))])
+            raise ValidationFailed(
+                text("文件为空或缺少表头", "The file is empty or has no header row"),
+                code=ErrorCode.BAD_CSV_HEADER,
+                errors=[FieldError("header", text("缺少表头", "missing header"))],
+            )
         await self._flush()
         r = self.report
         r.encoding = reader.encoding
         r.seconds = round(time.perf_counter() - started, 3)
-        log.info("enterprises.import.done", rows=r.rows, accepted=r.accepted, updated=r.updated, unchanged=r.unchanged,
-                 rejected=len(r.rejected), seconds=r.seconds, actor=self.uow.principal.actor)
+        log.info(
+            "enterprises.import.done",
+            rows=r.rows,
+            accepted=r.accepted,
+            updated=r.updated,
+            unchanged=r.unchanged,
+            rejected=len(r.rejected),
+            seconds=r.seconds,
+            actor=self.uow.principal.actor,
+        )
         return r
 
     def _row(self, number: int, cells: list[str], index: dict[str, int]) -> None:
         raw = raw_record(cells, index)
         uscc = str(raw.get("uscc", "")).strip().upper() or None
-        if len(cells) > self.width and any(c.strip() for c in cells[self.width:]):
-            self.report.reject(number, uscc, [FieldError("row", text("该行的列数多于表头", "More cells than header columns"))])
+        if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
+            self.report.reject(
+                number, uscc, [FieldError("row", text("该行的列数多于表头", "More cells than header columns"))]
+            )
             return
         values, errors = validate_record(raw)
         if values is not None and not Enterprises.may_import_into(self.uow.principal, values["district_code"]):
-            errors = [FieldError("district_code", text(f"区县 {values['district_code']} 不在本局辖区",
-                                                       f"District {values['district_code']} is outside your jurisdiction"))]
+            errors = [
+                FieldError(
+                    "district_code",
+                    text(
+                        f"区县 {values['district_code']} 不在本局辖区",
+                        f"District {values['district_code']} is outside your jurisdiction",
+                    ),
+                )
+            ]
         if values is not None and not errors:
             first = self.first_row.get(values["uscc"])
             if first is not None:
-                errors = [FieldError("uscc", text(f"与第 {first} 行的统一社会信用代码重复", f"Same USCC as row {first}"))]
+                errors = [
+                    FieldError("uscc", text(f"与第 {first} 行的统一社会信用代码重复", f"Same USCC as row {first}"))
+                ]
         if errors or values is None:
             self.report.reject(number, uscc, errors)
             return
@@ -207,8 +245,19 @@ class Importer:
             await self._apply(batch)
         except IntegrityError:
             if len(batch) == 1:  # a concurrent writer registered it first, twice over: give up on this row
-                self.report.reject(batch[0].row, batch[0].values["uscc"], [FieldError("uscc", text(
-                    "写入时发生并发冲突，请重新导入此行", "A concurrent change collided with this row; import it again"))])
+                self.report.reject(
+                    batch[0].row,
+                    batch[0].values["uscc"],
+                    [
+                        FieldError(
+                            "uscc",
+                            text(
+                                "写入时发生并发冲突，请重新导入此行",
+                                "A concurrent change collided with this row; import it again",
+                            ),
+                        )
+                    ],
+                )
                 return
             for item in batch:  # find the row that collided; the others still go in
                 self.batch = [item]
@@ -225,8 +274,11 @@ class Importer:
         async with uow:
             now, repo = uow.now, Enterprises(uow.session)
             existing = await repo.rows_by_uscc(usccs)
-            changing = [p.values["uscc"] for p in batch if (r := existing.get(p.values["uscc"])) is not None
-                        and any(p.values[k] != r[k] for k in RECORD_FIELDS)]
+            changing = [
+                p.values["uscc"]
+                for p in batch
+                if (r := existing.get(p.values["uscc"])) is not None and any(p.values[k] != r[k] for k in RECORD_FIELDS)
+            ]
             existing.update(await repo.lock_rows(changing))
             new = [u for u in usccs if u not in existing]
             open_counts = await open_major_hazards(uow.session, new + changing)
@@ -236,24 +288,49 @@ class Importer:
                 current = existing.get(uscc)
                 if current is None:
                     risk = assess_record(values, open_major_hazards=open_counts.get(uscc, 0), rules=rules)
-                    row = {**values, **holders.get(uscc, NO_CUSTODIAN), "id": new_id(),
-                           "risk_level": risk.risk_level, "base_level": risk.base_level, "version": 1,
-                           "created_at": now, "updated_at": now}
+                    row = {
+                        **values,
+                        **holders.get(uscc, NO_CUSTODIAN),
+                        "id": new_id(),
+                        "risk_level": risk.risk_level,
+                        "base_level": risk.base_level,
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                     inserts.append(row)
                     changes.extend(_payloads(row, created=True, previous_risk_level=None))
                     continue
                 if not Enterprises.may_import_into(uow.principal, current["district_code"]):
-                    rejected.append(Rejection(item.row, uscc, [FieldError("uscc", text(
-                        f"该企业已登记在区县 {current['district_code']}，不在本局辖区",
-                        f"This enterprise is registered in district {current['district_code']}, "
-                        "outside your jurisdiction"))]))
+                    rejected.append(
+                        Rejection(
+                            item.row,
+                            uscc,
+                            [
+                                FieldError(
+                                    "uscc",
+                                    text(
+                                        f"该企业已登记在区县 {current['district_code']}，不在本局辖区",
+                                        f"This enterprise is registered in district {current['district_code']}, "
+                                        "outside your jurisdiction",
+                                    ),
+                                )
+                            ],
+                        )
+                    )
                     continue
                 if all(values[k] == current[k] for k in RECORD_FIELDS):
                     unchanged += 1
                     continue
                 risk = assess_record(values, open_major_hazards=open_counts.get(uscc, 0), rules=rules)
-                row = {**current, **values, "risk_level": risk.risk_level, "base_level": risk.base_level,
-                       "version": current["version"] + 1, "updated_at": now}
+                row = {
+                    **current,
+                    **values,
+                    "risk_level": risk.risk_level,
+                    "base_level": risk.base_level,
+                    "version": current["version"] + 1,
+                    "updated_at": now,
+                }
                 updates.append(row)
                 changes.extend(_payloads(row, created=False, previous_risk_level=current["risk_level"]))
             await repo.insert_rows(inserts)
@@ -265,11 +342,15 @@ class Importer:
         self.report.rejected.extend(rejected)
 
 
-def _payloads(row: dict[str, Any], *, created: bool,
-              previous_risk_level: str | None) -> list[tuple[EventType, dict[str, Any]]]:
-    return [(event_type, payload.model_dump(mode="json"))
-            for event_type, payload in events.change_events(row, created=created, fields_changed=True,
-                                                            previous_risk_level=previous_risk_level)]
+def _payloads(
+    row: dict[str, Any], *, created: bool, previous_risk_level: str | None
+) -> list[tuple[EventType, dict[str, Any]]]:
+    return [
+        (event_type, payload.model_dump(mode="json"))
+        for event_type, payload in events.change_events(
+            row, created=created, fields_changed=True, previous_risk_level=previous_risk_level
+        )
+    ]
 
 
 async def import_records(uow: UnitOfWork, *, reader: Reader) -> ImportReport:
