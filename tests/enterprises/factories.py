@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 
 from devtools.testing.apps import running
+from devtools.testing.events import publish_event
 from devtools.testing.tokens import auth, verifier
+from devtools.testing.wait import eventually
 from services.enterprises.main import create_app
 from shared.reference import make_uscc
 
@@ -129,3 +131,21 @@ async def service(backend, **settings_overrides: Any) -> AsyncIterator[tuple[htt
     app = make_app(settings)
     async with running(app) as client:
         yield client, settings
+
+
+class Feed:
+    """Publishes events and waits until the service has handled them (applied or skipped)."""
+
+    def __init__(self, client, settings):
+        self.client, self.settings = client, settings
+        self.sent = 0
+
+    @property
+    def subscriber(self):
+        return self.client._transport.app.state.runtime.subscriber
+
+    async def send(self, event_type: str, data: dict):
+        event = await publish_event(self.settings, event_type, data)
+        self.sent += 1
+        await eventually(lambda: self.subscriber.processed_total >= self.sent, timeout=30)
+        return event

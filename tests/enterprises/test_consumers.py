@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from devtools.testing.events import publish_event, read_events
+from devtools.testing.events import read_events
 from devtools.testing.wait import eventually
-from tests.enterprises.factories import admin, csv_text, enterprise_body, import_csv, register, service, uscc
+from tests.enterprises.factories import Feed, admin, csv_text, enterprise_body, import_csv, register, service, uscc
 
 AGENCY_ID = str(uuid.uuid4())
 
@@ -42,24 +42,6 @@ def hazard(enterprise_uscc: str, *, hazard_id: str, version: int, status: str = 
         "status": status,
         "deadline": "2027-03-01",
     }
-
-
-class Feed:
-    """Publishes events and waits until the service has handled them (applied or skipped)."""
-
-    def __init__(self, client, settings):
-        self.client, self.settings = client, settings
-        self.sent = 0
-
-    @property
-    def subscriber(self):
-        return self.client._transport.app.state.runtime.subscriber
-
-    async def send(self, event_type: str, data: dict):
-        event = await publish_event(self.settings, event_type, data)
-        self.sent += 1
-        await eventually(lambda: self.subscriber.processed_total >= self.sent, timeout=30)
-        return event
 
 
 async def _get(client, e):
