@@ -11,7 +11,12 @@ import pytest
 
 from devtools.testing.events import read_events
 from devtools.testing.wait import eventually
+from services.enterprises.service import import_records
 from services.enterprises.service.csv_reader import Decoder, RecordSplitter
+from services.enterprises.service.imports import Cells, Unreadable
+from shared.auth import Principal
+from shared.errors import FieldError
+from shared.roles import Role
 from tests.enterprises.factories import (
     CSV_COLUMNS,
     admin,
@@ -300,3 +305,29 @@ async def test_a_file_whose_encoding_changes_midway_keeps_what_came_before(sqlit
         assert report["encoding"] == "utf-8"
         assert report["rejected"][-1]["row"] == 302
         assert report["rejected"][-1]["errors"][0]["field"] == "file"
+
+
+class ListReader:
+    """A reader of another format, as an XLSX reader would be: lines of cells, and its name."""
+
+    encoding = "xlsx"
+
+    def __init__(self, rows: list[list[str]]) -> None:
+        self.rows = rows
+
+    async def lines(self):
+        for number, cells in enumerate(self.rows, start=1):
+            yield Cells(number, cells)
+        yield Unreadable(len(self.rows) + 1, FieldError("row", "unreadable"))
+
+
+async def test_the_importer_takes_any_reader(sqlite_backend):
+    async with service(sqlite_backend) as (client, _):
+        rows = [enterprise_body(name=f"表格企业{i}") for i in range(3)]
+        runtime = client._transport.app.state.runtime
+        uow = runtime.unit_of_work(Principal(subject="b", role=Role.BUREAU, district="440703"))
+        report = await import_records(uow, reader=ListReader([CSV_COLUMNS, *(csv_row(r) for r in rows)]))
+        assert (report.encoding, report.rows, report.accepted) == ("xlsx", 4, 3)
+        assert [(x.row, x.errors[0].field) for x in report.rejected] == [(5, "row")]
+        got = await client.get(f"/api/v1/enterprises/by-uscc/{rows[2]['uscc']}", headers=admin())
+        assert got.json()["name"] == "表格企业2"

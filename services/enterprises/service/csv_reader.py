@@ -4,7 +4,8 @@ The body is read as a stream and never held whole: bytes → text (UTF-8 with or
 file that is not UTF-8 is read as GB18030, the superset of GBK that Excel writes on Chinese
 Windows; a ``charset`` parameter on the Content-Type wins) → complete CSV records (a quoted field
 may span lines) → cells. What the cells mean is the importer's (service/imports.py): another
-format (XLSX) is another reader yielding the same ``Cells`` / ``Unreadable`` lines.
+format (XLSX) is another reader yielding the same ``Cells`` / ``Unreadable`` lines (the
+``Reader`` protocol of service/imports.py).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import codecs
 import csv
 from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
 
+from services.enterprises.service.imports import Cells, Unreadable
 from shared.errors import ErrorCode, FieldError, ValidationFailed
 from shared.i18n import text
 
@@ -28,24 +29,6 @@ CHARSETS = {
     "cp936": "gb18030",
 }
 ENCODING_NAMES = {"utf-8": "utf-8", "utf-8-sig": "utf-8-bom", "gb18030": "gbk"}  # as the report names them
-
-
-@dataclass(frozen=True)
-class Cells:
-    """One line of the file; ``number`` is the spreadsheet row number (the header is row 1)."""
-
-    number: int
-    cells: list[str]
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    """A line that could not be read. ``is_row``: a row of the file (counted and reported);
-    otherwise the rest of the file, from ``number`` on, could not be read."""
-
-    number: int
-    error: FieldError
-    is_row: bool = True
 
 
 class Decoder:

@@ -28,7 +28,6 @@ from services.enterprises import events
 from services.enterprises.models import RECORD_FIELDS
 from services.enterprises.repository import NO_CUSTODIAN, Enterprises, custodians, open_major_hazards
 from services.enterprises.risk import assess_record
-from services.enterprises.service.csv_reader import Cells, Unreadable
 from services.enterprises.service.records import validate_record
 from shared.errors import ErrorCode, FieldError, Forbidden, ValidationFailed
 from shared.events.catalog import EventType
@@ -65,6 +64,24 @@ ALIASES = {
 TRUE_WORDS = {"true", "1", "是", "有", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "否", "无", "no", "n", "f"}
 FLAG_SEPARATORS = str.maketrans({"；": ";", "|": ";", ",": ";", "，": ";"})
+
+
+@dataclass(frozen=True)
+class Cells:
+    """One line of the file; ``number`` is the spreadsheet row number (the header is row 1)."""
+
+    number: int
+    cells: list[str]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A line that could not be read. ``is_row``: a row of the file (counted and reported);
+    otherwise the rest of the file, from ``number`` on, could not be read."""
+
+    number: int
+    error: FieldError
+    is_row: bool = True
 
 
 class Reader(Protocol):
