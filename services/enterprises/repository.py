@@ -133,7 +133,7 @@ class Enterprises(Repository[Enterprise]):
 
     # --- loading -------------------------------------------------------------------------------
     async def by_uscc(self, uscc: str, *, lock: bool = False) -> Enterprise | None:
-        """The enterprise whatever the caller (event handlers, which act for the service)."""
+        """The enterprise whatever the caller (the service's own checks, and event handlers acting for it)."""
         stmt = sa.select(Enterprise).where(enterprises.c.uscc == uscc)
         if lock:
             stmt = stmt.with_for_update()
