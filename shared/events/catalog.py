@@ -77,6 +77,11 @@ class ContractChanged(EventData):
     filing_no: str | None = None
     risk_flagged: bool = False
     reason: str | None = None
+    # The parties as the enterprises service needs them to decide who sees a record in full
+    # (SPEC §14): the agency's USCC, who drafted the contract, whether the enterprise has signed.
+    agency_uscc: str | None = None
+    drafted_by: Literal["agency", "enterprise"] | None = None
+    enterprise_signed: bool | None = None
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -144,7 +149,9 @@ class EventType(StrEnum):
     ENTERPRISE_REGISTERED = "enterprise.registered"
     ENTERPRISE_UPDATED = "enterprise.updated"
     ENTERPRISE_RISK_CHANGED = "enterprise.risk_changed"
+    CONTRACT_DRAFTED = "contract.drafted"
     CONTRACT_SIGNED = "contract.signed"
+    CONTRACT_FILING_SUBMITTED = "contract.filing_submitted"
     CONTRACT_FILED = "contract.filed"
     CONTRACT_REJECTED = "contract.rejected"
     CONTRACT_ACTIVATED = "contract.activated"
@@ -195,7 +202,9 @@ CATALOG: dict[EventType, type[EventData]] = {
     **_models(EnterpriseChanged, E.ENTERPRISE_REGISTERED, E.ENTERPRISE_UPDATED, E.ENTERPRISE_RISK_CHANGED),
     **_models(
         ContractChanged,
+        E.CONTRACT_DRAFTED,
         E.CONTRACT_SIGNED,
+        E.CONTRACT_FILING_SUBMITTED,
         E.CONTRACT_FILED,
         E.CONTRACT_REJECTED,
         E.CONTRACT_ACTIVATED,
