@@ -77,6 +77,11 @@ class ContractChanged(EventData):
     filing_no: str | None = None
     risk_flagged: bool = False
     reason: str | None = None
+    # SPEC §9 v2 / §15: who the parties are and how far the enterprise has agreed (the
+    # enterprises service shows an agency the full record only as a party of a live contract).
+    agency_uscc: str | None = None
+    drafted_by: Literal["agency", "enterprise"] | None = None
+    enterprise_signed: bool | None = None
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -144,7 +149,9 @@ class EventType(StrEnum):
     ENTERPRISE_REGISTERED = "enterprise.registered"
     ENTERPRISE_UPDATED = "enterprise.updated"
     ENTERPRISE_RISK_CHANGED = "enterprise.risk_changed"
+    CONTRACT_DRAFTED = "contract.drafted"
     CONTRACT_SIGNED = "contract.signed"
+    CONTRACT_FILING_SUBMITTED = "contract.filing_submitted"
     CONTRACT_FILED = "contract.filed"
     CONTRACT_REJECTED = "contract.rejected"
     CONTRACT_ACTIVATED = "contract.activated"
@@ -184,8 +191,9 @@ CATALOG: dict[EventType, type[EventData]] = {
               E.AGENCY_SUSPENDED, E.AGENCY_REINSTATED, E.AGENCY_REVOKED, E.AGENCY_EXPIRED),
     E.AGENCY_CREDIT_CHANGED: AgencyCreditChanged,
     **_models(EnterpriseChanged, E.ENTERPRISE_REGISTERED, E.ENTERPRISE_UPDATED, E.ENTERPRISE_RISK_CHANGED),
-    **_models(ContractChanged, E.CONTRACT_SIGNED, E.CONTRACT_FILED, E.CONTRACT_REJECTED, E.CONTRACT_ACTIVATED,
-              E.CONTRACT_SUSPENDED, E.CONTRACT_TERMINATED, E.CONTRACT_EXPIRED, E.CONTRACT_EXPIRING, E.CONTRACT_FLAGGED),
+    **_models(ContractChanged, E.CONTRACT_DRAFTED, E.CONTRACT_SIGNED, E.CONTRACT_FILING_SUBMITTED, E.CONTRACT_FILED,
+              E.CONTRACT_REJECTED, E.CONTRACT_ACTIVATED, E.CONTRACT_SUSPENDED, E.CONTRACT_TERMINATED,
+              E.CONTRACT_EXPIRED, E.CONTRACT_EXPIRING, E.CONTRACT_FLAGGED),
     **_models(ServiceLogChanged, E.SERVICELOG_RECORDED, E.SERVICELOG_CONFIRMED),
     **_models(HazardChanged, E.HAZARD_REPORTED, E.HAZARD_RECTIFIED, E.HAZARD_VERIFIED, E.HAZARD_OVERDUE),
     E.VISIT_MISSED: VisitMissed,
