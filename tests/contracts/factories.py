@@ -134,18 +134,18 @@ class World:
         return data
 
     async def processed(self, n: int) -> None:
-        await eventually(lambda: self.app.state.ctx.subscriber.processed_total >= n, timeout=15)
+        await eventually(lambda: self.app.state.runtime.subscriber.processed_total >= n, timeout=15)
 
     async def wait_agency(self, agency_id: str, version: int) -> None:
         async def check() -> bool:
-            async with self.app.state.ctx.db.reader() as s:
+            async with self.app.state.runtime.unit_of_work().read() as s:
                 v = (await s.execute(sa.select(AgencyFacts.version).where(AgencyFacts.id == uuid.UUID(agency_id)))).scalar()
             return v is not None and v >= version
         await eventually(check, timeout=15)
 
     async def wait_enterprise(self, uscc: str, version: int) -> None:
         async def check() -> bool:
-            async with self.app.state.ctx.db.reader() as s:
+            async with self.app.state.runtime.unit_of_work().read() as s:
                 v = (await s.execute(sa.select(EnterpriseFacts.version).where(EnterpriseFacts.uscc == uscc))).scalar()
             return v is not None and v >= version
         await eventually(check, timeout=15)

@@ -62,12 +62,12 @@ async def test_agency_suspension_reinstatement_and_revocation(backend):
         f = await _status(w, filed["id"], "terminated")
         assert "提供虚假材料" in a["end_reason"] and a["history"][-1]["from"] == "suspended"
 
-        assert await _types(settings, active["id"], 7) == [
-            "contract.signed", "contract.filed", "contract.activated", "contract.suspended", "contract.activated",
-            "contract.suspended", "contract.terminated"]
-        assert await _types(settings, filed["id"], 6) == [
-            "contract.signed", "contract.filed", "contract.suspended", "contract.filed", "contract.suspended",
-            "contract.terminated"]
+        assert await _types(settings, active["id"], 9) == [
+            "contract.drafted", "contract.signed", "contract.filing_submitted", "contract.filed", "contract.activated",
+            "contract.suspended", "contract.activated", "contract.suspended", "contract.terminated"]
+        assert await _types(settings, filed["id"], 8) == [
+            "contract.drafted", "contract.signed", "contract.filing_submitted", "contract.filed", "contract.suspended",
+            "contract.filed", "contract.suspended", "contract.terminated"]
         events = [e for e in await read_events(settings, event_type="contract.terminated") if e.subject == active["id"]]
         assert events[0].data["reason"] and "revoked" in events[0].data["reason"]
         r = await w.client.get("/api/v1/admin/audit-trail/verify", headers=w.admin())
@@ -78,13 +78,13 @@ async def test_stale_and_duplicate_agency_events_change_nothing(sqlite_backend):
     settings = sqlite_backend.settings()
     async with world(settings) as w:
         active = await w.active()
-        before = w.app.state.ctx.subscriber.processed_total
+        before = w.app.state.runtime.subscriber.processed_total
         # An old suspension (version 1 < the approval's 3) arrives late: ignored.
         await w.agency_event("agency.suspended", version=1, wait=False)
         # The approval again, same version, as a duplicate delivery under another message id.
         data = await w.agency_event("agency.approved", version=w.agency_version, wait=False)
         await publish_event(settings, "agency.approved", data)
-        await eventually(lambda: w.app.state.ctx.subscriber.processed_total >= before + 3, timeout=15)
+        await eventually(lambda: w.app.state.runtime.subscriber.processed_total >= before + 3, timeout=15)
         await asyncio.sleep(0.2)
         c = await w.get(active["id"])
         assert c["status"] == "active" and c["version"] == active["version"]
@@ -112,7 +112,10 @@ async def test_enterprise_risk_raised_flags_the_contract_and_lowered_clears_it(b
 
         await w.enterprise_event("enterprise.updated", risk_level="yellow")
         c = await eventually(lambda: _flagged(w, active["id"], False), timeout=15)
-        flagged = [e for e in await read_events(settings, event_type="contract.flagged") if e.subject == active["id"]]
+        async def flagged_events():  # the flag is read before the relay has published its event: wait for both
+            evs = [e for e in await read_events(settings, event_type="contract.flagged") if e.subject == active["id"]]
+            return evs if len(evs) >= 2 else None
+        flagged = await eventually(flagged_events, timeout=15)
         assert [e.data["risk_flagged"] for e in flagged] == [True, False]
         assert flagged[0].data["version"] < flagged[1].data["version"] and flagged[0].data["district_code"] == "440703"
 

@@ -12,7 +12,7 @@ from shared.canonical import sha256_hex
 from devtools.testing.events import read_events
 from devtools.testing.wait import eventually
 
-from services.contracts.signatures import canonical_terms
+from services.contracts.models import canonical_terms
 from tests.contracts.factories import CITY, END, OTHER_DISTRICT, START, TODAY, new_uscc, policy_file, world
 
 
@@ -73,11 +73,16 @@ async def test_full_lifecycle_with_history_signatures_events_and_audit(backend):
         assert final["history"][-1]["reason"].startswith("企业搬迁")
         assert final["history"][-2]["actor"] == "system:sweep"
 
-        events = await _events(settings, c["id"], 4)
-        assert [e.type for e in events] == ["contract.signed", "contract.filed", "contract.activated", "contract.terminated"]
+        events = await _events(settings, c["id"], 6)
+        assert [e.type for e in events] == ["contract.drafted", "contract.signed", "contract.filing_submitted",
+                                            "contract.filed", "contract.activated", "contract.terminated"]
         assert [e.data["version"] for e in events] == sorted(e.data["version"] for e in events)
-        assert events[1].data["filing_no"] == "JM-HT-2026-000001" and events[1].data["district_code"] == "440703"
+        assert events[3].data["filing_no"] == "JM-HT-2026-000001" and events[3].data["district_code"] == "440703"
         assert events[-1].data["reason"].startswith("企业搬迁") and events[0].source == "/contracts"
+        # every payload names the parties and how far the enterprise has agreed (SPEC §9 v2)
+        assert {(e.data["agency_uscc"], e.data["drafted_by"]) for e in events} == {(w.agency_uscc, "agency")}
+        assert [e.data["enterprise_signed"] for e in events] == [False, True, True, True, True, True]
+        assert events[0].data["status"] == "draft" and events[2].data["status"] == "filing"
 
         r = await w.client.get("/api/v1/admin/audit-trail/verify", headers=w.admin())
         assert r.json()["valid"] is True and r.json()["entries"] == 3  # submitted, accepted, terminated
@@ -90,8 +95,9 @@ async def test_accepting_a_filing_on_or_after_the_start_date_activates_at_once(s
         r = await w.post(c["id"], "filing-review", w.bureau(CITY), {"decision": "accept"})
         assert r.status_code == 200 and r.json()["status"] == "active"
         assert [h["to"] for h in r.json()["history"]][-2:] == ["filed", "active"]
-        events = await _events(settings, c["id"], 3)
-        assert [e.type for e in events] == ["contract.signed", "contract.filed", "contract.activated"]
+        events = await _events(settings, c["id"], 5)
+        assert [e.type for e in events] == ["contract.drafted", "contract.signed", "contract.filing_submitted",
+                                            "contract.filed", "contract.activated"]
 
 
 async def test_rejected_filing_is_amended_back_to_a_draft_and_signatures_are_voided(sqlite_backend):
@@ -116,8 +122,11 @@ async def test_rejected_filing_is_amended_back_to_a_draft_and_signatures_are_voi
             r = await w.post(c["id"], "sign", h)
         assert r.json()["status"] == "signed"
         assert {s["content_sha256"] for s in r.json()["signatures"]} == {draft["content_sha256"]}
-        events = await _events(settings, c["id"], 3)
-        assert [e.type for e in events] == ["contract.signed", "contract.rejected", "contract.signed"]
+        events = await _events(settings, c["id"], 5)
+        assert [e.type for e in events] == ["contract.drafted", "contract.signed", "contract.filing_submitted",
+                                            "contract.rejected", "contract.signed"]
+        # the amendment voided the enterprise's signature; the new round restored it
+        assert [e.data["enterprise_signed"] for e in events] == [False, True, True, True, True]
 
 
 async def test_amending_a_draft_after_one_signature_voids_it(sqlite_backend):

@@ -54,12 +54,12 @@ async def test_sweep_activates_notifies_and_expires_as_of_a_date(backend):
 
         async def events():
             evs = [e for e in await read_events(settings) if e.subject in (early["id"], late["id"])]
-            return evs if len(evs) >= 8 else None
+            return evs if len(evs) >= 12 else None
         evs = await eventually(events, timeout=15)
         by_contract = {cid: [e.type for e in evs if e.subject == cid] for cid in (early["id"], late["id"])}
-        assert by_contract[early["id"]] == ["contract.signed", "contract.filed", "contract.activated", "contract.expiring",
-                                            "contract.expired"]
-        assert by_contract[late["id"]] == ["contract.signed", "contract.filed", "contract.activated"]
+        made = ["contract.drafted", "contract.signed", "contract.filing_submitted", "contract.filed"]
+        assert by_contract[early["id"]] == [*made, "contract.activated", "contract.expiring", "contract.expired"]
+        assert by_contract[late["id"]] == [*made, "contract.activated"]
 
 
 async def test_sweep_is_admin_only(sqlite_backend):
@@ -203,11 +203,12 @@ async def test_races_one_wins_and_state_stays_whole(backend, tmp_path):
 
         async def events():
             evs = await read_events(settings)
-            return evs if sum(e.subject == signed_id for e in evs) >= 1 and sum(e.subject == reviewed_id for e in evs) >= 2 else None
+            return evs if sum(e.subject == signed_id for e in evs) >= 3 and sum(e.subject == reviewed_id for e in evs) >= 4 else None
         evs = await eventually(events, timeout=15)
         await asyncio.sleep(0.3)
         evs = await read_events(settings)
-        assert [e.type for e in evs if e.subject == signed_id] == ["contract.signed"]
+        made = ["contract.drafted", "contract.signed", "contract.filing_submitted"]
+        assert [e.type for e in evs if e.subject == signed_id] == made
         reviewed = [e.type for e in evs if e.subject == reviewed_id]
-        assert reviewed in (["contract.signed", "contract.filed"], ["contract.signed", "contract.rejected"])
+        assert reviewed in ([*made, "contract.filed"], [*made, "contract.rejected"])
         assert TODAY
