@@ -21,7 +21,7 @@ from enum import StrEnum
 from shared.events.catalog import EventType
 from shared.i18n import text
 from shared.roles import Role
-from shared.states import StateMachine
+from shared.states import Action, StateMachine
 
 
 class ContractStatus(StrEnum):
@@ -94,3 +94,8 @@ CONTRACT.transition(REINSTATE, S.SUSPENDED, S.ACTIVE, by=SYSTEM, emits=E.CONTRAC
 CONTRACT.transition(REINSTATE, S.SUSPENDED, S.FILED, by=SYSTEM, emits=E.CONTRACT_FILED)
 for _live in sorted(LIVE):
     CONTRACT.transition(FLAG, _live, _live, by=SYSTEM, emits=E.CONTRACT_FLAGGED)
+
+
+def roles_of(action: Action) -> frozenset[Role]:
+    """The roles that may take ``action`` in some state."""
+    return frozenset().union(*(t.by for t in CONTRACT.transitions if t.action == action))

@@ -217,6 +217,29 @@ async def test_amending_a_draft_after_one_signature_voids_it(sqlite_backend):
         assert r3.json()["code"] == "inspection_below_minimum"
 
 
+async def test_the_drafting_party_and_the_enterprise_signature_travel_with_every_event(sqlite_backend):
+    """SPEC §9 v2: contract.drafted on creation, contract.filing_submitted on submission; each
+    payload says who drafted and whether the enterprise has signed (the enterprises service's
+    privacy rule reads them)."""
+    settings = sqlite_backend.settings()
+    async with world(settings) as w:
+        c = await w.create(as_enterprise=True)
+        assert (await w.post(c["id"], "sign", w.enterprise())).status_code == 200  # one signature: no event
+        assert (await w.post(c["id"], "sign", w.agency())).status_code == 200
+        assert (await w.post(c["id"], "file", w.enterprise())).status_code == 200
+        events = await _events(settings, c["id"], 3)
+        assert [e.type for e in events] == ["contract.drafted", "contract.signed", "contract.filing_submitted"]
+        assert [(e.data["status"], e.data["enterprise_signed"]) for e in events] == [
+            ("draft", False),
+            ("signed", True),
+            ("filing", True),
+        ]
+        assert {(e.data["drafted_by"], e.data["agency_uscc"], e.data["enterprise_uscc"]) for e in events} == {
+            ("enterprise", w.agency_uscc, w.enterprise_uscc)
+        }
+        assert [e.data["version"] for e in events] == [1, 3, 4]
+
+
 async def test_cancel_a_draft(sqlite_backend):
     async with world(sqlite_backend.settings()) as w:
         c = await w.create()

@@ -30,6 +30,7 @@ from services.contracts.states import (
     SUSPEND,
     TERMINATE,
     ContractStatus,
+    roles_of,
 )
 from shared.roles import Role
 from shared.states import Action
@@ -204,3 +205,24 @@ async def test_every_time_based_step_in_every_state_is_due_or_not(sqlite_backend
                 assert (after["status"], after["version"]) == (step.target, c["version"] + 1), case
             else:
                 assert (after["status"], after["version"]) == (state, c["version"]), case
+
+
+async def test_a_role_that_may_never_take_an_action_gets_403_whatever_the_state(sqlite_backend, tmp_path):
+    """403 names the role before 409 names the state (SPEC §5): a bureau never signs, a party never
+    reviews a filing — whether or not the contract's state would allow the action. The callers are
+    the contract's own parties and its district's bureau: the refusal is the role's, not ownership."""
+    async with one_world(sqlite_backend, tmp_path) as w:
+        for state in (S.DRAFT, S.ACTIVE):
+            c = await reach(w, state)
+            tokens = {
+                Role.AGENCY: w.agency(),
+                Role.ENTERPRISE: w.enterprise(),
+                Role.BUREAU: w.bureau(),
+                Role.ADMIN: w.admin(),
+            }
+            for action, request in REQUESTS.items():
+                method, verb, _, body = request(w)
+                path = f"/api/v1/contracts/{c['id']}" + (f"/{verb}" if verb else "")
+                for role in set(tokens) - roles_of(action):
+                    r = await w.client.request(method, path, json=body, headers=tokens[role])
+                    assert r.status_code == 403, (str(action), str(role), state, r.text)

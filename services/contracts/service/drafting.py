@@ -92,6 +92,7 @@ async def amend_contract(
         )
         contracts = Contracts(uow.session)
         contract = await contracts.get_full(contract_id, uow.principal, write=True)
+        steps.authorize(AMEND, uow.principal)
         if_match.check(contract.version)
         step = CONTRACT.step(AMEND, contract.status, uow.principal.role)
         changes = body.model_dump(exclude_unset=True, exclude_none=True)

@@ -37,6 +37,7 @@ async def sign_contract(uow: UnitOfWork, *, contract_id: uuid.UUID, if_match: Pr
         agency = await steps.lock_agency(uow, peek.agency_id)
         contracts = Contracts(uow.session)
         contract = await contracts.get_full(contract_id, principal, write=True)
+        steps.authorize(SIGN, principal)
         if_match.check(contract.version)
         # The caller's role names its party (the repository let it write: its own contract).
         both = {*contract.signed_by, principal.role} >= set(Party)
@@ -89,6 +90,7 @@ async def submit_for_filing(uow: UnitOfWork, *, contract_id: uuid.UUID, if_match
     async with uow:
         contracts = Contracts(uow.session)
         contract = await contracts.get_full(contract_id, uow.principal, write=True)
+        steps.authorize(FILE, uow.principal)
         if_match.check(contract.version)
         step = CONTRACT.step(FILE, contract.status, uow.principal.role)
         reason = "提交备案 / submitted for filing"
@@ -118,6 +120,7 @@ async def review_filing(
         agency = await steps.lock_agency(uow, peek.agency_id)
         contracts = Contracts(uow.session)
         contract = await contracts.get_full(contract_id, uow.principal, write=True)
+        steps.authorize(REVIEW, uow.principal)
         if_match.check(contract.version)
         accepted = decision == "accept"
         step = CONTRACT.step(
@@ -170,6 +173,7 @@ async def terminate_contract(
     async with uow:
         contracts = Contracts(uow.session)
         contract = await contracts.get_full(contract_id, uow.principal, write=True)
+        steps.authorize(TERMINATE, uow.principal)
         if_match.check(contract.version)
         await terminate(uow, contract, reason=reason)
         return await contracts.load_details(contract)
@@ -192,6 +196,7 @@ async def cancel_contract(
     async with uow:
         contracts = Contracts(uow.session)
         contract = await contracts.get_full(contract_id, uow.principal, write=True)
+        steps.authorize(CANCEL, uow.principal)
         if_match.check(contract.version)
         step = CONTRACT.step(CANCEL, contract.status, uow.principal.role)
         contract.end_reason = reason

@@ -1,7 +1,8 @@
 """What every contract use case does with a step of the machine (states.py), written once:
-``take`` it (the new status, the next version, a history row), ``note`` a change that keeps the
-status, ``emit`` the event the step declares, put a regulatory act on the audit trail — and lock
-the parties' read-model rows in the one lock order (repository.py).
+``authorize`` the caller's role, ``take`` the step (the new status, the next version, a history
+row), ``note`` a change that keeps the status, ``emit`` the event the step declares, put a
+regulatory act on the audit trail — and lock the parties' read-model rows in the one lock order
+(repository.py).
 
 The use case itself asks the machine for the step (``CONTRACT.step``: 409 / 403) and calls
 ``emit(uow, contract, step.emits, ...)`` — nothing here decides which event a state gets.
@@ -18,13 +19,29 @@ from prometheus_client import Counter
 from services.contracts import events
 from services.contracts.models import AgencyFacts, Contract, ContractHistory, EnterpriseFacts
 from services.contracts.repository import Agencies, Enterprises
-from services.contracts.states import ContractStatus
+from services.contracts.states import CONTRACT, ContractStatus, roles_of
+from shared.auth import Principal
+from shared.errors import Forbidden
 from shared.events.catalog import EventType
-from shared.states import Transition
+from shared.i18n import text
+from shared.states import Action, Transition
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("contracts.service")
 TRANSITIONS = Counter("custody_contract_transitions_total", "Contract status transitions", ["from_status", "to_status"])
+
+
+def authorize(action: Action, principal: Principal) -> None:
+    """403 when the caller's role may take ``action`` in no state: asked before the state (409),
+    so that whoever may never sign or review is told so whatever the contract's state (SPEC §5:
+    403 role, 409 state)."""
+    if principal.role not in roles_of(action):
+        raise Forbidden(
+            text(
+                f"你的角色不能对{CONTRACT.label.zh}执行“{action.label.zh}”",
+                f"Your role may not {action.label.en} a {CONTRACT.label.en}",
+            )
+        )
 
 
 def take(
