@@ -1,24 +1,25 @@
 """Contracts service (SPEC §9): custody contracts from draft to signatures, filing and expiry.
 
-States: draft → signed → filing → filed → active → expired | terminated; filing → rejected
-(PATCH amends it back to draft); draft → cancelled; filed | active | suspended → terminated;
-filed | active → suspended (agency suspended) → back on reinstatement, terminated on revocation;
-a suspended contract whose term ran out expires by sweep.
+The states, who may take each step and the event it emits: ``states`` (the ``CONTRACT`` machine).
 
-Layout: ``models`` (tables), ``schemas`` (bodies), ``rules`` (creation rules, pure),
-``signatures`` (canonical terms + SHA-256), ``readmodels`` (agency/enterprise facts from events,
-httpx fallback), ``service/`` (core, drafting, lifecycle), ``events`` (what we emit),
-``consumers`` (cascades), ``sweeps`` (activation, expiring, expiry), ``api``, ``main``.
+Layout (the service template, docs/DEVELOPING.md): ``main`` (the ServiceSpec), ``api`` (routes),
+``service/`` (the use cases: drafting, lifecycle, reading, cascades, schedule; the creation
+``rules``; the parties' ``facts`` with the fallback to their services; ``steps`` shared by all),
+``repository`` (every query; who may see and change what), ``models`` (tables, and the canonical
+terms a signature covers), ``schemas`` (bodies), ``events`` (the payload), ``consumers`` (what
+we apply), ``sweeps`` (the time-based steps), ``migrations/``.
 
-Choices (to be recorded in docs/DECISIONS.md):
+Choices (docs/DECISIONS.md):
 - Engineer capacity counts signed/filing/filed/active/suspended contracts of the agency; drafts
   do not (either party may draft) — capacity is checked again when a contract becomes signed.
-- The overlap rule counts every non-final contract (draft, signed, filing, filed, active,
-  suspended, rejected).
-- Events: one per status entered — contract.signed/filed/activated/rejected/suspended/
-  terminated/expired; draft, filing and cancelled emit nothing (not in the catalog); reinstatement
-  emits the event of the state it returns to; contract.expiring once; contract.flagged on a risk
-  flag set *or cleared* (``risk_flagged`` says which).
+- The overlap rule counts every live (non-final) contract: draft, signed, filing, filed, active,
+  suspended, rejected.
+- Events: contract.drafted on creation, contract.filing_submitted on submission (SPEC §9 v2),
+  then one per status entered — contract.signed/filed/activated/rejected/suspended/terminated/
+  expired; an amendment and a cancellation emit nothing; reinstatement emits the event of the
+  state it returns to; contract.expiring once; contract.flagged on a risk flag set *or cleared*
+  (``risk_flagged`` says which). Every payload carries ``agency_uscc``, ``drafted_by`` and
+  ``enterprise_signed``.
 - Audit trail: filing submitted, filing accepted/rejected, every termination.
 - The agency counts as approved while ``filing_in_force`` (renewal, DECISIONS D11); a filing of a
   suspended agency is not accepted (422 agency_not_approved).

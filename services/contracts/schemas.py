@@ -1,27 +1,41 @@
-"""Request and response bodies of the contracts API (validate before you store)."""
+"""Request and response bodies of the contracts API: validate before you store; the ``…Read``
+models are read from the ORM rows (``from_attributes``) the use cases return."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from services.contracts.models import Party
+from services.contracts.states import ContractStatus
 from shared.reference import USCC, ServiceItem
 from shared.validation import no_control, single_line
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(single_line)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(single_line)
+]
+# The same limit as the registry's reasons (2000 characters).
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control)
+]
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(no_control)]
 Fee = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False)]
+Decision = Literal["accept", "reject"]
 
-ContractStatus = Literal["draft", "signed", "filing", "filed", "active", "expired", "terminated", "rejected",
-                         "cancelled", "suspended"]
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]  # SQLite drops the zone: it is UTC
 
 
 class ServiceLine(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
 
     item: ServiceItem
     times_per_year: int = Field(ge=1, le=365)
@@ -82,36 +96,41 @@ class ReasonBody(BaseModel):
 class OptionalReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(no_control)] | None = None
+    reason: OptionalText | None = None
 
 
 class FilingReview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["accept", "reject"]
-    comments: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(no_control)] | None = None
+    decision: Decision
+    comments: OptionalText | None = None
 
 
 class HistoryRead(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    # One ContractHistory row: ``from`` and ``to`` are its states.
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
 
-    from_: str | None = Field(default=None, alias="from", serialization_alias="from")
-    to: str
+    from_: str | None = Field(default=None, validation_alias="from_status", serialization_alias="from")
+    to: str = Field(validation_alias="to_status")
     actor: str
-    at: datetime
+    at: Timestamp
     reason: str | None = None
 
 
 class SignatureRead(BaseModel):
-    party: Literal["agency", "enterprise"]
+    model_config = ConfigDict(from_attributes=True)
+
+    party: Party
     account_id: str
     actor: str
-    signed_at: datetime
+    signed_at: Timestamp
     content_sha256: str
-    voided_at: datetime | None = None
+    voided_at: Timestamp | None = None
 
 
 class ContractSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     status: ContractStatus
     version: int
@@ -130,22 +149,24 @@ class ContractSummary(BaseModel):
     filing_no: str | None = None
     risk_flagged: bool = False
     previous_status: str | None = None
-    created_at: datetime
-    updated_at: datetime
-    filed_at: datetime | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
+    filed_at: Timestamp | None = None
 
 
 class ContractRead(ContractSummary):
     content_sha256: str = Field(description="SHA-256 of the canonical JSON of the current terms")
-    terms: dict = Field(description="The canonical terms the parties sign")
+    terms: dict[str, Any] = Field(description="The canonical terms the parties sign")
     review_comments: str | None = None
     end_reason: str | None = None
-    expiring_notified_at: datetime | None = None
+    expiring_notified_at: Timestamp | None = None
     signatures: list[SignatureRead] = Field(description="Current signatures (not voided)")
     voided_signatures: list[SignatureRead] = []
     history: list[HistoryRead]
 
 
 class ContractPage(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     items: list[ContractSummary]
     next_cursor: str | None = None

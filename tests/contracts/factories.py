@@ -6,25 +6,25 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
-from shared.clock import FrozenClock
-from shared.reference import USCC_ALPHABET, make_uscc
-from shared.settings import Settings
 from devtools.testing.apps import running
 from devtools.testing.events import publish_event
 from devtools.testing.tokens import auth, verifier
 from devtools.testing.wait import eventually
-
 from services.contracts.main import create_app
 from services.contracts.models import AgencyFacts, EnterpriseFacts
+from shared.clock import FrozenClock
+from shared.reference import USCC_ALPHABET, make_uscc
+from shared.settings import Settings
 
 TODAY = date(2026, 3, 2)
 START = date(2026, 4, 1)
@@ -47,36 +47,86 @@ def new_uscc() -> str:
 
 
 def frozen(day: date = TODAY) -> FrozenClock:
-    return FrozenClock(datetime(day.year, day.month, day.day, 9, 0, tzinfo=timezone.utc))
+    return FrozenClock(datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC))
 
 
-def agency_data(agency_id: str, uscc: str, *, status: str = "approved", version: int = 2, name: str = "江门安信安全技术服务有限公司",
-                districts: list[str] | None = None, industries: list[str] | None = None,
-                engineers: list[str] | None = None, reason: str | None = None,
-                filing_in_force: bool | None = None) -> dict[str, Any]:
+def agency_data(
+    agency_id: str,
+    uscc: str,
+    *,
+    status: str = "approved",
+    version: int = 2,
+    name: str = "江门安信安全技术服务有限公司",
+    districts: list[str] | None = None,
+    industries: list[str] | None = None,
+    engineers: list[str] | None = None,
+    reason: str | None = None,
+    filing_in_force: bool | None = None,
+) -> dict[str, Any]:
     return {
-        "id": agency_id, "version": version, "uscc": uscc, "name": name, "status": status, "district_code": DISTRICT,
+        "id": agency_id,
+        "version": version,
+        "uscc": uscc,
+        "name": name,
+        "status": status,
+        "district_code": DISTRICT,
         "service_districts": districts if districts is not None else [DISTRICT, OTHER_DISTRICT],
-        "service_industries": industries if industries is not None else ["machinery", "light_industry", "hazardous_chemicals"],
+        "service_industries": industries
+        if industries is not None
+        else ["machinery", "light_industry", "hazardous_chemicals"],
         "registered_engineers": engineers if engineers is not None else list(ENGINEERS),
-        "filing_no": "JM-TG-2026-0001", "valid_until": "2029-03-01", "reason": reason,
+        "filing_no": "JM-TG-2026-0001",
+        "valid_until": "2029-03-01",
+        "reason": reason,
         **({"filing_in_force": filing_in_force} if filing_in_force is not None else {}),
     }
 
 
-def enterprise_data(uscc: str, *, enterprise_id: str | None = None, version: int = 1, risk_level: str = "yellow",
-                    industry: str = "machinery", district: str = DISTRICT, name: str = "江门市蓬江区示例五金厂") -> dict[str, Any]:
-    return {"id": enterprise_id or str(uuid.uuid4()), "version": version, "uscc": uscc, "name": name, "industry": industry,
-            "district_code": district, "town": None, "risk_level": risk_level}
+def enterprise_data(
+    uscc: str,
+    *,
+    enterprise_id: str | None = None,
+    version: int = 1,
+    risk_level: str = "yellow",
+    industry: str = "machinery",
+    district: str = DISTRICT,
+    name: str = "江门市蓬江区示例五金厂",
+) -> dict[str, Any]:
+    return {
+        "id": enterprise_id or str(uuid.uuid4()),
+        "version": version,
+        "uscc": uscc,
+        "name": name,
+        "industry": industry,
+        "district_code": district,
+        "town": None,
+        "risk_level": risk_level,
+    }
 
 
-def contract_body(agency_id: str, enterprise_uscc: str, *, engineer: str = ENGINEERS[0], inspections: int = 4,
-                  start: date = START, end: date = END, fee: str = "24000.00", extra_services: bool = True) -> dict[str, Any]:
+def contract_body(
+    agency_id: str,
+    enterprise_uscc: str,
+    *,
+    engineer: str = ENGINEERS[0],
+    inspections: int = 4,
+    start: date = START,
+    end: date = END,
+    fee: str = "24000.00",
+    extra_services: bool = True,
+) -> dict[str, Any]:
     services = [{"item": "hazard_inspection", "times_per_year": inspections}]
     if extra_services:
         services.append({"item": "safety_training", "times_per_year": 2})
-    return {"enterprise_uscc": enterprise_uscc, "agency_id": agency_id, "engineer_name": engineer, "services": services,
-            "start_date": start.isoformat(), "end_date": end.isoformat(), "fee_yuan": fee}
+    return {
+        "enterprise_uscc": enterprise_uscc,
+        "agency_id": agency_id,
+        "engineer_name": engineer,
+        "services": services,
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "fee_yuan": fee,
+    }
 
 
 @dataclass
@@ -110,8 +160,15 @@ class World:
     async def publish(self, event_type: str, data: dict[str, Any]) -> None:
         await publish_event(self.settings, event_type, data)
 
-    async def agency_event(self, event_type: str = "agency.approved", *, agency_id: str | None = None,
-                           uscc: str | None = None, wait: bool = True, **kw: Any) -> dict[str, Any]:
+    async def agency_event(
+        self,
+        event_type: str = "agency.approved",
+        *,
+        agency_id: str | None = None,
+        uscc: str | None = None,
+        wait: bool = True,
+        **kw: Any,
+    ) -> dict[str, Any]:
         if "version" not in kw:
             self.agency_version += 1
             kw["version"] = self.agency_version
@@ -122,8 +179,9 @@ class World:
             await self.wait_agency(data["id"], data["version"])
         return data
 
-    async def enterprise_event(self, event_type: str = "enterprise.registered", *, uscc: str | None = None,
-                               wait: bool = True, **kw: Any) -> dict[str, Any]:
+    async def enterprise_event(
+        self, event_type: str = "enterprise.registered", *, uscc: str | None = None, wait: bool = True, **kw: Any
+    ) -> dict[str, Any]:
         if "version" not in kw:
             self.enterprise_version += 1
             kw["version"] = self.enterprise_version
@@ -134,20 +192,24 @@ class World:
         return data
 
     async def processed(self, n: int) -> None:
-        await eventually(lambda: self.app.state.ctx.subscriber.processed_total >= n, timeout=15)
+        await eventually(lambda: self.app.state.runtime.subscriber.processed_total >= n, timeout=15)
 
     async def wait_agency(self, agency_id: str, version: int) -> None:
         async def check() -> bool:
-            async with self.app.state.ctx.db.reader() as s:
-                v = (await s.execute(sa.select(AgencyFacts.version).where(AgencyFacts.id == uuid.UUID(agency_id)))).scalar()
+            async with self.app.state.runtime.unit_of_work().read() as s:
+                v = (
+                    await s.execute(sa.select(AgencyFacts.version).where(AgencyFacts.id == uuid.UUID(agency_id)))
+                ).scalar()
             return v is not None and v >= version
+
         await eventually(check, timeout=15)
 
     async def wait_enterprise(self, uscc: str, version: int) -> None:
         async def check() -> bool:
-            async with self.app.state.ctx.db.reader() as s:
+            async with self.app.state.runtime.unit_of_work().read() as s:
                 v = (await s.execute(sa.select(EnterpriseFacts.version).where(EnterpriseFacts.uscc == uscc))).scalar()
             return v is not None and v >= version
+
         await eventually(check, timeout=15)
 
     async def setup_parties(self, *, risk_level: str = "yellow", **agency_kw: Any) -> None:
@@ -176,13 +238,15 @@ class World:
         c = await self.create(**kw)
         assert (await self.post(c["id"], "sign", self.agency())).status_code == 200
         r = await self.post(c["id"], "sign", self.enterprise())
-        assert r.status_code == 200 and r.json()["status"] == "signed", r.text
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "signed", r.text
         return r.json()
 
     async def filing(self, **kw: Any) -> dict[str, Any]:
         c = await self.signed(**kw)
         r = await self.post(c["id"], "file", self.enterprise())
-        assert r.status_code == 200 and r.json()["status"] == "filing", r.text
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "filing", r.text
         return r.json()
 
     async def filed(self, **kw: Any) -> dict[str, Any]:
@@ -200,8 +264,9 @@ class World:
 
 
 @asynccontextmanager
-async def world(settings: Settings, *, clock: FrozenClock | None = None, parties: bool = True,
-                **party_kw: Any) -> AsyncIterator[World]:
+async def world(
+    settings: Settings, *, clock: FrozenClock | None = None, parties: bool = True, **party_kw: Any
+) -> AsyncIterator[World]:
     clock = clock or frozen()
     app = create_app(settings, clock=clock, verifier=verifier())
     async with running(app) as client:

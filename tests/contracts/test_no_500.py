@@ -7,9 +7,35 @@ from datetime import date
 
 from tests.contracts.factories import world
 
-NASTY = [None, -1, 0, 10**30, 1.5, -0.01, "", " ", "x" * 5000, "２０２６-04-01", "2026-13-01", "0000-01-01", "9999-12-31",
-         True, [], {}, [1, 2], {"a": 1}, "\u0000", "null", "NaN", "Infinity", "1e999", "'; DROP TABLE contracts; --",
-         [{"item": "hazard_inspection"}], [{"item": None, "times_per_year": None}], [{"item": "hazard_inspection", "times_per_year": "4"}]]
+NASTY = [
+    None,
+    -1,
+    0,
+    10**30,
+    1.5,
+    -0.01,
+    "",
+    " ",
+    "x" * 5000,
+    "２０２６-04-01",
+    "2026-13-01",
+    "0000-01-01",
+    "9999-12-31",
+    True,
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+    "\u0000",
+    "null",
+    "NaN",
+    "Infinity",
+    "1e999",
+    "'; DROP TABLE contracts; --",
+    [{"item": "hazard_inspection"}],
+    [{"item": None, "times_per_year": None}],
+    [{"item": "hazard_inspection", "times_per_year": "4"}],
+]
 
 
 async def test_hostile_values_never_cause_a_500(sqlite_backend):
@@ -30,17 +56,34 @@ async def test_hostile_values_never_cause_a_500(sqlite_backend):
             r = await w.client.patch(f"/api/v1/contracts/{c['id']}", json={key: rng.choice(NASTY)}, headers=w.agency())
             assert r.status_code < 500, (key, r.text)
             for verb, field in (("filing-review", "decision"), ("filing-review", "comments"), ("terminate", "reason")):
-                r = await w.post(c["id"], verb, w.bureau() if verb == "filing-review" else w.enterprise(),
-                                 {field: rng.choice(NASTY)})
+                r = await w.post(
+                    c["id"], verb, w.bureau() if verb == "filing-review" else w.enterprise(), {field: rng.choice(NASTY)}
+                )
                 assert r.status_code < 500, (verb, field, r.text)
-            r = await w.client.get("/api/v1/contracts", params={rng.choice(["status", "agency_id", "enterprise_uscc", "district",
-                                                                             "limit", "cursor"]): str(rng.choice(NASTY))},
-                                   headers=w.admin())
+            r = await w.client.get(
+                "/api/v1/contracts",
+                params={
+                    rng.choice(["status", "agency_id", "enterprise_uscc", "district", "limit", "cursor"]): str(
+                        rng.choice(NASTY)
+                    )
+                },
+                headers=w.admin(),
+            )
             assert r.status_code < 500, r.text
         assert 422 in statuses
         for raw in (b"null", b"[]", b'"x"', b"1", b"{}", b'{"reason": null}'):
-            for method, path in (("PATCH", ""), ("POST", "/sign"), ("POST", "/file"), ("POST", "/cancel"),
-                                 ("POST", "/terminate"), ("POST", "/filing-review")):
-                r = await w.client.request(method, f"/api/v1/contracts/{c['id']}{path}", content=raw,
-                                           headers={**w.agency(), "content-type": "application/json"})
+            for method, path in (
+                ("PATCH", ""),
+                ("POST", "/sign"),
+                ("POST", "/file"),
+                ("POST", "/cancel"),
+                ("POST", "/terminate"),
+                ("POST", "/filing-review"),
+            ):
+                r = await w.client.request(
+                    method,
+                    f"/api/v1/contracts/{c['id']}{path}",
+                    content=raw,
+                    headers={**w.agency(), "content-type": "application/json"},
+                )
                 assert r.status_code < 500, (method, path, raw, r.text)

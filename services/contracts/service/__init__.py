@@ -1,22 +1,14 @@
-"""Contract lifecycle (SPEC §9): domain functions with keyword-only arguments and no HTTP types.
+"""The contracts use cases (SPEC §9): keyword-only functions taking the unit of work first, knowing
+no HTTP types, returning the ORM rows they changed.
 
-``core`` holds the building blocks (authorization, locks, transitions, history, reading);
-``drafting`` creation and amendment; ``lifecycle`` signatures, filing, review, termination and
-cancellation. Each write is one transaction: lock what is read-then-written, check the state,
-change it, write the history row and the event (outbox) and, for regulatory acts, the audit trail.
+``drafting`` creation and amendment; ``lifecycle`` signatures, filing, the filing review,
+termination, cancellation; ``reading`` one contract or a page; ``cascades`` what agency and
+enterprise events do to contracts; ``schedule`` the time-based steps; ``rules`` the creation
+rules (pure); ``facts`` the parties' read models and the fallback to their owning services;
+``steps`` what every use case does with a step of the machine.
 """
 
-from services.contracts.service.core import (
-    ALLOWED_FROM,
-    ContractTransitionError,
-    can_see,
-    get_contract,
-    list_contracts,
-    note,
-    party_of,
-    terminate,
-    transition,
-)
+from services.contracts.service.cascades import follow_agency, follow_enterprise
 from services.contracts.service.drafting import amend_contract, create_contract
 from services.contracts.service.lifecycle import (
     cancel_contract,
@@ -25,9 +17,23 @@ from services.contracts.service.lifecycle import (
     submit_for_filing,
     terminate_contract,
 )
+from services.contracts.service.reading import ContractList, get_contract, list_contracts
+from services.contracts.service.schedule import DUE_STEPS, due, take_due_step
 
 __all__ = [
-    "ALLOWED_FROM", "ContractTransitionError", "amend_contract", "can_see", "cancel_contract", "create_contract",
-    "get_contract", "list_contracts", "note", "party_of", "review_filing", "sign_contract", "submit_for_filing",
-    "terminate", "terminate_contract", "transition",
+    "DUE_STEPS",
+    "ContractList",
+    "amend_contract",
+    "cancel_contract",
+    "create_contract",
+    "due",
+    "follow_agency",
+    "follow_enterprise",
+    "get_contract",
+    "list_contracts",
+    "review_filing",
+    "sign_contract",
+    "submit_for_filing",
+    "take_due_step",
+    "terminate_contract",
 ]

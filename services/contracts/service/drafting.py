@@ -1,119 +1,148 @@
-"""Drafting a contract: creation under the creation rules, and amendments (which void signatures)."""
+"""Drafting a contract: creation under the creation rules (service.rules), and amendments — which
+run the same rules on the would-be terms and void every signature over the old ones."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
-import structlog
-
-from shared.app import ServiceContext
-from shared.auth import Principal
-from shared.errors import Forbidden
-from shared.i18n import text
+from services.contracts.models import AgencyFacts, Contract, ContractHistory, EnterpriseFacts, Party
+from services.contracts.repository import Contracts
+from services.contracts.schemas import ContractAmend, ContractCreate, ServiceLine
+from services.contracts.service import facts, steps
+from services.contracts.service.rules import Proposal, Terms, check_terms, meets_risk, raise_violations
+from services.contracts.states import AMEND, CONTRACT, ContractStatus
+from shared.events.catalog import EventType
+from shared.http import Precondition
 from shared.ids import new_id
+from shared.uow import UnitOfWork
 
-from services.contracts import readmodels
-from services.contracts.models import Contract, ContractHistory, Signature
-from services.contracts.rules import Terms, meets_risk
-from services.contracts.schemas import ContractAmend, ContractCreate
-from services.contracts.service.core import (
-    Precondition,
-    _check_rules,
-    _full,
-    _load,
-    _lock_facts,
-    _require_party,
-    _require_state,
-    _require_visible,
-    _services,
-    note,
-    transition,
-)
-from services.contracts.signatures import content_sha256
-
-log = structlog.get_logger("contracts.service")
+TERM_FIELDS = ("engineer_name", "services", "start_date", "end_date", "fee_yuan")
 
 
-async def create_contract(ctx: ServiceContext, *, principal: Principal, body: ContractCreate,
-                          authorization: str | None) -> dict[str, Any]:
-    if principal.role == "enterprise":
-        if not principal.is_org(body.enterprise_uscc):
-            raise Forbidden(text("企业只能为本企业创建托管协议", "An enterprise may only create contracts for itself"))
-    elif principal.role != "agency":
-        raise Forbidden(text("托管协议由机构或企业一方发起", "A contract is created by the agency or the enterprise"))
-    agency = await readmodels.resolve_agency(ctx.db, ctx.settings, body.agency_id, authorization)
-    if principal.role == "agency" and not principal.is_org(agency.uscc):
-        raise Forbidden(text("机构只能以本机构名义创建托管协议", "An agency may only create contracts in its own name"))
-    await readmodels.resolve_enterprise(ctx.db, ctx.settings, body.enterprise_uscc, authorization)
+def stored_services(lines: Sequence[ServiceLine]) -> list[dict[str, Any]]:
+    """Service lines as the contract keeps them (and as its terms are hashed)."""
+    return [{"item": str(line.item), "times_per_year": line.times_per_year} for line in lines]
 
-    now = ctx.clock.now()
-    services = _services(body.services)
-    terms = Terms(engineer_name=body.engineer_name, services=services, start_date=body.start_date, end_date=body.end_date)
-    async with ctx.db.transaction() as session:
-        await _lock_facts(session, agency_id=body.agency_id, enterprise_uscc=body.enterprise_uscc)
-        agency = await readmodels.agency_in_model(session, body.agency_id)
-        enterprise = await readmodels.enterprise_in_model(session, body.enterprise_uscc)
-        assert agency is not None and enterprise is not None
-        await _check_rules(ctx, session, agency=agency, enterprise=enterprise, terms=terms, exclude=None)
-        contract = Contract(
-            id=new_id(), status="draft", version=1, enterprise_uscc=enterprise.uscc, enterprise_id=enterprise.id,
-            enterprise_name=enterprise.name, district_code=enterprise.district_code, agency_id=body.agency_id,
-            agency_uscc=agency.uscc, agency_name=agency.name, engineer_name=body.engineer_name, services=services,
-            start_date=body.start_date, end_date=body.end_date, fee_yuan=body.fee_yuan, risk_flagged=False,
-            created_by=principal.actor, created_at=now, updated_at=now,
+
+async def create_contract(uow: UnitOfWork, *, body: ContractCreate, token: str | None) -> Contract:
+    """A new draft (SPEC §9), by one of its parties in its own name; ``contract.drafted``."""
+    principal = uow.principal
+    Contracts.check_may_draft(principal, enterprise_uscc=body.enterprise_uscc)
+    agency = await facts.known_agency(uow, agency_id=body.agency_id, token=token)
+    Contracts.check_may_draft(principal, enterprise_uscc=body.enterprise_uscc, agency_uscc=agency.uscc)
+    await facts.known_enterprise(uow, uscc=body.enterprise_uscc, token=token)
+    services = stored_services(body.services)
+    terms = Terms(
+        engineer_name=body.engineer_name, services=services, start_date=body.start_date, end_date=body.end_date
+    )
+    async with uow:
+        agency, enterprise = await steps.lock_parties(
+            uow, agency_id=body.agency_id, enterprise_uscc=body.enterprise_uscc
         )
-        session.add(contract)
-        session.add(ContractHistory(contract_id=contract.id, from_status=None, to_status="draft", actor=principal.actor,
-                                    at=now, reason=None))
-        await session.flush()
-        result = await _full(session, contract)
-    log.info("contracts.created", contract_id=str(contract.id), actor=principal.actor)
-    return result
+        contracts = Contracts(uow.session)
+        await check_rules(uow, agency=agency, enterprise=enterprise, terms=terms, exclude=None)
+        now = uow.now
+        contract = Contract(
+            id=new_id(),
+            status=ContractStatus.DRAFT,
+            version=1,
+            enterprise_uscc=enterprise.uscc,
+            enterprise_id=enterprise.id,
+            enterprise_name=enterprise.name,
+            district_code=enterprise.district_code,
+            agency_id=agency.id,
+            agency_uscc=agency.uscc,
+            agency_name=agency.name,
+            engineer_name=body.engineer_name,
+            services=services,
+            start_date=body.start_date,
+            end_date=body.end_date,
+            fee_yuan=body.fee_yuan,
+            risk_flagged=False,
+            drafted_by=Party(principal.role),
+            created_by=principal.actor,
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(contract)
+        uow.session.add(
+            ContractHistory(
+                contract_id=contract.id, from_status=None, to_status=ContractStatus.DRAFT, actor=principal.actor, at=now
+            )
+        )
+        await contracts.load_details(contract)
+        await steps.emit(uow, contract, EventType.CONTRACT_DRAFTED)  # no step of the machine: the contract begins
+    steps.log.info("contracts.drafted", contract_id=str(contract.id), actor=principal.actor)
+    return contract
 
 
-async def amend_contract(ctx: ServiceContext, *, principal: Principal, contract_id: uuid.UUID, body: ContractAmend,
-                         precondition: Precondition, authorization: str | None) -> dict[str, Any]:
-    async with ctx.db.reader() as session:
-        peek = _require_visible(principal, await _load(session, contract_id, lock=False))
-    await readmodels.resolve_agency(ctx.db, ctx.settings, peek.agency_id, authorization)
-    await readmodels.resolve_enterprise(ctx.db, ctx.settings, peek.enterprise_uscc, authorization)
-    now = ctx.clock.now()
-    async with ctx.db.transaction() as session:
-        await _lock_facts(session, agency_id=peek.agency_id, enterprise_uscc=peek.enterprise_uscc)
-        contract = _require_visible(principal, await _load(session, contract_id, lock=True))
-        _require_party(principal, contract)
-        if precondition:
-            precondition(contract.version)
-        _require_state(contract, "amend")
-        before = content_sha256(contract)
+async def amend_contract(
+    uow: UnitOfWork, *, contract_id: uuid.UUID, body: ContractAmend, if_match: Precondition, token: str | None
+) -> Contract:
+    """Change the terms of a draft or a rejected filing (back to a draft); signatures are voided."""
+    async with uow.read():
+        peek = await Contracts(uow.session).get(contract_id, uow.principal)
+    await facts.known_agency(uow, agency_id=peek.agency_id, token=token)
+    await facts.known_enterprise(uow, uscc=peek.enterprise_uscc, token=token)
+    async with uow:
+        agency, enterprise = await steps.lock_parties(
+            uow, agency_id=peek.agency_id, enterprise_uscc=peek.enterprise_uscc
+        )
+        contracts = Contracts(uow.session)
+        contract = await contracts.get_full(contract_id, uow.principal, write=True)
+        steps.authorize(AMEND, uow.principal)
+        if_match.check(contract.version)
+        step = CONTRACT.step(AMEND, contract.status, uow.principal.role)
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
-        if "services" in changes:
-            changes["services"] = _services(body.services)
-        merged = {key: changes.get(key, getattr(contract, key))
-                  for key in ("engineer_name", "services", "start_date", "end_date", "fee_yuan")}
-        terms = Terms(engineer_name=merged["engineer_name"], services=merged["services"], start_date=merged["start_date"],
-                      end_date=merged["end_date"])
-        agency = await readmodels.agency_in_model(session, contract.agency_id)
-        enterprise = await readmodels.enterprise_in_model(session, contract.enterprise_uscc)
-        assert agency is not None and enterprise is not None
-        # the rules run on the would-be terms before anything is changed (nothing invalid is flushed)
-        await _check_rules(ctx, session, agency=agency, enterprise=enterprise, terms=terms, exclude=contract.id)
+        if body.services is not None:
+            changes["services"] = stored_services(body.services)
+        merged = {key: changes.get(key, getattr(contract, key)) for key in TERM_FIELDS}
+        terms = Terms(
+            engineer_name=merged["engineer_name"],
+            services=merged["services"],
+            start_date=merged["start_date"],
+            end_date=merged["end_date"],
+        )
+        # the rules run on the would-be terms before anything changes (nothing invalid is flushed)
+        await check_rules(uow, agency=agency, enterprise=enterprise, terms=terms, exclude=contract.id)
+        before = contract.content_sha256
         for key, value in changes.items():
             setattr(contract, key, value)
-        changed = content_sha256(contract) != before
-        if contract.status == "draft" and not changed:
-            return await _full(session, contract)  # nothing to amend: no new version
-        voided = (await session.execute(
-            sa.update(Signature).where(Signature.contract_id == contract.id, Signature.voided_at.is_(None))
-            .values(voided_at=now))).rowcount
-        reason = "修改条款 / terms amended" + (f"；{voided} 个签名作废 / {voided} signature(s) voided" if voided else "")
-        contract.risk_flagged = not meets_risk(contract.services, enterprise.risk_level, ctx.policy)
-        if contract.status == "rejected":
-            contract.review_comments = None
-            await transition(session, ctx.outbox, contract, "draft", actor=principal.actor, at=now, reason=reason)
-        else:
-            note(session, contract, actor=principal.actor, at=now, reason=reason)
-        await session.flush()
-        return await _full(session, contract)
+        if contract.status == ContractStatus.DRAFT and contract.content_sha256 == before:
+            return contract  # nothing to amend: no new version
+        voided = contract.signatures
+        for signature in voided:
+            signature.voided_at = uow.now
+        reason = "修改条款 / terms amended" + (
+            f"；{len(voided)} 个签名作废 / {len(voided)} signature(s) voided" if voided else ""
+        )
+        contract.risk_flagged = not meets_risk(contract.services, enterprise.risk_level, uow.policy)
+        contract.review_comments = None
+        previous = steps.take(uow, contract, step, reason=reason)
+        await steps.emit(uow, contract, step.emits, reason=reason, previous_status=previous)
+        return await contracts.load_details(contract)
+
+
+async def check_rules(
+    uow: UnitOfWork, *, agency: AgencyFacts, enterprise: EnterpriseFacts, terms: Terms, exclude: uuid.UUID | None
+) -> None:
+    """422 naming every creation rule ``terms`` break, counted in this transaction."""
+    contracts = Contracts(uow.session)
+    load = await contracts.engineer_load(agency_id=agency.id, engineer_name=terms.engineer_name, exclude=exclude)
+    overlapping = await contracts.overlapping(
+        enterprise_uscc=enterprise.uscc, start=terms.start_date, end=terms.end_date, exclude=exclude
+    )
+    raise_violations(
+        check_terms(
+            Proposal(
+                agency=agency,
+                enterprise=enterprise,
+                terms=terms,
+                policy=uow.policy,
+                engineer_load=load,
+                overlapping=overlapping,
+            )
+        )
+    )

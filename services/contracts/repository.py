@@ -1,0 +1,217 @@
+"""Every query of the contracts service, and the only place where who may see or change a contract
+is written down.
+
+``Contracts``: a party sees its own contracts (the agency by its USCC, the enterprise by its
+USCC), a district bureau the contracts of enterprises in its district, the city bureau and admin
+all of them; whoever sees a contract may ask to change it, and the state machine then decides
+whether their *role* may take that step (states.py). Drafting (no row yet) is for the parties,
+each in its own name (``check_may_draft``).
+
+``Agencies`` / ``Enterprises``: the read models of the parties, kept by one upsert rule
+(shared.readmodel: strictly newer versions apply). ``FilingNumbers``: the per-year counter.
+
+Locks are always taken in the order agency facts → enterprise facts → contract (the event
+consumers take the facts row first too), so that concurrent writers on PostgreSQL queue behind
+each other instead of deadlocking; on SQLite every write transaction is ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any, ClassVar, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from services.contracts.models import AgencyFacts, Contract, EnterpriseFacts, FilingCounter, metadata
+from services.contracts.states import ACTIVATE, BINDING, CONTRACT, EXPIRE, LIVE, NOTIFY_EXPIRING, ContractStatus
+from shared import scopes
+from shared.auth import Principal
+from shared.db import next_in_sequence
+from shared.errors import Forbidden
+from shared.i18n import text
+from shared.pagination import PageParams, keyset, page_of
+from shared.readmodel import upsert_if_newer
+from shared.reference import load_jurisdiction
+from shared.repository import Repository
+from shared.roles import Role
+from shared.states import Action
+
+M = TypeVar("M")
+CONTRACTS = sa.inspect(Contract).local_table  # its columns, typed as SQL expressions
+
+
+class Contracts(Repository[Contract]):
+    model, label = Contract, text("托管协议", "contract")
+
+    def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        return scopes.any_of(
+            scopes.district(principal, CONTRACTS.c.district_code),
+            scopes.org(principal, Role.AGENCY, CONTRACTS.c.agency_uscc),
+            scopes.org(principal, Role.ENTERPRISE, CONTRACTS.c.enterprise_uscc),
+        )
+
+    @staticmethod
+    def check_may_draft(principal: Principal, *, enterprise_uscc: str, agency_uscc: str | None = None) -> None:
+        """403 unless the caller is a party drafting in its own name: an enterprise for itself, an
+        agency as itself (its USCC known once the agency is resolved: pass ``agency_uscc`` then)."""
+        if principal.role == Role.ENTERPRISE:
+            if not principal.is_org(enterprise_uscc):
+                raise Forbidden(
+                    text("企业只能为本企业创建托管协议", "An enterprise may only create contracts for itself")
+                )
+        elif principal.role != Role.AGENCY:
+            raise Forbidden(
+                text("托管协议由机构或企业一方发起", "A contract is created by the agency or the enterprise")
+            )
+        elif agency_uscc is not None and not principal.is_org(agency_uscc):
+            raise Forbidden(
+                text("机构只能以本机构名义创建托管协议", "An agency may only create contracts in its own name")
+            )
+
+    # --- loading --------------------------------------------------------------------------
+    async def get_full(self, contract_id: uuid.UUID, principal: Principal, *, write: bool = False) -> Contract:
+        """``get`` (404 / 403 / the row, locked with ``write``) with its signatures and history."""
+        contract = await self.get(contract_id, principal, write=write)
+        await self.load_details(contract)
+        return contract
+
+    async def load_details(self, contract: Contract) -> Contract:
+        """(Re)load the signatures and the history, after this transaction's own writes."""
+        await self.session.flush()
+        await self.session.refresh(contract, ["signature_records", "history"])
+        return contract
+
+    async def page(
+        self,
+        principal: Principal,
+        params: PageParams,
+        *,
+        status: ContractStatus | None = None,
+        agency_id: uuid.UUID | None = None,
+        enterprise_uscc: str | None = None,
+        district: str | None = None,
+        risk_flagged: bool | None = None,
+    ) -> tuple[list[Contract], str | None]:
+        """The contracts the principal may see, newest first, filtered."""
+        stmt = self.select_readable(principal)
+        filters = {
+            CONTRACTS.c.status: status,
+            CONTRACTS.c.agency_id: agency_id,
+            CONTRACTS.c.enterprise_uscc: enterprise_uscc,
+            CONTRACTS.c.district_code: district,
+            CONTRACTS.c.risk_flagged: risk_flagged,
+        }
+        stmt = stmt.where(*(column == value for column, value in filters.items() if value is not None))
+        stmt = keyset(stmt, [CONTRACTS.c.id], params, descending=True, convert=[uuid.UUID])
+        rows = (await self.session.execute(stmt)).scalars().all()
+        return page_of(rows, params, lambda c: [str(c.id)])
+
+    async def locked(self, *where: sa.ColumnElement[bool]) -> list[Contract]:
+        """Contracts meeting ``where``, locked, with their signatures (event cascades)."""
+        stmt = (
+            sa.select(Contract)
+            .where(*where)
+            .order_by(CONTRACTS.c.id)
+            .options(selectinload(Contract.signature_records))  # type: ignore[arg-type]
+            .with_for_update(of=Contract)
+        )
+        return list((await self.session.execute(stmt)).scalars().all())
+
+    async def of_agency(self, agency_id: uuid.UUID, states: Iterable[ContractStatus]) -> list[Contract]:
+        return await self.locked(CONTRACTS.c.agency_id == agency_id, CONTRACTS.c.status.in_(list(states)))
+
+    async def of_enterprise(self, uscc: str, states: Iterable[ContractStatus]) -> list[Contract]:
+        return await self.locked(CONTRACTS.c.enterprise_uscc == uscc, CONTRACTS.c.status.in_(list(states)))
+
+    # --- time-based steps -------------------------------------------------------------------
+    @staticmethod
+    def due(action: Action, as_of: date, *, notice_days: int) -> sa.ColumnElement[bool]:
+        """The contracts whose time has come for ``action`` (states.py) as of ``as_of``: filed ones
+        from their start date, live ones after their end date, active ones ``notice_days``
+        before their end (once)."""
+        in_state = CONTRACTS.c.status.in_(sorted(CONTRACT.sources_of(action)))
+        if action is ACTIVATE:
+            return sa.and_(in_state, CONTRACTS.c.start_date <= as_of)
+        if action is EXPIRE:  # the last day is still in force
+            return sa.and_(in_state, CONTRACTS.c.end_date < as_of)
+        if action is NOTIFY_EXPIRING:
+            return sa.and_(
+                in_state,
+                CONTRACTS.c.expiring_notified_at.is_(None),
+                CONTRACTS.c.end_date <= as_of + timedelta(days=notice_days),
+                CONTRACTS.c.end_date >= as_of,
+            )
+        raise ValueError(f"{action} is not a time-based step")
+
+    async def ids_where(self, condition: sa.ColumnElement[bool]) -> list[uuid.UUID]:
+        stmt = sa.select(CONTRACTS.c.id).where(condition).order_by(CONTRACTS.c.id)
+        return list((await self.session.execute(stmt)).scalars().all())
+
+    async def locked_if(self, contract_id: uuid.UUID, condition: sa.ColumnElement[bool]) -> Contract | None:
+        """The contract, locked, if it still meets ``condition`` — re-evaluated under the lock, so
+        that of two replicas sweeping at once only one takes the step."""
+        found = await self.locked(CONTRACTS.c.id == contract_id, condition)
+        return found[0] if found else None
+
+    # --- the counts the creation rules need --------------------------------------------------
+    async def engineer_load(self, *, agency_id: uuid.UUID, engineer_name: str, exclude: uuid.UUID | None) -> int:
+        """The engineer's other contracts with this agency that bind their time."""
+        return await self._count(
+            CONTRACTS.c.agency_id == agency_id,
+            CONTRACTS.c.engineer_name == engineer_name,
+            CONTRACTS.c.status.in_(sorted(BINDING)),
+            exclude=exclude,
+        )
+
+    async def overlapping(self, *, enterprise_uscc: str, start: date, end: date, exclude: uuid.UUID | None) -> int:
+        """The enterprise's other live contracts whose term overlaps ``start`` … ``end``."""
+        return await self._count(
+            CONTRACTS.c.enterprise_uscc == enterprise_uscc,
+            CONTRACTS.c.status.in_(sorted(LIVE)),
+            CONTRACTS.c.start_date <= end,
+            CONTRACTS.c.end_date >= start,
+            exclude=exclude,
+        )
+
+    async def _count(self, *where: sa.ColumnElement[bool], exclude: uuid.UUID | None) -> int:
+        stmt = sa.select(sa.func.count()).select_from(Contract).where(*where)
+        if exclude is not None:
+            stmt = stmt.where(CONTRACTS.c.id != exclude)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+
+class ReadModel(Repository[M]):
+    """A read model of another service's entity (the service's own knowledge, never served as
+    such), keyed by ``key``: found by it, and kept by the one upsert rule."""
+
+    key: ClassVar[str]
+
+    def _key(self) -> sa.ColumnElement[Any]:
+        column: sa.ColumnElement[Any] = getattr(self.model, self.key)
+        return column
+
+    async def apply(self, values: Mapping[str, Any]) -> bool:
+        """Upsert the row when ``values`` are strictly newer than what is held; True if written."""
+        return await upsert_if_newer(self.session, self.model.__table__, values, key=[self.key])
+
+
+class Agencies(ReadModel[AgencyFacts]):
+    model, label, key = AgencyFacts, text("中介机构", "agency"), "id"
+
+
+class Enterprises(ReadModel[EnterpriseFacts]):
+    model, label, key = EnterpriseFacts, text("企业", "enterprise"), "uscc"
+
+
+class FilingNumbers:
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def next(self, year: int) -> str:
+        """``JM-HT-<year>-<nnnnnn>`` (托管合同), from a per-year counter in this transaction."""
+        table = metadata.tables[FilingCounter.__tablename__]
+        number = await next_in_sequence(self.session, table, key="year", key_value=year, counter="value")
+        return load_jurisdiction().filing_no("HT", year, number, width=6)
