@@ -70,15 +70,18 @@ def service_base(name: str) -> type[SQLModel]:
     return types.new_class(f"{name.title()}Model", (SQLModel,), {"registry": service_registry(name)})
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control from the driver so that we can say BEGIN IMMEDIATE ourselves.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(foreign_keys: bool) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so that we can say BEGIN IMMEDIATE ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin(statement: str) -> Callable[[object], None]:
@@ -113,13 +116,27 @@ class Database:
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @staticmethod
-    def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> AsyncEngine:
+    def _sqlite_engine(url: str, *, immediate: bool, echo: bool, foreign_keys: bool = True) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys))
         engine.sync_engine.dialect.do_begin = _sqlite_begin(  # type: ignore[method-assign,assignment]
             "BEGIN IMMEDIATE" if immediate else "BEGIN"
         )
         return engine
+
+    @asynccontextmanager
+    async def migrating(self) -> AsyncIterator[AsyncEngine]:
+        """The engine migrations run on. On SQLite foreign keys are off while they run: Alembic's
+        batch mode rebuilds a table (copy, drop, rename), and dropping a parent table with
+        foreign keys on deletes every child row through ``ON DELETE CASCADE``."""
+        if not self.is_sqlite:
+            yield self.engine
+            return
+        engine = self._sqlite_engine(self.url, immediate=True, echo=False, foreign_keys=False)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
 
     # --- lifecycle -----------------------------------------------------------------------
     async def ensure_database(self) -> None:

@@ -114,10 +114,14 @@ async def upgrade(db: Database, service: str) -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 
-    async with db.engine.begin() as conn:
+    async with db.migrating() as engine, engine.begin() as conn:
         if not db.is_sqlite:
             await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(service.encode())})
         await conn.run_sync(_upgrade)
+        if db.is_sqlite:  # foreign keys were off (Database.migrating): the data must still satisfy them
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if broken:
+                raise RuntimeError(f"{service}: migrations left rows breaking foreign keys: {broken[:5]}")
 
 
 async def downgrade(db: Database, service: str, revision: str = "base") -> None:
@@ -127,7 +131,7 @@ async def downgrade(db: Database, service: str, revision: str = "base") -> None:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)
 
-    async with db.engine.begin() as conn:
+    async with db.migrating() as engine, engine.begin() as conn:
         await conn.run_sync(_downgrade)
 
 

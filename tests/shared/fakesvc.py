@@ -23,7 +23,8 @@ notes = sa.Table("notes", producer_meta, sa.Column("id", sa.Uuid, primary_key=Tr
 
 consumer_meta = sa.MetaData()
 seen = sa.Table(
-    "seen", consumer_meta,
+    "seen",
+    consumer_meta,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("event_id", sa.String(64), nullable=False),
     sa.Column("entity_id", sa.String(64), nullable=False),
@@ -38,8 +39,15 @@ class Poison:
 
 
 def enterprise_data(entity_id: str, name: str, version: int = 1) -> dict[str, Any]:
-    return {"id": entity_id, "version": version, "uscc": make_uscc("91440703MA00000" + "01"), "name": name,
-            "industry": "machinery", "district_code": "440703", "risk_level": "yellow"}
+    return {
+        "id": entity_id,
+        "version": version,
+        "uscc": make_uscc("91440703MA00000" + "01"),
+        "name": name,
+        "industry": "machinery",
+        "district_code": "440703",
+        "risk_level": "yellow",
+    }
 
 
 producer_router = APIRouter()
@@ -50,7 +58,9 @@ async def create_note(ctx: Ctx, body: dict[str, Any], fail: bool = Query(False))
     note_id = new_id()
     async with ctx.db.transaction() as session:
         await session.execute(sa.insert(notes).values(id=note_id, name=str(body.get("name", ""))))
-        await ctx.outbox.emit(session, "enterprise.registered", enterprise_data(str(note_id), str(body.get("name", ""))))
+        await ctx.outbox.emit(
+            session, "enterprise.registered", enterprise_data(str(note_id), str(body.get("name", "")))
+        )
         if fail:
             raise RuntimeError("rolled back on purpose")
     return {"id": str(note_id)}
@@ -59,7 +69,9 @@ async def create_note(ctx: Ctx, body: dict[str, Any], fail: bool = Query(False))
 async def on_enterprise(session: AsyncSession, event: CloudEvent) -> None:
     if Poison.failing:
         raise ValueError("poisoned handler")
-    await session.execute(sa.insert(seen).values(event_id=event.id, entity_id=event.data["id"], version=event.data["version"]))
+    await session.execute(
+        sa.insert(seen).values(event_id=event.id, entity_id=event.data["id"], version=event.data["version"])
+    )
 
 
 def producer_app(settings: Settings):
@@ -68,8 +80,9 @@ def producer_app(settings: Settings):
 
 
 def consumer_app(settings: Settings):
-    spec = ServiceSpec(name="consumer", metadata=consumer_meta, routers=[], handlers={"enterprise.*": on_enterprise},
-                       migrate=False)
+    spec = ServiceSpec(
+        name="consumer", metadata=consumer_meta, routers=[], handlers={"enterprise.*": on_enterprise}, migrate=False
+    )
     return create_service_app(spec, settings, verifier=verifier())
 
 

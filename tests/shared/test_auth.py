@@ -43,8 +43,15 @@ def forged_tokens() -> dict[str, str]:
     tampered = b64({**claims, "role": "admin"})
     other_key = RSAKey.generate_key(2048, parameters={"kid": "test-key-1"}, private=True)
     public_pem = signing_key().as_pem(private=False)
-    base_claims = {"iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "sub": "x", "role": "admin", "scope": "custody.read custody.write",
-                   "iat": now, "exp": now + 600}
+    base_claims = {
+        "iss": TEST_ISSUER,
+        "aud": TEST_AUDIENCE,
+        "sub": "x",
+        "role": "admin",
+        "scope": "custody.read custody.write",
+        "iat": now,
+        "exp": now + 600,
+    }
     return {
         "expired": make_token("admin", ttl=-120),
         "not_yet_valid": make_token("admin", nbf=now + 3600),
@@ -68,8 +75,9 @@ async def test_forged_or_invalid_tokens_are_refused(name):
 
 async def test_unknown_kid_refetches_the_jwks_at_most_once_per_window(monkeypatch):
     fetches = []
-    v = TokenVerifier(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, jwks_url="http://127.0.0.1:9/jwks.json",
-                      refetch_interval=0)
+    v = TokenVerifier(
+        issuer=TEST_ISSUER, audience=TEST_AUDIENCE, jwks_url="http://127.0.0.1:9/jwks.json", refetch_interval=0
+    )
 
     class Response:
         def raise_for_status(self):
@@ -96,8 +104,11 @@ async def test_unknown_kid_refetches_the_jwks_at_most_once_per_window(monkeypatc
     assert (await v.verify(make_token("admin"))).is_admin
     assert len(fetches) == 1  # first use
     other_key = RSAKey.generate_key(2048, parameters={"kid": "rotated-away"}, private=True)
-    stranger = jwt.encode({"alg": "RS256", "kid": "rotated-away"}, {"iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "sub": "s",
-                           "role": "admin", "exp": int(time.time()) + 60}, other_key)
+    stranger = jwt.encode(
+        {"alg": "RS256", "kid": "rotated-away"},
+        {"iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "sub": "s", "role": "admin", "exp": int(time.time()) + 60},
+        other_key,
+    )
     for _ in range(5):
         with pytest.raises(Unauthorized):
             await v.verify(stranger)

@@ -21,8 +21,13 @@ from devtools.testing.apps import running
 from devtools.testing.tokens import auth, verifier
 
 meta = sa.MetaData()
-things = sa.Table("things", meta, sa.Column("id", sa.Uuid, primary_key=True), sa.Column("name", sa.String(100)),
-                  sa.Column("version", sa.Integer, nullable=False))
+things = sa.Table(
+    "things",
+    meta,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.String(100)),
+    sa.Column("version", sa.Integer, nullable=False),
+)
 router = APIRouter()
 
 
@@ -60,13 +65,17 @@ async def get_one(ctx: Ctx, thing_id: uuid.UUID, response: Response) -> dict:
 
 
 @router.post("/things/{thing_id}/rename")
-async def rename(ctx: Ctx, thing_id: uuid.UUID, body: ThingIn, request: Request, response: Response, _: CurrentPrincipal) -> dict:
+async def rename(
+    ctx: Ctx, thing_id: uuid.UUID, body: ThingIn, request: Request, response: Response, _: CurrentPrincipal
+) -> dict:
     async with ctx.db.transaction() as s:
         row = (await s.execute(sa.select(things).where(things.c.id == thing_id).with_for_update())).mappings().first()
         if row is None:
             raise NotFound("no such thing")
         check_if_match(request, row["version"])
-        await s.execute(sa.update(things).where(things.c.id == thing_id).values(name=body.name, version=row["version"] + 1))
+        await s.execute(
+            sa.update(things).where(things.c.id == thing_id).values(name=body.name, version=row["version"] + 1)
+        )
     set_etag(response, row["version"] + 1)
     return {"id": str(thing_id), "name": body.name, "version": row["version"] + 1}
 
@@ -77,8 +86,9 @@ async def boom() -> dict:
 
 
 def app_for(settings):
-    return create_service_app(ServiceSpec(name="things", metadata=meta, routers=[router], migrate=False), settings,
-                              verifier=verifier())
+    return create_service_app(
+        ServiceSpec(name="things", metadata=meta, routers=[router], migrate=False), settings, verifier=verifier()
+    )
 
 
 async def test_problem_documents_for_bad_requests(sqlite_backend):
@@ -87,9 +97,15 @@ async def test_problem_documents_for_bad_requests(sqlite_backend):
         r = await c.post("/things", content=b"{not json", headers={**h, "content-type": "application/json"})
         assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
         assert r.json()["code"] == "malformed_json"
-        r = await c.post("/things", content=b"name=x", headers={**h, "content-type": "application/x-www-form-urlencoded"})
+        r = await c.post(
+            "/things", content=b"name=x", headers={**h, "content-type": "application/x-www-form-urlencoded"}
+        )
         assert r.status_code == 415
-        r = await c.post("/things", json={"name": "", "uscc": "91440703MA00000019", "district_code": "999999", "count": 10**30}, headers=h)
+        r = await c.post(
+            "/things",
+            json={"name": "", "uscc": "91440703MA00000019", "district_code": "999999", "count": 10**30},
+            headers=h,
+        )
         assert r.status_code == 422
         fields = {e["field"] for e in r.json()["errors"]}
         assert {"name", "uscc", "district_code", "count"} <= fields
@@ -113,7 +129,9 @@ async def test_idempotency_key_replays_the_first_response(backend):
         other = await c.post("/things", json={"name": "different"}, headers=h)
         assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
         # Another caller's identical key is its own.
-        theirs = await c.post("/things", json={"name": "once"}, headers={**auth("admin", sub="caller-2"), "Idempotency-Key": "k-1"})
+        theirs = await c.post(
+            "/things", json={"name": "once"}, headers={**auth("admin", sub="caller-2"), "Idempotency-Key": "k-1"}
+        )
         assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
         listing = await c.get("/things")
         assert len(listing.json()["items"]) == 2

@@ -45,12 +45,17 @@ def alive(pid: int) -> bool:
 
 def test_custody_up_starts_everything_and_ctrl_c_stops_it(tmp_path):
     ports = {name: free_port() for name in (*SERVICES, "gateway")}
-    env = {**os.environ, "CUSTODY_DATA_DIR": str(tmp_path / "var"), "CUSTODY_EMBEDDED_NATS_PORT": str(free_port()),
-           **{f"CUSTODY_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
+    env = {
+        **os.environ,
+        "CUSTODY_DATA_DIR": str(tmp_path / "var"),
+        "CUSTODY_EMBEDDED_NATS_PORT": str(free_port()),
+        **{f"CUSTODY_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+    }
     env.pop("CUSTODY_NATS_URL", None)
     env.pop("CUSTODY_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         deadline = time.monotonic() + 90
         ready = set()

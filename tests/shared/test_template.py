@@ -17,10 +17,14 @@ SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "main.py
 TEMPLATE = ("main", "api", "service", "repository", "models", "schemas", "events", "consumers")
 STATEFUL = ("states",)  # every service whose entities have states (all of them but enterprises)
 SPLIT_AT = 400  # lines: a module past it becomes a package of the same name
-SQL = re.compile(r"\b(sa|sqlalchemy)\.(select|update|insert|delete|text|exists)\(|\.execute\(|\bselect\(|"
-                 r"\bdialect_insert\(|\.with_for_update\(")
-OWNERSHIP = re.compile(r"\.is_org\(|\.governs\(|\.org_uscc\b|\bprincipal\.district\b|\.sees_everything\b|"
-                       r"\bscopes\.")
+SQL = re.compile(
+    r"\b(sa|sqlalchemy)\.(select|update|insert|delete|text|exists)\(|\.execute\(|\bselect\(|"
+    r"\bdialect_insert\(|\.with_for_update\("
+)
+OWNERSHIP = re.compile(
+    r"\.is_org\(|\.governs\(|\.org_uscc\b|\bprincipal\.district\b|\.sees_everything\b|"
+    r"\bscopes\."
+)
 # Modules where SQL and ownership rules may be written: the repository layer, the tables
 # themselves and the migrations.
 SQL_HOMES = ("repository", "models", "migrations")
@@ -56,28 +60,44 @@ def test_no_service_imports_another(service: str) -> None:
     offenders = []
     for path in modules(service):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             for name in names:
                 parts = name.split(".")
-                if parts[0] in ("services", "gateway", "cli", "devtools", "portal") and parts[:2] != ["services", service]:
+                if parts[0] in ("services", "gateway", "cli", "devtools", "portal") and parts[:2] != [
+                    "services",
+                    service,
+                ]:
                     offenders.append(f"{path.relative_to(ROOT)}: {name}")
     assert not offenders
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_sql_is_written_only_in_the_repository_layer(service: str) -> None:
-    offenders = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}" for p in modules(service)
-                 if top_name(service, p) not in SQL_HOMES
-                 for n, line in enumerate(p.read_text().splitlines(), 1) if SQL.search(line)]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
+        for p in modules(service)
+        if top_name(service, p) not in SQL_HOMES
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if SQL.search(line)
+    ]
     assert not offenders, "\n".join(offenders)
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_ownership_and_district_rules_live_in_the_repository(service: str) -> None:
-    offenders = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}" for p in modules(service)
-                 if top_name(service, p) != "repository"
-                 for n, line in enumerate(p.read_text().splitlines(), 1) if OWNERSHIP.search(line)]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
+        for p in modules(service)
+        if top_name(service, p) != "repository"
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if OWNERSHIP.search(line)
+    ]
     assert not offenders, "\n".join(offenders)
 
 
@@ -86,7 +106,12 @@ def test_shared_depends_on_no_service_cli_or_devtools() -> None:
     for path in sorted((ROOT / "shared").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in (
-                    "services", "gateway", "cli", "devtools", "portal"):
+                "services",
+                "gateway",
+                "cli",
+                "devtools",
+                "portal",
+            ):
                 offenders.append(f"{path.relative_to(ROOT)}: {node.module}")
     assert not offenders
 

@@ -31,7 +31,8 @@ from shared.states import StateMachine
 # --- a throwaway service on the template --------------------------------------------------
 meta = sa.MetaData()
 things = sa.Table(
-    "things", meta,
+    "things",
+    meta,
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("district_code", sa.String(6), nullable=False),
     sa.Column("owner_uscc", sa.String(18)),
@@ -39,7 +40,8 @@ things = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 facts = sa.Table(
-    "facts", meta,
+    "facts",
+    meta,
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("name", sa.String(40), nullable=False),
     sa.Column("note", sa.String(40)),
@@ -58,21 +60,31 @@ class Things(Repository[Thing]):
     model, label = Thing, text("事物", "thing")
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
-        return scopes.any_of(scopes.district(principal, things.c.district_code),
-                             scopes.org(principal, Role.ENTERPRISE, things.c.owner_uscc))
+        return scopes.any_of(
+            scopes.district(principal, things.c.district_code),
+            scopes.org(principal, Role.ENTERPRISE, things.c.owner_uscc),
+        )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.org(principal, Role.ENTERPRISE, things.c.owner_uscc)
 
 
 def service_app(settings):
-    return create_service_app(ServiceSpec(name="things", metadata=meta, routers=[], migrate=False), settings,
-                              verifier=verifier())
+    return create_service_app(
+        ServiceSpec(name="things", metadata=meta, routers=[], migrate=False), settings, verifier=verifier()
+    )
 
 
 def enterprise_data(thing_id: str, version: int = 1) -> dict:
-    return {"id": thing_id, "version": version, "uscc": "91440703MA4UX0AA9K", "name": "n", "industry": "machinery",
-            "district_code": "440703", "risk_level": "yellow"}
+    return {
+        "id": thing_id,
+        "version": version,
+        "uscc": "91440703MA4UX0AA9K",
+        "name": "n",
+        "industry": "machinery",
+        "district_code": "440703",
+        "risk_level": "yellow",
+    }
 
 
 BUREAU = Principal(subject="b", role=Role.BUREAU, district="440703")
@@ -88,8 +100,9 @@ async def test_unit_of_work_publishes_what_it_committed_and_nothing_it_rolled_ba
         runtime = app.state.runtime
         kept, dropped = str(uuid.uuid4()), str(uuid.uuid4())
         async with runtime.unit_of_work() as uow:
-            await uow.session.execute(sa.insert(things).values(id=uuid.UUID(kept), district_code="440703",
-                                                               status="new", version=1))
+            await uow.session.execute(
+                sa.insert(things).values(id=uuid.UUID(kept), district_code="440703", status="new", version=1)
+            )
             await uow.emit(EventType.ENTERPRISE_REGISTERED, enterprise_data(kept))
         with pytest.raises(RuntimeError):
             async with runtime.unit_of_work() as uow:
@@ -114,8 +127,9 @@ async def test_a_failing_before_commit_hook_rolls_the_whole_unit_back(sqlite_bac
         thing_id = uuid.uuid4()
         with pytest.raises(ValueError):
             async with runtime.unit_of_work(before_commit=[refuse]) as uow:
-                await uow.session.execute(sa.insert(things).values(id=thing_id, district_code="440703",
-                                                                   status="new", version=1))
+                await uow.session.execute(
+                    sa.insert(things).values(id=thing_id, district_code="440703", status="new", version=1)
+                )
         async with runtime.unit_of_work().read() as session:
             assert (await session.execute(sa.select(sa.func.count()).select_from(things))).scalar_one() == 0
 
@@ -127,11 +141,13 @@ async def test_entering_an_open_unit_of_work_joins_its_transaction(sqlite_backen
         uow = runtime.unit_of_work()
         with pytest.raises(RuntimeError):
             async with uow:
-                await uow.session.execute(sa.insert(things).values(id=uuid.uuid4(), district_code="440703",
-                                                                   status="new", version=1))
+                await uow.session.execute(
+                    sa.insert(things).values(id=uuid.uuid4(), district_code="440703", status="new", version=1)
+                )
                 async with uow:  # a use case composed into another: same transaction
-                    await uow.session.execute(sa.insert(things).values(id=uuid.uuid4(), district_code="440703",
-                                                                       status="new", version=1))
+                    await uow.session.execute(
+                        sa.insert(things).values(id=uuid.uuid4(), district_code="440703", status="new", version=1)
+                    )
                 async with uow.read() as session:  # reads see the transaction's own writes
                     assert (await session.execute(sa.select(sa.func.count()).select_from(things))).scalar_one() == 2
                 raise RuntimeError("both inserts go")
@@ -173,8 +189,11 @@ async def test_repository_answers_404_403_and_the_row_in_one_statement(backend):
         runtime = app.state.runtime
         thing_id = uuid.uuid4()
         async with runtime.unit_of_work() as uow:
-            await uow.session.execute(sa.insert(things).values(id=thing_id, district_code="440703",
-                                                               owner_uscc=OWNER.org_uscc, status="new", version=1))
+            await uow.session.execute(
+                sa.insert(things).values(
+                    id=thing_id, district_code="440703", owner_uscc=OWNER.org_uscc, status="new", version=1
+                )
+            )
         async with runtime.unit_of_work() as uow:
             repo = Things(uow.session)
             assert (await repo.get(thing_id, BUREAU)).id == thing_id
@@ -200,8 +219,9 @@ async def test_read_model_applies_only_strictly_newer_versions(backend):
             assert not await upsert_if_newer(s, facts, {"id": "a", "name": "v2-again", "version": 2}, key=["id"])
             assert not await upsert_if_newer(s, facts, {"id": "a", "name": "v1", "version": 1}, key=["id"])
             await s.execute(sa.update(facts).values(note="learnt elsewhere"))
-            assert await upsert_if_newer(s, facts, {"id": "a", "name": "v3", "note": "x", "version": 3}, key=["id"],
-                                         keep=["note"])
+            assert await upsert_if_newer(
+                s, facts, {"id": "a", "name": "v3", "note": "x", "version": 3}, key=["id"], keep=["note"]
+            )
             row = (await s.execute(sa.select(facts))).one()
             assert (row.name, row.note, row.version) == ("v3", "learnt elsewhere", 3)
             assert await is_stale(s, facts, key={"id": "a"}, version=3)
@@ -265,8 +285,14 @@ def test_refusals_name_the_state_as_a_reader_does():
 
 def test_state_machine_lists_every_action_in_every_state():
     cases = {(a.name, s.value): ok for a, s, ok in MACHINE.cases()}
-    assert cases == {("send", "draft"): True, ("send", "sent"): False, ("send", "done"): False,
-                     ("close", "draft"): True, ("close", "sent"): True, ("close", "done"): False}
+    assert cases == {
+        ("send", "draft"): True,
+        ("send", "sent"): False,
+        ("send", "done"): False,
+        ("close", "draft"): True,
+        ("close", "sent"): True,
+        ("close", "done"): False,
+    }
     assert MACHINE.events() == {EventType.COMPLAINT_RECEIVED}
 
 
@@ -296,9 +322,9 @@ async def test_csv_export_guards_formulas_and_streams_with_a_bom():
 
 
 def test_xlsx_export_keeps_text_verbatim_never_as_a_formula():
-    data = exports.xlsx_bytes("表", ["名称", "数"], [["=HYPERLINK(\"x\")", 3]])
+    data = exports.xlsx_bytes("表", ["名称", "数"], [['=HYPERLINK("x")', 3]])
     sheet = load_workbook(io.BytesIO(data)).active
-    assert sheet["A2"].value == "=HYPERLINK(\"x\")" and sheet["A2"].data_type == "s"
+    assert sheet["A2"].value == '=HYPERLINK("x")' and sheet["A2"].data_type == "s"
     assert sheet["B2"].value == 3
 
 
@@ -326,6 +352,41 @@ async def test_backoff_retries_what_it_may_and_raises_what_it_may_not():
         raise ValueError("a bug, not an outage")
 
     with pytest.raises(ValueError):
-        await until_done(broken, first=0.001, cap=0.002, event="test.retry",
-                         retry_if=lambda e: isinstance(e, ConnectionError))
+        await until_done(
+            broken, first=0.001, cap=0.002, event="test.retry", retry_if=lambda e: isinstance(e, ConnectionError)
+        )
     assert [delay_for(n, first=0.25, cap=30) for n in (1, 2, 3, 10)] == [0.25, 0.5, 1.0, 30]
+
+
+# --- migrations ---------------------------------------------------------------------------
+async def test_sqlite_migrations_run_with_foreign_keys_off_so_a_rebuilt_parent_keeps_its_children(tmp_path):
+    """Alembic's batch mode rebuilds a table (copy, drop, rename); with foreign keys on, dropping
+    the parent would delete its children through ON DELETE CASCADE."""
+    from shared.db import Database
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}", service="m")
+    ddl = [
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE)",
+        "INSERT INTO parent VALUES (1)",
+        "INSERT INTO child VALUES (10, 1)",
+    ]
+    rebuild = [
+        "CREATE TABLE _parent_new (id INTEGER PRIMARY KEY, note TEXT)",
+        "INSERT INTO _parent_new (id) SELECT id FROM parent",
+        "DROP TABLE parent",
+        "ALTER TABLE _parent_new RENAME TO parent",
+    ]
+    try:
+        async with db.engine.begin() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+            for statement in ddl:
+                await conn.exec_driver_sql(statement)
+        async with db.migrating() as engine, engine.begin() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 0
+            for statement in rebuild:
+                await conn.exec_driver_sql(statement)
+        async with db.engine.begin() as conn:
+            assert (await conn.exec_driver_sql("SELECT count(*) FROM child")).scalar() == 1
+    finally:
+        await db.dispose()
