@@ -83,7 +83,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock | 
                        verifier: TokenVerifier | None = None) -> FastAPI:
     clock = clock or Clock()
     verifier = verifier or TokenVerifier(issuer=settings.issuer_url, audience=settings.audience,
-                                         jwks_url=settings.jwks_location)
+                                         jwks_url=settings.jwks_location, refresh_seconds=settings.jwks_refresh_seconds)
     infra = infrastructure_tables(spec.metadata)
     db = Database(settings.database_url_for(spec.name), service=spec.name)
     bus = Bus(settings, name=spec.name)
@@ -104,6 +104,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock | 
             async with db.engine.begin() as conn:
                 await conn.run_sync(spec.metadata.create_all)
         bus.start()
+        await verifier.start(bus)  # revocations and key events from the bus (shared.revocations)
         relay.start()
         subscriber.start()
         sweeper = asyncio.create_task(_sweep_periodically(ctx, spec)) if spec.sweep and settings.sweep_interval_seconds > 0 else None
@@ -114,6 +115,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, clock: Clock | 
             if sweeper:
                 sweeper.cancel()
             await subscriber.stop()
+            await verifier.stop()
             await relay.stop()
             await bus.close()
             await db.dispose()

@@ -127,6 +127,39 @@ class ComplaintChanged(EventData):
     response_due: date | None = None
 
 
+# --- gateway (SPEC §14) ----------------------------------------------------------------------
+class OrganisationChanged(EventData):
+    """``id`` is the organisation's USCC."""
+
+    uscc: str
+    kind: Literal["agency", "enterprise"]
+    name: str
+    status: Literal["pending", "verified", "rejected", "suspended"]
+    district: str
+    admin_account_id: str | None = None
+    reason: str | None = None
+    previous_status: str | None = None
+
+
+class TokensRevoked(EventData):
+    """Access tokens that must stop working at every service, not only at the gateway: tokens of
+    these subjects (account ids) or clients issued before ``not_before`` (epoch seconds), and these
+    ``jti``s until ``until``. Every process keeps them in memory (shared.revocations)."""
+
+    subjects: list[str] = []
+    clients: list[str] = []
+    jtis: list[str] = []
+    not_before: float
+    until: float | None = None
+    reason: str
+
+
+class SigningKeyChanged(EventData):
+    """``id`` is the key's ``kid``: services refetch the JWKS at once."""
+
+    kid: str
+
+
 CATALOG: dict[str, type[EventData]] = {
     **{f"agency.{s}": AgencyStatusChanged for s in ("submitted", "approved", "rejected", "suspended", "reinstated", "revoked", "expired")},
     # Beyond the SPEC's list: the bureau asked for more information (review ``request_changes``).
@@ -143,6 +176,12 @@ CATALOG: dict[str, type[EventData]] = {
     "visit.missed": VisitMissed,
     "audit.completed": AuditCompleted,
     **{f"complaint.{s}": ComplaintChanged for s in ("received", "forwarded", "responded", "closed")},
+    **{f"organisation.{s}": OrganisationChanged for s in ("registered", "verified", "rejected", "suspended", "reinstated")},
+    # Beyond the SPEC's list (docs/DECISIONS.md D18): the admin role handed to another account.
+    "organisation.reassigned": OrganisationChanged,
+    "token.revoked": TokensRevoked,
+    "key.rotated": SigningKeyChanged,
+    "key.revoked": SigningKeyChanged,
 }
 
 SOURCES: dict[str, str] = {
@@ -154,6 +193,9 @@ SOURCES: dict[str, str] = {
     "visit": "/audit",
     "audit": "/audit",
     "complaint": "/audit",
+    "organisation": "/gateway",
+    "token": "/gateway",
+    "key": "/gateway",
 }
 
 
