@@ -130,8 +130,12 @@ class TokenIssuer:
         }
         if account.role == "bureau" and account.district:
             claims["district"] = account.district
-        if account.role in ("agency", "enterprise") and account.org_uscc:
-            claims["org_uscc"] = account.org_uscc
+        if account.role in ("agency", "enterprise"):
+            if account.org_uscc:
+                claims["org_uscc"] = account.org_uscc
+            # SPEC §14: services refuse writes of an unverified organisation (fail-closed: a token
+            # without it counts as unverified)
+            claims["org_status"] = account.org_status or "none"
         return claims
 
     def __call__(self, grant_type: str, client: OAuthClient, user: AccountInfo | None = None, scope: str | None = None,
@@ -179,9 +183,11 @@ class AuthorizationServer(_AuthorizationServer):
         previous = request.refresh_token
         family_id = previous.family_id if previous is not None else uuid.uuid4()
         claims = unverified_claims(b"Bearer " + token["access_token"].encode()) or {}
+        old = request.form.get("refresh_token") if previous is not None else None
         bridge(self.store.save_refresh, refresh, family_id=family_id, client_id=request.client.client_id,
                account_id=request.user.id, scope=token.get("scope", ""), access_jti=claims.get("jti"),
-               access_exp=claims.get("exp"))
+               access_exp=claims.get("exp"), previous=(previous.token_hash, old) if old else None,
+               response=dict(token))
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         pass
