@@ -69,7 +69,9 @@ class KeyCipher:
         from cryptography.fernet import Fernet, MultiFernet
 
         self.primary = Fernet(_fernet_key(secrets[0]))
-        self.all = MultiFernet([Fernet(_fernet_key(s)) for s in secrets])
+        # Rows written under the development default (a database carried over from a trial run)
+        # stay readable, as plaintext rows from before encryption do; start-up re-encrypts them.
+        self.all = MultiFernet([Fernet(_fernet_key(s)) for s in [*secrets, DEV_KEY_ENCRYPTION_KEY]])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "KeyCipher":

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from shared.app import Ctx
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, PendingOrgPrincipal
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from shared.http import check_if_match, set_etag
 from shared.i18n import text
@@ -27,7 +27,7 @@ CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-ex
 
 
 @router.post("", status_code=201, response_model=EnterpriseRead, summary="登记企业 / register an enterprise")
-async def create(body: EnterpriseCreate, ctx: Ctx, principal: CurrentPrincipal, response: Response) -> dict:
+async def create(body: EnterpriseCreate, ctx: Ctx, principal: PendingOrgPrincipal, response: Response) -> dict:
     record = await service.create_enterprise(ctx, principal=principal, data=body)
     set_etag(response, record["version"])
     response.headers["Location"] = f"/api/v1/enterprises/{record['id']}"

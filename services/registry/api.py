@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.datastructures import UploadFile
 
 from shared.app import Ctx
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, PendingOrgPrincipal
 from shared.errors import FieldError, NotFound, UnsupportedMediaType, ValidationFailed
 from shared.http import check_if_match, set_etag
 from shared.i18n import current_language, text
@@ -59,7 +59,7 @@ async def get_policy(ctx: Ctx) -> dict[str, Any]:
 
 # --- agencies -----------------------------------------------------------------------------------
 @agencies.post("", status_code=201, response_model=AgencyRead, summary="创建机构备案（草稿）/ create a filing")
-async def create_agency(body: AgencyCreate, ctx: Ctx, principal: CurrentPrincipal) -> Response:
+async def create_agency(body: AgencyCreate, ctx: Ctx, principal: PendingOrgPrincipal) -> Response:
     record = await service.create_agency(ctx, principal=principal, data=body)
     return _with_etag(record, 201, Location=f"/api/v1/agencies/{record.id}")
 
@@ -79,7 +79,7 @@ async def get_agency(agency_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal
 
 @agencies.patch("/{agency_id}", response_model=AgencyRead, summary="修改备案（草稿或待补正）/ edit a filing")
 async def update_agency(agency_id: uuid.UUID, body: AgencyUpdate, request: Request, ctx: Ctx,
-                        principal: CurrentPrincipal) -> Response:
+                        principal: PendingOrgPrincipal) -> Response:
     return _with_etag(await service.update_agency(ctx, principal=principal, agency_id=agency_id, data=body,
                                                   precondition=_precondition(request)))
 
@@ -89,7 +89,7 @@ async def update_agency(agency_id: uuid.UUID, body: AgencyUpdate, request: Reque
                openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
                    "type": "object", "required": ["file", "kind"],
                    "properties": {"file": {"type": "string", "format": "binary"}, "kind": {"type": "string"}}}}}}})
-async def upload_document(agency_id: uuid.UUID, request: Request, ctx: Ctx, principal: CurrentPrincipal) -> DocumentOut:
+async def upload_document(agency_id: uuid.UUID, request: Request, ctx: Ctx, principal: PendingOrgPrincipal) -> DocumentOut:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "multipart/form-data":
         raise UnsupportedMediaType(text("请以 multipart/form-data 上传（字段 file 与 kind）",
@@ -150,7 +150,7 @@ def _limited(request: Request) -> Request:
 
 
 @agencies.post("/{agency_id}/submit", response_model=AgencyRead, summary="提交备案（自动检查）/ submit")
-async def submit(agency_id: uuid.UUID, request: Request, ctx: Ctx, principal: CurrentPrincipal) -> Response:
+async def submit(agency_id: uuid.UUID, request: Request, ctx: Ctx, principal: PendingOrgPrincipal) -> Response:
     return _with_etag(await transitions.submit(ctx, principal=principal, agency_id=agency_id,
                                            precondition=_precondition(request)))
 

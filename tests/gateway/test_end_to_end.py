@@ -95,6 +95,11 @@ async def test_pkce_flow_with_login_form_and_refresh_end_to_end(gw):
     refreshed = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
                                                     "refresh_token": body["refresh_token"]})
     assert refreshed.status_code == 200 and refreshed.json()["refresh_token"] != body["refresh_token"]
+    # a double-click: the same client refreshing the same token at once gets the same new pair
+    again = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
+                                                "refresh_token": body["refresh_token"]})
+    assert again.status_code == 200 and again.json() == refreshed.json()
+    await asyncio.sleep(1.2)  # the platform's refresh_grace_seconds is 1 s
     reuse = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
                                                 "refresh_token": body["refresh_token"]})
     assert reuse.status_code == 400
