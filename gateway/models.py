@@ -34,7 +34,7 @@ class Account(Base, table=True):
     username: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
     # lower(username), unique: two usernames differing only in case cannot both exist (SPEC §14,
     # on both backends, enforced by the index rather than a check-then-insert)
-    username_key: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    username_key: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     password_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
     role: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
     district: str | None = Field(default=None, sa_column=sa.Column(sa.String(12)))
@@ -50,6 +50,8 @@ class Account(Base, table=True):
 
     __table_args__ = (
         sa.CheckConstraint("role IN ('admin', 'bureau', 'agency', 'enterprise')", name="role"),
+        # a unique index (not a table constraint): added to an existing table without rebuilding it
+        sa.Index("uq_accounts_username_key", "username_key", unique=True),
     )
 
 

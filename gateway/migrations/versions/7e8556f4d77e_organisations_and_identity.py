@@ -77,17 +77,19 @@ def upgrade() -> None:
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invitations_org_uscc'), ['org_uscc'], unique=False)
 
+    # Only native ALTERs on accounts: on SQLite a batch rebuild would drop the table, and with
+    # foreign keys on that cascades to its clients and refresh tokens.
     with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('username_key', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('username_key', sa.String(length=64), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('disabled_reason', sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column('disabled_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('invited_by', sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column('password_changed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_accounts_org_uscc'), ['org_uscc'], unique=False)
     _migrate_accounts()
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.alter_column('username_key', existing_type=sa.String(length=64), nullable=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_accounts_username_key'), ['username_key'])
+    if op.get_bind().dialect.name != 'sqlite':
+        op.alter_column('accounts', 'username_key', server_default=None)
+    op.create_index('uq_accounts_username_key', 'accounts', ['username_key'], unique=True)
 
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.add_column(sa.Column('successor', sa.Text(), nullable=True))
@@ -116,9 +118,11 @@ def _migrate_accounts() -> None:
                         sa.column("disabled", sa.Boolean()), sa.column("disabled_reason", sa.String()),
                         sa.column("disabled_at", sa.DateTime(timezone=True)),
                         sa.column("created_at", sa.DateTime(timezone=True)))
-    organisations = sa.table("organisations", *(sa.column(c) for c in (
-        "uscc", "kind", "name", "status", "district", "admin_account_id", "verified_at", "status_reason",
-        "decided_by", "version", "created_at", "updated_at")))
+    ts = sa.DateTime(timezone=True)
+    organisations = sa.table("organisations", *(sa.column(c, sa.String()) for c in (
+        "uscc", "kind", "name", "status", "district", "status_reason", "decided_by")),
+        sa.column("admin_account_id", sa.Uuid()), sa.column("verified_at", ts), sa.column("version", sa.Integer()),
+        sa.column("created_at", ts), sa.column("updated_at", ts))
     now = datetime.now(timezone.utc)
     rows = bind.execute(sa.select(accounts.c.id, accounts.c.username, accounts.c.role, accounts.c.org_uscc,
                                   accounts.c.display_name, accounts.c.created_at)
@@ -152,14 +156,11 @@ def downgrade() -> None:
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.drop_column('successor')
 
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_accounts_username_key'), type_='unique')
-        batch_op.drop_index(batch_op.f('ix_accounts_org_uscc'))
-        batch_op.drop_column('password_changed_at')
-        batch_op.drop_column('invited_by')
-        batch_op.drop_column('disabled_at')
-        batch_op.drop_column('disabled_reason')
-        batch_op.drop_column('username_key')
+    op.drop_index('uq_accounts_username_key', table_name='accounts')
+    op.drop_index(op.f('ix_accounts_org_uscc'), table_name='accounts')
+    for column in ('password_changed_at', 'invited_by', 'disabled_at', 'disabled_reason', 'username_key'):
+        # SQLite drops a column natively (3.35+): no table rebuild, no cascade to clients
+        op.execute(f'ALTER TABLE accounts DROP COLUMN {column}')
 
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitations_org_uscc'))
