@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 
 from shared.auth import AccountPrincipal, AdminPrincipal
 from shared.clock import as_utc
-from shared.errors import FieldError, NotFound, TooManyRequests, Unauthorized
+from shared.errors import FieldError, NotFound, TooManyRequests, ValidationFailed
 from shared.i18n import text
 
 from gateway import revocation
+from gateway.problems import ERRORS
 from gateway.accounts import (
     AdminAccountCreate,
     AdminClientCreate,
@@ -86,20 +87,6 @@ class KeysRead(BaseModel):
     new_kid: str | None = None
     signs_from: str | None = None
     keys: list[KeyInfo]
-
-
-PROBLEM = {"application/problem+json": {"schema": {
-    "type": "object", "required": ["type", "title", "status"],
-    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                   "detail": {"type": "string"}, "code": {"type": "string"},
-                   "errors": {"type": "array", "items": {"type": "object", "properties": {
-                       "field": {"type": "string"}, "message": {"type": "string"}}}}}}}}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"description": description, "content": PROBLEM} for status, description in (
-        (400, "请求无效 / bad request"), (401, "未认证 / not authenticated"), (403, "无权操作 / forbidden"),
-        (404, "账号不存在 / no such account"), (409, "冲突（用户名已占用、组织已存在、邀请码无效） / conflict"),
-        (413, "请求体过大 / body too large"), (415, "须为 JSON / JSON only"), (422, "校验失败 / validation failed"),
-        (429, "请求过于频繁 / rate limited"))}
 
 
 def _gw(request: Request):  # noqa: ANN202
@@ -194,11 +181,16 @@ async def change_password(body: PasswordChange, principal: AccountPrincipal, req
         raise TooManyRequests(wait)
     async with gw.db.reader() as session:
         row = await session.get(Account, account_id)
-    if row is None or row.disabled or row.password_hash is None:
-        raise NotFound(text("账号不存在、已停用或没有密码", "The account does not exist, is disabled or has no password"))
+    if row is None or row.disabled:
+        raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
+    if row.password_hash is None:
+        raise ValidationFailed(text("该账号没有密码（以客户端密钥登录）", "This account has no password (it signs in with a "
+                                    "client secret)"), code="no-password")
     if not await gw.passwords.verify(row.password_hash, body.current_password):
         gw.auth_limiter.failed(principal.username or principal.subject, address)
-        raise Unauthorized(text("当前密码错误", "The current password is wrong"), error="invalid_request")
+        # 422, not 401: the bearer token is fine, the form is not
+        raise ValidationFailed(text("当前密码错误", "The current password is wrong"), code="current-password-wrong",
+                               errors=[FieldError("current_password", text("不正确", "wrong"))])
     hashed = await gw.passwords.hash(body.new_password)
     async with gw.db.transaction() as session:
         row = await session.get(Account, account_id, with_for_update=True)

@@ -20,7 +20,8 @@ from shared.pagination import PageParams, keyset, page_of, page_params
 from shared.validation import no_control
 
 from gateway import revocation
-from gateway.account_routes import ERRORS, ClientList, client_read
+from gateway.account_routes import ClientList, client_read
+from gateway.problems import ERRORS
 from gateway.models import Account, Client, Organisation, username_key
 from gateway.oauth.grants import CLI_CLIENT_ID
 

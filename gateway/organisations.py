@@ -36,6 +36,7 @@ from shared.validation import no_control
 from gateway import events, revocation
 from gateway.models import Account, Invitation, Organisation
 from gateway.oauth.grants import digest
+from gateway.problems import ERRORS
 
 log = structlog.get_logger("gateway.organisations")
 
@@ -391,7 +392,7 @@ def _gw(request: Request):  # noqa: ANN202
     return request.app.state.gw
 
 
-router = APIRouter(prefix="/api/v1/organisations", tags=["organisations"])
+router = APIRouter(prefix="/api/v1/organisations", tags=["organisations"], responses=ERRORS)
 
 
 def _with_etag(response: Response, org: Organisation) -> dict[str, Any]:

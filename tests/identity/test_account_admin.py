@@ -29,7 +29,7 @@ async def test_change_password_ends_every_session(gateway):
     integration = bearer(await _client_token(gateway, creds))
     wrong = await gateway.post("/api/v1/me/password", json={"current_password": "not-it", "new_password": "a-new-pass-1"},
                                headers=me)
-    assert wrong.status_code == 401
+    assert_problem(wrong, 422, "current-password-wrong")
     short = await gateway.post("/api/v1/me/password", json={"current_password": PASSWORD, "new_password": "short"},
                                headers=me)
     assert short.status_code == 422
