@@ -9,7 +9,7 @@ baseline period, then while 100 sign-ups are sent at once — each from its own 
 (``X-Forwarded-For`` from loopback, which the gateway trusts), so that the per-address sign-up limit
 does not refuse them and every one costs an Argon2 hash. Reported: token p50/p95 before and during
 the flood, how long the flood took, and the same flood with the hashing bound lifted
-(``CUSTODY_PASSWORD_HASH_CONCURRENCY=40``, anyio's default thread pool) for comparison.
+(``CUSTODY_PASSWORD_HASH_CONCURRENCY=40``, like anyio's default thread pool) for comparison.
 
     python -m bench.run --only signup_flood --backend sqlite
 """

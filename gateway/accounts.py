@@ -7,10 +7,12 @@ gateway/account_routes.py and gateway/admin.py.
   first account of a USCC opens a ``pending`` organisation; a later one needs an invitation. It is
   rate limited per address, and the username and the organisation are checked *before* the
   password is hashed, so refused sign-ups cost no Argon2.
-- Argon2 runs in worker threads with bounded concurrency (``CUSTODY_PASSWORD_HASH_CONCURRENCY``
-  for hashing, the same again for checking logins, at most ``MAX_WAITING`` queued): a sign-up
-  flood queues behind itself while logins and token refreshes keep their latency
-  (bench/signup_flood.py, docs/BENCHMARKS.md).
+- Argon2 runs with bounded concurrency: new hashes (sign-ups, password changes, admin-made
+  accounts) on ``CUSTODY_PASSWORD_HASH_CONCURRENCY`` dedicated threads at the lowest CPU priority
+  (Linux nice is per thread, and libargon2's own threads inherit it), at most ``MAX_WAITING``
+  queued; login checks on as many ordinary threads. A sign-up flood queues behind itself and yields
+  the CPU, so logins and token refreshes keep their latency (bench/signup_flood.py,
+  docs/BENCHMARKS.md).
 - Usernames are unique case-insensitively by a unique index on their lower-case key; the bootstrap
   admin's and the built-in clients' names are reserved.
 - Client secrets are random 256-bit strings stored as SHA-256 and compared in constant time.
@@ -76,24 +78,45 @@ class PasswordsBusy(ServiceUnavailable):
                          headers={"Retry-After": "5"})
 
 
+def _yield_the_cpu() -> None:
+    """Initializer of the hashing threads: the lowest priority (for this thread only, and the
+    threads libargon2 starts from it), so the event loop's thread is served first."""
+    import os
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (OSError, AttributeError):  # not Linux, or not allowed: bounded concurrency still holds
+        pass
+
+
 class Passwords:
-    """Argon2 in worker threads, at most ``concurrency`` hashes and ``concurrency`` checks at once."""
+    """Argon2 off the event loop: at most ``concurrency`` new hashes (on low-priority threads of
+    their own) and ``concurrency`` login checks at once."""
 
     def __init__(self, settings: Settings) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.hasher = password_hasher(settings)
         self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
-        self.hashing = anyio.CapacityLimiter(settings.password_hash_concurrency)
+        self.hashing = ThreadPoolExecutor(max_workers=settings.password_hash_concurrency,
+                                          thread_name_prefix="argon2-hash", initializer=_yield_the_cpu)
         self.checking = anyio.CapacityLimiter(settings.password_hash_concurrency)
         self.waiting = 0
 
     async def hash(self, password: str) -> str:
+        import asyncio
+
         if self.waiting >= MAX_WAITING:
             raise PasswordsBusy()
         self.waiting += 1
         try:
-            return await anyio.to_thread.run_sync(self.hasher.hash, password, limiter=self.hashing)
+            return await asyncio.get_running_loop().run_in_executor(self.hashing, self.hasher.hash, password)
         finally:
             self.waiting -= 1
+
+    def close(self) -> None:
+        self.hashing.shutdown(wait=False, cancel_futures=True)
 
     async def verify(self, stored: str | None, password: str) -> bool:
         def check() -> bool:

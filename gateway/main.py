@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await relay.stop()
             await bus.close()
             await gw.http.pop("session").close()
+            gw.passwords.close()
             await db.dispose()
 
     app = GatewayApp(title="custody-gateway", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,

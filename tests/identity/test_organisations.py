@@ -278,3 +278,22 @@ async def test_agency_approved_on_the_bus_verifies_a_pending_agency_organisation
     assert (await gateway.get(f"/api/v1/organisations/{enterprise}", headers=admin)).json()["status"] == "pending"
     events = [e for e in await read_events(backend.settings(), event_type="organisation.verified") if e.data["uscc"] == agency]
     assert len(events) == 1
+
+
+async def test_the_verification_queue_pages_with_a_cursor(gateway):
+    city = await bureau(gateway, "440700")
+    made = [fresh_uscc("440783") for _ in range(3)]
+    for uscc in made:
+        await signup(gateway, "enterprise", uscc)
+    seen, cursor = [], None
+    for _ in range(5):
+        params = {"district": "440783", "status": "pending", "kind": "enterprise", "limit": 1}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await gateway.get("/api/v1/organisations", params=params, headers=city)).json()
+        seen += [o["uscc"] for o in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert set(made) <= set(seen) and len(seen) == len(set(seen))
+    assert (await gateway.get("/api/v1/organisations", params={"cursor": "garbage!"}, headers=city)).status_code == 422
