@@ -29,7 +29,9 @@ NAME = "signup_flood"
 FIGURE = "8 sign-up flood"
 BACKENDS = ("sqlite", "postgres")
 ADMIN_ID, ADMIN_SECRET = "bench-admin", "bench-admin-secret-0123456789"
-TARGET_MS = 250.0  # p95 of /oauth/token during the flood
+# p95 of /oauth/token during the flood ÷ before it. A ratio, not milliseconds: on the shared 2-core
+# machine the baseline p95 alone swings between 50 and 700 ms with the other engineers' load.
+TARGET_RATIO = 1.5
 
 
 def _uscc(n: int) -> str:
@@ -144,9 +146,11 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
         log(f"sign-up flood, {label}, {backend.kind}: token p95 {m['before_p95_ms']} ms before, "
             f"{m['during_p95_ms']} ms during; {signups} sign-ups in {m['flood_seconds']} s")
         bounded = concurrency == 1
-        out.append(Result(FIGURE, f"/oauth/token p95 during 100 sign-ups, {label}", backend.kind, m["during_p95_ms"], "ms",
-                          f"<= {TARGET_MS:g} ms" if bounded else "", (m["during_p95_ms"] <= TARGET_MS) if bounded else None,
+        ratio = round(m["during_p95_ms"] / m["before_p95_ms"], 2) if m["before_p95_ms"] else 0.0
+        out.append(Result(FIGURE, f"/oauth/token p95 during ÷ before 100 sign-ups, {label}", backend.kind, ratio, "",
+                          f"<= {TARGET_RATIO:g}" if bounded else "", (ratio <= TARGET_RATIO) if bounded else None,
                           {**m, "password_hash_concurrency": concurrency, "token_workers": workers}))
+        out.append(Result(FIGURE, f"/oauth/token p95 during the flood, {label}", backend.kind, m["during_p95_ms"], "ms"))
         out.append(Result(FIGURE, f"/oauth/token p95 before the flood, {label}", backend.kind, m["before_p95_ms"], "ms",
                           detail={"before_p50_ms": m["before_p50_ms"]}))
     return out

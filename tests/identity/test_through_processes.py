@@ -278,6 +278,10 @@ async def test_a_disabled_accounts_token_is_refused_by_a_service_reached_directl
         await eventually(refused, timeout=5, interval=0.05)
         elapsed = time.monotonic() - started
         assert elapsed < 5, elapsed
+        from tests.faults.helpers import record
+
+        record("disabled-account-refused-directly", backend=p.settings.database_url and "postgres" or "sqlite",
+               seconds=round(elapsed, 3))
         assert (await registry.get("/api/v1/agencies", headers=other.headers)).status_code == 200  # others unaffected
         # a deleted client's token too
         creds = (await api.post("/api/v1/admin/clients", json={"username": other.username, "name": "erp"},
