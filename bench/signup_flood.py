@@ -80,7 +80,7 @@ async def _refresh_token(client: httpx.AsyncClient, username: str, password: str
 
 
 async def _measure(url: str, *, workers: int, baseline_s: float, signups: int) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
         user = f"bench-user-{random.randint(0, 1 << 30)}"
         r = await client.post("/api/v1/accounts", json={"username": user, "password": "bench-password-1", "role": "agency",
                                                         "org_uscc": _uscc(0), "display_name": "bench"},

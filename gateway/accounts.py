@@ -8,9 +8,9 @@ gateway/account_routes.py and gateway/admin.py.
   rate limited per address, and the username and the organisation are checked *before* the
   password is hashed, so refused sign-ups cost no Argon2.
 - Argon2 runs with bounded concurrency: new hashes (sign-ups, password changes, admin-made
-  accounts) on ``CUSTODY_PASSWORD_HASH_CONCURRENCY`` dedicated threads at the lowest CPU priority
-  (Linux nice is per thread, and libargon2's own threads inherit it), at most ``MAX_WAITING``
-  queued; login checks on as many ordinary threads. A sign-up flood queues behind itself and yields
+  accounts) on ``CUSTODY_PASSWORD_HASH_CONCURRENCY`` dedicated threads at a lower CPU priority
+  (Linux nice is per thread, and libargon2's own threads inherit it), at most ``MAX_WAITING`` per
+  thread queued (then 503 ``busy``); login checks on as many ordinary threads. A sign-up flood queues behind itself and yields
   the CPU, so logins and token refreshes keep their latency (bench/signup_flood.py,
   docs/BENCHMARKS.md).
 - Usernames are unique case-insensitively by a unique index on their lower-case key; the bootstrap
@@ -59,7 +59,8 @@ log = structlog.get_logger("gateway.accounts")
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$"
 MIN_PRODUCTION_SECRET = 16
-MAX_WAITING = 200  # password hashes queued at once; beyond that, 503 (the flood waits outside)
+MAX_WAITING = 32  # password hashes queued per hashing thread; beyond that, 503 busy (the flood waits outside)
+HASH_NICE = 10  # the hashing threads' CPU priority (0 normal, 19 lowest): they yield to the event loop
 RESERVED_USERNAMES = frozenset({"admin", "administrator", "root", "system", "custody", "custody-cli", "custody-portal",
                                 DEV_ADMIN_CLIENT_ID})
 
@@ -79,13 +80,14 @@ class PasswordsBusy(ServiceUnavailable):
 
 
 def _yield_the_cpu() -> None:
-    """Initializer of the hashing threads: the lowest priority (for this thread only, and the
-    threads libargon2 starts from it), so the event loop's thread is served first."""
+    """Initializer of the hashing threads: a lower priority (for this thread only, and the threads
+    libargon2 starts from it), so the event loop's thread is served first. Not the lowest: on a
+    busy host a nice-19 thread can starve, and a sign-up should finish, only later."""
     import os
     import threading
 
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
     except (OSError, AttributeError):  # not Linux, or not allowed: bounded concurrency still holds
         pass
 
@@ -103,11 +105,12 @@ class Passwords:
                                           thread_name_prefix="argon2-hash", initializer=_yield_the_cpu)
         self.checking = anyio.CapacityLimiter(settings.password_hash_concurrency)
         self.waiting = 0
+        self.max_waiting = MAX_WAITING * settings.password_hash_concurrency
 
     async def hash(self, password: str) -> str:
         import asyncio
 
-        if self.waiting >= MAX_WAITING:
+        if self.waiting >= self.max_waiting:
             raise PasswordsBusy()
         self.waiting += 1
         try:
