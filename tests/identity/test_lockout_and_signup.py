@@ -10,7 +10,7 @@ import time
 
 from shared.clock import FrozenClock
 from tests.gateway.conftest import gateway_settings, running_gateway
-from tests.gateway.helpers import ADMIN_ID, ADMIN_SECRET, authorize_query, code_of, login, pkce, pkce_tokens
+from tests.gateway.helpers import ADMIN_ID, ADMIN_SECRET, authorize_query, code_of, pkce, pkce_tokens
 from tests.identity.helpers import PASSWORD, admin_account, assert_problem, fresh_uscc, signup, unique
 
 PROXY = "10.1.2.3"
