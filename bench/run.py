@@ -1,4 +1,4 @@
-"""``make bench`` — runs every figure of issue #9 side by side in one run, prints a table and writes
+"""``make bench`` — runs every figure of issue #9 (and #14's sign-up flood) side by side in one run, prints a table and writes
 the results (with the command line and the machine) to ``var/bench/results-<time>.json``.
 
     python -m bench.run                       # every figure, both backends, full sizes
@@ -33,6 +33,7 @@ FIGURES = {
     "scale": "bench.scale",
     "bulk_import": "bench.fig_import",
     "footprint": "bench.footprint",
+    "signup_flood": "bench.signup_flood",
 }
 
 

@@ -1,7 +1,9 @@
 """``custody demo``: a realistic Jiangmen data set, seeded through the public API only.
 
 The admin creates the city bureau ``jm-bureau`` and district bureaus; agencies sign up, file,
-submit and are approved (one is left waiting for review); enterprises register in real towns;
+submit and are approved (one is left waiting for review) — approval of its first filing verifies an
+agency's organisation (SPEC §14); enterprises sign up, the city bureau verifies their organisations,
+and they register in real towns;
 contracts are created, signed by both parties, filed and accepted (one is left waiting to be filed);
 agencies record visits with hazards; an enterprise complains. What the bureau sees on its dashboard
 is therefore what the services decided, not what a script wrote into a database.
@@ -159,6 +161,7 @@ class Seeder:
         self.patience = patience
         self.progress = progress or (lambda _step: None)
         self.tokens: dict[str, str] = {}
+        self.clients: dict[str, tuple[str, str]] = {}
 
     # --- plumbing ----------------------------------------------------------------------------
     async def call(
@@ -206,28 +209,17 @@ class Seeder:
             self.tokens["admin"] = await self.client_token(self.admin_id, self.admin_secret)
         return self.tokens["admin"]
 
-    async def account(
-        self,
-        username: str,
-        role: str,
-        *,
-        district: str | None = None,
-        org_uscc: str | None = None,
-        display_name: str | None = None,
-    ) -> tuple[str, bool]:
-        """Create the account and a client acting as it; returns ``(token, created)``."""
+    async def account(self, username: str, role: str, *, district: str | None = None, org_uscc: str | None = None,
+                      display_name: str | None = None, verify_with: str | None = None) -> tuple[str, bool]:
+        """Create the account and a client acting as it; returns ``(token, created)``. With
+        ``verify_with`` (a bureau's token), the bureau verifies the organisation it opened."""
         admin = await self.admin()
         if role in ("agency", "enterprise"):
-            r = await self.client.post(
-                "/api/v1/accounts",
-                json={
-                    "username": username,
-                    "password": DEMO_PASSWORD,
-                    "role": role,
-                    "org_uscc": org_uscc,
-                    "display_name": display_name or username,
-                },
-            )
+            r = await self.client.post("/api/v1/accounts", json={"username": username, "password": DEMO_PASSWORD, "role": role,
+                                                                 "org_uscc": org_uscc, "display_name": display_name or username})
+            if r.status_code == 201 and verify_with and r.json().get("org_status") == "pending":
+                await self.call("POST", f"/api/v1/organisations/{org_uscc}/verify", token=verify_with,
+                                json={"decision": "verify", "comments": "营业执照核验一致"})
         else:
             body: dict[str, Any] = {"username": username, "password": DEMO_PASSWORD, "role": role}
             if district:
@@ -244,20 +236,25 @@ class Seeder:
         creds = r.json()
         token = await self.client_token(creds["client_id"], creds["client_secret"])
         self.tokens[username] = token
+        self.clients[username] = (creds["client_id"], creds["client_secret"])
         return token, created
 
-    async def new_agency(
-        self,
-        name: str,
-        home: str,
-        serves: list[str],
-        industries: list[str],
-        engineers: list[str],
-        *,
-        uscc: str,
-        approve_with: str | None,
-        number: int = 0,
-    ) -> dict[str, Any]:
+    async def verified_token(self, username: str, org_uscc: str) -> str:
+        """A fresh token once the organisation is verified (approving an agency's first filing
+        verifies it over the bus: the token from before still says ``pending``)."""
+        admin = await self.admin()
+        await self.call("GET", f"/api/v1/organisations/{org_uscc}", token=admin)
+        deadline = asyncio.get_running_loop().time() + self.patience
+        while (await self.call("GET", f"/api/v1/organisations/{org_uscc}", token=admin)).json()["status"] != "verified":
+            if asyncio.get_running_loop().time() > deadline:
+                raise DemoError(f"organisation {org_uscc} was not verified")
+            await asyncio.sleep(0.3)
+        token = await self.client_token(*self.clients[username])
+        self.tokens[username] = token
+        return token
+
+    async def new_agency(self, name: str, home: str, serves: list[str], industries: list[str], engineers: list[str], *,
+                         uscc: str, approve_with: str | None, number: int = 0) -> dict[str, Any]:
         """An agency signs up, files and submits; ``approve_with`` (a bureau token) approves it."""
         jur = load_jurisdiction()
         today = date.today()
@@ -300,14 +297,9 @@ class Seeder:
         agency = (await self.call("POST", "/api/v1/agencies", token=token, json=body)).json()
         agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/submit", token=token)).json()
         if approve_with:
-            agency = (
-                await self.call(
-                    "POST",
-                    f"/api/v1/agencies/{agency['id']}/review",
-                    token=approve_with,
-                    json={"decision": "approve", "comments": "材料齐全，准予备案"},
-                )
-            ).json()
+            agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/review", token=approve_with,
+                                      json={"decision": "approve", "comments": "材料齐全，准予备案"})).json()
+            token = await self.verified_token(f"agency-{uscc.lower()}", uscc)
         return {**agency, "token": token, "engineers": engineers}
 
     # --- the story ---------------------------------------------------------------------------
@@ -347,7 +339,8 @@ class Seeder:
         for n, (name, industry, district, employees, major, flags, _agency) in enumerate(enterprise_rows):
             index = ENTERPRISES.index(enterprise_rows[n])
             uscc = uscc_for("enterprise", index, district, t)
-            token, _ = await self.account(f"ent-{uscc.lower()}", "enterprise", org_uscc=uscc, display_name=name)
+            token, _ = await self.account(f"ent-{uscc.lower()}", "enterprise", org_uscc=uscc, display_name=name,
+                                          verify_with=city_token)
             town = _first_town(jur, district, offset=index)
             body = {
                 "uscc": uscc,

@@ -1,9 +1,21 @@
-"""Accounts and the clients that act as them: public sign-up, admin-created accounts, admin- and
-self-service ``client_credentials`` clients, ``GET /api/v1/me``, and the start-up bootstrap
-(``custody-cli`` and the admin client from ``CUSTODY_ADMIN_CLIENT_ID/SECRET``).
+"""Accounts and the clients that act as them (SPEC §6, §14): public sign-up, admin-created
+accounts, admin- and self-service ``client_credentials`` clients, the start-up bootstrap
+(``custody-cli`` and the admin client from ``CUSTODY_ADMIN_CLIENT_ID/SECRET``). The routes are in
+gateway/account_routes.py and gateway/admin.py.
 
-Passwords are Argon2 hashes (hashed and checked in a worker thread); client secrets are random
-256-bit strings stored as SHA-256 and compared in constant time.
+- Sign-up binds an account to an organisation only as §14 says (gateway/organisations.py): the
+  first account of a USCC opens a ``pending`` organisation; a later one needs an invitation. It is
+  rate limited per address, and the username and the organisation are checked *before* the
+  password is hashed, so refused sign-ups cost no Argon2.
+- Argon2 runs with bounded concurrency: new hashes (sign-ups, password changes, admin-made
+  accounts) on ``CUSTODY_PASSWORD_HASH_CONCURRENCY`` dedicated threads at a lower CPU priority
+  (Linux nice is per thread, and libargon2's own threads inherit it), at most ``MAX_WAITING`` per
+  thread queued (then 503 ``busy``); login checks on as many ordinary threads. A sign-up flood queues behind itself and yields
+  the CPU, so logins and token refreshes keep their latency (bench/signup_flood.py,
+  docs/BENCHMARKS.md).
+- Usernames are unique case-insensitively by a unique index on their lower-case key; the bootstrap
+  admin's and the built-in clients' names are reserved.
+- Client secrets are random 256-bit strings stored as SHA-256 and compared in constant time.
 """
 
 from __future__ import annotations
@@ -12,26 +24,26 @@ import secrets
 import uuid
 from typing import Annotated, Any, Literal
 
+import anyio
 import anyio.to_thread
 import sqlalchemy as sa
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import APIRouter, Depends, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 
-from shared.auth import AdminPrincipal, CurrentPrincipal
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import ErrorCode, Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import Conflict, FieldError, ServiceUnavailable, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.reference import is_valid_uscc, load_jurisdiction
+from shared.settings import DEV_ADMIN_CLIENT_ID, DEV_ADMIN_CLIENT_SECRET, Settings
 from shared.validation import no_control
-from shared.settings import DEV_ADMIN_CLIENT_SECRET, Settings
 
-from gateway.models import Account, Client
+from gateway import events, organisations
+from gateway.models import Account, Client, Organisation, username_key
 from gateway.oauth.grants import (
     CLI_CLIENT_ID,
     CLI_REDIRECT_URIS,
@@ -41,12 +53,16 @@ from gateway.oauth.grants import (
     digest,
     new_secret,
 )
-from gateway.oauth.keys import StartupRefused
+from gateway.oauth.keys import StartupRefused, check_key_encryption
 
 log = structlog.get_logger("gateway.accounts")
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$"
 MIN_PRODUCTION_SECRET = 16
+MAX_WAITING = 32  # password hashes queued per hashing thread; beyond that, 503 busy (the flood waits outside)
+HASH_NICE = 10  # the hashing threads' CPU priority (0 normal, 19 lowest): they yield to the event loop
+RESERVED_USERNAMES = frozenset({"admin", "administrator", "root", "system", "custody", "custody-cli", "custody-portal",
+                                DEV_ADMIN_CLIENT_ID})
 
 
 def password_hasher(settings: Settings) -> PasswordHasher:
@@ -55,13 +71,55 @@ def password_hasher(settings: Settings) -> PasswordHasher:
     return PasswordHasher()
 
 
+class PasswordsBusy(ServiceUnavailable):
+    code = "busy"
+
+    def __init__(self) -> None:
+        super().__init__(text("注册请求过多，请稍后再试", "Too many sign-ups right now; try again shortly"),
+                         headers={"Retry-After": "5"})
+
+
+def _yield_the_cpu() -> None:
+    """Initializer of the hashing threads: a lower priority (for this thread only, and the threads
+    libargon2 starts from it), so the event loop's thread is served first. Not the lowest: on a
+    busy host a nice-19 thread can starve, and a sign-up should finish, only later."""
+    import os
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
+    except (OSError, AttributeError):  # not Linux, or not allowed: bounded concurrency still holds
+        pass
+
+
 class Passwords:
+    """Argon2 off the event loop: at most ``concurrency`` new hashes (on low-priority threads of
+    their own) and ``concurrency`` login checks at once."""
+
     def __init__(self, settings: Settings) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.hasher = password_hasher(settings)
         self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+        self.hashing = ThreadPoolExecutor(max_workers=settings.password_hash_concurrency,
+                                          thread_name_prefix="argon2-hash", initializer=_yield_the_cpu)
+        self.checking = anyio.CapacityLimiter(settings.password_hash_concurrency)
+        self.waiting = 0
+        self.max_waiting = MAX_WAITING * settings.password_hash_concurrency
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self.hasher.hash, password)
+        import asyncio
+
+        if self.waiting >= self.max_waiting:
+            raise PasswordsBusy()
+        self.waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.hashing, self.hasher.hash, password)
+        finally:
+            self.waiting -= 1
+
+    def close(self) -> None:
+        self.hashing.shutdown(wait=False, cancel_futures=True)
 
     async def verify(self, stored: str | None, password: str) -> bool:
         def check() -> bool:
@@ -70,7 +128,7 @@ class Passwords:
             except (VerificationError, InvalidHashError):
                 return False
 
-        return await anyio.to_thread.run_sync(check)
+        return await anyio.to_thread.run_sync(check, limiter=self.checking)
 
 
 # --- schemas ---------------------------------------------------------------------------------
@@ -81,9 +139,10 @@ def _named(value: str) -> str:
     return value.strip()
 
 
-Username = Annotated[str, Field(pattern=USERNAME_PATTERN, description="3–64 个字母、数字或 _.@-")]
+Username = Annotated[str, Field(pattern=USERNAME_PATTERN, description="3–64 个字母、数字或 _.@-（不区分大小写）")]
 Password = Annotated[str, Field(min_length=8, max_length=200), AfterValidator(no_control)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_named)]
+InvitationCode = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_control)]
 
 
 def _check_uscc(value: str | None) -> str | None:
@@ -109,6 +168,7 @@ class SignUp(BaseModel):
     role: Literal["agency", "enterprise"]
     org_uscc: str
     display_name: Name
+    invitation: InvitationCode | None = Field(default=None, description="加入已登记组织的邀请码 / to join a registered organisation")
 
     _uscc = field_validator("org_uscc")(_check_uscc)
 
@@ -158,33 +218,127 @@ class AdminClientCreate(ClientCreate):
     username: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(no_control)]
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, Field(min_length=1, max_length=200)]
+    new_password: Password
+
+
 # --- service functions -----------------------------------------------------------------------
-async def create_account(db: Database, clock: Clock, passwords: Passwords, *, username: str, password: str | None,
-                         role: str, district: str | None = None, org_uscc: str | None = None,
-                         display_name: str | None = None) -> AccountInfo:
-    hashed = await passwords.hash(password) if password else None
-    row = Account(id=new_id(), username=username, password_hash=hashed, role=role, district=district,
-                  org_uscc=org_uscc, display_name=display_name, created_at=clock.now())
-    try:
-        async with db.transaction() as session:
-            taken = await session.scalar(sa.select(Account.id).where(sa.func.lower(Account.username) == username.lower()))
-            if taken is not None:
-                raise _username_taken()
-            session.add(row)
-    except IntegrityError as exc:
-        raise _username_taken() from exc
-    log.info("gateway.account.created", username=username, role=role)
-    return AccountInfo.of(row)
-
-
 def _username_taken() -> Conflict:
     return Conflict(text("用户名已被占用", "The username is taken"), code=ErrorCode.USERNAME_TAKEN,
                     errors=[FieldError("username", text("已被占用", "taken"))])
 
 
+def reserved(settings: Settings, username: str) -> bool:
+    key = username_key(username)
+    return key in RESERVED_USERNAMES or (settings.admin_client_id is not None and key == username_key(settings.admin_client_id))
+
+
+async def username_free(db: Database, username: str) -> bool:
+    async with db.reader() as session:
+        return await session.scalar(sa.select(Account.id).where(Account.username_key == username_key(username))) is None
+
+
+async def sign_up(gw: Any, body: SignUp) -> AccountInfo:
+    """SPEC §14 sign-up. Cheap refusals first (reserved or taken username, an organisation that
+    exists without a usable invitation); the Argon2 hash only then; the unique indexes and the
+    invitation's single-use UPDATE decide races."""
+    if reserved(gw.settings, body.username) or not await username_free(gw.db, body.username):
+        raise _username_taken()
+    now = gw.clock.now()
+    async with gw.db.reader() as session:
+        org = await session.get(Organisation, body.org_uscc)
+        if org is not None:
+            if body.invitation is None:
+                raise organisations.organisation_exists()
+            if not await organisations.invitation_usable(session, body.invitation, org.uscc, now):
+                raise organisations.invitation_invalid()
+            _same_kind(org, body.role)
+    hashed = await gw.passwords.hash(body.password)
+    account = Account(id=new_id(), username=body.username, username_key=username_key(body.username),
+                      password_hash=hashed, role=body.role, org_uscc=body.org_uscc, display_name=body.display_name,
+                      created_at=now)
+    try:
+        async with gw.db.transaction() as session:
+            session.add(account)
+            await session.flush()
+            org = await session.get(Organisation, body.org_uscc, with_for_update=True)
+            if org is None:
+                if body.invitation is not None:
+                    raise organisations.invitation_invalid()
+                org = organisations.new_organisation(uscc=body.org_uscc, kind=body.role, name=body.display_name,
+                                                     status="pending", admin_id=account.id, now=now)
+                session.add(org)
+                await session.flush()
+                await events.organisation_registered(gw.outbox, session, org)
+            else:
+                if body.invitation is None:
+                    raise organisations.organisation_exists()
+                _same_kind(org, body.role)
+                inviter = await organisations.claim_invitation(session, body.invitation, org.uscc, account.id, now)
+                if inviter is None:
+                    raise organisations.invitation_invalid()
+                account.invited_by = inviter
+            status = org.status
+    except IntegrityError as exc:
+        if "organisations" in str(exc.orig).lower() or "pk_organisations" in str(exc.orig).lower():
+            raise organisations.organisation_exists() from exc
+        raise _username_taken() from exc
+    log.info("gateway.account.signed_up", username=body.username, role=body.role, org_uscc=body.org_uscc,
+             org_status=status, joined=body.invitation is not None)
+    return AccountInfo.of(account, status)
+
+
+def _same_kind(org: Organisation, role: str) -> None:
+    if org.kind != role:
+        raise ValidationFailed(text(f"该组织登记为 {org.kind}，账号角色须一致", f"The organisation is registered as "
+                                    f"{org.kind}; the account's role must match"),
+                               errors=[FieldError("role", text("与组织类型不符", "does not match the organisation"))])
+
+
+async def create_account(gw: Any, *, username: str, password: str | None, role: str, district: str | None = None,
+                         org_uscc: str | None = None, display_name: str | None = None) -> AccountInfo:
+    """An admin-made account. One of an agency or enterprise joins its organisation, and creates
+    it ``verified`` when there is none (SPEC §14: how the rightful owner's account is made after a
+    wrong claim)."""
+    if not await username_free(gw.db, username):
+        raise _username_taken()
+    hashed = await gw.passwords.hash(password) if password else None
+    now = gw.clock.now()
+    account = Account(id=new_id(), username=username, username_key=username_key(username), password_hash=hashed,
+                      role=role, district=district, org_uscc=org_uscc, display_name=display_name, created_at=now)
+    status = None
+    try:
+        async with gw.db.transaction() as session:
+            session.add(account)
+            await session.flush()
+            if org_uscc is not None:
+                org = await session.get(Organisation, org_uscc, with_for_update=True)
+                if org is None:
+                    org = organisations.new_organisation(uscc=org_uscc, kind=role, name=display_name or org_uscc,
+                                                         status="verified", admin_id=account.id, now=now,
+                                                         decided_by="admin")
+                    session.add(org)
+                    await session.flush()
+                    await events.organisation_registered(gw.outbox, session, org)
+                    await events.organisation_verified(gw.outbox, session, org, previous="pending",
+                                                       reason="account created by an admin")
+                else:
+                    _same_kind(org, role)
+                    if org.admin_account_id is None:
+                        org.admin_account_id = account.id
+                status = org.status
+    except IntegrityError as exc:
+        raise _username_taken() from exc
+    log.info("gateway.account.created", username=username, role=role, org_uscc=org_uscc)
+    return AccountInfo.of(account, status)
+
+
 async def find_account(db: Database, username: str) -> Account | None:
     async with db.reader() as session:
-        return await session.scalar(sa.select(Account).where(sa.func.lower(Account.username) == username.lower()))
+        return await session.scalar(sa.select(Account).where(Account.username_key == username_key(username)))
 
 
 async def create_client(db: Database, clock: Clock, *, account_id: uuid.UUID, name: str,
@@ -200,6 +354,7 @@ async def create_client(db: Database, clock: Clock, *, account_id: uuid.UUID, na
 
 
 def check_production(settings: Settings) -> None:
+    check_key_encryption(settings)
     if not settings.is_production:
         return
     if not settings.admin_client_id or not settings.admin_client_secret:
@@ -223,10 +378,10 @@ async def bootstrap(db: Database, clock: Clock, settings: Settings) -> None:
         return
     client_id = settings.admin_client_id
     async with db.transaction() as session:
-        account = await session.scalar(sa.select(Account).where(Account.username == client_id))
+        account = await session.scalar(sa.select(Account).where(Account.username_key == username_key(client_id)))
         if account is None:
-            account = Account(id=new_id(), username=client_id, password_hash=None, role="admin",
-                              display_name="bootstrap admin", created_at=now)
+            account = Account(id=new_id(), username=client_id, username_key=username_key(client_id), password_hash=None,
+                              role="admin", display_name="bootstrap admin", created_at=now)
             session.add(account)
             await session.flush()
         elif account.role != "admin":
@@ -242,120 +397,3 @@ async def bootstrap(db: Database, clock: Clock, settings: Settings) -> None:
             client.account_id = account.id
             client.grant_types = "client_credentials"
             client.scopes = DEFAULT_SCOPES
-
-
-# --- API -------------------------------------------------------------------------------------
-class AccountRead(BaseModel):
-    id: str
-    username: str
-    role: str
-    district: str | None = None
-    org_uscc: str | None = None
-    display_name: str | None = None
-
-
-class MeRead(AccountRead):
-    client_id: str | None = None
-    scopes: list[str]
-
-
-class ClientCredentials(BaseModel):
-    client_id: str
-    client_secret: str = Field(description="只显示这一次 / shown this once only")
-    name: str
-    scopes: str
-
-
-class KeyInfo(BaseModel):
-    kid: str
-    origin: str
-    signing: bool
-    created_at: str
-    retired_at: str | None = None
-    published_until: str | None = None
-
-
-class KeysRead(BaseModel):
-    signing_kid: str
-    new_kid: str | None = None
-    signs_from: str | None = None
-    keys: list[KeyInfo]
-
-
-PROBLEM = {"application/problem+json": {"schema": {
-    "type": "object", "required": ["type", "title", "status"],
-    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                   "detail": {"type": "string"}, "code": {"type": "string"},
-                   "errors": {"type": "array", "items": {"type": "object", "properties": {
-                       "field": {"type": "string"}, "message": {"type": "string"}}}}}}}}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"description": description, "content": PROBLEM} for status, description in (
-        (400, "请求无效 / bad request"), (401, "未认证 / not authenticated"), (403, "无权操作 / forbidden"),
-        (404, "账号不存在 / no such account"), (409, "用户名已被占用 / username taken"),
-        (413, "请求体过大 / body too large"), (415, "须为 JSON / JSON only"), (422, "校验失败 / validation failed"))}
-
-
-def _gw(request: Request):  # noqa: ANN202
-    return request.app.state.gw
-
-
-router = APIRouter(tags=["accounts"], responses=ERRORS)
-
-
-@router.post("/api/v1/accounts", status_code=201, response_model=AccountRead, summary="公开注册（机构、企业） / public sign-up")
-async def sign_up(body: SignUp, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    account = await create_account(gw.db, gw.clock, gw.passwords, username=body.username, password=body.password,
-                                   role=body.role, org_uscc=body.org_uscc, display_name=body.display_name)
-    return account.public()
-
-
-@router.post("/api/v1/admin/accounts", status_code=201, response_model=AccountRead, summary="创建账号（管理员） / create an account")
-async def admin_create_account(body: AdminAccountCreate, _: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    account = await create_account(gw.db, gw.clock, gw.passwords, username=body.username, password=body.password,
-                                   role=body.role, district=body.district, org_uscc=body.org_uscc,
-                                   display_name=body.display_name)
-    return account.public()
-
-
-@router.post("/api/v1/admin/clients", status_code=201, response_model=ClientCredentials, summary="为账号创建客户端（管理员） / a client acting as an account")
-async def admin_create_client(body: AdminClientCreate, _: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    account = await find_account(gw.db, body.username)
-    if account is None:
-        raise NotFound(text("账号不存在", "No such account"), errors=[FieldError("username", text("不存在", "unknown"))])
-    return await create_client(gw.db, gw.clock, account_id=account.id, name=body.name, scopes=body.scopes)
-
-
-@router.post("/api/v1/me/clients", status_code=201, response_model=ClientCredentials, summary="为本人账号创建客户端 / a client for my own integrations")
-async def my_create_client(body: ClientCreate, principal: CurrentPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    account_id = _account_id(principal.subject)
-    if await gw.store.account(account_id) is None:
-        raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
-    return await create_client(gw.db, gw.clock, account_id=account_id, name=body.name, scopes=body.scopes)
-
-
-@router.get("/api/v1/me", response_model=MeRead, summary="当前账号 / the current account")
-async def me(principal: CurrentPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    account = await gw.store.account(_account_id(principal.subject))
-    if account is None:
-        raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
-    return {**account.public(), "client_id": principal.client_id, "scopes": sorted(principal.scopes)}
-
-
-@router.post("/api/v1/admin/keys/rotate", tags=["keys"], response_model=KeysRead, summary="轮换签名密钥（管理员） / rotate the signing key")
-async def rotate_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    rotated = await gw.keys.rotate()
-    return {"new_kid": rotated["kid"], "signs_from": rotated["signs_from"], "signing_kid": gw.keys.active.kid,
-            "keys": gw.keys.describe()}
-
-
-@router.get("/api/v1/admin/keys", tags=["keys"], response_model=KeysRead, summary="签名密钥（管理员） / signing keys")
-async def list_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    return {"signing_kid": gw.keys.active.kid, "keys": gw.keys.describe()}
-
-
-def _account_id(subject: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(subject)
-    except ValueError as exc:
-        raise NotFound(text("账号不存在", "No such account")) from exc
-

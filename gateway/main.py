@@ -1,9 +1,12 @@
 """The gateway: OAuth2 authorization server, accounts, reverse proxy and merged OpenAPI
 (`uvicorn gateway.main:create_app --factory`).
 
-Not a ``ServiceSpec`` service (no bus, no outbox: the gateway emits no events), but built from
-the same shared parts: settings, database + Alembic migrations, problem+json errors, structlog,
-``RequestContextMiddleware`` (request ids, language, metrics) and ``shared.auth`` for its own API.
+Not a ``ServiceSpec`` service, but built from the same shared parts: settings, database + Alembic
+migrations, the bus with an outbox and its relay (the gateway emits ``organisation.*``,
+``token.revoked`` and ``key.*``: gateway/events.py), a durable inbox consumer (``agency.approved``
+verifies the agency's organisation), the ephemeral revocation feed every process has
+(shared.revocations), problem+json errors, structlog, ``RequestContextMiddleware`` (request ids,
+language, metrics) and ``shared.auth`` for its own API.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ from shared import migrations
 from shared.auth import Principal, TokenVerifier
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import ErrorCode, Unauthorized, install_error_handlers
+from shared.errors import install_error_handlers
+from shared.events.bus import Bus
+from shared.events.inbox import Subscriber
+from shared.events.outbox import Outbox, OutboxRelay
 from shared.http import ContentTypeMiddleware, RequestContextMiddleware
 from shared.idempotency import IdempotencyMiddleware
 from shared.i18n import text
 from shared.logging import configure_logging
 from shared.settings import Settings
 
-from gateway import accounts, portal
+from gateway import account_routes, admin, consumers, organisations, portal
 from gateway.accounts import Passwords, bootstrap, check_production
 from gateway.models import infra
 from gateway.oauth import endpoints as oauth_endpoints
@@ -39,8 +45,8 @@ from gateway.oauth.grants import OAuthStore
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.server import AuthorizationServer
 from gateway.openapi import MergedOpenAPI
-from gateway.proxy import ProxyMiddleware, RouteError, new_session, route_for, unverified_claims
-from gateway.ratelimit import AuthLimiter, TokenBuckets
+from gateway.proxy import ProxyMiddleware, RouteError, new_session, route_for
+from gateway.ratelimit import AuthLimiter, SignUpLimiter, TokenBuckets
 
 log = structlog.get_logger("gateway")
 REFRESH_SECONDS = 5.0
@@ -111,29 +117,46 @@ class GatewayContext:
     server: AuthorizationServer
     passwords: Passwords
     auth_limiter: AuthLimiter
+    signup_limiter: SignUpLimiter
     openapi: MergedOpenAPI
+    bus: Bus
+    outbox: Outbox
+    relay: OutboxRelay
+    subscriber: Subscriber
+    verifier: "GatewayVerifier | None" = None
     http: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
+
+    @property
+    def revocations(self):  # noqa: ANN201
+        return self.store.revocations
+
+    def address(self, scope_or_request: Any) -> str:
+        """The client address rate limits count against (X-Forwarded-For from trusted proxies only)."""
+        from gateway.addresses import address_of_scope
+
+        scope = getattr(scope_or_request, "scope", scope_or_request)
+        return address_of_scope(scope, self.settings.trusted_proxies)
 
     def session(self) -> aiohttp.ClientSession:
         return self.http["session"]
 
 
 class GatewayVerifier(TokenVerifier):
-    """``shared.auth`` verification against the gateway's own key store, plus its revoked list."""
+    """``shared.auth`` verification against the gateway's own key store and its revocations (the
+    database's, and the bus's: other replicas')."""
 
     def __init__(self, keys: KeyStore, store: OAuthStore, settings: Settings) -> None:
-        super().__init__(issuer=settings.issuer_url, audience=settings.audience)
+        super().__init__(issuer=settings.issuer_url, audience=settings.audience, revocations=store.revocations)
         self.keys = keys
         self.store = store
 
     async def verify(self, token: str) -> Principal:
         self._keys = self.keys.keyset
         self._kids = self.keys.kids
-        principal = await super().verify(token)
-        claims = unverified_claims(b"Bearer " + token.encode("latin-1", "replace")) or {}
-        if claims.get("jti") in self.store.revoked_jtis:
-            raise Unauthorized(text("访问令牌已被撤销", "The access token was revoked"))
-        return principal
+        return await super().verify(token)
+
+    async def _on_key_event(self, event: Any) -> None:
+        await self.keys.load()  # another replica rotated or revoked a key
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -141,15 +164,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     check_production(settings)
     clock = clock or Clock()
     db = Database(settings.database_url_for("gateway"), service="gateway")
-    keys = KeyStore(db, settings, clock)
-    store = OAuthStore(db=db, clock=clock)
+    bus = Bus(settings, name="gateway")
+    outbox = Outbox(infra.outbox, clock)
+    relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
+    outbox.relay = relay
+    keys = KeyStore(db, settings, clock, outbox=outbox)
+    store = OAuthStore(db=db, clock=clock, outbox=outbox, grace_seconds=settings.refresh_grace_seconds)
     gw = GatewayContext(
         settings=settings, db=db, clock=clock, infra=infra, keys=keys, store=store,
         server=AuthorizationServer(store=store, keys=keys, settings=settings, clock=clock),
         passwords=Passwords(settings),
         auth_limiter=AuthLimiter(limit=settings.auth_rate_limit, window_seconds=settings.auth_rate_window_seconds),
-        openapi=MergedOpenAPI(settings),
+        signup_limiter=SignUpLimiter(limit=settings.signup_rate_limit, window_seconds=settings.signup_rate_window_seconds),
+        openapi=MergedOpenAPI(settings), bus=bus, outbox=outbox, relay=relay,
+        subscriber=Subscriber(db=db, infra=infra, bus=bus, service="gateway", max_deliver=settings.max_deliver,
+                              handlers=consumers.handlers(clock, outbox)),
     )
+    verifier = gw.verifier = GatewayVerifier(keys, store, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -160,6 +191,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await bootstrap(db, clock, settings)
         await portal.ensure_portal_client(db, settings, now=clock.now())
         await store.load_revoked()
+        bus.start()
+        relay.start()
+        await verifier.start(bus)  # other replicas' revocations and key events
+        gw.subscriber.start()
         gw.http["session"] = new_session(settings)
         refresher = asyncio.create_task(_refresh_periodically(gw))
         log.info("gateway.started", database=db.url.split("@")[-1], issuer=settings.issuer_url,
@@ -168,27 +203,34 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             yield
         finally:
             refresher.cancel()
+            await gw.subscriber.stop()
+            await verifier.stop()
+            await relay.stop()
+            await bus.close()
             await gw.http.pop("session").close()
+            gw.passwords.close()
             await db.dispose()
 
     app = GatewayApp(title="custody-gateway", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None, description="OAuth2 authorization server, accounts and reverse proxy")
     app.state.gw = gw
     app.state.ctx = gw  # what shared.idempotency reads: .db and .infra
-    app.state.verifier = GatewayVerifier(keys, store, settings)
+    app.state.verifier = verifier
     install_error_handlers(app)
     app.add_middleware(ApiIdempotency)
     app.add_middleware(ContentTypeMiddleware, non_json_paths=(r"^/oauth/", r"^/portal/"))
     limiter = TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
     proxy_options: dict[str, Any] = {"settings": settings, "session_factory": gw.session,
-                                     "revoked": lambda: store.revoked_jtis, "limiter": limiter}
+                                     "verify": verifier.verify, "limiter": limiter}
     app.add_middleware(ProxyMiddleware, **proxy_options)  # own routes: 413s, the admin `service` 422
     app.add_middleware(RequestContextMiddleware, service="gateway")
     app.fast_path = RequestContextMiddleware(ProxyMiddleware(None, **proxy_options), service="gateway")
     # (the middleware-stack instance sees no proxied request while the fast path is set)
     _operational_routes(app, gw)
     app.include_router(oauth_endpoints.router)
-    app.include_router(accounts.router)
+    app.include_router(account_routes.router)
+    app.include_router(admin.router)
+    app.include_router(organisations.router)
     app.include_router(portal.router)  # `/`, `/policy`, `/portal/*` (gateway/portal, SPEC §12)
     return app
 
@@ -202,9 +244,10 @@ def _operational_routes(app: FastAPI, gw: GatewayContext) -> None:
     async def readyz() -> Response:
         db_ok = await gw.db.ping()
         keys_ok = gw.keys.active is not None
-        ready = db_ok and keys_ok
+        ready = db_ok and keys_ok  # OAuth works without the bus; its events wait in the outbox
         return JSONResponse({"status": "ready" if ready else "not-ready", "service": "gateway",
-                             "checks": {"database": db_ok, "signing_key": keys_ok}}, status_code=200 if ready else 503)
+                             "checks": {"database": db_ok, "signing_key": keys_ok, "bus": gw.bus.connected}},
+                            status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

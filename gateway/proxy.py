@@ -4,9 +4,11 @@ Why not FastAPI + httpx: measured on this machine, a FastAPI route proxying thro
 ``httpx.AsyncClient`` did ~0.07 of direct throughput (pool lock contention, encode/httpx#3215);
 raw ASGI over aiohttp keeps the overhead to one extra hop (docs/DECISIONS.md, D6).
 
-Per request: route by path prefix; apply the per-client rate limit; refuse bodies over the limit
-(413: 1 MiB JSON, 10 MiB uploads) both by ``Content-Length`` and while streaming; refuse access
-tokens revoked at the gateway; pass ``X-Request-ID``; stream the body up and the response down;
+Per request: route by path prefix; apply the rate limits (per client address — ``X-Forwarded-For``
+only from a trusted proxy — and per client, keyed by the ``client_id`` of a token the gateway has
+*verified*: a forged ``client_id`` cannot drain another client's bucket); refuse bodies over the
+limit (413: 1 MiB JSON, 10 MiB uploads) both by ``Content-Length`` and while streaming; refuse
+access tokens revoked (a ``jti``, or an account's or client's tokens cut off); pass ``X-Request-ID``; stream the body up and the response down;
 a service that cannot be reached answers 503 within the connect timeout (problem+json); upstream
 problem bodies pass through untouched.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -24,11 +26,14 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
-from shared.errors import ErrorCode, FieldError, problem
+from shared.errors import DomainError, FieldError, problem
 from shared.i18n import text
 from shared.settings import SERVICES, Settings
 
+from gateway.addresses import address_of_scope
 from gateway.ratelimit import TokenBuckets
+
+TokenCheck = Callable[[str], Awaitable[Any]]  # verifies a bearer token; raises shared.auth.TokenRevoked
 
 log = structlog.get_logger("gateway.proxy")
 
@@ -98,7 +103,7 @@ def unverified_claims(authorization: bytes) -> dict[str, Any] | None:
         return None
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + b"=" * (-len(parts[1]) % 4)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: deeply nested JSON
         return None
     return claims if isinstance(claims, dict) else None
 
@@ -116,12 +121,12 @@ class _RouteLabel:
 
 class ProxyMiddleware:
     def __init__(self, app: ASGIApp | None, *, settings: Settings, session_factory: Callable[[], aiohttp.ClientSession],
-                 revoked: Callable[[], set[str]], limiter: TokenBuckets | None = None) -> None:
+                 verify: TokenCheck, limiter: TokenBuckets | None = None) -> None:
         self.app = app
         self.settings = settings
         self.upstreams = {name: settings.url_of(name) for name in SERVICES}
         self.session_factory = session_factory
-        self.revoked = revoked
+        self.verify = verify
         self.limiter = limiter or TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
         self.address_limiter = TokenBuckets(capacity=self.limiter.capacity * ADDRESS_FACTOR,
                                             rate=self.limiter.rate * ADDRESS_FACTOR)
@@ -212,22 +217,25 @@ class ProxyMiddleware:
                 else:
                     upstream_headers[key] = value.decode("latin-1")
 
-        claims = unverified_claims(authorization) if authorization else None
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        # Per client (the token's client_id, unverified: services verify) and, since a client_id in an
-        # unverified token could be forged to dodge that, per address at five times the rate.
+        address = address_of_scope(scope, self.settings.trusted_proxies)
+        # Per address, and per client only for a token this gateway verified: a client_id read from
+        # an unverified token could be forged to drain another client's bucket (the portal's, the
+        # CLI's). An invalid token is the service's to refuse (it verifies every token itself).
         wait = self.address_limiter.take(address)
-        if not wait and claims and isinstance(claims.get("client_id"), str):
-            wait = self.limiter.take(claims["client_id"][:200])
+        client_id = None
+        if not wait and authorization:
+            try:
+                client_id = await self._verified_client(authorization)
+            except DomainError as exc:  # revoked: refused here, whichever service it was meant for
+                await problem(401, code=exc.code, detail=exc.detail, instance=path,
+                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
+                return
+            if client_id is not None:
+                wait = self.limiter.take(client_id[:200])
         if wait > 0:
             retry = max(1, int(wait + 0.999))
             await problem(429, code=ErrorCode.RATE_LIMITED, detail=text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
                           instance=path, headers={"Retry-After": str(retry)})(scope, receive, send)
-            return
-        if claims and claims.get("jti") in self.revoked():
-            await problem(401, code=ErrorCode.TOKEN_REVOKED, detail=text("访问令牌已被撤销", "The access token was revoked"),
-                          instance=path, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
             return
 
         limit = BULK_LIMITS.get(path) or (JSON_LIMIT if _is_json(content_type) or not content_type else UPLOAD_LIMIT)
@@ -288,6 +296,22 @@ class ProxyMiddleware:
             if not isinstance(exc, (asyncio.TimeoutError, aiohttp.ClientError, OSError)):
                 raise
             await self._failed(exc, started, scope, receive, send, service)
+
+    async def _verified_client(self, authorization: bytes) -> str | None:
+        """The client_id of a valid bearer token; None for no or an invalid token; raises for a
+        revoked one."""
+        from shared.auth import TokenRevoked
+
+        scheme, _, token = authorization.partition(b" ")
+        if scheme.lower() != b"bearer" or not token.strip():
+            return None
+        try:
+            principal = await self.verify(token.strip().decode("latin-1"))
+        except TokenRevoked:
+            raise
+        except DomainError:
+            return None
+        return principal.client_id or principal.subject
 
     async def _failed(self, exc: BaseException, started: bool, scope: Scope, receive: Receive, send: Send,
                       service: str) -> None:

@@ -26,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import migrations
 from shared.audit_trail import verify as verify_trail
-from shared.auth import AdminPrincipal, MaybePrincipal, Principal, TokenVerifier
+from shared.auth import AdminPrincipal, Principal, TokenVerifier, principal_from_request
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import FieldError, NotFound, ValidationFailed, install_error_handlers
@@ -101,9 +101,12 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-async def unit_of_work(request: Request, principal: MaybePrincipal) -> UnitOfWork:
+async def unit_of_work(request: Request) -> UnitOfWork:
     """One unit of work per request, acting for the caller (anonymous without a token). Its
-    commit also marks the request's Idempotency-Key, if it has one (shared.idempotency)."""
+    commit also marks the request's Idempotency-Key, if it has one (shared.idempotency). Who may
+    call the route at all is the route's own principal dependency (``CurrentPrincipal``,
+    ``PendingOrgPrincipal``, ``MaybePrincipal``): this one only names the caller."""
+    principal = await principal_from_request(request)
     reservation = reservation_of(request.scope)
     return get_runtime(request).unit_of_work(
         principal or Principal.anonymous(),
@@ -130,9 +133,8 @@ def create_service_app(
 ) -> FastAPI:
     settings = settings or Settings()
     clock = clock or Clock()
-    verifier = verifier or TokenVerifier(
-        issuer=settings.issuer_url, audience=settings.audience, jwks_url=settings.jwks_location
-    )
+    verifier = verifier or TokenVerifier(issuer=settings.issuer_url, audience=settings.audience,
+                                         jwks_url=settings.jwks_location, refresh_seconds=settings.jwks_refresh_seconds)
     infra = infrastructure_tables(spec.metadata)
     db = Database(settings.database_url_for(spec.name), service=spec.name)
     bus = Bus(settings, name=spec.name)
@@ -167,6 +169,7 @@ def create_service_app(
             async with db.engine.begin() as conn:
                 await conn.run_sync(spec.metadata.create_all)
         bus.start()
+        await verifier.start(bus)  # revocations and key events from the bus (shared.revocations)
         relay.start()
         subscriber.start()
         sweeper = (
@@ -181,6 +184,7 @@ def create_service_app(
             if sweeper:
                 sweeper.cancel()
             await subscriber.stop()
+            await verifier.stop()
             await relay.stop()
             await bus.close()
             await db.dispose()

@@ -80,6 +80,16 @@ class ErrorCode(StrEnum):
     # identity (gateway)
     USERNAME_TAKEN = "username_taken"
     USCC_MISMATCH = "uscc_mismatch"
+    ORGANISATION_EXISTS = "organisation_exists"
+    ORGANISATION_UNVERIFIED = "organisation_unverified"
+    INVITATION_INVALID = "invitation_invalid"
+    ALREADY_ADMIN = "already_admin"
+    ADMIN_CANNOT_LEAVE = "admin_cannot_leave"
+    ACCOUNT_PROTECTED = "account_protected"
+    CLIENT_PROTECTED = "client_protected"
+    CURRENT_PASSWORD_WRONG = "current_password_wrong"
+    NO_PASSWORD = "no_password"
+    KEY_IN_USE = "key_in_use"
     # registry
     DUPLICATE_USCC = "duplicate_uscc"
     DOCUMENT_TYPE = "document_type"

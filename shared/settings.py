@@ -18,6 +18,9 @@ DEFAULT_PORTS = {"gateway": 8000, "registry": 8001, "enterprises": 8002, "contra
 
 DEV_ADMIN_CLIENT_ID = "custody-admin"
 DEV_ADMIN_CLIENT_SECRET = "custody-dev-secret-change-me"
+# Encrypts the gateway's private signing keys at rest outside production when no key is set
+# (the same code path everywhere); production refuses to start without a key of its own.
+DEV_KEY_ENCRYPTION_KEY = "custody-dev-key-encryption-key-change-me"
 
 
 class Settings(BaseSettings):
@@ -73,6 +76,21 @@ class Settings(BaseSettings):
     proxy_rate_per_second: float = 100.0
     proxy_rate_burst: int = 200
     proxy_read_timeout_seconds: float = 30.0
+    # Identity (SPEC §14): sign-ups per client address per window; how many Argon2 hashes run at
+    # once (the rest wait: logins and token refreshes keep their latency under a sign-up flood);
+    # how long a refresh racing another of the same token gets the same new pair.
+    signup_rate_limit: int = 5
+    signup_rate_window_seconds: float = 3600.0
+    password_hash_concurrency: int = 1
+    refresh_grace_seconds: float = 5.0
+    # Client addresses: X-Forwarded-For is believed only from these proxies (comma-separated
+    # addresses or CIDR networks), e.g. the TLS terminator in front of the gateway.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # Private signing keys are encrypted at rest with this secret (comma-separated: the first
+    # encrypts, every one decrypts, so the secret can be rotated); required in production.
+    key_encryption_key: str | None = None
+    # Services refresh the gateway's JWKS this often (and at once on a key event on the bus).
+    jwks_refresh_seconds: float = 60.0
 
     # Domain data
     policy_file: Path | None = None
@@ -87,6 +105,8 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.access_token_ttl_seconds > 900:
             raise ValueError("access tokens live at most 15 minutes (CUSTODY_ACCESS_TOKEN_TTL_SECONDS <= 900)")
+        if self.password_hash_concurrency < 1:
+            raise ValueError("CUSTODY_PASSWORD_HASH_CONCURRENCY must be at least 1")
         if self.stream_replicas < 1:
             raise ValueError("CUSTODY_STREAM_REPLICAS must be at least 1")
         return self

@@ -30,17 +30,11 @@ def verifier() -> TokenVerifier:
     return TokenVerifier(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, jwks=jwks())
 
 
-def make_token(
-    role: str = "admin",
-    *,
-    sub: str | None = None,
-    district: str | None = None,
-    org_uscc: str | None = None,
-    scope: str = "custody.read custody.write",
-    ttl: int = 600,
-    username: str | None = None,
-    **overrides: Any,
-) -> str:
+def make_token(role: str = "admin", *, sub: str | None = None, district: str | None = None, org_uscc: str | None = None,
+               scope: str = "custody.read custody.write", ttl: int = 600, username: str | None = None,
+               org_status: str | None = "verified", **overrides: Any) -> str:
+    """A token as the gateway would issue it; agency and enterprise tokens carry ``org_status``
+    (``verified`` unless told otherwise: SPEC §14)."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": TEST_ISSUER,
@@ -59,6 +53,8 @@ def make_token(
         claims["district"] = district
     if org_uscc:
         claims["org_uscc"] = org_uscc
+    if role in ("agency", "enterprise") and org_status is not None:
+        claims["org_status"] = org_status
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
     key = signing_key()

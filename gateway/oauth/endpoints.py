@@ -57,7 +57,7 @@ def _gw(request: Request):  # noqa: ANN202
 
 
 def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return _gw(request).address(request)
 
 
 def oauth_error(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -115,15 +115,26 @@ async def _endpoint(request: Request, call) -> Response:  # noqa: ANN001
     if ctype != "application/x-www-form-urlencoded":
         return oauth_error(400, "invalid_request", "The body must be application/x-www-form-urlencoded")
     client_id = _client_id_of(request, form)
-    wait = gw.auth_limiter.check(address=_address(request), account=client_id)
+    address = _address(request)
+    wait = gw.auth_limiter.check(address=address, account=client_id)
     if wait:
         return oauth_error(429, "rate_limited", f"Too many requests; retry after {wait} s",
                            headers={"Retry-After": str(wait)})
     req = oauth_request(request, gw.settings, form=form, payload_from="form")
     result = await gw.server.run(lambda: call(gw.server, req))
     if result[0] >= 400:
-        gw.auth_limiter.failed(client_id)
+        gw.auth_limiter.failed(await _named_in_failure(gw, form, client_id), address)
     return AuthorizationServer.to_response(result)
+
+
+async def _named_in_failure(gw, form: list[tuple[str, str]], client_id: str | None) -> str | None:  # noqa: ANN001
+    """Whom a failed request counts against besides its address: the client it names — except a
+    refresh with a token we never issued, which counts against the address only (else anyone could
+    lock out ``custody-cli`` or ``custody-portal`` by naming it with junk tokens)."""
+    fields = dict(form)
+    if fields.get("grant_type") == "refresh_token" and not await gw.store.refresh_exists(fields.get("refresh_token", "")):
+        return None
+    return client_id
 
 
 @router.post("/oauth/token", summary="令牌端点 / token endpoint")
@@ -229,7 +240,7 @@ async def authorize_submit(request: Request) -> Response:
         if ok and row is not None and not row.disabled:
             account = AccountInfo.of(row)
     if account is None:
-        gw.auth_limiter.failed(username or None)
+        gw.auth_limiter.failed(username or None, _address(request))
         log.info("gateway.login.failed", username=username, address=_address(request))
         return _page(request, status=401, error=TEXT[lang]["wrong"], client_name=grant.client.name, username=username)
     result = await gw.server.run(lambda: gw.server.create_authorization_response(req, grant_user=account, grant=grant))

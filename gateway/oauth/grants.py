@@ -7,7 +7,11 @@ engine is used from its own loop, never from the thread).
 - Authorization codes and refresh tokens are stored as SHA-256 hashes only.
 - An authorization code is claimed by deleting it (``DELETE … RETURNING``): it works once.
 - A refresh token is claimed by marking it used in one UPDATE; presenting a used (or revoked) one
-  again revokes its whole family (every token descended from the same authorization).
+  again revokes its whole family (every token descended from the same authorization) — except a
+  second refresh of the same token by the same client within ``refresh_grace_seconds``, which gets
+  the same new pair (a double-click or a retried request must not log the user out). The pair is
+  kept encrypted with a key derived from the old token, so only its holder can read it.
+- Tokens carry the account's organisation status (``org_status``, SPEC §14).
 """
 
 from __future__ import annotations
@@ -32,8 +36,11 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 
 from shared.clock import Clock, as_utc
 from shared.db import Database
+from shared.events.outbox import Outbox
+from shared.revocations import Revocations
 
-from gateway.models import Account, AuthorizationCode, Client, RefreshToken, RevokedToken
+from gateway import revocation
+from gateway.models import Account, AuthorizationCode, Client, Organisation, RefreshToken
 
 log = structlog.get_logger("gateway.oauth")
 
@@ -73,18 +80,28 @@ class AccountInfo:
     org_uscc: str | None = None
     display_name: str | None = None
     disabled: bool = False
+    org_status: str | None = None  # the status of its organisation (agency and enterprise accounts)
 
     @classmethod
-    def of(cls, row: Account) -> "AccountInfo":
+    def of(cls, row: Account, org_status: str | None = None) -> "AccountInfo":
         return cls(id=row.id, username=row.username, role=row.role, district=row.district, org_uscc=row.org_uscc,
-                   display_name=row.display_name, disabled=row.disabled)
+                   display_name=row.display_name, disabled=row.disabled, org_status=org_status)
 
     def get_user_id(self) -> str:
         return str(self.id)
 
     def public(self) -> dict[str, Any]:
-        return {"id": str(self.id), "username": self.username, "role": self.role, "district": self.district,
-                "org_uscc": self.org_uscc, "display_name": self.display_name}
+        out = {"id": str(self.id), "username": self.username, "role": self.role, "district": self.district,
+               "org_uscc": self.org_uscc, "display_name": self.display_name}
+        if self.role in ("agency", "enterprise"):
+            out["org_status"] = self.org_status
+        return out
+
+
+async def org_status_of(session, row: Account | None) -> str | None:  # noqa: ANN001
+    if row is None or row.role not in ("agency", "enterprise") or not row.org_uscc:
+        return None
+    return await session.scalar(sa.select(Organisation.status).where(Organisation.uscc == row.org_uscc))
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -194,6 +211,7 @@ class RefreshRecord:
     expires_at: datetime
     revoked: bool = False
     kind: str = "refresh_token"
+    replay: dict[str, Any] | None = None  # the pair already issued for it (a racing second refresh)
 
     def check_client(self, client: OAuthClient) -> bool:
         return client.client_id == self.client_id
@@ -236,11 +254,42 @@ class AccessRecord:
 
 
 # --- storage (async; called from the Authlib thread through ``bridge``) -----------------------
+def _successor_key(token: str) -> bytes:
+    """The key that encrypts the pair issued for ``token``: derived from the token itself (the
+    database keeps only ``digest(token)``, a different derivation)."""
+    import base64
+
+    return base64.urlsafe_b64encode(hashlib.sha256(b"custody-refresh-successor:" + token.encode("utf-8", "surrogatepass"))
+                                    .digest())
+
+
+def seal_successor(token: str, response: dict[str, Any]) -> str:
+    import orjson
+    from cryptography.fernet import Fernet
+
+    return Fernet(_successor_key(token)).encrypt(orjson.dumps(response)).decode()
+
+
+def open_successor(token: str, sealed: str) -> dict[str, Any] | None:
+    import orjson
+    from cryptography.fernet import Fernet, InvalidToken
+
+    try:
+        return orjson.loads(Fernet(_successor_key(token)).decrypt(sealed.encode()))
+    except (InvalidToken, ValueError):
+        return None
+
+
+SUCCESSOR_WAIT_SECONDS = 3.0  # a racing refresh waits this long for the winner's pair
+
+
 @dataclass
 class OAuthStore:
     db: Database
     clock: Clock
-    revoked_jtis: set[str] = field(default_factory=set)
+    outbox: Outbox | None = None
+    revocations: Revocations = field(default_factory=Revocations)
+    grace_seconds: float = 5.0
 
     async def client(self, client_id: str) -> OAuthClient | None:
         if not isinstance(client_id, str) or len(client_id) > 80:
@@ -250,14 +299,18 @@ class OAuthStore:
             if row is None:
                 return None
             account = await session.get(Account, row.account_id) if row.account_id else None
+            status = await org_status_of(session, account)
         if account is not None and account.disabled:
             return None
-        return OAuthClient.of(row, account)
+        return OAuthClient(client_id=row.client_id, name=row.name, secret_hash=row.secret_hash,
+                           grant_types=tuple(row.grant_types.split()), redirect_uris=tuple(row.redirect_uris.split()),
+                           scopes=row.scopes, account=AccountInfo.of(account, status) if account is not None else None)
 
     async def account(self, account_id: uuid.UUID) -> AccountInfo | None:
         async with self.db.reader() as session:
             row = await session.get(Account, account_id)
-        return AccountInfo.of(row) if row is not None and not row.disabled else None
+            status = await org_status_of(session, row)
+        return AccountInfo.of(row, status) if row is not None and not row.disabled else None
 
     async def save_code(self, code: str, *, client_id: str, account_id: uuid.UUID, redirect_uri: str, scope: str,
                         challenge: str, method: str) -> None:
@@ -278,7 +331,10 @@ class OAuthStore:
                           code_challenge_method=row.code_challenge_method, expires_at=as_utc(row.expires_at))
 
     async def save_refresh(self, token: str, *, family_id: uuid.UUID, client_id: str, account_id: uuid.UUID,
-                           scope: str, access_jti: str | None = None, access_exp: float | None = None) -> None:
+                           scope: str, access_jti: str | None = None, access_exp: float | None = None,
+                           previous: tuple[str, str] | None = None, response: dict[str, Any] | None = None) -> None:
+        """Store a new refresh token; with ``previous`` (its hash and plaintext), keep the response
+        that replaced it, sealed with the old token, for a racing second refresh."""
         from datetime import timezone
 
         now = self.clock.now()
@@ -287,6 +343,10 @@ class OAuthStore:
             session.add(RefreshToken(token_hash=digest(token), family_id=family_id, client_id=client_id,
                                      account_id=account_id, scope=scope, created_at=now, expires_at=now + REFRESH_TTL,
                                      access_jti=access_jti, access_expires_at=access_expires_at))
+            if previous is not None and response is not None and self.grace_seconds > 0:
+                table = RefreshToken.__table__
+                await session.execute(sa.update(table).where(table.c.token_hash == previous[0])
+                                      .values(successor=seal_successor(previous[1], response)))
 
     async def find_refresh(self, token: str) -> RefreshRecord | None:
         async with self.db.reader() as session:
@@ -297,8 +357,16 @@ class OAuthStore:
                              account_id=row.account_id, scope=row.scope, expires_at=as_utc(row.expires_at),
                              revoked=row.revoked_at is not None or row.used_at is not None)
 
-    async def claim_refresh(self, token: str) -> RefreshRecord | None:
-        """Mark the token used and return it; a token used or revoked before revokes its family."""
+    async def refresh_exists(self, token: str) -> bool:
+        if not isinstance(token, str) or len(token) > 200:
+            return False
+        async with self.db.reader() as session:
+            return await session.scalar(sa.select(RefreshToken.token_hash)
+                                        .where(RefreshToken.token_hash == digest(token))) is not None
+
+    async def claim_refresh(self, token: str, client_id: str | None = None) -> RefreshRecord | None:
+        """Mark the token used and return it; a token used or revoked before revokes its family,
+        unless the same client refreshed it within the grace window: then the pair that replaced it."""
         table = RefreshToken.__table__
         now = self.clock.now()
         hashed = digest(token)
@@ -311,12 +379,50 @@ class OAuthStore:
             if row is None:
                 return None
             if claimed.rowcount != 1:
-                if row.used_at is not None or row.revoked_at is not None:
+                if self._in_grace(row, client_id):
+                    pass  # answered below, outside the transaction
+                elif row.used_at is not None or row.revoked_at is not None:
                     await self._revoke_family(session, row.family_id)
                     log.warning("gateway.oauth.refresh_reuse", family_id=str(row.family_id), client_id=row.client_id)
+                    return None
+                else:
+                    return None
+        record = RefreshRecord(token_hash=row.token_hash, family_id=row.family_id, client_id=row.client_id,
+                               account_id=row.account_id, scope=row.scope, expires_at=as_utc(row.expires_at))
+        if claimed.rowcount == 1:
+            return record
+        replay = await self._successor(token, hashed)
+        if replay is None:
+            async with self.db.transaction() as session:
+                await self._revoke_family(session, row.family_id)
+            log.warning("gateway.oauth.refresh_race_lost", family_id=str(row.family_id), client_id=row.client_id)
+            return None
+        log.info("gateway.oauth.refresh_replayed", family_id=str(row.family_id), client_id=row.client_id)
+        return RefreshRecord(**{**record.__dict__, "replay": replay})
+
+    def _in_grace(self, row: Any, client_id: str | None) -> bool:
+        return (self.grace_seconds > 0 and client_id is not None and row.client_id == client_id
+                and row.used_at is not None and row.revoked_at is None
+                and (self.clock.now() - as_utc(row.used_at)).total_seconds() <= self.grace_seconds)
+
+    async def _successor(self, token: str, hashed: str) -> dict[str, Any] | None:
+        """The pair that replaced ``token`` (waiting a little for the refresh that won the race to
+        store it), or None."""
+        import asyncio
+
+        table = RefreshToken.__table__
+        deadline = asyncio.get_running_loop().time() + SUCCESSOR_WAIT_SECONDS
+        while True:
+            async with self.db.reader() as session:
+                row = (await session.execute(sa.select(table.c.successor, table.c.revoked_at)
+                                             .where(table.c.token_hash == hashed))).first()
+            if row is None or row.revoked_at is not None:
                 return None
-        return RefreshRecord(token_hash=row.token_hash, family_id=row.family_id, client_id=row.client_id,
-                             account_id=row.account_id, scope=row.scope, expires_at=as_utc(row.expires_at))
+            if row.successor:
+                return open_successor(token, row.successor)
+            if asyncio.get_running_loop().time() > deadline:
+                return None
+            await asyncio.sleep(0.05)
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
         async with self.db.transaction() as session:
@@ -324,41 +430,47 @@ class OAuthStore:
 
     async def _revoke_family(self, session, family_id: uuid.UUID) -> None:  # noqa: ANN001
         """Every refresh token of the family, and the access tokens issued with them that have not
-        expired yet."""
-        from shared.db import insert_ignore
-
+        expired yet (at the gateway and, through the bus, at every service)."""
         table = RefreshToken.__table__
         now = self.clock.now()
         await session.execute(sa.update(table).where(table.c.family_id == family_id, table.c.revoked_at.is_(None))
                               .values(revoked_at=now))
         live = (await session.execute(sa.select(table.c.access_jti, table.c.access_expires_at).where(
             table.c.family_id == family_id, table.c.access_jti.is_not(None), table.c.access_expires_at > now))).all()
-        for jti, expires_at in live:
-            await insert_ignore(session, RevokedToken.__table__, {"jti": jti, "expires_at": expires_at, "revoked_at": now})
-            self.revoked_jtis.add(jti)
+        await self._revoke_jtis(session, {jti: as_utc(exp) for jti, exp in live}, reason="refresh family revoked")
+
+    async def _revoke_jtis(self, session, jtis: dict[str, datetime], *, reason: str) -> None:  # noqa: ANN001
+        if self.outbox is None:
+            raise RuntimeError("the store needs the gateway's outbox to revoke tokens")
+        await revocation.revoke_jtis(session, outbox=self.outbox, revocations=self.revocations, clock=self.clock,
+                                     jtis=jtis, reason=reason)
 
     async def revoke_jti(self, jti: str, exp: float) -> None:
         from datetime import timezone
 
-        from shared.db import insert_ignore
-
         async with self.db.transaction() as session:
-            await insert_ignore(session, RevokedToken.__table__, {
-                "jti": jti, "expires_at": datetime.fromtimestamp(exp, timezone.utc), "revoked_at": self.clock.now()})
-        self.revoked_jtis.add(jti)
+            await self._revoke_jtis(session, {jti: datetime.fromtimestamp(exp, timezone.utc)}, reason="revoked (RFC 7009)")
+
+    def is_revoked(self, claims: dict[str, Any]) -> bool:
+        jti, sub, client_id, iat = claims.get("jti"), claims.get("sub"), claims.get("client_id"), claims.get("iat")
+        return self.revocations.is_revoked(
+            subject=sub if isinstance(sub, str) else None, client_id=client_id if isinstance(client_id, str) else None,
+            jti=jti if isinstance(jti, str) else None,
+            iat=float(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else None)
 
     async def load_revoked(self) -> None:
-        table = RevokedToken.__table__
-        async with self.db.reader() as session:
-            rows = (await session.execute(sa.select(table.c.jti).where(table.c.expires_at > self.clock.now()))).all()
-        self.revoked_jtis = {r.jti for r in rows}
+        await revocation.load(self.db, self.revocations, self.clock)
 
     async def purge_expired(self) -> None:
+        from gateway.models import RevokedToken
+
         now = self.clock.now()
         async with self.db.transaction(notify=False) as session:
             await session.execute(sa.delete(RevokedToken.__table__).where(RevokedToken.__table__.c.expires_at < now))
             await session.execute(sa.delete(AuthorizationCode.__table__)
                                   .where(AuthorizationCode.__table__.c.expires_at < now))
+            await revocation.purge(session, self.clock)
+        self.revocations.purge()
 
 
 def bridge(fn, *args, **kwargs):  # noqa: ANN001, ANN201
@@ -423,10 +535,19 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
         if not isinstance(refresh_token, str) or len(refresh_token) > 200:
             return None
-        return bridge(self.server.store.claim_refresh, refresh_token)
+        client = getattr(self.request, "client", None)
+        return bridge(self.server.store.claim_refresh, refresh_token, client.client_id if client else None)
 
     def authenticate_user(self, refresh_token: RefreshRecord) -> AccountInfo | None:
         return bridge(self.server.store.account, refresh_token.account_id)
+
+    def create_token_response(self):  # noqa: ANN201
+        record = self.request.refresh_token
+        if record is not None and record.replay is not None:  # a racing refresh: the same new pair
+            if not self.authenticate_user(record):
+                raise InvalidRequestError("There is no 'user' for this token.")
+            return 200, record.replay, self.TOKEN_RESPONSE_HEADER
+        return super().create_token_response()
 
     def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
         pass  # marked used when it was claimed
@@ -442,7 +563,7 @@ def _query_token(server, token_string: str, hint: str | None):  # noqa: ANN001, 
     if token_string.count(".") == 2 and hint != "refresh_token":
         claims = server.keys.verify(token_string)
         if claims is not None:
-            return AccessRecord(claims, revoked=claims.get("jti") in server.store.revoked_jtis)
+            return AccessRecord(claims, revoked=server.store.is_revoked(claims))
         return None
     if hint == "access_token":
         return None
@@ -479,6 +600,6 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             claims = token.claims
             return {"active": True, "token_type": "Bearer", **{k: claims[k] for k in (
                 "scope", "client_id", "username", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "role", "district",
-                "org_uscc") if k in claims}}
+                "org_uscc", "org_status") if k in claims}}
         return {"active": True, "token_type": "refresh_token", "client_id": token.client_id, "scope": token.scope,
                 "sub": str(token.account_id), "exp": int(token.expires_at.timestamp())}

@@ -8,6 +8,13 @@ expired (``retired_at + access_token_ttl + leeway``), so live tokens keep verify
 
 Origins: ``file`` (``CUSTODY_SIGNING_KEY_FILE``), ``generated`` (made by the gateway outside
 development), ``development`` (made by the gateway in development/test; refused in production).
+
+Private keys are encrypted at rest (Fernet, ``cryptography``) with a key derived from
+``CUSTODY_KEY_ENCRYPTION_KEY`` (comma-separated to rotate it: the first encrypts, each decrypts;
+rows are re-encrypted with the first at start). Production refuses to start without one of its
+own. A retired key may be revoked (``POST /api/v1/admin/keys/{kid}/revoke``): it leaves the JWKS
+at once. Rotation and revocation are announced on the bus (``key.rotated``, ``key.revoked``) so
+services refetch the JWKS at once instead of at their next scheduled refresh.
 """
 
 from __future__ import annotations
@@ -25,8 +32,11 @@ from joserfc.jwk import KeySet, RSAKey
 
 from shared.clock import Clock, as_utc
 from shared.db import Database
-from shared.settings import Settings
+from shared.errors import ErrorCode, Conflict, NotFound
+from shared.i18n import text
+from shared.settings import DEV_KEY_ENCRYPTION_KEY, Settings
 
+from gateway import events
 from gateway.models import SigningKey
 
 log = structlog.get_logger("gateway.keys")
@@ -41,6 +51,72 @@ class StartupRefused(RuntimeError):
     """The gateway will not start with this configuration (production safety checks)."""
 
 
+ENCRYPTED_PREFIX = "enc:v1:"
+MIN_PRODUCTION_KEK = 32
+
+
+def _fernet_key(secret: str) -> bytes:
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(b"custody-signing-keys:" + secret.encode()).digest())
+
+
+class KeyCipher:
+    """Encrypts private JWKs at rest; the first secret encrypts, every one decrypts."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        from cryptography.fernet import Fernet, MultiFernet
+
+        self.primary = Fernet(_fernet_key(secrets[0]))
+        # Rows written under the development default (a database carried over from a trial run)
+        # stay readable, as plaintext rows from before encryption do; start-up re-encrypts them.
+        self.all = MultiFernet([Fernet(_fernet_key(s)) for s in [*secrets, DEV_KEY_ENCRYPTION_KEY]])
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "KeyCipher":
+        return cls(key_encryption_secrets(settings) or [DEV_KEY_ENCRYPTION_KEY])
+
+    def encrypt(self, plaintext: str) -> str:
+        return ENCRYPTED_PREFIX + self.primary.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, stored: str) -> str:
+        from cryptography.fernet import InvalidToken
+
+        if not stored.startswith(ENCRYPTED_PREFIX):
+            return stored  # written before keys were encrypted; re-encrypted at start
+        try:
+            return self.all.decrypt(stored[len(ENCRYPTED_PREFIX):].encode()).decode()
+        except InvalidToken as exc:
+            raise StartupRefused("a signing key in the database cannot be decrypted with CUSTODY_KEY_ENCRYPTION_KEY "
+                                 "(was it changed without keeping the old secret after a comma?)") from exc
+
+    def is_current(self, stored: str) -> bool:
+        from cryptography.fernet import InvalidToken
+
+        if not stored.startswith(ENCRYPTED_PREFIX):
+            return False
+        try:
+            self.primary.decrypt(stored[len(ENCRYPTED_PREFIX):].encode())
+            return True
+        except InvalidToken:
+            return False
+
+
+def key_encryption_secrets(settings: Settings) -> list[str]:
+    return [part.strip() for part in (settings.key_encryption_key or "").split(",") if part.strip()]
+
+
+def check_key_encryption(settings: Settings) -> None:
+    """Production refuses to start without a key-encryption secret of its own."""
+    if not settings.is_production:
+        return
+    secrets = key_encryption_secrets(settings)
+    if not secrets or secrets[0] == DEV_KEY_ENCRYPTION_KEY or len(secrets[0]) < MIN_PRODUCTION_KEK:
+        raise StartupRefused("CUSTODY_KEY_ENCRYPTION_KEY is unset, the development default or shorter than "
+                             f"{MIN_PRODUCTION_KEK} characters; the signing keys must be encrypted at rest in production")
+
+
 def _generate() -> RSAKey:
     key = RSAKey.generate_key(KEY_BITS, parameters={"alg": ALGORITHM, "use": "sig"}, private=True)
     return _with_kid(key)
@@ -53,10 +129,12 @@ def _with_kid(key: RSAKey) -> RSAKey:
 
 
 class KeyStore:
-    def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, *, outbox: Any = None) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
+        self.outbox = outbox
+        self.cipher = KeyCipher.from_settings(settings)
         self._keys: dict[str, RSAKey] = {}
         self._rows: list[dict[str, Any]] = []
         self._keyset: KeySet = KeySet([])
@@ -64,6 +142,7 @@ class KeyStore:
 
     # --- loading -------------------------------------------------------------------------
     async def start(self) -> None:
+        await self._encrypt_at_rest()
         if self.settings.signing_key_file:
             await self._install_file_key()
         await self.load()
@@ -75,6 +154,14 @@ class KeyStore:
         if self.settings.is_production and active_row["origin"] == "development":
             raise StartupRefused("the signing key is a development key; set CUSTODY_SIGNING_KEY_FILE to a production key "
                                  "before running with CUSTODY_ENV=production")
+
+    async def _encrypt_at_rest(self) -> None:
+        """(Re-)encrypt every stored private key with the current key-encryption secret."""
+        async with self.db.transaction() as session:
+            rows = (await session.execute(sa.select(SigningKey))).scalars().all()
+            for row in rows:
+                if not self.cipher.is_current(row.private_jwk):
+                    row.private_jwk = self.cipher.encrypt(self.cipher.decrypt(row.private_jwk))
 
     async def _install_file_key(self) -> None:
         path = self.settings.signing_key_file
@@ -94,18 +181,18 @@ class KeyStore:
                 return
             if existing is None:
                 await self._retire_active(session, timedelta(0))
-                session.add(SigningKey(kid=key.kid, private_jwk=json.dumps(key.as_dict(private=True)), origin="file",
-                                       created_at=self.clock.now()))
+                session.add(SigningKey(kid=key.kid, private_jwk=self.cipher.encrypt(json.dumps(key.as_dict(private=True))),
+                                       origin="file", created_at=self.clock.now()))
             # a file key that was rotated away stays retired: the operator asked for a newer key
 
     async def load(self) -> None:
         horizon = self.clock.now() - timedelta(seconds=self.settings.access_token_ttl_seconds + LEEWAY_SECONDS)
         async with self.db.reader() as session:
             rows = (await session.execute(sa.select(SigningKey).order_by(SigningKey.created_at))).scalars().all()
-        live = [r for r in rows if r.retired_at is None or as_utc(r.retired_at) > horizon]
+        live = [r for r in rows if r.revoked_at is None and (r.retired_at is None or as_utc(r.retired_at) > horizon)]
         keys: dict[str, RSAKey] = {}
         for row in live:
-            keys[row.kid] = self._keys.get(row.kid) or RSAKey.import_key(json.loads(row.private_jwk))
+            keys[row.kid] = self._keys.get(row.kid) or RSAKey.import_key(json.loads(self.cipher.decrypt(row.private_jwk)))
         self._rows = [{"kid": r.kid, "origin": r.origin, "created_at": as_utc(r.created_at),
                        "retired_at": as_utc(r.retired_at)} for r in live]
         self._keys = keys
@@ -115,8 +202,11 @@ class KeyStore:
     async def _add(self, key: RSAKey, origin: str, *, delay: timedelta = ACTIVATION_DELAY) -> None:
         async with self.db.transaction() as session:
             await self._retire_active(session, delay)
-            session.add(SigningKey(kid=key.kid, private_jwk=json.dumps(key.as_dict(private=True)), origin=origin,
-                                   created_at=self.clock.now()))
+            session.add(SigningKey(kid=key.kid, private_jwk=self.cipher.encrypt(json.dumps(key.as_dict(private=True))),
+                                   origin=origin, created_at=self.clock.now()))
+            if self.outbox is not None:
+                await session.flush()
+                await events.key_rotated(self.outbox, session, key.kid)
 
     async def _retire_active(self, session, delay: timedelta) -> None:  # noqa: ANN001
         """The signing key stops signing ``delay`` from now (the new key is published meanwhile)."""
@@ -130,6 +220,24 @@ class KeyStore:
         signs_from = self.clock.now() + ACTIVATION_DELAY
         log.info("gateway.keys.rotated", kid=key.kid, signs_from=signs_from.isoformat())
         return {"kid": key.kid, "signs_from": signs_from.isoformat()}
+
+    async def revoke(self, kid: str) -> None:
+        """Take a retired key out of the JWKS at once (it may have leaked); services hear of it on
+        the bus and drop it, with every token it signed. The signing key, and a new key waiting to
+        sign, cannot be revoked: rotate first."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            row = await session.get(SigningKey, kid, with_for_update=True) if isinstance(kid, str) and len(kid) <= 64 else None
+            if row is None or row.revoked_at is not None:
+                raise NotFound(text("签名密钥不存在或已撤销", "No such signing key (or it was revoked already)"))
+            if row.retired_at is None or as_utc(row.retired_at) > now:
+                raise Conflict(text("该密钥正在或即将用于签名，请先轮换", "This key signs now or will: rotate first"),
+                               code=ErrorCode.KEY_IN_USE)
+            row.revoked_at = now
+            if self.outbox is not None:
+                await events.key_revoked(self.outbox, session, kid)
+        await self.load()
+        log.warning("gateway.keys.revoked", kid=kid)
 
     # --- use -----------------------------------------------------------------------------
     def _signing_row(self) -> dict[str, Any] | None:

@@ -115,13 +115,25 @@ def oauth_request(request: Request, settings: Settings, *, form: list[tuple[str,
 class TokenIssuer:
     """Access tokens as SPEC §6: RS256 JWT with ``kid``; opaque refresh tokens."""
 
-    def __init__(self, keys: KeyStore, settings: Settings, clock: Clock) -> None:
+    def __init__(self, keys: KeyStore, settings: Settings, clock: Clock, revocations: Any = None) -> None:
         self.keys = keys
         self.settings = settings
         self.clock = clock
+        self.revocations = revocations
+
+    def _issued_at(self, account: AccountInfo, client_id: str) -> int:
+        """Now — or the cut-off of a revocation of this account or client made in this very second
+        (cut-offs are whole seconds: a token signed just after a password change, a re-enabling
+        or a new login after a suspension must not fall under it)."""
+        now = int(self.clock.now().timestamp())
+        if self.revocations is None:
+            return now
+        cutoffs = [entry[0] for entry in (self.revocations.subjects.get(str(account.id)),
+                                          self.revocations.clients.get(client_id)) if entry is not None]
+        return max([now, *(int(c) for c in cutoffs if c - now <= 2)])
 
     def claims_for(self, *, account: AccountInfo, client_id: str, scope: str) -> dict[str, Any]:
-        now = int(self.clock.now().timestamp())
+        now = self._issued_at(account, client_id)
         claims: dict[str, Any] = {
             "iss": self.settings.issuer_url, "sub": str(account.id), "aud": self.settings.audience,
             "iat": now, "nbf": now, "exp": now + self.settings.access_token_ttl_seconds,
@@ -130,8 +142,12 @@ class TokenIssuer:
         }
         if account.role == "bureau" and account.district:
             claims["district"] = account.district
-        if account.role in ("agency", "enterprise") and account.org_uscc:
-            claims["org_uscc"] = account.org_uscc
+        if account.role in ("agency", "enterprise"):
+            if account.org_uscc:
+                claims["org_uscc"] = account.org_uscc
+            # SPEC §14: services refuse writes of an unverified organisation (fail-closed: a token
+            # without it counts as unverified)
+            claims["org_status"] = account.org_status or "none"
         return claims
 
     def __call__(self, grant_type: str, client: OAuthClient, user: AccountInfo | None = None, scope: str | None = None,
@@ -161,7 +177,7 @@ class AuthorizationServer(_AuthorizationServer):
         self.store = store
         self.keys = keys
         self.settings = settings
-        self.register_token_generator("default", TokenIssuer(keys, settings, clock))
+        self.register_token_generator("default", TokenIssuer(keys, settings, clock, store.revocations))
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
@@ -179,9 +195,11 @@ class AuthorizationServer(_AuthorizationServer):
         previous = request.refresh_token
         family_id = previous.family_id if previous is not None else uuid.uuid4()
         claims = unverified_claims(b"Bearer " + token["access_token"].encode()) or {}
+        old = request.form.get("refresh_token") if previous is not None else None
         bridge(self.store.save_refresh, refresh, family_id=family_id, client_id=request.client.client_id,
                account_id=request.user.id, scope=token.get("scope", ""), access_jti=claims.get("jti"),
-               access_exp=claims.get("exp"))
+               access_exp=claims.get("exp"), previous=(previous.token_hash, old) if old else None,
+               response=dict(token))
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         pass

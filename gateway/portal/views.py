@@ -236,11 +236,19 @@ def _clear_session(v: View) -> None:
     v.user = None
 
 
-async def _token_request(state: PortalState, form: dict[str, str]) -> dict[str, Any] | None:
+def _browser(request: Request) -> dict[str, str]:
+    """The user's address for the gateway's lockout counting (SPEC §14): the portal calls the token
+    endpoint from the gateway's host, which the gateway trusts as a proxy by default."""
+    gw = getattr(request.app.state, "gw", None)
+    address = gw.address(request) if gw is not None else (request.client.host if request.client else None)
+    return {"X-Forwarded-For": address} if address else {}
+
+
+async def _token_request(state: PortalState, form: dict[str, str], headers: dict[str, str] | None = None) -> dict[str, Any] | None:
     url = f"{state.settings.url_of('gateway')}/oauth/token"
     try:
         async with httpx.AsyncClient(transport=state.transport, timeout=httpx.Timeout(5.0, connect=2.0)) as client:
-            response = await client.post(url, data=form)
+            response = await client.post(url, data=form, headers=headers)
     except (httpx.HTTPError, OSError) as exc:
         log.warning("portal.token.unreachable", error=type(exc).__name__)
         raise UpstreamError("gateway", 0, type(exc).__name__) from exc
@@ -275,7 +283,7 @@ async def _session_user(v: View) -> dict[str, Any] | None:
         return None
     try:
         tokens = await _token_request(v.state, {"grant_type": "refresh_token", "refresh_token": data["rt"],
-                                                "client_id": PORTAL_CLIENT_ID})
+                                                "client_id": PORTAL_CLIENT_ID}, _browser(v.request))
     except UpstreamError:
         return data  # the gateway is busy: try with what we have; a 401 sends the user to log in
     if tokens is None:
@@ -460,7 +468,7 @@ async def callback(request: Request) -> Response:
     try:
         tokens = await _token_request(v.state, {
             "grant_type": "authorization_code", "code": code[:500], "redirect_uri": pending["redirect_uri"],
-            "client_id": PORTAL_CLIENT_ID, "code_verifier": pending["verifier"]})
+            "client_id": PORTAL_CLIENT_ID, "code_verifier": pending["verifier"]}, _browser(request))
     except UpstreamError:
         return v.error(503, v.t("unavailable"))
     if tokens is None:

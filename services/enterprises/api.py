@@ -20,7 +20,7 @@ from services.enterprises.schemas import (
     RiskRead,
 )
 from shared.app import UoW
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, PendingOrgPrincipal
 from shared.errors import UnsupportedMediaType
 from shared.http import IfMatch, with_etag
 from shared.i18n import text
@@ -50,7 +50,7 @@ agency alone and not signed by the enterprise does not unlock the full record (S
 
 
 @router.post("", status_code=201, response_model=EnterpriseRead, summary="登记企业 / register an enterprise")
-async def create(body: EnterpriseCreate, principal: CurrentPrincipal, uow: UoW, response: Response) -> Enterprise:
+async def create(body: EnterpriseCreate, principal: PendingOrgPrincipal, uow: UoW, response: Response) -> Enterprise:
     enterprise = await service.create_enterprise(uow, data=body)
     response.headers["Location"] = f"/api/v1/enterprises/{enterprise.id}"
     return with_etag(response, enterprise)

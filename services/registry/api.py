@@ -32,7 +32,7 @@ from services.registry.service.filing import PublicProfile
 from services.registry.states import REGULATORY_ACTS, AgencyStatus
 from shared import exports
 from shared.app import RuntimeDep, UoW
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, PendingOrgPrincipal
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from shared.http import IfMatch, with_etag
 from shared.i18n import text
@@ -66,7 +66,7 @@ async def get_policy(runtime: RuntimeDep) -> Policy:
 
 # --- agencies -----------------------------------------------------------------------------------
 @agencies.post("", status_code=201, response_model=AgencyRead, summary="创建机构备案（草稿）/ create a filing")
-async def create_agency(body: AgencyCreate, uow: UoW, _: CurrentPrincipal, response: Response) -> Agency:
+async def create_agency(body: AgencyCreate, uow: UoW, _: PendingOrgPrincipal, response: Response) -> Agency:
     agency = await service.create_agency(uow, data=body)
     response.headers["Location"] = f"/api/v1/agencies/{agency.id}"
     return with_etag(response, agency)
@@ -97,7 +97,7 @@ async def get_agency(agency_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, respon
 
 @agencies.patch("/{agency_id}", response_model=AgencyRead, summary="修改备案（草稿或待补正）/ edit a filing")
 async def update_agency(
-    agency_id: uuid.UUID, body: AgencyUpdate, uow: UoW, _: CurrentPrincipal, if_match: IfMatch, response: Response
+    agency_id: uuid.UUID, body: AgencyUpdate, uow: UoW, _: PendingOrgPrincipal, if_match: IfMatch, response: Response
 ) -> Agency:
     return with_etag(response, await service.update_agency(uow, agency_id=agency_id, data=body, if_match=if_match))
 
@@ -122,7 +122,7 @@ async def update_agency(
     },
 )
 async def upload_document(
-    agency_id: uuid.UUID, request: Request, uow: UoW, _: CurrentPrincipal, if_match: IfMatch
+    agency_id: uuid.UUID, request: Request, uow: UoW, _: PendingOrgPrincipal, if_match: IfMatch
 ) -> AgencyDocument:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "multipart/form-data":
@@ -205,7 +205,7 @@ async def download_document(agency_id: uuid.UUID, document_id: uuid.UUID, uow: U
 
 
 @agencies.post("/{agency_id}/submit", response_model=AgencyRead, summary="提交备案（自动检查）/ submit")
-async def submit(agency_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, if_match: IfMatch, response: Response) -> Agency:
+async def submit(agency_id: uuid.UUID, uow: UoW, _: PendingOrgPrincipal, if_match: IfMatch, response: Response) -> Agency:
     return with_etag(response, await service.submit(uow, agency_id=agency_id, if_match=if_match))
 
 

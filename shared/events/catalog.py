@@ -133,6 +133,39 @@ class ComplaintChanged(EventData):
     response_due: date | None = None
 
 
+# --- gateway (SPEC §14) ----------------------------------------------------------------------
+class OrganisationChanged(EventData):
+    """``id`` is the organisation's USCC."""
+
+    uscc: str
+    kind: Literal["agency", "enterprise"]
+    name: str
+    status: Literal["pending", "verified", "rejected", "suspended"]
+    district: str
+    admin_account_id: str | None = None
+    reason: str | None = None
+    previous_status: str | None = None
+
+
+class TokensRevoked(EventData):
+    """Access tokens that must stop working at every service, not only at the gateway: tokens of
+    these subjects (account ids) or clients issued before ``not_before`` (epoch seconds), and these
+    ``jti``s until ``until``. Every process keeps them in memory (shared.revocations)."""
+
+    subjects: list[str] = []
+    clients: list[str] = []
+    jtis: list[str] = []
+    not_before: float
+    until: float | None = None
+    reason: str
+
+
+class SigningKeyChanged(EventData):
+    """``id`` is the key's ``kid``: services refetch the JWKS at once."""
+
+    kid: str
+
+
 class EventType(StrEnum):
     """Every event type on the bus; ``CATALOG`` gives each its data model."""
 
@@ -174,6 +207,16 @@ class EventType(StrEnum):
     COMPLAINT_FORWARDED = "complaint.forwarded"
     COMPLAINT_RESPONDED = "complaint.responded"
     COMPLAINT_CLOSED = "complaint.closed"
+    ORGANISATION_REGISTERED = "organisation.registered"
+    ORGANISATION_VERIFIED = "organisation.verified"
+    ORGANISATION_REJECTED = "organisation.rejected"
+    ORGANISATION_SUSPENDED = "organisation.suspended"
+    ORGANISATION_REINSTATED = "organisation.reinstated"
+    # Beyond the SPEC's list (docs/DECISIONS.md): the admin role handed to another account.
+    ORGANISATION_REASSIGNED = "organisation.reassigned"
+    TOKEN_REVOKED = "token.revoked"
+    KEY_ROTATED = "key.rotated"
+    KEY_REVOKED = "key.revoked"
 
     @property
     def family(self) -> str:
@@ -219,6 +262,17 @@ CATALOG: dict[EventType, type[EventData]] = {
     E.VISIT_MISSED: VisitMissed,
     E.AUDIT_COMPLETED: AuditCompleted,
     **_models(ComplaintChanged, E.COMPLAINT_RECEIVED, E.COMPLAINT_FORWARDED, E.COMPLAINT_RESPONDED, E.COMPLAINT_CLOSED),
+    **_models(
+        OrganisationChanged,
+        E.ORGANISATION_REGISTERED,
+        E.ORGANISATION_VERIFIED,
+        E.ORGANISATION_REJECTED,
+        E.ORGANISATION_SUSPENDED,
+        E.ORGANISATION_REINSTATED,
+        E.ORGANISATION_REASSIGNED,
+    ),
+    E.TOKEN_REVOKED: TokensRevoked,
+    **_models(SigningKeyChanged, E.KEY_ROTATED, E.KEY_REVOKED),
 }
 
 SOURCES: dict[str, str] = {
@@ -230,6 +284,9 @@ SOURCES: dict[str, str] = {
     "visit": "/audit",
     "audit": "/audit",
     "complaint": "/audit",
+    "organisation": "/gateway",
+    "token": "/gateway",
+    "key": "/gateway",
 }
 
 

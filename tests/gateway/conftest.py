@@ -14,7 +14,8 @@ from tests.gateway.helpers import ADMIN_ID, ADMIN_SECRET
 
 def gateway_settings(backend, **overrides: Any):  # noqa: ANN001, ANN201
     values: dict[str, Any] = {"admin_client_id": ADMIN_ID, "admin_client_secret": ADMIN_SECRET,
-                              "auth_rate_limit": 1000, "proxy_rate_burst": 10_000, "proxy_rate_per_second": 10_000}
+                              "auth_rate_limit": 1000, "proxy_rate_burst": 10_000, "proxy_rate_per_second": 10_000,
+                              "signup_rate_limit": 10_000}
     values.update(overrides)
     return backend.settings(**values)
 

@@ -24,7 +24,8 @@ class Processes:
         ports = {f"{name}_port": free_port() for name in ("gateway", "registry", "enterprises", "contracts", "audit")}
         self.settings = settings.model_copy(update={
             **ports, "issuer": None, "jwks_url": None, "admin_client_id": ADMIN_ID, "admin_client_secret": ADMIN_SECRET,
-            "signing_key_file": key_file, "sweep_interval_seconds": 0, **overrides})
+            "signing_key_file": key_file, "sweep_interval_seconds": 0, "signup_rate_limit": 10_000,
+            "refresh_grace_seconds": 1.0, **overrides})
         env = settings_env(self.settings)
         self.components = {name: Component(name, self.settings.port_of(name), env, workdir / "logs" / f"{name}.log")
                            for name in ("gateway", *services)}

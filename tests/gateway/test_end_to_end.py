@@ -95,6 +95,11 @@ async def test_pkce_flow_with_login_form_and_refresh_end_to_end(gw):
     refreshed = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
                                                     "refresh_token": body["refresh_token"]})
     assert refreshed.status_code == 200 and refreshed.json()["refresh_token"] != body["refresh_token"]
+    # a double-click: the same client refreshing the same token at once gets the same new pair
+    again = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
+                                                "refresh_token": body["refresh_token"]})
+    assert again.status_code == 200 and again.json() == refreshed.json()
+    await asyncio.sleep(1.2)  # the platform's refresh_grace_seconds is 1 s
     reuse = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
                                                 "refresh_token": body["refresh_token"]})
     assert reuse.status_code == 400
@@ -105,6 +110,9 @@ async def test_pkce_flow_with_login_form_and_refresh_end_to_end(gw):
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+NESTED = b"[" * 2500 + b"]" * 2500  # deeper than json's recursion limit, small enough to pass the size check
 
 
 def _bad_tokens(platform: Processes, good: str) -> dict[str, str]:
@@ -138,6 +146,16 @@ def _bad_tokens(platform: Processes, good: str) -> dict[str, str]:
         "unknown kid": jwt.encode({"alg": "RS256", "kid": "not-a-published-kid"}, {**base, "jti": "x"}, stranger),
         "HS256 with the public key": f"{hs_header}.{hs_payload}.{hs_sig}",
         "tampered payload": f"{header}.{_b64(json.dumps(tampered).encode())}.{signature}",
+        # malformed claims in a correctly signed token (SPEC §14 hardening: 401, never 500)
+        "jti is a list": signed(jti=[]),
+        "jti missing": jwt.encode({"alg": "RS256", "kid": kid}, {k: v for k, v in base.items() if k != "jti"}, key),
+        "sub is an object": signed(sub={"id": "x"}),
+        "org_status is a list": signed(org_status=["verified"]),
+        "iat is a string": signed(iat="yesterday"),
+        "lives longer than 15 minutes": signed(iat=now, nbf=now, exp=now + 3600),
+        "deeply nested payload": f"{header}.{_b64(NESTED)}.{signature}",
+        "deeply nested header": f"{_b64(NESTED)}.{payload}.{signature}",
+        "oversized token": f"{header}.{_b64(json.dumps({**base, 'pad': 'x' * 9000}).encode())}.{signature}",
     }
 
 
@@ -152,6 +170,46 @@ async def test_bad_tokens_get_401_at_the_service_even_straight(platform, gw):
             assert straight.headers["www-authenticate"].startswith("Bearer")
             proxied = await gw.get(DLQ, params={"service": "registry"}, headers=bearer(token))
             assert proxied.status_code == 401, (name, proxied.text)
+            own = await gw.get("/api/v1/me", headers=bearer(token))  # the gateway's own routes too
+            assert own.status_code == 401, (name, own.text)
+        # a header far beyond any token: refused by the HTTP server or as a token, never a 5xx
+        huge = "Bearer " + "A" * 100_000
+        for client, url in ((direct, DLQ), (gw, f"{DLQ}?service=registry")):
+            try:
+                r = await client.get(url, headers={"Authorization": huge})
+            except httpx.HTTPError:
+                continue  # the server closed the connection: no 500 either
+            assert r.status_code in (400, 401, 413, 431), r.status_code
+
+
+async def test_a_revoked_signing_key_is_dropped_by_a_service_reached_directly(platform, gw):
+    """Rotate, then revoke the retired key: the key.revoked event makes the registry refetch the
+    JWKS at once, so a token the registry had verified and cached with the old key is refused."""
+    old = await _admin(gw)
+    old_kid = header_of(old)["kid"]
+    async with httpx.AsyncClient(base_url=platform.url_of("registry")) as direct:
+        assert (await direct.get(DLQ, headers=bearer(old))).status_code == 200  # verified and cached
+        rotated = await gw.post("/api/v1/admin/keys/rotate", headers=bearer(old))
+        new_kid = rotated.json()["new_kid"]
+        in_use = await gw.post(f"/api/v1/admin/keys/{new_kid}/revoke", headers=bearer(old))
+        assert in_use.status_code == 409  # the key about to sign cannot be revoked
+
+        async def fresh():  # noqa: ANN202
+            token = await _admin(gw)
+            return token if header_of(token)["kid"] == new_kid else None
+
+        new = await eventually(fresh, timeout=15, interval=0.5)
+        revoked = await gw.post(f"/api/v1/admin/keys/{old_kid}/revoke", headers=bearer(new))
+        assert revoked.status_code == 200, revoked.text
+        assert old_kid not in {k["kid"] for k in (await gw.get("/.well-known/jwks.json")).json()["keys"]}
+        started = time.monotonic()
+
+        async def dropped():  # noqa: ANN202
+            return (await direct.get(DLQ, headers=bearer(old))).status_code == 401
+
+        await eventually(dropped, timeout=5, interval=0.1)
+        assert time.monotonic() - started < 5
+        assert (await direct.get(DLQ, headers=bearer(new))).status_code == 200
 
 
 async def test_read_only_client_gets_403_on_writes(gw):

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import SYSTEM_NATS, Backend
 from tests.gateway.processes import Processes
 from tests.gateway.test_end_to_end import (  # noqa: F401 - collected here against the PostgreSQL platform
+    test_a_revoked_signing_key_is_dropped_by_a_service_reached_directly,
     test_bad_tokens_get_401_at_the_service_even_straight,
     test_pkce_flow_with_login_form_and_refresh_end_to_end,
     test_read_only_client_gets_403_on_writes,

@@ -5,7 +5,11 @@ contract A, agency A, enterprise A, … all in district 440703.
 Actors: ``anon`` (no token), ``admin``, ``city`` (city bureau 440700), ``bureauA`` (440703),
 ``bureauB`` (440704 — another district), ``agencyA`` / ``entA`` (the parties of contract A),
 ``agencyB`` / ``entB`` (another agency and enterprise, district 440704), ``readonly`` (bureau A
-through a client with only ``custody.read``).
+through a client with only ``custody.read``), and SPEC §14's: ``member`` (invited into enterprise
+A's organisation: everything entA may do but administer it), ``pending`` (an agency whose
+organisation is not verified: reads like any agency, writes nothing but its own filing and its own
+account), ``impostor`` (its organisation was reassigned) and ``disabled`` (its account was
+disabled) — both 401 on everything protected, their tokens revoked.
 
 Expected values: an HTTP status; ``DENY`` — 403 or 404 (refused on role or ownership; hiding the
 record is as good as refusing it); ``OK`` — an authorized write: 2xx, or 409/422 when the record's
@@ -23,10 +27,13 @@ DENY = "DENY"
 OK = "OK"
 PUBLIC = "PUBLIC"
 
-EVERYONE = set(ACTORS) - {"anon"}
+REVOKED = {"impostor", "disabled"}              # tokens revoked: 401 wherever a token is read
+EVERYONE = set(ACTORS) - {"anon"} - REVOKED
 GOV_A = {"admin", "city", "bureauA"}            # who governs district 440703
 READ_A = GOV_A | {"readonly"}                    # … and bureau A's read-only client
-PARTIES_A = {"agencyA", "entA"}
+ENT_A = {"entA", "member"}                       # who acts for enterprise A
+PARTIES_A = {"agencyA"} | ENT_A
+BUREAUS = {"admin", "city", "bureauA", "bureauB", "readonly"}
 
 # operation -> who is allowed (PUBLIC: everybody, with or without a token)
 ALLOW: dict[str, set[str] | str] = {
@@ -51,7 +58,7 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/admin/sweep": {"admin"},
     # registry
     "POST /api/v1/agencies": {"agencyA"},                  # its own USCC only
-    "GET /api/v1/agencies": EVERYONE - {"entA", "entB"},   # filtered to what the caller governs / owns
+    "GET /api/v1/agencies": EVERYONE - {"entA", "entB", "member"},   # filtered to what the caller governs / owns
     "GET /api/v1/agencies/{agency_id}": EVERYONE,          # non-owners of an approved agency: the public profile
     "PATCH /api/v1/agencies/{agency_id}": {"agencyA"},
     "POST /api/v1/agencies/{agency_id}/documents": {"agencyA"},
@@ -62,13 +69,13 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/agencies/{agency_id}/reinstate": GOV_A,
     "POST /api/v1/agencies/{agency_id}/revoke": GOV_A,
     # enterprises
-    "POST /api/v1/enterprises": GOV_A | {"entA"},
-    "GET /api/v1/enterprises": EVERYONE - {"agencyA", "agencyB"},
+    "POST /api/v1/enterprises": GOV_A | ENT_A,
+    "GET /api/v1/enterprises": EVERYONE - {"agencyA", "agencyB", "pending"},
     "POST /api/v1/enterprises/import": GOV_A | {"bureauB"},  # bureau B's rows outside 440703 are rejected per row
-    "GET /api/v1/enterprises/by-uscc/{uscc}": READ_A | {"entA", "agencyA", "agencyB"},  # agencies look up prospective clients
-    "GET /api/v1/enterprises/{enterprise_id}": READ_A | {"entA"},
-    "PATCH /api/v1/enterprises/{enterprise_id}": GOV_A | {"entA"},
-    "GET /api/v1/enterprises/{enterprise_id}/risk": READ_A | {"entA"},
+    "GET /api/v1/enterprises/by-uscc/{uscc}": READ_A | ENT_A | {"agencyA", "agencyB", "pending"},  # agencies look up prospective clients
+    "GET /api/v1/enterprises/{enterprise_id}": READ_A | ENT_A,
+    "PATCH /api/v1/enterprises/{enterprise_id}": GOV_A | ENT_A,
+    "GET /api/v1/enterprises/{enterprise_id}/risk": READ_A | ENT_A,
     # contracts
     "POST /api/v1/contracts": PARTIES_A,
     "GET /api/v1/contracts": EVERYONE,                     # filtered
@@ -82,11 +89,11 @@ ALLOW: dict[str, set[str] | str] = {
     # audit
     "POST /api/v1/service-logs": {"agencyA"},
     "GET /api/v1/service-logs": EVERYONE,
-    "POST /api/v1/service-logs/{log_id}/confirm": {"entA"},
+    "POST /api/v1/service-logs/{log_id}/confirm": ENT_A,
     "GET /api/v1/service-logs/{log_id}": READ_A | PARTIES_A,
     "GET /api/v1/hazards": EVERYONE,
     "GET /api/v1/hazards/{hazard_id}": READ_A | PARTIES_A,
-    "POST /api/v1/hazards/{hazard_id}/rectify": {"entA"},
+    "POST /api/v1/hazards/{hazard_id}/rectify": ENT_A,
     "POST /api/v1/hazards/{hazard_id}/verify": {"agencyA"},
     "GET /api/v1/compliance/contracts/{contract_id}": READ_A | PARTIES_A,
     "GET /api/v1/compliance/summary": READ_A | {"bureauB"},  # bureaus and admin; counts of the districts they govern
@@ -95,14 +102,35 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/audits": EVERYONE,
     "GET /api/v1/audits/{task_id}": READ_A | PARTIES_A,
     "POST /api/v1/audits/{task_id}/result": GOV_A,
-    "POST /api/v1/complaints": {"anon", "entA", "entB"},   # enterprises, or anonymous with a phone number
+    "POST /api/v1/complaints": {"anon", "entB"} | ENT_A,   # enterprises, or anonymous with a phone number
     "GET /api/v1/complaints": EVERYONE,
     "POST /api/v1/complaints/track": set(),                # public, but only with the right tracking code (sent: a wrong one)
-    "GET /api/v1/complaints/{complaint_id}": READ_A | {"entA"},  # the agency sees it once forwarded
+    "GET /api/v1/complaints/{complaint_id}": READ_A | ENT_A,  # the agency sees it once forwarded
     "POST /api/v1/complaints/{complaint_id}/forward": GOV_A,
     "POST /api/v1/complaints/{complaint_id}/respond": {"agencyA"},
     "POST /api/v1/complaints/{complaint_id}/resolve": GOV_A,
     "GET /api/v1/credit/agencies/{agency_id}": EVERYONE,   # the credit file behind the public grade
+    # gateway (SPEC §14): an account's own settings, whatever its organisation's status
+    "GET /api/v1/me/clients": EVERYONE,
+    "DELETE /api/v1/me/clients/{client_id}": EVERYONE - {"readonly"},  # a random id: 404 for its owner too
+    "POST /api/v1/me/password": EVERYONE - {"readonly"},   # a wrong current password: 422
+    # admin: accounts, clients, keys
+    "GET /api/v1/admin/accounts": {"admin"},
+    "POST /api/v1/admin/accounts/{account_id}/disable": {"admin"},  # a throwaway member of enterprise A
+    "POST /api/v1/admin/accounts/{account_id}/enable": {"admin"},
+    "GET /api/v1/admin/clients": {"admin"},
+    "DELETE /api/v1/admin/clients/{client_id}": {"admin"},          # a random id: 404
+    "POST /api/v1/admin/keys/{kid}/revoke": {"admin"},              # a random kid: 404
+    # organisations: enterprise A's (reads, invitations, members), organisation S's (the bureau's actions)
+    "GET /api/v1/organisations": BUREAUS,                  # the verification queue, filtered to the district
+    "GET /api/v1/organisations/{uscc}": READ_A | ENT_A,
+    "GET /api/v1/organisations/{uscc}/members": READ_A | {"entA"},
+    "POST /api/v1/organisations/{uscc}/invitations": {"entA"},  # its admin
+    "DELETE /api/v1/organisations/{uscc}/members/{account_id}": {"entA"},
+    "POST /api/v1/organisations/{uscc}/verify": GOV_A,     # organisation S: verified already (409)
+    "POST /api/v1/organisations/{uscc}/suspend": GOV_A,    # organisation S: suspended once, then 409
+    "POST /api/v1/organisations/{uscc}/reinstate": GOV_A,
+    "POST /api/v1/organisations/{uscc}/reassign": GOV_A,   # a random account: 422
 }
 
 # OAuth2 endpoints authenticate clients, not bearer tokens (tests/gateway/test_oauth.py covers
@@ -113,20 +141,30 @@ OAUTH = {"POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect", "G
 # Public operations guarded by a secret in the body; the matrix sends a wrong one.
 GUESSED_SECRET = {"POST /api/v1/complaints/track"}
 ADMIN_EXPECT = {"POST /api/v1/admin/dlq/{dead_letter_id}/replay": 404}  # a random dead-letter id
+# Allowed callers that get 404 because the path names a random record (it is not theirs to delete).
+NOT_FOUND_WHEN_ALLOWED = {"DELETE /api/v1/me/clients/{client_id}", "DELETE /api/v1/admin/clients/{client_id}",
+                          "POST /api/v1/admin/keys/{kid}/revoke"}
+# Public operations the gateway answers without reading any token (a revoked one included).
+TOKENLESS = {"GET /healthz", "GET /readyz", "GET /.well-known/oauth-authorization-server", "GET /.well-known/jwks.json",
+             "POST /api/v1/accounts"}
 
 
 def expected(operation: str, actor: str) -> int | str:
     method = operation.split(" ", 1)[0]
     allowed = ALLOW[operation]
+    if actor in REVOKED and operation not in TOKENLESS:
+        return 401  # a revoked token is refused wherever it is read, public routes included
     if allowed == PUBLIC:
         return 200 if method == "GET" else OK
     if actor in allowed:
         if actor == "admin" and operation in ADMIN_EXPECT:
             return ADMIN_EXPECT[operation]
+        if operation in NOT_FOUND_WHEN_ALLOWED:
+            return 404
         return 200 if method == "GET" else OK
     if operation in GUESSED_SECRET:
         return DENY
-    if actor == "anon":
+    if actor == "anon" or actor in REVOKED:
         return 401
     if actor == "readonly" and method != "GET":
         return 403

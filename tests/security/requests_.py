@@ -18,11 +18,18 @@ SERVICE_QUERY = {"/api/v1/admin/dlq", "/api/v1/admin/dlq/{dead_letter_id}/replay
                  "/api/v1/admin/sweep"}
 
 
+ORG_ACTIONS = ("/verify", "/suspend", "/reinstate", "/reassign")
+
+
 def fill_path(w: World, path: str) -> str:
     out = path
     for name, key in PATH_IDS.items():
         out = out.replace("{" + name + "}", w.ids[key])
+    if path.startswith("/api/v1/organisations/{uscc}") and path.endswith(ORG_ACTIONS):
+        out = out.replace("{uscc}", w.uscc["orgS"])  # the bureau's actions act on organisation S
     out = out.replace("{uscc}", w.uscc["entA"]).replace("{dead_letter_id}", str(uuid.uuid4()))
+    out = out.replace("{account_id}", w.ids["throwaway"]).replace("{client_id}", f"cl-{uuid.uuid4().hex[:24]}")
+    out = out.replace("{kid}", uuid.uuid4().hex)
     return out
 
 
@@ -68,6 +75,13 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/complaints/{complaint_id}/forward": {},
         "POST /api/v1/complaints/{complaint_id}/respond": {"response": "已处理"},
         "POST /api/v1/complaints/{complaint_id}/resolve": {"outcome": "dismissed", "notes": "ok"},
+        "POST /api/v1/me/password": {"current_password": "not-the-password", "new_password": "Another-pa55word"},
+        "POST /api/v1/admin/accounts/{account_id}/disable": {"reason": "test"},
+        "POST /api/v1/admin/accounts/{account_id}/enable": {"reason": "test"},
+        "POST /api/v1/organisations/{uscc}/verify": {"decision": "verify", "comments": "ok"},
+        "POST /api/v1/organisations/{uscc}/suspend": {"reason": "test"},
+        "POST /api/v1/organisations/{uscc}/reinstate": {"reason": "test"},
+        "POST /api/v1/organisations/{uscc}/reassign": {"account_id": str(uuid.uuid4()), "reason": "test"},
     }
     if key == "POST /api/v1/agencies/{agency_id}/documents":
         kw["files"] = {"file": ("l.pdf", PDF, "application/pdf")}

@@ -22,7 +22,7 @@ from tests.security.requests_ import body_for, fill_path
 from tests.security.test_authz_matrix import versions
 from tests.security.world import World, agency_body
 
-WRITES = [op for op in M.ALLOW if not op.startswith("GET ") and op not in (
+WRITES = [op for op in M.ALLOW if not op.startswith(("GET ", "DELETE ")) and op not in (  # DELETE takes no body
     "POST /api/v1/admin/keys/rotate", "POST /api/v1/admin/dlq/{dead_letter_id}/replay", "POST /api/v1/admin/sweep",
     "POST /api/v1/agencies/{agency_id}/submit", "POST /api/v1/contracts/{contract_id}/sign",
     "POST /api/v1/contracts/{contract_id}/file", "POST /api/v1/service-logs/{log_id}/confirm")] + [

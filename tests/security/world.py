@@ -2,6 +2,11 @@
 every kind, so that each endpoint can be called by each actor on a record that is — or is not —
 theirs.
 
+SPEC §14 actors: ``member`` (invited into enterprise A's organisation: acts for it like entA, but is
+not its admin), ``pending`` (the admin of a pending agency organisation: signed up, not verified),
+``impostor`` (claimed a fresh USCC first, then the bureau reassigned it: its token from before is
+revoked) and ``disabled`` (a bureau-A account the admin disabled: its token is revoked).
+
 Two districts: 440703 (agency A, enterprise A, contract A with a service log, a major hazard, a
 complaint and an audit task) and 440704 (agency B, enterprise B, contract B). Actors: the admin,
 the city bureau (440700), bureau A (440703), bureau B (440704), the accounts of agency A/B and
@@ -20,7 +25,8 @@ from devtools.testing.platform import Platform
 from devtools.testing.wait import eventually
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-ACTORS = ("anon", "admin", "city", "bureauA", "bureauB", "agencyA", "agencyB", "entA", "entB", "readonly")
+ACTORS = ("anon", "admin", "city", "bureauA", "bureauB", "agencyA", "agencyB", "entA", "entB", "readonly",
+          "member", "pending", "impostor", "disabled")
 
 
 def agency_body(uscc: str, name: str, district: str) -> dict[str, Any]:
@@ -160,4 +166,45 @@ async def build_world(platform: Platform) -> World:
                                       json={"period": f"{today.year}", "rate": 1.0, "seed": tag, "district": "440703"}))
     w.ids["sample"] = sample["id"]
     w.ids["task"] = next(t["id"] for t in sample["tasks"] if str(t.get("contract_id")) == w.ids["contractA"])
+    await _identity_actors(w, tag)
     return w
+
+
+async def _identity_actors(w: World, tag: str) -> None:
+    """The SPEC §14 actors, and the organisation records the organisation rows act on."""
+    platform, api = w.platform, w.platform.client
+    admin = w.headers["admin"]
+    for key in ("member", "throwaway"):  # invited into enterprise A's organisation by its admin (entA)
+        code = (await _ok(await api.post(f"/api/v1/organisations/{w.uscc['entA']}/invitations", json={},
+                                         headers=w.headers["entA"])))["code"]
+        actor = await platform.actor("enterprise", org_uscc=w.uscc["entA"], invitation=code)
+        w.headers[key], w.usernames[key], w.ids[key] = actor.headers, actor.username, actor.account["id"]
+    w.uscc["pending"] = make_uscc(f"91440703MA{tag}P1"[:17])
+    pending = await platform.actor("agency", org_uscc=w.uscc["pending"], verified=False)
+    w.headers["pending"], w.usernames["pending"] = pending.headers, pending.username
+    # the impostor claims enterprise C's USCC before its owner does; the bureau reassigns it
+    w.uscc["entC"] = make_uscc(f"91440703MA{tag}C1"[:17])
+    await _ok(await api.post("/api/v1/enterprises", json=enterprise_body(w.uscc["entC"], f"企业C{tag}", "440703"),
+                             headers=w.headers["bureauA"]))
+    impostor = await platform.actor("enterprise", org_uscc=w.uscc["entC"], verified=False)
+    w.headers["impostor"], w.usernames["impostor"] = impostor.headers, impostor.username
+    owner = await _ok(await api.post("/api/v1/admin/accounts", headers=admin, json={
+        "username": f"owner{tag}".lower(), "password": "Pa55word-for-tests", "role": "enterprise", "org_uscc": w.uscc["entC"]}))
+    await _ok(await api.post(f"/api/v1/organisations/{w.uscc['entC']}/reassign", headers=w.headers["bureauA"],
+                             json={"account_id": owner["id"], "reason": "冒领"}))
+    disabled = await platform.actor("bureau", district="440703")
+    w.headers["disabled"], w.usernames["disabled"] = disabled.headers, disabled.username
+    await _ok(await api.post(f"/api/v1/admin/accounts/{disabled.account['id']}/disable", headers=admin,
+                             json={"reason": "离职"}))
+    # organisation S: what the bureaus' organisation actions (verify, suspend, …) really act on
+    w.uscc["orgS"] = make_uscc(f"91440703MA{tag}K1"[:17])
+    await _ok(await api.post("/api/v1/admin/accounts", headers=admin, json={
+        "username": f"orgs{tag}".lower(), "password": "Pa55word-for-tests", "role": "enterprise", "org_uscc": w.uscc["orgS"]}))
+    # the revocations reach every service within a few seconds (tests/identity: < 5 s)
+    import asyncio
+
+    for _ in range(50):
+        statuses = {(await api.get("/api/v1/contracts", headers=w.headers[a])).status_code for a in ("impostor", "disabled")}
+        if statuses == {401}:
+            return
+        await asyncio.sleep(0.1)

@@ -254,7 +254,8 @@ def test_state_machine_steps_refuses_and_renders_its_refusal_in_both_languages()
     finally:
         current_language.reset(token)
     assert english == "The letter is sent; it cannot send"
-    assert "信函" in str(refused.value.detail) and "信函" not in english
+    assert "信函" in str(refused.value.detail)
+    assert "信函" not in english
     assert refused.value.extra == {"current_status": "sent", "action": "send"}
     with pytest.raises(Forbidden):
         MACHINE.step(SEND, "draft", Role.BUREAU)
@@ -324,7 +325,8 @@ async def test_csv_export_guards_formulas_and_streams_with_a_bom():
 def test_xlsx_export_keeps_text_verbatim_never_as_a_formula():
     data = exports.xlsx_bytes("表", ["名称", "数"], [['=HYPERLINK("x")', 3]])
     sheet = load_workbook(io.BytesIO(data)).active
-    assert sheet["A2"].value == '=HYPERLINK("x")' and sheet["A2"].data_type == "s"
+    assert sheet["A2"].value == '=HYPERLINK("x")'
+    assert sheet["A2"].data_type == "s"
     assert sheet["B2"].value == 3
 
 

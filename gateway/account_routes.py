@@ -1,0 +1,229 @@
+"""Routes of accounts (SPEC §6, §14): sign-up, admin-created accounts and clients, an account's own
+settings (``/api/v1/me``, its clients, its password) and the signing keys. Admin listing, disabling
+and client deletion are in gateway/admin.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from shared.auth import AccountPrincipal, AdminPrincipal
+from shared.clock import as_utc
+from shared.errors import ErrorCode, FieldError, NotFound, TooManyRequests, ValidationFailed
+from shared.i18n import text
+
+from gateway import revocation
+from gateway.problems import ERRORS
+from gateway.accounts import (
+    AdminAccountCreate,
+    AdminClientCreate,
+    ClientCreate,
+    PasswordChange,
+    SignUp,
+    create_account,
+    create_client,
+    find_account,
+    sign_up,
+)
+from gateway.models import Account, Client
+
+
+class AccountRead(BaseModel):
+    id: str
+    username: str
+    role: str
+    district: str | None = None
+    org_uscc: str | None = None
+    org_status: str | None = Field(default=None, description="组织核验状态 / the organisation's status (SPEC §14)")
+    display_name: str | None = None
+
+
+class MeRead(AccountRead):
+    client_id: str | None = None
+    scopes: list[str]
+
+
+class ClientCredentials(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="只显示这一次 / shown this once only")
+    name: str
+    scopes: str
+
+
+class ClientRead(BaseModel):
+    client_id: str
+    name: str
+    scopes: str
+    account_id: str | None = None
+    grant_types: str
+    created_at: str
+
+
+class ClientList(BaseModel):
+    items: list[ClientRead]
+    next_cursor: str | None = None
+
+
+class PasswordChanged(BaseModel):
+    status: str = "changed"
+    sessions_revoked: bool = Field(True, description="其他会话和令牌已失效，请重新登录 / sign in again")
+
+
+class KeyInfo(BaseModel):
+    kid: str
+    origin: str
+    signing: bool
+    created_at: str
+    retired_at: str | None = None
+    published_until: str | None = None
+
+
+class KeysRead(BaseModel):
+    signing_kid: str
+    new_kid: str | None = None
+    signs_from: str | None = None
+    keys: list[KeyInfo]
+
+
+def _gw(request: Request):  # noqa: ANN202
+    return request.app.state.gw
+
+
+def client_read(row: Client) -> dict[str, Any]:
+    return {"client_id": row.client_id, "name": row.name, "scopes": row.scopes,
+            "account_id": str(row.account_id) if row.account_id else None, "grant_types": row.grant_types,
+            "created_at": as_utc(row.created_at).isoformat()}
+
+
+def account_id_of(subject: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(subject)
+    except ValueError as exc:
+        raise NotFound(text("账号不存在", "No such account")) from exc
+
+
+router = APIRouter(tags=["accounts"], responses=ERRORS)
+
+
+async def signup_rate_limit(request: Request) -> None:
+    """Sign-ups per client address: checked before the body is validated, the username looked up
+    or a password hashed, so a flood costs next to nothing."""
+    gw = request.app.state.gw
+    wait = gw.signup_limiter.check(gw.address(request))
+    if wait:
+        raise TooManyRequests(wait, text("注册过于频繁，请稍后再试", "Too many sign-ups from this address; try again later"))
+
+
+@router.post("/api/v1/accounts", status_code=201, response_model=AccountRead,
+             summary="公开注册（机构、企业；首个账号登记待核验组织，其余须邀请码） / public sign-up")
+async def public_sign_up(body: SignUp, _: None = Depends(signup_rate_limit), gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    account = await sign_up(gw, body)
+    return account.public()
+
+
+@router.post("/api/v1/admin/accounts", status_code=201, response_model=AccountRead,
+             summary="创建账号（管理员；机构、企业账号加入或创建已核验组织） / create an account")
+async def admin_create_account(body: AdminAccountCreate, _: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    account = await create_account(gw, username=body.username, password=body.password, role=body.role,
+                                   district=body.district, org_uscc=body.org_uscc, display_name=body.display_name)
+    return account.public()
+
+
+@router.post("/api/v1/admin/clients", status_code=201, response_model=ClientCredentials,
+             summary="为账号创建客户端（管理员） / a client acting as an account")
+async def admin_create_client(body: AdminClientCreate, _: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    account = await find_account(gw.db, body.username)
+    if account is None:
+        raise NotFound(text("账号不存在", "No such account"), errors=[FieldError("username", text("不存在", "unknown"))])
+    return await create_client(gw.db, gw.clock, account_id=account.id, name=body.name, scopes=body.scopes)
+
+
+@router.post("/api/v1/me/clients", status_code=201, response_model=ClientCredentials,
+             summary="为本人账号创建客户端 / a client for my own integrations")
+async def my_create_client(body: ClientCreate, principal: AccountPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    account_id = account_id_of(principal.subject)
+    if await gw.store.account(account_id) is None:
+        raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
+    return await create_client(gw.db, gw.clock, account_id=account_id, name=body.name, scopes=body.scopes)
+
+
+@router.get("/api/v1/me/clients", response_model=ClientList, summary="本人账号的客户端 / my clients")
+async def my_clients(principal: AccountPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    account_id = account_id_of(principal.subject)
+    async with gw.db.reader() as session:
+        rows = (await session.execute(sa.select(Client).where(Client.account_id == account_id)
+                                      .order_by(Client.created_at, Client.client_id))).scalars().all()
+    return {"items": [client_read(r) for r in rows], "next_cursor": None}
+
+
+@router.delete("/api/v1/me/clients/{client_id}", status_code=204, summary="删除本人账号的客户端 / delete my client")
+async def delete_my_client(client_id: str, principal: AccountPrincipal, gw=Depends(_gw)) -> Response:  # noqa: ANN001
+    from gateway.admin import delete_client
+
+    await delete_client(gw, client_id, owner=account_id_of(principal.subject), by=principal.actor)
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/me/password", response_model=PasswordChanged, summary="修改密码 / change my password")
+async def change_password(body: PasswordChange, principal: AccountPrincipal, request: Request,
+                          gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    """The current password is checked like a login (failures count against this account and
+    address). A changed password ends every session of the account: its refresh tokens and live
+    access tokens are revoked at the gateway and at every service."""
+    account_id = account_id_of(principal.subject)
+    address = gw.address(request)
+    wait = gw.auth_limiter.check(address=address, account=principal.username or principal.subject)
+    if wait:
+        raise TooManyRequests(wait)
+    async with gw.db.reader() as session:
+        row = await session.get(Account, account_id)
+    if row is None or row.disabled:
+        raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
+    if row.password_hash is None:
+        raise ValidationFailed(text("该账号没有密码（以客户端密钥登录）", "This account has no password (it signs in with a "
+                                    "client secret)"), code=ErrorCode.NO_PASSWORD)
+    if not await gw.passwords.verify(row.password_hash, body.current_password):
+        gw.auth_limiter.failed(principal.username or principal.subject, address)
+        # 422, not 401: the bearer token is fine, the form is not
+        raise ValidationFailed(text("当前密码错误", "The current password is wrong"), code=ErrorCode.CURRENT_PASSWORD_WRONG,
+                               errors=[FieldError("current_password", text("不正确", "wrong"))])
+    hashed = await gw.passwords.hash(body.new_password)
+    async with gw.db.transaction() as session:
+        row = await session.get(Account, account_id, with_for_update=True)
+        row.password_hash, row.password_changed_at = hashed, gw.clock.now()
+        await revocation.cut_off(session, outbox=gw.outbox, revocations=gw.revocations, clock=gw.clock,
+                                 subjects=[str(account_id)], reason="password changed")
+    return {"status": "changed", "sessions_revoked": True}
+
+
+@router.get("/api/v1/me", response_model=MeRead, summary="当前账号 / the current account")
+async def me(principal: AccountPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    account = await gw.store.account(account_id_of(principal.subject))
+    if account is None:
+        raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
+    return {**account.public(), "client_id": principal.client_id, "scopes": sorted(principal.scopes)}
+
+
+@router.post("/api/v1/admin/keys/rotate", tags=["keys"], response_model=KeysRead,
+             summary="轮换签名密钥（管理员） / rotate the signing key")
+async def rotate_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    rotated = await gw.keys.rotate()
+    return {"new_kid": rotated["kid"], "signs_from": rotated["signs_from"], "signing_kid": gw.keys.active.kid,
+            "keys": gw.keys.describe()}
+
+
+@router.get("/api/v1/admin/keys", tags=["keys"], response_model=KeysRead, summary="签名密钥（管理员） / signing keys")
+async def list_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    return {"signing_kid": gw.keys.active.kid, "keys": gw.keys.describe()}
+
+
+@router.post("/api/v1/admin/keys/{kid}/revoke", tags=["keys"], response_model=KeysRead,
+             summary="撤销已退役的签名密钥（管理员） / revoke a retired signing key")
+async def revoke_key(kid: str, _: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+    await gw.keys.revoke(kid)
+    return {"signing_kid": gw.keys.active.kid, "keys": gw.keys.describe()}
+

@@ -1,0 +1,3 @@
+"""The gateway fixtures (tests/gateway/conftest.py) for the identity tests."""
+
+from tests.gateway.conftest import gateway, sqlite_gateway  # noqa: F401
