@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import Conflict, FieldError, ServiceUnavailable, ValidationFailed
+from shared.errors import Conflict, ErrorCode, FieldError, ServiceUnavailable, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.reference import is_valid_uscc, load_jurisdiction

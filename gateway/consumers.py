@@ -7,15 +7,13 @@ suspended or rejected one stays as the bureau left it.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.clock import Clock
+from shared.events.catalog import EventType
 from shared.events.envelope import CloudEvent
-from shared.events.outbox import Outbox
+from shared.events.inbox import Consumers
+from shared.uow import UnitOfWork
 
 from gateway import events
 from gateway.models import Organisation
@@ -23,21 +21,23 @@ from gateway.models import Organisation
 log = structlog.get_logger("gateway.consumers")
 
 
-def handlers(clock: Clock, outbox: Outbox) -> dict[str, Any]:
-    async def agency_approved(session: AsyncSession, event: CloudEvent) -> None:
-        uscc = event.data.get("uscc")
-        if not isinstance(uscc, str):
-            return
-        org = await session.scalar(sa.select(Organisation).where(Organisation.uscc == uscc).with_for_update())
-        if org is None or org.status != "pending" or org.kind != "agency":
-            return
-        now = clock.now()
-        org.status, org.verified_at, org.updated_at = "verified", now, now
-        org.decided_by = "registry:agency.approved"
-        org.status_reason = "备案审核通过 / filing approved"
-        org.version += 1
-        await session.flush()
-        await events.organisation_verified(outbox, session, org, previous="pending", reason=org.status_reason)
-        log.info("gateway.organisation.verified_by_filing", uscc=uscc, agency_id=event.data.get("id"))
+CONSUMERS = Consumers()
 
-    return {"agency.approved": agency_approved}
+
+@CONSUMERS.on(EventType.AGENCY_APPROVED)
+async def agency_approved(uow: UnitOfWork, event: CloudEvent) -> None:
+    session, outbox, clock = uow.session, uow.runtime.outbox, uow.clock
+    uscc = event.data.get("uscc")
+    if not isinstance(uscc, str):
+        return
+    org = await session.scalar(sa.select(Organisation).where(Organisation.uscc == uscc).with_for_update())
+    if org is None or org.status != "pending" or org.kind != "agency":
+        return
+    now = clock.now()
+    org.status, org.verified_at, org.updated_at = "verified", now, now
+    org.decided_by = "registry:agency.approved"
+    org.status_reason = "备案审核通过 / filing approved"
+    org.version += 1
+    await session.flush()
+    await events.organisation_verified(outbox, session, org, previous="pending", reason=org.status_reason)
+    log.info("gateway.organisation.verified_by_filing", uscc=uscc, agency_id=event.data.get("id"))

@@ -24,10 +24,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import migrations
+from shared.app import Runtime
 from shared.auth import Principal, TokenVerifier
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import install_error_handlers
+from shared.errors import ErrorCode, install_error_handlers
 from shared.events.bus import Bus
 from shared.events.inbox import Subscriber
 from shared.events.outbox import Outbox, OutboxRelay
@@ -35,6 +36,7 @@ from shared.http import ContentTypeMiddleware, RequestContextMiddleware
 from shared.idempotency import IdempotencyMiddleware
 from shared.i18n import text
 from shared.logging import configure_logging
+from shared.policy import load_policy
 from shared.settings import Settings
 
 from gateway import account_routes, admin, consumers, organisations, portal
@@ -167,9 +169,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     bus = Bus(settings, name="gateway")
     outbox = Outbox(infra.outbox, clock)
     relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
-    outbox.relay = relay
     keys = KeyStore(db, settings, clock, outbox=outbox)
     store = OAuthStore(db=db, clock=clock, outbox=outbox, grace_seconds=settings.refresh_grace_seconds)
+    subscriber = Subscriber(db=db, infra=infra, bus=bus, service="gateway", max_deliver=settings.max_deliver,
+                            consumers=consumers.CONSUMERS)
     gw = GatewayContext(
         settings=settings, db=db, clock=clock, infra=infra, keys=keys, store=store,
         server=AuthorizationServer(store=store, keys=keys, settings=settings, clock=clock),
@@ -177,10 +180,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         auth_limiter=AuthLimiter(limit=settings.auth_rate_limit, window_seconds=settings.auth_rate_window_seconds),
         signup_limiter=SignUpLimiter(limit=settings.signup_rate_limit, window_seconds=settings.signup_rate_window_seconds),
         openapi=MergedOpenAPI(settings), bus=bus, outbox=outbox, relay=relay,
-        subscriber=Subscriber(db=db, infra=infra, bus=bus, service="gateway", max_deliver=settings.max_deliver,
-                              handlers=consumers.handlers(clock, outbox)),
+        subscriber=subscriber,
     )
     verifier = gw.verifier = GatewayVerifier(keys, store, settings)
+    # The gateway's inbox opens units of work like every service's (shared.app.Runtime).
+    subscriber.runtime = Runtime(name="gateway", settings=settings, db=db, infra=infra, bus=bus, outbox=outbox,
+                                 relay=relay, subscriber=subscriber, clock=clock, verifier=verifier,
+                                 policy=load_policy(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

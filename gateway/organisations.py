@@ -24,19 +24,19 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import events, revocation
+from gateway.models import Account, Invitation, Organisation
+from gateway.oauth.grants import digest
+from gateway.problems import ERRORS
+from gateway.states import ORGANISATION, REINSTATE, REJECT, SUSPEND, VERIFY, OrgStatus
 from shared.auth import CurrentPrincipal, Principal
 from shared.clock import as_utc
-from shared.errors import ErrorCode, Conflict, FieldError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from shared.errors import Conflict, ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.http import check_if_match, set_etag
 from shared.i18n import text
 from shared.pagination import PageParams, keyset, page_of, page_params
 from shared.reference import load_jurisdiction
 from shared.validation import no_control
-
-from gateway import events, revocation
-from gateway.models import Account, Invitation, Organisation
-from gateway.oauth.grants import digest
-from gateway.problems import ERRORS
 
 log = structlog.get_logger("gateway.organisations")
 
@@ -221,14 +221,12 @@ async def decide(gw: Any, principal: Principal, uscc: str, body: Decision, reque
         check_if_match(request, org.version)
         now = gw.clock.now()
         if body.decision == "verify":
-            if org.status not in ("pending", "rejected"):
-                raise InvalidTransition("组织", org.status, "verify")
+            ORGANISATION.step(VERIFY, org.status)
             previous = _change(org, "verified", by=principal, reason=body.comments or None, now=now)
             await session.flush()
             await events.organisation_verified(gw.outbox, session, org, previous=previous, reason=body.comments or None)
         else:
-            if org.status != "pending":
-                raise InvalidTransition("组织", org.status, "reject")
+            ORGANISATION.step(REJECT, org.status)
             previous = _change(org, "rejected", by=principal, reason=body.comments or None, now=now)
             await session.flush()
             await _cut_members(session, gw, org.uscc, reason="organisation rejected")
@@ -249,8 +247,7 @@ async def suspend(gw: Any, principal: Principal, uscc: str, reason: str, request
         org = await _load(session, uscc, lock=True)
         _governing(principal, org)
         check_if_match(request, org.version)
-        if org.status not in ("pending", "verified"):
-            raise InvalidTransition("组织", org.status, "suspend")
+        ORGANISATION.step(SUSPEND, org.status)
         previous = _change(org, "suspended", by=principal, reason=reason, now=gw.clock.now())
         await session.flush()
         await _cut_members(session, gw, org.uscc, reason="organisation suspended")
@@ -263,9 +260,8 @@ async def reinstate(gw: Any, principal: Principal, uscc: str, reason: str, reque
         org = await _load(session, uscc, lock=True)
         _governing(principal, org)
         check_if_match(request, org.version)
-        if org.status != "suspended":
-            raise InvalidTransition("组织", org.status, "reinstate")
-        status = "verified" if org.verified_at is not None else "pending"
+        status = OrgStatus.VERIFIED if org.verified_at is not None else OrgStatus.PENDING
+        ORGANISATION.step(REINSTATE, org.status, to=status)
         previous = org.status
         org.status, org.status_reason, org.decided_by = status, reason, principal.actor[:100]
         org.updated_at = gw.clock.now()

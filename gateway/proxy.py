@@ -26,7 +26,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
-from shared.errors import DomainError, FieldError, problem
+from shared.errors import DomainError, ErrorCode, FieldError, problem
 from shared.i18n import text
 from shared.settings import SERVICES, Settings
 
