@@ -1,0 +1,306 @@
+"""Every query of the notify service, and the only place where who-sees-what and who-is-told is
+written down.
+
+- ``InboxItems``: a reader sees only their own items (``readable``).
+- ``Subscriptions``: an organisation's webhooks are managed by its accounts, a bureau account's by
+  that account, and admin manages all (``readable``); who may own one at all is ``may_own``.
+- ``Recipients``: an ``Audience`` (rules.py) as accounts and as the subscriptions whose owner it
+  covers — one rule for both, so a subscriber receives only what its owner would be told.
+- ``ReadModels``: the accounts, agencies, contracts, hazards and complaints notify has heard of.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from shared import scopes
+from shared.auth import Principal
+from shared.db import insert_ignore, rowcount
+from shared.events.catalog import AccountChanged
+from shared.i18n import text
+from shared.pagination import PageParams, keyset, page_of
+from shared.readmodel import upsert_if_newer
+from shared.reference import load_jurisdiction
+from shared.repository import Repository
+from shared.roles import ORG_ROLES, Role
+
+from services.notify.models import (
+    Account,
+    AccountStatus,
+    Agency,
+    Complaint,
+    Contract,
+    Delivery,
+    Hazard,
+    InboxItem,
+    Subscription,
+    SubscriptionStatus,
+    accounts,
+    agencies,
+    complaints,
+    contracts,
+    deliveries,
+    hazards,
+    inbox_items,
+    reminders,
+)
+from services.notify.rules import Audience
+
+ORG_ROLE_NAMES = tuple(str(r) for r in ORG_ROLES)
+
+
+def city_code() -> str:
+    return load_jurisdiction().city.code
+
+
+# --- who is told ------------------------------------------------------------------------------
+def _told(
+    audience: Audience, *, role: Any, org: Any, area: Any, admin_too: bool
+) -> sa.ColumnElement[bool]:
+    """The rows (accounts or subscription owners) an audience covers: members of its
+    organisations, bureau accounts of its areas, and the city bureau whenever any bureau is told."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if admin_too:
+        conditions.append(role == Role.ADMIN)
+    if audience.orgs:
+        conditions.append(sa.and_(role.in_(ORG_ROLE_NAMES), org.in_(sorted(audience.orgs))))
+    if audience.areas:
+        conditions.append(sa.and_(role == Role.BUREAU, area.in_(sorted(audience.areas))))
+    if audience.tells_bureaus:
+        conditions.append(sa.and_(role == Role.BUREAU, area == city_code()))
+    return scopes.any_of(*conditions)
+
+
+class Recipients:
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def accounts(self, audience: Audience) -> list[Account]:
+        """The active accounts an audience covers now (a member who joins later is not among them)."""
+        if not audience:
+            return []
+        condition = _told(audience, role=Account.role, org=Account.org_uscc, area=Account.district, admin_too=False)
+        stmt = sa.select(Account).where(Account.status == AccountStatus.ACTIVE, condition).order_by(Account.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def subscriptions(self, audience: Audience, event_type: str) -> list[Subscription]:
+        """Active subscriptions to ``event_type`` whose owner the audience covers; admin's receive
+        whatever anybody is told."""
+        if not audience:
+            return []
+        s = Subscription
+        condition = _told(audience, role=s.owner_role, org=s.owner_org_uscc, area=s.owner_district, admin_too=True)
+        stmt = sa.select(s).where(s.status == SubscriptionStatus.ACTIVE, condition).order_by(s.id)
+        rows = (await self.session.execute(stmt)).scalars()
+        return [row for row in rows if event_type in row.events]
+
+
+# --- the inbox --------------------------------------------------------------------------------
+class InboxItems(Repository[InboxItem]):
+    model, label = InboxItem, text("通知", "notification")
+
+    def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        return InboxItem.account_id == principal.subject
+
+    async def page(
+        self, principal: Principal, params: PageParams, *, unread: bool | None, kind: str | None
+    ) -> tuple[list[InboxItem], str | None]:
+        stmt = self.select_readable(principal)
+        if unread is True:
+            stmt = stmt.where(InboxItem.read_at.is_(None))
+        elif unread is False:
+            stmt = stmt.where(InboxItem.read_at.is_not(None))
+        if kind:
+            stmt = stmt.where(InboxItem.kind == kind)
+        stmt = keyset(stmt, [InboxItem.id], params, descending=True, convert=[uuid.UUID])
+        rows = list((await self.session.execute(stmt)).scalars())
+        return page_of(rows, params, lambda item: [item.id])
+
+    async def summary(self, principal: Principal) -> dict[str, int]:
+        unread = InboxItem.read_at.is_(None)
+        stmt = sa.select(
+            sa.func.count().filter(unread), sa.func.count().filter(sa.and_(unread, InboxItem.urgent.is_(True)))
+        ).where(self.readable(principal))
+        row = (await self.session.execute(stmt)).one()
+        return {"unread": int(row[0] or 0), "urgent": int(row[1] or 0)}
+
+    async def read_all(self, principal: Principal, *, at: datetime, kind: str | None) -> int:
+        stmt = sa.update(inbox_items).where(self.readable(principal), inbox_items.c.read_at.is_(None))
+        if kind:
+            stmt = stmt.where(inbox_items.c.kind == kind)
+        return rowcount(await self.session.execute(stmt.values(read_at=at)))
+
+    async def add(self, values: dict[str, Any]) -> bool:
+        """One item; False when the recipient already has the item of this event or reminder."""
+        return await insert_ignore(self.session, inbox_items, values)
+
+    async def mark_emailed(self, item_ids: Sequence[uuid.UUID], at: datetime) -> None:
+        if item_ids:
+            stmt = sa.update(inbox_items).where(inbox_items.c.id.in_(list(item_ids)), inbox_items.c.emailed_at.is_(None))
+            await self.session.execute(stmt.values(emailed_at=at))
+
+    async def digest_due(self, account_id: str, before: datetime) -> list[InboxItem]:
+        """The items not yet e-mailed of one account, oldest first (a digest takes them all)."""
+        stmt = (
+            sa.select(InboxItem)
+            .where(InboxItem.account_id == account_id, InboxItem.emailed_at.is_(None), InboxItem.created_at < before)
+            .order_by(InboxItem.id)
+            .limit(200)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def accounts_with_digest(self, before: datetime) -> list[Account]:
+        """Active accounts with an e-mail address and items not yet e-mailed."""
+        pending = sa.select(inbox_items.c.account_id).where(
+            inbox_items.c.emailed_at.is_(None), inbox_items.c.created_at < before
+        )
+        stmt = (
+            sa.select(Account)
+            .where(Account.status == AccountStatus.ACTIVE, Account.email.is_not(None), Account.id.in_(pending))
+            .order_by(Account.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+
+class Reminders:
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def claim(self, key: str, *, kind: str, at: datetime) -> bool:
+        """True for the one transaction that inserts ``key`` (others wait for it, then see it)."""
+        return await insert_ignore(self.session, reminders, {"key": key, "kind": kind, "created_at": at})
+
+    async def complaints_due(self, first: date, last: date) -> list[Complaint]:
+        stmt = sa.select(Complaint).where(
+            Complaint.status == "forwarded", Complaint.response_due.between(first, last)
+        ).order_by(Complaint.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def hazards_due(self, first: date, last: date) -> list[Hazard]:
+        stmt = sa.select(Hazard).where(Hazard.status == "open", Hazard.deadline.between(first, last)).order_by(Hazard.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def approved_agencies(self) -> list[Agency]:
+        stmt = sa.select(Agency).where(Agency.status == "approved").order_by(Agency.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+
+# --- read models ------------------------------------------------------------------------------
+class ReadModels:
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def apply_account(self, data: AccountChanged, *, status: AccountStatus | None, at: datetime) -> bool:
+        """``status`` None (account.updated) leaves the account's status as it is."""
+        values = {
+            "id": data.id,
+            "username": data.username,
+            "role": data.role,
+            "org_uscc": data.org_uscc,
+            "district": data.district,
+            "email": data.email,
+            "language": data.language or "zh-CN",
+            "display_name": data.display_name,
+            "status": status or AccountStatus.ACTIVE,
+            "version": data.version,
+            "updated_at": at,
+        }
+        return await upsert_if_newer(self.session, accounts, values, key=["id"], keep=() if status else ("status",))
+
+    async def apply(self, table: sa.Table, values: dict[str, Any]) -> bool:
+        return await upsert_if_newer(self.session, table, values, key=["id"])
+
+    async def agency(self, agency_id: str | None) -> Agency | None:
+        if not agency_id:
+            return None
+        return (await self.session.execute(sa.select(Agency).where(Agency.id == str(agency_id)))).scalar_one_or_none()
+
+    async def contract(self, contract_id: str | None) -> Contract | None:
+        if not contract_id:
+            return None
+        stmt = sa.select(Contract).where(Contract.id == str(contract_id))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+TABLES = {"agency": agencies, "contract": contracts, "hazard": hazards, "complaint": complaints}
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+def may_own(principal: Principal) -> bool:
+    """Who may own webhooks: admin, a bureau account, and an organisation's account. Until the
+    gateway's organisation-admin role lands any member acts for its organisation; tightening it is
+    this one line (``and principal.is_org_admin``)."""
+    return principal.is_admin or principal.is_bureau or (principal.role in ORG_ROLE_NAMES and bool(principal.org_uscc))
+
+
+class Subscriptions(Repository[Subscription]):
+    model, label = Subscription, text("回调订阅", "webhook subscription")
+
+    def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        if principal.is_admin:
+            return scopes.everything()
+        if principal.role in ORG_ROLE_NAMES and principal.org_uscc:
+            return sa.and_(
+                Subscription.owner_role.in_(ORG_ROLE_NAMES), Subscription.owner_org_uscc == principal.org_uscc
+            )
+        return Subscription.owner_account_id == principal.subject
+
+    def new(
+        self, principal: Principal, *, url: str, events: list[str], description: str | None, secret: str, at: datetime
+    ) -> Subscription:
+        org_owned = principal.role in ORG_ROLE_NAMES
+        row = Subscription(
+            id=uuid.uuid4(),
+            owner_account_id=principal.subject,
+            owner_role=principal.role,
+            owner_org_uscc=principal.org_uscc if org_owned else None,
+            owner_district=principal.district if principal.is_bureau else None,
+            url=url,
+            events=events,
+            description=description,
+            secret=secret,
+            status=SubscriptionStatus.ACTIVE,
+            version=1,
+            created_at=at,
+            updated_at=at,
+        )
+        self.session.add(row)
+        return row
+
+    async def page(self, principal: Principal, params: PageParams) -> tuple[list[Subscription], str | None]:
+        stmt = keyset(self.select_readable(principal), [Subscription.id], params, convert=[uuid.UUID])
+        rows = list((await self.session.execute(stmt)).scalars())
+        return page_of(rows, params, lambda row: [row.id])
+
+    async def delete(self, subscription: Subscription) -> None:
+        await self.session.execute(sa.delete(deliveries).where(deliveries.c.subscription_id == subscription.id))
+        await self.session.delete(subscription)
+
+
+class Deliveries:
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def page(self, subscription_id: uuid.UUID, params: PageParams) -> tuple[list[Delivery], str | None]:
+        stmt = sa.select(Delivery).where(Delivery.subscription_id == subscription_id)
+        stmt = keyset(stmt, [Delivery.id], params, descending=True, convert=[uuid.UUID])
+        rows = list((await self.session.execute(stmt)).scalars())
+        return page_of(rows, params, lambda row: [row.id])
+
+    async def get(self, subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery | None:
+        stmt = sa.select(Delivery).where(Delivery.id == delivery_id, Delivery.subscription_id == subscription_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def attempts_so_far(self, subscription_id: uuid.UUID, event_id: str) -> int:
+        stmt = sa.select(sa.func.count()).where(
+            Delivery.subscription_id == subscription_id, Delivery.event_id == event_id
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    def add(self, row: Delivery) -> None:
+        self.session.add(row)
