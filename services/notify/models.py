@@ -61,7 +61,7 @@ def _json_list() -> Any:
 class Account(Base, table=True):
     __tablename__ = "accounts"
     __table_args__ = (
-        sa.CheckConstraint(check_in("role", TOKEN_ROLES), name="role"),
+        sa.CheckConstraint(check_in("role", sorted(TOKEN_ROLES)), name="role"),
         sa.CheckConstraint(check_in("status", AccountStatus), name="status"),
         sa.CheckConstraint(check_in("language", Language), name="language"),
         sa.Index("ix_accounts_org_uscc_status", "org_uscc", "status"),
@@ -177,7 +177,7 @@ class Subscription(Base, table=True):
     __tablename__ = "subscriptions"
     __table_args__ = (
         sa.CheckConstraint(check_in("status", SubscriptionStatus), name="status"),
-        sa.CheckConstraint(check_in("owner_role", TOKEN_ROLES), name="owner_role"),
+        sa.CheckConstraint(check_in("owner_role", sorted(TOKEN_ROLES)), name="owner_role"),
     )
 
     id: uuid.UUID = Field(primary_key=True)

@@ -109,12 +109,13 @@ async def audience_of(uow: UnitOfWork, event_type: str, data: dict[str, Any], ru
 
 
 def notice_for(event: CloudEvent, rule: Rule) -> Notice:
+    """The notice of an event under its rule (already chosen for the event's level)."""
     data = event.data
-    major = rule.major is not None and data.get("level") == "major"
-    title, body = messages.render(f"{event.type}:major" if major else event.type, data)
+    variant = f"{event.type}:{data.get('level')}"
+    title, body = messages.render(variant if variant in messages.TEXTS else event.type, data)
     return Notice(
         kind=event.type,
-        urgent=rule.for_level(data.get("level")).urgent,
+        urgent=rule.urgent,
         title=title,
         body=body,
         link=messages.link_of(event.type, data),

@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("language IN ('zh-CN', 'en')", name=op.f('ck_accounts_language')),
-    sa.CheckConstraint("role IN ('bureau', 'agency', 'enterprise', 'admin')", name=op.f('ck_accounts_role')),
+    sa.CheckConstraint("role IN ('admin', 'agency', 'bureau', 'enterprise')", name=op.f('ck_accounts_role')),
     sa.CheckConstraint("status IN ('active', 'disabled', 'removed')", name=op.f('ck_accounts_status')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts'))
     )
@@ -213,7 +213,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("owner_role IN ('bureau', 'agency', 'enterprise', 'admin')", name=op.f('ck_subscriptions_owner_role')),
+    sa.CheckConstraint("owner_role IN ('admin', 'agency', 'bureau', 'enterprise')", name=op.f('ck_subscriptions_owner_role')),
     sa.CheckConstraint("status IN ('active', 'failing')", name=op.f('ck_subscriptions_status')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriptions'))
     )
