@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.clock import as_utc
 from shared.i18n import current_language
 from shared.validation import single_line
 
 from services.notify.rules import SUBSCRIBABLE
+
+# SQLite drops the zone of stored times: every time is answered in UTC (RFC 3339).
+Utc = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class InboxItemRead(BaseModel):
@@ -24,9 +28,9 @@ class InboxItemRead(BaseModel):
     body: str
     link: str | None
     subject_id: str | None
-    created_at: datetime
-    due_at: datetime | None
-    read_at: datetime | None
+    created_at: Utc
+    due_at: Utc | None
+    read_at: Utc | None
 
     @model_validator(mode="before")
     @classmethod
@@ -89,7 +93,7 @@ class WebhookRead(BaseModel):
     description: str | None
     status: str
     owner_account_id: str
-    created_at: datetime
+    created_at: Utc
     version: int
 
 
@@ -106,8 +110,8 @@ class DeliveryRead(BaseModel):
     attempt: int
     status_code: int | None
     error: str | None
-    at: datetime
-    next_attempt_at: datetime | None
+    at: Utc
+    next_attempt_at: Utc | None
 
 
 class RetryQueued(BaseModel):
