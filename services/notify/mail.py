@@ -69,7 +69,8 @@ def compose_one(notice: Notice, language: str) -> tuple[str, str]:
 
 def compose_digest(items: Sequence[InboxItem], language: str) -> tuple[str, str]:
     english = language.startswith("en")
-    subject = f"Your {len(items)} new notifications" if english else f"您有 {len(items)} 条新通知"
+    plural = "" if len(items) == 1 else "s"
+    subject = f"Your {len(items)} new notification{plural}" if english else f"您有 {len(items)} 条新通知"
     lines = []
     for item in items:
         title, body = (item.title_en, item.body_en) if english else (item.title_zh, item.body_zh)

@@ -67,7 +67,7 @@ async def receiving(receiver: Receiver | None = None) -> AsyncIterator[Receiver]
     app.router.add_route("POST", "/{tail:.*}", receiver.handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    receiver.port = free_port()
+    receiver.port = receiver.port or free_port()
     site = web.TCPSite(runner, "127.0.0.1", receiver.port)
     await site.start()
     try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from devtools.testing.apps import running
-from devtools.testing.events import publish_event
+import nats
+
+from devtools.testing.events import make_event, publish_event
 from devtools.testing.tokens import verifier
 from devtools.testing.wait import eventually
 from services.notify.main import create_app
@@ -43,3 +45,18 @@ async def seeded(settings: Settings, client, world: World) -> None:
         "id": world.UE2, "version": 1, "uscc": world.UE2, "kind": "enterprise", "name": "E2",
         "status": "verified", "district_code": "440703"})
     await wait_for_item(client, world["E2"], "organisation.verified")
+
+
+async def publish_many(settings: Settings, events: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Publish several catalog events over one connection (a burst); their ids."""
+    nc = await nats.connect(settings.nats_servers)
+    ids = []
+    try:
+        js = nc.jetstream()
+        for event_type, data in events:
+            event = make_event(event_type, data)
+            await js.publish(settings.subject_for(event_type), event.to_json(), headers={"Nats-Msg-Id": event.id})
+            ids.append(event.id)
+    finally:
+        await nc.close()
+    return ids
