@@ -7,11 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from shared.app import UoW
-from shared.auth import CurrentPrincipal
-from shared.http import with_etag
-from shared.pagination import Page, PageParams, page_params
-
 from services.notify import service
 from services.notify.schemas import (
     DeliveryRead,
@@ -24,6 +19,10 @@ from services.notify.schemas import (
     WebhookRead,
 )
 from services.notify.webhooks import new_secret
+from shared.app import UoW
+from shared.auth import CurrentPrincipal
+from shared.http import with_etag
+from shared.pagination import Page, PageParams, page_params
 
 inbox = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
 webhooks = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -84,8 +83,11 @@ async def delete_webhook(subscription_id: uuid.UUID, uow: UoW, _: CurrentPrincip
     return Response(status_code=204)
 
 
-@webhooks.get("/{subscription_id}/deliveries", response_model=Page[DeliveryRead],
-              summary="投递记录（每次尝试一条）/ delivery attempts")
+@webhooks.get(
+    "/{subscription_id}/deliveries",
+    response_model=Page[DeliveryRead],
+    summary="投递记录（每次尝试一条）/ delivery attempts",
+)
 async def list_deliveries(
     subscription_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, page: Paging
 ) -> Page[DeliveryRead]:
@@ -93,8 +95,12 @@ async def list_deliveries(
     return Page(items=[DeliveryRead.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-@webhooks.post("/{subscription_id}/deliveries/{delivery_id}/retry", status_code=202, response_model=RetryQueued,
-               summary="重新投递 / retry a delivery")
+@webhooks.post(
+    "/{subscription_id}/deliveries/{delivery_id}/retry",
+    status_code=202,
+    response_model=RetryQueued,
+    summary="重新投递 / retry a delivery",
+)
 async def retry_delivery(
     subscription_id: uuid.UUID, delivery_id: uuid.UUID, uow: UoW, _: CurrentPrincipal
 ) -> RetryQueued:

@@ -19,19 +19,19 @@ gateway adapter (docs/DECISIONS.md).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
-
-from shared.events.envelope import CloudEvent
-from shared.i18n import Text
-from shared.ids import new_id
-from shared.uow import UnitOfWork
 
 from services.notify import mail, workqueue
 from services.notify.models import Account
 from services.notify.repository import InboxItems, Recipients
 from services.notify.rules import Audience
+from shared.events.envelope import CloudEvent
+from shared.i18n import Text
+from shared.ids import new_id
+from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Sent:
     """What the channels did with one notice (later channels build on earlier ones)."""
 
     accounts: list[Account] = field(default_factory=list)
-    items: dict[str, object] = field(default_factory=dict)  # account id -> new inbox item id
+    items: dict[str, uuid.UUID] = field(default_factory=dict)  # account id -> new inbox item id
     emails: int = 0
     webhooks: int = 0
 

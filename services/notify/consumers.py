@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.notify import service
+from services.notify.models import AccountStatus, agencies, complaints, contracts, hazards
+from services.notify.repository import ReadModels
+from services.notify.rules import RULES
 from shared.events.catalog import (
     AccountChanged,
     AgencyStatusChanged,
@@ -18,11 +22,6 @@ from shared.events.catalog import (
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.uow import UnitOfWork
-
-from services.notify import service
-from services.notify.models import AccountStatus, agencies, complaints, contracts, hazards
-from services.notify.repository import ReadModels
-from services.notify.rules import RULES
 
 E = EventType
 CONSUMERS = Consumers()
@@ -48,31 +47,63 @@ def _agency(event: CloudEvent) -> dict[str, Any] | None:
         return None  # its version counts credit changes, not the filing's
     a = AgencyStatusChanged.model_validate(event.data)
     certificates = [c.model_dump(mode="json") for c in a.engineer_certificates]
-    return {"id": a.id, "uscc": a.uscc, "name": a.name, "district_code": a.district_code, "status": a.status,
-            "valid_until": a.valid_until, "engineer_certificates": certificates, "version": a.version}
+    return {
+        "id": a.id,
+        "uscc": a.uscc,
+        "name": a.name,
+        "district_code": a.district_code,
+        "status": a.status,
+        "valid_until": a.valid_until,
+        "engineer_certificates": certificates,
+        "version": a.version,
+    }
 
 
 def _contract(event: CloudEvent) -> dict[str, Any]:
     c = ContractChanged.model_validate(event.data)
-    return {"id": c.id, "agency_id": c.agency_id, "agency_uscc": c.agency_uscc, "enterprise_uscc": c.enterprise_uscc,
-            "district_code": c.district_code, "status": c.status, "version": c.version}
+    return {
+        "id": c.id,
+        "agency_id": c.agency_id,
+        "agency_uscc": c.agency_uscc,
+        "enterprise_uscc": c.enterprise_uscc,
+        "district_code": c.district_code,
+        "status": c.status,
+        "version": c.version,
+    }
 
 
 def _hazard(event: CloudEvent) -> dict[str, Any]:
     h = HazardChanged.model_validate(event.data)
-    return {"id": h.id, "enterprise_uscc": h.enterprise_uscc, "agency_id": h.agency_id,
-            "district_code": h.district_code, "level": h.level, "status": h.status, "deadline": h.deadline,
-            "version": h.version}
+    return {
+        "id": h.id,
+        "enterprise_uscc": h.enterprise_uscc,
+        "agency_id": h.agency_id,
+        "district_code": h.district_code,
+        "level": h.level,
+        "status": h.status,
+        "deadline": h.deadline,
+        "version": h.version,
+    }
 
 
 def _complaint(event: CloudEvent) -> dict[str, Any]:
     c = ComplaintChanged.model_validate(event.data)
-    return {"id": c.id, "agency_id": c.agency_id, "district_code": c.district_code, "status": c.status,
-            "response_due": c.response_due, "version": c.version}
+    return {
+        "id": c.id,
+        "agency_id": c.agency_id,
+        "district_code": c.district_code,
+        "status": c.status,
+        "response_due": c.response_due,
+        "version": c.version,
+    }
 
 
-READ_MODELS = {"agency": (agencies, _agency), "contract": (contracts, _contract), "hazard": (hazards, _hazard),
-               "complaint": (complaints, _complaint)}
+READ_MODELS = {
+    "agency": (agencies, _agency),
+    "contract": (contracts, _contract),
+    "hazard": (hazards, _hazard),
+    "complaint": (complaints, _complaint),
+}
 
 
 @CONSUMERS.on(*(f"{family}.*" for family in READ_MODEL_FAMILIES))

@@ -20,10 +20,9 @@ import aiosmtplib
 import orjson
 import structlog
 
+from services.notify import workqueue
 from shared.backoff import delay_for
 from shared.i18n import text
-
-from services.notify import workqueue
 
 if TYPE_CHECKING:
     from services.notify.channels import Notice

@@ -13,17 +13,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from shared.app import ServiceSpec, create_service_app
-from shared.auth import TokenVerifier
-from shared.clock import Clock
-from shared.settings import Settings
-
 from services.notify.api import inbox, webhooks
 from services.notify.consumers import CONSUMERS
 from services.notify.mail import EmailWorker
 from services.notify.models import metadata
 from services.notify.sweeps import SWEEPS
 from services.notify.webhooks import WebhookWorker
+from shared.app import ServiceSpec, create_service_app
+from shared.auth import TokenVerifier
+from shared.clock import Clock
+from shared.settings import Settings
 
 DESCRIPTION = "通知：站内信、回调（Standard Webhooks）、邮件、提醒 / notifications: inbox, webhooks, e-mail, reminders"
 

@@ -21,16 +21,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from shared.db import check_in, service_base
 from shared.roles import TOKEN_ROLES
 from shared.tables import infrastructure_tables
 
-Base = service_base("notify")
+if TYPE_CHECKING:  # service_base builds the class at run time; type checkers see what it is
+    Base = SQLModel
+else:
+    Base = service_base("notify")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
 
@@ -215,12 +218,12 @@ class Delivery(Base, table=True):
     envelope: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
 
 
-accounts: sa.Table = Account.__table__  # type: ignore[assignment]
-agencies: sa.Table = Agency.__table__  # type: ignore[assignment]
-contracts: sa.Table = Contract.__table__  # type: ignore[assignment]
-hazards: sa.Table = Hazard.__table__  # type: ignore[assignment]
-complaints: sa.Table = Complaint.__table__  # type: ignore[assignment]
-inbox_items: sa.Table = InboxItem.__table__  # type: ignore[assignment]
-reminders: sa.Table = Reminder.__table__  # type: ignore[assignment]
-subscriptions: sa.Table = Subscription.__table__  # type: ignore[assignment]
-deliveries: sa.Table = Delivery.__table__  # type: ignore[assignment]
+accounts: sa.Table = Account.__table__  # type: ignore[attr-defined]
+agencies: sa.Table = Agency.__table__  # type: ignore[attr-defined]
+contracts: sa.Table = Contract.__table__  # type: ignore[attr-defined]
+hazards: sa.Table = Hazard.__table__  # type: ignore[attr-defined]
+complaints: sa.Table = Complaint.__table__  # type: ignore[attr-defined]
+inbox_items: sa.Table = InboxItem.__table__  # type: ignore[attr-defined]
+reminders: sa.Table = Reminder.__table__  # type: ignore[attr-defined]
+subscriptions: sa.Table = Subscription.__table__  # type: ignore[attr-defined]
+deliveries: sa.Table = Delivery.__table__  # type: ignore[attr-defined]

@@ -18,17 +18,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shared import scopes
-from shared.auth import Principal
-from shared.db import insert_ignore, rowcount
-from shared.events.catalog import AccountChanged
-from shared.i18n import text
-from shared.pagination import PageParams, keyset, page_of
-from shared.readmodel import upsert_if_newer
-from shared.reference import load_jurisdiction
-from shared.repository import Repository
-from shared.roles import ORG_ROLES, Role
-
 from services.notify.models import (
     Account,
     AccountStatus,
@@ -48,8 +37,19 @@ from services.notify.models import (
     hazards,
     inbox_items,
     reminders,
+    subscriptions,
 )
 from services.notify.rules import Audience
+from shared import scopes
+from shared.auth import Principal
+from shared.db import insert_ignore, rowcount
+from shared.events.catalog import AccountChanged
+from shared.i18n import text
+from shared.pagination import PageParams, keyset, page_of
+from shared.readmodel import upsert_if_newer
+from shared.reference import load_jurisdiction
+from shared.repository import Repository
+from shared.roles import ORG_ROLES, Role
 
 ORG_ROLE_NAMES = tuple(str(r) for r in ORG_ROLES)
 
@@ -59,9 +59,7 @@ def city_code() -> str:
 
 
 # --- who is told ------------------------------------------------------------------------------
-def _told(
-    audience: Audience, *, role: Any, org: Any, area: Any, admin_too: bool
-) -> sa.ColumnElement[bool]:
+def _told(audience: Audience, *, role: Any, org: Any, area: Any, admin_too: bool) -> sa.ColumnElement[bool]:
     """The rows (accounts or subscription owners) an audience covers: members of its
     organisations, bureau accounts of its areas, and the city bureau whenever any bureau is told."""
     conditions: list[sa.ColumnElement[bool]] = []
@@ -84,8 +82,10 @@ class Recipients:
         """The active accounts an audience covers now (a member who joins later is not among them)."""
         if not audience:
             return []
-        condition = _told(audience, role=Account.role, org=Account.org_uscc, area=Account.district, admin_too=False)
-        stmt = sa.select(Account).where(Account.status == AccountStatus.ACTIVE, condition).order_by(Account.id)
+        condition = _told(
+            audience, role=accounts.c.role, org=accounts.c.org_uscc, area=accounts.c.district, admin_too=False
+        )
+        stmt = sa.select(Account).where(accounts.c.status == AccountStatus.ACTIVE, condition).order_by(accounts.c.id)
         return list((await self.session.execute(stmt)).scalars())
 
     async def subscriptions(self, audience: Audience, event_type: str) -> list[Subscription]:
@@ -93,9 +93,9 @@ class Recipients:
         whatever anybody is told."""
         if not audience:
             return []
-        s = Subscription
+        s = subscriptions.c
         condition = _told(audience, role=s.owner_role, org=s.owner_org_uscc, area=s.owner_district, admin_too=True)
-        stmt = sa.select(s).where(s.status == SubscriptionStatus.ACTIVE, condition).order_by(s.id)
+        stmt = sa.select(Subscription).where(s.status == SubscriptionStatus.ACTIVE, condition).order_by(s.id)
         rows = (await self.session.execute(stmt)).scalars()
         return [row for row in rows if event_type in row.events]
 
@@ -105,26 +105,26 @@ class InboxItems(Repository[InboxItem]):
     model, label = InboxItem, text("通知", "notification")
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
-        return InboxItem.account_id == principal.subject
+        return inbox_items.c.account_id == principal.subject
 
     async def page(
         self, principal: Principal, params: PageParams, *, unread: bool | None, kind: str | None
     ) -> tuple[list[InboxItem], str | None]:
         stmt = self.select_readable(principal)
         if unread is True:
-            stmt = stmt.where(InboxItem.read_at.is_(None))
+            stmt = stmt.where(inbox_items.c.read_at.is_(None))
         elif unread is False:
-            stmt = stmt.where(InboxItem.read_at.is_not(None))
+            stmt = stmt.where(inbox_items.c.read_at.is_not(None))
         if kind:
-            stmt = stmt.where(InboxItem.kind == kind)
-        stmt = keyset(stmt, [InboxItem.id], params, descending=True, convert=[uuid.UUID])
+            stmt = stmt.where(inbox_items.c.kind == kind)
+        stmt = keyset(stmt, [inbox_items.c.id], params, descending=True, convert=[uuid.UUID])
         rows = list((await self.session.execute(stmt)).scalars())
         return page_of(rows, params, lambda item: [item.id])
 
     async def summary(self, principal: Principal) -> dict[str, int]:
-        unread = InboxItem.read_at.is_(None)
+        unread = inbox_items.c.read_at.is_(None)
         stmt = sa.select(
-            sa.func.count().filter(unread), sa.func.count().filter(sa.and_(unread, InboxItem.urgent.is_(True)))
+            sa.func.count().filter(unread), sa.func.count().filter(sa.and_(unread, inbox_items.c.urgent.is_(True)))
         ).where(self.readable(principal))
         row = (await self.session.execute(stmt)).one()
         return {"unread": int(row[0] or 0), "urgent": int(row[1] or 0)}
@@ -141,15 +141,21 @@ class InboxItems(Repository[InboxItem]):
 
     async def mark_emailed(self, item_ids: Sequence[uuid.UUID], at: datetime) -> None:
         if item_ids:
-            stmt = sa.update(inbox_items).where(inbox_items.c.id.in_(list(item_ids)), inbox_items.c.emailed_at.is_(None))
+            stmt = sa.update(inbox_items).where(
+                inbox_items.c.id.in_(list(item_ids)), inbox_items.c.emailed_at.is_(None)
+            )
             await self.session.execute(stmt.values(emailed_at=at))
 
     async def digest_due(self, account_id: str, before: datetime) -> list[InboxItem]:
         """The items not yet e-mailed of one account, oldest first (a digest takes them all)."""
         stmt = (
             sa.select(InboxItem)
-            .where(InboxItem.account_id == account_id, InboxItem.emailed_at.is_(None), InboxItem.created_at < before)
-            .order_by(InboxItem.id)
+            .where(
+                inbox_items.c.account_id == account_id,
+                inbox_items.c.emailed_at.is_(None),
+                inbox_items.c.created_at < before,
+            )
+            .order_by(inbox_items.c.id)
             .limit(200)
         )
         return list((await self.session.execute(stmt)).scalars())
@@ -161,8 +167,8 @@ class InboxItems(Repository[InboxItem]):
         )
         stmt = (
             sa.select(Account)
-            .where(Account.status == AccountStatus.ACTIVE, Account.email.is_not(None), Account.id.in_(pending))
-            .order_by(Account.id)
+            .where(accounts.c.status == AccountStatus.ACTIVE, accounts.c.email.is_not(None), accounts.c.id.in_(pending))
+            .order_by(accounts.c.id)
         )
         return list((await self.session.execute(stmt)).scalars())
 
@@ -176,17 +182,23 @@ class Reminders:
         return await insert_ignore(self.session, reminders, {"key": key, "kind": kind, "created_at": at})
 
     async def complaints_due(self, first: date, last: date) -> list[Complaint]:
-        stmt = sa.select(Complaint).where(
-            Complaint.status == "forwarded", Complaint.response_due.between(first, last)
-        ).order_by(Complaint.id)
+        stmt = (
+            sa.select(Complaint)
+            .where(complaints.c.status == "forwarded", complaints.c.response_due.between(first, last))
+            .order_by(complaints.c.id)
+        )
         return list((await self.session.execute(stmt)).scalars())
 
     async def hazards_due(self, first: date, last: date) -> list[Hazard]:
-        stmt = sa.select(Hazard).where(Hazard.status == "open", Hazard.deadline.between(first, last)).order_by(Hazard.id)
+        stmt = (
+            sa.select(Hazard)
+            .where(hazards.c.status == "open", hazards.c.deadline.between(first, last))
+            .order_by(hazards.c.id)
+        )
         return list((await self.session.execute(stmt)).scalars())
 
     async def approved_agencies(self) -> list[Agency]:
-        stmt = sa.select(Agency).where(Agency.status == "approved").order_by(Agency.id)
+        stmt = sa.select(Agency).where(agencies.c.status == "approved").order_by(agencies.c.id)
         return list((await self.session.execute(stmt)).scalars())
 
 
@@ -218,13 +230,17 @@ class ReadModels:
     async def agency(self, agency_id: str | None) -> Agency | None:
         if not agency_id:
             return None
-        return (await self.session.execute(sa.select(Agency).where(Agency.id == str(agency_id)))).scalar_one_or_none()
+        row: Agency | None = (
+            await self.session.execute(sa.select(Agency).where(agencies.c.id == str(agency_id)))
+        ).scalar_one_or_none()
+        return row
 
     async def contract(self, contract_id: str | None) -> Contract | None:
         if not contract_id:
             return None
-        stmt = sa.select(Contract).where(Contract.id == str(contract_id))
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        stmt = sa.select(Contract).where(contracts.c.id == str(contract_id))
+        row: Contract | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return row
 
 
 TABLES = {"agency": agencies, "contract": contracts, "hazard": hazards, "complaint": complaints}
@@ -246,9 +262,9 @@ class Subscriptions(Repository[Subscription]):
             return scopes.everything()
         if principal.role in ORG_ROLE_NAMES and principal.org_uscc:
             return sa.and_(
-                Subscription.owner_role.in_(ORG_ROLE_NAMES), Subscription.owner_org_uscc == principal.org_uscc
+                subscriptions.c.owner_role.in_(ORG_ROLE_NAMES), subscriptions.c.owner_org_uscc == principal.org_uscc
             )
-        return Subscription.owner_account_id == principal.subject
+        return subscriptions.c.owner_account_id == principal.subject
 
     def new(
         self, principal: Principal, *, url: str, events: list[str], description: str | None, secret: str, at: datetime
@@ -273,7 +289,7 @@ class Subscriptions(Repository[Subscription]):
         return row
 
     async def page(self, principal: Principal, params: PageParams) -> tuple[list[Subscription], str | None]:
-        stmt = keyset(self.select_readable(principal), [Subscription.id], params, convert=[uuid.UUID])
+        stmt = keyset(self.select_readable(principal), [subscriptions.c.id], params, convert=[uuid.UUID])
         rows = list((await self.session.execute(stmt)).scalars())
         return page_of(rows, params, lambda row: [row.id])
 
@@ -287,18 +303,21 @@ class Deliveries:
         self.session = session
 
     async def page(self, subscription_id: uuid.UUID, params: PageParams) -> tuple[list[Delivery], str | None]:
-        stmt = sa.select(Delivery).where(Delivery.subscription_id == subscription_id)
-        stmt = keyset(stmt, [Delivery.id], params, descending=True, convert=[uuid.UUID])
+        stmt = sa.select(Delivery).where(deliveries.c.subscription_id == subscription_id)
+        stmt = keyset(stmt, [deliveries.c.id], params, descending=True, convert=[uuid.UUID])
         rows = list((await self.session.execute(stmt)).scalars())
         return page_of(rows, params, lambda row: [row.id])
 
     async def get(self, subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery | None:
-        stmt = sa.select(Delivery).where(Delivery.id == delivery_id, Delivery.subscription_id == subscription_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        stmt = sa.select(Delivery).where(
+            deliveries.c.id == delivery_id, deliveries.c.subscription_id == subscription_id
+        )
+        row: Delivery | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return row
 
     async def attempts_so_far(self, subscription_id: uuid.UUID, event_id: str) -> int:
         stmt = sa.select(sa.func.count()).where(
-            Delivery.subscription_id == subscription_id, Delivery.event_id == event_id
+            deliveries.c.subscription_id == subscription_id, deliveries.c.event_id == event_id
         )
         return int((await self.session.execute(stmt)).scalar_one())
 

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.notify.rules import SUBSCRIBABLE
 from shared.clock import as_utc
 from shared.i18n import current_language
 from shared.validation import single_line
-
-from services.notify.rules import SUBSCRIBABLE
 
 # SQLite drops the zone of stored times: every time is answered in UTC (RFC 3339).
 Utc = Annotated[datetime, AfterValidator(as_utc)]
@@ -39,8 +38,10 @@ class InboxItemRead(BaseModel):
             return value
         english = current_language.get().startswith("en")
         return {
-            **{name: getattr(value, name) for name in ("id", "kind", "urgent", "link", "subject_id", "created_at",
-                                                        "due_at", "read_at")},
+            **{
+                name: getattr(value, name)
+                for name in ("id", "kind", "urgent", "link", "subject_id", "created_at", "due_at", "read_at")
+            },
             "title": value.title_en if english else value.title_zh,
             "body": value.body_en if english else value.body_zh,
         }

@@ -4,11 +4,10 @@ queued) makes it ``active`` again. Only the delivery worker (the service itself)
 
 from __future__ import annotations
 
+from services.notify.models import SubscriptionStatus
 from shared.i18n import text
 from shared.roles import Role
 from shared.states import StateMachine
-
-from services.notify.models import SubscriptionStatus
 
 SUBSCRIPTION = StateMachine("subscription", text("回调订阅", "webhook subscription"), SubscriptionStatus)
 FAIL = SUBSCRIPTION.action("fail", text("标记为投递失败", "mark as failing"))

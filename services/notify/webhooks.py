@@ -32,11 +32,10 @@ import orjson
 import structlog
 from standardwebhooks.webhooks import Webhook
 
-from shared.backoff import delay_for
-from shared.clock import as_utc
-
 from services.notify import service, ssrf, workqueue
 from services.notify.models import SubscriptionStatus
+from shared.backoff import delay_for
+from shared.clock import as_utc
 
 log = structlog.get_logger("notify.webhooks")
 WAITING_PER_SUBSCRIPTION = 4  # × the per-subscription concurrency: jobs that may wait their turn
@@ -137,16 +136,19 @@ class WebhookWorker(workqueue.Worker):
             delay=None if delivered or give_up else self.retry_delay,
             give_up=give_up and outlived,
         )
-        if attempt is None:  # deleted while we were trying
-            await msg.ack()
-        elif delivered:
+        if attempt is None or delivered:  # deleted while we were trying
             await msg.ack()
         elif give_up:
             await msg.term()
         else:
             await msg.nak(delay=attempt.delay)
-        log.info("notify.webhook_attempt", subscription=str(subscription_id), event_id=event_id,
-                 status_code=status_code, error=error)
+        log.info(
+            "notify.webhook_attempt",
+            subscription=str(subscription_id),
+            event_id=event_id,
+            status_code=status_code,
+            error=error,
+        )
 
     def retry_delay(self, attempt: int) -> float:
         settings = self.runtime.settings

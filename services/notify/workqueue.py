@@ -49,7 +49,9 @@ def email_subject(bus: Bus) -> str:
     return f"{prefix(bus)}.{EMAIL}"
 
 
-def webhook_job(subscription_id: Any, envelope: dict[str, Any], *, at: datetime, manual: bool = False) -> dict[str, Any]:
+def webhook_job(
+    subscription_id: Any, envelope: dict[str, Any], *, at: datetime, manual: bool = False
+) -> dict[str, Any]:
     """A delivery job: the subscription, the CloudEvent, when it was queued (the retry horizon
     counts from then) and whether an owner asked for it (a manual retry)."""
     return {"subscription_id": str(subscription_id), "event": envelope, "queued_at": at.isoformat(), "manual": manual}

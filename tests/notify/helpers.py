@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from devtools.testing.apps import running
 import nats
 
+from devtools.testing.apps import running
 from devtools.testing.events import make_event, publish_event
 from devtools.testing.tokens import verifier
 from devtools.testing.wait import eventually
 from services.notify.main import create_app
 from shared.settings import Settings
-
 from tests.notify.world import Person, World, seed
 
 
@@ -41,9 +40,19 @@ async def wait_for_item(client, person: Person, kind: str, *, timeout: float = 1
 async def seeded(settings: Settings, client, world: World) -> None:
     """Seed the world and wait until notify has applied all of it (a sentinel after it)."""
     await seed(settings, world)
-    await publish_event(settings, "organisation.verified", {
-        "id": world.UE2, "version": 1, "uscc": world.UE2, "kind": "enterprise", "name": "E2",
-        "status": "verified", "district_code": "440703"})
+    await publish_event(
+        settings,
+        "organisation.verified",
+        {
+            "id": world.UE2,
+            "version": 1,
+            "uscc": world.UE2,
+            "kind": "enterprise",
+            "name": "E2",
+            "status": "verified",
+            "district_code": "440703",
+        },
+    )
     await wait_for_item(client, world["E2"], "organisation.verified")
 
 

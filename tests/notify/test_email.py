@@ -8,7 +8,6 @@ import asyncio
 from devtools.testing.events import publish_event
 from devtools.testing.tokens import auth
 from devtools.testing.wait import eventually
-
 from tests.notify.helpers import seeded, started, wait_for_item
 from tests.notify.world import World
 
@@ -22,8 +21,10 @@ async def test_major_hazard_is_mailed_at_once_the_rest_in_a_daily_digest(env, sm
         # Within 5 s of the event: the district bureau (zh-CN) and the enterprise (English).
         await eventually(lambda: smtp.to("b703@example.test") and smtp.to("e1@example.test"), timeout=5)
         zh, en = smtp.to("b703@example.test")[0], smtp.to("e1@example.test")[0]
-        assert zh["Subject"] == "【紧急】发现重大隐患" and "/api/v1/hazards/" in zh.get_content()
-        assert en["Subject"] == "[Urgent] Major hazard found" and "rectify by" in en.get_content()
+        assert zh["Subject"] == "【紧急】发现重大隐患"
+        assert "/api/v1/hazards/" in zh.get_content()
+        assert en["Subject"] == "[Urgent] Major hazard found"
+        assert "rectify by" in en.get_content()
         assert "noreply@custody.invalid" in zh["From"]
 
         await publish_event(settings, "hazard.reported", world.hazard(level="general"))
@@ -33,7 +34,8 @@ async def test_major_hazard_is_mailed_at_once_the_rest_in_a_daily_digest(env, sm
 
         admin = auth("admin")
         r = await client.post("/api/v1/admin/sweep", params={"service": "notify"}, headers=admin)
-        assert r.status_code == 200 and r.json()["digests_sent"] >= 1, r.text
+        assert r.status_code == 200, r.text
+        assert r.json()["digests_sent"] >= 1
         await eventually(lambda: len(smtp.to("e1@example.test")) == 2, timeout=10)
         digest = smtp.to("e1@example.test")[1]
         assert digest["Subject"] == "Your 1 new notification"
@@ -41,7 +43,9 @@ async def test_major_hazard_is_mailed_at_once_the_rest_in_a_daily_digest(env, sm
         assert "Major hazard found" not in digest.get_content(), "mailed already"
         r = await client.post("/api/v1/admin/sweep", params={"service": "notify"}, headers=admin)
         assert r.json()["digests_sent"] == 0, "once a day"
-        assert smtp.to("a1a@example.test") == [] or all("【紧急】" not in m["Subject"] for m in smtp.to("a1a@example.test"))
+        assert smtp.to("a1a@example.test") == [] or all(
+            "【紧急】" not in m["Subject"] for m in smtp.to("a1a@example.test")
+        )
 
 
 async def test_no_mail_without_smtp(env, smtp):

@@ -8,7 +8,6 @@ import uuid
 
 from devtools.testing.events import publish_event
 from devtools.testing.tokens import auth
-
 from tests.notify.helpers import items, seeded, started, wait_for_item
 from tests.notify.world import World
 
@@ -22,19 +21,32 @@ async def test_inbox_counts_reading_language_pagination_and_privacy(env):
         for level in ("general", "general", "major"):
             await publish_event(settings, "hazard.reported", world.hazard(level=level))
         for n in range(4):
-            await publish_event(settings, "servicelog.recorded", {
-                "id": str(uuid.uuid4()), "version": 1, "contract_id": world.contract, "agency_id": world.agency1,
-                "enterprise_uscc": world.UE1, "visit_date": f"2026-01-0{n + 1}"})
+            await publish_event(
+                settings,
+                "servicelog.recorded",
+                {
+                    "id": str(uuid.uuid4()),
+                    "version": 1,
+                    "contract_id": world.contract,
+                    "agency_id": world.agency1,
+                    "enterprise_uscc": world.UE1,
+                    "visit_date": f"2026-01-0{n + 1}",
+                },
+            )
         await wait_for_item(client, e1, "servicelog.recorded", count=4)
         await wait_for_item(client, e1, "hazard.reported", count=3)
 
         r = await client.get("/api/v1/inbox/summary", headers=e1.headers)
-        assert r.status_code == 200 and r.json() == {"unread": 7, "urgent": 1}
+        assert r.status_code == 200
+        assert r.json() == {"unread": 7, "urgent": 1}
 
         # Language per request: zh-CN first, English on Accept-Language: en.
         zh = await items(client, e1, kind="hazard.reported")
-        en = (await client.get("/api/v1/inbox", params={"kind": "hazard.reported"},
-                               headers={**e1.headers, "Accept-Language": "en"})).json()["items"]
+        en = (
+            await client.get(
+                "/api/v1/inbox", params={"kind": "hazard.reported"}, headers={**e1.headers, "Accept-Language": "en"}
+            )
+        ).json()["items"]
         assert {i["title"] for i in zh} == {"发现隐患，请整改", "发现重大隐患"}
         assert {i["title"] for i in en} == {"A hazard was found: rectify it", "Major hazard found"}
         assert [i["id"] for i in zh] == [i["id"] for i in en]
@@ -49,13 +61,15 @@ async def test_inbox_counts_reading_language_pagination_and_privacy(env):
             if not cursor:
                 break
         everything = [i["id"] for i in await items(client, e1)]
-        assert seen == everything and len(seen) == len(set(seen)) == 7
+        assert seen == everything
+        assert len(seen) == len(set(seen)) == 7
         assert seen == sorted(seen, reverse=True)
 
         # Mark one read: the counts follow; reading it again changes nothing.
         urgent = next(i for i in zh if i["urgent"])
         r = await client.post(f"/api/v1/inbox/{urgent['id']}/read", headers=e1.headers)
-        assert r.status_code == 200 and r.json()["read_at"] is not None
+        assert r.status_code == 200
+        assert r.json()["read_at"] is not None
         first_read = r.json()["read_at"]
         r = await client.post(f"/api/v1/inbox/{urgent['id']}/read", headers=e1.headers)
         assert r.json()["read_at"] == first_read
@@ -65,7 +79,8 @@ async def test_inbox_counts_reading_language_pagination_and_privacy(env):
 
         # Only the reader: another person's item is 403 to read, absent from their lists.
         r = await client.post(f"/api/v1/inbox/{urgent['id']}/read", headers=b703.headers)
-        assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+        assert r.status_code == 403
+        assert r.headers["content-type"] == "application/problem+json"
         r = await client.post(f"/api/v1/inbox/{uuid.uuid4()}/read", headers=e1.headers)
         assert r.status_code == 404
         assert urgent["id"] not in {i["id"] for i in await items(client, a1a)}
@@ -73,7 +88,8 @@ async def test_inbox_counts_reading_language_pagination_and_privacy(env):
 
         # Read-all, by kind and then everything; nobody else's items are touched.
         r = await client.post("/api/v1/inbox/read-all", params={"kind": "servicelog.recorded"}, headers=e1.headers)
-        assert r.status_code == 200 and r.json() == {"updated": 4}
+        assert r.status_code == 200
+        assert r.json() == {"updated": 4}
         r = await client.post("/api/v1/inbox/read-all", headers=e1.headers)
         assert r.json() == {"updated": 2}
         assert (await client.get("/api/v1/inbox/summary", headers=e1.headers)).json() == {"unread": 0, "urgent": 0}

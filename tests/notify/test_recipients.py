@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from devtools.testing.events import publish_event
 from devtools.testing.wait import eventually
-
 from tests.notify.helpers import items, seeded, started, wait_for_item
 from tests.notify.world import TODAY, World
 
@@ -21,48 +20,116 @@ PARTIES = ("E1", *AGENCY)
 
 
 def rows(w: World) -> list[tuple[str, dict, tuple[str, ...]]]:
-    org = {"id": w.UE1, "version": 2, "uscc": w.UE1, "kind": "enterprise", "name": "宏达五金", "status": "verified",
-           "district_code": "440703"}
-    log = {"id": str(uuid.uuid4()), "version": 1, "contract_id": w.contract, "agency_id": w.agency1,
-           "enterprise_uscc": w.UE1, "visit_date": TODAY.isoformat()}
+    org = {
+        "id": w.UE1,
+        "version": 2,
+        "uscc": w.UE1,
+        "kind": "enterprise",
+        "name": "宏达五金",
+        "status": "verified",
+        "district_code": "440703",
+    }
+    log = {
+        "id": str(uuid.uuid4()),
+        "version": 1,
+        "contract_id": w.contract,
+        "agency_id": w.agency1,
+        "enterprise_uscc": w.UE1,
+        "visit_date": TODAY.isoformat(),
+    }
     complaint = str(uuid.uuid4())
-    listing = {"id": str(uuid.uuid4()), "version": 1, "org_uscc": w.UE2, "org_kind": "enterprise", "status": "noticed",
-               "reason": "虚假材料", "objection_until": (TODAY + timedelta(days=5)).isoformat()}
+    listing = {
+        "id": str(uuid.uuid4()),
+        "version": 1,
+        "org_uscc": w.UE2,
+        "org_kind": "enterprise",
+        "status": "noticed",
+        "reason": "虚假材料",
+        "objection_until": (TODAY + timedelta(days=5)).isoformat(),
+    }
     table = [
         ("organisation.registered", {**org, "status": "pending", "version": 1}, BUREAU),
         ("organisation.verified", org, ("E1",)),
         ("organisation.rejected", {**org, "status": "rejected"}, ("E1",)),
         ("organisation.suspended", {**org, "status": "suspended"}, ("E1",)),
         ("agency.submitted", w.agency("submitted", version=2), BUREAU),
-        *[(f"agency.{s}", w.agency(s, version=3), AGENCY)
-          for s in ("approved", "rejected", "needs_more_info", "suspended", "reinstated", "revoked", "expired",
-                    "changed")],
+        *[
+            (f"agency.{s}", w.agency(s, version=3), AGENCY)
+            for s in (
+                "approved",
+                "rejected",
+                "needs_more_info",
+                "suspended",
+                "reinstated",
+                "revoked",
+                "expired",
+                "changed",
+            )
+        ],
         ("contract.drafted", w.contract_data("draft", drafted_by="enterprise"), AGENCY),
         ("contract.drafted", w.contract_data("draft", drafted_by="agency", id=str(uuid.uuid4())), ("E1",)),
         ("contract.signed", w.contract_data("signed"), PARTIES),
         ("contract.filing_submitted", w.contract_data("filing"), BUREAU),
-        *[(f"contract.{s}", w.contract_data(s), PARTIES)
-          for s in ("filed", "rejected", "activated", "suspended", "terminated", "expired", "expiring")],
+        *[
+            (f"contract.{s}", w.contract_data(s), PARTIES)
+            for s in ("filed", "rejected", "activated", "suspended", "terminated", "expired", "expiring")
+        ],
         ("servicelog.recorded", log, ("E1",)),
         ("servicelog.disputed", {**log, "version": 2, "dispute_reason": "未到现场"}, (*AGENCY, *BUREAU)),
         ("hazard.reported", w.hazard(level="general"), ("E1",)),
         ("hazard.reported", w.hazard(level="major"), ("E1", *BUREAU)),
         ("hazard.rectified", w.hazard("rectified"), AGENCY),
         ("hazard.overdue", w.hazard("overdue"), (*PARTIES, *BUREAU)),
-        ("visit.missed", {"id": w.contract, "version": 1, "contract_id": w.contract, "agency_id": w.agency1,
-                          "item": "hazard_inspection", "missed": 1, "as_of": TODAY.isoformat()}, (*AGENCY, *BUREAU)),
-        ("supervision.escalated", {"id": str(uuid.uuid4()), "version": 2, "hazard_id": str(uuid.uuid4()),
-                                   "enterprise_uscc": w.UE1, "district_code": "440703", "status": "reported"},
-         ("CITY",)),
+        (
+            "visit.missed",
+            {
+                "id": w.contract,
+                "version": 1,
+                "contract_id": w.contract,
+                "agency_id": w.agency1,
+                "item": "hazard_inspection",
+                "missed": 1,
+                "as_of": TODAY.isoformat(),
+            },
+            (*AGENCY, *BUREAU),
+        ),
+        (
+            "supervision.escalated",
+            {
+                "id": str(uuid.uuid4()),
+                "version": 2,
+                "hazard_id": str(uuid.uuid4()),
+                "enterprise_uscc": w.UE1,
+                "district_code": "440703",
+                "status": "reported",
+            },
+            ("CITY",),
+        ),
         ("complaint.received", w.complaint("received", complaint_id=complaint), BUREAU),
-        ("complaint.forwarded", w.complaint("forwarded", complaint_id=complaint, version=2,
-                                            response_due=TODAY + timedelta(days=7)), AGENCY),
+        (
+            "complaint.forwarded",
+            w.complaint("forwarded", complaint_id=complaint, version=2, response_due=TODAY + timedelta(days=7)),
+            AGENCY,
+        ),
         ("complaint.responded", w.complaint("responded", complaint_id=complaint, version=3), (*BUREAU, "E1")),
         ("complaint.closed", w.complaint("closed", complaint_id=complaint, version=4), ("E1", *AGENCY)),
-        ("report.received", {"id": str(uuid.uuid4()), "version": 1, "district_code": "440704", "town": "440704001",
-                             "category": "hazard", "enterprise_name": "某五金厂"}, ("B704", "TOWN", "CITY")),
-        ("agency.credit_changed", {"id": w.agency1, "version": 1, "score": 90, "grade": "A", "delta": -10,
-                                   "cause": "complaint_upheld"}, AGENCY),
+        (
+            "report.received",
+            {
+                "id": str(uuid.uuid4()),
+                "version": 1,
+                "district_code": "440704",
+                "town": "440704001",
+                "category": "hazard",
+                "enterprise_name": "某五金厂",
+            },
+            ("B704", "TOWN", "CITY"),
+        ),
+        (
+            "agency.credit_changed",
+            {"id": w.agency1, "version": 1, "score": 90, "grade": "A", "delta": -10, "cause": "complaint_upheld"},
+            AGENCY,
+        ),
         ("credit.noticed", listing, ("E2",)),
         ("credit.listed", {**listing, "status": "listed", "version": 2}, ("E2",)),
     ]
@@ -78,9 +145,10 @@ async def test_each_row_of_the_table_tells_exactly_its_parties(env):
         for event_type, data, told in rows(world):
             event = await publish_event(settings, event_type, data)
             for name in told:
-                async def arrived(name=name):
+
+                async def arrived(name=name, subject=str(data["id"]), kind=event_type):
                     found = await items(client, world[name])
-                    return [i for i in found if i["subject_id"] == str(data["id"]) and i["kind"] == event_type]
+                    return [i for i in found if i["subject_id"] == subject and i["kind"] == kind]
 
                 await eventually(arrived, timeout=10)
             # One transaction per event: when one recipient has it, everybody it tells has it.
@@ -96,13 +164,22 @@ async def test_major_hazard_is_urgent_general_is_not_and_audits_tell_nobody(env)
     world = World()
     async with started(settings) as client:
         await seeded(settings, client, world)
-        await publish_event(settings, "audit.completed", {"id": str(uuid.uuid4()), "version": 1,
-                                                           "contract_id": world.contract, "agency_id": world.agency1,
-                                                           "total": 55.0})
+        await publish_event(
+            settings,
+            "audit.completed",
+            {
+                "id": str(uuid.uuid4()),
+                "version": 1,
+                "contract_id": world.contract,
+                "agency_id": world.agency1,
+                "total": 55.0,
+            },
+        )
         await publish_event(settings, "hazard.reported", world.hazard(level="general"))
         await publish_event(settings, "hazard.reported", world.hazard(level="major"))
         bureau = await wait_for_item(client, world["B703"], "hazard.reported")
-        assert bureau[0]["urgent"] is True and bureau[0]["title"] == "发现重大隐患"
+        assert bureau[0]["urgent"] is True
+        assert bureau[0]["title"] == "发现重大隐患"
         ours = await wait_for_item(client, world["E1"], "hazard.reported", count=2)
         assert sorted(i["urgent"] for i in ours) == [False, True]
         assert all(i["link"] == f"/api/v1/hazards/{i['subject_id']}" for i in ours)

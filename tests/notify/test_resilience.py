@@ -8,7 +8,6 @@ import uuid
 
 from devtools.natsserver import NatsServer, free_port
 from devtools.testing.wait import eventually
-
 from tests.notify.conftest import Receiver, receiving
 from tests.notify.helpers import items, publish_many, seeded, started
 from tests.notify.test_webhooks import subscribe
@@ -18,9 +17,21 @@ RETRY = {"webhook_retry_first_seconds": 0.3, "webhook_retry_cap_seconds": 1.0}
 
 
 def visits(world: World, count: int, tag: str) -> list[tuple[str, dict]]:
-    return [("servicelog.recorded", {"id": str(uuid.uuid4()), "version": 1, "contract_id": world.contract,
-                                     "agency_id": world.agency1, "enterprise_uscc": world.UE1,
-                                     "visit_date": "2026-04-01", "tag": f"{tag}-{n}"}) for n in range(count)]
+    return [
+        (
+            "servicelog.recorded",
+            {
+                "id": str(uuid.uuid4()),
+                "version": 1,
+                "contract_id": world.contract,
+                "agency_id": world.agency1,
+                "enterprise_uscc": world.UE1,
+                "visit_date": "2026-04-01",
+                "tag": f"{tag}-{n}",
+            },
+        )
+        for n in range(count)
+    ]
 
 
 async def exactly_once(client, person, event_count: int) -> None:
@@ -47,8 +58,9 @@ async def test_pending_deliveries_survive_a_notify_restart(env):
     # notify is down: more events arrive meanwhile
     second = await publish_many(settings, visits(world, 5, "while-down"))
     async with receiving(Receiver(port=port)) as hook, started(settings) as client:
-        await eventually(lambda: {r["headers"]["webhook-id"] for r in hook.requests} >= {*first, *second},
-                         timeout=30, interval=0.2)
+        await eventually(
+            lambda: {r["headers"]["webhook-id"] for r in hook.requests} >= {*first, *second}, timeout=30, interval=0.2
+        )
         await exactly_once(client, world["E1"], 10)
 
 
@@ -66,8 +78,9 @@ async def test_nats_outage_loses_nothing_and_doubles_nothing(env, tmp_path):
             await asyncio.sleep(1.5)
             server.start()
             sent += await publish_many(settings, visits(world, 10, "after"))
-            await eventually(lambda: {r["headers"]["webhook-id"] for r in hook.requests} >= set(sent),
-                             timeout=60, interval=0.2)
+            await eventually(
+                lambda: {r["headers"]["webhook-id"] for r in hook.requests} >= set(sent), timeout=60, interval=0.2
+            )
             await exactly_once(client, world["E1"], 30)
     finally:
         server.stop()

@@ -34,9 +34,17 @@ class Person:
         return auth(self.role, sub=self.id, org_uscc=self.org_uscc, district=self.district, username=self.name)
 
     def account(self, version: int = 1) -> dict[str, Any]:
-        return {"id": self.id, "version": version, "username": self.name, "role": self.role,
-                "org_uscc": self.org_uscc, "district": self.district, "email": self.email,
-                "language": self.language, "display_name": self.name}
+        return {
+            "id": self.id,
+            "version": version,
+            "username": self.name,
+            "role": self.role,
+            "org_uscc": self.org_uscc,
+            "district": self.district,
+            "email": self.email,
+            "language": self.language,
+            "display_name": self.name,
+        }
 
 
 def _uscc(tag: str) -> str:
@@ -67,29 +75,70 @@ class World:
 
     # --- event data -----------------------------------------------------------------------
     def agency(self, status: str = "approved", *, which: int = 1, version: int = 1, **extra: Any) -> dict[str, Any]:
-        return {"id": self.agency1 if which == 1 else self.agency2, "version": version,
-                "uscc": self.UA1 if which == 1 else self.UA2, "name": f"江门安泰{which}", "status": status,
-                "district_code": "440703", "filing_no": "JM-TG-2026-0001",
-                "valid_until": (TODAY + timedelta(days=700)).isoformat(), **extra}
+        return {
+            "id": self.agency1 if which == 1 else self.agency2,
+            "version": version,
+            "uscc": self.UA1 if which == 1 else self.UA2,
+            "name": f"江门安泰{which}",
+            "status": status,
+            "district_code": "440703",
+            "filing_no": "JM-TG-2026-0001",
+            "valid_until": (TODAY + timedelta(days=700)).isoformat(),
+            **extra,
+        }
 
     def contract_data(self, status: str = "active", *, version: int = 1, **extra: Any) -> dict[str, Any]:
-        return {"id": self.contract, "version": version, "status": status, "enterprise_uscc": self.UE1,
-                "agency_id": self.agency1, "agency_uscc": self.UA1, "engineer_name": "陈工", "district_code": "440703",
-                "start_date": TODAY.isoformat(), "end_date": (TODAY + timedelta(days=365)).isoformat(),
-                "agency_name": "江门安泰1", "enterprise_name": "宏达五金", **extra}
+        return {
+            "id": self.contract,
+            "version": version,
+            "status": status,
+            "enterprise_uscc": self.UE1,
+            "agency_id": self.agency1,
+            "agency_uscc": self.UA1,
+            "engineer_name": "陈工",
+            "district_code": "440703",
+            "start_date": TODAY.isoformat(),
+            "end_date": (TODAY + timedelta(days=365)).isoformat(),
+            "agency_name": "江门安泰1",
+            "enterprise_name": "宏达五金",
+            **extra,
+        }
 
-    def hazard(self, status: str = "open", *, level: str = "general", version: int = 1, deadline: date | None = None,
-               hazard_id: str | None = None) -> dict[str, Any]:
-        return {"id": hazard_id or str(uuid.uuid4()), "version": version, "contract_id": self.contract,
-                "agency_id": self.agency1, "enterprise_uscc": self.UE1, "district_code": "440703", "level": level,
-                "status": status, "deadline": (deadline or TODAY + timedelta(days=30)).isoformat()}
+    def hazard(
+        self,
+        status: str = "open",
+        *,
+        level: str = "general",
+        version: int = 1,
+        deadline: date | None = None,
+        hazard_id: str | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "id": hazard_id or str(uuid.uuid4()),
+            "version": version,
+            "contract_id": self.contract,
+            "agency_id": self.agency1,
+            "enterprise_uscc": self.UE1,
+            "district_code": "440703",
+            "level": level,
+            "status": status,
+            "deadline": (deadline or TODAY + timedelta(days=30)).isoformat(),
+        }
 
-    def complaint(self, status: str, *, version: int = 1, complaint_id: str | None = None,
-                  response_due: date | None = None) -> dict[str, Any]:
-        return {"id": complaint_id or str(uuid.uuid4()), "version": version, "agency_id": self.agency1,
-                "status": status, "category": "service_quality", "district_code": "440703",
-                "contract_id": self.contract, "complainant_uscc": self.UE1,
-                "response_due": response_due.isoformat() if response_due else None}
+    def complaint(
+        self, status: str, *, version: int = 1, complaint_id: str | None = None, response_due: date | None = None
+    ) -> dict[str, Any]:
+        return {
+            "id": complaint_id or str(uuid.uuid4()),
+            "version": version,
+            "agency_id": self.agency1,
+            "status": status,
+            "category": "service_quality",
+            "district_code": "440703",
+            "contract_id": self.contract,
+            "complainant_uscc": self.UE1,
+            "response_due": response_due.isoformat() if response_due else None,
+        }
 
 
 async def seed(settings: Settings, world: World) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from shared.pagination import PageParams
-from shared.uow import UnitOfWork
-
 from services.notify.models import InboxItem
 from services.notify.repository import InboxItems
+from shared.pagination import PageParams
+from shared.uow import UnitOfWork
 
 
 async def listing(

@@ -15,15 +15,14 @@ from typing import Any
 
 import structlog
 
-from shared.events.catalog import EventType
-from shared.events.envelope import CloudEvent
-from shared.uow import UnitOfWork
-
 from services.notify import channels, mail, messages, workqueue
 from services.notify.channels import Notice
 from services.notify.models import Agency, Contract
 from services.notify.repository import InboxItems, ReadModels, Reminders
 from services.notify.rules import AHEAD_DAYS, BACKLOG_DAYS, RULES, Audience, Party, ReminderKind, Rule
+from shared.events.catalog import EventType
+from shared.events.envelope import CloudEvent
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("notify.notices")
 
@@ -84,8 +83,13 @@ async def audience_of(uow: UnitOfWork, event_type: str, data: dict[str, Any], ru
     parties = list(rule.told)
     if Party.NOT_DRAFTER in parties:
         drafter = data.get("drafted_by")
-        parties += [Party.ENTERPRISE] if drafter == "agency" else [Party.AGENCY] if drafter == "enterprise" else \
-            [Party.ENTERPRISE, Party.AGENCY]
+        parties += (
+            [Party.ENTERPRISE]
+            if drafter == "agency"
+            else [Party.AGENCY]
+            if drafter == "enterprise"
+            else [Party.ENTERPRISE, Party.AGENCY]
+        )
     for party in parties:
         if party == Party.ENTERPRISE:
             orgs.add(await _enterprise_uscc(lookup))
@@ -169,13 +173,30 @@ async def reminders_due(uow: UnitOfWork, as_of: datetime) -> list[Due]:
     for complaint in await found.complaints_due(today, until(kind)):
         agency = await models.agency(complaint.agency_id)
         if agency is not None:
-            due.append(Due(kind, f"{kind}:{complaint.id}:{complaint.response_due}", Audience(orgs=frozenset({agency.uscc})),
-                           {"due": complaint.response_due}, f"/api/v1/complaints/{complaint.id}", complaint.id,
-                           complaint.response_due))
+            due.append(
+                Due(
+                    kind,
+                    f"{kind}:{complaint.id}:{complaint.response_due}",
+                    Audience(orgs=frozenset({agency.uscc})),
+                    {"due": complaint.response_due},
+                    f"/api/v1/complaints/{complaint.id}",
+                    complaint.id,
+                    complaint.response_due,
+                )
+            )
     kind = ReminderKind.HAZARD_DEADLINE
     for hazard in await found.hazards_due(today, until(kind)):
-        due.append(Due(kind, f"{kind}:{hazard.id}:{hazard.deadline}", Audience(orgs=frozenset({hazard.enterprise_uscc})),
-                       {"due": hazard.deadline}, f"/api/v1/hazards/{hazard.id}", hazard.id, hazard.deadline))
+        due.append(
+            Due(
+                kind,
+                f"{kind}:{hazard.id}:{hazard.deadline}",
+                Audience(orgs=frozenset({hazard.enterprise_uscc})),
+                {"due": hazard.deadline},
+                f"/api/v1/hazards/{hazard.id}",
+                hazard.id,
+                hazard.deadline,
+            )
+        )
     for agency in await found.approved_agencies():
         audience = Audience(orgs=frozenset({agency.uscc}))
         link = f"/api/v1/agencies/{agency.id}"
@@ -192,8 +213,17 @@ async def reminders_due(uow: UnitOfWork, as_of: datetime) -> list[Due]:
             valid = messages.moment_of(cert.get("valid_until"))
             if valid is None or not today <= valid.date() <= until(kind):
                 continue
-            due.append(Due(kind, f"{kind}:{agency.id}:{cert.get('certificate_no')}:{valid.date()}", audience,
-                           {"due": valid.date(), **cert}, link, agency.id, valid.date()))
+            due.append(
+                Due(
+                    kind,
+                    f"{kind}:{agency.id}:{cert.get('certificate_no')}:{valid.date()}",
+                    audience,
+                    {"due": valid.date(), **cert},
+                    link,
+                    agency.id,
+                    valid.date(),
+                )
+            )
     return due
 
 
@@ -206,8 +236,16 @@ async def send_reminder(uow: UnitOfWork, reminder: Due) -> bool:
         for key in reminder.also:
             await claims.claim(key, kind=reminder.kind, at=uow.now)
         title, body = messages.render(reminder.kind, reminder.facts)
-        notice = Notice(kind=reminder.kind, urgent=False, title=title, body=body, link=reminder.link,
-                        subject_id=reminder.subject_id, due_at=messages.moment_of(reminder.due), key=reminder.key)
+        notice = Notice(
+            kind=reminder.kind,
+            urgent=False,
+            title=title,
+            body=body,
+            link=reminder.link,
+            subject_id=reminder.subject_id,
+            due_at=messages.moment_of(reminder.due),
+            key=reminder.key,
+        )
         await channels.send(uow, notice, reminder.audience)
     return True
 
@@ -240,5 +278,3 @@ async def send_digests(runtime: Any, as_of: datetime) -> int:
             await items.mark_emailed([i.id for i in pending], uow.now)
             sent += 1
     return sent
-
-

@@ -15,18 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.notify import ssrf, workqueue
+from services.notify.models import Delivery, Subscription
+from services.notify.repository import Deliveries, Subscriptions, may_own
+from services.notify.schemas import WebhookCreate
+from services.notify.states import FAIL, RECOVER, SUBSCRIPTION
 from shared.errors import ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams
 from shared.roles import Role
 from shared.uow import UnitOfWork
-
-from services.notify import ssrf, workqueue
-from services.notify.models import Delivery, Subscription
-from services.notify.repository import Deliveries, Subscriptions, may_own
-from services.notify.schemas import WebhookCreate
-from services.notify.states import FAIL, RECOVER, SUBSCRIPTION
 
 
 async def create(uow: UnitOfWork, *, body: WebhookCreate, secret: str) -> Subscription:
@@ -35,13 +34,15 @@ async def create(uow: UnitOfWork, *, body: WebhookCreate, secret: str) -> Subscr
     try:
         await ssrf.check(body.url, uow.runtime.settings)
     except ssrf.Refused as refused:
-        raise ValidationFailed(
-            code=ErrorCode.WEBHOOK_URL_REFUSED, errors=[FieldError("url", refused.reason)]
-        ) from None
+        raise ValidationFailed(code=ErrorCode.WEBHOOK_URL_REFUSED, errors=[FieldError("url", refused.reason)]) from None
     async with uow:
         row = Subscriptions(uow.session).new(
-            uow.principal, url=body.url, events=sorted(set(body.events)), description=body.description,
-            secret=secret, at=uow.now,
+            uow.principal,
+            url=body.url,
+            events=sorted(set(body.events)),
+            description=body.description,
+            secret=secret,
+            at=uow.now,
         )
         await uow.session.flush()
     return row
@@ -141,5 +142,3 @@ async def record_attempt(
             subscription.version += 1
             subscription.updated_at = at
     return Attempt(number, wait)
-
-
