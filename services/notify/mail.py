@@ -103,6 +103,9 @@ class EmailWorker(workqueue.Worker):
     async def handle(self, msg: Any) -> None:
         job = orjson.loads(msg.data)
         attempt = msg.metadata.num_delivered if msg.metadata else 1
+        if not self.runtime.settings.smtp_url:  # e-mail was turned off since it was queued
+            await msg.term()
+            return
         try:
             await send(self.runtime.settings, to=job["to"], subject=job["subject"], body=job["body"])
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
