@@ -28,7 +28,7 @@ from devtools.natsserver import free_port
 from devtools.testing.events import publish_event
 
 NAME = "notify_latency"
-FIGURE = "6 notify latency"
+FIGURE = "7 notify latency"
 BACKENDS = ("sqlite", "postgres")
 TARGET_INBOX_P99_MS = 1000.0
 TARGET_WEBHOOK_P99_MS = 2000.0

@@ -73,7 +73,7 @@ async def test_merged_openapi_lists_security_and_marks_services_down(down_gatewa
     doc = (await down_gateway.get("/openapi.json")).json()
     assert "/oauth/token" in doc["paths"] and "/api/v1/accounts" in doc["paths"]
     assert {"bearerAuth", "oauth2"} <= set(doc["components"]["securitySchemes"])
-    assert set(doc["x-unavailable"]) == {"registry", "enterprises", "contracts", "audit"}
+    assert set(doc["x-unavailable"]) == {"registry", "enterprises", "contracts", "audit", "notify"}
     page = await down_gateway.get("/docs")
     assert page.status_code == 200 and "/openapi.json" in page.text
 
