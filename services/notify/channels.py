@@ -19,6 +19,7 @@ gateway adapter (docs/DECISIONS.md).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,28 +69,25 @@ class InboxChannel:
 
     async def deliver(self, uow: UnitOfWork, notice: Notice, audience: Audience, sent: Sent) -> None:
         sent.accounts = await Recipients(uow.session).accounts(audience)
-        items = InboxItems(uow.session)
-        for account in sent.accounts:
-            item_id = new_id()
-            fresh = await items.add(
-                {
-                    "id": item_id,
-                    "account_id": account.id,
-                    "kind": notice.kind,
-                    "urgent": notice.urgent,
-                    "title_zh": notice.title.zh[:300],
-                    "title_en": notice.title.en[:300],
-                    "body_zh": notice.body.zh,
-                    "body_en": notice.body.en,
-                    "link": notice.link,
-                    "subject_id": notice.subject_id,
-                    "source_key": notice.key,
-                    "created_at": uow.now,
-                    "due_at": notice.due_at,
-                }
-            )
-            if fresh:
-                sent.items[account.id] = item_id
+        rows = [
+            {
+                "id": new_id(),
+                "account_id": account.id,
+                "kind": notice.kind,
+                "urgent": notice.urgent,
+                "title_zh": notice.title.zh[:300],
+                "title_en": notice.title.en[:300],
+                "body_zh": notice.body.zh,
+                "body_en": notice.body.en,
+                "link": notice.link,
+                "subject_id": notice.subject_id,
+                "source_key": notice.key,
+                "created_at": uow.now,
+                "due_at": notice.due_at,
+            }
+            for account in sent.accounts
+        ]
+        sent.items = await InboxItems(uow.session).add(rows)
 
 
 class EmailChannel:
@@ -119,11 +117,19 @@ class WebhookChannel:
             return
         bus = uow.runtime.bus
         envelope = notice.event.model_dump(mode="json", exclude_none=True)
-        for subscription in await Recipients(uow.session).subscriptions(audience, notice.event.type):
-            job = workqueue.webhook_job(subscription.id, envelope, at=uow.now)
-            subject = workqueue.webhook_subject(bus, subscription.id)
-            await workqueue.publish(bus, subject, job, msg_id=f"webhook:{subscription.id}:{notice.event.id}")
-            sent.webhooks += 1
+        subscriptions = await Recipients(uow.session).subscriptions(audience, notice.event.type)
+        await asyncio.gather(
+            *(
+                workqueue.publish(
+                    bus,
+                    workqueue.webhook_subject(bus, subscription.id),
+                    workqueue.webhook_job(subscription.id, envelope, at=uow.now),
+                    msg_id=f"webhook:{subscription.id}:{notice.event.id}",
+                )
+                for subscription in subscriptions
+            )
+        )
+        sent.webhooks += len(subscriptions)
 
 
 CHANNELS: tuple[Channel, ...] = (InboxChannel(), EmailChannel(), WebhookChannel())

@@ -42,7 +42,7 @@ from services.notify.models import (
 from services.notify.rules import Audience
 from shared import scopes
 from shared.auth import Principal
-from shared.db import insert_ignore, rowcount
+from shared.db import dialect_insert, insert_ignore, rowcount
 from shared.events.catalog import AccountChanged
 from shared.i18n import text
 from shared.pagination import PageParams, keyset, page_of
@@ -135,9 +135,18 @@ class InboxItems(Repository[InboxItem]):
             stmt = stmt.where(inbox_items.c.kind == kind)
         return rowcount(await self.session.execute(stmt.values(read_at=at)))
 
-    async def add(self, values: dict[str, Any]) -> bool:
-        """One item; False when the recipient already has the item of this event or reminder."""
-        return await insert_ignore(self.session, inbox_items, values)
+    async def add(self, rows: Sequence[dict[str, Any]]) -> dict[str, uuid.UUID]:
+        """Items in one statement; the new ones by account (a recipient who has the item of this
+        event or reminder already is left out)."""
+        if not rows:
+            return {}
+        stmt = (
+            dialect_insert(self.session)(inbox_items)
+            .values(list(rows))
+            .on_conflict_do_nothing()
+            .returning(inbox_items.c.account_id, inbox_items.c.id)
+        )
+        return {str(account): item for account, item in (await self.session.execute(stmt)).all()}
 
     async def mark_emailed(self, item_ids: Sequence[uuid.UUID], at: datetime) -> None:
         if item_ids:

@@ -84,3 +84,26 @@ async def test_nats_outage_loses_nothing_and_doubles_nothing(env, tmp_path):
             await exactly_once(client, world["E1"], 30)
     finally:
         server.stop()
+
+
+async def test_two_replicas_share_the_work_once(postgres_backend):
+    """Two notify replicas on one database: every event makes its items once and every webhook
+    job is attempted once, by one replica or the other."""
+    from tests.notify.conftest import delete_stream
+    from tests.notify.test_webhooks import deliveries
+
+    settings = postgres_backend.settings()
+    world = World()
+    try:
+        async with receiving() as hook, started(settings) as one:
+            await seeded(settings, one, world)  # through one replica (accounts before the events that need them)
+            sub = await subscribe(one, world["E1"], hook.url, ["servicelog.recorded"])
+            async with started(settings) as two:
+                sent = await publish_many(settings, visits(world, 20, "replicas"))
+                await eventually(lambda: {r["headers"]["webhook-id"] for r in hook.requests} >= set(sent), timeout=30)
+                await exactly_once(two, world["E1"], 20)
+                await asyncio.sleep(0.5)
+                assert len(hook.requests) == 20
+                assert len(await deliveries(one, world["E1"], sub["id"])) == 20
+    finally:
+        await delete_stream(postgres_backend.nats_url, f"T{postgres_backend.tag.upper()}_NOTIFY")

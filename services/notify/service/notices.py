@@ -25,6 +25,7 @@ from shared.events.envelope import CloudEvent
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("notify.notices")
+COUNTERPARTY = {"agency": (Party.ENTERPRISE,), "enterprise": (Party.AGENCY,)}  # who did not draft
 
 
 @dataclass
@@ -81,15 +82,8 @@ async def audience_of(uow: UnitOfWork, event_type: str, data: dict[str, Any], ru
     areas: set[str] = set()
     city = False
     parties = list(rule.told)
-    if Party.NOT_DRAFTER in parties:
-        drafter = data.get("drafted_by")
-        parties += (
-            [Party.ENTERPRISE]
-            if drafter == "agency"
-            else [Party.AGENCY]
-            if drafter == "enterprise"
-            else [Party.ENTERPRISE, Party.AGENCY]
-        )
+    if Party.NOT_DRAFTER in parties:  # a draft of unknown origin tells both parties
+        parties += COUNTERPARTY.get(str(data.get("drafted_by")), (Party.ENTERPRISE, Party.AGENCY))
     for party in parties:
         if party == Party.ENTERPRISE:
             orgs.add(await _enterprise_uscc(lookup))
