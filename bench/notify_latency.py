@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import time
 from typing import Any
 
+import nats
+import orjson
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
@@ -71,7 +74,14 @@ async def measure(backend: Backend, *, events: int) -> dict[str, Any]:
     seen: dict[str, float] = {}
     responses: dict[str, float] = {}
     secret: dict[str, str] = {}
+    on_bus: dict[str, float] = {}
     runner, url = await _receiver(arrivals, secret)
+    nc = await nats.connect(backend.nats_url)
+
+    async def bus_arrival(msg: Any) -> None:
+        on_bus.setdefault(orjson.loads(msg.data)["data"]["id"], time.time())
+
+    await nc.subscribe(f"{platform.settings.subject_prefix}.hazard.reported", cb=bus_arrival)
     try:
         api = platform.client
         s = await seed(platform, enterprises=1, agencies=1)
@@ -142,11 +152,13 @@ async def measure(backend: Backend, *, events: int) -> dict[str, Any]:
                 break
             await asyncio.sleep(0.5)
     finally:
+        await nc.close()
         await runner.cleanup()
         await platform.stop()
         await delete_streams(backend.nats_url, [f"{backend.stream}_NOTIFY"])
     inbox = [(seen[k] - t) * 1000 for k, t in responses.items() if k in seen]
     hooks = [(arrivals[k] - t) * 1000 for k, t in responses.items() if k in arrivals]
+    bus = [(on_bus[k] - t) * 1000 for k, t in responses.items() if k in on_bus]
     return {
         "events": len(responses),
         "inbox_missing": len(responses) - len(inbox),
@@ -155,6 +167,10 @@ async def measure(backend: Backend, *, events: int) -> dict[str, Any]:
         "inbox_p99_ms": round(percentile(inbox, 99), 1) if inbox else None,
         "webhook_p50_ms": round(percentile(hooks, 50), 1) if hooks else None,
         "webhook_p99_ms": round(percentile(hooks, 99), 1) if hooks else None,
+        # where the time goes: the response to the event on the bus (the audit service's outbox)
+        "bus_p50_ms": round(percentile(bus, 50), 1) if bus else None,
+        "bus_p99_ms": round(percentile(bus, 99), 1) if bus else None,
+        "load_average": round(os.getloadavg()[0], 1),
     }
 
 
