@@ -30,7 +30,6 @@ log = structlog.get_logger("notify.workqueue")
 
 WEBHOOK = "webhook"
 EMAIL = "email"
-DRAIN_WAIT = 0.05  # seconds a follow-up pull waits for jobs already queued
 ACK_WAIT_SECONDS = 60.0  # above one attempt's timeout; a worker that dies gives its jobs back then
 
 
@@ -175,16 +174,14 @@ class Worker:
                     continue
                 self._idle = True
                 try:
-                    # A pull for one job returns the moment it arrives; a pull for a batch would
-                    # wait for the whole batch (or the poll's end) once the queue is empty.
+                    # One job per pull: it returns the moment a job is there. A pull for a batch
+                    # (nats-py) waits for the whole batch or the end of the poll once fewer are
+                    # queued — seconds of latency for a lone job (docs/BENCHMARKS.md, figure 7).
                     msgs = await sub.fetch(batch=1, timeout=self.FETCH_WAIT)
                 except TimeoutError:
                     continue
                 finally:
                     self._idle = False
-                if free > 1:  # and whatever else is waiting, without waiting for more
-                    with contextlib.suppress(TimeoutError):
-                        msgs += await sub.fetch(batch=min(free - 1, 100), timeout=DRAIN_WAIT)
                 for msg in msgs:
                     task = asyncio.create_task(self._guarded(msg))
                     self._tasks.add(task)
