@@ -111,7 +111,10 @@ class Worker:
 
     durable = ""
     kind = ""
-    FETCH_WAIT = 5.0  # a long poll: jobs arrive at once
+    # A long poll (a job arrives at once), short enough for a stop to wait for it: a pull left
+    # open at the server would take the next job to a replica that is gone, and it would come
+    # back only after ACK_WAIT_SECONDS.
+    FETCH_WAIT = 1.0
 
     def __init__(self, runtime: Any, *, concurrency: int) -> None:
         self.runtime = runtime
@@ -120,21 +123,20 @@ class Worker:
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
-        self._idle = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"notify-{self.kind}-worker")
 
     async def stop(self, grace: float = 5.0) -> None:
+        """Stop pulling (the pull in progress ends within FETCH_WAIT and what it brought goes back
+        to the queue), let the jobs at hand finish for ``grace`` seconds, give back the rest."""
         self._stopping = True
         if self._task is not None:
-            if self._idle:
-                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self._task, grace + self.FETCH_WAIT)
+                await asyncio.wait_for(self._task, self.FETCH_WAIT + 2.0)
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=grace)
-            for task in pending:  # their messages go back to the queue (nak in handle's finally)
+            for task in pending:  # their messages go back to the queue (nak in _guarded)
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
@@ -172,16 +174,17 @@ class Worker:
                 if free <= 0:
                     await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                self._idle = True
                 try:
-                    # One job per pull: it returns the moment a job is there. A pull for a batch
-                    # (nats-py) waits for the whole batch or the end of the poll once fewer are
-                    # queued — seconds of latency for a lone job (docs/BENCHMARKS.md, figure 7).
+                    # One job per pull: it returns the moment a job is there (nats-py's batch pull
+                    # goes on waiting for the rest of its batch until the poll ends).
                     msgs = await sub.fetch(batch=1, timeout=self.FETCH_WAIT)
                 except TimeoutError:
                     continue
-                finally:
-                    self._idle = False
+                if self._stopping:
+                    for msg in msgs:
+                        with contextlib.suppress(Exception):
+                            await msg.nak()
+                    return
                 for msg in msgs:
                     task = asyncio.create_task(self._guarded(msg))
                     self._tasks.add(task)
