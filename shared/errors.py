@@ -165,7 +165,7 @@ MESSAGES: dict[ErrorCode, Text] = {
                                         "resolve to a loopback, private or link-local address)"),
     ErrorCode.UNKNOWN_EVENT_TYPE: text("未知的事件类型", "Unknown event type"),
     ErrorCode.WEBHOOK_OWNER_REQUIRED: text("只有机构账户、监管部门账户或管理员可以订阅回调",
-                                           "Only an organisation's account, a bureau account or admin may own webhooks"),
+                                           "Only an organisation, a bureau account or admin may own webhooks"),
     ErrorCode.IDEMPOTENCY_RESPONSE_LOST: text("该请求已执行，但其响应在故障中丢失；请查询结果",
                                               "The request was applied, but its response was lost in a crash; look the result up"),
 }
