@@ -147,14 +147,44 @@ async def test_major_hazard_reaches_the_bureau_inbox_and_mailbox_through_the_gat
             )
             return resp if resp.status_code == 201 else None
 
-        await eventually(logged, timeout=20, interval=0.3)
+        hazard_id = (await eventually(logged, timeout=20, interval=0.3)).json()["hazards"][0]["id"]
         # From the service log's response: the e-mail within 5 s, the urgent item with it.
         mails = await eventually(lambda: smtp.to("bureau703@example.test"), timeout=5)
         assert mails[0]["Subject"] == "【紧急】发现重大隐患"
         urgent = await eventually(lambda: inbox(bureau, kind="hazard.reported"), timeout=5)
         assert urgent[0]["urgent"] is True
+
+        # More rows of the table, each through the API: the parties of the contract, the visit to
+        # confirm, the rectification to verify, a complaint received and forwarded.
+        await eventually(lambda: inbox(agency, kind="contract.activated"), timeout=20)
+        ours = await eventually(lambda: inbox(enterprise, kind="hazard.reported"), timeout=20)
+        assert ours[0]["urgent"] is True
+        assert ours[0]["subject_id"] == hazard_id
+        await eventually(lambda: inbox(enterprise, kind="servicelog.recorded"), timeout=20)
+        r = await api.post(f"/api/v1/hazards/{hazard_id}/rectify", json={"note": "已接地"}, headers=enterprise.headers)
+        assert r.status_code == 200, r.text
+        await eventually(lambda: inbox(agency, kind="hazard.rectified"), timeout=20)
+        r = await api.post(
+            "/api/v1/complaints",
+            headers=enterprise.headers,
+            json={
+                "agency_id": agency_id,
+                "contract_id": contract_id,
+                "category": "service_quality",
+                "description": "检查走过场",
+            },
+        )
+        assert r.status_code == 201, r.text
+        complaint_id = r.json()["id"]
+        await eventually(lambda: inbox(bureau, kind="complaint.received"), timeout=20)
+        r = await api.post(f"/api/v1/complaints/{complaint_id}/forward", json={}, headers=bureau.headers)
+        assert r.status_code == 200, r.text
+        forwarded = await eventually(lambda: inbox(agency, kind="complaint.forwarded"), timeout=20)
+        assert forwarded[0]["due_at"] is not None
+        assert forwarded[0]["link"] == f"/api/v1/complaints/{complaint_id}"
+        assert await inbox(enterprise, kind="complaint.forwarded") == []
         assert smtp.to("bureau705@example.test") == []
-        assert await inbox(other) == []
+        assert await inbox(other) == []  # another district's bureau was told nothing
 
         # Reading through the gateway.
         r = await api.get("/api/v1/inbox/summary", headers=bureau.headers)
