@@ -11,6 +11,6 @@ COPY devtools ./devtools
 RUN pip install . && useradd --system --uid 10001 custody && mkdir -p /app/var && chown custody /app/var
 USER custody
 ENV CUSTODY_HOST=0.0.0.0 CUSTODY_DATA_DIR=/app/var
-EXPOSE 8000 8001 8002 8003 8004
+EXPOSE 8000 8001 8002 8003 8004 8005
 # e.g. `services.registry.main:create_app`; each compose service overrides the command
 CMD ["python", "-m", "uvicorn", "gateway.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]

@@ -225,7 +225,7 @@ def events_tail(
 
 dlq_app = typer.Typer(help="死信 / dead letters", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
-ServiceOpt = typer.Option(..., "--service", help="registry | enterprises | contracts | audit")
+ServiceOpt = typer.Option(..., "--service", help="registry | enterprises | contracts | audit | notify")
 
 
 @dlq_app.command("list")
@@ -289,7 +289,7 @@ def dlq_replay(
 
 @app.command()
 def sweep(
-    service: str = typer.Option("all", "--service", help="registry | enterprises | contracts | audit | all"),
+    service: str = typer.Option("all", "--service", help="registry | enterprises | contracts | audit | notify | all"),
     as_of: str = typer.Option(None, "--as-of", help="ISO date (default: today)"),
     gateway: str = GatewayOpt,
     admin_id: str = AdminIdOpt,
@@ -317,6 +317,96 @@ def sweep(
         except OpsError as exc:
             _fail(str(exc))
         console.print(f"[bold]{name}[/bold]", body)
+
+
+# --- notifications (issue #15) ------------------------------------------------------------------
+LanguageOpt = typer.Option("zh-CN", "--lang", help="zh-CN | en")
+
+
+@app.command()
+def inbox(
+    gateway: str = GatewayOpt,
+    kind: str = typer.Option(None, "--kind", help="Only this kind, e.g. hazard.reported"),
+    limit: int = typer.Option(50, min=1, max=200),
+    language: str = LanguageOpt,
+    mark_read: bool = typer.Option(False, "--mark-read", help="Mark what is shown as read"),
+) -> None:
+    """Your unread notifications (the signed-in person's; `custody login` first)."""
+    from cli.notify import NotifyError, unread
+    from cli.notify import mark_read as read
+
+    try:
+        items, summary = unread(gateway=gateway, language=language, kind=kind, limit=limit)
+        if mark_read:
+            read([i["id"] for i in items], gateway=gateway)
+    except NotifyError as exc:
+        _fail(str(exc))
+    table = Table(title=f"未读 / unread {summary['unread']} · 紧急 / urgent {summary['urgent']}")
+    for column in ("", "kind", "title", "body", "due", "link", "id"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            "!" if item["urgent"] else "",
+            item["kind"],
+            item["title"],
+            item["body"],
+            (item.get("due_at") or "")[:10],
+            item.get("link") or "",
+            item["id"],
+        )
+    console.print(table)
+
+
+webhooks_app = typer.Typer(help="回调订阅 / webhook subscriptions", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("list")
+def webhooks_list(gateway: str = GatewayOpt) -> None:
+    """Your webhook subscriptions (an organisation's: its members'; a bureau account's; admin: all)."""
+    from cli.notify import NotifyError, call
+
+    try:
+        items = call("GET", "/api/v1/webhooks", gateway=gateway, params={"limit": 200})["items"]
+    except NotifyError as exc:
+        _fail(str(exc))
+    table = Table(title=f"webhooks · {len(items)}")
+    for column in ("id", "url", "events", "status", "description"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(item["id"], item["url"], ", ".join(item["events"]), item["status"], item.get("description") or "")
+    console.print(table)
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    url: str = typer.Argument(..., help="https://… (outside development)"),
+    events: list[str] = typer.Option(..., "--event", "-e", help="Event type (repeatable), e.g. hazard.reported"),
+    description: str = typer.Option(None, "--description"),
+    gateway: str = GatewayOpt,
+) -> None:
+    """Subscribe a webhook; prints its signing secret once (whsec_…)."""
+    from cli.notify import NotifyError, call
+
+    body = {"url": url, "events": events, **({"description": description} if description else {})}
+    try:
+        made = call("POST", "/api/v1/webhooks", gateway=gateway, json=body)
+    except NotifyError as exc:
+        _fail(str(exc))
+    console.print(f"[green]subscribed[/green] {made['id']}")
+    console.print(f"secret (shown once / 仅显示一次): [bold]{made['secret']}[/bold]")
+
+
+@webhooks_app.command("rm")
+def webhooks_rm(subscription_id: str = typer.Argument(...), gateway: str = GatewayOpt) -> None:
+    """Delete a webhook subscription."""
+    from cli.notify import NotifyError, call
+
+    try:
+        call("DELETE", f"/api/v1/webhooks/{subscription_id}", gateway=gateway)
+    except NotifyError as exc:
+        _fail(str(exc))
+    console.print(f"deleted {subscription_id}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Starting and supervising the platform's processes: the embedded nats-server (when no external
-NATS is configured), the four services and the gateway, each a separate uvicorn process.
+NATS is configured), the five services and the gateway, each a separate uvicorn process.
 
 Used by ``custody up`` (``make run``) and by the tests and benchmarks that run the real platform.
 """
@@ -23,6 +23,7 @@ APP_TARGETS = {
     "enterprises": "services.enterprises.main:create_app",
     "contracts": "services.contracts.main:create_app",
     "audit": "services.audit.main:create_app",
+    "notify": "services.notify.main:create_app",
     "gateway": "gateway.main:create_app",
 }
 COMPONENTS = (*SERVICES, "gateway")

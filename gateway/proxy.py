@@ -58,6 +58,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/audits", "audit"),
     ("/api/v1/complaints", "audit"),
     ("/api/v1/credit", "audit"),
+    ("/api/v1/inbox", "notify"),
+    ("/api/v1/webhooks", "notify"),
 )
 GATEWAY_ADMIN = ("/api/v1/admin/accounts", "/api/v1/admin/clients", "/api/v1/admin/keys")
 ADMIN_PREFIX = "/api/v1/admin/"

@@ -129,6 +129,10 @@ class ErrorCode(StrEnum):
     VISIT_DATE_OUTSIDE_TERM = "visit_date_outside_term"
     ITEM_NOT_IN_CONTRACT = "item_not_in_contract"
     HAZARD_DEADLINE_OUT_OF_POLICY = "hazard_deadline_out_of_policy"
+    # notify
+    WEBHOOK_URL_REFUSED = "webhook_url_refused"
+    UNKNOWN_EVENT_TYPE = "unknown_event_type"
+    WEBHOOK_OWNER_REQUIRED = "webhook_owner_required"
 
     @property
     def message(self) -> Text:
@@ -178,6 +182,15 @@ MESSAGES: dict[ErrorCode, Text] = {
     ErrorCode.IDEMPOTENCY_RESPONSE_LOST: text(
         "该请求已执行，但其响应在故障中丢失；请查询结果",
         "The request was applied, but its response was lost in a crash; look the result up",
+    ),
+    ErrorCode.WEBHOOK_URL_REFUSED: text(
+        "不接受该回调地址（生产环境须为 https，且不得指向本机、内网或链路本地地址）",
+        "The webhook URL is refused (outside development it must be https and must not resolve to a loopback, "
+        "private or link-local address)",
+    ),
+    ErrorCode.UNKNOWN_EVENT_TYPE: text("未知的事件类型", "Unknown event type"),
+    ErrorCode.WEBHOOK_OWNER_REQUIRED: text(
+        "只有机构账户、监管部门账户或管理员可以订阅回调", "Only an organisation, a bureau account or admin may own webhooks"
     ),
 }
 

@@ -13,8 +13,15 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES = ("registry", "enterprises", "contracts", "audit")
-DEFAULT_PORTS = {"gateway": 8000, "registry": 8001, "enterprises": 8002, "contracts": 8003, "audit": 8004}
+SERVICES = ("registry", "enterprises", "contracts", "audit", "notify")
+DEFAULT_PORTS = {
+    "gateway": 8000,
+    "registry": 8001,
+    "enterprises": 8002,
+    "contracts": 8003,
+    "audit": 8004,
+    "notify": 8005,
+}
 
 DEV_ADMIN_CLIENT_ID = "custody-admin"
 DEV_ADMIN_CLIENT_SECRET = "custody-dev-secret-change-me"
@@ -38,6 +45,7 @@ class Settings(BaseSettings):
     enterprises_database_url: str | None = None
     contracts_database_url: str | None = None
     audit_database_url: str | None = None
+    notify_database_url: str | None = None
 
     # Event bus
     nats_url: str | None = None
@@ -54,11 +62,13 @@ class Settings(BaseSettings):
     enterprises_port: int = DEFAULT_PORTS["enterprises"]
     contracts_port: int = DEFAULT_PORTS["contracts"]
     audit_port: int = DEFAULT_PORTS["audit"]
+    notify_port: int = DEFAULT_PORTS["notify"]
     gateway_url: str | None = None
     registry_url: str | None = None
     enterprises_url: str | None = None
     contracts_url: str | None = None
     audit_url: str | None = None
+    notify_url: str | None = None
     peer_timeout_seconds: float = 2.0
 
     # Auth
@@ -91,6 +101,20 @@ class Settings(BaseSettings):
     key_encryption_key: str | None = None
     # Services refresh the gateway's JWKS this often (and at once on a key event on the bus).
     jwks_refresh_seconds: float = 60.0
+
+    # Notifications (services/notify, SPEC §15). E-mail is off without an SMTP URL:
+    # smtp://[user:password@]host[:port] (STARTTLS when the server offers it), smtps:// for TLS.
+    smtp_url: str | None = None
+    smtp_from: str = "安全生产托管平台 <noreply@custody.invalid>"
+    # Webhook deliveries: per-attempt timeout; retries back off from ``first`` to ``cap`` seconds
+    # (exponential, with jitter) until ``horizon`` seconds after the first attempt, then the
+    # subscription is marked failing; deliveries in flight at once, per subscription and in all.
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_first_seconds: float = 5.0
+    webhook_retry_cap_seconds: float = 3600.0
+    webhook_retry_horizon_seconds: float = 86400.0
+    webhook_concurrency_per_subscription: int = 2
+    webhook_concurrency: int = 64
 
     # Domain data
     policy_file: Path | None = None

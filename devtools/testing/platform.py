@@ -1,4 +1,4 @@
-"""The real platform in tests: the gateway and the four services as uvicorn processes on free
+"""The real platform in tests: the gateway and the five services as uvicorn processes on free
 ports, on one test backend (its databases, its NATS, its own stream), plus helpers to act as the
 admin, a bureau, an agency or an enterprise through the gateway's OAuth2 endpoints."""
 

@@ -23,6 +23,14 @@ class EventData(BaseModel):
 
 
 # --- registry ------------------------------------------------------------------------------
+class EngineerCertificate(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    certificate_no: str
+    valid_until: date
+
+
 class AgencyStatusChanged(EventData):
     """Any status change of an agency's filing."""
 
@@ -40,6 +48,9 @@ class AgencyStatusChanged(EventData):
     # True while the agency is in the public directory: approved, or approved and applying for
     # renewal (status ``submitted``) with its current filing still valid.
     filing_in_force: bool | None = None
+    # The certificates of the agency's engineers (notify reminds the agency 60 days before one
+    # expires, SPEC §15); the registry fills it, absent in older events.
+    engineer_certificates: list[EngineerCertificate] = []
 
 
 class AgencyCreditChanged(EventData):
@@ -92,6 +103,8 @@ class ServiceLogChanged(EventData):
     visit_date: date
     items: list[str] = []
     confirmed: bool = False
+    district_code: str | None = None
+    dispute_reason: str | None = None
 
 
 class HazardChanged(EventData):
@@ -131,9 +144,57 @@ class ComplaintChanged(EventData):
     contract_id: str | None = None
     outcome: Literal["upheld", "dismissed"] | None = None
     response_due: date | None = None
+    # The complaining enterprise (absent for an anonymous complaint): notify tells it (SPEC §15).
+    complainant_uscc: str | None = None
+
+
+class SupervisionChanged(EventData):
+    """A major-hazard supervision case (SPEC §17); ``id`` is the case id."""
+
+    hazard_id: str
+    enterprise_uscc: str
+    district_code: str
+    status: str
+    agency_id: str | None = None
+    deadline: date | None = None
+
+
+class ReportReceived(EventData):
+    """A public report (群众举报, SPEC §22); ``id`` is the report id."""
+
+    district_code: str
+    town: str | None = None
+    category: Literal["hazard", "violation", "other"]
+    enterprise_name: str
+    enterprise_uscc: str | None = None
+    status: str = "received"
+
+
+class CreditListingChanged(EventData):
+    """A serious-dishonesty listing (SPEC §19); ``id`` is the listing id."""
+
+    org_uscc: str
+    org_kind: Literal["agency", "enterprise"]
+    status: str
+    reason: str | None = None
+    objection_until: date | None = None
+    name: str | None = None
 
 
 # --- gateway (SPEC §14) ----------------------------------------------------------------------
+class AccountChanged(EventData):
+    """An account as notify needs it to address people (state-carrying: every event carries the
+    whole account); ``id`` is the account id."""
+
+    username: str
+    role: Literal["admin", "bureau", "agency", "enterprise"]
+    org_uscc: str | None = None
+    district: str | None = None
+    email: str | None = None
+    language: Literal["zh-CN", "en"] | None = None
+    display_name: str | None = None
+
+
 class OrganisationChanged(EventData):
     """``id`` is the organisation's USCC."""
 
@@ -179,6 +240,8 @@ class EventType(StrEnum):
     AGENCY_REVOKED = "agency.revoked"
     AGENCY_EXPIRED = "agency.expired"
     AGENCY_CREDIT_CHANGED = "agency.credit_changed"
+    # An approved change filing (SPEC §18).
+    AGENCY_CHANGED = "agency.changed"
     ENTERPRISE_REGISTERED = "enterprise.registered"
     ENTERPRISE_UPDATED = "enterprise.updated"
     ENTERPRISE_RISK_CHANGED = "enterprise.risk_changed"
@@ -197,6 +260,7 @@ class EventType(StrEnum):
     CONTRACT_FLAGGED = "contract.flagged"
     SERVICELOG_RECORDED = "servicelog.recorded"
     SERVICELOG_CONFIRMED = "servicelog.confirmed"
+    SERVICELOG_DISPUTED = "servicelog.disputed"
     HAZARD_REPORTED = "hazard.reported"
     HAZARD_RECTIFIED = "hazard.rectified"
     HAZARD_VERIFIED = "hazard.verified"
@@ -207,6 +271,10 @@ class EventType(StrEnum):
     COMPLAINT_FORWARDED = "complaint.forwarded"
     COMPLAINT_RESPONDED = "complaint.responded"
     COMPLAINT_CLOSED = "complaint.closed"
+    SUPERVISION_ESCALATED = "supervision.escalated"
+    REPORT_RECEIVED = "report.received"
+    CREDIT_NOTICED = "credit.noticed"
+    CREDIT_LISTED = "credit.listed"
     ORGANISATION_REGISTERED = "organisation.registered"
     ORGANISATION_VERIFIED = "organisation.verified"
     ORGANISATION_REJECTED = "organisation.rejected"
@@ -217,6 +285,11 @@ class EventType(StrEnum):
     TOKEN_REVOKED = "token.revoked"
     KEY_ROTATED = "key.rotated"
     KEY_REVOKED = "key.revoked"
+    ACCOUNT_REGISTERED = "account.registered"
+    ACCOUNT_UPDATED = "account.updated"
+    ACCOUNT_DISABLED = "account.disabled"
+    ACCOUNT_ENABLED = "account.enabled"
+    ACCOUNT_REMOVED = "account.removed"
 
     @property
     def family(self) -> str:
@@ -240,6 +313,7 @@ CATALOG: dict[EventType, type[EventData]] = {
         E.AGENCY_REINSTATED,
         E.AGENCY_REVOKED,
         E.AGENCY_EXPIRED,
+        E.AGENCY_CHANGED,
     ),
     E.AGENCY_CREDIT_CHANGED: AgencyCreditChanged,
     **_models(EnterpriseChanged, E.ENTERPRISE_REGISTERED, E.ENTERPRISE_UPDATED, E.ENTERPRISE_RISK_CHANGED),
@@ -257,7 +331,7 @@ CATALOG: dict[EventType, type[EventData]] = {
         E.CONTRACT_EXPIRING,
         E.CONTRACT_FLAGGED,
     ),
-    **_models(ServiceLogChanged, E.SERVICELOG_RECORDED, E.SERVICELOG_CONFIRMED),
+    **_models(ServiceLogChanged, E.SERVICELOG_RECORDED, E.SERVICELOG_CONFIRMED, E.SERVICELOG_DISPUTED),
     **_models(HazardChanged, E.HAZARD_REPORTED, E.HAZARD_RECTIFIED, E.HAZARD_VERIFIED, E.HAZARD_OVERDUE),
     E.VISIT_MISSED: VisitMissed,
     E.AUDIT_COMPLETED: AuditCompleted,
@@ -273,6 +347,17 @@ CATALOG: dict[EventType, type[EventData]] = {
     ),
     E.TOKEN_REVOKED: TokensRevoked,
     **_models(SigningKeyChanged, E.KEY_ROTATED, E.KEY_REVOKED),
+    E.SUPERVISION_ESCALATED: SupervisionChanged,
+    E.REPORT_RECEIVED: ReportReceived,
+    **_models(CreditListingChanged, E.CREDIT_NOTICED, E.CREDIT_LISTED),
+    **_models(
+        AccountChanged,
+        E.ACCOUNT_REGISTERED,
+        E.ACCOUNT_UPDATED,
+        E.ACCOUNT_DISABLED,
+        E.ACCOUNT_ENABLED,
+        E.ACCOUNT_REMOVED,
+    ),
 }
 
 SOURCES: dict[str, str] = {
@@ -284,7 +369,11 @@ SOURCES: dict[str, str] = {
     "visit": "/audit",
     "audit": "/audit",
     "complaint": "/audit",
+    "supervision": "/audit",
+    "report": "/audit",
+    "credit": "/audit",
     "organisation": "/gateway",
+    "account": "/gateway",
     "token": "/gateway",
     "key": "/gateway",
 }

@@ -18,6 +18,8 @@ from tests.gateway.conftest import gateway_settings, running_gateway
     ("/api/v1/enterprises/by-uscc/x", b"", "enterprises"), ("/api/v1/contracts", b"", "contracts"),
     ("/api/v1/service-logs", b"", "audit"), ("/api/v1/hazards/1", b"", "audit"), ("/api/v1/compliance", b"", "audit"),
     ("/api/v1/audits", b"", "audit"), ("/api/v1/complaints", b"", "audit"), ("/api/v1/credit/x", b"", "audit"),
+    ("/api/v1/inbox", b"", "notify"), ("/api/v1/inbox/summary", b"", "notify"), ("/api/v1/webhooks/1/deliveries", b"", "notify"),
+    ("/api/v1/admin/sweep", b"service=notify", "notify"), ("/api/v1/inboxes", b"", None),
     ("/api/v1/admin/dlq", b"service=registry", "registry"), ("/api/v1/admin/sweep", b"service=audit&as_of=2026-01-01", "audit"),
     ("/api/v1/admin/accounts", b"", None), ("/api/v1/admin/clients", b"", None), ("/api/v1/admin/keys/rotate", b"", None),
     ("/api/v1/accounts", b"", None), ("/api/v1/me", b"", None), ("/oauth/token", b"", None), ("/", b"", None),
@@ -35,7 +37,8 @@ def test_admin_paths_need_a_known_service(query):
 
 @pytest.fixture
 async def down_gateway(sqlite_backend):  # noqa: ANN001, ANN201
-    dead = {f"{name}_url": f"http://127.0.0.1:{free_port()}" for name in ("registry", "enterprises", "contracts", "audit")}
+    dead = {f"{name}_url": f"http://127.0.0.1:{free_port()}"
+            for name in ("registry", "enterprises", "contracts", "audit", "notify")}
     async with running_gateway(gateway_settings(sqlite_backend, **dead)) as client:
         yield client
 
@@ -73,7 +76,7 @@ async def test_merged_openapi_lists_security_and_marks_services_down(down_gatewa
     doc = (await down_gateway.get("/openapi.json")).json()
     assert "/oauth/token" in doc["paths"] and "/api/v1/accounts" in doc["paths"]
     assert {"bearerAuth", "oauth2"} <= set(doc["components"]["securitySchemes"])
-    assert set(doc["x-unavailable"]) == {"registry", "enterprises", "contracts", "audit"}
+    assert set(doc["x-unavailable"]) == {"registry", "enterprises", "contracts", "audit", "notify"}
     page = await down_gateway.get("/docs")
     assert page.status_code == 200 and "/openapi.json" in page.text
 
