@@ -116,8 +116,12 @@ class Form:
         """The API's problem on this form: messages next to their fields; the detail (and messages
         for fields the form does not show) at the top."""
         for name, message in exc.errors.items():
-            if known is None or name in known or any(k.startswith(name + ".") for k in known):
-                self.errors[name] = message
+            target = name
+            while known is not None and target not in known and not any(k.startswith(target + ".") for k in known) \
+                    and "." in target:
+                target = target.rsplit(".", 1)[0]  # items.1 → items: the field the form shows
+            if known is None or target in known or any(k.startswith(target + ".") for k in known):
+                self.errors.setdefault(target, message)
             else:
                 self.general.append(f"{name}: {message}" if name not in ("body", "") else message)
         if exc.detail or fallback:
