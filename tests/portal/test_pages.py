@@ -1,6 +1,7 @@
-"""Portal pages rendered in-process against a fake platform (tests/portal/fakes.py): the directory
-and its filters, languages, escaping, the OAuth login and the session, the dashboard for the city and
-a district bureau, exports, the AsyncAPI document, and no 500 whatever the input."""
+"""Portal pages rendered in-process against a fake gateway (tests/portal/fakes.py): the directory
+and its filters, languages, escaping, the OAuth login and the encrypted session, CSRF, the dashboard
+for the city and a district bureau, streamed exports, the AsyncAPI document, and no 500 whatever the
+input."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from gateway.portal import session as portal_session
+from portal import session as portal_session
 from tests.portal.fakes import NASTY, FakePlatform
 
 BASE = "http://127.0.0.1:18000"
+
+
+def sealer() -> portal_session.Sealer:
+    return portal_session.Sealer(portal_session.derive_key("fake-portal-secret", None))
 
 
 @pytest.fixture
@@ -57,8 +62,10 @@ async def test_directory_is_chinese_first_and_escapes_names(client: httpx.AsyncC
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "DROP TABLE agencies;--" in html
     assert 'href="/policy"' in html and 'id="next-page"' in html
-    assert "<script" not in html.replace("&lt;script", "")  # no JavaScript at all
-    assert "default-src 'none'" in r.headers["content-security-policy"]
+    scripts = [line for line in html.splitlines() if "<script" in line and "&lt;script" not in line]
+    assert scripts == ['<script src="/portal/static/portal.js" defer></script>']  # one file, nothing inline
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
 
 
 async def test_english_switch_is_remembered(client: httpx.AsyncClient) -> None:
@@ -148,7 +155,7 @@ async def test_district_bureau_sees_its_district(client: httpx.AsyncClient, fake
 async def test_not_a_bureau(client: httpx.AsyncClient, fake: FakePlatform) -> None:
     await login(client, fake, role="agency", district=None)
     r = await client.get("/portal/dashboard")
-    assert r.status_code == 403 and "监管部门" in r.text
+    assert r.status_code == 403 and "不能使用此页面" in r.text
 
 
 async def test_a_service_down_leaves_the_rest_of_the_dashboard(client: httpx.AsyncClient, fake: FakePlatform) -> None:
@@ -176,22 +183,30 @@ async def test_callback_checks_state(client: httpx.AsyncClient) -> None:
 async def test_login_keeps_next_on_site(client: httpx.AsyncClient) -> None:
     r = await client.get("/portal/login", params={"next": "https://evil.example/x"})
     cookie = r.cookies.get(portal_session.LOGIN_COOKIE) or ""
-    payload = portal_session.unsign(cookie.strip('"'), b"k" * 32, purpose="login")
-    assert payload is not None and payload["next"] == "/portal/dashboard"
+    payload = sealer().open(cookie.strip('"'), purpose="login", max_age=600)
+    assert payload is not None and payload["next"] == "/portal"
 
 
 async def test_tampered_session_is_ignored(client: httpx.AsyncClient, fake: FakePlatform) -> None:
     await login(client, fake)
     value = client.cookies.get(portal_session.SESSION_COOKIE)
+    assert "rt-1" not in value and "access_token" not in value  # encrypted, not just signed
     client.cookies.set(portal_session.SESSION_COOKIE, value[:-3] + "AAA", domain="127.0.0.1")
     r = await client.get("/portal/dashboard")
     assert r.status_code == 303
 
 
-async def test_logout(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+async def test_logout_is_a_post_with_the_csrf_token(client: httpx.AsyncClient, fake: FakePlatform) -> None:
     await login(client, fake)
-    r = await client.post("/portal/logout")
+    assert (await client.get("/portal/logout")).status_code in (404, 405)
+    r = await client.post("/portal/logout", data={"csrf": "forged"})
+    assert r.status_code == 400 and (await client.get("/portal/dashboard")).status_code == 200
+    page = (await client.get("/portal/dashboard")).text
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    r = await client.post("/portal/logout", data={"csrf": csrf})
     assert r.status_code == 303
+    revoke = [c for c in fake.calls if c.url.path == "/oauth/revoke"][-1]
+    assert b"token=rt-1" in revoke.content
     assert (await client.get("/portal/dashboard")).status_code == 303
 
 
@@ -251,7 +266,7 @@ async def test_no_input_gives_a_500(params: dict[str, str], page: str) -> None:
 
 
 def test_svg_charts_escape_labels_and_scale() -> None:
-    from gateway.portal.svg import bar_chart, stacked_bar_chart
+    from portal.svg import bar_chart, stacked_bar_chart
 
     svg = str(bar_chart([("<script>x</script>", 3), ("蓬江区", 0)], title="a & b"))
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "a &amp; b" in svg
@@ -264,24 +279,24 @@ def test_svg_charts_escape_labels_and_scale() -> None:
 def test_the_event_docs_are_up_to_date() -> None:
     from pathlib import Path
 
-    from gateway.portal import eventdoc
+    from portal import eventdoc
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "PORTAL.md").read_text(encoding="utf-8")
-    assert eventdoc.markdown() in doc, "the event catalog changed: run `python -m gateway.portal.eventdoc --write docs/PORTAL.md`"
+    assert eventdoc.markdown() in doc, "the event catalog changed: run `python -m portal.eventdoc --write docs/PORTAL.md`"
 
 
 async def test_an_expired_access_token_is_refreshed_with_rotation(client: httpx.AsyncClient, fake: FakePlatform) -> None:
     from tests.portal.fakes import fake_jwt
 
     def session_cookie(rt: str) -> str:
-        return portal_session.sign({"at": fake_jwt(role="bureau", district="440700"), "rt": rt, "at_exp": 0,
-                                    "role": "bureau", "district": "440700", "exp": 2_000_000_000}, b"k" * 32, purpose="session")
+        return sealer().seal({"at": fake_jwt(role="bureau", district="440700"), "rt": rt, "at_exp": 0, "csrf": "c" * 40,
+                              "role": "bureau", "district": "440700", "exp": 2_000_000_000}, purpose="session")
 
     client.cookies.set(portal_session.SESSION_COOKIE, session_cookie("rt-1"), domain="127.0.0.1")
     r = await client.get("/portal/dashboard")
     assert r.status_code == 200
-    renewed = portal_session.unsign(r.cookies.get(portal_session.SESSION_COOKIE).strip('"'), b"k" * 32, purpose="session")
-    assert renewed["rt"] == "rt-2" and renewed["at_exp"] > 0
+    renewed = sealer().open(r.cookies.get(portal_session.SESSION_COOKIE).strip('"'), purpose="session", max_age=3600)
+    assert renewed["rt"] == "rt-2" and renewed["at_exp"] > 0 and renewed["csrf"] == "c" * 40
     refresh = [c for c in fake.calls if c.url.path == "/oauth/token"][-1]
     assert b"grant_type=refresh_token" in refresh.content
     client.cookies.clear()
@@ -296,7 +311,7 @@ async def test_ensure_portal_client_is_idempotent(tmp_path) -> None:  # noqa: AN
     from shared.settings import Settings
 
     from gateway.models import Client
-    from gateway.portal import PORTAL_CLIENT_ID, ensure_portal_client
+    from gateway.portal_client import PORTAL_CLIENT_ID, ensure_portal_client
 
     settings = Settings(_env_file=None, env="test", data_dir=tmp_path, gateway_port=18123)
     db = Database(settings.database_url_for("gateway"), service="gateway")
@@ -307,7 +322,7 @@ async def test_ensure_portal_client_is_idempotent(tmp_path) -> None:  # noqa: AN
         await ensure_portal_client(db, settings)
         async with db.reader() as session:
             client = await session.get(Client, PORTAL_CLIENT_ID)
-        assert client.secret_hash is None and client.scopes == "custody.read"
+        assert client.secret_hash is None and client.scopes == "custody.read custody.write"
         assert client.grant_types.split() == ["authorization_code", "refresh_token"]
         assert "http://127.0.0.1:18123/portal/callback" in client.redirect_uris.split()
     finally:
