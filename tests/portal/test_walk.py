@@ -321,3 +321,70 @@ async def test_each_roles_week_through_pages(platform: Platform, demo, browser, 
         await walk(b, platform, demo)
     finally:
         await b.context.close()
+
+
+async def _visits(platform: Platform, token: str, contract_id: str) -> int:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=platform.url, timeout=20.0) as client:
+        r = await client.get("/api/v1/service-logs", params={"contract_id": contract_id, "limit": 200},
+                             headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        return len(r.json()["items"])
+
+
+async def test_a_visit_recorded_offline_is_sent_once_when_the_connection_returns(platform: Platform, demo, browser) -> None:  # noqa: ANN001
+    contract = next(c for c in demo.contracts if c.get("status") in ("active", "filed"))
+    agency = contract["agency"]
+    before = await _visits(platform, agency["token"], contract["id"])
+    b = await open_browsing(browser, platform.url, lang="zh-CN", device="phone")
+    page = b.page
+    try:
+        messages: list[str] = []
+        page.on("console", lambda m: messages.append(m.text))
+        await b.login(f"agency-{agency['uscc'].lower()}", DEMO_PASSWORD)
+        await page.goto(f"/portal/visits/new?contract_id={contract['id']}")
+        for i in range(40):  # the worker installs, activates and takes the page over (clients.claim)
+            if await page.evaluate("!!(navigator.serviceWorker && navigator.serviceWorker.controller)"):
+                break
+            await page.wait_for_timeout(250)
+            if i == 20:
+                await page.reload()
+        state = await page.evaluate("navigator.serviceWorker.getRegistrations().then(rs => JSON.stringify(rs.map(r => [r.scope, !!r.active, !!r.installing, !!r.waiting])))")
+        assert await page.evaluate("!!navigator.serviceWorker.controller"), f"the offline queue did not start: {state} {messages}"
+        await page.fill("#f-summary", f"离线填报测试 {time.time()}")
+        await b.context.set_offline(True)
+        await page.click("#save-visit")
+        await page.wait_for_selector("#offline-saved")
+        assert await _visits(platform, agency["token"], contract["id"]) == before  # nothing left the phone
+        await b.shot("visit-offline")
+        await b.context.set_offline(False)
+        for _ in range(40):
+            if await _visits(platform, agency["token"], contract["id"]) == before + 1:
+                break
+            await page.wait_for_timeout(500)
+        assert await _visits(platform, agency["token"], contract["id"]) == before + 1
+        await page.goto("/portal/visits")  # another flush finds nothing waiting: sent once
+        await page.wait_for_timeout(1500)
+        assert await _visits(platform, agency["token"], contract["id"]) == before + 1
+    finally:
+        await b.context.close()
+
+
+async def test_api_docs_render_under_the_csp_without_a_cdn(platform: Platform, browser) -> None:  # noqa: ANN001
+    b = await open_browsing(browser, platform.url, lang="zh-CN", device="desktop")
+    violations: list[str] = []
+    external: list[str] = []
+    b.page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    b.page.on("request", lambda r: external.append(r.url) if not r.url.startswith(platform.url) else None)
+    try:
+        await b.page.goto("/docs")
+        await b.page.wait_for_selector(".swagger-ui .information-container", timeout=30_000)
+        assert "custody" in (await b.page.inner_text(".swagger-ui")).lower() or await b.page.locator(".opblock").count()
+        assert not violations, violations
+        assert not external, external
+        csp = (await b.page.request.get("/docs")).headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "cdn" not in csp
+        await b.page.screenshot(path=str(__import__("tests.portal.browser", fromlist=["SCREENSHOTS"]).SCREENSHOTS / "docs-zh-CN-desktop.png"))
+    finally:
+        await b.context.close()
