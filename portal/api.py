@@ -9,6 +9,7 @@ here raises anything else, so that no page answers 500 because a service is down
 from __future__ import annotations
 
 import asyncio
+import json as _json
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
@@ -57,7 +58,7 @@ class ApiError(Exception):
 @dataclass
 class Reply:
     status: int
-    headers: httpx.Headers
+    headers: Any
     body: Any
 
     @property
@@ -70,7 +71,7 @@ class Api:
     """Bound to one reader: ``token`` (None: anonymous), ``language`` and the browser's address
     (sent as ``X-Forwarded-For``, so the gateway's per-address limits see people, not the portal)."""
 
-    client: httpx.AsyncClient
+    client: Any  # AiohttpClient, or httpx.AsyncClient in tests
     token: str | None = None
     language: str = "zh-CN"
     address: str | None = None
@@ -96,7 +97,7 @@ class Api:
         try:
             response = await self.client.request(
                 method, path, params=clean, json=json, content=content, files=files, data=data,
-                headers=self._headers(headers), timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
+                headers=self._headers(headers), **({"timeout": timeout} if timeout is not None else {}))
         except (httpx.HTTPError, OSError) as exc:
             log.warning("portal.api.unreachable", path=path, error=type(exc).__name__)
             raise ApiError(0, path=path) from exc
@@ -180,7 +181,84 @@ class Api:
         return results, errors
 
 
-def new_client(base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+class _Response:
+    """The few parts of an httpx response the portal reads, for an aiohttp answer."""
+
+    def __init__(self, status: int, headers: Any, content: bytes) -> None:
+        self.status_code = status
+        self.headers = httpx.Headers(list(headers.items()))
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return _json.loads(self.content)
+
+
+class AiohttpClient:
+    """The gateway over one pooled ``aiohttp.ClientSession``, with the httpx calling convention the
+    portal uses. Why not httpx here: a shared ``httpx.AsyncClient`` contends on its pool lock under
+    concurrency (encode/httpx#3215; STYLE.md) and every page makes several calls at once. Tests
+    pass an httpx transport instead (``new_client(..., transport)``)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._session: Any = None
+
+    def _get_session(self) -> Any:
+        import aiohttp
+
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=256, limit_per_host=256, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=2.0, sock_read=10.0))
+        return self._session
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None, content: bytes | None = None,
+                      files: Any = None, data: Any = None, headers: dict[str, str] | None = None,
+                      timeout: Any = None) -> _Response:
+        import aiohttp
+
+        body: Any = None
+        headers = dict(headers or {})
+        if json is not None:
+            body = _json.dumps(json, ensure_ascii=False).encode()
+            headers.setdefault("Content-Type", "application/json")
+        elif content is not None:
+            body = content
+        elif files:
+            form = aiohttp.FormData()
+            for key, value in (data or {}).items():
+                form.add_field(key, str(value))
+            for key, (filename, blob, ctype) in files.items():
+                form.add_field(key, blob, filename=filename, content_type=ctype)
+            body = form
+        elif data is not None:
+            body = aiohttp.FormData(data)
+        options: dict[str, Any] = {}
+        if isinstance(timeout, (int, float)):
+            options["timeout"] = aiohttp.ClientTimeout(total=None, sock_connect=2.0, sock_read=float(timeout))
+        try:
+            async with self._get_session().request(method, self.base_url + path, params=params or None, data=body,
+                                                   headers=headers, allow_redirects=False, **options) as response:
+                return _Response(response.status, response.headers, await response.read())
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
+
+    async def post(self, path: str, *, data: Any = None, headers: dict[str, str] | None = None,
+                   timeout: Any = None) -> _Response:
+        return await self.request("POST", path, data=data, headers=headers, timeout=timeout)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def new_client(base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> Any:
+    """aiohttp in production; httpx over the given transport in tests."""
+    if transport is None:
+        return AiohttpClient(base_url)
     return httpx.AsyncClient(base_url=base_url, transport=transport, follow_redirects=False,
-                             timeout=httpx.Timeout(10.0, connect=2.0),
-                             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+                             timeout=httpx.Timeout(10.0, connect=2.0))

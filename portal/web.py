@@ -53,7 +53,7 @@ TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=
 class PortalState:
     settings: Settings
     sealer: sessions.Sealer
-    client: httpx.AsyncClient
+    client: Any  # portal.api.AiohttpClient (httpx.AsyncClient in tests)
     refresher: sessions.Refresher = field(default_factory=sessions.Refresher)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -326,7 +326,7 @@ class View:
 async def token_request(state: PortalState, form: dict[str, str], address: str | None = None) -> dict[str, Any] | None:
     headers = {"X-Forwarded-For": address} if address else {}
     try:
-        response = await state.client.post("/oauth/token", data=form, headers=headers)
+        response = await state.client.post("/oauth/token", data=form, headers=headers, timeout=5.0)
     except (httpx.HTTPError, OSError) as exc:
         log.warning("portal.token.unreachable", error=type(exc).__name__)
         raise ApiError(0, path="/oauth/token") from exc
