@@ -5,9 +5,9 @@ services' object-level authorization decides what a district bureau sees."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from markupsafe import Markup
@@ -18,7 +18,6 @@ from portal.api import Api as Upstream, ApiError as UpstreamError
 from shared.reference import load_jurisdiction
 
 MAX_ITEMS = 5000
-MAX_COMPLIANCE_CALLS = 60
 QUEUE_ROWS = 50
 
 
@@ -54,26 +53,6 @@ def _by(items: list[dict[str, Any]], key: str, district_key: str = "district_cod
     return out
 
 
-async def _missed_visits(up: Upstream, contracts: list[dict[str, Any]]) -> tuple[dict[str, int], bool]:
-    active = [c for c in contracts if c.get("status") == "active" and c.get("id")]
-    truncated = len(active) > MAX_COMPLIANCE_CALLS
-    gate = asyncio.Semaphore(8)
-    missed: dict[str, int] = defaultdict(int)
-
-    async def one(contract: dict[str, Any]) -> None:
-        async with gate:
-            body = await up.get(f"/api/v1/compliance/contracts/{contract['id']}")
-        for item in (body or {}).get("items") or []:
-            if isinstance(item, dict):
-                missed[str(contract.get("district_code") or "")] += int(item.get("missed") or 0)
-
-    results = await asyncio.gather(*(one(c) for c in active[:MAX_COMPLIANCE_CALLS]), return_exceptions=True)
-    for result in results:
-        if isinstance(result, UpstreamError):
-            raise result
-    return dict(missed), truncated
-
-
 def _chart(key: str, title: str, per_district: dict[str, Counter], order: list[str], vocabulary: str | None,
            districts: list[tuple[str, str]], city: bool, lang: str) -> Chart:
     present = [k for k in order if any(per_district.get(d, Counter())[k] for d, _ in districts)]
@@ -104,6 +83,10 @@ def _scope(role: str, district: str | None, lang: str) -> tuple[bool, list[tuple
 
 
 async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> DashboardData:
+    """The figures from the services' lists and the audit service's per-district counts
+    (``GET /api/v1/compliance/summary``). Registry and contracts have no count endpoint yet: their
+    lists are read in full (up to ``MAX_ITEMS``) — the count endpoints the dashboard needs are in
+    docs/PORTAL.md."""
     city, districts, only = _scope(role, district, lang)
     t = lambda key, **p: labels.message(key, lang, **p)  # noqa: E731
     data = DashboardData(city=city, districts=districts,
@@ -113,9 +96,8 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         "agencies": up.collect("/api/v1/agencies", scope_param, max_items=MAX_ITEMS),
         "directory": up.collect("/api/v1/directory/agencies", {}, max_items=MAX_ITEMS),
         "contracts": up.collect("/api/v1/contracts", scope_param, max_items=MAX_ITEMS),
-        "hazards_open": up.collect("/api/v1/hazards", {**scope_param, "status": "open"}, max_items=MAX_ITEMS),
-        "hazards_overdue": up.collect("/api/v1/hazards", {**scope_param, "status": "overdue"}, max_items=MAX_ITEMS),
-        "complaints": up.collect("/api/v1/complaints", {}, max_items=MAX_ITEMS),
+        "summary": up.get("/api/v1/compliance/summary"),
+        "complaints": up.page("/api/v1/complaints", {"status": "received", "limit": QUEUE_ROWS}),
     })
     if any(e.unauthorized for e in errors.values()):
         data.unauthorized = True
@@ -123,23 +105,22 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
 
     def items(name: str) -> list[dict[str, Any]]:
         found, truncated = results.get(name, ([], False))
-        data.truncated = data.truncated or truncated
+        data.truncated = data.truncated or bool(truncated)
         if only:  # a district bureau: its district only, whatever a list returned
             found = [i for i in found if str(i.get("district_code") or "") == only]
         return found
 
     agencies, directory, contracts = items("agencies"), items("directory"), items("contracts")
-    hazards_open, hazards_overdue, complaints = items("hazards_open"), items("hazards_overdue"), items("complaints")
-    missed: dict[str, int] = {}
-    if "contracts" not in errors:
-        try:
-            missed, truncated = await _missed_visits(up, contracts)
-            data.truncated = data.truncated or truncated
-        except UpstreamError as exc:
-            errors["compliance"] = exc
+    received = [c for c in (results.get("complaints") or ([], None))[0]
+                if not only or str(c.get("district_code") or "") == only]
+    per_district: dict[str, dict[str, Any]] = {}
+    if "summary" not in errors and isinstance(results.get("summary"), dict):
+        per_district = {str(k): v for k, v in (results["summary"].get("districts") or {}).items() if isinstance(v, dict)}
+        if only:
+            per_district = {k: v for k, v in per_district.items() if k == only}
     what = {"agencies": t("agencies_by_status"), "directory": t("agencies_by_grade"),
-            "contracts": t("contracts_by_status"), "hazards_open": t("hazards"), "hazards_overdue": t("hazards"),
-            "complaints": t("complaints"), "compliance": t("missed_visits")}
+            "contracts": t("contracts_by_status"), "summary": t("hazards") + "、" + t("complaints") + "、" + t("missed_visits"),
+            "complaints": t("queue_complaints")}
     names = sorted({what[n] for n in errors})
     if names:
         data.problems.append(t("partial_unavailable", what="、".join(names)))
@@ -153,46 +134,52 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
     if "contracts" not in errors:
         data.charts.append(_chart("contracts", t("contracts_by_status"), _by(contracts, "status"),
                                   list(labels.CONTRACT_STATUS), "contract_status", districts, city, lang))
-    if "hazards_open" not in errors and "hazards_overdue" not in errors:
-        per: dict[str, Counter] = defaultdict(Counter)
-        for h in hazards_open:
-            per[str(h.get("district_code") or "")]["open"] += 1
-        for h in hazards_overdue:
-            per[str(h.get("district_code") or "")]["overdue"] += 1
-        data.charts.append(_chart("hazards", t("hazards_open_overdue"), per, ["open", "overdue"], "hazard_status",
+    if "summary" not in errors:
+        hazards = {d: Counter({k: int(n) for k, n in (v.get("hazards") or {}).items() if k in ("open", "overdue")})
+                   for d, v in per_district.items()}
+        data.charts.append(_chart("hazards", t("hazards_open_overdue"), hazards, ["open", "overdue"], "hazard_status",
                                   districts, city, lang))
-    if "complaints" not in errors:
-        data.charts.append(_chart("complaints", t("complaints_by_state"), _by(complaints, "status"),
-                                  list(labels.COMPLAINT_STATUS), "complaint_status", districts, city, lang))
-    if "compliance" not in errors and "contracts" not in errors:
-        rows = [(labels.short_district_name(code, lang), float(missed.get(code, 0))) for code, _ in districts]
+        complaints = {d: Counter({k: int(n) for k, n in (v.get("complaints") or {}).items()}) for d, v in per_district.items()}
+        data.charts.append(_chart("complaints", t("complaints_by_state"), complaints, list(labels.COMPLAINT_STATUS),
+                                  "complaint_status", districts, city, lang))
+        rows = [(labels.short_district_name(code, lang), float((per_district.get(code) or {}).get("missed_visits") or 0))
+                for code, _ in districts]
         data.charts.append(Chart("missed", t("missed_visits"), bar_chart(rows, title=t("missed_visits"), color="#cf222e"),
-                                 sum(missed.values()), [t("count")], [(label, [int(n)]) for label, n in rows]))
+                                 int(sum(n for _, n in rows)), [t("count")], [(label, [int(n)]) for label, n in rows]))
 
-    # tiles
     def tile(key: str, label: str, value: int, source: str) -> None:
         if source not in errors:
             data.tiles.append((key, label, value))
+
+    def total(field: str, status: str | None = None) -> int:
+        out = 0
+        for v in per_district.values():
+            value = v.get(field) or 0
+            out += int(value.get(status, 0) if isinstance(value, dict) and status else (value if not isinstance(value, dict) else 0))
+        return out
 
     tile("approved", t("tile_approved"), sum(1 for a in agencies if a.get("status") == "approved"), "agencies")
     tile("submitted", t("queue_filings"), sum(1 for a in agencies if a.get("status") == "submitted"), "agencies")
     tile("active", t("tile_active"), sum(1 for c in contracts if c.get("status") == "active"), "contracts")
     tile("filing", t("queue_contracts"), sum(1 for c in contracts if c.get("status") == "filing"), "contracts")
-    tile("open_hazards", t("tile_open_hazards"), len(hazards_open), "hazards_open")
-    tile("overdue_hazards", t("tile_overdue_hazards"), len(hazards_overdue), "hazards_overdue")
-    tile("received", t("queue_complaints"), sum(1 for c in complaints if c.get("status") == "received"), "complaints")
-    if "compliance" not in errors and "contracts" not in errors:
-        data.tiles.append(("missed", t("missed_visits"), sum(missed.values())))
+    soon = (date.today() + timedelta(days=30)).isoformat()
+    tile("expiring", t("tile_expiring"), sum(1 for c in contracts if c.get("status") == "active"
+                                              and str(c.get("end_date") or "9999") <= soon), "contracts")
+    tile("open_hazards", t("tile_open_hazards"), total("hazards", "open"), "summary")
+    tile("overdue_hazards", t("tile_overdue_hazards"), total("hazards", "overdue"), "summary")
+    tile("major_open", t("tile_major_open"), total("major_hazards_open"), "summary")
+    tile("received", t("queue_complaints"), total("complaints", "received"), "summary")
+    tile("complaints_overdue", t("tile_complaints_overdue"), total("complaints_overdue"), "summary")
+    tile("missed", t("missed_visits"), total("missed_visits"), "summary")
 
-    # queues
     queues = {
         "filings": ("agencies", [a for a in agencies if a.get("status") == "submitted"]),
         "contracts": ("contracts", [c for c in contracts if c.get("status") == "filing"]),
-        "complaints": ("complaints", [c for c in complaints if c.get("status") == "received"]),
+        "complaints": ("complaints", received),
     }
     for key, (source, rows_) in queues.items():
         if source in errors:
             continue
-        data.queue_totals[key] = len(rows_)
+        data.queue_totals[key] = len(rows_) if key != "complaints" or "summary" in errors else total("complaints", "received")
         data.queues[key] = rows_[:QUEUE_ROWS]
     return data

@@ -615,3 +615,8 @@ RISK = RISK_NAMES
 VOCABULARIES.update({"role": ROLE, "org_status": ORG_STATUS, "staff_role": STAFF_ROLE, "document_kind": DOCUMENT_KIND,
                      "check": CHECK, "credit_kind": CREDIT_KIND, "party": PARTY, "outcome": OUTCOME,
                      "complaint_action": COMPLAINT_ACTION, "hazard_flag": HAZARD_FLAG, "audit_status": AUDIT_STATUS})
+MESSAGES.update({
+    "tile_expiring": ("30 天内到期的协议", "Contracts ending within 30 days"),
+    "tile_major_open": ("未闭环的重大隐患", "Major hazards not closed"),
+    "tile_complaints_overdue": ("逾期投诉", "Overdue complaints"),
+})

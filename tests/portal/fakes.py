@@ -74,6 +74,14 @@ class FakePlatform:
                     return httpx.Response(200, json={"access_token": fake_jwt(**self.token_claims), "token_type": "Bearer",
                                                      "expires_in": 900, "refresh_token": "rt-2"})
                 return httpx.Response(400, json={"error": "invalid_grant"})
+            if path == "/api/v1/accounts" and request.method == "POST":
+                body = json.loads(request.content)
+                if body.get("org_uscc") == "BAD":
+                    return httpx.Response(422, headers={"content-type": "application/problem+json"}, json={
+                        "type": "about:blank", "title": "Validation failed", "status": 422, "detail": "注册信息未通过校验",
+                        "errors": [{"field": "org_uscc", "message": "统一社会信用代码无效"}]})
+                return httpx.Response(201, json={"id": "acc-9", "username": body["username"], "role": body["role"],
+                                                 "org_uscc": body["org_uscc"]})
             return httpx.Response(200, json={})
         if any(t in auth for t in self.refused_tokens):
             return httpx.Response(401, json={"title": "Unauthorized"})
@@ -118,6 +126,12 @@ class FakePlatform:
                 {"id": "p1", "status": "received", "category": "missed_visit", "district_code": "440703",
                  "received_on": "2026-11-20", "description": "三个月没来检查", "overdue": False},
             ], "next_cursor": None})
+        if path == "/api/v1/compliance/summary":
+            return httpx.Response(200, json={"as_of": "2026-12-01", "districts": {
+                "440703": {"hazards": {"open": 1}, "major_hazards_open": 1, "complaints": {"received": 1},
+                           "complaints_overdue": 0, "missed_visits": 2, "audits": {}},
+                "440705": {"hazards": {"overdue": 1}, "major_hazards_open": 0, "complaints": {},
+                           "complaints_overdue": 0, "missed_visits": 0, "audits": {}}}})
         if path.startswith("/api/v1/compliance/contracts/"):
             return httpx.Response(200, json={"items": [{"item": "hazard_inspection", "missed": 2}]})
         return httpx.Response(404, json={"title": "Not found"})

@@ -327,3 +327,49 @@ async def test_ensure_portal_client_is_idempotent(tmp_path) -> None:  # noqa: AN
         assert "http://127.0.0.1:18123/portal/callback" in client.redirect_uris.split()
     finally:
         await db.dispose()
+
+
+def _csrf(html: str) -> str:
+    return html.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+async def test_a_form_shows_the_apis_message_next_to_its_field_and_keeps_the_input(client: httpx.AsyncClient) -> None:
+    page = await client.get("/portal/signup")
+    form = {"csrf": _csrf(page.text), "role": "agency", "org_uscc": "BAD", "display_name": "<b>安泰</b>",
+            "username": "antai", "password": "secret-123", "password2": "secret-123"}
+    r = await client.post("/portal/signup", data=form)
+    assert r.status_code == 422
+    html = r.text
+    assert 'id="f-org_uscc-error">统一社会信用代码无效</p>' in html  # next to the field
+    assert 'aria-invalid="true"' in html and 'id="form-errors"' in html and "注册信息未通过校验" in html
+    assert 'value="&lt;b&gt;安泰&lt;/b&gt;"' in html and 'value="antai"' in html  # the input kept, escaped
+    assert "secret-123" not in html  # never a password
+    r = await client.post("/portal/signup", data={**form, "org_uscc": "91440700MA4UAAAA1X"})
+    assert r.status_code == 201 and 'id="signed-up"' in r.text
+
+
+async def test_every_form_post_needs_its_csrf_token(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    r = await client.post("/portal/signup", data={"role": "agency", "username": "x"})
+    assert r.status_code == 400 and "页面已过期" in r.text
+    await login(client, fake)
+    for path in ("/portal/contracts/c1/sign", "/portal/complaints/p1/forward", "/portal/agencies/a3/review"):
+        r = await client.post(path, data={"csrf": "forged", "version": "1"})
+        assert r.status_code == 400, path
+    assert not [c for c in fake.calls if c.method == "POST" and c.url.path.startswith("/api/")]
+
+
+async def test_the_gateway_down_is_a_message_not_a_500(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    page = await client.get("/portal/signup")
+    fake.down.add("gateway")
+    r = await client.post("/portal/signup", data={"csrf": _csrf(page.text), "role": "agency", "org_uscc": "X",
+                                                  "display_name": "n", "username": "user1", "password": "p" * 8,
+                                                  "password2": "p" * 8})
+    assert r.status_code == 503 and "服务暂时不可用" in r.text and 'value="user1"' in r.text
+
+
+async def test_csv_exports_are_streamed(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    await login(client, fake)
+    async with client.stream("GET", "/portal/exports/complaints.csv") as r:
+        assert r.status_code == 200 and "content-length" not in r.headers  # streamed, not built whole
+        body = b"".join([chunk async for chunk in r.aiter_bytes()])
+    assert body.decode("utf-8-sig").splitlines()[0].startswith("投诉ID,状态")

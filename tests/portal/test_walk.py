@@ -314,7 +314,10 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     await b.logout()
 
 
-@pytest.mark.parametrize(("lang", "device"), [("zh-CN", "phone"), ("en", "desktop")])
+@pytest.mark.parametrize(("lang", "device"), [
+    ("zh-CN", "phone"), ("en", "desktop"),
+    # the other two combinations make the rest of docs/screenshots/ (make test-slow)
+    pytest.param("zh-CN", "desktop", marks=pytest.mark.slow), pytest.param("en", "phone", marks=pytest.mark.slow)])
 async def test_each_roles_week_through_pages(platform: Platform, demo, browser, lang: str, device: str) -> None:  # noqa: ANN001
     b = await open_browsing(browser, platform.url, lang=lang, device=device)
     try:
