@@ -43,8 +43,12 @@
   window.addEventListener('online', flush);
   navigator.serviceWorker.addEventListener('message', function (event) {
     var data = event.data || {};
+    if (data.type !== 'status') { return; }
+    // Something still waits while we are online (the worker's network may come back a moment
+    // after the page's): ask again shortly, as long as this page is open.
+    if (data.waiting && navigator.onLine) { window.setTimeout(flush, 3000); }
     var box = document.getElementById('offline-queue');
-    if (data.type !== 'status' || !box) { return; }
+    if (!box) { return; }
     var parts = [];
     if (data.waiting) { parts.push(data.waiting + ' ' + T.waiting); }
     if (data.sent) { parts.push(data.sent + ' ' + T.sent); }

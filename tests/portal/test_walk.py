@@ -362,7 +362,7 @@ async def test_a_visit_recorded_offline_is_sent_once_when_the_connection_returns
         assert await _visits(platform, agency["token"], contract["id"]) == before  # nothing left the phone
         await b.shot("visit-offline")
         await b.context.set_offline(False)
-        for _ in range(40):
+        for _ in range(60):
             if await _visits(platform, agency["token"], contract["id"]) == before + 1:
                 break
             await page.wait_for_timeout(500)
