@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.common import ROOT, VAR, Backend, Result, log, percentile
+from bench.common import ROOT, VAR, Backend, Result, cpu_seconds, log, percentile
 from bench.platform import start_platform
 from cli.demo import DEMO_PASSWORD, seed
 from shared.testing.platform import ADMIN_ID, ADMIN_SECRET
@@ -45,8 +45,13 @@ async def run(backend: Backend, opts) -> list[Result]:  # noqa: ANN001
         env = {**os.environ, "PORTAL_BENCH_ACCOUNTS": json.dumps(accounts), "PORTAL_BENCH_PASSWORD": DEMO_PASSWORD,
                "PORTAL_BENCH_SAMPLES": str(samples)}
         log(f"locust: {users} users for {seconds}s against {platform.url}")
+        # CPU time of each process per request: unlike latency, it does not count waiting for a core
+        # on a shared machine (docs/BENCHMARKS.md, method).
+        pids = {c.name: c.process.pid for c in platform.supervisor.components if c.process}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True,
                                        timeout=seconds + 120)
+        cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         if not samples.exists():
             raise RuntimeError(f"locust wrote no samples (exit {done.returncode}): {done.stderr[-2000:]}")
         data = json.loads(samples.read_text())
@@ -69,6 +74,7 @@ async def run(backend: Backend, opts) -> list[Result]:  # noqa: ANN001
               "p50_ms": round(percentile(pages, 50), 1), "p99_ms": round(percentile(pages, 99), 1),
               "login_p95_ms": round(percentile(logins, 95), 1) if logins else None,
               "per_page_p95_ms": {k: round(percentile(v, 95), 1) for k, v in sorted(by_name.items())},
+              "cpu_ms_per_request": {name: round(used * 1000 / max(1, len(data)), 2) for name, used in cpu_used.items()},
               "command": "python -m bench.run --only portal_load --backend sqlite"}
     p95 = percentile(pages, 95) if pages else float("inf")
     log(f"portal pages: p95 {p95:.0f} ms over {len(pages)} pages, {failures} failures")

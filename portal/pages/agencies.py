@@ -27,11 +27,9 @@ MAX_UPLOAD = 10 * 1024 * 1024
 
 async def my_agency(v: View) -> dict[str, Any] | None:
     """The signed-in agency's filing (one per USCC), or None before it has one."""
-    items, _ = await v.api.page("/api/v1/agencies", {"limit": 50})
+    items, _ = await v.api.page("/api/v1/agencies", {"limit": 50})  # the owner's list: full records
     mine = [a for a in items if a.get("uscc") == (v.user or {}).get("org_uscc")]
-    if not mine:
-        return None
-    return await v.api.get(f"/api/v1/agencies/{mine[0]['id']}")
+    return mine[0] if mine else None
 
 
 def _rows(form: Form, prefix: str, fields: tuple[str, ...]) -> int:

@@ -75,6 +75,12 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     # --- the public ---------------------------------------------------------------------------
     await b.goto("/")
     await b.shot("directory")
+    await page.keyboard.press("Tab")  # the keyboard: the first stop is "skip to content", then the page
+    assert await page.evaluate("document.activeElement.className") == "skip"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("location.hash") == "#main"
+    await b.goto("/asyncapi")
+    await b.shot("asyncapi")
     await b.goto("/policy")
     await b.shot("policy")
     await b.goto("/portal/complaints/track")
@@ -144,6 +150,9 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     await page.click("#review-submit")
     await page.wait_for_selector("#flash")
     assert "approved" in (await page.get_attribute("#agency-status", "class") or "")
+    await b.goto("/portal/enterprises")
+    await page.click("#enterprise-list tbody a >> nth=0")
+    await b.shot("bureau-enterprise")
     for path, name in (("/portal/agencies", "filings"), ("/portal/enterprises", "enterprises"),
                        ("/portal/enterprises/import", "enterprise-import"), ("/portal/audits", "audits"),
                        ("/portal/hazards", "hazards"), ("/portal/visits", "visits")):
