@@ -620,3 +620,11 @@ MESSAGES.update({
     "tile_major_open": ("未闭环的重大隐患", "Major hazards not closed"),
     "tile_complaints_overdue": ("逾期投诉", "Overdue complaints"),
 })
+MESSAGES.update({
+    "amend_terms": ("修改协议条款", "Amend the terms"),
+    "amend_intro": ("修改后已有的签名作废，双方须按新条款重新签署。", "Amending voids the signatures: both parties sign the new terms again."),
+    "save_terms": ("保存条款", "Save the terms"),
+    "not_amendable": ("只有草稿或备案被退回的协议可由签约方修改。", "Only a draft or a contract whose filing was rejected can be amended, by a party."),
+    "ok_amended": ("条款已修改，请双方重新签署。", "The terms are amended; both parties sign again."),
+    "register_enterprise_bureau": ("登记企业", "Register an enterprise"),
+})

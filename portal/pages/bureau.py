@@ -83,6 +83,35 @@ async def import_file(request: Request) -> Response:
     return v.render("enterprise_import.html", form=Form(), report=reply.body)
 
 
+@router.get("/portal/enterprises/new")
+async def new_enterprise_form(request: Request) -> Response:
+    from portal.pages.homes import _record_page
+
+    v = await view_of(request)
+    v.require(*BUREAU)
+    return await _record_page(v, None, Form.of(initial={"district_code": (v.user or {}).get("district") or ""}),
+                              bureau_new=True)
+
+
+@router.post("/portal/enterprises/new")
+async def new_enterprise(request: Request) -> Response:
+    from portal.pages.homes import ENTERPRISE_FIELDS, _record_page, record_body
+
+    v = await view_of(request)
+    v.require(*BUREAU)
+    form = await v.form()
+    body = {**record_body(form), "uscc": form.get("uscc").strip().upper()}
+    try:
+        reply = await v.api.post("/api/v1/enterprises", body, idempotency_key=form.text("idem"))
+    except ApiError as exc:
+        if exc.unauthorized:
+            raise
+        form.fail(exc, {*ENTERPRISE_FIELDS, "uscc", "major_hazard_source", "hazard_flags"},
+                  fallback=v.t("unavailable") if exc.unavailable else "")
+        return await _record_page(v, None, form, status=exc.status if 400 <= exc.status < 500 else 503, bureau_new=True)
+    return v.redirect(f"/portal/enterprises/{reply.body['id']}", ok="saved")
+
+
 @router.get("/portal/enterprises/{enterprise_id}")
 async def enterprise(enterprise_id: str, request: Request) -> Response:
     v = await view_of(request)

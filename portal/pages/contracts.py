@@ -17,7 +17,7 @@ from shared.reference import ServiceItem
 
 router = APIRouter(include_in_schema=False)
 CONTRACT_FIELDS = {"enterprise_uscc", "agency_id", "engineer_name", "services", "start_date", "end_date", "fee_yuan"}
-ACTIONS = ("sign", "file", "cancel", "terminate", "review")
+ACTIONS = ("sign", "file", "cancel", "terminate", "review")  # (and "edit": amend_form/amend)
 
 
 def party_of(v: View, contract: dict[str, Any]) -> str | None:
@@ -126,6 +126,63 @@ async def draft(request: Request) -> Response:
                   fallback=v.t("unavailable") if exc.unavailable else "")
         return await _draft_page(v, form, status=exc.status if 400 <= exc.status < 500 else 503)
     return v.redirect(f"/portal/contracts/{reply.body['id']}", ok="drafted")
+
+
+# --- amending the terms (draft, or rejected at filing; the signatures are voided) --------------------
+AMENDABLE = ("draft", "rejected")
+
+
+def terms_form(contract: dict[str, Any]) -> Form:
+    initial: dict[str, Any] = {k: contract.get(k) for k in ("engineer_name", "start_date", "end_date", "fee_yuan")}
+    initial.update({"agency_id": str(contract["agency_id"]), "enterprise_uscc": contract["enterprise_uscc"],
+                    "version": contract["version"], "services": [line["item"] for line in contract.get("services") or []]})
+    for line in contract.get("services") or []:
+        initial[f"times.{line['item']}"] = line["times_per_year"]
+    return Form.of(initial=initial)
+
+
+def terms_body(form: Form) -> dict[str, Any]:
+    return {"engineer_name": form.get("engineer_name").strip(),
+            "services": [{"item": item, "times_per_year": integer(form.get(f"times.{item}")) or 1}
+                         for item in form.many("services")],
+            "start_date": form.text("start_date"), "end_date": form.text("end_date"), "fee_yuan": form.text("fee_yuan")}
+
+
+async def _amend_page(v: View, contract: dict[str, Any], form: Form, status: int = 200) -> Response:
+    form.values["agency_id"] = str(contract["agency_id"])
+    context = await _draft_context(v, form)
+    return v.render("contract_new.html", status=status, form=form, idem="", amend=contract, **context)
+
+
+@router.get("/portal/contracts/{contract_id}/edit")
+async def amend_form(contract_id: str, request: Request) -> Response:
+    v = await view_of(request)
+    v.require("agency", "enterprise")
+    contract = await v.api.get(f"/api/v1/contracts/{contract_id}")
+    if party_of(v, contract) is None or contract.get("status") not in AMENDABLE:
+        raise Exit(v.error(409, v.t("not_amendable")))
+    return await _amend_page(v, contract, terms_form(contract))
+
+
+@router.post("/portal/contracts/{contract_id}/edit")
+async def amend(contract_id: str, request: Request) -> Response:
+    v = await view_of(request)
+    v.require("agency", "enterprise")
+    form = await v.form()
+    contract = await v.api.get(f"/api/v1/contracts/{contract_id}")
+    if form.get("op") == "choose_agency":
+        return await _amend_page(v, contract, form)
+    try:
+        await v.api.patch(f"/api/v1/contracts/{contract_id}", terms_body(form), if_match=f'"{form.get("version")}"')
+    except ApiError as exc:
+        if exc.unauthorized:
+            raise
+        form.fail(exc, CONTRACT_FIELDS | {f"times.{i.value}" for i in ServiceItem},
+                  fallback=v.t("unavailable") if exc.unavailable else "")
+        if exc.status == 412:
+            form.general.insert(0, v.t("stale_version"))
+        return await _amend_page(v, contract, form, status=exc.status if 400 <= exc.status < 500 else 503)
+    return v.redirect(f"/portal/contracts/{contract_id}", ok="amended")
 
 
 # --- one contract -----------------------------------------------------------------------------------

@@ -93,8 +93,18 @@ def _record_form(enterprise: dict[str, Any] | None, uscc: str | None) -> Form:
     return Form.of(initial=initial)
 
 
-async def _record_page(v: View, enterprise: dict[str, Any] | None, form: Form, status: int = 200) -> Response:
-    return v.render("enterprise_record.html", status=status, enterprise=enterprise, form=form,
+def record_body(form: Form) -> dict[str, Any]:
+    body: dict[str, Any] = {k: form.get(k).strip() for k in ENTERPRISE_FIELDS}
+    body["village"] = body["village"] or None
+    body["employees"] = integer(form.get("employees"))
+    body["major_hazard_source"] = form.get("major_hazard_source") == "true"
+    body["hazard_flags"] = form.many("hazard_flags")
+    return body
+
+
+async def _record_page(v: View, enterprise: dict[str, Any] | None, form: Form, status: int = 200, *,
+                       bureau_new: bool = False) -> Response:
+    return v.render("enterprise_record.html", status=status, enterprise=enterprise, form=form, bureau_new=bureau_new,
                     districts=labels.districts(v.lang), industries=labels.choices("industry", v.lang),
                     flags=[(f.value, labels.name("hazard_flag", f.value, v.lang)) for f in HazardFlag],
                     towns=towns(v.lang))
@@ -114,11 +124,7 @@ async def record_save(request: Request) -> Response:
     user = v.require("enterprise")
     form = await v.form()
     enterprise = await my_enterprise(v)
-    body: dict[str, Any] = {k: form.get(k).strip() for k in ENTERPRISE_FIELDS}
-    body["village"] = body["village"] or None
-    body["employees"] = integer(form.get("employees"))
-    body["major_hazard_source"] = form.get("major_hazard_source") == "true"
-    body["hazard_flags"] = form.many("hazard_flags")
+    body = record_body(form)
     try:
         if enterprise is None:
             body["uscc"] = user.get("org_uscc")

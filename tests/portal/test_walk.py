@@ -150,8 +150,19 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     await page.click("#review-submit")
     await page.wait_for_selector("#flash")
     assert "approved" in (await page.get_attribute("#agency-status", "class") or "")
-    await b.goto("/portal/enterprises")
-    await page.click("#enterprise-list tbody a >> nth=0")
+    await b.goto("/portal/enterprises/new")  # a bureau registers an enterprise of its district
+    await page.fill("#f-uscc", uscc_for("walk-bureau-enterprise", int(stamp), "440704", b.lang))
+    await page.fill("#f-name", f"Walk Textile {stamp}" if en else f"江海区走查纺织厂{stamp}")
+    await page.select_option("#f-industry", "textiles")
+    await page.select_option("#f-district_code", "440704")
+    await page.select_option("#f-town", label=await page.locator("#f-town optgroup >> nth=1").locator("option >> nth=0").inner_text())
+    await page.fill("#f-address", "江门市江海区 1 号")
+    await page.fill("#f-employees", "30")
+    await page.fill("#f-contact_name", "李经理")
+    await page.fill("#f-contact_phone", "13807509999")
+    await b.shot("bureau-enterprise-new")
+    await page.click("#save-enterprise")
+    await page.wait_for_selector("#flash")
     await b.shot("bureau-enterprise")
     for path, name in (("/portal/agencies", "filings"), ("/portal/enterprises", "enterprises"),
                        ("/portal/enterprises/import", "enterprise-import"), ("/portal/audits", "audits"),
@@ -193,6 +204,12 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     digest = await page.inner_text("#content-sha256")
     assert len(digest) == 64
     await b.shot("contract-draft")
+    await page.click("#amend")  # the terms can change until both have signed (signatures are voided)
+    await page.fill("#f-fee_yuan", "12800")
+    await b.shot("contract-amend")
+    await page.click("#create-contract")
+    await page.wait_for_selector("#flash")
+    assert await page.inner_text("#content-sha256") != digest  # new terms, new hash
     await page.click("#sign")
     await page.wait_for_selector("#flash")
     assert "signed" in (await page.inner_text("#signature-enterprise")).lower() or "签署于" in await page.inner_text("#signature-enterprise")
