@@ -187,14 +187,14 @@ async def amend(contract_id: str, request: Request) -> Response:
 
 # --- one contract -----------------------------------------------------------------------------------
 async def _contract_page(v: View, contract_id: str, form: Form | None = None, status: int = 200) -> Response:
-    contract = await v.api.get(f"/api/v1/contracts/{contract_id}")
-    compliance = None
-    if contract.get("status") in ("active", "expired", "terminated", "suspended"):
-        try:
-            compliance = await v.api.get(f"/api/v1/compliance/contracts/{contract_id}")
-        except ApiError as exc:
-            if exc.unauthorized:
-                raise
+    # one round: the compliance figures are asked for at once (a contract that never ran has none)
+    results, errors = await v.api.gather({"contract": v.api.get(f"/api/v1/contracts/{contract_id}"),
+                                          "compliance": v.api.get(f"/api/v1/compliance/contracts/{contract_id}")})
+    if "contract" in errors:
+        raise errors["contract"]
+    contract = results["contract"]
+    compliance = results.get("compliance") if contract.get("status") in ("active", "expired", "terminated",
+                                                                            "suspended") else None
     party = party_of(v, contract)
     signed = {s.get("party") for s in contract.get("signatures") or []}
     return v.render("contract.html", status=status, c=contract, compliance=compliance, party=party,

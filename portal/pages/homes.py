@@ -23,17 +23,18 @@ ENTERPRISE_FIELDS = ("name", "industry", "district_code", "town", "village", "ad
 async def agency_home(request: Request) -> Response:
     v = await view_of(request)
     v.require("agency")
-    agency = await my_agency(v)
-    results: dict[str, Any] = {}
-    if agency is not None:
-        results, _ = await v.api.gather({
-            "drafts": v.api.collect("/api/v1/contracts", {"status": "draft"}, max_items=50),
-            "signed": v.api.collect("/api/v1/contracts", {"status": "signed"}, max_items=50),
-            "active": v.api.collect("/api/v1/contracts", {"status": "active"}, max_items=200),
-            "rectified": v.api.collect("/api/v1/hazards", {"status": "rectified"}, max_items=100),
-            "complaints": v.api.collect("/api/v1/complaints", {"status": "forwarded"}, max_items=100),
-        })
-    items = {k: (val[0] if isinstance(val, tuple) else []) for k, val in results.items()}
+    results, errors = await v.api.gather({  # one round: the lists do not depend on the filing
+        "agency": my_agency(v),
+        "drafts": v.api.collect("/api/v1/contracts", {"status": "draft"}, max_items=50),
+        "signed": v.api.collect("/api/v1/contracts", {"status": "signed"}, max_items=50),
+        "active": v.api.collect("/api/v1/contracts", {"status": "active"}, max_items=200),
+        "rectified": v.api.collect("/api/v1/hazards", {"status": "rectified"}, max_items=100),
+        "complaints": v.api.collect("/api/v1/complaints", {"status": "forwarded"}, max_items=100),
+    })
+    if "agency" in errors:
+        raise errors["agency"]
+    agency = results.get("agency")
+    items = {k: (val[0] if isinstance(val, tuple) and agency is not None else []) for k, val in results.items()}
     return v.render("agency_home.html", agency=agency, **{k: items.get(k, []) for k in
                                                           ("drafts", "signed", "active", "rectified", "complaints")})
 
