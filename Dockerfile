@@ -8,6 +8,7 @@ COPY services ./services
 COPY gateway ./gateway
 COPY cli ./cli
 COPY devtools ./devtools
+COPY portal ./portal
 RUN pip install . && useradd --system --uid 10001 custody && mkdir -p /app/var && chown custody /app/var
 USER custody
 ENV CUSTODY_HOST=0.0.0.0 CUSTODY_DATA_DIR=/app/var

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install run lint format test test-slow bench browsers clean
+.PHONY: install run lint format test test-slow bench browsers webtools vendor clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,13 +27,29 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Browser tests drive Debian's chromium (a test tool's own browser download does not work here).
+# Browser tests drive Debian's chromium (a test tool's own browser download does not work here),
+# with a CJK font so that screenshots show Chinese.
 browsers:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@fc-list 2>/dev/null | grep -qi 'wenquanyi\|noto sans cjk' || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
+
+# axe-core (the portal's accessibility checks) and swagger-ui-dist, pinned in package.json.
+node_modules/.installed: package.json
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm install --no-audit --no-fund --ignore-scripts --silent
+	touch node_modules/.installed
+
+webtools: node_modules/.installed
+
+# Refresh the vendored Swagger UI (served by the portal at /docs, no CDN) from node_modules.
+vendor: webtools
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	   node_modules/swagger-ui-dist/LICENSE node_modules/swagger-ui-dist/NOTICE portal/static/vendor/swagger-ui/
+	echo "swagger-ui-dist $$(node -p "require('./node_modules/swagger-ui-dist/package.json').version") (npm), copied by \`make vendor\`" > portal/static/vendor/swagger-ui/VERSION
 
 # Most tests wait on processes, NATS and databases rather than compute: three workers on two
 # cores; files (and the packages sharing one platform) stay whole on a worker.
-test: $(STAMP) browsers
+test: $(STAMP) browsers webtools
 	$(PY) -m pytest -q -n 3 --dist loadgroup
 
 test-slow: $(STAMP)

@@ -5,6 +5,7 @@ the results (with the command line and the machine) to ``var/bench/results-<time
     python -m bench.run --quick               # small sizes, for a check in a few minutes
     python -m bench.run --only event_latency --backend sqlite
     python -m bench.run --only scale --agencies 1000 --enterprises 10000 --contracts 5000 --logs 100000
+    python -m bench.run --only portal_load --backend sqlite      # 50 signed-in portal users (locust)
 
 Each figure module exposes ``NAME``, ``BACKENDS`` and ``async run(backend, opts) -> [Result]``.
 A figure that fails is reported as an error and the run goes on with the next one.
@@ -35,6 +36,7 @@ FIGURES = {
     "footprint": "bench.footprint",
     "signup_flood": "bench.signup_flood",
     "notify_latency": "bench.notify_latency",
+    "portal_load": "bench.portal_load",
 }
 
 
@@ -57,6 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--queries", type=int, default=0, help="figure 4: requests per read path (default 300, quick 100)")
     p.add_argument("--import-rows", type=int, default=None, help="figure 5 CSV rows (default 100000)")
     p.add_argument("--events", type=int, default=0, help="notify latency: service logs (default 200, quick 50)")
+    p.add_argument("--portal-users", type=int, default=0, help="figure 7: concurrent signed-in portal users (default 50)")
     p.add_argument("--output", type=Path, default=None, help="result file (default var/bench/results-<time>.json)")
     return p.parse_args(argv)
 

@@ -25,8 +25,9 @@ APP_TARGETS = {
     "audit": "services.audit.main:create_app",
     "notify": "services.notify.main:create_app",
     "gateway": "gateway.main:create_app",
+    "portal": "portal.main:create_app",
 }
-COMPONENTS = (*SERVICES, "gateway")
+COMPONENTS = (*SERVICES, "gateway", "portal")
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

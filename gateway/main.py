@@ -19,7 +19,6 @@ from typing import Any, AsyncIterator
 import aiohttp
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -39,7 +38,7 @@ from shared.logging import configure_logging
 from shared.policy import load_policy
 from shared.settings import Settings
 
-from gateway import account_routes, admin, consumers, organisations, portal
+from gateway import account_routes, admin, consumers, organisations
 from gateway.accounts import Passwords, bootstrap, check_production
 from gateway.models import infra
 from gateway.oauth import endpoints as oauth_endpoints
@@ -47,6 +46,7 @@ from gateway.oauth.grants import OAuthStore
 from gateway.oauth.keys import KeyStore
 from gateway.oauth.server import AuthorizationServer
 from gateway.openapi import MergedOpenAPI
+from gateway.portal_client import ensure_portal_client
 from gateway.proxy import ProxyMiddleware, RouteError, new_session, route_for
 from gateway.ratelimit import AuthLimiter, SignUpLimiter, TokenBuckets
 
@@ -195,7 +195,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await migrations.upgrade(db, "gateway")
         await keys.start()
         await bootstrap(db, clock, settings)
-        await portal.ensure_portal_client(db, settings, now=clock.now())
+        await ensure_portal_client(db, settings, now=clock.now())  # the portal is its own process (D22)
         await store.load_revoked()
         bus.start()
         relay.start()
@@ -224,7 +224,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.verifier = verifier
     install_error_handlers(app)
     app.add_middleware(ApiIdempotency)
-    app.add_middleware(ContentTypeMiddleware, non_json_paths=(r"^/oauth/", r"^/portal/"))
+    app.add_middleware(ContentTypeMiddleware, non_json_paths=(r"^/oauth/",))
     limiter = TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
     proxy_options: dict[str, Any] = {"settings": settings, "session_factory": gw.session,
                                      "verify": verifier.verify, "limiter": limiter}
@@ -237,7 +237,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(account_routes.router)
     app.include_router(admin.router)
     app.include_router(organisations.router)
-    app.include_router(portal.router)  # `/`, `/policy`, `/portal/*` (gateway/portal, SPEC §12)
     return app
 
 
@@ -265,10 +264,6 @@ def _operational_routes(app: FastAPI, gw: GatewayContext) -> None:
 
         own = get_openapi(title=app.title, version=app.version, routes=app.routes)
         return await gw.openapi.document(own)
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="安全生产托管平台 API")
 
 
 async def _refresh_periodically(gw: GatewayContext) -> None:

@@ -61,6 +61,12 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/inbox", "notify"),
     ("/api/v1/webhooks", "notify"),
 )
+# The work portal (portal/, its own process): its pages, assets and service worker under /portal,
+# plus these exact paths (docs/DECISIONS.md D22).
+PORTAL = "portal"
+PORTAL_PREFIX = "/portal"
+PORTAL_PAGES = frozenset({"/", "/policy", "/asyncapi", "/asyncapi.json", "/docs", "/favicon.ico"})
+UPSTREAMS = (*SERVICES, PORTAL)
 GATEWAY_ADMIN = ("/api/v1/admin/accounts", "/api/v1/admin/clients", "/api/v1/admin/keys")
 ADMIN_PREFIX = "/api/v1/admin/"
 
@@ -68,6 +74,7 @@ HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"p
                         b"trailer", b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
                         b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
                         b"expect"})  # uvicorn answered any 100-continue already
+HOP_BY_HOP_AND_COOKIE = HOP_BY_HOP | {b"cookie"}
 RESPONSE_DROP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"x-request-id", b"trailer",
                            b"proxy-authenticate", b"server", b"date"})
 
@@ -86,6 +93,8 @@ def route_for(path: str, query_string: bytes = b"") -> str | None:
     for prefix, service in ROUTES:
         if _under(path, prefix):
             return service
+    if path in PORTAL_PAGES or _under(path, PORTAL_PREFIX):
+        return PORTAL
     if path.startswith(ADMIN_PREFIX) and not any(_under(path, p) for p in GATEWAY_ADMIN):
         values = parse_qs(query_string.decode("latin-1")).get("service", [])
         if len(values) != 1 or values[0] not in SERVICES:
@@ -126,14 +135,14 @@ class ProxyMiddleware:
                  verify: TokenCheck, limiter: TokenBuckets | None = None) -> None:
         self.app = app
         self.settings = settings
-        self.upstreams = {name: settings.url_of(name) for name in SERVICES}
+        self.upstreams = {name: settings.url_of(name) for name in UPSTREAMS}
         self.session_factory = session_factory
         self.verify = verify
         self.limiter = limiter or TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
         self.address_limiter = TokenBuckets(capacity=self.limiter.capacity * ADDRESS_FACTOR,
                                             rate=self.limiter.rate * ADDRESS_FACTOR)
         # metrics label proxied requests by service (RequestContextMiddleware reads scope["route"].path)
-        self.route_labels = {name: _RouteLabel(f"proxy:{name}") for name in SERVICES}
+        self.route_labels = {name: _RouteLabel(f"proxy:{name}") for name in UPSTREAMS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -202,6 +211,8 @@ class ProxyMiddleware:
         content_type = b""
         authorization = b""
         upstream_headers: dict[str, str] = {}
+        # Browser cookies are the portal's business: an API service never sees them.
+        drop = HOP_BY_HOP if service == PORTAL else HOP_BY_HOP_AND_COOKIE
         for name, value in headers:
             if name == b"content-length":
                 try:
@@ -212,7 +223,7 @@ class ProxyMiddleware:
                 content_type = value
             elif name == b"authorization":
                 authorization = value
-            if name not in HOP_BY_HOP:
+            if name not in drop:
                 key = name.decode("latin-1")
                 if key in upstream_headers:
                     upstream_headers[key] += ", " + value.decode("latin-1")
@@ -233,7 +244,7 @@ class ProxyMiddleware:
                               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
                 return
             if client_id is not None:
-                wait = self.limiter.take(client_id[:200])
+                wait = self.limiter.take(client_id[:264])
         if wait > 0:
             retry = max(1, int(wait + 0.999))
             await problem(429, code=ErrorCode.RATE_LIMITED, detail=text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
@@ -300,8 +311,8 @@ class ProxyMiddleware:
             await self._failed(exc, started, scope, receive, send, service)
 
     async def _verified_client(self, authorization: bytes) -> str | None:
-        """The client_id of a valid bearer token; None for no or an invalid token; raises for a
-        revoked one."""
+        """The rate-limit key of a valid bearer token (its client and subject); None for no or an
+        invalid token; raises for a revoked one."""
         from shared.auth import TokenRevoked
 
         scheme, _, token = authorization.partition(b" ")
@@ -313,7 +324,9 @@ class ProxyMiddleware:
             raise
         except DomainError:
             return None
-        return principal.client_id or principal.subject
+        # per client and the account it acts for: one public client (the portal, the CLI) serves many
+        # people, each with their own bucket; a client_credentials client has one account
+        return f"{principal.client_id or ''}|{principal.subject[:64]}"
 
     async def _failed(self, exc: BaseException, started: bool, scope: Scope, receive: Receive, send: Send,
                       service: str) -> None:
@@ -338,11 +351,22 @@ class ProxyMiddleware:
 
     async def _unavailable(self, scope: Scope, receive: Receive, send: Send, service: str, *, timeout: bool) -> None:
         status = 504 if timeout else 503
+        if service == PORTAL:  # a person's browser: a page, not a problem document
+            await send({"type": "http.response.start", "status": status, "headers": [
+                (b"content-type", b"text/html; charset=utf-8"), (b"retry-after", b"5"), (b"cache-control", b"no-store")]})
+            await send({"type": "http.response.body", "body": PORTAL_DOWN_PAGE})
+            return
         detail = (text(f"服务 {service} 响应超时", f"The {service} service timed out") if timeout
                   else text(f"服务 {service} 暂不可用，请稍后再试", f"The {service} service is unavailable; try again shortly"))
         await problem(status, code=ErrorCode.UPSTREAM_TIMEOUT if timeout else "service_unavailable", detail=detail,
                       instance=scope["path"], extra={"service": service},
                       headers={"Retry-After": "5"} if not timeout else None)(scope, receive, send)
+
+
+PORTAL_DOWN_PAGE = ('<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" '
+                    'content="width=device-width, initial-scale=1"><title>门户暂不可用 / Portal unavailable</title>'
+                    '<main><h1>门户暂时不可用，请稍后再试。</h1><p lang="en">The portal is temporarily unavailable; '
+                    'please try again shortly.</p></main></html>').encode()
 
 
 def _is_json(content_type: bytes) -> bool:

@@ -21,6 +21,7 @@ DEFAULT_PORTS = {
     "contracts": 8003,
     "audit": 8004,
     "notify": 8005,
+    "portal": 8006,
 }
 
 DEV_ADMIN_CLIENT_ID = "custody-admin"
@@ -63,12 +64,14 @@ class Settings(BaseSettings):
     contracts_port: int = DEFAULT_PORTS["contracts"]
     audit_port: int = DEFAULT_PORTS["audit"]
     notify_port: int = DEFAULT_PORTS["notify"]
+    portal_port: int = DEFAULT_PORTS["portal"]  # the work portal (portal/), reached through the gateway
     gateway_url: str | None = None
     registry_url: str | None = None
     enterprises_url: str | None = None
     contracts_url: str | None = None
     audit_url: str | None = None
     notify_url: str | None = None
+    portal_url: str | None = None
     peer_timeout_seconds: float = 2.0
 
     # Auth
@@ -79,6 +82,8 @@ class Settings(BaseSettings):
     admin_client_secret: str | None = None
     signing_key_file: Path | None = None
     access_token_ttl_seconds: int = 900
+    # The portal's session cookie key (AES via Fernet); unset: derived from the admin client secret.
+    portal_session_secret: str | None = None
     # Gateway limits: login and token attempts per window (per account and per client address);
     # proxied requests per client (token bucket; 0 turns it off); upstream read timeout.
     auth_rate_limit: int = 10

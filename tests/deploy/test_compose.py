@@ -48,3 +48,4 @@ def test_each_service_command_runs_its_own_app_factory():
     for name in ("registry", "enterprises", "contracts", "audit"):
         assert f"services.{name}.main:create_app" in COMPOSE["services"][name]["command"]
     assert "gateway.main:create_app" in COMPOSE["services"]["gateway"]["command"]
+    assert "portal.main:create_app" in COMPOSE["services"]["portal"]["command"]

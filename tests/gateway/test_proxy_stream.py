@@ -38,7 +38,7 @@ async def echo_gateway(sqlite_backend):  # noqa: ANN001, ANN201
     port = free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
-    urls = {f"{n}_url": f"http://127.0.0.1:{port}" for n in ("registry", "enterprises", "contracts", "audit")}
+    urls = {f"{n}_url": f"http://127.0.0.1:{port}" for n in ("registry", "enterprises", "contracts", "audit", "portal")}
     try:
         async with running_gateway(gateway_settings(sqlite_backend, **urls)) as client:
             yield client
@@ -133,3 +133,16 @@ async def test_forged_client_ids_do_not_escape_the_address_limit(sqlite_backend,
             r = await gw.get("/api/v1/policy", headers={"Authorization": f"Bearer e30.{payload}.sig"})
             statuses.append(r.status_code)
         assert statuses.count(429) >= 5  # the address bucket (5 × 2) ran out
+
+
+async def test_browser_cookies_reach_the_portal_but_never_a_service(echo_gateway):
+    cookies = {"Cookie": "custody_portal=secret-session; custody_lang=en"}
+    seen = (await echo_gateway.get("/api/v1/contracts", headers=cookies)).json()
+    assert "cookie" not in {k.lower() for k in seen["headers"]}
+    seen = (await echo_gateway.post("/api/v1/complaints", headers=cookies, json={"a": 1})).json()
+    assert "cookie" not in {k.lower() for k in seen["headers"]}
+    seen = (await echo_gateway.get("/portal/dashboard", headers=cookies)).json()
+    headers = {k.lower(): v for k, v in seen["headers"].items()}
+    assert headers["cookie"] == "custody_portal=secret-session; custody_lang=en"
+    for path in ("/", "/policy", "/docs", "/asyncapi", "/portal/static/portal.css"):
+        assert (await echo_gateway.get(path)).json()["path"] == path  # the portal's, proxied

@@ -1,6 +1,7 @@
-"""A stand-in for the services and the gateway's token endpoint, for rendering tests of the portal
-in-process (httpx.MockTransport): SPEC §7–§10 field names, canned data, and switches to make a
-service fail."""
+"""A stand-in for the gateway (its token endpoint, and the services behind it), for rendering tests
+of the portal in-process (httpx.MockTransport): SPEC §7–§10 field names, canned data, and switches
+to make a service fail. The portal calls only the gateway; the gateway's routing table says which
+service a path belongs to."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from urllib.parse import parse_qs
 import httpx
 from fastapi import FastAPI
 
-from gateway import portal
+from gateway.proxy import route_for
+from portal.main import create_app
 from shared.settings import Settings
 
 NASTY = "<script>alert(1)</script>' OR 1=1; DROP TABLE agencies;--"
@@ -43,18 +45,18 @@ def directory_items() -> list[dict[str, Any]]:
 class FakePlatform:
     def __init__(self) -> None:
         self.settings = Settings(_env_file=None, env="test", registry_port=18001, enterprises_port=18002,
-                                 contracts_port=18003, audit_port=18004, gateway_port=18000)
+                                 contracts_port=18003, audit_port=18004, gateway_port=18000,
+                                 portal_session_secret="fake-portal-secret")
         self.down: set[str] = set()
         self.calls: list[httpx.Request] = []
         self.token_claims: dict[str, Any] = {"role": "bureau", "district": "440700", "username": "jm-bureau"}
         self.refused_tokens: set[str] = set()
 
-    def port_service(self, port: int) -> str:
-        return {18000: "gateway", 18001: "registry", 18002: "enterprises", 18003: "contracts", 18004: "audit"}[port]
-
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
-        service = self.port_service(request.url.port)
+        assert request.url.port == 18000, "the portal calls the gateway only"
+        assert not request.headers.get("cookie"), "the portal never passes browser cookies on"
+        service = route_for(request.url.path) or "gateway"
         if service in self.down:
             raise httpx.ConnectError("down", request=request)
         path = request.url.path
@@ -72,6 +74,14 @@ class FakePlatform:
                     return httpx.Response(200, json={"access_token": fake_jwt(**self.token_claims), "token_type": "Bearer",
                                                      "expires_in": 900, "refresh_token": "rt-2"})
                 return httpx.Response(400, json={"error": "invalid_grant"})
+            if path == "/api/v1/accounts" and request.method == "POST":
+                body = json.loads(request.content)
+                if body.get("org_uscc") == "BAD":
+                    return httpx.Response(422, headers={"content-type": "application/problem+json"}, json={
+                        "type": "about:blank", "title": "Validation failed", "status": 422, "detail": "注册信息未通过校验",
+                        "errors": [{"field": "org_uscc", "message": "统一社会信用代码无效"}]})
+                return httpx.Response(201, json={"id": "acc-9", "username": body["username"], "role": body["role"],
+                                                 "org_uscc": body["org_uscc"]})
             return httpx.Response(200, json={})
         if any(t in auth for t in self.refused_tokens):
             return httpx.Response(401, json={"title": "Unauthorized"})
@@ -116,12 +126,15 @@ class FakePlatform:
                 {"id": "p1", "status": "received", "category": "missed_visit", "district_code": "440703",
                  "received_on": "2026-11-20", "description": "三个月没来检查", "overdue": False},
             ], "next_cursor": None})
+        if path == "/api/v1/compliance/summary":
+            return httpx.Response(200, json={"as_of": "2026-12-01", "districts": {
+                "440703": {"hazards": {"open": 1}, "major_hazards_open": 1, "complaints": {"received": 1},
+                           "complaints_overdue": 0, "missed_visits": 2, "audits": {}},
+                "440705": {"hazards": {"overdue": 1}, "major_hazards_open": 0, "complaints": {},
+                           "complaints_overdue": 0, "missed_visits": 0, "audits": {}}}})
         if path.startswith("/api/v1/compliance/contracts/"):
             return httpx.Response(200, json={"items": [{"item": "hazard_inspection", "missed": 2}]})
         return httpx.Response(404, json={"title": "Not found"})
 
     def app(self) -> FastAPI:
-        app = FastAPI()
-        app.include_router(portal.router)
-        portal.configure(app, self.settings, transport=httpx.MockTransport(self.handler), secret=b"k" * 32)
-        return app
+        return create_app(self.settings, transport=httpx.MockTransport(self.handler))

@@ -156,7 +156,7 @@ async def test_bureau_logs_in_and_sees_its_dashboard_and_queues(platform: Platfo
         assert "江门市江海区信达电子厂" in (await response.body()).decode("utf-8-sig")
         # log out: the dashboard asks for a login again
         await page.click("#logout")
-        await page.wait_for_url(f"{platform.url}/")
+        await page.wait_for_url(lambda url: url.endswith("/?ok=logged_out"))
         await page.goto("/portal/dashboard")
         await page.wait_for_url(lambda url: "/oauth/authorize" in url)
     finally:

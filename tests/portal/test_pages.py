@@ -1,6 +1,7 @@
-"""Portal pages rendered in-process against a fake platform (tests/portal/fakes.py): the directory
-and its filters, languages, escaping, the OAuth login and the session, the dashboard for the city and
-a district bureau, exports, the AsyncAPI document, and no 500 whatever the input."""
+"""Portal pages rendered in-process against a fake gateway (tests/portal/fakes.py): the directory
+and its filters, languages, escaping, the OAuth login and the encrypted session, CSRF, the dashboard
+for the city and a district bureau, streamed exports, the AsyncAPI document, and no 500 whatever the
+input."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from gateway.portal import session as portal_session
+from portal import session as portal_session
 from tests.portal.fakes import NASTY, FakePlatform
 
 BASE = "http://127.0.0.1:18000"
+
+
+def sealer() -> portal_session.Sealer:
+    return portal_session.Sealer(portal_session.derive_key("fake-portal-secret", None))
 
 
 @pytest.fixture
@@ -57,8 +62,10 @@ async def test_directory_is_chinese_first_and_escapes_names(client: httpx.AsyncC
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "DROP TABLE agencies;--" in html
     assert 'href="/policy"' in html and 'id="next-page"' in html
-    assert "<script" not in html.replace("&lt;script", "")  # no JavaScript at all
-    assert "default-src 'none'" in r.headers["content-security-policy"]
+    scripts = [line for line in html.splitlines() if "<script" in line and "&lt;script" not in line]
+    assert scripts == ['<script src="/portal/static/portal.js" defer></script>']  # one file, nothing inline
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
 
 
 async def test_english_switch_is_remembered(client: httpx.AsyncClient) -> None:
@@ -148,7 +155,7 @@ async def test_district_bureau_sees_its_district(client: httpx.AsyncClient, fake
 async def test_not_a_bureau(client: httpx.AsyncClient, fake: FakePlatform) -> None:
     await login(client, fake, role="agency", district=None)
     r = await client.get("/portal/dashboard")
-    assert r.status_code == 403 and "监管部门" in r.text
+    assert r.status_code == 403 and "不能使用此页面" in r.text
 
 
 async def test_a_service_down_leaves_the_rest_of_the_dashboard(client: httpx.AsyncClient, fake: FakePlatform) -> None:
@@ -176,22 +183,30 @@ async def test_callback_checks_state(client: httpx.AsyncClient) -> None:
 async def test_login_keeps_next_on_site(client: httpx.AsyncClient) -> None:
     r = await client.get("/portal/login", params={"next": "https://evil.example/x"})
     cookie = r.cookies.get(portal_session.LOGIN_COOKIE) or ""
-    payload = portal_session.unsign(cookie.strip('"'), b"k" * 32, purpose="login")
-    assert payload is not None and payload["next"] == "/portal/dashboard"
+    payload = sealer().open(cookie.strip('"'), purpose="login", max_age=600)
+    assert payload is not None and payload["next"] == "/portal"
 
 
 async def test_tampered_session_is_ignored(client: httpx.AsyncClient, fake: FakePlatform) -> None:
     await login(client, fake)
     value = client.cookies.get(portal_session.SESSION_COOKIE)
+    assert "rt-1" not in value and "access_token" not in value  # encrypted, not just signed
     client.cookies.set(portal_session.SESSION_COOKIE, value[:-3] + "AAA", domain="127.0.0.1")
     r = await client.get("/portal/dashboard")
     assert r.status_code == 303
 
 
-async def test_logout(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+async def test_logout_is_a_post_with_the_csrf_token(client: httpx.AsyncClient, fake: FakePlatform) -> None:
     await login(client, fake)
-    r = await client.post("/portal/logout")
+    assert (await client.get("/portal/logout")).status_code in (404, 405)
+    r = await client.post("/portal/logout", data={"csrf": "forged"})
+    assert r.status_code == 400 and (await client.get("/portal/dashboard")).status_code == 200
+    page = (await client.get("/portal/dashboard")).text
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    r = await client.post("/portal/logout", data={"csrf": csrf})
     assert r.status_code == 303
+    revoke = [c for c in fake.calls if c.url.path == "/oauth/revoke"][-1]
+    assert b"token=rt-1" in revoke.content
     assert (await client.get("/portal/dashboard")).status_code == 303
 
 
@@ -251,7 +266,7 @@ async def test_no_input_gives_a_500(params: dict[str, str], page: str) -> None:
 
 
 def test_svg_charts_escape_labels_and_scale() -> None:
-    from gateway.portal.svg import bar_chart, stacked_bar_chart
+    from portal.svg import bar_chart, stacked_bar_chart
 
     svg = str(bar_chart([("<script>x</script>", 3), ("蓬江区", 0)], title="a & b"))
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "a &amp; b" in svg
@@ -264,24 +279,24 @@ def test_svg_charts_escape_labels_and_scale() -> None:
 def test_the_event_docs_are_up_to_date() -> None:
     from pathlib import Path
 
-    from gateway.portal import eventdoc
+    from portal import eventdoc
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "PORTAL.md").read_text(encoding="utf-8")
-    assert eventdoc.markdown() in doc, "the event catalog changed: run `python -m gateway.portal.eventdoc --write docs/PORTAL.md`"
+    assert eventdoc.markdown() in doc, "the event catalog changed: run `python -m portal.eventdoc --write docs/PORTAL.md`"
 
 
 async def test_an_expired_access_token_is_refreshed_with_rotation(client: httpx.AsyncClient, fake: FakePlatform) -> None:
     from tests.portal.fakes import fake_jwt
 
     def session_cookie(rt: str) -> str:
-        return portal_session.sign({"at": fake_jwt(role="bureau", district="440700"), "rt": rt, "at_exp": 0,
-                                    "role": "bureau", "district": "440700", "exp": 2_000_000_000}, b"k" * 32, purpose="session")
+        return sealer().seal({"at": fake_jwt(role="bureau", district="440700"), "rt": rt, "at_exp": 0, "csrf": "c" * 40,
+                              "role": "bureau", "district": "440700", "exp": 2_000_000_000}, purpose="session")
 
     client.cookies.set(portal_session.SESSION_COOKIE, session_cookie("rt-1"), domain="127.0.0.1")
     r = await client.get("/portal/dashboard")
     assert r.status_code == 200
-    renewed = portal_session.unsign(r.cookies.get(portal_session.SESSION_COOKIE).strip('"'), b"k" * 32, purpose="session")
-    assert renewed["rt"] == "rt-2" and renewed["at_exp"] > 0
+    renewed = sealer().open(r.cookies.get(portal_session.SESSION_COOKIE).strip('"'), purpose="session", max_age=3600)
+    assert renewed["rt"] == "rt-2" and renewed["at_exp"] > 0 and renewed["csrf"] == "c" * 40
     refresh = [c for c in fake.calls if c.url.path == "/oauth/token"][-1]
     assert b"grant_type=refresh_token" in refresh.content
     client.cookies.clear()
@@ -296,7 +311,7 @@ async def test_ensure_portal_client_is_idempotent(tmp_path) -> None:  # noqa: AN
     from shared.settings import Settings
 
     from gateway.models import Client
-    from gateway.portal import PORTAL_CLIENT_ID, ensure_portal_client
+    from gateway.portal_client import PORTAL_CLIENT_ID, ensure_portal_client
 
     settings = Settings(_env_file=None, env="test", data_dir=tmp_path, gateway_port=18123)
     db = Database(settings.database_url_for("gateway"), service="gateway")
@@ -307,8 +322,54 @@ async def test_ensure_portal_client_is_idempotent(tmp_path) -> None:  # noqa: AN
         await ensure_portal_client(db, settings)
         async with db.reader() as session:
             client = await session.get(Client, PORTAL_CLIENT_ID)
-        assert client.secret_hash is None and client.scopes == "custody.read"
+        assert client.secret_hash is None and client.scopes == "custody.read custody.write"
         assert client.grant_types.split() == ["authorization_code", "refresh_token"]
         assert "http://127.0.0.1:18123/portal/callback" in client.redirect_uris.split()
     finally:
         await db.dispose()
+
+
+def _csrf(html: str) -> str:
+    return html.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+async def test_a_form_shows_the_apis_message_next_to_its_field_and_keeps_the_input(client: httpx.AsyncClient) -> None:
+    page = await client.get("/portal/signup")
+    form = {"csrf": _csrf(page.text), "role": "agency", "org_uscc": "BAD", "display_name": "<b>安泰</b>",
+            "username": "antai", "password": "secret-123", "password2": "secret-123"}
+    r = await client.post("/portal/signup", data=form)
+    assert r.status_code == 422
+    html = r.text
+    assert 'id="f-org_uscc-error">统一社会信用代码无效</p>' in html  # next to the field
+    assert 'aria-invalid="true"' in html and 'id="form-errors"' in html and "注册信息未通过校验" in html
+    assert 'value="&lt;b&gt;安泰&lt;/b&gt;"' in html and 'value="antai"' in html  # the input kept, escaped
+    assert "secret-123" not in html  # never a password
+    r = await client.post("/portal/signup", data={**form, "org_uscc": "91440700MA4UAAAA1X"})
+    assert r.status_code == 201 and 'id="signed-up"' in r.text
+
+
+async def test_every_form_post_needs_its_csrf_token(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    r = await client.post("/portal/signup", data={"role": "agency", "username": "x"})
+    assert r.status_code == 400 and "页面已过期" in r.text
+    await login(client, fake)
+    for path in ("/portal/contracts/c1/sign", "/portal/complaints/p1/forward", "/portal/agencies/a3/review"):
+        r = await client.post(path, data={"csrf": "forged", "version": "1"})
+        assert r.status_code == 400, path
+    assert not [c for c in fake.calls if c.method == "POST" and c.url.path.startswith("/api/")]
+
+
+async def test_the_gateway_down_is_a_message_not_a_500(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    page = await client.get("/portal/signup")
+    fake.down.add("gateway")
+    r = await client.post("/portal/signup", data={"csrf": _csrf(page.text), "role": "agency", "org_uscc": "X",
+                                                  "display_name": "n", "username": "user1", "password": "p" * 8,
+                                                  "password2": "p" * 8})
+    assert r.status_code == 503 and "服务暂时不可用" in r.text and 'value="user1"' in r.text
+
+
+async def test_csv_exports_are_streamed(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    await login(client, fake)
+    async with client.stream("GET", "/portal/exports/complaints.csv") as r:
+        assert r.status_code == 200 and "content-length" not in r.headers  # streamed, not built whole
+        body = b"".join([chunk async for chunk in r.aiter_bytes()])
+    assert body.decode("utf-8-sig").splitlines()[0].startswith("投诉ID,状态")

@@ -1,0 +1,8 @@
+"""The portal's pages, one module per area. ``ROUTERS`` is included in this order (fixed paths such
+as ``/portal/complaints/new`` before ``/portal/complaints/{id}``). A phase-2 page is one more module
+here and one more row in ``portal/nav.py``."""
+
+from portal.pages import agencies, auth, bureau, complaints, contracts, exports, homes, public, visits
+
+ROUTERS = [public.router, auth.router, homes.router, agencies.router, contracts.router, visits.router,
+           complaints.router, bureau.router, exports.router]
