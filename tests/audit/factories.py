@@ -129,15 +129,15 @@ class Harness:
         self.app, self.client, self.settings, self.clock = app, client, settings, clock
 
     @property
-    def ctx(self) -> Any:
-        return self.app.state.ctx
+    def runtime(self) -> Any:
+        return self.app.state.runtime
 
     async def publish(self, event_type: str, data: dict[str, Any]) -> None:
         await publish_event(self.settings, event_type, data)
 
     async def _has(self, model: Any, key: Any, version: int) -> bool:
         column = list(model.__table__.primary_key.columns)[0]
-        async with self.ctx.db.reader() as session:
+        async with self.runtime.unit_of_work().read() as session:
             row = (await session.execute(sa.select(model).where(column == key))).scalar_one_or_none()
         return row is not None and row.version >= version
 
@@ -174,8 +174,8 @@ class Harness:
 
     async def emitted(self, event_type: str) -> int:
         """How many events of ``event_type`` this service wrote to its outbox (exact, no waiting)."""
-        table = self.ctx.infra.outbox
-        async with self.ctx.db.reader() as session:
+        table = self.runtime.infra.outbox
+        async with self.runtime.unit_of_work().read() as session:
             return (await session.execute(sa.select(sa.func.count()).select_from(table)
                                           .where(table.c.type == event_type))).scalar_one()
 

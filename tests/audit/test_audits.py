@@ -3,7 +3,7 @@ red-risk clients; results with scores and findings feed credit and the audit tra
 
 from __future__ import annotations
 
-from services.audit.sampling import Candidate, draw
+from services.audit.service.audits import Candidate, draw
 from tests.audit.factories import (CITY, OTHER_DISTRICT, Agency, Contract, Enterprise, admin, audit_app, bureau, city)
 
 LEVELS = ["red", "orange", "yellow", "yellow", "blue", "blue", "blue", "blue"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.audit import credit
+from services.audit.service import credit
 from shared.policy import load_policy
 
 RULES = load_policy().credit

@@ -15,7 +15,7 @@ from tests.audit.factories import Agency, Contract, Enterprise, admin, audit_app
 
 async def _get(h, model, key):
     column = list(model.__table__.primary_key.columns)[0]
-    async with h.ctx.db.reader() as session:
+    async with h.runtime.unit_of_work().read() as session:
         return (await session.execute(sa.select(model).where(column == key))).scalar_one_or_none()
 
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from services.audit.sampling import Candidate, draw, population_digest
+from services.audit.service.audits import Candidate, draw, population_digest
 
 
 def population(n: int = 200, *, agencies: int = 12, seed: int = 7) -> list[Candidate]:
