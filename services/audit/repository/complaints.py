@@ -21,6 +21,12 @@ from shared.pagination import PageParams
 from shared.roles import Role
 
 
+def complainant_of(principal: Principal) -> str | None:
+    """Whose complaint it is (what ``readable`` shows it to): the complaining enterprise's USCC;
+    nobody's for the anonymous public."""
+    return principal.org_uscc if principal.role == Role.ENTERPRISE else None
+
+
 class Complaints(AuditRepository[Complaint]):
     model, label = Complaint, text("投诉", "complaint")
 

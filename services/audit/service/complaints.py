@@ -26,7 +26,7 @@ import structlog
 from services.audit import events
 from services.audit.models import Complaint, ComplaintOutcome, ComplaintStep, CreditKind
 from services.audit.repository import Listing, every_row
-from services.audit.repository.complaints import Complaints
+from services.audit.repository.complaints import Complaints, complainant_of
 from services.audit.repository.readmodels import Agencies, Contracts, Enterprises
 from services.audit.schemas import ComplaintCreate
 from services.audit.service.credit import record_credit
@@ -116,7 +116,7 @@ async def submit_complaint(uow: UnitOfWork, *, body: ComplaintCreate) -> Complai
             agency_id=agency.id,
             contract_id=body.contract_id,
             district_code=district,
-            complainant_uscc=None if principal.is_anonymous else principal.org_uscc,
+            complainant_uscc=complainant_of(principal),
             contact_phone=body.contact_phone,
             anonymous=principal.is_anonymous,
             tracking_sha256=_digest(code) if code else None,
