@@ -53,13 +53,21 @@ class Complaints(AuditRepository[Complaint]):
         *,
         status: ComplaintStatus,
         at: datetime,
-        action: str,
         actor: str,
+        action: str | None = None,
         note: str | None = None,
     ) -> None:
-        """A line of the timeline: what happened and the state it left the complaint in."""
+        """A line of the timeline: what happened (by default: the state reached) and the state it
+        left the complaint in."""
         await self.add(
-            ComplaintStep(complaint_id=complaint_id, at=at, action=action, status=str(status), actor=actor, note=note)
+            ComplaintStep(
+                complaint_id=complaint_id,
+                at=at,
+                action=action or str(status),
+                status=str(status),
+                actor=actor,
+                note=note,
+            )
         )
 
     async def timeline(self, complaint_id: uuid.UUID) -> list[ComplaintStep]:

@@ -133,7 +133,6 @@ async def submit_complaint(uow: UnitOfWork, *, body: ComplaintCreate) -> Complai
             complaint.id,
             status=complaint.status,
             at=uow.now,
-            action="received",
             actor=ANONYMOUS_ACTOR if principal.is_anonymous else principal.actor,
         )
         await uow.emit(EventType.COMPLAINT_RECEIVED, events.complaint_changed(complaint))
@@ -197,7 +196,7 @@ async def forward_complaint(
         complaint.response_due = uow.clock.today() + timedelta(days=uow.policy.complaint_response_days)
         complaint.version += 1
         await complaints.add_step(
-            complaint.id, status=complaint.status, at=uow.now, action="forwarded", actor=uow.principal.actor, note=note
+            complaint.id, status=complaint.status, at=uow.now, actor=uow.principal.actor, note=note
         )
         if step.emits:
             await uow.emit(step.emits, events.complaint_changed(complaint))
@@ -218,7 +217,6 @@ async def respond_to_complaint(
             complaint.id,
             status=complaint.status,
             at=uow.now,
-            action="responded",
             actor=uow.principal.actor,
             note=response,
         )
@@ -242,7 +240,7 @@ async def resolve_complaint(
             complaint.id,
             status=complaint.status,
             at=uow.now,
-            action=f"closed:{outcome}",
+            action=f"{step.target}:{outcome}",
             actor=uow.principal.actor,
             note=notes or None,
         )
