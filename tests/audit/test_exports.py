@@ -35,6 +35,15 @@ async def test_hazard_and_complaint_exports(sqlite_backend):
         }  # no formulas
         assert {r["status"] for r in rows} == {"open"}
         assert parse(await h.client.get("/api/v1/hazards", headers=bureau(OTHER_DISTRICT) | csv_accept)) == []
+        # A refused export is an error response, not a broken download.
+        refused = await h.client.get(f"/api/v1/hazards?district={OTHER_DISTRICT}", headers=bureau() | csv_accept)
+        assert refused.status_code == 403
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        # JSON stays the answer when the client ranks it higher.
+        ranked = await h.client.get(
+            "/api/v1/hazards", headers=bureau() | {"Accept": "application/json, text/csv;q=0.5"}
+        )
+        assert ranked.headers["content-type"].startswith("application/json")
         assert len(parse(await h.client.get("/api/v1/hazards?level=major", headers=city() | csv_accept))) == 0
 
         for _ in range(3):
