@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from services.audit import service
 from services.audit.models import AuditSample, AuditTask
-from services.audit.repository import Listing
 from services.audit.schemas import PERIOD, AuditResult, AuditTaskRead, AuditTaskStatusIn, SampleCreate, SampleRead
+from services.audit.service import Listing
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
 from shared.http import IfMatch, with_etag

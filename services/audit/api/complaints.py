@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 
 from services.audit import service
-from services.audit.repository import Listing
 from services.audit.schemas import (
     ComplaintCreate,
     ComplaintRead,
@@ -19,6 +18,7 @@ from services.audit.schemas import (
     TrackBody,
     TrackedComplaint,
 )
+from services.audit.service import Listing
 from services.audit.service.complaints import ComplaintSeen
 from shared import exports
 from shared.app import UoW

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.audit import service
 from services.audit.models import Hazard
-from services.audit.repository import Listing
 from services.audit.schemas import HazardLevelIn, HazardRead, HazardStatusIn, RectifyBody, VerifyBody
+from services.audit.service import Listing
 from shared import exports
 from shared.app import UoW
 from shared.auth import CurrentPrincipal

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from services.audit import service
 from services.audit.models import ServiceLog
-from services.audit.repository import Listing
 from services.audit.schemas import ServiceLogCreate, ServiceLogRead
+from services.audit.service import Listing
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
 from shared.http import IfMatch, with_etag

@@ -2,6 +2,7 @@
 ``repository/``): keyword-only functions taking the unit of work, returning ORM rows or domain
 objects, knowing no HTTP."""
 
+from services.audit.repository import Listing  # what a list use case returns
 from services.audit.service.audits import draw_sample, get_audit_task, get_sample, list_audit_tasks, record_result
 from services.audit.service.complaints import (
     export_complaints,
@@ -32,6 +33,7 @@ from services.audit.service.servicelogs import (
 )
 
 __all__ = [
+    "Listing",
     "compliance_of",
     "confirm_service_log",
     "count_missed_visits",
