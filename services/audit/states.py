@@ -9,11 +9,33 @@ Which *row* a caller may act on (its agency, its enterprise, its district) is th
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
 
+from shared.errors import Forbidden
 from shared.events.catalog import EventType
 from shared.i18n import text
 from shared.roles import Role
-from shared.states import StateMachine
+from shared.states import Action, StateMachine, Transition
+
+S = TypeVar("S", bound=StrEnum)
+
+
+class Machine(StateMachine[S]):
+    """``shared.states.StateMachine`` that refuses a role which may take an action in no state at
+    all (403) before looking at the state: a caller who may never do this is told "you may not", not
+    "not now" — and learns nothing of the row's state (tests/security's authorization matrix)."""
+
+    def step(
+        self, action: Action, current: str, role: Role | str | None = None, *, to: S | None = None
+    ) -> Transition[S]:
+        if role is not None and all(role not in t.by for t in self.transitions if t.action == action):
+            raise Forbidden(
+                text(
+                    f"你的角色不能对{self.label.zh}执行“{action.label.zh}”",
+                    f"Your role may not {action.label.en} a {self.label.en}",
+                )
+            )
+        return super().step(action, current, role, to=to)
 
 
 # --- service logs ------------------------------------------------------------------------------
@@ -22,7 +44,7 @@ class ServiceLogStatus(StrEnum):
     CONFIRMED = "confirmed"
 
 
-SERVICE_LOG = StateMachine("service_log", text("服务记录", "service log"), ServiceLogStatus)
+SERVICE_LOG = Machine("service_log", text("服务记录", "service log"), ServiceLogStatus)
 CONFIRM = SERVICE_LOG.action("confirm", text("确认", "confirm"))
 SERVICE_LOG.transition(
     CONFIRM,
@@ -41,7 +63,7 @@ class HazardStatus(StrEnum):
     OVERDUE = "overdue"
 
 
-HAZARD = StateMachine("hazard", text("隐患", "hazard"), HazardStatus)
+HAZARD = Machine("hazard", text("隐患", "hazard"), HazardStatus)
 RECTIFY = HAZARD.action("rectify", text("提交整改", "rectify"))
 VERIFY = HAZARD.action("verify", text("验收整改", "verify"))
 MARK_OVERDUE = HAZARD.action("mark_overdue", text("标记逾期", "mark overdue"))
@@ -76,7 +98,7 @@ class AuditTaskStatus(StrEnum):
     COMPLETED = "completed"
 
 
-AUDIT_TASK = StateMachine("audit_task", text("审计任务", "audit task"), AuditTaskStatus)
+AUDIT_TASK = Machine("audit_task", text("审计任务", "audit task"), AuditTaskStatus)
 RECORD_RESULT = AUDIT_TASK.action("result", text("登记审计结果", "record its result"))
 AUDIT_TASK.transition(
     RECORD_RESULT,
@@ -95,7 +117,7 @@ class ComplaintStatus(StrEnum):
     CLOSED = "closed"
 
 
-COMPLAINT = StateMachine("complaint", text("投诉", "complaint"), ComplaintStatus)
+COMPLAINT = Machine("complaint", text("投诉", "complaint"), ComplaintStatus)
 FORWARD = COMPLAINT.action("forward", text("通报机构", "forward"))
 RESPOND = COMPLAINT.action("respond", text("答复", "respond"))
 RESOLVE = COMPLAINT.action("resolve", text("办结", "resolve"))
