@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,11 +24,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from devtools.testing.tokens import verifier
 from shared.app import Ctx, ServiceSpec, create_service_app
 from shared.ids import new_id
 from shared.reference import make_uscc
 from shared.settings import Settings
-from devtools.testing.tokens import verifier
 
 # --- the producer (our stack) -------------------------------------------------------------------
 producer_meta = sa.MetaData()
@@ -48,9 +48,19 @@ async def create_note(ctx: Ctx, body: NoteIn) -> dict[str, Any]:
     note_id = new_id()
     async with ctx.db.transaction() as session:
         await session.execute(sa.insert(notes).values(id=note_id, name=body.name))
-        await ctx.outbox.emit(session, "enterprise.registered", {
-            "id": str(note_id), "version": 1, "uscc": USCC, "name": body.name, "industry": "machinery",
-            "district_code": "440703", "risk_level": "yellow"})
+        await ctx.outbox.emit(
+            session,
+            "enterprise.registered",
+            {
+                "id": str(note_id),
+                "version": 1,
+                "uscc": USCC,
+                "name": body.name,
+                "industry": "machinery",
+                "district_code": "440703",
+                "risk_level": "yellow",
+            },
+        )
     return {"id": str(note_id)}
 
 
@@ -68,14 +78,14 @@ class Item(SQLModel, table=True):
     __tablename__ = "bench_items"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     name: str = Field(max_length=100)
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 class ItemCreate(SQLModel):
     name: str
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")

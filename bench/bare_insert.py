@@ -12,7 +12,7 @@ from typing import Any
 from bench.common import Backend, cpu_seconds, env_for, load_average, log, serving
 
 
-class cpu_of:  # noqa: N801 - used like a function
+class cpu_of:
     """CPU seconds a set of processes use from now on."""
 
     def __init__(self, *pids: int) -> None:
@@ -24,6 +24,8 @@ class cpu_of:  # noqa: N801 - used like a function
 
     def per_op(self, ops: int) -> float | None:
         return round(self.used() * 1000 / ops, 3) if ops else None
+
+
 from bench.load import closed_loop, post_json
 
 
@@ -31,8 +33,12 @@ async def bare_insert_rps(backend: Backend, *, duration: float, concurrency: int
     env = {"BENCH_BARE_DATABASE_URL": backend.database_url("bare")}
     async with serving("bench.apps:bare_app", env, backend.workdir / "bare.log") as server:
         cpu = cpu_of(server.process.pid)
-        m = await closed_loop(post_json(server.url + "/items", lambda i: {"name": f"item {i}"}),
-                              duration=duration, concurrency=concurrency, warmup=0)
+        m = await closed_loop(
+            post_json(server.url + "/items", lambda i: {"name": f"item {i}"}),
+            duration=duration,
+            concurrency=concurrency,
+            warmup=0,
+        )
         m["cpu_ms_per_op"] = cpu.per_op(m["ops"])
         m["rss_mib"] = server.rss_mib()
         m["load_average"] = load_average()
@@ -58,13 +64,18 @@ async def drain(backend: Backend, stream: str, *, timeout: float = 60.0) -> dict
                 previous, stable_since = now, time.monotonic()
             elif time.monotonic() - stable_since > 1.0:
                 break
-        return {"events_at_stop": first, "events_final": previous,
-                "drain_seconds": round(max(0.0, stable_since - started), 2)}
+        return {
+            "events_at_stop": first,
+            "events_final": previous,
+            "drain_seconds": round(max(0.0, stable_since - started), 2),
+        }
     finally:
         await nc.close()
 
 
-async def producer_write_rps(backend: Backend, *, duration: float, concurrency: int, profile: bool = False) -> dict[str, Any]:
+async def producer_write_rps(
+    backend: Backend, *, duration: float, concurrency: int, profile: bool = False
+) -> dict[str, Any]:
     settings = backend.settings()
     async with serving("bench.apps:producer_app", env_for(settings), backend.workdir / "producer-load.log") as server:
         recording = None
@@ -75,8 +86,12 @@ async def producer_write_rps(backend: Backend, *, duration: float, concurrency: 
             recording = record(server.process.pid, VAR / "profiles" / f"shared_write-{backend.kind}")
         try:
             cpu = cpu_of(server.process.pid)
-            m = await closed_loop(post_json(server.url + "/notes", lambda i: {"name": f"note {i}"}),
-                                  duration=duration, concurrency=concurrency, warmup=0)
+            m = await closed_loop(
+                post_json(server.url + "/notes", lambda i: {"name": f"note {i}"}),
+                duration=duration,
+                concurrency=concurrency,
+                warmup=0,
+            )
             m.update(await drain(backend, settings.stream_name))
             m["cpu_ms_per_op"] = cpu.per_op(m["ops"])  # including the relay publishing every event
             m["load_average"] = load_average()

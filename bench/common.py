@@ -15,16 +15,17 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 
-from devtools.supervisor import settings_env
 from devtools.natsserver import NatsServer, free_port
 from devtools.processes import stop_process
+from devtools.supervisor import settings_env
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,12 +38,12 @@ BACKENDS = ("sqlite", "postgres")
 # --- results ------------------------------------------------------------------------------------
 @dataclass
 class Result:
-    figure: str            # e.g. "2 event latency"
-    name: str              # what was measured, e.g. "p99"
-    backend: str           # sqlite | postgres | -
+    figure: str  # e.g. "2 event latency"
+    name: str  # what was measured, e.g. "p99"
+    backend: str  # sqlite | postgres | -
     value: float
     unit: str
-    target: str = ""       # human readable, e.g. "<= 25 ms"
+    target: str = ""  # human readable, e.g. "<= 25 ms"
     ok: bool | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -100,12 +101,16 @@ class Backend:
             return f"postgresql+asyncpg://{PG_BASE.split('://', 1)[1]}/{self.pg_prefix}_{name}"
         return f"sqlite+aiosqlite:///{(self.workdir / 'var' / f'{name}.db').as_posix()}"
 
-    async def __aenter__(self) -> "Backend":
+    async def __aenter__(self) -> Backend:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "var").mkdir(exist_ok=True)
         if self.kind == "sqlite":
-            self.nats = NatsServer(port=free_port(), store_dir=self.workdir / "nats", name=f"bench-{self.tag}",
-                                   log_file=self.workdir / "nats.log").start()
+            self.nats = NatsServer(
+                port=free_port(),
+                store_dir=self.workdir / "nats",
+                name=f"bench-{self.tag}",
+                log_file=self.workdir / "nats.log",
+            ).start()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -138,14 +143,12 @@ async def delete_streams(url: str, names: list[str]) -> None:
 
     try:
         nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=1)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return
     js = nc.jetstream()
     for name in names:
-        try:
+        with suppress(Exception):
             await js.delete_stream(name)
-        except Exception:  # noqa: BLE001
-            pass
     await nc.close()
 
 
@@ -174,13 +177,26 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_file, "ab")
-        cmd = [sys.executable, "-m", "uvicorn", self.target, "--factory", "--host", "127.0.0.1", "--port",
-               str(self.port), "--no-access-log", "--log-level", "warning"]
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=out,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            self.target,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        self.process = subprocess.Popen(
+            cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
 
     async def wait_ready(self, path: str = "/readyz", timeout: float = 60.0) -> float:
@@ -207,7 +223,9 @@ class Server:
 
 
 @asynccontextmanager
-async def serving(target: str, env: dict[str, str], log_file: Path, *, ready_path: str = "/readyz") -> AsyncIterator[Server]:
+async def serving(
+    target: str, env: dict[str, str], log_file: Path, *, ready_path: str = "/readyz"
+) -> AsyncIterator[Server]:
     server = Server(target, env, log_file).start()
     try:
         await server.wait_ready(ready_path)

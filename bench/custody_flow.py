@@ -36,19 +36,30 @@ TARGET = 0.1
 
 def contract_body(enterprise_uscc: str, agency_id: str, engineer: str) -> dict[str, Any]:
     today = dt.date.today()
-    return {"enterprise_uscc": enterprise_uscc, "agency_id": agency_id, "engineer_name": engineer,
-            "services": [{"item": "hazard_inspection", "times_per_year": 12}, {"item": "safety_training", "times_per_year": 2}],
-            "start_date": today.isoformat(), "end_date": (today + dt.timedelta(days=365)).isoformat(), "fee_yuan": 12000}
+    return {
+        "enterprise_uscc": enterprise_uscc,
+        "agency_id": agency_id,
+        "engineer_name": engineer,
+        "services": [
+            {"item": "hazard_inspection", "times_per_year": 12},
+            {"item": "safety_training", "times_per_year": 2},
+        ],
+        "start_date": today.isoformat(),
+        "end_date": (today + dt.timedelta(days=365)).isoformat(),
+        "fee_yuan": 12000,
+    }
 
 
-async def wait_until_known(api, s, timeout: float = 60.0) -> None:  # noqa: ANN001
+async def wait_until_known(api, s, timeout: float = 60.0) -> None:
     """The contracts service learns agencies and enterprises from events: wait until it knows the
     last enterprise (a contract for it can be created), then cancel that probe draft."""
     actor, e_uscc = s.enterprises[-1]
     _, last_agency_id, engineers = s.agencies[-1]
     deadline = time.monotonic() + timeout
     while True:
-        r = await api.post("/api/v1/contracts", json=contract_body(e_uscc, last_agency_id, engineers[0]), headers=actor.headers)
+        r = await api.post(
+            "/api/v1/contracts", json=contract_body(e_uscc, last_agency_id, engineers[0]), headers=actor.headers
+        )
         if r.status_code == 201:
             c = await api.post(f"/api/v1/contracts/{r.json()['id']}/cancel", headers=actor.headers)
             assert c.status_code == 200, c.text
@@ -58,13 +69,13 @@ async def wait_until_known(api, s, timeout: float = 60.0) -> None:  # noqa: ANN0
         await asyncio.sleep(0.5)
 
 
-async def run_flows(base: str, s, *, concurrency: int) -> dict[str, Any]:  # noqa: ANN001
+async def run_flows(base: str, s, *, concurrency: int) -> dict[str, Any]:
     queue = list(enumerate(s.enterprises))
     latencies: list[float] = []
     errors: list[str] = []
     bureau = s.bureau.headers
 
-    async def flow(http: aiohttp.ClientSession, i: int, actor, e_uscc: str) -> None:  # noqa: ANN001
+    async def flow(http: aiohttp.ClientSession, i: int, actor, e_uscc: str) -> None:
         started = time.monotonic()
         agency_actor, agency_id, engineers = s.agency_for(i)
         agency = agency_actor.headers
@@ -73,10 +84,12 @@ async def run_flows(base: str, s, *, concurrency: int) -> dict[str, Any]:  # noq
             body = await r.json()
             assert r.status == 201, body
         cid = body["id"]
-        for path, headers, payload in ((f"/api/v1/contracts/{cid}/sign", agency, None),
-                                       (f"/api/v1/contracts/{cid}/sign", actor.headers, None),
-                                       (f"/api/v1/contracts/{cid}/file", agency, None),
-                                       (f"/api/v1/contracts/{cid}/filing-review", bureau, {"decision": "accept", "comments": "同意"})):
+        for path, headers, payload in (
+            (f"/api/v1/contracts/{cid}/sign", agency, None),
+            (f"/api/v1/contracts/{cid}/sign", actor.headers, None),
+            (f"/api/v1/contracts/{cid}/file", agency, None),
+            (f"/api/v1/contracts/{cid}/filing-review", bureau, {"decision": "accept", "comments": "同意"}),
+        ):
             async with http.post(path, json=payload, headers=headers) as r:
                 body = await r.json()
                 assert r.status == 200, (path, body)
@@ -88,7 +101,7 @@ async def run_flows(base: str, s, *, concurrency: int) -> dict[str, Any]:  # noq
             i, (actor, e_uscc) = queue.pop(0)
             try:
                 await flow(http, i, actor, e_uscc)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}"[:300])
 
     connector = aiohttp.TCPConnector(limit=concurrency * 2)
@@ -109,14 +122,20 @@ async def run_flows(base: str, s, *, concurrency: int) -> dict[str, Any]:  # noq
     del pending
     flows = len(latencies)
     latencies.sort()
-    return {"flows": flows, "errors": len(errors), "first_error": errors[0] if errors else None,
-            "writes_seconds": round(writes_done, 2), "seconds": round(effects_done, 2), "custodians": custodians,
-            "flows_per_s": flows / effects_done if effects_done else 0.0,
-            "flow_p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
-            "flow_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None}
+    return {
+        "flows": flows,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "writes_seconds": round(writes_done, 2),
+        "seconds": round(effects_done, 2),
+        "custodians": custodians,
+        "flows_per_s": flows / effects_done if effects_done else 0.0,
+        "flow_p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
+        "flow_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
+    }
 
 
-async def count_custodians(http: aiohttp.ClientSession, s) -> int:  # noqa: ANN001
+async def count_custodians(http: aiohttp.ClientSession, s) -> int:
     count, cursor = 0, None
     while True:
         params = {"has_custodian": "true", "limit": "200", **({"cursor": cursor} if cursor else {})}
@@ -143,8 +162,10 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
         if opts.profile:
             from bench.profiling import record
 
-            recordings = [record(c.process.pid, VAR / "profiles" / f"custody_flow-{backend.kind}-{c.name}")
-                          for c in platform.supervisor.components]
+            recordings = [
+                record(c.process.pid, VAR / "profiles" / f"custody_flow-{backend.kind}-{c.name}")
+                for c in platform.supervisor.components
+            ]
         pids = [c.process.pid for c in platform.supervisor.components if c.process]
         cpu = cpu_of(*pids)
         per_process = {c.name: cpu_of(c.process.pid) for c in platform.supervisor.components if c.process}
@@ -161,12 +182,32 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
         await platform.stop()
     bare = await bare_insert_rps(backend, duration=duration, concurrency=concurrency)
     ratio = m["flows_per_s"] / bare["rate"] if bare["rate"] else 0.0
-    cpu_ratio = (bare["cpu_ms_per_op"] / m["cpu_ms_per_flow"]) if m.get("cpu_ms_per_flow") and bare.get("cpu_ms_per_op") else None
+    cpu_ratio = (
+        (bare["cpu_ms_per_op"] / m["cpu_ms_per_flow"])
+        if m.get("cpu_ms_per_flow") and bare.get("cpu_ms_per_op")
+        else None
+    )
     return [
         Result(FIGURE, "flows/s", backend.kind, round(m["flows_per_s"], 2), "flows/s", "", None, m),
         Result(FIGURE, "bare insert", backend.kind, bare["rate"], "req/s", "", None, bare),
-        Result(FIGURE, "flows/s ÷ bare insert req/s", backend.kind, round(ratio, 3), "", f">= {TARGET}",
-               ratio >= TARGET and m["errors"] == 0, {"concurrency": concurrency, "flows": flows}),
-        Result(FIGURE, "CPU: bare insert ÷ flow", backend.kind, round(cpu_ratio, 3) if cpu_ratio else 0.0, "",
-               "(informative)", None, {"cpu_ms_per_flow": m.get("cpu_ms_per_flow"), "cpu_ms_per_bare_insert": bare.get("cpu_ms_per_op")}),
+        Result(
+            FIGURE,
+            "flows/s ÷ bare insert req/s",
+            backend.kind,
+            round(ratio, 3),
+            "",
+            f">= {TARGET}",
+            ratio >= TARGET and m["errors"] == 0,
+            {"concurrency": concurrency, "flows": flows},
+        ),
+        Result(
+            FIGURE,
+            "CPU: bare insert ÷ flow",
+            backend.kind,
+            round(cpu_ratio, 3) if cpu_ratio else 0.0,
+            "",
+            "(informative)",
+            None,
+            {"cpu_ms_per_flow": m.get("cpu_ms_per_flow"), "cpu_ms_per_bare_insert": bare.get("cpu_ms_per_op")},
+        ),
     ]

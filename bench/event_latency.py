@@ -18,7 +18,7 @@ import aiohttp
 import nats
 import orjson
 
-from bench.common import Backend, Result, env_for, log, percentile, serving, VAR
+from bench.common import VAR, Backend, Result, env_for, log, percentile, serving
 
 NAME = "event_latency"
 FIGURE = "2 event latency"
@@ -44,6 +44,7 @@ async def measure(backend: Backend, *, writes: int, warmup: int = 50, profile: b
         try:
             connector = aiohttp.TCPConnector(limit=1)
             async with aiohttp.ClientSession(server.url, connector=connector) as http:
+
                 async def write(i: int) -> str:
                     started = time.perf_counter()
                     async with http.post("/notes", json={"name": f"n{i}"}) as r:
@@ -94,6 +95,14 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
     label = "embedded (SQLite + private nats-server)" if backend.kind == "sqlite" else "PostgreSQL + system NATS"
     return [
         Result(FIGURE, "p50", backend.kind, round(m["p50_ms"], 2), "ms", "", None, {**m, "setup": label}),
-        Result(FIGURE, "p99", backend.kind, round(m["p99_ms"], 2), "ms", f"<= {TARGET_P99_MS:g} ms",
-               m["p99_ms"] <= TARGET_P99_MS and m["missing"] == 0, {"setup": label, "missing": m["missing"]}),
+        Result(
+            FIGURE,
+            "p99",
+            backend.kind,
+            round(m["p99_ms"], 2),
+            "ms",
+            f"<= {TARGET_P99_MS:g} ms",
+            m["p99_ms"] <= TARGET_P99_MS and m["missing"] == 0,
+            {"setup": label, "missing": m["missing"]},
+        ),
     ]

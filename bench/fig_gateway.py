@@ -28,12 +28,22 @@ BACKENDS = ("sqlite", "postgres")
 TARGET = 0.7
 
 
-async def measure_pair(platform, service: str, path: str, headers: dict[str, str], *, duration: float,  # noqa: ANN001
-                       connections: int, rounds: int) -> dict[str, Any]:
+async def measure_pair(
+    platform,
+    service: str,
+    path: str,
+    headers: dict[str, str],
+    *,
+    duration: float,
+    connections: int,
+    rounds: int,
+) -> dict[str, Any]:
     direct_url = platform.service_url(service) + path
     gateway_url = platform.url + path
-    pids = {"service": platform.supervisor.component(service).process.pid,
-            "gateway": platform.supervisor.component("gateway").process.pid}
+    pids = {
+        "service": platform.supervisor.component(service).process.pid,
+        "gateway": platform.supervisor.component("gateway").process.pid,
+    }
 
     async def one(url: str) -> dict[str, Any]:
         before = {k: cpu_seconds(p) for k, p in pids.items()}
@@ -43,8 +53,9 @@ async def measure_pair(platform, service: str, path: str, headers: dict[str, str
             r = await aiohttp_get_rps(url, duration=duration, concurrency=connections, headers=headers)
             m = {"rps": r["rate"], "non2xx": r["errors"], "command": "aiohttp"}
         requests = m["rps"] * duration
-        m["cpu_us_per_request"] = {k: round((cpu_seconds(p) - before[k]) / requests * 1e6, 1) if requests else None
-                                   for k, p in pids.items()}
+        m["cpu_us_per_request"] = {
+            k: round((cpu_seconds(p) - before[k]) / requests * 1e6, 1) if requests else None for k, p in pids.items()
+        }
         return m
 
     await one(direct_url)  # warm-up
@@ -56,8 +67,13 @@ async def measure_pair(platform, service: str, path: str, headers: dict[str, str
         log(f"  {path}: direct {direct[-1]['rps']:.0f} req/s, gateway {through[-1]['rps']:.0f} req/s")
     d = statistics.median(m["rps"] for m in direct)
     g = statistics.median(m["rps"] for m in through)
-    return {"direct_rps": d, "gateway_rps": g, "ratio": g / d if d else 0.0, "rounds": {"direct": direct, "gateway": through},
-            "non2xx": sum(m["non2xx"] for m in direct + through)}
+    return {
+        "direct_rps": d,
+        "gateway_rps": g,
+        "ratio": g / d if d else 0.0,
+        "rounds": {"direct": direct, "gateway": through},
+        "non2xx": sum(m["non2xx"] for m in direct + through),
+    }
 
 
 async def run(backend: Backend, opts: Any) -> list[Result]:
@@ -68,9 +84,10 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
     try:
         s = await seed(platform, enterprises=1)
         await wait_until_known(platform.client, s)
-        actor, e_uscc = s.enterprises[0]
-        r = await platform.client.post("/api/v1/contracts", json=contract_body(e_uscc, s.agency_id, s.engineers[0]),
-                                       headers=s.agency.headers)
+        _actor, e_uscc = s.enterprises[0]
+        r = await platform.client.post(
+            "/api/v1/contracts", json=contract_body(e_uscc, s.agency_id, s.engineers[0]), headers=s.agency.headers
+        )
         assert r.status_code == 201, r.text
         contract_id = r.json()["id"]
         deadline = time.monotonic() + 30
@@ -83,14 +100,25 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
             await asyncio.sleep(0.3)
         results = []
         for label, service, path, headers in (
-                ("GET /api/v1/directory/agencies", "registry", "/api/v1/directory/agencies", {}),
-                ("GET /api/v1/contracts/{id} (auth)", "contracts", f"/api/v1/contracts/{contract_id}", s.agency.headers)):
-            m = await measure_pair(platform, service, path, headers, duration=duration, connections=connections,
-                                   rounds=rounds)
+            ("GET /api/v1/directory/agencies", "registry", "/api/v1/directory/agencies", {}),
+            ("GET /api/v1/contracts/{id} (auth)", "contracts", f"/api/v1/contracts/{contract_id}", s.agency.headers),
+        ):
+            m = await measure_pair(
+                platform, service, path, headers, duration=duration, connections=connections, rounds=rounds
+            )
             log(f"gateway overhead {label} on {backend.kind}: ratio {m['ratio']:.3f}")
-            results.append(Result(FIGURE, label, backend.kind, round(m["ratio"], 3), "", f">= {TARGET}",
-                                  m["ratio"] >= TARGET and m["non2xx"] == 0,
-                                  {**m, "connections": connections, "duration": duration}))
+            results.append(
+                Result(
+                    FIGURE,
+                    label,
+                    backend.kind,
+                    round(m["ratio"], 3),
+                    "",
+                    f">= {TARGET}",
+                    m["ratio"] >= TARGET and m["non2xx"] == 0,
+                    {**m, "connections": connections, "duration": duration},
+                )
+            )
         return results
     finally:
         await platform.stop()

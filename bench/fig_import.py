@@ -39,8 +39,24 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
     seconds, peak = m["import_seconds"], m["peak_rss_mib"]
     detail = {**m, "command": "python -m " + " ".join(cmd[2:])}
     return [
-        Result(FIGURE, f"seconds for {rows:,} rows", backend.kind, seconds, "s", f"<= {TARGET_SECONDS * rows / 100_000:g} s"
-               + ("" if rows == 100_000 else " (pro rata)"), seconds <= TARGET_SECONDS / scale, detail),
-        Result(FIGURE, "peak RSS of the service", backend.kind, peak, "MiB", f"<= {TARGET_MIB:g} MiB", peak <= TARGET_MIB,
-               {"rss_before_mib": m.get("rss_before_mib")}),
+        Result(
+            FIGURE,
+            f"seconds for {rows:,} rows",
+            backend.kind,
+            seconds,
+            "s",
+            f"<= {TARGET_SECONDS * rows / 100_000:g} s" + ("" if rows == 100_000 else " (pro rata)"),
+            seconds <= TARGET_SECONDS / scale,
+            detail,
+        ),
+        Result(
+            FIGURE,
+            "peak RSS of the service",
+            backend.kind,
+            peak,
+            "MiB",
+            f"<= {TARGET_MIB:g} MiB",
+            peak <= TARGET_MIB,
+            {"rss_before_mib": m.get("rss_before_mib")},
+        ),
     ]

@@ -16,8 +16,8 @@ from typing import Any
 from bench.common import Backend, Result, log, rss_mib
 from bench.custody_flow import run_flows, wait_until_known
 from bench.platform import BENCH_OVERRIDES, seed
-from devtools.supervisor import Supervisor
 from devtools.natsserver import free_port
+from devtools.supervisor import Supervisor
 from devtools.testing.platform import Platform
 
 NAME = "footprint"
@@ -72,12 +72,36 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
     total_start = sum(v for v in after_start.values() if v)
     total_load = sum(v for v in after_load.values() if v)
     results = [
-        Result(FIGURE, "start-up to all ready (fresh data dir)", "sqlite", round(cold, 2), "s", f"<= {TARGET_SECONDS:g} s",
-               cold <= TARGET_SECONDS, {}),
-        Result(FIGURE, "start-up to all ready (restart)", "sqlite", round(warm, 2), "s", f"<= {TARGET_SECONDS:g} s",
-               warm <= TARGET_SECONDS, {}),
+        Result(
+            FIGURE,
+            "start-up to all ready (fresh data dir)",
+            "sqlite",
+            round(cold, 2),
+            "s",
+            f"<= {TARGET_SECONDS:g} s",
+            cold <= TARGET_SECONDS,
+            {},
+        ),
+        Result(
+            FIGURE,
+            "start-up to all ready (restart)",
+            "sqlite",
+            round(warm, 2),
+            "s",
+            f"<= {TARGET_SECONDS:g} s",
+            warm <= TARGET_SECONDS,
+            {},
+        ),
         Result(FIGURE, "RSS all processes after start", "sqlite", round(total_start, 1), "MiB", "", None, after_start),
-        Result(FIGURE, f"RSS all processes after {m['flows']} flows", "sqlite", round(total_load, 1), "MiB", "", None,
-               {**after_load, "flows": m}),
+        Result(
+            FIGURE,
+            f"RSS all processes after {m['flows']} flows",
+            "sqlite",
+            round(total_load, 1),
+            "MiB",
+            "",
+            None,
+            {**after_load, "flows": m},
+        ),
     ]
     return results

@@ -30,16 +30,19 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-from devtools.supervisor import Component, settings_env
 from devtools.natsserver import NatsServer, free_port
+from devtools.supervisor import Component, settings_env
 from shared.settings import Settings
 
 ADMIN_ID, ADMIN_SECRET = "bench-admin", "bench-admin-secret-0123456789"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.gateway_overhead", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.gateway_overhead",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--path", default="/api/v1/policy", help="the GET to measure (served by the registry)")
     p.add_argument("--auth", action="store_true", help="send an admin bearer token")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
@@ -56,6 +59,7 @@ async def load_aiohttp(url: str, *, duration: float, connections: int, headers: 
     stop_at = time.perf_counter() + duration
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
         async def worker() -> None:
             nonlocal done, errors
             while time.perf_counter() < stop_at:
@@ -86,7 +90,7 @@ def load_wrk(url: str, *, duration: float, connections: int, headers: dict[str, 
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, int(duration))}s", "--latency"]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out:
         print(f"  warning: non-2xx responses from {url}:\n{out}", file=sys.stderr)
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -98,13 +102,25 @@ async def measure(args: argparse.Namespace) -> dict:
     nats = NatsServer(port=free_port(), store_dir=workdir / "nats", name="bench-gw")
     nats.start()
     tag = uuid.uuid4().hex[:8]
-    settings = Settings(_env_file=None, env="test", data_dir=workdir / "var", nats_url=nats.url,
-                        stream_name=f"BENCHGW{tag.upper()}", subject_prefix=f"benchgw{tag}", log_level="WARNING",
-                        sweep_interval_seconds=0, admin_client_id=ADMIN_ID, admin_client_secret=ADMIN_SECRET,
-                        proxy_rate_per_second=0, proxy_rate_burst=0,
-                        **{f"{n}_port": free_port() for n in ("gateway", "registry", "enterprises", "contracts", "audit")})
+    settings = Settings(
+        _env_file=None,
+        env="test",
+        data_dir=workdir / "var",
+        nats_url=nats.url,
+        stream_name=f"BENCHGW{tag.upper()}",
+        subject_prefix=f"benchgw{tag}",
+        log_level="WARNING",
+        sweep_interval_seconds=0,
+        admin_client_id=ADMIN_ID,
+        admin_client_secret=ADMIN_SECRET,
+        proxy_rate_per_second=0,
+        proxy_rate_burst=0,
+        **{f"{n}_port": free_port() for n in ("gateway", "registry", "enterprises", "contracts", "audit")},
+    )
     env = settings_env(settings)
-    components = [Component(name, settings.port_of(name), env, workdir / f"{name}.log") for name in ("registry", "gateway")]
+    components = [
+        Component(name, settings.port_of(name), env, workdir / f"{name}.log") for name in ("registry", "gateway")
+    ]
     try:
         for component in components:
             component.start()
@@ -122,8 +138,11 @@ async def measure(args: argparse.Namespace) -> dict:
                     await asyncio.sleep(0.2)
             headers: dict[str, str] = {}
             if args.auth:
-                r = await client.post(f"{settings.url_of('gateway')}/oauth/token", data={"grant_type": "client_credentials"},
-                                      auth=(ADMIN_ID, ADMIN_SECRET))
+                r = await client.post(
+                    f"{settings.url_of('gateway')}/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(ADMIN_ID, ADMIN_SECRET),
+                )
                 headers["Authorization"] = f"Bearer {r.json()['access_token']}"
             direct_url = settings.url_of("registry") + args.path
             gateway_url = settings.url_of("gateway") + args.path
@@ -133,15 +152,18 @@ async def measure(args: argparse.Namespace) -> dict:
                     raise RuntimeError(f"GET {url} -> {check.status_code}: {check.text[:300]}")
 
         pids = {c.name: c.process.pid for c in components}
-        print("  processes: " + ", ".join(f"{name} pid {pid}" for name, pid in pids.items()), file=sys.stderr, flush=True)
+        print(
+            "  processes: " + ", ".join(f"{name} pid {pid}" for name, pid in pids.items()), file=sys.stderr, flush=True
+        )
         cpu_per_request: dict[str, list[float]] = {"direct:registry": [], "gateway:registry": [], "gateway:gateway": []}
 
         async def run(url: str, label: str | None = None) -> float:
             before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             started = time.perf_counter()
             if tool == "wrk":
-                rps = await asyncio.to_thread(load_wrk, url, duration=args.duration, connections=args.connections,
-                                              headers=headers)
+                rps = await asyncio.to_thread(
+                    load_wrk, url, duration=args.duration, connections=args.connections, headers=headers
+                )
             else:
                 rps = await load_aiohttp(url, duration=args.duration, connections=args.connections, headers=headers)
             requests = rps * (time.perf_counter() - started)
@@ -166,13 +188,23 @@ async def measure(args: argparse.Namespace) -> dict:
         modelled = None
         if len(cpu) == 3:
             modelled = min(1 / cpu["gateway:gateway"], 1 / cpu["gateway:registry"]) / (1 / cpu["direct:registry"])
-        return {"figure": "gateway overhead", "tool": tool, "path": args.path, "auth": args.auth,
-                "connections": args.connections, "duration_s": args.duration, "rounds": args.rounds,
-                "direct_rps": round(d, 1), "gateway_rps": round(g, 1), "ratio": round(g / d, 3),
-                # CPU time per request of each process: steadier than req/s on a shared machine
-                "cpu_us_per_request": {k: round(v, 1) for k, v in cpu.items()},
-                "ratio_with_a_core_per_process": round(modelled, 3) if modelled else None,
-                "target": ">= 0.7", "ok": g / d >= 0.7}
+        return {
+            "figure": "gateway overhead",
+            "tool": tool,
+            "path": args.path,
+            "auth": args.auth,
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "rounds": args.rounds,
+            "direct_rps": round(d, 1),
+            "gateway_rps": round(g, 1),
+            "ratio": round(g / d, 3),
+            # CPU time per request of each process: steadier than req/s on a shared machine
+            "cpu_us_per_request": {k: round(v, 1) for k, v in cpu.items()},
+            "ratio_with_a_core_per_process": round(modelled, 3) if modelled else None,
+            "target": ">= 0.7",
+            "ok": g / d >= 0.7,
+        }
     finally:
         for component in reversed(components):
             component.stop()

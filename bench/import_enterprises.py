@@ -32,14 +32,41 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devtools.natsserver import NatsServer, free_port, wait_for_port  # noqa: E402
-from shared.reference import load_jurisdiction, make_uscc  # noqa: E402
 from devtools.testing.tokens import TEST_AUDIENCE, TEST_ISSUER, jwks, make_token  # noqa: E402
+from shared.reference import load_jurisdiction, make_uscc  # noqa: E402
 
-COLUMNS = ["uscc", "name", "industry", "district_code", "town", "village", "address", "employees",
-           "major_hazard_source", "hazard_flags", "contact_name", "contact_phone"]
-INDUSTRIES = ["machinery", "light_industry", "textiles", "commerce_trade", "metallurgy", "building_materials",
-              "hazardous_chemicals", "construction", "other"]
-FLAGS = ["", "dust_explosion", "confined_space|special_equipment", "", "metal_melting|confined_space|hazardous_chemicals_use"]
+COLUMNS = [
+    "uscc",
+    "name",
+    "industry",
+    "district_code",
+    "town",
+    "village",
+    "address",
+    "employees",
+    "major_hazard_source",
+    "hazard_flags",
+    "contact_name",
+    "contact_phone",
+]
+INDUSTRIES = [
+    "machinery",
+    "light_industry",
+    "textiles",
+    "commerce_trade",
+    "metallurgy",
+    "building_materials",
+    "hazardous_chemicals",
+    "construction",
+    "other",
+]
+FLAGS = [
+    "",
+    "dust_explosion",
+    "confined_space|special_equipment",
+    "",
+    "metal_melting|confined_space|hazardous_chemicals_use",
+]
 
 
 def generate(path: Path, rows: int, *, encoding: str = "utf-8") -> int:
@@ -50,25 +77,36 @@ def generate(path: Path, rows: int, *, encoding: str = "utf-8") -> int:
         writer.writerow(COLUMNS)
         for i in range(rows):
             district, town_code, town_name = towns[i % len(towns)]
-            writer.writerow([
-                make_uscc(f"91440700BM{i:07d}"), f"江门市示例企业{i}号有限公司", INDUSTRIES[i % len(INDUSTRIES)], district,
-                town_name if i % 2 else town_code, "", f"{town_name}工业路{i % 500}号", i % 180,
-                "是" if i % 97 == 0 else "否", FLAGS[i % len(FLAGS)], "陈经理", f"138{i:08d}",
-            ])
+            writer.writerow(
+                [
+                    make_uscc(f"91440700BM{i:07d}"),
+                    f"江门市示例企业{i}号有限公司",
+                    INDUSTRIES[i % len(INDUSTRIES)],
+                    district,
+                    town_name if i % 2 else town_code,
+                    "",
+                    f"{town_name}工业路{i % 500}号",
+                    i % 180,
+                    "是" if i % 97 == 0 else "否",
+                    FLAGS[i % len(FLAGS)],
+                    "陈经理",
+                    f"138{i:08d}",
+                ]
+            )
     return path.stat().st_size
 
 
 class _Jwks(BaseHTTPRequestHandler):
     body = json.dumps(jwks()).encode()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(self.body)))
         self.end_headers()
         self.wfile.write(self.body)
 
-    def log_message(self, *args) -> None:  # noqa: ANN002
+    def log_message(self, *args) -> None:
         pass
 
 
@@ -93,7 +131,7 @@ async def stream_count(nats_url: str, stream: str) -> int:
     try:
         info = await nc.jetstream().stream_info(stream)
         return info.state.messages
-    except Exception:  # noqa: BLE001 - not created yet
+    except Exception:
         return 0
     finally:
         await nc.close()
@@ -107,8 +145,11 @@ def upload(base: str, path: Path, token: str, content_type: str) -> tuple[float,
 
     started = time.perf_counter()
     with httpx.Client(timeout=600) as client:
-        r = client.post(f"{base}/api/v1/enterprises/import", content=chunks(),
-                        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+        r = client.post(
+            f"{base}/api/v1/enterprises/import",
+            content=chunks(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+        )
     elapsed = time.perf_counter() - started
     r.raise_for_status()
     return elapsed, r.json()
@@ -134,17 +175,41 @@ def main() -> None:
         threading.Thread(target=jwks_server.serve_forever, daemon=True).start()
         tag = uuid.uuid4().hex[:8]
         port = free_port()
-        env = {**os.environ, "CUSTODY_ENV": "test", "CUSTODY_DATA_DIR": str(tmpdir / "var"), "CUSTODY_NATS_URL": nats.url,
-               "CUSTODY_ISSUER": TEST_ISSUER, "CUSTODY_AUDIENCE": TEST_AUDIENCE,
-               "CUSTODY_JWKS_URL": f"http://127.0.0.1:{jwks_server.server_port}/jwks.json",
-               "CUSTODY_STREAM_NAME": f"BENCH{tag.upper()}", "CUSTODY_SUBJECT_PREFIX": f"bench{tag}",
-               "CUSTODY_LOG_LEVEL": "WARNING", "CUSTODY_SWEEP_INTERVAL_SECONDS": "0"}
+        env = {
+            **os.environ,
+            "CUSTODY_ENV": "test",
+            "CUSTODY_DATA_DIR": str(tmpdir / "var"),
+            "CUSTODY_NATS_URL": nats.url,
+            "CUSTODY_ISSUER": TEST_ISSUER,
+            "CUSTODY_AUDIENCE": TEST_AUDIENCE,
+            "CUSTODY_JWKS_URL": f"http://127.0.0.1:{jwks_server.server_port}/jwks.json",
+            "CUSTODY_STREAM_NAME": f"BENCH{tag.upper()}",
+            "CUSTODY_SUBJECT_PREFIX": f"bench{tag}",
+            "CUSTODY_LOG_LEVEL": "WARNING",
+            "CUSTODY_SWEEP_INTERVAL_SECONDS": "0",
+        }
         if args.database_url:
             env["CUSTODY_DATABASE_URL"] = f"{args.database_url.rstrip('/')}/bench{tag}"
         server_log = (tmpdir / "server.log").open("w")
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.enterprises.main:create_app", "--factory",
-                                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                                  cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "services.enterprises.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+        )
         failed = True
         try:
             wait_for_port(port, timeout=60)
@@ -159,9 +224,11 @@ def main() -> None:
 
             seconds, report = upload(base, csv_path, token, content_type)
             peak = peak_rss_mib(server.pid)
-            print(f"import: {report['accepted']} accepted, {report['updated']} updated, {len(report['rejected'])} rejected "
-                  f"in {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s); service RSS before {baseline:.0f} MiB, "
-                  f"peak {peak:.0f} MiB")
+            print(
+                f"import: {report['accepted']} accepted, {report['updated']} updated, {len(report['rejected'])} rejected "
+                f"in {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s); service RSS before {baseline:.0f} MiB, "
+                f"peak {peak:.0f} MiB"
+            )
             started = time.perf_counter()
             while asyncio.run(stream_count(nats.url, env["CUSTODY_STREAM_NAME"])) < report["accepted"]:
                 time.sleep(0.5)
@@ -169,13 +236,27 @@ def main() -> None:
             print(f"outbox: all {report['accepted']} events on the bus {drained:.1f} s after the import returned")
 
             again_seconds, again = upload(base, csv_path, token, content_type)
-            print(f"re-import: {again['accepted']} accepted, {again['updated']} updated, {again['unchanged']} unchanged "
-                  f"in {again_seconds:.1f} s; service peak RSS {peak_rss_mib(server.pid):.0f} MiB")
-            print(json.dumps({"rows": args.rows, "file_mib": round(size / 2**20, 1), "backend": "postgresql" if args.database_url else "sqlite",
-                              "encoding": report["encoding"], "import_seconds": round(seconds, 1),
-                              "events_published_after_seconds": round(drained, 1), "reimport_seconds": round(again_seconds, 1),
-                              "rss_before_mib": round(baseline), "peak_rss_mib": round(peak_rss_mib(server.pid)),
-                              "load_average_1m": round(os.getloadavg()[0], 1), "cpus": os.cpu_count()}))
+            print(
+                f"re-import: {again['accepted']} accepted, {again['updated']} updated, {again['unchanged']} unchanged "
+                f"in {again_seconds:.1f} s; service peak RSS {peak_rss_mib(server.pid):.0f} MiB"
+            )
+            print(
+                json.dumps(
+                    {
+                        "rows": args.rows,
+                        "file_mib": round(size / 2**20, 1),
+                        "backend": "postgresql" if args.database_url else "sqlite",
+                        "encoding": report["encoding"],
+                        "import_seconds": round(seconds, 1),
+                        "events_published_after_seconds": round(drained, 1),
+                        "reimport_seconds": round(again_seconds, 1),
+                        "rss_before_mib": round(baseline),
+                        "peak_rss_mib": round(peak_rss_mib(server.pid)),
+                        "load_average_1m": round(os.getloadavg()[0], 1),
+                        "cpus": os.cpu_count(),
+                    }
+                )
+            )
             failed = False
         finally:
             server.terminate()

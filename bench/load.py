@@ -9,8 +9,9 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 
@@ -21,8 +22,9 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def wrk(url: str, *, duration: float, connections: int = 32, threads: int = 1,
-        headers: dict[str, str] | None = None) -> dict[str, Any]:
+def wrk(
+    url: str, *, duration: float, connections: int = 32, threads: int = 1, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """``wrk -t1 -cN -dS`` against one URL; requests/s and non-2xx count."""
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, int(duration))}s", "--latency"]
     for k, v in (headers or {}).items():
@@ -36,13 +38,20 @@ def wrk(url: str, *, duration: float, connections: int = 32, threads: int = 1,
     p99_ms = None
     if p99:
         p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
-    return {"rps": rps, "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(0) if errors else "",
-            "p99_ms": p99_ms, "command": " ".join(cmd)}
+    return {
+        "rps": rps,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(0) if errors else "",
+        "p99_ms": p99_ms,
+        "command": " ".join(cmd),
+    }
 
 
-async def aiohttp_get_rps(url: str, *, duration: float, concurrency: int = 32,
-                          headers: dict[str, str] | None = None) -> dict[str, Any]:
+async def aiohttp_get_rps(
+    url: str, *, duration: float, concurrency: int = 32, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Fallback when wrk is missing."""
+
     async def one(http: aiohttp.ClientSession, i: int) -> None:
         async with http.get(url, headers=headers) as r:
             await r.read()
@@ -66,13 +75,25 @@ class LoadResult:
 
     def summary(self) -> dict[str, Any]:
         lat = [x * 1000 for x in self.latencies] or [0.0]
-        return {"ops": self.ops, "errors": self.errors, "seconds": round(self.seconds, 2), "rate": round(self.rate, 1),
-                "p50_ms": round(percentile(lat, 50), 2), "p99_ms": round(percentile(lat, 99), 2),
-                "first_error": self.first_error}
+        return {
+            "ops": self.ops,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 2),
+            "rate": round(self.rate, 1),
+            "p50_ms": round(percentile(lat, 50), 2),
+            "p99_ms": round(percentile(lat, 99), 2),
+            "first_error": self.first_error,
+        }
 
 
-async def closed_loop(op: Callable[[aiohttp.ClientSession, int], Awaitable[None]], *, duration: float | None = None,
-                      total: int | None = None, concurrency: int = 16, warmup: float = 1.0) -> dict[str, Any]:
+async def closed_loop(
+    op: Callable[[aiohttp.ClientSession, int], Awaitable[None]],
+    *,
+    duration: float | None = None,
+    total: int | None = None,
+    concurrency: int = 16,
+    warmup: float = 1.0,
+) -> dict[str, Any]:
     """``concurrency`` workers each run ``op`` back to back (closed loop) for ``duration`` seconds
     (after ``warmup`` seconds not counted) or until ``total`` ops are done."""
     result = LoadResult()
@@ -92,7 +113,7 @@ async def closed_loop(op: Callable[[aiohttp.ClientSession, int], Awaitable[None]
                 started = time.monotonic()
                 try:
                     await op(http, i)
-                except Exception as exc:  # noqa: BLE001 - counted and reported
+                except Exception as exc:
                     if measuring:
                         result.errors += 1
                         result.first_error = result.first_error or f"{type(exc).__name__}: {exc}"[:300]
@@ -112,11 +133,13 @@ async def closed_loop(op: Callable[[aiohttp.ClientSession, int], Awaitable[None]
     return result.summary()
 
 
-def post_json(path_or_url: str, body: Callable[[int], Any], *, headers: dict[str, str] | None = None,
-              expect: int = 201) -> Callable[[aiohttp.ClientSession, int], Awaitable[None]]:
+def post_json(
+    path_or_url: str, body: Callable[[int], Any], *, headers: dict[str, str] | None = None, expect: int = 201
+) -> Callable[[aiohttp.ClientSession, int], Awaitable[None]]:
     async def op(http: aiohttp.ClientSession, i: int) -> None:
         async with http.post(path_or_url, json=body(i), headers=headers) as r:
             payload = await r.read()
             if r.status != expect:
                 raise RuntimeError(f"POST {path_or_url}: {r.status} {payload[:200]!r}")
+
     return op

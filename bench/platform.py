@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.common import Backend, log, rss_mib
-from shared.reference import make_uscc
 from devtools.testing.platform import Actor, Platform
+from shared.reference import make_uscc
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -58,23 +58,53 @@ def process_rss(platform: Platform) -> dict[str, float | None]:
 
 def agency_body(agency_uscc: str, name: str, engineers: int) -> dict[str, Any]:
     valid = (dt.date.today() + dt.timedelta(days=700)).isoformat()
-    staff = [{"name": f"工程师{i:03d}", "role": "registered_safety_engineer", "certificate_no": f"ZA{agency_uscc[-8:]}{i:03d}",
-              "certificate_valid_until": valid, "full_time": True} for i in range(engineers)]
+    staff = [
+        {
+            "name": f"工程师{i:03d}",
+            "role": "registered_safety_engineer",
+            "certificate_no": f"ZA{agency_uscc[-8:]}{i:03d}",
+            "certificate_valid_until": valid,
+            "full_time": True,
+        }
+        for i in range(engineers)
+    ]
     staff += [{"name": f"员工{i}", "role": "safety_officer", "full_time": True} for i in range(4)]
     return {
-        "uscc": agency_uscc, "name": name, "legal_representative": "张三", "contact_phone": "13800138000",
-        "address": "江门市蓬江区建设路1号", "district_code": "440703",
-        "service_districts": ["440703", "440704", "440705"], "service_industries": ["machinery", "light_industry"],
+        "uscc": agency_uscc,
+        "name": name,
+        "legal_representative": "张三",
+        "contact_phone": "13800138000",
+        "address": "江门市蓬江区建设路1号",
+        "district_code": "440703",
+        "service_districts": ["440703", "440704", "440705"],
+        "service_industries": ["machinery", "light_industry"],
         "staff": staff,
-        "qualifications": [{"type": "安全评价", "number": f"Q-{agency_uscc[-6:]}", "issuer": "广东省应急管理厅",
-                            "valid_from": "2024-01-01", "valid_until": valid}],
+        "qualifications": [
+            {
+                "type": "安全评价",
+                "number": f"Q-{agency_uscc[-6:]}",
+                "issuer": "广东省应急管理厅",
+                "valid_from": "2024-01-01",
+                "valid_until": valid,
+            }
+        ],
     }
 
 
 def enterprise_body(enterprise_uscc: str, n: int, district: str = "440703") -> dict[str, Any]:
-    return {"uscc": enterprise_uscc, "name": f"江门市基准测试企业{n}号", "industry": "machinery", "district_code": district,
-            "town": "棠下镇", "address": f"棠下镇工业大道{n}号", "employees": 10 + n % 90, "major_hazard_source": False,
-            "hazard_flags": [], "contact_name": "王五", "contact_phone": "13912345678"}
+    return {
+        "uscc": enterprise_uscc,
+        "name": f"江门市基准测试企业{n}号",
+        "industry": "machinery",
+        "district_code": district,
+        "town": "棠下镇",
+        "address": f"棠下镇工业大道{n}号",
+        "employees": 10 + n % 90,
+        "major_hazard_source": False,
+        "hazard_flags": [],
+        "contact_name": "王五",
+        "contact_phone": "13912345678",
+    }
 
 
 @dataclass
@@ -105,17 +135,27 @@ async def approved_agency(platform: Platform, bureau: Actor, *, engineers: int, 
     api = platform.client
     agency_uscc = uscc("A", next(_seq), tag)
     agency = await platform.actor("agency", org_uscc=agency_uscc)
-    r = await api.post("/api/v1/agencies", json=agency_body(agency_uscc, f"基准安全技术服务公司{tag}", engineers),
-                       headers=agency.headers)
+    r = await api.post(
+        "/api/v1/agencies",
+        json=agency_body(agency_uscc, f"基准安全技术服务公司{tag}", engineers),
+        headers=agency.headers,
+    )
     assert r.status_code == 201, r.text
     agency_id = r.json()["id"]
-    r = await api.post(f"/api/v1/agencies/{agency_id}/documents", files={"file": ("licence.pdf", PDF, "application/pdf")},
-                       data={"kind": "business_licence"}, headers=agency.headers)
+    r = await api.post(
+        f"/api/v1/agencies/{agency_id}/documents",
+        files={"file": ("licence.pdf", PDF, "application/pdf")},
+        data={"kind": "business_licence"},
+        headers=agency.headers,
+    )
     assert r.status_code == 201, r.text
     r = await api.post(f"/api/v1/agencies/{agency_id}/submit", headers=agency.headers)
     assert r.status_code == 200, r.text
-    r = await api.post(f"/api/v1/agencies/{agency_id}/review", json={"decision": "approve", "comments": "基准测试"},
-                       headers=bureau.headers)
+    r = await api.post(
+        f"/api/v1/agencies/{agency_id}/review",
+        json={"decision": "approve", "comments": "基准测试"},
+        headers=bureau.headers,
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     return agency, agency_id
 
@@ -140,7 +180,9 @@ async def seed(platform: Platform, *, enterprises: int, agencies: int = 1, concu
         async with gate:
             e_uscc = uscc("E", n, tag)
             actor = await platform.actor("enterprise", org_uscc=e_uscc)
-            r = await platform.client.post("/api/v1/enterprises", json=enterprise_body(e_uscc, n), headers=actor.headers)
+            r = await platform.client.post(
+                "/api/v1/enterprises", json=enterprise_body(e_uscc, n), headers=actor.headers
+            )
             assert r.status_code == 201, r.text
             result.enterprises.append((actor, e_uscc))
 

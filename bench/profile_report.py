@@ -24,8 +24,13 @@ def load(path: Path) -> list[tuple[list[str], int]]:
 
 def busy(stacks: list[tuple[list[str], int]]) -> list[tuple[list[str], int]]:
     """Drop samples of threads parked waiting for work (aiosqlite's queue, the event loop's select)."""
-    idle = ("_connection_worker_thread (aiosqlite/core.py:59)", "select (selectors.py", "Condition.wait", "Queue.get",
-            "Runner.run (asyncio/runners.py:118)")  # uvloop's poll is native: the loop waiting shows as Runner.run
+    idle = (
+        "_connection_worker_thread (aiosqlite/core.py:59)",
+        "select (selectors.py",
+        "Condition.wait",
+        "Queue.get",
+        "Runner.run (asyncio/runners.py:118)",
+    )  # uvloop's poll is native: the loop waiting shows as Runner.run
     return [(f, n) for f, n in stacks if not any(i in f[-1] for i in idle)]
 
 
@@ -39,8 +44,26 @@ def report(path: Path, top: int = 40) -> str:
             inclusive[frame] += n
         leaf[frames[-1]] += n
     lines = [f"{path.name}: {total} busy samples", "", "inclusive (shared/, sqlalchemy, pydantic, nats, …):"]
-    keep = ("shared/", "bench/", "services/", "gateway/", "sqlalchemy/", "pydantic", "nats/", "fastapi/", "starlette/",
-            "aiosqlite/", "asyncpg/", "structlog/", "prometheus", "orjson", "joserfc", "httpx", "aiohttp", "uvicorn/")
+    keep = (
+        "shared/",
+        "bench/",
+        "services/",
+        "gateway/",
+        "sqlalchemy/",
+        "pydantic",
+        "nats/",
+        "fastapi/",
+        "starlette/",
+        "aiosqlite/",
+        "asyncpg/",
+        "structlog/",
+        "prometheus",
+        "orjson",
+        "joserfc",
+        "httpx",
+        "aiohttp",
+        "uvicorn/",
+    )
     shown = 0
     for frame, n in inclusive.most_common():
         if any(k in frame for k in keep):

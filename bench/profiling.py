@@ -38,8 +38,19 @@ def record(pid: int, base: Path, *, fmt: str = "raw", rate: int = 200) -> Record
     if exe is None:
         print("py-spy not installed: `.venv/bin/pip install py-spy` to profile", file=sys.stderr)
         return Recording(None, output)
-    cmd = [exe, "record", "--pid", str(pid), "--format", fmt, "--rate", str(rate), "--output", str(output),
-           "--nonblocking"]
+    cmd = [
+        exe,
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        fmt,
+        "--rate",
+        str(rate),
+        "--output",
+        str(output),
+        "--nonblocking",
+    ]
     return Recording(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), output)
 
 

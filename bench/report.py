@@ -10,9 +10,13 @@ from pathlib import Path
 
 def render(path: Path) -> str:
     data = json.loads(path.read_text())
-    lines = [f"Command: `{data['command']}` — started {data['started']}, {data['seconds']:.0f} s, "
-             f"{data['machine']['cpus']} CPUs, Python {data['machine']['python']}.", "",
-             "| figure | measure | backend | value | target | met |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"Command: `{data['command']}` — started {data['started']}, {data['seconds']:.0f} s, "
+        f"{data['machine']['cpus']} CPUs, Python {data['machine']['python']}.",
+        "",
+        "| figure | measure | backend | value | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in data["results"]:
         met = "" if r["ok"] is None else ("yes" if r["ok"] else "**no**")
         value = f"{r['value']:g} {r['unit']}".strip()

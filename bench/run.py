@@ -37,8 +37,9 @@ FIGURES = {
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true", help="small sizes and short durations")
     p.add_argument("--only", action="append", choices=sorted(FIGURES), help="run only this figure (repeatable)")
     p.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
@@ -85,21 +86,31 @@ async def main(opts: argparse.Namespace) -> int:
             try:
                 async with Backend(kind, VAR / "work") as backend:
                     results.extend(await module.run(backend, opts))
-            except Exception as exc:  # noqa: BLE001 - report and go on with the next figure
+            except Exception as exc:
                 traceback.print_exc()
                 errors.append({"figure": name, "backend": kind, "error": f"{type(exc).__name__}: {exc}"})
     elapsed = time.time() - started
     print_table(results, errors)
     out = opts.output or VAR / f"results-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "seconds": round(elapsed, 1),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "results": [r.as_dict() for r in results],
-        "errors": errors,
-    }, indent=2, default=str))
+    out.write_text(
+        json.dumps(
+            {
+                "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                "seconds": round(elapsed, 1),
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                "results": [r.as_dict() for r in results],
+                "errors": errors,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     log(f"results written to {out}")
     return 1 if errors else 0
 

@@ -23,6 +23,7 @@ the filters, and following ``next_cursor`` for every third request) and its p50/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -30,9 +31,10 @@ import random
 import re
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -50,12 +52,21 @@ PLANS_DIR = ROOT / "docs" / "bench-plans"
 PG_LOG = Path("/var/log/postgresql/postgresql-15-main.log")
 
 DISTRICTS = ["440703", "440704", "440705", "440781", "440783", "440784", "440785"]
-INDUSTRIES = ["machinery", "light_industry", "textiles", "commerce_trade", "metallurgy", "building_materials",
-              "hazardous_chemicals", "construction", "other"]
+INDUSTRIES = [
+    "machinery",
+    "light_industry",
+    "textiles",
+    "commerce_trade",
+    "metallurgy",
+    "building_materials",
+    "hazardous_chemicals",
+    "construction",
+    "other",
+]
 ITEMS = ["hazard_inspection", "safety_training", "emergency_plan", "risk_assessment"]
 HAZARD_STATUSES = ["open", "rectified", "verified", "overdue"]
 RISKS = ["red", "orange", "yellow", "blue"]
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def sizes(opts: Any) -> dict[str, int]:
@@ -115,63 +126,228 @@ class World:
         self.contract_start = [self.today - dt.timedelta(days=self.rng.randint(30, 300)) for _ in range(n["contracts"])]
 
     def services_json(self) -> str:
-        return json.dumps([{"item": "hazard_inspection", "times_per_year": 12}, {"item": "safety_training", "times_per_year": 2}])
+        return json.dumps(
+            [{"item": "hazard_inspection", "times_per_year": 12}, {"item": "safety_training", "times_per_year": 2}]
+        )
 
 
 async def load_registry(conn: asyncpg.Connection, w: World) -> dict[str, int]:
     rng = w.rng
-    quals = json.dumps([{"type": "安全评价", "number": "Q-1", "issuer": "广东省应急管理厅", "valid_from": "2024-01-01",
-                         "valid_until": "2028-01-01"}])
+    quals = json.dumps(
+        [
+            {
+                "type": "安全评价",
+                "number": "Q-1",
+                "issuer": "广东省应急管理厅",
+                "valid_from": "2024-01-01",
+                "valid_until": "2028-01-01",
+            }
+        ]
+    )
     served = []
     for _ in w.agency_ids:
         served.append((rng.sample(DISTRICTS, rng.randint(1, 3)), rng.sample(INDUSTRIES, rng.randint(1, 4))))
     valid = w.today + dt.timedelta(days=900)
-    n = await copy(conn, "agency", ["id", "uscc", "name", "legal_representative", "contact_phone", "address", "district_code",
-                                    "service_districts", "service_industries", "qualifications", "status", "version",
-                                    "filing_no", "valid_until", "checks", "created_by", "created_at", "updated_at",
-                                    "submitted_at", "approved_at"],
-                   ((a, w.agency_usccs[i], w.agency_names[i], "张三", "13800138000", "江门市蓬江区建设路1号", served[i][0][0],
-                     json.dumps(served[i][0]), json.dumps(served[i][1]), quals, "approved", 3, f"JM-BENCH-{i:06d}", valid, "[]",
-                     "bench-loader", w.now, w.now, w.now, w.now) for i, a in enumerate(w.agency_ids)))
-    await copy(conn, "directory_entry", ["agency_id", "agency_version", "name", "uscc", "district_code", "filing_no",
-                                         "valid_until", "service_districts", "service_industries", "registered_engineers",
-                                         "listed_at"],
-               ((a, 3, w.agency_names[i], w.agency_usccs[i], served[i][0][0], f"JM-BENCH-{i:06d}", valid,
-                 json.dumps(served[i][0]), json.dumps(served[i][1]), json.dumps([f"工程师{k}" for k in range(4)]), w.now)
-                for i, a in enumerate(w.agency_ids)))
-    await copy(conn, "directory_district", ["agency_id", "district_code"],
-               ((a, d) for i, a in enumerate(w.agency_ids) for d in served[i][0]))
-    await copy(conn, "directory_industry", ["agency_id", "industry"],
-               ((a, ind) for i, a in enumerate(w.agency_ids) for ind in served[i][1]))
-    await copy(conn, "contract_tally", ["contract_id", "agency_id", "active", "version", "updated_at"],
-               ((c, w.agency_ids[w.contract_agency[i]], True, 5, w.now) for i, c in enumerate(w.contract_ids)))
+    n = await copy(
+        conn,
+        "agency",
+        [
+            "id",
+            "uscc",
+            "name",
+            "legal_representative",
+            "contact_phone",
+            "address",
+            "district_code",
+            "service_districts",
+            "service_industries",
+            "qualifications",
+            "status",
+            "version",
+            "filing_no",
+            "valid_until",
+            "checks",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "approved_at",
+        ],
+        (
+            (
+                a,
+                w.agency_usccs[i],
+                w.agency_names[i],
+                "张三",
+                "13800138000",
+                "江门市蓬江区建设路1号",
+                served[i][0][0],
+                json.dumps(served[i][0]),
+                json.dumps(served[i][1]),
+                quals,
+                "approved",
+                3,
+                f"JM-BENCH-{i:06d}",
+                valid,
+                "[]",
+                "bench-loader",
+                w.now,
+                w.now,
+                w.now,
+                w.now,
+            )
+            for i, a in enumerate(w.agency_ids)
+        ),
+    )
+    await copy(
+        conn,
+        "directory_entry",
+        [
+            "agency_id",
+            "agency_version",
+            "name",
+            "uscc",
+            "district_code",
+            "filing_no",
+            "valid_until",
+            "service_districts",
+            "service_industries",
+            "registered_engineers",
+            "listed_at",
+        ],
+        (
+            (
+                a,
+                3,
+                w.agency_names[i],
+                w.agency_usccs[i],
+                served[i][0][0],
+                f"JM-BENCH-{i:06d}",
+                valid,
+                json.dumps(served[i][0]),
+                json.dumps(served[i][1]),
+                json.dumps([f"工程师{k}" for k in range(4)]),
+                w.now,
+            )
+            for i, a in enumerate(w.agency_ids)
+        ),
+    )
+    await copy(
+        conn,
+        "directory_district",
+        ["agency_id", "district_code"],
+        ((a, d) for i, a in enumerate(w.agency_ids) for d in served[i][0]),
+    )
+    await copy(
+        conn,
+        "directory_industry",
+        ["agency_id", "industry"],
+        ((a, ind) for i, a in enumerate(w.agency_ids) for ind in served[i][1]),
+    )
+    await copy(
+        conn,
+        "contract_tally",
+        ["contract_id", "agency_id", "active", "version", "updated_at"],
+        ((c, w.agency_ids[w.contract_agency[i]], True, 5, w.now) for i, c in enumerate(w.contract_ids)),
+    )
     return {"agencies": n}
 
 
 async def load_contracts(conn: asyncpg.Connection, w: World) -> dict[str, int]:
     services = w.services_json()
-    n = await copy(conn, "contracts", ["id", "status", "version", "enterprise_uscc", "enterprise_name", "district_code",
-                                       "agency_id", "agency_uscc", "agency_name", "engineer_name", "services", "start_date",
-                                       "end_date", "fee_yuan", "filing_no", "risk_flagged", "created_by", "created_at",
-                                       "updated_at", "filed_at"],
-                   ((c, "active", 5, enterprise_uscc(w.contract_enterprise[i]), f"江门市示例企业{w.contract_enterprise[i]}号有限公司",
-                     w.e_districts[w.contract_enterprise[i]], w.agency_ids[w.contract_agency[i]],
-                     w.agency_usccs[w.contract_agency[i]], w.agency_names[w.contract_agency[i]], "工程师0", services,
-                     w.contract_start[i], w.contract_start[i] + dt.timedelta(days=365), Decimal("12000.00"),
-                     f"JM-HT-BENCH-{i:07d}", False, "bench-loader", w.now, w.now, w.now)
-                    for i, c in enumerate(w.contract_ids)))
+    n = await copy(
+        conn,
+        "contracts",
+        [
+            "id",
+            "status",
+            "version",
+            "enterprise_uscc",
+            "enterprise_name",
+            "district_code",
+            "agency_id",
+            "agency_uscc",
+            "agency_name",
+            "engineer_name",
+            "services",
+            "start_date",
+            "end_date",
+            "fee_yuan",
+            "filing_no",
+            "risk_flagged",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "filed_at",
+        ],
+        (
+            (
+                c,
+                "active",
+                5,
+                enterprise_uscc(w.contract_enterprise[i]),
+                f"江门市示例企业{w.contract_enterprise[i]}号有限公司",
+                w.e_districts[w.contract_enterprise[i]],
+                w.agency_ids[w.contract_agency[i]],
+                w.agency_usccs[w.contract_agency[i]],
+                w.agency_names[w.contract_agency[i]],
+                "工程师0",
+                services,
+                w.contract_start[i],
+                w.contract_start[i] + dt.timedelta(days=365),
+                Decimal("12000.00"),
+                f"JM-HT-BENCH-{i:07d}",
+                False,
+                "bench-loader",
+                w.now,
+                w.now,
+                w.now,
+            )
+            for i, c in enumerate(w.contract_ids)
+        ),
+    )
     return {"contracts": n}
 
 
 async def load_audit(conn: asyncpg.Connection, w: World) -> dict[str, int]:
     services = w.services_json()
-    await copy(conn, "contract_view", ["id", "version", "status", "agency_id", "agency_name", "enterprise_uscc",
-                                       "enterprise_name", "engineer_name", "district_code", "start_date", "end_date",
-                                       "services", "updated_at"],
-               ((c, 5, "active", w.agency_ids[w.contract_agency[i]], w.agency_names[w.contract_agency[i]],
-                 enterprise_uscc(w.contract_enterprise[i]), f"江门市示例企业{w.contract_enterprise[i]}号有限公司", "工程师0",
-                 w.e_districts[w.contract_enterprise[i]], w.contract_start[i], w.contract_start[i] + dt.timedelta(days=365),
-                 services, w.now) for i, c in enumerate(w.contract_ids)))
+    await copy(
+        conn,
+        "contract_view",
+        [
+            "id",
+            "version",
+            "status",
+            "agency_id",
+            "agency_name",
+            "enterprise_uscc",
+            "enterprise_name",
+            "engineer_name",
+            "district_code",
+            "start_date",
+            "end_date",
+            "services",
+            "updated_at",
+        ],
+        (
+            (
+                c,
+                5,
+                "active",
+                w.agency_ids[w.contract_agency[i]],
+                w.agency_names[w.contract_agency[i]],
+                enterprise_uscc(w.contract_enterprise[i]),
+                f"江门市示例企业{w.contract_enterprise[i]}号有限公司",
+                "工程师0",
+                w.e_districts[w.contract_enterprise[i]],
+                w.contract_start[i],
+                w.contract_start[i] + dt.timedelta(days=365),
+                services,
+                w.now,
+            )
+            for i, c in enumerate(w.contract_ids)
+        ),
+    )
     rng = w.rng
     n_logs = w.n["logs"]
     n_contracts = len(w.contract_ids)
@@ -190,18 +366,74 @@ async def load_audit(conn: asyncpg.Connection, w: World) -> dict[str, int]:
             agency = w.agency_ids[w.contract_agency[i]]
             if k % 3 == 0:  # one visit in three finds a hazard
                 status = HAZARD_STATUSES[rng.randrange(4)]
-                hazards.append((new_id(), log_id, c, agency, uscc, district, "配电箱未接地", "major" if k % 30 == 0 else "general",
-                                "二号车间", visit + dt.timedelta(days=30), status, status == "verified" and k % 7 == 0,
-                                w.now, 1))
+                hazards.append(
+                    (
+                        new_id(),
+                        log_id,
+                        c,
+                        agency,
+                        uscc,
+                        district,
+                        "配电箱未接地",
+                        "major" if k % 30 == 0 else "general",
+                        "二号车间",
+                        visit + dt.timedelta(days=30),
+                        status,
+                        status == "verified" and k % 7 == 0,
+                        w.now,
+                        1,
+                    )
+                )
                 hazard_count += 1
-            yield (log_id, c, agency, uscc, district, visit, "工程师0", json.dumps(ITEMS[: 1 + k % 4]), "例行检查",
-                   hashlib.sha256(f"bench-{k}".encode()).hexdigest(), "confirmed" if k % 2 else "recorded",
-                   "bench-loader", w.now, 1)
+            yield (
+                log_id,
+                c,
+                agency,
+                uscc,
+                district,
+                visit,
+                "工程师0",
+                json.dumps(ITEMS[: 1 + k % 4]),
+                "例行检查",
+                hashlib.sha256(f"bench-{k}".encode()).hexdigest(),
+                "confirmed" if k % 2 else "recorded",
+                "bench-loader",
+                w.now,
+                1,
+            )
 
-    log_columns = ["id", "contract_id", "agency_id", "enterprise_uscc", "district_code", "visit_date", "engineer_name",
-                   "items", "summary", "natural_key", "status", "recorded_by", "recorded_at", "version"]
-    hazard_columns = ["id", "service_log_id", "contract_id", "agency_id", "enterprise_uscc", "district_code",
-                      "description", "level", "location", "deadline", "status", "verified_late", "created_at", "version"]
+    log_columns = [
+        "id",
+        "contract_id",
+        "agency_id",
+        "enterprise_uscc",
+        "district_code",
+        "visit_date",
+        "engineer_name",
+        "items",
+        "summary",
+        "natural_key",
+        "status",
+        "recorded_by",
+        "recorded_at",
+        "version",
+    ]
+    hazard_columns = [
+        "id",
+        "service_log_id",
+        "contract_id",
+        "agency_id",
+        "enterprise_uscc",
+        "district_code",
+        "description",
+        "level",
+        "location",
+        "deadline",
+        "status",
+        "verified_late",
+        "created_at",
+        "version",
+    ]
     n = 0
     for batch in chunks(logs(), 50_000):
         await conn.copy_records_to_table("service_log", records=batch, columns=log_columns)
@@ -224,25 +456,40 @@ async def import_enterprises(base: str, headers: dict[str, str], n: int, workdir
                 yield chunk
 
     started = time.monotonic()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1800)) as http:
-        async with http.post(base + "/api/v1/enterprises/import", data=body(),
-                             headers={**headers, "Content-Type": "text/csv"}) as r:
-            report = await r.json()
-            assert r.status == 200, report
-    return {"seconds": round(time.monotonic() - started, 1), "accepted": report["accepted"],
-            "rejected": len(report["rejected"])}
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1800)) as http,
+        http.post(
+            base + "/api/v1/enterprises/import", data=body(), headers={**headers, "Content-Type": "text/csv"}
+        ) as r,
+    ):
+        report = await r.json()
+        assert r.status == 200, report
+    return {
+        "seconds": round(time.monotonic() - started, 1),
+        "accepted": report["accepted"],
+        "rejected": len(report["rejected"]),
+    }
 
 
 # --- the queries ------------------------------------------------------------------------------------
 def query_plan(w: World, rng: random.Random) -> dict[str, Any]:
     return {
-        "directory search": lambda: ("/api/v1/directory/agencies",
-                                     {"district": rng.choice(DISTRICTS), "industry": rng.choice(INDUSTRIES),
-                                      **({"q": f"第{rng.randrange(100)}"} if rng.random() < 0.3 else {})}),
-        "enterprises by district and risk": lambda: ("/api/v1/enterprises",
-                                                     {"district": rng.choice(DISTRICTS), "risk_level": rng.choice(RISKS)}),
-        "hazards by status and district": lambda: ("/api/v1/hazards",
-                                                   {"status": rng.choice(HAZARD_STATUSES), "district": rng.choice(DISTRICTS)}),
+        "directory search": lambda: (
+            "/api/v1/directory/agencies",
+            {
+                "district": rng.choice(DISTRICTS),
+                "industry": rng.choice(INDUSTRIES),
+                **({"q": f"第{rng.randrange(100)}"} if rng.random() < 0.3 else {}),
+            },
+        ),
+        "enterprises by district and risk": lambda: (
+            "/api/v1/enterprises",
+            {"district": rng.choice(DISTRICTS), "risk_level": rng.choice(RISKS)},
+        ),
+        "hazards by status and district": lambda: (
+            "/api/v1/hazards",
+            {"status": rng.choice(HAZARD_STATUSES), "district": rng.choice(DISTRICTS)},
+        ),
         "contract compliance": lambda: (f"/api/v1/compliance/contracts/{rng.choice(w.contract_ids)}", {}),
     }
 
@@ -269,15 +516,21 @@ async def measure_queries(base: str, headers: dict[str, str], w: World, *, per_q
                 if k >= 10:
                     latencies.append(elapsed)
                     items += len(body.get("items", [])) if isinstance(body, dict) else 0
-            out[name] = {"p50_ms": round(percentile(latencies, 50), 2), "p95_ms": round(percentile(latencies, 95), 2),
-                         "p99_ms": round(percentile(latencies, 99), 2), "requests": len(latencies),
-                         "mean_items": round(items / max(1, len(latencies)), 1)}
+            out[name] = {
+                "p50_ms": round(percentile(latencies, 50), 2),
+                "p95_ms": round(percentile(latencies, 95), 2),
+                "p99_ms": round(percentile(latencies, 99), 2),
+                "requests": len(latencies),
+                "mean_items": round(items / max(1, len(latencies)), 1),
+            }
             log(f"scale {name}: {out[name]}")
     return out
 
 
 # --- query plans with auto_explain ----------------------------------------------------------------------
-async def capture_plans(base: str, headers: dict[str, str], w: World, dbs: dict[str, str], n: dict[str, int]) -> dict[str, str]:
+async def capture_plans(
+    base: str, headers: dict[str, str], w: World, dbs: dict[str, str], n: dict[str, int]
+) -> dict[str, str]:
     """Turn on auto_explain (ANALYZE, BUFFERS) for new sessions of our databases, drop the services'
     pooled connections (they reconnect: pool_pre_ping), make one request of each kind, and cut the
     plans out of the PostgreSQL log."""
@@ -288,9 +541,13 @@ async def capture_plans(base: str, headers: dict[str, str], w: World, dbs: dict[
     saved: dict[str, str] = {}
     try:
         for db in dbs.values():
-            for stmt in ("SET session_preload_libraries = 'auto_explain'", "SET auto_explain.log_min_duration = 0",
-                         "SET auto_explain.log_analyze = on", "SET auto_explain.log_buffers = on",
-                         "SET auto_explain.log_nested_statements = on"):
+            for stmt in (
+                "SET session_preload_libraries = 'auto_explain'",
+                "SET auto_explain.log_min_duration = 0",
+                "SET auto_explain.log_analyze = on",
+                "SET auto_explain.log_buffers = on",
+                "SET auto_explain.log_nested_statements = on",
+            ):
                 await admin.execute(f'ALTER DATABASE "{db}" {stmt}')
             await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", db)
         await asyncio.sleep(0.5)
@@ -300,7 +557,7 @@ async def capture_plans(base: str, headers: dict[str, str], w: World, dbs: dict[
                 path, params = make()
                 if name == "directory search":
                     params.pop("q", None)
-                for attempt in range(3):  # the first request after the terminate may meet a dead pooled connection
+                for _attempt in range(3):  # the first request after the terminate may meet a dead pooled connection
                     offset = PG_LOG.stat().st_size
                     async with http.get(path, params=params) as r:
                         body = await r.json()
@@ -308,24 +565,28 @@ async def capture_plans(base: str, headers: dict[str, str], w: World, dbs: dict[
                         break
                 await asyncio.sleep(0.8)
                 text = PG_LOG.read_bytes()[offset:].decode("utf-8", "replace")
-                service = {"directory search": "registry", "enterprises by district and risk": "enterprises",
-                           "hazards by status and district": "audit", "contract compliance": "audit"}[name]
+                service = {
+                    "directory search": "registry",
+                    "enterprises by district and risk": "enterprises",
+                    "hazards by status and district": "audit",
+                    "contract compliance": "audit",
+                }[name]
                 plans = [p for p in extract_plans(text, dbs[service]) if re.search(PLAN_TABLES[name], p)]
                 slug = re.sub(r"[^a-z]+", "-", name).strip("-")
                 PLANS_DIR.mkdir(parents=True, exist_ok=True)
-                header = (f"-- {name}: GET {path}?{'&'.join(f'{k}={v}' for k, v in params.items())}\n"
-                          f"-- captured by bench/scale.py with auto_explain (ANALYZE, BUFFERS) on PostgreSQL\n"
-                          f"-- data: {n['agencies']:,} agencies, {n['enterprises']:,} enterprises, {n['contracts']:,} "
-                          f"contracts, {n['logs']:,} service logs; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
-                          f"-- response: {r.status}, {len(body.get('items', [])) if isinstance(body, dict) else '-'} items\n\n")
+                header = (
+                    f"-- {name}: GET {path}?{'&'.join(f'{k}={v}' for k, v in params.items())}\n"
+                    f"-- captured by bench/scale.py with auto_explain (ANALYZE, BUFFERS) on PostgreSQL\n"
+                    f"-- data: {n['agencies']:,} agencies, {n['enterprises']:,} enterprises, {n['contracts']:,} "
+                    f"contracts, {n['logs']:,} service logs; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
+                    f"-- response: {r.status}, {len(body.get('items', [])) if isinstance(body, dict) else '-'} items\n\n"
+                )
                 (PLANS_DIR / f"{slug}.txt").write_text(header + ("\n\n".join(plans) or "(no plan captured)") + "\n")
                 saved[name] = str((PLANS_DIR / f"{slug}.txt").relative_to(ROOT))
     finally:
         for db in dbs.values():
-            try:
+            with contextlib.suppress(Exception):
                 await admin.execute(f'ALTER DATABASE "{db}" RESET ALL')
-            except Exception:  # noqa: BLE001
-                pass
         await admin.close()
     return saved
 
@@ -371,8 +632,9 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
         with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
             # Straight to the enterprises service: through the gateway the upload of 100,000 rows
             # outlives the proxy's 30 s upstream read timeout (504 upstream-timeout, measured).
-            imported = await import_enterprises(platform.service_url("enterprises"), bureau.headers, n["enterprises"],
-                                                Path(tmp))
+            imported = await import_enterprises(
+                platform.service_url("enterprises"), bureau.headers, n["enterprises"], Path(tmp)
+            )
         log(f"scale: imported {imported}")
         dbs = {s: f"{backend.pg_prefix}_{s}" for s in ("registry", "enterprises", "contracts", "audit")}
         loaded: dict[str, Any] = {"enterprises_import": imported}
@@ -397,10 +659,32 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
     finally:
         await platform.stop()
     label = "full" if not opts.quick else "quick"
-    results = [Result(FIGURE, f"{name} p95", "postgres", m["p95_ms"], "ms", f"<= {TARGET_P95_MS:g} ms",
-                      m["p95_ms"] <= TARGET_P95_MS, {**m, "sizes": n, "size_label": label, "plan": plans.get(name)})
-               for name, m in measured.items()]
-    results.append(Result(FIGURE, "data generation", "postgres", loaded["seconds"], "s", "", None, {**loaded, "sizes": n}))
-    results.append(Result("6 footprint", "RSS after the scale run", "postgres", round(sum(v for v in rss.values() if v), 1),
-                          "MiB", "", None, rss))
+    results = [
+        Result(
+            FIGURE,
+            f"{name} p95",
+            "postgres",
+            m["p95_ms"],
+            "ms",
+            f"<= {TARGET_P95_MS:g} ms",
+            m["p95_ms"] <= TARGET_P95_MS,
+            {**m, "sizes": n, "size_label": label, "plan": plans.get(name)},
+        )
+        for name, m in measured.items()
+    ]
+    results.append(
+        Result(FIGURE, "data generation", "postgres", loaded["seconds"], "s", "", None, {**loaded, "sizes": n})
+    )
+    results.append(
+        Result(
+            "6 footprint",
+            "RSS after the scale run",
+            "postgres",
+            round(sum(v for v in rss.values() if v), 1),
+            "MiB",
+            "",
+            None,
+            rss,
+        )
+    )
     return results

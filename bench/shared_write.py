@@ -26,6 +26,14 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
     return [
         Result(FIGURE, "bare insert", backend.kind, bare["rate"], "req/s", "", None, {"runs": [bare, bare2]}),
         Result(FIGURE, "shared write", backend.kind, ours["rate"], "req/s", "", None, ours),
-        Result(FIGURE, "shared write ÷ bare", backend.kind, round(ratio, 3), "", "(informative)", None,
-               {"concurrency": concurrency, "duration": duration}),
+        Result(
+            FIGURE,
+            "shared write ÷ bare",
+            backend.kind,
+            round(ratio, 3),
+            "",
+            "(informative)",
+            None,
+            {"concurrency": concurrency, "duration": duration},
+        ),
     ]

@@ -47,7 +47,7 @@ class Callback:
 
 def _handler(result: Callback, done: threading.Event) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.path != "/callback":
                 self.send_response(404)
@@ -56,9 +56,15 @@ def _handler(result: Callback, done: threading.Event) -> type[BaseHTTPRequestHan
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             result.code, result.state, result.error = query.get("code"), query.get("state"), query.get("error")
             ok = result.code is not None
-            body = ("<!doctype html><meta charset=utf-8><title>custody</title><p>"
-                    + ("登录成功，可以关闭此页面。 / Signed in; you may close this page." if ok
-                       else "登录未完成。 / Login did not complete.") + "</p>").encode()
+            body = (
+                "<!doctype html><meta charset=utf-8><title>custody</title><p>"
+                + (
+                    "登录成功，可以关闭此页面。 / Signed in; you may close this page."
+                    if ok
+                    else "登录未完成。 / Login did not complete."
+                )
+                + "</p>"
+            ).encode()
             self.send_response(200 if ok else 400)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -91,9 +97,17 @@ class LoopbackLogin:
 
     @property
     def authorize_url(self) -> str:
-        return f"{self.gateway}/oauth/authorize?" + urlencode({
-            "response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri, "scope": self.scope,
-            "state": self.state, "code_challenge": self.challenge, "code_challenge_method": "S256"})
+        return f"{self.gateway}/oauth/authorize?" + urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": self.redirect_uri,
+                "scope": self.scope,
+                "state": self.state,
+                "code_challenge": self.challenge,
+                "code_challenge_method": "S256",
+            }
+        )
 
     def wait(self, timeout: float) -> dict[str, Any]:
         try:
@@ -109,17 +123,29 @@ class LoopbackLogin:
         return self.exchange(self.result.code)
 
     def exchange(self, code: str) -> dict[str, Any]:
-        response = httpx.post(f"{self.gateway}/oauth/token", timeout=10.0, data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
-            "client_id": self.client_id, "code_verifier": self.verifier})
+        response = httpx.post(
+            f"{self.gateway}/oauth/token",
+            timeout=10.0,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.redirect_uri,
+                "client_id": self.client_id,
+                "code_verifier": self.verifier,
+            },
+        )
         if response.status_code != 200:
             raise LoginError(f"token exchange failed: {response.status_code} {response.text[:300]}")
         return stamp(response.json(), self.gateway, self.client_id)
 
 
 def stamp(tokens: dict[str, Any], gateway: str, client_id: str) -> dict[str, Any]:
-    return {**tokens, "gateway": gateway, "client_id": client_id,
-            "expires_at": time.time() + float(tokens.get("expires_in") or 300)}
+    return {
+        **tokens,
+        "gateway": gateway,
+        "client_id": client_id,
+        "expires_at": time.time() + float(tokens.get("expires_in") or 300),
+    }
 
 
 def save(tokens: dict[str, Any], path: Path | None = None) -> Path:
@@ -152,8 +178,15 @@ def valid_access_token(path: Path | None = None, *, margin: float = 60.0) -> str
         return tokens["access_token"]
     if not tokens.get("refresh_token"):
         raise LoginError("the token expired and there is no refresh token: run `custody login`")
-    response = httpx.post(f"{tokens['gateway']}/oauth/token", timeout=10.0, data={
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": tokens.get("client_id", CLI_CLIENT_ID)})
+    response = httpx.post(
+        f"{tokens['gateway']}/oauth/token",
+        timeout=10.0,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": tokens.get("client_id", CLI_CLIENT_ID),
+        },
+    )
     if response.status_code != 200:
         raise LoginError(f"refresh failed ({response.status_code}): run `custody login`")
     fresh = stamp(response.json(), tokens["gateway"], tokens.get("client_id", CLI_CLIENT_ID))

@@ -13,11 +13,14 @@ eventually consistent.
 
 from __future__ import annotations
 
+import contextlib
+
 import asyncio
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -25,23 +28,60 @@ from shared.reference import load_jurisdiction, make_uscc
 
 DEMO_PASSWORD = "Jiangmen-demo-2026"
 CITY_BUREAU = "jm-bureau"
-DISTRICT_BUREAUS = {"440703": "pj-bureau", "440704": "jh-bureau", "440705": "xh-bureau", "440781": "ts-bureau",
-                    "440783": "kp-bureau", "440784": "hs-bureau", "440785": "ep-bureau"}
+DISTRICT_BUREAUS = {
+    "440703": "pj-bureau",
+    "440704": "jh-bureau",
+    "440705": "xh-bureau",
+    "440781": "ts-bureau",
+    "440783": "kp-bureau",
+    "440784": "hs-bureau",
+    "440785": "ep-bureau",
+}
 
 # (name, home district, service districts, service industries, engineers)
 AGENCIES = [
-    ("江门市安泰安全技术服务有限公司", "440703", ["440703", "440704", "440705"],
-     ["machinery", "light_industry", "textiles", "commerce_trade", "other"], ["李志强", "陈淑华", "黄国栋"]),
-    ("江门市粤安安全咨询有限公司", "440705", ["440705", "440703", "440781"],
-     ["hazardous_chemicals", "building_materials", "machinery", "construction"], ["梁永康", "谭美玲"]),
-    ("台山市恒信安全生产技术服务有限公司", "440781", ["440781", "440785"],
-     ["light_industry", "textiles", "commerce_trade", "fireworks"], ["伍家明", "甄丽芳"]),
-    ("开平市安达安全评价有限公司", "440783", ["440783", "440784", "440785"],
-     ["machinery", "metallurgy", "nonferrous_metals", "building_materials"], ["关伟文", "司徒敏"]),
-    ("鹤山市众安安全技术有限公司", "440784", ["440784", "440703", "440704"],
-     ["textiles", "light_industry", "machinery", "other"], ["冯建华", "区晓燕"]),
-    ("江海区新安安全服务有限公司", "440704", ["440704", "440703"],
-     ["machinery", "commerce_trade", "light_industry"], ["吴志伟", "林小红"]),  # left waiting for review
+    (
+        "江门市安泰安全技术服务有限公司",
+        "440703",
+        ["440703", "440704", "440705"],
+        ["machinery", "light_industry", "textiles", "commerce_trade", "other"],
+        ["李志强", "陈淑华", "黄国栋"],
+    ),
+    (
+        "江门市粤安安全咨询有限公司",
+        "440705",
+        ["440705", "440703", "440781"],
+        ["hazardous_chemicals", "building_materials", "machinery", "construction"],
+        ["梁永康", "谭美玲"],
+    ),
+    (
+        "台山市恒信安全生产技术服务有限公司",
+        "440781",
+        ["440781", "440785"],
+        ["light_industry", "textiles", "commerce_trade", "fireworks"],
+        ["伍家明", "甄丽芳"],
+    ),
+    (
+        "开平市安达安全评价有限公司",
+        "440783",
+        ["440783", "440784", "440785"],
+        ["machinery", "metallurgy", "nonferrous_metals", "building_materials"],
+        ["关伟文", "司徒敏"],
+    ),
+    (
+        "鹤山市众安安全技术有限公司",
+        "440784",
+        ["440784", "440703", "440704"],
+        ["textiles", "light_industry", "machinery", "other"],
+        ["冯建华", "区晓燕"],
+    ),
+    (
+        "江海区新安安全服务有限公司",
+        "440704",
+        ["440704", "440703"],
+        ["machinery", "commerce_trade", "light_industry"],
+        ["吴志伟", "林小红"],
+    ),  # left waiting for review
 ]
 
 # (name, industry, district, employees, major hazard source, hazard flags, agency index or None)
@@ -102,8 +142,16 @@ def phone_for(seed: str) -> str:
 
 
 class Seeder:
-    def __init__(self, client: httpx.AsyncClient, *, admin_id: str, admin_secret: str, tag: str = "",
-                 patience: float = 30.0, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        admin_id: str,
+        admin_secret: str,
+        tag: str = "",
+        patience: float = 30.0,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         self.client = client
         self.admin_id = admin_id
         self.admin_secret = admin_secret
@@ -113,8 +161,17 @@ class Seeder:
         self.tokens: dict[str, str] = {}
 
     # --- plumbing ----------------------------------------------------------------------------
-    async def call(self, method: str, path: str, *, token: str | None = None, json: Any = None,
-                   ok: tuple[int, ...] = (200, 201), retry: bool = False, params: dict[str, Any] | None = None) -> httpx.Response:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        ok: tuple[int, ...] = (200, 201),
+        retry: bool = False,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         """One API call; with ``retry``, 409/422/404/503 are retried until ``patience`` runs out
         (another service has not heard an event yet)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -137,7 +194,9 @@ class Seeder:
             delay = min(delay * 1.6, 2.0)
 
     async def client_token(self, client_id: str, client_secret: str) -> str:
-        r = await self.client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret))
+        r = await self.client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret)
+        )
         if r.status_code != 200:
             raise DemoError(f"token for {client_id}: {r.status_code} {r.text[:200]}")
         return r.json()["access_token"]
@@ -147,48 +206,108 @@ class Seeder:
             self.tokens["admin"] = await self.client_token(self.admin_id, self.admin_secret)
         return self.tokens["admin"]
 
-    async def account(self, username: str, role: str, *, district: str | None = None, org_uscc: str | None = None,
-                      display_name: str | None = None) -> tuple[str, bool]:
+    async def account(
+        self,
+        username: str,
+        role: str,
+        *,
+        district: str | None = None,
+        org_uscc: str | None = None,
+        display_name: str | None = None,
+    ) -> tuple[str, bool]:
         """Create the account and a client acting as it; returns ``(token, created)``."""
         admin = await self.admin()
         if role in ("agency", "enterprise"):
-            r = await self.client.post("/api/v1/accounts", json={"username": username, "password": DEMO_PASSWORD, "role": role,
-                                                                 "org_uscc": org_uscc, "display_name": display_name or username})
+            r = await self.client.post(
+                "/api/v1/accounts",
+                json={
+                    "username": username,
+                    "password": DEMO_PASSWORD,
+                    "role": role,
+                    "org_uscc": org_uscc,
+                    "display_name": display_name or username,
+                },
+            )
         else:
             body: dict[str, Any] = {"username": username, "password": DEMO_PASSWORD, "role": role}
             if district:
                 body["district"] = district
-            r = await self.client.post("/api/v1/admin/accounts", json=body, headers={"Authorization": f"Bearer {admin}"})
+            r = await self.client.post(
+                "/api/v1/admin/accounts", json=body, headers={"Authorization": f"Bearer {admin}"}
+            )
         if r.status_code not in (201, 409):
             raise DemoError(f"account {username}: {r.status_code} {r.text[:300]}")
         created = r.status_code == 201
-        r = await self.call("POST", "/api/v1/admin/clients", token=admin, json={"username": username, "name": f"{username} (demo)"})
+        r = await self.call(
+            "POST", "/api/v1/admin/clients", token=admin, json={"username": username, "name": f"{username} (demo)"}
+        )
         creds = r.json()
         token = await self.client_token(creds["client_id"], creds["client_secret"])
         self.tokens[username] = token
         return token, created
 
-    async def new_agency(self, name: str, home: str, serves: list[str], industries: list[str], engineers: list[str], *,
-                         uscc: str, approve_with: str | None, number: int = 0) -> dict[str, Any]:
+    async def new_agency(
+        self,
+        name: str,
+        home: str,
+        serves: list[str],
+        industries: list[str],
+        engineers: list[str],
+        *,
+        uscc: str,
+        approve_with: str | None,
+        number: int = 0,
+    ) -> dict[str, Any]:
         """An agency signs up, files and submits; ``approve_with`` (a bureau token) approves it."""
         jur = load_jurisdiction()
         today = date.today()
         valid_until = (today + timedelta(days=3 * 365)).isoformat()
         token, _ = await self.account(f"agency-{uscc.lower()}", "agency", org_uscc=uscc, display_name=name)
-        staff = [{"name": e, "role": "registered_safety_engineer", "certificate_no": f"ZA{_digits(e + uscc, 8)}",
-                  "certificate_valid_until": valid_until, "full_time": True} for e in engineers]
-        staff += [{"name": f"{s}{number + 1}", "role": "safety_officer", "full_time": True} for s in ("安全员甲", "安全员乙", "安全员丙")]
-        body = {"uscc": uscc, "name": f"{name}{self.tag}", "legal_representative": engineers[0], "contact_phone": phone_for(name),
-                "address": f"{jur.name_of(home)}{_first_town(jur, home)}建设路{number + 8}号",
-                "district_code": home, "service_districts": serves, "service_industries": industries, "staff": staff,
-                "qualifications": [{"type": "安全生产技术服务机构备案", "number": f"粤应急备{_digits(name + uscc, 6)}",
-                                    "issuer": "广东省应急管理厅", "valid_from": (today - timedelta(days=365)).isoformat(),
-                                    "valid_until": valid_until}]}
+        staff = [
+            {
+                "name": e,
+                "role": "registered_safety_engineer",
+                "certificate_no": f"ZA{_digits(e + uscc, 8)}",
+                "certificate_valid_until": valid_until,
+                "full_time": True,
+            }
+            for e in engineers
+        ]
+        staff += [
+            {"name": f"{s}{number + 1}", "role": "safety_officer", "full_time": True}
+            for s in ("安全员甲", "安全员乙", "安全员丙")
+        ]
+        body = {
+            "uscc": uscc,
+            "name": f"{name}{self.tag}",
+            "legal_representative": engineers[0],
+            "contact_phone": phone_for(name),
+            "address": f"{jur.name_of(home)}{_first_town(jur, home)}建设路{number + 8}号",
+            "district_code": home,
+            "service_districts": serves,
+            "service_industries": industries,
+            "staff": staff,
+            "qualifications": [
+                {
+                    "type": "安全生产技术服务机构备案",
+                    "number": f"粤应急备{_digits(name + uscc, 6)}",
+                    "issuer": "广东省应急管理厅",
+                    "valid_from": (today - timedelta(days=365)).isoformat(),
+                    "valid_until": valid_until,
+                }
+            ],
+        }
         agency = (await self.call("POST", "/api/v1/agencies", token=token, json=body)).json()
         agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/submit", token=token)).json()
         if approve_with:
-            agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/review", token=approve_with,
-                                      json={"decision": "approve", "comments": "材料齐全，准予备案"})).json()
+            agency = (
+                await self.call(
+                    "POST",
+                    f"/api/v1/agencies/{agency['id']}/review",
+                    token=approve_with,
+                    json={"decision": "approve", "comments": "材料齐全，准予备案"},
+                )
+            ).json()
         return {**agency, "token": token, "engineers": engineers}
 
     # --- the story ---------------------------------------------------------------------------
@@ -215,8 +334,12 @@ class Seeder:
         # agencies: sign up, file, submit; the city bureau approves all but the last
         for n, row in enumerate(agency_rows):
             index = AGENCIES.index(row)
-            agency = await self.new_agency(*row, uscc=uscc_for("agency", index, row[1], t),
-                                           approve_with=city_token if index != 5 else None, number=n)
+            agency = await self.new_agency(
+                *row,
+                uscc=uscc_for("agency", index, row[1], t),
+                approve_with=city_token if index != 5 else None,
+                number=n,
+            )
             result.agencies.append(agency)
             self.progress("agencies")
 
@@ -226,10 +349,19 @@ class Seeder:
             uscc = uscc_for("enterprise", index, district, t)
             token, _ = await self.account(f"ent-{uscc.lower()}", "enterprise", org_uscc=uscc, display_name=name)
             town = _first_town(jur, district, offset=index)
-            body = {"uscc": uscc, "name": f"{name}{t}", "industry": industry, "district_code": district, "town": town,
-                    "address": f"{jur.name_of(district)}{town}工业大道{index + 3}号", "employees": employees,
-                    "major_hazard_source": major, "hazard_flags": flags, "contact_name": "张经理",
-                    "contact_phone": f"1380750{_digits(name, 4)}"}
+            body = {
+                "uscc": uscc,
+                "name": f"{name}{t}",
+                "industry": industry,
+                "district_code": district,
+                "town": town,
+                "address": f"{jur.name_of(district)}{town}工业大道{index + 3}号",
+                "employees": employees,
+                "major_hazard_source": major,
+                "hazard_flags": flags,
+                "contact_name": "张经理",
+                "contact_phone": f"1380750{_digits(name, 4)}",
+            }
             enterprise = (await self.call("POST", "/api/v1/enterprises", token=token, json=body)).json()
             result.enterprises.append({**enterprise, "token": token, "agency": agency_index.get(ENTERPRISES[index][6])})
             self.progress("enterprises")
@@ -245,19 +377,41 @@ class Seeder:
             engineer = agency["engineers"][n % len(agency["engineers"])]
             start = today - timedelta(days=120) if n % 2 == 1 else today
             end = start + timedelta(days=364)
-            body = {"enterprise_uscc": enterprise["uscc"], "agency_id": agency["id"], "engineer_name": engineer,
-                    "services": [{"item": "hazard_inspection", "times_per_year": 12}, {"item": "safety_training", "times_per_year": 4},
-                                 {"item": "emergency_plan", "times_per_year": 1}],
-                    "start_date": start.isoformat(), "end_date": end.isoformat(), "fee_yuan": 12000 + 3000 * (n % 4)}
-            contract = (await self.call("POST", "/api/v1/contracts", token=enterprise["token"], json=body, retry=True)).json()
+            body = {
+                "enterprise_uscc": enterprise["uscc"],
+                "agency_id": agency["id"],
+                "engineer_name": engineer,
+                "services": [
+                    {"item": "hazard_inspection", "times_per_year": 12},
+                    {"item": "safety_training", "times_per_year": 4},
+                    {"item": "emergency_plan", "times_per_year": 1},
+                ],
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "fee_yuan": 12000 + 3000 * (n % 4),
+            }
+            contract = (
+                await self.call("POST", "/api/v1/contracts", token=enterprise["token"], json=body, retry=True)
+            ).json()
             cid = contract["id"]
             await self.call("POST", f"/api/v1/contracts/{cid}/sign", token=enterprise["token"], retry=True)
-            contract = (await self.call("POST", f"/api/v1/contracts/{cid}/sign", token=agency["token"], retry=True)).json()
-            contract = (await self.call("POST", f"/api/v1/contracts/{cid}/file", token=enterprise["token"], retry=True)).json()
+            contract = (
+                await self.call("POST", f"/api/v1/contracts/{cid}/sign", token=agency["token"], retry=True)
+            ).json()
+            contract = (
+                await self.call("POST", f"/api/v1/contracts/{cid}/file", token=enterprise["token"], retry=True)
+            ).json()
             last = n == len(result.enterprises) - 1
             if not last:  # the last one waits in the bureau's queue
-                contract = (await self.call("POST", f"/api/v1/contracts/{cid}/filing-review", token=city_token, retry=True,
-                                            json={"decision": "accept", "comments": "符合实施方案要求，予以备案"})).json()
+                contract = (
+                    await self.call(
+                        "POST",
+                        f"/api/v1/contracts/{cid}/filing-review",
+                        token=city_token,
+                        retry=True,
+                        json={"decision": "accept", "comments": "符合实施方案要求，予以备案"},
+                    )
+                ).json()
             result.contracts.append({**contract, "enterprise": enterprise, "agency": agency, "start": start})
             self.progress("contracts")
 
@@ -266,39 +420,79 @@ class Seeder:
         for n, contract in enumerate(c for c in result.contracts if c.get("status") in ("active", "filed")):
             hazards = [HAZARDS[n % len(HAZARDS)]] + ([HAZARDS[(n + 2) % len(HAZARDS)]] if n % 2 == 0 else [])
             visit = contract["start"] + timedelta(days=10) if contract["start"] < today else today
-            body = {"contract_id": contract["id"], "visit_date": visit.isoformat(), "engineer_name": contract["engineer_name"],
-                    "items": ["hazard_inspection", "safety_training"], "summary": "按托管协议开展月度隐患排查和全员安全培训。",
-                    "hazards": [{"description": d, "level": lvl, "location": loc,
-                                 "deadline": (visit + timedelta(days=60 if lvl == "major" else 20)).isoformat()}
-                                for d, lvl, loc in hazards]}
-            log = (await self.call("POST", "/api/v1/service-logs", token=contract["agency"]["token"], json=body, retry=True)).json()
+            body = {
+                "contract_id": contract["id"],
+                "visit_date": visit.isoformat(),
+                "engineer_name": contract["engineer_name"],
+                "items": ["hazard_inspection", "safety_training"],
+                "summary": "按托管协议开展月度隐患排查和全员安全培训。",
+                "hazards": [
+                    {
+                        "description": d,
+                        "level": lvl,
+                        "location": loc,
+                        "deadline": (visit + timedelta(days=60 if lvl == "major" else 20)).isoformat(),
+                    }
+                    for d, lvl, loc in hazards
+                ],
+            }
+            log = (
+                await self.call(
+                    "POST", "/api/v1/service-logs", token=contract["agency"]["token"], json=body, retry=True
+                )
+            ).json()
             result.service_logs += 1
             result.hazards += len(hazards)
-            await self.call("POST", f"/api/v1/service-logs/{log['id']}/confirm", token=contract["enterprise"]["token"], retry=True)
+            await self.call(
+                "POST", f"/api/v1/service-logs/{log['id']}/confirm", token=contract["enterprise"]["token"], retry=True
+            )
             self.progress("service_logs")
 
         # complaints: one forwarded to the agency, one waiting to be forwarded
         active = [c for c in result.contracts if c.get("status") in ("active", "filed")]
         if active:
             first, last = active[0], active[-1]
-            complaint = (await self.call("POST", "/api/v1/complaints", token=last["enterprise"]["token"], retry=True, json={
-                "agency_id": last["agency"]["id"], "contract_id": last["id"], "category": "service_quality",
-                "description": "隐患排查报告内容空泛，未附现场照片。"})).json()
-            await self.call("POST", f"/api/v1/complaints/{complaint['id']}/forward", token=city_token, retry=True,
-                            json={"note": "请机构十日内书面答复。"})
-            await self.call("POST", "/api/v1/complaints", token=first["enterprise"]["token"], retry=True, json={
-                "agency_id": first["agency"]["id"], "contract_id": first["id"], "category": "missed_visit",
-                "description": "约定每月上门排查，本月工程师未按时到场，电话联系也未回复。"})
+            complaint = (
+                await self.call(
+                    "POST",
+                    "/api/v1/complaints",
+                    token=last["enterprise"]["token"],
+                    retry=True,
+                    json={
+                        "agency_id": last["agency"]["id"],
+                        "contract_id": last["id"],
+                        "category": "service_quality",
+                        "description": "隐患排查报告内容空泛，未附现场照片。",
+                    },
+                )
+            ).json()
+            await self.call(
+                "POST",
+                f"/api/v1/complaints/{complaint['id']}/forward",
+                token=city_token,
+                retry=True,
+                json={"note": "请机构十日内书面答复。"},
+            )
+            await self.call(
+                "POST",
+                "/api/v1/complaints",
+                token=first["enterprise"]["token"],
+                retry=True,
+                json={
+                    "agency_id": first["agency"]["id"],
+                    "contract_id": first["id"],
+                    "category": "missed_visit",
+                    "description": "约定每月上门排查，本月工程师未按时到场，电话联系也未回复。",
+                },
+            )
             result.complaints += 2
         self.progress("complaints")
 
         # today's sweep: missed visits and overdue hazards, as the daily job would find them
         admin = await self.admin()
         for service in ("contracts", "audit"):
-            try:
+            with contextlib.suppress(DemoError):  # not essential to the story; the periodic sweep will do it
                 await self.call("POST", "/api/v1/admin/sweep", token=admin, params={"service": service})
-            except DemoError:
-                pass  # not essential to the story; the periodic sweep will do it
         self.progress("sweep")
         return result
 
@@ -314,8 +508,18 @@ def steps(small: bool = False) -> int:
     return 1 + agencies + enterprises * 3 + 2
 
 
-async def seed(gateway: str, *, admin_id: str, admin_secret: str, small: bool = False, tag: str = "",
-               progress: Callable[[str], None] | None = None, patience: float = 30.0) -> DemoResult:
+async def seed(
+    gateway: str,
+    *,
+    admin_id: str,
+    admin_secret: str,
+    small: bool = False,
+    tag: str = "",
+    progress: Callable[[str], None] | None = None,
+    patience: float = 30.0,
+) -> DemoResult:
     async with httpx.AsyncClient(base_url=gateway, timeout=20.0) as client:
-        seeder = Seeder(client, admin_id=admin_id, admin_secret=admin_secret, tag=tag, progress=progress, patience=patience)
+        seeder = Seeder(
+            client, admin_id=admin_id, admin_secret=admin_secret, tag=tag, progress=progress, patience=patience
+        )
         return await seeder.run(DemoResult(gateway=gateway), small=small)

@@ -31,7 +31,7 @@ def up(wait: float = typer.Option(90.0, help="Seconds to wait for every /readyz"
     supervisor = Supervisor(settings=settings, log_dir=settings.data_dir / "logs", extra_env=extra)
     stopping = {"flag": False}
 
-    def _stop(_signum, _frame) -> None:  # noqa: ANN001
+    def _stop(_signum, _frame) -> None:
         stopping["flag"] = True
 
     signal.signal(signal.SIGINT, _stop)
@@ -47,14 +47,14 @@ def up(wait: float = typer.Option(90.0, help="Seconds to wait for every /readyz"
             time.sleep(1.0)
     except (TimeoutError, RuntimeError) as exc:
         console.print(f"[red]{exc}[/red]  (logs: {settings.data_dir / 'logs'})")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from exc
     finally:
         console.print("stopping…")
         supervisor.stop()
         console.print("stopped.")
 
 
-def _print_urls(settings: Settings, supervisor, took: float) -> None:  # noqa: ANN001
+def _print_urls(settings: Settings, supervisor, took: float) -> None:
     table = Table(title=f"ready in {took:.1f}s")
     table.add_column("component")
     table.add_column("URL")
@@ -67,10 +67,11 @@ def _print_urls(settings: Settings, supervisor, took: float) -> None:  # noqa: A
     table.add_row("data", str(Path(settings.data_dir).resolve()))
     console.print(table)
     if settings.admin_client_id:
-        console.print(f"admin client (client_credentials): id=[bold]{settings.admin_client_id}[/bold] "
-                      f"secret=[bold]{settings.admin_client_secret}[/bold]")
+        console.print(
+            f"admin client (client_credentials): id=[bold]{settings.admin_client_id}[/bold] "
+            f"secret=[bold]{settings.admin_client_secret}[/bold]"
+        )
     console.print("Ctrl-C stops everything.")
-
 
 
 # --- the operator's commands (issue #10) -------------------------------------------------------------
@@ -91,14 +92,20 @@ def _fail(message: str) -> None:
 
 
 GatewayOpt = typer.Option(None, "--gateway", help="网关地址 / gateway URL (default: from CUSTODY_* settings)")
-AdminIdOpt = typer.Option(None, "--admin-id", help="管理员客户端 / admin client id (default: CUSTODY_ADMIN_CLIENT_ID or the dev default)")
+AdminIdOpt = typer.Option(
+    None, "--admin-id", help="管理员客户端 / admin client id (default: CUSTODY_ADMIN_CLIENT_ID or the dev default)"
+)
 AdminSecretOpt = typer.Option(None, "--admin-secret", help="管理员客户端密钥 / admin client secret")
 
 
 @app.command()
-def demo(gateway: str = GatewayOpt, admin_id: str = AdminIdOpt, admin_secret: str = AdminSecretOpt,
-         small: bool = typer.Option(False, help="A smaller data set (3 agencies, 4 enterprises)"),
-         tag: str = typer.Option("", help="Suffix for every name (to seed a second, separate data set)")) -> None:
+def demo(
+    gateway: str = GatewayOpt,
+    admin_id: str = AdminIdOpt,
+    admin_secret: str = AdminSecretOpt,
+    small: bool = typer.Option(False, help="A smaller data set (3 agencies, 4 enterprises)"),
+    tag: str = typer.Option("", help="Suffix for every name (to seed a second, separate data set)"),
+) -> None:
     """Seed a realistic Jiangmen data set through the public API (agencies, enterprises, contracts, visits, hazards, complaints)."""
     import asyncio
 
@@ -108,31 +115,40 @@ def demo(gateway: str = GatewayOpt, admin_id: str = AdminIdOpt, admin_secret: st
 
     gateway = (gateway or _gateway_default()).rstrip("/")
     admin_id, admin_secret = _admin_credentials(admin_id, admin_secret)
-    names = {"bureaus": "监管部门账户 / bureaus", "agencies": "中介机构备案 / agency filings",
-             "enterprises": "企业登记 / enterprises", "contracts": "托管协议 / contracts",
-             "service_logs": "服务记录与隐患 / visits and hazards", "complaints": "投诉 / complaints",
-             "sweep": "每日巡检 / daily sweep"}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    names = {
+        "bureaus": "监管部门账户 / bureaus",
+        "agencies": "中介机构备案 / agency filings",
+        "enterprises": "企业登记 / enterprises",
+        "contracts": "托管协议 / contracts",
+        "service_logs": "服务记录与隐患 / visits and hazards",
+        "complaints": "投诉 / complaints",
+        "sweep": "每日巡检 / daily sweep",
+    }
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task("江门示范数据 / Jiangmen demo data", total=steps(small))
 
         def advance(step: str) -> None:
             progress.update(task, advance=1, description=names.get(step, step))
 
         try:
-            result = asyncio.run(seed(gateway, admin_id=admin_id, admin_secret=admin_secret, small=small, tag=tag,
-                                      progress=advance))
+            result = asyncio.run(
+                seed(gateway, admin_id=admin_id, admin_secret=admin_secret, small=small, tag=tag, progress=advance)
+            )
         except DemoError as exc:
             _fail(f"demo failed: {exc}")
-        except Exception as exc:  # noqa: BLE001 - an unreachable gateway, say so plainly
+        except Exception as exc:
             _fail(f"demo failed ({type(exc).__name__}): {exc} — is the platform running (make run)?")
         progress.update(task, completed=steps(small))
     if result.already_seeded:
         console.print("[yellow]示范数据已存在 / the demo data is already there[/yellow]")
     else:
-        console.print(f"[green]seeded[/green]: {len(result.agencies)} agencies, {len(result.enterprises)} enterprises, "
-                      f"{len(result.contracts)} contracts, {result.service_logs} visits, {result.hazards} hazards, "
-                      f"{result.complaints} complaints")
+        console.print(
+            f"[green]seeded[/green]: {len(result.agencies)} agencies, {len(result.enterprises)} enterprises, "
+            f"{len(result.contracts)} contracts, {result.service_logs} visits, {result.hazards} hazards, "
+            f"{result.complaints} complaints"
+        )
     table = Table(title="打开门户 / open the portal", show_header=False)
     table.add_row("公示名单 / public list", f"{gateway}/")
     table.add_row("监管看板 / dashboard", f"{gateway}/portal/dashboard")
@@ -143,10 +159,12 @@ def demo(gateway: str = GatewayOpt, admin_id: str = AdminIdOpt, admin_secret: st
 
 
 @app.command()
-def login(gateway: str = GatewayOpt,
-          scope: str = typer.Option("custody.read custody.write", help="Scopes to ask for"),
-          open_browser: bool = typer.Option(True, "--open-browser/--no-browser", help="Open the login page in a browser"),
-          timeout: float = typer.Option(300.0, help="Seconds to wait for the browser")) -> None:
+def login(
+    gateway: str = GatewayOpt,
+    scope: str = typer.Option("custody.read custody.write", help="Scopes to ask for"),
+    open_browser: bool = typer.Option(True, "--open-browser/--no-browser", help="Open the login page in a browser"),
+    timeout: float = typer.Option(300.0, help="Seconds to wait for the browser"),
+) -> None:
     """Log in through the browser (authorization code + PKCE, loopback redirect, public client custody-cli)."""
     import webbrowser
 
@@ -184,10 +202,12 @@ app.add_typer(events_app, name="events")
 
 
 @events_app.command("tail")
-def events_tail(type_: str = typer.Option(">", "--type", help="Event type pattern, e.g. contract.* or contract.filed"),
-                nats_url: str = typer.Option(None, "--nats", help="NATS URL(s), comma-separated (default: from settings)"),
-                count: int = typer.Option(0, help="Stop after this many events (0: until Ctrl-C)"),
-                raw: bool = typer.Option(False, "--json", help="Print each envelope as one JSON line")) -> None:
+def events_tail(
+    type_: str = typer.Option(">", "--type", help="Event type pattern, e.g. contract.* or contract.filed"),
+    nats_url: str = typer.Option(None, "--nats", help="NATS URL(s), comma-separated (default: from settings)"),
+    count: int = typer.Option(0, help="Stop after this many events (0: until Ctrl-C)"),
+    raw: bool = typer.Option(False, "--json", help="Print each envelope as one JSON line"),
+) -> None:
     """Watch the bus: print every event envelope as it is published."""
     import asyncio
 
@@ -199,7 +219,7 @@ def events_tail(type_: str = typer.Option(">", "--type", help="Event type patter
         asyncio.run(tail(servers, f"{settings.subject_prefix}.{type_}", count=count, raw=raw, console=console))
     except KeyboardInterrupt:
         pass
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(f"cannot watch the bus at {', '.join(servers)}: {exc}")
 
 
@@ -209,14 +229,24 @@ ServiceOpt = typer.Option(..., "--service", help="registry | enterprises | contr
 
 
 @dlq_app.command("list")
-def dlq_list(service: str = ServiceOpt, gateway: str = GatewayOpt, admin_id: str = AdminIdOpt,
-             admin_secret: str = AdminSecretOpt, include_replayed: bool = typer.Option(False, "--all")) -> None:
+def dlq_list(
+    service: str = ServiceOpt,
+    gateway: str = GatewayOpt,
+    admin_id: str = AdminIdOpt,
+    admin_secret: str = AdminSecretOpt,
+    include_replayed: bool = typer.Option(False, "--all"),
+) -> None:
     """List a service's dead letters."""
     from cli.ops import OpsError, admin_call
 
     try:
-        body = admin_call((gateway or _gateway_default()), *_admin_credentials(admin_id, admin_secret), "GET",
-                          "/api/v1/admin/dlq", params={"service": service, "include_replayed": str(include_replayed).lower()})
+        body = admin_call(
+            (gateway or _gateway_default()),
+            *_admin_credentials(admin_id, admin_secret),
+            "GET",
+            "/api/v1/admin/dlq",
+            params={"service": service, "include_replayed": str(include_replayed).lower()},
+        )
     except OpsError as exc:
         _fail(str(exc))
     items = body.get("items") or []
@@ -224,30 +254,47 @@ def dlq_list(service: str = ServiceOpt, gateway: str = GatewayOpt, admin_id: str
     for column in ("id", "event_type", "event_id", "consumer", "attempts", "error", "dead_at", "replayed_at"):
         table.add_column(column, overflow="fold")
     for item in items:
-        table.add_row(*(str(item.get(k, item.get(k.replace("dead_at", "created_at"), "")) or "") for k in
-                        ("id", "event_type", "event_id", "consumer", "attempts", "error", "dead_at", "replayed_at")))
+        table.add_row(
+            *(
+                str(item.get(k, item.get(k.replace("dead_at", "created_at"), "")) or "")
+                for k in ("id", "event_type", "event_id", "consumer", "attempts", "error", "dead_at", "replayed_at")
+            )
+        )
     console.print(table)
 
 
 @dlq_app.command("replay")
-def dlq_replay(dead_letter_id: str = typer.Argument(..., help="The dead letter's id (from `custody dlq list`)"),
-               service: str = ServiceOpt, gateway: str = GatewayOpt, admin_id: str = AdminIdOpt,
-               admin_secret: str = AdminSecretOpt) -> None:
+def dlq_replay(
+    dead_letter_id: str = typer.Argument(..., help="The dead letter's id (from `custody dlq list`)"),
+    service: str = ServiceOpt,
+    gateway: str = GatewayOpt,
+    admin_id: str = AdminIdOpt,
+    admin_secret: str = AdminSecretOpt,
+) -> None:
     """Replay one dead letter to its consumer."""
     from cli.ops import OpsError, admin_call
 
     try:
-        body = admin_call((gateway or _gateway_default()), *_admin_credentials(admin_id, admin_secret), "POST",
-                          f"/api/v1/admin/dlq/{dead_letter_id}/replay", params={"service": service})
+        body = admin_call(
+            (gateway or _gateway_default()),
+            *_admin_credentials(admin_id, admin_secret),
+            "POST",
+            f"/api/v1/admin/dlq/{dead_letter_id}/replay",
+            params={"service": service},
+        )
     except OpsError as exc:
         _fail(str(exc))
     console.print_json(data=body)
 
 
 @app.command()
-def sweep(service: str = typer.Option("all", "--service", help="registry | enterprises | contracts | audit | all"),
-          as_of: str = typer.Option(None, "--as-of", help="ISO date (default: today)"),
-          gateway: str = GatewayOpt, admin_id: str = AdminIdOpt, admin_secret: str = AdminSecretOpt) -> None:
+def sweep(
+    service: str = typer.Option("all", "--service", help="registry | enterprises | contracts | audit | all"),
+    as_of: str = typer.Option(None, "--as-of", help="ISO date (default: today)"),
+    gateway: str = GatewayOpt,
+    admin_id: str = AdminIdOpt,
+    admin_secret: str = AdminSecretOpt,
+) -> None:
     """Run the time-based transitions (activation, expiry, overdue, reminders) as of a date."""
     from datetime import date
 

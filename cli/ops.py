@@ -14,8 +14,9 @@ class OpsError(RuntimeError):
     pass
 
 
-def admin_call(gateway: str, admin_id: str, admin_secret: str, method: str, path: str, *,
-               params: dict[str, Any] | None = None) -> dict[str, Any]:
+def admin_call(
+    gateway: str, admin_id: str, admin_secret: str, method: str, path: str, *, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One admin API call through the gateway with a client_credentials token."""
     gateway = gateway.rstrip("/")
     try:
@@ -41,12 +42,21 @@ def format_envelope(envelope: dict[str, Any]) -> str:
     data = envelope.get("data") or {}
     keys = ("status", "name", "filing_no", "level", "score", "grade", "risk_level")
     summary = " ".join(f"{k}={data[k]}" for k in keys if isinstance(data, dict) and data.get(k) is not None)
-    return (f"{envelope.get('time', '')}  [bold]{envelope.get('type', '?')}[/bold]  {envelope.get('source', '')}  "
-            f"subject={envelope.get('subject', '')}  v{data.get('version', '?') if isinstance(data, dict) else '?'}  {summary}")
+    return (
+        f"{envelope.get('time', '')}  [bold]{envelope.get('type', '?')}[/bold]  {envelope.get('source', '')}  "
+        f"subject={envelope.get('subject', '')}  v{data.get('version', '?') if isinstance(data, dict) else '?'}  {summary}"
+    )
 
 
-async def tail(servers: list[str], subject: str, *, count: int = 0, raw: bool = False,
-               console: Console | None = None, ready: asyncio.Event | None = None) -> list[dict[str, Any]]:
+async def tail(
+    servers: list[str],
+    subject: str,
+    *,
+    count: int = 0,
+    raw: bool = False,
+    console: Console | None = None,
+    ready: asyncio.Event | None = None,
+) -> list[dict[str, Any]]:
     """Subscribe to ``subject`` (core NATS: every JetStream publish is seen) and print envelopes."""
     import nats
 

@@ -57,18 +57,31 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir),
-               "-n", self.name]
+        cmd = [
+            nats_server_binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "-n",
+            self.name,
+        ]
         if self.cluster_port:
             cmd += ["--cluster_name", self.cluster_name, "--cluster", f"nats://127.0.0.1:{self.cluster_port}"]
             if self.routes:
                 cmd += ["--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)]
         return cmd
 
-    def start(self, *, wait: bool = True) -> "NatsServer":
+    def start(self, *, wait: bool = True) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
+        if self.log_file:
+            with open(self.log_file, "ab") as out:  # the child keeps its own copy of the descriptor
+                self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
+        else:
+            self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         if wait:
             wait_for_port(self.port)
         return self
@@ -87,7 +100,13 @@ def cluster(base_dir: Path, size: int = 3) -> list[NatsServer]:
     client_ports = [free_port() for _ in range(size)]
     cluster_ports = [free_port() for _ in range(size)]
     return [
-        NatsServer(port=client_ports[i], store_dir=base_dir / f"n{i}", name=f"n{i}", cluster_port=cluster_ports[i],
-                   routes=[p for j, p in enumerate(cluster_ports) if j != i], log_file=base_dir / f"n{i}.log")
+        NatsServer(
+            port=client_ports[i],
+            store_dir=base_dir / f"n{i}",
+            name=f"n{i}",
+            cluster_port=cluster_ports[i],
+            routes=[p for j, p in enumerate(cluster_ports) if j != i],
+            log_file=base_dir / f"n{i}.log",
+        )
         for i in range(size)
     ]

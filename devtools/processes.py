@@ -6,8 +6,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import httpx
 
@@ -24,8 +24,15 @@ def stop_process(process: subprocess.Popen | None, *, timeout: float = 10.0, kil
         process.wait(5)
 
 
-def wait_until_ready(url: str, *, timeout: float, alive: Callable[[], bool], what: str,
-                     log_file: Path | None = None, interval: float = 0.1) -> float:
+def wait_until_ready(
+    url: str,
+    *,
+    timeout: float,
+    alive: Callable[[], bool],
+    what: str,
+    log_file: Path | None = None,
+    interval: float = 0.1,
+) -> float:
     """Poll ``url`` until it answers 200; fail at once if the process died. Returns seconds taken."""
     started = time.monotonic()
     with httpx.Client(timeout=2.0) as client:

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from devtools.natsserver import NatsServer
 from devtools.processes import stop_process, wait_until_ready
 from shared.settings import SERVICES, Settings
@@ -56,12 +55,27 @@ class Component:
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_file, "ab")
-        cmd = [sys.executable, "-m", "uvicorn", APP_TARGETS[self.name], "--factory", "--host", self.host,
-               "--port", str(self.port), "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            APP_TARGETS[self.name],
+            "--factory",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "5",
+        ]
         # Own session: Ctrl-C reaches the supervisor, which stops the children in order.
-        self.process = subprocess.Popen(cmd, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        with open(self.log_file, "ab") as out:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                cmd, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     @property
     def running(self) -> bool:
@@ -72,8 +86,9 @@ class Component:
         self.process = None
 
     def wait_ready(self, timeout: float = 60.0) -> float:
-        return wait_until_ready(f"{self.url}/readyz", timeout=timeout, alive=lambda: self.running,
-                                what=self.name, log_file=self.log_file)
+        return wait_until_ready(
+            f"{self.url}/readyz", timeout=timeout, alive=lambda: self.running, what=self.name, log_file=self.log_file
+        )
 
 
 @dataclass
@@ -93,11 +108,23 @@ class Supervisor:
                 # A second replica listens on its own port (base + 100 × replica); the gateway
                 # talks to the first, a load balancer would spread over all in production.
                 port = base_port + 100 * replica
-                self.components.append(Component(name, port, env, self.log_dir / f"{name}-{replica}.log",
-                                                 host=self.settings.host, replica=replica))
+                self.components.append(
+                    Component(
+                        name,
+                        port,
+                        env,
+                        self.log_dir / f"{name}-{replica}.log",
+                        host=self.settings.host,
+                        replica=replica,
+                    )
+                )
         if self.settings.uses_embedded_nats:
-            self.nats = NatsServer(port=self.settings.embedded_nats_port, store_dir=self.settings.data_dir / "nats",
-                                   name="custody-embedded", log_file=self.log_dir / "nats.log")
+            self.nats = NatsServer(
+                port=self.settings.embedded_nats_port,
+                store_dir=self.settings.data_dir / "nats",
+                name="custody-embedded",
+                log_file=self.log_dir / "nats.log",
+            )
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)

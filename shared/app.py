@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -81,10 +81,12 @@ class Runtime:
     policy: Policy
     sweeps: Sequence[Sweep] = ()
 
-    def unit_of_work(self, principal: Principal | None = None, *, request_id: str | None = None,
-                     before_commit: Sequence[Any] = ()) -> UnitOfWork:
-        return UnitOfWork(self, principal=principal or Principal.system(self.name), request_id=request_id,
-                          before_commit=before_commit)
+    def unit_of_work(
+        self, principal: Principal | None = None, *, request_id: str | None = None, before_commit: Sequence[Any] = ()
+    ) -> UnitOfWork:
+        return UnitOfWork(
+            self, principal=principal or Principal.system(self.name), request_id=request_id, before_commit=before_commit
+        )
 
     async def sweep(self, as_of: datetime) -> dict[str, Any]:
         """Run every sweep of the service as of ``as_of``; their counts merged."""
@@ -119,22 +121,40 @@ get_context = get_runtime
 Ctx = RuntimeDep
 
 
-def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, clock: Clock | None = None,
-                       verifier: TokenVerifier | None = None) -> FastAPI:
+def create_service_app(
+    spec: ServiceSpec,
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    verifier: TokenVerifier | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     clock = clock or Clock()
-    verifier = verifier or TokenVerifier(issuer=settings.issuer_url, audience=settings.audience,
-                                         jwks_url=settings.jwks_location)
+    verifier = verifier or TokenVerifier(
+        issuer=settings.issuer_url, audience=settings.audience, jwks_url=settings.jwks_location
+    )
     infra = infrastructure_tables(spec.metadata)
     db = Database(settings.database_url_for(spec.name), service=spec.name)
     bus = Bus(settings, name=spec.name)
     relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
     consumers, sweeps = _transitional(spec)
-    subscriber = Subscriber(db=db, infra=infra, bus=bus, service=spec.name, consumers=consumers,
-                            max_deliver=settings.max_deliver)
-    runtime = Runtime(name=spec.name, settings=settings, db=db, infra=infra, bus=bus, outbox=Outbox(infra.outbox, clock),
-                      relay=relay, subscriber=subscriber, clock=clock, verifier=verifier, policy=load_policy(settings),
-                      sweeps=sweeps)
+    subscriber = Subscriber(
+        db=db, infra=infra, bus=bus, service=spec.name, consumers=consumers, max_deliver=settings.max_deliver
+    )
+    runtime = Runtime(
+        name=spec.name,
+        settings=settings,
+        db=db,
+        infra=infra,
+        bus=bus,
+        outbox=Outbox(infra.outbox, clock),
+        relay=relay,
+        subscriber=subscriber,
+        clock=clock,
+        verifier=verifier,
+        policy=load_policy(settings),
+        sweeps=sweeps,
+    )
     subscriber.runtime = runtime  # the inbox opens its units of work on the runtime it belongs to
 
     @asynccontextmanager
@@ -149,8 +169,11 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, c
         bus.start()
         relay.start()
         subscriber.start()
-        sweeper = (asyncio.create_task(_sweep_periodically(runtime))
-                   if runtime.sweeps and settings.sweep_interval_seconds > 0 else None)
+        sweeper = (
+            asyncio.create_task(_sweep_periodically(runtime))
+            if runtime.sweeps and settings.sweep_interval_seconds > 0
+            else None
+        )
         log.info("service.started", service=spec.name, database=db.url.split("@")[-1])
         try:
             yield
@@ -218,15 +241,19 @@ def parse_as_of(value: str | None, clock: Clock) -> datetime:
         return clock.now()
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.min, tzinfo=timezone.utc)
+            return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationFailed(text("as_of 须为 ISO 日期或 RFC 3339 时间", "as_of must be an ISO date or an RFC 3339 datetime"),
-                               errors=[FieldError("as_of", text("格式无效", "invalid format"))]) from None
+        raise ValidationFailed(
+            text("as_of 须为 ISO 日期或 RFC 3339 时间", "as_of must be an ISO date or an RFC 3339 datetime"),
+            errors=[FieldError("as_of", text("格式无效", "invalid format"))],
+        ) from None
     if parsed.tzinfo is None:
-        raise ValidationFailed(text("as_of 时间须带时区", "an as_of datetime needs a time zone"),
-                               errors=[FieldError("as_of", text("缺少时区", "no time zone"))])
-    return parsed.astimezone(timezone.utc)
+        raise ValidationFailed(
+            text("as_of 时间须带时区", "an as_of datetime needs a time zone"),
+            errors=[FieldError("as_of", text("缺少时区", "no time zone"))],
+        )
+    return parsed.astimezone(UTC)
 
 
 def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
@@ -240,8 +267,11 @@ def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
     async def readyz(runtime: RuntimeDep) -> Response:
         db_ok = await runtime.db.ping()
         bus_ok = runtime.bus.connected
-        body = {"status": "ready" if db_ok and bus_ok else "not-ready", "service": spec.name,
-                "checks": {"database": db_ok, "bus": bus_ok}}
+        body = {
+            "status": "ready" if db_ok and bus_ok else "not-ready",
+            "service": spec.name,
+            "checks": {"database": db_ok, "bus": bus_ok},
+        }
         return JSONResponse(body, status_code=200 if db_ok and bus_ok else 503)
 
     @router.get("/metrics", tags=["ops"], include_in_schema=False)
@@ -249,7 +279,9 @@ def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/api/v1/admin/dlq", tags=["admin"], summary="死信列表 / dead letters")
-    async def list_dead_letters(runtime: RuntimeDep, _: AdminPrincipal, include_replayed: bool = False) -> dict[str, Any]:
+    async def list_dead_letters(
+        runtime: RuntimeDep, _: AdminPrincipal, include_replayed: bool = False
+    ) -> dict[str, Any]:
         rows = await runtime.subscriber.list_dead_letters(include_replayed=include_replayed)
         return {"service": spec.name, "items": [_jsonable(r) for r in rows]}
 
@@ -267,20 +299,27 @@ def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
         return {"service": spec.name, **result}
 
     if has_sweeps:
+
         @router.post("/api/v1/admin/sweep", tags=["admin"], summary="按时间执行定时任务 / run time-based transitions")
-        async def sweep(runtime: RuntimeDep, _: AdminPrincipal,
-                        as_of: Annotated[str | None, Query(max_length=40,
-                                                           description="ISO 日期或 RFC 3339 时间；默认现在")] = None,
-                        service: Annotated[str | None, Query(max_length=40)] = None) -> dict[str, Any]:
+        async def sweep(
+            runtime: RuntimeDep,
+            _: AdminPrincipal,
+            as_of: Annotated[str | None, Query(max_length=40, description="ISO 日期或 RFC 3339 时间；默认现在")] = None,
+            service: Annotated[str | None, Query(max_length=40)] = None,
+        ) -> dict[str, Any]:
             if service is not None and service != spec.name:
-                raise ValidationFailed(text(f"本服务为 {spec.name}", f"This is the {spec.name} service"),
-                                       errors=[FieldError("service", text("服务名不匹配", "wrong service"))])
+                raise ValidationFailed(
+                    text(f"本服务为 {spec.name}", f"This is the {spec.name} service"),
+                    errors=[FieldError("service", text("服务名不匹配", "wrong service"))],
+                )
             moment = parse_as_of(as_of, runtime.clock)
             date_only = as_of is None or len(as_of) == 10
             future = moment.date() > runtime.clock.today() if date_only else moment > runtime.clock.now()
             if future and runtime.settings.is_production:
-                raise ValidationFailed(text("生产环境不允许指定未来时间", "A future as_of is refused in production"),
-                                       errors=[FieldError("as_of", text("不能晚于现在", "must not be in the future"))])
+                raise ValidationFailed(
+                    text("生产环境不允许指定未来时间", "A future as_of is refused in production"),
+                    errors=[FieldError("as_of", text("不能晚于现在", "must not be in the future"))],
+                )
             result = await runtime.sweep(moment)
             shown = moment.date().isoformat() if date_only else moment.isoformat()
             return {"service": spec.name, "as_of": shown, **result}

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Iterable
+from typing import Annotated, Any
 
 import httpx
 import structlog
@@ -91,9 +92,11 @@ class Principal:
     def is_org(self, uscc: str | None) -> bool:
         return self.role in ("agency", "enterprise") and uscc is not None and self.org_uscc == uscc
 
-    def require_role(self, *roles: str) -> "Principal":
+    def require_role(self, *roles: str) -> Principal:
         if self.role not in roles:
-            raise Forbidden(text(f"此操作需要以下角色之一：{', '.join(roles)}", f"This needs one of the roles: {', '.join(roles)}"))
+            raise Forbidden(
+                text(f"此操作需要以下角色之一：{', '.join(roles)}", f"This needs one of the roles: {', '.join(roles)}")
+            )
         return self
 
     @property
@@ -105,9 +108,17 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, *, issuer: str, audience: str, jwks_url: str | None = None,
-                 jwks: dict[str, Any] | None = None, timeout: float = 3.0, leeway: int = 5,
-                 refetch_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        jwks: dict[str, Any] | None = None,
+        timeout: float = 3.0,
+        leeway: int = 5,
+        refetch_interval: float = 1.0,
+    ) -> None:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.jwks_url = jwks_url
@@ -145,7 +156,9 @@ class TokenVerifier:
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning("auth.jwks_fetch_failed", url=self.jwks_url, error=str(exc))
                 if self._keys is None:
-                    raise ServiceUnavailable(text("无法获取令牌公钥（网关不可用）", "Cannot fetch the token keys (gateway unavailable)")) from exc
+                    raise ServiceUnavailable(
+                        text("无法获取令牌公钥（网关不可用）", "Cannot fetch the token keys (gateway unavailable)")
+                    ) from exc
                 return
             self._keys = KeySet.import_key_set(data)
             self._kids = {k.get("kid") for k in data.get("keys", [])}
@@ -207,15 +220,19 @@ class TokenVerifier:
         role = claims.get("role")
         if role not in ROLES:
             raise Unauthorized(text("访问令牌缺少角色", "Token has no valid role"))
-        return Principal(
-            subject=str(claims["sub"]),
-            role=Role(role),
-            scopes=frozenset(str(claims.get("scope", "")).split()),
-            client_id=claims.get("client_id"),
-            district=claims.get("district"),
-            org_uscc=claims.get("org_uscc"),
-            username=claims.get("username"),
-        ), float(claims["exp"]), kid
+        return (
+            Principal(
+                subject=str(claims["sub"]),
+                role=Role(role),
+                scopes=frozenset(str(claims.get("scope", "")).split()),
+                client_id=claims.get("client_id"),
+                district=claims.get("district"),
+                org_uscc=claims.get("org_uscc"),
+                username=claims.get("username"),
+            ),
+            float(claims["exp"]),
+            kid,
+        )
 
 
 def _header_of(token: str) -> dict[str, Any]:
@@ -255,7 +272,9 @@ async def principal_from_request(request: Request) -> Principal | None:
     principal = await request.app.state.verifier.verify(token)
     needed = READ_SCOPE if request.method in SAFE_METHODS else WRITE_SCOPE
     if needed not in principal.scopes:
-        raise Forbidden(text(f"令牌缺少权限范围 {needed}", f"The token lacks the scope {needed}"), code=ErrorCode.INSUFFICIENT_SCOPE)
+        raise Forbidden(
+            text(f"令牌缺少权限范围 {needed}", f"The token lacks the scope {needed}"), code=ErrorCode.INSUFFICIENT_SCOPE
+        )
     request.state.principal = principal
     return principal
 

@@ -30,18 +30,30 @@ class _StopWhen(stop_base):
         return self.should_stop()
 
 
-async def until_done(operation: Callable[[], Awaitable[T]], *, first: float, cap: float, event: str,
-                     retry_if: Callable[[BaseException], bool] = _always,
-                     before_sleep: Callable[[], Awaitable[Any]] | None = None,
-                     should_stop: Callable[[], bool] | None = None, **log_context: Any) -> T:
+async def until_done(
+    operation: Callable[[], Awaitable[T]],
+    *,
+    first: float,
+    cap: float,
+    event: str,
+    retry_if: Callable[[BaseException], bool] = _always,
+    before_sleep: Callable[[], Awaitable[Any]] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    **log_context: Any,
+) -> T:
     """Run ``operation`` until it returns, sleeping ``first`` … ``cap`` seconds (exponential, with
     jitter) after each failure that ``retry_if`` accepts; any other failure is raised at once, and so
     is the last failure once ``should_stop()`` says so. Each retry is logged as ``event``."""
 
     async def before(retry_state: RetryCallState) -> None:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
-        log.warning(event, error=str(exc)[:300], attempt=retry_state.attempt_number,
-                    retry_in=round(retry_state.upcoming_sleep, 3), **log_context)
+        log.warning(
+            event,
+            error=str(exc)[:300],
+            attempt=retry_state.attempt_number,
+            retry_in=round(retry_state.upcoming_sleep, 3),
+            **log_context,
+        )
         if before_sleep is not None:
             await before_sleep()
 
@@ -52,6 +64,7 @@ async def until_done(operation: Callable[[], Awaitable[T]], *, first: float, cap
         before_sleep=before,
         reraise=True,
     )
+
     async def attempt() -> T:  # tenacity awaits only what it recognises as a coroutine function
         return await operation()
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from typing import overload
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Clock:
@@ -27,14 +28,18 @@ class FrozenClock(Clock):
         return self._at
 
     def set(self, at: datetime) -> None:
-        self._at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        self._at = at if at.tzinfo else at.replace(tzinfo=UTC)
 
     def advance(self, **delta: float) -> None:
         self._at += timedelta(**delta)
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """SQLite drops the zone of stored timestamps: re-attach UTC."""
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -18,19 +18,20 @@ right after commit).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import types
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from collections.abc import Iterable
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
 from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
 
 from shared.context import before_commit_var
 
@@ -57,14 +58,19 @@ def check_in(column: str, values: Iterable[str], *, nullable: bool = False) -> s
     return f"{allowed} OR {column} IS NULL" if nullable else allowed
 
 
+def service_registry(name: str) -> registry:
+    """The registry (own metadata, naming convention) of one service's tables, for a base class
+    that type checkers can follow: ``class Base(SQLModel, registry=service_registry("audit")): ...``."""
+    return registry(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION, info={"service": name}))
+
+
 def service_base(name: str) -> type[SQLModel]:
     """A SQLModel base with its own registry and metadata, so each service's tables and
     migrations stay its own (sqlmodel #264)."""
-    reg = registry(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION, info={"service": name}))
-    return types.new_class(f"{name.title()}Model", (SQLModel,), {"registry": reg})
+    return types.new_class(f"{name.title()}Model", (SQLModel,), {"registry": service_registry(name)})
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Take transaction control from the driver so that we can say BEGIN IMMEDIATE ourselves.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -84,7 +90,7 @@ def _sqlite_begin(statement: str) -> Callable[[object], None]:
     close), this is one. Profiled (bench/shared_write.py), the hops were the largest item of a write.
     Errors surface like any ``do_begin`` failure: wrapped as ``sqlalchemy.exc.OperationalError``."""
 
-    def do_begin(dbapi_connection) -> None:  # noqa: ANN001 - a pool ``_ConnectionFairy``
+    def do_begin(dbapi_connection: Any) -> None:
         await_(dbapi_connection.driver_connection.execute(statement))
 
     return do_begin
@@ -110,7 +116,9 @@ class Database:
     def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        engine.sync_engine.dialect.do_begin = _sqlite_begin("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        engine.sync_engine.dialect.do_begin = _sqlite_begin(  # type: ignore[method-assign,assignment]
+            "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        )
         return engine
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -131,12 +139,10 @@ class Database:
         try:
             exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
             if not exists:
-                try:
+                # Another replica may create it first: a concurrent CREATE DATABASE fails on the
+                # pg_database unique index rather than with DuplicateDatabase.
+                with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                     await conn.execute(f'CREATE DATABASE "{name}"')
-                except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
-                    # another replica created it first (a concurrent CREATE DATABASE fails on the
-                    # pg_database unique index rather than with DuplicateDatabase)
-                    pass
         finally:
             await conn.close()
 
@@ -150,7 +156,7 @@ class Database:
             async with self.read_engine.connect() as conn:
                 await conn.execute(sa.text("SELECT 1"))
             return True
-        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+        except Exception:
             return False
 
     # --- units of work -------------------------------------------------------------------
@@ -159,13 +165,11 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, *, notify: bool = True) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
-            async with self._one_writer():
-                async with session.begin():
-                    yield session
-                    marker = before_commit_var.get()
-                    if marker is not None and marker[0] is self:
-                        await marker[1](session)
+        async with self._sessions() as session, self._one_writer(), session.begin():
+            yield session
+            marker = before_commit_var.get()
+            if marker is not None and marker[0] is self:
+                await marker[1](session)
         if notify:
             for hook in self._after_commit:
                 hook()
@@ -181,8 +185,11 @@ class Database:
             async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
                 await self._write_lock.acquire()
         except TimeoutError:
-            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
-                "database is locked (waited for this process's other write transaction)")) from None
+            raise OperationalError(
+                "BEGIN IMMEDIATE",
+                None,
+                sqlite3.OperationalError("database is locked (waited for this process's other write transaction)"),
+            ) from None
         try:
             yield
         finally:
@@ -194,44 +201,37 @@ class Database:
             yield session
 
 
-async def with_retry(
-    operation: Callable[[], Awaitable[object]], *, attempts: int = 5, first_delay: float = 0.05
-) -> object:
-    """Retry an operation that failed because the database was busy or the connection dropped."""
-    delay = first_delay
-    for attempt in range(1, attempts + 1):
-        try:
-            return await operation()
-        except (OperationalError, DBAPIError) as exc:
-            if attempt == attempts or not is_transient(exc):
-                raise
-            await asyncio.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
-
-
 def dialect_insert(session: AsyncSession) -> Callable[..., Any]:
     """The INSERT construct of the session's dialect (for ON CONFLICT clauses)."""
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-async def insert_ignore(session: AsyncSession, table: sa.Table, values: dict) -> bool:
+async def insert_ignore(session: AsyncSession, table: sa.Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted."""
     result = await session.execute(dialect_insert(session)(table).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    return rowcount(result) == 1
+
+
+def rowcount(result: Any) -> int:
+    """Rows an INSERT/UPDATE/DELETE touched (a ``CursorResult``'s count; typed here once)."""
+    count: int = result.rowcount
+    return count
 
 
 async def next_in_sequence(session: AsyncSession, table: sa.Table, *, key: str, key_value: Any, counter: str) -> int:
     """The next number of a counter row (created at 0 when missing), taken in the caller's
     transaction: the row stays locked until commit, so concurrent callers get distinct numbers."""
     await insert_ignore(session, table, {key: key_value, counter: 0})
-    stmt = (sa.update(table).where(table.c[key] == key_value)
-            .values({counter: table.c[counter] + 1}).returning(table.c[counter]))
-    return (await session.execute(stmt)).scalar_one()
+    stmt = (
+        sa.update(table)
+        .where(table.c[key] == key_value)
+        .values({counter: table.c[counter] + 1})
+        .returning(table.c[counter])
+    )
+    number: int = (await session.execute(stmt)).scalar_one()
+    return number
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -246,8 +246,19 @@ def is_transient(exc: BaseException) -> bool:
     message = str(exc).lower()
     return any(
         marker in message
-        for marker in ("database is locked", "database is busy", "connection was closed", "connection is closed",
-                       "cannot connect", "connection refused", "terminating connection", "connectiondoesnotexist",
-                       "connect call failed", "starting up", "shutting down", "recovery mode",
-                       "not yet accepting connections")
+        for marker in (
+            "database is locked",
+            "database is busy",
+            "connection was closed",
+            "connection is closed",
+            "cannot connect",
+            "connection refused",
+            "terminating connection",
+            "connectiondoesnotexist",
+            "connect call failed",
+            "starting up",
+            "shutting down",
+            "recovery mode",
+            "not yet accepting connections",
+        )
     ) or bool(getattr(exc, "connection_invalidated", False))

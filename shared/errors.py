@@ -8,9 +8,10 @@ is for our own bugs, and it is logged with its request id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Sequence
+from typing import Any
 
 import orjson
 import structlog
@@ -135,29 +136,39 @@ MESSAGES: dict[ErrorCode, Text] = {
     ErrorCode.METHOD_NOT_ALLOWED: text("不支持该请求方法", "Method not allowed"),
     ErrorCode.CONFLICT: text("与当前状态冲突", "Conflicts with the current state"),
     ErrorCode.INVALID_TRANSITION: text("当前状态不允许该操作", "The current state does not allow this"),
-    ErrorCode.PRECONDITION_FAILED: text("资源已被修改（版本不匹配），请重新获取后再试",
-                                        "The resource changed (version mismatch); fetch it again"),
-    ErrorCode.PRECONDITION_REQUIRED: text("此操作须以 If-Match 指明所针对的版本",
-                                          "This needs If-Match naming the version it applies to"),
+    ErrorCode.PRECONDITION_FAILED: text(
+        "资源已被修改（版本不匹配），请重新获取后再试", "The resource changed (version mismatch); fetch it again"
+    ),
+    ErrorCode.PRECONDITION_REQUIRED: text(
+        "此操作须以 If-Match 指明所针对的版本", "This needs If-Match naming the version it applies to"
+    ),
     ErrorCode.PAYLOAD_TOO_LARGE: text("请求体过大", "Payload too large"),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: text("请求体须为 application/json", "The request body must be application/json"),
     ErrorCode.VALIDATION_FAILED: text("请求数据未通过校验", "The request did not pass validation"),
     ErrorCode.RATE_LIMITED: text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
-    ErrorCode.INTERNAL_ERROR: text("服务器内部错误，已记录，请联系运维并提供请求编号",
-                                   "Internal error; it was logged — quote the request id"),
+    ErrorCode.INTERNAL_ERROR: text(
+        "服务器内部错误，已记录，请联系运维并提供请求编号", "Internal error; it was logged — quote the request id"
+    ),
     ErrorCode.BAD_GATEWAY: text("上游服务响应异常", "Bad gateway"),
-    ErrorCode.SERVICE_UNAVAILABLE: text("依赖的服务暂不可用，请稍后重试", "A service this needs is unavailable; retry shortly"),
+    ErrorCode.SERVICE_UNAVAILABLE: text(
+        "依赖的服务暂不可用，请稍后重试", "A service this needs is unavailable; retry shortly"
+    ),
     ErrorCode.DATABASE_UNAVAILABLE: text("数据库暂不可用，请稍后重试", "The database is unavailable; retry shortly"),
     ErrorCode.UPSTREAM_TIMEOUT: text("上游服务超时", "The upstream service timed out"),
     ErrorCode.UNKNOWN_SERVICE: text("没有这个服务", "No such service"),
-    ErrorCode.INVALID_IDEMPOTENCY_KEY: text("Idempotency-Key 须为 1–200 个可打印字符",
-                                            "Idempotency-Key must be 1–200 printable characters"),
-    ErrorCode.IDEMPOTENCY_KEY_REUSED: text("该 Idempotency-Key 已用于另一个不同的请求",
-                                           "This Idempotency-Key was used for a different request"),
-    ErrorCode.IDEMPOTENCY_IN_PROGRESS: text("使用该 Idempotency-Key 的请求仍在处理中",
-                                            "A request with this Idempotency-Key is still in progress"),
-    ErrorCode.IDEMPOTENCY_RESPONSE_LOST: text("该请求已执行，但其响应在故障中丢失；请查询结果",
-                                              "The request was applied, but its response was lost in a crash; look the result up"),
+    ErrorCode.INVALID_IDEMPOTENCY_KEY: text(
+        "Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters"
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: text(
+        "该 Idempotency-Key 已用于另一个不同的请求", "This Idempotency-Key was used for a different request"
+    ),
+    ErrorCode.IDEMPOTENCY_IN_PROGRESS: text(
+        "使用该 Idempotency-Key 的请求仍在处理中", "A request with this Idempotency-Key is still in progress"
+    ),
+    ErrorCode.IDEMPOTENCY_RESPONSE_LOST: text(
+        "该请求已执行，但其响应在故障中丢失；请查询结果",
+        "The request was applied, but its response was lost in a crash; look the result up",
+    ),
 }
 
 
@@ -290,11 +301,22 @@ def problem(
 
 
 STATUS_CODES: dict[int, ErrorCode] = {
-    400: ErrorCode.BAD_REQUEST, 401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.METHOD_NOT_ALLOWED, 409: ErrorCode.CONFLICT, 412: ErrorCode.PRECONDITION_FAILED,
-    413: ErrorCode.PAYLOAD_TOO_LARGE, 415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 422: ErrorCode.VALIDATION_FAILED,
-    428: ErrorCode.PRECONDITION_REQUIRED, 429: ErrorCode.RATE_LIMITED, 500: ErrorCode.INTERNAL_ERROR,
-    502: ErrorCode.BAD_GATEWAY, 503: ErrorCode.SERVICE_UNAVAILABLE, 504: ErrorCode.UPSTREAM_TIMEOUT,
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    412: ErrorCode.PRECONDITION_FAILED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    422: ErrorCode.VALIDATION_FAILED,
+    428: ErrorCode.PRECONDITION_REQUIRED,
+    429: ErrorCode.RATE_LIMITED,
+    500: ErrorCode.INTERNAL_ERROR,
+    502: ErrorCode.BAD_GATEWAY,
+    503: ErrorCode.SERVICE_UNAVAILABLE,
+    504: ErrorCode.UPSTREAM_TIMEOUT,
 }
 
 
@@ -382,7 +404,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found", "Method Not Allowed") else None
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.detail not in ("Not Found", "Method Not Allowed")
+            else None
+        )
         return problem(
             exc.status_code,
             detail=detail,
@@ -396,8 +422,12 @@ def install_error_handlers(app: FastAPI) -> None:
         from shared.db import database_unavailable
 
         if database_unavailable(exc):  # restarting, unreachable, locked: retry later, not a bug
-            log.warning("request.database_unavailable", path=request.url.path, error=str(exc)[:300],
-                        request_id=_request_id(request))
+            log.warning(
+                "request.database_unavailable",
+                path=request.url.path,
+                error=str(exc)[:300],
+                request_id=_request_id(request),
+            )
             return problem(
                 503,
                 code=ErrorCode.DATABASE_UNAVAILABLE,
@@ -412,23 +442,26 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(
             500,
             code=ErrorCode.INTERNAL_ERROR,
-            detail=text("服务器内部错误，已记录，请联系运维并提供请求编号", "Internal error; it was logged — quote the request id"),
+            detail=text(
+                "服务器内部错误，已记录，请联系运维并提供请求编号",
+                "Internal error; it was logged — quote the request id",
+            ),
             request_id=_request_id(request),
         )
 
 
 __all__ = [
     "BadRequest",
-    "ErrorCode",
-    "PreconditionRequired",
     "Conflict",
     "DomainError",
+    "ErrorCode",
     "FieldError",
     "Forbidden",
     "InvalidTransition",
     "NotFound",
     "PayloadTooLarge",
     "PreconditionFailed",
+    "PreconditionRequired",
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",

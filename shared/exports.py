@@ -54,8 +54,9 @@ def _csv_line(values: Sequence[Any]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-async def csv_chunks(header: Sequence[str], rows: AsyncIterable[Sequence[Any]] | Iterable[Sequence[Any]],
-                     *, batch: int = 500) -> AsyncIterator[bytes]:
+async def csv_chunks(
+    header: Sequence[str], rows: AsyncIterable[Sequence[Any]] | Iterable[Sequence[Any]], *, batch: int = 500
+) -> AsyncIterator[bytes]:
     yield "\ufeff".encode() + _csv_line(header)
     chunk: list[bytes] = []
     if isinstance(rows, AsyncIterable):
@@ -74,10 +75,14 @@ async def csv_chunks(header: Sequence[str], rows: AsyncIterable[Sequence[Any]] |
         yield b"".join(chunk)
 
 
-def csv_response(header: Sequence[str], rows: AsyncIterable[Sequence[Any]] | Iterable[Sequence[Any]], *,
-                 filename: str) -> StreamingResponse:
-    return StreamingResponse(csv_chunks(header, rows), media_type=CSV_MEDIA_TYPE,
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def csv_response(
+    header: Sequence[str], rows: AsyncIterable[Sequence[Any]] | Iterable[Sequence[Any]], *, filename: str
+) -> StreamingResponse:
+    return StreamingResponse(
+        csv_chunks(header, rows),
+        media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _xlsx_value(value: Any) -> Any:
@@ -122,11 +127,13 @@ def _column_letter(index: int) -> str:
     return str(get_column_letter(index))
 
 
-async def xlsx_response(sheet_title: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
-                        filename: str) -> Response:
+async def xlsx_response(
+    sheet_title: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *, filename: str
+) -> Response:
     body = await anyio.to_thread.run_sync(xlsx_bytes, sheet_title, header, list(rows))
-    return Response(body, media_type=XLSX_MEDIA_TYPE,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        body, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 def wants_csv(accept: str | None) -> bool:
@@ -151,6 +158,7 @@ def _ranked(accept: str | None, media: str) -> bool:
                     q = 0.0
         weights[name] = max(q, weights.get(name, 0.0))
     wanted = weights.get(media, 0.0)
-    json_q = max(weights.get("application/json", 0.0), weights.get("application/*", 0.0),
-                 weights.get("*/*", 0.0) * 0.99)
+    json_q = max(
+        weights.get("application/json", 0.0), weights.get("application/*", 0.0), weights.get("*/*", 0.0) * 0.99
+    )
     return wanted > 0 and wanted >= json_q

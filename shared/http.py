@@ -22,8 +22,12 @@ REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
 
 HTTP_REQUESTS = Counter("custody_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
-HTTP_LATENCY = Histogram("custody_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
-                         buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+HTTP_LATENCY = Histogram(
+    "custody_http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 
 BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH"})
 
@@ -54,7 +58,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode())]
+                message["headers"] = [*list(message["headers"]), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
@@ -83,12 +87,16 @@ class ContentTypeMiddleware:
             ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
             has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or b"transfer-encoding" in headers
             path = scope["path"]
-            if has_body and not any(p.search(path) for p in self.non_json):
-                if not (ctype == "application/json" or ctype.endswith("+json")):
-                    response = problem(415, code=ErrorCode.UNSUPPORTED_MEDIA_TYPE, detail=text(
-                        "请求体须为 application/json", "The request body must be application/json"), instance=path)
-                    await response(scope, receive, send)
-                    return
+            json_body = ctype == "application/json" or ctype.endswith("+json")
+            if has_body and not json_body and not any(p.search(path) for p in self.non_json):
+                response = problem(
+                    415,
+                    code=ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    detail=text("请求体须为 application/json", "The request body must be application/json"),
+                    instance=path,
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
@@ -130,7 +138,10 @@ class Precondition:
     def check(self, version: int) -> None:
         if not self.matches(version):
             raise PreconditionFailed(
-                text("资源已被修改（版本不匹配），请重新获取后再试", "The resource changed (version mismatch); fetch it again"),
+                text(
+                    "资源已被修改（版本不匹配），请重新获取后再试",
+                    "The resource changed (version mismatch); fetch it again",
+                ),
                 extra={"current_version": version},
             )
 

@@ -17,7 +17,7 @@ class Text:
     def render(self, language: str | None = None) -> str:
         return self.en if (language or current_language.get()).startswith("en") else self.zh
 
-    def format(self, **params: object) -> "Text":
+    def format(self, **params: object) -> Text:
         return Text(self.zh.format(**params), self.en.format(**params))
 
     def __str__(self) -> str:
@@ -47,7 +47,7 @@ def negotiate(accept_language: str | None) -> str:
     return best
 
 
-def render(value: "Text | str | None", language: str | None = None) -> str | None:
+def render(value: Text | str | None, language: str | None = None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return value.render(language)

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.clock import as_utc, utcnow
 from shared.context import before_commit_var
 from shared.db import insert_ignore
-from shared.errors import ErrorCode, DomainError, problem
+from shared.errors import DomainError, ErrorCode, problem
 from shared.i18n import text
 
 log = structlog.get_logger("shared.idempotency")
@@ -73,9 +73,14 @@ class IdempotencyMiddleware:
             return
         key = raw_key.decode("latin-1").strip()
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            await problem(422, code=ErrorCode.INVALID_IDEMPOTENCY_KEY, detail=text(
-                "Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters"),
-                instance=scope["path"])(scope, receive, send)
+            await problem(
+                422,
+                code=ErrorCode.INVALID_IDEMPOTENCY_KEY,
+                detail=text(
+                    "Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters"
+                ),
+                instance=scope["path"],
+            )(scope, receive, send)
             return
         app_state = scope["app"].state
         db, infra = app_state.ctx.db, app_state.ctx.infra
@@ -85,18 +90,32 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         caller = await _caller(scope, app_state)
-        digest = hashlib.sha256(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n" + body).hexdigest()
+        digest = hashlib.sha256(
+            scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n" + body
+        ).hexdigest()
         table = infra.idempotency
         where = sa.and_(table.c.scope == caller, table.c.key == key)
 
         async with db.transaction(notify=False) as session:
-            fresh = await insert_ignore(session, table, {
-                "scope": caller, "key": key, "method": "POST", "path": scope["path"][:500],
-                "body_sha256": digest, "created_at": utcnow(),
-            })
+            fresh = await insert_ignore(
+                session,
+                table,
+                {
+                    "scope": caller,
+                    "key": key,
+                    "method": "POST",
+                    "path": scope["path"][:500],
+                    "body_sha256": digest,
+                    "created_at": utcnow(),
+                },
+            )
             existing = None if fresh else (await session.execute(sa.select(table).where(where))).mappings().first()
-            if existing is not None and existing["status_code"] is None and existing["body_sha256"] == digest \
-                    and utcnow() - as_utc(existing["created_at"]) > STALE_AFTER:
+            if (
+                existing is not None
+                and existing["status_code"] is None
+                and existing["body_sha256"] == digest
+                and utcnow() - as_utc(existing["created_at"]) > STALE_AFTER
+            ):
                 await session.execute(sa.update(table).where(where).values(created_at=utcnow()))
                 existing = None  # abandoned by a crashed request: take it over
         if existing is not None:
@@ -120,31 +139,58 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, capture)
         finally:
             before_commit_var.reset(token)
-            kept = {k.decode("latin-1"): v.decode("latin-1") for k, v in captured["headers"]
-                    if k.decode("latin-1").lower() in REPLAYED_HEADERS}
-            stored = {"status_code": captured["status"], "response_headers": kept, "response_body": bytes(captured["body"])}
+            kept = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in captured["headers"]
+                if k.decode("latin-1").lower() in REPLAYED_HEADERS
+            }
+            stored = {
+                "status_code": captured["status"],
+                "response_headers": kept,
+                "response_body": bytes(captured["body"]),
+            }
             async with db.transaction(notify=False) as session:
                 if captured["status"] >= 500:
                     # Nothing committed: forget the key so that the client may retry. Something
                     # committed, then a failure: keep the answer — a retry must not apply it twice.
                     await session.execute(sa.delete(table).where(where, table.c.status_code.is_(None)))
-                    await session.execute(sa.update(table).where(where, table.c.status_code == COMMITTED).values(**stored))
+                    await session.execute(
+                        sa.update(table).where(where, table.c.status_code == COMMITTED).values(**stored)
+                    )
                 else:
                     await session.execute(sa.update(table).where(where).values(**stored))
 
     async def _answer_existing(self, row: Any, digest: str, scope: Scope, receive: Receive, send: Send) -> None:
         if row["body_sha256"] != digest:
-            response = problem(422, code=ErrorCode.IDEMPOTENCY_KEY_REUSED, detail=text(
-                "该 Idempotency-Key 已用于另一个不同的请求", "This Idempotency-Key was used for a different request"),
-                instance=scope["path"])
+            response = problem(
+                422,
+                code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                detail=text(
+                    "该 Idempotency-Key 已用于另一个不同的请求", "This Idempotency-Key was used for a different request"
+                ),
+                instance=scope["path"],
+            )
         elif row["status_code"] == COMMITTED and utcnow() - as_utc(row["created_at"]) > STALE_AFTER:
-            response = problem(409, code=ErrorCode.IDEMPOTENCY_RESPONSE_LOST, detail=text(
-                "该请求已执行，但其响应在故障中丢失；请查询结果", "The request was applied, but its response was lost in a crash; look the result up"),
-                instance=scope["path"])
+            response = problem(
+                409,
+                code=ErrorCode.IDEMPOTENCY_RESPONSE_LOST,
+                detail=text(
+                    "该请求已执行，但其响应在故障中丢失；请查询结果",
+                    "The request was applied, but its response was lost in a crash; look the result up",
+                ),
+                instance=scope["path"],
+            )
         elif row["status_code"] is None or row["status_code"] == COMMITTED:
-            response = problem(409, code=ErrorCode.IDEMPOTENCY_IN_PROGRESS, detail=text(
-                "使用该 Idempotency-Key 的请求仍在处理中", "A request with this Idempotency-Key is still in progress"),
-                instance=scope["path"], headers={"Retry-After": "1"})
+            response = problem(
+                409,
+                code=ErrorCode.IDEMPOTENCY_IN_PROGRESS,
+                detail=text(
+                    "使用该 Idempotency-Key 的请求仍在处理中",
+                    "A request with this Idempotency-Key is still in progress",
+                ),
+                instance=scope["path"],
+                headers={"Retry-After": "1"},
+            )
         else:
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (row["response_headers"] or {}).items()]
             headers.append((b"idempotent-replayed", b"true"))

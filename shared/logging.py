@@ -31,4 +31,5 @@ def configure_logging(service: str, *, fmt: str = "json", level: str = "INFO") -
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger

@@ -18,12 +18,16 @@ import sys
 import tempfile
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import command, context
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from alembic.autogenerate import compare_metadata
+
+if TYPE_CHECKING:
+    from shared.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = Path(__file__).resolve().parent / "migration_template"
@@ -82,8 +86,12 @@ def run_env(metadata: sa.MetaData, *, service: str) -> None:
         run(connection)
         return
     if context.is_offline_mode():
-        context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata,
-                          version_table=version_table(service), literal_binds=True)
+        context.configure(
+            url=config.get_main_option("sqlalchemy.url"),
+            target_metadata=metadata,
+            version_table=version_table(service),
+            literal_binds=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -91,7 +99,7 @@ def run_env(metadata: sa.MetaData, *, service: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     async def online() -> None:
-        engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+        engine = create_async_engine(str(config.get_main_option("sqlalchemy.url")))
         async with engine.begin() as conn:
             await conn.run_sync(run)
         await engine.dispose()
@@ -99,7 +107,7 @@ def run_env(metadata: sa.MetaData, *, service: str) -> None:
     asyncio.run(online())
 
 
-async def upgrade(db: "Database", service: str) -> None:  # noqa: F821 - avoid import cycle
+async def upgrade(db: Database, service: str) -> None:
     cfg = alembic_config(service)
 
     def _upgrade(connection: sa.Connection) -> None:
@@ -112,7 +120,7 @@ async def upgrade(db: "Database", service: str) -> None:  # noqa: F821 - avoid i
         await conn.run_sync(_upgrade)
 
 
-async def downgrade(db: "Database", service: str, revision: str = "base") -> None:  # noqa: F821
+async def downgrade(db: Database, service: str, revision: str = "base") -> None:
     cfg = alembic_config(service)
 
     def _downgrade(connection: sa.Connection) -> None:
@@ -123,16 +131,18 @@ async def downgrade(db: "Database", service: str, revision: str = "base") -> Non
         await conn.run_sync(_downgrade)
 
 
-async def pending_changes(db: "Database", metadata: sa.MetaData) -> list:  # noqa: F821
+async def pending_changes(db: Database, metadata: sa.MetaData) -> list[Any]:
     """What autogenerate would still add: empty when the migrations match the models."""
 
-    def _diff(connection: sa.Connection) -> list:
-        def include_name(name, type_, _parent):  # noqa: ANN001 - the version table is Alembic's own
-            return not (type_ == "table" and name.startswith("alembic_version"))
+    def _diff(connection: sa.Connection) -> list[Any]:
+        def include_name(name: str | None, type_: str, _parent: Any) -> bool:
+            return not (type_ == "table" and (name or "").startswith("alembic_version"))
 
-        ctx = MigrationContext.configure(connection, opts={"compare_type": True, "target_metadata": metadata,
-                                                           "include_name": include_name})
-        return compare_metadata(ctx, metadata)
+        ctx = MigrationContext.configure(
+            connection, opts={"compare_type": True, "target_metadata": metadata, "include_name": include_name}
+        )
+        diff: list[Any] = compare_metadata(ctx, metadata)
+        return diff
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(_diff)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated, Any, Generic, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from fastapi import Query
@@ -41,7 +42,9 @@ def page_params(
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps([str(v) if not isinstance(v, (int, float, str, type(None))) else v for v in values], separators=(",", ":"))
+    raw = json.dumps(
+        [str(v) if not isinstance(v, (int, float, str, type(None))) else v for v in values], separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -53,11 +56,19 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
             raise ValueError("wrong shape")
         return values
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(text("分页游标无效", "Invalid cursor"), errors=[FieldError("cursor", text("无效的游标", "invalid cursor"))]) from exc
+        raise ValidationFailed(
+            text("分页游标无效", "Invalid cursor"), errors=[FieldError("cursor", text("无效的游标", "invalid cursor"))]
+        ) from exc
 
 
-def keyset(stmt: sa.Select, columns: Sequence[sa.ColumnElement], params: PageParams, *, descending: bool = False,
-           convert: Sequence[Any] | None = None) -> sa.Select:
+def keyset(
+    stmt: sa.Select[Any],
+    columns: Sequence[sa.ColumnElement[Any]],
+    params: PageParams,
+    *,
+    descending: bool = False,
+    convert: Sequence[Any] | None = None,
+) -> sa.Select[Any]:
     """Order ``stmt`` by ``columns`` and start after the cursor; fetch one extra row to know if
     there is a next page. ``convert`` turns cursor strings back into column values."""
     order = [c.desc() if descending else c.asc() for c in columns]
@@ -66,9 +77,11 @@ def keyset(stmt: sa.Select, columns: Sequence[sa.ColumnElement], params: PagePar
         values = decode_cursor(params.cursor, len(columns))
         if convert:
             try:
-                values = [conv(v) if conv else v for conv, v in zip(convert, values)]
+                values = [conv(v) if conv else v for conv, v in zip(convert, values, strict=False)]
             except (ValueError, TypeError, AttributeError) as exc:
-                raise ValidationFailed(text("分页游标无效", "Invalid cursor"), errors=[FieldError("cursor", "invalid cursor")]) from exc
+                raise ValidationFailed(
+                    text("分页游标无效", "Invalid cursor"), errors=[FieldError("cursor", "invalid cursor")]
+                ) from exc
         left = sa.tuple_(*columns)
         right = sa.tuple_(*[sa.literal(v) for v in values]) if len(values) > 1 else None
         if len(columns) == 1:

@@ -14,12 +14,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import dialect_insert
+from shared.db import dialect_insert, rowcount
 
 
-async def upsert_if_newer(session: AsyncSession, table: sa.Table, values: Mapping[str, Any], *,
-                          key: Sequence[str], version_column: str = "version",
-                          keep: Sequence[str] = ()) -> bool:
+async def upsert_if_newer(
+    session: AsyncSession,
+    table: sa.Table,
+    values: Mapping[str, Any],
+    *,
+    key: Sequence[str],
+    version_column: str = "version",
+    keep: Sequence[str] = (),
+) -> bool:
     """Insert the row, or update it when ``values[version_column]`` is strictly greater than the
     stored version; True when something was written. ``keep`` names columns an update must leave
     as they are (facts the row learnt from other events)."""
@@ -31,11 +37,12 @@ async def upsert_if_newer(session: AsyncSession, table: sa.Table, values: Mappin
         where=table.c[version_column] < stmt.excluded[version_column],
     )
     result = await session.execute(stmt)
-    return bool(result.rowcount)
+    return rowcount(result) > 0
 
 
-async def is_stale(session: AsyncSession, table: sa.Table, *, key: Mapping[str, Any], version: int,
-                   version_column: str = "version") -> bool:
+async def is_stale(
+    session: AsyncSession, table: sa.Table, *, key: Mapping[str, Any], version: int, version_column: str = "version"
+) -> bool:
     """True when the read model already holds ``version`` or a newer one (for handlers whose
     effect is not a single upsert: check first, then act)."""
     stmt = sa.select(table.c[version_column]).where(*(table.c[k] == v for k, v in key.items()))

@@ -62,19 +62,33 @@ class RiskLevel(StrEnum):
 RISK_ORDER = [RiskLevel.blue, RiskLevel.yellow, RiskLevel.orange, RiskLevel.red]
 
 INDUSTRY_NAMES = {
-    "hazardous_chemicals": ("危险化学品", "Hazardous chemicals"), "fireworks": ("烟花爆竹", "Fireworks"),
-    "non_coal_mining": ("非煤矿山", "Non-coal mining"), "metallurgy": ("冶金", "Metallurgy"),
-    "nonferrous_metals": ("有色金属", "Non-ferrous metals"), "building_materials": ("建材", "Building materials"),
-    "machinery": ("机械", "Machinery"), "light_industry": ("轻工", "Light industry"), "textiles": ("纺织", "Textiles"),
-    "tobacco": ("烟草", "Tobacco"), "commerce_trade": ("商贸", "Commerce and trade"),
-    "construction": ("建筑施工", "Construction"), "other": ("其他", "Other"),
+    "hazardous_chemicals": ("危险化学品", "Hazardous chemicals"),
+    "fireworks": ("烟花爆竹", "Fireworks"),
+    "non_coal_mining": ("非煤矿山", "Non-coal mining"),
+    "metallurgy": ("冶金", "Metallurgy"),
+    "nonferrous_metals": ("有色金属", "Non-ferrous metals"),
+    "building_materials": ("建材", "Building materials"),
+    "machinery": ("机械", "Machinery"),
+    "light_industry": ("轻工", "Light industry"),
+    "textiles": ("纺织", "Textiles"),
+    "tobacco": ("烟草", "Tobacco"),
+    "commerce_trade": ("商贸", "Commerce and trade"),
+    "construction": ("建筑施工", "Construction"),
+    "other": ("其他", "Other"),
 }
-RISK_NAMES = {"red": ("重大风险（红）", "Major (red)"), "orange": ("较大风险（橙）", "High (orange)"),
-              "yellow": ("一般风险（黄）", "Moderate (yellow)"), "blue": ("低风险（蓝）", "Low (blue)")}
+RISK_NAMES = {
+    "red": ("重大风险（红）", "Major (red)"),
+    "orange": ("较大风险（橙）", "High (orange)"),
+    "yellow": ("一般风险（黄）", "Moderate (yellow)"),
+    "blue": ("低风险（蓝）", "Low (blue)"),
+}
 SERVICE_ITEM_NAMES = {
-    "hazard_inspection": ("隐患排查", "Hazard inspection"), "safety_training": ("安全培训", "Safety training"),
-    "emergency_plan": ("应急预案", "Emergency plan"), "standardization": ("安全标准化", "Standardization"),
-    "occupational_health": ("职业健康", "Occupational health"), "risk_assessment": ("风险评估", "Risk assessment"),
+    "hazard_inspection": ("隐患排查", "Hazard inspection"),
+    "safety_training": ("安全培训", "Safety training"),
+    "emergency_plan": ("应急预案", "Emergency plan"),
+    "standardization": ("安全标准化", "Standardization"),
+    "occupational_health": ("职业健康", "Occupational health"),
+    "risk_assessment": ("风险评估", "Risk assessment"),
     "safety_management_system": ("安全管理制度", "Safety management system"),
 }
 
@@ -94,7 +108,7 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def uscc_check_char(first17: str) -> str:
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=False))
     check = 31 - total % 31
     return USCC_ALPHABET[0 if check == 31 else check]
 
@@ -195,11 +209,6 @@ def load_jurisdiction(path: str | None = None) -> Jurisdiction:
             for v in t.get("villages", []):
                 jur.areas[v["code"]] = Area(v["code"], v["name"], "village", t["code"])
     return jur
-
-
-def jurisdiction(settings=None) -> Jurisdiction:  # noqa: ANN001
-    path = str(settings.jurisdiction_file) if settings is not None and settings.jurisdiction_file else None
-    return load_jurisdiction(path)
 
 
 def _check_district(value: str) -> str:

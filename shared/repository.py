@@ -21,10 +21,12 @@ change it, with ``write=True``). The condition and the row come back in one stat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.interfaces import ORMOption
 
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
@@ -53,26 +55,40 @@ class Repository(Generic[M]):
         return sa.select(self.model).where(self.readable(principal))
 
     # --- loading ---------------------------------------------------------------------------
-    async def get(self, entity_id: uuid.UUID | str, principal: Principal, *, write: bool = False,
-                  lock: bool | None = None) -> M:
+    async def get(
+        self,
+        entity_id: uuid.UUID | str,
+        principal: Principal,
+        *,
+        write: bool = False,
+        lock: bool | None = None,
+        options: Sequence[ORMOption] = (),
+    ) -> M:
         """The row, for ``principal`` to read (or to change, with ``write``; locked for the rest of
-        the transaction unless ``lock=False``)."""
+        the transaction unless ``lock=False``). ``options``: loader options, e.g. ``selectinload`` of
+        relationships declared ``lazy="raise"``."""
         allowed = self.writable(principal) if write else self.readable(principal)
-        stmt = sa.select(self.model, allowed.label("allowed")).where(self._key() == entity_id)
+        stmt = sa.select(self.model, allowed.label("allowed")).where(self._key() == entity_id).options(*options)
         if write if lock is None else lock:
             stmt = stmt.with_for_update(of=self.model)
         row = (await self.session.execute(stmt)).first()
         if row is None:
             raise NotFound(text(f"{self.label.zh}不存在", f"No such {self.label.en}"))
         if not row.allowed:
-            raise Forbidden(text(f"无权{'操作' if write else '访问'}该{self.label.zh}",
-                                 f"You may not {'change' if write else 'access'} this {self.label.en}"))
+            raise Forbidden(
+                text(
+                    f"无权{'操作' if write else '访问'}该{self.label.zh}",
+                    f"You may not {'change' if write else 'access'} this {self.label.en}",
+                )
+            )
         entity: M = row[0]
         return entity
 
-    async def find(self, entity_id: uuid.UUID | str, *, lock: bool = False) -> M | None:
+    async def find(
+        self, entity_id: uuid.UUID | str, *, lock: bool = False, options: Sequence[ORMOption] = ()
+    ) -> M | None:
         """The row whatever the caller (event handlers and sweeps, which act for the service)."""
-        stmt = sa.select(self.model).where(self._key() == entity_id)
+        stmt = sa.select(self.model).where(self._key() == entity_id).options(*options)
         if lock:
             stmt = stmt.with_for_update()
         entity: M | None = (await self.session.execute(stmt)).scalar_one_or_none()

@@ -1,5 +1,6 @@
 """The building blocks of ``readable`` / ``writable`` conditions (shared.repository): which rows
-a principal's jurisdiction or organisation covers, as SQL. Only repositories use them.
+a principal's jurisdiction or organisation covers, as SQL. Only repositories use them. ``column``
+is a Core column or an ORM attribute (``Contract.district_code``).
 """
 
 from __future__ import annotations
@@ -24,20 +25,22 @@ def any_of(*conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     return sa.or_(*conditions) if conditions else nothing()
 
 
-def district(principal: Principal, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+def district(principal: Principal, column: Any) -> sa.ColumnElement[bool]:
     """Rows in the principal's jurisdiction: all of them for admin, the city bureau and the
     service itself; its district's for a district bureau; none for anyone else."""
     if principal.sees_everything:
         return everything()
     if principal.role == Role.BUREAU and principal.district:
-        return column == principal.district
+        condition: sa.ColumnElement[bool] = column == principal.district
+        return condition
     return nothing()
 
 
-def org(principal: Principal, role: Role, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+def org(principal: Principal, role: Role, column: Any) -> sa.ColumnElement[bool]:
     """Rows of the principal's own organisation, when it acts in ``role`` (agency or enterprise)."""
     if principal.role == role and principal.org_uscc:
-        return column == principal.org_uscc
+        condition: sa.ColumnElement[bool] = column == principal.org_uscc
+        return condition
     return nothing()
 
 

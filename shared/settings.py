@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 3600.0
 
     @model_validator(mode="after")
-    def _check(self) -> "Settings":
+    def _check(self) -> Settings:
         if self.access_token_ttl_seconds > 900:
             raise ValueError("access tokens live at most 15 minutes (CUSTODY_ACCESS_TOKEN_TTL_SECONDS <= 900)")
         if self.stream_replicas < 1:
@@ -136,9 +136,9 @@ class Settings(BaseSettings):
 def to_async_url(url: str) -> str:
     for plain in ("postgresql://", "postgres://", "postgresql+psycopg://"):
         if url.startswith(plain):
-            return "postgresql+asyncpg://" + url[len(plain):]
+            return "postgresql+asyncpg://" + url[len(plain) :]
     if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
 
 

@@ -68,8 +68,9 @@ class StateMachine(Generic[S]):
         self.actions[name] = action = Action(name, label)
         return action
 
-    def transition(self, action: Action, sources: S | Iterable[S], target: S, *, by: Iterable[Role],
-                   emits: EventType | None = None) -> None:
+    def transition(
+        self, action: Action, sources: S | Iterable[S], target: S, *, by: Iterable[Role], emits: EventType | None = None
+    ) -> None:
         if self.actions.get(action.name) is not action:
             raise ValueError(f"{self.entity}: action {action.name} is not declared")
         for source in [sources] if isinstance(sources, StrEnum) else list(sources):
@@ -84,35 +85,59 @@ class StateMachine(Generic[S]):
     def can(self, action: Action, current: str) -> bool:
         return current in self.sources_of(action)
 
-    def step(self, action: Action, current: str, role: Role | str | None = None, *,
-             to: S | None = None) -> Transition[S]:
+    def authorize(self, action: Action, role: Role | str) -> None:
+        """403 unless ``role`` may take ``action`` from some state — judged before the state, so a
+        caller who may never take the action is refused whatever the entity's state (and a service
+        may check ``If-Match`` between the two: 403, then 412, then 409)."""
+        if not any(role in t.by for t in self.transitions if t.action == action):
+            raise self._forbidden(action)
+
+    def step(
+        self, action: Action, current: str, role: Role | str | None = None, *, to: S | None = None
+    ) -> Transition[S]:
         """The transition ``action`` takes from ``current`` (to ``to`` when the action has several
-        targets from there). 409 when the action is not allowed in ``current``; 403 when ``role``
-        (if given) may not take it."""
-        candidates = [t for t in self.transitions if t.action == action and t.source == current
-                      and (to is None or t.target == to)]
+        targets from there). With ``role``: 403 when it may not take the action at all (before the
+        state is looked at), or not from ``current``. 409 when ``current`` does not allow it."""
+        if role is not None:
+            self.authorize(action, role)
+        candidates = [
+            t for t in self.transitions if t.action == action and t.source == current and (to is None or t.target == to)
+        ]
         if not candidates:
             raise self.refusal(action, current)
         if len(candidates) > 1:
             raise ValueError(f"{self.entity}: {action.name} from {current} has several targets; pass `to`")
         chosen = candidates[0]
         if role is not None and role not in chosen.by:
-            raise Forbidden(text(f"你的角色不能对{self.label.zh}执行“{action.label.zh}”",
-                                 f"Your role may not {action.label.en} a {self.label.en}"))
+            raise self._forbidden(action)
         return chosen
 
-    def refusal(self, action: Action, current: str) -> InvalidTransition:
-        state = self._state_label(current)
-        return InvalidTransition(
-            text(f"{self.label.zh}当前状态为“{state}”，不能{action.label.zh}",
-                 f"The {self.label.en} is {current}; it cannot {action.label.en}"),
-            current=current, action=action.name)
+    def _forbidden(self, action: Action) -> Forbidden:
+        return Forbidden(
+            text(
+                f"你的角色不能对{self.label.zh}执行“{action.label.zh}”",
+                f"Your role may not {action.label.en} this {self.label.en}",
+            )
+        )
 
-    def _state_label(self, current: str) -> str:
+    def refusal(self, action: Action, current: str) -> InvalidTransition:
+        state = self.state_label(current)
+        return InvalidTransition(
+            text(
+                f"{self.label.zh}当前状态为「{state.zh}」，不能{action.label.zh}",
+                f"The {self.label.en} is {state.en}; it cannot {action.label.en}",
+            ),
+            current=current,
+            action=action.name,
+        )
+
+    def state_label(self, current: str) -> Text:
+        """A state as a reader names it: its enum member's ``label`` (a ``Text``) when it has one."""
         try:
-            return str(self.states(current))
+            label = getattr(self.states(current), "label", None)
         except ValueError:
-            return current
+            label = None
+        return label if isinstance(label, Text) else Text(current, current)
 
     def cases(self) -> Iterator[tuple[Action, S, bool]]:
         """Every (action, state) pair and whether the machine allows it: the "every action in every

@@ -26,8 +26,9 @@ class InfraTables:
 
 
 def infrastructure_tables(metadata: sa.MetaData) -> InfraTables:
-    if "infra" in metadata.info:
-        return metadata.info["infra"]
+    known: InfraTables | None = metadata.info.get("infra")
+    if known is not None:
+        return known
     ts = sa.DateTime(timezone=True)
     outbox = sa.Table(
         "outbox",

@@ -44,8 +44,14 @@ BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 
 
 class UnitOfWork:
-    def __init__(self, runtime: Runtime, *, principal: Principal, request_id: str | None = None,
-                 before_commit: Sequence[BeforeCommit] = ()) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        principal: Principal,
+        request_id: str | None = None,
+        before_commit: Sequence[BeforeCommit] = (),
+    ) -> None:
         self.runtime = runtime
         self.principal = principal
         self.request_id = request_id
@@ -55,6 +61,7 @@ class UnitOfWork:
         self._depth = 0
         self._events: list[CloudEvent] = []
         self._bulk = 0
+        self._transaction: Any = None
 
     # --- what a use case reaches --------------------------------------------------------
     @property
@@ -75,14 +82,21 @@ class UnitOfWork:
     def now(self) -> datetime:
         return self.runtime.clock.now()
 
-    async def emit(self, event_type: EventType, data: BaseModel | dict[str, Any], *,
-                   subject: str | None = None) -> CloudEvent:
+    async def emit(
+        self, event_type: EventType, data: BaseModel | dict[str, Any], *, subject: str | None = None
+    ) -> CloudEvent:
         """Write the event to the outbox in this transaction; it is published after commit."""
         if not self._writing:
             raise RuntimeError("events are emitted inside a write transaction (`async with uow:`)")
         payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-        event = await self.runtime.outbox.write(self.session, event_type, payload, subject=subject,
-                                                request_id=self.request_id, fast=self.runtime.relay.accepting)
+        event = await self.runtime.outbox.write(
+            self.session,
+            event_type,
+            payload,
+            subject=subject,
+            request_id=self.request_id,
+            fast=self.runtime.relay.accepting,
+        )
         self._events.append(event)
         return event
 
@@ -99,9 +113,16 @@ class UnitOfWork:
         """Append a regulatory act to the hash-chained audit trail, in this transaction."""
         if not self._writing:
             raise RuntimeError("the audit trail is written inside a write transaction (`async with uow:`)")
-        return await audit_trail.append(self.session, self.runtime.infra.audit_trail, at=self.now,
-                                        actor=self.principal.actor, action=action, entity_type=entity_type,
-                                        entity_id=str(entity_id), payload=payload)
+        return await audit_trail.append(
+            self.session,
+            self.runtime.infra.audit_trail,
+            at=self.now,
+            actor=self.principal.actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            payload=payload,
+        )
 
     # --- transactions -------------------------------------------------------------------
     async def __aenter__(self) -> UnitOfWork:
@@ -121,7 +142,7 @@ class UnitOfWork:
         self._depth -= 1
         if self._depth:
             return
-        transaction, self._transaction = self._transaction, None
+        transaction = self._transaction
         events, self._events = self._events, []
         bulk, self._bulk = self._bulk, 0
         try:

@@ -5,6 +5,9 @@ are allowed in free text, not in single-line fields. And Chinese phone numbers."
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LINE_BREAKS = re.compile(r"[\r\n\t]")
@@ -30,4 +33,17 @@ def check_phone(value: str) -> str:
     dashed = re.sub(r"\s+", "-", value.strip())
     if _MOBILE.match(compact.replace("-", "")) or _LANDLINE.match(compact) or _LANDLINE.match(dashed):
         return value
-    raise ValueError("联系电话格式无效（应为手机号或带区号的固定电话） / invalid phone (a mobile number or a landline with area code)")
+    raise ValueError(
+        "联系电话格式无效（应为手机号或带区号的固定电话） / "
+        "invalid phone (a mobile number or a landline with area code)"
+    )
+
+
+# A reason, a comment, a note: free text of at most 2000 characters, never empty.
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control)
+]
+# A name or a title: one line of at most 100 characters.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(single_line)
+]

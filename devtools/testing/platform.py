@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 
-from devtools.supervisor import COMPONENTS, Supervisor
 from devtools.natsserver import free_port
+from devtools.supervisor import COMPONENTS, Supervisor
 from shared.settings import Settings
 
 ADMIN_ID = "test-admin"
@@ -39,18 +40,24 @@ class Actor:
 class Platform:
     def __init__(self, settings: Settings, log_dir: Path, *, replicas: dict[str, int] | None = None) -> None:
         ports = {f"{name}_port": free_port() for name in COMPONENTS}
-        self.settings = settings.model_copy(update={
-            **ports, "issuer": None, "jwks_url": None, "env": "test",
-            "admin_client_id": ADMIN_ID, "admin_client_secret": ADMIN_SECRET,
-            "sweep_interval_seconds": 0,
-        })
+        self.settings = settings.model_copy(
+            update={
+                **ports,
+                "issuer": None,
+                "jwks_url": None,
+                "env": "test",
+                "admin_client_id": ADMIN_ID,
+                "admin_client_secret": ADMIN_SECRET,
+                "sweep_interval_seconds": 0,
+            }
+        )
         self.supervisor = Supervisor(settings=self.settings, log_dir=log_dir, replicas=replicas or {})
         self.supervisor.nats = None  # tests bring their own NATS (the backend's)
         self.url = self.settings.url_of("gateway")
         self.client = httpx.AsyncClient(base_url=self.url, timeout=20.0)
         self._admin_token: str | None = None
 
-    async def start(self, timeout: float = 60.0) -> "Platform":
+    async def start(self, timeout: float = 60.0) -> Platform:
         self.supervisor.start()
         await asyncio.to_thread(self.supervisor.wait_ready, timeout)
         return self
@@ -76,17 +83,31 @@ class Platform:
             self._admin_token = await self.token(ADMIN_ID, ADMIN_SECRET)
         return {"Authorization": f"Bearer {self._admin_token}"}
 
-    async def actor(self, role: str, *, district: str | None = None, org_uscc: str | None = None,
-                    username: str | None = None, scopes: str | None = None) -> Actor:
+    async def actor(
+        self,
+        role: str,
+        *,
+        district: str | None = None,
+        org_uscc: str | None = None,
+        username: str | None = None,
+        scopes: str | None = None,
+    ) -> Actor:
         """Create an account (sign-up for agencies and enterprises, admin for bureaus), a
         client_credentials client acting as it, and a token."""
         username = username or f"{role}{next(_counter)}-{free_port()}"
         password = "Pa55word-for-tests"
         admin = await self.admin_headers()
         if role in ("agency", "enterprise"):
-            r = await self.client.post("/api/v1/accounts", json={
-                "username": username, "password": password, "role": role, "org_uscc": org_uscc,
-                "display_name": username})
+            r = await self.client.post(
+                "/api/v1/accounts",
+                json={
+                    "username": username,
+                    "password": password,
+                    "role": role,
+                    "org_uscc": org_uscc,
+                    "display_name": username,
+                },
+            )
         else:
             body = {"username": username, "password": password, "role": role}
             if district:

@@ -30,13 +30,29 @@ def verifier() -> TokenVerifier:
     return TokenVerifier(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, jwks=jwks())
 
 
-def make_token(role: str = "admin", *, sub: str | None = None, district: str | None = None, org_uscc: str | None = None,
-               scope: str = "custody.read custody.write", ttl: int = 600, username: str | None = None,
-               **overrides: Any) -> str:
+def make_token(
+    role: str = "admin",
+    *,
+    sub: str | None = None,
+    district: str | None = None,
+    org_uscc: str | None = None,
+    scope: str = "custody.read custody.write",
+    ttl: int = 600,
+    username: str | None = None,
+    **overrides: Any,
+) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "sub": sub or str(uuid.uuid4()), "iat": now, "nbf": now,
-        "exp": now + ttl, "jti": str(uuid.uuid4()), "scope": scope, "client_id": "test-client", "role": role,
+        "iss": TEST_ISSUER,
+        "aud": TEST_AUDIENCE,
+        "sub": sub or str(uuid.uuid4()),
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "jti": str(uuid.uuid4()),
+        "scope": scope,
+        "client_id": "test-client",
+        "role": role,
         "username": username or f"{role}-user",
     }
     if district:

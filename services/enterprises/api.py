@@ -1,4 +1,4 @@
-"""HTTP API of the enterprises service (SPEC §8): auth dependency → service function → response."""
+"""HTTP API of the enterprises service (SPEC §8): parse, call one use case, declare the response."""
 
 from __future__ import annotations
 
@@ -7,60 +7,80 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from shared.app import Ctx
+from services.enterprises import service
+from services.enterprises.models import Enterprise, MinimalEnterprise
+from services.enterprises.repository import ListFilters
+from services.enterprises.schemas import (
+    EnterpriseCreate,
+    EnterpriseMinimalRead,
+    EnterprisePage,
+    EnterpriseRead,
+    EnterpriseUpdate,
+    ImportReport,
+    RiskRead,
+)
+from shared.app import UoW
 from shared.auth import CurrentPrincipal
-from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
-from shared.http import check_if_match, set_etag
+from shared.errors import UnsupportedMediaType
+from shared.http import IfMatch, with_etag
 from shared.i18n import text
 from shared.pagination import PageParams, page_params
 from shared.reference import Industry, RiskLevel
-
-from services.enterprises import importer, service
-from shared.validation import no_control
-from services.enterprises.schemas import (EnterpriseCreate, EnterprisePage, EnterpriseRead, EnterpriseUpdate,
-                                          ImportReport, RiskRead)
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
 IMPORT_PATH = r"^/api/v1/enterprises/import$"
 MAX_IMPORT_BYTES = 256 * 1024 * 1024  # streamed, never held whole; ~1.4 million rows
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
 
+BY_USCC_DESCRIPTION = """\
+按统一社会信用代码查询企业。管理员、市局、企业所在区县的安监部门和企业本身得到完整记录。
+中介机构（为起草托管协议查询潜在客户）只有在与该企业存在**未终结**的托管协议（非 expired、
+terminated、cancelled、rejected）且企业参与了该协议（由企业起草，或企业已签署）时才得到完整
+记录；否则只得到最小视图：`id, uscc, name, industry, district_code, town, risk_level`
+（不含联系人、电话、地址、风险标识和托管机构，也不带 ETag）。仅由机构起草、企业尚未签署的
+协议不解锁完整记录。
+
+Look an enterprise up by USCC. Admin, the city bureau, the bureau of its district and the
+enterprise itself get the full record. An agency (looking up a prospective client) gets the full
+record only while it is a party of a **non-terminal** contract with the enterprise (not expired,
+terminated, cancelled or rejected) that the enterprise took part in (drafted it, or signed it);
+otherwise the minimal view: `id, uscc, name, industry, district_code, town, risk_level` (no
+contact, phone, address, hazard flags or custodian, and no ETag). A contract drafted by the
+agency alone and not signed by the enterprise does not unlock the full record (SPEC §14)."""
+
 
 @router.post("", status_code=201, response_model=EnterpriseRead, summary="登记企业 / register an enterprise")
-async def create(body: EnterpriseCreate, ctx: Ctx, principal: CurrentPrincipal, response: Response) -> dict:
-    record = await service.create_enterprise(ctx, principal=principal, data=body)
-    set_etag(response, record["version"])
-    response.headers["Location"] = f"/api/v1/enterprises/{record['id']}"
-    return record
+async def create(body: EnterpriseCreate, principal: CurrentPrincipal, uow: UoW, response: Response) -> Enterprise:
+    enterprise = await service.create_enterprise(uow, data=body)
+    response.headers["Location"] = f"/api/v1/enterprises/{enterprise.id}"
+    return with_etag(response, enterprise)
 
 
 @router.get("", response_model=EnterprisePage, summary="企业列表 / list enterprises")
 async def list_(
-    ctx: Ctx,
     principal: CurrentPrincipal,
+    uow: UoW,
     page: Annotated[PageParams, Depends(page_params)],
     district: Annotated[str | None, Query(max_length=12, description="区县代码（市代码 = 全市）")] = None,
     industry: Annotated[Industry | None, Query()] = None,
     risk_level: Annotated[RiskLevel | None, Query()] = None,
     has_custodian: Annotated[bool | None, Query(description="是否已托管")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="名称或统一社会信用代码片段")] = None,
-) -> dict:
-    try:
-        no_control(q)
-    except ValueError:
-        raise ValidationFailed(text("查询词含有控制字符", "The query has control characters"),
-                               errors=[FieldError("q", text("含有控制字符", "contains control characters"))]) from None
-    filters = service.ListFilters(district=district, industry=industry.value if industry else None,
-                                  risk_level=risk_level.value if risk_level else None, has_custodian=has_custodian, q=q)
-    items, cursor = await service.list_enterprises(ctx, principal=principal, filters=filters, page=page)
-    return {"items": items, "next_cursor": cursor}
+) -> EnterprisePage:
+    filters = ListFilters(district=district, industry=industry, risk_level=risk_level, has_custodian=has_custodian, q=q)
+    items, cursor = await service.list_enterprises(uow, filters=filters, page=page)
+    return EnterprisePage.model_validate({"items": items, "next_cursor": cursor})
 
 
-@router.post("/import", response_model=ImportReport, max_body_size=MAX_IMPORT_BYTES, summary="批量导入（CSV）/ bulk import (CSV)",
-             openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
-async def import_(request: Request, ctx: Ctx, principal: CurrentPrincipal) -> dict:
-    content_type = request.headers.get("content-type", "")
-    media, _, params = content_type.partition(";")
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    max_body_size=MAX_IMPORT_BYTES,
+    summary="批量导入（CSV）/ bulk import (CSV)",
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_(request: Request, principal: CurrentPrincipal, uow: UoW) -> service.ImportReport:
+    media, _, params = request.headers.get("content-type", "").partition(";")
     if media.strip().lower() not in CSV_TYPES:
         raise UnsupportedMediaType(text("请以 text/csv 上传 CSV 文件", "Send the CSV file as text/csv"))
     charset = None
@@ -68,32 +88,41 @@ async def import_(request: Request, ctx: Ctx, principal: CurrentPrincipal) -> di
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset":
             charset = value.strip().strip('"') or None
-    return await importer.import_csv(ctx, principal=principal, chunks=request.stream(), charset=charset)
+    return await service.import_records(uow, reader=service.CsvReader(request.stream(), charset=charset))
 
 
-@router.get("/by-uscc/{uscc}", response_model=EnterpriseRead, summary="按统一社会信用代码查询 / look up by USCC")
-async def by_uscc(uscc: Annotated[str, Path(max_length=40)], ctx: Ctx, principal: CurrentPrincipal, response: Response) -> dict:
-    record = await service.get_by_uscc(ctx, principal=principal, uscc=uscc)
-    set_etag(response, record["version"])
-    return record
+@router.get(
+    "/by-uscc/{uscc}",
+    response_model=EnterpriseRead | EnterpriseMinimalRead,
+    summary="按统一社会信用代码查询 / look up by USCC",
+    description=BY_USCC_DESCRIPTION,
+)
+async def by_uscc(
+    uscc: Annotated[str, Path(max_length=40)], principal: CurrentPrincipal, uow: UoW, response: Response
+) -> Enterprise | MinimalEnterprise:
+    found = await service.get_by_uscc(uow, uscc=uscc)
+    # The minimal view carries no version: it would tell when the private record changes.
+    return with_etag(response, found) if isinstance(found, Enterprise) else found
 
 
 @router.get("/{enterprise_id}", response_model=EnterpriseRead, summary="企业详情 / an enterprise")
-async def get(enterprise_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal, response: Response) -> dict:
-    record = await service.get_enterprise(ctx, principal=principal, enterprise_id=enterprise_id)
-    set_etag(response, record["version"])
-    return record
+async def get(enterprise_id: uuid.UUID, principal: CurrentPrincipal, uow: UoW, response: Response) -> Enterprise:
+    return with_etag(response, await service.get_enterprise(uow, enterprise_id=enterprise_id))
 
 
 @router.patch("/{enterprise_id}", response_model=EnterpriseRead, summary="修改企业信息 / update an enterprise")
-async def patch(enterprise_id: uuid.UUID, body: EnterpriseUpdate, ctx: Ctx, principal: CurrentPrincipal,
-                request: Request, response: Response) -> dict:
-    record = await service.update_enterprise(ctx, principal=principal, enterprise_id=enterprise_id, patch=body,
-                                             precondition=lambda version: check_if_match(request, version))
-    set_etag(response, record["version"])
-    return record
+async def patch(
+    enterprise_id: uuid.UUID,
+    body: EnterpriseUpdate,
+    principal: CurrentPrincipal,
+    uow: UoW,
+    if_match: IfMatch,
+    response: Response,
+) -> Enterprise:
+    enterprise = await service.update_enterprise(uow, enterprise_id=enterprise_id, patch=body, if_match=if_match)
+    return with_etag(response, enterprise)
 
 
 @router.get("/{enterprise_id}/risk", response_model=RiskRead, summary="风险等级及其因素 / risk level and its factors")
-async def risk(enterprise_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) -> dict:
-    return await service.explain_risk(ctx, principal=principal, enterprise_id=enterprise_id)
+async def risk(enterprise_id: uuid.UUID, principal: CurrentPrincipal, uow: UoW) -> service.RiskExplanation:
+    return await service.explain_risk(uow, enterprise_id=enterprise_id)

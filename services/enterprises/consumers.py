@@ -1,16 +1,16 @@
-"""What the enterprises service consumes (each handler runs inside the inbox transaction).
+"""What the enterprises service consumes; each handler runs in the unit of work the inbox opened
+for the event, and its read models are kept by ``shared.readmodel.upsert_if_newer`` (strictly
+newer versions apply; an equal version is a duplicate and an older one stale — both ignored).
 
-- ``contract.activated`` / ``contract.suspended`` / ``contract.terminated`` / ``contract.expired``:
-  the contract's row in ``custody_contracts`` takes the event's status, unless the event's
-  ``version`` is not newer than the row's (stale or duplicate → ignored). The enterprise's
-  custodian is then recomputed: an ``active`` contract (the latest-ending one if ever several),
-  else a ``suspended`` one — a suspended contract still binds its agency and comes back to
-  ``active`` on reinstatement, so the bureau keeps seeing who holds the enterprise, marked
-  ``status: suspended`` — else none.
+- every ``contract.*`` event: the contract's row in ``custody_contracts`` takes the event's
+  status, parties and term. From it come the enterprise's custodian — an ``active`` contract (the
+  latest-ending one if ever several), else a ``suspended`` one (a suspended contract still binds
+  its agency and comes back to ``active`` on reinstatement, so the bureau keeps seeing who holds
+  the enterprise, marked ``status: suspended``), else none — and which agencies see its full
+  record (repository.py, SPEC §14).
 - ``hazard.reported`` / ``hazard.verified`` of level ``major``: the hazard's row in
-  ``major_hazards`` (keyed by hazard id, so a redelivery changes nothing) takes the event's status
-  unless stale; a major hazard that is not verified raises its enterprise's risk (risk.py). General
-  hazards are ignored.
+  ``major_hazards`` takes the event's status; a major hazard that is not verified raises its
+  enterprise's risk (risk.py). General hazards are ignored.
 
 Events about a USCC that is not registered here (yet) are kept in those tables and take effect
 when the enterprise is registered or imported; they never fail.
@@ -20,75 +20,82 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.clock import Clock
-from shared.events.catalog import ContractChanged, HazardChanged
+from services.enterprises import service
+from services.enterprises.models import ContractStatus, HazardStatus, custody_contracts, major_hazards
+from shared.events.catalog import ContractChanged, EventType, HazardChanged
 from shared.events.envelope import CloudEvent
-from shared.events.inbox import Handler
-from shared.events.outbox import Outbox
-from shared.policy import Policy
-
-from services.enterprises.models import custody_contracts as contracts_t
-from services.enterprises.models import major_hazards as hazards_t
-from services.enterprises.service import refresh_enterprise
+from shared.events.inbox import Consumers
+from shared.readmodel import upsert_if_newer
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("enterprises.consumers")
 
-CONTRACT_STATUS = {"contract.activated": "active", "contract.suspended": "suspended",
-                   "contract.terminated": "terminated", "contract.expired": "expired"}
-CONTRACT_EVENTS = tuple(CONTRACT_STATUS)
-HAZARD_EVENTS = ("hazard.reported", "hazard.verified")
+CONSUMERS = Consumers()
+CONTRACT_EVENTS = tuple(t for t in EventType if t.family == "contract")
+MAJOR = "major"  # the hazard level that raises risk
 
 
-async def _upsert_if_newer(session: AsyncSession, table: sa.Table, key: sa.Column, key_value: str,
-                           values: dict[str, Any]) -> bool:
-    """Insert the row, or update it when ``values['version']`` is newer; False for a stale event."""
-    stmt = sa.select(table.c.version).where(key == key_value)
-    if session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    stored = (await session.execute(stmt)).scalar()
-    if stored is None:
-        await session.execute(sa.insert(table).values(**values))
-        return True
-    if values["version"] <= stored:
-        return False
-    await session.execute(sa.update(table).where(key == key_value).values(**values))
-    return True
+@CONSUMERS.on(*CONTRACT_EVENTS)
+async def on_contract(uow: UnitOfWork, event: CloudEvent) -> None:
+    data = ContractChanged.model_validate(event.data)
+    values: dict[str, Any] = {
+        "contract_id": data.id,
+        "enterprise_uscc": data.enterprise_uscc,
+        "agency_id": data.agency_id,
+        "agency_name": data.agency_name,
+        "status": ContractStatus(data.status),
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+        "version": data.version,
+        "updated_at": uow.now,
+    }
+    # Facts a producer may not send yet: an event without them leaves what the row knows.
+    values |= {
+        name: value
+        for name, value in (
+            ("agency_uscc", data.agency_uscc),
+            ("drafted_by", data.drafted_by),
+            ("enterprise_signed", data.enterprise_signed),
+        )
+        if value is not None
+    }
+    if not await upsert_if_newer(uow.session, custody_contracts, values, key=["contract_id"]):
+        log.info("enterprises.contract_event.ignored", contract_id=data.id, version=data.version)
+        return
+    outcome = await service.refresh_enterprise(uow, uscc=data.enterprise_uscc)
+    log.info(
+        "enterprises.contract.updated",
+        contract_id=data.id,
+        status=data.status,
+        uscc=data.enterprise_uscc,
+        outcome=outcome or "unchanged",
+    )
 
 
-def make_handlers(*, policy: Policy, outbox: Outbox, clock: Clock) -> dict[str, Handler]:
-    async def on_contract(session: AsyncSession, event: CloudEvent) -> None:
-        data = ContractChanged.model_validate(event.data)
-        status = CONTRACT_STATUS[event.type]
-        fresh = await _upsert_if_newer(session, contracts_t, contracts_t.c.contract_id, data.id, {
-            "contract_id": data.id, "enterprise_uscc": data.enterprise_uscc, "agency_id": data.agency_id,
-            "agency_name": data.agency_name, "status": status, "start_date": data.start_date, "end_date": data.end_date,
-            "version": data.version, "updated_at": clock.now(),
-        })
-        if not fresh:
-            log.info("enterprises.contract_event.stale", contract_id=data.id, version=data.version)
-            return
-        outcome = await refresh_enterprise(session, outbox=outbox, policy=policy, now=clock.now(), uscc=data.enterprise_uscc)
-        log.info("enterprises.custody.updated", contract_id=data.id, status=status, uscc=data.enterprise_uscc,
-                 outcome=outcome or "unchanged")
-
-    async def on_hazard(session: AsyncSession, event: CloudEvent) -> None:
-        data = HazardChanged.model_validate(event.data)
-        if data.level != "major":
-            return
-        status = "verified" if event.type == "hazard.verified" else data.status
-        fresh = await _upsert_if_newer(session, hazards_t, hazards_t.c.hazard_id, data.id, {
-            "hazard_id": data.id, "enterprise_uscc": data.enterprise_uscc, "contract_id": data.contract_id,
-            "status": status, "version": data.version, "updated_at": clock.now(),
-        })
-        if not fresh:
-            log.info("enterprises.hazard_event.stale", hazard_id=data.id, version=data.version)
-            return
-        outcome = await refresh_enterprise(session, outbox=outbox, policy=policy, now=clock.now(), uscc=data.enterprise_uscc)
-        log.info("enterprises.major_hazard.updated", hazard_id=data.id, status=status, uscc=data.enterprise_uscc,
-                 outcome=outcome or "unchanged")
-
-    return {**{name: on_contract for name in CONTRACT_EVENTS}, **{name: on_hazard for name in HAZARD_EVENTS}}
+@CONSUMERS.on(EventType.HAZARD_REPORTED, EventType.HAZARD_VERIFIED)
+async def on_hazard(uow: UnitOfWork, event: CloudEvent) -> None:
+    data = HazardChanged.model_validate(event.data)
+    if data.level != MAJOR:
+        return
+    status = HazardStatus.VERIFIED if event.type == EventType.HAZARD_VERIFIED else HazardStatus(data.status)
+    values = {
+        "hazard_id": data.id,
+        "enterprise_uscc": data.enterprise_uscc,
+        "contract_id": data.contract_id,
+        "status": status,
+        "version": data.version,
+        "updated_at": uow.now,
+    }
+    if not await upsert_if_newer(uow.session, major_hazards, values, key=["hazard_id"]):
+        log.info("enterprises.hazard_event.ignored", hazard_id=data.id, version=data.version)
+        return
+    outcome = await service.refresh_enterprise(uow, uscc=data.enterprise_uscc)
+    log.info(
+        "enterprises.major_hazard.updated",
+        hazard_id=data.id,
+        status=status,
+        uscc=data.enterprise_uscc,
+        outcome=outcome or "unchanged",
+    )

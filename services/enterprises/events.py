@@ -7,46 +7,44 @@ edit, an import or a hazard event — always in the same transaction as the chan
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
+
+from shared.events.catalog import EnterpriseChanged, EventType
 
 
-
-REGISTERED = "enterprise.registered"
-UPDATED = "enterprise.updated"
-RISK_CHANGED = "enterprise.risk_changed"
-
-
-def enterprise_data(row: Mapping[str, Any], *, previous_risk_level: str | None = None) -> dict[str, Any]:
-    """The event ``data`` of an enterprise row (the catalog fields plus useful context)."""
-    data = {
-        "id": str(row["id"]),
-        "version": row["version"],
-        "uscc": row["uscc"],
-        "name": row["name"],
-        "industry": row["industry"],
-        "district_code": row["district_code"],
-        "town": row["town"],
-        "village": row.get("village"),
-        "employees": row["employees"],
-        "major_hazard_source": row["major_hazard_source"],
-        "hazard_flags": list(row["hazard_flags"] or []),
-        "risk_level": row["risk_level"],
-        "base_level": row["base_level"],
-    }
-    if previous_risk_level is not None:
-        data["previous_risk_level"] = previous_risk_level
-    return data
+def enterprise_changed(record: Mapping[str, Any], *, previous_risk_level: str | None = None) -> EnterpriseChanged:
+    """The payload of an enterprise, from its column values (``Enterprise.columns()`` or an
+    imported row): the catalog's fields plus context its consumers find useful."""
+    return EnterpriseChanged(
+        id=str(record["id"]),
+        version=record["version"],
+        uscc=record["uscc"],
+        name=record["name"],
+        industry=record["industry"],
+        district_code=record["district_code"],
+        town=record["town"],
+        risk_level=record["risk_level"],
+        previous_risk_level=previous_risk_level,
+        village=record.get("village"),
+        employees=record["employees"],
+        major_hazard_source=record["major_hazard_source"],
+        hazard_flags=list(record["hazard_flags"] or []),
+        base_level=record["base_level"],
+    )
 
 
-def change_events(row: Mapping[str, Any], *, created: bool, fields_changed: bool,
-                  previous_risk_level: str | None) -> list[tuple[str, dict[str, Any]]]:
-    """The events one committed change of ``row`` produces."""
-    events: list[tuple[str, dict[str, Any]]] = []
+def change_events(
+    record: Mapping[str, Any], *, created: bool, fields_changed: bool, previous_risk_level: str | None
+) -> list[tuple[EventType, EnterpriseChanged]]:
+    """The events one committed change of an enterprise produces, in order."""
     if created:
-        events.append((REGISTERED, enterprise_data(row)))
-        return events
+        return [(EventType.ENTERPRISE_REGISTERED, enterprise_changed(record))]
+    events: list[tuple[EventType, EnterpriseChanged]] = []
     if fields_changed:
-        events.append((UPDATED, enterprise_data(row)))
-    if previous_risk_level is not None and previous_risk_level != row["risk_level"]:
-        events.append((RISK_CHANGED, enterprise_data(row, previous_risk_level=previous_risk_level)))
+        events.append((EventType.ENTERPRISE_UPDATED, enterprise_changed(record)))
+    if previous_risk_level is not None and previous_risk_level != record["risk_level"]:
+        events.append(
+            (EventType.ENTERPRISE_RISK_CHANGED, enterprise_changed(record, previous_risk_level=previous_risk_level))
+        )
     return events

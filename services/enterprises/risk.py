@@ -23,8 +23,9 @@ each factor carries a machine-readable ``effect`` (``set:yellow``, ``at_least:re
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any
 
 from shared.i18n import Text, text
 from shared.policy import RiskRules
@@ -62,7 +63,9 @@ def _risk_name(level: str) -> Text:
 
 def _flag_names(flags: Iterable[str]) -> tuple[str, str]:
     flags = list(flags)
-    return "、".join(FLAG_NAMES.get(f, (f, f))[0] for f in flags), ", ".join(FLAG_NAMES.get(f, (f, f))[1] for f in flags)
+    return "、".join(FLAG_NAMES.get(f, (f, f))[0] for f in flags), ", ".join(
+        FLAG_NAMES.get(f, (f, f))[1] for f in flags
+    )
 
 
 def industry_level(industry: str, rules: RiskRules) -> RiskLevel:
@@ -72,8 +75,16 @@ def industry_level(industry: str, rules: RiskRules) -> RiskLevel:
     return RiskLevel.yellow
 
 
-def assess(*, industry: str, hazard_flags: Iterable[str], major_hazard_source: bool, employees: int,
-           open_major_hazards: int, rules: RiskRules, explain: bool = True) -> Assessment:
+def assess(
+    *,
+    industry: str,
+    hazard_flags: Iterable[str],
+    major_hazard_source: bool,
+    employees: int,
+    open_major_hazards: int,
+    rules: RiskRules,
+    explain: bool = True,
+) -> Assessment:
     """The level, the base level and the factors; with ``explain=False`` (bulk import) the
     factors' descriptions are left out (None), which is several times cheaper."""
     say = (lambda build: build()) if explain else (lambda build: None)
@@ -84,49 +95,123 @@ def assess(*, industry: str, hazard_flags: Iterable[str], major_hazard_source: b
     level = industry_level(industry, rules)
     grouped = any(industry in getattr(rules, f"{lv}_industries") for lv in ("red", "orange", "yellow", "blue"))
     name = _risk_name(level)
-    factors.append(Factor(
-        "industry",
-        say(lambda: text(f"行业“{ind_zh}”属于{name.zh}行业组" if grouped else f"行业“{ind_zh}”未列入任何行业组，按一般风险（黄）计",
-             f"Industry '{ind_en}' is in the {name.en} group" if grouped else f"Industry '{ind_en}' is in no group; counted as yellow")),
-        f"set:{level.value}", level))
+    factors.append(
+        Factor(
+            "industry",
+            say(
+                lambda: text(
+                    f"行业“{ind_zh}”属于{name.zh}行业组"
+                    if grouped
+                    else f"行业“{ind_zh}”未列入任何行业组，按一般风险（黄）计",
+                    f"Industry '{ind_en}' is in the {name.en} group"
+                    if grouped
+                    else f"Industry '{ind_en}' is in no group; counted as yellow",
+                )
+            ),
+            f"set:{level.value}",
+            level,
+        )
+    )
 
     if major_hazard_source:
         floor = RiskLevel(rules.major_hazard_source_level)
         if risk_rank(floor) > risk_rank(level):
             level = floor
         fname = _risk_name(floor)
-        factors.append(Factor("major_hazard_source",
-                              say(lambda: text(f"存在重大危险源，风险等级至少为{fname.zh}", f"Has a major hazard source: at least {fname.en}")),
-                              f"at_least:{floor.value}", level))
+        factors.append(
+            Factor(
+                "major_hazard_source",
+                say(
+                    lambda: text(
+                        f"存在重大危险源，风险等级至少为{fname.zh}", f"Has a major hazard source: at least {fname.en}"
+                    )
+                ),
+                f"at_least:{floor.value}",
+                level,
+            )
+        )
 
     severe = [f for f in flags if f in rules.severe_flags]
     if severe:
         level = raise_risk(level, 1)
-        factors.append(Factor("severe_hazard_flags",
-                              say(lambda: text("存在高危作业（{}），提高一级".format(_flag_names(severe)[0]),
-                                               "Severe hazards ({}): one step up".format(_flag_names(severe)[1]))),
-                              "raise:1", level))
+        factors.append(
+            Factor(
+                "severe_hazard_flags",
+                say(
+                    lambda: text(
+                        f"存在高危作业（{_flag_names(severe)[0]}），提高一级",
+                        f"Severe hazards ({_flag_names(severe)[1]}): one step up",
+                    )
+                ),
+                "raise:1",
+                level,
+            )
+        )
 
     if rules.flags_for_one_step > 0 and len(flags) >= rules.flags_for_one_step:
         level = raise_risk(level, 1)
-        factors.append(Factor("many_hazard_flags",
-                              say(lambda: text(f"风险标识 {len(flags)} 项（≥ {rules.flags_for_one_step} 项），提高一级",
-                                               f"{len(flags)} hazard flags (≥ {rules.flags_for_one_step}): one step up")),
-                              "raise:1", level))
+        factors.append(
+            Factor(
+                "many_hazard_flags",
+                say(
+                    lambda: text(
+                        f"风险标识 {len(flags)} 项（≥ {rules.flags_for_one_step} 项），提高一级",
+                        f"{len(flags)} hazard flags (≥ {rules.flags_for_one_step}): one step up",
+                    )
+                ),
+                "raise:1",
+                level,
+            )
+        )
 
     if rules.employees_for_one_step > 0 and employees >= rules.employees_for_one_step:
         level = raise_risk(level, 1)
-        factors.append(Factor("many_employees",
-                              say(lambda: text(f"从业人数 {employees} 人（≥ {rules.employees_for_one_step} 人），提高一级",
-                                               f"{employees} employees (≥ {rules.employees_for_one_step}): one step up")),
-                              "raise:1", level))
+        factors.append(
+            Factor(
+                "many_employees",
+                say(
+                    lambda: text(
+                        f"从业人数 {employees} 人（≥ {rules.employees_for_one_step} 人），提高一级",
+                        f"{employees} employees (≥ {rules.employees_for_one_step}): one step up",
+                    )
+                ),
+                "raise:1",
+                level,
+            )
+        )
 
     base = level
     if open_major_hazards > 0 and rules.open_major_hazard_steps > 0:
         steps = open_major_hazards * rules.open_major_hazard_steps
         level = raise_risk(level, steps)
-        factors.append(Factor("open_major_hazards",
-                              say(lambda: text(f"有 {open_major_hazards} 项重大隐患尚未验收，每项提高 {rules.open_major_hazard_steps} 级（验收后恢复）",
-                                               f"{open_major_hazards} open major hazard(s), each {rules.open_major_hazard_steps} step(s) up until verified")),
-                              f"raise:{steps}", level))
+        factors.append(
+            Factor(
+                "open_major_hazards",
+                say(
+                    lambda: text(
+                        f"有 {open_major_hazards} 项重大隐患尚未验收，"
+                        f"每项提高 {rules.open_major_hazard_steps} 级（验收后恢复）",
+                        f"{open_major_hazards} open major hazard(s), "
+                        f"each {rules.open_major_hazard_steps} step(s) up until verified",
+                    )
+                ),
+                f"raise:{steps}",
+                level,
+            )
+        )
     return Assessment(risk_level=level, base_level=base, factors=factors)
+
+
+def assess_record(
+    record: Mapping[str, Any], *, open_major_hazards: int, rules: RiskRules, explain: bool = False
+) -> Assessment:
+    """``assess`` on an enterprise's column values (a row, or a record about to be stored)."""
+    return assess(
+        industry=record["industry"],
+        hazard_flags=record["hazard_flags"] or [],
+        major_hazard_source=bool(record["major_hazard_source"]),
+        employees=int(record["employees"]),
+        open_major_hazards=open_major_hazards,
+        rules=rules,
+        explain=explain,
+    )

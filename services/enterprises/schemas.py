@@ -1,23 +1,39 @@
-"""Request and response models of the enterprises service (validate before you store)."""
+"""Request and response models of the enterprises service (validate before you store).
+
+``XRead`` models are read from the service's ORM rows and domain objects (``from_attributes``);
+texts held in both languages (``shared.i18n.Text``) are rendered in the request's language.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
+from shared.clock import as_utc
+from shared.i18n import Text, render
 from shared.reference import USCC, DistrictCode, HazardFlag, Industry, RiskLevel
 from shared.validation import check_phone, no_control, single_line
 
 MAX_EMPLOYEES = 100_000
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=7, max_length=30), AfterValidator(check_phone)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(no_control)]
-Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)]
-Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(single_line)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=7, max_length=30), AfterValidator(check_phone)
+]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)
+]
+Address = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(no_control)
+]
+Person = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)
+]
+Place = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(single_line)
+]
 Employees = Annotated[int, Field(ge=0, le=MAX_EMPLOYEES)]
 
 
@@ -73,7 +89,19 @@ class EnterpriseUpdate(BaseModel):
     contact_phone: Phone | None = None
 
 
-class Custodian(BaseModel):
+def _rendered(value: Any) -> Any:
+    return render(value) if isinstance(value, Text) else value
+
+
+Rendered = Annotated[str, BeforeValidator(_rendered)]
+UtcDatetime = Annotated[datetime, BeforeValidator(as_utc)]  # SQLite hands back naive UTC times
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Custodian(ReadModel):
     contract_id: str
     agency_id: str
     agency_name: str | None = None
@@ -81,7 +109,7 @@ class Custodian(BaseModel):
     status: Literal["active", "suspended"] = "active"
 
 
-class EnterpriseRead(BaseModel):
+class EnterpriseRead(ReadModel):
     id: uuid.UUID
     uscc: str
     name: str
@@ -98,8 +126,21 @@ class EnterpriseRead(BaseModel):
     risk_level: RiskLevel
     custodian: Custodian | None = None
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class EnterpriseMinimalRead(ReadModel):
+    """The minimal view of an enterprise (SPEC §14): what an agency sees of an enterprise it is not
+    a party of a live contract with."""
+
+    id: uuid.UUID
+    uscc: str
+    name: str
+    industry: Industry
+    district_code: str
+    town: str
+    risk_level: RiskLevel
 
 
 class EnterprisePage(BaseModel):
@@ -107,14 +148,14 @@ class EnterprisePage(BaseModel):
     next_cursor: str | None = None
 
 
-class RiskFactorRead(BaseModel):
+class RiskFactorRead(ReadModel):
     code: str
-    description: str
+    description: Rendered
     effect: str
     level_after: RiskLevel
 
 
-class RiskRead(BaseModel):
+class RiskRead(ReadModel):
     enterprise_id: uuid.UUID
     risk_level: RiskLevel
     base_level: RiskLevel
@@ -123,18 +164,18 @@ class RiskRead(BaseModel):
     policy_version: str
 
 
-class RowErrorRead(BaseModel):
+class RowErrorRead(ReadModel):
     field: str
-    message: str
+    message: Rendered
 
 
-class RejectedRow(BaseModel):
+class RejectedRow(ReadModel):
     row: int = Field(description="表格行号（表头为第 1 行）/ spreadsheet row number, the header being row 1")
     uscc: str | None = None
     errors: list[RowErrorRead]
 
 
-class ImportReport(BaseModel):
+class ImportReport(ReadModel):
     encoding: str
     rows: int
     accepted: int

@@ -1,5 +1,7 @@
-"""What the registry consumes (each handler runs in the inbox transaction, so a duplicate delivery
-is skipped; each also ignores stale versions, so order does not matter):
+"""What the registry consumes, for the public directory's read models. Each handler runs in the
+inbox's unit of work (a redelivered event is skipped) and keeps its row with
+``shared.readmodel.upsert_if_newer``: strictly newer versions apply, an equal or older one is a
+duplicate or stale and changes nothing, so the order of arrival does not matter.
 
 - ``agency.credit_changed`` → the agency's score and grade (kept even if it is not listed yet).
 - ``contract.activated`` → the contract counts towards its agency's active contracts;
@@ -10,49 +12,46 @@ is skipped; each also ignores stale versions, so order does not matter):
 from __future__ import annotations
 
 import uuid
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from shared.clock import utcnow
-from shared.db import dialect_insert
-from shared.events.catalog import AgencyCreditChanged, ContractChanged
-from shared.events.envelope import CloudEvent
-from shared.events.inbox import Handler
 
 from services.registry.models import AgencyCredit, ContractTally
+from shared.events.catalog import AgencyCreditChanged, ContractChanged, EventType
+from shared.events.envelope import CloudEvent
+from shared.events.inbox import Consumers
+from shared.readmodel import upsert_if_newer
+from shared.uow import UnitOfWork
+
+CONSUMERS = Consumers()
 
 
-async def _upsert_newer(session: AsyncSession, table: sa.Table, key: str, values: dict[str, Any]) -> None:
-    stmt = dialect_insert(session)(table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c[key]],
-        set_={k: stmt.excluded[k] for k in values if k != key},
-        where=table.c.version < stmt.excluded.version,
-    )
-    await session.execute(stmt)
-
-
-async def on_credit_changed(session: AsyncSession, event: CloudEvent) -> None:
+@CONSUMERS.on(EventType.AGENCY_CREDIT_CHANGED)
+async def credit_changed(uow: UnitOfWork, event: CloudEvent) -> None:
     data = AgencyCreditChanged.model_validate(event.data)
-    await _upsert_newer(session, AgencyCredit.__table__, "agency_id", {
-        "agency_id": uuid.UUID(data.id), "score": data.score, "grade": data.grade, "version": data.version,
-        "updated_at": utcnow(),
-    })
+    await upsert_if_newer(
+        uow.session,
+        AgencyCredit.__table__,
+        {
+            "agency_id": uuid.UUID(data.id),
+            "score": data.score,
+            "grade": data.grade,
+            "version": data.version,
+            "updated_at": uow.now,
+        },
+        key=["agency_id"],
+    )
 
 
-async def on_contract(session: AsyncSession, event: CloudEvent) -> None:
+@CONSUMERS.on(EventType.CONTRACT_ACTIVATED, EventType.CONTRACT_TERMINATED, EventType.CONTRACT_EXPIRED)
+async def contract_changed(uow: UnitOfWork, event: CloudEvent) -> None:
     data = ContractChanged.model_validate(event.data)
-    await _upsert_newer(session, ContractTally.__table__, "contract_id", {
-        "contract_id": uuid.UUID(data.id), "agency_id": uuid.UUID(data.agency_id),
-        "active": event.type == "contract.activated", "version": data.version, "updated_at": utcnow(),
-    })
-
-
-HANDLERS: dict[str, Handler] = {
-    "agency.credit_changed": on_credit_changed,
-    "contract.activated": on_contract,
-    "contract.terminated": on_contract,
-    "contract.expired": on_contract,
-}
+    await upsert_if_newer(
+        uow.session,
+        ContractTally.__table__,
+        {
+            "contract_id": uuid.UUID(data.id),
+            "agency_id": uuid.UUID(data.agency_id),
+            "active": event.type == EventType.CONTRACT_ACTIVATED,
+            "version": data.version,
+            "updated_at": uow.now,
+        },
+        key=["contract_id"],
+    )

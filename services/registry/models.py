@@ -1,7 +1,8 @@
 """Tables of the registry service (its own metadata; see shared.db.service_base).
 
 - ``agency`` — the filing: its data, status, ``version`` (bumped on every change), filing number
-  and validity, the automatic checks of the last submission.
+  and validity, the automatic checks of the last submission. Its staff and documents are
+  relationships that are never loaded implicitly (``lazy="raise"``): the repository loads them.
 - ``agency_staff`` — the staff list (rows, so that certificate numbers are indexed).
 - ``engineer_claim`` — staff exclusivity: one row per registered safety engineer's certificate
   number held by an agency that is submitted, approved or suspended; the primary key makes two
@@ -13,35 +14,65 @@
   (from ``contract.activated|terminated|expired``).
 """
 
-from __future__ import annotations
-
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 import sqlalchemy as sa
-import sqlalchemy.dialects.postgresql  # noqa: F401 - shared.tables uses sa.dialects.postgresql without importing it
-from sqlmodel import Field
+from sqlmodel import Field, Relationship, SQLModel
 
-from shared.db import service_base
+from services.registry.states import AgencyStatus
+from shared.db import check_in, service_base
+from shared.i18n import render, text
 from shared.tables import infrastructure_tables
 
-Base = service_base("registry")
+if TYPE_CHECKING:  # service_base builds this SQLModel subclass at run time, which mypy cannot follow
+
+    class Base(SQLModel):
+        __table__: ClassVar[sa.Table]
+
+else:
+    Base = service_base("registry")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
 
-STATUSES = ("draft", "submitted", "approved", "rejected", "needs_more_info", "suspended", "revoked", "expired")
-STAFF_ROLES = ("registered_safety_engineer", "safety_officer", "other")
+StaffRole = Literal["registered_safety_engineer", "safety_officer", "other"]
+STAFF_ROLES: tuple[str, ...] = get_args(StaffRole)
+ENGINEER: StaffRole = "registered_safety_engineer"
 TS = sa.DateTime(timezone=True)
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+@dataclass(frozen=True)
+class Check:
+    """One automatic check of a submission, stored with its text in both languages and shown in
+    the caller's (``detail``)."""
+
+    code: str
+    passed: bool
+    detail_zh: str
+    detail_en: str
+
+    @property
+    def detail(self) -> str:
+        return render(text(self.detail_zh, self.detail_en)) or ""
+
+    def stored(self) -> dict[str, Any]:
+        return {"code": self.code, "passed": self.passed, "detail_zh": self.detail_zh, "detail_en": self.detail_en}
+
+    @classmethod
+    def from_stored(cls, value: dict[str, Any]) -> "Check":
+        return cls(
+            code=value["code"],
+            passed=bool(value["passed"]),
+            detail_zh=value.get("detail_zh", ""),
+            detail_en=value.get("detail_en", ""),
+        )
 
 
 class Agency(Base, table=True):
     __tablename__ = "agency"
-    __table_args__ = (sa.CheckConstraint(_in("status", STATUSES), name="status"),)
+    __table_args__ = (sa.CheckConstraint(check_in("status", AgencyStatus), name="status"),)
 
     id: uuid.UUID = Field(primary_key=True)
     uscc: str = Field(sa_column=sa.Column(sa.String(18), nullable=False, unique=True))
@@ -53,7 +84,7 @@ class Agency(Base, table=True):
     service_districts: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     service_industries: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     qualifications: list[dict[str, Any]] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
-    status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False, index=True))
+    status: AgencyStatus = Field(sa_column=sa.Column(sa.String(20), nullable=False, index=True))
     version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     filing_no: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), unique=True))
     valid_until: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
@@ -66,14 +97,41 @@ class Agency(Base, table=True):
     submitted_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
     approved_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
 
+    # Annotations stay unevaluated strings for SQLModel to resolve (no ``from __future__`` here).
+    staff: list["AgencyStaff"] = Relationship(
+        cascade_delete=True, sa_relationship_kwargs={"lazy": "raise", "order_by": "AgencyStaff.position"}
+    )
+    documents: list["AgencyDocument"] = Relationship(
+        cascade_delete=True, sa_relationship_kwargs={"lazy": "raise", "order_by": "AgencyDocument.id"}
+    )
+
+    @property
+    def registered_engineers(self) -> list[str]:
+        """The names of its registered safety engineers (public: the directory, events)."""
+        return [s.name for s in self.staff if s.role == ENGINEER]
+
+    @property
+    def check_results(self) -> list[Check]:
+        return [Check.from_stored(c) for c in self.checks or []]
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return [c.code for c in self.check_results if not c.passed]
+
+    def touch(self, at: datetime) -> None:
+        """Every change of the filing bumps its version (the ETag)."""
+        self.version += 1
+        self.updated_at = at
+
 
 class AgencyStaff(Base, table=True):
     __tablename__ = "agency_staff"
-    __table_args__ = (sa.CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
+    __table_args__ = (sa.CheckConstraint(check_in("role", STAFF_ROLES), name="role"),)
 
     id: uuid.UUID = Field(primary_key=True)
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"),
-                                                     nullable=False, index=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     position: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     name: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
     role: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
@@ -86,8 +144,9 @@ class EngineerClaim(Base, table=True):
     __tablename__ = "engineer_claim"
 
     certificate_no: str = Field(sa_column=sa.Column(sa.String(60), primary_key=True))
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"),
-                                                     nullable=False, index=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     claimed_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
 
 
@@ -95,8 +154,9 @@ class AgencyDocument(Base, table=True):
     __tablename__ = "agency_document"
 
     id: uuid.UUID = Field(primary_key=True)
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"),
-                                                     nullable=False, index=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     kind: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
     filename: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
     sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
@@ -133,16 +193,18 @@ class DirectoryEntry(Base, table=True):
 class DirectoryDistrict(Base, table=True):
     __tablename__ = "directory_district"
 
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(
-        sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True)
+    )
     district_code: str = Field(sa_column=sa.Column(sa.String(12), primary_key=True, index=True))
 
 
 class DirectoryIndustry(Base, table=True):
     __tablename__ = "directory_industry"
 
-    agency_id: uuid.UUID = Field(sa_column=sa.Column(
-        sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True))
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("directory_entry.agency_id", ondelete="CASCADE"), primary_key=True)
+    )
     industry: str = Field(sa_column=sa.Column(sa.String(40), primary_key=True, index=True))
 
 

@@ -1,4 +1,8 @@
-"""Request and response models of the registry (validate before you store)."""
+"""Request and response models of the registry: validate before you store; the ``…Read`` /
+``…Out`` models read ORM rows and domain objects (``from_attributes``).
+
+Names kept from before the port (``DocumentOut``, ``ReviewIn``, ``DirectoryItem`` …) are the
+OpenAPI component names clients know; renaming them would change the public document."""
 
 from __future__ import annotations
 
@@ -6,28 +10,53 @@ import re
 import unicodedata
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from services.registry.models import ENGINEER, StaffRole
+from shared.clock import as_utc
 from shared.reference import USCC, DistrictCode, Industry
 from shared.validation import check_phone, no_control, single_line
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)]
-LongLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(single_line)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)
+]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)
+]
+LongLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(single_line)
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(check_phone)]
+T = TypeVar("T")
+# SQLite drops the zone of stored timestamps; every time answered is UTC (SPEC §5).
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
+
+
 def _nfkc(value: object) -> object:
     """Full-width characters (common from Chinese input methods) become their ASCII forms."""
     return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
 
 
-CertificateNo = Annotated[str, BeforeValidator(_nfkc),
-                          StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)]
+CertificateNo = Annotated[
+    str, BeforeValidator(_nfkc), StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)
+]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(no_control)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(no_control)]
-StaffRole = Literal["registered_safety_engineer", "safety_officer", "other"]
-ENGINEER = "registered_safety_engineer"
+# Why a regulator suspends, reinstates or revokes: at most 2000 characters, the platform's one
+# limit for reasons (the contracts service's reasons follow it).
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control)
+]
 _SEPARATORS = re.compile(r"[\s\-_/.·]+")
 
 
@@ -47,10 +76,12 @@ class StaffIn(BaseModel):
     full_time: bool
 
     @model_validator(mode="after")
-    def _engineer_has_certificate(self) -> "StaffIn":
+    def _engineer_has_certificate(self) -> StaffIn:
         if self.role == ENGINEER and (not self.certificate_no or self.certificate_valid_until is None):
-            raise ValueError("注册安全工程师须填写证书编号和有效期 / a registered safety engineer needs "
-                             "certificate_no and certificate_valid_until")
+            raise ValueError(
+                "注册安全工程师须填写证书编号和有效期 / a registered safety engineer needs "
+                "certificate_no and certificate_valid_until"
+            )
         return self
 
 
@@ -64,7 +95,7 @@ class QualificationIn(BaseModel):
     valid_until: date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "QualificationIn":
+    def _ordered(self) -> QualificationIn:
         if self.valid_until < self.valid_from:
             raise ValueError("有效期截止早于起始日期 / valid_until is before valid_from")
         return self
@@ -81,7 +112,9 @@ def _unique_certificates(staff: list[StaffIn] | None) -> list[StaffIn] | None:
     return staff
 
 
-def _dedupe(values: list[str] | None) -> list[str] | None:
+def _dedupe(values: list[T] | None) -> list[T] | None:
+    """The same area or industry named twice counts once (a field validator: it must not mark an
+    unset field of an update as given, which a model validator assigning it would)."""
     return None if values is None else list(dict.fromkeys(values))
 
 
@@ -100,12 +133,7 @@ class AgencyCreate(BaseModel):
     qualifications: list[QualificationIn] = Field(default_factory=list, max_length=100)
 
     _staff = field_validator("staff")(_unique_certificates)
-
-    @model_validator(mode="after")
-    def _normalise(self) -> "AgencyCreate":
-        self.service_districts = _dedupe(self.service_districts)  # type: ignore[assignment]
-        self.service_industries = _dedupe(self.service_industries)  # type: ignore[assignment]
-        return self
+    _areas = field_validator("service_districts", "service_industries")(_dedupe)
 
 
 class AgencyUpdate(BaseModel):
@@ -124,6 +152,7 @@ class AgencyUpdate(BaseModel):
     qualifications: list[QualificationIn] | None = Field(default=None, max_length=100)
 
     _staff = field_validator("staff")(_unique_certificates)
+    _areas = field_validator("service_districts", "service_industries")(_dedupe)
 
     @field_validator("*")
     @classmethod
@@ -131,12 +160,6 @@ class AgencyUpdate(BaseModel):
         if value is None:
             raise ValueError("不能为空 / must not be null")
         return value
-
-    @model_validator(mode="after")
-    def _normalise(self) -> "AgencyUpdate":
-        self.service_districts = _dedupe(self.service_districts)  # type: ignore[assignment]
-        self.service_industries = _dedupe(self.service_industries)  # type: ignore[assignment]
-        return self
 
 
 class ReviewIn(BaseModel):
@@ -154,6 +177,8 @@ class ReasonIn(BaseModel):
 
 # --- responses ------------------------------------------------------------------------------
 class StaffOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     role: str
     certificate_no: str | None = None
@@ -161,24 +186,30 @@ class StaffOut(BaseModel):
     full_time: bool
 
 
-class CheckOut(BaseModel):
+class CheckOut(BaseModel):  # an automatic check, its ``detail`` in the caller's language (models.Check)
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     passed: bool
     detail: str
 
 
 class DocumentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     sha256: str
     size: int
     kind: str
     content_type: str
     filename: str | None = None
-    created_at: datetime | None = None
+    created_at: UtcDateTime | None = None
 
 
 class AgencyRead(BaseModel):
     """The full record: for the agency itself, its governing bureau and admin."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     uscc: str
@@ -195,19 +226,21 @@ class AgencyRead(BaseModel):
     version: int
     filing_no: str | None
     valid_until: date | None
-    checks: list[CheckOut]
+    checks: list[CheckOut] = Field(validation_alias="check_results")
     documents: list[DocumentOut]
     review_comments: str | None
     status_reason: str | None
     registered_engineers: list[str]
-    created_at: datetime
-    updated_at: datetime
-    submitted_at: datetime | None
-    approved_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    submitted_at: UtcDateTime | None
+    approved_at: UtcDateTime | None
 
 
 class AgencyPublic(BaseModel):
     """What any authenticated caller may see of an approved agency (no phones, no certificates)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     uscc: str
@@ -222,7 +255,9 @@ class AgencyPublic(BaseModel):
     registered_engineers: list[str]
 
 
-class DirectoryItem(BaseModel):
+class DirectoryItem(BaseModel):  # one agency of the public directory (service.directory.Listing)
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     name: str
     uscc: str

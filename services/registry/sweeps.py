@@ -1,45 +1,48 @@
-"""Time-based transitions of the registry: ``sweep(ctx, as_of)``.
+"""Time-based transitions of the registry (``SWEEPS``, run by ``POST /api/v1/admin/sweep`` and,
+when configured, periodically).
 
-- Approved agencies whose ``valid_until`` is before ``as_of`` become ``expired`` (event
-  ``agency.expired``, audit trail, out of the directory). One conditional UPDATE per agency, so two
-  replicas sweeping together expire each agency once and emit one event.
-- An agency under renewal whose previous filing lapsed before the bureau decided leaves the
-  directory (its status stays ``submitted``/``needs_more_info``: the review is still pending).
+- ``expire_filings``: approved filings whose ``valid_until`` is before ``as_of`` become
+  ``expired`` (event ``agency.expired``, audit trail, out of the directory). Each in its own unit
+  of work on the locked row, its state read again: replicas sweeping together expire each
+  filing once and announce it once.
+- ``delist_lapsed_renewals``: an agency under renewal whose previous filing lapsed before the
+  bureau decided leaves the directory (its status stays ``submitted``/``needs_more_info``: the
+  review is still pending). A deletion counts once, whichever replica makes it.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import datetime
 
-import sqlalchemy as sa
 import structlog
 
-from shared.app import ServiceContext
-
-from services.registry import directory
-from services.registry.models import Agency, DirectoryEntry
-from services.registry.transitions import expire_one
+from services.registry import service
+from services.registry.repository import Agencies, Directory
+from shared.app import Runtime
 
 log = structlog.get_logger("registry.sweep")
 
 
-async def sweep(ctx: ServiceContext, as_of: date) -> dict[str, Any]:
-    t = Agency.__table__
-    async with ctx.db.reader() as session:
-        due = (await session.execute(sa.select(t.c.id).where(t.c.status == "approved", t.c.valid_until < as_of)
-                                     .order_by(t.c.id))).scalars().all()
+async def expire_filings(runtime: Runtime, as_of: datetime) -> dict[str, int]:
+    day = as_of.date()
+    reader = runtime.unit_of_work()
+    async with reader.read() as session:
+        due = await Agencies(session).due_to_expire(day)
     expired = 0
     for agency_id in due:
-        if await expire_one(ctx, agency_id, as_of):
+        if await service.expire(runtime.unit_of_work(), agency_id=agency_id, as_of=day):
             expired += 1
-            log.info("registry.agency.expired", agency_id=str(agency_id), as_of=as_of.isoformat())
-    e = DirectoryEntry.__table__
+            log.info("registry.agency.expired", agency_id=str(agency_id), as_of=day.isoformat())
+    return {"expired": expired}
+
+
+async def delist_lapsed_renewals(runtime: Runtime, as_of: datetime) -> dict[str, int]:
     delisted = 0
-    async with ctx.db.transaction(notify=False) as session:
-        lapsed = (await session.execute(
-            sa.select(e.c.agency_id).join(t, t.c.id == e.c.agency_id)
-            .where(t.c.status != "approved", e.c.valid_until < as_of))).scalars().all()
-        for agency_id in lapsed:
-            delisted += await directory.delist_agency(session, agency_id)
-    return {"expired": expired, "delisted_lapsed_renewals": delisted}
+    async with runtime.unit_of_work() as uow:
+        directory = Directory(uow.session)
+        for agency_id in await directory.lapsed_renewals(as_of.date()):
+            delisted += await directory.remove(agency_id)
+    return {"delisted_lapsed_renewals": delisted}
+
+
+SWEEPS = (expire_filings, delist_lapsed_renewals)

@@ -8,12 +8,13 @@ publishes envelopes with ``Nats-Msg-Id`` = event id, waiting for the JetStream a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import nats
 import structlog
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig, StorageType
+from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from shared.events.envelope import CloudEvent
@@ -38,7 +39,7 @@ class Bus:
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.ready = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._closing = False
 
     # --- connection ------------------------------------------------------------------------
@@ -72,7 +73,7 @@ class Bus:
                 self.ready.set()
                 log.info("bus.connected", servers=self.servers)
                 return
-            except Exception as exc:  # noqa: BLE001 - keep trying whatever the failure
+            except Exception as exc:
                 log.warning("bus.connect_failed", error=str(exc), retry_in=delay)
                 if self.nc is not None and not self.nc.is_closed:
                     await self.nc.close()
@@ -84,10 +85,12 @@ class Bus:
         log.warning("bus.disconnected")
 
     async def _on_reconnected(self) -> None:
-        log.info("bus.reconnected", server=str(self.nc.connected_url.netloc) if self.nc and self.nc.connected_url else None)
+        log.info(
+            "bus.reconnected", server=str(self.nc.connected_url.netloc) if self.nc and self.nc.connected_url else None
+        )
         try:
             await self.ensure_streams()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.warning("bus.ensure_streams_failed", error=str(exc))
 
     async def _on_error(self, exc: Exception) -> None:
@@ -95,44 +98,45 @@ class Bus:
 
     async def ensure_streams(self) -> None:
         assert self.js is not None
-        await self._ensure(StreamConfig(
-            name=self.stream,
-            subjects=[f"{self.prefix}.>"],
-            storage=StorageType.FILE,
-            num_replicas=self.settings.stream_replicas,
-            duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        ))
-        await self._ensure(StreamConfig(
-            name=self.dlq_stream,
-            subjects=[f"{self.prefix}_dlq.>"],
-            storage=StorageType.FILE,
-            num_replicas=self.settings.stream_replicas,
-            duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        ))
+        await self._ensure(
+            StreamConfig(
+                name=self.stream,
+                subjects=[f"{self.prefix}.>"],
+                storage=StorageType.FILE,
+                num_replicas=self.settings.stream_replicas,
+                duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            )
+        )
+        await self._ensure(
+            StreamConfig(
+                name=self.dlq_stream,
+                subjects=[f"{self.prefix}_dlq.>"],
+                storage=StorageType.FILE,
+                num_replicas=self.settings.stream_replicas,
+                duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            )
+        )
 
     async def _ensure(self, config: StreamConfig) -> None:
         assert self.js is not None
+        assert config.name is not None
         try:
             await self.js.stream_info(config.name)
         except NotFoundError:
-            try:
+            with contextlib.suppress(BadRequestError):  # created concurrently by another process
                 await self.js.add_stream(config)
-            except BadRequestError:
-                pass  # created concurrently by another process
             return
 
     async def close(self) -> None:
         self._closing = True
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await asyncio.wait_for(self.nc.drain(), 2)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 await self.nc.close()
         self.ready.clear()
 
@@ -143,8 +147,9 @@ class Bus:
     async def publish(self, event: CloudEvent, *, timeout: float = 5.0) -> None:
         await self.publish_raw(self.subject_for(event.type), event.to_json(), msg_id=event.id, timeout=timeout)
 
-    async def publish_raw(self, subject: str, payload: bytes, *, msg_id: str, timeout: float = 5.0,
-                          headers: dict[str, str] | None = None) -> None:
+    async def publish_raw(
+        self, subject: str, payload: bytes, *, msg_id: str, timeout: float = 5.0, headers: dict[str, str] | None = None
+    ) -> None:
         if not self.connected or self.js is None:
             raise BusUnavailable("NATS is not connected")
         await self.js.publish(subject, payload, timeout=timeout, headers={"Nats-Msg-Id": msg_id, **(headers or {})})

@@ -77,6 +77,11 @@ class ContractChanged(EventData):
     filing_no: str | None = None
     risk_flagged: bool = False
     reason: str | None = None
+    # The parties as the enterprises service needs them to decide who sees a record in full
+    # (SPEC §14): the agency's USCC, who drafted the contract, whether the enterprise has signed.
+    agency_uscc: str | None = None
+    drafted_by: Literal["agency", "enterprise"] | None = None
+    enterprise_signed: bool | None = None
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -144,7 +149,9 @@ class EventType(StrEnum):
     ENTERPRISE_REGISTERED = "enterprise.registered"
     ENTERPRISE_UPDATED = "enterprise.updated"
     ENTERPRISE_RISK_CHANGED = "enterprise.risk_changed"
+    CONTRACT_DRAFTED = "contract.drafted"
     CONTRACT_SIGNED = "contract.signed"
+    CONTRACT_FILING_SUBMITTED = "contract.filing_submitted"
     CONTRACT_FILED = "contract.filed"
     CONTRACT_REJECTED = "contract.rejected"
     CONTRACT_ACTIVATED = "contract.activated"
@@ -180,12 +187,33 @@ def _models(model: type[EventData], *types: EventType) -> dict[EventType, type[E
 
 E = EventType
 CATALOG: dict[EventType, type[EventData]] = {
-    **_models(AgencyStatusChanged, E.AGENCY_SUBMITTED, E.AGENCY_APPROVED, E.AGENCY_REJECTED, E.AGENCY_NEEDS_MORE_INFO,
-              E.AGENCY_SUSPENDED, E.AGENCY_REINSTATED, E.AGENCY_REVOKED, E.AGENCY_EXPIRED),
+    **_models(
+        AgencyStatusChanged,
+        E.AGENCY_SUBMITTED,
+        E.AGENCY_APPROVED,
+        E.AGENCY_REJECTED,
+        E.AGENCY_NEEDS_MORE_INFO,
+        E.AGENCY_SUSPENDED,
+        E.AGENCY_REINSTATED,
+        E.AGENCY_REVOKED,
+        E.AGENCY_EXPIRED,
+    ),
     E.AGENCY_CREDIT_CHANGED: AgencyCreditChanged,
     **_models(EnterpriseChanged, E.ENTERPRISE_REGISTERED, E.ENTERPRISE_UPDATED, E.ENTERPRISE_RISK_CHANGED),
-    **_models(ContractChanged, E.CONTRACT_SIGNED, E.CONTRACT_FILED, E.CONTRACT_REJECTED, E.CONTRACT_ACTIVATED,
-              E.CONTRACT_SUSPENDED, E.CONTRACT_TERMINATED, E.CONTRACT_EXPIRED, E.CONTRACT_EXPIRING, E.CONTRACT_FLAGGED),
+    **_models(
+        ContractChanged,
+        E.CONTRACT_DRAFTED,
+        E.CONTRACT_SIGNED,
+        E.CONTRACT_FILING_SUBMITTED,
+        E.CONTRACT_FILED,
+        E.CONTRACT_REJECTED,
+        E.CONTRACT_ACTIVATED,
+        E.CONTRACT_SUSPENDED,
+        E.CONTRACT_TERMINATED,
+        E.CONTRACT_EXPIRED,
+        E.CONTRACT_EXPIRING,
+        E.CONTRACT_FLAGGED,
+    ),
     **_models(ServiceLogChanged, E.SERVICELOG_RECORDED, E.SERVICELOG_CONFIRMED),
     **_models(HazardChanged, E.HAZARD_REPORTED, E.HAZARD_RECTIFIED, E.HAZARD_VERIFIED, E.HAZARD_OVERDUE),
     E.VISIT_MISSED: VisitMissed,
@@ -212,8 +240,8 @@ class UnknownEventType(KeyError):
 def validate_event_data(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """Check ``data`` against the catalog; returns it as JSON-ready values."""
     try:
-        model = CATALOG[event_type]
-    except KeyError as exc:
+        model = CATALOG[EventType(event_type)]
+    except ValueError as exc:
         raise UnknownEventType(event_type) from exc
     return model.model_validate(data).model_dump(mode="json")
 
@@ -253,12 +281,18 @@ def asyncapi_document(*, subject_prefix: str = "custody", servers: list[str] | N
                 },
             },
         }
-        channels[key] = {"address": f"{subject_prefix}.{event_type}", "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
+        channels[key] = {
+            "address": f"{subject_prefix}.{event_type}",
+            "messages": {key: {"$ref": f"#/components/messages/{key}"}},
+        }
         operations[f"on_{key}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"}}
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "安全生产托管平台事件 / Custody platform events", "version": "1.0.0"},
-        "servers": {f"nats{i}": {"host": s.split("://")[-1], "protocol": "nats"} for i, s in enumerate(servers or ["127.0.0.1:4222"])},
+        "servers": {
+            f"nats{i}": {"host": s.split("://")[-1], "protocol": "nats"}
+            for i, s in enumerate(servers or ["127.0.0.1:4222"])
+        },
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages},

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("shared.inbox")
 
 Handler = Callable[["UnitOfWork", CloudEvent], Awaitable[None]]
+FETCH_WAIT = 5.0  # a pull waits this long on the bus for messages (a long poll: they arrive at once)
 NAK_FIRST, NAK_CAP = 0.25, 30.0  # a failed handler's redelivery delays (shared.backoff)
 
 
@@ -91,8 +92,17 @@ class Consumers:
 class Subscriber:
     """One durable pull consumer per service over the event types it consumes."""
 
-    def __init__(self, *, db: Database, infra: InfraTables, bus: Bus, service: str, consumers: Consumers,
-                 max_deliver: int = 8, durable: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        infra: InfraTables,
+        bus: Bus,
+        service: str,
+        consumers: Consumers,
+        max_deliver: int = 8,
+        durable: str | None = None,
+    ) -> None:
         self.db = db
         self.infra = infra
         self.bus = bus
@@ -103,6 +113,8 @@ class Subscriber:
         self.runtime: Runtime | None = None  # set by the app factory, which builds both
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._sub: Any = None
+        self._idle = False
         self.processed_total = 0
 
     def handler_for(self, event_type: str) -> Handler | None:
@@ -115,8 +127,17 @@ class Subscriber:
     async def stop(self) -> None:
         await stop_gracefully(self._task, self._request_stop)
 
+        # A pull subscription left open makes the connection's drain wait for it until its own
+        # timeout (2 s at every shutdown, measured): leave it.
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
     def _request_stop(self) -> None:
         self._stopping = True
+        if self._idle and self._task is not None:
+            self._task.cancel()  # waiting for messages is a safe point: nothing half-done
 
     async def _subscribe(self) -> Any:
         js = self.bus.js
@@ -130,10 +151,8 @@ class Subscriber:
             ack_wait=30,
             max_ack_pending=1000,
         )
-        try:
+        with contextlib.suppress(BadRequestError):  # exists (another replica); its filters are ours too
             await js.add_consumer(self.bus.stream, config=config)
-        except BadRequestError:
-            pass  # exists (another replica); its filters are ours too
         return await js.pull_subscribe_bind(durable=self.durable, stream=self.bus.stream)
 
     async def run(self) -> None:
@@ -143,21 +162,32 @@ class Subscriber:
                 continue
             try:
                 # NATS down or the consumer gone: subscribe again, backing off.
-                sub = await until_done(self._subscribe, first=0.2, cap=5.0, event="inbox.subscription_failed",
-                                       should_stop=lambda: self._stopping or not self.bus.ready.is_set())
+                sub = await until_done(
+                    self._subscribe,
+                    first=0.2,
+                    cap=5.0,
+                    event="inbox.subscription_failed",
+                    should_stop=lambda: self._stopping or not self.bus.ready.is_set(),
+                )
                 await self._consume(sub)
             except asyncio.CancelledError:
+                if self._stopping:
+                    return  # cancelled while waiting for messages, on purpose
                 raise
             except Exception as exc:  # the subscription broke: start over
                 log.warning("inbox.subscription_lost", error=str(exc)[:300])
                 await asyncio.sleep(0.2)
 
     async def _consume(self, sub: Any) -> None:
+        self._sub = sub
         while not self._stopping:
+            self._idle = True
             try:
-                msgs = await sub.fetch(batch=100, timeout=0.5)
-            except asyncio.TimeoutError:
+                msgs = await sub.fetch(batch=100, timeout=FETCH_WAIT)
+            except TimeoutError:
                 continue
+            finally:
+                self._idle = False
             for msg in msgs:
                 await self.process(msg)
 
@@ -165,7 +195,7 @@ class Subscriber:
         attempt = msg.metadata.num_delivered if msg.metadata else 1
         try:
             event = CloudEvent.from_json(msg.data)
-        except Exception as exc:  # noqa: BLE001 - unparseable: no retry can fix it
+        except Exception as exc:
             error = exc
             await self._outlasting_outages(msg, lambda: self._dead_letter_raw(msg, error, attempt))
             await msg.term()
@@ -174,11 +204,12 @@ class Subscriber:
         if handler is None:
             await msg.ack()
             return
-        with structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type, attempt=attempt,
-                                                     request_id=event.requestid):
+        with structlog.contextvars.bound_contextvars(
+            event_id=event.id, event_type=event.type, attempt=attempt, request_id=event.requestid
+        ):
             try:
                 applied = await self._outlasting_outages(msg, lambda: self.apply(event, handler))
-            except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
+            except Exception as exc:
                 if attempt >= self.max_deliver:
                     log.error("inbox.dead_lettered", error=str(exc))
                     error = exc
@@ -201,17 +232,30 @@ class Subscriber:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
 
-        return await until_done(operation, first=0.2, cap=5.0, event="inbox.database_unavailable",
-                                retry_if=database_unavailable, before_sleep=still_working)
+        return await until_done(
+            operation,
+            first=0.2,
+            cap=5.0,
+            event="inbox.database_unavailable",
+            retry_if=database_unavailable,
+            before_sleep=still_working,
+        )
 
     async def apply(self, event: CloudEvent, handler: Handler) -> bool:
         """Run the handler once per (consumer, event id), in one unit of work with the inbox row;
         False for a duplicate."""
         assert self.runtime is not None, "the app factory sets the runtime"
         async with self.runtime.unit_of_work(request_id=event.requestid) as uow:
-            fresh = await insert_ignore(uow.session, self.infra.inbox, {
-                "consumer": self.durable, "event_id": event.id, "event_type": event.type, "processed_at": utcnow(),
-            })
+            fresh = await insert_ignore(
+                uow.session,
+                self.infra.inbox,
+                {
+                    "consumer": self.durable,
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "processed_at": utcnow(),
+                },
+            )
             if not fresh:
                 return False
             await handler(uow, event)
@@ -224,23 +268,39 @@ class Subscriber:
 
     async def _dead_letter_raw(self, msg: Any, exc: BaseException, deliveries: int) -> None:
         raw = msg.data.decode("utf-8", "replace")
-        await self._record_dead_letter(f"unparseable-{uuid.uuid4()}", "unparseable", {"raw": raw[:10000]}, exc, deliveries)
+        await self._record_dead_letter(
+            f"unparseable-{uuid.uuid4()}", "unparseable", {"raw": raw[:10000]}, exc, deliveries
+        )
 
-    async def _record_dead_letter(self, event_id: str, event_type: str, envelope: dict, exc: BaseException, deliveries: int) -> None:
+    async def _record_dead_letter(
+        self, event_id: str, event_type: str, envelope: dict[str, Any], exc: BaseException, deliveries: int
+    ) -> None:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
         async with self.db.transaction(notify=False) as session:
-            await insert_ignore(session, self.infra.dead_letters, {
-                "id": new_id(), "consumer": self.durable, "event_id": event_id, "event_type": event_type,
-                "envelope": envelope, "error": error, "deliveries": deliveries, "created_at": utcnow(),
-            })
+            await insert_ignore(
+                session,
+                self.infra.dead_letters,
+                {
+                    "id": new_id(),
+                    "consumer": self.durable,
+                    "event_id": event_id,
+                    "event_type": event_type,
+                    "envelope": envelope,
+                    "error": error,
+                    "deliveries": deliveries,
+                    "created_at": utcnow(),
+                },
+            )
         try:
             import orjson
 
             await self.bus.publish_raw(
-                f"{self.bus.prefix}_dlq.{self.service}.{event_type}", orjson.dumps(envelope),
-                msg_id=f"{self.durable}:{event_id}", headers={"Custody-Error": error[:500].replace("\n", " ")},
+                f"{self.bus.prefix}_dlq.{self.service}.{event_type}",
+                orjson.dumps(envelope),
+                msg_id=f"{self.durable}:{event_id}",
+                headers={"Custody-Error": error[:500].replace("\n", " ")},
             )
-        except Exception as pub_exc:  # noqa: BLE001 - the table row is the record; the stream copy is a convenience
+        except Exception as pub_exc:
             log.warning("inbox.dlq_publish_failed", error=str(pub_exc))
 
     async def list_dead_letters(self, *, include_replayed: bool = False, limit: int = 200) -> list[dict[str, Any]]:
@@ -266,7 +326,7 @@ class Subscriber:
             if handler is None:
                 raise LookupError(f"no handler for {event.type}")
             await self.apply(event, handler)
-        except Exception as exc:  # noqa: BLE001 - report the failure on the row
+        except Exception as exc:
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
         async with self.db.transaction(notify=False) as session:
             values = {"replay_error": error} if error else {"replayed_at": utcnow(), "replay_error": None}

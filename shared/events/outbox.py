@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,8 +52,16 @@ class Outbox:
         self.table = table
         self.clock = clock or Clock()
 
-    async def write(self, session: AsyncSession, event_type: str, data: dict[str, Any], *, subject: str | None = None,
-                    request_id: str | None = None, fast: bool = False) -> CloudEvent:
+    async def write(
+        self,
+        session: AsyncSession,
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        subject: str | None = None,
+        request_id: str | None = None,
+        fast: bool = False,
+    ) -> CloudEvent:
         """One event row. ``fast``: the row is written already claimed for ``FAST_LEASE``, because the
         caller hands the event to the relay right after commit (the claiming pass takes it only if
         that publish fails or the process dies)."""
@@ -67,19 +75,22 @@ class Outbox:
             data=payload,
             requestid=request_id,
         )
-        await session.execute(sa.insert(self.table).values(
-            id=uuid.UUID(event.id),
-            type=event.type,
-            subject=event.subject,
-            data=event.data,
-            request_id=event.requestid,
-            created_at=event.time,
-            claimed_until=utcnow() + FAST_LEASE if fast else None,
-        ))
+        await session.execute(
+            sa.insert(self.table).values(
+                id=uuid.UUID(event.id),
+                type=event.type,
+                subject=event.subject,
+                data=event.data,
+                request_id=event.requestid,
+                created_at=event.time,
+                claimed_until=utcnow() + FAST_LEASE if fast else None,
+            )
+        )
         return event
 
-    async def write_many(self, session: AsyncSession, events: Sequence[tuple[str, dict[str, Any]]], *,
-                         request_id: str | None = None) -> int:
+    async def write_many(
+        self, session: AsyncSession, events: Sequence[tuple[str, dict[str, Any]]], *, request_id: str | None = None
+    ) -> int:
         """Several events in one multi-row INSERT (bulk imports); same checks as ``write``."""
         if not events:
             return 0
@@ -87,14 +98,23 @@ class Outbox:
         rows = []
         for event_type, data in events:
             payload = validate_event_data(event_type, data)
-            rows.append({"id": new_id(), "type": str(event_type), "subject": str(payload.get("id")), "data": payload,
-                         "request_id": request_id, "created_at": now})
+            rows.append(
+                {
+                    "id": new_id(),
+                    "type": str(event_type),
+                    "subject": str(payload.get("id")),
+                    "data": payload,
+                    "request_id": request_id,
+                    "created_at": now,
+                }
+            )
         await session.execute(sa.insert(self.table), rows)
         return len(rows)
 
     # --- transitional: services not yet on the unit of work --------------------------------
-    async def emit(self, session: AsyncSession, event_type: str, data: dict[str, Any], *,
-                   subject: str | None = None) -> CloudEvent:
+    async def emit(
+        self, session: AsyncSession, event_type: str, data: dict[str, Any], *, subject: str | None = None
+    ) -> CloudEvent:
         return await self.write(session, event_type, data, subject=subject, request_id=request_id_var.get())
 
     async def emit_many(self, session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> int:
@@ -114,8 +134,16 @@ def envelope_from_row(row: Any) -> CloudEvent:
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, table: sa.Table, bus: Bus, *, poll_seconds: float = 1.0,
-                 batch_size: int = 200, lease_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        table: sa.Table,
+        bus: Bus,
+        *,
+        poll_seconds: float = 1.0,
+        batch_size: int = 200,
+        lease_seconds: float = 30.0,
+    ) -> None:
         self.db = db
         self.table = table
         self.bus = bus
@@ -123,7 +151,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._fresh: list[CloudEvent] = []
         self.published_total = 0
@@ -160,15 +188,16 @@ class OutboxRelay:
                     continue
                 self._wake.clear()
                 # NATS or the database down: back off and try again (shared.backoff).
-                count = await until_done(self._round, first=0.1, cap=5.0, event="outbox.relay_failed",
-                                         should_stop=lambda: self._stopping)
+                count = await until_done(
+                    self._round, first=0.1, cap=5.0, event="outbox.relay_failed", should_stop=lambda: self._stopping
+                )
                 if count >= self.batch_size:
                     continue
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             except asyncio.CancelledError:
                 raise
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             except Exception as exc:  # stopping while failing: the rows wait for the next start
                 log.warning("outbox.relay_stopped_failing", error=str(exc)[:300])
@@ -183,15 +212,16 @@ class OutboxRelay:
             return 0
         events, self._fresh = self._fresh, []
         results = await asyncio.gather(*(self.bus.publish(e) for e in events), return_exceptions=True)
-        done = [uuid.UUID(e.id) for e, res in zip(events, results) if not isinstance(res, BaseException)]
-        failed = [uuid.UUID(e.id) for e, res in zip(events, results) if isinstance(res, BaseException)]
+        done = [uuid.UUID(e.id) for e, res in zip(events, results, strict=False) if not isinstance(res, BaseException)]
+        failed = [uuid.UUID(e.id) for e, res in zip(events, results, strict=False) if isinstance(res, BaseException)]
         t = self.table
         async with self.db.transaction(notify=False) as session:
             if done:
                 await session.execute(sa.update(t).where(t.c.id.in_(done)).values(published_at=utcnow()))
             if failed:  # to the claiming pass at once, with its backoff
-                await session.execute(sa.update(t).where(t.c.id.in_(failed), t.c.published_at.is_(None))
-                                      .values(claimed_until=None))
+                await session.execute(
+                    sa.update(t).where(t.c.id.in_(failed), t.c.published_at.is_(None)).values(claimed_until=None)
+                )
         self.published_total += len(done)
         if failed:
             first = next(res for res in results if isinstance(res, BaseException))
@@ -202,11 +232,9 @@ class OutboxRelay:
         rows = await self._claim()
         if not rows:
             return 0
-        results = await asyncio.gather(
-            *(self.bus.publish(envelope_from_row(r)) for r in rows), return_exceptions=True
-        )
-        done = [r.seq for r, res in zip(rows, results) if not isinstance(res, BaseException)]
-        failed = [r.seq for r, res in zip(rows, results) if isinstance(res, BaseException)]
+        results = await asyncio.gather(*(self.bus.publish(envelope_from_row(r)) for r in rows), return_exceptions=True)
+        done = [r.seq for r, res in zip(rows, results, strict=False) if not isinstance(res, BaseException)]
+        failed = [r.seq for r, res in zip(rows, results, strict=False) if isinstance(res, BaseException)]
         t = self.table
         async with self.db.transaction(notify=False) as session:
             if done:
@@ -246,7 +274,9 @@ class OutboxRelay:
         return sorted(rows, key=lambda r: r.seq)
 
 
-async def stop_gracefully(task: "asyncio.Task | None", request_stop, timeout: float = 5.0) -> None:  # noqa: ANN001
+async def stop_gracefully(
+    task: asyncio.Task[None] | None, request_stop: Callable[[], None], timeout: float = 5.0
+) -> None:
     """Ask a background loop to finish its unit of work and stop; cancel it only if it will not.
 
     Cancelling a task in the middle of a database call can leave an aiosqlite connection
@@ -256,11 +286,9 @@ async def stop_gracefully(task: "asyncio.Task | None", request_stop, timeout: fl
     request_stop()
     try:
         await asyncio.wait_for(asyncio.shield(task), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001
-            pass
-    except Exception:  # noqa: BLE001 - the loop's own failure is not the caller's
+    except Exception:
         pass

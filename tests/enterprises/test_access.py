@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from devtools.testing.tokens import auth
-from tests.enterprises.factories import admin, agency, bureau, enterprise_body, enterprise_token, register, service, uscc
+from tests.enterprises.factories import (
+    admin,
+    agency,
+    bureau,
+    enterprise_body,
+    enterprise_token,
+    register,
+    service,
+    uscc,
+)
 
 
 async def test_who_may_register(backend):
     async with service(backend) as (client, _):
+
         async def post(body, headers):
             return (await client.post("/api/v1/enterprises", json=body, headers=headers)).status_code
 
@@ -42,32 +52,46 @@ async def test_who_may_read_and_change_a_record(backend):
 
         # by-uscc: any agency may look a prospective client up; others as usual
         by = f"/api/v1/enterprises/by-uscc/{e['uscc']}"
-        for headers in allowed + [agency()]:
+        for headers in [*allowed, agency()]:
             assert (await client.get(by, headers=headers)).status_code == 200
         for headers in (bureau("440704"), enterprise_token(other)):
             assert (await client.get(by, headers=headers)).status_code == 403
-        assert (await client.get(f"/api/v1/enterprises/by-uscc/{other}", headers=enterprise_token(other))).status_code == 404
-        assert (await client.get(f"/api/v1/enterprises/by-uscc/{other}", headers=enterprise_token(uscc()))).status_code == 403
+        assert (
+            await client.get(f"/api/v1/enterprises/by-uscc/{other}", headers=enterprise_token(other))
+        ).status_code == 404
+        assert (
+            await client.get(f"/api/v1/enterprises/by-uscc/{other}", headers=enterprise_token(uscc()))
+        ).status_code == 403
 
         # a district bureau cannot move an enterprise out of its district; the city bureau can
         move = {"district_code": "440704", "town": "440704001"}
         assert (await client.patch(path, json=move, headers=bureau("440703"))).status_code == 403
         r = await client.patch(path, json=move, headers=bureau("440700"))
-        assert r.status_code == 200 and r.json()["district_code"] == "440704"
+        assert r.status_code == 200
+        assert r.json()["district_code"] == "440704"
         assert (await client.get(path, headers=bureau("440703"))).status_code == 403
         assert (await client.get(path, headers=bureau("440704"))).status_code == 200
         # the owner may edit its own record
         r = await client.patch(path, json={"contact_name": "李四"}, headers=enterprise_token(e["uscc"]))
-        assert r.status_code == 200 and r.json()["contact_name"] == "李四"
+        assert r.status_code == 200
+        assert r.json()["contact_name"] == "李四"
 
 
 async def test_listing_filters_scopes_and_pages(backend):
     async with service(backend) as (client, _):
         a = await register(client, name="蓬江五金厂", industry="machinery")  # yellow
         b = await register(client, name="蓬江化工厂", industry="hazardous_chemicals")  # red
-        c = await register(client, name="江海商贸公司", industry="commerce_trade", district_code="440704", town="440704001")
-        d = await register(client, name="江海 100% 纸品", industry="light_industry", district_code="440704",
-                           town="440704002", employees=150)  # orange
+        c = await register(
+            client, name="江海商贸公司", industry="commerce_trade", district_code="440704", town="440704001"
+        )
+        d = await register(
+            client,
+            name="江海 100% 纸品",
+            industry="light_industry",
+            district_code="440704",
+            town="440704002",
+            employees=150,
+        )  # orange
 
         async def ids(query="", headers=None, status=200):
             r = await client.get(f"/api/v1/enterprises{query}", headers=headers or admin())
@@ -98,8 +122,9 @@ async def test_listing_filters_scopes_and_pages(backend):
         # keyset pages
         seen, cursor = [], None
         while True:
-            r = await client.get("/api/v1/enterprises", params={"limit": 3, **({"cursor": cursor} if cursor else {})},
-                                 headers=admin())
+            r = await client.get(
+                "/api/v1/enterprises", params={"limit": 3, **({"cursor": cursor} if cursor else {})}, headers=admin()
+            )
             body = r.json()
             seen += [i["id"] for i in body["items"]]
             cursor = body["next_cursor"]

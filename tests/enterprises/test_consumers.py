@@ -6,41 +6,42 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from devtools.testing.events import publish_event, read_events
+from devtools.testing.events import read_events
 from devtools.testing.wait import eventually
-from tests.enterprises.factories import admin, csv_text, enterprise_body, import_csv, register, service, uscc
+from tests.enterprises.factories import Feed, admin, csv_text, enterprise_body, import_csv, register, service, uscc
 
 AGENCY_ID = str(uuid.uuid4())
 
 
-def contract(enterprise_uscc: str, *, contract_id: str, version: int, status: str, end: date = date(2027, 12, 31)) -> dict:
-    return {"id": contract_id, "version": version, "status": status, "enterprise_uscc": enterprise_uscc,
-            "agency_id": AGENCY_ID, "agency_name": "江门市安全技术服务有限公司", "engineer_name": "王工",
-            "district_code": "440703", "start_date": "2026-01-01", "end_date": end.isoformat()}
+def contract(
+    enterprise_uscc: str, *, contract_id: str, version: int, status: str, end: date = date(2027, 12, 31)
+) -> dict:
+    return {
+        "id": contract_id,
+        "version": version,
+        "status": status,
+        "enterprise_uscc": enterprise_uscc,
+        "agency_id": AGENCY_ID,
+        "agency_name": "江门市安全技术服务有限公司",
+        "engineer_name": "王工",
+        "district_code": "440703",
+        "start_date": "2026-01-01",
+        "end_date": end.isoformat(),
+    }
 
 
 def hazard(enterprise_uscc: str, *, hazard_id: str, version: int, status: str = "open", level: str = "major") -> dict:
-    return {"id": hazard_id, "version": version, "contract_id": str(uuid.uuid4()), "agency_id": AGENCY_ID,
-            "enterprise_uscc": enterprise_uscc, "district_code": "440703", "level": level, "status": status,
-            "deadline": "2027-03-01"}
-
-
-class Feed:
-    """Publishes events and waits until the service has handled them (applied or skipped)."""
-
-    def __init__(self, client, settings):
-        self.client, self.settings = client, settings
-        self.sent = 0
-
-    @property
-    def subscriber(self):
-        return self.client._transport.app.state.ctx.subscriber
-
-    async def send(self, event_type: str, data: dict):
-        event = await publish_event(self.settings, event_type, data)
-        self.sent += 1
-        await eventually(lambda: self.subscriber.processed_total >= self.sent, timeout=30)
-        return event
+    return {
+        "id": hazard_id,
+        "version": version,
+        "contract_id": str(uuid.uuid4()),
+        "agency_id": AGENCY_ID,
+        "enterprise_uscc": enterprise_uscc,
+        "district_code": "440703",
+        "level": level,
+        "status": status,
+        "deadline": "2027-03-01",
+    }
 
 
 async def _get(client, e):
@@ -55,8 +56,13 @@ async def test_custodian_follows_contract_events(backend):
 
         await feed.send("contract.activated", contract(e["uscc"], contract_id=c1, version=5, status="active"))
         got = await _get(client, e)
-        assert got["custodian"] == {"contract_id": c1, "agency_id": AGENCY_ID, "agency_name": "江门市安全技术服务有限公司",
-                                    "until": "2027-12-31", "status": "active"}
+        assert got["custodian"] == {
+            "contract_id": c1,
+            "agency_id": AGENCY_ID,
+            "agency_name": "江门市安全技术服务有限公司",
+            "until": "2027-12-31",
+            "status": "active",
+        }
         assert got["version"] == 2
         listed = await client.get("/api/v1/enterprises?has_custodian=true", headers=admin())
         assert [i["id"] for i in listed.json()["items"]] == [e["id"]]
@@ -93,7 +99,7 @@ async def test_custodian_follows_contract_events(backend):
         assert r.json()["accepted"] == 1
         got = (await client.get(f"/api/v1/enterprises/by-uscc/{imported}", headers=admin())).json()
         assert got["custodian"]["contract_id"] == c3
-        assert not await client._transport.app.state.ctx.subscriber.list_dead_letters()
+        assert not await client._transport.app.state.runtime.subscriber.list_dead_letters()
 
 
 async def test_open_major_hazards_raise_risk_until_verified(backend):
@@ -111,13 +117,16 @@ async def test_open_major_hazards_raise_risk_until_verified(backend):
         assert (await _get(client, e))["risk_level"] == "red"
 
         # the same hazard event delivered again (another message id): counted once
-        bus = client._transport.app.state.ctx.bus
+        bus = client._transport.app.state.runtime.bus
         await bus.publish_raw(bus.subject_for(event.type), event.to_json(), msg_id=f"{event.id}-again")
         # and a newer report of the same hazard (still open) is still one hazard
         await feed.send("hazard.reported", hazard(e["uscc"], hazard_id=h2, version=2))
         risk = (await client.get(f"/api/v1/enterprises/{e['id']}/risk", headers=admin())).json()
-        assert risk["open_major_hazards"] == 2 and risk["risk_level"] == "red" and risk["base_level"] == "yellow"
-        assert risk["factors"][-1]["code"] == "open_major_hazards" and risk["factors"][-1]["effect"] == "raise:2"
+        assert risk["open_major_hazards"] == 2
+        assert risk["risk_level"] == "red"
+        assert risk["base_level"] == "yellow"
+        assert risk["factors"][-1]["code"] == "open_major_hazards"
+        assert risk["factors"][-1]["effect"] == "raise:2"
 
         await feed.send("hazard.verified", hazard(e["uscc"], hazard_id=h1, version=3, status="verified"))
         assert (await _get(client, e))["risk_level"] == "orange"
@@ -134,7 +143,11 @@ async def test_open_major_hazards_raise_risk_until_verified(backend):
 
         events = await eventually(changes, timeout=15)
         assert [(x.data["previous_risk_level"], x.data["risk_level"]) for x in events] == [
-            ("yellow", "orange"), ("orange", "red"), ("red", "orange"), ("orange", "yellow")]
+            ("yellow", "orange"),
+            ("orange", "red"),
+            ("red", "orange"),
+            ("orange", "yellow"),
+        ]
         assert [x.data["version"] for x in events] == sorted(x.data["version"] for x in events)
         assert events[-1].data["version"] == got["version"]
 

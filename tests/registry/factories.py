@@ -4,16 +4,16 @@ walks an agency to any status through the API."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from devtools.testing.tokens import auth, verifier
 from services.registry.main import create_app
 from shared.clock import FrozenClock
 from shared.reference import make_uscc
 from shared.settings import Settings
-from devtools.testing.tokens import auth, verifier
 
 TODAY = date(2026, 3, 10)
 _counter = itertools.count(1)
@@ -24,7 +24,7 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
 
 def clock() -> FrozenClock:
-    return FrozenClock(datetime(TODAY.year, TODAY.month, TODAY.day, 9, 0, tzinfo=timezone.utc))
+    return FrozenClock(datetime(TODAY.year, TODAY.month, TODAY.day, 9, 0, tzinfo=UTC))
 
 
 def app_for(settings: Settings, *, at: FrozenClock | None = None):
@@ -37,16 +37,27 @@ def new_uscc() -> str:
 
 
 def engineer(name: str, cert: str, *, valid_until: date | None = None, full_time: bool = True) -> dict[str, Any]:
-    return {"name": name, "role": "registered_safety_engineer", "certificate_no": cert,
-            "certificate_valid_until": (valid_until or TODAY + timedelta(days=700)).isoformat(), "full_time": full_time}
+    return {
+        "name": name,
+        "role": "registered_safety_engineer",
+        "certificate_no": cert,
+        "certificate_valid_until": (valid_until or TODAY + timedelta(days=700)).isoformat(),
+        "full_time": full_time,
+    }
 
 
 def officer(name: str, *, full_time: bool = True) -> dict[str, Any]:
     return {"name": name, "role": "safety_officer", "full_time": full_time}
 
 
-def agency_body(uscc: str | None = None, *, name: str | None = None, district: str = "440703",
-                engineers: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:
+def agency_body(
+    uscc: str | None = None,
+    *,
+    name: str | None = None,
+    district: str = "440703",
+    engineers: list[dict[str, Any]] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
     uscc = uscc or new_uscc()
     tag = uscc[-6:]
     body: dict[str, Any] = {
@@ -58,11 +69,19 @@ def agency_body(uscc: str | None = None, *, name: str | None = None, district: s
         "district_code": district,
         "service_districts": [district, "440704"],
         "service_industries": ["machinery", "light_industry"],
-        "staff": (engineers if engineers is not None else
-                  [engineer("张工", f"RSE-{tag}-1"), engineer("王工", f"RSE-{tag}-2")])
-                 + [officer("陈一"), officer("陈二"), officer("陈三")],
-        "qualifications": [{"type": "安全评价机构资质", "number": f"APJ-{tag}", "issuer": "广东省应急管理厅",
-                            "valid_from": "2024-01-01", "valid_until": "2028-12-31"}],
+        "staff": (
+            engineers if engineers is not None else [engineer("张工", f"RSE-{tag}-1"), engineer("王工", f"RSE-{tag}-2")]
+        )
+        + [officer("陈一"), officer("陈二"), officer("陈三")],
+        "qualifications": [
+            {
+                "type": "安全评价机构资质",
+                "number": f"APJ-{tag}",
+                "issuer": "广东省应急管理厅",
+                "valid_from": "2024-01-01",
+                "valid_until": "2028-12-31",
+            }
+        ],
     }
     body.update(overrides)
     return body
@@ -90,8 +109,9 @@ async def create(client: httpx.AsyncClient, body: dict[str, Any] | None = None) 
     return r.json()
 
 
-async def act(client: httpx.AsyncClient, agency: dict[str, Any], action: str, headers: dict[str, str] | None = None,
-              **body: Any) -> httpx.Response:
+async def act(
+    client: httpx.AsyncClient, agency: dict[str, Any], action: str, headers: dict[str, str] | None = None, **body: Any
+) -> httpx.Response:
     path = f"/api/v1/agencies/{agency['id']}/{action}"
     if action == "submit":
         return await client.post(path, headers=headers or owner(agency["uscc"]))
@@ -126,9 +146,19 @@ async def agency_in(client: httpx.AsyncClient, status: str, body: dict[str, Any]
     return agency
 
 
-async def upload(client: httpx.AsyncClient, agency: dict[str, Any], content: bytes, *, filename: str = "license.pdf",
-                 kind: str = "business_license", headers: dict[str, str] | None = None,
-                 content_type: str = "application/pdf") -> httpx.Response:
-    return await client.post(f"/api/v1/agencies/{agency['id']}/documents",
-                             files={"file": (filename, content, content_type)}, data={"kind": kind},
-                             headers=headers or owner(agency["uscc"]))
+async def upload(
+    client: httpx.AsyncClient,
+    agency: dict[str, Any],
+    content: bytes,
+    *,
+    filename: str = "license.pdf",
+    kind: str = "business_license",
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/pdf",
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/agencies/{agency['id']}/documents",
+        files={"file": (filename, content, content_type)},
+        data={"kind": kind},
+        headers=headers or owner(agency["uscc"]),
+    )

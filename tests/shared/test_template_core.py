@@ -238,6 +238,29 @@ def test_state_machine_steps_refuses_and_renders_its_refusal_in_both_languages()
     assert refused.value.extra == {"current_status": "sent", "action": "send"}
     with pytest.raises(Forbidden):
         MACHINE.step(SEND, "draft", Role.BUREAU)
+    with pytest.raises(Forbidden):  # a role that may never send is refused whatever the state
+        MACHINE.step(SEND, "done", Role.BUREAU)
+    with pytest.raises(Forbidden):
+        MACHINE.authorize(SEND, Role.AGENCY)
+    MACHINE.authorize(CLOSE, Role.SYSTEM)
+
+
+class Labelled(StrEnum):
+    OPEN = "open"
+    SHUT = "shut"
+
+    @property
+    def label(self):
+        return {"open": text("待处理", "open for work"), "shut": text("已关闭", "shut")}[self.value]
+
+
+def test_refusals_name_the_state_as_a_reader_does():
+    machine = StateMachine("door", text("门", "door"), Labelled)
+    shut = machine.action("shut", text("关上", "shut"))
+    machine.transition(shut, Labelled.OPEN, Labelled.SHUT, by={Role.ADMIN})
+    with pytest.raises(InvalidTransition) as refused:
+        machine.step(shut, "shut", Role.ADMIN)
+    assert str(refused.value.detail) == "门当前状态为「已关闭」，不能关上"
 
 
 def test_state_machine_lists_every_action_in_every_state():

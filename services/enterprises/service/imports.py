@@ -1,0 +1,376 @@
+"""Bulk import of enterprise records (POST /api/v1/enterprises/import), whatever the file format.
+
+- A reader (service/csv_reader.py) turns the file into lines of cells; this module gives them
+  meaning. The header row names the columns: the POST field names (English) or their Chinese
+  labels. ``hazard_flags`` are separated by ``|`` or ``;``; booleans are true/false/是/否/1/0.
+- Every row is validated with exactly what POST checks, plus: the importing bureau must govern the
+  row's district (and the district of the existing record it would change), and a USCC may appear
+  only once in a file (the later rows are rejected and name the first).
+- Valid rows are upserted by USCC in batches of ``BATCH_ROWS``, one unit of work each: new records
+  are inserted, changed ones updated (version + 1), identical ones left alone — so re-importing a
+  file changes nothing and emits nothing. Each row is all-or-nothing; a row that fails is reported
+  with its reasons and skipped. A batch's events go to the outbox in its transaction
+  (``uow.emit_many``: one multi-row INSERT).
+- ``row`` in the report is the spreadsheet row number: the header is row 1.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+
+from services.enterprises import events
+from services.enterprises.models import RECORD_FIELDS
+from services.enterprises.repository import NO_CUSTODIAN, Enterprises, custodians, open_major_hazards
+from services.enterprises.risk import assess_record
+from services.enterprises.service.records import validate_record
+from shared.errors import ErrorCode, FieldError, Forbidden, ValidationFailed
+from shared.events.catalog import EventType
+from shared.i18n import text
+from shared.ids import new_id
+from shared.uow import UnitOfWork
+
+log = structlog.get_logger("enterprises.import")
+
+BATCH_ROWS = 1000
+COLUMNS = ("uscc", *RECORD_FIELDS)
+REQUIRED = tuple(c for c in COLUMNS if c not in ("village", "hazard_flags"))
+ALIASES = {
+    "统一社会信用代码": "uscc",
+    "企业名称": "name",
+    "名称": "name",
+    "行业": "industry",
+    "行业类别": "industry",
+    "区县代码": "district_code",
+    "区县": "district_code",
+    "镇街": "town",
+    "镇街道": "town",
+    "村居": "village",
+    "村社区": "village",
+    "地址": "address",
+    "详细地址": "address",
+    "从业人数": "employees",
+    "员工人数": "employees",
+    "重大危险源": "major_hazard_source",
+    "风险标识": "hazard_flags",
+    "联系人": "contact_name",
+    "联系电话": "contact_phone",
+}
+TRUE_WORDS = {"true", "1", "是", "有", "yes", "y", "t"}
+FALSE_WORDS = {"false", "0", "否", "无", "no", "n", "f"}
+FLAG_SEPARATORS = str.maketrans({"；": ";", "|": ";", ",": ";", "，": ";"})
+
+
+@dataclass(frozen=True)
+class Cells:
+    """One line of the file; ``number`` is the spreadsheet row number (the header is row 1)."""
+
+    number: int
+    cells: list[str]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A line that could not be read. ``is_row``: a row of the file (counted and reported);
+    otherwise the rest of the file, from ``number`` on, could not be read."""
+
+    number: int
+    error: FieldError
+    is_row: bool = True
+
+
+class Reader(Protocol):
+    """A file format: its lines, and the encoding it was read as (for the report)."""
+
+    @property
+    def encoding(self) -> str: ...
+
+    def lines(self) -> AsyncIterator[Cells | Unreadable]: ...
+
+
+@dataclass(frozen=True)
+class Rejection:
+    row: int
+    uscc: str | None
+    errors: list[FieldError]
+
+
+@dataclass
+class ImportReport:
+    encoding: str = "utf-8"
+    rows: int = 0
+    accepted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def reject(self, row: int, uscc: str | None, errors: list[FieldError]) -> None:
+        self.rejected.append(Rejection(row, uscc, errors))
+
+
+@dataclass(frozen=True)
+class Pending:
+    row: int
+    values: dict[str, Any]
+
+
+def header_index(cells: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Column name → position, and the names of the columns ignored."""
+    index: dict[str, int] = {}
+    ignored: list[str] = []
+    for i, cell in enumerate(cells):
+        name = cell.strip().lstrip("\ufeff")
+        key = ALIASES.get(name, name.lower())
+        if key in COLUMNS:
+            if key in index:
+                raise ValidationFailed(
+                    text(f"表头列“{name}”重复", f"Column '{name}' appears twice"),
+                    code=ErrorCode.BAD_CSV_HEADER,
+                    errors=[FieldError("header", text(f"重复的列：{name}", f"duplicate column: {name}"))],
+                )
+            index[key] = i
+        elif name:
+            ignored.append(name)
+    missing = [c for c in REQUIRED if c not in index]
+    if missing:
+        raise ValidationFailed(
+            text(f"表头缺少列：{', '.join(missing)}", f"The header lacks columns: {', '.join(missing)}"),
+            code=ErrorCode.BAD_CSV_HEADER,
+            errors=[FieldError(c, text("表头缺少此列", "column missing from the header")) for c in missing],
+        )
+    return index, ignored
+
+
+def _bool_cell(value: str) -> Any:
+    low = value.lower()
+    if low in TRUE_WORDS:
+        return True
+    if low in FALSE_WORDS:
+        return False
+    return value
+
+
+def raw_record(cells: list[str], index: dict[str, int]) -> dict[str, Any]:
+    """The cells of one row as the fields POST takes (still to be validated)."""
+    raw: dict[str, Any] = {}
+    for name, i in index.items():
+        value = cells[i].strip() if i < len(cells) else ""
+        if name == "hazard_flags":
+            raw[name] = [f.strip() for f in value.translate(FLAG_SEPARATORS).split(";") if f.strip()]
+        elif not value:
+            continue  # required fields then fail as "missing"; village stays empty
+        elif name == "major_hazard_source":
+            raw[name] = _bool_cell(value)
+        elif name == "employees" and value.endswith(".0") and value[:-2].isdigit():
+            raw[name] = value[:-2]  # Excel writes whole numbers as 12.0 now and then
+        else:
+            raw[name] = value
+    return raw
+
+
+class Importer:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.report = ImportReport()
+        self.first_row: dict[str, int] = {}
+        self.batch: list[Pending] = []
+        self.width = 0
+
+    async def run(self, reader: Reader) -> ImportReport:
+        started = time.perf_counter()
+        index: dict[str, int] | None = None
+        async for line in reader.lines():
+            if isinstance(line, Unreadable):
+                self.report.rows += line.is_row
+                self.report.reject(line.number, None, [line.error])
+                continue
+            if index is None:
+                index, self.report.ignored_columns = header_index(line.cells)
+                self.width = len(line.cells)
+                continue
+            if not any(c.strip() for c in line.cells):
+                continue  # blank lines and Excel's trailing ",,,," rows
+            self.report.rows += 1
+            self._row(line.number, line.cells, index)
+            if len(self.batch) >= BATCH_ROWS:
+                await self._flush()
+        if index is None:
+            raise ValidationFailed(
+                text("文件为空或缺少表头", "The file is empty or has no header row"),
+                code=ErrorCode.BAD_CSV_HEADER,
+                errors=[FieldError("header", text("缺少表头", "missing header"))],
+            )
+        await self._flush()
+        r = self.report
+        r.encoding = reader.encoding
+        r.seconds = round(time.perf_counter() - started, 3)
+        log.info(
+            "enterprises.import.done",
+            rows=r.rows,
+            accepted=r.accepted,
+            updated=r.updated,
+            unchanged=r.unchanged,
+            rejected=len(r.rejected),
+            seconds=r.seconds,
+            actor=self.uow.principal.actor,
+        )
+        return r
+
+    def _row(self, number: int, cells: list[str], index: dict[str, int]) -> None:
+        raw = raw_record(cells, index)
+        uscc = str(raw.get("uscc", "")).strip().upper() or None
+        if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
+            self.report.reject(
+                number, uscc, [FieldError("row", text("该行的列数多于表头", "More cells than header columns"))]
+            )
+            return
+        values, errors = validate_record(raw)
+        if values is not None and not Enterprises.may_import_into(self.uow.principal, values["district_code"]):
+            errors = [
+                FieldError(
+                    "district_code",
+                    text(
+                        f"区县 {values['district_code']} 不在本局辖区",
+                        f"District {values['district_code']} is outside your jurisdiction",
+                    ),
+                )
+            ]
+        if values is not None and not errors:
+            first = self.first_row.get(values["uscc"])
+            if first is not None:
+                errors = [
+                    FieldError("uscc", text(f"与第 {first} 行的统一社会信用代码重复", f"Same USCC as row {first}"))
+                ]
+        if errors or values is None:
+            self.report.reject(number, uscc, errors)
+            return
+        self.first_row[values["uscc"]] = number
+        self.batch.append(Pending(number, values))
+
+    async def _flush(self) -> None:
+        batch, self.batch = self.batch, []
+        if not batch:
+            return
+        try:
+            await self._apply(batch)
+        except IntegrityError:
+            if len(batch) == 1:  # a concurrent writer registered it first, twice over: give up on this row
+                self.report.reject(
+                    batch[0].row,
+                    batch[0].values["uscc"],
+                    [
+                        FieldError(
+                            "uscc",
+                            text(
+                                "写入时发生并发冲突，请重新导入此行",
+                                "A concurrent change collided with this row; import it again",
+                            ),
+                        )
+                    ],
+                )
+                return
+            for item in batch:  # find the row that collided; the others still go in
+                self.batch = [item]
+                await self._flush()
+
+    async def _apply(self, batch: list[Pending]) -> None:
+        uow, rules = self.uow, self.uow.policy.risk_rules
+        usccs = [p.values["uscc"] for p in batch]
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        changes: list[tuple[EventType, dict[str, Any]]] = []
+        rejected: list[Rejection] = []
+        unchanged = 0
+        async with uow:
+            now, repo = uow.now, Enterprises(uow.session)
+            existing = await repo.rows_by_uscc(usccs)
+            changing = [
+                p.values["uscc"]
+                for p in batch
+                if (r := existing.get(p.values["uscc"])) is not None and any(p.values[k] != r[k] for k in RECORD_FIELDS)
+            ]
+            existing.update(await repo.lock_rows(changing))
+            new = [u for u in usccs if u not in existing]
+            open_counts = await open_major_hazards(uow.session, new + changing)
+            holders = await custodians(uow.session, new)
+            for item in batch:
+                values, uscc = item.values, item.values["uscc"]
+                current = existing.get(uscc)
+                if current is None:
+                    risk = assess_record(values, open_major_hazards=open_counts.get(uscc, 0), rules=rules)
+                    row = {
+                        **values,
+                        **holders.get(uscc, NO_CUSTODIAN),
+                        "id": new_id(),
+                        "risk_level": risk.risk_level,
+                        "base_level": risk.base_level,
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    inserts.append(row)
+                    changes.extend(_payloads(row, created=True, previous_risk_level=None))
+                    continue
+                if not Enterprises.may_import_into(uow.principal, current["district_code"]):
+                    rejected.append(
+                        Rejection(
+                            item.row,
+                            uscc,
+                            [
+                                FieldError(
+                                    "uscc",
+                                    text(
+                                        f"该企业已登记在区县 {current['district_code']}，不在本局辖区",
+                                        f"This enterprise is registered in district {current['district_code']}, "
+                                        "outside your jurisdiction",
+                                    ),
+                                )
+                            ],
+                        )
+                    )
+                    continue
+                if all(values[k] == current[k] for k in RECORD_FIELDS):
+                    unchanged += 1
+                    continue
+                risk = assess_record(values, open_major_hazards=open_counts.get(uscc, 0), rules=rules)
+                row = {
+                    **current,
+                    **values,
+                    "risk_level": risk.risk_level,
+                    "base_level": risk.base_level,
+                    "version": current["version"] + 1,
+                    "updated_at": now,
+                }
+                updates.append(row)
+                changes.extend(_payloads(row, created=False, previous_risk_level=current["risk_level"]))
+            await repo.insert_rows(inserts)
+            await repo.update_rows(updates)
+            await uow.emit_many(changes)
+        self.report.accepted += len(inserts)
+        self.report.updated += len(updates)
+        self.report.unchanged += unchanged
+        self.report.rejected.extend(rejected)
+
+
+def _payloads(
+    row: dict[str, Any], *, created: bool, previous_risk_level: str | None
+) -> list[tuple[EventType, dict[str, Any]]]:
+    return [
+        (event_type, payload.model_dump(mode="json"))
+        for event_type, payload in events.change_events(
+            row, created=created, fields_changed=True, previous_risk_level=previous_risk_level
+        )
+    ]
+
+
+async def import_records(uow: UnitOfWork, *, reader: Reader) -> ImportReport:
+    if not Enterprises.may_import(uow.principal):
+        raise Forbidden(text("只有安监部门或管理员可以批量导入", "Only a bureau or an admin may import"))
+    return await Importer(uow).run(reader)

@@ -1,0 +1,31 @@
+"""The registry's use cases (SPEC §7): keyword-only functions taking the unit of work, one
+transaction each, no HTTP types; they return ORM rows or domain objects.
+
+- ``filing``: create, read, list and edit a filing;
+- ``documents``: upload and download its documents;
+- ``review``: its status changes (submit, review, suspend / reinstate / revoke, expire);
+- ``directory``: the public directory and its CSV;
+- ``checks``: the automatic checks of a submission (pure rules).
+"""
+
+from services.registry.service.directory import export_rows as export_directory
+from services.registry.service.directory import page as directory_page
+from services.registry.service.documents import add_document, authorize_upload, document_for_download
+from services.registry.service.filing import create_agency, get_agency, list_agencies, update_agency
+from services.registry.service.review import expire, regulate, review, submit
+
+__all__ = [
+    "add_document",
+    "authorize_upload",
+    "create_agency",
+    "directory_page",
+    "document_for_download",
+    "expire",
+    "export_directory",
+    "get_agency",
+    "list_agencies",
+    "regulate",
+    "review",
+    "submit",
+    "update_agency",
+]

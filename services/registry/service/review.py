@@ -1,0 +1,266 @@
+"""Status changes of a filing (SPEC §7): submit, review, suspend / reinstate / revoke, expire.
+
+Each is one unit of work: load the filing for writing (404 / 403 by the repository), the caller's
+role (403, states.AGENCY), ``If-Match`` (412), the state (409), then the change, the directory and
+the engineer claims kept in step, the regulatory act appended to the audit trail and the
+machine's event emitted through the outbox — all in the same transaction.
+
+- Every status change announces ``agency.<event>`` with the ``AgencyStatusChanged`` payload plus
+  ``previous_status`` and ``filing_in_force``; ``request_changes`` announces
+  ``agency.needs_more_info`` (beyond the SPEC's list: every status change has an event).
+- Staff exclusivity blocks the submission with 422 ``staff_exclusive`` naming the certificate
+  numbers and never the other agency. A certificate counts for an agency while it is submitted,
+  approved or suspended (a suspension is temporary: letting another agency take the engineer
+  would make reinstatement impossible); rejection, a request for changes, revocation and expiry
+  release it.
+- Approving over a failed automatic check needs non-empty ``comments`` (422
+  ``review_override_comment_required`` naming the failed rules); rejecting and requesting
+  changes need ``comments`` too: an applicant must be told why.
+- Renewal is ``submit`` from ``approved`` or ``expired``: an approved agency under renewal stays
+  in the directory while its current filing is in force; approval gives a new ``valid_until``
+  (approval date + ``filing_validity_years``) and keeps the agency's ``filing_no``.
+- Filing numbers ``JM-TG-<year>-<nnnn>``: a counter per approval year, taken in the approving
+  transaction; ``agency.filing_no`` is unique.
+- Every regulatory act (review, suspend, reinstate, revoke, expire) is appended to the
+  hash-chained audit trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import structlog
+
+from services.registry import events
+from services.registry.models import ENGINEER, Agency
+from services.registry.repository import Agencies, Directory, EngineerClaims, FilingNumbers
+from services.registry.schemas import certificate_key
+from services.registry.service.checks import EXCLUSIVE, run_checks
+from services.registry.states import (
+    AGENCY,
+    APPROVE,
+    EXPIRE,
+    REINSTATE,
+    REJECT,
+    REVIEW_DECISIONS,
+    REVOKE,
+    SUBMIT,
+    AgencyStatus,
+)
+from shared.errors import ErrorCode, FieldError, ValidationFailed
+from shared.http import Precondition
+from shared.i18n import text
+from shared.reference import load_jurisdiction
+from shared.roles import Role
+from shared.states import Action, Transition
+from shared.uow import UnitOfWork
+
+log = structlog.get_logger("registry.review")
+
+
+async def _announce(
+    uow: UnitOfWork, step: Transition[AgencyStatus], agency: Agency, *, previous: str, reason: str | None
+) -> None:
+    """Emit the event the machine names for ``step``, after the filing and its listing changed."""
+    in_force = await Directory(uow.session).lists(agency.id)
+    log.info(
+        "registry.agency.changed",
+        action=step.action.name,
+        agency_id=str(agency.id),
+        status=agency.status,
+        previous_status=previous,
+        version=agency.version,
+    )
+    if step.emits is not None:
+        await uow.emit(
+            step.emits, events.agency_changed(agency, previous_status=previous, reason=reason, filing_in_force=in_force)
+        )
+
+
+async def _claim_engineers(uow: UnitOfWork, agency: Agency) -> None:
+    """The agency's engineers' certificates count for it alone; 422 ``staff_exclusive`` naming
+    the certificate numbers as the agency wrote them (never the other agency) when one is taken."""
+    position = {
+        certificate_key(s.certificate_no): i
+        for i, s in enumerate(agency.staff)
+        if s.role == ENGINEER and s.certificate_no
+    }
+    taken_keys = await EngineerClaims(uow.session).claim(agency.id, list(position), at=uow.now)
+    if not taken_keys:
+        return
+    taken = sorted((agency.staff[position[key]].certificate_no or key, position[key]) for key in taken_keys)
+    numbers = [number for number, _ in taken]
+    raise ValidationFailed(
+        text(
+            f"注册安全工程师证书 {'、'.join(numbers)} 已计入另一家已提交或已备案的机构，同一证书只能计入一家机构",
+            f"Registered safety engineer certificate(s) {', '.join(numbers)} already count for another submitted "
+            "or approved agency; a certificate may count for one agency only",
+        ),
+        code=ErrorCode.STAFF_EXCLUSIVE,
+        errors=[
+            FieldError(
+                f"staff[{i}].certificate_no",
+                text(f"证书 {number} 已计入其他机构", f"certificate {number} counts for another agency"),
+            )
+            for number, i in taken
+        ],
+        extra={"certificates": numbers},
+    )
+
+
+async def submit(uow: UnitOfWork, *, agency_id: uuid.UUID, if_match: Precondition) -> Agency:
+    async with uow:
+        agency = await Agencies(uow.session).get(agency_id, uow.principal, write=True)
+        AGENCY.authorize(SUBMIT, uow.principal.role)
+        if_match.check(agency.version)
+        step = AGENCY.step(SUBMIT, agency.status)
+        previous, agency.status = agency.status, step.target
+        await _claim_engineers(uow, agency)
+        checks = [*run_checks(agency, agency.staff, uow.policy, uow.clock.today()), EXCLUSIVE]
+        agency.checks = [c.stored() for c in checks]
+        agency.submitted_at = uow.now
+        agency.review_comments = None
+        agency.status_reason = None
+        agency.touch(uow.now)
+        await uow.session.flush()
+        await _announce(uow, step, agency, previous=previous, reason=None)
+    return agency
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _check_review_comments(action: Action, comments: str, failed: list[str]) -> None:
+    if action is APPROVE and failed and not comments:
+        raise ValidationFailed(
+            text(
+                f"以下自动检查未通过：{'、'.join(failed)}；批准须在 comments 中说明理由",
+                f"Automatic checks failed: {', '.join(failed)}; approving needs comments explaining the override",
+            ),
+            code=ErrorCode.REVIEW_OVERRIDE_COMMENT_REQUIRED,
+            errors=[
+                FieldError("comments", text("存在未通过的检查时批准须填写意见", "required to override failed checks"))
+            ],
+            extra={"failed_checks": failed},
+        )
+    if action is not APPROVE and not comments:
+        raise ValidationFailed(
+            text("驳回或要求补正须填写意见", "Rejecting or requesting changes needs comments"),
+            code=ErrorCode.REVIEW_COMMENTS_REQUIRED,
+            errors=[FieldError("comments", text("必填", "required"))],
+        )
+
+
+async def review(
+    uow: UnitOfWork, *, agency_id: uuid.UUID, decision: str, comments: str, if_match: Precondition
+) -> Agency:
+    """approve | reject | request_changes, by the governing bureau."""
+    action = REVIEW_DECISIONS[decision]
+    async with uow:
+        agency = await Agencies(uow.session).get(agency_id, uow.principal, write=True)
+        AGENCY.authorize(action, uow.principal.role)
+        if_match.check(agency.version)
+        step = AGENCY.step(action, agency.status)
+        comments = comments.strip()
+        failed = agency.failed_checks
+        _check_review_comments(action, comments, failed)
+        previous, agency.status = agency.status, step.target
+        agency.review_comments = comments or None
+        today = uow.clock.today()
+        directory, claims = Directory(uow.session), EngineerClaims(uow.session)
+        if action is APPROVE:
+            if agency.filing_no is None:
+                number = await FilingNumbers(uow.session).next(today.year)
+                agency.filing_no = load_jurisdiction().filing_no("TG", today.year, number, width=4)
+            agency.valid_until = _add_years(today, uow.policy.filing_validity_years)
+            agency.approved_at = uow.now
+            await directory.enter(agency, at=uow.now)
+        elif action is REJECT:
+            await directory.remove(agency.id)
+            await claims.release(agency.id)
+        else:  # request_changes: a renewal's current filing stays listed while in force
+            await claims.release(agency.id)
+        agency.touch(uow.now)
+        await uow.session.flush()
+        await uow.audit(
+            action=f"agency.review.{action.name}",
+            entity_type="agency",
+            entity_id=agency.id,
+            payload={
+                "from": previous,
+                "to": agency.status,
+                "comments": comments,
+                "overridden_checks": failed if action is APPROVE else [],
+                "filing_no": agency.filing_no,
+                "valid_until": agency.valid_until.isoformat() if agency.valid_until else None,
+            },
+        )
+        await _announce(uow, step, agency, previous=previous, reason=comments or None)
+    return agency
+
+
+async def regulate(
+    uow: UnitOfWork, *, agency_id: uuid.UUID, action: Action, reason: str, if_match: Precondition
+) -> Agency:
+    """suspend | reinstate | revoke, by the governing bureau, with a reason."""
+    async with uow:
+        agency = await Agencies(uow.session).get(agency_id, uow.principal, write=True)
+        AGENCY.authorize(action, uow.principal.role)
+        if_match.check(agency.version)
+        step = AGENCY.step(action, agency.status)
+        previous, agency.status = agency.status, step.target
+        agency.status_reason = reason
+        directory = Directory(uow.session)
+        if action is REINSTATE:
+            await directory.enter(agency, at=uow.now)
+        else:
+            await directory.remove(agency.id)
+        if action is REVOKE:
+            await EngineerClaims(uow.session).release(agency.id)
+        agency.touch(uow.now)
+        await uow.session.flush()
+        await uow.audit(
+            action=f"agency.{action.name}",
+            entity_type="agency",
+            entity_id=agency.id,
+            payload={"from": previous, "to": agency.status, "reason": reason},
+        )
+        await _announce(uow, step, agency, previous=previous, reason=reason)
+    return agency
+
+
+async def expire(uow: UnitOfWork, *, agency_id: uuid.UUID, as_of: date) -> bool:
+    """Expire one approved filing whose validity ended before ``as_of`` (the sweep, acting for
+    the service); False when another replica or a bureau's act got there first — the row is
+    locked and its state read again, so two sweeps expire it once and announce it once."""
+    async with uow:
+        agency = await Agencies(uow.session).find(agency_id, lock=True)
+        if (
+            agency is None
+            or not AGENCY.can(EXPIRE, agency.status)
+            or agency.valid_until is None
+            or agency.valid_until >= as_of
+        ):
+            return False
+        step = AGENCY.step(EXPIRE, agency.status, Role.SYSTEM)
+        previous, agency.status = agency.status, step.target
+        agency.status_reason = f"备案有效期已于 {as_of.isoformat()} 前届满 / filing validity ended"
+        agency.touch(uow.now)
+        await Directory(uow.session).remove(agency.id)
+        await EngineerClaims(uow.session).release(agency.id)
+        await uow.session.flush()
+        payload: dict[str, Any] = {
+            "from": previous,
+            "to": agency.status,
+            "valid_until": str(agency.valid_until),
+            "as_of": as_of.isoformat(),
+        }
+        await uow.audit(action="agency.expire", entity_type="agency", entity_id=agency.id, payload=payload)
+        await _announce(uow, step, agency, previous=previous, reason=agency.status_reason)
+    return True
