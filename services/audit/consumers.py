@@ -13,8 +13,7 @@ import uuid
 
 import structlog
 
-from services.audit.models import AgencyView, ContractView, EnterpriseView
-from services.audit.repository import table_of
+from services.audit.models import AgencyView, Base, ContractView, EnterpriseView
 from shared.events.catalog import AgencyStatusChanged, ContractChanged, EnterpriseChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
@@ -25,8 +24,8 @@ log = structlog.get_logger("audit.consumers")
 CONSUMERS = Consumers()
 
 
-async def _keep(uow: UnitOfWork, model: type, values: dict[str, object], *, key: str, event: CloudEvent) -> None:
-    applied = await upsert_if_newer(uow.session, table_of(model), values, key=[key])
+async def _keep(uow: UnitOfWork, model: type[Base], values: dict[str, object], *, key: str, event: CloudEvent) -> None:
+    applied = await upsert_if_newer(uow.session, model.__table__, values, key=[key])
     if not applied:
         log.info(
             "audit.readmodel.not_newer_ignored",

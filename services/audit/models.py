@@ -12,7 +12,7 @@ Enums are stored as strings (``VARCHAR(20)``) with a CHECK built from the enum b
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql
@@ -22,8 +22,11 @@ from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus
 from shared.db import check_in, service_base
 from shared.tables import infrastructure_tables
 
-if TYPE_CHECKING:  # mypy takes no base class from a function call: it checks the tables as SQLModels
-    Base = SQLModel
+if TYPE_CHECKING:  # service_base builds this SQLModel subclass at run time, which mypy cannot follow
+
+    class Base(SQLModel):
+        __table__: ClassVar[sa.Table]
+
 else:
     Base = service_base("audit")
 metadata = Base.metadata

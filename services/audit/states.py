@@ -9,42 +9,28 @@ Which *row* a caller may act on (its agency, its enterprise, its district) is th
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
 
-from shared.errors import Forbidden
 from shared.events.catalog import EventType
-from shared.i18n import text
+from shared.i18n import Text, text
 from shared.roles import Role
-from shared.states import Action, StateMachine, Transition
-
-S = TypeVar("S", bound=StrEnum)
+from shared.states import StateMachine
 
 
-class Machine(StateMachine[S]):
-    """``shared.states.StateMachine`` that refuses a role which may take an action in no state at
-    all (403) before looking at the state: a caller who may never do this is told "you may not", not
-    "not now" — and learns nothing of the row's state (tests/security's authorization matrix)."""
+class Labelled(StrEnum):
+    """A state with its bilingual name (``LABELS``), which the machine's refusals show."""
 
-    def step(
-        self, action: Action, current: str, role: Role | str | None = None, *, to: S | None = None
-    ) -> Transition[S]:
-        if role is not None and all(role not in t.by for t in self.transitions if t.action == action):
-            raise Forbidden(
-                text(
-                    f"你的角色不能对{self.label.zh}执行“{action.label.zh}”",
-                    f"Your role may not {action.label.en} a {self.label.en}",
-                )
-            )
-        return super().step(action, current, role, to=to)
+    @property
+    def label(self) -> Text:
+        return LABELS[self]
 
 
 # --- service logs ------------------------------------------------------------------------------
-class ServiceLogStatus(StrEnum):
+class ServiceLogStatus(Labelled):
     RECORDED = "recorded"
     CONFIRMED = "confirmed"
 
 
-SERVICE_LOG = Machine("service_log", text("服务记录", "service log"), ServiceLogStatus)
+SERVICE_LOG = StateMachine("service_log", text("服务记录", "service log"), ServiceLogStatus)
 CONFIRM = SERVICE_LOG.action("confirm", text("确认", "confirm"))
 SERVICE_LOG.transition(
     CONFIRM,
@@ -56,14 +42,14 @@ SERVICE_LOG.transition(
 
 
 # --- hazards -----------------------------------------------------------------------------------
-class HazardStatus(StrEnum):
+class HazardStatus(Labelled):
     OPEN = "open"
     RECTIFIED = "rectified"
     VERIFIED = "verified"
     OVERDUE = "overdue"
 
 
-HAZARD = Machine("hazard", text("隐患", "hazard"), HazardStatus)
+HAZARD = StateMachine("hazard", text("隐患", "hazard"), HazardStatus)
 RECTIFY = HAZARD.action("rectify", text("提交整改", "rectify"))
 VERIFY = HAZARD.action("verify", text("验收整改", "verify"))
 MARK_OVERDUE = HAZARD.action("mark_overdue", text("标记逾期", "mark overdue"))
@@ -93,12 +79,12 @@ HAZARD.transition(
 
 
 # --- quality audits ----------------------------------------------------------------------------
-class AuditTaskStatus(StrEnum):
+class AuditTaskStatus(Labelled):
     PENDING = "pending"
     COMPLETED = "completed"
 
 
-AUDIT_TASK = Machine("audit_task", text("审计任务", "audit task"), AuditTaskStatus)
+AUDIT_TASK = StateMachine("audit_task", text("审计任务", "audit task"), AuditTaskStatus)
 RECORD_RESULT = AUDIT_TASK.action("result", text("登记审计结果", "record its result"))
 AUDIT_TASK.transition(
     RECORD_RESULT,
@@ -110,14 +96,14 @@ AUDIT_TASK.transition(
 
 
 # --- complaints --------------------------------------------------------------------------------
-class ComplaintStatus(StrEnum):
+class ComplaintStatus(Labelled):
     RECEIVED = "received"
     FORWARDED = "forwarded"
     RESPONDED = "responded"
     CLOSED = "closed"
 
 
-COMPLAINT = Machine("complaint", text("投诉", "complaint"), ComplaintStatus)
+COMPLAINT = StateMachine("complaint", text("投诉", "complaint"), ComplaintStatus)
 FORWARD = COMPLAINT.action("forward", text("通报机构", "forward"))
 RESPOND = COMPLAINT.action("respond", text("答复", "respond"))
 RESOLVE = COMPLAINT.action("resolve", text("办结", "resolve"))
@@ -141,6 +127,21 @@ COMPLAINT.transition(
 )
 
 MACHINES = (SERVICE_LOG, HAZARD, AUDIT_TASK, COMPLAINT)
+
+LABELS: dict[StrEnum, Text] = {
+    ServiceLogStatus.RECORDED: text("已填报", "recorded"),
+    ServiceLogStatus.CONFIRMED: text("已确认", "confirmed"),
+    HazardStatus.OPEN: text("待整改", "open"),
+    HazardStatus.RECTIFIED: text("已整改待验收", "rectified"),
+    HazardStatus.VERIFIED: text("已验收", "verified"),
+    HazardStatus.OVERDUE: text("已逾期", "overdue"),
+    AuditTaskStatus.PENDING: text("待审计", "pending"),
+    AuditTaskStatus.COMPLETED: text("已完成", "completed"),
+    ComplaintStatus.RECEIVED: text("已受理", "received"),
+    ComplaintStatus.FORWARDED: text("已通报机构", "forwarded"),
+    ComplaintStatus.RESPONDED: text("机构已答复", "responded"),
+    ComplaintStatus.CLOSED: text("已办结", "closed"),
+}
 
 # Who may bring each entity into being (a creation has no source state, so it is no transition).
 RECORDS_SERVICE_LOGS = frozenset({Role.AGENCY})

@@ -13,9 +13,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from services.audit.models import AgencyView
 from shared import scopes
@@ -40,22 +41,11 @@ class Listing(Generic[T]):
     next_cursor: str | None = None
 
 
-def column(attribute: Any) -> sa.ColumnElement[Any]:
-    """A model's attribute as the SQL column it maps (SQLModel types class attributes as their
-    Python values, so mypy would take ``Hazard.status == x`` for a ``bool``)."""
-    return cast(sa.ColumnElement[Any], attribute)
-
-
-def table_of(model: Any) -> sa.Table:
-    """A model's table (for core statements: ``insert … on conflict``, read-model upserts)."""
-    return cast(sa.Table, model.__table__)
-
-
 def of_agency(principal: Principal, agency_id: Any) -> sa.ColumnElement[bool]:
     """Rows of the agency the principal's token stands for (none until its first event arrived)."""
     if principal.role != Role.AGENCY:
         return scopes.nothing()
-    ids = sa.select(column(AgencyView.id)).where(scopes.org(principal, Role.AGENCY, column(AgencyView.uscc)))
+    ids = sa.select(col(AgencyView.id)).where(scopes.org(principal, Role.AGENCY, col(AgencyView.uscc)))
     condition: sa.ColumnElement[bool] = agency_id.in_(ids.scalar_subquery())
     return condition
 

@@ -5,12 +5,15 @@ about to be audited); they see it once completed."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.interfaces import ORMOption
+from sqlmodel import col
 
 from services.audit.models import AuditSample, AuditTask
-from services.audit.repository import AuditRepository, Listing, column, of_agency
+from services.audit.repository import AuditRepository, Listing, of_agency
 from services.audit.states import AuditTaskStatus
 from shared import scopes
 from shared.auth import Principal
@@ -38,22 +41,27 @@ class AuditSamples(AuditRepository[AuditSample]):
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         """A district's sample: its bureau, the city bureau and admin; a city-wide one (no
         district): the city bureau and admin only."""
-        return scopes.district(principal, column(AuditSample.district))
+        return scopes.district(principal, col(AuditSample.district))
 
     async def get(
-        self, entity_id: uuid.UUID | str, principal: Principal, *, write: bool = False, lock: bool | None = None
+        self,
+        entity_id: uuid.UUID | str,
+        principal: Principal,
+        *,
+        write: bool = False,
+        lock: bool | None = None,
+        options: Sequence[ORMOption] = (),
     ) -> AuditSample:
-        sample = await super().get(entity_id, principal, write=write, lock=lock)
-        stmt = sa.select(AuditTask).where(column(AuditTask.sample_id) == sample.id)
+        """The sample with its tasks in the order drawn (404 / 403 as ``Repository.get``)."""
+        sample = await super().get(entity_id, principal, write=write, lock=lock, options=options)
+        stmt = sa.select(AuditTask).where(col(AuditTask.sample_id) == sample.id)
         tasks = list((await self.session.execute(stmt)).scalars())
         order = {chosen["contract_id"]: n for n, chosen in enumerate(sample.chosen)}
         set_committed_value(sample, "tasks", sorted(tasks, key=lambda t: order.get(str(t.contract_id), len(order))))
         return sample
 
     async def id_for(self, *, period: str, scope: str) -> uuid.UUID | None:
-        stmt = sa.select(column(AuditSample.id)).where(
-            column(AuditSample.period) == period, column(AuditSample.scope) == scope
-        )
+        stmt = sa.select(col(AuditSample.id)).where(col(AuditSample.period) == period, col(AuditSample.scope) == scope)
         found: uuid.UUID | None = (await self.session.execute(stmt)).scalar()
         return found
 
@@ -63,19 +71,17 @@ class AuditTasks(AuditRepository[AuditTask]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, column(AuditTask.district_code)),
-            sa.and_(
-                of_agency(principal, column(AuditTask.agency_id)), column(AuditTask.status) != AuditTaskStatus.PENDING
-            ),
-            scopes.org(principal, Role.ENTERPRISE, column(AuditTask.enterprise_uscc)),
+            scopes.district(principal, col(AuditTask.district_code)),
+            sa.and_(of_agency(principal, col(AuditTask.agency_id)), col(AuditTask.status) != AuditTaskStatus.PENDING),
+            scopes.org(principal, Role.ENTERPRISE, col(AuditTask.enterprise_uscc)),
         )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         """The bureau of the contract's district (or the city bureau, or admin) records the result."""
-        return scopes.district(principal, column(AuditTask.district_code))
+        return scopes.district(principal, col(AuditTask.district_code))
 
     async def contracts_under_audit(self, period: str) -> set[uuid.UUID]:
-        stmt = sa.select(column(AuditTask.contract_id)).where(column(AuditTask.period) == period)
+        stmt = sa.select(col(AuditTask.contract_id)).where(col(AuditTask.period) == period)
         return set((await self.session.execute(stmt)).scalars())
 
     async def listing(
@@ -89,9 +95,9 @@ class AuditTasks(AuditRepository[AuditTask]):
     ) -> Listing[AuditTask]:
         stmt = self.select_readable(principal)
         if status:
-            stmt = stmt.where(column(AuditTask.status) == status)
+            stmt = stmt.where(col(AuditTask.status) == status)
         if agency_id:
-            stmt = stmt.where(column(AuditTask.agency_id) == agency_id)
+            stmt = stmt.where(col(AuditTask.agency_id) == agency_id)
         if period:
-            stmt = stmt.where(column(AuditTask.period) == period)
+            stmt = stmt.where(col(AuditTask.period) == period)
         return await self.page(stmt, page)

@@ -10,9 +10,10 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from services.audit.models import Complaint, ComplaintStep
-from services.audit.repository import AuditRepository, Listing, column, of_agency
+from services.audit.repository import AuditRepository, Listing, of_agency
 from services.audit.states import ComplaintStatus
 from shared import scopes
 from shared.auth import Principal
@@ -32,19 +33,17 @@ class Complaints(AuditRepository[Complaint]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, column(Complaint.district_code)),
-            sa.and_(
-                of_agency(principal, column(Complaint.agency_id)), column(Complaint.status) != ComplaintStatus.RECEIVED
-            ),
-            scopes.org(principal, Role.ENTERPRISE, column(Complaint.complainant_uscc)),
+            scopes.district(principal, col(Complaint.district_code)),
+            sa.and_(of_agency(principal, col(Complaint.agency_id)), col(Complaint.status) != ComplaintStatus.RECEIVED),
+            scopes.org(principal, Role.ENTERPRISE, col(Complaint.complainant_uscc)),
         )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         """The district's bureau, and the agency complained about (whose step the machine allows
         only once forwarded)."""
         return scopes.any_of(
-            scopes.district(principal, column(Complaint.district_code)),
-            of_agency(principal, column(Complaint.agency_id)),
+            scopes.district(principal, col(Complaint.district_code)),
+            of_agency(principal, col(Complaint.agency_id)),
         )
 
     async def add_step(
@@ -73,8 +72,8 @@ class Complaints(AuditRepository[Complaint]):
     async def timeline(self, complaint_id: uuid.UUID) -> list[ComplaintStep]:
         stmt = (
             sa.select(ComplaintStep)
-            .where(column(ComplaintStep.complaint_id) == complaint_id)
-            .order_by(column(ComplaintStep.seq))
+            .where(col(ComplaintStep.complaint_id) == complaint_id)
+            .order_by(col(ComplaintStep.seq))
         )
         return list((await self.session.execute(stmt)).scalars())
 
@@ -89,29 +88,29 @@ class Complaints(AuditRepository[Complaint]):
     ) -> Listing[Complaint]:
         stmt = self.select_readable(principal)
         if status:
-            stmt = stmt.where(column(Complaint.status) == status)
+            stmt = stmt.where(col(Complaint.status) == status)
         if agency_id:
-            stmt = stmt.where(column(Complaint.agency_id) == agency_id)
+            stmt = stmt.where(col(Complaint.agency_id) == agency_id)
         if overdue is not None:
-            flag = sa.or_(column(Complaint.response_overdue), column(Complaint.resolution_overdue))
+            flag = sa.or_(col(Complaint.response_overdue), col(Complaint.resolution_overdue))
             stmt = stmt.where(flag if overdue else sa.not_(flag))
         return await self.page(stmt, page)
 
     async def flag_late_responses(self, as_of: date, *, awaiting: Iterable[ComplaintStatus]) -> list[Any]:
         """Set ``response_overdue`` on complaints awaiting a response past ``response_due`` (once:
         a conditional update); (id, status) of those flagged now."""
-        return await self._flag("response_overdue", column(Complaint.response_due) < as_of, awaiting)
+        return await self._flag("response_overdue", col(Complaint.response_due) < as_of, awaiting)
 
     async def flag_late_resolutions(self, as_of: date, *, open_: Iterable[ComplaintStatus]) -> list[Any]:
         """Set ``resolution_overdue`` on complaints not closed past ``resolve_due``."""
-        return await self._flag("resolution_overdue", column(Complaint.resolve_due) < as_of, open_)
+        return await self._flag("resolution_overdue", col(Complaint.resolve_due) < as_of, open_)
 
     async def _flag(self, flag: str, late: sa.ColumnElement[bool], statuses: Iterable[ComplaintStatus]) -> list[Any]:
         stmt = (
             sa.update(Complaint)
-            .where(column(Complaint.status).in_(list(statuses)), late, column(getattr(Complaint, flag)).is_(False))
-            .values({flag: True, "version": column(Complaint.version) + 1})
-            .returning(column(Complaint.id), column(Complaint.status))
+            .where(col(Complaint.status).in_(list(statuses)), late, col(getattr(Complaint, flag)).is_(False))
+            .values({flag: True, "version": col(Complaint.version) + 1})
+            .returning(col(Complaint.id), col(Complaint.status))
             .execution_options(synchronize_session=False)
         )
         return list((await self.session.execute(stmt)).all())

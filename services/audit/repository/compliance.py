@@ -10,12 +10,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.audit.models import AuditTask, Complaint, ContractView, Hazard, MissedVisitTally, ServiceLog
-from services.audit.repository import column, table_of
 from shared import scopes
 from shared.auth import Principal
-from shared.db import insert_ignore
+from shared.db import insert_ignore, rowcount
 
 
 class Visits:
@@ -27,10 +27,10 @@ class Visits:
     async def recorded_by_item(self, contract: ContractView) -> dict[str, int]:
         """The contract's service logs within its term, counted per item they include (confirmed or
         not: the agency's record counts; the countersignature is evidence)."""
-        stmt = sa.select(column(ServiceLog.items)).where(
-            column(ServiceLog.contract_id) == contract.id,
-            column(ServiceLog.visit_date) >= contract.start_date,
-            column(ServiceLog.visit_date) <= contract.end_date,
+        stmt = sa.select(col(ServiceLog.items)).where(
+            col(ServiceLog.contract_id) == contract.id,
+            col(ServiceLog.visit_date) >= contract.start_date,
+            col(ServiceLog.visit_date) <= contract.end_date,
         )
         counts: dict[str, int] = {}
         for items in (await self.session.execute(stmt)).scalars():
@@ -39,14 +39,14 @@ class Visits:
         return counts
 
     async def missed_by_item(self, contract_id: uuid.UUID) -> dict[str, int]:
-        stmt = sa.select(MissedVisitTally).where(column(MissedVisitTally.contract_id) == contract_id)
+        stmt = sa.select(MissedVisitTally).where(col(MissedVisitTally.contract_id) == contract_id)
         return {t.item: t.missed for t in (await self.session.execute(stmt)).scalars()}
 
     async def counted_missed(self, contract_id: uuid.UUID, item: str, *, at: datetime) -> int:
         """The missed visits of the item counted so far (a tally row is created at 0)."""
         await insert_ignore(
             self.session,
-            table_of(MissedVisitTally),
+            MissedVisitTally.__table__,
             {
                 "contract_id": contract_id,
                 "item": item,
@@ -54,8 +54,8 @@ class Visits:
                 "updated_at": at,
             },
         )
-        stmt = sa.select(column(MissedVisitTally.missed)).where(
-            column(MissedVisitTally.contract_id) == contract_id, column(MissedVisitTally.item) == item
+        stmt = sa.select(col(MissedVisitTally.missed)).where(
+            col(MissedVisitTally.contract_id) == contract_id, col(MissedVisitTally.item) == item
         )
         counted: int = (await self.session.execute(stmt)).scalar_one()
         return counted
@@ -68,14 +68,13 @@ class Visits:
         stmt = (
             sa.update(MissedVisitTally)
             .where(
-                column(MissedVisitTally.contract_id) == contract_id,
-                column(MissedVisitTally.item) == item,
-                column(MissedVisitTally.missed) == counted,
+                col(MissedVisitTally.contract_id) == contract_id,
+                col(MissedVisitTally.item) == item,
+                col(MissedVisitTally.missed) == counted,
             )
             .values(missed=now_missed, updated_at=at)
         )
-        result: Any = await self.session.execute(stmt)
-        return bool(result.rowcount == 1)
+        return rowcount(await self.session.execute(stmt)) == 1
 
 
 class Dashboard:
@@ -85,38 +84,38 @@ class Dashboard:
         self.session = session
         self.principal = principal
 
-    def _governed(self, stmt: sa.Select[Any], district: Any) -> sa.Select[Any]:
-        return stmt.where(scopes.district(self.principal, district))
+    def _governs(self, district: Any) -> sa.ColumnElement[bool]:
+        return scopes.district(self.principal, district)
 
     async def hazards(self) -> list[Any]:
         """(district, status, level, count)."""
-        d = column(Hazard.district_code)
-        stmt = sa.select(d, column(Hazard.status), column(Hazard.level), sa.func.count()).group_by(
-            d, column(Hazard.status), column(Hazard.level)
+        d = col(Hazard.district_code)
+        stmt = sa.select(d, col(Hazard.status), col(Hazard.level), sa.func.count()).group_by(
+            d, col(Hazard.status), col(Hazard.level)
         )
-        return list((await self.session.execute(self._governed(stmt, d))).all())
+        return list((await self.session.execute(stmt.where(self._governs(d)))).all())
 
     async def complaints(self) -> list[Any]:
         """(district, status, count, how many are overdue)."""
-        d = column(Complaint.district_code)
-        overdue = sa.or_(column(Complaint.response_overdue), column(Complaint.resolution_overdue))
+        d = col(Complaint.district_code)
+        overdue = sa.or_(col(Complaint.response_overdue), col(Complaint.resolution_overdue))
         stmt = sa.select(
-            d, column(Complaint.status), sa.func.count(), sa.func.sum(sa.case((overdue, 1), else_=0))
-        ).group_by(d, column(Complaint.status))
-        return list((await self.session.execute(self._governed(stmt, d))).all())
+            d, col(Complaint.status), sa.func.count(), sa.func.sum(sa.case((overdue, 1), else_=0))
+        ).group_by(d, col(Complaint.status))
+        return list((await self.session.execute(stmt.where(self._governs(d)))).all())
 
     async def missed_visits(self) -> list[Any]:
         """(district, missed visits counted)."""
-        d = column(ContractView.district_code)
+        d = col(ContractView.district_code)
         stmt = (
-            sa.select(d, sa.func.sum(column(MissedVisitTally.missed)))
-            .join(ContractView, column(ContractView.id) == column(MissedVisitTally.contract_id))
+            sa.select(d, sa.func.sum(col(MissedVisitTally.missed)))
+            .join(ContractView, col(ContractView.id) == col(MissedVisitTally.contract_id))
             .group_by(d)
         )
-        return list((await self.session.execute(self._governed(stmt, d))).all())
+        return list((await self.session.execute(stmt.where(self._governs(d)))).all())
 
     async def audits(self) -> list[Any]:
         """(district, status, count) of audit tasks."""
-        d = column(AuditTask.district_code)
-        stmt = sa.select(d, column(AuditTask.status), sa.func.count()).group_by(d, column(AuditTask.status))
-        return list((await self.session.execute(self._governed(stmt, d))).all())
+        d = col(AuditTask.district_code)
+        stmt = sa.select(d, col(AuditTask.status), sa.func.count()).group_by(d, col(AuditTask.status))
+        return list((await self.session.execute(stmt.where(self._governs(d)))).all())

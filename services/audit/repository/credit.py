@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from services.audit.models import CreditFile, CreditKind, CreditRecord
-from services.audit.repository import AuditRepository, column, table_of
+from services.audit.repository import AuditRepository
 from shared import scopes
 from shared.auth import Principal
 from shared.db import insert_ignore
@@ -25,14 +26,14 @@ class CreditFiles(AuditRepository[CreditFile]):
         return scopes.everything()
 
     def _key(self) -> sa.ColumnElement[Any]:
-        return column(CreditFile.agency_id)
+        return CreditFile.__table__.c.agency_id
 
     async def locked(self, agency_id: uuid.UUID, *, score: int, grade: str, at: datetime) -> CreditFile:
         """The agency's file, created at ``score`` / ``grade`` if it has none yet, locked until the
         transaction ends (two causes of one agency then number their records one after the other)."""
         await insert_ignore(
             self.session,
-            table_of(CreditFile),
+            CreditFile.__table__,
             {
                 "agency_id": agency_id,
                 "score": score,
@@ -59,7 +60,7 @@ class CreditFiles(AuditRepository[CreditFile]):
         """Add the record unless one for the same cause (agency, kind, ref) exists; True if added."""
         return await insert_ignore(
             self.session,
-            table_of(CreditRecord),
+            CreditRecord.__table__,
             {
                 "id": record_id,
                 "agency_id": agency_id,
@@ -72,9 +73,5 @@ class CreditFiles(AuditRepository[CreditFile]):
         )
 
     async def records(self, agency_id: uuid.UUID) -> list[CreditRecord]:
-        stmt = (
-            sa.select(CreditRecord)
-            .where(column(CreditRecord.agency_id) == agency_id)
-            .order_by(column(CreditRecord.seq))
-        )
+        stmt = sa.select(CreditRecord).where(col(CreditRecord.agency_id) == agency_id).order_by(col(CreditRecord.seq))
         return list((await self.session.execute(stmt)).scalars())

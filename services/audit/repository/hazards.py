@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from datetime import date
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from services.audit.models import Hazard, HazardLevel
-from services.audit.repository import AuditRepository, Listing, column, of_agency
+from services.audit.repository import AuditRepository, Listing, of_agency
 from services.audit.states import HazardStatus
 from shared import scopes
 from shared.auth import Principal
@@ -25,15 +26,15 @@ class Hazards(AuditRepository[Hazard]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, column(Hazard.district_code)),
-            of_agency(principal, column(Hazard.agency_id)),
-            scopes.org(principal, Role.ENTERPRISE, column(Hazard.enterprise_uscc)),
+            scopes.district(principal, col(Hazard.district_code)),
+            of_agency(principal, col(Hazard.agency_id)),
+            scopes.org(principal, Role.ENTERPRISE, col(Hazard.enterprise_uscc)),
         )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            of_agency(principal, column(Hazard.agency_id)),
-            scopes.org(principal, Role.ENTERPRISE, column(Hazard.enterprise_uscc)),
+            of_agency(principal, col(Hazard.agency_id)),
+            scopes.org(principal, Role.ENTERPRISE, col(Hazard.enterprise_uscc)),
         )
 
     async def listing(
@@ -51,18 +52,16 @@ class Hazards(AuditRepository[Hazard]):
             raise Forbidden(text("无权查看其他区县的隐患", "You may not see another district's hazards"))
         stmt = self.select_readable(principal)
         if status:
-            stmt = stmt.where(column(Hazard.status) == status)
+            stmt = stmt.where(col(Hazard.status) == status)
         if level:
-            stmt = stmt.where(column(Hazard.level) == level)
+            stmt = stmt.where(col(Hazard.level) == level)
         if district:
-            stmt = stmt.where(column(Hazard.district_code) == district)
+            stmt = stmt.where(col(Hazard.district_code) == district)
         if contract_id:
-            stmt = stmt.where(column(Hazard.contract_id) == contract_id)
+            stmt = stmt.where(col(Hazard.contract_id) == contract_id)
         return await self.page(stmt, page)
 
     async def past_deadline(self, as_of: date, *, statuses: Iterable[HazardStatus]) -> list[uuid.UUID]:
         """Hazards in ``statuses`` whose deadline is before ``as_of`` (the overdue sweep's work)."""
-        stmt = sa.select(column(Hazard.id)).where(
-            column(Hazard.status).in_(list(statuses)), column(Hazard.deadline) < as_of
-        )
+        stmt = sa.select(col(Hazard.id)).where(col(Hazard.status).in_(list(statuses)), col(Hazard.deadline) < as_of)
         return list((await self.session.execute(stmt)).scalars())

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from services.audit.models import AgencyView, ContractView, EnterpriseView
-from services.audit.repository import AuditRepository, column, of_agency
+from services.audit.repository import AuditRepository, of_agency
 from shared import scopes
 from shared.auth import Principal
 from shared.i18n import text
@@ -21,23 +22,21 @@ class Contracts(AuditRepository[ContractView]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, column(ContractView.district_code)),
-            of_agency(principal, column(ContractView.agency_id)),
-            scopes.org(principal, Role.ENTERPRISE, column(ContractView.enterprise_uscc)),
+            scopes.district(principal, col(ContractView.district_code)),
+            of_agency(principal, col(ContractView.agency_id)),
+            scopes.org(principal, Role.ENTERPRISE, col(ContractView.enterprise_uscc)),
         )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         """The contract's agency records its visits."""
-        return of_agency(principal, column(ContractView.agency_id))
+        return of_agency(principal, col(ContractView.agency_id))
 
     def of_complainant(self, principal: Principal) -> sa.ColumnElement[bool]:
         """An enterprise complains about its own contracts only."""
-        return scopes.org(principal, Role.ENTERPRISE, column(ContractView.enterprise_uscc))
+        return scopes.org(principal, Role.ENTERPRISE, col(ContractView.enterprise_uscc))
 
     async def in_states(self, statuses: Iterable[str]) -> list[ContractView]:
-        rows = await self.session.execute(
-            sa.select(ContractView).where(column(ContractView.status).in_(list(statuses)))
-        )
+        rows = await self.session.execute(sa.select(ContractView).where(col(ContractView.status).in_(list(statuses))))
         return list(rows.scalars())
 
     async def population(
@@ -46,12 +45,12 @@ class Contracts(AuditRepository[ContractView]):
         """The contracts a quality audit samples, with their enterprise's risk level (None while the
         enterprise is not known here yet), in ``district`` or in the whole city."""
         stmt = (
-            sa.select(ContractView, column(EnterpriseView.risk_level))
-            .join(EnterpriseView, column(EnterpriseView.uscc) == column(ContractView.enterprise_uscc), isouter=True)
-            .where(column(ContractView.status).in_(list(statuses)))
+            sa.select(ContractView, col(EnterpriseView.risk_level))
+            .join(EnterpriseView, col(EnterpriseView.uscc) == col(ContractView.enterprise_uscc), isouter=True)
+            .where(col(ContractView.status).in_(list(statuses)))
         )
         if district:
-            stmt = stmt.where(column(ContractView.district_code) == district)
+            stmt = stmt.where(col(ContractView.district_code) == district)
         return [(contract, risk) for contract, risk in (await self.session.execute(stmt)).all()]
 
 
@@ -67,12 +66,12 @@ class Enterprises(AuditRepository[EnterpriseView]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, column(EnterpriseView.district_code)),
-            scopes.org(principal, Role.ENTERPRISE, column(EnterpriseView.uscc)),
+            scopes.district(principal, col(EnterpriseView.district_code)),
+            scopes.org(principal, Role.ENTERPRISE, col(EnterpriseView.uscc)),
         )
 
     def _key(self) -> sa.ColumnElement[Any]:
-        return column(EnterpriseView.uscc)
+        return EnterpriseView.__table__.c.uscc
 
     async def of(self, principal: Principal) -> EnterpriseView | None:
         """The principal's own enterprise, when it is one."""
