@@ -24,7 +24,7 @@ from services.audit.models import ComplaintCategory, ComplaintOutcome, HazardLev
 from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus
 from shared.clock import as_utc
 from shared.reference import ServiceItem
-from shared.validation import check_phone, no_control
+from shared.validation import Reason, check_phone, no_control
 
 Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_control)]
 Free = Annotated[str, AfterValidator(no_control)]
@@ -71,7 +71,7 @@ class Read(BaseModel):
 
 # --- service logs -----------------------------------------------------------------------------------
 class HazardCreate(Strict):
-    description: Annotated[Str, Field(max_length=2000)]
+    description: Reason
     level: HazardLevelIn
     location: Annotated[Str, Field(max_length=200)]
     deadline: date
@@ -138,7 +138,7 @@ class ServiceLogRead(Read):
 
 
 class RectifyBody(Strict):
-    note: Annotated[Str, Field(max_length=2000)]
+    note: Reason
 
 
 class VerifyBody(Strict):
@@ -246,7 +246,7 @@ class ComplaintCreate(Strict):
     agency_id: uuid.UUID
     contract_id: uuid.UUID | None = None
     category: ComplaintCategoryIn
-    description: Annotated[Str, Field(max_length=2000)]
+    description: Reason
     contact_phone: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=20)] = None
 
     @field_validator("contact_phone")
