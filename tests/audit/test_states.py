@@ -3,7 +3,7 @@ run through the real API: an allowed step answers 200 with the machine's target 
 sweep's step, moves the row there); a refused one answers 409 ``invalid_transition`` whose text —
 from the machine — names the entity, its state and the action in zh-CN, and in English without a
 Chinese character; a role that may take the action in no state gets 403 instead, whatever the
-state. A new state or action is picked up here by itself."""
+state (and before a stale If-Match's 412). A new state or action is picked up here by itself."""
 
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ async def check_refusal(h, machine, action, state, path, headers, body=None, *, 
     wrong = []
     may = set().union(*(t.by for t in machine.transitions if t.action == action))
     for role in sorted({Role.AGENCY, Role.ENTERPRISE, Role.BUREAU, Role.ADMIN} - may):
-        r = await h.client.post(path, json=body, headers=headers_for(contract, role))
+        # a stale If-Match too: the role is judged first (403, not 412)
+        r = await h.client.post(path, json=body, headers={**headers_for(contract, role), "If-Match": '"999"'})
         if r.status_code != 403:
             wrong.append(f"{action.name} in {state} as {role}: {r.status_code}, not 403")
     zh = await h.client.post(path, json=body, headers=headers)

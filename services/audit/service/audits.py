@@ -247,6 +247,7 @@ async def record_result(uow: UnitOfWork, *, task_id: uuid.UUID, body: AuditResul
     credit its score band and any fraud finding earn, and the result on the audit trail."""
     async with uow:
         task = await AuditTasks(uow.session).get(task_id, uow.principal, write=True)
+        AUDIT_TASK.authorize(RECORD_RESULT, uow.principal.role)  # 403 before 412 before 409
         if_match.check(task.version)
         step = AUDIT_TASK.step(RECORD_RESULT, task.status, uow.principal.role)
         scores = [s.model_dump() for s in body.scores]

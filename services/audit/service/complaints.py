@@ -190,6 +190,7 @@ async def forward_complaint(
     async with uow:
         complaints = Complaints(uow.session)
         complaint = await complaints.get(complaint_id, uow.principal, write=True)
+        COMPLAINT.authorize(FORWARD, uow.principal.role)  # 403 before 412 before 409
         if_match.check(complaint.version)
         step = COMPLAINT.step(FORWARD, complaint.status, uow.principal.role)
         complaint.status = step.target
@@ -209,6 +210,7 @@ async def respond_to_complaint(
     async with uow:
         complaints = Complaints(uow.session)
         complaint = await complaints.get(complaint_id, uow.principal, write=True)
+        COMPLAINT.authorize(RESPOND, uow.principal.role)  # 403 before 412 before 409
         if_match.check(complaint.version)
         step = COMPLAINT.step(RESPOND, complaint.status, uow.principal.role)
         complaint.status, complaint.response = step.target, response
@@ -232,6 +234,7 @@ async def resolve_complaint(
     async with uow:
         complaints = Complaints(uow.session)
         complaint = await complaints.get(complaint_id, uow.principal, write=True)
+        COMPLAINT.authorize(RESOLVE, uow.principal.role)  # 403 before 412 before 409
         if_match.check(complaint.version)
         step = COMPLAINT.step(RESOLVE, complaint.status, uow.principal.role)
         complaint.status, complaint.outcome, complaint.notes = step.target, outcome, notes

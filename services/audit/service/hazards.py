@@ -30,6 +30,7 @@ log = structlog.get_logger("audit.hazards")
 async def rectify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str, if_match: Precondition) -> Hazard:
     async with uow:
         hazard = await Hazards(uow.session).get(hazard_id, uow.principal, write=True)
+        HAZARD.authorize(RECTIFY, uow.principal.role)  # 403 before 412 before 409
         if_match.check(hazard.version)
         step = HAZARD.step(RECTIFY, hazard.status, uow.principal.role)
         hazard.status, hazard.rectify_note = step.target, note
@@ -44,6 +45,7 @@ async def rectify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str, if
 async def verify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str | None, if_match: Precondition) -> Hazard:
     async with uow:
         hazard = await Hazards(uow.session).get(hazard_id, uow.principal, write=True)
+        HAZARD.authorize(VERIFY, uow.principal.role)  # 403 before 412 before 409
         if_match.check(hazard.version)
         step = HAZARD.step(VERIFY, hazard.status, uow.principal.role)
         if hazard.rectified_at is None:  # overdue and never rectified: there is nothing to verify yet

@@ -181,6 +181,7 @@ async def _contract_for_visit(uow: UnitOfWork, contract_id: uuid.UUID) -> Contra
 async def confirm_service_log(uow: UnitOfWork, *, log_id: uuid.UUID, if_match: Precondition) -> ServiceLog:
     async with uow:
         entry = await ServiceLogs(uow.session).get(log_id, uow.principal, write=True)
+        SERVICE_LOG.authorize(CONFIRM, uow.principal.role)  # 403 before 412 before 409
         if_match.check(entry.version)
         step = SERVICE_LOG.step(CONFIRM, entry.status, uow.principal.role)
         entry.status, entry.confirmed_by, entry.confirmed_at = step.target, uow.principal.actor, uow.now
