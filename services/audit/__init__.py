@@ -1,10 +1,13 @@
 """The audit service (SPEC §10): service logs, the hazard loop, compliance, quality audits,
 complaints and each agency's credit file.
 
-Layout: ``api/`` (HTTP only) → ``service/`` (one module per area; one transaction per write, the
-event in the outbox of the same transaction) → ``models.py``. ``sampling.py`` and ``credit.py`` are
-pure functions (the sample's recipe and the credit arithmetic); ``readmodels/consumers.py`` keeps
-contracts, agencies and enterprises from their events; ``sweeps.py`` runs the time-based steps.
+Layout (docs/DEVELOPING.md, the service template): ``main.py`` declares the service;
+``api/`` (routes) → ``service/`` (use cases on the unit of work) → ``repository/`` (every query, and
+who may see or change which row), one module per area with the same name in each — servicelogs,
+hazards, compliance, audits, complaints, credit; ``repository/readmodels.py`` holds the contracts,
+agencies and enterprises that ``consumers.py`` keeps from their events. ``states.py`` declares the
+four state machines, ``events.py`` the payloads, ``sweeps.py`` the time-based steps. The sampling
+recipe and the credit arithmetic are pure functions in ``service/audits.py`` and ``service/credit.py``.
 
 Choices worth knowing (also reported for docs/DECISIONS.md):
 
@@ -23,7 +26,8 @@ Choices worth knowing (also reported for docs/DECISIONS.md):
   Counted visits never come back (a late visit does not undo a missed one).
 - Quality audits: one sample per period and scope (a district, or the city); a second request
   gets 409 ``sample_exists`` so nobody can redraw with other seeds. A contract already under audit
-  in the period gets no second task.
+  in the period gets no second task. Agencies never see a pending task (listed or in detail): they
+  would know which client is about to be audited; they see it once completed.
 - Complaints: the agency sees a complaint only once forwarded, and never the complainant's phone
   (nor the USCC of an anonymous one). The bureau may resolve from ``received``, ``forwarded`` or
   ``responded``. Overdue flags are sticky (a late response stays marked late).

@@ -3,34 +3,93 @@
 Read models (fed by events, never written by the API): ``contract_view``, ``agency_view``,
 ``enterprise_view``. Domain tables: service logs and their hazards, missed-visit tallies, quality
 audit samples and tasks, complaints with their timeline, and each agency's credit file.
-"""
 
-from __future__ import annotations
+Enums are stored as strings (``VARCHAR(20)``) with a CHECK built from the enum by
+``shared.db.check_in``, the same on SQLite and PostgreSQL; relationships never load lazily
+(``lazy="raise"``): the repository loads what a use case needs.
+"""
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
-import sqlalchemy.dialects.postgresql  # noqa: F401 - shared.tables needs it loaded
-from sqlmodel import Field
+import sqlalchemy.dialects.postgresql
+from sqlmodel import Field, Relationship, SQLModel
 
-from shared.db import service_base
+from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, ServiceLogStatus
+from shared.db import check_in, service_base
 from shared.tables import infrastructure_tables
 
-Base = service_base("audit")
+if TYPE_CHECKING:  # service_base builds this SQLModel subclass at run time, which mypy cannot follow
+
+    class Base(SQLModel):
+        __table__: ClassVar[sa.Table]
+
+else:
+    Base = service_base("audit")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
 
 TS = sa.DateTime(timezone=True)
+NEVER_LAZY = {"lazy": "raise"}
 
 
-def _enum(name: str, *values: str) -> sa.Enum:
-    return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=20)
+class HazardLevel(StrEnum):
+    GENERAL = "general"
+    MAJOR = "major"
 
 
-def _json(nullable: bool = False) -> Any:
-    return Field(default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"nullable": nullable})
+class AuditTaskReason(StrEnum):
+    """Why a contract is in a sample (services.audit.service.audits: the sampling recipe)."""
+
+    STRATUM = "stratum"
+    RED_COVERAGE = "red_coverage"
+
+
+class ComplaintCategory(StrEnum):
+    SERVICE_QUALITY = "service_quality"
+    MISSED_VISIT = "missed_visit"
+    FRAUD = "fraud"
+    FEE = "fee"
+    OTHER = "other"
+
+
+class ComplaintOutcome(StrEnum):
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class CreditKind(StrEnum):
+    """A credit record's cause; each is named after its delta in the policy (SPEC §3)."""
+
+    COMPLAINT_UPHELD = "complaint_upheld"
+    AUDIT_BELOW_60 = "audit_below_60"
+    AUDIT_AT_LEAST_90 = "audit_at_least_90"
+    MISSED_VISIT = "missed_visit"
+    HAZARD_VERIFIED_LATE = "hazard_verified_late"
+    FRAUD_FINDING = "fraud_finding"
+
+
+def enum_of(enum: type[StrEnum]) -> sa.Enum:
+    """An enum column's type: its values as ``VARCHAR(20)``, loaded back as members (the CHECK is
+    declared on the table, from ``check_in``)."""
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def allowed(column: str, enum: type[StrEnum], name: str) -> sa.CheckConstraint:
+    return sa.CheckConstraint(check_in(column, enum), name=name)
+
+
+def _json() -> Any:
+    return Field(default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"nullable": False})
 
 
 # --- read models --------------------------------------------------------------------------------
@@ -39,7 +98,7 @@ class ContractView(Base, table=True):
 
     id: uuid.UUID = Field(primary_key=True)
     version: int
-    status: str = Field(max_length=20)
+    status: str = Field(max_length=20)  # the contracts service's state (audit names some: states.ContractStatus)
     agency_id: uuid.UUID = Field(index=True)
     agency_name: str | None = Field(default=None, max_length=200)
     enterprise_uscc: str = Field(max_length=18, index=True)
@@ -79,7 +138,10 @@ class EnterpriseView(Base, table=True):
 # --- service logs and hazards --------------------------------------------------------------------
 class ServiceLog(Base, table=True):
     __tablename__ = "service_log"
-    __table_args__ = (sa.Index("ix_service_log_contract_visit", "contract_id", "visit_date"),)
+    __table_args__ = (
+        sa.Index("ix_service_log_contract_visit", "contract_id", "visit_date"),
+        allowed("status", ServiceLogStatus, "service_log_status"),
+    )
 
     id: uuid.UUID = Field(primary_key=True)
     contract_id: uuid.UUID
@@ -92,12 +154,18 @@ class ServiceLog(Base, table=True):
     summary: str = Field(sa_type=sa.Text)
     # sha256 of (contract, visit date, engineer, items, summary): the same visit recorded twice
     natural_key: str = Field(max_length=64, unique=True)
-    status: str = Field(sa_type=_enum("service_log_status", "recorded", "confirmed"))
+    status: ServiceLogStatus = Field(sa_type=enum_of(ServiceLogStatus))
     recorded_by: str = Field(max_length=100)
     recorded_at: datetime = Field(sa_type=TS)
     confirmed_by: str | None = Field(default=None, max_length=100)
     confirmed_at: datetime | None = Field(default=None, sa_type=TS)
     version: int = 1
+
+    hazards: list["Hazard"] = Relationship(sa_relationship_kwargs={**NEVER_LAZY, "order_by": "Hazard.id"})
+
+    @property
+    def confirmed(self) -> bool:
+        return self.status == ServiceLogStatus.CONFIRMED
 
 
 class Hazard(Base, table=True):
@@ -106,6 +174,8 @@ class Hazard(Base, table=True):
         sa.Index("ix_hazard_status_district", "status", "district_code", "id"),
         sa.Index("ix_hazard_contract", "contract_id", "id"),
         sa.Index("ix_hazard_sweep", "status", "deadline"),
+        allowed("level", HazardLevel, "hazard_level"),
+        allowed("status", HazardStatus, "hazard_status"),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -115,10 +185,10 @@ class Hazard(Base, table=True):
     enterprise_uscc: str = Field(max_length=18, index=True)
     district_code: str = Field(max_length=12)
     description: str = Field(sa_type=sa.Text)
-    level: str = Field(sa_type=_enum("hazard_level", "general", "major"))
+    level: HazardLevel = Field(sa_type=enum_of(HazardLevel))
     location: str = Field(max_length=200)
     deadline: date
-    status: str = Field(sa_type=_enum("hazard_status", "open", "rectified", "verified", "overdue"))
+    status: HazardStatus = Field(sa_type=enum_of(HazardStatus))
     rectify_note: str | None = Field(default=None, sa_type=sa.Text)
     rectified_by: str | None = Field(default=None, max_length=100)
     rectified_at: datetime | None = Field(default=None, sa_type=TS)
@@ -162,12 +232,17 @@ class AuditSample(Base, table=True):
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=TS)
 
+    # The tasks the sample created, in the order of ``chosen`` (the repository loads them so).
+    tasks: list["AuditTask"] = Relationship(sa_relationship_kwargs=NEVER_LAZY)
+
 
 class AuditTask(Base, table=True):
     __tablename__ = "audit_task"
     __table_args__ = (
         sa.UniqueConstraint("period", "contract_id", name="uq_audit_task_period_contract"),
         sa.Index("ix_audit_task_status_district", "status", "district_code", "id"),
+        allowed("reason", AuditTaskReason, "audit_task_reason"),
+        allowed("status", AuditTaskStatus, "audit_task_status"),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -178,8 +253,8 @@ class AuditTask(Base, table=True):
     enterprise_uscc: str = Field(max_length=18)
     district_code: str = Field(max_length=12)
     risk_level: str = Field(max_length=10)
-    reason: str = Field(sa_type=_enum("audit_task_reason", "stratum", "red_coverage"))
-    status: str = Field(sa_type=_enum("audit_task_status", "pending", "completed"))
+    reason: AuditTaskReason = Field(sa_type=enum_of(AuditTaskReason))
+    status: AuditTaskStatus = Field(sa_type=enum_of(AuditTaskStatus))
     scores: list[dict[str, Any]] = _json()
     findings: str | None = Field(default=None, sa_type=sa.Text)
     fraud: bool = False
@@ -196,6 +271,9 @@ class Complaint(Base, table=True):
     __table_args__ = (
         sa.Index("ix_complaint_status_district", "status", "district_code", "id"),
         sa.Index("ix_complaint_agency", "agency_id", "id"),
+        allowed("category", ComplaintCategory, "complaint_category"),
+        allowed("status", ComplaintStatus, "complaint_status"),
+        allowed("outcome", ComplaintOutcome, "complaint_outcome"),  # NULL passes a CHECK: not resolved yet
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -206,19 +284,23 @@ class Complaint(Base, table=True):
     contact_phone: str | None = Field(default=None, max_length=20)
     anonymous: bool = False
     tracking_sha256: str | None = Field(default=None, max_length=64)  # anonymous complainants follow up with the code
-    category: str = Field(sa_type=_enum("complaint_category", "service_quality", "missed_visit", "fraud", "fee", "other"))
+    category: ComplaintCategory = Field(sa_type=enum_of(ComplaintCategory))
     description: str = Field(sa_type=sa.Text)
-    status: str = Field(sa_type=_enum("complaint_status", "received", "forwarded", "responded", "closed"))
+    status: ComplaintStatus = Field(sa_type=enum_of(ComplaintStatus))
     received_on: date
     response_due: date | None = None
     resolve_due: date
     response: str | None = Field(default=None, sa_type=sa.Text)
-    outcome: str | None = Field(default=None, sa_type=_enum("complaint_outcome", "upheld", "dismissed"))
+    outcome: ComplaintOutcome | None = Field(default=None, sa_type=enum_of(ComplaintOutcome))
     notes: str | None = Field(default=None, sa_type=sa.Text)
     response_overdue: bool = False
     resolution_overdue: bool = False
     created_at: datetime = Field(sa_type=TS)
     version: int = 1
+
+    @property
+    def overdue(self) -> bool:
+        return self.response_overdue or self.resolution_overdue
 
 
 class ComplaintStep(Base, table=True):
@@ -226,7 +308,9 @@ class ComplaintStep(Base, table=True):
 
     __tablename__ = "complaint_step"
 
-    seq: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"))
+    seq: int | None = Field(
+        default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    )
     complaint_id: uuid.UUID = Field(foreign_key="complaint.id", index=True)
     at: datetime = Field(sa_type=TS)
     action: str = Field(max_length=40)
@@ -238,13 +322,17 @@ class ComplaintStep(Base, table=True):
 # --- credit -----------------------------------------------------------------------------------------
 class CreditRecord(Base, table=True):
     __tablename__ = "credit_record"
-    __table_args__ = (sa.UniqueConstraint("agency_id", "kind", "ref", name="uq_credit_record_cause"),)
+    __table_args__ = (
+        sa.UniqueConstraint("agency_id", "kind", "ref", name="uq_credit_record_cause"),
+        allowed("kind", CreditKind, "credit_kind"),
+    )
 
-    seq: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"))
+    seq: int | None = Field(
+        default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    )
     id: uuid.UUID = Field(unique=True)
     agency_id: uuid.UUID = Field(index=True)
-    kind: str = Field(sa_type=_enum("credit_kind", "complaint_upheld", "audit_below_60", "audit_at_least_90",
-                                   "missed_visit", "hazard_verified_late", "fraud_finding"))
+    kind: CreditKind = Field(sa_type=enum_of(CreditKind))
     delta: int
     ref: str = Field(max_length=120)
     at: datetime = Field(sa_type=TS)

@@ -1,22 +1,64 @@
-"""Request and response models of the audit API (validate before you store)."""
+"""Request and response models of the audit API: ``XCreate`` / bodies validate before anything
+is stored; ``XRead`` are read from the use cases' ORM rows and domain objects
+(``from_attributes``), so a route returns what its use case returned."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import core_schema
 
+from services.audit.models import ComplaintCategory, ComplaintOutcome, HazardLevel
+from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus
 from shared.clock import as_utc
-
 from shared.reference import ServiceItem
-from shared.validation import check_phone, no_control
+from shared.validation import Reason, check_phone, no_control
 
 Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_control)]
 Free = Annotated[str, AfterValidator(no_control)]
 UTC = Annotated[datetime, AfterValidator(as_utc)]
 PERIOD = r"^\d{4}(-(Q[1-4]|H[12]|(0[1-9]|1[0-2])))?$"  # a year, quarter, half or month: 2026, 2026-Q4, 2026-H1, 2026-03
+
+
+class ValueOf:
+    """A state or a kind in the API: accepted as one of the enum's values and handed on as the
+    member, documented as an inline ``enum`` of strings (as the OpenAPI always showed them)."""
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        self.enum = enum
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            self.enum, core_schema.literal_schema([member.value for member in self.enum])
+        )
+
+
+if TYPE_CHECKING:  # to mypy, the members they are
+    HazardLevelIn = HazardLevel
+    HazardStatusIn = HazardStatus
+    AuditTaskStatusIn = AuditTaskStatus
+    ComplaintStatusIn = ComplaintStatus
+    ComplaintCategoryIn = ComplaintCategory
+    ComplaintOutcomeIn = ComplaintOutcome
+else:  # to pydantic and FastAPI, strings (an enum class would add an unused component per enum to the OpenAPI)
+    HazardLevelIn = Annotated[str, ValueOf(HazardLevel)]
+    HazardStatusIn = Annotated[str, ValueOf(HazardStatus)]
+    AuditTaskStatusIn = Annotated[str, ValueOf(AuditTaskStatus)]
+    ComplaintStatusIn = Annotated[str, ValueOf(ComplaintStatus)]
+    ComplaintCategoryIn = Annotated[str, ValueOf(ComplaintCategory)]
+    ComplaintOutcomeIn = Annotated[str, ValueOf(ComplaintOutcome)]
 
 
 class Strict(BaseModel):
@@ -29,8 +71,8 @@ class Read(BaseModel):
 
 # --- service logs -----------------------------------------------------------------------------------
 class HazardCreate(Strict):
-    description: Annotated[Str, Field(max_length=2000)]
-    level: Literal["general", "major"]
+    description: Reason
+    level: HazardLevelIn
     location: Annotated[Str, Field(max_length=200)]
     deadline: date
 
@@ -96,7 +138,7 @@ class ServiceLogRead(Read):
 
 
 class RectifyBody(Strict):
-    note: Annotated[Str, Field(max_length=2000)]
+    note: Reason
 
 
 class VerifyBody(Strict):
@@ -122,13 +164,33 @@ class ComplianceRead(Read):
     items: list[ComplianceItem]
 
 
+class DistrictCounts(Read):
+    """One district on the bureau's dashboard."""
+
+    hazards: dict[str, int]  # by status
+    major_hazards_open: int  # major hazards not yet verified
+    complaints: dict[str, int]  # by status
+    complaints_overdue: int
+    missed_visits: int
+    audits: dict[str, int]  # audit tasks by status
+
+
+class ComplianceSummaryRead(Read):
+    as_of: date
+    districts: dict[str, DistrictCounts]
+
+
 # --- audits -----------------------------------------------------------------------------------------
 class SampleCreate(Strict):
     period: Annotated[str, StringConstraints(pattern=PERIOD)]
     rate: Annotated[float | None, Field(gt=0, le=1)] = None
     # any integer or text; at most 100 characters either way (it is logged with the sample)
-    seed: Annotated[int, Field(ge=-10**99, le=10**99)] | Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(no_control)]
+    seed: (
+        Annotated[int, Field(ge=-(10**99), le=10**99)]
+        | Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(no_control)
+        ]
+    )
     district: str | None = None
 
 
@@ -183,8 +245,8 @@ class AuditResult(Strict):
 class ComplaintCreate(Strict):
     agency_id: uuid.UUID
     contract_id: uuid.UUID | None = None
-    category: Literal["service_quality", "missed_visit", "fraud", "fee", "other"]
-    description: Annotated[Str, Field(max_length=2000)]
+    category: ComplaintCategoryIn
+    description: Reason
     contact_phone: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=20)] = None
 
     @field_validator("contact_phone")
@@ -195,8 +257,9 @@ class ComplaintCreate(Strict):
 
 class TrackBody(Strict):
     id: uuid.UUID
-    tracking_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64,
-                                                    pattern=r"^[A-Za-z0-9_-]+$")]
+    tracking_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    ]
 
 
 class TrackedStep(Read):
@@ -223,7 +286,7 @@ class RespondBody(Strict):
 
 
 class ResolveBody(Strict):
-    outcome: Literal["upheld", "dismissed"]
+    outcome: ComplaintOutcomeIn
     notes: Annotated[Free, Field(max_length=5000)] = ""
 
 

@@ -1,19 +1,26 @@
-"""Time-based transitions of the audit service (``POST /api/v1/admin/sweep?service=audit``):
-hazards overdue, complaint overdue flags, missed visits. Every step is a conditional update, so
-two replicas sweeping at once do each thing once."""
+"""Time-based transitions of the audit service (``POST /api/v1/admin/sweep?service=audit``, and the
+periodic sweeper): hazards overdue, complaint overdue flags, missed visits. Each step is a
+conditional update or a locked re-read, so replicas sweeping at once do each thing once. Dates
+(deadlines, due dates, the visits required so far) are compared with ``as_of``'s UTC date."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import datetime
 
-from shared.app import ServiceContext
-
-from services.audit.service import complaints, compliance, hazards
+from services.audit import service
+from shared.app import Runtime
 
 
-async def sweep(ctx: ServiceContext, as_of: date) -> dict[str, Any]:
-    result: dict[str, Any] = {"hazards_overdue": await hazards.sweep_overdue(ctx, as_of)}
-    result.update(await complaints.sweep_overdue(ctx, as_of))
-    result["visits_missed"] = await compliance.sweep_missed(ctx, as_of)
-    return result
+async def overdue_hazards(runtime: Runtime, as_of: datetime) -> dict[str, int]:
+    return {"hazards_overdue": await service.mark_overdue_hazards(runtime.unit_of_work(), as_of=as_of.date())}
+
+
+async def overdue_complaints(runtime: Runtime, as_of: datetime) -> dict[str, int]:
+    return await service.flag_overdue_complaints(runtime.unit_of_work(), as_of=as_of.date())
+
+
+async def missed_visits(runtime: Runtime, as_of: datetime) -> dict[str, int]:
+    return {"visits_missed": await service.count_missed_visits(runtime.unit_of_work(), as_of=as_of.date())}
+
+
+SWEEPS = (overdue_hazards, overdue_complaints, missed_visits)

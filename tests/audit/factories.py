@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
-from services.audit.main import create_app
-from services.audit.models import AgencyView, ContractView, EnterpriseView
-from shared.clock import FrozenClock
-from shared.reference import make_uscc
 from devtools.testing.apps import running
 from devtools.testing.events import publish_event, read_events
 from devtools.testing.tokens import auth, verifier
 from devtools.testing.wait import eventually
+from services.audit.main import create_app
+from services.audit.models import AgencyView, ContractView, EnterpriseView
+from shared.clock import FrozenClock
+from shared.reference import make_uscc
 
 TODAY = date(2026, 6, 1)
 DISTRICT = "440703"
@@ -34,7 +35,7 @@ def uscc(prefix: str = "91440703MA") -> str:
 
 
 def clock_at(day: date, hour: int = 9) -> FrozenClock:
-    return FrozenClock(datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc))
+    return FrozenClock(datetime(day.year, day.month, day.day, hour, tzinfo=UTC))
 
 
 @dataclass
@@ -47,8 +48,14 @@ class Agency:
     version: int = 1
 
     def event(self) -> dict[str, Any]:
-        return {"id": self.id, "version": self.version, "uscc": self.uscc, "name": self.name, "status": self.status,
-                "district_code": self.district_code}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "uscc": self.uscc,
+            "name": self.name,
+            "status": self.status,
+            "district_code": self.district_code,
+        }
 
     def headers(self) -> dict[str, str]:
         return auth("agency", org_uscc=self.uscc)
@@ -64,8 +71,15 @@ class Enterprise:
     version: int = 1
 
     def event(self) -> dict[str, Any]:
-        return {"id": self.id, "version": self.version, "uscc": self.uscc, "name": self.name, "industry": "machinery",
-                "district_code": self.district_code, "risk_level": self.risk_level}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "uscc": self.uscc,
+            "name": self.name,
+            "industry": "machinery",
+            "district_code": self.district_code,
+            "risk_level": self.risk_level,
+        }
 
     def headers(self) -> dict[str, str]:
         return auth("enterprise", org_uscc=self.uscc)
@@ -79,8 +93,12 @@ class Contract:
     status: str = "active"
     start_date: date = TODAY - timedelta(days=10)
     end_date: date = TODAY + timedelta(days=354)
-    services: list[dict[str, Any]] = field(default_factory=lambda: [
-        {"item": "hazard_inspection", "times_per_year": 12}, {"item": "safety_training", "times_per_year": 2}])
+    services: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"item": "hazard_inspection", "times_per_year": 12},
+            {"item": "safety_training", "times_per_year": 2},
+        ]
+    )
     engineer_name: str = "陈工"
     version: int = 5
 
@@ -89,11 +107,20 @@ class Contract:
         return self.enterprise.district_code
 
     def event(self, **changes: Any) -> dict[str, Any]:
-        data = {"id": self.id, "version": self.version, "status": self.status, "enterprise_uscc": self.enterprise.uscc,
-                "agency_id": self.agency.id, "agency_name": self.agency.name, "enterprise_name": self.enterprise.name,
-                "engineer_name": self.engineer_name, "district_code": self.district_code,
-                "start_date": self.start_date.isoformat(), "end_date": self.end_date.isoformat(),
-                "services": self.services}
+        data = {
+            "id": self.id,
+            "version": self.version,
+            "status": self.status,
+            "enterprise_uscc": self.enterprise.uscc,
+            "agency_id": self.agency.id,
+            "agency_name": self.agency.name,
+            "enterprise_name": self.enterprise.name,
+            "engineer_name": self.engineer_name,
+            "district_code": self.district_code,
+            "start_date": self.start_date.isoformat(),
+            "end_date": self.end_date.isoformat(),
+            "services": self.services,
+        }
         data.update(changes)
         return data
 
@@ -110,16 +137,34 @@ def admin() -> dict[str, str]:
     return auth("admin")
 
 
-def service_log(contract: Contract, *, visit_date: date | None = None, items: list[str] | None = None,
-                hazards: list[dict[str, Any]] | None = None, summary: str = "例行检查", **extra: Any) -> dict[str, Any]:
-    return {"contract_id": contract.id, "visit_date": (visit_date or TODAY).isoformat(), "engineer_name": "陈工",
-            "items": items or ["hazard_inspection"], "summary": summary, "hazards": hazards or [], **extra}
+def service_log(
+    contract: Contract,
+    *,
+    visit_date: date | None = None,
+    items: list[str] | None = None,
+    hazards: list[dict[str, Any]] | None = None,
+    summary: str = "例行检查",
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "contract_id": contract.id,
+        "visit_date": (visit_date or TODAY).isoformat(),
+        "engineer_name": "陈工",
+        "items": items or ["hazard_inspection"],
+        "summary": summary,
+        "hazards": hazards or [],
+        **extra,
+    }
 
 
 def hazard(level: str = "general", *, deadline: date | None = None, visit_date: date | None = None) -> dict[str, Any]:
     base = visit_date or TODAY
-    return {"description": "配电箱未接地", "level": level, "location": "二号车间",
-            "deadline": (deadline or base + timedelta(days=20)).isoformat()}
+    return {
+        "description": "配电箱未接地",
+        "level": level,
+        "location": "二号车间",
+        "deadline": (deadline or base + timedelta(days=20)).isoformat(),
+    }
 
 
 class Harness:
@@ -129,15 +174,15 @@ class Harness:
         self.app, self.client, self.settings, self.clock = app, client, settings, clock
 
     @property
-    def ctx(self) -> Any:
-        return self.app.state.ctx
+    def runtime(self) -> Any:
+        return self.app.state.runtime
 
     async def publish(self, event_type: str, data: dict[str, Any]) -> None:
         await publish_event(self.settings, event_type, data)
 
     async def _has(self, model: Any, key: Any, version: int) -> bool:
-        column = list(model.__table__.primary_key.columns)[0]
-        async with self.ctx.db.reader() as session:
+        column = next(iter(model.__table__.primary_key.columns))
+        async with self.runtime.unit_of_work().read() as session:
             row = (await session.execute(sa.select(model).where(column == key))).scalar_one_or_none()
         return row is not None and row.version >= version
 
@@ -152,10 +197,12 @@ class Harness:
                 await self.publish("enterprise.registered", thing.event())
                 waits.append((EnterpriseView, thing.uscc, thing.version))
             elif isinstance(thing, Contract):
-                await self.publish(f"contract.{'activated' if thing.status == 'active' else thing.status}", thing.event())
+                await self.publish(
+                    f"contract.{'activated' if thing.status == 'active' else thing.status}", thing.event()
+                )
                 waits.append((ContractView, uuid.UUID(thing.id), thing.version))
         for model, key, version in waits:
-            await eventually(lambda: self._has(model, key, version), timeout=15)
+            await eventually(lambda m=model, k=key, v=version: self._has(m, k, v), timeout=15)
 
     async def setup(self, **kw: Any) -> Contract:
         """An approved agency, an enterprise and an active contract between them, all held."""
@@ -174,10 +221,11 @@ class Harness:
 
     async def emitted(self, event_type: str) -> int:
         """How many events of ``event_type`` this service wrote to its outbox (exact, no waiting)."""
-        table = self.ctx.infra.outbox
-        async with self.ctx.db.reader() as session:
-            return (await session.execute(sa.select(sa.func.count()).select_from(table)
-                                          .where(table.c.type == event_type))).scalar_one()
+        table = self.runtime.infra.outbox
+        async with self.runtime.unit_of_work().read() as session:
+            return (
+                await session.execute(sa.select(sa.func.count()).select_from(table).where(table.c.type == event_type))
+            ).scalar_one()
 
     async def sweep(self, as_of: date) -> dict[str, Any]:
         r = await self.client.post(f"/api/v1/admin/sweep?service=audit&as_of={as_of.isoformat()}", headers=admin())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from tests.audit.factories import (OTHER_DISTRICT, TODAY, Agency, Enterprise, admin, audit_app, bureau, city, clock_at)
+from tests.audit.factories import OTHER_DISTRICT, TODAY, Agency, Enterprise, admin, audit_app, bureau, city, clock_at
 
 
 def complaint(agency, contract=None, **extra):
@@ -23,9 +23,12 @@ async def test_enterprise_complaint_lifecycle_upheld(backend):
         r = await h.client.post("/api/v1/complaints", json=complaint(agency, contract), headers=enterprise.headers())
         assert r.status_code == 201, r.text
         c = r.json()
-        assert c["status"] == "received" and c["anonymous"] is False and c["district_code"] == contract.district_code
+        assert c["status"] == "received"
+        assert c["anonymous"] is False
+        assert c["district_code"] == contract.district_code
         assert c["tracking_code"] is None  # enterprises follow their complaints with their token
-        assert c["resolve_due"] == (TODAY + timedelta(days=15)).isoformat() and c["overdue"] is False
+        assert c["resolve_due"] == (TODAY + timedelta(days=15)).isoformat()
+        assert c["overdue"] is False
         cid = c["id"]
         # The agency does not see it before the bureau forwards it.
         assert (await h.client.get(f"/api/v1/complaints/{cid}", headers=agency.headers())).status_code == 403
@@ -34,34 +37,55 @@ async def test_enterprise_complaint_lifecycle_upheld(backend):
         assert r.status_code == 409
 
         r = await h.client.post(f"/api/v1/complaints/{cid}/forward", json={}, headers=bureau())
-        assert r.status_code == 200 and r.json()["status"] == "forwarded"
+        assert r.status_code == 200
+        assert r.json()["status"] == "forwarded"
         assert r.json()["response_due"] == (TODAY + timedelta(days=10)).isoformat()
         forwarded = (await h.events("complaint.forwarded"))[0]
-        assert forwarded.data["agency_id"] == agency.id and forwarded.data["response_due"] == r.json()["response_due"]
+        assert forwarded.data["agency_id"] == agency.id
+        assert forwarded.data["response_due"] == r.json()["response_due"]
         queue = (await h.client.get("/api/v1/complaints", headers=agency.headers())).json()["items"]
         assert [q["id"] for q in queue] == [cid]
 
-        r = await h.client.post(f"/api/v1/complaints/{cid}/respond", json={"response": "已整改，加强检查"}, headers=agency.headers())
-        assert r.status_code == 200 and r.json()["status"] == "responded"
-        r = await h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld", "notes": "投诉属实"},
-                                headers=bureau())
-        assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["outcome"] == "upheld"
-        again = await h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "dismissed"}, headers=bureau())
+        r = await h.client.post(
+            f"/api/v1/complaints/{cid}/respond", json={"response": "已整改，加强检查"}, headers=agency.headers()
+        )
+        assert r.status_code == 200
+        assert r.json()["status"] == "responded"
+        r = await h.client.post(
+            f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld", "notes": "投诉属实"}, headers=bureau()
+        )
+        assert r.status_code == 200
+        assert r.json()["status"] == "closed"
+        assert r.json()["outcome"] == "upheld"
+        again = await h.client.post(
+            f"/api/v1/complaints/{cid}/resolve", json={"outcome": "dismissed"}, headers=bureau()
+        )
         assert again.status_code == 409
 
         detail = (await h.client.get(f"/api/v1/complaints/{cid}", headers=enterprise.headers())).json()
         assert [s["action"] for s in detail["timeline"]] == ["received", "forwarded", "responded", "closed:upheld"]
         assert [s["status"] for s in detail["timeline"]] == ["received", "forwarded", "responded", "closed"]
-        assert detail["timeline"][0]["actor"].startswith("enterprise:") and detail["timeline"][2]["note"] == "已整改，加强检查"
+        assert detail["timeline"][0]["actor"].startswith("enterprise:")
+        assert detail["timeline"][2]["note"] == "已整改，加强检查"
         closed = (await h.events("complaint.closed"))[0]
-        assert closed.data["outcome"] == "upheld" and closed.data["version"] == 4
+        assert closed.data["outcome"] == "upheld"
+        assert closed.data["version"] == 4
         credit = (await h.client.get(f"/api/v1/credit/agencies/{agency.id}", headers=enterprise.headers())).json()
-        assert credit["score"] == 90 and credit["records"][0]["kind"] == "complaint_upheld" and credit["records"][0]["ref"] == cid
+        assert credit["score"] == 90
+        assert credit["records"][0]["kind"] == "complaint_upheld"
+        assert credit["records"][0]["ref"] == cid
         change = (await h.events("agency.credit_changed"))[0]
-        assert change.data == {"id": agency.id, "version": 1, "score": 90, "grade": "A", "delta": -10,
-                               "cause": f"complaint_upheld:{cid}"}
+        assert change.data == {
+            "id": agency.id,
+            "version": 1,
+            "score": 90,
+            "grade": "A",
+            "delta": -10,
+            "cause": f"complaint_upheld:{cid}",
+        }
         trail = (await h.client.get("/api/v1/admin/audit-trail/verify", headers=admin())).json()
-        assert trail["valid"] is True and trail["entries"] == 1
+        assert trail["valid"] is True
+        assert trail["entries"] == 1
 
 
 async def test_anonymous_complaint(sqlite_backend):
@@ -69,42 +93,61 @@ async def test_anonymous_complaint(sqlite_backend):
         agency = Agency(district_code=OTHER_DISTRICT)
         await h.feed(agency)
         r = await h.client.post("/api/v1/complaints", json=complaint(agency))
-        assert r.status_code == 422 and r.json()["code"] == "contact_phone_required"
+        assert r.status_code == 422
+        assert r.json()["code"] == "contact_phone_required"
         for phone in ("12345", "139123456789", "abc"):
             r = await h.client.post("/api/v1/complaints", json=complaint(agency, contact_phone=phone))
-            assert r.status_code == 422 and r.json()["errors"][0]["field"] == "contact_phone", phone
-        r = await h.client.post("/api/v1/complaints", json=complaint(agency, contact_phone="13912345678", category="fraud"))
+            assert r.status_code == 422, phone
+            assert r.json()["errors"][0]["field"] == "contact_phone", phone
+        r = await h.client.post(
+            "/api/v1/complaints", json=complaint(agency, contact_phone="13912345678", category="fraud")
+        )
         assert r.status_code == 201, r.text
         c = r.json()
-        assert c["anonymous"] is True and c["district_code"] == OTHER_DISTRICT and c["contact_phone"] is None
+        assert c["anonymous"] is True
+        assert c["district_code"] == OTHER_DISTRICT
+        assert c["contact_phone"] is None
         assert (await h.client.get(f"/api/v1/complaints/{c['id']}")).status_code == 401  # the public cannot read
         # ...but follows up with the tracking code it was given once.
         code = c["tracking_code"]
-        assert code and len(code) >= 16
+        assert code
+        assert len(code) >= 16
         tracked = await h.client.post("/api/v1/complaints/track", json={"id": c["id"], "tracking_code": code})
-        assert tracked.status_code == 200 and tracked.json()["status"] == "received"
-        assert [s["action"] for s in tracked.json()["timeline"]] == ["received"] and "actor" not in tracked.json()["timeline"][0]
-        for wrong in ({"id": c["id"], "tracking_code": code[:-1] + ("A" if code[-1] != "A" else "B")},
-                      {"id": "0190f000-0000-7000-8000-000000000000", "tracking_code": code}):
+        assert tracked.status_code == 200
+        assert tracked.json()["status"] == "received"
+        assert [s["action"] for s in tracked.json()["timeline"]] == ["received"]
+        assert "actor" not in tracked.json()["timeline"][0]
+        for wrong in (
+            {"id": c["id"], "tracking_code": code[:-1] + ("A" if code[-1] != "A" else "B")},
+            {"id": "0190f000-0000-7000-8000-000000000000", "tracking_code": code},
+        ):
             assert (await h.client.post("/api/v1/complaints/track", json=wrong)).status_code == 404
         assert (await h.client.post("/api/v1/complaints/track", json={"id": c["id"]})).status_code == 422
         stored = (await h.client.get(f"/api/v1/complaints/{c['id']}", headers=city())).json()
         assert stored["tracking_code"] is None
-        assert (await h.client.post(f"/api/v1/complaints/{c['id']}/forward", json={}, headers=bureau())).status_code == 403
+        assert (
+            await h.client.post(f"/api/v1/complaints/{c['id']}/forward", json={}, headers=bureau())
+        ).status_code == 403
         seen = await h.client.get(f"/api/v1/complaints/{c['id']}", headers=bureau(OTHER_DISTRICT))
         assert seen.json()["contact_phone"] == "13912345678"
-        r = await h.client.post(f"/api/v1/complaints/{c['id']}/forward", json={"note": "请核实"}, headers=bureau(OTHER_DISTRICT))
+        r = await h.client.post(
+            f"/api/v1/complaints/{c['id']}/forward", json={"note": "请核实"}, headers=bureau(OTHER_DISTRICT)
+        )
         assert r.status_code == 200
         by_agency = (await h.client.get(f"/api/v1/complaints/{c['id']}", headers=agency.headers())).json()
-        assert by_agency["contact_phone"] is None and by_agency["complainant_uscc"] is None
+        assert by_agency["contact_phone"] is None
+        assert by_agency["complainant_uscc"] is None
         # Dismissed: no credit change.
-        r = await h.client.post(f"/api/v1/complaints/{c['id']}/resolve", json={"outcome": "dismissed", "notes": "不属实"},
-                                headers=city())
+        r = await h.client.post(
+            f"/api/v1/complaints/{c['id']}/resolve", json={"outcome": "dismissed", "notes": "不属实"}, headers=city()
+        )
         assert r.status_code == 200
         credit = (await h.client.get(f"/api/v1/credit/agencies/{agency.id}", headers=admin())).json()
         assert credit == {"agency_id": agency.id, "score": 100, "grade": "A", "version": 0, "records": []}
         tracked = (await h.client.post("/api/v1/complaints/track", json={"id": c["id"], "tracking_code": code})).json()
-        assert tracked["status"] == "closed" and tracked["outcome"] == "dismissed" and tracked["notes"] == "不属实"
+        assert tracked["status"] == "closed"
+        assert tracked["outcome"] == "dismissed"
+        assert tracked["notes"] == "不属实"
 
 
 async def test_submission_rules(sqlite_backend):
@@ -131,8 +174,11 @@ async def test_submission_rules(sqlite_backend):
         far = Enterprise(district_code=OTHER_DISTRICT)
         await h.feed(far)
         r = await h.client.post("/api/v1/complaints", json=complaint(contract.agency), headers=far.headers())
-        assert r.status_code == 201 and r.json()["district_code"] == OTHER_DISTRICT
-        r = await h.client.post("/api/v1/complaints", json=complaint(contract.agency, description="x" * 2000), headers=e)
+        assert r.status_code == 201
+        assert r.json()["district_code"] == OTHER_DISTRICT
+        r = await h.client.post(
+            "/api/v1/complaints", json=complaint(contract.agency, description="x" * 2000), headers=e
+        )
         assert r.status_code == 201
 
 
@@ -140,20 +186,24 @@ async def test_verbs_authorization(sqlite_backend):
     async with audit_app(sqlite_backend) as h:
         contract = await h.setup()
         other = await h.setup()
-        r = await h.client.post("/api/v1/complaints", json=complaint(contract.agency, contract),
-                                headers=contract.enterprise.headers())
+        r = await h.client.post(
+            "/api/v1/complaints", json=complaint(contract.agency, contract), headers=contract.enterprise.headers()
+        )
         cid = r.json()["id"]
         for headers in (bureau(OTHER_DISTRICT), contract.agency.headers(), contract.enterprise.headers()):
             r = await h.client.post(f"/api/v1/complaints/{cid}/forward", json={}, headers=headers)
             assert r.status_code == 403, r.text
-        assert (await h.client.post(f"/api/v1/complaints/{cid}/forward", json={},
-                                    headers={**bureau(), "If-Match": '"3"'})).status_code == 412
+        assert (
+            await h.client.post(f"/api/v1/complaints/{cid}/forward", json={}, headers={**bureau(), "If-Match": '"3"'})
+        ).status_code == 412
         assert (await h.client.post(f"/api/v1/complaints/{cid}/forward", headers=bureau())).status_code == 200
         assert (await h.client.post(f"/api/v1/complaints/{cid}/forward", json={}, headers=bureau())).status_code == 409
         for headers in (other.agency.headers(), bureau(), contract.enterprise.headers()):
             r = await h.client.post(f"/api/v1/complaints/{cid}/respond", json={"response": "x"}, headers=headers)
             assert r.status_code == 403, r.text
-        r = await h.client.post(f"/api/v1/complaints/{cid}/respond", json={"response": ""}, headers=contract.agency.headers())
+        r = await h.client.post(
+            f"/api/v1/complaints/{cid}/respond", json={"response": ""}, headers=contract.agency.headers()
+        )
         assert r.status_code == 422
         for headers in (bureau(OTHER_DISTRICT), contract.agency.headers(), contract.enterprise.headers()):
             r = await h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld"}, headers=headers)
@@ -163,10 +213,15 @@ async def test_verbs_authorization(sqlite_backend):
         # The bureau may resolve without waiting for a response (the agency never answered).
         r = await h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld"}, headers=city())
         assert r.status_code == 200
-        r = await h.client.post(f"/api/v1/complaints/{cid}/respond", json={"response": "晚了"}, headers=contract.agency.headers())
+        r = await h.client.post(
+            f"/api/v1/complaints/{cid}/respond", json={"response": "晚了"}, headers=contract.agency.headers()
+        )
         assert r.status_code == 409
-        assert (await h.client.post("/api/v1/complaints/0190f000-0000-7000-8000-000000000000/forward", json={},
-                                    headers=city())).status_code == 404
+        assert (
+            await h.client.post(
+                "/api/v1/complaints/0190f000-0000-7000-8000-000000000000/forward", json={}, headers=city()
+            )
+        ).status_code == 404
 
 
 async def test_overdue_flags_by_sweep(backend):
@@ -183,7 +238,8 @@ async def test_overdue_flags_by_sweep(backend):
 
         day10 = TODAY + timedelta(days=10)
         result = await h.sweep(day10)
-        assert result["complaints_response_overdue"] == 0 and result["complaints_resolution_overdue"] == 0
+        assert result["complaints_response_overdue"] == 0
+        assert result["complaints_resolution_overdue"] == 0
         day11 = TODAY + timedelta(days=11)
         results = await asyncio.gather(h.sweep(day11), h.sweep(day11))
         assert sum(r["complaints_response_overdue"] for r in results) == 1
@@ -198,15 +254,25 @@ async def test_overdue_flags_by_sweep(backend):
         assert await listed("?overdue=false") == {late_resolution, closed}
         h.clock.set(clock_at(TODAY + timedelta(days=16)).now())
         result = await h.sweep(TODAY + timedelta(days=16))
-        assert result["complaints_resolution_overdue"] == 2 and result["complaints_response_overdue"] == 0
+        assert result["complaints_resolution_overdue"] == 2
+        assert result["complaints_response_overdue"] == 0
         assert await listed("?overdue=true") == {late_response, late_resolution}
         detail = (await h.client.get(f"/api/v1/complaints/{late_response}", headers=bureau())).json()
-        assert detail["response_overdue"] and detail["resolution_overdue"] and detail["overdue"]
-        assert [s["action"] for s in detail["timeline"]] == ["received", "forwarded", "response_overdue", "resolution_overdue"]
+        assert detail["response_overdue"]
+        assert detail["resolution_overdue"]
+        assert detail["overdue"]
+        assert [s["action"] for s in detail["timeline"]] == [
+            "received",
+            "forwarded",
+            "response_overdue",
+            "resolution_overdue",
+        ]
         # A late response is still accepted; the flag stays as a record that it was late.
-        r = await h.client.post(f"/api/v1/complaints/{late_response}/respond", json={"response": "迟复"},
-                                headers=contract.agency.headers())
-        assert r.status_code == 200 and r.json()["overdue"] is True
+        r = await h.client.post(
+            f"/api/v1/complaints/{late_response}/respond", json={"response": "迟复"}, headers=contract.agency.headers()
+        )
+        assert r.status_code == 200
+        assert r.json()["overdue"] is True
         assert (await h.sweep(TODAY + timedelta(days=30)))["complaints_resolution_overdue"] == 0
 
 
@@ -214,8 +280,14 @@ async def test_who_sees_which_complaints(sqlite_backend):
     async with audit_app(sqlite_backend) as h:
         near = await h.setup()
         far = await h.setup(enterprise=Enterprise(district_code=OTHER_DISTRICT), agency=Agency())
-        a = (await h.client.post("/api/v1/complaints", json=complaint(near.agency, near), headers=near.enterprise.headers())).json()
-        b = (await h.client.post("/api/v1/complaints", json=complaint(far.agency, far), headers=far.enterprise.headers())).json()
+        a = (
+            await h.client.post(
+                "/api/v1/complaints", json=complaint(near.agency, near), headers=near.enterprise.headers()
+            )
+        ).json()
+        b = (
+            await h.client.post("/api/v1/complaints", json=complaint(far.agency, far), headers=far.enterprise.headers())
+        ).json()
         await h.client.post(f"/api/v1/complaints/{b['id']}/forward", json={}, headers=city())
 
         async def listed(headers, query=""):
@@ -234,10 +306,14 @@ async def test_who_sees_which_complaints(sqlite_backend):
         assert await listed(city(), f"?agency_id={near.agency.id}") == {a["id"]}
         assert (await h.client.get("/api/v1/complaints")).status_code == 401
         assert (await h.client.get("/api/v1/complaints?status=lost", headers=city())).status_code == 422
-        assert (await h.client.get(f"/api/v1/complaints/{a['id']}", headers=far.enterprise.headers())).status_code == 403
+        assert (
+            await h.client.get(f"/api/v1/complaints/{a['id']}", headers=far.enterprise.headers())
+        ).status_code == 403
         assert (await h.client.get(f"/api/v1/complaints/{a['id']}", headers=bureau(OTHER_DISTRICT))).status_code == 403
         r = await h.client.get(f"/api/v1/complaints/{a['id']}", headers=bureau())
-        assert r.status_code == 200 and r.headers["etag"] == '"1"' and len(r.json()["timeline"]) == 1
+        assert r.status_code == 200
+        assert r.headers["etag"] == '"1"'
+        assert len(r.json()["timeline"]) == 1
 
 
 async def test_concurrent_upheld_complaints_each_count_once(backend):
@@ -245,14 +321,21 @@ async def test_concurrent_upheld_complaints_each_count_once(backend):
         contract = await h.setup()
         ids = []
         for _ in range(3):
-            r = await h.client.post("/api/v1/complaints", json=complaint(contract.agency, contract),
-                                    headers=contract.enterprise.headers())
+            r = await h.client.post(
+                "/api/v1/complaints", json=complaint(contract.agency, contract), headers=contract.enterprise.headers()
+            )
             ids.append(r.json()["id"])
-        results = await asyncio.gather(*[h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld"},
-                                                       headers=bureau()) for cid in ids])
+        results = await asyncio.gather(
+            *[
+                h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld"}, headers=bureau())
+                for cid in ids
+            ]
+        )
         assert [r.status_code for r in results] == [200, 200, 200]
         credit = (await h.client.get(f"/api/v1/credit/agencies/{contract.agency.id}", headers=bureau())).json()
-        assert credit["score"] == 70 and credit["grade"] == "C" and credit["version"] == 3
+        assert credit["score"] == 70
+        assert credit["grade"] == "C"
+        assert credit["version"] == 3
         assert sorted(r["version"] for r in credit["records"]) == [1, 2, 3]
         changes = await h.events("agency.credit_changed", count=3)
         assert sorted((e.data["version"], e.data["score"]) for e in changes) == [(1, 90), (2, 80), (3, 70)]

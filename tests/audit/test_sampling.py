@@ -9,15 +9,17 @@ import uuid
 
 import pytest
 
-from services.audit.sampling import Candidate, draw, population_digest
+from services.audit.service.audits import Candidate, draw, population_digest
 
 
 def population(n: int = 200, *, agencies: int = 12, seed: int = 7) -> list[Candidate]:
     rng = random.Random(seed)
     levels = ["red"] * 1 + ["orange"] * 3 + ["yellow"] * 6 + ["blue"] * 10
     agency_ids = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(agencies)]
-    return [Candidate(str(uuid.UUID(int=rng.getrandbits(128))), rng.choice(agency_ids), rng.choice(levels))
-            for _ in range(n)]
+    return [
+        Candidate(str(uuid.UUID(int=rng.getrandbits(128))), rng.choice(agency_ids), rng.choice(levels))
+        for _ in range(n)
+    ]
 
 
 def test_same_seed_same_sample_whatever_the_input_order():
@@ -76,8 +78,11 @@ def test_every_agency_with_red_clients_is_covered(seed):
 
 def test_coverage_adds_exactly_the_uncovered_agencies():
     a, b = "a" * 8, "b" * 8
-    pop = [Candidate(f"c{i:03d}", a, "blue") for i in range(20)] + [Candidate("r1", a, "red"), Candidate("r2", b, "red"),
-                                                                    Candidate("r3", b, "red")]
+    pop = [Candidate(f"c{i:03d}", a, "blue") for i in range(20)] + [
+        Candidate("r1", a, "red"),
+        Candidate("r2", b, "red"),
+        Candidate("r3", b, "red"),
+    ]
     sample = draw(pop, seed="x", period="2026-Q4", rate=0.1)
     # red stratum: ceil(0.1 × 3) = 1 draw; the other red agency is added by coverage
     red_stratum = [p for p in sample.picks if p.reason == "stratum" and p.risk_level == "red"]
@@ -90,9 +95,11 @@ def test_coverage_adds_exactly_the_uncovered_agencies():
 
 def test_unknown_risk_is_its_own_stratum_and_empty_population_is_fine():
     sample = draw([Candidate("c1", "a", "purple")], seed=1, period="2026", rate=0.1)
-    assert sample.picks[0].risk_level == "unknown" and sample.strata == {"unknown": {"size": 1, "drawn": 1}}
+    assert sample.picks[0].risk_level == "unknown"
+    assert sample.strata == {"unknown": {"size": 1, "drawn": 1}}
     empty = draw([], seed=1, period="2026", rate=0.1)
-    assert empty.picks == [] and empty.population_size == 0
+    assert empty.picks == []
+    assert empty.population_size == 0
 
 
 def test_rate_out_of_range_is_refused():

@@ -6,21 +6,18 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from shared.app import Ctx
+from services.audit import service
+from services.audit.schemas import CreditFileRead
+from services.audit.service.credit import CreditStanding
+from shared.app import UoW
 from shared.auth import CurrentPrincipal
-from shared.http import set_etag
-
-from services.audit.schemas import CreditFileRead, CreditRecordRead
-from services.audit.service import credit
+from shared.http import with_etag
 
 router = APIRouter(prefix="/api/v1/credit", tags=["credit"])
 
 
 @router.get("/agencies/{agency_id}", response_model=CreditFileRead, summary="机构诚信档案 / an agency's credit file")
-async def credit_file(agency_id: uuid.UUID, ctx: Ctx, _: CurrentPrincipal, response: Response) -> CreditFileRead:
+async def credit_file(agency_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, response: Response) -> CreditStanding:
     """Readable by any signed-in principal: the grade is public in the directory, and the file shows
     why (records name their causes by id; the causes themselves stay behind their own checks)."""
-    async with ctx.db.reader() as session:
-        data = await credit.credit_file(session, ctx, agency_id)
-    set_etag(response, data["version"])
-    return CreditFileRead.model_validate({**data, "records": [CreditRecordRead.model_validate(r) for r in data["records"]]})
+    return with_etag(response, await service.credit_file(uow, agency_id=agency_id))

@@ -1,0 +1,66 @@
+"""The audit service's use cases, one module per area (the same names as ``api/`` and
+``repository/``): keyword-only functions taking the unit of work, returning ORM rows or domain
+objects, knowing no HTTP."""
+
+from services.audit.repository import Listing  # what a list use case returns
+from services.audit.service.audits import draw_sample, get_audit_task, get_sample, list_audit_tasks, record_result
+from services.audit.service.complaints import (
+    export_complaints,
+    flag_overdue_complaints,
+    forward_complaint,
+    get_complaint,
+    list_complaints,
+    resolve_complaint,
+    respond_to_complaint,
+    submit_complaint,
+    track_complaint,
+)
+from services.audit.service.compliance import compliance_of, count_missed_visits, district_summary
+from services.audit.service.credit import credit_file, record_credit
+from services.audit.service.hazards import (
+    export_hazards,
+    get_hazard,
+    list_hazards,
+    mark_overdue_hazards,
+    rectify_hazard,
+    verify_hazard,
+)
+from services.audit.service.servicelogs import (
+    confirm_service_log,
+    get_service_log,
+    list_service_logs,
+    record_service_log,
+)
+
+__all__ = [
+    "Listing",
+    "compliance_of",
+    "confirm_service_log",
+    "count_missed_visits",
+    "credit_file",
+    "district_summary",
+    "draw_sample",
+    "export_complaints",
+    "export_hazards",
+    "flag_overdue_complaints",
+    "forward_complaint",
+    "get_audit_task",
+    "get_complaint",
+    "get_hazard",
+    "get_sample",
+    "get_service_log",
+    "list_audit_tasks",
+    "list_complaints",
+    "list_hazards",
+    "list_service_logs",
+    "mark_overdue_hazards",
+    "record_credit",
+    "record_result",
+    "record_service_log",
+    "rectify_hazard",
+    "resolve_complaint",
+    "respond_to_complaint",
+    "submit_complaint",
+    "track_complaint",
+    "verify_hazard",
+]

@@ -1,9 +1,14 @@
-"""Complaints (投诉): an enterprise or the anonymous public complains about an agency; the bureau
-forwards (通报) it to the agency, the agency responds, the bureau resolves it (upheld costs the
-agency credit). Overdue flags are set by sweep; every step is on the complaint's timeline.
+"""Complaints (投诉): an enterprise, or anonymously the public, complains about an agency; the
+bureau forwards (通报) it to the agency, the agency responds, the bureau resolves it — upheld costs
+the agency credit (states.COMPLAINT). Overdue flags are set by sweep and are sticky (a late response
+stays marked late); every step is on the complaint's timeline.
 
-The complaint's district — whose bureau handles it — is the district of the contract's
-enterprise, else of the complaining enterprise, else of the agency.
+The complaint's district — whose bureau handles it — is the district of the contract's enterprise,
+else of the complaining enterprise, else of the agency. The agency sees a complaint only once
+forwarded (the repository's rule) and never the complainant's phone, nor the enterprise behind an
+anonymous one. An anonymous complaint's answer carries a ``tracking_code`` (shown once, stored as a
+SHA-256) with which ``track_complaint`` shows progress and outcome, not people — the same 404 for
+an unknown id and a wrong code.
 """
 
 from __future__ import annotations
@@ -12,237 +17,294 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any
 
-import sqlalchemy as sa
 import structlog
 
-from shared.app import ServiceContext
-from shared.audit_trail import append as trail_append
-from shared.auth import Principal
-from shared.errors import ErrorCode, FieldError, Forbidden, InvalidTransition, ValidationFailed
+from services.audit import events
+from services.audit.models import Complaint, ComplaintOutcome, ComplaintStep, CreditKind
+from services.audit.repository import Listing, every_row
+from services.audit.repository.complaints import Complaints, complainant_of
+from services.audit.repository.readmodels import Agencies, Contracts, Enterprises
+from services.audit.schemas import ComplaintCreate
+from services.audit.service.credit import record_credit
+from services.audit.states import COMPLAINT, FORWARD, RESOLVE, RESPOND, SUBMITS_COMPLAINTS, ComplaintStatus
+from shared.errors import ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
+from shared.events.catalog import EventType
+from shared.http import Precondition
 from shared.i18n import text
 from shared.ids import new_id
-from shared.pagination import PageParams, keyset, page_of
-
-from services.audit.models import Complaint, ComplaintStep, ContractView
-from services.audit.schemas import ComplaintCreate
-from services.audit.service import credit
-from services.audit.service.common import agency, agency_ids_of, enterprise, forbid, not_found
+from shared.pagination import PageParams
+from shared.roles import Role
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.complaints")
+PHONE_HIDDEN_FROM = frozenset({Role.AGENCY, Role.PUBLIC})  # the complainant's phone is for the bureau
+SWEEP_ACTOR = "system:sweep"  # how the timeline names the overdue flags' author
+ANONYMOUS_ACTOR = "anonymous"  # and an anonymous complainant
 
 
-def event_of(c: Complaint) -> dict[str, Any]:
-    return {"id": str(c.id), "version": c.version, "agency_id": str(c.agency_id), "status": c.status,
-            "category": c.category, "district_code": c.district_code,
-            "contract_id": str(c.contract_id) if c.contract_id else None, "outcome": c.outcome,
-            "response_due": c.response_due.isoformat() if c.response_due else None}
+class ComplaintSeen:
+    """A complaint as one reader sees it (``schemas.ComplaintRead``): what the reader's role may not
+    see is blank, and the timeline and the tracking code are there only where they are shown."""
 
+    def __init__(
+        self,
+        complaint: Complaint,
+        *,
+        reader: str,
+        timeline: list[ComplaintStep] | None = None,
+        tracking_code: str | None = None,
+    ) -> None:
+        self._complaint = complaint
+        self._reader = reader
+        self.timeline = timeline
+        self.tracking_code = tracking_code
 
-async def _step(session: Any, c: Complaint, *, at: Any, action: str, actor: str, note: str | None = None) -> None:
-    session.add(ComplaintStep(complaint_id=c.id, at=at, action=action, status=c.status, actor=actor, note=note))
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._complaint, name)
+
+    @property
+    def contact_phone(self) -> str | None:
+        return None if self._reader in PHONE_HIDDEN_FROM else self._complaint.contact_phone
+
+    @property
+    def complainant_uscc(self) -> str | None:
+        hidden = self._reader == Role.AGENCY and self._complaint.anonymous
+        return None if hidden else self._complaint.complainant_uscc
 
 
 def _digest(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-async def submit(ctx: ServiceContext, *, principal: Principal | None, body: ComplaintCreate) -> tuple[Complaint, str | None]:
-    """Returns the complaint and, for an anonymous one, its tracking code (shown once)."""
-    if principal is not None and principal.role != "enterprise":
-        raise Forbidden(text("投诉由企业或公众（匿名）提出", "Complaints come from enterprises or, anonymously, the public"))
-    if principal is None and not body.contact_phone:
-        raise ValidationFailed(text("匿名投诉须留联系电话", "An anonymous complaint needs a contact phone"),
-                               code=ErrorCode.CONTACT_PHONE_REQUIRED,
-                               errors=[FieldError("contact_phone", text("必填", "required"))])
-    now, today = ctx.clock.now(), ctx.clock.today()
-    code = secrets.token_urlsafe(12) if principal is None else None
-    async with ctx.db.transaction() as session:
-        a = await agency(session, body.agency_id)
-        if a is None:
-            raise ValidationFailed(text("机构不存在", "Unknown agency"), code=ErrorCode.UNKNOWN_AGENCY,
-                                   errors=[FieldError("agency_id", text("机构不存在", "unknown agency"))])
-        district = None
-        if body.contract_id is not None:
-            c = (await session.execute(sa.select(ContractView).where(ContractView.id == body.contract_id))).scalar_one_or_none()
-            if c is None:
-                raise ValidationFailed(text("合同不存在", "Unknown contract"), code=ErrorCode.UNKNOWN_CONTRACT,
-                                       errors=[FieldError("contract_id", text("合同不存在", "unknown contract"))])
-            if c.agency_id != body.agency_id:
-                raise ValidationFailed(text("合同不属于该机构", "The contract is not the agency's"), code=ErrorCode.CONTRACT_AGENCY_MISMATCH,
-                                       errors=[FieldError("contract_id", text("合同不属于该机构", "not this agency's contract"))])
-            if principal is not None and not principal.is_org(c.enterprise_uscc):
-                raise ValidationFailed(text("只能就本企业的合同投诉", "You may complain about your own contracts only"),
-                                       code=ErrorCode.CONTRACT_NOT_YOURS,
-                                       errors=[FieldError("contract_id", text("不是本企业的合同", "not your contract"))])
-            district = c.district_code
-        if district is None and principal is not None:
-            e = await enterprise(session, principal.org_uscc or "")
-            district = e.district_code if e else None
-        district = district or a.district_code
-        complaint = Complaint(id=new_id(), agency_id=a.id, contract_id=body.contract_id, district_code=district,
-                              complainant_uscc=principal.org_uscc if principal else None, contact_phone=body.contact_phone,
-                              anonymous=principal is None, tracking_sha256=_digest(code) if code else None,
-                              category=body.category, description=body.description,
-                              status="received", received_on=today,
-                              resolve_due=today + timedelta(days=ctx.policy.complaint_resolve_days), created_at=now)
-        session.add(complaint)
-        await session.flush()
-        await _step(session, complaint, at=now, action="received", actor=principal.actor if principal else "anonymous")
-        await ctx.outbox.emit(session, "complaint.received", event_of(complaint))
+def _seen(uow: UnitOfWork, complaint: Complaint, **shown: Any) -> ComplaintSeen:
+    return ComplaintSeen(complaint, reader=uow.principal.role, **shown)
+
+
+async def submit_complaint(uow: UnitOfWork, *, body: ComplaintCreate) -> ComplaintSeen:
+    """The complaint, ``received``; an anonymous one with its tracking code (shown this once)."""
+    principal = uow.principal
+    if principal.role not in SUBMITS_COMPLAINTS:
+        raise Forbidden(
+            text("投诉由企业或公众（匿名）提出", "Complaints come from enterprises or, anonymously, the public")
+        )
+    if principal.is_anonymous and not body.contact_phone:
+        raise ValidationFailed(
+            text("匿名投诉须留联系电话", "An anonymous complaint needs a contact phone"),
+            code=ErrorCode.CONTACT_PHONE_REQUIRED,
+            errors=[FieldError("contact_phone", text("必填", "required"))],
+        )
+    code = secrets.token_urlsafe(12) if principal.is_anonymous else None
+    today = uow.clock.today()
+    async with uow:
+        agency = await Agencies(uow.session).find(body.agency_id)
+        if agency is None:
+            raise ValidationFailed(
+                text("机构不存在", "Unknown agency"),
+                code=ErrorCode.UNKNOWN_AGENCY,
+                errors=[FieldError("agency_id", text("机构不存在", "unknown agency"))],
+            )
+        district = await _contract_district(uow, body) if body.contract_id is not None else None
+        if district is None:
+            enterprise = await Enterprises(uow.session).of(principal)
+            district = enterprise.district_code if enterprise else agency.district_code
+        complaint = Complaint(
+            id=new_id(),
+            agency_id=agency.id,
+            contract_id=body.contract_id,
+            district_code=district,
+            complainant_uscc=complainant_of(principal),
+            contact_phone=body.contact_phone,
+            anonymous=principal.is_anonymous,
+            tracking_sha256=_digest(code) if code else None,
+            category=body.category,
+            description=body.description,
+            status=ComplaintStatus.RECEIVED,
+            received_on=today,
+            resolve_due=today + timedelta(days=uow.policy.complaint_resolve_days),
+            created_at=uow.now,
+        )
+        complaints = Complaints(uow.session)
+        await complaints.add(complaint)
+        await complaints.add_step(
+            complaint.id,
+            status=complaint.status,
+            at=uow.now,
+            actor=ANONYMOUS_ACTOR if principal.is_anonymous else principal.actor,
+        )
+        await uow.emit(EventType.COMPLAINT_RECEIVED, events.complaint_changed(complaint))
     log.info("audit.complaint.received", complaint_id=str(complaint.id), anonymous=complaint.anonymous)
-    return complaint, code
+    return _seen(uow, complaint, tracking_code=code)
 
 
-async def track(ctx: ServiceContext, *, complaint_id: uuid.UUID, code: str) -> tuple[Complaint, list[ComplaintStep]]:
-    """An anonymous complainant's view: the same answer (404) for an unknown id and a wrong code."""
-    async with ctx.db.reader() as session:
-        c = (await session.execute(sa.select(Complaint).where(Complaint.id == complaint_id))).scalar_one_or_none()
-        expected = c.tracking_sha256 if c is not None and c.tracking_sha256 else _digest(secrets.token_urlsafe(12))
-        if c is None or not hmac.compare_digest(expected, _digest(code)):
-            raise not_found("投诉")
-        steps = (await session.execute(sa.select(ComplaintStep).where(ComplaintStep.complaint_id == c.id)
-                                       .order_by(ComplaintStep.seq))).scalars().all()
-    return c, list(steps)
+async def _contract_district(uow: UnitOfWork, body: ComplaintCreate) -> str:
+    """The district of the contract complained about, which must be the agency's (and the
+    complaining enterprise's own)."""
+    contracts = Contracts(uow.session)
+    found = await contracts.with_condition(body.contract_id, contracts.of_complainant(uow.principal))
+    if found is None:
+        raise ValidationFailed(
+            text("合同不存在", "Unknown contract"),
+            code=ErrorCode.UNKNOWN_CONTRACT,
+            errors=[FieldError("contract_id", text("合同不存在", "unknown contract"))],
+        )
+    contract, complainants = found
+    if contract.agency_id != body.agency_id:
+        raise ValidationFailed(
+            text("合同不属于该机构", "The contract is not the agency's"),
+            code=ErrorCode.CONTRACT_AGENCY_MISMATCH,
+            errors=[FieldError("contract_id", text("合同不属于该机构", "not this agency's contract"))],
+        )
+    if not uow.principal.is_anonymous and not complainants:
+        raise ValidationFailed(
+            text("只能就本企业的合同投诉", "You may complain about your own contracts only"),
+            code=ErrorCode.CONTRACT_NOT_YOURS,
+            errors=[FieldError("contract_id", text("不是本企业的合同", "not your contract"))],
+        )
+    return contract.district_code
 
 
-async def _locked(session: Any, complaint_id: uuid.UUID) -> Complaint:
-    c = (await session.execute(sa.select(Complaint).where(Complaint.id == complaint_id).with_for_update())).scalar_one_or_none()
-    if c is None:
-        raise not_found("投诉")
-    return c
+async def track_complaint(uow: UnitOfWork, *, complaint_id: uuid.UUID, code: str) -> ComplaintSeen:
+    """An anonymous complainant's view, by the tracking code."""
+    async with uow.read() as session:
+        complaints = Complaints(session)
+        complaint = await complaints.find(complaint_id)
+        # the same work, and the same 404, for an unknown id and a wrong code
+        expected = (
+            complaint.tracking_sha256
+            if complaint is not None and complaint.tracking_sha256
+            else _digest(secrets.token_urlsafe(12))
+        )
+        if complaint is None or not hmac.compare_digest(expected, _digest(code)):
+            raise NotFound(text("投诉不存在", "Complaint not found"))
+        timeline = await complaints.timeline(complaint.id)
+    return _seen(uow, complaint, timeline=timeline)
 
 
-async def forward(ctx: ServiceContext, *, principal: Principal, complaint_id: uuid.UUID, note: str | None,
-                  if_match: Callable[[int], None] | None = None) -> Complaint:
-    principal.require_role("bureau", "admin")
-    now, today = ctx.clock.now(), ctx.clock.today()
-    async with ctx.db.transaction() as session:
-        c = await _locked(session, complaint_id)
-        if not principal.governs(c.district_code):
-            raise forbid("只有投诉所属区县的应急管理局或市局可以通报", "Only the complaint's district bureau or the city bureau may forward it")
-        if if_match:
-            if_match(c.version)
-        if c.status != "received":
-            raise InvalidTransition(text(f"投诉当前状态为 {c.status}，不能执行 forward", f"The complaint is {c.status}; cannot forward"), current=c.status, action="forward")
-        c.status, c.response_due = "forwarded", today + timedelta(days=ctx.policy.complaint_response_days)
-        c.version += 1
-        await session.flush()
-        await _step(session, c, at=now, action="forwarded", actor=principal.actor, note=note)
-        await ctx.outbox.emit(session, "complaint.forwarded", event_of(c))
-    return c
+async def forward_complaint(
+    uow: UnitOfWork, *, complaint_id: uuid.UUID, note: str | None, if_match: Precondition
+) -> ComplaintSeen:
+    async with uow:
+        complaints = Complaints(uow.session)
+        complaint = await complaints.get(complaint_id, uow.principal, write=True)
+        COMPLAINT.authorize(FORWARD, uow.principal.role)  # 403 before 412 before 409
+        if_match.check(complaint.version)
+        step = COMPLAINT.step(FORWARD, complaint.status, uow.principal.role)
+        complaint.status = step.target
+        complaint.response_due = uow.clock.today() + timedelta(days=uow.policy.complaint_response_days)
+        complaint.version += 1
+        await complaints.add_step(
+            complaint.id, status=complaint.status, at=uow.now, actor=uow.principal.actor, note=note
+        )
+        if step.emits:
+            await uow.emit(step.emits, events.complaint_changed(complaint))
+    return _seen(uow, complaint)
 
 
-async def respond(ctx: ServiceContext, *, principal: Principal, complaint_id: uuid.UUID, response: str,
-                  if_match: Callable[[int], None] | None = None) -> Complaint:
-    principal.require_role("agency")
-    now = ctx.clock.now()
-    async with ctx.db.transaction() as session:
-        c = await _locked(session, complaint_id)
-        if c.agency_id not in await agency_ids_of(session, principal.org_uscc):
-            raise forbid("只有被投诉机构可以答复", "Only the agency complained about may respond")
-        if if_match:
-            if_match(c.version)
-        if c.status != "forwarded":
-            raise InvalidTransition(text(f"投诉当前状态为 {c.status}，不能执行 respond", f"The complaint is {c.status}; cannot respond"), current=c.status, action="respond")
-        c.status, c.response = "responded", response
-        c.version += 1
-        await session.flush()
-        await _step(session, c, at=now, action="responded", actor=principal.actor, note=response)
-        await ctx.outbox.emit(session, "complaint.responded", event_of(c))
-    return c
+async def respond_to_complaint(
+    uow: UnitOfWork, *, complaint_id: uuid.UUID, response: str, if_match: Precondition
+) -> ComplaintSeen:
+    async with uow:
+        complaints = Complaints(uow.session)
+        complaint = await complaints.get(complaint_id, uow.principal, write=True)
+        COMPLAINT.authorize(RESPOND, uow.principal.role)  # 403 before 412 before 409
+        if_match.check(complaint.version)
+        step = COMPLAINT.step(RESPOND, complaint.status, uow.principal.role)
+        complaint.status, complaint.response = step.target, response
+        complaint.version += 1
+        await complaints.add_step(
+            complaint.id,
+            status=complaint.status,
+            at=uow.now,
+            actor=uow.principal.actor,
+            note=response,
+        )
+        if step.emits:
+            await uow.emit(step.emits, events.complaint_changed(complaint))
+    return _seen(uow, complaint)
 
 
-async def resolve(ctx: ServiceContext, *, principal: Principal, complaint_id: uuid.UUID, outcome: str, notes: str,
-                  if_match: Callable[[int], None] | None = None) -> Complaint:
-    principal.require_role("bureau", "admin")
-    now = ctx.clock.now()
-    async with ctx.db.transaction() as session:
-        c = await _locked(session, complaint_id)
-        if not principal.governs(c.district_code):
-            raise forbid("只有投诉所属区县的应急管理局或市局可以办结", "Only the complaint's district bureau or the city bureau may resolve it")
-        if if_match:
-            if_match(c.version)
-        if c.status == "closed":
-            raise InvalidTransition(text(f"投诉当前状态为 {c.status}，不能执行 resolve", f"The complaint is {c.status}; cannot resolve"), current=c.status, action="resolve")
-        c.status, c.outcome, c.notes = "closed", outcome, notes
-        c.version += 1
-        await session.flush()
-        await _step(session, c, at=now, action=f"closed:{outcome}", actor=principal.actor, note=notes or None)
-        await ctx.outbox.emit(session, "complaint.closed", event_of(c))
-        if outcome == "upheld":
-            await credit.record(session, ctx, agency_id=c.agency_id, kind="complaint_upheld", ref=str(c.id), at=now)
-        await trail_append(session, ctx.infra.audit_trail, at=now, actor=principal.actor, action="complaint.closed",
-                           entity_type="complaint", entity_id=str(c.id),
-                           payload={"agency_id": str(c.agency_id), "outcome": outcome, "notes": notes})
-    log.info("audit.complaint.closed", complaint_id=str(complaint_id), outcome=outcome)
-    return c
+async def resolve_complaint(
+    uow: UnitOfWork, *, complaint_id: uuid.UUID, outcome: ComplaintOutcome, notes: str, if_match: Precondition
+) -> ComplaintSeen:
+    """Closed with its outcome; an upheld complaint costs the agency credit; on the audit trail."""
+    async with uow:
+        complaints = Complaints(uow.session)
+        complaint = await complaints.get(complaint_id, uow.principal, write=True)
+        COMPLAINT.authorize(RESOLVE, uow.principal.role)  # 403 before 412 before 409
+        if_match.check(complaint.version)
+        step = COMPLAINT.step(RESOLVE, complaint.status, uow.principal.role)
+        complaint.status, complaint.outcome, complaint.notes = step.target, outcome, notes
+        complaint.version += 1
+        await complaints.add_step(
+            complaint.id,
+            status=complaint.status,
+            at=uow.now,
+            action=f"{step.target}:{outcome}",
+            actor=uow.principal.actor,
+            note=notes or None,
+        )
+        if step.emits:
+            await uow.emit(step.emits, events.complaint_changed(complaint))
+        if outcome == ComplaintOutcome.UPHELD:
+            await record_credit(
+                uow, agency_id=complaint.agency_id, kind=CreditKind.COMPLAINT_UPHELD, ref=str(complaint.id)
+            )
+        await uow.audit(
+            action="complaint.closed",
+            entity_type="complaint",
+            entity_id=complaint.id,
+            payload={"agency_id": str(complaint.agency_id), "outcome": str(outcome), "notes": notes},
+        )
+    log.info("audit.complaint.closed", complaint_id=str(complaint_id), outcome=str(outcome))
+    return _seen(uow, complaint)
 
 
-async def _visible(session: Any, principal: Principal, c: Complaint) -> bool:
-    if principal.role == "agency":
-        return c.status != "received" and c.agency_id in await agency_ids_of(session, principal.org_uscc)
-    if principal.role == "enterprise":
-        return c.complainant_uscc is not None and principal.is_org(c.complainant_uscc)
-    return principal.governs(c.district_code)
+async def get_complaint(uow: UnitOfWork, *, complaint_id: uuid.UUID) -> ComplaintSeen:
+    """The complaint and its timeline."""
+    async with uow.read() as session:
+        complaints = Complaints(session)
+        complaint = await complaints.get(complaint_id, uow.principal)
+        timeline = await complaints.timeline(complaint.id)
+    return _seen(uow, complaint, timeline=timeline)
 
 
-async def get(ctx: ServiceContext, *, principal: Principal, complaint_id: uuid.UUID) -> tuple[Complaint, list[ComplaintStep]]:
-    async with ctx.db.reader() as session:
-        c = (await session.execute(sa.select(Complaint).where(Complaint.id == complaint_id))).scalar_one_or_none()
-        if c is None:
-            raise not_found("投诉")
-        if not await _visible(session, principal, c):
-            raise forbid("无权查看该投诉", "You may not see this complaint")
-        steps = (await session.execute(sa.select(ComplaintStep).where(ComplaintStep.complaint_id == c.id)
-                                       .order_by(ComplaintStep.seq))).scalars().all()
-    return c, list(steps)
+async def list_complaints(
+    uow: UnitOfWork,
+    *,
+    status: ComplaintStatus | None,
+    agency_id: uuid.UUID | None,
+    overdue: bool | None,
+    page: PageParams,
+) -> Listing[ComplaintSeen]:
+    async with uow.read() as session:
+        listing = await Complaints(session).listing(
+            uow.principal, status=status, agency_id=agency_id, overdue=overdue, page=page
+        )
+    return Listing([_seen(uow, c) for c in listing.items], listing.next_cursor)
 
 
-async def listing(ctx: ServiceContext, *, principal: Principal, status: str | None, agency_id: uuid.UUID | None,
-                  overdue: bool | None, page: PageParams) -> tuple[list[Complaint], str | None]:
-    async with ctx.db.reader() as session:
-        stmt = sa.select(Complaint)
-        if principal.role == "agency":
-            ids = await agency_ids_of(session, principal.org_uscc)
-            stmt = stmt.where(Complaint.agency_id.in_(sorted(ids)) if ids else sa.false(), Complaint.status != "received")
-        elif principal.role == "enterprise":
-            stmt = stmt.where(Complaint.complainant_uscc == principal.org_uscc if principal.org_uscc else sa.false())
-        elif not principal.sees_everything:
-            stmt = stmt.where(Complaint.district_code == principal.district if principal.is_bureau and principal.district else sa.false())
-        if status:
-            stmt = stmt.where(Complaint.status == status)
-        if agency_id:
-            stmt = stmt.where(Complaint.agency_id == agency_id)
-        if overdue is not None:
-            flag = sa.or_(Complaint.response_overdue, Complaint.resolution_overdue)
-            stmt = stmt.where(flag if overdue else sa.not_(flag))
-        stmt = keyset(stmt, [Complaint.id], page, convert=[uuid.UUID])
-        rows = (await session.execute(stmt)).scalars().all()
-    return page_of(rows, page, lambda r: [r.id])
+async def export_complaints(
+    uow: UnitOfWork, *, status: ComplaintStatus | None, agency_id: uuid.UUID | None, overdue: bool | None
+) -> AsyncIterator[ComplaintSeen]:
+    """Every complaint of the listing the caller may see (SPEC §12: the bureau exports them)."""
+    return await every_row(
+        lambda page: list_complaints(uow, status=status, agency_id=agency_id, overdue=overdue, page=page)
+    )
 
 
-async def sweep_overdue(ctx: ServiceContext, as_of: date) -> dict[str, int]:
-    """Flags (sticky: a complaint that was late stays marked late): the response is overdue when
-    forwarded and past ``response_due``; the resolution is overdue when not closed past
-    ``resolve_due`` (receipt + complaint_resolve_days). Conditional updates: each flag set once."""
-    now = ctx.clock.now()
-    counts = {"complaints_response_overdue": 0, "complaints_resolution_overdue": 0}
-    async with ctx.db.transaction() as session:
-        late_response = (await session.execute(sa.update(Complaint).where(
-            Complaint.status == "forwarded", Complaint.response_due < as_of, Complaint.response_overdue.is_(False))
-            .values(response_overdue=True, version=Complaint.version + 1).returning(Complaint.id)
-            .execution_options(synchronize_session=False))).scalars().all()
-        late_resolution = (await session.execute(sa.update(Complaint).where(
-            Complaint.status != "closed", Complaint.resolve_due < as_of, Complaint.resolution_overdue.is_(False))
-            .values(resolution_overdue=True, version=Complaint.version + 1).returning(Complaint.id)
-            .execution_options(synchronize_session=False))).scalars().all()
-        for ids, action in ((late_response, "response_overdue"), (late_resolution, "resolution_overdue")):
-            for complaint_id in ids:
-                status = (await session.execute(sa.select(Complaint.status).where(Complaint.id == complaint_id))).scalar_one()
-                session.add(ComplaintStep(complaint_id=complaint_id, at=now, action=action, status=status, actor="system:sweep"))
-        counts["complaints_response_overdue"] = len(late_response)
-        counts["complaints_resolution_overdue"] = len(late_resolution)
-    return counts
+async def flag_overdue_complaints(uow: UnitOfWork, *, as_of: date) -> dict[str, int]:
+    """The response is overdue when a forwarded complaint is past ``response_due``; the resolution
+    when one not closed is past ``resolve_due``. Each flag is set once (a conditional update) and
+    put on the timeline."""
+    async with uow:
+        complaints = Complaints(uow.session)
+        late_responses = await complaints.flag_late_responses(as_of, awaiting=COMPLAINT.sources_of(RESPOND))
+        late_resolutions = await complaints.flag_late_resolutions(as_of, open_=COMPLAINT.sources_of(RESOLVE))
+        for rows, action in ((late_responses, "response_overdue"), (late_resolutions, "resolution_overdue")):
+            for complaint_id, status in rows:
+                await complaints.add_step(complaint_id, status=status, at=uow.now, action=action, actor=SWEEP_ACTOR)
+    return {"complaints_response_overdue": len(late_responses), "complaints_resolution_overdue": len(late_resolutions)}

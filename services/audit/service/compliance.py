@@ -1,28 +1,31 @@
 """Compliance: required against recorded visits per service item of a contract; missed visits
-counted by sweep (``visit.missed``, credit −2 each).
+counted by sweep (one ``visit.missed`` and one credit record, −2, per missed visit); the bureau's
+dashboard of counts by district (SPEC §12).
 
 ``required_so_far = floor(times_per_year × elapsed days / term days)`` where the term counts both
 its first and last day and elapsed days run from the start date to ``as_of`` inclusive (capped at
 the term). ``recorded`` counts the contract's service logs that include the item and fall within
-the term (confirmed or not: the agency's record counts; the countersignature is evidence).
+the term. A missed visit, once counted, stays counted (a late visit does not undo it); the n-th
+missed visit of an item is ``visit.missed`` with ``missed`` = ``version`` = n and credit ref
+``contract:item#n``.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-import sqlalchemy as sa
 import structlog
 
-from shared.app import ServiceContext
-from shared.auth import Principal
-from shared.db import insert_ignore
-
-from services.audit.models import ContractView, MissedVisitTally, ServiceLog
-from services.audit.service import credit
-from services.audit.service.common import Scope, forbid, not_found
+from services.audit import events
+from services.audit.models import CreditKind, HazardLevel
+from services.audit.repository.compliance import Dashboard, Visits
+from services.audit.repository.readmodels import Contracts
+from services.audit.service.credit import record_credit
+from services.audit.states import READS_DASHBOARD, ContractStatus, HazardStatus
+from shared.events.catalog import EventType
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.compliance")
 
@@ -35,70 +38,131 @@ def required_so_far(times_per_year: int, start: date, end: date, as_of: date) ->
     return (times_per_year * elapsed) // term
 
 
-async def _recorded(session: Any, c: ContractView) -> dict[str, int]:
-    rows = (await session.execute(sa.select(ServiceLog.items).where(
-        ServiceLog.contract_id == c.id, ServiceLog.visit_date >= c.start_date, ServiceLog.visit_date <= c.end_date))).scalars()
-    counts: dict[str, int] = {}
-    for items in rows:
-        for item in set(items or []):
-            counts[item] = counts.get(item, 0) + 1
-    return counts
+@dataclass(frozen=True)
+class ItemCompliance:
+    item: str
+    times_per_year: int
+    required_so_far: int
+    recorded: int
+    missed: int
 
 
-async def report(ctx: ServiceContext, *, principal: Principal, contract_id: uuid.UUID) -> dict[str, Any]:
-    as_of = ctx.clock.today()
-    async with ctx.db.reader() as session:
-        c = (await session.execute(sa.select(ContractView).where(ContractView.id == contract_id))).scalar_one_or_none()
-        if c is None:
-            raise not_found("合同")
-        scope = await Scope.of(session, principal)
-        if not scope.sees(agency_id=c.agency_id, enterprise_uscc=c.enterprise_uscc, district_code=c.district_code):
-            raise forbid("无权查看该合同的履约情况", "You may not see this contract's compliance")
-        recorded = await _recorded(session, c)
-        tallies = {t.item: t.missed for t in (await session.execute(
-            sa.select(MissedVisitTally).where(MissedVisitTally.contract_id == c.id))).scalars()}
-    items = [{"item": s["item"], "times_per_year": s["times_per_year"],
-              "required_so_far": required_so_far(s["times_per_year"], c.start_date, c.end_date, as_of),
-              "recorded": recorded.get(s["item"], 0), "missed": tallies.get(s["item"], 0)} for s in c.services]
-    return {"contract_id": c.id, "agency_id": c.agency_id, "status": c.status, "as_of": as_of,
-            "start_date": c.start_date, "end_date": c.end_date, "items": items}
+@dataclass(frozen=True)
+class Compliance:
+    contract_id: uuid.UUID
+    agency_id: uuid.UUID
+    status: str
+    as_of: date
+    start_date: date
+    end_date: date
+    items: list[ItemCompliance]
 
 
-async def sweep_missed(ctx: ServiceContext, as_of: date) -> int:
-    """For each active contract and item, count the visits missed so far; for each newly missed
-    visit emit one ``visit.missed`` (``missed`` = that item's count including it, also its
-    ``version``) and add one credit record. A conditional update on the tally makes two sweeping
-    replicas count it once."""
-    async with ctx.db.reader() as session:
-        contracts = (await session.execute(sa.select(ContractView).where(ContractView.status == "active"))).scalars().all()
+async def compliance_of(uow: UnitOfWork, *, contract_id: uuid.UUID) -> Compliance:
+    as_of = uow.clock.today()
+    async with uow.read() as session:
+        contract = await Contracts(session).get(contract_id, uow.principal)
+        visits = Visits(session)
+        recorded = await visits.recorded_by_item(contract)
+        missed = await visits.missed_by_item(contract.id)
+    items = [
+        ItemCompliance(
+            item=s["item"],
+            times_per_year=s["times_per_year"],
+            required_so_far=required_so_far(s["times_per_year"], contract.start_date, contract.end_date, as_of),
+            recorded=recorded.get(s["item"], 0),
+            missed=missed.get(s["item"], 0),
+        )
+        for s in contract.services
+    ]
+    return Compliance(
+        contract_id=contract.id,
+        agency_id=contract.agency_id,
+        status=contract.status,
+        as_of=as_of,
+        start_date=contract.start_date,
+        end_date=contract.end_date,
+        items=items,
+    )
+
+
+async def count_missed_visits(uow: UnitOfWork, *, as_of: date) -> int:
+    """For each active contract and item, the visits missed so far; each newly missed one is
+    counted, emitted and charged once (the tally moves by a conditional update, so replicas
+    sweeping together count it once). The number newly counted."""
+    async with uow.read() as session:
+        contracts = await Contracts(session).in_states([ContractStatus.ACTIVE])
     newly = 0
-    for c in contracts:
-        async with ctx.db.reader() as session:
-            recorded = await _recorded(session, c)
-        for service in c.services:
+    for contract in contracts:
+        async with uow.read() as session:
+            recorded = await Visits(session).recorded_by_item(contract)
+        for service in contract.services:
             item = service["item"]
-            missed_now = max(0, required_so_far(service["times_per_year"], c.start_date, c.end_date, as_of)
-                             - recorded.get(item, 0))
-            if missed_now == 0:
+            now_missed = max(
+                0,
+                required_so_far(service["times_per_year"], contract.start_date, contract.end_date, as_of)
+                - recorded.get(item, 0),
+            )
+            if now_missed == 0:
                 continue
-            async with ctx.db.transaction() as session:
-                await insert_ignore(session, MissedVisitTally.__table__,
-                                    {"contract_id": c.id, "item": item, "missed": 0, "updated_at": ctx.clock.now()})
-                counted = (await session.execute(sa.select(MissedVisitTally.missed).where(
-                    MissedVisitTally.contract_id == c.id, MissedVisitTally.item == item))).scalar_one()
-                if missed_now <= counted:
-                    continue
-                result = await session.execute(sa.update(MissedVisitTally).where(
-                    MissedVisitTally.contract_id == c.id, MissedVisitTally.item == item, MissedVisitTally.missed == counted)
-                    .values(missed=missed_now, updated_at=ctx.clock.now()))
-                if result.rowcount != 1:
-                    continue  # another replica counted it
-                for n in range(counted + 1, missed_now + 1):
-                    await ctx.outbox.emit(session, "visit.missed", {
-                        "id": str(c.id), "version": n, "contract_id": str(c.id), "agency_id": str(c.agency_id),
-                        "item": item, "missed": n, "as_of": as_of.isoformat(), "district_code": c.district_code,
-                        "enterprise_uscc": c.enterprise_uscc})
-                    await credit.record(session, ctx, agency_id=c.agency_id, kind="missed_visit",
-                                        ref=f"{c.id}:{item}#{n}", at=ctx.clock.now())
-                newly += missed_now - counted
+            async with uow:
+                visits = Visits(uow.session)
+                counted = await visits.counted_missed(contract.id, item, at=uow.now)
+                if now_missed <= counted or not await visits.count_missed(
+                    contract.id, item, counted=counted, now_missed=now_missed, at=uow.now
+                ):
+                    continue  # nothing new, or another replica counted it
+                for n in range(counted + 1, now_missed + 1):
+                    await uow.emit(
+                        EventType.VISIT_MISSED, events.visit_missed(contract, item=item, missed=n, as_of=as_of)
+                    )
+                    await record_credit(
+                        uow, agency_id=contract.agency_id, kind=CreditKind.MISSED_VISIT, ref=f"{contract.id}:{item}#{n}"
+                    )
+                newly += now_missed - counted
     return newly
+
+
+# --- the dashboard --------------------------------------------------------------------------------
+@dataclass
+class DistrictCounts:
+    hazards: dict[str, int] = field(default_factory=dict)
+    major_hazards_open: int = 0
+    complaints: dict[str, int] = field(default_factory=dict)
+    complaints_overdue: int = 0
+    missed_visits: int = 0
+    audits: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComplianceSummary:
+    as_of: date
+    districts: dict[str, DistrictCounts]
+
+
+MAJOR_OPEN = frozenset(HazardStatus) - {
+    HazardStatus.VERIFIED
+}  # on the dashboard, a major hazard is open until verified
+
+
+async def district_summary(uow: UnitOfWork) -> ComplianceSummary:
+    """Hazards by status (and major ones not yet verified), complaints by status and overdue,
+    missed visits counted, audits by status — per district the caller governs."""
+    uow.principal.require_role(*READS_DASHBOARD)
+    districts: dict[str, DistrictCounts] = {}
+    async with uow.read() as session:
+        dashboard = Dashboard(session, uow.principal)
+        for district, status, level, n in await dashboard.hazards():
+            counts = districts.setdefault(district, DistrictCounts())
+            counts.hazards[str(status)] = counts.hazards.get(str(status), 0) + n
+            if level == HazardLevel.MAJOR and status in MAJOR_OPEN:
+                counts.major_hazards_open += n
+        for district, status, n, late in await dashboard.complaints():
+            counts = districts.setdefault(district, DistrictCounts())
+            counts.complaints[str(status)] = n
+            counts.complaints_overdue += int(late or 0)
+        for district, missed in await dashboard.missed_visits():
+            districts.setdefault(district, DistrictCounts()).missed_visits = int(missed or 0)
+        for district, status, n in await dashboard.audits():
+            districts.setdefault(district, DistrictCounts()).audits[str(status)] = n
+    return ComplianceSummary(as_of=uow.clock.today(), districts=dict(sorted(districts.items())))

@@ -1,0 +1,98 @@
+"""What the audit service emits: each entity's event payload as the catalog's model
+(shared.events.catalog). Payloads carry a few fields beyond the catalog's (the catalog models allow
+extra context): a service log's and a hazard's district, a hazard's service log, a missed visit's
+district and enterprise, a completed audit's district."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.audit.models import AuditTask, Complaint, ContractView, CreditFile, Hazard, ServiceLog
+from shared.events.catalog import (
+    AgencyCreditChanged,
+    AuditCompleted,
+    ComplaintChanged,
+    HazardChanged,
+    ServiceLogChanged,
+    VisitMissed,
+)
+
+
+def service_log_changed(entry: ServiceLog) -> ServiceLogChanged:
+    return ServiceLogChanged(
+        id=str(entry.id),
+        version=entry.version,
+        contract_id=str(entry.contract_id),
+        agency_id=str(entry.agency_id),
+        enterprise_uscc=entry.enterprise_uscc,
+        visit_date=entry.visit_date,
+        items=list(entry.items),
+        confirmed=entry.confirmed,
+        district_code=entry.district_code,
+    )
+
+
+def hazard_changed(hazard: Hazard) -> HazardChanged:
+    return HazardChanged(
+        id=str(hazard.id),
+        version=hazard.version,
+        contract_id=str(hazard.contract_id),
+        agency_id=str(hazard.agency_id),
+        enterprise_uscc=hazard.enterprise_uscc,
+        district_code=hazard.district_code,
+        level=str(hazard.level),
+        status=str(hazard.status),
+        deadline=hazard.deadline,
+        verified_late=hazard.verified_late,
+        service_log_id=str(hazard.service_log_id),
+    )
+
+
+def visit_missed(contract: ContractView, *, item: str, missed: int, as_of: date) -> VisitMissed:
+    """The ``missed``-th missed visit of ``item`` (also the event's version: one event per visit)."""
+    return VisitMissed(
+        id=str(contract.id),
+        version=missed,
+        contract_id=str(contract.id),
+        agency_id=str(contract.agency_id),
+        item=item,
+        missed=missed,
+        as_of=as_of,
+        district_code=contract.district_code,
+        enterprise_uscc=contract.enterprise_uscc,
+    )
+
+
+def audit_completed(task: AuditTask) -> AuditCompleted:
+    assert task.total is not None  # a completed task has its total
+    return AuditCompleted(
+        id=str(task.id),
+        version=task.version,
+        contract_id=str(task.contract_id),
+        agency_id=str(task.agency_id),
+        total=task.total,
+        fraud=task.fraud,
+        period=task.period,
+        district_code=task.district_code,
+    )
+
+
+def complaint_changed(complaint: Complaint) -> ComplaintChanged:
+    return ComplaintChanged(
+        id=str(complaint.id),
+        version=complaint.version,
+        agency_id=str(complaint.agency_id),
+        status=str(complaint.status),
+        category=str(complaint.category),
+        district_code=complaint.district_code,
+        contract_id=str(complaint.contract_id) if complaint.contract_id else None,
+        outcome=str(complaint.outcome) if complaint.outcome else None,
+        response_due=complaint.response_due,
+    )
+
+
+def credit_changed(file: CreditFile, *, delta: int, cause: str) -> AgencyCreditChanged:
+    """``id`` is the agency's; ``version`` counts its credit changes."""
+    return AgencyCreditChanged(
+        id=str(file.agency_id), version=file.version, score=file.score, grade=file.grade, delta=delta, cause=cause
+    )

@@ -1,0 +1,67 @@
+"""Hazards: seen by the visit's agency, its enterprise and the district's bureau; acted on by the
+enterprise (rectify) and the agency (verify)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import col
+
+from services.audit.models import Hazard, HazardLevel
+from services.audit.repository import AuditRepository, Listing, of_agency
+from services.audit.states import HazardStatus
+from shared import scopes
+from shared.auth import Principal
+from shared.errors import Forbidden
+from shared.i18n import text
+from shared.pagination import PageParams
+from shared.roles import Role
+
+
+class Hazards(AuditRepository[Hazard]):
+    model, label = Hazard, text("隐患", "hazard")
+
+    def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        return scopes.any_of(
+            scopes.district(principal, col(Hazard.district_code)),
+            of_agency(principal, col(Hazard.agency_id)),
+            scopes.org(principal, Role.ENTERPRISE, col(Hazard.enterprise_uscc)),
+        )
+
+    def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        return scopes.any_of(
+            of_agency(principal, col(Hazard.agency_id)),
+            scopes.org(principal, Role.ENTERPRISE, col(Hazard.enterprise_uscc)),
+        )
+
+    async def listing(
+        self,
+        principal: Principal,
+        *,
+        status: HazardStatus | None,
+        level: HazardLevel | None,
+        district: str | None,
+        contract_id: uuid.UUID | None,
+        page: PageParams,
+    ) -> Listing[Hazard]:
+        if district and principal.role == Role.BUREAU and not scopes.governs(principal, district):
+            # asking for another district's list is refused, not answered with nothing
+            raise Forbidden(text("无权查看其他区县的隐患", "You may not see another district's hazards"))
+        stmt = self.select_readable(principal)
+        if status:
+            stmt = stmt.where(col(Hazard.status) == status)
+        if level:
+            stmt = stmt.where(col(Hazard.level) == level)
+        if district:
+            stmt = stmt.where(col(Hazard.district_code) == district)
+        if contract_id:
+            stmt = stmt.where(col(Hazard.contract_id) == contract_id)
+        return await self.page(stmt, page)
+
+    async def past_deadline(self, as_of: date, *, statuses: Iterable[HazardStatus]) -> list[uuid.UUID]:
+        """Hazards in ``statuses`` whose deadline is before ``as_of`` (the overdue sweep's work)."""
+        stmt = sa.select(col(Hazard.id)).where(col(Hazard.status).in_(list(statuses)), col(Hazard.deadline) < as_of)
+        return list((await self.session.execute(stmt)).scalars())

@@ -1,0 +1,161 @@
+"""The audit service's stateful entities (SPEC §10): their states, the actions between them, who
+may take each and the event each emits — the one table the use cases, the 409 texts and the
+"every action in every state" tests read.
+
+Which *row* a caller may act on (its agency, its enterprise, its district) is the repository's
+``writable`` rule; the machines say which *role* may take a step and from which state.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.events.catalog import EventType
+from shared.i18n import Text, text
+from shared.roles import Role
+from shared.states import StateMachine
+
+
+class Labelled(StrEnum):
+    """A state with its bilingual name (``LABELS``), which the machine's refusals show."""
+
+    @property
+    def label(self) -> Text:
+        return LABELS[self]
+
+
+# --- service logs ------------------------------------------------------------------------------
+class ServiceLogStatus(Labelled):
+    RECORDED = "recorded"
+    CONFIRMED = "confirmed"
+
+
+SERVICE_LOG = StateMachine("service_log", text("服务记录", "service log"), ServiceLogStatus)
+CONFIRM = SERVICE_LOG.action("confirm", text("确认", "confirm"))
+SERVICE_LOG.transition(
+    CONFIRM,
+    ServiceLogStatus.RECORDED,
+    ServiceLogStatus.CONFIRMED,
+    by={Role.ENTERPRISE},
+    emits=EventType.SERVICELOG_CONFIRMED,
+)
+
+
+# --- hazards -----------------------------------------------------------------------------------
+class HazardStatus(Labelled):
+    OPEN = "open"
+    RECTIFIED = "rectified"
+    VERIFIED = "verified"
+    OVERDUE = "overdue"
+
+
+HAZARD = StateMachine("hazard", text("隐患", "hazard"), HazardStatus)
+RECTIFY = HAZARD.action("rectify", text("提交整改", "rectify"))
+VERIFY = HAZARD.action("verify", text("验收整改", "verify"))
+MARK_OVERDUE = HAZARD.action("mark_overdue", text("标记逾期", "mark overdue"))
+# An overdue hazard stays closable: the enterprise still rectifies it, and the agency verifies one
+# that went overdue while awaiting verification (the use case checks it carries ``rectified_at``).
+HAZARD.transition(
+    RECTIFY,
+    [HazardStatus.OPEN, HazardStatus.OVERDUE],
+    HazardStatus.RECTIFIED,
+    by={Role.ENTERPRISE},
+    emits=EventType.HAZARD_RECTIFIED,
+)
+HAZARD.transition(
+    VERIFY,
+    [HazardStatus.RECTIFIED, HazardStatus.OVERDUE],
+    HazardStatus.VERIFIED,
+    by={Role.AGENCY},
+    emits=EventType.HAZARD_VERIFIED,
+)
+HAZARD.transition(
+    MARK_OVERDUE,
+    [HazardStatus.OPEN, HazardStatus.RECTIFIED],
+    HazardStatus.OVERDUE,
+    by={Role.SYSTEM},
+    emits=EventType.HAZARD_OVERDUE,
+)
+
+
+# --- quality audits ----------------------------------------------------------------------------
+class AuditTaskStatus(Labelled):
+    PENDING = "pending"
+    COMPLETED = "completed"
+
+
+AUDIT_TASK = StateMachine("audit_task", text("审计任务", "audit task"), AuditTaskStatus)
+RECORD_RESULT = AUDIT_TASK.action("result", text("登记审计结果", "record its result"))
+AUDIT_TASK.transition(
+    RECORD_RESULT,
+    AuditTaskStatus.PENDING,
+    AuditTaskStatus.COMPLETED,
+    by={Role.BUREAU, Role.ADMIN},
+    emits=EventType.AUDIT_COMPLETED,
+)
+
+
+# --- complaints --------------------------------------------------------------------------------
+class ComplaintStatus(Labelled):
+    RECEIVED = "received"
+    FORWARDED = "forwarded"
+    RESPONDED = "responded"
+    CLOSED = "closed"
+
+
+COMPLAINT = StateMachine("complaint", text("投诉", "complaint"), ComplaintStatus)
+FORWARD = COMPLAINT.action("forward", text("通报机构", "forward"))
+RESPOND = COMPLAINT.action("respond", text("答复", "respond"))
+RESOLVE = COMPLAINT.action("resolve", text("办结", "resolve"))
+COMPLAINT.transition(
+    FORWARD,
+    ComplaintStatus.RECEIVED,
+    ComplaintStatus.FORWARDED,
+    by={Role.BUREAU, Role.ADMIN},
+    emits=EventType.COMPLAINT_FORWARDED,
+)
+COMPLAINT.transition(
+    RESPOND, ComplaintStatus.FORWARDED, ComplaintStatus.RESPONDED, by={Role.AGENCY}, emits=EventType.COMPLAINT_RESPONDED
+)
+# The bureau need not wait for a response the agency never gives.
+COMPLAINT.transition(
+    RESOLVE,
+    [ComplaintStatus.RECEIVED, ComplaintStatus.FORWARDED, ComplaintStatus.RESPONDED],
+    ComplaintStatus.CLOSED,
+    by={Role.BUREAU, Role.ADMIN},
+    emits=EventType.COMPLAINT_CLOSED,
+)
+
+MACHINES = (SERVICE_LOG, HAZARD, AUDIT_TASK, COMPLAINT)
+
+LABELS: dict[StrEnum, Text] = {
+    ServiceLogStatus.RECORDED: text("已填报", "recorded"),
+    ServiceLogStatus.CONFIRMED: text("已确认", "confirmed"),
+    HazardStatus.OPEN: text("待整改", "open"),
+    HazardStatus.RECTIFIED: text("已整改待验收", "rectified"),
+    HazardStatus.VERIFIED: text("已验收", "verified"),
+    HazardStatus.OVERDUE: text("已逾期", "overdue"),
+    AuditTaskStatus.PENDING: text("待审计", "pending"),
+    AuditTaskStatus.COMPLETED: text("已完成", "completed"),
+    ComplaintStatus.RECEIVED: text("已受理", "received"),
+    ComplaintStatus.FORWARDED: text("已通报机构", "forwarded"),
+    ComplaintStatus.RESPONDED: text("机构已答复", "responded"),
+    ComplaintStatus.CLOSED: text("已办结", "closed"),
+}
+
+# Who may bring each entity into being (a creation has no source state, so it is no transition).
+RECORDS_SERVICE_LOGS = frozenset({Role.AGENCY})
+SUBMITS_COMPLAINTS = frozenset({Role.ENTERPRISE, Role.PUBLIC})  # the public: anonymously
+DRAWS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
+# Who may read what only regulators read (which districts: the repository's rule).
+READS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
+READS_DASHBOARD = frozenset({Role.BUREAU, Role.ADMIN})
+
+
+class ContractStatus(StrEnum):
+    """The contract states audit's rules name (the contracts service owns that machine): visits are
+    recorded for, and missed visits counted on, active contracts; audits sample active and filed
+    ones."""
+
+    FILED = "filed"
+    ACTIVE = "active"
