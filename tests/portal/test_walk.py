@@ -43,8 +43,12 @@ async def browser():
         await instance.close()
 
 
-async def verify(b: Browsing, uscc: str) -> None:
-    """SPEC §14 (phase 2): the bureau verifies the organisation here. Today sign-up binds at once."""
+async def verify(platform: Platform, uscc: str) -> None:
+    """SPEC §14: the bureau verifies the organisation. Until the portal's verification queue lands
+    (phase 2 of issue #19) this step is the API call that page will make."""
+    r = await platform.client.post(f"/api/v1/organisations/{uscc}/verify", headers=await platform.admin_headers(),
+                                   json={"decision": "verify", "comments": "营业执照核对无误"})
+    assert r.status_code == 200, r.text
 
 
 async def sign_up(b: Browsing, *, role: str, uscc: str, name: str, username: str) -> None:
@@ -88,7 +92,7 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
 
     # --- an agency signs up, files, submits ----------------------------------------------------
     await sign_up(b, role="agency", uscc=agency_uscc, name=agency_name, username=agency_user)
-    await verify(b, agency_uscc)
+    # the agency's organisation is verified by the approval of its first filing (SPEC §14)
     await page.click("#login-after-signup")
     await page.wait_for_url(lambda url: "/oauth/authorize" in url)
     await page.fill("input[name=username]", agency_user)
@@ -173,7 +177,7 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
 
     # --- an enterprise signs up, registers, finds the agency, drafts and signs ------------------
     await sign_up(b, role="enterprise", uscc=enterprise_uscc, name=enterprise_name, username=enterprise_user)
-    await verify(b, enterprise_uscc)
+    await verify(platform, enterprise_uscc)
     await page.click("#login-after-signup")
     await page.wait_for_url(lambda url: "/oauth/authorize" in url)
     await page.fill("input[name=username]", enterprise_user)

@@ -100,7 +100,7 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/audits/sample": GOV_A,
     "GET /api/v1/audits/samples/{sample_id}": READ_A,
     "GET /api/v1/audits": EVERYONE,
-    "GET /api/v1/audits/{task_id}": READ_A | {"entA"},  # the world's task is pending: never shown to its agency
+    "GET /api/v1/audits/{task_id}": READ_A | ENT_A,  # the world's task is pending: never shown to its agency
     "POST /api/v1/audits/{task_id}/result": GOV_A,
     "POST /api/v1/complaints": {"anon", "entB"} | ENT_A,   # enterprises, or anonymous with a phone number
     "GET /api/v1/complaints": EVERYONE,
