@@ -25,7 +25,8 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from devtools.testing.tokens import verifier
-from shared.app import Ctx, ServiceSpec, create_service_app
+from shared.app import ServiceSpec, UoW, create_service_app
+from shared.events.catalog import EventType
 from shared.ids import new_id
 from shared.reference import make_uscc
 from shared.settings import Settings
@@ -44,13 +45,12 @@ producer_router = APIRouter()
 
 
 @producer_router.post("/notes", status_code=201)
-async def create_note(ctx: Ctx, body: NoteIn) -> dict[str, Any]:
+async def create_note(uow: UoW, body: NoteIn) -> dict[str, Any]:
     note_id = new_id()
-    async with ctx.db.transaction() as session:
-        await session.execute(sa.insert(notes).values(id=note_id, name=body.name))
-        await ctx.outbox.emit(
-            session,
-            "enterprise.registered",
+    async with uow:
+        await uow.session.execute(sa.insert(notes).values(id=note_id, name=body.name))
+        await uow.emit(
+            EventType.ENTERPRISE_REGISTERED,
             {
                 "id": str(note_id),
                 "version": 1,

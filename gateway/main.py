@@ -97,9 +97,9 @@ class ApiIdempotency:
     """``Idempotency-Key`` (shared.idempotency) on the gateway's own ``/api/`` POSTs; the OAuth
     endpoints follow RFC 6749 instead, and proxied requests are the services' business."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app, **keys: Any) -> None:  # noqa: ANN001
         self.app = app
-        self.idempotent = IdempotencyMiddleware(app)
+        self.idempotent = IdempotencyMiddleware(app, **keys)
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
@@ -220,10 +220,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = GatewayApp(title="custody-gateway", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None, description="OAuth2 authorization server, accounts and reverse proxy")
     app.state.gw = gw
-    app.state.ctx = gw  # what shared.idempotency reads: .db and .infra
     app.state.verifier = verifier
     install_error_handlers(app)
-    app.add_middleware(ApiIdempotency)
+    app.add_middleware(ApiIdempotency, db=db, table=infra.idempotency, verifier=verifier)
     app.add_middleware(ContentTypeMiddleware, non_json_paths=(r"^/oauth/",))
     limiter = TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
     proxy_options: dict[str, Any] = {"settings": settings, "session_factory": gw.session,

@@ -59,9 +59,6 @@ class ServiceSpec:
     non_json_paths: tuple[str, ...] = ()
     description: str = ""
     migrate: bool = True  # False only for throwaway test services: create_all instead of Alembic
-    # Transitional, for services not yet on the template: (session, event) handlers, one sweep.
-    handlers: dict[str, Any] = field(default_factory=dict)
-    sweep: Any = None
 
 
 @dataclass(frozen=True)
@@ -118,11 +115,6 @@ async def unit_of_work(request: Request) -> UnitOfWork:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
 
-# Transitional names for services not yet on the template (removed once every service is ported).
-ServiceContext = Runtime
-get_context = get_runtime
-Ctx = RuntimeDep
-
 
 def create_service_app(
     spec: ServiceSpec,
@@ -133,15 +125,18 @@ def create_service_app(
 ) -> FastAPI:
     settings = settings or Settings()
     clock = clock or Clock()
-    verifier = verifier or TokenVerifier(issuer=settings.issuer_url, audience=settings.audience,
-                                         jwks_url=settings.jwks_location, refresh_seconds=settings.jwks_refresh_seconds)
+    verifier = verifier or TokenVerifier(
+        issuer=settings.issuer_url,
+        audience=settings.audience,
+        jwks_url=settings.jwks_location,
+        refresh_seconds=settings.jwks_refresh_seconds,
+    )
     infra = infrastructure_tables(spec.metadata)
     db = Database(settings.database_url_for(spec.name), service=spec.name)
     bus = Bus(settings, name=spec.name)
     relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
-    consumers, sweeps = _transitional(spec)
     subscriber = Subscriber(
-        db=db, infra=infra, bus=bus, service=spec.name, consumers=consumers, max_deliver=settings.max_deliver
+        db=db, infra=infra, bus=bus, service=spec.name, consumers=spec.consumers, max_deliver=settings.max_deliver
     )
     runtime = Runtime(
         name=spec.name,
@@ -155,7 +150,7 @@ def create_service_app(
         clock=clock,
         verifier=verifier,
         policy=load_policy(settings),
-        sweeps=sweeps,
+        sweeps=spec.sweeps,
     )
     subscriber.runtime = runtime  # the inbox opens its units of work on the runtime it belongs to
 
@@ -191,42 +186,15 @@ def create_service_app(
 
     app = FastAPI(title=f"custody-{spec.name}", description=spec.description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
-    app.state.ctx = runtime  # transitional name
     app.state.verifier = verifier
     install_error_handlers(app)
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(IdempotencyMiddleware, db=db, table=infra.idempotency, verifier=verifier)
     app.add_middleware(ContentTypeMiddleware, non_json_paths=spec.non_json_paths)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     app.include_router(operational_router(spec, has_sweeps=bool(runtime.sweeps)))
     for router in spec.routers:
         app.include_router(router)
     return app
-
-
-def _transitional(spec: ServiceSpec) -> tuple[Consumers, Sequence[Sweep]]:
-    """Services not yet on the template pass ``handlers`` (session, event) and one ``sweep``
-    (runtime, date); adapt them to consumers (uow, event) and sweeps (runtime, datetime)."""
-    consumers, sweeps = spec.consumers, list(spec.sweeps)
-    if spec.handlers:
-        consumers = Consumers()
-        for pattern, handler in spec.handlers.items():
-            consumers.add(pattern, _session_handler(handler))
-    if spec.sweep is not None:
-        old = spec.sweep
-
-        async def sweep(runtime: Runtime, as_of: datetime) -> dict[str, Any]:
-            result: dict[str, Any] = await old(runtime, as_of.date())
-            return result
-
-        sweeps.append(sweep)
-    return consumers, sweeps
-
-
-def _session_handler(handler: Any) -> Any:
-    async def on_event(uow: UnitOfWork, event: Any) -> None:
-        await handler(uow.session, event)
-
-    return on_event
 
 
 async def _sweep_periodically(runtime: Runtime) -> None:

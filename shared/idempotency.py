@@ -19,9 +19,10 @@ import sqlalchemy as sa
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import TokenVerifier
 from shared.clock import as_utc, utcnow
 from shared.context import before_commit_var
-from shared.db import insert_ignore
+from shared.db import Database, insert_ignore
 from shared.errors import DomainError, ErrorCode, problem
 from shared.i18n import text
 
@@ -59,8 +60,14 @@ def reservation_of(scope: Scope) -> Reservation | None:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Keys are kept in ``table`` of ``db`` (the service's own database); callers are told apart
+    by the subject of their token, checked with ``verifier``."""
+
+    def __init__(self, app: ASGIApp, *, db: Database, table: sa.Table, verifier: TokenVerifier) -> None:
         self.app = app
+        self.db = db
+        self.table = table
+        self.verifier = verifier
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -82,18 +89,16 @@ class IdempotencyMiddleware:
                 instance=scope["path"],
             )(scope, receive, send)
             return
-        app_state = scope["app"].state
-        db, infra = app_state.ctx.db, app_state.ctx.infra
+        db, table = self.db, self.table
 
         body, receive = await _buffer(receive)
         if body is None:  # too large: let the route answer 413
             await self.app(scope, receive, send)
             return
-        caller = await _caller(scope, app_state)
+        caller = await _caller(scope, self.verifier)
         digest = hashlib.sha256(
             scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n" + body
         ).hexdigest()
-        table = infra.idempotency
         where = sa.and_(table.c.scope == caller, table.c.key == key)
 
         async with db.transaction(notify=False) as session:
@@ -227,7 +232,7 @@ async def _buffer(receive: Receive) -> tuple[bytes | None, Receive]:
     return (None if size > MAX_BODY else body), replay
 
 
-async def _caller(scope: Scope, state: Any) -> str:
+async def _caller(scope: Scope, verifier: TokenVerifier) -> str:
     headers = dict(scope.get("headers") or [])
     auth = headers.get(b"authorization", b"").decode("latin-1")
     if not auth.lower().startswith("bearer "):
@@ -237,7 +242,7 @@ async def _caller(scope: Scope, state: Any) -> str:
         client = scope.get("client") or ("?", 0)
         return f"anonymous:{forwarded or client[0]}"[:100]
     try:
-        principal = await state.verifier.verify(auth[7:].strip())
+        principal = await verifier.verify(auth[7:].strip())
     except DomainError:
         return "invalid-token"  # the route will answer 401; nothing gets stored under a real caller
     return f"sub:{principal.subject}"

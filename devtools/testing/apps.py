@@ -13,7 +13,7 @@ from fastapi import FastAPI
 async def running(app: FastAPI, *, wait_for_bus: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         if wait_for_bus:
-            await app.state.ctx.bus.wait_ready(15)
+            await app.state.runtime.bus.wait_ready(15)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client

@@ -21,21 +21,23 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import audit_trail
-from shared.app import Ctx, ServiceSpec, create_service_app
+from devtools.testing.tokens import verifier
+from shared.app import ServiceSpec, UoW, create_service_app
 from shared.errors import NotFound
+from shared.events.catalog import EventType
 from shared.events.envelope import CloudEvent
+from shared.events.inbox import Consumers
 from shared.ids import new_id
 from shared.reference import make_uscc
 from shared.settings import Settings
-from devtools.testing.tokens import verifier
+from shared.uow import UnitOfWork
 
 # --- writer --------------------------------------------------------------------------------
 writer_meta = sa.MetaData()
 items = sa.Table(
-    "items", writer_meta,
+    "items",
+    writer_meta,
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -45,24 +47,29 @@ USCC = make_uscc("91440703MA00000" + "01")
 
 
 def entity_data(entity_id: str, name: str, version: int) -> dict[str, Any]:
-    return {"id": entity_id, "version": version, "uscc": USCC, "name": name, "industry": "machinery",
-            "district_code": "440703", "risk_level": "yellow"}
+    return {
+        "id": entity_id,
+        "version": version,
+        "uscc": USCC,
+        "name": name,
+        "industry": "machinery",
+        "district_code": "440703",
+        "risk_level": "yellow",
+    }
 
 
 writer_router = APIRouter()
 
 
 @writer_router.post("/items", status_code=201)
-async def create_item(ctx: Ctx, body: dict[str, Any], audit: bool = Query(False)) -> dict[str, Any]:
+async def create_item(uow: UoW, body: dict[str, Any], audit: bool = Query(False)) -> dict[str, Any]:
     item_id = new_id()
     name = str(body.get("name", ""))
-    async with ctx.db.transaction() as session:
-        await session.execute(sa.insert(items).values(id=item_id, name=name, version=1))
-        await ctx.outbox.emit(session, "enterprise.registered", entity_data(str(item_id), name, 1))
+    async with uow:
+        await uow.session.execute(sa.insert(items).values(id=item_id, name=name, version=1))
+        await uow.emit(EventType.ENTERPRISE_REGISTERED, entity_data(str(item_id), name, 1))
         if audit:
-            await audit_trail.append(session, ctx.infra.audit_trail, at=ctx.clock.now(), actor="tester",
-                                     action="item.created", entity_type="item", entity_id=str(item_id),
-                                     payload={"name": name})
+            await uow.audit(action="item.created", entity_type="item", entity_id=item_id, payload={"name": name})
     if name == os.environ.get("FAULT_KILL_AFTER_COMMIT"):
         mark = os.environ.get("FAULT_KILL_MARK")
         if mark and not os.path.exists(mark):
@@ -73,20 +80,19 @@ async def create_item(ctx: Ctx, body: dict[str, Any], audit: bool = Query(False)
 
 
 @writer_router.post("/items/{item_id}/rename")
-async def rename_item(item_id: str, ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
+async def rename_item(item_id: str, uow: UoW, body: dict[str, Any]) -> dict[str, Any]:
     import uuid
 
     name = str(body.get("name", ""))
-    async with ctx.db.transaction() as session:
-        stmt = sa.select(items).where(items.c.id == uuid.UUID(item_id))
-        if not ctx.db.is_sqlite:
-            stmt = stmt.with_for_update()
+    async with uow:
+        session = uow.session
+        stmt = sa.select(items).where(items.c.id == uuid.UUID(item_id)).with_for_update()
         row = (await session.execute(stmt)).mappings().first()
         if row is None:
             raise NotFound("no such item")
         version = row["version"] + 1
         await session.execute(sa.update(items).where(items.c.id == row["id"]).values(name=name, version=version))
-        await ctx.outbox.emit(session, "enterprise.updated", entity_data(item_id, name, version))
+        await uow.emit(EventType.ENTERPRISE_UPDATED, entity_data(item_id, name, version))
     return {"id": item_id, "version": version}
 
 
@@ -98,13 +104,15 @@ def writer_app(settings: Settings):
 # --- reader --------------------------------------------------------------------------------
 reader_meta = sa.MetaData()
 entities = sa.Table(
-    "entities", reader_meta,
+    "entities",
+    reader_meta,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
 )
 effects = sa.Table(
-    "effects", reader_meta,
+    "effects",
+    reader_meta,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("event_id", sa.String(64), nullable=False),  # deliberately not unique: duplicates would show
     sa.Column("entity_id", sa.String(64), nullable=False),
@@ -116,8 +124,8 @@ effects = sa.Table(
 class Faults:
     """Failure switches for the in-process reader's handler."""
 
-    fail_names: set[str] = set()        # raise (after a partial write) for these entity names, always
-    fail_once_names: set[str] = set()   # raise once per event, then succeed
+    fail_names: set[str] = set()  # raise (after a partial write) for these entity names, always
+    fail_once_names: set[str] = set()  # raise once per event, then succeed
     _failed_once: set[str] = set()
     handled_attempts: dict[str, int] = {}
 
@@ -129,19 +137,28 @@ class Faults:
         cls.handled_attempts = {}
 
 
-async def on_entity(session: AsyncSession, event: CloudEvent) -> None:
+READER_CONSUMERS = Consumers()
+
+
+@READER_CONSUMERS.on("enterprise.*")
+async def on_entity(uow: UnitOfWork, event: CloudEvent) -> None:
+    session = uow.session
     data = event.data
     name, version, entity_id = data["name"], int(data["version"]), data["id"]
     Faults.handled_attempts[event.id] = Faults.handled_attempts.get(event.id, 0) + 1
     current = (await session.execute(sa.select(entities.c.version).where(entities.c.id == entity_id))).scalar()
     fresh = current is None or version > current
     # The effect is written first; a crash after it must roll it back with the inbox row.
-    await session.execute(sa.insert(effects).values(event_id=event.id, entity_id=entity_id, version=version, applied=fresh))
+    await session.execute(
+        sa.insert(effects).values(event_id=event.id, entity_id=entity_id, version=version, applied=fresh)
+    )
     if fresh:
         if current is None:
             await session.execute(sa.insert(entities).values(id=entity_id, name=name, version=version))
         else:
-            await session.execute(sa.update(entities).where(entities.c.id == entity_id).values(name=name, version=version))
+            await session.execute(
+                sa.update(entities).where(entities.c.id == entity_id).values(name=name, version=version)
+            )
     if name == os.environ.get("FAULT_KILL_ON"):
         mark = os.environ.get("FAULT_KILL_MARK")
         if mark and not os.path.exists(mark):
@@ -156,8 +173,7 @@ async def on_entity(session: AsyncSession, event: CloudEvent) -> None:
 
 
 def reader_app(settings: Settings):
-    spec = ServiceSpec(name="reader", metadata=reader_meta, routers=[], handlers={"enterprise.*": on_entity},
-                       migrate=False)
+    spec = ServiceSpec(name="reader", metadata=reader_meta, routers=[], consumers=READER_CONSUMERS, migrate=False)
     return create_service_app(spec, settings, verifier=verifier())
 
 

@@ -17,8 +17,12 @@ def record(name: str, **counts: Any) -> dict[str, Any]:
     path = os.environ.get("RELIABILITY_LOG")
     if path:
         with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({**line, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-                               ensure_ascii=False, default=str) + "\n")
+            f.write(
+                json.dumps(
+                    {**line, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, ensure_ascii=False, default=str
+                )
+                + "\n"
+            )
     return line
 
 

@@ -46,8 +46,20 @@ class PrivatePostgres:
 
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=100"
-        return self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
-                         "-o", opts, *args, check=check)
+        return self._run(
+            pg_bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            opts,
+            *args,
+            check=check,
+        )
 
     def start(self) -> None:
         self._pg_ctl("start")

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class AppProcess:
-    target: str              # "tests.faults.fakes:writer_from_env"
+    target: str  # "tests.faults.fakes:writer_from_env"
     settings: Settings
     log_file: Path
     extra_env: dict[str, str] | None = None
@@ -40,14 +40,32 @@ class AppProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_file, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", self.target, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                self.target,
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        wait_until_ready(f"{self.url}/readyz", timeout=timeout, alive=lambda: self.running, what=self.target,
-                         log_file=self.log_file)
+        wait_until_ready(
+            f"{self.url}/readyz", timeout=timeout, alive=lambda: self.running, what=self.target, log_file=self.log_file
+        )
 
     @property
     def running(self) -> bool:

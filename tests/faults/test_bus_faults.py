@@ -18,16 +18,26 @@ from devtools.testing.apps import running
 from devtools.testing.events import make_event
 from devtools.testing.tokens import auth
 from devtools.testing.wait import eventually
-from tests.faults.fakes import Faults, effect_counts, effects, entities, entity_data, items, reader_app, rows, writer_app
+from tests.faults.fakes import (
+    Faults,
+    effect_counts,
+    effects,
+    entities,
+    entity_data,
+    items,
+    reader_app,
+    rows,
+    writer_app,
+)
 from tests.faults.helpers import record, stream_ids
 
 
 async def _model(reader) -> dict[str, tuple[str, int]]:
-    return {r["id"]: (r["name"], r["version"]) for r in await rows(reader.state.ctx.db, entities)}
+    return {r["id"]: (r["name"], r["version"]) for r in await rows(reader.state.runtime.db, entities)}
 
 
 async def _writer_state(writer) -> dict[str, tuple[str, int]]:
-    return {str(r["id"]): (r["name"], r["version"]) for r in await rows(writer.state.ctx.db, items)}
+    return {str(r["id"]): (r["name"], r["version"]) for r in await rows(writer.state.runtime.db, items)}
 
 
 async def test_nats_killed_mid_stream_and_restarted(backend, tmp_path):
@@ -39,7 +49,7 @@ async def test_nats_killed_mid_stream_and_restarted(backend, tmp_path):
         settings = backend.settings(nats_url=server.url)
         writer, reader = writer_app(settings), reader_app(settings)
         async with running(writer) as wc, running(reader):
-            acked: list[str] = []       # entity ids whose create got a 2xx
+            acked: list[str] = []  # entity ids whose create got a 2xx
             acked_writes = 0
             failed_writes = 0
             expected: dict[str, int] = {}
@@ -80,14 +90,23 @@ async def test_nats_killed_mid_stream_and_restarted(backend, tmp_path):
             model = await eventually(caught_up, timeout=60, interval=0.2)
             await asyncio.sleep(1.0)  # let any late duplicate arrive before counting
             assert model == await _writer_state(writer)
-            counts = await effect_counts(reader.state.ctx.db)
+            counts = await effect_counts(reader.state.runtime.db)
             ids = await stream_ids(settings.nats_servers, settings.stream_name)
             duplicates = sum(c - 1 for c in counts.values())
-            applied = [r for r in await rows(reader.state.ctx.db, effects)]
-        record("nats-killed-mid-stream", backend=backend.kind, writes_acknowledged=acked_writes,
-               writes_refused=failed_writes, acked_during_outage=during_outage, events_in_stream=len(ids),
-               distinct_events_in_stream=len(set(ids)), events_handled=len(counts), duplicate_effects=duplicates,
-               losses=acked_writes - len(counts), stale_ignored=sum(1 for r in applied if not r["applied"]))
+            applied = [r for r in await rows(reader.state.runtime.db, effects)]
+        record(
+            "nats-killed-mid-stream",
+            backend=backend.kind,
+            writes_acknowledged=acked_writes,
+            writes_refused=failed_writes,
+            acked_during_outage=during_outage,
+            events_in_stream=len(ids),
+            distinct_events_in_stream=len(set(ids)),
+            events_handled=len(counts),
+            duplicate_effects=duplicates,
+            losses=acked_writes - len(counts),
+            stale_ignored=sum(1 for r in applied if not r["applied"]),
+        )
         assert failed_writes == 0
         assert during_outage > 0, "the outage should overlap acknowledged writes"
         assert len(counts) == acked_writes and duplicates == 0
@@ -111,12 +130,18 @@ async def test_handler_crash_mid_way_is_redelivered_and_applied_once(sqlite_back
             created.append(r.json()["id"])
         model = await eventually(lambda: _model_if(reader, len(created)), timeout=30)
         await asyncio.sleep(1.0)
-        counts = await effect_counts(reader.state.ctx.db)
+        counts = await effect_counts(reader.state.runtime.db)
         crashed = sum(1 for n in names if n in Faults.fail_once_names)
         attempts = sum(Faults.handled_attempts.values())
-    record("handler-crash-mid-way", writes_acknowledged=len(created), handler_crashes=crashed,
-           handler_attempts=attempts, events_applied=len(counts), duplicate_effects=sum(c - 1 for c in counts.values()),
-           losses=len(created) - len(counts))
+    record(
+        "handler-crash-mid-way",
+        writes_acknowledged=len(created),
+        handler_crashes=crashed,
+        handler_attempts=attempts,
+        events_applied=len(counts),
+        duplicate_effects=sum(c - 1 for c in counts.values()),
+        losses=len(created) - len(counts),
+    )
     assert set(model) == set(created)
     assert len(counts) == len(created) and all(c == 1 for c in counts.values())
     assert attempts == len(created) + crashed
@@ -154,10 +179,14 @@ async def test_duplicate_and_out_of_order_deliveries(sqlite_backend):
                 await js.publish(settings.subject_for(event.type), event.to_json(), headers={"Nats-Msg-Id": event.id})
                 published += 1
             for n, event in enumerate(new_id_copies):
-                await js.publish(settings.subject_for(event.type), event.to_json(), headers={"Nats-Msg-Id": f"{event.id}-again-{n}"})
+                await js.publish(
+                    settings.subject_for(event.type), event.to_json(), headers={"Nats-Msg-Id": f"{event.id}-again-{n}"}
+                )
                 published += 1
             for event in same_id_copies:
-                ack = await js.publish(settings.subject_for(event.type), event.to_json(), headers={"Nats-Msg-Id": event.id})
+                ack = await js.publish(
+                    settings.subject_for(event.type), event.to_json(), headers={"Nats-Msg-Id": event.id}
+                )
                 published += 1
                 deduped_by_nats += int(bool(ack.duplicate))
         finally:
@@ -165,13 +194,13 @@ async def test_duplicate_and_out_of_order_deliveries(sqlite_backend):
         expected_in_stream = published - deduped_by_nats
 
         async def all_consumed():
-            return reader.state.ctx.subscriber.processed_total >= len(events) or None
+            return reader.state.runtime.subscriber.processed_total >= len(events) or None
 
         await eventually(all_consumed, timeout=30)
         await asyncio.sleep(1.5)  # the re-published copies come after; let them be seen and skipped
         model = await _model(reader)
-        counts = await effect_counts(reader.state.ctx.db)
-        effect_rows = await rows(reader.state.ctx.db, effects)
+        counts = await effect_counts(reader.state.runtime.db)
+        effect_rows = await rows(reader.state.runtime.db, effects)
     stale = sum(1 for r in effect_rows if not r["applied"])
     # What a correct consumer must have applied: in stream order, a version newer than the last applied.
     best: dict[str, int] = {}
@@ -181,11 +210,19 @@ async def test_duplicate_and_out_of_order_deliveries(sqlite_backend):
             best[event.data["id"]] = event.data["version"]
             expected_applied += 1
     ids = await stream_ids(settings.nats_servers, settings.stream_name)
-    record("duplicate-and-out-of-order", distinct_events=len(events), deliveries_published=published,
-           dropped_by_jetstream_dedup=deduped_by_nats, messages_in_stream=len(ids),
-           redundant_copies_skipped_by_inbox=len(new_id_copies), effects_recorded=len(counts),
-           duplicate_effects=sum(c - 1 for c in counts.values()), applied=len(effect_rows) - stale,
-           stale_ignored=stale, losses=len(events) - len(counts))
+    record(
+        "duplicate-and-out-of-order",
+        distinct_events=len(events),
+        deliveries_published=published,
+        dropped_by_jetstream_dedup=deduped_by_nats,
+        messages_in_stream=len(ids),
+        redundant_copies_skipped_by_inbox=len(new_id_copies),
+        effects_recorded=len(counts),
+        duplicate_effects=sum(c - 1 for c in counts.values()),
+        applied=len(effect_rows) - stale,
+        stale_ignored=stale,
+        losses=len(events) - len(counts),
+    )
     assert deduped_by_nats == len(same_id_copies)
     assert len(ids) == expected_in_stream
     assert all(version == 5 for _, version in model.values()) and len(model) == 20
@@ -228,7 +265,9 @@ async def test_poison_message_dead_lettered_listed_and_replayed(sqlite_backend):
         # A message that is not an event at all.
         nc = await nats.connect(settings.nats_servers)
         try:
-            await nc.jetstream().publish(settings.subject_for("enterprise.updated"), b"\xff{not json", headers={"Nats-Msg-Id": "garbage-1"})
+            await nc.jetstream().publish(
+                settings.subject_for("enterprise.updated"), b"\xff{not json", headers={"Nats-Msg-Id": "garbage-1"}
+            )
         finally:
             await nc.close()
         both = await eventually(lambda: _dlq_len(rc, 2), timeout=20)
@@ -241,12 +280,21 @@ async def test_poison_message_dead_lettered_listed_and_replayed(sqlite_backend):
         again = await rc.post(f"/api/v1/admin/dlq/{dead[0]['id']}/replay", headers=auth("admin"))
         assert again.status_code == 200
         model = await _model(reader)
-        counts = await effect_counts(reader.state.ctx.db)
+        counts = await effect_counts(reader.state.runtime.db)
         remaining = (await rc.get("/api/v1/admin/dlq", headers=auth("admin"))).json()["items"]
-    record("poison-message", writes_acknowledged=len(ids), healthy_applied_before_fix=11,
-           poison_deliveries=attempts_before_dlq, dead_lettered=1, dlq_stream_copies=len(dlq_copies),
-           unparseable_dead_lettered=1, replays=2, effects_after_replay=len(counts),
-           duplicate_effects=sum(c - 1 for c in counts.values()), losses=len(ids) - len(counts))
+    record(
+        "poison-message",
+        writes_acknowledged=len(ids),
+        healthy_applied_before_fix=11,
+        poison_deliveries=attempts_before_dlq,
+        dead_lettered=1,
+        dlq_stream_copies=len(dlq_copies),
+        unparseable_dead_lettered=1,
+        replays=2,
+        effects_after_replay=len(counts),
+        duplicate_effects=sum(c - 1 for c in counts.values()),
+        losses=len(ids) - len(counts),
+    )
     assert attempts_before_dlq == 3 and len(dlq_copies) == 1
     assert poison_id in model and len(model) == 12
     assert len(counts) == 12 and all(c == 1 for c in counts.values())
@@ -268,8 +316,12 @@ async def test_consumer_process_sigkilled_mid_handler(sqlite_backend, tmp_path):
 
     settings = sqlite_backend.settings()
     mark = tmp_path / "killed-once"
-    reader = AppProcess("tests.faults.fakes:reader_from_env", settings, tmp_path / "logs" / "reader.log",
-                        extra_env={"FAULT_KILL_ON": "kill-me", "FAULT_KILL_MARK": str(mark)}).start()
+    reader = AppProcess(
+        "tests.faults.fakes:reader_from_env",
+        settings,
+        tmp_path / "logs" / "reader.log",
+        extra_env={"FAULT_KILL_ON": "kill-me", "FAULT_KILL_MARK": str(mark)},
+    ).start()
     writer = writer_app(settings)
     db = None
     try:
@@ -298,7 +350,13 @@ async def test_consumer_process_sigkilled_mid_handler(sqlite_backend, tmp_path):
         reader.stop()
         if db is not None:
             await db.dispose()
-    record("consumer-process-killed-mid-handler", writes_acknowledged=len(ids), consumer_crashes=1,
-           redelivered_and_applied_after_seconds=round(redelivered_after, 1), events_applied=len(counts),
-           duplicate_effects=sum(c - 1 for c in counts.values()), losses=len(set(ids) - model))
+    record(
+        "consumer-process-killed-mid-handler",
+        writes_acknowledged=len(ids),
+        consumer_crashes=1,
+        redelivered_and_applied_after_seconds=round(redelivered_after, 1),
+        events_applied=len(counts),
+        duplicate_effects=sum(c - 1 for c in counts.values()),
+        losses=len(set(ids) - model),
+    )
     assert model == set(ids) and len(counts) == len(ids) and all(c == 1 for c in counts.values())

@@ -56,22 +56,24 @@ async def test_stream_leader_killed_during_burst(sqlite_backend, tmp_path):
                     await asyncio.gather(*(one(i) for i in range(start, min(start + concurrency, total))))
 
             task = asyncio.create_task(burst())
-            await eventually(lambda: writer.state.ctx.relay.published_total >= 100, timeout=30)
+            await eventually(lambda: writer.state.runtime.relay.published_total >= 100, timeout=30)
             leader = (await _stream_info(settings.nats_servers, settings.stream_name)).cluster.leader
             victim = next(n for n in nodes if n.name == leader)
-            writer_was_on = writer.state.ctx.bus.nc.connected_url.port if writer.state.ctx.bus.nc.connected_url else None
+            writer_was_on = (
+                writer.state.runtime.bus.nc.connected_url.port if writer.state.runtime.bus.nc.connected_url else None
+            )
             victim.stop(kill=True)
-            published_at_kill = writer.state.ctx.relay.published_total
+            published_at_kill = writer.state.runtime.relay.published_total
             await task
             survivors = [n.url for n in nodes if n is not victim]
 
             async def caught_up():
-                model = await rows(reader.state.ctx.db, entities)
+                model = await rows(reader.state.runtime.db, entities)
                 return model if len(model) >= len(acked) else None
 
             model = await eventually(caught_up, timeout=90, interval=0.2)
             await asyncio.sleep(1.0)
-            counts = await effect_counts(reader.state.ctx.db)
+            counts = await effect_counts(reader.state.runtime.db)
             ids = await stream_ids(survivors, settings.stream_name)
             new_leader = (await _stream_info(survivors, settings.stream_name)).cluster.leader
 
@@ -89,11 +91,22 @@ async def test_stream_leader_killed_during_burst(sqlite_backend, tmp_path):
                     await nc.close()
 
             await eventually(replica_current, timeout=60, interval=0.5)
-        record("cluster-leader-killed", nodes=3, stream_replicas=3, killed=victim.name,
-               killed_node_was_writers_server=writer_was_on == victim.port, new_leader=new_leader,
-               writes_acknowledged=len(acked), writes_refused=refused, events_published_before_kill=published_at_kill,
-               events_in_stream=len(ids), distinct_events_in_stream=len(set(ids)), events_handled=len(counts),
-               duplicate_effects=sum(c - 1 for c in counts.values()), losses=len(acked) - len(counts))
+        record(
+            "cluster-leader-killed",
+            nodes=3,
+            stream_replicas=3,
+            killed=victim.name,
+            killed_node_was_writers_server=writer_was_on == victim.port,
+            new_leader=new_leader,
+            writes_acknowledged=len(acked),
+            writes_refused=refused,
+            events_published_before_kill=published_at_kill,
+            events_in_stream=len(ids),
+            distinct_events_in_stream=len(set(ids)),
+            events_handled=len(counts),
+            duplicate_effects=sum(c - 1 for c in counts.values()),
+            losses=len(acked) - len(counts),
+        )
         assert refused == 0
         assert new_leader != victim.name
         assert {r["id"] for r in model} == set(acked)

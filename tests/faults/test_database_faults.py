@@ -52,8 +52,13 @@ async def test_postgres_restarted_under_load(sqlite_backend, private_pg):
                     if restarted.is_set():
                         after_restart_acked += 1
                 else:
-                    refused_bodies.append({"status": r.status_code, "type": r.headers.get("content-type"),
-                                           "retry_after": r.headers.get("retry-after")})
+                    refused_bodies.append(
+                        {
+                            "status": r.status_code,
+                            "type": r.headers.get("content-type"),
+                            "retry_after": r.headers.get("retry-after"),
+                        }
+                    )
                     await asyncio.sleep(0.05)
                 i += 1
 
@@ -72,30 +77,43 @@ async def test_postgres_restarted_under_load(sqlite_backend, private_pg):
         stop.set()
         await asyncio.gather(*workers)
 
-        stored = {str(r["id"]) for r in await rows(writer.state.ctx.db, items)}
+        stored = {str(r["id"]) for r in await rows(writer.state.runtime.db, items)}
 
         async def all_handled():
-            counts = await effect_counts(reader.state.ctx.db)
+            counts = await effect_counts(reader.state.runtime.db)
             return counts if len(counts) >= len(acked) else None
 
         try:
             counts = await eventually(all_handled, timeout=60, interval=0.2)
         except AssertionError:
-            dead = await reader.state.ctx.subscriber.list_dead_letters()
-            handled = await effect_counts(reader.state.ctx.db)
-            raise AssertionError(f"{len(acked) - len(handled)} acknowledged writes never applied by the consumer; "
-                                 f"{len(dead)} dead-lettered: {[d['error'][:120] for d in dead[:3]]}") from None
+            dead = await reader.state.runtime.subscriber.list_dead_letters()
+            handled = await effect_counts(reader.state.runtime.db)
+            raise AssertionError(
+                f"{len(acked) - len(handled)} acknowledged writes never applied by the consumer; "
+                f"{len(dead)} dead-lettered: {[d['error'][:120] for d in dead[:3]]}"
+            ) from None
         await asyncio.sleep(0.5)
-        counts = await effect_counts(reader.state.ctx.db)
-        model = {r["id"] for r in await rows(reader.state.ctx.db, entities)}
-    record("postgres-restarted-under-load", restart="pg_ctl stop -m immediate; 4 s down; pg_ctl start", restart_seconds=round(restart_seconds, 2),
-           statuses=dict(statuses), writes_acknowledged=len(acked), acked_before_restart=before,
-           acked_after_restart=after_restart_acked, refused=sum(v for k, v in statuses.items() if k != 201),
-           refused_as=sorted({(b["status"], b["type"]) for b in refused_bodies}), rows_stored=len(stored),
-           events_handled=len(counts), duplicate_effects=sum(c - 1 for c in counts.values()),
-           losses=len(set(acked) - stored) + len(set(acked) - model))
+        counts = await effect_counts(reader.state.runtime.db)
+        model = {r["id"] for r in await rows(reader.state.runtime.db, entities)}
+    record(
+        "postgres-restarted-under-load",
+        restart="pg_ctl stop -m immediate; 4 s down; pg_ctl start",
+        restart_seconds=round(restart_seconds, 2),
+        statuses=dict(statuses),
+        writes_acknowledged=len(acked),
+        acked_before_restart=before,
+        acked_after_restart=after_restart_acked,
+        refused=sum(v for k, v in statuses.items() if k != 201),
+        refused_as=sorted({(b["status"], b["type"]) for b in refused_bodies}),
+        rows_stored=len(stored),
+        events_handled=len(counts),
+        duplicate_effects=sum(c - 1 for c in counts.values()),
+        losses=len(set(acked) - stored) + len(set(acked) - model),
+    )
     assert 500 not in statuses, refused_bodies[:3]
-    assert all(b["status"] == 503 and b["type"] == "application/problem+json" and b["retry_after"] for b in refused_bodies)
+    assert all(
+        b["status"] == 503 and b["type"] == "application/problem+json" and b["retry_after"] for b in refused_bodies
+    )
     assert set(acked) <= stored and set(acked) <= model
     assert len(counts) == len(stored) and all(c == 1 for c in counts.values())
 
@@ -111,7 +129,7 @@ async def test_sqlite_busy_past_timeout_is_503_not_500(sqlite_backend, monkeypat
     writer = writer_app(settings)
     async with running(writer) as wc:
         assert (await wc.post("/items", json={"name": "warm-up"})).status_code == 201
-        path = writer.state.ctx.db.url.split("///", 1)[1]
+        path = writer.state.runtime.db.url.split("///", 1)[1]
         locked, release = threading.Event(), threading.Event()
 
         def hold_lock() -> None:
@@ -132,11 +150,24 @@ async def test_sqlite_busy_past_timeout_is_503_not_500(sqlite_backend, monkeypat
         await asyncio.to_thread(holder.join, 10)
         retry = await wc.post("/items", json={"name": "blocked"}, headers={"Idempotency-Key": "busy-1"})
         replay = await wc.post("/items", json={"name": "blocked"}, headers={"Idempotency-Key": "busy-1"})
-        stored = [row for row in await rows(writer.state.ctx.db, items) if row["name"] == "blocked"]
-    record("sqlite-busy-past-timeout", busy_timeout_ms=300, first_status=r.status_code,
-           first_content_type=r.headers.get("content-type"), retry_after=r.headers.get("retry-after"),
-           waited_seconds=round(waited, 2), retry_status=retry.status_code, replay_status=replay.status_code,
-           rows_stored=len(stored))
-    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json" and r.headers.get("retry-after")
-    assert retry.status_code == 201 and replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true"
+        stored = [row for row in await rows(writer.state.runtime.db, items) if row["name"] == "blocked"]
+    record(
+        "sqlite-busy-past-timeout",
+        busy_timeout_ms=300,
+        first_status=r.status_code,
+        first_content_type=r.headers.get("content-type"),
+        retry_after=r.headers.get("retry-after"),
+        waited_seconds=round(waited, 2),
+        retry_status=retry.status_code,
+        replay_status=replay.status_code,
+        rows_stored=len(stored),
+    )
+    assert (
+        r.status_code == 503
+        and r.headers["content-type"] == "application/problem+json"
+        and r.headers.get("retry-after")
+    )
+    assert (
+        retry.status_code == 201 and replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true"
+    )
     assert len(stored) == 1

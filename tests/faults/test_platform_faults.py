@@ -33,7 +33,9 @@ async def _active_contracts(p: Platform, w, n: int) -> list[dict]:
     for i in range(n):
         uscc = make_uscc(f"91440703MA{w.uscc['agencyA'][10:14]}{i:03d}"[:17])
         ent = await p.actor("enterprise", org_uscc=uscc)
-        r = await api.post("/api/v1/enterprises", json=enterprise_body(uscc, f"复制企业{i}", "440703"), headers=ent.headers)
+        r = await api.post(
+            "/api/v1/enterprises", json=enterprise_body(uscc, f"复制企业{i}", "440703"), headers=ent.headers
+        )
         assert r.status_code == 201, r.text
 
         async def created():
@@ -44,8 +46,11 @@ async def _active_contracts(p: Platform, w, n: int) -> list[dict]:
         for h in (ent.headers, w.as_("agencyA")):
             assert (await api.post(f"/api/v1/contracts/{c['id']}/sign", headers=h)).status_code == 200
         assert (await api.post(f"/api/v1/contracts/{c['id']}/file", headers=w.as_("agencyA"))).status_code == 200
-        r = await api.post(f"/api/v1/contracts/{c['id']}/filing-review", json={"decision": "accept", "comments": "ok"},
-                           headers=w.as_("bureauA"))
+        r = await api.post(
+            f"/api/v1/contracts/{c['id']}/filing-review",
+            json={"decision": "accept", "comments": "ok"},
+            headers=w.as_("bureauA"),
+        )
         assert r.status_code == 200 and r.json()["status"] == "active", r.text
         made.append(r.json())
     return made
@@ -64,32 +69,49 @@ async def test_two_contracts_replicas_on_one_postgres_sweep_each_contract_once(t
         sweeps = {}
         async with httpx.AsyncClient(timeout=60) as client:
             for label, as_of in (("expiring", end - dt.timedelta(days=10)), ("expired", end + dt.timedelta(days=1))):
-                results = await asyncio.gather(*(
-                    client.post(f"{url}/api/v1/admin/sweep", params={"as_of": as_of.isoformat()}, headers=admin)
-                    for url in replicas for _ in range(2)))  # two concurrent sweeps per replica
+                results = await asyncio.gather(
+                    *(
+                        client.post(f"{url}/api/v1/admin/sweep", params={"as_of": as_of.isoformat()}, headers=admin)
+                        for url in replicas
+                        for _ in range(2)
+                    )
+                )  # two concurrent sweeps per replica
                 assert all(r.status_code == 200 for r in results), [r.text for r in results]
                 sweeps[label] = [r.json()[label] for r in results]
 
         async def all_published():
             events = await read_events(p.settings)
             kinds = Counter(e.type for e in events if e.subject in contracts)
-            return events if kinds["contract.expired"] >= len(contracts) and kinds["contract.expiring"] >= len(contracts) else None
+            return (
+                events
+                if kinds["contract.expired"] >= len(contracts) and kinds["contract.expiring"] >= len(contracts)
+                else None
+            )
 
         events = await eventually(all_published, timeout=60, interval=0.5)
         await asyncio.sleep(2.0)
         events = await read_events(p.settings)
-        per_contract = {kind: Counter(e.subject for e in events if e.type == kind and e.subject in contracts)
-                        for kind in ("contract.expiring", "contract.expired")}
+        per_contract = {
+            kind: Counter(e.subject for e in events if e.type == kind and e.subject in contracts)
+            for kind in ("contract.expiring", "contract.expired")
+        }
         histories = {}
         for cid in contracts:
             c = (await p.client.get(f"/api/v1/contracts/{cid}", headers=admin)).json()
             histories[cid] = [h["to"] for h in c["history"]].count("expired")
-        record("contracts-two-replicas-one-postgres", replicas=2, concurrent_sweeps=4, contracts=len(contracts),
-               sweep_counts=sweeps, expiring_events=sum(per_contract["contract.expiring"].values()),
-               expired_events=sum(per_contract["contract.expired"].values()),
-               duplicates=sum(n - 1 for k in per_contract.values() for n in k.values() if n > 1),
-               expired_transitions_per_contract=sorted(set(histories.values())),
-               distinct_event_ids=len({e.id for e in events}), events_in_stream=len(events))
+        record(
+            "contracts-two-replicas-one-postgres",
+            replicas=2,
+            concurrent_sweeps=4,
+            contracts=len(contracts),
+            sweep_counts=sweeps,
+            expiring_events=sum(per_contract["contract.expiring"].values()),
+            expired_events=sum(per_contract["contract.expired"].values()),
+            duplicates=sum(n - 1 for k in per_contract.values() for n in k.values() if n > 1),
+            expired_transitions_per_contract=sorted(set(histories.values())),
+            distinct_event_ids=len({e.id for e in events}),
+            events_in_stream=len(events),
+        )
         assert sum(sweeps["expiring"]) == len(contracts) and sum(sweeps["expired"]) == len(contracts)
         assert all(per_contract[k][cid] == 1 for k in per_contract for cid in contracts), per_contract
         assert set(histories.values()) == {1}
@@ -134,14 +156,19 @@ async def test_platform_on_a_three_node_cluster_loses_a_node(tmp_path, embedded_
         await eventually(converged, timeout=90, interval=0.5)
         survivors = [n for n in nodes if n is not victim]
 
-
         events = await read_events(p.settings.model_copy(update={"nats_url": ",".join(n.url for n in survivors)}))
-        record("platform-on-cluster-node-killed", nodes=3, stream_replicas=3, killed=victim.name,
-               events_in_stream=len(events), distinct_events=len({e.id for e in events}),
-               contracts_active=2 + len(extra), read_models_converged=True)
+        record(
+            "platform-on-cluster-node-killed",
+            nodes=3,
+            stream_replicas=3,
+            killed=victim.name,
+            events_in_stream=len(events),
+            distinct_events=len({e.id for e in events}),
+            contracts_active=2 + len(extra),
+            read_models_converged=True,
+        )
         assert len({e.id for e in events}) == len(events)
     finally:
         await p.stop()
         for node in nodes:
             node.stop()
-

@@ -43,7 +43,9 @@ async def sqlite_platform(tmp_path_factory, embedded_nats):
     tmp = tmp_path_factory.mktemp("service-faults")
     backend = Backend("sqlite", tmp, embedded_nats.url)
     # A 5 s upstream read timeout (30 s by default) keeps the frozen-service case short.
-    platform = await _start(Platform(backend.settings(proxy_read_timeout_seconds=5, **LIMITS), tmp / "logs"), tmp / "logs")
+    platform = await _start(
+        Platform(backend.settings(proxy_read_timeout_seconds=5, **LIMITS), tmp / "logs"), tmp / "logs"
+    )
     yield platform
     await platform.stop()
     await backend.cleanup()
@@ -56,7 +58,11 @@ async def test_gateway_answers_503_fast_while_a_service_is_down_and_recovers_by_
     contracts = p.supervisor.component("contracts")
     contracts.stop(kill=True)
     timings, statuses = [], Counter()
-    for method, path in [("GET", "/api/v1/contracts"), ("POST", "/api/v1/contracts"), ("GET", f"/api/v1/contracts/{uuid.uuid4()}")] * 3:
+    for method, path in [
+        ("GET", "/api/v1/contracts"),
+        ("POST", "/api/v1/contracts"),
+        ("GET", f"/api/v1/contracts/{uuid.uuid4()}"),
+    ] * 3:
         t0 = time.monotonic()
         r = await p.client.request(method, path, headers=admin, json={} if method == "POST" else None)
         timings.append(time.monotonic() - t0)
@@ -86,15 +92,24 @@ async def test_gateway_answers_503_fast_while_a_service_is_down_and_recovers_by_
     finally:
         os.kill(audit.process.pid, signal.SIGCONT)
     await eventually(lambda: _ok(p, "/api/v1/complaints", admin), timeout=30)
-    record("gateway-service-down", down_requests=sum(statuses.values()), statuses=dict(statuses),
-           slowest_503_seconds=round(max(timings), 3), other_service_status=others,
-           recovered_after_restart_seconds=round(recovered, 2), frozen_service_status=frozen,
-           frozen_service_seconds=round(frozen_seconds, 2), proxy_read_timeout_seconds=p.settings.proxy_read_timeout_seconds)
+    record(
+        "gateway-service-down",
+        down_requests=sum(statuses.values()),
+        statuses=dict(statuses),
+        slowest_503_seconds=round(max(timings), 3),
+        other_service_status=others,
+        recovered_after_restart_seconds=round(recovered, 2),
+        frozen_service_status=frozen,
+        frozen_service_seconds=round(frozen_seconds, 2),
+        proxy_read_timeout_seconds=p.settings.proxy_read_timeout_seconds,
+    )
     assert max(timings) < 5.0 and others == 200
     # A frozen service is cut off by the gateway's upstream read timeout (CUSTODY_PROXY_READ_TIMEOUT_SECONDS:
     # 30 s by default, sized for the 100k-row import; 5 s here) — bounded, never a hang.
     limit = p.settings.proxy_read_timeout_seconds + 2.0
-    assert frozen in (503, 504) and frozen_seconds < limit, f"a frozen service held the gateway {frozen_seconds:.1f}s ({frozen})"
+    assert frozen in (503, 504) and frozen_seconds < limit, (
+        f"a frozen service held the gateway {frozen_seconds:.1f}s ({frozen})"
+    )
 
 
 async def _ok(p: Platform, path: str, headers) -> bool:
@@ -111,13 +126,17 @@ async def test_service_killed_mid_writes_then_retried_with_the_same_keys(sqlite_
     w = await build_world(p)
     api = p.client
     tag = uuid.uuid4().hex[:6]
-    bodies = {f"kill-{tag}-{i}": {"agency_id": w.ids["agencyA"], "category": "other", "description": f"kill-{tag}-{i}"}
-              for i in range(30)}
+    bodies = {
+        f"kill-{tag}-{i}": {"agency_id": w.ids["agencyA"], "category": "other", "description": f"kill-{tag}-{i}"}
+        for i in range(30)
+    }
     first: dict[str, int | str] = {}
 
     async def send(key: str):
         try:
-            r = await api.post("/api/v1/complaints", json=bodies[key], headers={**w.as_("entA"), "Idempotency-Key": key})
+            r = await api.post(
+                "/api/v1/complaints", json=bodies[key], headers={**w.as_("entA"), "Idempotency-Key": key}
+            )
             first[key] = r.status_code
         except httpx.HTTPError as exc:
             first[key] = type(exc).__name__
@@ -143,8 +162,12 @@ async def test_service_killed_mid_writes_then_retried_with_the_same_keys(sqlite_
                 continue
             finals[key] = ("response-lost" if lost else r.status_code, r.json().get("id"))
             break
-    again = {k: (await api.post("/api/v1/complaints", json=b, headers={**w.as_("entA"), "Idempotency-Key": k})).json().get("id")
-             for k, b in bodies.items()}
+    again = {
+        k: (await api.post("/api/v1/complaints", json=b, headers={**w.as_("entA"), "Idempotency-Key": k}))
+        .json()
+        .get("id")
+        for k, b in bodies.items()
+    }
     listing = (await api.get("/api/v1/complaints", params={"limit": 200}, headers=w.as_("entA"))).json()["items"]
     stored = Counter(c["description"] for c in listing if c["description"].startswith(f"kill-{tag}-"))
     duplicates = sum(n - 1 for n in stored.values() if n > 1)
@@ -154,15 +177,25 @@ async def test_service_killed_mid_writes_then_retried_with_the_same_keys(sqlite_
     ours = {c["id"] for c in listing if c["description"].startswith(f"kill-{tag}-")}
 
     async def events_out():
-        got = Counter(e.subject for e in await read_events(p.settings, event_type="complaint.received") if e.subject in ours)
+        got = Counter(
+            e.subject for e in await read_events(p.settings, event_type="complaint.received") if e.subject in ours
+        )
         return got if set(got) == ours else None
 
     events = await eventually(events_out, timeout=30, interval=0.5)
-    record("service-killed-mid-writes", events_received=sum(events.values()),
-           event_duplicates=sum(n - 1 for n in events.values()), writes=len(bodies), first_answers=dict(Counter(map(str, first.values()))),
-           retry_waits=dict(waits), final_statuses=dict(Counter(s for s, _ in finals.values())),
-           complaints_stored=sum(stored.values()), duplicates=duplicates, losses=losses,
-           replay_same_id=sum(1 for k in bodies if finals[k][0] == 201 and again[k] == finals[k][1]))
+    record(
+        "service-killed-mid-writes",
+        events_received=sum(events.values()),
+        event_duplicates=sum(n - 1 for n in events.values()),
+        writes=len(bodies),
+        first_answers=dict(Counter(map(str, first.values()))),
+        retry_waits=dict(waits),
+        final_statuses=dict(Counter(s for s, _ in finals.values())),
+        complaints_stored=sum(stored.values()),
+        duplicates=duplicates,
+        losses=losses,
+        replay_same_id=sum(1 for k in bodies if finals[k][0] == 201 and again[k] == finals[k][1]),
+    )
     # 201 (or its replay); or, for a request that committed just before the crash, 409
     # idempotency-response-lost — applied once, never run again.
     assert all(s in (201, "response-lost") for s, _ in finals.values()), finals
@@ -182,8 +215,12 @@ async def test_request_killed_after_commit_is_not_run_twice(sqlite_backend, tmp_
 
     settings = sqlite_backend.settings()
     mark = tmp_path / "died-after-commit"
-    writer = AppProcess("tests.faults.fakes:writer_from_env", settings, tmp_path / "logs" / "writer.log",
-                        extra_env={"FAULT_KILL_AFTER_COMMIT": "die-after-commit", "FAULT_KILL_MARK": str(mark)}).start()
+    writer = AppProcess(
+        "tests.faults.fakes:writer_from_env",
+        settings,
+        tmp_path / "logs" / "writer.log",
+        extra_env={"FAULT_KILL_AFTER_COMMIT": "die-after-commit", "FAULT_KILL_MARK": str(mark)},
+    ).start()
     db = Database(settings.database_url_for("writer"), service="writer")
     try:
         await asyncio.to_thread(writer.wait_ready)
@@ -204,12 +241,19 @@ async def test_request_killed_after_commit_is_not_run_twice(sqlite_backend, tmp_
                     continue
                 break
         async with db.reader() as s:
-            stored = (await s.execute(sa.select(sa.func.count()).select_from(items).where(items.c.name == body["name"]))).scalar()
+            stored = (
+                await s.execute(sa.select(sa.func.count()).select_from(items).where(items.c.name == body["name"]))
+            ).scalar()
     finally:
         writer.stop()
         await db.dispose()
-    record("request-killed-after-commit", answers=dict(answers), final=f"{r.status_code} {code}", items_stored=stored,
-           duplicates=stored - 1)
+    record(
+        "request-killed-after-commit",
+        answers=dict(answers),
+        final=f"{r.status_code} {code}",
+        items_stored=stored,
+        duplicates=stored - 1,
+    )
     assert stored == 1
     assert r.status_code == 409 and code == "idempotency_response_lost"
 
@@ -232,9 +276,17 @@ async def test_real_consumers_ignore_stale_duplicate_and_out_of_order_events(sql
         return c.json()["status"] == "active"
 
     assert await contract_active()
-    stale = {"id": agency["id"], "version": 1, "uscc": agency["uscc"], "name": agency["name"], "status": "suspended",
-             "district_code": agency["district_code"], "service_districts": agency["service_districts"],
-             "service_industries": agency["service_industries"], "reason": "a stale, replayed suspension"}
+    stale = {
+        "id": agency["id"],
+        "version": 1,
+        "uscc": agency["uscc"],
+        "name": agency["name"],
+        "status": "suspended",
+        "district_code": agency["district_code"],
+        "service_districts": agency["service_districts"],
+        "service_industries": agency["service_industries"],
+        "reason": "a stale, replayed suspension",
+    }
     for _ in range(2):  # and its duplicate under a new event id
         await publish_event(p.settings, "agency.suspended", stale)
     # Credit: versions 1000..1009 shuffled, each twice; the newest (1009) carries score 72.
@@ -243,8 +295,11 @@ async def test_real_consumers_ignore_stale_duplicate_and_out_of_order_events(sql
     random.Random(8).shuffle(order)
     for version, score in order:
         grade = "A" if score >= 90 else "B" if score >= 75 else "C" if score >= 60 else "D"
-        await publish_event(p.settings, "agency.credit_changed", {"id": agency["id"], "version": version,
-                                                                  "score": score, "grade": grade, "delta": 0})
+        await publish_event(
+            p.settings,
+            "agency.credit_changed",
+            {"id": agency["id"], "version": version, "score": score, "grade": grade, "delta": 0},
+        )
 
     async def directory_score():
         d = (await api.get("/api/v1/directory/agencies", params={"limit": 200})).json()["items"]
@@ -255,9 +310,15 @@ async def test_real_consumers_ignore_stale_duplicate_and_out_of_order_events(sql
     await asyncio.sleep(2.0)  # let every consumer see the stale suspension
     still_active = await contract_active()
     entry = await directory_score()
-    record("real-consumers-stale-and-out-of-order", stale_suspensions_published=2, contract_still_active=still_active,
-           credit_events_published=len(order), credit_versions=len(scores),
-           directory_score=entry["credit_score"] if entry else None, expected_score=scores[1009])
+    record(
+        "real-consumers-stale-and-out-of-order",
+        stale_suspensions_published=2,
+        contract_still_active=still_active,
+        credit_events_published=len(order),
+        credit_versions=len(scores),
+        directory_score=entry["credit_score"] if entry else None,
+        expected_score=scores[1009],
+    )
     assert still_active, "a stale agency.suspended suspended contract A"
     assert entry is not None
 
@@ -270,8 +331,9 @@ async def test_real_poison_event_is_dead_lettered_listed_and_replayable_through_
 
     p = sqlite_platform
     api, admin = p.client, await p.admin_headers()
-    bad = await publish_event(p.settings, "agency.credit_changed",
-                              {"id": "not-a-uuid", "version": 1, "score": 50, "grade": "D", "delta": -50})
+    bad = await publish_event(
+        p.settings, "agency.credit_changed", {"id": "not-a-uuid", "version": 1, "score": 50, "grade": "D", "delta": -50}
+    )
 
     async def listed():
         r = await api.get("/api/v1/admin/dlq", params={"service": "registry"}, headers=admin)
@@ -282,9 +344,16 @@ async def test_real_poison_event_is_dead_lettered_listed_and_replayable_through_
     other = await p.actor("bureau", district="440703")
     refused = (await api.get("/api/v1/admin/dlq", params={"service": "registry"}, headers=other.headers)).status_code
     replay = await api.post(f"/api/v1/admin/dlq/{dead['id']}/replay", params={"service": "registry"}, headers=admin)
-    record("real-poison-event", service="registry", deliveries=dead["deliveries"], max_deliver=p.settings.max_deliver,
-           listed_for_admin=True, bureau_status=refused, replay_status=replay.status_code,
-           replay_error=bool(replay.json().get("replay_error")))
+    record(
+        "real-poison-event",
+        service="registry",
+        deliveries=dead["deliveries"],
+        max_deliver=p.settings.max_deliver,
+        listed_for_admin=True,
+        bureau_status=refused,
+        replay_status=replay.status_code,
+        replay_error=bool(replay.json().get("replay_error")),
+    )
     assert dead["deliveries"] == p.settings.max_deliver
     assert refused == 403
     assert replay.status_code == 200 and replay.json()["replay_error"] and not replay.json()["replayed_at"]

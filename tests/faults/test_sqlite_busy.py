@@ -32,13 +32,16 @@ async def test_two_processes_hammer_one_sqlite_file(sqlite_backend, tmp_path):
         renames = 0
         versions: Counter[str] = Counter()
         async with running(reader), httpx.AsyncClient(timeout=60) as client:
+
             async def worker(base: str, w: int) -> None:
                 nonlocal renames
                 for i in range(40):
                     headers = {"Idempotency-Key": f"{base}-{w}-{i}"} if i % 2 else {}
                     if created and i % 3 == 2:  # read-then-write on rows the other process also writes
                         target = created[(w + i) % min(len(created), 5)]
-                        r = await client.post(f"{base}/items/{target}/rename", json={"name": f"{w}-{i}"}, headers=headers)
+                        r = await client.post(
+                            f"{base}/items/{target}/rename", json={"name": f"{w}-{i}"}, headers=headers
+                        )
                         if r.status_code == 200:
                             renames += 1
                             versions[target] += 1
@@ -58,18 +61,26 @@ async def test_two_processes_hammer_one_sqlite_file(sqlite_backend, tmp_path):
                 await db.dispose()
 
             async def all_handled():
-                counts = await effect_counts(reader.state.ctx.db)
+                counts = await effect_counts(reader.state.runtime.db)
                 return counts if len(counts) >= acked else None
 
             counts = await eventually(all_handled, timeout=60, interval=0.2)
             await asyncio.sleep(0.5)
-            counts = await effect_counts(reader.state.ctx.db)
-            model = {r["id"]: r["version"] for r in await rows(reader.state.ctx.db, entities)}
+            counts = await effect_counts(reader.state.runtime.db)
+            model = {r["id"]: r["version"] for r in await rows(reader.state.runtime.db, entities)}
         ids = await stream_ids(settings.nats_servers, settings.stream_name)
-        record("sqlite-two-writer-processes", requests=sum(statuses.values()), statuses=dict(statuses),
-               writes_acknowledged=acked, rows_stored=len(stored), events_in_stream=len(ids),
-               distinct_events=len(set(ids)), events_handled=len(counts),
-               duplicate_effects=sum(c - 1 for c in counts.values()), losses=acked - len(counts))
+        record(
+            "sqlite-two-writer-processes",
+            requests=sum(statuses.values()),
+            statuses=dict(statuses),
+            writes_acknowledged=acked,
+            rows_stored=len(stored),
+            events_in_stream=len(ids),
+            distinct_events=len(set(ids)),
+            events_handled=len(counts),
+            duplicate_effects=sum(c - 1 for c in counts.values()),
+            losses=acked - len(counts),
+        )
         assert set(statuses) <= {200, 201}, statuses
         assert set(stored) == set(created)
         assert all(stored[k] == 1 + versions[k] for k in stored)  # no lost update
@@ -84,8 +95,12 @@ async def test_two_engines_read_then_write_the_same_row(tmp_path):
     """400 concurrent read-increment-write transactions from two independent engines on one
     file: every one commits, the counter is exact (no SQLITE_BUSY on lock upgrade, no lost update)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}"
-    counter = sa.Table("counter", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                       sa.Column("n", sa.Integer, nullable=False))
+    counter = sa.Table(
+        "counter",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("n", sa.Integer, nullable=False),
+    )
     dbs = [Database(url, service="busy"), Database(url, service="busy")]
     async with dbs[0].engine.begin() as conn:
         await conn.run_sync(counter.metadata.create_all)
@@ -108,6 +123,11 @@ async def test_two_engines_read_then_write_the_same_row(tmp_path):
     finally:
         for db in dbs:
             await db.dispose()
-    record("sqlite-two-engines-read-then-write", transactions=400, committed=final, errors=len(errors),
-           lost_updates=400 - len(errors) - final)
+    record(
+        "sqlite-two-engines-read-then-write",
+        transactions=400,
+        committed=final,
+        errors=len(errors),
+        lost_updates=400 - len(errors) - final,
+    )
     assert errors == [] and final == 400

@@ -32,7 +32,7 @@ async def test_tampering_behind_the_services_back_is_detected(backend):
         assert all(r.status_code == 201 for r in results)
         clean = await _verify(client)
         assert clean == {"service": "writer", "valid": True, "entries": 30, "first_broken_seq": None}
-        ctx = app.state.ctx
+        ctx = app.state.runtime
         t = ctx.infra.audit_trail
         async with ctx.db.reader() as s:
             seqs = [r.seq for r in await s.execute(sa.select(t.c.seq).order_by(t.c.seq))]

@@ -9,14 +9,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.app import Ctx, ServiceSpec, create_service_app
+from devtools.testing.tokens import verifier
+from shared.app import ServiceSpec, UoW, create_service_app
+from shared.events.catalog import EventType
 from shared.events.envelope import CloudEvent
+from shared.events.inbox import Consumers
 from shared.ids import new_id
 from shared.reference import make_uscc
 from shared.settings import Settings
-from devtools.testing.tokens import verifier
+from shared.uow import UnitOfWork
 
 producer_meta = sa.MetaData()
 notes = sa.Table("notes", producer_meta, sa.Column("id", sa.Uuid, primary_key=True), sa.Column("name", sa.String(100)))
@@ -54,22 +56,24 @@ producer_router = APIRouter()
 
 
 @producer_router.post("/notes", status_code=201)
-async def create_note(ctx: Ctx, body: dict[str, Any], fail: bool = Query(False)) -> dict[str, Any]:
+async def create_note(uow: UoW, body: dict[str, Any], fail: bool = Query(False)) -> dict[str, Any]:
     note_id = new_id()
-    async with ctx.db.transaction() as session:
-        await session.execute(sa.insert(notes).values(id=note_id, name=str(body.get("name", ""))))
-        await ctx.outbox.emit(
-            session, "enterprise.registered", enterprise_data(str(note_id), str(body.get("name", "")))
-        )
+    async with uow:
+        await uow.session.execute(sa.insert(notes).values(id=note_id, name=str(body.get("name", ""))))
+        await uow.emit(EventType.ENTERPRISE_REGISTERED, enterprise_data(str(note_id), str(body.get("name", ""))))
         if fail:
             raise RuntimeError("rolled back on purpose")
     return {"id": str(note_id)}
 
 
-async def on_enterprise(session: AsyncSession, event: CloudEvent) -> None:
+CONSUMERS = Consumers()
+
+
+@CONSUMERS.on("enterprise.*")
+async def on_enterprise(uow: UnitOfWork, event: CloudEvent) -> None:
     if Poison.failing:
         raise ValueError("poisoned handler")
-    await session.execute(
+    await uow.session.execute(
         sa.insert(seen).values(event_id=event.id, entity_id=event.data["id"], version=event.data["version"])
     )
 
@@ -80,14 +84,12 @@ def producer_app(settings: Settings):
 
 
 def consumer_app(settings: Settings):
-    spec = ServiceSpec(
-        name="consumer", metadata=consumer_meta, routers=[], handlers={"enterprise.*": on_enterprise}, migrate=False
-    )
+    spec = ServiceSpec(name="consumer", metadata=consumer_meta, routers=[], consumers=CONSUMERS, migrate=False)
     return create_service_app(spec, settings, verifier=verifier())
 
 
 async def seen_rows(app) -> list[dict[str, Any]]:
-    async with app.state.ctx.db.reader() as session:
+    async with app.state.runtime.db.reader() as session:
         return [dict(r) for r in (await session.execute(sa.select(seen).order_by(seen.c.seq))).mappings()]
 
 

@@ -59,7 +59,7 @@ async def test_rolled_back_transaction_publishes_nothing(backend):
         assert r.status_code == 500
         r = await pc.post("/notes", json={"name": "kept"})
         assert r.status_code == 201
-        await eventually(lambda: producer.state.ctx.relay.published_total >= 1)
+        await eventually(lambda: producer.state.runtime.relay.published_total >= 1)
         await asyncio.sleep(0.3)
     events = await stream_messages(settings)
     assert [e.data["name"] for e in events] == ["kept"]
@@ -74,10 +74,10 @@ async def test_duplicate_deliveries_apply_once(backend):
         original = (await stream_messages(settings))[0]
         # The same event published again under another message id: JetStream cannot dedupe it,
         # the inbox must.
-        bus = producer.state.ctx.bus
+        bus = producer.state.runtime.bus
         for n in range(3):
             await bus.publish_raw(bus.subject_for(original.type), original.to_json(), msg_id=f"{original.id}-again-{n}")
-        await eventually(lambda: consumer.state.ctx.subscriber.processed_total >= 1)
+        await eventually(lambda: consumer.state.runtime.subscriber.processed_total >= 1)
         await asyncio.sleep(1.0)
         rows = await seen_rows(consumer)
         assert len(rows) == 1 and rows[0]["entity_id"] == r.json()["id"]
@@ -87,7 +87,7 @@ async def test_relay_dying_between_publish_and_mark_delivers_once(backend):
     settings = backend.settings(relay_poll_seconds=60)
     producer, consumer = producer_app(settings), consumer_app(settings)
     async with running(producer) as pc, running(consumer):
-        ctx = producer.state.ctx
+        ctx = producer.state.runtime
         await ctx.relay.stop()  # the relay "dies": rows stay pending
         r = await pc.post("/notes", json={"name": "crash"})
         assert r.status_code == 201
@@ -109,7 +109,7 @@ async def test_two_relays_on_one_database_publish_each_event_once(postgres_backe
     settings = postgres_backend.settings(relay_poll_seconds=60)
     producer = producer_app(settings)
     async with running(producer) as pc:
-        ctx = producer.state.ctx
+        ctx = producer.state.runtime
         await ctx.relay.stop()
         for i in range(150):
             assert (await pc.post("/notes", json={"name": f"r{i}"})).status_code == 201

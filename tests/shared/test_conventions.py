@@ -7,13 +7,13 @@ import uuid
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
-from shared.app import Ctx, ServiceSpec, create_service_app
+from shared.app import ServiceSpec, UoW, create_service_app
 from shared.auth import CurrentPrincipal
 from shared.errors import NotFound
-from shared.http import check_if_match, set_etag
+from shared.http import IfMatch, set_etag
 from shared.ids import new_id
 from shared.pagination import Page, PageParams, keyset, page_of, page_params
 from shared.reference import USCC, DistrictCode
@@ -39,24 +39,24 @@ class ThingIn(BaseModel):
 
 
 @router.post("/things", status_code=201)
-async def create(ctx: Ctx, body: ThingIn, _: CurrentPrincipal) -> dict:
-    async with ctx.db.transaction() as s:
+async def create(uow: UoW, body: ThingIn, _: CurrentPrincipal) -> dict:
+    async with uow:
         thing_id = new_id()
-        await s.execute(sa.insert(things).values(id=thing_id, name=body.name, version=1))
+        await uow.session.execute(sa.insert(things).values(id=thing_id, name=body.name, version=1))
     return {"id": str(thing_id), "name": body.name, "version": 1}
 
 
 @router.get("/things")
-async def listing(ctx: Ctx, params: Annotated[PageParams, Depends(page_params)]) -> Page[dict]:
-    async with ctx.db.reader() as s:
+async def listing(uow: UoW, params: Annotated[PageParams, Depends(page_params)]) -> Page[dict]:
+    async with uow.read() as s:
         rows = (await s.execute(keyset(sa.select(things), [things.c.id], params, convert=[uuid.UUID]))).mappings().all()
     items, cursor = page_of(rows, params, key=lambda r: [r["id"]])
     return Page(items=[{"id": str(r["id"]), "name": r["name"]} for r in items], next_cursor=cursor)
 
 
 @router.get("/things/{thing_id}")
-async def get_one(ctx: Ctx, thing_id: uuid.UUID, response: Response) -> dict:
-    async with ctx.db.reader() as s:
+async def get_one(uow: UoW, thing_id: uuid.UUID, response: Response) -> dict:
+    async with uow.read() as s:
         row = (await s.execute(sa.select(things).where(things.c.id == thing_id))).mappings().first()
     if row is None:
         raise NotFound("no such thing")
@@ -66,13 +66,14 @@ async def get_one(ctx: Ctx, thing_id: uuid.UUID, response: Response) -> dict:
 
 @router.post("/things/{thing_id}/rename")
 async def rename(
-    ctx: Ctx, thing_id: uuid.UUID, body: ThingIn, request: Request, response: Response, _: CurrentPrincipal
+    uow: UoW, thing_id: uuid.UUID, body: ThingIn, if_match: IfMatch, response: Response, _: CurrentPrincipal
 ) -> dict:
-    async with ctx.db.transaction() as s:
+    async with uow:
+        s = uow.session
         row = (await s.execute(sa.select(things).where(things.c.id == thing_id).with_for_update())).mappings().first()
         if row is None:
             raise NotFound("no such thing")
-        check_if_match(request, row["version"])
+        if_match.check(row["version"])
         await s.execute(
             sa.update(things).where(things.c.id == thing_id).values(name=body.name, version=row["version"] + 1)
         )
