@@ -64,7 +64,7 @@ def _read(row: Account, org_status: str | None) -> dict[str, Any]:
 
 
 def _protected_clients(gw: Any) -> set[str]:
-    from gateway.portal import PORTAL_CLIENT_ID
+    from gateway.portal_client import PORTAL_CLIENT_ID
 
     return {CLI_CLIENT_ID, PORTAL_CLIENT_ID, *([gw.settings.admin_client_id] if gw.settings.admin_client_id else [])}
 

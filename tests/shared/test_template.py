@@ -124,3 +124,29 @@ def test_the_rules_catch_what_they_are_for(tmp_path: Path) -> None:
     assert OWNERSHIP.search("if principal.is_org(contract.agency_uscc):")
     assert OWNERSHIP.search("stmt = stmt.where(Contract.district_code == principal.district)")
     assert not OWNERSHIP.search("step = CONTRACT.step(SIGN, contract.status, principal.role)")
+
+
+def _dependency_calls(dependant) -> set:  # noqa: ANN001 - fastapi.dependencies.models.Dependant
+    calls = {dependant.call} if dependant.call else set()
+    for sub in dependant.dependencies:
+        calls |= _dependency_calls(sub)
+    return calls
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_write_route_declares_who_may_call_it(service: str) -> None:
+    """The organisation rule (SPEC §14) and the write scope are judged by the principal
+    dependencies; the request's unit of work only names the caller. So every POST, PUT, PATCH and
+    DELETE must declare one (``MaybePrincipal`` where anonymous callers are allowed)."""
+    import importlib
+
+    from shared import auth
+
+    judges = {auth.require_principal, auth.require_principal_pending_org, auth.optional_principal,
+              auth.require_account}
+    app = importlib.import_module(f"services.{service}.main").create_app()
+    routes = [ctx for r in app.routes if hasattr(r, "effective_route_contexts") for ctx in r.effective_route_contexts()]
+    writes = [r for r in routes if set(r.methods or ()) & {"POST", "PUT", "PATCH", "DELETE"}]
+    assert writes, "no write routes found: the route walk is broken"
+    unjudged = [f"{sorted(r.methods)} {r.path}" for r in writes if not _dependency_calls(r.dependant) & judges]
+    assert not unjudged, unjudged

@@ -22,7 +22,7 @@ from services.audit.service import Listing
 from services.audit.service.complaints import ComplaintSeen
 from shared import exports
 from shared.app import UoW
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, MaybePrincipal
 from shared.http import IfMatch, with_etag
 from shared.pagination import Page, PageParams, page_params
 
@@ -54,7 +54,7 @@ CSV_COLUMNS = (
     response_model=ComplaintRead,
     summary="提交投诉（企业或匿名公众）/ complain (enterprise or anonymous)",
 )
-async def submit(body: ComplaintCreate, uow: UoW, response: Response) -> ComplaintSeen:
+async def submit(body: ComplaintCreate, uow: UoW, _: MaybePrincipal, response: Response) -> ComplaintSeen:
     complaint = await service.submit_complaint(uow, body=body)
     response.headers["Location"] = f"/api/v1/complaints/{complaint.id}"
     return with_etag(response, complaint)
@@ -65,7 +65,7 @@ async def submit(body: ComplaintCreate, uow: UoW, response: Response) -> Complai
     response_model=TrackedComplaint,
     summary="匿名投诉人凭查询码查看进度 / an anonymous complainant follows up with the tracking code",
 )
-async def track(body: TrackBody, uow: UoW) -> ComplaintSeen:
+async def track(body: TrackBody, uow: UoW, _: MaybePrincipal) -> ComplaintSeen:
     return await service.track_complaint(uow, complaint_id=body.id, code=body.tracking_code)
 
 
