@@ -93,6 +93,14 @@ class Policy(BaseModel):
     complaint_response_days: int = Field(ge=1)
     complaint_resolve_days: int = Field(ge=1)
     audit_sample_rate: float = Field(gt=0, le=1)
+    # SPEC §16, §17, §19, §20 (v2)
+    max_log_delay_days: int = Field(ge=0)  # a visit is recorded at most this many days after it
+    confirm_window_days: int = Field(ge=0)  # an undisputed visit counts once this window has passed
+    major_hazard_ack_hours: int = Field(ge=1)  # the bureau acknowledges a major hazard within this
+    credit_objection_days: int = Field(ge=1)  # a noticed organisation may object within this
+    credit_list_years: int = Field(ge=1)  # a serious-dishonesty listing lasts this long
+    credit_repair_after_months: int = Field(ge=1)  # … and may be repaired after this
+    conflict_years: int = Field(ge=0)  # no custody after a safety evaluation of the enterprise within this
     credit: CreditRules
     risk_rules: RiskRules
 

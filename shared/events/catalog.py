@@ -8,7 +8,7 @@ this catalog.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -159,7 +159,7 @@ class SupervisionChanged(EventData):
     deadline: date | None = None
 
 
-class ReportReceived(EventData):
+class ReportChanged(EventData):
     """A public report (群众举报, SPEC §22); ``id`` is the report id."""
 
     district_code: str
@@ -168,6 +168,35 @@ class ReportReceived(EventData):
     enterprise_name: str
     enterprise_uscc: str | None = None
     status: str = "received"
+
+
+class AccidentRecorded(EventData):
+    """An accident (一案双查, SPEC §20); ``id`` is the accident id."""
+
+    enterprise_uscc: str
+    district_code: str
+    occurred_at: datetime
+    severity: Literal["general", "larger", "major", "especially_major"]
+    deaths: int = 0
+    injuries: int = 0
+
+
+class EngagementDeclared(EventData):
+    """Other work an agency declared for an enterprise (SPEC §20); ``id`` is the engagement id."""
+
+    agency_id: str
+    agency_uscc: str | None = None
+    enterprise_uscc: str
+    kind: Literal["safety_evaluation", "testing", "consulting", "training"]
+    starts_on: date
+    ends_on: date
+
+
+class PolicyPublished(EventData):
+    """A version of the custody implementation plan (SPEC §22); ``id`` is the version's id."""
+
+    policy_version: str
+    effective_from: date
 
 
 class CreditListingChanged(EventData):
@@ -271,10 +300,21 @@ class EventType(StrEnum):
     COMPLAINT_FORWARDED = "complaint.forwarded"
     COMPLAINT_RESPONDED = "complaint.responded"
     COMPLAINT_CLOSED = "complaint.closed"
+    SUPERVISION_OPENED = "supervision.opened"
+    SUPERVISION_ACKNOWLEDGED = "supervision.acknowledged"
     SUPERVISION_ESCALATED = "supervision.escalated"
+    SUPERVISION_LISTED = "supervision.listed"
+    SUPERVISION_CLOSED = "supervision.closed"
     REPORT_RECEIVED = "report.received"
+    REPORT_CLOSED = "report.closed"
     CREDIT_NOTICED = "credit.noticed"
     CREDIT_LISTED = "credit.listed"
+    CREDIT_WITHDRAWN = "credit.withdrawn"
+    CREDIT_EXPIRED = "credit.expired"
+    CREDIT_REPAIRED = "credit.repaired"
+    ACCIDENT_RECORDED = "accident.recorded"
+    AGENCY_ENGAGEMENT_DECLARED = "agency.engagement_declared"
+    POLICY_PUBLISHED = "policy.published"
     ORGANISATION_REGISTERED = "organisation.registered"
     ORGANISATION_VERIFIED = "organisation.verified"
     ORGANISATION_REJECTED = "organisation.rejected"
@@ -347,9 +387,21 @@ CATALOG: dict[EventType, type[EventData]] = {
     ),
     E.TOKEN_REVOKED: TokensRevoked,
     **_models(SigningKeyChanged, E.KEY_ROTATED, E.KEY_REVOKED),
-    E.SUPERVISION_ESCALATED: SupervisionChanged,
-    E.REPORT_RECEIVED: ReportReceived,
-    **_models(CreditListingChanged, E.CREDIT_NOTICED, E.CREDIT_LISTED),
+    **_models(
+        SupervisionChanged,
+        E.SUPERVISION_OPENED,
+        E.SUPERVISION_ACKNOWLEDGED,
+        E.SUPERVISION_ESCALATED,
+        E.SUPERVISION_LISTED,
+        E.SUPERVISION_CLOSED,
+    ),
+    **_models(ReportChanged, E.REPORT_RECEIVED, E.REPORT_CLOSED),
+    **_models(
+        CreditListingChanged, E.CREDIT_NOTICED, E.CREDIT_LISTED, E.CREDIT_WITHDRAWN, E.CREDIT_EXPIRED, E.CREDIT_REPAIRED
+    ),
+    E.ACCIDENT_RECORDED: AccidentRecorded,
+    E.AGENCY_ENGAGEMENT_DECLARED: EngagementDeclared,
+    E.POLICY_PUBLISHED: PolicyPublished,
     **_models(
         AccountChanged,
         E.ACCOUNT_REGISTERED,
@@ -372,6 +424,8 @@ SOURCES: dict[str, str] = {
     "supervision": "/audit",
     "report": "/audit",
     "credit": "/audit",
+    "accident": "/audit",
+    "policy": "/registry",
     "organisation": "/gateway",
     "account": "/gateway",
     "token": "/gateway",
