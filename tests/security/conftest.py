@@ -16,8 +16,9 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, embedded_nats):
     tmp = tmp_path_factory.mktemp("security-platform")
     backend = Backend("sqlite", tmp, embedded_nats.url)
     # Rate limits are tested in tests/gateway; here they would only slow the matrix down.
-    async with started_platform(backend.settings(auth_rate_limit=100_000, proxy_rate_burst=100_000,
-                                                 proxy_rate_per_second=100_000), tmp / "logs") as running:
+    async with started_platform(
+        backend.settings(auth_rate_limit=100_000, proxy_rate_burst=100_000, proxy_rate_per_second=100_000), tmp / "logs"
+    ) as running:
         yield running
     await backend.cleanup()
 

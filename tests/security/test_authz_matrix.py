@@ -26,12 +26,14 @@ async def call(world: World, actor: str, operation: str):
 async def versions(world: World) -> dict[str, int]:
     api, h = world.platform.client, world.as_("admin")
     out = {}
-    for name, url in (("agencyA", f"/api/v1/agencies/{world.ids['agencyA']}"),
-                      ("enterpriseA", f"/api/v1/enterprises/{world.ids['enterpriseA']}"),
-                      ("contractA", f"/api/v1/contracts/{world.ids['contractA']}"),
-                      ("complaint", f"/api/v1/complaints/{world.ids['complaint']}"),
-                      ("hazard", f"/api/v1/hazards/{world.ids['hazard']}"),
-                      ("task", f"/api/v1/audits/{world.ids['task']}")):
+    for name, url in (
+        ("agencyA", f"/api/v1/agencies/{world.ids['agencyA']}"),
+        ("enterpriseA", f"/api/v1/enterprises/{world.ids['enterpriseA']}"),
+        ("contractA", f"/api/v1/contracts/{world.ids['contractA']}"),
+        ("complaint", f"/api/v1/complaints/{world.ids['complaint']}"),
+        ("hazard", f"/api/v1/hazards/{world.ids['hazard']}"),
+        ("task", f"/api/v1/audits/{world.ids['task']}"),
+    ):
         r = await api.get(url, headers=h)
         assert r.status_code == 200, r.text
         body = r.json()
@@ -40,8 +42,12 @@ async def versions(world: World) -> dict[str, int]:
 
 
 async def test_matrix_covers_every_operation_of_the_merged_openapi(openapi):
-    documented = {f"{m.upper()} {p}" for p, item in openapi["paths"].items() for m in item
-                  if m in ("get", "post", "put", "patch", "delete")}
+    documented = {
+        f"{m.upper()} {p}"
+        for p, item in openapi["paths"].items()
+        for m in item
+        if m in ("get", "post", "put", "patch", "delete")
+    }
     assert documented - set(M.ALLOW) - M.OAUTH == set(), "operations without a row in the matrix"
     assert set(M.ALLOW) - documented == set(), "rows for operations the gateway does not document"
 
@@ -95,9 +101,12 @@ async def test_refusals_changed_nothing(world, before):
 async def test_lists_show_only_what_the_caller_may_see(world):
     api = world.platform.client
     a_records = {
-        "/api/v1/contracts": world.ids["contractA"], "/api/v1/service-logs": world.ids["log"],
-        "/api/v1/hazards": world.ids["hazard"], "/api/v1/complaints": world.ids["complaint"],
-        "/api/v1/audits": world.ids["task"], "/api/v1/agencies": world.ids["agencyA"],
+        "/api/v1/contracts": world.ids["contractA"],
+        "/api/v1/service-logs": world.ids["log"],
+        "/api/v1/hazards": world.ids["hazard"],
+        "/api/v1/complaints": world.ids["complaint"],
+        "/api/v1/audits": world.ids["task"],
+        "/api/v1/agencies": world.ids["agencyA"],
         "/api/v1/enterprises": world.ids["enterpriseA"],
     }
     leaks = []
@@ -119,20 +128,33 @@ async def test_lists_show_only_what_the_caller_may_see(world):
     full = (await api.get(f"/api/v1/agencies/{world.ids['agencyA']}", headers=world.as_("agencyA"))).json()
     public = (await api.get(f"/api/v1/agencies/{world.ids['agencyA']}", headers=world.as_("agencyB"))).json()
     assert "staff" in full
-    assert "staff" not in public and "qualifications" not in public
+    assert "staff" not in public
+    assert "qualifications" not in public
     assert not leaks, leaks
 
 
 async def test_anonymous_complaint_is_followed_with_its_tracking_code_only(world):
     api = world.platform.client
-    r = await api.post("/api/v1/complaints", json={"agency_id": world.ids["agencyA"], "category": "fee",
-                                                   "description": "收费不透明", "contact_phone": "13800138000"})
+    r = await api.post(
+        "/api/v1/complaints",
+        json={
+            "agency_id": world.ids["agencyA"],
+            "category": "fee",
+            "description": "收费不透明",
+            "contact_phone": "13800138000",
+        },
+    )
     assert r.status_code == 201, r.text
     complaint_id, code = r.json()["id"], r.json()["tracking_code"]
     ok = await api.post("/api/v1/complaints/track", json={"id": complaint_id, "tracking_code": code})
-    assert ok.status_code == 200 and ok.json()["status"] == "received"
-    assert "contact_phone" not in ok.json() and "description" not in ok.json()
-    wrong = await api.post("/api/v1/complaints/track", json={"id": complaint_id, "tracking_code": code[:-1] + ("0" if code[-1] != "0" else "1")})
+    assert ok.status_code == 200
+    assert ok.json()["status"] == "received"
+    assert "contact_phone" not in ok.json()
+    assert "description" not in ok.json()
+    wrong = await api.post(
+        "/api/v1/complaints/track",
+        json={"id": complaint_id, "tracking_code": code[:-1] + ("0" if code[-1] != "0" else "1")},
+    )
     assert wrong.status_code in (403, 404)
     other = await api.post("/api/v1/complaints/track", json={"id": world.ids["complaint"], "tracking_code": code})
     assert other.status_code in (403, 404)
@@ -146,11 +168,19 @@ async def test_bureau_cannot_import_into_another_district(world):
     before_ = (await api.get(f"/api/v1/enterprises/{world.ids['enterpriseA']}", headers=world.as_("admin"))).json()
     e = {**enterprise_body(world.uscc["entA"], "篡改名称", "440703")}
     cols = [c for c in e if c not in ("hazard_flags",)]
-    csv = ",".join(cols) + "\n" + ",".join(str(e[c]).lower() if isinstance(e[c], bool) else str(e[c]) for c in cols) + "\n"
-    r = await api.post("/api/v1/enterprises/import", content=csv.encode(),
-                       headers={**world.as_("bureauB"), "Content-Type": "text/csv"})
+    csv = (
+        ",".join(cols)
+        + "\n"
+        + ",".join(str(e[c]).lower() if isinstance(e[c], bool) else str(e[c]) for c in cols)
+        + "\n"
+    )
+    r = await api.post(
+        "/api/v1/enterprises/import", content=csv.encode(), headers={**world.as_("bureauB"), "Content-Type": "text/csv"}
+    )
     assert r.status_code in (200, 403), r.text
     if r.status_code == 200:
-        assert r.json()["accepted"] == 0 and r.json()["updated"] == 0 and len(r.json()["rejected"]) == 1, r.json()
+        report = r.json()
+        assert (report["accepted"], report["updated"], len(report["rejected"])) == (0, 0, 1), report
     after = (await api.get(f"/api/v1/enterprises/{world.ids['enterpriseA']}", headers=world.as_("admin"))).json()
-    assert after["name"] == before_["name"] and after["version"] == before_["version"]
+    assert after["name"] == before_["name"]
+    assert after["version"] == before_["version"]

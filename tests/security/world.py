@@ -20,29 +20,66 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.reference import make_uscc
 from devtools.testing.platform import Platform
 from devtools.testing.wait import eventually
+from shared.reference import make_uscc
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-ACTORS = ("anon", "admin", "city", "bureauA", "bureauB", "agencyA", "agencyB", "entA", "entB", "readonly",
-          "member", "pending", "impostor", "disabled")
+ACTORS = (
+    "anon",
+    "admin",
+    "city",
+    "bureauA",
+    "bureauB",
+    "agencyA",
+    "agencyB",
+    "entA",
+    "entB",
+    "readonly",
+    "member",
+    "pending",
+    "impostor",
+    "disabled",
+)
 
 
 def agency_body(uscc: str, name: str, district: str) -> dict[str, Any]:
     valid = (dt.date.today() + dt.timedelta(days=700)).isoformat()
     staff = [
-        {"name": "陈工", "role": "registered_safety_engineer", "certificate_no": f"ZA{uscc[-8:]}1",
-         "certificate_valid_until": valid, "full_time": True},
-        {"name": "李工", "role": "registered_safety_engineer", "certificate_no": f"ZA{uscc[-8:]}2",
-         "certificate_valid_until": valid, "full_time": True},
+        {
+            "name": "陈工",
+            "role": "registered_safety_engineer",
+            "certificate_no": f"ZA{uscc[-8:]}1",
+            "certificate_valid_until": valid,
+            "full_time": True,
+        },
+        {
+            "name": "李工",
+            "role": "registered_safety_engineer",
+            "certificate_no": f"ZA{uscc[-8:]}2",
+            "certificate_valid_until": valid,
+            "full_time": True,
+        },
     ] + [{"name": f"员工{i}", "role": "safety_officer", "full_time": True} for i in range(4)]
     return {
-        "uscc": uscc, "name": name, "legal_representative": "张三", "contact_phone": "13800138000",
-        "address": "江门市建设路1号", "district_code": district, "service_districts": [district],
-        "service_industries": ["machinery"], "staff": staff,
-        "qualifications": [{"type": "安全评价", "number": f"Q-{uscc[-6:]}", "issuer": "广东省应急管理厅",
-                            "valid_from": "2024-01-01", "valid_until": valid}],
+        "uscc": uscc,
+        "name": name,
+        "legal_representative": "张三",
+        "contact_phone": "13800138000",
+        "address": "江门市建设路1号",
+        "district_code": district,
+        "service_districts": [district],
+        "service_industries": ["machinery"],
+        "staff": staff,
+        "qualifications": [
+            {
+                "type": "安全评价",
+                "number": f"Q-{uscc[-6:]}",
+                "issuer": "广东省应急管理厅",
+                "valid_from": "2024-01-01",
+                "valid_until": valid,
+            }
+        ],
     }
 
 
@@ -57,17 +94,32 @@ def first_town(district: str) -> str:
 
 
 def enterprise_body(uscc: str, name: str, district: str) -> dict[str, Any]:
-    return {"uscc": uscc, "name": name, "industry": "machinery", "district_code": district, "town": first_town(district),
-            "address": "工业大道8号", "employees": 35, "major_hazard_source": False, "hazard_flags": [],
-            "contact_name": "王五", "contact_phone": "13912345678"}
+    return {
+        "uscc": uscc,
+        "name": name,
+        "industry": "machinery",
+        "district_code": district,
+        "town": first_town(district),
+        "address": "工业大道8号",
+        "employees": 35,
+        "major_hazard_source": False,
+        "hazard_flags": [],
+        "contact_name": "王五",
+        "contact_phone": "13912345678",
+    }
 
 
 def contract_body(enterprise_uscc: str, agency_id: str) -> dict[str, Any]:
     today = dt.date.today()
-    return {"enterprise_uscc": enterprise_uscc, "agency_id": agency_id, "engineer_name": "陈工",
-            "services": [{"item": "hazard_inspection", "times_per_year": 12}],
-            "start_date": today.isoformat(), "end_date": (today + dt.timedelta(days=365)).isoformat(),
-            "fee_yuan": 12000}
+    return {
+        "enterprise_uscc": enterprise_uscc,
+        "agency_id": agency_id,
+        "engineer_name": "陈工",
+        "services": [{"item": "hazard_inspection", "times_per_year": 12}],
+        "start_date": today.isoformat(),
+        "end_date": (today + dt.timedelta(days=365)).isoformat(),
+        "fee_yuan": 12000,
+    }
 
 
 @dataclass
@@ -83,7 +135,9 @@ class World:
 
 
 async def _ok(response, *codes: int) -> dict[str, Any]:
-    assert response.status_code in (codes or (200, 201)), f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:500]}"
+    assert response.status_code in (codes or (200, 201)), (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:500]}"
+    )
     return response.json()
 
 
@@ -92,15 +146,20 @@ async def build_world(platform: Platform) -> World:
     w = World(platform)
     tag = uuid.uuid4().hex[:5].upper()
     w.uscc = {
-        "agencyA": make_uscc(f"91440703MA{tag}A1"[:17]), "agencyB": make_uscc(f"91440704MA{tag}B1"[:17]),
-        "entA": make_uscc(f"91440703MA{tag}E1"[:17]), "entB": make_uscc(f"91440704MA{tag}E2"[:17]),
+        "agencyA": make_uscc(f"91440703MA{tag}A1"[:17]),
+        "agencyB": make_uscc(f"91440704MA{tag}B1"[:17]),
+        "entA": make_uscc(f"91440703MA{tag}E1"[:17]),
+        "entB": make_uscc(f"91440704MA{tag}E2"[:17]),
     }
     w.headers["anon"] = {}
     w.headers["admin"] = await platform.admin_headers()
     for name, role, kw in [
-        ("city", "bureau", {"district": "440700"}), ("bureauA", "bureau", {"district": "440703"}),
-        ("bureauB", "bureau", {"district": "440704"}), ("agencyA", "agency", {"org_uscc": w.uscc["agencyA"]}),
-        ("agencyB", "agency", {"org_uscc": w.uscc["agencyB"]}), ("entA", "enterprise", {"org_uscc": w.uscc["entA"]}),
+        ("city", "bureau", {"district": "440700"}),
+        ("bureauA", "bureau", {"district": "440703"}),
+        ("bureauB", "bureau", {"district": "440704"}),
+        ("agencyA", "agency", {"org_uscc": w.uscc["agencyA"]}),
+        ("agencyB", "agency", {"org_uscc": w.uscc["agencyB"]}),
+        ("entA", "enterprise", {"org_uscc": w.uscc["entA"]}),
         ("entB", "enterprise", {"org_uscc": w.uscc["entB"]}),
     ]:
         actor = await platform.actor(role, **kw)
@@ -113,22 +172,43 @@ async def build_world(platform: Platform) -> World:
     # Agencies, filed and approved.
     for key, district, bureau in (("A", "440703", "bureauA"), ("B", "440704", "bureauB")):
         h = w.headers[f"agency{key}"]
-        a = await _ok(await api.post("/api/v1/agencies", json=agency_body(w.uscc[f"agency{key}"], f"安全机构{key}{tag}", district), headers=h))
+        a = await _ok(
+            await api.post(
+                "/api/v1/agencies", json=agency_body(w.uscc[f"agency{key}"], f"安全机构{key}{tag}", district), headers=h
+            )
+        )
         w.ids[f"agency{key}"] = a["id"]
-        doc = await _ok(await api.post(f"/api/v1/agencies/{a['id']}/documents", files={"file": ("l.pdf", PDF, "application/pdf")},
-                                       data={"kind": "business_licence"}, headers=h))
+        doc = await _ok(
+            await api.post(
+                f"/api/v1/agencies/{a['id']}/documents",
+                files={"file": ("l.pdf", PDF, "application/pdf")},
+                data={"kind": "business_licence"},
+                headers=h,
+            )
+        )
         w.ids[f"document{key}"] = doc["id"]
         await _ok(await api.post(f"/api/v1/agencies/{a['id']}/submit", headers=h))
-        await _ok(await api.post(f"/api/v1/agencies/{a['id']}/review", json={"decision": "approve", "comments": "ok"},
-                                 headers=w.headers[bureau]))
+        await _ok(
+            await api.post(
+                f"/api/v1/agencies/{a['id']}/review",
+                json={"decision": "approve", "comments": "ok"},
+                headers=w.headers[bureau],
+            )
+        )
     # Enterprises and active contracts.
     for key, district, bureau in (("A", "440703", "bureauA"), ("B", "440704", "bureauB")):
         h = w.headers[f"ent{key}"]
-        e = await _ok(await api.post("/api/v1/enterprises", json=enterprise_body(w.uscc[f"ent{key}"], f"企业{key}{tag}", district), headers=h))
+        e = await _ok(
+            await api.post(
+                "/api/v1/enterprises", json=enterprise_body(w.uscc[f"ent{key}"], f"企业{key}{tag}", district), headers=h
+            )
+        )
         w.ids[f"enterprise{key}"] = e["id"]
 
         async def created(h=h, key=key):
-            r = await api.post("/api/v1/contracts", json=contract_body(w.uscc[f"ent{key}"], w.ids[f"agency{key}"]), headers=h)
+            r = await api.post(
+                "/api/v1/contracts", json=contract_body(w.uscc[f"ent{key}"], w.ids[f"agency{key}"]), headers=h
+            )
             return r.json() if r.status_code == 201 else None
 
         c = await eventually(created, timeout=30, interval=0.3)
@@ -136,25 +216,53 @@ async def build_world(platform: Platform) -> World:
         for party in (f"ent{key}", f"agency{key}"):
             await _ok(await api.post(f"/api/v1/contracts/{c['id']}/sign", headers=w.headers[party]))
         await _ok(await api.post(f"/api/v1/contracts/{c['id']}/file", headers=w.headers[f"agency{key}"]))
-        await _ok(await api.post(f"/api/v1/contracts/{c['id']}/filing-review", json={"decision": "accept", "comments": "ok"},
-                                 headers=w.headers[bureau]))
+        await _ok(
+            await api.post(
+                f"/api/v1/contracts/{c['id']}/filing-review",
+                json={"decision": "accept", "comments": "ok"},
+                headers=w.headers[bureau],
+            )
+        )
     # A visit with a major hazard, a complaint, an audit task (contract A).
     today = dt.date.today()
 
     async def logged():
-        r = await api.post("/api/v1/service-logs", headers=w.headers["agencyA"], json={
-            "contract_id": w.ids["contractA"], "visit_date": today.isoformat(), "engineer_name": "陈工",
-            "items": ["hazard_inspection"], "summary": "现场检查",
-            "hazards": [{"description": "配电箱未接地", "level": "major", "location": "二号车间",
-                         "deadline": (today + dt.timedelta(days=30)).isoformat()}]})
+        r = await api.post(
+            "/api/v1/service-logs",
+            headers=w.headers["agencyA"],
+            json={
+                "contract_id": w.ids["contractA"],
+                "visit_date": today.isoformat(),
+                "engineer_name": "陈工",
+                "items": ["hazard_inspection"],
+                "summary": "现场检查",
+                "hazards": [
+                    {
+                        "description": "配电箱未接地",
+                        "level": "major",
+                        "location": "二号车间",
+                        "deadline": (today + dt.timedelta(days=30)).isoformat(),
+                    }
+                ],
+            },
+        )
         return r.json() if r.status_code == 201 else None
 
     log = await eventually(logged, timeout=30, interval=0.3)
     w.ids["log"] = log["id"]
     w.ids["hazard"] = log["hazards"][0]["id"]
-    complaint = await _ok(await api.post("/api/v1/complaints", headers=w.headers["entA"], json={
-        "agency_id": w.ids["agencyA"], "contract_id": w.ids["contractA"], "category": "service_quality",
-        "description": "检查走过场"}))
+    complaint = await _ok(
+        await api.post(
+            "/api/v1/complaints",
+            headers=w.headers["entA"],
+            json={
+                "agency_id": w.ids["agencyA"],
+                "contract_id": w.ids["contractA"],
+                "category": "service_quality",
+                "description": "检查走过场",
+            },
+        )
+    )
     w.ids["complaint"] = complaint["id"]
 
     async def audit_knows_contract():
@@ -162,8 +270,13 @@ async def build_world(platform: Platform) -> World:
         return r.status_code == 200
 
     await eventually(audit_knows_contract, timeout=30, interval=0.3)
-    sample = await _ok(await api.post("/api/v1/audits/sample", headers=w.headers["bureauA"],
-                                      json={"period": f"{today.year}", "rate": 1.0, "seed": tag, "district": "440703"}))
+    sample = await _ok(
+        await api.post(
+            "/api/v1/audits/sample",
+            headers=w.headers["bureauA"],
+            json={"period": f"{today.year}", "rate": 1.0, "seed": tag, "district": "440703"},
+        )
+    )
     w.ids["sample"] = sample["id"]
     w.ids["task"] = next(t["id"] for t in sample["tasks"] if str(t.get("contract_id")) == w.ids["contractA"])
     await _identity_actors(w, tag)
@@ -175,8 +288,13 @@ async def _identity_actors(w: World, tag: str) -> None:
     platform, api = w.platform, w.platform.client
     admin = w.headers["admin"]
     for key in ("member", "throwaway"):  # invited into enterprise A's organisation by its admin (entA)
-        code = (await _ok(await api.post(f"/api/v1/organisations/{w.uscc['entA']}/invitations", json={},
-                                         headers=w.headers["entA"])))["code"]
+        code = (
+            await _ok(
+                await api.post(
+                    f"/api/v1/organisations/{w.uscc['entA']}/invitations", json={}, headers=w.headers["entA"]
+                )
+            )
+        )["code"]
         actor = await platform.actor("enterprise", org_uscc=w.uscc["entA"], invitation=code)
         w.headers[key], w.usernames[key], w.ids[key] = actor.headers, actor.username, actor.account["id"]
     w.uscc["pending"] = make_uscc(f"91440703MA{tag}P1"[:17])
@@ -184,27 +302,62 @@ async def _identity_actors(w: World, tag: str) -> None:
     w.headers["pending"], w.usernames["pending"] = pending.headers, pending.username
     # the impostor claims enterprise C's USCC before its owner does; the bureau reassigns it
     w.uscc["entC"] = make_uscc(f"91440703MA{tag}C1"[:17])
-    await _ok(await api.post("/api/v1/enterprises", json=enterprise_body(w.uscc["entC"], f"企业C{tag}", "440703"),
-                             headers=w.headers["bureauA"]))
+    await _ok(
+        await api.post(
+            "/api/v1/enterprises",
+            json=enterprise_body(w.uscc["entC"], f"企业C{tag}", "440703"),
+            headers=w.headers["bureauA"],
+        )
+    )
     impostor = await platform.actor("enterprise", org_uscc=w.uscc["entC"], verified=False)
     w.headers["impostor"], w.usernames["impostor"] = impostor.headers, impostor.username
-    owner = await _ok(await api.post("/api/v1/admin/accounts", headers=admin, json={
-        "username": f"owner{tag}".lower(), "password": "Pa55word-for-tests", "role": "enterprise", "org_uscc": w.uscc["entC"]}))
-    await _ok(await api.post(f"/api/v1/organisations/{w.uscc['entC']}/reassign", headers=w.headers["bureauA"],
-                             json={"account_id": owner["id"], "reason": "冒领"}))
+    owner = await _ok(
+        await api.post(
+            "/api/v1/admin/accounts",
+            headers=admin,
+            json={
+                "username": f"owner{tag}".lower(),
+                "password": "Pa55word-for-tests",
+                "role": "enterprise",
+                "org_uscc": w.uscc["entC"],
+            },
+        )
+    )
+    await _ok(
+        await api.post(
+            f"/api/v1/organisations/{w.uscc['entC']}/reassign",
+            headers=w.headers["bureauA"],
+            json={"account_id": owner["id"], "reason": "冒领"},
+        )
+    )
     disabled = await platform.actor("bureau", district="440703")
     w.headers["disabled"], w.usernames["disabled"] = disabled.headers, disabled.username
-    await _ok(await api.post(f"/api/v1/admin/accounts/{disabled.account['id']}/disable", headers=admin,
-                             json={"reason": "离职"}))
+    await _ok(
+        await api.post(
+            f"/api/v1/admin/accounts/{disabled.account['id']}/disable", headers=admin, json={"reason": "离职"}
+        )
+    )
     # organisation S: what the bureaus' organisation actions (verify, suspend, …) really act on
     w.uscc["orgS"] = make_uscc(f"91440703MA{tag}K1"[:17])
-    await _ok(await api.post("/api/v1/admin/accounts", headers=admin, json={
-        "username": f"orgs{tag}".lower(), "password": "Pa55word-for-tests", "role": "enterprise", "org_uscc": w.uscc["orgS"]}))
+    await _ok(
+        await api.post(
+            "/api/v1/admin/accounts",
+            headers=admin,
+            json={
+                "username": f"orgs{tag}".lower(),
+                "password": "Pa55word-for-tests",
+                "role": "enterprise",
+                "org_uscc": w.uscc["orgS"],
+            },
+        )
+    )
     # the revocations reach every service within a few seconds (tests/identity: < 5 s)
     import asyncio
 
     for _ in range(50):
-        statuses = {(await api.get("/api/v1/contracts", headers=w.headers[a])).status_code for a in ("impostor", "disabled")}
+        statuses = {
+            (await api.get("/api/v1/contracts", headers=w.headers[a])).status_code for a in ("impostor", "disabled")
+        }
         if statuses == {401}:
             return
         await asyncio.sleep(0.1)
