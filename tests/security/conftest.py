@@ -4,6 +4,8 @@ schemathesis run all act on it through the gateway."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from devtools.testing.platform import Platform, started_platform
@@ -24,8 +26,10 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, embedded_nats):
 
 
 @pytest.fixture(scope="package")
-async def world(platform: Platform) -> World:
-    return await build_world(platform)
+async def world(platform: Platform) -> AsyncIterator[World]:
+    built = await build_world(platform)
+    yield built
+    built.close()
 
 
 @pytest.fixture(scope="package")

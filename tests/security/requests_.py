@@ -8,7 +8,15 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from tests.security.world import PDF, World, agency_body, contract_body, enterprise_body
+from tests.security.world import (
+    PDF,
+    World,
+    agency_body,
+    contract_body,
+    enterprise_body,
+    fresh_webhook,
+    webhook_body,
+)
 
 PATH_IDS = {
     "agency_id": "agencyA",
@@ -20,6 +28,9 @@ PATH_IDS = {
     "task_id": "task",
     "sample_id": "sample",
     "complaint_id": "complaint",
+    "item_id": "inbox_item",  # notify: entA's item of the major hazard
+    "subscription_id": "webhook",  # enterprise A's webhook
+    "delivery_id": "delivery",  # … and its first delivery
 }
 SERVICE_QUERY = {
     "/api/v1/admin/dlq",
@@ -42,6 +53,20 @@ def fill_path(w: World, path: str) -> str:
     out = out.replace("{account_id}", w.ids["throwaway"]).replace("{client_id}", f"cl-{uuid.uuid4().hex[:24]}")
     out = out.replace("{kid}", uuid.uuid4().hex)
     return out
+
+
+# Calls that delete the record they name act on one of their own, made by its owner just before:
+# an allowed caller's delete must not leave the next caller a 404, nor the other rows without it.
+FRESH = {"DELETE /api/v1/webhooks/{subscription_id}": ("{subscription_id}", fresh_webhook)}
+
+
+async def target(w: World, method: str, path: str) -> str:
+    """``fill_path``, with a fresh record where the call would delete the world's."""
+    fresh = FRESH.get(f"{method} {path}")
+    if fresh is not None:
+        placeholder, make = fresh
+        path = path.replace(placeholder, await make(w))
+    return fill_path(w, path)
 
 
 def body_for(w: World, method: str, path: str) -> dict[str, Any]:
@@ -119,6 +144,7 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/organisations/{uscc}/suspend": {"reason": "test"},
         "POST /api/v1/organisations/{uscc}/reinstate": {"reason": "test"},
         "POST /api/v1/organisations/{uscc}/reassign": {"account_id": str(uuid.uuid4()), "reason": "test"},
+        "POST /api/v1/webhooks": webhook_body(w),
     }
     if key == "POST /api/v1/agencies/{agency_id}/documents":
         kw["files"] = {"file": ("l.pdf", PDF, "application/pdf")}

@@ -11,16 +11,26 @@ Two districts: 440703 (agency A, enterprise A, contract A with a service log, a 
 complaint and an audit task) and 440704 (agency B, enterprise B, contract B). Actors: the admin,
 the city bureau (440700), bureau A (440703), bureau B (440704), the accounts of agency A/B and
 enterprise A/B, and a read-only client of bureau A.
+
+Notify (SPEC §15): ``inbox_item`` — the item the major hazard put in entA's inbox (the real way: the
+audit service's ``hazard.reported``, turned into items by notify); ``webhook`` — a subscription of
+enterprise A, made by entA (its organisation's admin) before the visit, so that the visit's events
+gave it a delivery log (``delivery``: its first attempt, answered 204 by ``receiver``, a webhook
+receiver in the test process). ``fresh_webhook`` makes another one of enterprise A's, for a call that
+deletes what it is given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from devtools.testing.platform import Platform
+from devtools.testing.events import publish_event
+from devtools.testing.platform import Actor, Platform
 from devtools.testing.wait import eventually
 from shared.reference import make_uscc
 
@@ -122,6 +132,37 @@ def contract_body(enterprise_uscc: str, agency_id: str) -> dict[str, Any]:
     }
 
 
+class _Hook(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.server.received.append(self.headers.get("webhook-id"))  # type: ignore[attr-defined]
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 (allowed outside production, SPEC §15), in its own thread so
+    that it answers while a test blocks the event loop: 204 to every delivery; ``received`` keeps
+    their ``webhook-id`` headers."""
+
+    def __init__(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+        self.server.received = []  # type: ignore[attr-defined]
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/custody"
+        threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True).start()
+
+    @property
+    def received(self) -> list[str]:
+        return self.server.received  # type: ignore[attr-defined,no-any-return]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @dataclass
 class World:
     platform: Platform
@@ -129,9 +170,48 @@ class World:
     usernames: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
     uscc: dict[str, str] = field(default_factory=dict)
+    receiver: Receiver = field(default_factory=Receiver)
 
     def as_(self, actor: str) -> dict[str, str]:
         return dict(self.headers.get(actor, {}))
+
+    def close(self) -> None:
+        self.receiver.close()
+
+
+WEBHOOK_EVENTS = ["hazard.reported", "servicelog.recorded"]  # what enterprise A is told of a visit
+
+
+def webhook_body(w: World, events: list[str] | None = None) -> dict[str, Any]:
+    return {"url": w.receiver.url, "events": events or WEBHOOK_EVENTS, "description": "安全测试回调"}
+
+
+async def fresh_webhook(w: World) -> str:
+    """Another subscription of enterprise A (made by entA), to an event the world does not emit
+    again: for the calls that delete the subscription they are given."""
+    r = await w.platform.client.post(
+        "/api/v1/webhooks", json=webhook_body(w, ["credit.listed"]), headers=w.headers["entA"]
+    )
+    return str((await _ok(r))["id"])
+
+
+async def _tell_notify(w: World, actor: Actor, *, district: str | None = None, org_uscc: str | None = None) -> None:
+    """Notify addresses people through its read model of accounts, fed by the gateway's ``account.*``
+    events (services/notify/consumers.py). The gateway on this branch does not emit them yet
+    (gateway/events.py: ``organisation.*``, ``token.revoked``, ``key.*`` only), so the world publishes
+    ``account.registered`` for its accounts the way tests/notify/test_platform.py does. Drop this
+    once the gateway emits them."""
+    data = {
+        "id": actor.account["id"],
+        "version": 1,
+        "username": actor.username,
+        "role": actor.role,
+        "org_uscc": org_uscc,
+        "district": district,
+        "email": None,
+        "language": "zh-CN",
+    }
+    await publish_event(w.platform.settings, "account.registered", data)
 
 
 async def _ok(response, *codes: int) -> dict[str, Any]:
@@ -165,9 +245,11 @@ async def build_world(platform: Platform) -> World:
         actor = await platform.actor(role, **kw)
         w.headers[name] = actor.headers
         w.usernames[name] = actor.username
+        await _tell_notify(w, actor, **kw)
     readonly = await platform.actor("bureau", district="440703", scopes="custody.read")
     w.headers["readonly"] = readonly.headers
     w.usernames["readonly"] = readonly.username
+    await _tell_notify(w, readonly, district="440703")
 
     # Agencies, filed and approved.
     for key, district, bureau in (("A", "440703", "bureauA"), ("B", "440704", "bureauB")):
@@ -223,6 +305,9 @@ async def build_world(platform: Platform) -> World:
                 headers=w.headers[bureau],
             )
         )
+    # Enterprise A's webhook, before the visit: the visit's events are its first deliveries.
+    hook = await _ok(await api.post("/api/v1/webhooks", json=webhook_body(w), headers=w.headers["entA"]), 201)
+    w.ids["webhook"] = hook["id"]
     # A visit with a major hazard, a complaint, an audit task (contract A).
     today = dt.date.today()
 
@@ -280,7 +365,28 @@ async def build_world(platform: Platform) -> World:
     w.ids["sample"] = sample["id"]
     w.ids["task"] = next(t["id"] for t in sample["tasks"] if str(t.get("contract_id")) == w.ids["contractA"])
     await _identity_actors(w, tag)
+    await _notify_records(w)
     return w
+
+
+async def _notify_records(w: World) -> None:
+    """What the visit told enterprise A: the hazard's item in entA's inbox, and the webhook's
+    first delivery (the log lists the newest attempt first)."""
+    api = w.platform.client
+
+    async def hazard_item() -> dict[str, Any] | None:
+        r = await api.get("/api/v1/inbox", params={"kind": "hazard.reported"}, headers=w.headers["entA"])
+        items = r.json()["items"] if r.status_code == 200 else []
+        return next((i for i in items if i["subject_id"] == w.ids["hazard"]), None)
+
+    w.ids["inbox_item"] = (await eventually(hazard_item, timeout=30, interval=0.3))["id"]
+
+    async def first_delivery() -> dict[str, Any] | None:
+        r = await api.get(f"/api/v1/webhooks/{w.ids['webhook']}/deliveries", headers=w.headers["entA"])
+        items = r.json()["items"] if r.status_code == 200 else []
+        return items[-1] if items else None
+
+    w.ids["delivery"] = (await eventually(first_delivery, timeout=30, interval=0.3))["id"]
 
 
 async def _identity_actors(w: World, tag: str) -> None:
@@ -297,9 +403,11 @@ async def _identity_actors(w: World, tag: str) -> None:
         )["code"]
         actor = await platform.actor("enterprise", org_uscc=w.uscc["entA"], invitation=code)
         w.headers[key], w.usernames[key], w.ids[key] = actor.headers, actor.username, actor.account["id"]
+        await _tell_notify(w, actor, org_uscc=w.uscc["entA"])
     w.uscc["pending"] = make_uscc(f"91440703MA{tag}P1"[:17])
     pending = await platform.actor("agency", org_uscc=w.uscc["pending"], verified=False)
     w.headers["pending"], w.usernames["pending"] = pending.headers, pending.username
+    await _tell_notify(w, pending, org_uscc=w.uscc["pending"])
     # the impostor claims enterprise C's USCC before its owner does; the bureau reassigns it
     w.uscc["entC"] = make_uscc(f"91440703MA{tag}C1"[:17])
     await _ok(
