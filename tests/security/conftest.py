@@ -1,4 +1,4 @@
-"""One real platform (gateway + four services as processes, SQLite + the embedded NATS) and one
+"""One real platform (gateway + five services as processes, SQLite + the embedded NATS) and one
 security world for the whole package: the authorization matrix, the bad-input corpus and the
 schemathesis run all act on it through the gateway."""
 
