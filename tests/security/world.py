@@ -386,7 +386,10 @@ async def _notify_records(w: World) -> None:
         items = r.json()["items"] if r.status_code == 200 else []
         return items[-1] if items else None
 
-    w.ids["delivery"] = (await eventually(first_delivery, timeout=30, interval=0.3))["id"]
+    first = await eventually(first_delivery, timeout=30, interval=0.3)
+    assert first["status_code"] == 204, first
+    assert first["event_id"] in w.receiver.received, "the delivery log names a delivery the receiver did not get"
+    w.ids["delivery"] = first["id"]
 
 
 async def _identity_actors(w: World, tag: str) -> None:
