@@ -14,8 +14,9 @@ from tests.security.world import ACTORS
 
 # Rotating the signing key is covered by tests/gateway (live tokens survive it); here it would
 # only churn keys, so its authorized call is left out (its refusals are in the matrix).
-@pytest.mark.parametrize("operation", [op for op in OPERATIONS
-                                       if not op.startswith("GET ") and op != "POST /api/v1/admin/keys/rotate"])
+@pytest.mark.parametrize(
+    "operation", [op for op in OPERATIONS if not op.startswith("GET ") and op != "POST /api/v1/admin/keys/rotate"]
+)
 async def test_authorized_writes(world, operation):
     wrong = []
     for actor in ACTORS:
@@ -36,6 +37,14 @@ async def test_matrix_summary():
     ran = len(RESULTS)
     refused_seen = sum(1 for (actor, op), status in RESULTS.items() if status in (401, 403, 404))
     fivexx = [(a, o, s) for (a, o), s in RESULTS.items() if s >= 500]
-    record("authorization-matrix", operations=len(M.ALLOW) + len(M.OAUTH), actors=len(ACTORS), rows=len(table) + len(M.OAUTH),
-           rows_expected_refused=refusals, requests_made=ran, refusals_observed=refused_seen, server_errors=len(fivexx))
+    record(
+        "authorization-matrix",
+        operations=len(M.ALLOW) + len(M.OAUTH),
+        actors=len(ACTORS),
+        rows=len(table) + len(M.OAUTH),
+        rows_expected_refused=refusals,
+        requests_made=ran,
+        refusals_observed=refused_seen,
+        server_errors=len(fivexx),
+    )
     assert not fivexx
