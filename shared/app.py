@@ -33,7 +33,7 @@ from shared.errors import FieldError, NotFound, ValidationFailed, install_error_
 from shared.events.bus import Bus
 from shared.events.inbox import Consumers, Subscriber
 from shared.events.outbox import Outbox, OutboxRelay
-from shared.http import ContentTypeMiddleware, RequestContextMiddleware
+from shared.http import ContentTypeMiddleware, QueryTextMiddleware, RequestContextMiddleware
 from shared.i18n import text
 from shared.idempotency import IdempotencyMiddleware, reservation_of
 from shared.logging import configure_logging
@@ -190,6 +190,7 @@ def create_service_app(
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware, db=db, table=infra.idempotency, verifier=verifier)
     app.add_middleware(ContentTypeMiddleware, non_json_paths=spec.non_json_paths)
+    app.add_middleware(QueryTextMiddleware)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     app.include_router(operational_router(spec, has_sweeps=bool(runtime.sweeps)))
     for router in spec.routers:

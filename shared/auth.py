@@ -64,6 +64,7 @@ class Principal:
     org_uscc: str | None = None
     username: str | None = None
     org_status: str | None = None
+    org_admin: bool = False  # the account administers its organisation (the token says so)
 
     @classmethod
     def system(cls, service: str) -> Principal:
@@ -351,6 +352,7 @@ def _principal_of(claims: dict[str, Any], *, leeway: int) -> Principal:
         org_uscc=claims.get("org_uscc"),
         username=claims.get("username"),
         org_status=claims.get("org_status"),
+        org_admin=claims.get("org_admin") is True,
     )
 
 

@@ -8,6 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
+from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import Depends, Request, Response
@@ -15,8 +16,9 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import request_id_var
-from shared.errors import ErrorCode, PreconditionFailed, problem
+from shared.errors import ErrorCode, FieldError, PreconditionFailed, problem
 from shared.i18n import current_language, negotiate, text
+from shared.validation import has_control
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
@@ -71,6 +73,40 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token_rid)
             current_language.reset(token_lang)
+
+
+class QueryTextMiddleware:
+    """A query parameter holding a control character (a NUL above all: PostgreSQL cannot even
+    compare text with it) or half a character is refused with 422 before any handler sees it — no
+    such value can name anything we store."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if raw:
+            bad = [
+                name
+                for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True, errors="replace")
+                if has_control(value) or has_control(name)
+            ]
+            if bad:
+                response = problem(
+                    422,
+                    code=ErrorCode.VALIDATION_FAILED,
+                    detail=text(
+                        "查询参数含有控制字符或无效字符", "A query parameter holds a control or invalid character"
+                    ),
+                    errors=[
+                        FieldError(name[:100], text("含有控制字符或无效字符", "contains control or invalid characters"))
+                        for name in bad[:20]
+                    ],
+                    instance=scope["path"],
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class ContentTypeMiddleware:

@@ -15,6 +15,10 @@ _MOBILE = re.compile(r"^(\+?86)?1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^(\+?86-?)?0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 
 
+def has_control(value: str) -> bool:
+    return _CONTROL.search(value) is not None
+
+
 def no_control(value: str | None) -> str | None:
     if value is not None and _CONTROL.search(value):
         raise ValueError("含有控制字符或无效字符 / contains control or invalid characters")

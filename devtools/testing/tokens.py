@@ -32,9 +32,10 @@ def verifier() -> TokenVerifier:
 
 def make_token(role: str = "admin", *, sub: str | None = None, district: str | None = None, org_uscc: str | None = None,
                scope: str = "custody.read custody.write", ttl: int = 600, username: str | None = None,
-               org_status: str | None = "verified", **overrides: Any) -> str:
+               org_status: str | None = "verified", org_admin: bool = True, **overrides: Any) -> str:
     """A token as the gateway would issue it; agency and enterprise tokens carry ``org_status``
-    (``verified`` unless told otherwise: SPEC §14)."""
+    (``verified`` unless told otherwise: SPEC §14) and ``org_admin`` (the account administers its
+    organisation, as its first account does, unless told otherwise)."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": TEST_ISSUER,
@@ -55,6 +56,8 @@ def make_token(role: str = "admin", *, sub: str | None = None, district: str | N
         claims["org_uscc"] = org_uscc
     if role in ("agency", "enterprise") and org_status is not None:
         claims["org_status"] = org_status
+    if role in ("agency", "enterprise") and org_admin:
+        claims["org_admin"] = True
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
     key = signing_key()

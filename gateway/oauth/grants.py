@@ -81,11 +81,12 @@ class AccountInfo:
     display_name: str | None = None
     disabled: bool = False
     org_status: str | None = None  # the status of its organisation (agency and enterprise accounts)
+    org_admin: bool = False  # the account administers its organisation (SPEC §14)
 
     @classmethod
-    def of(cls, row: Account, org_status: str | None = None) -> "AccountInfo":
+    def of(cls, row: Account, org_status: str | None = None, org_admin: bool = False) -> "AccountInfo":
         return cls(id=row.id, username=row.username, role=row.role, district=row.district, org_uscc=row.org_uscc,
-                   display_name=row.display_name, disabled=row.disabled, org_status=org_status)
+                   display_name=row.display_name, disabled=row.disabled, org_status=org_status, org_admin=org_admin)
 
     def get_user_id(self) -> str:
         return str(self.id)
@@ -98,10 +99,15 @@ class AccountInfo:
         return out
 
 
-async def org_status_of(session, row: Account | None) -> str | None:  # noqa: ANN001
+async def org_standing(session, row: Account | None) -> tuple[str | None, bool]:  # noqa: ANN001
+    """The status of the account's organisation and whether the account is its admin."""
     if row is None or row.role not in ("agency", "enterprise") or not row.org_uscc:
-        return None
-    return await session.scalar(sa.select(Organisation.status).where(Organisation.uscc == row.org_uscc))
+        return None, False
+    found = (await session.execute(sa.select(Organisation.status, Organisation.admin_account_id)
+                                   .where(Organisation.uscc == row.org_uscc))).first()
+    if found is None:
+        return None, False
+    return found.status, found.admin_account_id == row.id
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -299,18 +305,18 @@ class OAuthStore:
             if row is None:
                 return None
             account = await session.get(Account, row.account_id) if row.account_id else None
-            status = await org_status_of(session, account)
+            status, admin = await org_standing(session, account)
         if account is not None and account.disabled:
             return None
         return OAuthClient(client_id=row.client_id, name=row.name, secret_hash=row.secret_hash,
                            grant_types=tuple(row.grant_types.split()), redirect_uris=tuple(row.redirect_uris.split()),
-                           scopes=row.scopes, account=AccountInfo.of(account, status) if account is not None else None)
+                           scopes=row.scopes, account=AccountInfo.of(account, status, admin) if account is not None else None)
 
     async def account(self, account_id: uuid.UUID) -> AccountInfo | None:
         async with self.db.reader() as session:
             row = await session.get(Account, account_id)
-            status = await org_status_of(session, row)
-        return AccountInfo.of(row, status) if row is not None and not row.disabled else None
+            status, admin = await org_standing(session, row)
+        return AccountInfo.of(row, status, admin) if row is not None and not row.disabled else None
 
     async def save_code(self, code: str, *, client_id: str, account_id: uuid.UUID, redirect_uri: str, scope: str,
                         challenge: str, method: str) -> None:
@@ -600,6 +606,6 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             claims = token.claims
             return {"active": True, "token_type": "Bearer", **{k: claims[k] for k in (
                 "scope", "client_id", "username", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "role", "district",
-                "org_uscc", "org_status") if k in claims}}
+                "org_uscc", "org_status", "org_admin") if k in claims}}
         return {"active": True, "token_type": "refresh_token", "client_id": token.client_id, "scope": token.scope,
                 "sub": str(token.account_id), "exp": int(token.expires_at.timestamp())}

@@ -148,6 +148,8 @@ class TokenIssuer:
             # SPEC §14: services refuse writes of an unverified organisation (fail-closed: a token
             # without it counts as unverified)
             claims["org_status"] = account.org_status or "none"
+            if account.org_admin:  # the webhooks and invitations of an organisation are its admin's (SPEC §14, §15)
+                claims["org_admin"] = True
         return claims
 
     def __call__(self, grant_type: str, client: OAuthClient, user: AccountInfo | None = None, scope: str | None = None,

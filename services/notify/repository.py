@@ -257,10 +257,11 @@ TABLES = {"agency": agencies, "contract": contracts, "hazard": hazards, "complai
 
 # --- webhooks ---------------------------------------------------------------------------------
 def may_own(principal: Principal) -> bool:
-    """Who may own webhooks: admin, a bureau account, and an organisation's account. Until the
-    gateway's organisation-admin role lands any member acts for its organisation; tightening it is
-    this one line (``and principal.is_org_admin``)."""
-    return principal.is_admin or principal.is_bureau or (principal.role in ORG_ROLE_NAMES and bool(principal.org_uscc))
+    """Who may own webhooks (SPEC §15): admin, a bureau account, and an organisation's admin (its
+    token says ``org_admin``); other members of the organisation may not."""
+    return principal.is_admin or principal.is_bureau or (
+        principal.role in ORG_ROLE_NAMES and bool(principal.org_uscc) and principal.org_admin
+    )
 
 
 class Subscriptions(Repository[Subscription]):
@@ -270,6 +271,8 @@ class Subscriptions(Repository[Subscription]):
         if principal.is_admin:
             return scopes.everything()
         if principal.role in ORG_ROLE_NAMES and principal.org_uscc:
+            if not principal.org_admin:  # an organisation's webhooks are its admin's (SPEC §15)
+                return scopes.nothing()
             return sa.and_(
                 subscriptions.c.owner_role.in_(ORG_ROLE_NAMES), subscriptions.c.owner_org_uscc == principal.org_uscc
             )

@@ -141,26 +141,13 @@ ALLOW: dict[str, set[str] | str] = {
     # Webhooks: "an organisation's admin, a bureau account, admin" (§15) — so not a member who is not
     # its organisation's admin, nor a pending organisation (§14). A subscription is seen, deleted and
     # retried by its owner (enterprise A, through its admin entA) and by admin; each DELETE acts on a
-    # fresh subscription of enterprise A (requests_.FRESH). Where notify departs: SPEC_GAPS below.
+    # fresh subscription of enterprise A (requests_.FRESH).
     "POST /api/v1/webhooks": EVERYONE - {"readonly", "pending", "member"},  # each one its own
     "GET /api/v1/webhooks": EVERYONE,  # filtered to the caller's own
     "GET /api/v1/webhooks/{subscription_id}": {"admin", "entA"},
     "DELETE /api/v1/webhooks/{subscription_id}": {"admin", "entA"},
     "GET /api/v1/webhooks/{subscription_id}/deliveries": {"admin", "entA"},
     "POST /api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/retry": {"admin", "entA"},  # 202 queued
-}
-
-# Cells where notify does not (yet) do what SPEC §15 says. The table above keeps the SPEC's answer;
-# test_authz_matrix.py runs these cells as strict xfails (a fix shows up as XPASS: then delete the
-# entry). Notify lets every account of an organisation act for it on webhooks (repository.may_own
-# and Subscriptions.readable: "until the gateway's organisation-admin role lands"); the role has
-# landed (§14), but tokens do not say who administers the organisation, so notify cannot tell.
-WEBHOOK_BY_ID = [op for op in ALLOW if op.startswith(("GET /api/v1/webhooks/", "DELETE /api/v1/webhooks/"))] + [
-    "POST /api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/retry"
-]
-SPEC_GAPS: dict[tuple[str, str], str] = {
-    ("member", op): "notify: any member of an organisation manages its webhooks; SPEC §15: its admin"
-    for op in ["POST /api/v1/webhooks", *WEBHOOK_BY_ID]
 }
 
 # OAuth2 endpoints authenticate clients, not bearer tokens (tests/gateway/test_oauth.py covers

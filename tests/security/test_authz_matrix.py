@@ -81,8 +81,6 @@ async def test_refusals_and_reads(world, before, operation):
         expect = M.expected(operation, actor)
         if expect == M.OK or (expect == 200 and method != "GET"):
             continue  # authorized writes run last (test_authorized_writes)
-        if (actor, operation) in M.SPEC_GAPS:
-            continue  # test_where_notify_departs_from_the_spec
         r = await call(world, actor, operation)
         RESULTS[(actor, operation)] = r.status_code
         if not M.matches(expect, r.status_code):
@@ -106,19 +104,6 @@ async def test_refusals_changed_nothing(world, before):
     assert await versions(world) == before
 
 
-@pytest.mark.parametrize(
-    ("actor", "operation"),
-    [pytest.param(a, op, marks=pytest.mark.xfail(strict=True, reason=why)) for (a, op), why in M.SPEC_GAPS.items()],
-)
-async def test_where_notify_departs_from_the_spec(world, before, actor, operation):
-    """The SPEC's answer in the cells notify does not give yet (authz_matrix.SPEC_GAPS)."""
-    r = await call(world, actor, operation)
-    RESULTS[(actor, operation)] = r.status_code
-    expect = M.expected(operation, actor)
-    assert M.matches(expect, r.status_code), f"{actor}: expected {expect}, got {r.status_code} {r.text[:200]}"
-
-
-@pytest.mark.xfail(strict=True, reason="notify: any member of an organisation sees its webhooks; SPEC §15: its admin")
 async def test_a_member_who_is_not_the_admin_does_not_list_the_organisations_webhooks(world):
     r = await world.platform.client.get("/api/v1/webhooks", params={"limit": 200}, headers=world.as_("member"))
     assert r.status_code == 200, r.text

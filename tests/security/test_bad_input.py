@@ -324,10 +324,6 @@ async def test_odd_query_values_never_break_the_server(world, openapi):
     assert sent, "no bodyless write documents a query parameter: is the OpenAPI read right?"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="notify hands a NUL in ?kind= to the database: 200 on SQLite, 500 on PostgreSQL (CharacterNotInRepertoire)",
-)
 @pytest.mark.parametrize("operation", ["GET /api/v1/inbox", "POST /api/v1/inbox/read-all"])
 async def test_a_nul_in_a_query_filter_is_refused(world, operation):
     """A NUL can be in no event type: like a NUL in an identifier of a body, it is refused (4xx),

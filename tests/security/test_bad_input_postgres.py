@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 async def platform(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("security-postgres")
     backend = Backend("postgres", tmp, SYSTEM_NATS)
-    running = Platform(backend.settings(auth_rate_limit=100_000, proxy_rate_burst=100_000,
-                                        proxy_rate_per_second=100_000), tmp / "logs")
+    running = Platform(
+        backend.settings(auth_rate_limit=100_000, proxy_rate_burst=100_000, proxy_rate_per_second=100_000), tmp / "logs"
+    )
     try:
         await running.start()
         yield running
@@ -40,6 +41,10 @@ async def test_never_valid_field_values_on_postgres(world, operation):
     errors_before = len(corpus.SERVER_ERRORS)
     await corpus._field_corpus(world, operation, corpus.NEVER_VALID_VALUES, must_refuse=True)
     new_errors = corpus.SERVER_ERRORS[errors_before:]
-    record("bad-input-postgres", operation=operation, requests=corpus.STATS["requests"] - before.get("requests", 0),
-           server_errors=len(new_errors))
+    record(
+        "bad-input-postgres",
+        operation=operation,
+        requests=corpus.STATS["requests"] - before.get("requests", 0),
+        server_errors=len(new_errors),
+    )
     assert not new_errors, "\n".join(new_errors)

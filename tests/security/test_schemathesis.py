@@ -34,8 +34,14 @@ async def test_fuzz_the_merged_openapi(platform, world, openapi):
             continue
         operations += 1
 
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def run(case) -> None:
             response = case.call(base_url=platform.url, headers=headers, timeout=20)
@@ -46,8 +52,14 @@ async def test_fuzz_the_merged_openapi(platform, world, openapi):
             run()
         except Exception as exc:  # noqa: BLE001 - collect every operation's first failure
             failures.append(f"{label}: {str(exc)[:600]}")
-    record("schemathesis", operations=operations, max_examples_per_operation=MAX_EXAMPLES,
-           requests=sum(statuses.values()), statuses=dict(sorted(statuses.items())),
-           server_errors=sum(v for k, v in statuses.items() if k >= 500), failing_operations=len(failures),
-           seconds=round(time.monotonic() - started, 1))
+    record(
+        "schemathesis",
+        operations=operations,
+        max_examples_per_operation=MAX_EXAMPLES,
+        requests=sum(statuses.values()),
+        statuses=dict(sorted(statuses.items())),
+        server_errors=sum(v for k, v in statuses.items() if k >= 500),
+        failing_operations=len(failures),
+        seconds=round(time.monotonic() - started, 1),
+    )
     assert not failures, "\n\n".join(failures)

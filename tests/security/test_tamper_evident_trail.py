@@ -28,7 +28,9 @@ async def test_tampering_behind_the_services_back_is_detected(backend):
     app = writer_app(settings)
     async with running(app) as client:
         # Concurrent regulatory acts: the chain must stay linear (advisory lock / BEGIN IMMEDIATE).
-        results = await asyncio.gather(*(client.post("/items?audit=true", json={"name": f"act-{i}"}) for i in range(30)))
+        results = await asyncio.gather(
+            *(client.post("/items?audit=true", json={"name": f"act-{i}"}) for i in range(30))
+        )
         assert all(r.status_code == 201 for r in results)
         clean = await _verify(client)
         assert clean == {"service": "writer", "valid": True, "entries": 30, "first_broken_seq": None}
@@ -42,15 +44,24 @@ async def test_tampering_behind_the_services_back_is_detected(backend):
         async with ctx.db.transaction(notify=False) as s:
             await s.execute(sa.update(t).where(t.c.seq == seqs[10]).values(payload={"name": "forged"}))
         findings["payload-edited"] = await _verify(client)
-        assert findings["payload-edited"]["valid"] is False and findings["payload-edited"]["first_broken_seq"] == seqs[10]
+        assert (
+            findings["payload-edited"]["valid"] is False and findings["payload-edited"]["first_broken_seq"] == seqs[10]
+        )
 
         # 2. … and its hash recomputed by a careful forger: the next link no longer matches.
         from shared.audit_trail import _link
 
         async with ctx.db.transaction(notify=False) as s:
             row = (await s.execute(sa.select(t).where(t.c.seq == seqs[10]))).mappings().one()
-            forged = _link(row["prev_hash"], at=row["at"], actor=row["actor"], action=row["action"],
-                           entity_type=row["entity_type"], entity_id=row["entity_id"], payload=row["payload"])
+            forged = _link(
+                row["prev_hash"],
+                at=row["at"],
+                actor=row["actor"],
+                action=row["action"],
+                entity_type=row["entity_type"],
+                entity_id=row["entity_id"],
+                payload=row["payload"],
+            )
             await s.execute(sa.update(t).where(t.c.seq == seqs[10]).values(hash=forged))
         findings["payload-edited-and-rehashed"] = await _verify(client)
         assert findings["payload-edited-and-rehashed"]["first_broken_seq"] == seqs[11]
@@ -68,8 +79,14 @@ async def test_tampering_behind_the_services_back_is_detected(backend):
         findings["row-deleted"] = await _verify(client)
         assert findings["row-deleted"]["first_broken_seq"] == seqs[5]
 
-    record("audit-trail-tamper", backend=backend.kind, concurrent_appends=30, chain_valid_before=True,
-           tamperings=3, detected={k: v["first_broken_seq"] for k, v in findings.items()})
+    record(
+        "audit-trail-tamper",
+        backend=backend.kind,
+        concurrent_appends=30,
+        chain_valid_before=True,
+        tamperings=3,
+        detected={k: v["first_broken_seq"] for k, v in findings.items()},
+    )
 
 
 async def test_real_services_chain_their_regulatory_acts_and_detect_tampering(world: World):
@@ -78,10 +95,16 @@ async def test_real_services_chain_their_regulatory_acts_and_detect_tampering(wo
     api, admin = world.platform.client, world.as_("admin")
     # A complaint resolution and an audit result, so that the audit service has acts on its trail.
     await api.post(f"/api/v1/complaints/{world.ids['complaint']}/forward", json={}, headers=world.as_("bureauA"))
-    await api.post(f"/api/v1/complaints/{world.ids['complaint']}/resolve", json={"outcome": "dismissed", "notes": "ok"},
-                   headers=world.as_("bureauA"))
-    await api.post(f"/api/v1/audits/{world.ids['task']}/result", json={"scores": [{"criterion": "记录", "score": 90}]},
-                   headers=world.as_("bureauA"))
+    await api.post(
+        f"/api/v1/complaints/{world.ids['complaint']}/resolve",
+        json={"outcome": "dismissed", "notes": "ok"},
+        headers=world.as_("bureauA"),
+    )
+    await api.post(
+        f"/api/v1/audits/{world.ids['task']}/result",
+        json={"scores": [{"criterion": "记录", "score": 90}]},
+        headers=world.as_("bureauA"),
+    )
     entries = {}
     for service in ("registry", "contracts", "audit", "enterprises"):
         r = await api.get("/api/v1/admin/audit-trail/verify", params={"service": service}, headers=admin)
@@ -100,5 +123,10 @@ async def test_real_services_chain_their_regulatory_acts_and_detect_tampering(wo
     r = await api.get("/api/v1/admin/audit-trail/verify", params={"service": "contracts"}, headers=admin)
     assert r.status_code == 200
     assert r.json()["valid"] is False and r.json()["first_broken_seq"] == seq, r.json()
-    record("audit-trail-real-services", entries=entries, tampered_service="contracts", tampered_seq=seq,
-           detected_first_broken_seq=r.json()["first_broken_seq"])
+    record(
+        "audit-trail-real-services",
+        entries=entries,
+        tampered_service="contracts",
+        tampered_seq=seq,
+        detected_first_broken_seq=r.json()["first_broken_seq"],
+    )

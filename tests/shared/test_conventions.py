@@ -186,3 +186,16 @@ async def test_anonymous_idempotency_keys_are_scoped_by_address(sqlite_backend):
         scope_a = await _caller({"headers": [(b"x-forwarded-for", b"10.0.0.1")], "client": ("127.0.0.1", 1)}, None)
         scope_b = await _caller({"headers": [(b"x-forwarded-for", b"10.0.0.2")], "client": ("127.0.0.1", 1)}, None)
         assert scope_a != scope_b and scope_a.startswith("anonymous:")
+
+
+async def test_a_control_character_in_a_query_parameter_is_a_422_before_any_handler(sqlite_backend):
+    async with running(app_for(sqlite_backend.settings()), wait_for_bus=False) as client:
+        # `q` is no parameter of the route: without the check each of these would answer 200
+        assert (await client.get("/things?q=abc")).status_code == 200
+        for raw in ("q=abc%00", "q=%01x", "limit=5&x%00y=1", "q=%1B%5B31m"):
+            r = await client.get(f"/things?{raw}")
+            assert r.status_code == 422, (raw, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["errors"], r.json()
+        ok = await client.get("/things?limit=5")
+        assert ok.status_code == 200
