@@ -44,7 +44,7 @@ REGISTRY_DLQ = "/api/v1/admin/dlq"
 async def platform(request, tmp_path_factory, embedded_nats):  # noqa: ANN001, ANN201
     tmp = tmp_path_factory.mktemp(f"identity-{request.param}")
     backend = Backend(request.param, tmp, embedded_nats.url if request.param == "sqlite" else SYSTEM_NATS)
-    settings = backend.settings(auth_rate_limit=10, auth_rate_window_seconds=60, proxy_rate_burst=100_000,
+    settings = backend.settings(auth_rate_limit=10, auth_rate_window_seconds=600, proxy_rate_burst=100_000,
                                 proxy_rate_per_second=100_000)
     async with started_platform(settings, tmp / "logs") as running:
         async def own_address(req: httpx.Request) -> None:

@@ -13,7 +13,6 @@ from devtools.testing.tokens import auth
 from tests.notify.helpers import items, seeded, started, wait_for_item
 from tests.notify.world import OLD, TODAY, World
 
-ADMIN = auth("admin")
 
 
 async def arrange(settings, client, world: World) -> None:
@@ -74,7 +73,7 @@ async def test_each_reminder_once_across_reruns(env):
         await arrange(settings, client, world)
         for _ in range(2):  # a re-run sends nothing new
             r = await client.post(
-                "/api/v1/admin/sweep", params={"service": "notify", "as_of": TODAY.isoformat()}, headers=ADMIN
+                "/api/v1/admin/sweep", params={"service": "notify", "as_of": TODAY.isoformat()}, headers=auth("admin")
             )
             assert r.status_code == 200, r.text
         assert reminders_of(await items(client, world["A1a"])) == [
@@ -96,7 +95,7 @@ async def test_each_reminder_once_across_reruns(env):
         # 55 days on: the filing is within 30 days now (once), the certificate was told already.
         later = (TODAY + timedelta(days=55)).isoformat()
         for _ in range(2):
-            r = await client.post("/api/v1/admin/sweep", params={"service": "notify", "as_of": later}, headers=ADMIN)
+            r = await client.post("/api/v1/admin/sweep", params={"service": "notify", "as_of": later}, headers=auth("admin"))
             assert r.status_code == 200, r.text
         assert reminders_of(await items(client, world["A1a"])) == [
             "reminder.certificate_expiry",
@@ -124,7 +123,7 @@ async def test_two_replicas_sweeping_at_once_send_each_reminder_once(postgres_ba
 async def sweep_together(one, two, world: World) -> None:
     params = {"service": "notify", "as_of": TODAY.isoformat()}
     results = await asyncio.gather(
-        *(c.post("/api/v1/admin/sweep", params=params, headers=ADMIN) for c in (one, two, one, two))
+        *(c.post("/api/v1/admin/sweep", params=params, headers=auth("admin")) for c in (one, two, one, two))
     )
     assert all(r.status_code == 200 for r in results), [r.text for r in results]
     assert sum(r.json()["reminders_sent"] for r in results) == 5

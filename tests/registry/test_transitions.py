@@ -16,7 +16,7 @@ from devtools.testing.tokens import auth
 from devtools.testing.wait import eventually
 from services.registry.schemas import ReviewIn
 from services.registry.states import AGENCY, EXPIRE, REVIEW_DECISIONS, AgencyStatus
-from shared.events.catalog import EventType
+from shared.events.catalog import CATALOG, AgencyStatusChanged, EventType
 from shared.i18n import current_language
 from shared.states import Action
 from tests.registry.factories import PDF, act, admin, agency_body, agency_in, app_for, bureau, create, ok, owner, upload
@@ -110,9 +110,8 @@ async def test_every_action_in_every_state(sqlite_backend):
 
 
 def test_the_machine_names_every_agency_status_event_and_the_review_decisions():
-    # every agency event but the credit file's (audit's) and the change filing's (not a status change)
-    status_events = {t for t in EventType if t.family == "agency"} - {EventType.AGENCY_CREDIT_CHANGED,
-                                                                      EventType.AGENCY_CHANGED}
+    # every agency status event (the change filing's agency.changed is not a status change)
+    status_events = {t for t, model in CATALOG.items() if model is AgencyStatusChanged} - {EventType.AGENCY_CHANGED}
     assert AGENCY.events() == status_events
     assert set(ReviewIn.model_fields["decision"].annotation.__args__) == set(REVIEW_DECISIONS)
 
