@@ -16,6 +16,9 @@ gateway/account_routes.py and gateway/admin.py.
 - Usernames are unique case-insensitively by a unique index on their lower-case key; the bootstrap
   admin's and the built-in clients' names are reserved.
 - Client secrets are random 256-bit strings stored as SHA-256 and compared in constant time.
+- Every account is announced on the bus (``account.*``, gateway/events.py) in the transaction that
+  makes or changes it — notify addresses people by these alone. Accounts from before the
+  announcements (``version`` 0) are announced once when the gateway starts (``announce_existing``).
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import Conflict, ErrorCode, FieldError, ServiceUnavailable, ValidationFailed
+from shared.errors import Conflict, ErrorCode, FieldError, NotFound, ServiceUnavailable, ValidationFailed
+from shared.http import Precondition
 from shared.i18n import text
 from shared.ids import new_id
 from shared.reference import is_valid_uscc, load_jurisdiction
 from shared.settings import DEV_ADMIN_CLIENT_ID, DEV_ADMIN_CLIENT_SECRET, Settings
+from shared.uow import UnitOfWork
 from shared.validation import no_control
 
 from gateway import events, organisations
@@ -241,10 +246,11 @@ async def username_free(db: Database, username: str) -> bool:
         return await session.scalar(sa.select(Account.id).where(Account.username_key == username_key(username))) is None
 
 
-async def sign_up(gw: Any, body: SignUp) -> AccountInfo:
+async def sign_up(gw: Any, uow: UnitOfWork, body: SignUp) -> AccountInfo:
     """SPEC §14 sign-up. Cheap refusals first (reserved or taken username, an organisation that
     exists without a usable invitation); the Argon2 hash only then; the unique indexes and the
-    invitation's single-use UPDATE decide races."""
+    invitation's single-use UPDATE decide races. The account is announced (``account.registered``)
+    with its organisation's events in the same transaction."""
     if reserved(gw.settings, body.username) or not await username_free(gw.db, body.username):
         raise _username_taken()
     now = gw.clock.now()
@@ -261,7 +267,8 @@ async def sign_up(gw: Any, body: SignUp) -> AccountInfo:
                       password_hash=hashed, role=body.role, org_uscc=body.org_uscc, display_name=body.display_name,
                       created_at=now)
     try:
-        async with gw.db.transaction() as session:
+        async with uow:
+            session = uow.session
             session.add(account)
             await session.flush()
             org = await session.get(Organisation, body.org_uscc, with_for_update=True)
@@ -272,7 +279,7 @@ async def sign_up(gw: Any, body: SignUp) -> AccountInfo:
                                                      status="pending", admin_id=account.id, now=now)
                 session.add(org)
                 await session.flush()
-                await events.organisation_registered(gw.outbox, session, org)
+                await events.organisation_registered(uow, org)
             else:
                 if body.invitation is None:
                     raise organisations.organisation_exists()
@@ -282,6 +289,7 @@ async def sign_up(gw: Any, body: SignUp) -> AccountInfo:
                     raise organisations.invitation_invalid()
                 account.invited_by = inviter
             status = org.status
+            await events.account_registered(uow, account)
     except IntegrityError as exc:
         if "organisations" in str(exc.orig).lower() or "pk_organisations" in str(exc.orig).lower():
             raise organisations.organisation_exists() from exc
@@ -298,8 +306,9 @@ def _same_kind(org: Organisation, role: str) -> None:
                                errors=[FieldError("role", text("与组织类型不符", "does not match the organisation"))])
 
 
-async def create_account(gw: Any, *, username: str, password: str | None, role: str, district: str | None = None,
-                         org_uscc: str | None = None, display_name: str | None = None) -> AccountInfo:
+async def create_account(gw: Any, uow: UnitOfWork, *, username: str, password: str | None, role: str,
+                         district: str | None = None, org_uscc: str | None = None,
+                         display_name: str | None = None) -> AccountInfo:
     """An admin-made account. One of an agency or enterprise joins its organisation, and creates
     it ``verified`` when there is none (SPEC §14: how the rightful owner's account is made after a
     wrong claim)."""
@@ -311,7 +320,8 @@ async def create_account(gw: Any, *, username: str, password: str | None, role: 
                       role=role, district=district, org_uscc=org_uscc, display_name=display_name, created_at=now)
     status = None
     try:
-        async with gw.db.transaction() as session:
+        async with uow:
+            session = uow.session
             session.add(account)
             await session.flush()
             if org_uscc is not None:
@@ -322,14 +332,15 @@ async def create_account(gw: Any, *, username: str, password: str | None, role: 
                                                          decided_by="admin")
                     session.add(org)
                     await session.flush()
-                    await events.organisation_registered(gw.outbox, session, org)
-                    await events.organisation_verified(gw.outbox, session, org, previous="pending",
+                    await events.organisation_registered(uow, org)
+                    await events.organisation_verified(uow, org, previous="pending",
                                                        reason="account created by an admin")
                 else:
                     _same_kind(org, role)
                     if org.admin_account_id is None:
                         org.admin_account_id = account.id
                 status = org.status
+            await events.account_registered(uow, account)
     except IntegrityError as exc:
         raise _username_taken() from exc
     log.info("gateway.account.created", username=username, role=role, org_uscc=org_uscc)
@@ -365,9 +376,11 @@ def check_production(settings: Settings) -> None:
                              f"{MIN_PRODUCTION_SECRET} characters; refusing to start in production")
 
 
-async def bootstrap(db: Database, clock: Clock, settings: Settings) -> None:
-    """``custody-cli`` always; the admin client when CUSTODY_ADMIN_CLIENT_ID/SECRET are set."""
-    now = clock.now()
+async def bootstrap(runtime: Any) -> None:
+    """``custody-cli`` always; the admin client when CUSTODY_ADMIN_CLIENT_ID/SECRET are set (and its
+    admin account, announced when it is made)."""
+    db, settings = runtime.db, runtime.settings
+    now = runtime.clock.now()
     async with db.transaction() as session:
         cli = await session.get(Client, CLI_CLIENT_ID)
         if cli is None:
@@ -377,13 +390,15 @@ async def bootstrap(db: Database, clock: Clock, settings: Settings) -> None:
     if not (settings.admin_client_id and settings.admin_client_secret):
         return
     client_id = settings.admin_client_id
-    async with db.transaction() as session:
+    async with runtime.unit_of_work() as uow:
+        session = uow.session
         account = await session.scalar(sa.select(Account).where(Account.username_key == username_key(client_id)))
         if account is None:
             account = Account(id=new_id(), username=client_id, username_key=username_key(client_id), password_hash=None,
                               role="admin", display_name="bootstrap admin", created_at=now)
             session.add(account)
             await session.flush()
+            await events.account_registered(uow, account)
         elif account.role != "admin":
             raise StartupRefused(f"an account named {client_id!r} exists and is not an admin")
         client = await session.get(Client, client_id)
@@ -397,3 +412,36 @@ async def bootstrap(db: Database, clock: Clock, settings: Settings) -> None:
             client.account_id = account.id
             client.grant_types = "client_credentials"
             client.scopes = DEFAULT_SCOPES
+
+
+ANNOUNCE_BATCH = 200
+
+
+async def announce_existing(runtime: Any) -> int:
+    """Announce, once, every account that has never been (``version`` 0: made before the gateway
+    announced accounts), so that a deployment that upgrades fills notify's read model: an
+    ``account.registered`` each, followed by ``account.disabled`` for a disabled one (notify tells
+    it nothing). Each row is claimed by a conditional UPDATE in the transaction that writes its
+    events, so a restart or a second replica starting at the same time announces nobody twice.
+    Returns how many were announced."""
+    table = Account.__table__
+    announced = 0
+    while True:
+        async with runtime.unit_of_work() as uow:
+            session = uow.session
+            ids = (await session.execute(sa.select(table.c.id).where(table.c.version == 0).order_by(table.c.id)
+                                         .limit(ANNOUNCE_BATCH))).scalars().all()
+            if not ids:
+                break
+            claimed = (await session.execute(sa.update(table).where(table.c.id.in_(ids), table.c.version == 0)
+                                             .values(version=1).returning(table.c.id))).scalars().all()
+            for account in (await session.execute(sa.select(Account).where(Account.id.in_(claimed))
+                                                  .order_by(Account.id))).scalars().all():
+                await events.account_registered(uow, account)
+                if account.disabled:
+                    account.version += 1
+                    await events.account_disabled(uow, account)
+            announced += len(claimed)
+    if announced:
+        log.info("gateway.accounts.announced", count=announced)
+    return announced

@@ -1,6 +1,8 @@
 """Account administration (SPEC §14): the admin lists accounts and clients, disables and enables
 accounts, deletes clients. Disabling an account or deleting a client revokes its live tokens at
-the gateway and at every service (gateway/revocation.py: a cut-off on the bus)."""
+the gateway and at every service (gateway/revocation.py: a cut-off on the bus); disabling and
+enabling are announced (``account.disabled`` / ``account.enabled``: notify stops and resumes
+telling the person). Writes run on the request's unit of work (``UoW``)."""
 
 from __future__ import annotations
 
@@ -12,14 +14,16 @@ import structlog
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from shared.app import UoW
 from shared.auth import AdminPrincipal
 from shared.clock import as_utc
 from shared.errors import ErrorCode, Conflict, NotFound
 from shared.i18n import text
 from shared.pagination import PageParams, keyset, page_of, page_params
+from shared.uow import UnitOfWork
 from shared.validation import no_control
 
-from gateway import revocation
+from gateway import events, revocation
 from gateway.account_routes import ClientList, client_read
 from gateway.problems import ERRORS
 from gateway.models import Account, Client, Organisation, username_key
@@ -69,20 +73,20 @@ def _protected_clients(gw: Any) -> set[str]:
     return {CLI_CLIENT_ID, PORTAL_CLIENT_ID, *([gw.settings.admin_client_id] if gw.settings.admin_client_id else [])}
 
 
-async def delete_client(gw: Any, client_id: str, *, owner: uuid.UUID | None, by: str) -> None:
+async def delete_client(gw: Any, uow: UnitOfWork, client_id: str, *, owner: uuid.UUID | None) -> None:
     """Delete a client (``owner``: only if it acts as that account) and cut off its live tokens."""
     if not isinstance(client_id, str) or len(client_id) > 80:
         raise NotFound(text("客户端不存在", "No such client"))
-    async with gw.db.transaction() as session:
+    async with uow:
+        session = uow.session
         row = await session.get(Client, client_id, with_for_update=True)
         if row is None or (owner is not None and row.account_id != owner):
             raise NotFound(text("客户端不存在", "No such client"))
         if client_id in _protected_clients(gw):
             raise Conflict(text("内置客户端不能删除", "A built-in client cannot be deleted"), code=ErrorCode.CLIENT_PROTECTED)
-        await revocation.cut_off(session, outbox=gw.outbox, revocations=gw.revocations, clock=gw.clock,
-                                 clients=[client_id], reason="client deleted")
+        await revocation.cut_off(uow, gw.revocations, clients=[client_id], reason="client deleted")
         await session.delete(row)
-    log.info("gateway.client.deleted", client_id=client_id, by=by)
+    log.info("gateway.client.deleted", client_id=client_id, by=uow.principal.actor)
 
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERRORS)
@@ -108,8 +112,11 @@ async def list_accounts(_: AdminPrincipal, params: Annotated[PageParams, Depends
     return {"items": [_read(account, status) for account, status in items], "next_cursor": cursor}
 
 
-async def _set_disabled(gw: Any, principal: Any, account_id: uuid.UUID, *, disabled: bool, reason: str) -> dict[str, Any]:
-    async with gw.db.transaction() as session:
+async def _set_disabled(gw: Any, uow: UnitOfWork, account_id: uuid.UUID, *, disabled: bool,
+                        reason: str) -> dict[str, Any]:
+    principal = uow.principal
+    async with uow:
+        session = uow.session
         row = await session.get(Account, account_id, with_for_update=True)
         if row is None:
             raise NotFound(text("账号不存在", "No such account"))
@@ -117,13 +124,17 @@ async def _set_disabled(gw: Any, principal: Any, account_id: uuid.UUID, *, disab
                 gw.settings.admin_client_id and row.username_key == username_key(gw.settings.admin_client_id))):
             raise Conflict(text("不能停用自己的账号或启动时配置的管理员账号", "You cannot disable your own account or the "
                                 "bootstrap admin"), code=ErrorCode.ACCOUNT_PROTECTED)
-        now = gw.clock.now()
+        now = uow.now
         row.disabled = disabled
         row.disabled_reason = reason if disabled else None
         row.disabled_at = now if disabled else None
+        row.version += 1
+        await session.flush()
         if disabled:
-            await revocation.cut_off(session, outbox=gw.outbox, revocations=gw.revocations, clock=gw.clock,
-                                     subjects=[str(row.id)], reason="account disabled")
+            await revocation.cut_off(uow, gw.revocations, subjects=[str(row.id)], reason="account disabled")
+            await events.account_disabled(uow, row)
+        else:
+            await events.account_enabled(uow, row)
         status = await session.scalar(sa.select(Organisation.status).where(Organisation.uscc == row.org_uscc)) \
             if row.org_uscc else None
     log.warning("gateway.account.disabled" if disabled else "gateway.account.enabled", account_id=str(account_id),
@@ -132,15 +143,15 @@ async def _set_disabled(gw: Any, principal: Any, account_id: uuid.UUID, *, disab
 
 
 @router.post("/accounts/{account_id}/disable", response_model=AdminAccountRead, summary="停用账号（管理员） / disable")
-async def disable_account(account_id: uuid.UUID, body: ReasonIn, principal: AdminPrincipal,
+async def disable_account(account_id: uuid.UUID, body: ReasonIn, _: AdminPrincipal, uow: UoW,
                           gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    return await _set_disabled(gw, principal, account_id, disabled=True, reason=body.reason)
+    return await _set_disabled(gw, uow, account_id, disabled=True, reason=body.reason)
 
 
 @router.post("/accounts/{account_id}/enable", response_model=AdminAccountRead, summary="启用账号（管理员） / enable")
-async def enable_account(account_id: uuid.UUID, body: ReasonIn, principal: AdminPrincipal,
+async def enable_account(account_id: uuid.UUID, body: ReasonIn, _: AdminPrincipal, uow: UoW,
                          gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    return await _set_disabled(gw, principal, account_id, disabled=False, reason=body.reason)
+    return await _set_disabled(gw, uow, account_id, disabled=False, reason=body.reason)
 
 
 @router.get("/clients", response_model=ClientList, summary="客户端列表（管理员） / clients")
@@ -158,6 +169,6 @@ async def list_clients(_: AdminPrincipal, params: Annotated[PageParams, Depends(
 
 
 @router.delete("/clients/{client_id}", status_code=204, summary="删除客户端（管理员） / delete a client")
-async def admin_delete_client(client_id: str, principal: AdminPrincipal, gw=Depends(_gw)) -> Response:  # noqa: ANN001
-    await delete_client(gw, client_id, owner=None, by=principal.actor)
+async def admin_delete_client(client_id: str, _: AdminPrincipal, uow: UoW, gw=Depends(_gw)) -> Response:  # noqa: ANN001
+    await delete_client(gw, uow, client_id, owner=None)
     return Response(status_code=204)

@@ -3,10 +3,15 @@
 
 Not a ``ServiceSpec`` service, but built from the same shared parts: settings, database + Alembic
 migrations, the bus with an outbox and its relay (the gateway emits ``organisation.*``,
-``token.revoked`` and ``key.*``: gateway/events.py), a durable inbox consumer (``agency.approved``
-verifies the agency's organisation), the ephemeral revocation feed every process has
-(shared.revocations), problem+json errors, structlog, ``RequestContextMiddleware`` (request ids,
-language, metrics) and ``shared.auth`` for its own API.
+``account.*``, ``token.revoked`` and ``key.*``: gateway/events.py), a durable inbox consumer
+(``agency.approved`` verifies the agency's organisation), the ephemeral revocation feed every
+process has (shared.revocations), problem+json errors, structlog, ``RequestContextMiddleware``
+(request ids, language, metrics) and ``shared.auth`` for its own API.
+
+One ``Runtime`` (shared.app) holds the process's parts like a service's: every write that emits an
+event runs on one of its units of work (shared/uow.py) — a request's through the ``UoW`` dependency
+(``app.state.runtime``), the inbox's, the OAuth store's and the key store's through
+``runtime.unit_of_work()``.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from shared.policy import load_policy
 from shared.settings import Settings
 
 from gateway import account_routes, admin, consumers, organisations, portal
-from gateway.accounts import Passwords, bootstrap, check_production
+from gateway.accounts import Passwords, announce_existing, bootstrap, check_production
 from gateway.models import infra
 from gateway.oauth import endpoints as oauth_endpoints
 from gateway.oauth.grants import OAuthStore
@@ -117,13 +122,12 @@ class GatewayContext:
     keys: KeyStore
     store: OAuthStore
     server: AuthorizationServer
+    runtime: Runtime
     passwords: Passwords
     auth_limiter: AuthLimiter
     signup_limiter: SignUpLimiter
     openapi: MergedOpenAPI
     bus: Bus
-    outbox: Outbox
-    relay: OutboxRelay
     subscriber: Subscriber
     verifier: "GatewayVerifier | None" = None
     http: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
@@ -169,24 +173,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     bus = Bus(settings, name="gateway")
     outbox = Outbox(infra.outbox, clock)
     relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
-    keys = KeyStore(db, settings, clock, outbox=outbox)
-    store = OAuthStore(db=db, clock=clock, outbox=outbox, grace_seconds=settings.refresh_grace_seconds)
+    keys = KeyStore(db, settings, clock)
+    store = OAuthStore(db=db, clock=clock, grace_seconds=settings.refresh_grace_seconds)
     subscriber = Subscriber(db=db, infra=infra, bus=bus, service="gateway", max_deliver=settings.max_deliver,
                             consumers=consumers.CONSUMERS)
+    verifier = GatewayVerifier(keys, store, settings)
+    # The process's parts, as a service's: the units of work of requests, the inbox, the stores.
+    runtime = Runtime(name="gateway", settings=settings, db=db, infra=infra, bus=bus, outbox=outbox, relay=relay,
+                      subscriber=subscriber, clock=clock, verifier=verifier, policy=load_policy(settings))
+    subscriber.runtime = keys.runtime = store.runtime = runtime
     gw = GatewayContext(
         settings=settings, db=db, clock=clock, infra=infra, keys=keys, store=store,
-        server=AuthorizationServer(store=store, keys=keys, settings=settings, clock=clock),
+        server=AuthorizationServer(store=store, keys=keys, settings=settings, clock=clock), runtime=runtime,
         passwords=Passwords(settings),
         auth_limiter=AuthLimiter(limit=settings.auth_rate_limit, window_seconds=settings.auth_rate_window_seconds),
         signup_limiter=SignUpLimiter(limit=settings.signup_rate_limit, window_seconds=settings.signup_rate_window_seconds),
-        openapi=MergedOpenAPI(settings), bus=bus, outbox=outbox, relay=relay,
-        subscriber=subscriber,
+        openapi=MergedOpenAPI(settings), bus=bus, subscriber=subscriber, verifier=verifier,
     )
-    verifier = gw.verifier = GatewayVerifier(keys, store, settings)
-    # The gateway's inbox opens units of work like every service's (shared.app.Runtime).
-    subscriber.runtime = Runtime(name="gateway", settings=settings, db=db, infra=infra, bus=bus, outbox=outbox,
-                                 relay=relay, subscriber=subscriber, clock=clock, verifier=verifier,
-                                 policy=load_policy(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -194,7 +197,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await db.ensure_database()
         await migrations.upgrade(db, "gateway")
         await keys.start()
-        await bootstrap(db, clock, settings)
+        await bootstrap(runtime)
+        await announce_existing(runtime)  # accounts from before the gateway announced them: once
         await portal.ensure_portal_client(db, settings, now=clock.now())
         await store.load_revoked()
         bus.start()
@@ -220,6 +224,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = GatewayApp(title="custody-gateway", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None, description="OAuth2 authorization server, accounts and reverse proxy")
     app.state.gw = gw
+    app.state.runtime = runtime  # what the UoW dependency (shared.app) reads
     app.state.ctx = gw  # what shared.idempotency reads: .db and .infra
     app.state.verifier = verifier
     install_error_handlers(app)

@@ -46,6 +46,13 @@ class Account(Base, table=True):
     # who invited this account into its organisation (a reassignment removes the old admin's invitees)
     invited_by: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
     password_changed_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
+    # how notify reaches the person (SPEC §15): an address for e-mail, the language of its notices
+    # (None: the platform's, zh-CN); both set with PATCH /api/v1/me
+    email: str | None = Field(default=None, sa_column=sa.Column(sa.String(254)))
+    language: str | None = Field(default=None, sa_column=sa.Column(sa.String(10)))
+    # grows with every change announced on the bus (account.*) and is the ETag of /api/v1/me; 0 on
+    # rows from before the announcements: the gateway announces those once at start (accounts.py)
+    version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
     created_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
 
     __table_args__ = (

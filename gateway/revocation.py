@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import Clock
 from shared.db import Database, dialect_insert, insert_ignore
-from shared.events.outbox import Outbox
 from shared.revocations import REPLAY_SECONDS, Revocations
+from shared.uow import UnitOfWork
 
 from gateway import events
 from gateway.models import RefreshToken, RevokedToken, TokenCutoff
@@ -31,13 +31,14 @@ def _at(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, timezone.utc)
 
 
-async def cut_off(session: AsyncSession, *, outbox: Outbox, revocations: Revocations, clock: Clock,
-                  subjects: Iterable[str] = (), clients: Iterable[str] = (), reason: str) -> float:
+async def cut_off(uow: UnitOfWork, revocations: Revocations, *, subjects: Iterable[str] = (),
+                  clients: Iterable[str] = (), reason: str) -> float:
     """Revoke every access token of these accounts and clients issued until now; their refresh
-    tokens too. Returns the cut-off (epoch seconds)."""
+    tokens too, in the unit of work's transaction. Returns the cut-off (epoch seconds)."""
     subjects, clients = sorted({str(s) for s in subjects}), sorted(set(clients))
     if not subjects and not clients:
         return 0.0
+    session, clock = uow.session, uow.clock
     not_before = float(int(clock.now().timestamp()) + 1)
     forget_at = _at(not_before + REPLAY_SECONDS)
     table = TokenCutoff.__table__
@@ -57,15 +58,14 @@ async def cut_off(session: AsyncSession, *, outbox: Outbox, revocations: Revocat
         conditions.append(refresh.c.client_id.in_(clients))
     await session.execute(sa.update(refresh).where(sa.or_(*conditions), refresh.c.revoked_at.is_(None))
                           .values(revoked_at=clock.now()))
-    await events.tokens_revoked(outbox, session, subjects=subjects, clients=clients, not_before=not_before,
-                                reason=reason)
+    await events.tokens_revoked(uow, subjects=subjects, clients=clients, not_before=not_before, reason=reason)
     revocations.add(subjects=subjects, clients=clients, not_before=not_before)
     return not_before
 
 
-async def revoke_jtis(session: AsyncSession, *, outbox: Outbox, revocations: Revocations, clock: Clock,
-                      jtis: dict[str, datetime], reason: str) -> None:
-    """Revoke single access tokens (``jti`` → its expiry)."""
+async def revoke_jtis(uow: UnitOfWork, revocations: Revocations, *, jtis: dict[str, datetime], reason: str) -> None:
+    """Revoke single access tokens (``jti`` → its expiry), in the unit of work's transaction."""
+    session, clock = uow.session, uow.clock
     live = {jti: exp for jti, exp in jtis.items() if isinstance(jti, str) and exp > clock.now()}
     if not live:
         return
@@ -73,8 +73,7 @@ async def revoke_jtis(session: AsyncSession, *, outbox: Outbox, revocations: Rev
         await insert_ignore(session, RevokedToken.__table__, {"jti": jti, "expires_at": expires_at,
                                                               "revoked_at": clock.now()})
     until = max(exp for exp in live.values()).timestamp()
-    await events.tokens_revoked(outbox, session, jtis=list(live), not_before=clock.now().timestamp(), until=until,
-                                reason=reason)
+    await events.tokens_revoked(uow, jtis=list(live), not_before=clock.now().timestamp(), until=until, reason=reason)
     for jti, expires_at in live.items():
         revocations.add(jtis=[jti], until=expires_at.timestamp())
 

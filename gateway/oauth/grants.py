@@ -35,9 +35,10 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
 from shared.clock import Clock, as_utc
+from shared.context import request_id_var
 from shared.db import Database
-from shared.events.outbox import Outbox
 from shared.revocations import Revocations
+from shared.uow import UnitOfWork
 
 from gateway import revocation
 from gateway.models import Account, AuthorizationCode, Client, Organisation, RefreshToken
@@ -81,11 +82,15 @@ class AccountInfo:
     display_name: str | None = None
     disabled: bool = False
     org_status: str | None = None  # the status of its organisation (agency and enterprise accounts)
+    email: str | None = None
+    language: str | None = None
+    version: int = 1
 
     @classmethod
     def of(cls, row: Account, org_status: str | None = None) -> "AccountInfo":
         return cls(id=row.id, username=row.username, role=row.role, district=row.district, org_uscc=row.org_uscc,
-                   display_name=row.display_name, disabled=row.disabled, org_status=org_status)
+                   display_name=row.display_name, disabled=row.disabled, org_status=org_status, email=row.email,
+                   language=row.language, version=row.version)
 
     def get_user_id(self) -> str:
         return str(self.id)
@@ -96,6 +101,10 @@ class AccountInfo:
         if self.role in ("agency", "enterprise"):
             out["org_status"] = self.org_status
         return out
+
+    def settings(self) -> dict[str, Any]:
+        """What ``/api/v1/me`` shows beyond ``public()``: how notify reaches the person, and the version."""
+        return {**self.public(), "email": self.email, "language": self.language, "version": self.version}
 
 
 async def org_status_of(session, row: Account | None) -> str | None:  # noqa: ANN001
@@ -287,9 +296,18 @@ SUCCESSOR_WAIT_SECONDS = 3.0  # a racing refresh waits this long for the winner'
 class OAuthStore:
     db: Database
     clock: Clock
-    outbox: Outbox | None = None
     revocations: Revocations = field(default_factory=Revocations)
     grace_seconds: float = 5.0
+    # the gateway's Runtime (gateway/main.py): writes that emit (revocations) run on its units of work
+    runtime: Any = None
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work of the gateway itself (OAuth calls have no principal of ours), carrying the
+        request id of the OAuth request it serves."""
+        if self.runtime is None:
+            raise RuntimeError("the store needs the gateway's runtime to revoke tokens")
+        uow: UnitOfWork = self.runtime.unit_of_work(request_id=request_id_var.get())
+        return uow
 
     async def client(self, client_id: str) -> OAuthClient | None:
         if not isinstance(client_id, str) or len(client_id) > 80:
@@ -370,7 +388,8 @@ class OAuthStore:
         table = RefreshToken.__table__
         now = self.clock.now()
         hashed = digest(token)
-        async with self.db.transaction() as session:
+        async with self.unit_of_work() as uow:
+            session = uow.session
             claimed = await session.execute(
                 sa.update(table).where(table.c.token_hash == hashed, table.c.used_at.is_(None),
                                        table.c.revoked_at.is_(None), table.c.expires_at > now)
@@ -382,7 +401,7 @@ class OAuthStore:
                 if self._in_grace(row, client_id):
                     pass  # answered below, outside the transaction
                 elif row.used_at is not None or row.revoked_at is not None:
-                    await self._revoke_family(session, row.family_id)
+                    await self._revoke_family(uow, row.family_id)
                     log.warning("gateway.oauth.refresh_reuse", family_id=str(row.family_id), client_id=row.client_id)
                     return None
                 else:
@@ -393,8 +412,8 @@ class OAuthStore:
             return record
         replay = await self._successor(token, hashed)
         if replay is None:
-            async with self.db.transaction() as session:
-                await self._revoke_family(session, row.family_id)
+            async with self.unit_of_work() as uow:
+                await self._revoke_family(uow, row.family_id)
             log.warning("gateway.oauth.refresh_race_lost", family_id=str(row.family_id), client_id=row.client_id)
             return None
         log.info("gateway.oauth.refresh_replayed", family_id=str(row.family_id), client_id=row.client_id)
@@ -425,31 +444,28 @@ class OAuthStore:
             await asyncio.sleep(0.05)
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
-        async with self.db.transaction() as session:
-            await self._revoke_family(session, family_id)
+        async with self.unit_of_work() as uow:
+            await self._revoke_family(uow, family_id)
 
-    async def _revoke_family(self, session, family_id: uuid.UUID) -> None:  # noqa: ANN001
+    async def _revoke_family(self, uow: UnitOfWork, family_id: uuid.UUID) -> None:
         """Every refresh token of the family, and the access tokens issued with them that have not
         expired yet (at the gateway and, through the bus, at every service)."""
         table = RefreshToken.__table__
+        session = uow.session
         now = self.clock.now()
         await session.execute(sa.update(table).where(table.c.family_id == family_id, table.c.revoked_at.is_(None))
                               .values(revoked_at=now))
         live = (await session.execute(sa.select(table.c.access_jti, table.c.access_expires_at).where(
             table.c.family_id == family_id, table.c.access_jti.is_not(None), table.c.access_expires_at > now))).all()
-        await self._revoke_jtis(session, {jti: as_utc(exp) for jti, exp in live}, reason="refresh family revoked")
-
-    async def _revoke_jtis(self, session, jtis: dict[str, datetime], *, reason: str) -> None:  # noqa: ANN001
-        if self.outbox is None:
-            raise RuntimeError("the store needs the gateway's outbox to revoke tokens")
-        await revocation.revoke_jtis(session, outbox=self.outbox, revocations=self.revocations, clock=self.clock,
-                                     jtis=jtis, reason=reason)
+        await revocation.revoke_jtis(uow, self.revocations, jtis={jti: as_utc(exp) for jti, exp in live},
+                                     reason="refresh family revoked")
 
     async def revoke_jti(self, jti: str, exp: float) -> None:
         from datetime import timezone
 
-        async with self.db.transaction() as session:
-            await self._revoke_jtis(session, {jti: datetime.fromtimestamp(exp, timezone.utc)}, reason="revoked (RFC 7009)")
+        async with self.unit_of_work() as uow:
+            await revocation.revoke_jtis(uow, self.revocations, jtis={jti: datetime.fromtimestamp(exp, timezone.utc)},
+                                         reason="revoked (RFC 7009)")
 
     def is_revoked(self, claims: dict[str, Any]) -> bool:
         jti, sub, client_id, iat = claims.get("jti"), claims.get("sub"), claims.get("client_id"), claims.get("iat")

@@ -31,10 +31,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from shared.clock import Clock, as_utc
+from shared.context import request_id_var
 from shared.db import Database
 from shared.errors import ErrorCode, Conflict, NotFound
 from shared.i18n import text
 from shared.settings import DEV_KEY_ENCRYPTION_KEY, Settings
+from shared.uow import UnitOfWork
 
 from gateway import events
 from gateway.models import SigningKey
@@ -129,11 +131,13 @@ def _with_kid(key: RSAKey) -> RSAKey:
 
 
 class KeyStore:
-    def __init__(self, db: Database, settings: Settings, clock: Clock, *, outbox: Any = None) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, *, runtime: Any = None) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.outbox = outbox
+        # the gateway's Runtime (gateway/main.py): new and revoked keys are written on its units of work,
+        # which announce them (key.rotated, key.revoked)
+        self.runtime = runtime
         self.cipher = KeyCipher.from_settings(settings)
         self._keys: dict[str, RSAKey] = {}
         self._rows: list[dict[str, Any]] = []
@@ -199,14 +203,20 @@ class KeyStore:
         self._keyset = KeySet(list(keys.values()))
         self._jwks = {"keys": [k.as_dict(private=False) for k in keys.values()]}
 
+    def _unit_of_work(self) -> UnitOfWork:
+        if self.runtime is None:
+            raise RuntimeError("the key store needs the gateway's runtime to change keys")
+        uow: UnitOfWork = self.runtime.unit_of_work(request_id=request_id_var.get())  # the admin's request, if any
+        return uow
+
     async def _add(self, key: RSAKey, origin: str, *, delay: timedelta = ACTIVATION_DELAY) -> None:
-        async with self.db.transaction() as session:
+        async with self._unit_of_work() as uow:
+            session = uow.session
             await self._retire_active(session, delay)
             session.add(SigningKey(kid=key.kid, private_jwk=self.cipher.encrypt(json.dumps(key.as_dict(private=True))),
                                    origin=origin, created_at=self.clock.now()))
-            if self.outbox is not None:
-                await session.flush()
-                await events.key_rotated(self.outbox, session, key.kid)
+            await session.flush()
+            await events.key_rotated(uow, key.kid)
 
     async def _retire_active(self, session, delay: timedelta) -> None:  # noqa: ANN001
         """The signing key stops signing ``delay`` from now (the new key is published meanwhile)."""
@@ -226,7 +236,8 @@ class KeyStore:
         the bus and drop it, with every token it signed. The signing key, and a new key waiting to
         sign, cannot be revoked: rotate first."""
         now = self.clock.now()
-        async with self.db.transaction() as session:
+        async with self._unit_of_work() as uow:
+            session = uow.session
             row = await session.get(SigningKey, kid, with_for_update=True) if isinstance(kid, str) and len(kid) <= 64 else None
             if row is None or row.revoked_at is not None:
                 raise NotFound(text("签名密钥不存在或已撤销", "No such signing key (or it was revoked already)"))
@@ -234,8 +245,7 @@ class KeyStore:
                 raise Conflict(text("该密钥正在或即将用于签名，请先轮换", "This key signs now or will: rotate first"),
                                code=ErrorCode.KEY_IN_USE)
             row.revoked_at = now
-            if self.outbox is not None:
-                await events.key_revoked(self.outbox, session, kid)
+            await events.key_revoked(uow, kid)
         await self.load()
         log.warning("gateway.keys.revoked", kid=kid)
 
