@@ -223,34 +223,62 @@ async def _old_accounts(db: Database, count: int) -> list[uuid.UUID]:
     return ids
 
 
-async def test_accounts_from_before_are_announced_once_across_restarts_and_replicas(backend):
+async def test_accounts_from_before_are_announced_once_across_restarts_and_replicas(backend, monkeypatch):
+    from gateway import accounts
+    from gateway.main import create_app
+
+    monkeypatch.setattr(accounts, "ANNOUNCE_BATCH", 2)  # several batches
     settings = gateway_settings(backend)
     db = Database(settings.database_url_for("gateway"), service="gateway")
     try:
         async with running_gateway(settings):
             pass  # migrated, bootstrap admin made
-        old = await _old_accounts(db, 3)
-        # two replicas starting together, then one restart
-        async with running_gateway(settings), running_gateway(settings):
-            pass
-        async with running_gateway(settings) as gw:
-            events = {str(i): await account_events(settings, str(i), count=1) for i in old}
-            disabled = await account_events(settings, str(old[0]), count=2)
+        raced = await _old_accounts(db, 5)
+        # two replicas announcing at the same time: on PostgreSQL both read the same rows, then
+        # queue on their locks (held here until both wait), so both try to claim the same accounts
+        replicas = [create_app(settings), create_app(settings)]
+        async with db.engine.connect() as holder:
+            if not db.is_sqlite:
+                await holder.execute(sa.text("SELECT id FROM accounts WHERE version = 0 FOR UPDATE"))
+            racing = [asyncio.create_task(accounts.announce_existing(app.state.runtime)) for app in replicas]
+            if not db.is_sqlite:
+                async def both_wait() -> bool:
+                    waiting = await db.engine.connect()
+                    try:
+                        return (await waiting.execute(sa.text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND wait_event_type = 'Lock'"))).scalar() == 2
+                    finally:
+                        await waiting.close()
+
+                await eventually(both_wait, timeout=10)
+            await holder.rollback()
+        counts = await asyncio.gather(*racing)
+        for app in replicas:
+            await app.state.runtime.db.dispose()
+        assert sum(counts) == 5, counts
+        at_start = await _old_accounts(db, 3)
+        async with running_gateway(settings):  # announces those at start, publishes all of them
+            for account_id in [*raced, *at_start]:
+                await account_events(settings, str(account_id), count=1)
+        async with running_gateway(settings) as gw:  # a restart announces nobody again
+            await account_events(settings, str(raced[0]), count=2)
             await asyncio.sleep(0.6)
             admin = bearer((await gw.post("/oauth/token", data={"grant_type": "client_credentials"},
                                           auth=(ADMIN_ID, settings.admin_client_secret))).json()["access_token"])
             listed = (await gw.get("/api/v1/admin/accounts", params={"q": "old-"}, headers=admin)).json()["items"]
         everything = [e for e in await read_events(settings) if e.type.startswith("account.")]
-        for account_id in old:
+        for account_id in [*raced, *at_start]:
             mine = [e for e in everything if e.data["id"] == str(account_id)]
             registered = [e for e in mine if e.type == "account.registered"]
             assert len(registered) == 1, mine  # once, whatever the restarts and replicas
             assert registered[0].data["version"] == 1 and registered[0].data["district"] == "440703"
-            assert registered[0].data["role"] == "bureau", events
+            assert registered[0].data["role"] == "bureau" and registered[0].subject == str(account_id)
         # a disabled one is announced as such, so that notify tells it nothing
-        assert [(e.type, e.data["version"]) for e in disabled] == [("account.registered", 1), ("account.disabled", 2)]
-        assert len([e for e in everything if e.data["id"] == str(old[0])]) == 2
-        assert {a["username"] for a in listed} >= {f"old-{i.hex[:12]}" for i in old}
+        for disabled in (raced[0], at_start[0]):
+            mine = [e for e in everything if e.data["id"] == str(disabled)]
+            assert [(e.type, e.data["version"]) for e in mine] == [("account.registered", 1), ("account.disabled", 2)]
+        assert {a["username"] for a in listed} >= {f"old-{i.hex[:12]}" for i in [*raced, *at_start]}
         async with db.engine.connect() as conn:
             versions = (await conn.execute(sa.text("SELECT version FROM accounts"))).scalars().all()
         assert 0 not in versions
