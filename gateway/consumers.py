@@ -10,13 +10,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 import structlog
 
+from gateway import events
+from gateway.models import Organisation
 from shared.events.catalog import EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.uow import UnitOfWork
-
-from gateway import events
-from gateway.models import Organisation
 
 log = structlog.get_logger("gateway.consumers")
 

@@ -12,13 +12,12 @@ commits.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
+from gateway.models import Account, Organisation
 from shared.events.catalog import AccountChanged, EventType, OrganisationChanged, SigningKeyChanged, TokensRevoked
 from shared.ids import new_id
 from shared.uow import UnitOfWork
-
-from gateway.models import Account, Organisation
 
 E = EventType
 
@@ -26,9 +25,17 @@ E = EventType
 # --- organisations ---------------------------------------------------------------------------
 def organisation_changed(org: Organisation, *, previous: str | None, reason: str | None) -> OrganisationChanged:
     return OrganisationChanged(
-        id=org.uscc, version=org.version, uscc=org.uscc, kind=org.kind, name=org.name, status=org.status,  # type: ignore[arg-type]
-        district=org.district, admin_account_id=str(org.admin_account_id) if org.admin_account_id else None,
-        reason=reason, previous_status=previous)
+        id=org.uscc,
+        version=org.version,
+        uscc=org.uscc,
+        kind=org.kind,
+        name=org.name,
+        status=org.status,  # type: ignore[arg-type]
+        district=org.district,
+        admin_account_id=str(org.admin_account_id) if org.admin_account_id else None,
+        reason=reason,
+        previous_status=previous,
+    )
 
 
 async def organisation_registered(uow: UnitOfWork, org: Organisation) -> None:
@@ -36,36 +43,48 @@ async def organisation_registered(uow: UnitOfWork, org: Organisation) -> None:
 
 
 async def organisation_verified(uow: UnitOfWork, org: Organisation, *, previous: str, reason: str | None) -> None:
-    await uow.emit(E.ORGANISATION_VERIFIED, organisation_changed(org, previous=previous, reason=reason),
-                   subject=org.uscc)
+    await uow.emit(
+        E.ORGANISATION_VERIFIED, organisation_changed(org, previous=previous, reason=reason), subject=org.uscc
+    )
 
 
 async def organisation_rejected(uow: UnitOfWork, org: Organisation, *, previous: str, reason: str | None) -> None:
-    await uow.emit(E.ORGANISATION_REJECTED, organisation_changed(org, previous=previous, reason=reason),
-                   subject=org.uscc)
+    await uow.emit(
+        E.ORGANISATION_REJECTED, organisation_changed(org, previous=previous, reason=reason), subject=org.uscc
+    )
 
 
 async def organisation_suspended(uow: UnitOfWork, org: Organisation, *, previous: str, reason: str | None) -> None:
-    await uow.emit(E.ORGANISATION_SUSPENDED, organisation_changed(org, previous=previous, reason=reason),
-                   subject=org.uscc)
+    await uow.emit(
+        E.ORGANISATION_SUSPENDED, organisation_changed(org, previous=previous, reason=reason), subject=org.uscc
+    )
 
 
 async def organisation_reinstated(uow: UnitOfWork, org: Organisation, *, previous: str, reason: str | None) -> None:
-    await uow.emit(E.ORGANISATION_REINSTATED, organisation_changed(org, previous=previous, reason=reason),
-                   subject=org.uscc)
+    await uow.emit(
+        E.ORGANISATION_REINSTATED, organisation_changed(org, previous=previous, reason=reason), subject=org.uscc
+    )
 
 
 async def organisation_reassigned(uow: UnitOfWork, org: Organisation, *, previous: str, reason: str | None) -> None:
-    await uow.emit(E.ORGANISATION_REASSIGNED, organisation_changed(org, previous=previous, reason=reason),
-                   subject=org.uscc)
+    await uow.emit(
+        E.ORGANISATION_REASSIGNED, organisation_changed(org, previous=previous, reason=reason), subject=org.uscc
+    )
 
 
 # --- accounts --------------------------------------------------------------------------------
 def account_changed(account: Account) -> AccountChanged:
     return AccountChanged(
-        id=str(account.id), version=account.version, username=account.username, role=account.role,  # type: ignore[arg-type]
-        org_uscc=account.org_uscc, district=account.district, email=account.email,
-        language=account.language, display_name=account.display_name)  # type: ignore[arg-type]
+        id=str(account.id),
+        version=account.version,
+        username=account.username,
+        role=account.role,  # type: ignore[arg-type]
+        org_uscc=account.org_uscc,
+        district=account.district,
+        email=account.email,
+        language=account.language,
+        display_name=account.display_name,
+    )  # type: ignore[arg-type]
 
 
 async def _account(uow: UnitOfWork, event_type: EventType, account: Account) -> None:
@@ -97,13 +116,31 @@ async def account_removed(uow: UnitOfWork, account: Account) -> None:
 
 
 # --- tokens and keys -------------------------------------------------------------------------
-async def tokens_revoked(uow: UnitOfWork, *, subjects: Iterable[str] = (), clients: Iterable[str] = (),
-                         jtis: Iterable[str] = (), not_before: float, until: float | None = None,
-                         reason: str) -> None:
+async def tokens_revoked(
+    uow: UnitOfWork,
+    *,
+    subjects: Iterable[str] = (),
+    clients: Iterable[str] = (),
+    jtis: Iterable[str] = (),
+    not_before: float,
+    until: float | None = None,
+    reason: str,
+) -> None:
     revocation_id = str(new_id())
-    await uow.emit(E.TOKEN_REVOKED, TokensRevoked(
-        id=revocation_id, version=1, subjects=sorted(set(subjects)), clients=sorted(set(clients)),
-        jtis=sorted(set(jtis)), not_before=not_before, until=until, reason=reason), subject=revocation_id)
+    await uow.emit(
+        E.TOKEN_REVOKED,
+        TokensRevoked(
+            id=revocation_id,
+            version=1,
+            subjects=sorted(set(subjects)),
+            clients=sorted(set(clients)),
+            jtis=sorted(set(jtis)),
+            not_before=not_before,
+            until=until,
+            reason=reason,
+        ),
+        subject=revocation_id,
+    )
 
 
 async def key_rotated(uow: UnitOfWork, kid: str) -> None:

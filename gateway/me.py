@@ -20,16 +20,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from gateway import events
+from gateway.accounts import Name
+from gateway.models import Account
+from gateway.oauth.grants import AccountInfo, org_status_of
 from shared.errors import NotFound
 from shared.http import Precondition
 from shared.i18n import text
 from shared.uow import UnitOfWork
 from shared.validation import no_control
-
-from gateway import events
-from gateway.accounts import Name
-from gateway.models import Account
-from gateway.oauth.grants import AccountInfo, org_status_of
 
 LANGUAGES = ("zh-CN", "en")
 _LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+$")
@@ -41,8 +40,15 @@ def check_email(value: str) -> str:
     value = value.strip()
     local, at, domain = value.rpartition("@")
     labels = domain.split(".")
-    if (not at or not local or len(local) > 64 or len(value) > 254 or not _LOCAL.match(local) or len(labels) < 2
-            or not all(_LABEL.match(label) for label in labels)):
+    if (
+        not at
+        or not local
+        or len(local) > 64
+        or len(value) > 254
+        or not _LOCAL.match(local)
+        or len(labels) < 2
+        or not all(_LABEL.match(label) for label in labels)
+    ):
         raise ValueError("电子邮箱地址格式无效（如 name@example.com） / not an e-mail address (like name@example.com)")
     return f"{local}@{domain.lower()}"
 
@@ -69,7 +75,9 @@ def _missing_account() -> NotFound:
     return NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
 
 
-async def update_me(uow: UnitOfWork, *, account_id: uuid.UUID, changes: MeUpdate, if_match: Precondition) -> AccountInfo:
+async def update_me(
+    uow: UnitOfWork, *, account_id: uuid.UUID, changes: MeUpdate, if_match: Precondition
+) -> AccountInfo:
     """Apply the members ``changes`` carries to the caller's own account (412 on a stale If-Match)."""
     given = changes.model_dump(include=changes.model_fields_set)
     async with uow:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,7 +37,9 @@ async def account_events(settings: Any, account_id: str, *, count: int, timeout:
     """The ``account.*`` events of one account, oldest first, once there are ``count`` of them."""
 
     async def found() -> list[Any] | None:
-        events = [e for e in await read_events(settings) if e.type.startswith("account.") and e.data["id"] == account_id]
+        events = [
+            e for e in await read_events(settings) if e.type.startswith("account.") and e.data["id"] == account_id
+        ]
         return events if len(events) >= count else None
 
     events: list[Any] = await eventually(found, timeout=timeout)
@@ -63,17 +65,23 @@ async def test_every_way_an_account_is_made_announces_it(gateway, backend):
         (agency, {"role": "agency", "org_uscc": agency_uscc}),
     ):
         [event] = await account_events(settings, made["id"], count=1)
-        assert event.type == "account.registered" and event.source == "/gateway" and event.subject == made["id"]
-        assert event.data["version"] == 1 and event.data["username"] == made["username"]
-        assert event.data["email"] is None and event.data["language"] is None
+        assert event.type == "account.registered"
+        assert event.source == "/gateway"
+        assert event.subject == made["id"]
+        assert event.data["version"] == 1
+        assert event.data["username"] == made["username"]
+        assert event.data["email"] is None
+        assert event.data["language"] is None
         assert {k: event.data[k] for k in expected} == expected, event.data
 
     async def bootstrap_admin() -> list[Any]:
-        return [e for e in await read_events(settings, event_type="account.registered")
-                if e.data["username"] == ADMIN_ID]
+        return [
+            e for e in await read_events(settings, event_type="account.registered") if e.data["username"] == ADMIN_ID
+        ]
 
     [admin] = await eventually(bootstrap_admin, timeout=10)
-    assert admin.data["role"] == "admin" and admin.data["version"] == 1
+    assert admin.data["role"] == "admin"
+    assert admin.data["version"] == 1
 
 
 async def test_patch_me_sets_email_language_and_display_name(gateway, backend):
@@ -81,36 +89,61 @@ async def test_patch_me_sets_email_language_and_display_name(gateway, backend):
     account = (await signup(gateway, "agency", fresh_uscc())).json()
     me = bearer(await token(gateway, account["username"]))
     got = await gateway.get("/api/v1/me", headers=me)
-    assert got.status_code == 200 and got.headers["etag"] == '"1"'
-    assert got.json()["email"] is None and got.json()["language"] is None and got.json()["version"] == 1
+    assert got.status_code == 200
+    assert got.headers["etag"] == '"1"'
+    assert got.json()["email"] is None
+    assert got.json()["language"] is None
+    assert got.json()["version"] == 1
 
-    r = await gateway.patch("/api/v1/me", json={"email": " Safety.Officer@Example.COM ", "language": "en",
-                                                "display_name": "安全员 王"}, headers={**me, "If-Match": '"1"'})
+    r = await gateway.patch(
+        "/api/v1/me",
+        json={"email": " Safety.Officer@Example.COM ", "language": "en", "display_name": "安全员 王"},
+        headers={**me, "If-Match": '"1"'},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["email"] == "Safety.Officer@example.com" and body["language"] == "en"
-    assert body["display_name"] == "安全员 王" and body["version"] == 2 and r.headers["etag"] == '"2"'
-    assert body["username"] == account["username"] and body["org_status"] == "pending" and body["scopes"]
+    assert body["email"] == "Safety.Officer@example.com"
+    assert body["language"] == "en"
+    assert body["display_name"] == "安全员 王"
+    assert body["version"] == 2
+    assert r.headers["etag"] == '"2"'
+    assert body["username"] == account["username"]
+    assert body["org_status"] == "pending"
+    assert body["scopes"]
     again = (await gateway.get("/api/v1/me", headers=me)).json()
     assert {k: again[k] for k in ("email", "language", "display_name", "version")} == {
-        "email": "Safety.Officer@example.com", "language": "en", "display_name": "安全员 王", "version": 2}
+        "email": "Safety.Officer@example.com",
+        "language": "en",
+        "display_name": "安全员 王",
+        "version": 2,
+    }
 
     # a stale If-Match: 412, nothing changed
     stale = await gateway.patch("/api/v1/me", json={"language": "zh-CN"}, headers={**me, "If-Match": '"1"'})
     assert_problem(stale, 412, "precondition_failed")
     # clearing the address; without If-Match
     cleared = await gateway.patch("/api/v1/me", json={"email": None}, headers=me)
-    assert cleared.status_code == 200 and cleared.json()["email"] is None and cleared.json()["version"] == 3
+    assert cleared.status_code == 200
+    assert cleared.json()["email"] is None
+    assert cleared.json()["version"] == 3
     # nothing changes: no new version, no event
     same = await gateway.patch("/api/v1/me", json={"language": "en"}, headers=me)
-    assert same.status_code == 200 and same.json()["version"] == 3 and same.headers["etag"] == '"3"'
+    assert same.status_code == 200
+    assert same.json()["version"] == 3
+    assert same.headers["etag"] == '"3"'
 
     events = await account_events(settings, account["id"], count=3)
     assert [(e.type, e.data["version"]) for e in events] == [
-        ("account.registered", 1), ("account.updated", 2), ("account.updated", 3)]
-    assert events[1].data["email"] == "Safety.Officer@example.com" and events[1].data["language"] == "en"
-    assert events[1].data["display_name"] == "安全员 王" and events[1].data["org_uscc"] == account["org_uscc"]
-    assert events[2].data["email"] is None and events[2].data["language"] == "en"
+        ("account.registered", 1),
+        ("account.updated", 2),
+        ("account.updated", 3),
+    ]
+    assert events[1].data["email"] == "Safety.Officer@example.com"
+    assert events[1].data["language"] == "en"
+    assert events[1].data["display_name"] == "安全员 王"
+    assert events[1].data["org_uscc"] == account["org_uscc"]
+    assert events[2].data["email"] is None
+    assert events[2].data["language"] == "en"
     await asyncio.sleep(0.6)
     assert len(await account_events(settings, account["id"], count=3)) == 3
 
@@ -139,21 +172,35 @@ async def test_patch_me_refuses_what_is_not_an_address_or_a_language(sqlite_gate
         r = await gw.patch("/api/v1/me", json=body, headers=me)
         problem = assert_problem(r, 422, "validation_failed")
         assert any(field in e["field"] for e in problem["errors"]), (body, problem)
-    assert (await gw.patch("/api/v1/me", content=b"email=x", headers={**me, "Content-Type": "text/plain"})).status_code == 415
-    assert (await gw.patch("/api/v1/me", content=b"{", headers={**me, "Content-Type": "application/json"})).status_code == 400
+    assert (
+        await gw.patch("/api/v1/me", content=b"email=x", headers={**me, "Content-Type": "text/plain"})
+    ).status_code == 415
+    assert (
+        await gw.patch("/api/v1/me", content=b"{", headers={**me, "Content-Type": "application/json"})
+    ).status_code == 400
     assert (await gw.patch("/api/v1/me", json=["email"], headers=me)).status_code == 422
     assert (await gw.patch("/api/v1/me", json={"email": "x@example.com"})).status_code == 401
     english = await gw.patch("/api/v1/me", json={"language": "de"}, headers={**me, "Accept-Language": "en"})
-    assert english.status_code == 422 and "zh-CN" in english.text
+    assert english.status_code == 422
+    assert "zh-CN" in english.text
     assert (await gw.get("/api/v1/me", headers=me)).json()["version"] == 1  # none of it changed anything
     # a read-only token cannot write its settings
     from tests.gateway.helpers import authorize_query, code_of, login, pkce
 
     verifier, challenge = pkce()
-    page = await login(gw, authorize_query(challenge, scope="custody.read"), account["username"], "correct horse battery")
-    tokens = await gw.post("/oauth/token", data={"grant_type": "authorization_code", "code": code_of(page)[0],
-                                                  "redirect_uri": "http://127.0.0.1:53682/callback",
-                                                  "client_id": "custody-cli", "code_verifier": verifier})
+    page = await login(
+        gw, authorize_query(challenge, scope="custody.read"), account["username"], "correct horse battery"
+    )
+    tokens = await gw.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code_of(page)[0],
+            "redirect_uri": "http://127.0.0.1:53682/callback",
+            "client_id": "custody-cli",
+            "code_verifier": verifier,
+        },
+    )
     read_only = bearer(tokens.json()["access_token"])
     assert_problem(await gw.patch("/api/v1/me", json={"language": "en"}, headers=read_only), 403, "insufficient_scope")
 
@@ -168,7 +215,10 @@ async def test_disable_enable_and_removal_are_announced(gateway, backend):
     assert r.status_code == 200
     events = await account_events(settings, target["id"], count=3)
     assert [(e.type, e.data["version"]) for e in events] == [
-        ("account.registered", 1), ("account.disabled", 2), ("account.enabled", 3)]
+        ("account.registered", 1),
+        ("account.disabled", 2),
+        ("account.enabled", 3),
+    ]
     assert events[1].data["district"] == "440703"
 
     # a member removed by its organisation's admin
@@ -177,14 +227,21 @@ async def test_disable_enable_and_removal_are_announced(gateway, backend):
     owner_h = bearer(await token(gateway, owner["username"]))
     code = (await gateway.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=owner_h)).json()["code"]
     member = (await signup(gateway, "agency", uscc, invitation=code)).json()
-    r = await gateway.patch("/api/v1/me", json={"email": "m@example.com"},
-                            headers=bearer(await token(gateway, member["username"])))
+    r = await gateway.patch(
+        "/api/v1/me", json={"email": "m@example.com"}, headers=bearer(await token(gateway, member["username"]))
+    )
     assert r.status_code == 200
-    assert (await gateway.delete(f"/api/v1/organisations/{uscc}/members/{member['id']}", headers=owner_h)).status_code == 204
+    assert (
+        await gateway.delete(f"/api/v1/organisations/{uscc}/members/{member['id']}", headers=owner_h)
+    ).status_code == 204
     events = await account_events(settings, member["id"], count=3)
     assert [(e.type, e.data["version"]) for e in events] == [
-        ("account.registered", 1), ("account.updated", 2), ("account.removed", 3)]
-    assert events[2].data["org_uscc"] is None and events[2].data["email"] == "m@example.com"
+        ("account.registered", 1),
+        ("account.updated", 2),
+        ("account.removed", 3),
+    ]
+    assert events[2].data["org_uscc"] is None
+    assert events[2].data["email"] == "m@example.com"
 
 
 async def test_reassignment_announces_the_removed_admin_and_its_invitees(gateway, backend):
@@ -197,8 +254,9 @@ async def test_reassignment_announces_the_removed_admin_and_its_invitees(gateway
     code = (await gateway.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=impostor_h)).json()["code"]
     accomplice = (await signup(gateway, "enterprise", uscc, invitation=code)).json()
     owner = await admin_account(gateway, "enterprise", org_uscc=uscc)
-    r = await gateway.post(f"/api/v1/organisations/{uscc}/reassign", json={"account_id": owner["id"], "reason": "冒领"},
-                           headers=own)
+    r = await gateway.post(
+        f"/api/v1/organisations/{uscc}/reassign", json={"account_id": owner["id"], "reason": "冒领"}, headers=own
+    )
     assert r.status_code == 200, r.text
     for removed in (impostor, accomplice):
         events = await account_events(settings, removed["id"], count=2)
@@ -211,15 +269,22 @@ async def test_reassignment_announces_the_removed_admin_and_its_invitees(gateway
 async def _old_accounts(db: Database, count: int) -> list[uuid.UUID]:
     """Accounts written as before the announcements (no version: the column's default, 0)."""
     ids = [uuid.uuid4() for _ in range(count)]
-    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
     async with db.engine.begin() as conn:
         for n, account_id in enumerate(ids):
             disabled = n == 0
-            await conn.execute(sa.text(
-                "INSERT INTO accounts (id, username, username_key, role, district, disabled, created_at) "
-                "VALUES (:id, :u, :u, 'bureau', '440703', :disabled, :at)"),
-                {"id": account_id.hex if db.is_sqlite else account_id, "u": f"old-{account_id.hex[:12]}",
-                 "disabled": disabled, "at": at})
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO accounts (id, username, username_key, role, district, disabled, created_at) "
+                    "VALUES (:id, :u, :u, 'bureau', '440703', :disabled, :at)"
+                ),
+                {
+                    "id": account_id.hex if db.is_sqlite else account_id,
+                    "u": f"old-{account_id.hex[:12]}",
+                    "disabled": disabled,
+                    "at": at,
+                },
+            )
     return ids
 
 
@@ -242,12 +307,18 @@ async def test_accounts_from_before_are_announced_once_across_restarts_and_repli
                 await holder.execute(sa.text("SELECT id FROM accounts WHERE version = 0 FOR UPDATE"))
             racing = [asyncio.create_task(accounts.announce_existing(app.state.runtime)) for app in replicas]
             if not db.is_sqlite:
+
                 async def both_wait() -> bool:
                     waiting = await db.engine.connect()
                     try:
-                        return (await waiting.execute(sa.text(
-                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND wait_event_type = 'Lock'"))).scalar() == 2
+                        return (
+                            await waiting.execute(
+                                sa.text(
+                                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND wait_event_type = 'Lock'"
+                                )
+                            )
+                        ).scalar() == 2
                     finally:
                         await waiting.close()
 
@@ -264,16 +335,25 @@ async def test_accounts_from_before_are_announced_once_across_restarts_and_repli
         async with running_gateway(settings) as gw:  # a restart announces nobody again
             await account_events(settings, str(raced[0]), count=2)
             await asyncio.sleep(0.6)
-            admin = bearer((await gw.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                          auth=(ADMIN_ID, settings.admin_client_secret))).json()["access_token"])
+            admin = bearer(
+                (
+                    await gw.post(
+                        "/oauth/token",
+                        data={"grant_type": "client_credentials"},
+                        auth=(ADMIN_ID, settings.admin_client_secret),
+                    )
+                ).json()["access_token"]
+            )
             listed = (await gw.get("/api/v1/admin/accounts", params={"q": "old-"}, headers=admin)).json()["items"]
         everything = [e for e in await read_events(settings) if e.type.startswith("account.")]
         for account_id in [*raced, *at_start]:
             mine = [e for e in everything if e.data["id"] == str(account_id)]
             registered = [e for e in mine if e.type == "account.registered"]
             assert len(registered) == 1, mine  # once, whatever the restarts and replicas
-            assert registered[0].data["version"] == 1 and registered[0].data["district"] == "440703"
-            assert registered[0].data["role"] == "bureau" and registered[0].subject == str(account_id)
+            assert registered[0].data["version"] == 1
+            assert registered[0].data["district"] == "440703"
+            assert registered[0].data["role"] == "bureau"
+            assert registered[0].subject == str(account_id)
         # a disabled one is announced as such, so that notify tells it nothing
         for disabled in (raced[0], at_start[0]):
             mine = [e for e in everything if e.data["id"] == str(disabled)]

@@ -23,7 +23,7 @@ from tests.e2e.test_custody_story import PDF, agency_body
 from tests.identity.helpers import fresh_uscc
 
 
-async def set_me(platform: Platform, actor, **settings) -> dict:  # noqa: ANN001
+async def set_me(platform: Platform, actor, **settings) -> dict:
     """The actor's own settings through the gateway (SPEC §15: ``PATCH /api/v1/me``)."""
     r = await platform.client.patch("/api/v1/me", json=settings, headers=actor.headers)
     assert r.status_code == 200, r.text
@@ -196,7 +196,7 @@ async def test_major_hazard_reaches_the_bureau_inbox_and_mailbox_through_the_gat
         assert r.json()["items"] == []
 
 
-async def read_model(settings, account_id: str) -> dict | None:  # noqa: ANN001
+async def read_model(settings, account_id: str) -> dict | None:
     """Notify's row for the account (its read model of the gateway's accounts)."""
     db = Database(settings.database_url_for("notify"), service="notify")
     try:
@@ -208,9 +208,17 @@ async def read_model(settings, account_id: str) -> dict | None:  # noqa: ANN001
 
 
 def major_hazard(enterprise_uscc: str) -> dict:
-    return {"id": str(uuid.uuid4()), "version": 1, "contract_id": str(uuid.uuid4()), "agency_id": str(uuid.uuid4()),
-            "enterprise_uscc": enterprise_uscc, "district_code": "440703", "level": "major", "status": "open",
-            "deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat()}
+    return {
+        "id": str(uuid.uuid4()),
+        "version": 1,
+        "contract_id": str(uuid.uuid4()),
+        "agency_id": str(uuid.uuid4()),
+        "enterprise_uscc": enterprise_uscc,
+        "district_code": "440703",
+        "level": "major",
+        "status": "open",
+        "deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+    }
 
 
 async def test_accounts_reach_notify_only_through_the_gateway(env, smtp, tmp_path):
@@ -221,20 +229,23 @@ async def test_accounts_reach_notify_only_through_the_gateway(env, smtp, tmp_pat
         bureau = await platform.actor("bureau", district="440703")  # made by the admin
         uscc = fresh_uscc("440703")
         owner = await platform.actor("enterprise", org_uscc=uscc)  # signed up, verified by the admin
-        code = (await api.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=owner.headers)).json()["code"]
+        code = (await api.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=owner.headers)).json()[
+            "code"
+        ]
         member = await platform.actor("enterprise", org_uscc=uscc, invitation=code)  # joined with the invitation
 
-        async def inbox(actor) -> list:  # noqa: ANN001
+        async def inbox(actor) -> list:
             r = await api.get("/api/v1/inbox", params={"kind": "hazard.reported"}, headers=actor.headers)
             assert r.status_code == 200, r.text
             return r.json()["items"]
 
-        async def known(actor, **expected) -> dict | None:  # noqa: ANN001
+        async def known(actor, **expected) -> dict | None:
             row = await read_model(bus, actor.account["id"])
             return row if row is not None and all(row[k] == v for k, v in expected.items()) else None
 
         row = await eventually(lambda: known(bureau, district="440703", status="active"), timeout=20)
-        assert row["role"] == "bureau" and row["username"] == bureau.username
+        assert row["role"] == "bureau"
+        assert row["username"] == bureau.username
         await eventually(lambda: known(owner, org_uscc=uscc, status="active"), timeout=20)
         await eventually(lambda: known(member, org_uscc=uscc, status="active"), timeout=20)
 
@@ -247,18 +258,21 @@ async def test_accounts_reach_notify_only_through_the_gateway(env, smtp, tmp_pat
         assert mail["Subject"] == "[Urgent] Major hazard found"
         for actor in (bureau, owner, member):
             [item] = await eventually(lambda a=actor: inbox(a), timeout=20)
-            assert item["subject_id"] == first["id"] and item["urgent"] is True
+            assert item["subject_id"] == first["id"]
+            assert item["urgent"] is True
 
         # disabled: told nothing while it is; enabled: told again
-        r = await api.post(f"/api/v1/admin/accounts/{bureau.account['id']}/disable", json={"reason": "调岗"},
-                           headers=admin)
+        r = await api.post(
+            f"/api/v1/admin/accounts/{bureau.account['id']}/disable", json={"reason": "调岗"}, headers=admin
+        )
         assert r.status_code == 200, r.text
         await eventually(lambda: known(bureau, status="disabled"), timeout=20)
         second = major_hazard(uscc)
         await publish_event(bus, "hazard.reported", second)
         await eventually(lambda: len_at_least(inbox(owner), 2), timeout=20)
-        r = await api.post(f"/api/v1/admin/accounts/{bureau.account['id']}/enable", json={"reason": "返岗"},
-                           headers=admin)
+        r = await api.post(
+            f"/api/v1/admin/accounts/{bureau.account['id']}/enable", json={"reason": "返岗"}, headers=admin
+        )
         assert r.status_code == 200, r.text
         await eventually(lambda: known(bureau, status="active"), timeout=20)
         bureau.token = await platform.token(bureau.client_id, bureau.client_secret)  # the old one was revoked
@@ -272,7 +286,8 @@ async def test_accounts_reach_notify_only_through_the_gateway(env, smtp, tmp_pat
         r = await api.delete(f"/api/v1/organisations/{uscc}/members/{member.account['id']}", headers=owner.headers)
         assert r.status_code == 204
         row = await eventually(lambda: known(member, status="removed"), timeout=20)
-        assert row["org_uscc"] is None and row["version"] == 3
+        assert row["org_uscc"] is None
+        assert row["version"] == 3
         await eventually(lambda: len(smtp.to("member@example.test")) == 3, timeout=10)  # the three hazards so far
         await publish_event(bus, "hazard.reported", major_hazard(uscc))
         await eventually(lambda: len_at_least(inbox(owner), 4), timeout=20)
@@ -280,6 +295,6 @@ async def test_accounts_reach_notify_only_through_the_gateway(env, smtp, tmp_pat
         assert len(smtp.to("member@example.test")) == 3, "a removed member is mailed nothing"
 
 
-async def len_at_least(items, count: int):  # noqa: ANN001, ANN201
+async def len_at_least(items, count: int):
     found = await items
     return found if len(found) >= count else None

@@ -13,24 +13,24 @@ Revision ID: 2abc1ee713c4
 Revises: 7e8556f4d77e
 Create Date: 2026-12-02 01:21:52.423067
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision: str = '2abc1ee713c4'
-down_revision: Union[str, None] = '7e8556f4d77e'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "2abc1ee713c4"
+down_revision: str | None = "7e8556f4d77e"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column('accounts', sa.Column('email', sa.String(length=254), nullable=True))
-    op.add_column('accounts', sa.Column('language', sa.String(length=10), nullable=True))
-    op.add_column('accounts', sa.Column('version', sa.Integer(), server_default='0', nullable=False))
+    op.add_column("accounts", sa.Column("email", sa.String(length=254), nullable=True))
+    op.add_column("accounts", sa.Column("language", sa.String(length=10), nullable=True))
+    op.add_column("accounts", sa.Column("version", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
-    for column in ('version', 'language', 'email'):
-        op.execute(f'ALTER TABLE accounts DROP COLUMN {column}')
+    for column in ("version", "language", "email"):
+        op.execute(f"ALTER TABLE accounts DROP COLUMN {column}")
