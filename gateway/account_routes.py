@@ -273,6 +273,8 @@ async def change_password(
     hashed = await gw.passwords.hash(body.new_password)
     async with uow:
         row = await uow.session.get(Account, account_id, with_for_update=True)
+        if row is None:  # deleted meanwhile
+            raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
         row.password_hash, row.password_changed_at = hashed, uow.now
         await revocation.cut_off(uow, gw.revocations, subjects=[str(account_id)], reason="password changed")
     return {"status": "changed", "sessions_revoked": True}

@@ -555,7 +555,7 @@ async def announce_existing(runtime: Any) -> int:
                 .all()
             )
             for account in (
-                (await session.execute(sa.select(Account).where(Account.id.in_(claimed)).order_by(Account.id)))
+                (await session.execute(sa.select(Account).where(table.c.id.in_(claimed)).order_by(table.c.id)))
                 .scalars()
                 .all()
             ):

@@ -30,7 +30,7 @@ def organisation_changed(org: Organisation, *, previous: str | None, reason: str
         uscc=org.uscc,
         kind=org.kind,
         name=org.name,
-        status=org.status,  # type: ignore[arg-type]
+        status=org.status,
         district=org.district,
         admin_account_id=str(org.admin_account_id) if org.admin_account_id else None,
         reason=reason,
@@ -78,13 +78,13 @@ def account_changed(account: Account) -> AccountChanged:
         id=str(account.id),
         version=account.version,
         username=account.username,
-        role=account.role,  # type: ignore[arg-type]
+        role=account.role,
         org_uscc=account.org_uscc,
         district=account.district,
         email=account.email,
         language=account.language,
         display_name=account.display_name,
-    )  # type: ignore[arg-type]
+    )
 
 
 async def _account(uow: UnitOfWork, event_type: EventType, account: Account) -> None:

@@ -45,6 +45,7 @@ from shared.validation import no_control
 log = structlog.get_logger("gateway.organisations")
 
 INVITATION_TTL = timedelta(days=7)
+account_table = Account.__table__
 USCC_PATH = Annotated[str, Path(min_length=1, max_length=40)]
 
 
@@ -366,9 +367,8 @@ async def reassign(gw: Any, uow: UnitOfWork, uscc: str, body: ReassignIn, if_mat
                 (
                     await session.execute(
                         sa.select(Account)
-                        .where(
-                            Account.org_uscc == org.uscc, Account.invited_by == old_admin.id, Account.id != target.id
-                        )
+                        .where(account_table.c.org_uscc == org.uscc, account_table.c.invited_by == old_admin.id)
+                        .where(account_table.c.id != target.id)
                         .with_for_update()
                     )
                 )
