@@ -9,7 +9,7 @@ language of its notices) and the name others see. The route is in gateway/accoun
   no version and announces nothing.
 - E-mail syntax is the WHATWG "valid e-mail address" (what a browser's ``type=email`` accepts) with
   a dot in the domain and the RFC 5321 lengths (local part ≤ 64, address ≤ 254); the domain is
-  kept in lower case, the local part as typed.
+  kept in lower case (an internationalised one as its ``xn--`` A-labels), the local part as typed.
 """
 
 from __future__ import annotations
@@ -39,6 +39,13 @@ def check_email(value: str) -> str:
     no_control(value)
     value = value.strip()
     local, at, domain = value.rpartition("@")
+    if (
+        not domain.isascii()
+    ):  # an internationalised domain (例子.中国): kept as its A-labels, which any SMTP server takes
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            domain = ""
     labels = domain.split(".")
     if (
         not at

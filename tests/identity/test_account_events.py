@@ -184,6 +184,11 @@ async def test_patch_me_refuses_what_is_not_an_address_or_a_language(sqlite_gate
     assert english.status_code == 422
     assert "zh-CN" in english.text
     assert (await gw.get("/api/v1/me", headers=me)).json()["version"] == 1  # none of it changed anything
+    # an internationalised domain is kept as its A-labels, which any SMTP server takes
+    idn = await gw.patch("/api/v1/me", json={"email": "anquan@例子.中国"}, headers=me)
+    assert idn.status_code == 200, idn.text
+    assert idn.json()["email"] == "anquan@xn--fsqu00a.xn--fiqs8s"
+    assert_problem(await gw.patch("/api/v1/me", json={"email": "x@例子..中国"}, headers=me), 422, "validation_failed")
     # a read-only token cannot write its settings
     from tests.gateway.helpers import authorize_query, code_of, login, pkce
 
