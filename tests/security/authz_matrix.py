@@ -27,11 +27,11 @@ DENY = "DENY"
 OK = "OK"
 PUBLIC = "PUBLIC"
 
-REVOKED = {"impostor", "disabled"}              # tokens revoked: 401 wherever a token is read
+REVOKED = {"impostor", "disabled"}  # tokens revoked: 401 wherever a token is read
 EVERYONE = set(ACTORS) - {"anon"} - REVOKED
-GOV_A = {"admin", "city", "bureauA"}            # who governs district 440703
-READ_A = GOV_A | {"readonly"}                    # … and bureau A's read-only client
-ENT_A = {"entA", "member"}                       # who acts for enterprise A
+GOV_A = {"admin", "city", "bureauA"}  # who governs district 440703
+READ_A = GOV_A | {"readonly"}  # … and bureau A's read-only client
+ENT_A = {"entA", "member"}  # who acts for enterprise A
 PARTIES_A = {"agencyA"} | ENT_A
 BUREAUS = {"admin", "city", "bureauA", "bureauB", "readonly"}
 
@@ -43,7 +43,7 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /.well-known/jwks.json": PUBLIC,
     "GET /api/v1/policy": PUBLIC,
     "GET /api/v1/directory/agencies": PUBLIC,
-    "POST /api/v1/accounts": PUBLIC,                       # sign-up
+    "POST /api/v1/accounts": PUBLIC,  # sign-up
     # gateway: accounts and keys
     "POST /api/v1/admin/accounts": {"admin"},
     "POST /api/v1/admin/clients": {"admin"},
@@ -57,9 +57,9 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/admin/audit-trail/verify": {"admin"},
     "POST /api/v1/admin/sweep": {"admin"},
     # registry
-    "POST /api/v1/agencies": {"agencyA"},                  # its own USCC only
-    "GET /api/v1/agencies": EVERYONE - {"entA", "entB", "member"},   # filtered to what the caller governs / owns
-    "GET /api/v1/agencies/{agency_id}": EVERYONE,          # non-owners of an approved agency: the public profile
+    "POST /api/v1/agencies": {"agencyA"},  # its own USCC only
+    "GET /api/v1/agencies": EVERYONE - {"entA", "entB", "member"},  # filtered to what the caller governs / owns
+    "GET /api/v1/agencies/{agency_id}": EVERYONE,  # non-owners of an approved agency: the public profile
     "PATCH /api/v1/agencies/{agency_id}": {"agencyA"},
     "POST /api/v1/agencies/{agency_id}/documents": {"agencyA"},
     "GET /api/v1/agencies/{agency_id}/documents/{document_id}": READ_A | {"agencyA"},
@@ -72,13 +72,15 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/enterprises": GOV_A | ENT_A,
     "GET /api/v1/enterprises": EVERYONE - {"agencyA", "agencyB", "pending"},
     "POST /api/v1/enterprises/import": GOV_A | {"bureauB"},  # bureau B's rows outside 440703 are rejected per row
-    "GET /api/v1/enterprises/by-uscc/{uscc}": READ_A | ENT_A | {"agencyA", "agencyB", "pending"},  # agencies look up prospective clients
+    "GET /api/v1/enterprises/by-uscc/{uscc}": READ_A
+    | ENT_A
+    | {"agencyA", "agencyB", "pending"},  # agencies look up prospective clients
     "GET /api/v1/enterprises/{enterprise_id}": READ_A | ENT_A,
     "PATCH /api/v1/enterprises/{enterprise_id}": GOV_A | ENT_A,
     "GET /api/v1/enterprises/{enterprise_id}/risk": READ_A | ENT_A,
     # contracts
     "POST /api/v1/contracts": PARTIES_A,
-    "GET /api/v1/contracts": EVERYONE,                     # filtered
+    "GET /api/v1/contracts": EVERYONE,  # filtered
     "GET /api/v1/contracts/{contract_id}": READ_A | PARTIES_A,
     "PATCH /api/v1/contracts/{contract_id}": PARTIES_A,
     "POST /api/v1/contracts/{contract_id}/sign": PARTIES_A,
@@ -102,52 +104,65 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/audits": EVERYONE,
     "GET /api/v1/audits/{task_id}": READ_A | PARTIES_A,
     "POST /api/v1/audits/{task_id}/result": GOV_A,
-    "POST /api/v1/complaints": {"anon", "entB"} | ENT_A,   # enterprises, or anonymous with a phone number
+    "POST /api/v1/complaints": {"anon", "entB"} | ENT_A,  # enterprises, or anonymous with a phone number
     "GET /api/v1/complaints": EVERYONE,
-    "POST /api/v1/complaints/track": set(),                # public, but only with the right tracking code (sent: a wrong one)
+    "POST /api/v1/complaints/track": set(),  # public, but only with the right tracking code (sent: a wrong one)
     "GET /api/v1/complaints/{complaint_id}": READ_A | ENT_A,  # the agency sees it once forwarded
     "POST /api/v1/complaints/{complaint_id}/forward": GOV_A,
     "POST /api/v1/complaints/{complaint_id}/respond": {"agencyA"},
     "POST /api/v1/complaints/{complaint_id}/resolve": GOV_A,
-    "GET /api/v1/credit/agencies/{agency_id}": EVERYONE,   # the credit file behind the public grade
+    "GET /api/v1/credit/agencies/{agency_id}": EVERYONE,  # the credit file behind the public grade
     # gateway (SPEC §14): an account's own settings, whatever its organisation's status
     "GET /api/v1/me/clients": EVERYONE,
     "DELETE /api/v1/me/clients/{client_id}": EVERYONE - {"readonly"},  # a random id: 404 for its owner too
-    "POST /api/v1/me/password": EVERYONE - {"readonly"},   # a wrong current password: 422
-    "PATCH /api/v1/me": EVERYONE - {"readonly"},           # its own e-mail and language (SPEC §15)
+    "POST /api/v1/me/password": EVERYONE - {"readonly"},  # a wrong current password: 422
+    "PATCH /api/v1/me": EVERYONE - {"readonly"},  # its own e-mail and language (SPEC §15)
     # admin: accounts, clients, keys
     "GET /api/v1/admin/accounts": {"admin"},
     "POST /api/v1/admin/accounts/{account_id}/disable": {"admin"},  # a throwaway member of enterprise A
     "POST /api/v1/admin/accounts/{account_id}/enable": {"admin"},
     "GET /api/v1/admin/clients": {"admin"},
-    "DELETE /api/v1/admin/clients/{client_id}": {"admin"},          # a random id: 404
-    "POST /api/v1/admin/keys/{kid}/revoke": {"admin"},              # a random kid: 404
+    "DELETE /api/v1/admin/clients/{client_id}": {"admin"},  # a random id: 404
+    "POST /api/v1/admin/keys/{kid}/revoke": {"admin"},  # a random kid: 404
     # organisations: enterprise A's (reads, invitations, members), organisation S's (the bureau's actions)
-    "GET /api/v1/organisations": BUREAUS,                  # the verification queue, filtered to the district
+    "GET /api/v1/organisations": BUREAUS,  # the verification queue, filtered to the district
     "GET /api/v1/organisations/{uscc}": READ_A | ENT_A,
     "GET /api/v1/organisations/{uscc}/members": READ_A | {"entA"},
     "POST /api/v1/organisations/{uscc}/invitations": {"entA"},  # its admin
     "DELETE /api/v1/organisations/{uscc}/members/{account_id}": {"entA"},
-    "POST /api/v1/organisations/{uscc}/verify": GOV_A,     # organisation S: verified already (409)
-    "POST /api/v1/organisations/{uscc}/suspend": GOV_A,    # organisation S: suspended once, then 409
+    "POST /api/v1/organisations/{uscc}/verify": GOV_A,  # organisation S: verified already (409)
+    "POST /api/v1/organisations/{uscc}/suspend": GOV_A,  # organisation S: suspended once, then 409
     "POST /api/v1/organisations/{uscc}/reinstate": GOV_A,
-    "POST /api/v1/organisations/{uscc}/reassign": GOV_A,   # a random account: 422
+    "POST /api/v1/organisations/{uscc}/reassign": GOV_A,  # a random account: 422
 }
 
 # OAuth2 endpoints authenticate clients, not bearer tokens (tests/gateway/test_oauth.py covers
 # them); here: without credentials they answer 4xx, never 5xx.
-OAUTH = {"POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect", "GET /oauth/authorize",
-         "POST /oauth/authorize"}
+OAUTH = {
+    "POST /oauth/token",
+    "POST /oauth/revoke",
+    "POST /oauth/introspect",
+    "GET /oauth/authorize",
+    "POST /oauth/authorize",
+}
 # Admin calls whose success would be a nuisance to the other rows, and what the admin gets instead.
 # Public operations guarded by a secret in the body; the matrix sends a wrong one.
 GUESSED_SECRET = {"POST /api/v1/complaints/track"}
 ADMIN_EXPECT = {"POST /api/v1/admin/dlq/{dead_letter_id}/replay": 404}  # a random dead-letter id
 # Allowed callers that get 404 because the path names a random record (it is not theirs to delete).
-NOT_FOUND_WHEN_ALLOWED = {"DELETE /api/v1/me/clients/{client_id}", "DELETE /api/v1/admin/clients/{client_id}",
-                          "POST /api/v1/admin/keys/{kid}/revoke"}
+NOT_FOUND_WHEN_ALLOWED = {
+    "DELETE /api/v1/me/clients/{client_id}",
+    "DELETE /api/v1/admin/clients/{client_id}",
+    "POST /api/v1/admin/keys/{kid}/revoke",
+}
 # Public operations the gateway answers without reading any token (a revoked one included).
-TOKENLESS = {"GET /healthz", "GET /readyz", "GET /.well-known/oauth-authorization-server", "GET /.well-known/jwks.json",
-             "POST /api/v1/accounts"}
+TOKENLESS = {
+    "GET /healthz",
+    "GET /readyz",
+    "GET /.well-known/oauth-authorization-server",
+    "GET /.well-known/jwks.json",
+    "POST /api/v1/accounts",
+}
 
 
 def expected(operation: str, actor: str) -> int | str:

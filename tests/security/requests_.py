@@ -11,11 +11,22 @@ from typing import Any
 from tests.security.world import PDF, World, agency_body, contract_body, enterprise_body
 
 PATH_IDS = {
-    "agency_id": "agencyA", "document_id": "documentA", "enterprise_id": "enterpriseA", "contract_id": "contractA",
-    "log_id": "log", "hazard_id": "hazard", "task_id": "task", "sample_id": "sample", "complaint_id": "complaint",
+    "agency_id": "agencyA",
+    "document_id": "documentA",
+    "enterprise_id": "enterpriseA",
+    "contract_id": "contractA",
+    "log_id": "log",
+    "hazard_id": "hazard",
+    "task_id": "task",
+    "sample_id": "sample",
+    "complaint_id": "complaint",
 }
-SERVICE_QUERY = {"/api/v1/admin/dlq", "/api/v1/admin/dlq/{dead_letter_id}/replay", "/api/v1/admin/audit-trail/verify",
-                 "/api/v1/admin/sweep"}
+SERVICE_QUERY = {
+    "/api/v1/admin/dlq",
+    "/api/v1/admin/dlq/{dead_letter_id}/replay",
+    "/api/v1/admin/audit-trail/verify",
+    "/api/v1/admin/sweep",
+}
 
 
 ORG_ACTIONS = ("/verify", "/suspend", "/reinstate", "/reassign")
@@ -42,10 +53,19 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         kw["params"] = {"service": "registry"}
     key = f"{method} {path}"
     bodies: dict[str, Any] = {
-        "POST /api/v1/accounts": {"username": f"signup{unique}", "password": "Pa55word-for-tests", "role": "enterprise",
-                                  "org_uscc": w.uscc["entB"], "display_name": "x"},
-        "POST /api/v1/admin/accounts": {"username": f"acct{unique}", "password": "Pa55word-for-tests", "role": "bureau",
-                                        "district": "440703"},
+        "POST /api/v1/accounts": {
+            "username": f"signup{unique}",
+            "password": "Pa55word-for-tests",
+            "role": "enterprise",
+            "org_uscc": w.uscc["entB"],
+            "display_name": "x",
+        },
+        "POST /api/v1/admin/accounts": {
+            "username": f"acct{unique}",
+            "password": "Pa55word-for-tests",
+            "role": "bureau",
+            "district": "440703",
+        },
         "POST /api/v1/admin/clients": {"username": w.usernames["agencyA"], "name": f"c{unique}"},
         "POST /api/v1/me/clients": {"name": f"c{unique}"},
         "POST /api/v1/admin/keys/rotate": {},
@@ -63,15 +83,32 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/contracts/{contract_id}/filing-review": {"decision": "accept", "comments": "ok"},
         "POST /api/v1/contracts/{contract_id}/terminate": {"reason": "test"},
         "POST /api/v1/contracts/{contract_id}/cancel": {"reason": "test"},
-        "POST /api/v1/service-logs": {"contract_id": w.ids["contractA"], "visit_date": today.isoformat(),
-                                      "engineer_name": "陈工", "items": ["hazard_inspection"], "summary": "检查"},
+        "POST /api/v1/service-logs": {
+            "contract_id": w.ids["contractA"],
+            "visit_date": today.isoformat(),
+            "engineer_name": "陈工",
+            "items": ["hazard_inspection"],
+            "summary": "检查",
+        },
         "POST /api/v1/hazards/{hazard_id}/rectify": {"note": "已整改"},
         "POST /api/v1/hazards/{hazard_id}/verify": {"note": "已复核"},
-        "POST /api/v1/audits/sample": {"period": f"{today.year}-{today.month:02d}", "rate": 1.0, "seed": unique,
-                                       "district": "440703"},
-        "POST /api/v1/audits/{task_id}/result": {"scores": [{"criterion": "服务记录", "score": 80}], "findings": "ok", "fraud": False},
-        "POST /api/v1/complaints": {"agency_id": w.ids["agencyA"], "category": "other", "description": "匿名反映",
-                                    "contact_phone": "13800138000"},
+        "POST /api/v1/audits/sample": {
+            "period": f"{today.year}-{today.month:02d}",
+            "rate": 1.0,
+            "seed": unique,
+            "district": "440703",
+        },
+        "POST /api/v1/audits/{task_id}/result": {
+            "scores": [{"criterion": "服务记录", "score": 80}],
+            "findings": "ok",
+            "fraud": False,
+        },
+        "POST /api/v1/complaints": {
+            "agency_id": w.ids["agencyA"],
+            "category": "other",
+            "description": "匿名反映",
+            "contact_phone": "13800138000",
+        },
         "POST /api/v1/complaints/track": {"id": w.ids["complaint"], "tracking_code": "guessed-code-0000"},
         "POST /api/v1/complaints/{complaint_id}/forward": {},
         "POST /api/v1/complaints/{complaint_id}/respond": {"response": "已处理"},
