@@ -37,27 +37,25 @@ _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 def check_email(value: str) -> str:
     no_control(value)
-    value = value.strip()
-    local, at, domain = value.rpartition("@")
-    if (
-        not domain.isascii()
-    ):  # an internationalised domain (例子.中国): kept as its A-labels, which any SMTP server takes
+    local, at, domain = value.strip().rpartition("@")
+    if not domain.isascii():  # an internationalised domain (例子.中国): its A-labels, which any SMTP server takes
         try:
             domain = domain.encode("idna").decode("ascii")
         except UnicodeError:
             domain = ""
     labels = domain.split(".")
+    address = f"{local}@{domain.lower()}"
     if (
         not at
         or not local
         or len(local) > 64
-        or len(value) > 254
+        or len(address) > 254
         or not _LOCAL.match(local)
         or len(labels) < 2
         or not all(_LABEL.match(label) for label in labels)
     ):
         raise ValueError("电子邮箱地址格式无效（如 name@example.com） / not an e-mail address (like name@example.com)")
-    return f"{local}@{domain.lower()}"
+    return address
 
 
 def check_language(value: str) -> str:
