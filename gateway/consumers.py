@@ -10,13 +10,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 import structlog
 
+from gateway import events
+from gateway.models import Organisation
 from shared.events.catalog import EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.uow import UnitOfWork
-
-from gateway import events
-from gateway.models import Organisation
 
 log = structlog.get_logger("gateway.consumers")
 
@@ -26,7 +25,7 @@ CONSUMERS = Consumers()
 
 @CONSUMERS.on(EventType.AGENCY_APPROVED)
 async def agency_approved(uow: UnitOfWork, event: CloudEvent) -> None:
-    session, outbox, clock = uow.session, uow.runtime.outbox, uow.clock
+    session, clock = uow.session, uow.clock
     uscc = event.data.get("uscc")
     if not isinstance(uscc, str):
         return
@@ -39,5 +38,5 @@ async def agency_approved(uow: UnitOfWork, event: CloudEvent) -> None:
     org.status_reason = "备案审核通过 / filing approved"
     org.version += 1
     await session.flush()
-    await events.organisation_verified(outbox, session, org, previous="pending", reason=org.status_reason)
+    await events.organisation_verified(uow, org, previous="pending", reason=org.status_reason)
     log.info("gateway.organisation.verified_by_filing", uscc=uscc, agency_id=event.data.get("id"))

@@ -3,18 +3,24 @@
 
 Not a ``ServiceSpec`` service, but built from the same shared parts: settings, database + Alembic
 migrations, the bus with an outbox and its relay (the gateway emits ``organisation.*``,
-``token.revoked`` and ``key.*``: gateway/events.py), a durable inbox consumer (``agency.approved``
-verifies the agency's organisation), the ephemeral revocation feed every process has
-(shared.revocations), problem+json errors, structlog, ``RequestContextMiddleware`` (request ids,
-language, metrics) and ``shared.auth`` for its own API.
+``account.*``, ``token.revoked`` and ``key.*``: gateway/events.py), a durable inbox consumer
+(``agency.approved`` verifies the agency's organisation), the ephemeral revocation feed every
+process has (shared.revocations), problem+json errors, structlog, ``RequestContextMiddleware``
+(request ids, language, metrics) and ``shared.auth`` for its own API.
+
+One ``Runtime`` (shared.app) holds the process's parts like a service's: every write that emits an
+event runs on one of its units of work (shared/uow.py) — a request's through the ``UoW`` dependency
+(``app.state.runtime``), the inbox's, the OAuth store's and the key store's through
+``runtime.unit_of_work()``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import structlog
@@ -22,6 +28,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from gateway import account_routes, admin, consumers, organisations
+from gateway.accounts import Passwords, announce_existing, bootstrap, check_production
+from gateway.models import infra
+from gateway.oauth import endpoints as oauth_endpoints
+from gateway.oauth.grants import OAuthStore
+from gateway.oauth.keys import KeyStore
+from gateway.oauth.server import AuthorizationServer
+from gateway.openapi import MergedOpenAPI
+from gateway.portal_client import ensure_portal_client
+from gateway.proxy import ProxyMiddleware, RouteError, new_session, route_for
+from gateway.ratelimit import AuthLimiter, SignUpLimiter, TokenBuckets
 from shared import migrations
 from shared.app import Runtime
 from shared.auth import Principal, TokenVerifier
@@ -32,23 +49,11 @@ from shared.events.bus import Bus
 from shared.events.inbox import Subscriber
 from shared.events.outbox import Outbox, OutboxRelay
 from shared.http import ContentTypeMiddleware, RequestContextMiddleware
-from shared.idempotency import IdempotencyMiddleware
 from shared.i18n import text
+from shared.idempotency import IdempotencyMiddleware
 from shared.logging import configure_logging
 from shared.policy import load_policy
 from shared.settings import Settings
-
-from gateway import account_routes, admin, consumers, organisations
-from gateway.accounts import Passwords, bootstrap, check_production
-from gateway.models import infra
-from gateway.oauth import endpoints as oauth_endpoints
-from gateway.oauth.grants import OAuthStore
-from gateway.oauth.keys import KeyStore
-from gateway.oauth.server import AuthorizationServer
-from gateway.openapi import MergedOpenAPI
-from gateway.portal_client import ensure_portal_client
-from gateway.proxy import ProxyMiddleware, RouteError, new_session, route_for
-from gateway.ratelimit import AuthLimiter, SignUpLimiter, TokenBuckets
 
 log = structlog.get_logger("gateway")
 REFRESH_SECONDS = 5.0
@@ -62,7 +67,7 @@ class GatewayApp(FastAPI):
 
     fast_path: Any = None
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if self.fast_path is not None and scope["type"] == "http":
             try:
                 proxied = route_for(scope["path"], scope.get("query_string", b"")) is not None
@@ -73,23 +78,28 @@ class GatewayApp(FastAPI):
                 return
         await super().__call__(scope, receive, send)
 
-    async def _proxy(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def _proxy(self, scope, receive, send) -> None:
         started = False
 
-        async def tracking_send(message) -> None:  # noqa: ANN001
+        async def tracking_send(message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.fast_path(scope, receive, tracking_send)
-        except Exception:  # noqa: BLE001 - our bug, never the client's: logged, answered as a problem
+        except Exception:
             log.exception("gateway.proxy.unhandled_error", path=scope.get("path"))
             if not started:
                 from shared.errors import problem
 
-                await problem(500, code=ErrorCode.INTERNAL_ERROR, detail=text(
-                    "服务器内部错误，已记录，请联系运维并提供请求编号", "Internal error; it was logged — quote the request id"),
+                await problem(
+                    500,
+                    code=ErrorCode.INTERNAL_ERROR,
+                    detail=text(
+                        "服务器内部错误，已记录，请联系运维并提供请求编号",
+                        "Internal error; it was logged — quote the request id",
+                    ),
                 )(scope, receive, send)
 
 
@@ -97,11 +107,11 @@ class ApiIdempotency:
     """``Idempotency-Key`` (shared.idempotency) on the gateway's own ``/api/`` POSTs; the OAuth
     endpoints follow RFC 6749 instead, and proxied requests are the services' business."""
 
-    def __init__(self, app, **keys: Any) -> None:  # noqa: ANN001
+    def __init__(self, app: Any, **keys: Any) -> None:
         self.app = app
         self.idempotent = IdempotencyMiddleware(app, **keys)
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             await self.idempotent(scope, receive, send)
         else:
@@ -117,19 +127,18 @@ class GatewayContext:
     keys: KeyStore
     store: OAuthStore
     server: AuthorizationServer
+    runtime: Runtime
     passwords: Passwords
     auth_limiter: AuthLimiter
     signup_limiter: SignUpLimiter
     openapi: MergedOpenAPI
     bus: Bus
-    outbox: Outbox
-    relay: OutboxRelay
     subscriber: Subscriber
-    verifier: "GatewayVerifier | None" = None
+    verifier: GatewayVerifier | None = None
     http: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
 
     @property
-    def revocations(self):  # noqa: ANN201
+    def revocations(self):
         return self.store.revocations
 
     def address(self, scope_or_request: Any) -> str:
@@ -169,24 +178,46 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     bus = Bus(settings, name="gateway")
     outbox = Outbox(infra.outbox, clock)
     relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
-    keys = KeyStore(db, settings, clock, outbox=outbox)
-    store = OAuthStore(db=db, clock=clock, outbox=outbox, grace_seconds=settings.refresh_grace_seconds)
-    subscriber = Subscriber(db=db, infra=infra, bus=bus, service="gateway", max_deliver=settings.max_deliver,
-                            consumers=consumers.CONSUMERS)
+    keys = KeyStore(db, settings, clock)
+    store = OAuthStore(db=db, clock=clock, grace_seconds=settings.refresh_grace_seconds)
+    subscriber = Subscriber(
+        db=db, infra=infra, bus=bus, service="gateway", max_deliver=settings.max_deliver, consumers=consumers.CONSUMERS
+    )
+    verifier = GatewayVerifier(keys, store, settings)
+    # The process's parts, as a service's: the units of work of requests, the inbox, the stores.
+    runtime = Runtime(
+        name="gateway",
+        settings=settings,
+        db=db,
+        infra=infra,
+        bus=bus,
+        outbox=outbox,
+        relay=relay,
+        subscriber=subscriber,
+        clock=clock,
+        verifier=verifier,
+        policy=load_policy(settings),
+    )
+    subscriber.runtime = keys.runtime = store.runtime = runtime
     gw = GatewayContext(
-        settings=settings, db=db, clock=clock, infra=infra, keys=keys, store=store,
+        settings=settings,
+        db=db,
+        clock=clock,
+        infra=infra,
+        keys=keys,
+        store=store,
         server=AuthorizationServer(store=store, keys=keys, settings=settings, clock=clock),
+        runtime=runtime,
         passwords=Passwords(settings),
         auth_limiter=AuthLimiter(limit=settings.auth_rate_limit, window_seconds=settings.auth_rate_window_seconds),
-        signup_limiter=SignUpLimiter(limit=settings.signup_rate_limit, window_seconds=settings.signup_rate_window_seconds),
-        openapi=MergedOpenAPI(settings), bus=bus, outbox=outbox, relay=relay,
+        signup_limiter=SignUpLimiter(
+            limit=settings.signup_rate_limit, window_seconds=settings.signup_rate_window_seconds
+        ),
+        openapi=MergedOpenAPI(settings),
+        bus=bus,
         subscriber=subscriber,
+        verifier=verifier,
     )
-    verifier = gw.verifier = GatewayVerifier(keys, store, settings)
-    # The gateway's inbox opens units of work like every service's (shared.app.Runtime).
-    subscriber.runtime = Runtime(name="gateway", settings=settings, db=db, infra=infra, bus=bus, outbox=outbox,
-                                 relay=relay, subscriber=subscriber, clock=clock, verifier=verifier,
-                                 policy=load_policy(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -194,7 +225,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await db.ensure_database()
         await migrations.upgrade(db, "gateway")
         await keys.start()
-        await bootstrap(db, clock, settings)
+        await bootstrap(runtime)
+        await announce_existing(runtime)  # accounts from before the gateway announced them: once
         await ensure_portal_client(db, settings, now=clock.now())  # the portal is its own process (D22)
         await store.load_revoked()
         bus.start()
@@ -203,8 +235,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         gw.subscriber.start()
         gw.http["session"] = new_session(settings)
         refresher = asyncio.create_task(_refresh_periodically(gw))
-        log.info("gateway.started", database=db.url.split("@")[-1], issuer=settings.issuer_url,
-                 active_kid=keys.active.kid if keys.active else None)
+        log.info(
+            "gateway.started",
+            database=db.url.split("@")[-1],
+            issuer=settings.issuer_url,
+            active_kid=keys.active.kid if keys.active else None,
+        )
         try:
             yield
         finally:
@@ -217,16 +253,28 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             gw.passwords.close()
             await db.dispose()
 
-    app = GatewayApp(title="custody-gateway", version="1.0.0", lifespan=lifespan, openapi_url=None, docs_url=None,
-                  redoc_url=None, description="OAuth2 authorization server, accounts and reverse proxy")
+    app = GatewayApp(
+        title="custody-gateway",
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        description="OAuth2 authorization server, accounts and reverse proxy",
+    )
     app.state.gw = gw
+    app.state.runtime = runtime  # what the UoW dependency (shared.app) reads
     app.state.verifier = verifier
     install_error_handlers(app)
     app.add_middleware(ApiIdempotency, db=db, table=infra.idempotency, verifier=verifier)
     app.add_middleware(ContentTypeMiddleware, non_json_paths=(r"^/oauth/",))
     limiter = TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
-    proxy_options: dict[str, Any] = {"settings": settings, "session_factory": gw.session,
-                                     "verify": verifier.verify, "limiter": limiter}
+    proxy_options: dict[str, Any] = {
+        "settings": settings,
+        "session_factory": gw.session,
+        "verify": verifier.verify,
+        "limiter": limiter,
+    }
     app.add_middleware(ProxyMiddleware, **proxy_options)  # own routes: 413s, the admin `service` 422
     app.add_middleware(RequestContextMiddleware, service="gateway")
     app.fast_path = RequestContextMiddleware(ProxyMiddleware(None, **proxy_options), service="gateway")
@@ -249,9 +297,14 @@ def _operational_routes(app: FastAPI, gw: GatewayContext) -> None:
         db_ok = await gw.db.ping()
         keys_ok = gw.keys.active is not None
         ready = db_ok and keys_ok  # OAuth works without the bus; its events wait in the outbox
-        return JSONResponse({"status": "ready" if ready else "not-ready", "service": "gateway",
-                             "checks": {"database": db_ok, "signing_key": keys_ok, "bus": gw.bus.connected}},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {
+                "status": "ready" if ready else "not-ready",
+                "service": "gateway",
+                "checks": {"database": db_ok, "signing_key": keys_ok, "bus": gw.bus.connected},
+            },
+            status_code=200 if ready else 503,
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -276,5 +329,5 @@ async def _refresh_periodically(gw: GatewayContext) -> None:
             await gw.store.load_revoked()
             if rounds % PURGE_EVERY == 0:
                 await gw.store.purge_expired()
-        except Exception as exc:  # noqa: BLE001 - the next round tries again
+        except Exception as exc:
             log.warning("gateway.refresh_failed", error=str(exc))

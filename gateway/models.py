@@ -46,6 +46,13 @@ class Account(Base, table=True):
     # who invited this account into its organisation (a reassignment removes the old admin's invitees)
     invited_by: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
     password_changed_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
+    # how notify reaches the person (SPEC §15): an address for e-mail, the language of its notices
+    # (None: the platform's, zh-CN); both set with PATCH /api/v1/me
+    email: str | None = Field(default=None, sa_column=sa.Column(sa.String(254)))
+    language: str | None = Field(default=None, sa_column=sa.Column(sa.String(10)))
+    # grows with every change announced on the bus (account.*) and is the ETag of /api/v1/me; 0 on
+    # rows from before the announcements: the gateway announces those once at start (accounts.py)
+    version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
     created_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
 
     __table_args__ = (
@@ -65,8 +72,9 @@ class Organisation(Base, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
     district: str = Field(sa_column=sa.Column(sa.String(12), nullable=False))
-    admin_account_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(
-        sa.Uuid, sa.ForeignKey("accounts.id", ondelete="SET NULL")))
+    admin_account_id: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="SET NULL"))
+    )
     verified_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
     status_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     decided_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
@@ -87,15 +95,20 @@ class Invitation(Base, table=True):
     __tablename__ = "invitations"
 
     code_hash: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
-    org_uscc: str = Field(sa_column=sa.Column(sa.String(18), sa.ForeignKey("organisations.uscc", ondelete="CASCADE"),
-                                              nullable=False, index=True))
-    created_by: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"),
-                                                      nullable=False))
+    org_uscc: str = Field(
+        sa_column=sa.Column(
+            sa.String(18), sa.ForeignKey("organisations.uscc", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    created_by: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    )
     created_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
     expires_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
-    used_by: uuid.UUID | None = Field(default=None, sa_column=sa.Column(
-        sa.Uuid, sa.ForeignKey("accounts.id", ondelete="SET NULL")))
+    used_by: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="SET NULL"))
+    )
 
 
 class TokenCutoff(Base, table=True):
@@ -119,8 +132,9 @@ class Client(Base, table=True):
     client_id: str = Field(sa_column=sa.Column(sa.String(80), primary_key=True))
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     secret_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(128)))  # None: a public client
-    account_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(
-        sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True))
+    account_id: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    )
     grant_types: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     redirect_uris: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     scopes: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
@@ -131,10 +145,12 @@ class AuthorizationCode(Base, table=True):
     __tablename__ = "authorization_codes"
 
     code_hash: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
-    client_id: str = Field(sa_column=sa.Column(sa.String(80), sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
-                                               nullable=False))
-    account_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"),
-                                                      nullable=False))
+    client_id: str = Field(
+        sa_column=sa.Column(sa.String(80), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
+    )
+    account_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    )
     redirect_uri: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     code_challenge: str = Field(sa_column=sa.Column(sa.String(128), nullable=False))
@@ -147,10 +163,12 @@ class RefreshToken(Base, table=True):
 
     token_hash: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
     family_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False, index=True))
-    client_id: str = Field(sa_column=sa.Column(sa.String(80), sa.ForeignKey("clients.client_id", ondelete="CASCADE"),
-                                               nullable=False))
-    account_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"),
-                                                      nullable=False))
+    client_id: str = Field(
+        sa_column=sa.Column(sa.String(80), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False)
+    )
+    account_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    )
     scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
     expires_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))

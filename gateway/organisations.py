@@ -9,6 +9,8 @@ is verified — nobody becomes an organisation by typing its USCC.
   role recover from a wrong claim: the old admin and the accounts it invited are removed from the
   organisation and disabled, and their live tokens stop working at every service (gateway/revocation.py).
 - Members' tokens carry ``org_status``; services refuse writes of an unverified one (shared.auth).
+- Writes run on the request's unit of work (``UoW``, shared/uow.py): the organisation's events,
+  the accounts it removes (``account.removed``) and the revocations commit together.
 """
 
 from __future__ import annotations
@@ -29,18 +31,21 @@ from gateway.models import Account, Invitation, Organisation
 from gateway.oauth.grants import digest
 from gateway.problems import ERRORS
 from gateway.states import ORGANISATION, REINSTATE, REJECT, SUSPEND, VERIFY, OrgStatus
+from shared.app import UoW
 from shared.auth import CurrentPrincipal, Principal
 from shared.clock import as_utc
 from shared.errors import Conflict, ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
-from shared.http import check_if_match, set_etag
+from shared.http import IfMatch, Precondition, with_etag
 from shared.i18n import text
 from shared.pagination import PageParams, keyset, page_of, page_params
 from shared.reference import load_jurisdiction
+from shared.uow import UnitOfWork
 from shared.validation import no_control
 
 log = structlog.get_logger("gateway.organisations")
 
 INVITATION_TTL = timedelta(days=7)
+account_table = Account.__table__
 USCC_PATH = Annotated[str, Path(min_length=1, max_length=40)]
 
 
@@ -120,29 +125,59 @@ class InvitationRead(BaseModel):
 
 
 def read(org: Organisation) -> dict[str, Any]:
-    return {"uscc": org.uscc, "kind": org.kind, "name": org.name, "status": org.status, "district": org.district,
-            "admin_account_id": str(org.admin_account_id) if org.admin_account_id else None,
-            "verified_at": as_utc(org.verified_at).isoformat() if org.verified_at else None,
-            "status_reason": org.status_reason, "decided_by": org.decided_by, "version": org.version,
-            "created_at": as_utc(org.created_at).isoformat(), "updated_at": as_utc(org.updated_at).isoformat()}
+    return {
+        "uscc": org.uscc,
+        "kind": org.kind,
+        "name": org.name,
+        "status": org.status,
+        "district": org.district,
+        "admin_account_id": str(org.admin_account_id) if org.admin_account_id else None,
+        "verified_at": as_utc(org.verified_at).isoformat() if org.verified_at else None,
+        "status_reason": org.status_reason,
+        "decided_by": org.decided_by,
+        "version": org.version,
+        "created_at": as_utc(org.created_at).isoformat(),
+        "updated_at": as_utc(org.updated_at).isoformat(),
+    }
 
 
 # --- domain ------------------------------------------------------------------------------------
-def new_organisation(*, uscc: str, kind: str, name: str, status: str, admin_id: uuid.UUID, now: datetime,
-                     decided_by: str | None = None) -> Organisation:
-    return Organisation(uscc=uscc, kind=kind, name=name[:200], status=status, district=district_of(uscc),
-                        admin_account_id=admin_id, verified_at=now if status == "verified" else None,
-                        decided_by=decided_by, version=1, created_at=now, updated_at=now)
+def new_organisation(
+    *, uscc: str, kind: str, name: str, status: str, admin_id: uuid.UUID, now: datetime, decided_by: str | None = None
+) -> Organisation:
+    return Organisation(
+        uscc=uscc,
+        kind=kind,
+        name=name[:200],
+        status=status,
+        district=district_of(uscc),
+        admin_account_id=admin_id,
+        verified_at=now if status == "verified" else None,
+        decided_by=decided_by,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
 
 
-async def claim_invitation(session: AsyncSession, code: str, uscc: str, account_id: uuid.UUID,
-                           now: datetime) -> uuid.UUID | None:
+async def claim_invitation(
+    session: AsyncSession, code: str, uscc: str, account_id: uuid.UUID, now: datetime
+) -> uuid.UUID | None:
     """Spend an invitation of ``uscc`` (once, even under concurrency); its creator, or None."""
     table = Invitation.__table__
-    row = (await session.execute(
-        sa.update(table).where(table.c.code_hash == digest(code), table.c.org_uscc == uscc, table.c.used_at.is_(None),
-                               table.c.expires_at > now)
-        .values(used_at=now, used_by=account_id).returning(table.c.created_by))).first()
+    row = (
+        await session.execute(
+            sa.update(table)
+            .where(
+                table.c.code_hash == digest(code),
+                table.c.org_uscc == uscc,
+                table.c.used_at.is_(None),
+                table.c.expires_at > now,
+            )
+            .values(used_at=now, used_by=account_id)
+            .returning(table.c.created_by)
+        )
+    ).first()
     return row.created_by if row is not None else None
 
 
@@ -152,16 +187,23 @@ async def invitation_usable(session: AsyncSession, code: str, uscc: str, now: da
 
 
 def organisation_exists() -> Conflict:
-    return Conflict(text(
-        "该统一社会信用代码的组织已在平台登记。请向本组织的管理员索取邀请码后注册；如果组织被他人冒领，请联系所在区应急管理局处理",
-        "An organisation with this USCC is already registered. Ask your organisation's administrator for an "
-        "invitation code; if someone else claimed your organisation, contact your district bureau"),
-        code=ErrorCode.ORGANISATION_EXISTS, errors=[FieldError("org_uscc", text("组织已存在", "organisation exists"))])
+    return Conflict(
+        text(
+            "该统一社会信用代码的组织已在平台登记。请向本组织的管理员索取邀请码后注册；如果组织被他人冒领，请联系所在区应急管理局处理",
+            "An organisation with this USCC is already registered. Ask your organisation's administrator for an "
+            "invitation code; if someone else claimed your organisation, contact your district bureau",
+        ),
+        code=ErrorCode.ORGANISATION_EXISTS,
+        errors=[FieldError("org_uscc", text("组织已存在", "organisation exists"))],
+    )
 
 
 def invitation_invalid() -> Conflict:
-    return Conflict(text("邀请码无效、已使用或已过期", "The invitation code is invalid, used or expired"),
-                    code=ErrorCode.INVITATION_INVALID, errors=[FieldError("invitation", text("无效", "invalid"))])
+    return Conflict(
+        text("邀请码无效、已使用或已过期", "The invitation code is invalid, used or expired"),
+        code=ErrorCode.INVITATION_INVALID,
+        errors=[FieldError("invitation", text("无效", "invalid"))],
+    )
 
 
 async def _load(session: AsyncSession, uscc: str, *, lock: bool = False) -> Organisation:
@@ -182,13 +224,26 @@ def _is_org_admin(principal: Principal, org: Organisation) -> bool:
 
 def _governing(principal: Principal, org: Organisation) -> None:
     if not (principal.is_admin or (principal.is_bureau and principal.governs(org.district))):
-        raise Forbidden(text("只有组织所在区的应急管理局、市局或管理员可以办理", "Only the organisation's district bureau, "
-                             "the city bureau or an admin may do this"))
+        raise Forbidden(
+            text(
+                "只有组织所在区的应急管理局、市局或管理员可以办理",
+                "Only the organisation's district bureau, the city bureau or an admin may do this",
+            )
+        )
 
 
 async def _members(session: AsyncSession, uscc: str) -> list[Account]:
-    return list((await session.execute(sa.select(Account).where(Account.org_uscc == uscc, Account.disabled.is_(False))
-                                       .order_by(Account.created_at, Account.id))).scalars().all())
+    return list(
+        (
+            await session.execute(
+                sa.select(Account)
+                .where(Account.org_uscc == uscc, Account.disabled.is_(False))
+                .order_by(Account.created_at, Account.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
 
 
 def _change(org: Organisation, status: str, *, by: Principal, reason: str | None, now: datetime) -> str:
@@ -200,137 +255,186 @@ def _change(org: Organisation, status: str, *, by: Principal, reason: str | None
     return previous
 
 
-async def detach(session: AsyncSession, gw: Any, accounts: list[Account], *, reason: str) -> None:
-    """Remove accounts from their organisation: disabled, no longer bound to it, every live token
-    cut off at the gateway and at every service."""
+async def detach(uow: UnitOfWork, gw: Any, accounts: list[Account], *, reason: str) -> None:
+    """Remove accounts from their organisation: disabled, no longer bound to it, announced
+    (``account.removed``), every live token cut off at the gateway and at every service."""
     if not accounts:
         return
-    now = gw.clock.now()
+    now = uow.now
     for account in accounts:
         account.org_uscc = None
         account.disabled, account.disabled_at, account.disabled_reason = True, now, reason[:500]
-    await session.flush()
-    await revocation.cut_off(session, outbox=gw.outbox, revocations=gw.revocations, clock=gw.clock,
-                             subjects=[str(a.id) for a in accounts], reason=reason[:200])
+        account.version += 1
+    await uow.session.flush()
+    await revocation.cut_off(uow, gw.revocations, subjects=[str(a.id) for a in accounts], reason=reason[:200])
+    for account in accounts:
+        await events.account_removed(uow, account)
 
 
-async def decide(gw: Any, principal: Principal, uscc: str, body: Decision, request: Request) -> Organisation:
-    async with gw.db.transaction() as session:
+async def decide(gw: Any, uow: UnitOfWork, uscc: str, body: Decision, if_match: Precondition) -> Organisation:
+    principal = uow.principal
+    async with uow:
+        session = uow.session
         org = await _load(session, uscc, lock=True)
         _governing(principal, org)
-        check_if_match(request, org.version)
-        now = gw.clock.now()
+        if_match.check(org.version)
+        now = uow.now
         if body.decision == "verify":
             ORGANISATION.step(VERIFY, org.status)
             previous = _change(org, "verified", by=principal, reason=body.comments or None, now=now)
             await session.flush()
-            await events.organisation_verified(gw.outbox, session, org, previous=previous, reason=body.comments or None)
+            await events.organisation_verified(uow, org, previous=previous, reason=body.comments or None)
         else:
             ORGANISATION.step(REJECT, org.status)
             previous = _change(org, "rejected", by=principal, reason=body.comments or None, now=now)
             await session.flush()
-            await _cut_members(session, gw, org.uscc, reason="organisation rejected")
-            await events.organisation_rejected(gw.outbox, session, org, previous=previous, reason=body.comments or None)
+            await _cut_members(uow, gw, org.uscc, reason="organisation rejected")
+            await events.organisation_rejected(uow, org, previous=previous, reason=body.comments or None)
     log.info("gateway.organisation.decided", uscc=uscc, decision=body.decision, by=principal.actor)
     return org
 
 
-async def _cut_members(session: AsyncSession, gw: Any, uscc: str, *, reason: str) -> None:
+async def _cut_members(uow: UnitOfWork, gw: Any, uscc: str, *, reason: str) -> None:
     """Members keep their accounts, but tokens issued before now (carrying the old status) die."""
-    members = await _members(session, uscc)
-    await revocation.cut_off(session, outbox=gw.outbox, revocations=gw.revocations, clock=gw.clock,
-                             subjects=[str(a.id) for a in members], reason=reason)
+    members = await _members(uow.session, uscc)
+    await revocation.cut_off(uow, gw.revocations, subjects=[str(a.id) for a in members], reason=reason)
 
 
-async def suspend(gw: Any, principal: Principal, uscc: str, reason: str, request: Request) -> Organisation:
-    async with gw.db.transaction() as session:
+async def suspend(gw: Any, uow: UnitOfWork, uscc: str, reason: str, if_match: Precondition) -> Organisation:
+    principal = uow.principal
+    async with uow:
+        session = uow.session
         org = await _load(session, uscc, lock=True)
         _governing(principal, org)
-        check_if_match(request, org.version)
+        if_match.check(org.version)
         ORGANISATION.step(SUSPEND, org.status)
-        previous = _change(org, "suspended", by=principal, reason=reason, now=gw.clock.now())
+        previous = _change(org, "suspended", by=principal, reason=reason, now=uow.now)
         await session.flush()
-        await _cut_members(session, gw, org.uscc, reason="organisation suspended")
-        await events.organisation_suspended(gw.outbox, session, org, previous=previous, reason=reason)
+        await _cut_members(uow, gw, org.uscc, reason="organisation suspended")
+        await events.organisation_suspended(uow, org, previous=previous, reason=reason)
     return org
 
 
-async def reinstate(gw: Any, principal: Principal, uscc: str, reason: str, request: Request) -> Organisation:
-    async with gw.db.transaction() as session:
+async def reinstate(uow: UnitOfWork, uscc: str, reason: str, if_match: Precondition) -> Organisation:
+    principal = uow.principal
+    async with uow:
+        session = uow.session
         org = await _load(session, uscc, lock=True)
         _governing(principal, org)
-        check_if_match(request, org.version)
+        if_match.check(org.version)
         status = OrgStatus.VERIFIED if org.verified_at is not None else OrgStatus.PENDING
         ORGANISATION.step(REINSTATE, org.status, to=status)
         previous = org.status
         org.status, org.status_reason, org.decided_by = status, reason, principal.actor[:100]
-        org.updated_at = gw.clock.now()
+        org.updated_at = uow.now
         org.version += 1
         await session.flush()
-        await events.organisation_reinstated(gw.outbox, session, org, previous=previous, reason=reason)
+        await events.organisation_reinstated(uow, org, previous=previous, reason=reason)
     return org
 
 
-async def reassign(gw: Any, principal: Principal, uscc: str, body: ReassignIn, request: Request) -> Organisation:
+async def reassign(gw: Any, uow: UnitOfWork, uscc: str, body: ReassignIn, if_match: Precondition) -> Organisation:
     """Hand the admin role to ``account_id`` (a member: an admin makes the rightful owner's account
     with ``POST /api/v1/admin/accounts``). The old admin and the accounts it invited are removed and
     disabled, their tokens cut off; a pending or rejected organisation is verified (the bureau has
     established who the rightful owner is)."""
-    async with gw.db.transaction() as session:
+    principal = uow.principal
+    async with uow:
+        session = uow.session
         org = await _load(session, uscc, lock=True)
         _governing(principal, org)
-        check_if_match(request, org.version)
+        if_match.check(org.version)
         target = await session.get(Account, body.account_id)
         if target is None or target.org_uscc != org.uscc or target.disabled:
-            raise ValidationFailed(text("新管理员须是该组织的有效成员（可由管理员以该统一社会信用代码创建账号）",
-                                        "The new admin must be an active member of the organisation (an admin can "
-                                        "create the account with this org_uscc)"),
-                                   errors=[FieldError("account_id", text("不是该组织的成员", "not a member"))])
+            raise ValidationFailed(
+                text(
+                    "新管理员须是该组织的有效成员（可由管理员以该统一社会信用代码创建账号）",
+                    "The new admin must be an active member of the organisation (an admin can "
+                    "create the account with this org_uscc)",
+                ),
+                errors=[FieldError("account_id", text("不是该组织的成员", "not a member"))],
+            )
         if org.admin_account_id == target.id:
-            raise Conflict(text("该账号已是组织管理员", "That account is the admin already"), code=ErrorCode.ALREADY_ADMIN)
-        old_admin = await session.get(Account, org.admin_account_id) if org.admin_account_id else None
+            raise Conflict(
+                text("该账号已是组织管理员", "That account is the admin already"), code=ErrorCode.ALREADY_ADMIN
+            )
+        old_admin = (
+            await session.get(Account, org.admin_account_id, with_for_update=True) if org.admin_account_id else None
+        )
         removed = [old_admin] if old_admin is not None else []
         if old_admin is not None:
-            removed += list((await session.execute(sa.select(Account).where(
-                Account.org_uscc == org.uscc, Account.invited_by == old_admin.id, Account.id != target.id))).scalars().all())
+            removed += list(
+                (
+                    await session.execute(
+                        sa.select(Account)
+                        .where(account_table.c.org_uscc == org.uscc, account_table.c.invited_by == old_admin.id)
+                        .where(account_table.c.id != target.id)
+                        .with_for_update()
+                    )
+                )
+                .scalars()
+                .all()
+            )
         previous = org.status
         org.admin_account_id = target.id
-        now = gw.clock.now()
+        now = uow.now
         if org.status in ("pending", "rejected"):
             org.status, org.verified_at = "verified", now
         org.status_reason, org.decided_by, org.updated_at = body.reason, principal.actor[:100], now
         org.version += 1
         await session.flush()
-        await detach(session, gw, [a for a in removed if a.id != target.id],
-                     reason=f"organisation {org.uscc} reassigned: {body.reason}")
-        await events.organisation_reassigned(gw.outbox, session, org, previous=previous, reason=body.reason)
+        await detach(
+            uow,
+            gw,
+            [a for a in removed if a.id != target.id],
+            reason=f"organisation {org.uscc} reassigned: {body.reason}",
+        )
+        await events.organisation_reassigned(uow, org, previous=previous, reason=body.reason)
         if previous != org.status:
-            await events.organisation_verified(gw.outbox, session, org, previous=previous, reason=body.reason)
-    log.warning("gateway.organisation.reassigned", uscc=uscc, new_admin=str(body.account_id), by=principal.actor,
-                removed=[str(a.id) for a in removed])
+            await events.organisation_verified(uow, org, previous=previous, reason=body.reason)
+    log.warning(
+        "gateway.organisation.reassigned",
+        uscc=uscc,
+        new_admin=str(body.account_id),
+        by=principal.actor,
+        removed=[str(a.id) for a in removed],
+    )
     return org
 
 
-async def invite(gw: Any, principal: Principal, uscc: str) -> dict[str, str]:
-    async with gw.db.transaction() as session:
+async def invite(uow: UnitOfWork, uscc: str) -> dict[str, str]:
+    principal = uow.principal
+    async with uow:
+        session = uow.session
         org = await _load(session, uscc)
         if not _is_org_admin(principal, org):
             raise Forbidden(text("只有本组织的管理员可以发出邀请", "Only the organisation's admin may invite"))
         if org.status != "verified":
-            raise Forbidden(text("组织通过核验后才能邀请成员", "Only a verified organisation may invite members"),
-                            code=ErrorCode.ORGANISATION_UNVERIFIED)
+            raise Forbidden(
+                text("组织通过核验后才能邀请成员", "Only a verified organisation may invite members"),
+                code=ErrorCode.ORGANISATION_UNVERIFIED,
+            )
         code = f"inv_{secrets.token_urlsafe(24)}"
-        now = gw.clock.now()
+        now = uow.now
         expires = now + INVITATION_TTL
-        session.add(Invitation(code_hash=digest(code), org_uscc=uscc, created_by=uuid.UUID(principal.subject),
-                               created_at=now, expires_at=expires))
+        session.add(
+            Invitation(
+                code_hash=digest(code),
+                org_uscc=uscc,
+                created_by=uuid.UUID(principal.subject),
+                created_at=now,
+                expires_at=expires,
+            )
+        )
     return {"code": code, "expires_at": expires.isoformat()}
 
 
 async def get(gw: Any, principal: Principal, uscc: str) -> Organisation:
     async with gw.db.reader() as session:
         org = await _load(session, uscc)
-    if not (_is_member(principal, org) or principal.is_admin or (principal.is_bureau and principal.governs(org.district))):
+    if not (
+        _is_member(principal, org) or principal.is_admin or (principal.is_bureau and principal.governs(org.district))
+    ):
         raise NotFound(text("组织不存在", "No such organisation"))
     return org
 
@@ -338,33 +442,59 @@ async def get(gw: Any, principal: Principal, uscc: str) -> Organisation:
 async def members(gw: Any, principal: Principal, uscc: str) -> list[dict[str, Any]]:
     async with gw.db.reader() as session:
         org = await _load(session, uscc)
-        if not (_is_org_admin(principal, org) or principal.is_admin
-                or (principal.is_bureau and principal.governs(org.district))):
-            raise Forbidden(text("只有本组织的管理员、所在区应急管理局或管理员可以查看成员",
-                                 "Only the organisation's admin, its bureau or an admin may list its members"))
+        if not (
+            _is_org_admin(principal, org)
+            or principal.is_admin
+            or (principal.is_bureau and principal.governs(org.district))
+        ):
+            raise Forbidden(
+                text(
+                    "只有本组织的管理员、所在区应急管理局或管理员可以查看成员",
+                    "Only the organisation's admin, its bureau or an admin may list its members",
+                )
+            )
         rows = await _members(session, uscc)
-    return [{"id": str(a.id), "username": a.username, "display_name": a.display_name, "role": a.role,
-             "is_admin": a.id == org.admin_account_id, "created_at": as_utc(a.created_at).isoformat()} for a in rows]
+    return [
+        {
+            "id": str(a.id),
+            "username": a.username,
+            "display_name": a.display_name,
+            "role": a.role,
+            "is_admin": a.id == org.admin_account_id,
+            "created_at": as_utc(a.created_at).isoformat(),
+        }
+        for a in rows
+    ]
 
 
-async def remove_member(gw: Any, principal: Principal, uscc: str, account_id: uuid.UUID) -> None:
-    async with gw.db.transaction() as session:
+async def remove_member(gw: Any, uow: UnitOfWork, uscc: str, account_id: uuid.UUID) -> None:
+    principal = uow.principal
+    async with uow:
+        session = uow.session
         org = await _load(session, uscc, lock=True)
         if not _is_org_admin(principal, org):
             raise Forbidden(text("只有本组织的管理员可以移除成员", "Only the organisation's admin may remove members"))
-        account = await session.get(Account, account_id)
+        account = await session.get(Account, account_id, with_for_update=True)
         if account is None or account.org_uscc != uscc:
             raise NotFound(text("该账号不是本组织成员", "That account is not a member"))
         if account.id == org.admin_account_id:
-            raise Conflict(text("管理员不能移除自己；如需移交管理员，请联系应急管理局", "The admin cannot remove itself; "
-                                "ask the bureau to reassign the organisation"), code=ErrorCode.ADMIN_CANNOT_LEAVE)
-        await detach(session, gw, [account], reason=f"removed from organisation {uscc} by its admin")
+            raise Conflict(
+                text(
+                    "管理员不能移除自己；如需移交管理员，请联系应急管理局",
+                    "The admin cannot remove itself; ask the bureau to reassign the organisation",
+                ),
+                code=ErrorCode.ADMIN_CANNOT_LEAVE,
+            )
+        await detach(uow, gw, [account], reason=f"removed from organisation {uscc} by its admin")
 
 
-async def listing(gw: Any, principal: Principal, *, status: str | None, district: str | None, kind: str | None,
-                  params: PageParams) -> tuple[list[Organisation], str | None]:
+async def listing(
+    gw: Any, principal: Principal, *, status: str | None, district: str | None, kind: str | None, params: PageParams
+) -> tuple[list[Organisation], str | None]:
     if not (principal.is_admin or principal.is_bureau):
-        raise Forbidden(text("只有应急管理局和管理员可以查看组织核验队列", "Only bureaus and admins see the verification queue"))
+        raise Forbidden(
+            text("只有应急管理局和管理员可以查看组织核验队列", "Only bureaus and admins see the verification queue")
+        )
     stmt = sa.select(Organisation)
     if not principal.sees_everything:
         if district is not None and district != principal.district:
@@ -376,15 +506,16 @@ async def listing(gw: Any, principal: Principal, *, status: str | None, district
         stmt = stmt.where(Organisation.status == status)
     if kind is not None:
         stmt = stmt.where(Organisation.kind == kind)
-    stmt = keyset(stmt, [Organisation.created_at, Organisation.uscc], params,
-                  convert=[lambda v: datetime.fromisoformat(v), None])
+    stmt = keyset(
+        stmt, [Organisation.created_at, Organisation.uscc], params, convert=[lambda v: datetime.fromisoformat(v), None]
+    )
     async with gw.db.reader() as session:
         rows = list((await session.execute(stmt)).scalars().all())
     return page_of(rows, params, lambda o: [as_utc(o.created_at).isoformat(), o.uscc])
 
 
 # --- API -----------------------------------------------------------------------------------------
-def _gw(request: Request):  # noqa: ANN202
+def _gw(request: Request):
     return request.app.state.gw
 
 
@@ -392,64 +523,93 @@ router = APIRouter(prefix="/api/v1/organisations", tags=["organisations"], respo
 
 
 def _with_etag(response: Response, org: Organisation) -> dict[str, Any]:
-    set_etag(response, org.version)
-    return read(org)
+    return read(with_etag(response, org))
 
 
 @router.get("", response_model=OrganisationPage, summary="组织核验队列（应急管理局、管理员） / organisations")
-async def list_organisations(principal: CurrentPrincipal, params: Annotated[PageParams, Depends(page_params)],
-                             status: Annotated[Literal["pending", "verified", "rejected", "suspended"] | None, Query()] = None,
-                             district: Annotated[str | None, Query(max_length=12)] = None,
-                             kind: Annotated[Literal["agency", "enterprise"] | None, Query()] = None,
-                             gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+async def list_organisations(
+    principal: CurrentPrincipal,
+    params: Annotated[PageParams, Depends(page_params)],
+    status: Annotated[Literal["pending", "verified", "rejected", "suspended"] | None, Query()] = None,
+    district: Annotated[str | None, Query(max_length=12)] = None,
+    kind: Annotated[Literal["agency", "enterprise"] | None, Query()] = None,
+    gw=Depends(_gw),
+) -> dict[str, Any]:
     rows, cursor = await listing(gw, principal, status=status, district=district, kind=kind, params=params)
     return {"items": [read(o) for o in rows], "next_cursor": cursor}
 
 
 @router.get("/{uscc}", response_model=OrganisationRead, summary="组织详情 / an organisation")
-async def get_organisation(uscc: USCC_PATH, principal: CurrentPrincipal, response: Response,
-                           gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+async def get_organisation(
+    uscc: USCC_PATH, principal: CurrentPrincipal, response: Response, gw=Depends(_gw)
+) -> dict[str, Any]:
     return _with_etag(response, await get(gw, principal, uscc))
 
 
 @router.post("/{uscc}/verify", response_model=OrganisationRead, summary="核验组织 / verify or reject")
-async def verify_organisation(uscc: USCC_PATH, body: Decision, principal: CurrentPrincipal, request: Request,
-                              response: Response, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    return _with_etag(response, await decide(gw, principal, uscc, body, request))
+async def verify_organisation(
+    uscc: USCC_PATH,
+    body: Decision,
+    _: CurrentPrincipal,
+    uow: UoW,
+    if_match: IfMatch,
+    response: Response,
+    gw=Depends(_gw),
+) -> dict[str, Any]:
+    return _with_etag(response, await decide(gw, uow, uscc, body, if_match))
 
 
 @router.post("/{uscc}/suspend", response_model=OrganisationRead, summary="暂停组织 / suspend")
-async def suspend_organisation(uscc: USCC_PATH, body: ReasonIn, principal: CurrentPrincipal, request: Request,
-                               response: Response, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    return _with_etag(response, await suspend(gw, principal, uscc, body.reason, request))
+async def suspend_organisation(
+    uscc: USCC_PATH,
+    body: ReasonIn,
+    _: CurrentPrincipal,
+    uow: UoW,
+    if_match: IfMatch,
+    response: Response,
+    gw=Depends(_gw),
+) -> dict[str, Any]:
+    return _with_etag(response, await suspend(gw, uow, uscc, body.reason, if_match))
 
 
 @router.post("/{uscc}/reinstate", response_model=OrganisationRead, summary="恢复组织 / reinstate")
-async def reinstate_organisation(uscc: USCC_PATH, body: ReasonIn, principal: CurrentPrincipal, request: Request,
-                                 response: Response, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    return _with_etag(response, await reinstate(gw, principal, uscc, body.reason, request))
+async def reinstate_organisation(
+    uscc: USCC_PATH, body: ReasonIn, _: CurrentPrincipal, uow: UoW, if_match: IfMatch, response: Response
+) -> dict[str, Any]:
+    return _with_etag(response, await reinstate(uow, uscc, body.reason, if_match))
 
 
 @router.post("/{uscc}/reassign", response_model=OrganisationRead, summary="移交组织管理员 / reassign the admin role")
-async def reassign_organisation(uscc: USCC_PATH, body: ReassignIn, principal: CurrentPrincipal, request: Request,
-                                response: Response, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
-    return _with_etag(response, await reassign(gw, principal, uscc, body, request))
+async def reassign_organisation(
+    uscc: USCC_PATH,
+    body: ReassignIn,
+    _: CurrentPrincipal,
+    uow: UoW,
+    if_match: IfMatch,
+    response: Response,
+    gw=Depends(_gw),
+) -> dict[str, Any]:
+    return _with_etag(response, await reassign(gw, uow, uscc, body, if_match))
 
 
-@router.post("/{uscc}/invitations", status_code=201, response_model=InvitationRead,
-             summary="邀请成员（组织管理员） / invite a member")
-async def create_invitation(uscc: USCC_PATH, body: InvitationIn, principal: CurrentPrincipal,
-                            gw=Depends(_gw)) -> dict[str, str]:  # noqa: ANN001
-    return await invite(gw, principal, uscc)
+@router.post(
+    "/{uscc}/invitations",
+    status_code=201,
+    response_model=InvitationRead,
+    summary="邀请成员（组织管理员） / invite a member",
+)
+async def create_invitation(uscc: USCC_PATH, body: InvitationIn, _: CurrentPrincipal, uow: UoW) -> dict[str, str]:
+    return await invite(uow, uscc)
 
 
 @router.get("/{uscc}/members", response_model=MembersRead, summary="组织成员 / members")
-async def list_members(uscc: USCC_PATH, principal: CurrentPrincipal, gw=Depends(_gw)) -> dict[str, Any]:  # noqa: ANN001
+async def list_members(uscc: USCC_PATH, principal: CurrentPrincipal, gw=Depends(_gw)) -> dict[str, Any]:
     return {"uscc": uscc, "items": await members(gw, principal, uscc)}
 
 
 @router.delete("/{uscc}/members/{account_id}", status_code=204, summary="移除成员（组织管理员） / remove a member")
-async def delete_member(uscc: USCC_PATH, account_id: uuid.UUID, principal: CurrentPrincipal,
-                        gw=Depends(_gw)) -> Response:  # noqa: ANN001
-    await remove_member(gw, principal, uscc, account_id)
+async def delete_member(
+    uscc: USCC_PATH, account_id: uuid.UUID, _: CurrentPrincipal, uow: UoW, gw=Depends(_gw)
+) -> Response:
+    await remove_member(gw, uow, uscc, account_id)
     return Response(status_code=204)

@@ -22,8 +22,8 @@ import ipaddress
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import anyio.from_thread
@@ -34,13 +34,13 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
-from shared.clock import Clock, as_utc
-from shared.db import Database
-from shared.events.outbox import Outbox
-from shared.revocations import Revocations
-
 from gateway import revocation
 from gateway.models import Account, AuthorizationCode, Client, Organisation, RefreshToken
+from shared.clock import Clock, as_utc
+from shared.context import request_id_var
+from shared.db import Database
+from shared.revocations import Revocations
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("gateway.oauth")
 
@@ -82,24 +82,49 @@ class AccountInfo:
     disabled: bool = False
     org_status: str | None = None  # the status of its organisation (agency and enterprise accounts)
     org_admin: bool = False  # the account administers its organisation (SPEC §14)
+    email: str | None = None
+    language: str | None = None
+    version: int = 1
 
     @classmethod
-    def of(cls, row: Account, org_status: str | None = None, org_admin: bool = False) -> "AccountInfo":
-        return cls(id=row.id, username=row.username, role=row.role, district=row.district, org_uscc=row.org_uscc,
-                   display_name=row.display_name, disabled=row.disabled, org_status=org_status, org_admin=org_admin)
+    def of(cls, row: Account, org_status: str | None = None, org_admin: bool = False) -> AccountInfo:
+        return cls(
+            id=row.id,
+            username=row.username,
+            role=row.role,
+            district=row.district,
+            org_uscc=row.org_uscc,
+            display_name=row.display_name,
+            disabled=row.disabled,
+            org_status=org_status,
+            org_admin=org_admin,
+            email=row.email,
+            language=row.language,
+            version=row.version,
+        )
 
     def get_user_id(self) -> str:
         return str(self.id)
 
     def public(self) -> dict[str, Any]:
-        out = {"id": str(self.id), "username": self.username, "role": self.role, "district": self.district,
-               "org_uscc": self.org_uscc, "display_name": self.display_name}
+        out = {
+            "id": str(self.id),
+            "username": self.username,
+            "role": self.role,
+            "district": self.district,
+            "org_uscc": self.org_uscc,
+            "display_name": self.display_name,
+        }
         if self.role in ("agency", "enterprise"):
             out["org_status"] = self.org_status
         return out
 
+    def settings(self) -> dict[str, Any]:
+        """What ``/api/v1/me`` shows beyond ``public()``: how notify reaches the person, and the version."""
+        return {**self.public(), "email": self.email, "language": self.language, "version": self.version}
 
-async def org_standing(session, row: Account | None) -> tuple[str | None, bool]:  # noqa: ANN001
+
+async def org_standing(session: Any, row: Account | None) -> tuple[str | None, bool]:
     """The status of the account's organisation and whether the account is its admin."""
     if row is None or row.role not in ("agency", "enterprise") or not row.org_uscc:
         return None, False
@@ -133,8 +158,14 @@ def redirect_matches(registered: str, given: str) -> bool:
     if r.scheme != "http" or g.scheme != "http" or not _is_loopback(r.hostname):
         return False
     del g_port
-    return (r.hostname == g.hostname and r.path == g.path and r.query == g.query and not g.fragment
-            and g.username is None and g.password is None)
+    return (
+        r.hostname == g.hostname
+        and r.path == g.path
+        and r.query == g.query
+        and not g.fragment
+        and g.username is None
+        and g.password is None
+    )
 
 
 @dataclass(frozen=True)
@@ -148,10 +179,16 @@ class OAuthClient:
     account: AccountInfo | None = None
 
     @classmethod
-    def of(cls, row: Client, account: Account | None) -> "OAuthClient":
-        return cls(client_id=row.client_id, name=row.name, secret_hash=row.secret_hash,
-                   grant_types=tuple(row.grant_types.split()), redirect_uris=tuple(row.redirect_uris.split()),
-                   scopes=row.scopes, account=AccountInfo.of(account) if account is not None else None)
+    def of(cls, row: Client, account: Account | None) -> OAuthClient:
+        return cls(
+            client_id=row.client_id,
+            name=row.name,
+            secret_hash=row.secret_hash,
+            grant_types=tuple(row.grant_types.split()),
+            redirect_uris=tuple(row.redirect_uris.split()),
+            scopes=row.scopes,
+            account=AccountInfo.of(account) if account is not None else None,
+        )
 
     @property
     def is_public(self) -> bool:
@@ -265,8 +302,9 @@ def _successor_key(token: str) -> bytes:
     database keeps only ``digest(token)``, a different derivation)."""
     import base64
 
-    return base64.urlsafe_b64encode(hashlib.sha256(b"custody-refresh-successor:" + token.encode("utf-8", "surrogatepass"))
-                                    .digest())
+    return base64.urlsafe_b64encode(
+        hashlib.sha256(b"custody-refresh-successor:" + token.encode("utf-8", "surrogatepass")).digest()
+    )
 
 
 def seal_successor(token: str, response: dict[str, Any]) -> str:
@@ -293,9 +331,18 @@ SUCCESSOR_WAIT_SECONDS = 3.0  # a racing refresh waits this long for the winner'
 class OAuthStore:
     db: Database
     clock: Clock
-    outbox: Outbox | None = None
     revocations: Revocations = field(default_factory=Revocations)
     grace_seconds: float = 5.0
+    # the gateway's Runtime (gateway/main.py): writes that emit (revocations) run on its units of work
+    runtime: Any = None
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work of the gateway itself (OAuth calls have no principal of ours), carrying the
+        request id of the OAuth request it serves."""
+        if self.runtime is None:
+            raise RuntimeError("the store needs the gateway's runtime to revoke tokens")
+        uow: UnitOfWork = self.runtime.unit_of_work(request_id=request_id_var.get())
+        return uow
 
     async def client(self, client_id: str) -> OAuthClient | None:
         if not isinstance(client_id, str) or len(client_id) > 80:
@@ -308,9 +355,15 @@ class OAuthStore:
             status, admin = await org_standing(session, account)
         if account is not None and account.disabled:
             return None
-        return OAuthClient(client_id=row.client_id, name=row.name, secret_hash=row.secret_hash,
-                           grant_types=tuple(row.grant_types.split()), redirect_uris=tuple(row.redirect_uris.split()),
-                           scopes=row.scopes, account=AccountInfo.of(account, status, admin) if account is not None else None)
+        return OAuthClient(
+            client_id=row.client_id,
+            name=row.name,
+            secret_hash=row.secret_hash,
+            grant_types=tuple(row.grant_types.split()),
+            redirect_uris=tuple(row.redirect_uris.split()),
+            scopes=row.scopes,
+            account=AccountInfo.of(account, status, admin) if account is not None else None,
+        )
 
     async def account(self, account_id: uuid.UUID) -> AccountInfo | None:
         async with self.db.reader() as session:
@@ -318,57 +371,112 @@ class OAuthStore:
             status, admin = await org_standing(session, row)
         return AccountInfo.of(row, status, admin) if row is not None and not row.disabled else None
 
-    async def save_code(self, code: str, *, client_id: str, account_id: uuid.UUID, redirect_uri: str, scope: str,
-                        challenge: str, method: str) -> None:
+    async def save_code(
+        self,
+        code: str,
+        *,
+        client_id: str,
+        account_id: uuid.UUID,
+        redirect_uri: str,
+        scope: str,
+        challenge: str,
+        method: str,
+    ) -> None:
         async with self.db.transaction() as session:
-            session.add(AuthorizationCode(code_hash=digest(code), client_id=client_id, account_id=account_id,
-                                          redirect_uri=redirect_uri, scope=scope, code_challenge=challenge,
-                                          code_challenge_method=method, expires_at=self.clock.now() + CODE_TTL))
+            session.add(
+                AuthorizationCode(
+                    code_hash=digest(code),
+                    client_id=client_id,
+                    account_id=account_id,
+                    redirect_uri=redirect_uri,
+                    scope=scope,
+                    code_challenge=challenge,
+                    code_challenge_method=method,
+                    expires_at=self.clock.now() + CODE_TTL,
+                )
+            )
 
     async def claim_code(self, code: str, client_id: str) -> CodeRecord | None:
         table = AuthorizationCode.__table__
         async with self.db.transaction() as session:
-            row = (await session.execute(sa.delete(table).where(table.c.code_hash == digest(code))
-                                         .returning(*table.c))).first()
+            row = (
+                await session.execute(sa.delete(table).where(table.c.code_hash == digest(code)).returning(*table.c))
+            ).first()
         if row is None or row.client_id != client_id or as_utc(row.expires_at) <= self.clock.now():
             return None
-        return CodeRecord(client_id=row.client_id, account_id=row.account_id, redirect_uri=row.redirect_uri,
-                          scope=row.scope, code_challenge=row.code_challenge,
-                          code_challenge_method=row.code_challenge_method, expires_at=as_utc(row.expires_at))
+        return CodeRecord(
+            client_id=row.client_id,
+            account_id=row.account_id,
+            redirect_uri=row.redirect_uri,
+            scope=row.scope,
+            code_challenge=row.code_challenge,
+            code_challenge_method=row.code_challenge_method,
+            expires_at=as_utc(row.expires_at),
+        )
 
-    async def save_refresh(self, token: str, *, family_id: uuid.UUID, client_id: str, account_id: uuid.UUID,
-                           scope: str, access_jti: str | None = None, access_exp: float | None = None,
-                           previous: tuple[str, str] | None = None, response: dict[str, Any] | None = None) -> None:
+    async def save_refresh(
+        self,
+        token: str,
+        *,
+        family_id: uuid.UUID,
+        client_id: str,
+        account_id: uuid.UUID,
+        scope: str,
+        access_jti: str | None = None,
+        access_exp: float | None = None,
+        previous: tuple[str, str] | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> None:
         """Store a new refresh token; with ``previous`` (its hash and plaintext), keep the response
         that replaced it, sealed with the old token, for a racing second refresh."""
-        from datetime import timezone
 
         now = self.clock.now()
-        access_expires_at = datetime.fromtimestamp(access_exp, timezone.utc) if access_exp else None
+        access_expires_at = datetime.fromtimestamp(access_exp, UTC) if access_exp else None
         async with self.db.transaction() as session:
-            session.add(RefreshToken(token_hash=digest(token), family_id=family_id, client_id=client_id,
-                                     account_id=account_id, scope=scope, created_at=now, expires_at=now + REFRESH_TTL,
-                                     access_jti=access_jti, access_expires_at=access_expires_at))
+            session.add(
+                RefreshToken(
+                    token_hash=digest(token),
+                    family_id=family_id,
+                    client_id=client_id,
+                    account_id=account_id,
+                    scope=scope,
+                    created_at=now,
+                    expires_at=now + REFRESH_TTL,
+                    access_jti=access_jti,
+                    access_expires_at=access_expires_at,
+                )
+            )
             if previous is not None and response is not None and self.grace_seconds > 0:
                 table = RefreshToken.__table__
-                await session.execute(sa.update(table).where(table.c.token_hash == previous[0])
-                                      .values(successor=seal_successor(previous[1], response)))
+                await session.execute(
+                    sa.update(table)
+                    .where(table.c.token_hash == previous[0])
+                    .values(successor=seal_successor(previous[1], response))
+                )
 
     async def find_refresh(self, token: str) -> RefreshRecord | None:
         async with self.db.reader() as session:
             row = await session.get(RefreshToken, digest(token))
         if row is None:
             return None
-        return RefreshRecord(token_hash=row.token_hash, family_id=row.family_id, client_id=row.client_id,
-                             account_id=row.account_id, scope=row.scope, expires_at=as_utc(row.expires_at),
-                             revoked=row.revoked_at is not None or row.used_at is not None)
+        return RefreshRecord(
+            token_hash=row.token_hash,
+            family_id=row.family_id,
+            client_id=row.client_id,
+            account_id=row.account_id,
+            scope=row.scope,
+            expires_at=as_utc(row.expires_at),
+            revoked=row.revoked_at is not None or row.used_at is not None,
+        )
 
     async def refresh_exists(self, token: str) -> bool:
         if not isinstance(token, str) or len(token) > 200:
             return False
         async with self.db.reader() as session:
-            return await session.scalar(sa.select(RefreshToken.token_hash)
-                                        .where(RefreshToken.token_hash == digest(token))) is not None
+            return (
+                await session.scalar(sa.select(RefreshToken.token_hash).where(RefreshToken.token_hash == digest(token)))
+                is not None
+            )
 
     async def claim_refresh(self, token: str, client_id: str | None = None) -> RefreshRecord | None:
         """Mark the token used and return it; a token used or revoked before revokes its family,
@@ -376,11 +484,18 @@ class OAuthStore:
         table = RefreshToken.__table__
         now = self.clock.now()
         hashed = digest(token)
-        async with self.db.transaction() as session:
+        async with self.unit_of_work() as uow:
+            session = uow.session
             claimed = await session.execute(
-                sa.update(table).where(table.c.token_hash == hashed, table.c.used_at.is_(None),
-                                       table.c.revoked_at.is_(None), table.c.expires_at > now)
-                .values(used_at=now))
+                sa.update(table)
+                .where(
+                    table.c.token_hash == hashed,
+                    table.c.used_at.is_(None),
+                    table.c.revoked_at.is_(None),
+                    table.c.expires_at > now,
+                )
+                .values(used_at=now)
+            )
             row = (await session.execute(sa.select(table).where(table.c.token_hash == hashed))).first()
             if row is None:
                 return None
@@ -388,28 +503,39 @@ class OAuthStore:
                 if self._in_grace(row, client_id):
                     pass  # answered below, outside the transaction
                 elif row.used_at is not None or row.revoked_at is not None:
-                    await self._revoke_family(session, row.family_id)
+                    await self._revoke_family(uow, row.family_id)
                     log.warning("gateway.oauth.refresh_reuse", family_id=str(row.family_id), client_id=row.client_id)
                     return None
                 else:
                     return None
-        record = RefreshRecord(token_hash=row.token_hash, family_id=row.family_id, client_id=row.client_id,
-                               account_id=row.account_id, scope=row.scope, expires_at=as_utc(row.expires_at))
+        record = RefreshRecord(
+            token_hash=row.token_hash,
+            family_id=row.family_id,
+            client_id=row.client_id,
+            account_id=row.account_id,
+            scope=row.scope,
+            expires_at=as_utc(row.expires_at),
+        )
         if claimed.rowcount == 1:
             return record
         replay = await self._successor(token, hashed)
         if replay is None:
-            async with self.db.transaction() as session:
-                await self._revoke_family(session, row.family_id)
+            async with self.unit_of_work() as uow:
+                await self._revoke_family(uow, row.family_id)
             log.warning("gateway.oauth.refresh_race_lost", family_id=str(row.family_id), client_id=row.client_id)
             return None
         log.info("gateway.oauth.refresh_replayed", family_id=str(row.family_id), client_id=row.client_id)
         return RefreshRecord(**{**record.__dict__, "replay": replay})
 
     def _in_grace(self, row: Any, client_id: str | None) -> bool:
-        return (self.grace_seconds > 0 and client_id is not None and row.client_id == client_id
-                and row.used_at is not None and row.revoked_at is None
-                and (self.clock.now() - as_utc(row.used_at)).total_seconds() <= self.grace_seconds)
+        return (
+            self.grace_seconds > 0
+            and client_id is not None
+            and row.client_id == client_id
+            and row.used_at is not None
+            and row.revoked_at is None
+            and (self.clock.now() - as_utc(row.used_at)).total_seconds() <= self.grace_seconds
+        )
 
     async def _successor(self, token: str, hashed: str) -> dict[str, Any] | None:
         """The pair that replaced ``token`` (waiting a little for the refresh that won the race to
@@ -420,8 +546,11 @@ class OAuthStore:
         deadline = asyncio.get_running_loop().time() + SUCCESSOR_WAIT_SECONDS
         while True:
             async with self.db.reader() as session:
-                row = (await session.execute(sa.select(table.c.successor, table.c.revoked_at)
-                                             .where(table.c.token_hash == hashed))).first()
+                row = (
+                    await session.execute(
+                        sa.select(table.c.successor, table.c.revoked_at).where(table.c.token_hash == hashed)
+                    )
+                ).first()
             if row is None or row.revoked_at is not None:
                 return None
             if row.successor:
@@ -431,38 +560,47 @@ class OAuthStore:
             await asyncio.sleep(0.05)
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
-        async with self.db.transaction() as session:
-            await self._revoke_family(session, family_id)
+        async with self.unit_of_work() as uow:
+            await self._revoke_family(uow, family_id)
 
-    async def _revoke_family(self, session, family_id: uuid.UUID) -> None:  # noqa: ANN001
+    async def _revoke_family(self, uow: UnitOfWork, family_id: uuid.UUID) -> None:
         """Every refresh token of the family, and the access tokens issued with them that have not
         expired yet (at the gateway and, through the bus, at every service)."""
         table = RefreshToken.__table__
+        session = uow.session
         now = self.clock.now()
-        await session.execute(sa.update(table).where(table.c.family_id == family_id, table.c.revoked_at.is_(None))
-                              .values(revoked_at=now))
-        live = (await session.execute(sa.select(table.c.access_jti, table.c.access_expires_at).where(
-            table.c.family_id == family_id, table.c.access_jti.is_not(None), table.c.access_expires_at > now))).all()
-        await self._revoke_jtis(session, {jti: as_utc(exp) for jti, exp in live}, reason="refresh family revoked")
-
-    async def _revoke_jtis(self, session, jtis: dict[str, datetime], *, reason: str) -> None:  # noqa: ANN001
-        if self.outbox is None:
-            raise RuntimeError("the store needs the gateway's outbox to revoke tokens")
-        await revocation.revoke_jtis(session, outbox=self.outbox, revocations=self.revocations, clock=self.clock,
-                                     jtis=jtis, reason=reason)
+        await session.execute(
+            sa.update(table).where(table.c.family_id == family_id, table.c.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        live = (
+            await session.execute(
+                sa.select(table.c.access_jti, table.c.access_expires_at).where(
+                    table.c.family_id == family_id, table.c.access_jti.is_not(None), table.c.access_expires_at > now
+                )
+            )
+        ).all()
+        await revocation.revoke_jtis(
+            uow, self.revocations, jtis={jti: as_utc(exp) for jti, exp in live}, reason="refresh family revoked"
+        )
 
     async def revoke_jti(self, jti: str, exp: float) -> None:
-        from datetime import timezone
 
-        async with self.db.transaction() as session:
-            await self._revoke_jtis(session, {jti: datetime.fromtimestamp(exp, timezone.utc)}, reason="revoked (RFC 7009)")
+        async with self.unit_of_work() as uow:
+            await revocation.revoke_jtis(
+                uow,
+                self.revocations,
+                jtis={jti: datetime.fromtimestamp(exp, UTC)},
+                reason="revoked (RFC 7009)",
+            )
 
     def is_revoked(self, claims: dict[str, Any]) -> bool:
         jti, sub, client_id, iat = claims.get("jti"), claims.get("sub"), claims.get("client_id"), claims.get("iat")
         return self.revocations.is_revoked(
-            subject=sub if isinstance(sub, str) else None, client_id=client_id if isinstance(client_id, str) else None,
+            subject=sub if isinstance(sub, str) else None,
+            client_id=client_id if isinstance(client_id, str) else None,
             jti=jti if isinstance(jti, str) else None,
-            iat=float(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else None)
+            iat=float(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else None,
+        )
 
     async def load_revoked(self) -> None:
         await revocation.load(self.db, self.revocations, self.clock)
@@ -473,13 +611,14 @@ class OAuthStore:
         now = self.clock.now()
         async with self.db.transaction(notify=False) as session:
             await session.execute(sa.delete(RevokedToken.__table__).where(RevokedToken.__table__.c.expires_at < now))
-            await session.execute(sa.delete(AuthorizationCode.__table__)
-                                  .where(AuthorizationCode.__table__.c.expires_at < now))
+            await session.execute(
+                sa.delete(AuthorizationCode.__table__).where(AuthorizationCode.__table__.c.expires_at < now)
+            )
             await revocation.purge(session, self.clock)
         self.revocations.purge()
 
 
-def bridge(fn, *args, **kwargs):  # noqa: ANN001, ANN201
+def bridge(fn, *args, **kwargs):
     """Run an async store call on the event loop from the Authlib worker thread."""
     if kwargs:
         return anyio.from_thread.run(lambda: fn(*args, **kwargs))
@@ -490,10 +629,10 @@ def bridge(fn, *args, **kwargs):  # noqa: ANN001, ANN201
 class S256CodeChallenge(CodeChallenge):
     """PKCE with ``S256`` only, required on every authorization request."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
-    def validate_code_challenge(self, grant, redirect_uri):  # noqa: ANN001, ANN201
+    def validate_code_challenge(self, grant, redirect_uri):
         data = grant.request.payload.data
         if not data.get("code_challenge"):
             raise InvalidRequestError("PKCE is required: missing 'code_challenge'")
@@ -501,7 +640,7 @@ class S256CodeChallenge(CodeChallenge):
             raise InvalidRequestError("PKCE 'code_challenge_method' must be S256")
         return super().validate_code_challenge(grant, redirect_uri)
 
-    def validate_code_verifier(self, grant, result):  # noqa: ANN001, ANN201
+    def validate_code_verifier(self, grant, result):
         if not grant.request.form.get("code_verifier"):
             raise InvalidRequestError("Missing 'code_verifier'")
         return super().validate_code_verifier(grant, result)
@@ -514,13 +653,20 @@ class S256CodeChallenge(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = [*SECRET_AUTH, "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*SECRET_AUTH, "none"]
 
-    def save_authorization_code(self, code: str, request) -> None:  # noqa: ANN001
+    def save_authorization_code(self, code: str, request) -> None:
         data = request.payload.data
-        bridge(self.server.store.save_code, code, client_id=request.client.client_id, account_id=request.user.id,
-               redirect_uri=request.payload.redirect_uri, scope=request.scope or "",
-               challenge=data.get("code_challenge"), method=data.get("code_challenge_method"))
+        bridge(
+            self.server.store.save_code,
+            code,
+            client_id=request.client.client_id,
+            account_id=request.user.id,
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope or "",
+            challenge=data.get("code_challenge"),
+            method=data.get("code_challenge_method"),
+        )
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> CodeRecord | None:
         if not isinstance(code, str) or len(code) > 200:
@@ -535,7 +681,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = [*SECRET_AUTH, "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*SECRET_AUTH, "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotated on every use
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
@@ -547,7 +693,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_user(self, refresh_token: RefreshRecord) -> AccountInfo | None:
         return bridge(self.server.store.account, refresh_token.account_id)
 
-    def create_token_response(self):  # noqa: ANN201
+    def create_token_response(self):
         record = self.request.refresh_token
         if record is not None and record.replay is not None:  # a racing refresh: the same new pair
             if not self.authenticate_user(record):
@@ -560,10 +706,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = list(SECRET_AUTH)
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(SECRET_AUTH)
 
 
-def _query_token(server, token_string: str, hint: str | None):  # noqa: ANN001, ANN202
+def _query_token(server, token_string: str, hint: str | None):
     if not isinstance(token_string, str) or len(token_string) > 8192:
         return None
     if token_string.count(".") == 2 and hint != "refresh_token":
@@ -577,12 +723,12 @@ def _query_token(server, token_string: str, hint: str | None):  # noqa: ANN001, 
 
 
 class RevocationEndpoint(_RevocationEndpoint):
-    CLIENT_AUTH_METHODS = [*SECRET_AUTH, "none"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*SECRET_AUTH, "none"]
 
-    def query_token(self, token_string, token_type_hint):  # noqa: ANN001, ANN201
+    def query_token(self, token_string, token_type_hint):
         return _query_token(self.server, token_string, token_type_hint)
 
-    def revoke_token(self, token, request) -> None:  # noqa: ANN001
+    def revoke_token(self, token, request) -> None:
         if isinstance(token, AccessRecord):
             jti = token.claims.get("jti")
             if isinstance(jti, str):
@@ -592,20 +738,48 @@ class RevocationEndpoint(_RevocationEndpoint):
 
 
 class IntrospectionEndpoint(_IntrospectionEndpoint):
-    CLIENT_AUTH_METHODS = list(SECRET_AUTH)
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(SECRET_AUTH)
 
-    def query_token(self, token_string, token_type_hint):  # noqa: ANN001, ANN201
+    def query_token(self, token_string, token_type_hint):
         return _query_token(self.server, token_string, token_type_hint)
 
-    def check_permission(self, token, client: OAuthClient, request) -> bool:  # noqa: ANN001
+    def check_permission(self, token, client: OAuthClient, request) -> bool:
         """A client may introspect its own tokens; a client acting as an admin, any token."""
         return token.check_client(client) or (client.account is not None and client.account.role == "admin")
 
-    def introspect_token(self, token) -> dict[str, Any]:  # noqa: ANN001
+    def introspect_token(self, token) -> dict[str, Any]:
         if isinstance(token, AccessRecord):
             claims = token.claims
-            return {"active": True, "token_type": "Bearer", **{k: claims[k] for k in (
-                "scope", "client_id", "username", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "role", "district",
-                "org_uscc", "org_status", "org_admin") if k in claims}}
-        return {"active": True, "token_type": "refresh_token", "client_id": token.client_id, "scope": token.scope,
-                "sub": str(token.account_id), "exp": int(token.expires_at.timestamp())}
+            return {
+                "active": True,
+                "token_type": "Bearer",
+                **{
+                    k: claims[k]
+                    for k in (
+                        "scope",
+                        "client_id",
+                        "username",
+                        "sub",
+                        "aud",
+                        "iss",
+                        "exp",
+                        "iat",
+                        "nbf",
+                        "jti",
+                        "role",
+                        "district",
+                        "org_uscc",
+                        "org_status",
+                        "org_admin",
+                    )
+                    if k in claims
+                },
+            }
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "client_id": token.client_id,
+            "scope": token.scope,
+            "sub": str(token.account_id),
+            "exp": int(token.expires_at.timestamp()),
+        }

@@ -30,14 +30,15 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
-from shared.clock import Clock, as_utc
-from shared.db import Database
-from shared.errors import ErrorCode, Conflict, NotFound
-from shared.i18n import text
-from shared.settings import DEV_KEY_ENCRYPTION_KEY, Settings
-
 from gateway import events
 from gateway.models import SigningKey
+from shared.clock import Clock, as_utc
+from shared.context import request_id_var
+from shared.db import Database
+from shared.errors import Conflict, ErrorCode, NotFound
+from shared.i18n import text
+from shared.settings import DEV_KEY_ENCRYPTION_KEY, Settings
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("gateway.keys")
 
@@ -74,7 +75,7 @@ class KeyCipher:
         self.all = MultiFernet([Fernet(_fernet_key(s)) for s in [*secrets, DEV_KEY_ENCRYPTION_KEY]])
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "KeyCipher":
+    def from_settings(cls, settings: Settings) -> KeyCipher:
         return cls(key_encryption_secrets(settings) or [DEV_KEY_ENCRYPTION_KEY])
 
     def encrypt(self, plaintext: str) -> str:
@@ -86,10 +87,12 @@ class KeyCipher:
         if not stored.startswith(ENCRYPTED_PREFIX):
             return stored  # written before keys were encrypted; re-encrypted at start
         try:
-            return self.all.decrypt(stored[len(ENCRYPTED_PREFIX):].encode()).decode()
+            return self.all.decrypt(stored[len(ENCRYPTED_PREFIX) :].encode()).decode()
         except InvalidToken as exc:
-            raise StartupRefused("a signing key in the database cannot be decrypted with CUSTODY_KEY_ENCRYPTION_KEY "
-                                 "(was it changed without keeping the old secret after a comma?)") from exc
+            raise StartupRefused(
+                "a signing key in the database cannot be decrypted with CUSTODY_KEY_ENCRYPTION_KEY "
+                "(was it changed without keeping the old secret after a comma?)"
+            ) from exc
 
     def is_current(self, stored: str) -> bool:
         from cryptography.fernet import InvalidToken
@@ -97,7 +100,7 @@ class KeyCipher:
         if not stored.startswith(ENCRYPTED_PREFIX):
             return False
         try:
-            self.primary.decrypt(stored[len(ENCRYPTED_PREFIX):].encode())
+            self.primary.decrypt(stored[len(ENCRYPTED_PREFIX) :].encode())
             return True
         except InvalidToken:
             return False
@@ -113,8 +116,10 @@ def check_key_encryption(settings: Settings) -> None:
         return
     secrets = key_encryption_secrets(settings)
     if not secrets or secrets[0] == DEV_KEY_ENCRYPTION_KEY or len(secrets[0]) < MIN_PRODUCTION_KEK:
-        raise StartupRefused("CUSTODY_KEY_ENCRYPTION_KEY is unset, the development default or shorter than "
-                             f"{MIN_PRODUCTION_KEK} characters; the signing keys must be encrypted at rest in production")
+        raise StartupRefused(
+            "CUSTODY_KEY_ENCRYPTION_KEY is unset, the development default or shorter than "
+            f"{MIN_PRODUCTION_KEK} characters; the signing keys must be encrypted at rest in production"
+        )
 
 
 def _generate() -> RSAKey:
@@ -129,11 +134,13 @@ def _with_kid(key: RSAKey) -> RSAKey:
 
 
 class KeyStore:
-    def __init__(self, db: Database, settings: Settings, clock: Clock, *, outbox: Any = None) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, *, runtime: Any = None) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.outbox = outbox
+        # the gateway's Runtime (gateway/main.py): new and revoked keys are written on its units of work,
+        # which announce them (key.rotated, key.revoked)
+        self.runtime = runtime
         self.cipher = KeyCipher.from_settings(settings)
         self._keys: dict[str, RSAKey] = {}
         self._rows: list[dict[str, Any]] = []
@@ -152,8 +159,10 @@ class KeyStore:
             await self.load()
         active_row = self._signing_row()
         if self.settings.is_production and active_row["origin"] == "development":
-            raise StartupRefused("the signing key is a development key; set CUSTODY_SIGNING_KEY_FILE to a production key "
-                                 "before running with CUSTODY_ENV=production")
+            raise StartupRefused(
+                "the signing key is a development key; set CUSTODY_SIGNING_KEY_FILE to a production key "
+                "before running with CUSTODY_ENV=production"
+            )
 
     async def _encrypt_at_rest(self) -> None:
         """(Re-)encrypt every stored private key with the current key-encryption secret."""
@@ -181,8 +190,14 @@ class KeyStore:
                 return
             if existing is None:
                 await self._retire_active(session, timedelta(0))
-                session.add(SigningKey(kid=key.kid, private_jwk=self.cipher.encrypt(json.dumps(key.as_dict(private=True))),
-                                       origin="file", created_at=self.clock.now()))
+                session.add(
+                    SigningKey(
+                        kid=key.kid,
+                        private_jwk=self.cipher.encrypt(json.dumps(key.as_dict(private=True))),
+                        origin="file",
+                        created_at=self.clock.now(),
+                    )
+                )
             # a file key that was rotated away stays retired: the operator asked for a newer key
 
     async def load(self) -> None:
@@ -192,26 +207,43 @@ class KeyStore:
         live = [r for r in rows if r.revoked_at is None and (r.retired_at is None or as_utc(r.retired_at) > horizon)]
         keys: dict[str, RSAKey] = {}
         for row in live:
-            keys[row.kid] = self._keys.get(row.kid) or RSAKey.import_key(json.loads(self.cipher.decrypt(row.private_jwk)))
-        self._rows = [{"kid": r.kid, "origin": r.origin, "created_at": as_utc(r.created_at),
-                       "retired_at": as_utc(r.retired_at)} for r in live]
+            keys[row.kid] = self._keys.get(row.kid) or RSAKey.import_key(
+                json.loads(self.cipher.decrypt(row.private_jwk))
+            )
+        self._rows = [
+            {"kid": r.kid, "origin": r.origin, "created_at": as_utc(r.created_at), "retired_at": as_utc(r.retired_at)}
+            for r in live
+        ]
         self._keys = keys
         self._keyset = KeySet(list(keys.values()))
         self._jwks = {"keys": [k.as_dict(private=False) for k in keys.values()]}
 
-    async def _add(self, key: RSAKey, origin: str, *, delay: timedelta = ACTIVATION_DELAY) -> None:
-        async with self.db.transaction() as session:
-            await self._retire_active(session, delay)
-            session.add(SigningKey(kid=key.kid, private_jwk=self.cipher.encrypt(json.dumps(key.as_dict(private=True))),
-                                   origin=origin, created_at=self.clock.now()))
-            if self.outbox is not None:
-                await session.flush()
-                await events.key_rotated(self.outbox, session, key.kid)
+    def _unit_of_work(self) -> UnitOfWork:
+        if self.runtime is None:
+            raise RuntimeError("the key store needs the gateway's runtime to change keys")
+        uow: UnitOfWork = self.runtime.unit_of_work(request_id=request_id_var.get())  # the admin's request, if any
+        return uow
 
-    async def _retire_active(self, session, delay: timedelta) -> None:  # noqa: ANN001
+    async def _add(self, key: RSAKey, origin: str, *, delay: timedelta = ACTIVATION_DELAY) -> None:
+        async with self._unit_of_work() as uow:
+            session = uow.session
+            await self._retire_active(session, delay)
+            session.add(
+                SigningKey(
+                    kid=key.kid,
+                    private_jwk=self.cipher.encrypt(json.dumps(key.as_dict(private=True))),
+                    origin=origin,
+                    created_at=self.clock.now(),
+                )
+            )
+            await session.flush()
+            await events.key_rotated(uow, key.kid)
+
+    async def _retire_active(self, session, delay: timedelta) -> None:
         """The signing key stops signing ``delay`` from now (the new key is published meanwhile)."""
-        await session.execute(sa.update(SigningKey).where(SigningKey.retired_at.is_(None))
-                              .values(retired_at=self.clock.now() + delay))
+        await session.execute(
+            sa.update(SigningKey).where(SigningKey.retired_at.is_(None)).values(retired_at=self.clock.now() + delay)
+        )
 
     async def rotate(self) -> dict[str, Any]:
         key = await anyio.to_thread.run_sync(_generate)
@@ -226,16 +258,22 @@ class KeyStore:
         the bus and drop it, with every token it signed. The signing key, and a new key waiting to
         sign, cannot be revoked: rotate first."""
         now = self.clock.now()
-        async with self.db.transaction() as session:
-            row = await session.get(SigningKey, kid, with_for_update=True) if isinstance(kid, str) and len(kid) <= 64 else None
+        async with self._unit_of_work() as uow:
+            session = uow.session
+            row = (
+                await session.get(SigningKey, kid, with_for_update=True)
+                if isinstance(kid, str) and len(kid) <= 64
+                else None
+            )
             if row is None or row.revoked_at is not None:
                 raise NotFound(text("签名密钥不存在或已撤销", "No such signing key (or it was revoked already)"))
             if row.retired_at is None or as_utc(row.retired_at) > now:
-                raise Conflict(text("该密钥正在或即将用于签名，请先轮换", "This key signs now or will: rotate first"),
-                               code=ErrorCode.KEY_IN_USE)
+                raise Conflict(
+                    text("该密钥正在或即将用于签名，请先轮换", "This key signs now or will: rotate first"),
+                    code=ErrorCode.KEY_IN_USE,
+                )
             row.revoked_at = now
-            if self.outbox is not None:
-                await events.key_revoked(self.outbox, session, kid)
+            await events.key_revoked(uow, kid)
         await self.load()
         log.warning("gateway.keys.revoked", kid=kid)
 
@@ -257,11 +295,17 @@ class KeyStore:
     def describe(self) -> list[dict[str, Any]]:
         ttl = timedelta(seconds=self.settings.access_token_ttl_seconds + LEEWAY_SECONDS)
         signing = self._signing_row()
-        return [{"kid": r["kid"], "origin": r["origin"], "signing": signing is not None and r["kid"] == signing["kid"],
-                 "created_at": r["created_at"].isoformat(),
-                 "retired_at": r["retired_at"].isoformat() if r["retired_at"] else None,
-                 "published_until": (r["retired_at"] + ttl).isoformat() if r["retired_at"] else None}
-                for r in self._rows]
+        return [
+            {
+                "kid": r["kid"],
+                "origin": r["origin"],
+                "signing": signing is not None and r["kid"] == signing["kid"],
+                "created_at": r["created_at"].isoformat(),
+                "retired_at": r["retired_at"].isoformat() if r["retired_at"] else None,
+                "published_until": (r["retired_at"] + ttl).isoformat() if r["retired_at"] else None,
+            }
+            for r in self._rows
+        ]
 
     def sign(self, claims: dict[str, Any]) -> str:
         key = self.active

@@ -3,35 +3,31 @@ a major hazard recorded through the API puts an urgent item in the district bure
 with SMTP configured, an e-mail in a real SMTP server's mailbox within 5 s of the service log's
 response; the inbox is read through the gateway.
 
-Accounts reach notify by the gateway's ``account.*`` events once the gateway emits them (the
-lead wires that at merge); until then this test publishes them for the accounts it signs up."""
+Nobody here publishes an account event: notify learns every account from the gateway's
+``account.*`` events — made by sign-up, an invitation or the admin, their e-mail and language
+set with ``PATCH /api/v1/me``, disabled, enabled and removed from an organisation."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+
+import sqlalchemy as sa
 
 from devtools.testing.events import publish_event
-from devtools.testing.platform import started_platform
+from devtools.testing.platform import Platform, started_platform
 from devtools.testing.wait import eventually
+from shared.db import Database
 from shared.reference import make_uscc
 from tests.e2e.test_custody_story import PDF, agency_body
+from tests.identity.helpers import fresh_uscc
 
 
-async def tell_notify(settings, actor, *, email: str | None = None, district: str | None = None, org=None):
-    await publish_event(
-        settings,
-        "account.registered",
-        {
-            "id": actor.account["id"],
-            "version": 1,
-            "username": actor.username,
-            "role": actor.role,
-            "org_uscc": org,
-            "district": district,
-            "email": email,
-            "language": "zh-CN",
-        },
-    )
+async def set_me(platform: Platform, actor, **settings) -> dict:
+    """The actor's own settings through the gateway (SPEC §15: ``PATCH /api/v1/me``)."""
+    r = await platform.client.patch("/api/v1/me", json=settings, headers=actor.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 async def test_major_hazard_reaches_the_bureau_inbox_and_mailbox_through_the_gateway(env, smtp, tmp_path):
@@ -45,11 +41,9 @@ async def test_major_hazard_reaches_the_bureau_inbox_and_mailbox_through_the_gat
         enterprise_uscc = make_uscc("91440703MA5" + today.strftime("%y%m") + "N1")
         agency = await platform.actor("agency", org_uscc=agency_uscc)
         enterprise = await platform.actor("enterprise", org_uscc=enterprise_uscc)
-        bus = platform.settings
-        await tell_notify(bus, bureau, email="bureau703@example.test", district="440703")
-        await tell_notify(bus, other, email="bureau705@example.test", district="440705")
-        await tell_notify(bus, agency, org=agency_uscc)
-        await tell_notify(bus, enterprise, org=enterprise_uscc, email="factory@example.test")
+        await set_me(platform, bureau, email="bureau703@example.test")
+        await set_me(platform, other, email="bureau705@example.test")
+        await set_me(platform, enterprise, email="factory@example.test")
 
         r = await api.post(
             "/api/v1/agencies", json=agency_body(agency_uscc, "江门安泰通知测试有限公司"), headers=agency.headers
@@ -200,3 +194,107 @@ async def test_major_hazard_reaches_the_bureau_inbox_and_mailbox_through_the_gat
         r = await api.get("/api/v1/webhooks", headers=bureau.headers)
         assert r.status_code == 200
         assert r.json()["items"] == []
+
+
+async def read_model(settings, account_id: str) -> dict | None:
+    """Notify's row for the account (its read model of the gateway's accounts)."""
+    db = Database(settings.database_url_for("notify"), service="notify")
+    try:
+        async with db.reader() as session:
+            row = (await session.execute(sa.text("SELECT * FROM accounts WHERE id = :id"), {"id": account_id})).first()
+        return dict(row._mapping) if row is not None else None
+    finally:
+        await db.dispose()
+
+
+def major_hazard(enterprise_uscc: str) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "version": 1,
+        "contract_id": str(uuid.uuid4()),
+        "agency_id": str(uuid.uuid4()),
+        "enterprise_uscc": enterprise_uscc,
+        "district_code": "440703",
+        "level": "major",
+        "status": "open",
+        "deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+    }
+
+
+async def test_accounts_reach_notify_only_through_the_gateway(env, smtp, tmp_path):
+    settings = env.settings(smtp_url=smtp.url)
+    async with started_platform(settings, tmp_path / "logs") as platform:
+        api, bus = platform.client, platform.settings
+        admin = await platform.admin_headers()
+        bureau = await platform.actor("bureau", district="440703")  # made by the admin
+        uscc = fresh_uscc("440703")
+        owner = await platform.actor("enterprise", org_uscc=uscc)  # signed up, verified by the admin
+        code = (await api.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=owner.headers)).json()[
+            "code"
+        ]
+        member = await platform.actor("enterprise", org_uscc=uscc, invitation=code)  # joined with the invitation
+
+        async def inbox(actor) -> list:
+            r = await api.get("/api/v1/inbox", params={"kind": "hazard.reported"}, headers=actor.headers)
+            assert r.status_code == 200, r.text
+            return r.json()["items"]
+
+        async def known(actor, **expected) -> dict | None:
+            row = await read_model(bus, actor.account["id"])
+            return row if row is not None and all(row[k] == v for k, v in expected.items()) else None
+
+        row = await eventually(lambda: known(bureau, district="440703", status="active"), timeout=20)
+        assert row["role"] == "bureau"
+        assert row["username"] == bureau.username
+        await eventually(lambda: known(owner, org_uscc=uscc, status="active"), timeout=20)
+        await eventually(lambda: known(member, org_uscc=uscc, status="active"), timeout=20)
+
+        # e-mail and language from PATCH /api/v1/me; a major hazard: mailed at once, in that language
+        assert (await set_me(platform, member, email="member@example.test", language="en"))["version"] == 2
+        await eventually(lambda: known(member, email="member@example.test", language="en"), timeout=20)
+        first = major_hazard(uscc)
+        await publish_event(bus, "hazard.reported", first)
+        mail = (await eventually(lambda: smtp.to("member@example.test"), timeout=10))[0]
+        assert mail["Subject"] == "[Urgent] Major hazard found"
+        for actor in (bureau, owner, member):
+            [item] = await eventually(lambda a=actor: inbox(a), timeout=20)
+            assert item["subject_id"] == first["id"]
+            assert item["urgent"] is True
+
+        # disabled: told nothing while it is; enabled: told again
+        r = await api.post(
+            f"/api/v1/admin/accounts/{bureau.account['id']}/disable", json={"reason": "调岗"}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+        await eventually(lambda: known(bureau, status="disabled"), timeout=20)
+        second = major_hazard(uscc)
+        await publish_event(bus, "hazard.reported", second)
+        await eventually(lambda: len_at_least(inbox(owner), 2), timeout=20)
+        r = await api.post(
+            f"/api/v1/admin/accounts/{bureau.account['id']}/enable", json={"reason": "返岗"}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+        await eventually(lambda: known(bureau, status="active"), timeout=20)
+        bureau.token = await platform.token(bureau.client_id, bureau.client_secret)  # the old one was revoked
+        assert [i["subject_id"] for i in await inbox(bureau)] == [first["id"]]
+        third = major_hazard(uscc)
+        await publish_event(bus, "hazard.reported", third)
+        await eventually(lambda: len_at_least(inbox(bureau), 2), timeout=20)
+        assert {i["subject_id"] for i in await inbox(bureau)} == {first["id"], third["id"]}
+
+        # removed from the organisation by its admin: notify tells it nothing more
+        r = await api.delete(f"/api/v1/organisations/{uscc}/members/{member.account['id']}", headers=owner.headers)
+        assert r.status_code == 204
+        row = await eventually(lambda: known(member, status="removed"), timeout=20)
+        assert row["org_uscc"] is None
+        assert row["version"] == 3
+        await eventually(lambda: len(smtp.to("member@example.test")) == 3, timeout=10)  # the three hazards so far
+        await publish_event(bus, "hazard.reported", major_hazard(uscc))
+        await eventually(lambda: len_at_least(inbox(owner), 4), timeout=20)
+        await eventually(lambda: len_at_least(inbox(bureau), 3), timeout=20)
+        assert len(smtp.to("member@example.test")) == 3, "a removed member is mailed nothing"
+
+
+async def len_at_least(items, count: int):
+    found = await items
+    return found if len(found) >= count else None

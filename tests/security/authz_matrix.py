@@ -115,6 +115,7 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/me/clients": EVERYONE,
     "DELETE /api/v1/me/clients/{client_id}": EVERYONE - {"readonly"},  # a random id: 404 for its owner too
     "POST /api/v1/me/password": EVERYONE - {"readonly"},  # a wrong current password: 422
+    "PATCH /api/v1/me": EVERYONE - {"readonly"},  # its own e-mail and language (SPEC §15)
     # admin: accounts, clients, keys
     "GET /api/v1/admin/accounts": {"admin"},
     "POST /api/v1/admin/accounts/{account_id}/disable": {"admin"},  # a throwaway member of enterprise A

@@ -96,6 +96,7 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/admin/keys/rotate": {},
         "POST /api/v1/agencies": agency_body(w.uscc["agencyA"], "机构", "440703"),
         "PATCH /api/v1/agencies/{agency_id}": {"contact_phone": "13800138001"},
+        "PATCH /api/v1/me": {"language": "zh-CN"},
         "POST /api/v1/agencies/{agency_id}/review": {"decision": "approve", "comments": "ok"},
         "POST /api/v1/agencies/{agency_id}/suspend": {"reason": "test"},
         "POST /api/v1/agencies/{agency_id}/reinstate": {"reason": "test"},
