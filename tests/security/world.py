@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from devtools.testing.events import publish_event
-from devtools.testing.platform import Actor, Platform
+from devtools.testing.platform import Platform
 from devtools.testing.wait import eventually
 from shared.reference import make_uscc
 
@@ -195,25 +194,6 @@ async def fresh_webhook(w: World) -> str:
     return str((await _ok(r))["id"])
 
 
-async def _tell_notify(w: World, actor: Actor, *, district: str | None = None, org_uscc: str | None = None) -> None:
-    """Notify addresses people through its read model of accounts, fed by the gateway's ``account.*``
-    events (services/notify/consumers.py). The gateway on this branch does not emit them yet
-    (gateway/events.py: ``organisation.*``, ``token.revoked``, ``key.*`` only), so the world publishes
-    ``account.registered`` for its accounts the way tests/notify/test_platform.py does. Drop this
-    once the gateway emits them."""
-    data = {
-        "id": actor.account["id"],
-        "version": 1,
-        "username": actor.username,
-        "role": actor.role,
-        "org_uscc": org_uscc,
-        "district": district,
-        "email": None,
-        "language": "zh-CN",
-    }
-    await publish_event(w.platform.settings, "account.registered", data)
-
-
 async def _ok(response, *codes: int) -> dict[str, Any]:
     assert response.status_code in (codes or (200, 201)), (
         f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:500]}"
@@ -245,11 +225,9 @@ async def build_world(platform: Platform) -> World:
         actor = await platform.actor(role, **kw)
         w.headers[name] = actor.headers
         w.usernames[name] = actor.username
-        await _tell_notify(w, actor, **kw)
     readonly = await platform.actor("bureau", district="440703", scopes="custody.read")
     w.headers["readonly"] = readonly.headers
     w.usernames["readonly"] = readonly.username
-    await _tell_notify(w, readonly, district="440703")
 
     # Agencies, filed and approved.
     for key, district, bureau in (("A", "440703", "bureauA"), ("B", "440704", "bureauB")):
@@ -406,11 +384,9 @@ async def _identity_actors(w: World, tag: str) -> None:
         )["code"]
         actor = await platform.actor("enterprise", org_uscc=w.uscc["entA"], invitation=code)
         w.headers[key], w.usernames[key], w.ids[key] = actor.headers, actor.username, actor.account["id"]
-        await _tell_notify(w, actor, org_uscc=w.uscc["entA"])
     w.uscc["pending"] = make_uscc(f"91440703MA{tag}P1"[:17])
     pending = await platform.actor("agency", org_uscc=w.uscc["pending"], verified=False)
     w.headers["pending"], w.usernames["pending"] = pending.headers, pending.username
-    await _tell_notify(w, pending, org_uscc=w.uscc["pending"])
     # the impostor claims enterprise C's USCC before its owner does; the bureau reassigns it
     w.uscc["entC"] = make_uscc(f"91440703MA{tag}C1"[:17])
     await _ok(
