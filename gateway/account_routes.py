@@ -191,13 +191,15 @@ async def admin_create_account(
     response_model=ClientCredentials,
     summary="为账号创建客户端（管理员） / a client acting as an account",
 )
-async def admin_create_client(body: AdminClientCreate, _: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:
+async def admin_create_client(
+    body: AdminClientCreate, _: AdminPrincipal, uow: UoW, gw=Depends(_gw)
+) -> dict[str, Any]:
     account = await find_account(gw.db, body.username)
     if account is None:
         raise NotFound(
             text("账号不存在", "No such account"), errors=[FieldError("username", text("不存在", "unknown"))]
         )
-    return await create_client(gw.db, gw.clock, account_id=account.id, name=body.name, scopes=body.scopes)
+    return await create_client(uow, account_id=account.id, name=body.name, scopes=body.scopes)
 
 
 @router.post(
@@ -206,11 +208,13 @@ async def admin_create_client(body: AdminClientCreate, _: AdminPrincipal, gw=Dep
     response_model=ClientCredentials,
     summary="为本人账号创建客户端 / a client for my own integrations",
 )
-async def my_create_client(body: ClientCreate, principal: AccountPrincipal, gw=Depends(_gw)) -> dict[str, Any]:
+async def my_create_client(
+    body: ClientCreate, principal: AccountPrincipal, uow: UoW, gw=Depends(_gw)
+) -> dict[str, Any]:
     account_id = account_id_of(principal.subject)
     if await gw.store.account(account_id) is None:
         raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
-    return await create_client(gw.db, gw.clock, account_id=account_id, name=body.name, scopes=body.scopes)
+    return await create_client(uow, account_id=account_id, name=body.name, scopes=body.scopes)
 
 
 @router.get("/api/v1/me/clients", response_model=ClientList, summary="本人账号的客户端 / my clients")

@@ -48,7 +48,6 @@ from gateway.oauth.grants import (
     new_secret,
 )
 from gateway.oauth.keys import StartupRefused, check_key_encryption
-from shared.clock import Clock
 from shared.db import Database
 from shared.errors import Conflict, ErrorCode, FieldError, ServiceUnavailable, ValidationFailed
 from shared.i18n import text
@@ -418,12 +417,12 @@ async def find_account(db: Database, username: str) -> Account | None:
 
 
 async def create_client(
-    db: Database, clock: Clock, *, account_id: uuid.UUID, name: str, scopes: str | None
+    uow: UnitOfWork, *, account_id: uuid.UUID, name: str, scopes: str | None
 ) -> dict[str, str]:
     client_id = f"cl-{secrets.token_hex(12)}"
     secret = new_secret()
-    async with db.transaction() as session:
-        session.add(
+    async with uow:
+        uow.session.add(
             Client(
                 client_id=client_id,
                 name=name,
@@ -432,7 +431,7 @@ async def create_client(
                 grant_types="client_credentials",
                 redirect_uris="",
                 scopes=scopes or DEFAULT_SCOPES,
-                created_at=clock.now(),
+                created_at=uow.now,
             )
         )
     log.info("gateway.client.created", client_id=client_id, account_id=str(account_id))

@@ -33,8 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
-from shared.context import before_commit_var
-
 try:
     from sqlalchemy.util.concurrency import await_
 except ImportError:  # SQLAlchemy 2.0 names it await_only
@@ -104,7 +102,6 @@ class Database:
         self.url = url
         self.service = service
         self.is_sqlite = url.startswith("sqlite")
-        self._after_commit: list[Callable[[], None]] = []
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             self.engine = self._sqlite_engine(url, immediate=True, echo=echo)
@@ -177,19 +174,10 @@ class Database:
             return False
 
     # --- units of work -------------------------------------------------------------------
-    def on_commit(self, hook: Callable[[], None]) -> None:
-        self._after_commit.append(hook)
-
     @asynccontextmanager
-    async def transaction(self, *, notify: bool = True) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session, self._one_writer(), session.begin():
             yield session
-            marker = before_commit_var.get()
-            if marker is not None and marker[0] is self:
-                await marker[1](session)
-        if notify:
-            for hook in self._after_commit:
-                hook()
 
     @asynccontextmanager
     async def _one_writer(self) -> AsyncIterator[None]:

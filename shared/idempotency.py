@@ -21,7 +21,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import TokenVerifier
 from shared.clock import as_utc, utcnow
-from shared.context import before_commit_var
 from shared.db import Database, insert_ignore
 from shared.errors import DomainError, ErrorCode, problem
 from shared.i18n import text
@@ -101,7 +100,7 @@ class IdempotencyMiddleware:
         ).hexdigest()
         where = sa.and_(table.c.scope == caller, table.c.key == key)
 
-        async with db.transaction(notify=False) as session:
+        async with db.transaction() as session:
             fresh = await insert_ignore(
                 session,
                 table,
@@ -139,11 +138,9 @@ class IdempotencyMiddleware:
 
         reservation = Reservation(table, where)
         scope.setdefault("state", {})[STATE_KEY] = reservation
-        token = before_commit_var.set((db, reservation.mark_committed))  # transitional: pre-template services
         try:
             await self.app(scope, receive, capture)
         finally:
-            before_commit_var.reset(token)
             kept = {
                 k.decode("latin-1"): v.decode("latin-1")
                 for k, v in captured["headers"]
@@ -154,7 +151,7 @@ class IdempotencyMiddleware:
                 "response_headers": kept,
                 "response_body": bytes(captured["body"]),
             }
-            async with db.transaction(notify=False) as session:
+            async with db.transaction() as session:
                 if captured["status"] >= 500:
                     # Nothing committed: forget the key so that the client may retry. Something
                     # committed, then a failure: keep the answer — a retry must not apply it twice.

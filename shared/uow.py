@@ -131,7 +131,7 @@ class UnitOfWork:
                 raise RuntimeError("a write cannot join a read-only unit of work")
             self._depth += 1
             return self
-        self._transaction = self.runtime.db.transaction()  # transitional: wakes the relay on every commit
+        self._transaction = self.runtime.db.transaction()
         self._session = await self._transaction.__aenter__()
         self._writing = True
         self._depth = 1

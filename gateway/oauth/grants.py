@@ -609,7 +609,7 @@ class OAuthStore:
         from gateway.models import RevokedToken
 
         now = self.clock.now()
-        async with self.db.transaction(notify=False) as session:
+        async with self.db.transaction() as session:
             await session.execute(sa.delete(RevokedToken.__table__).where(RevokedToken.__table__.c.expires_at < now))
             await session.execute(
                 sa.delete(AuthorizationCode.__table__).where(AuthorizationCode.__table__.c.expires_at < now)

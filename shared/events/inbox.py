@@ -276,7 +276,7 @@ class Subscriber:
         self, event_id: str, event_type: str, envelope: dict[str, Any], exc: BaseException, deliveries: int
     ) -> None:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
-        async with self.db.transaction(notify=False) as session:
+        async with self.db.transaction() as session:
             await insert_ignore(
                 session,
                 self.infra.dead_letters,
@@ -328,7 +328,7 @@ class Subscriber:
             await self.apply(event, handler)
         except Exception as exc:
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
-        async with self.db.transaction(notify=False) as session:
+        async with self.db.transaction() as session:
             values = {"replay_error": error} if error else {"replayed_at": utcnow(), "replay_error": None}
             await session.execute(sa.update(t).where(t.c.id == dead_letter_id).values(**values))
         async with self.db.reader() as session:

@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.backoff import until_done
 from shared.clock import Clock, as_utc, utcnow
-from shared.context import request_id_var
 from shared.db import Database
 from shared.events.bus import Bus
 from shared.events.catalog import source_of, validate_event_data
@@ -111,15 +110,6 @@ class Outbox:
         await session.execute(sa.insert(self.table), rows)
         return len(rows)
 
-    # --- transitional: services not yet on the unit of work --------------------------------
-    async def emit(
-        self, session: AsyncSession, event_type: str, data: dict[str, Any], *, subject: str | None = None
-    ) -> CloudEvent:
-        return await self.write(session, event_type, data, subject=subject, request_id=request_id_var.get())
-
-    async def emit_many(self, session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> int:
-        return await self.write_many(session, events, request_id=request_id_var.get())
-
 
 def envelope_from_row(row: Any) -> CloudEvent:
     return CloudEvent(
@@ -161,7 +151,7 @@ class OutboxRelay:
 
     @property
     def accepting(self) -> bool:
-        """True while the relay runs: ``Outbox.emit`` may then hand it committed events."""
+        """True while the relay runs: a unit of work may then hand it the events it committed."""
         return self._task is not None and not self._task.done() and not self._stopping
 
     def enqueue(self, events: list[CloudEvent]) -> None:
@@ -170,7 +160,6 @@ class OutboxRelay:
         self._wake.set()
 
     def start(self) -> None:
-        self.db.on_commit(self.wake)
         self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.db.service}")
 
     async def stop(self) -> None:
@@ -215,7 +204,7 @@ class OutboxRelay:
         done = [uuid.UUID(e.id) for e, res in zip(events, results, strict=False) if not isinstance(res, BaseException)]
         failed = [uuid.UUID(e.id) for e, res in zip(events, results, strict=False) if isinstance(res, BaseException)]
         t = self.table
-        async with self.db.transaction(notify=False) as session:
+        async with self.db.transaction() as session:
             if done:
                 await session.execute(sa.update(t).where(t.c.id.in_(done)).values(published_at=utcnow()))
             if failed:  # to the claiming pass at once, with its backoff
@@ -236,7 +225,7 @@ class OutboxRelay:
         done = [r.seq for r, res in zip(rows, results, strict=False) if not isinstance(res, BaseException)]
         failed = [r.seq for r, res in zip(rows, results, strict=False) if isinstance(res, BaseException)]
         t = self.table
-        async with self.db.transaction(notify=False) as session:
+        async with self.db.transaction() as session:
             if done:
                 await session.execute(sa.update(t).where(t.c.seq.in_(done)).values(published_at=utcnow()))
             if failed:
@@ -269,7 +258,7 @@ class OutboxRelay:
             .values(claimed_until=now + self.lease)
             .returning(t.c.seq, t.c.id, t.c.type, t.c.subject, t.c.data, t.c.request_id, t.c.created_at)
         )
-        async with self.db.transaction(notify=False) as session:
+        async with self.db.transaction() as session:
             rows = (await session.execute(stmt)).all()
         return sorted(rows, key=lambda r: r.seq)
 

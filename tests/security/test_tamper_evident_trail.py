@@ -41,7 +41,7 @@ async def test_tampering_behind_the_services_back_is_detected(backend):
         findings = {}
 
         # 1. A payload edited in place.
-        async with ctx.db.transaction(notify=False) as s:
+        async with ctx.db.transaction() as s:
             await s.execute(sa.update(t).where(t.c.seq == seqs[10]).values(payload={"name": "forged"}))
         findings["payload-edited"] = await _verify(client)
         assert (
@@ -51,7 +51,7 @@ async def test_tampering_behind_the_services_back_is_detected(backend):
         # 2. … and its hash recomputed by a careful forger: the next link no longer matches.
         from shared.audit_trail import _link
 
-        async with ctx.db.transaction(notify=False) as s:
+        async with ctx.db.transaction() as s:
             row = (await s.execute(sa.select(t).where(t.c.seq == seqs[10]))).mappings().one()
             forged = _link(
                 row["prev_hash"],
@@ -67,14 +67,14 @@ async def test_tampering_behind_the_services_back_is_detected(backend):
         assert findings["payload-edited-and-rehashed"]["first_broken_seq"] == seqs[11]
 
         # 3. A row deleted (after restoring the chain from scratch is impossible: start a new one).
-        async with ctx.db.transaction(notify=False) as s:
+        async with ctx.db.transaction() as s:
             await s.execute(sa.delete(t))
         for i in range(10):
             assert (await client.post("/items?audit=true", json={"name": f"again-{i}"})).status_code == 201
         assert (await _verify(client))["valid"] is True
         async with ctx.db.reader() as s:
             seqs = [r.seq for r in await s.execute(sa.select(t.c.seq).order_by(t.c.seq))]
-        async with ctx.db.transaction(notify=False) as s:
+        async with ctx.db.transaction() as s:
             await s.execute(sa.delete(t).where(t.c.seq == seqs[4]))
         findings["row-deleted"] = await _verify(client)
         assert findings["row-deleted"]["first_broken_seq"] == seqs[5]
