@@ -175,7 +175,7 @@ def valid_access_token(path: Path | None = None, *, margin: float = 60.0) -> str
     if tokens is None:
         raise LoginError("not logged in: run `custody login` / 尚未登录，请先运行 custody login")
     if float(tokens.get("expires_at") or 0) - margin > time.time():
-        return tokens["access_token"]
+        return str(tokens["access_token"])
     if not tokens.get("refresh_token"):
         raise LoginError("the token expired and there is no refresh token: run `custody login`")
     response = httpx.post(
@@ -192,4 +192,4 @@ def valid_access_token(path: Path | None = None, *, margin: float = 60.0) -> str
     fresh = stamp(response.json(), tokens["gateway"], tokens.get("client_id", CLI_CLIENT_ID))
     fresh.setdefault("refresh_token", tokens["refresh_token"])
     save(fresh, path)
-    return fresh["access_token"]
+    return str(fresh["access_token"])

@@ -202,7 +202,7 @@ class Seeder:
         )
         if r.status_code != 200:
             raise DemoError(f"token for {client_id}: {r.status_code} {r.text[:200]}")
-        return r.json()["access_token"]
+        return str(r.json()["access_token"])
 
     async def admin(self) -> str:
         if "admin" not in self.tokens:
@@ -444,16 +444,16 @@ class Seeder:
         # complaints: one forwarded to the agency, one waiting to be forwarded
         active = [c for c in result.contracts if c.get("status") in ("active", "filed")]
         if active:
-            first, last = active[0], active[-1]
-            complaint = (
+            first, newest = active[0], active[-1]
+            forwarded = (
                 await self.call(
                     "POST",
                     "/api/v1/complaints",
-                    token=last["enterprise"]["token"],
+                    token=newest["enterprise"]["token"],
                     retry=True,
                     json={
-                        "agency_id": last["agency"]["id"],
-                        "contract_id": last["id"],
+                        "agency_id": newest["agency"]["id"],
+                        "contract_id": newest["id"],
                         "category": "service_quality",
                         "description": "隐患排查报告内容空泛，未附现场照片。",
                     },
@@ -461,7 +461,7 @@ class Seeder:
             ).json()
             await self.call(
                 "POST",
-                f"/api/v1/complaints/{complaint['id']}/forward",
+                f"/api/v1/complaints/{forwarded['id']}/forward",
                 token=city_token,
                 retry=True,
                 json={"note": "请机构十日内书面答复。"},

@@ -6,12 +6,16 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shared.settings import DEV_ADMIN_CLIENT_ID, DEV_ADMIN_CLIENT_SECRET, Settings
+
+if TYPE_CHECKING:
+    from devtools.supervisor import Supervisor
 
 app = typer.Typer(help="安全生产托管平台命令行 / custody platform CLI", no_args_is_help=True)
 console = Console()
@@ -31,7 +35,7 @@ def up(wait: float = typer.Option(90.0, help="Seconds to wait for every /readyz"
     supervisor = Supervisor(settings=settings, log_dir=settings.data_dir / "logs", extra_env=extra)
     stopping = {"flag": False}
 
-    def _stop(_signum, _frame) -> None:
+    def _stop(_signum: int, _frame: object) -> None:
         stopping["flag"] = True
 
     signal.signal(signal.SIGINT, _stop)
@@ -54,7 +58,7 @@ def up(wait: float = typer.Option(90.0, help="Seconds to wait for every /readyz"
         console.print("stopped.")
 
 
-def _print_urls(settings: Settings, supervisor, took: float) -> None:
+def _print_urls(settings: Settings, supervisor: Supervisor, took: float) -> None:
     table = Table(title=f"ready in {took:.1f}s")
     table.add_column("component")
     table.add_column("URL")

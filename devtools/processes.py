@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 
-def stop_process(process: subprocess.Popen | None, *, timeout: float = 10.0, kill: bool = False) -> None:
+def stop_process(process: subprocess.Popen[bytes] | None, *, timeout: float = 10.0, kill: bool = False) -> None:
     """SIGTERM (or SIGKILL), wait ``timeout`` seconds, then SIGKILL whatever is left."""
     if process is None or process.poll() is not None:
         return

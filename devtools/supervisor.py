@@ -48,7 +48,7 @@ class Component:
     log_file: Path
     host: str = "127.0.0.1"
     replica: int = 0
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
 
     @property

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from shared.db import service_base
 from shared.tables import infrastructure_tables
 
-Base = service_base("gateway")
+if TYPE_CHECKING:  # service_base builds the class at run time; type checkers see what it is
+    Base = SQLModel
+else:
+    Base = service_base("gateway")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)  # the gateway uses the idempotency records (Idempotency-Key on its POSTs)
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 
 import httpx
 import structlog
@@ -156,7 +157,7 @@ class TokenVerifier:
         self.jwks_url = jwks_url
         self.timeout = timeout
         self.leeway = leeway
-        self._keys: KeySet | None = KeySet.import_key_set(jwks) if jwks else None
+        self._keys: KeySet | None = KeySet.import_key_set(jwks) if jwks else None  # type: ignore[arg-type]
         self._kids: set[str] = {k.get("kid") for k in (jwks or {}).get("keys", [])}
         self._last_fetch = 0.0
         self.refetch_interval = refetch_interval
@@ -166,7 +167,7 @@ class TokenVerifier:
         self._verified: OrderedDict[str, tuple[Principal, float, str, str, float]] = OrderedDict()
         self.revocations = revocations or Revocations()
         self.feed: RevocationFeed | None = None
-        self._refresher: asyncio.Task | None = None
+        self._refresher: asyncio.Task[None] | None = None
         self._claims = jwt.JWTClaimsRegistry(
             leeway=leeway,
             iss={"essential": True, "value": self.issuer},
@@ -312,7 +313,7 @@ class TokenVerifier:
         return _principal_of(claims, leeway=self.leeway), float(claims["exp"]), kid, claims["jti"], float(claims["iat"])
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -328,6 +329,7 @@ def _principal_of(claims: dict[str, Any], *, leeway: int) -> Principal:
     if not (isinstance(sub, str) and 0 < len(sub) <= 200 and isinstance(jti, str) and 0 < len(jti) <= 200
             and _number(exp) and _number(iat)):
         raise _unauthorized("访问令牌缺少或含有无效的声明", "The token lacks a claim or has an invalid one")
+    exp, iat = float(exp), float(iat)  # checked by _number just above
     if not all(_optional_str(claims.get(name)) for name in
                ("client_id", "district", "org_uscc", "org_status", "username")) or not isinstance(claims.get("scope", ""), str):
         raise _unauthorized("访问令牌含有无效的声明", "The token has an invalid claim")
@@ -405,13 +407,13 @@ def check_organisation(principal: Principal, method: str, admit: str = ADMIT_VER
 
 
 async def principal_from_request(request: Request) -> Principal | None:
-    cached = getattr(request.state, "principal", None)
+    cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     token = bearer_token(request)
     if token is None:
         return None
-    principal = await request.app.state.verifier.verify(token)
+    principal: Principal = await request.app.state.verifier.verify(token)
     needed = READ_SCOPE if request.method in SAFE_METHODS else WRITE_SCOPE
     if needed not in principal.scopes:
         raise Forbidden(text(f"令牌缺少权限范围 {needed}", f"The token lacks the scope {needed}"), code=ErrorCode.INSUFFICIENT_SCOPE)
@@ -426,7 +428,7 @@ async def optional_principal(request: Request) -> Principal | None:
     return principal
 
 
-def _required(admit: str):  # noqa: ANN202
+def _required(admit: str) -> Callable[[Request], Awaitable[Principal]]:
     async def dependency(request: Request) -> Principal:
         principal = await principal_from_request(request)
         if principal is None:
@@ -442,7 +444,7 @@ require_principal_pending_org = _required(ADMIT_PENDING)
 require_account = _required(ADMIT_ANY)
 
 
-def require_roles(*roles: str):
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     async def dependency(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
         return principal.require_role(*roles)
 

@@ -114,7 +114,7 @@ class RevocationFeed:
         self.replay_seconds = replay_seconds
         self.synced = asyncio.Event()
         self._last_seq: int | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.applied_total = 0
 

@@ -43,7 +43,7 @@ async def read_events(settings: Settings, *, event_type: str | None = None) -> l
                 msg = await js.get_msg(settings.stream_name, seq)
             except Exception:
                 continue
-            event = CloudEvent.from_json(msg.data)
+            event = CloudEvent.from_json(msg.data or b"")
             if event_type is None or event.type == event_type:
                 events.append(event)
         return events

@@ -73,7 +73,8 @@ class Platform:
             data["scope"] = scope
         r = await self.client.post("/oauth/token", data=data, auth=(client_id, client_secret))
         assert r.status_code == 200, r.text
-        return r.json()["access_token"]
+        token: str = r.json()["access_token"]
+        return token
 
     async def admin_headers(self) -> dict[str, str]:
         if self._admin_token is None:

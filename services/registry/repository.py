@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 from sqlmodel import col
 
 from services.registry.models import (
@@ -73,15 +74,23 @@ class Agencies(Repository[Agency]):
 
     # --- one filing ------------------------------------------------------------------------
     async def get(
-        self, entity_id: uuid.UUID | str, principal: Principal, *, write: bool = False, lock: bool | None = None
+        self,
+        entity_id: uuid.UUID | str,
+        principal: Principal,
+        *,
+        write: bool = False,
+        lock: bool | None = None,
+        options: Sequence[ORMOption] = (),
     ) -> Agency:
         """The filing with its staff and documents (404 / 403 as ``Repository.get``)."""
-        agency = await super().get(entity_id, principal, write=write, lock=lock)
+        agency = await super().get(entity_id, principal, write=write, lock=lock, options=options)
         await self.session.refresh(agency, RELATED)
         return agency
 
-    async def find(self, entity_id: uuid.UUID | str, *, lock: bool = False) -> Agency | None:
-        agency = await super().find(entity_id, lock=lock)
+    async def find(
+        self, entity_id: uuid.UUID | str, *, lock: bool = False, options: Sequence[ORMOption] = ()
+    ) -> Agency | None:
+        agency = await super().find(entity_id, lock=lock, options=options)
         if agency is not None:
             await self.session.refresh(agency, RELATED)
         return agency
