@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import structlog
+from sqlmodel import col
 
 from gateway import events
 from gateway.models import Organisation
@@ -29,7 +30,7 @@ async def agency_approved(uow: UnitOfWork, event: CloudEvent) -> None:
     uscc = event.data.get("uscc")
     if not isinstance(uscc, str):
         return
-    org = await session.scalar(sa.select(Organisation).where(Organisation.uscc == uscc).with_for_update())
+    org = await session.scalar(sa.select(Organisation).where(col(Organisation.uscc) == uscc).with_for_update())
     if org is None or org.status != "pending" or org.kind != "agency":
         return
     now = clock.now()

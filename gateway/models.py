@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -13,7 +13,10 @@ from shared.db import service_base
 from shared.tables import infrastructure_tables
 
 if TYPE_CHECKING:  # service_base builds the class at run time; type checkers see what it is
-    Base = SQLModel
+
+    class Base(SQLModel):
+        __table__: ClassVar[sa.Table]
+
 else:
     Base = service_base("gateway")
 metadata = Base.metadata

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from gateway import events
 from gateway.models import RefreshToken, RevokedToken, TokenCutoff
@@ -90,13 +91,13 @@ async def load(db: Database, revocations: Revocations, clock: Clock) -> None:
     async with db.reader() as session:
         jtis = (
             await session.execute(
-                sa.select(RevokedToken.jti, RevokedToken.expires_at).where(RevokedToken.expires_at > now)
+                sa.select(col(RevokedToken.jti), col(RevokedToken.expires_at)).where(col(RevokedToken.expires_at) > now)
             )
         ).all()
         cutoffs = (
             await session.execute(
-                sa.select(TokenCutoff.kind, TokenCutoff.value, TokenCutoff.not_before).where(
-                    TokenCutoff.forget_at > now
+                sa.select(col(TokenCutoff.kind), col(TokenCutoff.value), col(TokenCutoff.not_before)).where(
+                    col(TokenCutoff.forget_at) > now
                 )
             )
         ).all()

@@ -21,9 +21,10 @@ import hmac
 import ipaddress
 import secrets
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import anyio.from_thread
@@ -33,14 +34,18 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
+from sqlmodel import col
 
 from gateway import revocation
 from gateway.models import Account, AuthorizationCode, Client, Organisation, RefreshToken
 from shared.clock import Clock, as_utc
 from shared.context import request_id_var
-from shared.db import Database
+from shared.db import Database, rowcount
 from shared.revocations import Revocations
 from shared.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from gateway.oauth.server import AuthorizationServer, StarletteOAuth2Request
 
 log = structlog.get_logger("gateway.oauth")
 
@@ -128,8 +133,8 @@ async def org_standing(session: Any, row: Account | None) -> tuple[str | None, b
     """The status of the account's organisation and whether the account is its admin."""
     if row is None or row.role not in ("agency", "enterprise") or not row.org_uscc:
         return None, False
-    found = (await session.execute(sa.select(Organisation.status, Organisation.admin_account_id)
-                                   .where(Organisation.uscc == row.org_uscc))).first()
+    found = (await session.execute(sa.select(col(Organisation.status), col(Organisation.admin_account_id))
+                                   .where(col(Organisation.uscc) == row.org_uscc))).first()
     if found is None:
         return None, False
     return found.status, found.admin_account_id == row.id
@@ -319,7 +324,8 @@ def open_successor(token: str, sealed: str) -> dict[str, Any] | None:
     from cryptography.fernet import Fernet, InvalidToken
 
     try:
-        return orjson.loads(Fernet(_successor_key(token)).decrypt(sealed.encode()))
+        opened: dict[str, Any] = orjson.loads(Fernet(_successor_key(token)).decrypt(sealed.encode()))
+        return opened
     except (InvalidToken, ValueError):
         return None
 
@@ -474,7 +480,9 @@ class OAuthStore:
             return False
         async with self.db.reader() as session:
             return (
-                await session.scalar(sa.select(RefreshToken.token_hash).where(RefreshToken.token_hash == digest(token)))
+                await session.scalar(
+                    sa.select(col(RefreshToken.token_hash)).where(col(RefreshToken.token_hash) == digest(token))
+                )
                 is not None
             )
 
@@ -499,7 +507,7 @@ class OAuthStore:
             row = (await session.execute(sa.select(table).where(table.c.token_hash == hashed))).first()
             if row is None:
                 return None
-            if claimed.rowcount != 1:
+            if rowcount(claimed) != 1:
                 if self._in_grace(row, client_id):
                     pass  # answered below, outside the transaction
                 elif row.used_at is not None or row.revoked_at is not None:
@@ -516,7 +524,7 @@ class OAuthStore:
             scope=row.scope,
             expires_at=as_utc(row.expires_at),
         )
-        if claimed.rowcount == 1:
+        if rowcount(claimed) == 1:
             return record
         replay = await self._successor(token, hashed)
         if replay is None:
@@ -618,7 +626,10 @@ class OAuthStore:
         self.revocations.purge()
 
 
-def bridge(fn, *args, **kwargs):
+T = TypeVar("T")
+
+
+def bridge(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
     """Run an async store call on the event loop from the Authlib worker thread."""
     if kwargs:
         return anyio.from_thread.run(lambda: fn(*args, **kwargs))
@@ -632,18 +643,18 @@ class S256CodeChallenge(CodeChallenge):
     SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
-    def validate_code_challenge(self, grant, redirect_uri):
+    def validate_code_challenge(self, grant: AuthorizationCodeGrant, redirect_uri: str | None) -> None:
         data = grant.request.payload.data
         if not data.get("code_challenge"):
             raise InvalidRequestError("PKCE is required: missing 'code_challenge'")
         if data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("PKCE 'code_challenge_method' must be S256")
-        return super().validate_code_challenge(grant, redirect_uri)
+        super().validate_code_challenge(grant, redirect_uri)  # a hook: Authlib ignores what it returns
 
-    def validate_code_verifier(self, grant, result):
+    def validate_code_verifier(self, grant: AuthorizationCodeGrant, result: Any) -> None:
         if not grant.request.form.get("code_verifier"):
             raise InvalidRequestError("Missing 'code_verifier'")
-        return super().validate_code_verifier(grant, result)
+        super().validate_code_verifier(grant, result)
 
     def get_authorization_code_challenge(self, authorization_code: CodeRecord) -> str:
         return authorization_code.code_challenge
@@ -654,8 +665,9 @@ class S256CodeChallenge(CodeChallenge):
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*SECRET_AUTH, "none"]
+    server: AuthorizationServer
 
-    def save_authorization_code(self, code: str, request) -> None:
+    def save_authorization_code(self, code: str, request: StarletteOAuth2Request) -> None:
         data = request.payload.data
         bridge(
             self.server.store.save_code,
@@ -683,6 +695,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*SECRET_AUTH, "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotated on every use
+    server: AuthorizationServer
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
         if not isinstance(refresh_token, str) or len(refresh_token) > 200:
@@ -693,13 +706,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_user(self, refresh_token: RefreshRecord) -> AccountInfo | None:
         return bridge(self.server.store.account, refresh_token.account_id)
 
-    def create_token_response(self):
+    def create_token_response(self) -> tuple[int, Any, Any]:
         record = self.request.refresh_token
         if record is not None and record.replay is not None:  # a racing refresh: the same new pair
             if not self.authenticate_user(record):
                 raise InvalidRequestError("There is no 'user' for this token.")
             return 200, record.replay, self.TOKEN_RESPONSE_HEADER
-        return super().create_token_response()
+        response: tuple[int, Any, Any] = super().create_token_response()
+        return response
 
     def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
         pass  # marked used when it was claimed
@@ -709,7 +723,9 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(SECRET_AUTH)
 
 
-def _query_token(server, token_string: str, hint: str | None):
+def _query_token(
+    server: AuthorizationServer, token_string: str, hint: str | None
+) -> AccessRecord | RefreshRecord | None:
     if not isinstance(token_string, str) or len(token_string) > 8192:
         return None
     if token_string.count(".") == 2 and hint != "refresh_token":
@@ -724,11 +740,12 @@ def _query_token(server, token_string: str, hint: str | None):
 
 class RevocationEndpoint(_RevocationEndpoint):
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*SECRET_AUTH, "none"]
+    server: AuthorizationServer
 
-    def query_token(self, token_string, token_type_hint):
+    def query_token(self, token_string: str, token_type_hint: str | None) -> AccessRecord | RefreshRecord | None:
         return _query_token(self.server, token_string, token_type_hint)
 
-    def revoke_token(self, token, request) -> None:
+    def revoke_token(self, token: AccessRecord | RefreshRecord, request: StarletteOAuth2Request) -> None:
         if isinstance(token, AccessRecord):
             jti = token.claims.get("jti")
             if isinstance(jti, str):
@@ -739,15 +756,18 @@ class RevocationEndpoint(_RevocationEndpoint):
 
 class IntrospectionEndpoint(_IntrospectionEndpoint):
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(SECRET_AUTH)
+    server: AuthorizationServer
 
-    def query_token(self, token_string, token_type_hint):
+    def query_token(self, token_string: str, token_type_hint: str | None) -> AccessRecord | RefreshRecord | None:
         return _query_token(self.server, token_string, token_type_hint)
 
-    def check_permission(self, token, client: OAuthClient, request) -> bool:
+    def check_permission(
+        self, token: AccessRecord | RefreshRecord, client: OAuthClient, request: StarletteOAuth2Request
+    ) -> bool:
         """A client may introspect its own tokens; a client acting as an admin, any token."""
         return token.check_client(client) or (client.account is not None and client.account.role == "admin")
 
-    def introspect_token(self, token) -> dict[str, Any]:
+    def introspect_token(self, token: AccessRecord | RefreshRecord) -> dict[str, Any]:
         if isinstance(token, AccessRecord):
             claims = token.claims
             return {

@@ -29,6 +29,8 @@ import structlog
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from gateway import events
 from gateway.models import SigningKey
@@ -133,6 +135,12 @@ def _with_kid(key: RSAKey) -> RSAKey:
     return RSAKey.import_key(data)
 
 
+def _kid(key: RSAKey) -> str:
+    if key.kid is None:  # _with_kid gave every key of ours one
+        raise RuntimeError("a signing key without a kid")
+    return key.kid
+
+
 class KeyStore:
     def __init__(self, db: Database, settings: Settings, clock: Clock, *, runtime: Any = None) -> None:
         self.db = db
@@ -158,6 +166,8 @@ class KeyStore:
             await self._add(await anyio.to_thread.run_sync(_generate), origin, delay=timedelta(0))
             await self.load()
         active_row = self._signing_row()
+        if active_row is None:
+            raise RuntimeError("no signing key after loading the key store")
         if self.settings.is_production and active_row["origin"] == "development":
             raise StartupRefused(
                 "the signing key is a development key; set CUSTODY_SIGNING_KEY_FILE to a production key "
@@ -174,6 +184,8 @@ class KeyStore:
 
     async def _install_file_key(self) -> None:
         path = self.settings.signing_key_file
+        if path is None:
+            raise RuntimeError("no signing key file is configured")
         try:
             raw = path.read_bytes()
             key = RSAKey.import_key(raw if not raw.lstrip().startswith(b"{") else json.loads(raw))
@@ -192,7 +204,7 @@ class KeyStore:
                 await self._retire_active(session, timedelta(0))
                 session.add(
                     SigningKey(
-                        kid=key.kid,
+                        kid=_kid(key),
                         private_jwk=self.cipher.encrypt(json.dumps(key.as_dict(private=True))),
                         origin="file",
                         created_at=self.clock.now(),
@@ -203,7 +215,7 @@ class KeyStore:
     async def load(self) -> None:
         horizon = self.clock.now() - timedelta(seconds=self.settings.access_token_ttl_seconds + LEEWAY_SECONDS)
         async with self.db.reader() as session:
-            rows = (await session.execute(sa.select(SigningKey).order_by(SigningKey.created_at))).scalars().all()
+            rows = (await session.execute(sa.select(SigningKey).order_by(col(SigningKey.created_at)))).scalars().all()
         live = [r for r in rows if r.revoked_at is None and (r.retired_at is None or as_utc(r.retired_at) > horizon)]
         keys: dict[str, RSAKey] = {}
         for row in live:
@@ -230,19 +242,21 @@ class KeyStore:
             await self._retire_active(session, delay)
             session.add(
                 SigningKey(
-                    kid=key.kid,
+                    kid=_kid(key),
                     private_jwk=self.cipher.encrypt(json.dumps(key.as_dict(private=True))),
                     origin=origin,
                     created_at=self.clock.now(),
                 )
             )
             await session.flush()
-            await events.key_rotated(uow, key.kid)
+            await events.key_rotated(uow, _kid(key))
 
-    async def _retire_active(self, session, delay: timedelta) -> None:
+    async def _retire_active(self, session: AsyncSession, delay: timedelta) -> None:
         """The signing key stops signing ``delay`` from now (the new key is published meanwhile)."""
         await session.execute(
-            sa.update(SigningKey).where(SigningKey.retired_at.is_(None)).values(retired_at=self.clock.now() + delay)
+            sa.update(SigningKey)
+            .where(col(SigningKey.retired_at).is_(None))
+            .values(retired_at=self.clock.now() + delay)
         )
 
     async def rotate(self) -> dict[str, Any]:
