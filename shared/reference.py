@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from shared.validation import normalise
+
 DEFAULT_JURISDICTION_FILE = Path(__file__).resolve().parent / "data" / "jurisdiction" / "jiangmen.json"
 
 
@@ -127,8 +129,13 @@ def make_uscc(body17: str) -> str:
     return body17 + uscc_check_char(body17)
 
 
+def normalise_uscc(value: str) -> str:
+    """A USCC as stored and compared: NFKC, no format characters, no surrounding space, upper case."""
+    return normalise(value).strip().upper()
+
+
 def _check_uscc(value: str) -> str:
-    value = value.strip().upper()
+    value = normalise_uscc(value)
     if not is_valid_uscc(value):
         raise ValueError("统一社会信用代码无效（GB 32100-2015 校验失败） / invalid USCC (GB 32100-2015 check failed)")
     return value

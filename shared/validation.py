@@ -1,18 +1,40 @@
 """Text every service stores: no control characters (NUL above all — PostgreSQL cannot store it
 in text) and no lone surrogates (no database can store half a character). Tabs and line breaks
-are allowed in free text, not in single-line fields. And Chinese phone numbers."""
+are allowed in free text, not in single-line fields. And Chinese phone numbers.
+
+Identifiers and names (certificate numbers, USCCs, organisation and person names) are
+``normalise``-d before they are compared or stored (SPEC §18): NFKC (full-width forms from Chinese
+input methods become ASCII) and without format characters (Unicode category Cf: zero-width
+spaces and joiners, bidi overrides, the BOM, soft hyphens), which are invisible, so that a
+zero-width character cannot make one certificate look like two."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LINE_BREAKS = re.compile(r"[\r\n\t]")
 _MOBILE = re.compile(r"^(\+?86)?1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^(\+?86-?)?0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+
+
+def normalise(value: str) -> str:
+    """NFKC without format characters (category Cf); the one normal form of identifiers and names."""
+    visible = "".join(c for c in value if unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFKC", visible)
+
+
+def _normalise_input(value: object) -> object:
+    return normalise(value).strip() if isinstance(value, str) else value
+
+
+# Put before a str type's other constraints: ``Annotated[str, Normalised, StringConstraints(...)]``;
+# it strips too, since pydantic then checks ``min_length`` before its own ``strip_whitespace``.
+Normalised = BeforeValidator(_normalise_input)
 
 
 def has_control(value: str) -> bool:
@@ -49,5 +71,8 @@ Reason = Annotated[
 ]
 # A name or a title: one line of at most 100 characters.
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(single_line)
+    str,
+    Normalised,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(single_line),
 ]

@@ -7,7 +7,6 @@ OpenAPI component names clients know; renaming them would change the public docu
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal, TypeVar
@@ -15,7 +14,6 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -26,13 +24,13 @@ from pydantic import (
 from services.registry.models import ENGINEER, StaffRole
 from shared.clock import as_utc
 from shared.reference import USCC, DistrictCode, Industry
-from shared.validation import check_phone, no_control, single_line
+from shared.validation import Normalised, check_phone, no_control, normalise, single_line
 
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)
+    str, Normalised, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)
 ]
 Line = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)
+    str, Normalised, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)
 ]
 LongLine = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(single_line)
@@ -43,13 +41,8 @@ T = TypeVar("T")
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
-def _nfkc(value: object) -> object:
-    """Full-width characters (common from Chinese input methods) become their ASCII forms."""
-    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
-
-
 CertificateNo = Annotated[
-    str, BeforeValidator(_nfkc), StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)
+    str, Normalised, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=60)
 ]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(no_control)]
 # Why a regulator suspends, reinstates or revokes: at most 2000 characters, the platform's one
@@ -63,7 +56,7 @@ _SEPARATORS = re.compile(r"[\s\-_/.·]+")
 def certificate_key(certificate_no: str) -> str:
     """The identity of a certificate number for exclusivity: case, width and separators do not
     make another certificate ("rse-2026 001" is "RSE2026001")."""
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", certificate_no).upper())
+    return _SEPARATORS.sub("", normalise(certificate_no).upper())
 
 
 class StaffIn(BaseModel):

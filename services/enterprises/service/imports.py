@@ -33,6 +33,7 @@ from shared.errors import ErrorCode, FieldError, Forbidden, ValidationFailed
 from shared.events.catalog import EventType
 from shared.i18n import text
 from shared.ids import new_id
+from shared.reference import normalise_uscc
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("enterprises.import")
@@ -225,7 +226,7 @@ class Importer:
 
     def _row(self, number: int, cells: list[str], index: dict[str, int]) -> None:
         raw = raw_record(cells, index)
-        uscc = str(raw.get("uscc", "")).strip().upper() or None
+        uscc = normalise_uscc(str(raw.get("uscc", ""))) or None
         if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
             self.report.reject(
                 number, uscc, [FieldError("row", text("该行的列数多于表头", "More cells than header columns"))]

@@ -40,7 +40,7 @@ from shared.http import Precondition
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams
-from shared.reference import RiskLevel, is_valid_uscc, load_jurisdiction
+from shared.reference import RiskLevel, is_valid_uscc, load_jurisdiction, normalise_uscc
 from shared.uow import UnitOfWork
 from shared.validation import no_control
 
@@ -224,7 +224,7 @@ async def get_enterprise(uow: UnitOfWork, *, enterprise_id: uuid.UUID) -> Enterp
 
 async def get_by_uscc(uow: UnitOfWork, *, uscc: str) -> Enterprise | MinimalEnterprise:
     """The record, or its minimal view for an agency that is no party of a live contract with it."""
-    uscc = uscc.strip().upper()
+    uscc = normalise_uscc(uscc)
     if not is_valid_uscc(uscc):
         raise ValidationFailed(
             text("统一社会信用代码无效", "Invalid USCC"),
