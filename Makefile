@@ -49,7 +49,7 @@ vendor: webtools
 
 # Most tests wait on processes, NATS and databases rather than compute: three workers on two
 # cores; files (and the packages sharing one platform) stay whole on a worker.
-test: $(STAMP) browsers webtools
+test: $(STAMP) browsers webtools lint
 	$(PY) -m pytest -q -n 3 --dist loadgroup
 
 test-slow: $(STAMP)

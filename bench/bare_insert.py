@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from bench.common import Backend, cpu_seconds, env_for, load_average, log, serving
+from bench.load import closed_loop, post_json
 
 
 class cpu_of:
@@ -24,9 +25,6 @@ class cpu_of:
 
     def per_op(self, ops: int) -> float | None:
         return round(self.used() * 1000 / ops, 3) if ops else None
-
-
-from bench.load import closed_loop, post_json
 
 
 async def bare_insert_rps(backend: Backend, *, duration: float, concurrency: int) -> dict[str, Any]:

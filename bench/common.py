@@ -179,7 +179,7 @@ class Server:
 
     def start(self) -> Server:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_file, "ab")
+        out = open(self.log_file, "ab")  # noqa: SIM115  # the server process writes to it for its whole life
         cmd = [
             sys.executable,
             "-m",

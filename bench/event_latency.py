@@ -84,7 +84,7 @@ async def measure(backend: Backend, *, writes: int, warmup: int = 50, profile: b
         "write_p50_ms": percentile([x * 1000 for x in round_trips], 50),
         "write_p99_ms": percentile([x * 1000 for x in round_trips], 99),
         "profile": str(profiler.output) if profiler else None,
-        "slowest": sorted(((round(l, 1), i) for i, l in enumerate(latencies)), reverse=True)[:15],
+        "slowest": sorted(((round(ms, 1), i) for i, ms in enumerate(latencies)), reverse=True)[:15],
     }
 
 

@@ -20,20 +20,27 @@ _next = itertools.count()
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LINK = re.compile(r'href="(/portal/(?:contracts|complaints|hazards|visits|agencies)/[0-9a-f-]{36})"')
 PAGES = {
-    "bureau": ["/portal/dashboard", "/portal/contracts", "/portal/complaints", "/portal/agencies?status=submitted",
-               "/portal/hazards", "/portal/enterprises", "/"],
+    "bureau": [
+        "/portal/dashboard",
+        "/portal/contracts",
+        "/portal/complaints",
+        "/portal/agencies?status=submitted",
+        "/portal/hazards",
+        "/portal/enterprises",
+        "/",
+    ],
     "agency": ["/portal/agency", "/portal/contracts", "/portal/visits", "/portal/hazards", "/portal/complaints", "/"],
     "enterprise": ["/portal/enterprise", "/portal/contracts", "/portal/visits", "/portal/hazards", "/"],
 }
 
 
 @events.request.add_listener
-def _sample(request_type, name, response_time, response_length, exception=None, **_kw) -> None:  # noqa: ANN001
+def _sample(request_type, name, response_time, response_length, exception=None, **_kw) -> None:
     SAMPLES.append((name, float(response_time), 0 if exception is None else 1, time.time()))
 
 
 @events.quitting.add_listener
-def _dump(environment, **_kw) -> None:  # noqa: ANN001
+def _dump(environment, **_kw) -> None:
     path = os.environ.get("PORTAL_BENCH_SAMPLES")
     if path:
         with open(path, "w", encoding="utf-8") as out:
@@ -50,9 +57,14 @@ class PortalUser(HttpUser):
         form = self.client.get("/portal/login", name="login: form")
         token = CSRF.search(form.text)
         assert token, "no login form"
-        done = self.client.post(form.url, data={"csrf": token.group(1), "username": self.username, "password": PASSWORD},
-                                name="login: submit")
-        assert "/portal" in done.url and done.status_code == 200, f"login failed for {self.username}: {done.status_code}"
+        done = self.client.post(
+            form.url,
+            data={"csrf": token.group(1), "username": self.username, "password": PASSWORD},
+            name="login: submit",
+        )
+        assert "/portal" in done.url and done.status_code == 200, (
+            f"login failed for {self.username}: {done.status_code}"
+        )
 
     def _page(self, path: str, name: str) -> None:
         with self.client.get(path, name=name, catch_response=True) as response:

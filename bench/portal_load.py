@@ -27,7 +27,7 @@ BACKENDS = ("sqlite",)
 TARGET_MS = 300.0
 
 
-async def run(backend: Backend, opts) -> list[Result]:  # noqa: ANN001
+async def run(backend: Backend, opts) -> list[Result]:
     users = getattr(opts, "portal_users", 0) or 50
     seconds = int(opts.duration or (30 if opts.quick else 90))
     platform = await start_platform(backend)
@@ -38,18 +38,41 @@ async def run(backend: Backend, opts) -> list[Result]:  # noqa: ANN001
         accounts += [[f"agency-{a['uscc'].lower()}", "agency"] for a in demo.agencies]
         accounts += [[f"ent-{e['uscc'].lower()}", "enterprise"] for e in demo.enterprises]
         samples = VAR / f"portal-load-{backend.tag}.json"
-        command = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locust_portal.py"), "--headless",
-                   "-u", str(users), "-r", str(max(1, users // 10)), "-t", f"{seconds}s", "--host", platform.url,
-                   "--only-summary", "--stop-timeout", "5", "--loglevel", "WARNING"]
-        env = {**os.environ, "PORTAL_BENCH_ACCOUNTS": json.dumps(accounts), "PORTAL_BENCH_PASSWORD": DEMO_PASSWORD,
-               "PORTAL_BENCH_SAMPLES": str(samples)}
+        command = [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "bench" / "locust_portal.py"),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(max(1, users // 10)),
+            "-t",
+            f"{seconds}s",
+            "--host",
+            platform.url,
+            "--only-summary",
+            "--stop-timeout",
+            "5",
+            "--loglevel",
+            "WARNING",
+        ]
+        env = {
+            **os.environ,
+            "PORTAL_BENCH_ACCOUNTS": json.dumps(accounts),
+            "PORTAL_BENCH_PASSWORD": DEMO_PASSWORD,
+            "PORTAL_BENCH_SAMPLES": str(samples),
+        }
         log(f"locust: {users} users for {seconds}s against {platform.url}")
         # CPU time of each process per request: unlike latency, it does not count waiting for a core
         # on a shared machine (docs/BENCHMARKS.md, method).
         pids = {c.name: c.process.pid for c in platform.supervisor.components if c.process}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True,
-                                       timeout=seconds + 120)
+        done = await asyncio.to_thread(
+            subprocess.run, command, env=env, capture_output=True, text=True, timeout=seconds + 120
+        )
         cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         if not samples.exists():
             raise RuntimeError(f"locust wrote no samples (exit {done.returncode}): {done.stderr[-2000:]}")
@@ -67,15 +90,33 @@ async def run(backend: Backend, opts) -> list[Result]:  # noqa: ANN001
     for name, t, _ in steady:
         by_name.setdefault(name, []).append(t)
     seconds = max(1.0, max((at for *_, at in data), default=signed_in) - signed_in)
-    detail = {"users": users, "steady_seconds": round(seconds, 1), "think_time_s": "1–3", "requests": len(data), "pages": len(pages),
-              "failures": failures, "pages_per_s": round(len(pages) / seconds, 1),
-              "load_average_1m": os.getloadavg()[0],
-              "p50_ms": round(percentile(pages, 50), 1), "p99_ms": round(percentile(pages, 99), 1),
-              "login_p95_ms": round(percentile(logins, 95), 1) if logins else None,
-              "per_page_p95_ms": {k: round(percentile(v, 95), 1) for k, v in sorted(by_name.items())},
-              "cpu_ms_per_request": {name: round(used * 1000 / max(1, len(data)), 2) for name, used in cpu_used.items()},
-              "command": "python -m bench.run --only portal_load --backend sqlite"}
+    detail = {
+        "users": users,
+        "steady_seconds": round(seconds, 1),
+        "think_time_s": "1–3",
+        "requests": len(data),
+        "pages": len(pages),
+        "failures": failures,
+        "pages_per_s": round(len(pages) / seconds, 1),
+        "load_average_1m": os.getloadavg()[0],
+        "p50_ms": round(percentile(pages, 50), 1),
+        "p99_ms": round(percentile(pages, 99), 1),
+        "login_p95_ms": round(percentile(logins, 95), 1) if logins else None,
+        "per_page_p95_ms": {k: round(percentile(v, 95), 1) for k, v in sorted(by_name.items())},
+        "cpu_ms_per_request": {name: round(used * 1000 / max(1, len(data)), 2) for name, used in cpu_used.items()},
+        "command": "python -m bench.run --only portal_load --backend sqlite",
+    }
     p95 = percentile(pages, 95) if pages else float("inf")
     log(f"portal pages: p95 {p95:.0f} ms over {len(pages)} pages, {failures} failures")
-    return [Result(FIGURE, "page p95 (50 signed-in users)", backend.kind, round(p95, 1), "ms", f"<= {TARGET_MS:g} ms",
-                   ok=p95 <= TARGET_MS and failures == 0, detail=detail)]
+    return [
+        Result(
+            FIGURE,
+            "page p95 (50 signed-in users)",
+            backend.kind,
+            round(p95, 1),
+            "ms",
+            f"<= {TARGET_MS:g} ms",
+            ok=p95 <= TARGET_MS and failures == 0,
+            detail=detail,
+        )
+    ]

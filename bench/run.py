@@ -59,7 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--queries", type=int, default=0, help="figure 4: requests per read path (default 300, quick 100)")
     p.add_argument("--import-rows", type=int, default=None, help="figure 5 CSV rows (default 100000)")
     p.add_argument("--events", type=int, default=0, help="notify latency: service logs (default 200, quick 50)")
-    p.add_argument("--portal-users", type=int, default=0, help="figure 7: concurrent signed-in portal users (default 50)")
+    p.add_argument(
+        "--portal-users", type=int, default=0, help="figure 7: concurrent signed-in portal users (default 50)"
+    )
     p.add_argument("--output", type=Path, default=None, help="result file (default var/bench/results-<time>.json)")
     return p.parse_args(argv)
 

@@ -15,9 +15,8 @@ eventually consistent.
 
 from __future__ import annotations
 
-import contextlib
-
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -209,17 +208,37 @@ class Seeder:
             self.tokens["admin"] = await self.client_token(self.admin_id, self.admin_secret)
         return self.tokens["admin"]
 
-    async def account(self, username: str, role: str, *, district: str | None = None, org_uscc: str | None = None,
-                      display_name: str | None = None, verify_with: str | None = None) -> tuple[str, bool]:
+    async def account(
+        self,
+        username: str,
+        role: str,
+        *,
+        district: str | None = None,
+        org_uscc: str | None = None,
+        display_name: str | None = None,
+        verify_with: str | None = None,
+    ) -> tuple[str, bool]:
         """Create the account and a client acting as it; returns ``(token, created)``. With
         ``verify_with`` (a bureau's token), the bureau verifies the organisation it opened."""
         admin = await self.admin()
         if role in ("agency", "enterprise"):
-            r = await self.client.post("/api/v1/accounts", json={"username": username, "password": DEMO_PASSWORD, "role": role,
-                                                                 "org_uscc": org_uscc, "display_name": display_name or username})
+            r = await self.client.post(
+                "/api/v1/accounts",
+                json={
+                    "username": username,
+                    "password": DEMO_PASSWORD,
+                    "role": role,
+                    "org_uscc": org_uscc,
+                    "display_name": display_name or username,
+                },
+            )
             if r.status_code == 201 and verify_with and r.json().get("org_status") == "pending":
-                await self.call("POST", f"/api/v1/organisations/{org_uscc}/verify", token=verify_with,
-                                json={"decision": "verify", "comments": "营业执照核验一致"})
+                await self.call(
+                    "POST",
+                    f"/api/v1/organisations/{org_uscc}/verify",
+                    token=verify_with,
+                    json={"decision": "verify", "comments": "营业执照核验一致"},
+                )
         else:
             body: dict[str, Any] = {"username": username, "password": DEMO_PASSWORD, "role": role}
             if district:
@@ -253,8 +272,18 @@ class Seeder:
         self.tokens[username] = token
         return token
 
-    async def new_agency(self, name: str, home: str, serves: list[str], industries: list[str], engineers: list[str], *,
-                         uscc: str, approve_with: str | None, number: int = 0) -> dict[str, Any]:
+    async def new_agency(
+        self,
+        name: str,
+        home: str,
+        serves: list[str],
+        industries: list[str],
+        engineers: list[str],
+        *,
+        uscc: str,
+        approve_with: str | None,
+        number: int = 0,
+    ) -> dict[str, Any]:
         """An agency signs up, files and submits; ``approve_with`` (a bureau token) approves it."""
         jur = load_jurisdiction()
         today = date.today()
@@ -297,8 +326,14 @@ class Seeder:
         agency = (await self.call("POST", "/api/v1/agencies", token=token, json=body)).json()
         agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/submit", token=token)).json()
         if approve_with:
-            agency = (await self.call("POST", f"/api/v1/agencies/{agency['id']}/review", token=approve_with,
-                                      json={"decision": "approve", "comments": "材料齐全，准予备案"})).json()
+            agency = (
+                await self.call(
+                    "POST",
+                    f"/api/v1/agencies/{agency['id']}/review",
+                    token=approve_with,
+                    json={"decision": "approve", "comments": "材料齐全，准予备案"},
+                )
+            ).json()
             token = await self.verified_token(f"agency-{uscc.lower()}", uscc)
         return {**agency, "token": token, "engineers": engineers}
 
@@ -339,8 +374,9 @@ class Seeder:
         for n, (name, industry, district, employees, major, flags, _agency) in enumerate(enterprise_rows):
             index = ENTERPRISES.index(enterprise_rows[n])
             uscc = uscc_for("enterprise", index, district, t)
-            token, _ = await self.account(f"ent-{uscc.lower()}", "enterprise", org_uscc=uscc, display_name=name,
-                                          verify_with=city_token)
+            token, _ = await self.account(
+                f"ent-{uscc.lower()}", "enterprise", org_uscc=uscc, display_name=name, verify_with=city_token
+            )
             town = _first_town(jur, district, offset=index)
             body = {
                 "uscc": uscc,

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
+from sqlmodel import col
 
 from gateway import me as settings_of
 from gateway import revocation
@@ -28,6 +29,7 @@ from gateway.accounts import (
     find_account,
     sign_up,
 )
+from gateway.context import Gw
 from gateway.models import Account, Client
 from gateway.problems import ERRORS
 from shared.app import UoW
@@ -100,10 +102,6 @@ class KeysRead(BaseModel):
     keys: list[KeyInfo]
 
 
-def _gw(request: Request):
-    return request.app.state.gw
-
-
 def client_read(row: Client) -> dict[str, Any]:
     return {
         "client_id": row.client_id,
@@ -154,9 +152,9 @@ async def signup_rate_limit(request: Request) -> None:
     summary="公开注册（机构、企业；首个账号登记待核验组织，其余须邀请码） / public sign-up",
 )
 async def public_sign_up(
+    gw: Gw,
     body: SignUp,
     _: None = Depends(signup_rate_limit),
-    gw=Depends(_gw),
     uow: UnitOfWork = Depends(public_unit_of_work),
 ) -> dict[str, Any]:
     account = await sign_up(gw, uow, body)
@@ -169,9 +167,7 @@ async def public_sign_up(
     response_model=AccountRead,
     summary="创建账号（管理员；机构、企业账号加入或创建已核验组织） / create an account",
 )
-async def admin_create_account(
-    body: AdminAccountCreate, _: AdminPrincipal, uow: UoW, gw=Depends(_gw)
-) -> dict[str, Any]:
+async def admin_create_account(body: AdminAccountCreate, _: AdminPrincipal, uow: UoW, gw: Gw) -> dict[str, Any]:
     account = await create_account(
         gw,
         uow,
@@ -191,15 +187,13 @@ async def admin_create_account(
     response_model=ClientCredentials,
     summary="为账号创建客户端（管理员） / a client acting as an account",
 )
-async def admin_create_client(
-    body: AdminClientCreate, _: AdminPrincipal, uow: UoW, gw=Depends(_gw)
-) -> dict[str, Any]:
+async def admin_create_client(body: AdminClientCreate, _: AdminPrincipal, uow: UoW, gw: Gw) -> dict[str, Any]:
     account = await find_account(gw.db, body.username)
     if account is None:
         raise NotFound(
             text("账号不存在", "No such account"), errors=[FieldError("username", text("不存在", "unknown"))]
         )
-    return await create_client(uow, account_id=account.id, name=body.name, scopes=body.scopes)
+    return await create_client(uow, account_id=account.id, name=body.name, scopes=body.scope_string)
 
 
 @router.post(
@@ -208,25 +202,23 @@ async def admin_create_client(
     response_model=ClientCredentials,
     summary="为本人账号创建客户端 / a client for my own integrations",
 )
-async def my_create_client(
-    body: ClientCreate, principal: AccountPrincipal, uow: UoW, gw=Depends(_gw)
-) -> dict[str, Any]:
+async def my_create_client(body: ClientCreate, principal: AccountPrincipal, uow: UoW, gw: Gw) -> dict[str, Any]:
     account_id = account_id_of(principal.subject)
     if await gw.store.account(account_id) is None:
         raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
-    return await create_client(uow, account_id=account_id, name=body.name, scopes=body.scopes)
+    return await create_client(uow, account_id=account_id, name=body.name, scopes=body.scope_string)
 
 
 @router.get("/api/v1/me/clients", response_model=ClientList, summary="本人账号的客户端 / my clients")
-async def my_clients(principal: AccountPrincipal, gw=Depends(_gw)) -> dict[str, Any]:
+async def my_clients(principal: AccountPrincipal, gw: Gw) -> dict[str, Any]:
     account_id = account_id_of(principal.subject)
     async with gw.db.reader() as session:
         rows = (
             (
                 await session.execute(
                     sa.select(Client)
-                    .where(Client.account_id == account_id)
-                    .order_by(Client.created_at, Client.client_id)
+                    .where(col(Client.account_id) == account_id)
+                    .order_by(col(Client.created_at), col(Client.client_id))
                 )
             )
             .scalars()
@@ -236,7 +228,7 @@ async def my_clients(principal: AccountPrincipal, gw=Depends(_gw)) -> dict[str, 
 
 
 @router.delete("/api/v1/me/clients/{client_id}", status_code=204, summary="删除本人账号的客户端 / delete my client")
-async def delete_my_client(client_id: str, principal: AccountPrincipal, uow: UoW, gw=Depends(_gw)) -> Response:
+async def delete_my_client(client_id: str, principal: AccountPrincipal, uow: UoW, gw: Gw) -> Response:
     from gateway.admin import delete_client
 
     await delete_client(gw, uow, client_id, owner=account_id_of(principal.subject))
@@ -245,7 +237,7 @@ async def delete_my_client(client_id: str, principal: AccountPrincipal, uow: UoW
 
 @router.post("/api/v1/me/password", response_model=PasswordChanged, summary="修改密码 / change my password")
 async def change_password(
-    body: PasswordChange, principal: AccountPrincipal, request: Request, uow: UoW, gw=Depends(_gw)
+    body: PasswordChange, principal: AccountPrincipal, request: Request, uow: UoW, gw: Gw
 ) -> dict[str, Any]:
     """The current password is checked like a login (failures count against this account and
     address). A changed password ends every session of the account: its refresh tokens and live
@@ -289,7 +281,7 @@ def _me(account: Any, principal: Principal) -> dict[str, Any]:
 
 
 @router.get("/api/v1/me", response_model=MeRead, summary="当前账号 / the current account")
-async def me(principal: AccountPrincipal, response: Response, gw=Depends(_gw)) -> dict[str, Any]:
+async def me(principal: AccountPrincipal, response: Response, gw: Gw) -> dict[str, Any]:
     account = await gw.store.account(account_id_of(principal.subject))
     if account is None:
         raise NotFound(text("账号不存在或已停用", "The account does not exist or is disabled"))
@@ -320,19 +312,14 @@ async def update_me(
     response_model=KeysRead,
     summary="轮换签名密钥（管理员） / rotate the signing key",
 )
-async def rotate_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:
+async def rotate_keys(_: AdminPrincipal, gw: Gw) -> dict[str, Any]:
     rotated = await gw.keys.rotate()
-    return {
-        "new_kid": rotated["kid"],
-        "signs_from": rotated["signs_from"],
-        "signing_kid": gw.keys.active.kid,
-        "keys": gw.keys.describe(),
-    }
+    return {"new_kid": rotated["kid"], "signs_from": rotated["signs_from"], **gw.keys.summary()}
 
 
 @router.get("/api/v1/admin/keys", tags=["keys"], response_model=KeysRead, summary="签名密钥（管理员） / signing keys")
-async def list_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:
-    return {"signing_kid": gw.keys.active.kid, "keys": gw.keys.describe()}
+async def list_keys(_: AdminPrincipal, gw: Gw) -> dict[str, Any]:
+    return gw.keys.summary()
 
 
 @router.post(
@@ -341,6 +328,6 @@ async def list_keys(_: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:
     response_model=KeysRead,
     summary="撤销已退役的签名密钥（管理员） / revoke a retired signing key",
 )
-async def revoke_key(kid: str, _: AdminPrincipal, gw=Depends(_gw)) -> dict[str, Any]:
+async def revoke_key(kid: str, _: AdminPrincipal, gw: Gw) -> dict[str, Any]:
     await gw.keys.revoke(kid)
-    return {"signing_kid": gw.keys.active.kid, "keys": gw.keys.describe()}
+    return gw.keys.summary()

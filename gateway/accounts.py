@@ -35,6 +35,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from gateway import events, organisations
 from gateway.models import Account, Client, Organisation, username_key
@@ -75,7 +76,7 @@ def password_hasher(settings: Settings) -> PasswordHasher:
 
 
 class PasswordsBusy(ServiceUnavailable):
-    code = "busy"
+    code = ErrorCode.BUSY
 
     def __init__(self) -> None:
         super().__init__(
@@ -226,9 +227,13 @@ class ClientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    scopes: str | list[str] | None = None
+    scopes: str | list[str] | None = None  # a list or a space-separated string; validated to the string
 
     _scopes = field_validator("scopes")(_check_scopes)
+
+    @property
+    def scope_string(self) -> str | None:
+        return self.scopes if not isinstance(self.scopes, list) else " ".join(self.scopes)
 
 
 class AdminClientCreate(ClientCreate):
@@ -260,7 +265,10 @@ def reserved(settings: Settings, username: str) -> bool:
 
 async def username_free(db: Database, username: str) -> bool:
     async with db.reader() as session:
-        return await session.scalar(sa.select(Account.id).where(Account.username_key == username_key(username))) is None
+        return (
+            await session.scalar(sa.select(col(Account.id)).where(col(Account.username_key) == username_key(username)))
+            is None
+        )
 
 
 async def sign_up(gw: Any, uow: UnitOfWork, body: SignUp) -> AccountInfo:
@@ -413,12 +421,10 @@ async def create_account(
 
 async def find_account(db: Database, username: str) -> Account | None:
     async with db.reader() as session:
-        return await session.scalar(sa.select(Account).where(Account.username_key == username_key(username)))
+        return await session.scalar(sa.select(Account).where(col(Account.username_key) == username_key(username)))
 
 
-async def create_client(
-    uow: UnitOfWork, *, account_id: uuid.UUID, name: str, scopes: str | None
-) -> dict[str, str]:
+async def create_client(uow: UnitOfWork, *, account_id: uuid.UUID, name: str, scopes: str | None) -> dict[str, str]:
     client_id = f"cl-{secrets.token_hex(12)}"
     secret = new_secret()
     async with uow:
@@ -477,7 +483,7 @@ async def bootstrap(runtime: Any) -> None:
     client_id = settings.admin_client_id
     async with runtime.unit_of_work() as uow:
         session = uow.session
-        account = await session.scalar(sa.select(Account).where(Account.username_key == username_key(client_id)))
+        account = await session.scalar(sa.select(Account).where(col(Account.username_key) == username_key(client_id)))
         if account is None:
             account = Account(
                 id=new_id(),

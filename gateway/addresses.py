@@ -10,8 +10,9 @@ forged header through the proxy: behind a TLS terminator every client still gets
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_HOPS = 20
@@ -30,7 +31,7 @@ def trusted_networks(setting: str) -> tuple[Network, ...]:
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     value = value.strip()
     if value.startswith("[") and "]" in value:  # [v6]:port
-        value = value[1:value.index("]")]
+        value = value[1 : value.index("]")]
     elif value.count(":") == 1:  # v4:port
         value = value.split(":", 1)[0]
     try:
@@ -62,7 +63,7 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: str)
     return address
 
 
-def address_of_scope(scope: dict[str, Any], trusted: str) -> str:
+def address_of_scope(scope: Mapping[str, Any], trusted: str) -> str:
     client = scope.get("client")
     peer = client[0] if client else None
     forwarded = [v.decode("latin-1") for n, v in scope.get("headers") or [] if n == b"x-forwarded-for"]

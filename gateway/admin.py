@@ -11,11 +11,13 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 import structlog
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlmodel import col
 
 from gateway import events, revocation
 from gateway.account_routes import ClientList, client_read
+from gateway.context import Gw
 from gateway.models import Account, Client, Organisation, username_key
 from gateway.oauth.grants import CLI_CLIENT_ID
 from gateway.problems import ERRORS
@@ -53,10 +55,6 @@ class AdminAccountRead(BaseModel):
 class AdminAccountPage(BaseModel):
     items: list[AdminAccountRead]
     next_cursor: str | None = None
-
-
-def _gw(request: Request):
-    return request.app.state.gw
 
 
 def _read(row: Account, org_status: str | None) -> dict[str, Any]:
@@ -103,25 +101,27 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERRORS)
 
 @router.get("/accounts", response_model=AdminAccountPage, summary="账号列表（管理员） / accounts")
 async def list_accounts(
+    gw: Gw,
     _: AdminPrincipal,
     params: Annotated[PageParams, Depends(page_params)],
     role: Annotated[Literal["admin", "bureau", "agency", "enterprise"] | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=64)] = None,
-    gw=Depends(_gw),
 ) -> dict[str, Any]:
-    stmt = sa.select(Account, Organisation.status).outerjoin(Organisation, Organisation.uscc == Account.org_uscc)
+    stmt = sa.select(Account, col(Organisation.status)).outerjoin(
+        Organisation, col(Organisation.uscc) == col(Account.org_uscc)
+    )
     if role is not None:
-        stmt = stmt.where(Account.role == role)
+        stmt = stmt.where(col(Account.role) == role)
     if q:
         needle = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(
             sa.or_(
-                Account.username_key.like(f"%{needle}%", escape="\\"),
+                col(Account.username_key).like(f"%{needle}%", escape="\\"),
                 sa.func.lower(Account.display_name).like(f"%{needle}%", escape="\\"),
-                Account.org_uscc == q.strip().upper(),
+                col(Account.org_uscc) == q.strip().upper(),
             )
         )
-    stmt = keyset(stmt, [Account.id], params, convert=[uuid.UUID])
+    stmt = keyset(stmt, [Account.__table__.c.id], params, convert=[uuid.UUID])
     async with gw.db.reader() as session:
         rows = (await session.execute(stmt)).all()
     items, cursor = page_of(rows, params, lambda r: [str(r[0].id)])
@@ -160,7 +160,7 @@ async def _set_disabled(
         else:
             await events.account_enabled(uow, row)
         status = (
-            await session.scalar(sa.select(Organisation.status).where(Organisation.uscc == row.org_uscc))
+            await session.scalar(sa.select(col(Organisation.status)).where(col(Organisation.uscc) == row.org_uscc))
             if row.org_uscc
             else None
         )
@@ -174,30 +174,26 @@ async def _set_disabled(
 
 
 @router.post("/accounts/{account_id}/disable", response_model=AdminAccountRead, summary="停用账号（管理员） / disable")
-async def disable_account(
-    account_id: uuid.UUID, body: ReasonIn, _: AdminPrincipal, uow: UoW, gw=Depends(_gw)
-) -> dict[str, Any]:
+async def disable_account(account_id: uuid.UUID, body: ReasonIn, _: AdminPrincipal, uow: UoW, gw: Gw) -> dict[str, Any]:
     return await _set_disabled(gw, uow, account_id, disabled=True, reason=body.reason)
 
 
 @router.post("/accounts/{account_id}/enable", response_model=AdminAccountRead, summary="启用账号（管理员） / enable")
-async def enable_account(
-    account_id: uuid.UUID, body: ReasonIn, _: AdminPrincipal, uow: UoW, gw=Depends(_gw)
-) -> dict[str, Any]:
+async def enable_account(account_id: uuid.UUID, body: ReasonIn, _: AdminPrincipal, uow: UoW, gw: Gw) -> dict[str, Any]:
     return await _set_disabled(gw, uow, account_id, disabled=False, reason=body.reason)
 
 
 @router.get("/clients", response_model=ClientList, summary="客户端列表（管理员） / clients")
 async def list_clients(
+    gw: Gw,
     _: AdminPrincipal,
     params: Annotated[PageParams, Depends(page_params)],
     account_id: Annotated[uuid.UUID | None, Query()] = None,
-    gw=Depends(_gw),
 ) -> dict[str, Any]:
     stmt = sa.select(Client)
     if account_id is not None:
-        stmt = stmt.where(Client.account_id == account_id)
-    stmt = keyset(stmt, [Client.client_id], params)
+        stmt = stmt.where(col(Client.account_id) == account_id)
+    stmt = keyset(stmt, [Client.__table__.c.client_id], params)
     async with gw.db.reader() as session:
         rows = list((await session.execute(stmt)).scalars().all())
     items, cursor = page_of(rows, params, lambda r: [r.client_id])
@@ -205,6 +201,6 @@ async def list_clients(
 
 
 @router.delete("/clients/{client_id}", status_code=204, summary="删除客户端（管理员） / delete a client")
-async def admin_delete_client(client_id: str, _: AdminPrincipal, uow: UoW, gw=Depends(_gw)) -> Response:
+async def admin_delete_client(client_id: str, _: AdminPrincipal, uow: UoW, gw: Gw) -> Response:
     await delete_client(gw, uow, client_id, owner=None)
     return Response(status_code=204)

@@ -19,17 +19,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
+import sqlalchemy as sa
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import account_routes, admin, consumers, organisations
 from gateway.accounts import Passwords, announce_existing, bootstrap, check_production
+from gateway.context import GatewayContext
 from gateway.models import infra
 from gateway.oauth import endpoints as oauth_endpoints
 from gateway.oauth.grants import OAuthStore
@@ -67,7 +68,7 @@ class GatewayApp(FastAPI):
 
     fast_path: Any = None
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.fast_path is not None and scope["type"] == "http":
             try:
                 proxied = route_for(scope["path"], scope.get("query_string", b"")) is not None
@@ -78,10 +79,10 @@ class GatewayApp(FastAPI):
                 return
         await super().__call__(scope, receive, send)
 
-    async def _proxy(self, scope, receive, send) -> None:
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
-        async def tracking_send(message) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -107,49 +108,15 @@ class ApiIdempotency:
     """``Idempotency-Key`` (shared.idempotency) on the gateway's own ``/api/`` POSTs; the OAuth
     endpoints follow RFC 6749 instead, and proxied requests are the services' business."""
 
-    def __init__(self, app: Any, **keys: Any) -> None:
+    def __init__(self, app: ASGIApp, *, db: Database, table: sa.Table, verifier: TokenVerifier) -> None:
         self.app = app
-        self.idempotent = IdempotencyMiddleware(app, **keys)
+        self.idempotent = IdempotencyMiddleware(app, db=db, table=table, verifier=verifier)
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             await self.idempotent(scope, receive, send)
         else:
             await self.app(scope, receive, send)
-
-
-@dataclass
-class GatewayContext:
-    settings: Settings
-    db: Database
-    clock: Clock
-    infra: Any
-    keys: KeyStore
-    store: OAuthStore
-    server: AuthorizationServer
-    runtime: Runtime
-    passwords: Passwords
-    auth_limiter: AuthLimiter
-    signup_limiter: SignUpLimiter
-    openapi: MergedOpenAPI
-    bus: Bus
-    subscriber: Subscriber
-    verifier: GatewayVerifier | None = None
-    http: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
-
-    @property
-    def revocations(self):
-        return self.store.revocations
-
-    def address(self, scope_or_request: Any) -> str:
-        """The client address rate limits count against (X-Forwarded-For from trusted proxies only)."""
-        from gateway.addresses import address_of_scope
-
-        scope = getattr(scope_or_request, "scope", scope_or_request)
-        return address_of_scope(scope, self.settings.trusted_proxies)
-
-    def session(self) -> aiohttp.ClientSession:
-        return self.http["session"]
 
 
 class GatewayVerifier(TokenVerifier):

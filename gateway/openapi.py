@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import structlog
 
-from shared.settings import SERVICES, Settings
-
 from gateway.proxy import GATEWAY_ADMIN, route_for
+from shared.settings import SERVICES, Settings
 
 log = structlog.get_logger("gateway.openapi")
 CACHE_SECONDS = 30.0
@@ -25,18 +24,25 @@ def security_schemes(issuer: str) -> dict[str, Any]:
     scopes = {"custody.read": "读取 / read", "custody.write": "写入 / write"}
     return {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-        "oauth2": {"type": "oauth2", "flows": {
-            "authorizationCode": {"authorizationUrl": f"{issuer}/oauth/authorize", "tokenUrl": f"{issuer}/oauth/token",
-                                  "refreshUrl": f"{issuer}/oauth/token", "scopes": scopes},
-            "clientCredentials": {"tokenUrl": f"{issuer}/oauth/token", "scopes": scopes},
-        }},
+        "oauth2": {
+            "type": "oauth2",
+            "flows": {
+                "authorizationCode": {
+                    "authorizationUrl": f"{issuer}/oauth/authorize",
+                    "tokenUrl": f"{issuer}/oauth/token",
+                    "refreshUrl": f"{issuer}/oauth/token",
+                    "scopes": scopes,
+                },
+                "clientCredentials": {"tokenUrl": f"{issuer}/oauth/token", "scopes": scopes},
+            },
+        },
     }
 
 
 def _belongs(path: str, service: str) -> bool:
     try:
         routed = route_for(path, f"service={service}".encode())
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
     if routed == service and path.startswith("/api/v1/admin/"):
         return not any(path == p or path.startswith(p + "/") for p in GATEWAY_ADMIN)
@@ -45,8 +51,11 @@ def _belongs(path: str, service: str) -> bool:
 
 def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any] | None], issuer: str) -> dict[str, Any]:
     doc = copy.deepcopy(gateway_doc)
-    doc["info"] = {"title": "安全生产托管平台 API / Safety custody platform API", "version": "1.0.0",
-                   "description": "All services behind the gateway. Tokens: /oauth/token (see securitySchemes)."}
+    doc["info"] = {
+        "title": "安全生产托管平台 API / Safety custody platform API",
+        "version": "1.0.0",
+        "description": "All services behind the gateway. Tokens: /oauth/token (see securitySchemes).",
+    }
     paths: dict[str, Any] = doc.setdefault("paths", {})
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -87,7 +96,7 @@ class MergedOpenAPI:
                 return self._cached[1]
             async with httpx.AsyncClient(timeout=FETCH_TIMEOUT) as client:
                 fetched = await asyncio.gather(*(self._fetch(client, s) for s in SERVICES))
-            doc = merge(gateway_doc, dict(zip(SERVICES, fetched)), self.settings.issuer_url)
+            doc = merge(gateway_doc, dict(zip(SERVICES, fetched, strict=False)), self.settings.issuer_url)
             # a document missing a service is cached for a short while only
             stamp = time.monotonic() - (CACHE_SECONDS - 3 if "x-unavailable" in doc else 0)
             self._cached = (stamp, doc)

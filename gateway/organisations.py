@@ -22,11 +22,13 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 import structlog
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from gateway import events, revocation
+from gateway.context import Gw
 from gateway.models import Account, Invitation, Organisation
 from gateway.oauth.grants import digest
 from gateway.problems import ERRORS
@@ -207,7 +209,7 @@ def invitation_invalid() -> Conflict:
 
 
 async def _load(session: AsyncSession, uscc: str, *, lock: bool = False) -> Organisation:
-    stmt = sa.select(Organisation).where(Organisation.uscc == uscc)
+    stmt = sa.select(Organisation).where(col(Organisation.uscc) == uscc)
     org = await session.scalar(stmt.with_for_update() if lock else stmt)
     if org is None:
         raise NotFound(text("组织不存在", "No such organisation"))
@@ -237,8 +239,8 @@ async def _members(session: AsyncSession, uscc: str) -> list[Account]:
         (
             await session.execute(
                 sa.select(Account)
-                .where(Account.org_uscc == uscc, Account.disabled.is_(False))
-                .order_by(Account.created_at, Account.id)
+                .where(col(Account.org_uscc) == uscc, col(Account.disabled).is_(False))
+                .order_by(col(Account.created_at), col(Account.id))
             )
         )
         .scalars()
@@ -499,15 +501,18 @@ async def listing(
     if not principal.sees_everything:
         if district is not None and district != principal.district:
             raise Forbidden(text("只能查看本辖区的组织", "Only your own district's organisations"))
-        stmt = stmt.where(Organisation.district == principal.district)
+        stmt = stmt.where(col(Organisation.district) == principal.district)
     elif district is not None:
-        stmt = stmt.where(Organisation.district == district)
+        stmt = stmt.where(col(Organisation.district) == district)
     if status is not None:
-        stmt = stmt.where(Organisation.status == status)
+        stmt = stmt.where(col(Organisation.status) == status)
     if kind is not None:
-        stmt = stmt.where(Organisation.kind == kind)
+        stmt = stmt.where(col(Organisation.kind) == kind)
     stmt = keyset(
-        stmt, [Organisation.created_at, Organisation.uscc], params, convert=[lambda v: datetime.fromisoformat(v), None]
+        stmt,
+        [Organisation.__table__.c.created_at, Organisation.__table__.c.uscc],
+        params,
+        convert=[lambda v: datetime.fromisoformat(v), None],
     )
     async with gw.db.reader() as session:
         rows = list((await session.execute(stmt)).scalars().all())
@@ -515,9 +520,6 @@ async def listing(
 
 
 # --- API -----------------------------------------------------------------------------------------
-def _gw(request: Request):
-    return request.app.state.gw
-
 
 router = APIRouter(prefix="/api/v1/organisations", tags=["organisations"], responses=ERRORS)
 
@@ -528,21 +530,19 @@ def _with_etag(response: Response, org: Organisation) -> dict[str, Any]:
 
 @router.get("", response_model=OrganisationPage, summary="组织核验队列（应急管理局、管理员） / organisations")
 async def list_organisations(
+    gw: Gw,
     principal: CurrentPrincipal,
     params: Annotated[PageParams, Depends(page_params)],
     status: Annotated[Literal["pending", "verified", "rejected", "suspended"] | None, Query()] = None,
     district: Annotated[str | None, Query(max_length=12)] = None,
     kind: Annotated[Literal["agency", "enterprise"] | None, Query()] = None,
-    gw=Depends(_gw),
 ) -> dict[str, Any]:
     rows, cursor = await listing(gw, principal, status=status, district=district, kind=kind, params=params)
     return {"items": [read(o) for o in rows], "next_cursor": cursor}
 
 
 @router.get("/{uscc}", response_model=OrganisationRead, summary="组织详情 / an organisation")
-async def get_organisation(
-    uscc: USCC_PATH, principal: CurrentPrincipal, response: Response, gw=Depends(_gw)
-) -> dict[str, Any]:
+async def get_organisation(uscc: USCC_PATH, principal: CurrentPrincipal, response: Response, gw: Gw) -> dict[str, Any]:
     return _with_etag(response, await get(gw, principal, uscc))
 
 
@@ -554,7 +554,7 @@ async def verify_organisation(
     uow: UoW,
     if_match: IfMatch,
     response: Response,
-    gw=Depends(_gw),
+    gw: Gw,
 ) -> dict[str, Any]:
     return _with_etag(response, await decide(gw, uow, uscc, body, if_match))
 
@@ -567,7 +567,7 @@ async def suspend_organisation(
     uow: UoW,
     if_match: IfMatch,
     response: Response,
-    gw=Depends(_gw),
+    gw: Gw,
 ) -> dict[str, Any]:
     return _with_etag(response, await suspend(gw, uow, uscc, body.reason, if_match))
 
@@ -587,7 +587,7 @@ async def reassign_organisation(
     uow: UoW,
     if_match: IfMatch,
     response: Response,
-    gw=Depends(_gw),
+    gw: Gw,
 ) -> dict[str, Any]:
     return _with_etag(response, await reassign(gw, uow, uscc, body, if_match))
 
@@ -603,13 +603,11 @@ async def create_invitation(uscc: USCC_PATH, body: InvitationIn, _: CurrentPrinc
 
 
 @router.get("/{uscc}/members", response_model=MembersRead, summary="组织成员 / members")
-async def list_members(uscc: USCC_PATH, principal: CurrentPrincipal, gw=Depends(_gw)) -> dict[str, Any]:
+async def list_members(uscc: USCC_PATH, principal: CurrentPrincipal, gw: Gw) -> dict[str, Any]:
     return {"uscc": uscc, "items": await members(gw, principal, uscc)}
 
 
 @router.delete("/{uscc}/members/{account_id}", status_code=204, summary="移除成员（组织管理员） / remove a member")
-async def delete_member(
-    uscc: USCC_PATH, account_id: uuid.UUID, _: CurrentPrincipal, uow: UoW, gw=Depends(_gw)
-) -> Response:
+async def delete_member(uscc: USCC_PATH, account_id: uuid.UUID, _: CurrentPrincipal, uow: UoW, gw: Gw) -> Response:
     await remove_member(gw, uow, uscc, account_id)
     return Response(status_code=204)

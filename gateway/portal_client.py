@@ -4,7 +4,7 @@ acts for the signed-in person with the person's own token, so it asks for read a
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.settings import Settings
@@ -30,14 +30,23 @@ async def ensure_portal_client(db: Any, settings: Settings, *, now: datetime | N
     """Create or correct the ``custody-portal`` client (idempotent; called at start-up)."""
     from gateway.models import Client
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     uris = " ".join(portal_redirect_uris(settings))
     async with db.transaction() as s:
         client = await s.get(Client, PORTAL_CLIENT_ID)
         if client is None:
-            s.add(Client(client_id=PORTAL_CLIENT_ID, name=PORTAL_CLIENT_NAME, secret_hash=None, account_id=None,
-                         grant_types="authorization_code refresh_token", redirect_uris=uris, scopes=PORTAL_SCOPE,
-                         created_at=now))
+            s.add(
+                Client(
+                    client_id=PORTAL_CLIENT_ID,
+                    name=PORTAL_CLIENT_NAME,
+                    secret_hash=None,
+                    account_id=None,
+                    grant_types="authorization_code refresh_token",
+                    redirect_uris=uris,
+                    scopes=PORTAL_SCOPE,
+                    created_at=now,
+                )
+            )
         else:
             client.name = PORTAL_CLIENT_NAME
             client.secret_hash = None

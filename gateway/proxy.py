@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -26,12 +27,11 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
+from gateway.addresses import address_of_scope
+from gateway.ratelimit import TokenBuckets
 from shared.errors import DomainError, ErrorCode, FieldError, problem
 from shared.i18n import text
 from shared.settings import SERVICES, Settings
-
-from gateway.addresses import address_of_scope
-from gateway.ratelimit import TokenBuckets
 
 TokenCheck = Callable[[str], Awaitable[Any]]  # verifies a bearer token; raises shared.auth.TokenRevoked
 
@@ -70,13 +70,40 @@ UPSTREAMS = (*SERVICES, PORTAL)
 GATEWAY_ADMIN = ("/api/v1/admin/accounts", "/api/v1/admin/clients", "/api/v1/admin/keys")
 ADMIN_PREFIX = "/api/v1/admin/"
 
-HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
-                        b"trailer", b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
-                        b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
-                        b"expect"})  # uvicorn answered any 100-continue already
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"content-length",
+        b"x-request-id",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"expect",
+    }
+)  # uvicorn answered any 100-continue already
 HOP_BY_HOP_AND_COOKIE = HOP_BY_HOP | {b"cookie"}
-RESPONSE_DROP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"x-request-id", b"trailer",
-                           b"proxy-authenticate", b"server", b"date"})
+RESPONSE_DROP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"upgrade",
+        b"x-request-id",
+        b"trailer",
+        b"proxy-authenticate",
+        b"server",
+        b"date",
+    }
+)
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -131,31 +158,53 @@ class _RouteLabel:
 
 
 class ProxyMiddleware:
-    def __init__(self, app: ASGIApp | None, *, settings: Settings, session_factory: Callable[[], aiohttp.ClientSession],
-                 verify: TokenCheck, limiter: TokenBuckets | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp | None,
+        *,
+        settings: Settings,
+        session_factory: Callable[[], aiohttp.ClientSession],
+        verify: TokenCheck,
+        limiter: TokenBuckets | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.upstreams = {name: settings.url_of(name) for name in UPSTREAMS}
         self.session_factory = session_factory
         self.verify = verify
         self.limiter = limiter or TokenBuckets(capacity=settings.proxy_rate_burst, rate=settings.proxy_rate_per_second)
-        self.address_limiter = TokenBuckets(capacity=self.limiter.capacity * ADDRESS_FACTOR,
-                                            rate=self.limiter.rate * ADDRESS_FACTOR)
+        self.address_limiter = TokenBuckets(
+            capacity=self.limiter.capacity * ADDRESS_FACTOR, rate=self.limiter.rate * ADDRESS_FACTOR
+        )
         # metrics label proxied requests by service (RequestContextMiddleware reads scope["route"].path)
         self.route_labels = {name: _RouteLabel(f"proxy:{name}") for name in UPSTREAMS}
 
+    @property
+    def _inner(self) -> ASGIApp:
+        """The app behind the proxy when it runs as a middleware (the fast path calls ``forward``)."""
+        if self.app is None:
+            raise RuntimeError("the proxy was built without an app behind it")
+        return self.app
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self._inner(scope, receive, send)
             return
         path = scope["path"]
         try:
             service = route_for(path, scope.get("query_string", b""))
         except RouteError:
-            await problem(422, code=ErrorCode.UNKNOWN_SERVICE, detail=text(
-                "管理接口须以 service 参数指定服务", "Admin endpoints need a service parameter naming the service"),
-                errors=[FieldError("service", text(f"须为 {', '.join(SERVICES)} 之一", f"one of {', '.join(SERVICES)}"))],
-                instance=path)(scope, receive, send)
+            await problem(
+                422,
+                code=ErrorCode.UNKNOWN_SERVICE,
+                detail=text(
+                    "管理接口须以 service 参数指定服务", "Admin endpoints need a service parameter naming the service"
+                ),
+                errors=[
+                    FieldError("service", text(f"须为 {', '.join(SERVICES)} 之一", f"one of {', '.join(SERVICES)}"))
+                ],
+                instance=path,
+            )(scope, receive, send)
             return
         if service is None:
             await self.own(scope, receive, send)
@@ -174,10 +223,10 @@ class ProxyMiddleware:
             if length < 0 or length > JSON_LIMIT:
                 await self._too_large(scope, receive, send, JSON_LIMIT, length >= 0)
                 return
-            await self.app(scope, receive, send)
+            await self._inner(scope, receive, send)
             return
         if scope["method"] not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
+            await self._inner(scope, receive, send)
             return
         # No declared length: read (at most 1 MiB) before the route sees it, then replay it.
         body = bytearray()
@@ -187,8 +236,9 @@ class ProxyMiddleware:
                 return
             body += message.get("body", b"")
             if len(body) > JSON_LIMIT:
-                await self._too_large(scope, receive, send, JSON_LIMIT, True,
-                                      body_done=not message.get("more_body", False))
+                await self._too_large(
+                    scope, receive, send, JSON_LIMIT, True, body_done=not message.get("more_body", False)
+                )
                 return
             if not message.get("more_body", False):
                 break
@@ -201,7 +251,7 @@ class ProxyMiddleware:
                 return {"type": "http.request", "body": bytes(body), "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await self._inner(scope, replay, send)
 
     async def forward(self, service: str, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -240,15 +290,25 @@ class ProxyMiddleware:
             try:
                 client_id = await self._verified_client(authorization)
             except DomainError as exc:  # revoked: refused here, whichever service it was meant for
-                await problem(401, code=exc.code, detail=exc.detail, instance=path,
-                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
+                await problem(
+                    401,
+                    code=exc.code,
+                    detail=exc.detail,
+                    instance=path,
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )(scope, receive, send)
                 return
             if client_id is not None:
                 wait = self.limiter.take(client_id[:264])
         if wait > 0:
             retry = max(1, int(wait + 0.999))
-            await problem(429, code=ErrorCode.RATE_LIMITED, detail=text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
-                          instance=path, headers={"Retry-After": str(retry)})(scope, receive, send)
+            await problem(
+                429,
+                code=ErrorCode.RATE_LIMITED,
+                detail=text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
+                instance=path,
+                headers={"Retry-After": str(retry)},
+            )(scope, receive, send)
             return
 
         limit = BULK_LIMITS.get(path) or (JSON_LIMIT if _is_json(content_type) or not content_type else UPLOAD_LIMIT)
@@ -274,28 +334,38 @@ class ProxyMiddleware:
                 if data is None:
                     return  # the client went away
                 upstream_headers["Content-Length"] = str(len(data))
-        elif content_length is not None or method in ("POST", "PUT", "PATCH") or any(n == b"transfer-encoding" for n, _ in headers):
+        elif (
+            content_length is not None
+            or method in ("POST", "PUT", "PATCH")
+            or any(n == b"transfer-encoding" for n, _ in headers)
+        ):
             data = _stream(receive, limit, overflow)
             if content_length is not None:
                 upstream_headers["Content-Length"] = str(content_length)
 
         raw_path = scope.get("raw_path") or path.encode()
         query = scope.get("query_string", b"")
-        url = URL(self.upstreams[service] + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else ""),
-                  encoded=True)
+        url = URL(
+            self.upstreams[service] + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else ""),
+            encoded=True,
+        )
         started = False
         try:
-            bulk = {"timeout": BULK_READ_TIMEOUT} if path in BULK_LIMITS else {}
-            async with self.session_factory().request(method, url, headers=upstream_headers, data=data,
-                                                      allow_redirects=False, **bulk) as upstream:
-                response_headers = [(name, value) for name, value in
-                                    ((k.lower(), v) for k, v in upstream.raw_headers) if name not in RESPONSE_DROP]
+            bulk: dict[str, Any] = {"timeout": BULK_READ_TIMEOUT} if path in BULK_LIMITS else {}
+            async with self.session_factory().request(
+                method, url, headers=upstream_headers, data=data, allow_redirects=False, **bulk
+            ) as upstream:
+                response_headers = [
+                    (name, value)
+                    for name, value in ((k.lower(), v) for k, v in upstream.raw_headers)
+                    if name not in RESPONSE_DROP
+                ]
                 await send({"type": "http.response.start", "status": upstream.status, "headers": response_headers})
                 started = True
                 async for chunk in upstream.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except Exception as exc:  # noqa: BLE001 - sorted out below; nothing a client sends may yield a 500
+        except Exception as exc:
             if overflow.get("too_large"):
                 if not started:
                     await self._too_large(scope, receive, send, limit, True, overflow.get("body_done", False))
@@ -303,8 +373,12 @@ class ProxyMiddleware:
             if isinstance(exc, ValueError) and not isinstance(exc, aiohttp.ClientError):
                 # a header value or path aiohttp will not send: the client's fault, not ours
                 if not started:
-                    await problem(400, code=ErrorCode.BAD_REQUEST, detail=text("请求头或路径无效", "Invalid request header or path"),
-                                  instance=path)(scope, receive, send)
+                    await problem(
+                        400,
+                        code=ErrorCode.BAD_REQUEST,
+                        detail=text("请求头或路径无效", "Invalid request header or path"),
+                        instance=path,
+                    )(scope, receive, send)
                 return
             if not isinstance(exc, (asyncio.TimeoutError, aiohttp.ClientError, OSError)):
                 raise
@@ -328,45 +402,81 @@ class ProxyMiddleware:
         # people, each with their own bucket; a client_credentials client has one account
         return f"{principal.client_id or ''}|{principal.subject[:64]}"
 
-    async def _failed(self, exc: BaseException, started: bool, scope: Scope, receive: Receive, send: Send,
-                      service: str) -> None:
+    async def _failed(
+        self, exc: BaseException, started: bool, scope: Scope, receive: Receive, send: Send, service: str
+    ) -> None:
         timeout = isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, aiohttp.ConnectionTimeoutError)
-        log.warning("gateway.proxy.timeout" if timeout else "gateway.proxy.upstream_failed", service=service,
-                    path=scope["path"], error=str(exc) or type(exc).__name__, response_started=started)
+        log.warning(
+            "gateway.proxy.timeout" if timeout else "gateway.proxy.upstream_failed",
+            service=service,
+            path=scope["path"],
+            error=str(exc) or type(exc).__name__,
+            response_started=started,
+        )
         if not started:
             await self._unavailable(scope, receive, send, service, timeout=timeout)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int, known: bool,
-                         body_done: bool = False) -> None:
+    async def _too_large(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, known: bool, body_done: bool = False
+    ) -> None:
         # Read (and drop) what the client is still sending, so that it sees the 413 instead of a
         # reset connection; past DRAIN_LIMIT we stop reading and close the connection.
         drained = body_done or await _drain(receive)
         mib = limit // (1024 * 1024)
         status = 413 if known else 411
-        detail = (text(f"请求体超过 {mib} MiB 上限", f"The request body exceeds the {mib} MiB limit") if known
-                  else text("Content-Length 无效", "Invalid Content-Length"))
-        await problem(status, code=ErrorCode.PAYLOAD_TOO_LARGE if known else "length-required", detail=detail,
-                      instance=scope["path"], extra={"limit_bytes": limit},
-                      headers=None if drained else {"Connection": "close"})(scope, receive, send)
+        detail = (
+            text(f"请求体超过 {mib} MiB 上限", f"The request body exceeds the {mib} MiB limit")
+            if known
+            else text("Content-Length 无效", "Invalid Content-Length")
+        )
+        await problem(
+            status,
+            code=ErrorCode.PAYLOAD_TOO_LARGE if known else ErrorCode.LENGTH_REQUIRED,
+            detail=detail,
+            instance=scope["path"],
+            extra={"limit_bytes": limit},
+            headers=None if drained else {"Connection": "close"},
+        )(scope, receive, send)
 
     async def _unavailable(self, scope: Scope, receive: Receive, send: Send, service: str, *, timeout: bool) -> None:
         status = 504 if timeout else 503
         if service == PORTAL:  # a person's browser: a page, not a problem document
-            await send({"type": "http.response.start", "status": status, "headers": [
-                (b"content-type", b"text/html; charset=utf-8"), (b"retry-after", b"5"), (b"cache-control", b"no-store")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", b"text/html; charset=utf-8"),
+                        (b"retry-after", b"5"),
+                        (b"cache-control", b"no-store"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": PORTAL_DOWN_PAGE})
             return
-        detail = (text(f"服务 {service} 响应超时", f"The {service} service timed out") if timeout
-                  else text(f"服务 {service} 暂不可用，请稍后再试", f"The {service} service is unavailable; try again shortly"))
-        await problem(status, code=ErrorCode.UPSTREAM_TIMEOUT if timeout else "service_unavailable", detail=detail,
-                      instance=scope["path"], extra={"service": service},
-                      headers={"Retry-After": "5"} if not timeout else None)(scope, receive, send)
+        detail = (
+            text(f"服务 {service} 响应超时", f"The {service} service timed out")
+            if timeout
+            else text(
+                f"服务 {service} 暂不可用，请稍后再试", f"The {service} service is unavailable; try again shortly"
+            )
+        )
+        await problem(
+            status,
+            code=ErrorCode.UPSTREAM_TIMEOUT if timeout else ErrorCode.SERVICE_UNAVAILABLE,
+            detail=detail,
+            instance=scope["path"],
+            extra={"service": service},
+            headers={"Retry-After": "5"} if not timeout else None,
+        )(scope, receive, send)
 
 
-PORTAL_DOWN_PAGE = ('<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" '
-                    'content="width=device-width, initial-scale=1"><title>门户暂不可用 / Portal unavailable</title>'
-                    '<main><h1>门户暂时不可用，请稍后再试。</h1><p lang="en">The portal is temporarily unavailable; '
-                    'please try again shortly.</p></main></html>').encode()
+PORTAL_DOWN_PAGE = (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" '
+    'content="width=device-width, initial-scale=1"><title>门户暂不可用 / Portal unavailable</title>'
+    '<main><h1>门户暂时不可用，请稍后再试。</h1><p lang="en">The portal is temporarily unavailable; '
+    "please try again shortly.</p></main></html>"
+).encode()
 
 
 def _is_json(content_type: bytes) -> bool:
@@ -403,7 +513,7 @@ async def _read_all(receive: Receive, expected: int) -> bytes | None:
             return bytes(body)
 
 
-async def _stream(receive: Receive, limit: int, overflow: dict[str, bool]):  # noqa: ANN202
+async def _stream(receive: Receive, limit: int, overflow: dict[str, bool]) -> AsyncIterator[bytes]:
     seen = 0
     while True:
         message: Message = await receive()
@@ -423,9 +533,16 @@ async def _stream(receive: Receive, limit: int, overflow: dict[str, bool]):  # n
 
 def new_session(settings: Settings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(limit=512, limit_per_host=256, keepalive_timeout=30, ttl_dns_cache=300)
-    timeout = aiohttp.ClientTimeout(total=None, connect=min(settings.peer_timeout_seconds, 4.0),
-                                    sock_connect=min(settings.peer_timeout_seconds, 4.0),
-                                    sock_read=settings.proxy_read_timeout_seconds)
-    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
-                                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
-                                 cookie_jar=aiohttp.DummyCookieJar())
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        connect=min(settings.peer_timeout_seconds, 4.0),
+        sock_connect=min(settings.peer_timeout_seconds, 4.0),
+        sock_read=settings.proxy_read_timeout_seconds,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )

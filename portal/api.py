@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json as _json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import structlog
@@ -89,15 +90,33 @@ class Api:
         headers.update(extra or {})
         return headers
 
-    async def send(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
-                   content: bytes | None = None, files: Any = None, data: Any = None,
-                   headers: dict[str, str] | None = None, timeout: float | None = None) -> Reply:
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        files: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         self.calls += 1
         try:
             response = await self.client.request(
-                method, path, params=clean, json=json, content=content, files=files, data=data,
-                headers=self._headers(headers), **({"timeout": timeout} if timeout is not None else {}))
+                method,
+                path,
+                params=clean,
+                json=json,
+                content=content,
+                files=files,
+                data=data,
+                headers=self._headers(headers),
+                **({"timeout": timeout} if timeout is not None else {}),
+            )
         except (httpx.HTTPError, OSError) as exc:
             log.warning("portal.api.unreachable", path=path, error=type(exc).__name__)
             raise ApiError(0, path=path) from exc
@@ -120,8 +139,9 @@ class Api:
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return (await self.send("GET", path, params=params)).body
 
-    async def post(self, path: str, body: Any = None, *, if_match: str | None = None,
-                   idempotency_key: str | None = None) -> Reply:
+    async def post(
+        self, path: str, body: Any = None, *, if_match: str | None = None, idempotency_key: str | None = None
+    ) -> Reply:
         headers: dict[str, str] = {}
         if if_match and if_match != '""':
             headers["If-Match"] = if_match
@@ -130,8 +150,9 @@ class Api:
         return await self.send("POST", path, json=body if body is not None else {}, headers=headers)
 
     async def patch(self, path: str, body: Any, *, if_match: str | None = None) -> Reply:
-        return await self.send("PATCH", path, json=body,
-                               headers={"If-Match": if_match} if if_match and if_match != '""' else None)
+        return await self.send(
+            "PATCH", path, json=body, headers={"If-Match": if_match} if if_match and if_match != '""' else None
+        )
 
     async def page(self, path: str, params: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
         body = await self.get(path, params)
@@ -139,15 +160,16 @@ class Api:
             return [], None
         return [i for i in body.get("items") or [] if isinstance(i, dict)], body.get("next_cursor")
 
-    async def pages(self, path: str, params: dict[str, Any] | None = None, *,
-                    max_items: int | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(
+        self, path: str, params: dict[str, Any] | None = None, *, max_items: int | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         """Each page of a list in turn (following ``next_cursor``), up to ``max_items``."""
         params = {**(params or {}), "limit": PAGE_LIMIT}
         seen = 0
         while True:
             batch, cursor = await self.page(path, params)
             if max_items is not None and seen + len(batch) > max_items:
-                batch = batch[:max_items - seen]
+                batch = batch[: max_items - seen]
             seen += len(batch)
             if batch:
                 yield batch
@@ -155,8 +177,9 @@ class Api:
                 return
             params["cursor"] = cursor
 
-    async def collect(self, path: str, params: dict[str, Any] | None = None, *,
-                      max_items: int = 5000) -> tuple[list[dict[str, Any]], bool]:
+    async def collect(
+        self, path: str, params: dict[str, Any] | None = None, *, max_items: int = 5000
+    ) -> tuple[list[dict[str, Any]], bool]:
         """Every item of a list up to ``max_items``; ``(items, truncated)``."""
         items: list[dict[str, Any]] = []
         async for batch in self.pages(path, params, max_items=max_items + 1):
@@ -170,7 +193,7 @@ class Api:
         outcomes = await asyncio.gather(*calls.values(), return_exceptions=True)
         results: dict[str, Any] = {}
         errors: dict[str, ApiError] = {}
-        for name, outcome in zip(names, outcomes):
+        for name, outcome in zip(names, outcomes, strict=False):
             if isinstance(outcome, ApiError):
                 errors[name] = outcome
             elif isinstance(outcome, BaseException):
@@ -212,13 +235,26 @@ class AiohttpClient:
 
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=256, limit_per_host=256, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=2.0, sock_read=10.0))
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=2.0, sock_read=10.0),
+            )
         return self._session
 
-    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None, content: bytes | None = None,
-                      files: Any = None, data: Any = None, headers: dict[str, str] | None = None,
-                      timeout: Any = None) -> _Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        content: bytes | None = None,
+        files: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: Any = None,
+    ) -> _Response:
         import aiohttp
 
         body: Any = None
@@ -241,14 +277,22 @@ class AiohttpClient:
         if isinstance(timeout, (int, float)):
             options["timeout"] = aiohttp.ClientTimeout(total=None, sock_connect=2.0, sock_read=float(timeout))
         try:
-            async with self._get_session().request(method, self.base_url + path, params=params or None, data=body,
-                                                   headers=headers, allow_redirects=False, **options) as response:
+            async with self._get_session().request(
+                method,
+                self.base_url + path,
+                params=params or None,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                **options,
+            ) as response:
                 return _Response(response.status, response.headers, await response.read())
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
 
-    async def post(self, path: str, *, data: Any = None, headers: dict[str, str] | None = None,
-                   timeout: Any = None) -> _Response:
+    async def post(
+        self, path: str, *, data: Any = None, headers: dict[str, str] | None = None, timeout: Any = None
+    ) -> _Response:
         return await self.request("POST", path, data=data, headers=headers, timeout=timeout)
 
     async def aclose(self) -> None:
@@ -260,5 +304,6 @@ def new_client(base_url: str, transport: httpx.AsyncBaseTransport | None = None)
     """aiohttp in production; httpx over the given transport in tests."""
     if transport is None:
         return AiohttpClient(base_url)
-    return httpx.AsyncClient(base_url=base_url, transport=transport, follow_redirects=False,
-                             timeout=httpx.Timeout(10.0, connect=2.0))
+    return httpx.AsyncClient(
+        base_url=base_url, transport=transport, follow_redirects=False, timeout=httpx.Timeout(10.0, connect=2.0)
+    )

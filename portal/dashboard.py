@@ -13,8 +13,8 @@ from typing import Any
 from markupsafe import Markup
 
 from portal import labels
-from portal.svg import bar_chart, stacked_bar_chart
 from portal.api import Api as Upstream
+from portal.svg import bar_chart, stacked_bar_chart
 from shared.reference import load_jurisdiction
 
 MAX_ITEMS = 5000
@@ -53,8 +53,16 @@ def _by(items: list[dict[str, Any]], key: str, district_key: str = "district_cod
     return out
 
 
-def _chart(key: str, title: str, per_district: dict[str, Counter], order: list[str], vocabulary: str | None,
-           districts: list[tuple[str, str]], city: bool, lang: str) -> Chart:
+def _chart(
+    key: str,
+    title: str,
+    per_district: dict[str, Counter],
+    order: list[str],
+    vocabulary: str | None,
+    districts: list[tuple[str, str]],
+    city: bool,
+    lang: str,
+) -> Chart:
     present = [k for k in order if any(per_district.get(d, Counter())[k] for d, _ in districts)]
     present += sorted({k for d, _ in districts for k in per_district.get(d, Counter()) if k not in order and k})
     naming = (lambda k: labels.name(vocabulary, k, lang)) if vocabulary else (lambda k: k)
@@ -63,8 +71,10 @@ def _chart(key: str, title: str, per_district: dict[str, Counter], order: list[s
         series = [(naming(k), [float(per_district.get(d, Counter())[k]) for d, _ in districts]) for k in present]
         svg = stacked_bar_chart([labels.short_district_name(d, lang) for d, _ in districts], series, title=title)
         columns = [naming(k) for k in present]
-        table = [(labels.short_district_name(d, lang), [per_district.get(d, Counter())[k] for k in present])
-                 for d, _ in districts]
+        table = [
+            (labels.short_district_name(d, lang), [per_district.get(d, Counter())[k] for k in present])
+            for d, _ in districts
+        ]
     else:
         code = districts[0][0]
         counts = per_district.get(code, Counter())
@@ -89,16 +99,19 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
     docs/PORTAL.md."""
     city, districts, only = _scope(role, district, lang)
     t = lambda key, **p: labels.message(key, lang, **p)  # noqa: E731
-    data = DashboardData(city=city, districts=districts,
-                         scope=t("scope_city") if city else t("scope_district", name=districts[0][1]))
+    data = DashboardData(
+        city=city, districts=districts, scope=t("scope_city") if city else t("scope_district", name=districts[0][1])
+    )
     scope_param = {"district": only} if only else {}
-    results, errors = await up.gather({
-        "agencies": up.collect("/api/v1/agencies", scope_param, max_items=MAX_ITEMS),
-        "directory": up.collect("/api/v1/directory/agencies", {}, max_items=MAX_ITEMS),
-        "contracts": up.collect("/api/v1/contracts", scope_param, max_items=MAX_ITEMS),
-        "summary": up.get("/api/v1/compliance/summary"),
-        "complaints": up.page("/api/v1/complaints", {"status": "received", "limit": QUEUE_ROWS}),
-    })
+    results, errors = await up.gather(
+        {
+            "agencies": up.collect("/api/v1/agencies", scope_param, max_items=MAX_ITEMS),
+            "directory": up.collect("/api/v1/directory/agencies", {}, max_items=MAX_ITEMS),
+            "contracts": up.collect("/api/v1/contracts", scope_param, max_items=MAX_ITEMS),
+            "summary": up.get("/api/v1/compliance/summary"),
+            "complaints": up.page("/api/v1/complaints", {"status": "received", "limit": QUEUE_ROWS}),
+        }
+    )
     if any(e.unauthorized for e in errors.values()):
         data.unauthorized = True
         return data
@@ -111,41 +124,112 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         return found
 
     agencies, directory, contracts = items("agencies"), items("directory"), items("contracts")
-    received = [c for c in (results.get("complaints") or ([], None))[0]
-                if not only or str(c.get("district_code") or "") == only]
+    received = [
+        c for c in (results.get("complaints") or ([], None))[0] if not only or str(c.get("district_code") or "") == only
+    ]
     per_district: dict[str, dict[str, Any]] = {}
     if "summary" not in errors and isinstance(results.get("summary"), dict):
-        per_district = {str(k): v for k, v in (results["summary"].get("districts") or {}).items() if isinstance(v, dict)}
+        per_district = {
+            str(k): v for k, v in (results["summary"].get("districts") or {}).items() if isinstance(v, dict)
+        }
         if only:
             per_district = {k: v for k, v in per_district.items() if k == only}
-    what = {"agencies": t("agencies_by_status"), "directory": t("agencies_by_grade"),
-            "contracts": t("contracts_by_status"), "summary": t("hazards") + "、" + t("complaints") + "、" + t("missed_visits"),
-            "complaints": t("queue_complaints")}
+    what = {
+        "agencies": t("agencies_by_status"),
+        "directory": t("agencies_by_grade"),
+        "contracts": t("contracts_by_status"),
+        "summary": t("hazards") + "、" + t("complaints") + "、" + t("missed_visits"),
+        "complaints": t("queue_complaints"),
+    }
     names = sorted({what[n] for n in errors})
     if names:
         data.problems.append(t("partial_unavailable", what="、".join(names)))
 
     if "agencies" not in errors:
-        data.charts.append(_chart("agencies", t("agencies_by_status"), _by(agencies, "status"),
-                                  list(labels.AGENCY_STATUS), "agency_status", districts, city, lang))
+        data.charts.append(
+            _chart(
+                "agencies",
+                t("agencies_by_status"),
+                _by(agencies, "status"),
+                list(labels.AGENCY_STATUS),
+                "agency_status",
+                districts,
+                city,
+                lang,
+            )
+        )
     if "directory" not in errors:
-        data.charts.append(_chart("grades", t("agencies_by_grade"), _by(directory, "grade"), list(labels.GRADES),
-                                  "grade", districts, city, lang))
+        data.charts.append(
+            _chart(
+                "grades",
+                t("agencies_by_grade"),
+                _by(directory, "grade"),
+                list(labels.GRADES),
+                "grade",
+                districts,
+                city,
+                lang,
+            )
+        )
     if "contracts" not in errors:
-        data.charts.append(_chart("contracts", t("contracts_by_status"), _by(contracts, "status"),
-                                  list(labels.CONTRACT_STATUS), "contract_status", districts, city, lang))
+        data.charts.append(
+            _chart(
+                "contracts",
+                t("contracts_by_status"),
+                _by(contracts, "status"),
+                list(labels.CONTRACT_STATUS),
+                "contract_status",
+                districts,
+                city,
+                lang,
+            )
+        )
     if "summary" not in errors:
-        hazards = {d: Counter({k: int(n) for k, n in (v.get("hazards") or {}).items() if k in ("open", "overdue")})
-                   for d, v in per_district.items()}
-        data.charts.append(_chart("hazards", t("hazards_open_overdue"), hazards, ["open", "overdue"], "hazard_status",
-                                  districts, city, lang))
-        complaints = {d: Counter({k: int(n) for k, n in (v.get("complaints") or {}).items()}) for d, v in per_district.items()}
-        data.charts.append(_chart("complaints", t("complaints_by_state"), complaints, list(labels.COMPLAINT_STATUS),
-                                  "complaint_status", districts, city, lang))
-        rows = [(labels.short_district_name(code, lang), float((per_district.get(code) or {}).get("missed_visits") or 0))
-                for code, _ in districts]
-        data.charts.append(Chart("missed", t("missed_visits"), bar_chart(rows, title=t("missed_visits"), color="#cf222e"),
-                                 int(sum(n for _, n in rows)), [t("count")], [(label, [int(n)]) for label, n in rows]))
+        hazards = {
+            d: Counter({k: int(n) for k, n in (v.get("hazards") or {}).items() if k in ("open", "overdue")})
+            for d, v in per_district.items()
+        }
+        data.charts.append(
+            _chart(
+                "hazards",
+                t("hazards_open_overdue"),
+                hazards,
+                ["open", "overdue"],
+                "hazard_status",
+                districts,
+                city,
+                lang,
+            )
+        )
+        complaints = {
+            d: Counter({k: int(n) for k, n in (v.get("complaints") or {}).items()}) for d, v in per_district.items()
+        }
+        data.charts.append(
+            _chart(
+                "complaints",
+                t("complaints_by_state"),
+                complaints,
+                list(labels.COMPLAINT_STATUS),
+                "complaint_status",
+                districts,
+                city,
+                lang,
+            )
+        )
+        rows = [
+            (labels.short_district_name(code, lang), float((per_district.get(code) or {}).get("missed_visits") or 0))
+            for code, _ in districts
+        ]
+        data.charts.append(
+            Chart(
+                "missed",
+                t("missed_visits"),
+                bar_chart(rows, title=t("missed_visits"), color="#cf222e"),
+                int(sum(n for _, n in rows)),
+                [t("count")],
+                [(label, [int(n)]) for label, n in rows],
+            )
+        )
 
     def tile(key: str, label: str, value: int, source: str) -> None:
         if source not in errors:
@@ -155,7 +239,11 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         out = 0
         for v in per_district.values():
             value = v.get(field) or 0
-            out += int(value.get(status, 0) if isinstance(value, dict) and status else (value if not isinstance(value, dict) else 0))
+            out += int(
+                value.get(status, 0)
+                if isinstance(value, dict) and status
+                else (value if not isinstance(value, dict) else 0)
+            )
         return out
 
     tile("approved", t("tile_approved"), sum(1 for a in agencies if a.get("status") == "approved"), "agencies")
@@ -163,8 +251,12 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
     tile("active", t("tile_active"), sum(1 for c in contracts if c.get("status") == "active"), "contracts")
     tile("filing", t("queue_contracts"), sum(1 for c in contracts if c.get("status") == "filing"), "contracts")
     soon = (date.today() + timedelta(days=30)).isoformat()
-    tile("expiring", t("tile_expiring"), sum(1 for c in contracts if c.get("status") == "active"
-                                              and str(c.get("end_date") or "9999") <= soon), "contracts")
+    tile(
+        "expiring",
+        t("tile_expiring"),
+        sum(1 for c in contracts if c.get("status") == "active" and str(c.get("end_date") or "9999") <= soon),
+        "contracts",
+    )
     tile("open_hazards", t("tile_open_hazards"), total("hazards", "open"), "summary")
     tile("overdue_hazards", t("tile_overdue_hazards"), total("hazards", "overdue"), "summary")
     tile("major_open", t("tile_major_open"), total("major_hazards_open"), "summary")
@@ -180,6 +272,8 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
     for key, (source, rows_) in queues.items():
         if source in errors:
             continue
-        data.queue_totals[key] = len(rows_) if key != "complaints" or "summary" in errors else total("complaints", "received")
+        data.queue_totals[key] = (
+            len(rows_) if key != "complaints" or "summary" in errors else total("complaints", "received")
+        )
         data.queues[key] = rows_[:QUEUE_ROWS]
     return data

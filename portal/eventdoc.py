@@ -30,15 +30,22 @@ def field_type(prop: dict[str, Any]) -> str:
 
 
 def markdown(subject_prefix: str = "custody") -> str:
-    lines = [START, "",
-             "Generated from `shared/events/catalog.py` (also served as `/asyncapi.json`, AsyncAPI 3.0, and `/asyncapi`). "
-             f"Every event is a CloudEvents 1.0 envelope on subject `{subject_prefix}.<type>`; `data` carries at least:", "",
-             "| type | source | data (required in **bold**) |", "|---|---|---|"]
+    lines = [
+        START,
+        "",
+        "Generated from `shared/events/catalog.py` (also served as `/asyncapi.json`, AsyncAPI 3.0, and `/asyncapi`). "
+        f"Every event is a CloudEvents 1.0 envelope on subject `{subject_prefix}.<type>`; `data` carries at least:",
+        "",
+        "| type | source | data (required in **bold**) |",
+        "|---|---|---|",
+    ]
     for event_type, model in sorted(CATALOG.items()):
         schema = model.model_json_schema()
         required = set(schema.get("required") or [])
-        fields = ", ".join((f"**{name}**" if name in required else name) + f": {field_type(prop)}"
-                           for name, prop in (schema.get("properties") or {}).items())
+        fields = ", ".join(
+            (f"**{name}**" if name in required else name) + f": {field_type(prop)}"
+            for name, prop in (schema.get("properties") or {}).items()
+        )
         lines.append(f"| `{event_type}` | `{source_of(event_type)}` | {fields} |")
     lines += ["", END]
     return "\n".join(lines)

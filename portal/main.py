@@ -10,8 +10,8 @@ that works without JavaScript; a few lines of script (``static/portal.js``) and 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import httpx
 import structlog
@@ -34,15 +34,15 @@ log = structlog.get_logger("portal")
 class _NoSniff:
     """``X-Content-Type-Options: nosniff`` on everything, static files included."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def sending(message) -> None:  # noqa: ANN001
+        async def sending(message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 if not any(k.lower() == b"x-content-type-options" for k, _ in headers):
@@ -56,8 +56,9 @@ class _NoSniff:
 def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     settings = settings or Settings()
     key = sessions.derive_key(settings.portal_session_secret, settings.admin_client_secret)
-    state = PortalState(settings=settings, sealer=sessions.Sealer(key),
-                        client=new_client(settings.url_of("gateway"), transport))
+    state = PortalState(
+        settings=settings, sealer=sessions.Sealer(key), client=new_client(settings.url_of("gateway"), transport)
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
         try:
             v = await view_of(request)
             return v.error(500, v.t("internal_error"))
-        except Exception:  # noqa: BLE001 - the page itself failed: plain text
+        except Exception:
             return Response("服务器内部错误 / internal error", status_code=500, media_type="text/plain; charset=utf-8")
 
     @app.get("/healthz", include_in_schema=False)

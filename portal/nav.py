@@ -3,30 +3,61 @@
 
 from __future__ import annotations
 
-PUBLIC = [("/", "directory"), ("/policy", "policy"), ("/portal/complaints/new", "complain"),
-          ("/portal/complaints/track", "track_complaint")]
+PUBLIC = [
+    ("/", "directory"),
+    ("/policy", "policy"),
+    ("/portal/complaints/new", "complain"),
+    ("/portal/complaints/track", "track_complaint"),
+]
 
 NAV: dict[str | None, list[tuple[str, str]]] = {
     None: [*PUBLIC, ("/portal/signup", "signup")],
-    "agency": [("/portal/agency", "home"), ("/portal/agency/filing", "my_filing"), ("/portal/contracts", "contracts"),
-               ("/portal/visits", "visits"), ("/portal/hazards", "hazards"), ("/portal/complaints", "complaints"),
-               ("/", "directory")],
-    "enterprise": [("/portal/enterprise", "home"), ("/", "find_agency"), ("/portal/contracts", "contracts"),
-                   ("/portal/visits", "visits"), ("/portal/hazards", "hazards"), ("/portal/complaints", "complaints")],
-    "bureau": [("/portal/dashboard", "dashboard"), ("/portal/agencies", "filings"), ("/portal/contracts", "contracts"),
-               ("/portal/enterprises", "enterprises"), ("/portal/hazards", "hazards"), ("/portal/visits", "visits"),
-               ("/portal/complaints", "complaints"), ("/portal/audits", "audits"), ("/", "directory")],
+    "agency": [
+        ("/portal/agency", "home"),
+        ("/portal/agency/filing", "my_filing"),
+        ("/portal/contracts", "contracts"),
+        ("/portal/visits", "visits"),
+        ("/portal/hazards", "hazards"),
+        ("/portal/complaints", "complaints"),
+        ("/", "directory"),
+    ],
+    "enterprise": [
+        ("/portal/enterprise", "home"),
+        ("/", "find_agency"),
+        ("/portal/contracts", "contracts"),
+        ("/portal/visits", "visits"),
+        ("/portal/hazards", "hazards"),
+        ("/portal/complaints", "complaints"),
+    ],
+    "bureau": [
+        ("/portal/dashboard", "dashboard"),
+        ("/portal/agencies", "filings"),
+        ("/portal/contracts", "contracts"),
+        ("/portal/enterprises", "enterprises"),
+        ("/portal/hazards", "hazards"),
+        ("/portal/visits", "visits"),
+        ("/portal/complaints", "complaints"),
+        ("/portal/audits", "audits"),
+        ("/", "directory"),
+    ],
 }
 NAV["admin"] = NAV["bureau"]
 
 # Where each role starts after signing in.
-HOME = {"agency": "/portal/agency", "enterprise": "/portal/enterprise", "bureau": "/portal/dashboard",
-        "admin": "/portal/dashboard"}
+HOME = {
+    "agency": "/portal/agency",
+    "enterprise": "/portal/enterprise",
+    "bureau": "/portal/dashboard",
+    "admin": "/portal/dashboard",
+}
 
 
 def items_for(role: str | None, path: str) -> list[tuple[str, str, bool]]:
     """``(href, label key, current)`` for the menu of ``role``."""
     items = NAV.get(role, NAV[None]) if role else NAV[None]
-    best = max((href for href, _ in items if path == href or (href != "/" and path.startswith(href + "/"))),
-               key=len, default=None)
+    best = max(
+        (href for href, _ in items if path == href or (href != "/" and path.startswith(href + "/"))),
+        key=len,
+        default=None,
+    )
     return [(href, key, href == best) for href, key in items]

@@ -22,8 +22,9 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -44,7 +45,8 @@ def derive_key(explicit: str | None, admin_client_secret: str | None) -> bytes:
     if not material:
         return Fernet.generate_key()
     raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"custody-portal", info=b"session-cookie v1").derive(
-        material.encode())
+        material.encode()
+    )
     return base64.urlsafe_b64encode(raw)
 
 
@@ -99,16 +101,28 @@ def jwt_claims(token: str) -> dict[str, Any]:
         return {}
 
 
-def session_from_tokens(tokens: dict[str, Any], *, csrf: str | None = None, started: float | None = None) -> dict[str, Any]:
+def session_from_tokens(
+    tokens: dict[str, Any], *, csrf: str | None = None, started: float | None = None
+) -> dict[str, Any]:
     claims = jwt_claims(tokens["access_token"])
     now = time.time()
     exp = claims.get("exp") or (now + float(tokens.get("expires_in") or 300))
     started = started or now
-    return {"at": tokens["access_token"], "rt": tokens.get("refresh_token"), "at_exp": int(exp),
-            "sub": claims.get("sub"), "role": claims.get("role"), "district": claims.get("district"),
-            "org_uscc": claims.get("org_uscc"), "org_status": claims.get("org_status"),
-            "username": claims.get("username"), "scope": claims.get("scope"),
-            "csrf": csrf or new_token(), "started": int(started), "exp": int(started + SESSION_SECONDS)}
+    return {
+        "at": tokens["access_token"],
+        "rt": tokens.get("refresh_token"),
+        "at_exp": int(exp),
+        "sub": claims.get("sub"),
+        "role": claims.get("role"),
+        "district": claims.get("district"),
+        "org_uscc": claims.get("org_uscc"),
+        "org_status": claims.get("org_status"),
+        "username": claims.get("username"),
+        "scope": claims.get("scope"),
+        "csrf": csrf or new_token(),
+        "started": int(started),
+        "exp": int(started + SESSION_SECONDS),
+    }
 
 
 @dataclass
@@ -120,7 +134,9 @@ class Refresher:
     _inflight: dict[str, asyncio.Future] = field(default_factory=dict)
     _done: dict[str, tuple[float, dict[str, Any] | None]] = field(default_factory=dict)
 
-    async def refresh(self, refresh_token: str, call: Callable[[], Awaitable[dict[str, Any] | None]]) -> dict[str, Any] | None:
+    async def refresh(
+        self, refresh_token: str, call: Callable[[], Awaitable[dict[str, Any] | None]]
+    ) -> dict[str, Any] | None:
         key = hashlib.sha256(refresh_token.encode()).hexdigest()
         now = time.monotonic()
         for old in [k for k, (at, _) in self._done.items() if now - at > self.grace_seconds]:

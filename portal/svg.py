@@ -31,21 +31,27 @@ def _fmt(value: float) -> str:
 
 def bar_chart(rows: list[tuple[str, float]], *, title: str, color: str = PALETTE[0]) -> Markup:
     """Horizontal bars, one per ``(label, value)``."""
-    LABEL_WIDTH = label_width([label for label, _ in rows])  # noqa: N806
+    LABEL_WIDTH = label_width([label for label, _ in rows])
     bar_space = CHART_WIDTH - LABEL_WIDTH - 50
     peak = max((v for _, v in rows), default=0) or 1
     height = max(1, len(rows)) * ROW + 10
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {CHART_WIDTH} {height}" '
-             f'width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
-             f"<title>{escape(title)}</title>"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {CHART_WIDTH} {height}" '
+        f'width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
     if not rows:
         parts.append('<text x="4" y="18" class="chart-empty">—</text>')
     for index, (label, value) in enumerate(rows):
         y = 5 + index * ROW
         width = 0 if value <= 0 else max(2.0, bar_space * value / peak)
-        parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 16}" text-anchor="end" class="chart-label">{escape(label)}</text>')
-        parts.append(f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{width:.1f}" height="{ROW - 8}" rx="2" fill="{color}">'
-                     f"<title>{escape(label)}: {_fmt(value)}</title></rect>")
+        parts.append(
+            f'<text x="{LABEL_WIDTH - 6}" y="{y + 16}" text-anchor="end" class="chart-label">{escape(label)}</text>'
+        )
+        parts.append(
+            f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{width:.1f}" height="{ROW - 8}" rx="2" fill="{color}">'
+            f"<title>{escape(label)}: {_fmt(value)}</title></rect>"
+        )
         parts.append(f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{y + 16}" class="chart-value">{_fmt(value)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -53,25 +59,31 @@ def bar_chart(rows: list[tuple[str, float]], *, title: str, color: str = PALETTE
 
 def stacked_bar_chart(categories: list[str], series: list[tuple[str, list[float]]], *, title: str) -> Markup:
     """Horizontal stacked bars: one bar per category, one coloured segment per series."""
-    LABEL_WIDTH = label_width(categories)  # noqa: N806
+    LABEL_WIDTH = label_width(categories)
     bar_space = CHART_WIDTH - LABEL_WIDTH - 50
     totals = [sum(values[i] for _, values in series) for i in range(len(categories))]
     peak = max(totals, default=0) or 1
     legend_rows = (len(series) + 3) // 4
     top = legend_rows * 20 + 6
     height = top + max(1, len(categories)) * ROW + 6
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {CHART_WIDTH} {height}" '
-             f'width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
-             f"<title>{escape(title)}</title>"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {CHART_WIDTH} {height}" '
+        f'width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
     for index, (name, _) in enumerate(series):
         x = 4 + (index % 4) * 108
         y = 4 + (index // 4) * 20
         color = PALETTE[index % len(PALETTE)]
-        parts.append(f'<rect x="{x}" y="{y + 3}" width="12" height="12" fill="{color}"/>'
-                     f'<text x="{x + 16}" y="{y + 14}" class="chart-legend">{escape(name)}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{y + 3}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{x + 16}" y="{y + 14}" class="chart-legend">{escape(name)}</text>'
+        )
     for row, category in enumerate(categories):
         y = top + row * ROW
-        parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 16}" text-anchor="end" class="chart-label">{escape(category)}</text>')
+        parts.append(
+            f'<text x="{LABEL_WIDTH - 6}" y="{y + 16}" text-anchor="end" class="chart-label">{escape(category)}</text>'
+        )
         x = float(LABEL_WIDTH)
         for index, (name, values) in enumerate(series):
             value = values[row]
@@ -79,8 +91,10 @@ def stacked_bar_chart(categories: list[str], series: list[tuple[str, list[float]
                 continue
             width = bar_space * value / peak
             color = PALETTE[index % len(PALETTE)]
-            parts.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{width:.1f}" height="{ROW - 8}" fill="{color}">'
-                         f"<title>{escape(category)} · {escape(name)}: {_fmt(value)}</title></rect>")
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y + 3}" width="{width:.1f}" height="{ROW - 8}" fill="{color}">'
+                f"<title>{escape(category)} · {escape(name)}: {_fmt(value)}</title></rect>"
+            )
             x += width
         parts.append(f'<text x="{x + 6:.1f}" y="{y + 16}" class="chart-value">{_fmt(totals[row])}</text>')
     parts.append("</svg>")

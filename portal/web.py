@@ -36,8 +36,10 @@ log = structlog.get_logger("portal")
 HERE = Path(__file__).resolve().parent
 PORTAL_CLIENT_ID = "custody-portal"
 PORTAL_SCOPE = "custody.read custody.write"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'; worker-src 'self'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'; worker-src 'self'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -45,8 +47,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
-TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                        trim_blocks=True, lstrip_blocks=True)
+TEMPLATES = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 @dataclass
@@ -77,7 +83,7 @@ class Form:
     files: dict[str, UploadFile] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, data: FormData | None = None, initial: dict[str, Any] | None = None) -> "Form":
+    def of(cls, data: FormData | None = None, initial: dict[str, Any] | None = None) -> Form:
         form = cls()
         for key, value in (initial or {}).items():
             if isinstance(value, (list, tuple)):
@@ -85,7 +91,7 @@ class Form:
             elif value is not None:
                 form.values[key] = "true" if value is True else ("" if value is False else str(value))
         if data is not None:
-            for key in data.keys():
+            for key in data:
                 items = data.getlist(key)
                 strings = [v for v in items if isinstance(v, str)]
                 uploads = [v for v in items if isinstance(v, UploadFile)]
@@ -117,8 +123,12 @@ class Form:
         for fields the form does not show) at the top."""
         for name, message in exc.errors.items():
             target = name
-            while known is not None and target not in known and not any(k.startswith(target + ".") for k in known) \
-                    and "." in target:
+            while (
+                known is not None
+                and target not in known
+                and not any(k.startswith(target + ".") for k in known)
+                and "." in target
+            ):
                 target = target.rsplit(".", 1)[0]  # items.1 → items: the field the form shows
             if known is None or target in known or any(k.startswith(target + ".") for k in known):
                 self.errors.setdefault(target, message)
@@ -211,9 +221,13 @@ class View:
     def api(self) -> Api:
         if self._api is None:
             client = self.request.client
-            self._api = Api(self.state.client, token=(self.user or {}).get("at"), language=self.lang,
-                            address=client.host if client else None,
-                            request_id=self.request.headers.get("x-request-id"))
+            self._api = Api(
+                self.state.client,
+                token=(self.user or {}).get("at"),
+                language=self.lang,
+                address=client.host if client else None,
+                request_id=self.request.headers.get("x-request-id"),
+            )
         return self._api
 
     # csrf
@@ -234,7 +248,7 @@ class View:
         """The POSTed form, after its CSRF token is checked (a stale page gets a message, not an action)."""
         try:
             data = await self.request.form(max_files=4, max_fields=2000, max_part_size=12 * 1024 * 1024)
-        except Exception as exc:  # noqa: BLE001 - a malformed body is the sender's problem
+        except Exception as exc:
             log.info("portal.form.unreadable", error=type(exc).__name__)
             raise Exit(self.error(400, self.t("bad_request"))) from exc
         sent = data.get("csrf")
@@ -251,11 +265,20 @@ class View:
             response.headers["Cache-Control"] = "no-store"
         secure = _secure(self.request)
         if self.lang_chosen:
-            response.set_cookie(sessions.LANG_COOKIE, self.lang, max_age=365 * 86400, httponly=True, samesite="lax",
-                                secure=secure, path="/")
+            response.set_cookie(
+                sessions.LANG_COOKIE,
+                self.lang,
+                max_age=365 * 86400,
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+                path="/",
+            )
         for name, value, options in self.cookies:
             if value is None:
-                response.delete_cookie(name, path=options.get("path", "/"), httponly=True, samesite="lax", secure=secure)
+                response.delete_cookie(
+                    name, path=options.get("path", "/"), httponly=True, samesite="lax", secure=secure
+                )
             else:
                 response.set_cookie(name, value, httponly=True, samesite="lax", secure=secure, **options)
         return response
@@ -263,20 +286,30 @@ class View:
     def render(self, template: str, status: int = 200, *, private: bool = True, **context: Any) -> Response:
         path = self.request.url.path
         html = TEMPLATES.get_template(template).render(
-            v=self, lang=self.lang, en=self.en, t=self.t, user=self.user, csrf=self.csrf,
+            v=self,
+            lang=self.lang,
+            en=self.en,
+            t=self.t,
+            user=self.user,
+            csrf=self.csrf,
             name=lambda vocabulary, code: labels.name(vocabulary, code, self.lang),
             district_name=lambda code: labels.district_name(code, self.lang),
             nav_items=nav.items_for(self.role, path),
             switch_url=f"{path}?{query_with(self.request, ('lang',), lang='zh-CN' if self.en else 'en')}",
-            path=path, sep=", " if self.en else "、", ok=self.flash(), field_label=self.field_label,
-            blank_form=Form(), **context)
+            path=path,
+            sep=", " if self.en else "、",
+            ok=self.flash(),
+            field_label=self.field_label,
+            blank_form=Form(),
+            **context,
+        )
         return self.finish(HTMLResponse(html, status_code=status), private=private)
 
     def field_label(self, name: str) -> str:
         """A field path's label: ``staff.2.name`` → "人员 3 · 姓名"."""
         parts = name.split(".")
         out = []
-        for i, part in enumerate(parts):
+        for _i, part in enumerate(parts):
             if part.isdigit():
                 out.append(str(int(part) + 1))
             elif f"field_{part}" in labels.MESSAGES:
@@ -343,8 +376,9 @@ async def token_request(state: PortalState, form: dict[str, str], address: str |
 
 
 async def _session_user(v: View) -> dict[str, Any] | None:
-    data = v.state.sealer.open(v.request.cookies.get(sessions.SESSION_COOKIE), purpose="session",
-                               max_age=sessions.SESSION_SECONDS)
+    data = v.state.sealer.open(
+        v.request.cookies.get(sessions.SESSION_COOKIE), purpose="session", max_age=sessions.SESSION_SECONDS
+    )
     if data is None or not isinstance(data.get("at"), str):
         if v.request.cookies.get(sessions.SESSION_COOKIE):
             v.clear_session()
@@ -358,8 +392,11 @@ async def _session_user(v: View) -> dict[str, Any] | None:
     refresh_token = str(data["rt"])
 
     async def call() -> dict[str, Any] | None:
-        return await token_request(v.state, {"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                             "client_id": PORTAL_CLIENT_ID}, client.host if client else None)
+        return await token_request(
+            v.state,
+            {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": PORTAL_CLIENT_ID},
+            client.host if client else None,
+        )
 
     try:
         tokens = await v.state.refresher.refresh(refresh_token, call)
@@ -410,4 +447,4 @@ async def answer_api_error(request: Request, exc: ApiError) -> Response:
 
 
 def markup(value: str) -> Markup:
-    return Markup(value)  # noqa: S704 - only for our own SVG charts
+    return Markup(value)

@@ -23,6 +23,7 @@ admits any organisation status for an account's own settings at the gateway (pas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -125,7 +126,9 @@ class Principal:
 
     def require_role(self, *roles: str) -> Principal:
         if self.role not in roles:
-            raise Forbidden(text(f"此操作需要以下角色之一：{', '.join(roles)}", f"This needs one of the roles: {', '.join(roles)}"))
+            raise Forbidden(
+                text(f"此操作需要以下角色之一：{', '.join(roles)}", f"This needs one of the roles: {', '.join(roles)}")
+            )
         return self
 
     @property
@@ -148,10 +151,19 @@ def _unauthorized(zh: str, en: str) -> Unauthorized:
 
 
 class TokenVerifier:
-    def __init__(self, *, issuer: str, audience: str, jwks_url: str | None = None,
-                 jwks: dict[str, Any] | None = None, timeout: float = 3.0, leeway: int = 5,
-                 refetch_interval: float = REFETCH_INTERVAL_SECONDS, revocations: Revocations | None = None,
-                 refresh_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        jwks: dict[str, Any] | None = None,
+        timeout: float = 3.0,
+        leeway: int = 5,
+        refetch_interval: float = REFETCH_INTERVAL_SECONDS,
+        revocations: Revocations | None = None,
+        refresh_seconds: float = 60.0,
+    ) -> None:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.jwks_url = jwks_url
@@ -193,10 +205,8 @@ class TokenVerifier:
     async def stop(self) -> None:
         if self._refresher is not None:
             self._refresher.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._refresher
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
             self._refresher = None
         if self.feed is not None:
             await self.feed.stop()
@@ -207,7 +217,7 @@ class TokenVerifier:
             await asyncio.sleep(self.refresh_seconds)
             try:
                 await self.refresh_now()
-            except Exception as exc:  # noqa: BLE001 - the next round tries again
+            except Exception as exc:
                 log.warning("auth.jwks_refresh_failed", error=str(exc))
 
     async def _on_key_event(self, event: Any) -> None:
@@ -238,7 +248,9 @@ class TokenVerifier:
             except (httpx.HTTPError, ValueError, TypeError, AttributeError, JoseError) as exc:
                 log.warning("auth.jwks_fetch_failed", url=self.jwks_url, error=str(exc))
                 if self._keys is None:
-                    raise ServiceUnavailable(text("无法获取令牌公钥（网关不可用）", "Cannot fetch the token keys (gateway unavailable)")) from exc
+                    raise ServiceUnavailable(
+                        text("无法获取令牌公钥（网关不可用）", "Cannot fetch the token keys (gateway unavailable)")
+                    ) from exc
                 return
             dropped = self._kids - kids
             self._keys, self._kids = keys, kids
@@ -326,12 +338,19 @@ def _principal_of(claims: dict[str, Any], *, leeway: int) -> Principal:
     object or a number where a string belongs is a malformed token: 401)."""
     now = time.time()
     sub, jti, exp, iat = claims.get("sub"), claims.get("jti"), claims.get("exp"), claims.get("iat")
-    if not (isinstance(sub, str) and 0 < len(sub) <= 200 and isinstance(jti, str) and 0 < len(jti) <= 200
-            and _number(exp) and _number(iat)):
+    if not (
+        isinstance(sub, str)
+        and 0 < len(sub) <= 200
+        and isinstance(jti, str)
+        and 0 < len(jti) <= 200
+        and _number(exp)
+        and _number(iat)
+    ):
         raise _unauthorized("访问令牌缺少或含有无效的声明", "The token lacks a claim or has an invalid one")
     exp, iat = float(exp), float(iat)  # checked by _number just above
-    if not all(_optional_str(claims.get(name)) for name in
-               ("client_id", "district", "org_uscc", "org_status", "username")) or not isinstance(claims.get("scope", ""), str):
+    if not all(
+        _optional_str(claims.get(name)) for name in ("client_id", "district", "org_uscc", "org_status", "username")
+    ) or not isinstance(claims.get("scope", ""), str):
         raise _unauthorized("访问令牌含有无效的声明", "The token has an invalid claim")
     if exp - iat > MAX_LIFETIME_SECONDS:
         raise _unauthorized("访问令牌有效期超过 15 分钟", "The token lives longer than 15 minutes")
@@ -388,11 +407,15 @@ ADMIT_VERIFIED, ADMIT_PENDING, ADMIT_ANY = "verified", "pending", "any"
 
 def organisation_unverified(principal: Principal) -> Forbidden:
     status = principal.org_status or "unknown"
-    return Forbidden(text(
-        f"所属组织尚未通过核验（当前状态：{status}），核验通过前只能办理本机构备案或登记本企业信息；请联系所在区应急管理局",
-        f"Your organisation is not verified (status: {status}); until it is, only your own filing (agency) or "
-        "registering your own record (enterprise) is allowed — ask your district bureau"),
-        code=ErrorCode.ORGANISATION_UNVERIFIED, extra={"org_status": status})
+    return Forbidden(
+        text(
+            f"所属组织尚未通过核验（当前状态：{status}），核验通过前只能办理本机构备案或登记本企业信息；请联系所在区应急管理局",
+            f"Your organisation is not verified (status: {status}); until it is, only your own filing (agency) or "
+            "registering your own record (enterprise) is allowed — ask your district bureau",
+        ),
+        code=ErrorCode.ORGANISATION_UNVERIFIED,
+        extra={"org_status": status},
+    )
 
 
 def check_organisation(principal: Principal, method: str, admit: str = ADMIT_VERIFIED) -> None:
@@ -416,7 +439,9 @@ async def principal_from_request(request: Request) -> Principal | None:
     principal: Principal = await request.app.state.verifier.verify(token)
     needed = READ_SCOPE if request.method in SAFE_METHODS else WRITE_SCOPE
     if needed not in principal.scopes:
-        raise Forbidden(text(f"令牌缺少权限范围 {needed}", f"The token lacks the scope {needed}"), code=ErrorCode.INSUFFICIENT_SCOPE)
+        raise Forbidden(
+            text(f"令牌缺少权限范围 {needed}", f"The token lacks the scope {needed}"), code=ErrorCode.INSUFFICIENT_SCOPE
+        )
     request.state.principal = principal
     return principal
 

@@ -70,6 +70,8 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     BAD_GATEWAY = "bad_gateway"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    BUSY = "busy"
+    LENGTH_REQUIRED = "length-required"  # a body without a usable Content-Length (the gateway's proxy)  # the gateway's password hashing is at capacity
     DATABASE_UNAVAILABLE = "database_unavailable"
     UPSTREAM_TIMEOUT = "upstream_timeout"
     UNKNOWN_SERVICE = "unknown_service"
@@ -167,6 +169,8 @@ MESSAGES: dict[ErrorCode, Text] = {
     ErrorCode.SERVICE_UNAVAILABLE: text(
         "依赖的服务暂不可用，请稍后重试", "A service this needs is unavailable; retry shortly"
     ),
+    ErrorCode.LENGTH_REQUIRED: text("Content-Length 无效", "Invalid Content-Length"),
+    ErrorCode.BUSY: text("系统繁忙，请稍后重试", "The system is busy; retry shortly"),
     ErrorCode.DATABASE_UNAVAILABLE: text("数据库暂不可用，请稍后重试", "The database is unavailable; retry shortly"),
     ErrorCode.UPSTREAM_TIMEOUT: text("上游服务超时", "The upstream service timed out"),
     ErrorCode.UNKNOWN_SERVICE: text("没有这个服务", "No such service"),
@@ -190,7 +194,8 @@ MESSAGES: dict[ErrorCode, Text] = {
     ),
     ErrorCode.UNKNOWN_EVENT_TYPE: text("未知的事件类型", "Unknown event type"),
     ErrorCode.WEBHOOK_OWNER_REQUIRED: text(
-        "只有机构账户、监管部门账户或管理员可以订阅回调", "Only an organisation, a bureau account or admin may own webhooks"
+        "只有机构账户、监管部门账户或管理员可以订阅回调",
+        "Only an organisation, a bureau account or admin may own webhooks",
     ),
 }
 

@@ -20,6 +20,7 @@ from shared.errors import FieldError, ValidationFailed
 from shared.i18n import text
 
 T = TypeVar("T")
+SelectT = TypeVar("SelectT", bound=sa.Select[*tuple[Any, ...]])  # any arity of columns
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
@@ -62,13 +63,13 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 
 def keyset(
-    stmt: sa.Select[Any],
+    stmt: SelectT,
     columns: Sequence[sa.ColumnElement[Any]],
     params: PageParams,
     *,
     descending: bool = False,
     convert: Sequence[Any] | None = None,
-) -> sa.Select[Any]:
+) -> SelectT:
     """Order ``stmt`` by ``columns`` and start after the cursor; fetch one extra row to know if
     there is a next page. ``convert`` turns cursor strings back into column values."""
     order = [c.desc() if descending else c.asc() for c in columns]

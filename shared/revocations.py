@@ -17,9 +17,11 @@ an entry older than that can only concern tokens that have expired anyway. ``key
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -46,8 +48,15 @@ class Revocations:
         self.jtis: dict[str, float] = {}  # jti -> forget_at (the token's exp)
         self.version = 0  # bumped on every change (cheap change detection for caches)
 
-    def add(self, *, subjects: Iterable[str] = (), clients: Iterable[str] = (), jtis: Iterable[str] = (),
-            not_before: float | None = None, until: float | None = None) -> None:
+    def add(
+        self,
+        *,
+        subjects: Iterable[str] = (),
+        clients: Iterable[str] = (),
+        jtis: Iterable[str] = (),
+        not_before: float | None = None,
+        until: float | None = None,
+    ) -> None:
         now = self.now()
         cutoff = float(not_before if not_before is not None else now)
         forget = cutoff + REPLAY_SECONDS
@@ -68,15 +77,20 @@ class Revocations:
 
     def apply(self, data: dict[str, Any]) -> None:
         """A ``token.revoked`` event's data (shared.events.catalog.TokensRevoked)."""
+
         def strings(name: str) -> list[str]:
             value = data.get(name) or []
             return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
         not_before = data.get("not_before")
         until = data.get("until")
-        self.add(subjects=strings("subjects"), clients=strings("clients"), jtis=strings("jtis"),
-                 not_before=float(not_before) if isinstance(not_before, (int, float)) else None,
-                 until=float(until) if isinstance(until, (int, float)) else None)
+        self.add(
+            subjects=strings("subjects"),
+            clients=strings("clients"),
+            jtis=strings("jtis"),
+            not_before=float(not_before) if isinstance(not_before, (int, float)) else None,
+            until=float(until) if isinstance(until, (int, float)) else None,
+        )
 
     def is_revoked(self, *, subject: str | None, client_id: str | None, jti: str | None, iat: float | None) -> bool:
         if jti is not None and jti in self.jtis:
@@ -105,9 +119,14 @@ class RevocationFeed:
     ``synced`` is set once the replay of the last ``REPLAY_SECONDS`` has been read. When NATS goes
     away the consumer is made again from the last stream sequence seen, so nothing is skipped."""
 
-    def __init__(self, bus: Any, revocations: Revocations, *,
-                 on_key_event: Callable[[CloudEvent], Awaitable[None]] | None = None,
-                 replay_seconds: float = REPLAY_SECONDS) -> None:
+    def __init__(
+        self,
+        bus: Any,
+        revocations: Revocations,
+        *,
+        on_key_event: Callable[[CloudEvent], Awaitable[None]] | None = None,
+        replay_seconds: float = REPLAY_SECONDS,
+    ) -> None:
         self.bus = bus
         self.revocations = revocations
         self.on_key_event = on_key_event
@@ -126,28 +145,33 @@ class RevocationFeed:
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
             self._task = None
 
     async def wait_synced(self, timeout: float) -> bool:
         try:
             await asyncio.wait_for(self.synced.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     def _config(self) -> Any:
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
         subjects = [self.bus.subject_for(REVOKED_TYPE), *(self.bus.subject_for(t) for t in KEY_TYPES)]
-        common: dict[str, Any] = {"ack_policy": AckPolicy.NONE, "filter_subjects": subjects, "inactive_threshold": 60.0,
-                                  "mem_storage": True, "num_replicas": 1}
+        common: dict[str, Any] = {
+            "ack_policy": AckPolicy.NONE,
+            "filter_subjects": subjects,
+            "inactive_threshold": 60.0,
+            "mem_storage": True,
+            "num_replicas": 1,
+        }
         if self._last_seq is not None:
-            return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self._last_seq + 1, **common)
-        start = datetime.now(timezone.utc) - timedelta(seconds=self.replay_seconds)
+            return ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self._last_seq + 1, **common
+            )
+        start = datetime.now(UTC) - timedelta(seconds=self.replay_seconds)
         return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start, **common)
 
     async def _run(self) -> None:
@@ -167,7 +191,7 @@ class RevocationFeed:
                     while not self._stopping:
                         try:
                             msgs = await sub.fetch(batch=200, timeout=1.0)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             self.synced.set()  # nothing (more) to replay
                             self.revocations.purge()
                             continue
@@ -179,11 +203,11 @@ class RevocationFeed:
                     try:
                         await sub.unsubscribe()
                         await js.delete_consumer(self.bus.stream, info.name)
-                    except Exception:  # noqa: BLE001 - an ephemeral consumer is cleaned up by NATS anyway
+                    except Exception:
                         pass
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - NATS down or the consumer gone: make it again
+            except Exception as exc:
                 log.warning("revocations.feed_failed", error=str(exc) or type(exc).__name__, retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -193,7 +217,7 @@ class RevocationFeed:
             self._last_seq = msg.metadata.sequence.stream
         try:
             event = CloudEvent.from_json(msg.data)
-        except Exception:  # noqa: BLE001 - not ours to judge; nothing to apply
+        except Exception:
             log.warning("revocations.unparseable_event")
             return
         if event.type == REVOKED_TYPE:
@@ -202,5 +226,5 @@ class RevocationFeed:
         elif event.type in KEY_TYPES and self.on_key_event is not None:
             try:
                 await self.on_key_event(event)
-            except Exception as exc:  # noqa: BLE001 - the scheduled refresh catches up
+            except Exception as exc:
                 log.warning("revocations.key_event_failed", error=str(exc))

@@ -4,6 +4,7 @@ names, and a token factory whose keys the services trust."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -78,12 +79,10 @@ class Backend:
             nc = await nats.connect(self.nats_url, connect_timeout=2, max_reconnect_attempts=1)
             js = nc.jetstream()
             for name in (f"T{self.tag.upper()}", f"T{self.tag.upper()}_DLQ"):
-                try:
+                with contextlib.suppress(Exception):
                     await js.delete_stream(name)
-                except Exception:  # noqa: BLE001
-                    pass
             await nc.close()
-        except Exception:  # noqa: BLE001 - a test that stopped NATS on purpose leaves nothing to clean
+        except Exception:
             pass
 
 

@@ -41,13 +41,23 @@ class Platform:
     def __init__(self, settings: Settings, log_dir: Path, *, replicas: dict[str, int] | None = None) -> None:
         ports = {f"{name}_port": free_port() for name in COMPONENTS}
         defaults = Settings.model_fields
-        self.settings = settings.model_copy(update={
-            **ports, "issuer": None, "jwks_url": None, "env": "test",
-            "admin_client_id": ADMIN_ID, "admin_client_secret": ADMIN_SECRET,
-            "sweep_interval_seconds": 0,
-            # every test signs its actors up from 127.0.0.1: unless a test sets its own limit
-            **({"signup_rate_limit": 100_000} if settings.signup_rate_limit == defaults["signup_rate_limit"].default else {}),
-        })
+        self.settings = settings.model_copy(
+            update={
+                **ports,
+                "issuer": None,
+                "jwks_url": None,
+                "env": "test",
+                "admin_client_id": ADMIN_ID,
+                "admin_client_secret": ADMIN_SECRET,
+                "sweep_interval_seconds": 0,
+                # every test signs its actors up from 127.0.0.1: unless a test sets its own limit
+                **(
+                    {"signup_rate_limit": 100_000}
+                    if settings.signup_rate_limit == defaults["signup_rate_limit"].default
+                    else {}
+                ),
+            }
+        )
         self.supervisor = Supervisor(settings=self.settings, log_dir=log_dir, replicas=replicas or {})
         self.supervisor.nats = None  # tests bring their own NATS (the backend's)
         self.url = self.settings.url_of("gateway")
@@ -81,9 +91,17 @@ class Platform:
             self._admin_token = await self.token(ADMIN_ID, ADMIN_SECRET)
         return {"Authorization": f"Bearer {self._admin_token}"}
 
-    async def actor(self, role: str, *, district: str | None = None, org_uscc: str | None = None,
-                    username: str | None = None, scopes: str | None = None, verified: bool = True,
-                    invitation: str | None = None) -> Actor:
+    async def actor(
+        self,
+        role: str,
+        *,
+        district: str | None = None,
+        org_uscc: str | None = None,
+        username: str | None = None,
+        scopes: str | None = None,
+        verified: bool = True,
+        invitation: str | None = None,
+    ) -> Actor:
         """Create an account (sign-up for agencies and enterprises, admin for bureaus), a
         client_credentials client acting as it, and a token. An agency's or enterprise's
         organisation is verified by the admin first (SPEC §14) unless ``verified=False``; with an
@@ -92,14 +110,22 @@ class Platform:
         password = "Pa55word-for-tests"
         admin = await self.admin_headers()
         if role in ("agency", "enterprise"):
-            body = {"username": username, "password": password, "role": role, "org_uscc": org_uscc,
-                    "display_name": username}
+            body = {
+                "username": username,
+                "password": password,
+                "role": role,
+                "org_uscc": org_uscc,
+                "display_name": username,
+            }
             if invitation:
                 body["invitation"] = invitation
             r = await self.client.post("/api/v1/accounts", json=body)
             if r.status_code == 201 and verified and r.json().get("org_status") == "pending":
-                v = await self.client.post(f"/api/v1/organisations/{org_uscc}/verify", headers=admin,
-                                           json={"decision": "verify", "comments": "test platform"})
+                v = await self.client.post(
+                    f"/api/v1/organisations/{org_uscc}/verify",
+                    headers=admin,
+                    json={"decision": "verify", "comments": "test platform"},
+                )
                 assert v.status_code == 200, v.text
         else:
             body = {"username": username, "password": password, "role": role}
@@ -127,7 +153,7 @@ async def started_platform(settings: Settings, log_dir: Path, **kw: Any) -> Asyn
         await running.start()
     except Exception:
         await running.stop()
-        for log in sorted(Path(log_dir).glob("*.log")):
+        for log in sorted(Path(log_dir).glob("*.log")):  # noqa: ASYNC240  # start-up failed: only the report is left to do
             print(f"--- {log.name}\n{log.read_text()[-3000:]}")
         raise
     try:

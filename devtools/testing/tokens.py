@@ -30,9 +30,19 @@ def verifier() -> TokenVerifier:
     return TokenVerifier(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, jwks=jwks())
 
 
-def make_token(role: str = "admin", *, sub: str | None = None, district: str | None = None, org_uscc: str | None = None,
-               scope: str = "custody.read custody.write", ttl: int = 600, username: str | None = None,
-               org_status: str | None = "verified", org_admin: bool = True, **overrides: Any) -> str:
+def make_token(
+    role: str = "admin",
+    *,
+    sub: str | None = None,
+    district: str | None = None,
+    org_uscc: str | None = None,
+    scope: str = "custody.read custody.write",
+    ttl: int = 600,
+    username: str | None = None,
+    org_status: str | None = "verified",
+    org_admin: bool = True,
+    **overrides: Any,
+) -> str:
     """A token as the gateway would issue it; agency and enterprise tokens carry ``org_status``
     (``verified`` unless told otherwise: SPEC §14) and ``org_admin`` (the account administers its
     organisation, as its first account does, unless told otherwise)."""

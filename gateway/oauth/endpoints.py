@@ -5,6 +5,7 @@ error_description}`` JSON; the login page is HTML that works without JavaScript.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -17,10 +18,18 @@ from fastapi import APIRouter, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from shared.i18n import current_language
-
+from gateway.context import GatewayContext, gateway_context
 from gateway.oauth.grants import AccountInfo
-from gateway.oauth.server import NO_STORE, AuthorizationServer, FormTooLarge, new_csrf, oauth_request, read_form
+from gateway.oauth.server import (
+    NO_STORE,
+    AuthorizationServer,
+    FormTooLarge,
+    StarletteOAuth2Request,
+    new_csrf,
+    oauth_request,
+    read_form,
+)
+from shared.i18n import current_language
 
 log = structlog.get_logger("gateway.oauth")
 
@@ -28,47 +37,64 @@ CSRF_COOKIE = "custody_csrf"
 # No form-action directive: browsers apply it to the redirect that follows the POST, and that
 # redirect goes to the client's own redirect URI (a loopback port for custody-cli).
 PAGE_SECURITY = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
-                        autoescape=select_autoescape(["html"]))
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
 
 TEXT = {
-    "zh": {"title": "登录 — 安全生产托管平台", "heading": "登录安全生产托管平台", "for_client": "授权给应用：",
-           "username": "用户名", "password": "密码", "submit": "登录", "switch": "English",
-           "wrong": "用户名或密码错误，请重试。", "csrf": "页面已过期，请重新提交。",
-           "limited": "尝试次数过多，请 {s} 秒后再试。", "invalid": "授权请求无效：{e}", "too_large": "提交的内容过大。"},
-    "en": {"title": "Sign in — Safety custody platform", "heading": "Sign in to the safety custody platform",
-           "for_client": "Signing in to:", "username": "Username", "password": "Password", "submit": "Sign in",
-           "switch": "中文", "wrong": "Wrong username or password. Please try again.",
-           "csrf": "The page expired; please submit again.", "limited": "Too many attempts; try again in {s} seconds.",
-           "invalid": "Invalid authorization request: {e}", "too_large": "The submitted form is too large."},
+    "zh": {
+        "title": "登录 — 安全生产托管平台",
+        "heading": "登录安全生产托管平台",
+        "for_client": "授权给应用：",
+        "username": "用户名",
+        "password": "密码",
+        "submit": "登录",
+        "switch": "English",
+        "wrong": "用户名或密码错误，请重试。",
+        "csrf": "页面已过期，请重新提交。",
+        "limited": "尝试次数过多，请 {s} 秒后再试。",
+        "invalid": "授权请求无效：{e}",
+        "too_large": "提交的内容过大。",
+    },
+    "en": {
+        "title": "Sign in — Safety custody platform",
+        "heading": "Sign in to the safety custody platform",
+        "for_client": "Signing in to:",
+        "username": "Username",
+        "password": "Password",
+        "submit": "Sign in",
+        "switch": "中文",
+        "wrong": "Wrong username or password. Please try again.",
+        "csrf": "The page expired; please submit again.",
+        "limited": "Too many attempts; try again in {s} seconds.",
+        "invalid": "Invalid authorization request: {e}",
+        "too_large": "The submitted form is too large.",
+    },
 }
 
 router = APIRouter(tags=["oauth"])
 
 
-def _gw(request: Request):  # noqa: ANN202
-    return request.app.state.gw
-
-
 def _address(request: Request) -> str:
-    return _gw(request).address(request)
+    return gateway_context(request).address(request)
 
 
 def oauth_error(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status,
-                        headers={**NO_STORE, **(headers or {})})
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers={**NO_STORE, **(headers or {})}
+    )
 
 
 # --- discovery -------------------------------------------------------------------------------
 @router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 元数据 / authorization server metadata")
 async def metadata(request: Request) -> dict[str, Any]:
-    gw = _gw(request)
+    gw = gateway_context(request)
     issuer = gw.settings.issuer_url
     auth_methods = ["client_secret_basic", "client_secret_post", "none"]
     return {
@@ -92,7 +118,7 @@ async def metadata(request: Request) -> dict[str, Any]:
 
 @router.get("/.well-known/jwks.json", summary="签名公钥 / JSON Web Key Set")
 async def jwks(request: Request) -> Response:
-    body = orjson.dumps(_gw(request).keys.jwks())
+    body = orjson.dumps(gateway_context(request).keys.jwks())
     return Response(body, media_type="application/json", headers={"Cache-Control": "public, max-age=60"})
 
 
@@ -100,13 +126,13 @@ async def jwks(request: Request) -> Response:
 def _client_id_of(request: Request, form: list[tuple[str, str]]) -> str | None:
     try:
         basic_id, _ = extract_basic_authorization(request.headers)
-    except Exception:  # noqa: BLE001 - a malformed header is for Authlib to refuse
+    except Exception:
         basic_id = None
     return basic_id or dict(form).get("client_id")
 
 
-async def _endpoint(request: Request, call) -> Response:  # noqa: ANN001
-    gw = _gw(request)
+async def _endpoint(request: Request, call: Callable[[AuthorizationServer, StarletteOAuth2Request], Any]) -> Response:
+    gw = gateway_context(request)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         form = await read_form(request)
@@ -118,8 +144,9 @@ async def _endpoint(request: Request, call) -> Response:  # noqa: ANN001
     address = _address(request)
     wait = gw.auth_limiter.check(address=address, account=client_id)
     if wait:
-        return oauth_error(429, "rate_limited", f"Too many requests; retry after {wait} s",
-                           headers={"Retry-After": str(wait)})
+        return oauth_error(
+            429, "rate_limited", f"Too many requests; retry after {wait} s", headers={"Retry-After": str(wait)}
+        )
     req = oauth_request(request, gw.settings, form=form, payload_from="form")
     result = await gw.server.run(lambda: call(gw.server, req))
     if result[0] >= 400:
@@ -127,12 +154,14 @@ async def _endpoint(request: Request, call) -> Response:  # noqa: ANN001
     return AuthorizationServer.to_response(result)
 
 
-async def _named_in_failure(gw, form: list[tuple[str, str]], client_id: str | None) -> str | None:  # noqa: ANN001
+async def _named_in_failure(gw: GatewayContext, form: list[tuple[str, str]], client_id: str | None) -> str | None:
     """Whom a failed request counts against besides its address: the client it names — except a
     refresh with a token we never issued, which counts against the address only (else anyone could
     lock out ``custody-cli`` or ``custody-portal`` by naming it with junk tokens)."""
     fields = dict(form)
-    if fields.get("grant_type") == "refresh_token" and not await gw.store.refresh_exists(fields.get("refresh_token", "")):
+    if fields.get("grant_type") == "refresh_token" and not await gw.store.refresh_exists(
+        fields.get("refresh_token", "")
+    ):
         return None
     return client_id
 
@@ -166,32 +195,57 @@ def _switch_url(request: Request, lang: str) -> str:
     return f"{request.url.path}?{urlencode(pairs)}"
 
 
-def _page(request: Request, *, status: int, error: str | None = None, show_form: bool = True,
-          client_name: str | None = None, username: str = "", headers: dict[str, str] | None = None) -> HTMLResponse:
+def _page(
+    request: Request,
+    *,
+    status: int,
+    error: str | None = None,
+    show_form: bool = True,
+    client_name: str | None = None,
+    username: str = "",
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     lang = _language(request)
     csrf = request.cookies.get(CSRF_COOKIE)
     if not csrf or len(csrf) > 64:
         csrf = new_csrf()
     query = request.url.query
     html = TEMPLATES.get_template("login.html").render(
-        t=TEXT[lang], en=lang == "en", error=error, show_form=show_form, client_name=client_name, username=username,
-        csrf=csrf, action=f"{request.url.path}" + (f"?{query}" if query else ""), switch_url=_switch_url(request, lang))
-    response = HTMLResponse(html, status_code=status, headers={**NO_STORE, **PAGE_SECURITY, **(headers or {}),
-                                                               "Content-Language": "en" if lang == "en" else "zh-CN"})
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/oauth/authorize",
-                        secure=_gw(request).settings.issuer_url.startswith("https://"))
+        t=TEXT[lang],
+        en=lang == "en",
+        error=error,
+        show_form=show_form,
+        client_name=client_name,
+        username=username,
+        csrf=csrf,
+        action=f"{request.url.path}" + (f"?{query}" if query else ""),
+        switch_url=_switch_url(request, lang),
+    )
+    response = HTMLResponse(
+        html,
+        status_code=status,
+        headers={**NO_STORE, **PAGE_SECURITY, **(headers or {}), "Content-Language": "en" if lang == "en" else "zh-CN"},
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        httponly=True,
+        samesite="strict",
+        path="/oauth/authorize",
+        secure=gateway_context(request).settings.issuer_url.startswith("https://"),
+    )
     return response
 
 
-async def _consent_grant(request: Request, form: list[tuple[str, str]]):  # noqa: ANN202
-    gw = _gw(request)
+async def _consent_grant(request: Request, form: list[tuple[str, str]]) -> tuple[StarletteOAuth2Request, Any]:
+    gw = gateway_context(request)
     req = oauth_request(request, gw.settings, form=form, payload_from="args")
     return req, await gw.server.run(lambda: gw.server.get_consent_grant(req, end_user=None))
 
 
 def _error_redirect_or_page(request: Request, error: OAuth2Error) -> Response:
     if getattr(error, "redirect_uri", None):
-        status, body, headers = error(None)
+        _status, _body, headers = error(None)
         location = dict(headers).get("Location")
         if location:
             return Response(status_code=302, headers={"Location": location, **NO_STORE})
@@ -211,7 +265,7 @@ async def authorize_page(request: Request) -> Response:
 
 @router.post("/oauth/authorize", summary="提交登录 / sign in", response_class=HTMLResponse)
 async def authorize_submit(request: Request) -> Response:
-    gw = _gw(request)
+    gw = gateway_context(request)
     lang = _language(request)
     try:
         form = await read_form(request)
@@ -229,8 +283,14 @@ async def authorize_submit(request: Request) -> Response:
         return _page(request, status=400, error=TEXT[lang]["csrf"], client_name=grant.client.name, username=username)
     wait = gw.auth_limiter.check(address=_address(request), account=username or None)
     if wait:
-        return _page(request, status=429, error=TEXT[lang]["limited"].format(s=wait), client_name=grant.client.name,
-                     username=username, headers={"Retry-After": str(wait)})
+        return _page(
+            request,
+            status=429,
+            error=TEXT[lang]["limited"].format(s=wait),
+            client_name=grant.client.name,
+            username=username,
+            headers={"Retry-After": str(wait)},
+        )
     account = None
     if username and password and len(password) <= 200:
         from gateway.accounts import find_account

@@ -133,8 +133,13 @@ async def org_standing(session: Any, row: Account | None) -> tuple[str | None, b
     """The status of the account's organisation and whether the account is its admin."""
     if row is None or row.role not in ("agency", "enterprise") or not row.org_uscc:
         return None, False
-    found = (await session.execute(sa.select(col(Organisation.status), col(Organisation.admin_account_id))
-                                   .where(col(Organisation.uscc) == row.org_uscc))).first()
+    found = (
+        await session.execute(
+            sa.select(col(Organisation.status), col(Organisation.admin_account_id)).where(
+                col(Organisation.uscc) == row.org_uscc
+            )
+        )
+    ).first()
     if found is None:
         return None, False
     return found.status, found.admin_account_id == row.id

@@ -321,9 +321,20 @@ class KeyStore:
             for r in self._rows
         ]
 
-    def sign(self, claims: dict[str, Any]) -> str:
+    @property
+    def signing(self) -> RSAKey:
+        """The key that signs now; there is always one once ``start`` has run."""
         key = self.active
-        assert key is not None
+        if key is None:
+            raise RuntimeError("no signing key: KeyStore.start has not run")
+        return key
+
+    def summary(self) -> dict[str, Any]:
+        """The signing key's id and every published key (the admin's view)."""
+        return {"signing_kid": self.signing.kid, "keys": self.describe()}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        key = self.signing
         return jwt.encode({"alg": ALGORITHM, "kid": key.kid, "typ": "at+jwt"}, claims, key)
 
     def verify(self, token: str) -> dict[str, Any] | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
@@ -21,9 +22,6 @@ from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidScopeError, OAuth2Payload, OAuth2Request, UnauthorizedClientError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-
-from shared.clock import Clock
-from shared.settings import Settings
 
 from gateway.oauth.grants import (
     SCOPES,
@@ -41,6 +39,8 @@ from gateway.oauth.grants import (
 )
 from gateway.oauth.keys import KeyStore
 from gateway.proxy import unverified_claims
+from shared.clock import Clock
+from shared.settings import Settings
 
 log = structlog.get_logger("gateway.oauth")
 MAX_FORM_BYTES = 64 * 1024
@@ -53,8 +53,8 @@ class FormTooLarge(Exception):
 
 class StarlettePayload(OAuth2Payload):
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self._data = {}
-        self._datalist: defaultdict[str, list] = defaultdict(list)
+        self._data: dict[str, str] = {}
+        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
         for key, value in pairs:
             self._data.setdefault(key, value)
             self._datalist[key].append(value)
@@ -64,13 +64,21 @@ class StarlettePayload(OAuth2Payload):
         return self._data
 
     @property
-    def datalist(self) -> defaultdict[str, list]:
+    def datalist(self) -> defaultdict[str, list[str]]:
         return self._datalist
 
 
 class StarletteOAuth2Request(OAuth2Request):
-    def __init__(self, *, method: str, uri: str, headers: Any, args: list[tuple[str, str]],
-                 form: list[tuple[str, str]], payload_from: str) -> None:
+    def __init__(
+        self,
+        *,
+        method: str,
+        uri: str,
+        headers: Any,
+        args: list[tuple[str, str]],
+        form: list[tuple[str, str]],
+        payload_from: str,
+    ) -> None:
         super().__init__(method=method, uri=uri, headers=headers)
         self._args = dict(args)
         self._form = dict(form)
@@ -101,15 +109,17 @@ async def read_form(request: Request) -> list[tuple[str, str]]:
         return []
 
 
-def oauth_request(request: Request, settings: Settings, *, form: list[tuple[str, str]],
-                  payload_from: str) -> StarletteOAuth2Request:
+def oauth_request(
+    request: Request, settings: Settings, *, form: list[tuple[str, str]], payload_from: str
+) -> StarletteOAuth2Request:
     # The URI Authlib sees is built on the configured issuer (https in production; a loopback
     # http URL in development, which Authlib accepts per RFC 8252).
     query = request.url.query
     uri = f"{settings.issuer_url}{request.url.path}" + (f"?{query}" if query else "")
     args = parse_qsl(query, keep_blank_values=True, max_num_fields=100)
-    return StarletteOAuth2Request(method=request.method, uri=uri, headers=request.headers, args=args,
-                                  form=form, payload_from=payload_from)
+    return StarletteOAuth2Request(
+        method=request.method, uri=uri, headers=request.headers, args=args, form=form, payload_from=payload_from
+    )
 
 
 class TokenIssuer:
@@ -128,16 +138,26 @@ class TokenIssuer:
         now = int(self.clock.now().timestamp())
         if self.revocations is None:
             return now
-        cutoffs = [entry[0] for entry in (self.revocations.subjects.get(str(account.id)),
-                                          self.revocations.clients.get(client_id)) if entry is not None]
+        cutoffs = [
+            entry[0]
+            for entry in (self.revocations.subjects.get(str(account.id)), self.revocations.clients.get(client_id))
+            if entry is not None
+        ]
         return max([now, *(int(c) for c in cutoffs if c - now <= 2)])
 
     def claims_for(self, *, account: AccountInfo, client_id: str, scope: str) -> dict[str, Any]:
         now = self._issued_at(account, client_id)
         claims: dict[str, Any] = {
-            "iss": self.settings.issuer_url, "sub": str(account.id), "aud": self.settings.audience,
-            "iat": now, "nbf": now, "exp": now + self.settings.access_token_ttl_seconds,
-            "jti": str(uuid.uuid4()), "scope": scope, "client_id": client_id, "role": account.role,
+            "iss": self.settings.issuer_url,
+            "sub": str(account.id),
+            "aud": self.settings.audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.settings.access_token_ttl_seconds,
+            "jti": str(uuid.uuid4()),
+            "scope": scope,
+            "client_id": client_id,
+            "role": account.role,
             "username": account.username,
         }
         if account.role == "bureau" and account.district:
@@ -152,8 +172,15 @@ class TokenIssuer:
                 claims["org_admin"] = True
         return claims
 
-    def __call__(self, grant_type: str, client: OAuthClient, user: AccountInfo | None = None, scope: str | None = None,
-                 expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+    def __call__(
+        self,
+        grant_type: str,
+        client: OAuthClient,
+        user: AccountInfo | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
         account = user or client.account
         if account is None:
             raise UnauthorizedClientError("The client does not act as an account")
@@ -168,8 +195,15 @@ class TokenIssuer:
         }
         if include_refresh_token:
             token["refresh_token"] = new_secret()
-        log.info("gateway.token.issued", grant_type=grant_type, client_id=client.client_id, sub=str(account.id),
-                 role=account.role, scope=granted, refresh="refresh_token" in token)
+        log.info(
+            "gateway.token.issued",
+            grant_type=grant_type,
+            client_id=client.client_id,
+            sub=str(account.id),
+            role=account.role,
+            scope=granted,
+            refresh="refresh_token" in token,
+        )
         return token
 
 
@@ -198,10 +232,18 @@ class AuthorizationServer(_AuthorizationServer):
         family_id = previous.family_id if previous is not None else uuid.uuid4()
         claims = unverified_claims(b"Bearer " + token["access_token"].encode()) or {}
         old = request.form.get("refresh_token") if previous is not None else None
-        bridge(self.store.save_refresh, refresh, family_id=family_id, client_id=request.client.client_id,
-               account_id=request.user.id, scope=token.get("scope", ""), access_jti=claims.get("jti"),
-               access_exp=claims.get("exp"), previous=(previous.token_hash, old) if old else None,
-               response=dict(token))
+        bridge(
+            self.store.save_refresh,
+            refresh,
+            family_id=family_id,
+            client_id=request.client.client_id,
+            account_id=request.user.id,
+            scope=token.get("scope", ""),
+            access_jti=claims.get("jti"),
+            access_exp=claims.get("exp"),
+            previous=(previous.token_hash, old) if old else None,
+            response=dict(token),
+        )
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         pass
@@ -222,7 +264,7 @@ class AuthorizationServer(_AuthorizationServer):
     @staticmethod
     def to_response(result: tuple[int, Any, list[tuple[str, str]]]) -> Response:
         status, body, headers = result
-        header_map = {k: v for k, v in headers}
+        header_map = dict(headers)
         if status in (301, 302, 303) and "Location" in header_map:
             return RedirectResponse(header_map["Location"], status_code=302, headers=NO_STORE)
         header_map.pop("Content-Type", None)

@@ -4,5 +4,14 @@ here and one more row in ``portal/nav.py``."""
 
 from portal.pages import agencies, auth, bureau, complaints, contracts, exports, homes, public, visits
 
-ROUTERS = [public.router, auth.router, homes.router, agencies.router, contracts.router, visits.router,
-           complaints.router, bureau.router, exports.router]
+ROUTERS = [
+    public.router,
+    auth.router,
+    homes.router,
+    agencies.router,
+    contracts.router,
+    visits.router,
+    complaints.router,
+    bureau.router,
+    exports.router,
+]

@@ -4,6 +4,7 @@ for everyone signed in, with the bureau's review, suspension, reinstatement and 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,8 +21,14 @@ STAFF_FIELDS = ("name", "role", "certificate_no", "certificate_valid_until", "fu
 QUAL_FIELDS = ("type", "number", "issuer", "valid_from", "valid_until")
 EDITABLE = ("draft", "needs_more_info")
 RENEWABLE = ("approved", "expired")
-DOCUMENT_KINDS = ("business_license", "qualification_certificate", "engineer_certificate", "staff_contract",
-                  "office_lease", "other")
+DOCUMENT_KINDS = (
+    "business_license",
+    "qualification_certificate",
+    "engineer_certificate",
+    "staff_contract",
+    "office_lease",
+    "other",
+)
 MAX_UPLOAD = 10 * 1024 * 1024
 
 
@@ -45,10 +52,13 @@ def _rows(form: Form, prefix: str, fields: tuple[str, ...]) -> int:
 def filing_form_from(agency: dict[str, Any] | None, org_uscc: str | None) -> Form:
     if agency is None:
         return Form.of(initial={"uscc": org_uscc or "", "staff_rows": 5, "qual_rows": 1})
-    initial: dict[str, Any] = {"uscc": agency["uscc"], "version": agency.get("version"),
-                               **{k: agency.get(k) for k in AGENCY_FIELDS},
-                               "service_districts": agency.get("service_districts") or [],
-                               "service_industries": agency.get("service_industries") or []}
+    initial: dict[str, Any] = {
+        "uscc": agency["uscc"],
+        "version": agency.get("version"),
+        **{k: agency.get(k) for k in AGENCY_FIELDS},
+        "service_districts": agency.get("service_districts") or [],
+        "service_industries": agency.get("service_industries") or [],
+    }
     for i, member in enumerate(agency.get("staff") or []):
         for key in STAFF_FIELDS:
             initial[f"staff.{i}.{key}"] = member.get(key)
@@ -73,8 +83,11 @@ def filing_body(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
         if not any(values.get(k) for k in ("name", "certificate_no", "certificate_valid_until")):
             continue
         mapping[f"staff.{len(staff)}"] = f"staff.{i}"
-        member: dict[str, Any] = {"name": values["name"], "role": values["role"] or "other",
-                                  "full_time": form.get(f"staff.{i}.full_time") == "true"}
+        member: dict[str, Any] = {
+            "name": values["name"],
+            "role": values["role"] or "other",
+            "full_time": form.get(f"staff.{i}.full_time") == "true",
+        }
         if values.get("certificate_no"):
             member["certificate_no"] = values["certificate_no"]
         if values.get("certificate_valid_until"):
@@ -115,17 +128,24 @@ def _known(form: Form) -> set[str]:
 
 async def _filing_page(v: View, agency: dict[str, Any] | None, form: Form, status: int = 200) -> Response:
     policy: dict[str, Any] = {}
-    try:
+    with contextlib.suppress(ApiError):
         policy = await v.api.get("/api/v1/policy")
-    except ApiError:
-        pass
     editable = agency is None or agency.get("status") in EDITABLE
-    return v.render("agency_filing.html", status=status, agency=agency, form=form, editable=editable,
-                    renewable=agency is not None and agency.get("status") in RENEWABLE,
-                    districts=labels.districts(v.lang), industries=labels.choices("industry", v.lang),
-                    staff_roles=labels.choices("staff_role", v.lang), policy=policy,
-                    document_kinds=[(k, labels.name("document_kind", k, v.lang)) for k in DOCUMENT_KINDS],
-                    staff_rows=max(int(form.get("staff_rows") or 0), 1), qual_rows=max(int(form.get("qual_rows") or 0), 1))
+    return v.render(
+        "agency_filing.html",
+        status=status,
+        agency=agency,
+        form=form,
+        editable=editable,
+        renewable=agency is not None and agency.get("status") in RENEWABLE,
+        districts=labels.districts(v.lang),
+        industries=labels.choices("industry", v.lang),
+        staff_roles=labels.choices("staff_role", v.lang),
+        policy=policy,
+        document_kinds=[(k, labels.name("document_kind", k, v.lang)) for k in DOCUMENT_KINDS],
+        staff_rows=max(int(form.get("staff_rows") or 0), 1),
+        qual_rows=max(int(form.get("qual_rows") or 0), 1),
+    )
 
 
 @router.get("/portal/agency/filing")
@@ -183,10 +203,13 @@ async def upload_document(request: Request) -> Response:
             problem = v.t("file_too_large")
         else:
             try:
-                await v.api.send("POST", f"/api/v1/agencies/{agency['id']}/documents",
-                                 data={"kind": form.get("kind") or "other"},
-                                 files={"file": (upload.filename, content, upload.content_type or "application/octet-stream")},
-                                 timeout=60.0)
+                await v.api.send(
+                    "POST",
+                    f"/api/v1/agencies/{agency['id']}/documents",
+                    data={"kind": form.get("kind") or "other"},
+                    files={"file": (upload.filename, content, upload.content_type or "application/octet-stream")},
+                    timeout=60.0,
+                )
             except ApiError as exc:
                 if exc.unauthorized:
                     raise
@@ -229,9 +252,9 @@ async def download_document(agency_id: str, document_id: str, request: Request) 
     body = reply.body if isinstance(reply.body, bytes) else b""
     headers = {k: reply.headers[k] for k in ("content-type", "content-disposition", "etag") if k in reply.headers}
 
-    async def chunks():  # noqa: ANN202
+    async def chunks():
         for start in range(0, len(body), 65536):
-            yield body[start:start + 65536]
+            yield body[start : start + 65536]
 
     return v.finish(StreamingResponse(chunks(), headers=headers))
 
@@ -247,24 +270,43 @@ async def agencies(request: Request) -> Response:
     status = request.query_params.get("status") or ""
     status = status if status in labels.AGENCY_STATUS else ""
     district = request.query_params.get("district") or ""
-    params = {"status": status or None, "district": district or None, "limit": 50,
-              "cursor": request.query_params.get("cursor") or None}
+    params = {
+        "status": status or None,
+        "district": district or None,
+        "limit": 50,
+        "cursor": request.query_params.get("cursor") or None,
+    }
     items, cursor = await v.api.page("/api/v1/agencies", params)
-    return v.render("agencies.html", items=items, next_cursor=cursor, sel_status=status, district=district,
-                    statuses=labels.choices("agency_status", v.lang), districts=labels.districts(v.lang))
+    return v.render(
+        "agencies.html",
+        items=items,
+        next_cursor=cursor,
+        sel_status=status,
+        district=district,
+        statuses=labels.choices("agency_status", v.lang),
+        districts=labels.districts(v.lang),
+    )
 
 
 async def _agency_page(v: View, agency_id: str, form: Form | None = None, status: int = 200) -> Response:
-    results, errors = await v.api.gather({
-        "agency": v.api.get(f"/api/v1/agencies/{agency_id}"),
-        "credit": v.api.get(f"/api/v1/credit/agencies/{agency_id}"),
-    })
+    results, errors = await v.api.gather(
+        {
+            "agency": v.api.get(f"/api/v1/agencies/{agency_id}"),
+            "credit": v.api.get(f"/api/v1/credit/agencies/{agency_id}"),
+        }
+    )
     if "agency" in errors:
         raise errors["agency"]
     agency = results["agency"]
-    return v.render("agency.html", status=status, agency=agency, credit=results.get("credit"),
-                    full="staff" in agency, form=form or Form.of(initial={"decision": ""}),
-                    can_review=v.role in ("bureau", "admin") and "staff" in agency)
+    return v.render(
+        "agency.html",
+        status=status,
+        agency=agency,
+        credit=results.get("credit"),
+        full="staff" in agency,
+        form=form or Form.of(initial={"decision": ""}),
+        can_review=v.role in ("bureau", "admin") and "staff" in agency,
+    )
 
 
 @router.get("/portal/agencies/{agency_id}")

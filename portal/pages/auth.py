@@ -41,12 +41,31 @@ async def login(request: Request) -> Response:
     verifier, challenge = sessions.pkce_pair()
     state_value = sessions.new_token()
     uri = redirect_uri(request)
-    v.cookies.append((sessions.LOGIN_COOKIE, v.state.sealer.seal(
-        {"state": state_value, "verifier": verifier, "next": next_path, "redirect_uri": uri,
-         "exp": int(time.time()) + sessions.LOGIN_SECONDS}, purpose="login"),
-        {"path": "/portal/callback", "max_age": sessions.LOGIN_SECONDS}))
-    query = {"response_type": "code", "client_id": PORTAL_CLIENT_ID, "redirect_uri": uri, "scope": PORTAL_SCOPE,
-             "state": state_value, "code_challenge": challenge, "code_challenge_method": "S256"}
+    v.cookies.append(
+        (
+            sessions.LOGIN_COOKIE,
+            v.state.sealer.seal(
+                {
+                    "state": state_value,
+                    "verifier": verifier,
+                    "next": next_path,
+                    "redirect_uri": uri,
+                    "exp": int(time.time()) + sessions.LOGIN_SECONDS,
+                },
+                purpose="login",
+            ),
+            {"path": "/portal/callback", "max_age": sessions.LOGIN_SECONDS},
+        )
+    )
+    query = {
+        "response_type": "code",
+        "client_id": PORTAL_CLIENT_ID,
+        "redirect_uri": uri,
+        "scope": PORTAL_SCOPE,
+        "state": state_value,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
     if v.en:
         query["lang"] = "en"
     return v.finish(RedirectResponse(f"/oauth/authorize?{urlencode(query)}", status_code=303))
@@ -55,8 +74,9 @@ async def login(request: Request) -> Response:
 @router.get("/portal/callback")
 async def callback(request: Request) -> Response:
     v = await view_of(request)
-    pending = v.state.sealer.open(request.cookies.get(sessions.LOGIN_COOKIE), purpose="login",
-                                  max_age=sessions.LOGIN_SECONDS)
+    pending = v.state.sealer.open(
+        request.cookies.get(sessions.LOGIN_COOKIE), purpose="login", max_age=sessions.LOGIN_SECONDS
+    )
     v.cookies.append((sessions.LOGIN_COOKIE, None, {"path": "/portal/callback"}))
     params = request.query_params
     code, state_value = params.get("code"), params.get("state")
@@ -65,9 +85,17 @@ async def callback(request: Request) -> Response:
         return v.error(400, v.t("login_failed"))
     client = request.client
     try:
-        tokens = await token_request(v.state, {
-            "grant_type": "authorization_code", "code": code[:500], "redirect_uri": pending["redirect_uri"],
-            "client_id": PORTAL_CLIENT_ID, "code_verifier": pending["verifier"]}, client.host if client else None)
+        tokens = await token_request(
+            v.state,
+            {
+                "grant_type": "authorization_code",
+                "code": code[:500],
+                "redirect_uri": pending["redirect_uri"],
+                "client_id": PORTAL_CLIENT_ID,
+                "code_verifier": pending["verifier"],
+            },
+            client.host if client else None,
+        )
     except ApiError:
         return v.error(503, v.t("unavailable"))
     if tokens is None:
@@ -87,8 +115,11 @@ async def logout(request: Request) -> Response:
     refresh = v.user.get("rt")
     if refresh:
         try:
-            await v.state.client.post("/oauth/revoke", data={"token": refresh, "token_type_hint": "refresh_token",
-                                                             "client_id": PORTAL_CLIENT_ID}, timeout=3.0)
+            await v.state.client.post(
+                "/oauth/revoke",
+                data={"token": refresh, "token_type_hint": "refresh_token", "client_id": PORTAL_CLIENT_ID},
+                timeout=3.0,
+            )
         except (httpx.HTTPError, OSError) as exc:
             log.warning("portal.logout.revoke_failed", error=type(exc).__name__)
     v.clear_session()

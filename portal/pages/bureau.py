@@ -29,11 +29,16 @@ async def dashboard(request: Request) -> Response:
     if data.unauthorized:
         v.clear_session()
         return v.login_redirect("/portal/dashboard")
-    return v.render("dashboard.html", d=data, export_sets=("directory", "enterprises", "contracts", "hazards", "complaints"),
-                    districts=labels.districts(v.lang), contract_statuses=labels.choices("contract_status", v.lang),
-                    hazard_statuses=labels.choices("hazard_status", v.lang),
-                    complaint_statuses=labels.choices("complaint_status", v.lang),
-                    risk_levels=labels.choices("risk", v.lang))
+    return v.render(
+        "dashboard.html",
+        d=data,
+        export_sets=("directory", "enterprises", "contracts", "hazards", "complaints"),
+        districts=labels.districts(v.lang),
+        contract_statuses=labels.choices("contract_status", v.lang),
+        hazard_statuses=labels.choices("hazard_status", v.lang),
+        complaint_statuses=labels.choices("complaint_status", v.lang),
+        risk_levels=labels.choices("risk", v.lang),
+    )
 
 
 # --- enterprises ------------------------------------------------------------------------------------
@@ -42,13 +47,22 @@ async def enterprises(request: Request) -> Response:
     v = await view_of(request)
     v.require(*BUREAU)
     q = request.query_params
-    filters = {"district": q.get("district") or None, "risk_level": q.get("risk_level") if q.get("risk_level") in labels.RISK else None,
-               "has_custodian": q.get("has_custodian") if q.get("has_custodian") in ("true", "false") else None,
-               "q": (q.get("q") or "").strip()[:100] or None}
+    filters = {
+        "district": q.get("district") or None,
+        "risk_level": q.get("risk_level") if q.get("risk_level") in labels.RISK else None,
+        "has_custodian": q.get("has_custodian") if q.get("has_custodian") in ("true", "false") else None,
+        "q": (q.get("q") or "").strip()[:100] or None,
+    }
     items, cursor = await v.api.page("/api/v1/enterprises", {**filters, "limit": 50, "cursor": q.get("cursor") or None})
     clean = {k: val for k, val in filters.items() if val}
-    return v.render("enterprises.html", items=items, next_cursor=cursor, filters=clean,
-                    districts=labels.districts(v.lang), risk_levels=labels.choices("risk", v.lang))
+    return v.render(
+        "enterprises.html",
+        items=items,
+        next_cursor=cursor,
+        filters=clean,
+        districts=labels.districts(v.lang),
+        risk_levels=labels.choices("risk", v.lang),
+    )
 
 
 @router.get("/portal/enterprises/import")
@@ -72,14 +86,16 @@ async def import_file(request: Request) -> Response:
         form.errors["file"] = v.t("import_too_large")
         return v.render("enterprise_import.html", status=413, form=form, report=None)
     try:
-        reply = await v.api.send("POST", "/api/v1/enterprises/import", content=content,
-                                 headers={"Content-Type": "text/csv"}, timeout=300.0)
+        reply = await v.api.send(
+            "POST", "/api/v1/enterprises/import", content=content, headers={"Content-Type": "text/csv"}, timeout=300.0
+        )
     except ApiError as exc:
         if exc.unauthorized:
             raise
         form.fail(exc, {"file"}, fallback=v.t("unavailable") if exc.unavailable else "")
-        return v.render("enterprise_import.html", status=exc.status if 400 <= exc.status < 500 else 503, form=form,
-                        report=None)
+        return v.render(
+            "enterprise_import.html", status=exc.status if 400 <= exc.status < 500 else 503, form=form, report=None
+        )
     return v.render("enterprise_import.html", form=Form(), report=reply.body)
 
 
@@ -89,8 +105,9 @@ async def new_enterprise_form(request: Request) -> Response:
 
     v = await view_of(request)
     v.require(*BUREAU)
-    return await _record_page(v, None, Form.of(initial={"district_code": (v.user or {}).get("district") or ""}),
-                              bureau_new=True)
+    return await _record_page(
+        v, None, Form.of(initial={"district_code": (v.user or {}).get("district") or ""}), bureau_new=True
+    )
 
 
 @router.post("/portal/enterprises/new")
@@ -106,8 +123,11 @@ async def new_enterprise(request: Request) -> Response:
     except ApiError as exc:
         if exc.unauthorized:
             raise
-        form.fail(exc, {*ENTERPRISE_FIELDS, "uscc", "major_hazard_source", "hazard_flags"},
-                  fallback=v.t("unavailable") if exc.unavailable else "")
+        form.fail(
+            exc,
+            {*ENTERPRISE_FIELDS, "uscc", "major_hazard_source", "hazard_flags"},
+            fallback=v.t("unavailable") if exc.unavailable else "",
+        )
         return await _record_page(v, None, form, status=exc.status if 400 <= exc.status < 500 else 503, bureau_new=True)
     return v.redirect(f"/portal/enterprises/{reply.body['id']}", ok="saved")
 
@@ -116,10 +136,12 @@ async def new_enterprise(request: Request) -> Response:
 async def enterprise(enterprise_id: str, request: Request) -> Response:
     v = await view_of(request)
     v.require(*BUREAU)
-    results, errors = await v.api.gather({
-        "enterprise": v.api.get(f"/api/v1/enterprises/{enterprise_id}"),
-        "risk": v.api.get(f"/api/v1/enterprises/{enterprise_id}/risk"),
-    })
+    results, errors = await v.api.gather(
+        {
+            "enterprise": v.api.get(f"/api/v1/enterprises/{enterprise_id}"),
+            "risk": v.api.get(f"/api/v1/enterprises/{enterprise_id}/risk"),
+        }
+    )
     if "enterprise" in errors:
         raise errors["enterprise"]
     record = results["enterprise"]
@@ -141,10 +163,19 @@ def _period_now() -> str:
 async def _audits_page(v: View, form: Form, status: int = 200, sample: dict[str, Any] | None = None) -> Response:
     q = v.request.query_params
     astatus = q.get("status") if q.get("status") in ("pending", "completed") else ""
-    items, cursor = await v.api.page("/api/v1/audits", {"status": astatus or None, "limit": 50,
-                                                         "cursor": q.get("cursor") or None})
-    return v.render("audits.html", status=status, items=items, next_cursor=cursor, astatus=astatus, form=form,
-                    sample=sample, districts=labels.districts(v.lang))
+    items, cursor = await v.api.page(
+        "/api/v1/audits", {"status": astatus or None, "limit": 50, "cursor": q.get("cursor") or None}
+    )
+    return v.render(
+        "audits.html",
+        status=status,
+        items=items,
+        next_cursor=cursor,
+        astatus=astatus,
+        form=form,
+        sample=sample,
+        districts=labels.districts(v.lang),
+    )
 
 
 @router.get("/portal/audits")
@@ -174,14 +205,20 @@ async def sample(request: Request) -> Response:
             raise
         form.fail(exc, {"period", "seed", "rate", "district"}, fallback=v.t("unavailable") if exc.unavailable else "")
         return await _audits_page(v, form, status=exc.status if 400 <= exc.status < 500 else 503)
-    return await _audits_page(v, Form.of(initial={"period": _period_now(), "seed": secrets.token_hex(4)}), status=201,
-                              sample=reply.body)
+    return await _audits_page(
+        v, Form.of(initial={"period": _period_now(), "seed": secrets.token_hex(4)}), status=201, sample=reply.body
+    )
 
 
 async def _audit_page(v: View, task_id: str, form: Form | None = None, status: int = 200) -> Response:
     task = await v.api.get(f"/api/v1/audits/{task_id}")
-    return v.render("audit.html", status=status, a=task, form=form or Form.of(initial={"score_rows": 4}),
-                    criteria=[labels.message(f"criterion_{i}", v.lang) for i in range(4)])
+    return v.render(
+        "audit.html",
+        status=status,
+        a=task,
+        form=form or Form.of(initial={"score_rows": 4}),
+        criteria=[labels.message(f"criterion_{i}", v.lang) for i in range(4)],
+    )
 
 
 @router.get("/portal/audits/{task_id}")
@@ -212,7 +249,10 @@ async def audit_result(task_id: str, request: Request) -> Response:
     except ApiError as exc:
         if exc.unauthorized:
             raise
-        form.fail(exc, {"findings", "fraud", "scores"} | {f"scores.{i}.{k}" for i in range(8) for k in ("criterion", "score")},
-                  fallback=v.t("unavailable") if exc.unavailable else "")
+        form.fail(
+            exc,
+            {"findings", "fraud", "scores"} | {f"scores.{i}.{k}" for i in range(8) for k in ("criterion", "score")},
+            fallback=v.t("unavailable") if exc.unavailable else "",
+        )
         return await _audit_page(v, task_id, form, status=exc.status if 400 <= exc.status < 500 else 503)
     return v.redirect(f"/portal/audits/{task_id}", ok="audit_recorded")

@@ -23,10 +23,18 @@ async def complaints(request: Request) -> Response:
     q = request.query_params
     status = q.get("status") if q.get("status") in labels.COMPLAINT_STATUS else ""
     overdue = "true" if q.get("overdue") == "true" else ""
-    items, cursor = await v.api.page("/api/v1/complaints", {"status": status or None, "overdue": overdue or None,
-                                                            "limit": 50, "cursor": q.get("cursor") or None})
-    return v.render("complaints.html", items=items, next_cursor=cursor, sel_status=status, overdue=overdue,
-                    statuses=labels.choices("complaint_status", v.lang))
+    items, cursor = await v.api.page(
+        "/api/v1/complaints",
+        {"status": status or None, "overdue": overdue or None, "limit": 50, "cursor": q.get("cursor") or None},
+    )
+    return v.render(
+        "complaints.html",
+        items=items,
+        next_cursor=cursor,
+        sel_status=status,
+        overdue=overdue,
+        statuses=labels.choices("complaint_status", v.lang),
+    )
 
 
 async def _complaint_page(v: View, complaint_id: str, form: Form | None = None, status: int = 200) -> Response:
@@ -38,11 +46,17 @@ async def _complaint_page(v: View, complaint_id: str, form: Form | None = None, 
         if exc.unauthorized:
             raise
     bureau = v.role in ("bureau", "admin")
-    return v.render("complaint.html", status=status, c=complaint, agency_name=agency_name, form=form or Form(),
-                    can_forward=bureau and complaint.get("status") == "received",
-                    can_resolve=bureau and complaint.get("status") in ("received", "forwarded", "responded"),
-                    can_respond=v.role == "agency" and complaint.get("status") == "forwarded",
-                    outcomes=labels.choices("outcome", v.lang))
+    return v.render(
+        "complaint.html",
+        status=status,
+        c=complaint,
+        agency_name=agency_name,
+        form=form or Form(),
+        can_forward=bureau and complaint.get("status") == "received",
+        can_resolve=bureau and complaint.get("status") in ("received", "forwarded", "responded"),
+        can_respond=v.role == "agency" and complaint.get("status") == "forwarded",
+        outcomes=labels.choices("outcome", v.lang),
+    )
 
 
 @router.get("/portal/complaints/{complaint_id}")

@@ -4,6 +4,7 @@ hash and the version), filing, cancelling, terminating; and the bureau's filing 
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -38,8 +39,13 @@ async def contracts(request: Request) -> Response:
     status = status if status in labels.CONTRACT_STATUS else ""
     params = {"status": status or None, "limit": 50, "cursor": request.query_params.get("cursor") or None}
     items, cursor = await v.api.page("/api/v1/contracts", params)
-    return v.render("contracts.html", items=items, next_cursor=cursor, sel_status=status,
-                    statuses=labels.choices("contract_status", v.lang))
+    return v.render(
+        "contracts.html",
+        items=items,
+        next_cursor=cursor,
+        sel_status=status,
+        statuses=labels.choices("contract_status", v.lang),
+    )
 
 
 # --- drafting ---------------------------------------------------------------------------------------
@@ -57,8 +63,10 @@ async def _draft_context(v: View, form: Form) -> dict[str, Any]:
     else:
         try:
             listed, _ = await v.api.collect("/api/v1/directory/agencies", {}, max_items=1000)
-            agencies = sorted(((str(a["id"]), f"{a['name']} · {a.get('grade')} · {a.get('filing_no')}") for a in listed),
-                              key=lambda kv: kv[1])
+            agencies = sorted(
+                ((str(a["id"]), f"{a['name']} · {a.get('grade')} · {a.get('filing_no')}") for a in listed),
+                key=lambda kv: kv[1],
+            )
         except ApiError:
             agencies = []
         if agency_id:
@@ -71,21 +79,28 @@ async def _draft_context(v: View, form: Form) -> dict[str, Any]:
         if v.role == "enterprise":
             form.values["enterprise_uscc"] = str((v.user or {}).get("org_uscc") or "")
     policy: dict[str, Any] = {}
-    try:
+    with contextlib.suppress(ApiError):
         policy = await v.api.get("/api/v1/policy")
-    except ApiError:
-        pass
     engineers = [(e, e) for e in (agency or {}).get("registered_engineers") or []]
-    return {"agency": agency, "agencies": agencies, "engineers": engineers, "policy": policy,
-            "items": [(i.value, labels.name("item", i.value, v.lang)) for i in ServiceItem]}
+    return {
+        "agency": agency,
+        "agencies": agencies,
+        "engineers": engineers,
+        "policy": policy,
+        "items": [(i.value, labels.name("item", i.value, v.lang)) for i in ServiceItem],
+    }
 
 
 def draft_initial(request: Request) -> dict[str, Any]:
     start = date.today()
-    return {"agency_id": request.query_params.get("agency_id") or "",
-            "enterprise_uscc": request.query_params.get("enterprise_uscc") or "",
-            "start_date": start.isoformat(), "end_date": (start + timedelta(days=364)).isoformat(),
-            "services": ["hazard_inspection"], "times.hazard_inspection": "12"}
+    return {
+        "agency_id": request.query_params.get("agency_id") or "",
+        "enterprise_uscc": request.query_params.get("enterprise_uscc") or "",
+        "start_date": start.isoformat(),
+        "end_date": (start + timedelta(days=364)).isoformat(),
+        "services": ["hazard_inspection"],
+        "times.hazard_inspection": "12",
+    }
 
 
 async def _draft_page(v: View, form: Form, status: int = 200) -> Response:
@@ -111,9 +126,16 @@ async def draft(request: Request) -> Response:
     for item in form.many("services"):
         services.append({"item": item, "times_per_year": integer(form.get(f"times.{item}")) or 1})
     body: dict[str, Any] = {
-        "enterprise_uscc": (user.get("org_uscc") if v.role == "enterprise" else form.get("enterprise_uscc").strip().upper()),
-        "agency_id": form.text("agency_id"), "engineer_name": form.get("engineer_name").strip(), "services": services,
-        "start_date": form.text("start_date"), "end_date": form.text("end_date"), "fee_yuan": form.text("fee_yuan")}
+        "enterprise_uscc": (
+            user.get("org_uscc") if v.role == "enterprise" else form.get("enterprise_uscc").strip().upper()
+        ),
+        "agency_id": form.text("agency_id"),
+        "engineer_name": form.get("engineer_name").strip(),
+        "services": services,
+        "start_date": form.text("start_date"),
+        "end_date": form.text("end_date"),
+        "fee_yuan": form.text("fee_yuan"),
+    }
     if v.role == "agency":
         context = await _draft_context(v, form)
         body["agency_id"] = form.text("agency_id") or (context["agency"] or {}).get("id")
@@ -122,8 +144,11 @@ async def draft(request: Request) -> Response:
     except ApiError as exc:
         if exc.unauthorized:
             raise
-        form.fail(exc, CONTRACT_FIELDS | {f"times.{i.value}" for i in ServiceItem},
-                  fallback=v.t("unavailable") if exc.unavailable else "")
+        form.fail(
+            exc,
+            CONTRACT_FIELDS | {f"times.{i.value}" for i in ServiceItem},
+            fallback=v.t("unavailable") if exc.unavailable else "",
+        )
         return await _draft_page(v, form, status=exc.status if 400 <= exc.status < 500 else 503)
     return v.redirect(f"/portal/contracts/{reply.body['id']}", ok="drafted")
 
@@ -134,18 +159,29 @@ AMENDABLE = ("draft", "rejected")
 
 def terms_form(contract: dict[str, Any]) -> Form:
     initial: dict[str, Any] = {k: contract.get(k) for k in ("engineer_name", "start_date", "end_date", "fee_yuan")}
-    initial.update({"agency_id": str(contract["agency_id"]), "enterprise_uscc": contract["enterprise_uscc"],
-                    "version": contract["version"], "services": [line["item"] for line in contract.get("services") or []]})
+    initial.update(
+        {
+            "agency_id": str(contract["agency_id"]),
+            "enterprise_uscc": contract["enterprise_uscc"],
+            "version": contract["version"],
+            "services": [line["item"] for line in contract.get("services") or []],
+        }
+    )
     for line in contract.get("services") or []:
         initial[f"times.{line['item']}"] = line["times_per_year"]
     return Form.of(initial=initial)
 
 
 def terms_body(form: Form) -> dict[str, Any]:
-    return {"engineer_name": form.get("engineer_name").strip(),
-            "services": [{"item": item, "times_per_year": integer(form.get(f"times.{item}")) or 1}
-                         for item in form.many("services")],
-            "start_date": form.text("start_date"), "end_date": form.text("end_date"), "fee_yuan": form.text("fee_yuan")}
+    return {
+        "engineer_name": form.get("engineer_name").strip(),
+        "services": [
+            {"item": item, "times_per_year": integer(form.get(f"times.{item}")) or 1} for item in form.many("services")
+        ],
+        "start_date": form.text("start_date"),
+        "end_date": form.text("end_date"),
+        "fee_yuan": form.text("fee_yuan"),
+    }
 
 
 async def _amend_page(v: View, contract: dict[str, Any], form: Form, status: int = 200) -> Response:
@@ -177,8 +213,11 @@ async def amend(contract_id: str, request: Request) -> Response:
     except ApiError as exc:
         if exc.unauthorized:
             raise
-        form.fail(exc, CONTRACT_FIELDS | {f"times.{i.value}" for i in ServiceItem},
-                  fallback=v.t("unavailable") if exc.unavailable else "")
+        form.fail(
+            exc,
+            CONTRACT_FIELDS | {f"times.{i.value}" for i in ServiceItem},
+            fallback=v.t("unavailable") if exc.unavailable else "",
+        )
         if exc.status == 412:
             form.general.insert(0, v.t("stale_version"))
         return await _amend_page(v, contract, form, status=exc.status if 400 <= exc.status < 500 else 503)
@@ -188,17 +227,32 @@ async def amend(contract_id: str, request: Request) -> Response:
 # --- one contract -----------------------------------------------------------------------------------
 async def _contract_page(v: View, contract_id: str, form: Form | None = None, status: int = 200) -> Response:
     # one round: the compliance figures are asked for at once (a contract that never ran has none)
-    results, errors = await v.api.gather({"contract": v.api.get(f"/api/v1/contracts/{contract_id}"),
-                                          "compliance": v.api.get(f"/api/v1/compliance/contracts/{contract_id}")})
+    results, errors = await v.api.gather(
+        {
+            "contract": v.api.get(f"/api/v1/contracts/{contract_id}"),
+            "compliance": v.api.get(f"/api/v1/compliance/contracts/{contract_id}"),
+        }
+    )
     if "contract" in errors:
         raise errors["contract"]
     contract = results["contract"]
-    compliance = results.get("compliance") if contract.get("status") in ("active", "expired", "terminated",
-                                                                            "suspended") else None
+    compliance = (
+        results.get("compliance")
+        if contract.get("status") in ("active", "expired", "terminated", "suspended")
+        else None
+    )
     party = party_of(v, contract)
     signed = {s.get("party") for s in contract.get("signatures") or []}
-    return v.render("contract.html", status=status, c=contract, compliance=compliance, party=party,
-                    signed=signed, form=form or Form(), can_review=v.role in ("bureau", "admin"))
+    return v.render(
+        "contract.html",
+        status=status,
+        c=contract,
+        compliance=compliance,
+        party=party,
+        signed=signed,
+        form=form or Form(),
+        can_review=v.role in ("bureau", "admin"),
+    )
 
 
 @router.get("/portal/contracts/{contract_id}")

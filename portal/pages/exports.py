@@ -51,15 +51,19 @@ async def export(filename: str, request: Request) -> Response:
     stamp = time.strftime("%Y%m%d")
     disposition = {"Content-Disposition": f'attachment; filename="custody-{dataset}-{stamp}.{fmt}"'}
 
-    async def batches():  # noqa: ANN202
+    async def batches():
         yield first
         if cursor:
-            async for batch in api.pages(path, {**params, "cursor": cursor},
-                                         max_items=(CSV_MAX_ROWS if fmt == "csv" else XLSX_MAX_ROWS) - len(first)):
+            async for batch in api.pages(
+                path,
+                {**params, "cursor": cursor},
+                max_items=(CSV_MAX_ROWS if fmt == "csv" else XLSX_MAX_ROWS) - len(first),
+            ):
                 yield batch
 
     if fmt == "csv":
-        async def body():  # noqa: ANN202
+
+        async def body():
             yield exports.csv_header(dataset, v.lang)
             try:
                 async for batch in batches():
@@ -68,15 +72,17 @@ async def export(filename: str, request: Request) -> Response:
                 # the download has begun: say so in the file rather than cut it silently
                 yield exports.csv_truncated(v.lang)
 
-        return v.finish(StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers=disposition),
-                        private=dataset != "directory")
+        return v.finish(
+            StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers=disposition),
+            private=dataset != "directory",
+        )
 
     items = []
     async for batch in batches():
         items.extend(batch)
     handle = await anyio.to_thread.run_sync(exports.xlsx_file, dataset, items, v.lang)
 
-    def chunks():  # noqa: ANN202 - read in the threadpool by Starlette (a sync iterator)
+    def chunks():
         while True:
             data = handle.read(256 * 1024)
             if not data:
@@ -84,6 +90,10 @@ async def export(filename: str, request: Request) -> Response:
             yield data
 
     headers = {**disposition, "X-Export-Rows": str(len(items))}
-    response = StreamingResponse(chunks(), headers=headers, background=BackgroundTask(handle.close),
-                                 media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = StreamingResponse(
+        chunks(),
+        headers=headers,
+        background=BackgroundTask(handle.close),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     return v.finish(response, private=dataset != "directory")

@@ -64,8 +64,9 @@ async def directory(request: Request) -> Response:
     problem = None
     status = 200
     try:
-        items, next_cursor = await v.api.page("/api/v1/directory/agencies",
-                                              {**filters, "cursor": cursor, "limit": DIRECTORY_PAGE_SIZE})
+        items, next_cursor = await v.api.page(
+            "/api/v1/directory/agencies", {**filters, "cursor": cursor, "limit": DIRECTORY_PAGE_SIZE}
+        )
     except ApiError as exc:
         if exc.unavailable:
             problem, status = v.t("unavailable"), 503
@@ -73,10 +74,21 @@ async def directory(request: Request) -> Response:
             problem = v.t("bad_request") + (f" {exc.detail}" if exc.detail else "")
     query = urlencode(filters)
     next_url = f"/?{urlencode({**filters, 'cursor': next_cursor})}" if next_cursor else None
-    return v.render("directory.html", status=status, private=v.user is not None, items=items, filters=filters,
-                    dropped=dropped, problem=problem, next_url=next_url, first_url=("/?" + query) if cursor else None,
-                    export_query=query, districts=labels.districts(v.lang), industries=labels.choices("industry", v.lang),
-                    grades=labels.GRADES)
+    return v.render(
+        "directory.html",
+        status=status,
+        private=v.user is not None,
+        items=items,
+        filters=filters,
+        dropped=dropped,
+        problem=problem,
+        next_url=next_url,
+        first_url=("/?" + query) if cursor else None,
+        export_query=query,
+        districts=labels.districts(v.lang),
+        industries=labels.choices("industry", v.lang),
+        grades=labels.GRADES,
+    )
 
 
 POLICY_ROWS = [
@@ -117,13 +129,22 @@ async def policy(request: Request) -> Response:
     except ApiError:
         return v.error(503, v.t("unavailable"))
     body = body if isinstance(body, dict) else {}
-    rows = [(label[1] if v.en else label[0], _policy_value(key, body[key], v.lang))
-            for key, label in POLICY_ROWS if key in body]
+    rows = [
+        (label[1] if v.en else label[0], _policy_value(key, body[key], v.lang))
+        for key, label in POLICY_ROWS
+        if key in body
+    ]
     known = {key for key, _ in POLICY_ROWS} | {"title", "title_en", "policy_version", "published", "risk_rules"}
     rows += [(key, _policy_value(key, value, v.lang)) for key, value in body.items() if key not in known]
     title = (body.get("title_en") if v.en else body.get("title")) or v.t("policy_title")
-    return v.render("policy.html", private=False, title=str(title), rows=rows, version=body.get("policy_version"),
-                    published=body.get("published"))
+    return v.render(
+        "policy.html",
+        private=False,
+        title=str(title),
+        rows=rows,
+        version=body.get("policy_version"),
+        published=body.get("published"),
+    )
 
 
 # --- sign-up ----------------------------------------------------------------------------------------
@@ -147,8 +168,13 @@ async def signup(request: Request) -> Response:
         form.errors["role"] = v.t("choose_one")
     if form.failed:
         return v.render("signup.html", status=422, form=form)
-    body = {"username": form.get("username").strip(), "password": form.get("password"), "role": form.get("role"),
-            "org_uscc": form.get("org_uscc").strip().upper(), "display_name": form.get("display_name").strip()}
+    body = {
+        "username": form.get("username").strip(),
+        "password": form.get("password"),
+        "role": form.get("role"),
+        "org_uscc": form.get("org_uscc").strip().upper(),
+        "display_name": form.get("display_name").strip(),
+    }
     try:
         reply = await v.api.post("/api/v1/accounts", body)
     except ApiError as exc:
@@ -194,8 +220,15 @@ async def _complaint_page(v: Any, form: Form, status: int = 200) -> Response:
     for c in contracts:
         if str(c["agency_id"]) not in known:
             agencies.append((str(c["agency_id"]), str(c.get("agency_name"))))
-    return v.render("complaint_new.html", status=status, form=form, agencies=agencies, contracts=contracts,
-                    categories=labels.choices("complaint_category", v.lang), idem=form.get("idem") or v.new_key())
+    return v.render(
+        "complaint_new.html",
+        status=status,
+        form=form,
+        agencies=agencies,
+        contracts=contracts,
+        categories=labels.choices("complaint_category", v.lang),
+        idem=form.get("idem") or v.new_key(),
+    )
 
 
 @router.get("/portal/complaints/new")
@@ -209,8 +242,11 @@ async def complaint_form(request: Request) -> Response:
 async def complaint_submit(request: Request) -> Response:
     v = await view_of(request)
     form = await v.form()
-    body: dict[str, Any] = {"agency_id": form.text("agency_id"), "category": form.text("category"),
-                            "description": form.get("description").strip()}
+    body: dict[str, Any] = {
+        "agency_id": form.text("agency_id"),
+        "category": form.text("category"),
+        "description": form.get("description").strip(),
+    }
     if form.text("contract_id"):
         body["contract_id"] = form.text("contract_id")
     if v.user is None or form.text("contact_phone"):
@@ -240,15 +276,20 @@ async def track(request: Request) -> Response:
     v = await view_of(request)
     form = await v.form()
     try:
-        tracked = (await v.api.post("/api/v1/complaints/track",
-                                    {"id": form.get("id").strip(), "tracking_code": form.get("tracking_code").strip()})).body
+        tracked = (
+            await v.api.post(
+                "/api/v1/complaints/track",
+                {"id": form.get("id").strip(), "tracking_code": form.get("tracking_code").strip()},
+            )
+        ).body
     except ApiError as exc:
         if exc.status == 404:
             form.general.append(v.t("track_not_found"))
         else:
             form.fail(exc, {"id", "tracking_code"}, fallback=v.t("unavailable") if exc.unavailable else "")
-        return v.render("complaint_track.html", status=exc.status if 400 <= exc.status < 500 else 503, form=form,
-                        tracked=None)
+        return v.render(
+            "complaint_track.html", status=exc.status if 400 <= exc.status < 500 else 503, form=form, tracked=None
+        )
     return v.render("complaint_track.html", form=form, tracked=tracked)
 
 
@@ -273,8 +314,9 @@ def _fields(schema: dict[str, Any]) -> list[tuple[str, str, bool]]:
     for key, prop in (schema.get("properties") or {}).items():
         kind = prop.get("type") or prop.get("format") or ""
         if not kind and "anyOf" in prop:
-            kind = " | ".join(str(p.get("type") or p.get("format") or p.get("$ref", "").rsplit("/", 1)[-1])
-                              for p in prop["anyOf"])
+            kind = " | ".join(
+                str(p.get("type") or p.get("format") or p.get("$ref", "").rsplit("/", 1)[-1]) for p in prop["anyOf"]
+            )
         if prop.get("format"):
             kind = f"{kind} ({prop['format']})" if prop.get("type") else kind
         if prop.get("enum"):
@@ -292,9 +334,15 @@ async def asyncapi_page(request: Request) -> Response:
     events = []
     for event_type, model in sorted(CATALOG.items()):
         doc = (model.__doc__ or "").strip()
-        events.append({"type": event_type, "subject": f"{settings.subject_prefix}.{event_type}",
-                       "source": source_of(event_type), "summary": doc.splitlines()[0] if doc else "",
-                       "fields": _fields(model.model_json_schema())})
+        events.append(
+            {
+                "type": event_type,
+                "subject": f"{settings.subject_prefix}.{event_type}",
+                "source": source_of(event_type),
+                "summary": doc.splitlines()[0] if doc else "",
+                "fields": _fields(model.model_json_schema()),
+            }
+        )
     return v.render("asyncapi.html", private=False, events=events, stream=settings.stream_name)
 
 
@@ -309,6 +357,12 @@ async def service_worker(request: Request) -> Response:
     portal's pages (a worker's scope is at most its own directory)."""
     from portal.web import HERE
 
-    return Response((HERE / "static" / "sw.js").read_bytes(), media_type="text/javascript; charset=utf-8",
-                    headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/portal/",
-                             "X-Content-Type-Options": "nosniff"})
+    return Response(
+        (HERE / "static" / "sw.js").read_bytes(),
+        media_type="text/javascript; charset=utf-8",
+        headers={
+            "Cache-Control": "no-cache",
+            "Service-Worker-Allowed": "/portal/",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

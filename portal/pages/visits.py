@@ -4,6 +4,7 @@ the visit and rectifies each hazard, the agency verifies the rectification."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -57,14 +58,20 @@ async def _visit_page(v: View, form: Form, status: int = 200) -> Response:
     if chosen and not form.get("engineer_name"):
         form.values["engineer_name"] = chosen.get("engineer_name") or ""
     policy: dict[str, Any] = {}
-    try:
+    with contextlib.suppress(ApiError):
         policy = await v.api.get("/api/v1/policy")
-    except ApiError:
-        pass
-    return v.render("visit_new.html", status=status, form=form, contracts=contracts, chosen=chosen,
-                    hazard_rows=_hazard_rows(form), policy=policy,
-                    items=[(i.value, labels.name("item", i.value, v.lang)) for i in ServiceItem],
-                    levels=labels.choices("hazard_level", v.lang), idem=form.get("idem") or v.new_key())
+    return v.render(
+        "visit_new.html",
+        status=status,
+        form=form,
+        contracts=contracts,
+        chosen=chosen,
+        hazard_rows=_hazard_rows(form),
+        policy=policy,
+        items=[(i.value, labels.name("item", i.value, v.lang)) for i in ServiceItem],
+        levels=labels.choices("hazard_level", v.lang),
+        idem=form.get("idem") or v.new_key(),
+    )
 
 
 @router.get("/portal/visits/new")
@@ -72,9 +79,16 @@ async def visit_form(request: Request) -> Response:
     v = await view_of(request)
     v.require("agency")
     today = date.today()
-    form = Form.of(initial={"contract_id": _id(request.query_params.get("contract_id")) or "",
-                            "visit_date": today.isoformat(), "items": ["hazard_inspection"], "hazard_rows": 1,
-                            "hazards.0.deadline": (today + timedelta(days=30)).isoformat(), "hazards.0.level": "general"})
+    form = Form.of(
+        initial={
+            "contract_id": _id(request.query_params.get("contract_id")) or "",
+            "visit_date": today.isoformat(),
+            "items": ["hazard_inspection"],
+            "hazard_rows": 1,
+            "hazards.0.deadline": (today + timedelta(days=30)).isoformat(),
+            "hazards.0.level": "general",
+        }
+    )
     return await _visit_page(v, form)
 
 
@@ -86,11 +100,22 @@ def visit_body(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
         if not (values["description"] or values["location"]):
             continue
         mapping[f"hazards.{len(hazards)}"] = f"hazards.{i}"
-        hazards.append({"description": values["description"], "level": values["level"] or "general",
-                        "location": values["location"], "deadline": values["deadline"] or None})
-    body = {"contract_id": form.text("contract_id"), "visit_date": form.text("visit_date"),
-            "engineer_name": form.get("engineer_name").strip(), "items": form.many("items"),
-            "summary": form.get("summary").strip(), "hazards": hazards}
+        hazards.append(
+            {
+                "description": values["description"],
+                "level": values["level"] or "general",
+                "location": values["location"],
+                "deadline": values["deadline"] or None,
+            }
+        )
+    body = {
+        "contract_id": form.text("contract_id"),
+        "visit_date": form.text("visit_date"),
+        "engineer_name": form.get("engineer_name").strip(),
+        "items": form.many("items"),
+        "summary": form.get("summary").strip(),
+        "hazards": hazards,
+    }
     return body, mapping
 
 
@@ -153,12 +178,27 @@ async def hazards(request: Request) -> Response:
     status = q.get("status") if q.get("status") in labels.HAZARD_STATUS else ""
     level = q.get("level") if q.get("level") in labels.HAZARD_LEVEL else ""
     contract_id = _id(q.get("contract_id")) or ""
-    items, cursor = await v.api.page("/api/v1/hazards", {"status": status or None, "level": level or None,
-                                                         "contract_id": contract_id or None, "limit": 50,
-                                                         "cursor": q.get("cursor") or None})
-    return v.render("hazards.html", items=items, next_cursor=cursor, sel_status=status, level=level, contract_id=contract_id,
-                    statuses=labels.choices("hazard_status", v.lang), levels=labels.choices("hazard_level", v.lang),
-                    today=date.today().isoformat())
+    items, cursor = await v.api.page(
+        "/api/v1/hazards",
+        {
+            "status": status or None,
+            "level": level or None,
+            "contract_id": contract_id or None,
+            "limit": 50,
+            "cursor": q.get("cursor") or None,
+        },
+    )
+    return v.render(
+        "hazards.html",
+        items=items,
+        next_cursor=cursor,
+        sel_status=status,
+        level=level,
+        contract_id=contract_id,
+        statuses=labels.choices("hazard_status", v.lang),
+        levels=labels.choices("hazard_level", v.lang),
+        today=date.today().isoformat(),
+    )
 
 
 async def _hazard_page(v: View, hazard_id: str, form: Form | None = None, status: int = 200) -> Response:
@@ -167,9 +207,14 @@ async def _hazard_page(v: View, hazard_id: str, form: Form | None = None, status
     is_enterprise = v.role == "enterprise" and org == hazard.get("enterprise_uscc")
     # an agency reads only its own contracts' hazards (the audit service's rule): it is the custodian
     is_agency = v.role == "agency"
-    return v.render("hazard.html", status=status, h=hazard, form=form or Form(),
-                    can_rectify=is_enterprise and hazard.get("status") in ("open", "overdue"),
-                    can_verify=is_agency and hazard.get("status") in ("rectified",))
+    return v.render(
+        "hazard.html",
+        status=status,
+        h=hazard,
+        form=form or Form(),
+        can_rectify=is_enterprise and hazard.get("status") in ("open", "overdue"),
+        can_verify=is_agency and hazard.get("status") in ("rectified",),
+    )
 
 
 @router.get("/portal/hazards/{hazard_id}")

@@ -259,8 +259,10 @@ TABLES = {"agency": agencies, "contract": contracts, "hazard": hazards, "complai
 def may_own(principal: Principal) -> bool:
     """Who may own webhooks (SPEC §15): admin, a bureau account, and an organisation's admin (its
     token says ``org_admin``); other members of the organisation may not."""
-    return principal.is_admin or principal.is_bureau or (
-        principal.role in ORG_ROLE_NAMES and bool(principal.org_uscc) and principal.org_admin
+    return (
+        principal.is_admin
+        or principal.is_bureau
+        or (principal.role in ORG_ROLE_NAMES and bool(principal.org_uscc) and principal.org_admin)
     )
 
 

@@ -205,7 +205,9 @@ async def download_document(agency_id: uuid.UUID, document_id: uuid.UUID, uow: U
 
 
 @agencies.post("/{agency_id}/submit", response_model=AgencyRead, summary="提交备案（自动检查）/ submit")
-async def submit(agency_id: uuid.UUID, uow: UoW, _: PendingOrgPrincipal, if_match: IfMatch, response: Response) -> Agency:
+async def submit(
+    agency_id: uuid.UUID, uow: UoW, _: PendingOrgPrincipal, if_match: IfMatch, response: Response
+) -> Agency:
     return with_etag(response, await service.submit(uow, agency_id=agency_id, if_match=if_match))
 
 

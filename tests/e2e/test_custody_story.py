@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.reference import make_uscc
 from devtools.testing.wait import eventually
+from shared.reference import make_uscc
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -19,16 +19,40 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 def agency_body(uscc: str, name: str) -> dict:
     valid = (dt.date.today() + dt.timedelta(days=700)).isoformat()
     staff = [
-        {"name": "陈工", "role": "registered_safety_engineer", "certificate_no": f"ZA{uscc[-8:]}1", "certificate_valid_until": valid, "full_time": True},
-        {"name": "李工", "role": "registered_safety_engineer", "certificate_no": f"ZA{uscc[-8:]}2", "certificate_valid_until": valid, "full_time": True},
+        {
+            "name": "陈工",
+            "role": "registered_safety_engineer",
+            "certificate_no": f"ZA{uscc[-8:]}1",
+            "certificate_valid_until": valid,
+            "full_time": True,
+        },
+        {
+            "name": "李工",
+            "role": "registered_safety_engineer",
+            "certificate_no": f"ZA{uscc[-8:]}2",
+            "certificate_valid_until": valid,
+            "full_time": True,
+        },
     ] + [{"name": f"员工{i}", "role": "safety_officer", "full_time": True} for i in range(4)]
     return {
-        "uscc": uscc, "name": name, "legal_representative": "张三", "contact_phone": "13800138000",
-        "address": "江门市蓬江区建设路1号", "district_code": "440703",
-        "service_districts": ["440703", "440704"], "service_industries": ["machinery", "light_industry"],
+        "uscc": uscc,
+        "name": name,
+        "legal_representative": "张三",
+        "contact_phone": "13800138000",
+        "address": "江门市蓬江区建设路1号",
+        "district_code": "440703",
+        "service_districts": ["440703", "440704"],
+        "service_industries": ["machinery", "light_industry"],
         "staff": staff,
-        "qualifications": [{"type": "安全评价", "number": f"Q-{uscc[-6:]}", "issuer": "广东省应急管理厅",
-                            "valid_from": "2024-01-01", "valid_until": valid}],
+        "qualifications": [
+            {
+                "type": "安全评价",
+                "number": f"Q-{uscc[-6:]}",
+                "issuer": "广东省应急管理厅",
+                "valid_from": "2024-01-01",
+                "valid_until": valid,
+            }
+        ],
     }
 
 
@@ -43,19 +67,28 @@ async def test_the_whole_custody_story(platform):
     enterprise = await platform.actor("enterprise", org_uscc=enterprise_uscc)
 
     # --- agency filing and review ----------------------------------------------------------
-    r = await api.post("/api/v1/agencies", json=agency_body(agency_uscc, "江门安泰安全技术服务有限公司"), headers=agency.headers)
+    r = await api.post(
+        "/api/v1/agencies", json=agency_body(agency_uscc, "江门安泰安全技术服务有限公司"), headers=agency.headers
+    )
     assert r.status_code == 201, r.text
     agency_id = r.json()["id"]
     assert r.json()["status"] == "draft"
-    r = await api.post(f"/api/v1/agencies/{agency_id}/documents", files={"file": ("licence.pdf", PDF, "application/pdf")},
-                       data={"kind": "business_licence"}, headers=agency.headers)
+    r = await api.post(
+        f"/api/v1/agencies/{agency_id}/documents",
+        files={"file": ("licence.pdf", PDF, "application/pdf")},
+        data={"kind": "business_licence"},
+        headers=agency.headers,
+    )
     assert r.status_code == 201, r.text
     r = await api.post(f"/api/v1/agencies/{agency_id}/submit", headers=agency.headers)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "submitted"
     assert all(c["passed"] for c in r.json()["checks"]), r.json()["checks"]
-    r = await api.post(f"/api/v1/agencies/{agency_id}/review", json={"decision": "approve", "comments": "材料齐全"},
-                       headers=bureau.headers)
+    r = await api.post(
+        f"/api/v1/agencies/{agency_id}/review",
+        json={"decision": "approve", "comments": "材料齐全"},
+        headers=bureau.headers,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved" and r.json()["filing_no"]
 
@@ -67,18 +100,38 @@ async def test_the_whole_custody_story(platform):
     assert len(entry["registered_engineers"]) == 2 and entry["active_contracts"] == 0
 
     # --- the enterprise chooses and both sign ------------------------------------------------
-    r = await api.post("/api/v1/enterprises", headers=enterprise.headers, json={
-        "uscc": enterprise_uscc, "name": "江门市蓬江区宏达五金制品厂", "industry": "machinery",
-        "district_code": "440703", "town": "棠下镇", "address": "棠下镇工业大道8号", "employees": 35,
-        "major_hazard_source": False, "hazard_flags": [], "contact_name": "王五", "contact_phone": "13912345678"})
+    r = await api.post(
+        "/api/v1/enterprises",
+        headers=enterprise.headers,
+        json={
+            "uscc": enterprise_uscc,
+            "name": "江门市蓬江区宏达五金制品厂",
+            "industry": "machinery",
+            "district_code": "440703",
+            "town": "棠下镇",
+            "address": "棠下镇工业大道8号",
+            "employees": 35,
+            "major_hazard_source": False,
+            "hazard_flags": [],
+            "contact_name": "王五",
+            "contact_phone": "13912345678",
+        },
+    )
     assert r.status_code == 201, r.text
     enterprise_id = r.json()["id"]
     base_risk = r.json()["risk_level"]
 
     contract_body = {
-        "enterprise_uscc": enterprise_uscc, "agency_id": agency_id, "engineer_name": "陈工",
-        "services": [{"item": "hazard_inspection", "times_per_year": 12}, {"item": "safety_training", "times_per_year": 2}],
-        "start_date": today.isoformat(), "end_date": (today + dt.timedelta(days=365)).isoformat(), "fee_yuan": 12000,
+        "enterprise_uscc": enterprise_uscc,
+        "agency_id": agency_id,
+        "engineer_name": "陈工",
+        "services": [
+            {"item": "hazard_inspection", "times_per_year": 12},
+            {"item": "safety_training", "times_per_year": 2},
+        ],
+        "start_date": today.isoformat(),
+        "end_date": (today + dt.timedelta(days=365)).isoformat(),
+        "fee_yuan": 12000,
     }
 
     async def created():
@@ -95,8 +148,11 @@ async def test_the_whole_custody_story(platform):
     assert r.json()["status"] == "signed" and len(r.json()["signatures"]) == 2
     r = await api.post(f"/api/v1/contracts/{contract_id}/file", headers=agency.headers)
     assert r.status_code == 200 and r.json()["status"] == "filing", r.text
-    r = await api.post(f"/api/v1/contracts/{contract_id}/filing-review", json={"decision": "accept", "comments": "同意备案"},
-                       headers=bureau.headers)
+    r = await api.post(
+        f"/api/v1/contracts/{contract_id}/filing-review",
+        json={"decision": "accept", "comments": "同意备案"},
+        headers=bureau.headers,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "active" and r.json()["filing_no"]
     assert [h["to"] for h in r.json()["history"]][-2:] == ["filed", "active"]
@@ -110,11 +166,25 @@ async def test_the_whole_custody_story(platform):
 
     # --- a visit with a major hazard: risk rises, the loop closes, risk falls ----------------
     async def logged():
-        resp = await api.post("/api/v1/service-logs", headers=agency.headers, json={
-            "contract_id": contract_id, "visit_date": today.isoformat(), "engineer_name": "陈工",
-            "items": ["hazard_inspection"], "summary": "现场检查，发现配电箱未接地",
-            "hazards": [{"description": "配电箱未接地", "level": "major", "location": "二号车间",
-                         "deadline": (today + dt.timedelta(days=30)).isoformat()}]})
+        resp = await api.post(
+            "/api/v1/service-logs",
+            headers=agency.headers,
+            json={
+                "contract_id": contract_id,
+                "visit_date": today.isoformat(),
+                "engineer_name": "陈工",
+                "items": ["hazard_inspection"],
+                "summary": "现场检查，发现配电箱未接地",
+                "hazards": [
+                    {
+                        "description": "配电箱未接地",
+                        "level": "major",
+                        "location": "二号车间",
+                        "deadline": (today + dt.timedelta(days=30)).isoformat(),
+                    }
+                ],
+            },
+        )
         return resp if resp.status_code == 201 else None
 
     r = await eventually(logged, timeout=20, interval=0.3)
@@ -128,24 +198,38 @@ async def test_the_whole_custody_story(platform):
         return e.json() if level_check(e.json()["risk_level"]) else None
 
     await eventually(lambda: risk_is(lambda lvl: lvl != base_risk), timeout=20)
-    r = await api.post(f"/api/v1/hazards/{hazard_id}/rectify", json={"note": "已重新接地并检测合格"}, headers=enterprise.headers)
+    r = await api.post(
+        f"/api/v1/hazards/{hazard_id}/rectify", json={"note": "已重新接地并检测合格"}, headers=enterprise.headers
+    )
     assert r.status_code == 200 and r.json()["status"] == "rectified", r.text
     r = await api.post(f"/api/v1/hazards/{hazard_id}/verify", headers=agency.headers)
     assert r.status_code == 200 and r.json()["status"] == "verified", r.text
     await eventually(lambda: risk_is(lambda lvl: lvl == base_risk), timeout=20)
 
     # --- a complaint, upheld: the credit change reaches the directory -----------------------
-    r = await api.post("/api/v1/complaints", headers=enterprise.headers, json={
-        "agency_id": agency_id, "contract_id": contract_id, "category": "service_quality",
-        "description": "工程师检查走过场，未认真排查"})
+    r = await api.post(
+        "/api/v1/complaints",
+        headers=enterprise.headers,
+        json={
+            "agency_id": agency_id,
+            "contract_id": contract_id,
+            "category": "service_quality",
+            "description": "工程师检查走过场，未认真排查",
+        },
+    )
     assert r.status_code == 201, r.text
     complaint_id = r.json()["id"]
     r = await api.post(f"/api/v1/complaints/{complaint_id}/forward", json={}, headers=bureau.headers)
     assert r.status_code == 200 and r.json()["status"] == "forwarded", r.text
-    r = await api.post(f"/api/v1/complaints/{complaint_id}/respond", json={"response": "已整改，加强检查"}, headers=agency.headers)
+    r = await api.post(
+        f"/api/v1/complaints/{complaint_id}/respond", json={"response": "已整改，加强检查"}, headers=agency.headers
+    )
     assert r.status_code == 200 and r.json()["status"] == "responded", r.text
-    r = await api.post(f"/api/v1/complaints/{complaint_id}/resolve", json={"outcome": "upheld", "notes": "投诉属实"},
-                       headers=bureau.headers)
+    r = await api.post(
+        f"/api/v1/complaints/{complaint_id}/resolve",
+        json={"outcome": "upheld", "notes": "投诉属实"},
+        headers=bureau.headers,
+    )
     assert r.status_code == 200 and r.json()["status"] == "closed", r.text
     r = await api.get(f"/api/v1/complaints/{complaint_id}", headers=bureau.headers)
     assert len(r.json()["timeline"]) >= 4
@@ -154,7 +238,9 @@ async def test_the_whole_custody_story(platform):
     await eventually(lambda: _directory_has(api, agency_id, credit_score=90), timeout=20)
 
     # --- suspension cascades to the contract and takes the agency off the list --------------
-    r = await api.post(f"/api/v1/agencies/{agency_id}/suspend", json={"reason": "投诉属实，暂停整改"}, headers=city.headers)
+    r = await api.post(
+        f"/api/v1/agencies/{agency_id}/suspend", json={"reason": "投诉属实，暂停整改"}, headers=city.headers
+    )
     assert r.status_code == 200 and r.json()["status"] == "suspended", r.text
 
     async def contract_suspended():

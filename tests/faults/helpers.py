@@ -38,7 +38,7 @@ async def stream_ids(servers: list[str], stream: str) -> list[str]:
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             try:
                 msg = await js.get_msg(stream, seq)
-            except Exception:  # noqa: BLE001 - deleted
+            except Exception:
                 continue
             ids.append(CloudEvent.from_json(msg.data).id)
         return ids

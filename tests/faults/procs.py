@@ -9,10 +9,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-
-from devtools.supervisor import settings_env
 from devtools.natsserver import free_port
 from devtools.processes import stop_process, wait_until_ready
+from devtools.supervisor import settings_env
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +33,11 @@ class AppProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, extra_env: dict[str, str] | None = None) -> "AppProcess":
+    def start(self, *, extra_env: dict[str, str] | None = None) -> AppProcess:
         env = {**os.environ, **settings_env(self.settings), **(self.extra_env or {}), **(extra_env or {})}
         env["PYTHONPATH"] = str(ROOT)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_file, "ab")
+        out = open(self.log_file, "ab")  # noqa: SIM115  # the child process writes to it for its whole life
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -12,12 +12,13 @@ import uuid
 
 import nats
 import pytest
-from shared.events.envelope import CloudEvent
+
 from devtools.natsserver import NatsServer, free_port
 from devtools.testing.apps import running
 from devtools.testing.events import make_event
 from devtools.testing.tokens import auth
 from devtools.testing.wait import eventually
+from shared.events.envelope import CloudEvent
 from tests.faults.fakes import (
     Faults,
     effect_counts,
@@ -93,7 +94,7 @@ async def test_nats_killed_mid_stream_and_restarted(backend, tmp_path):
             counts = await effect_counts(reader.state.runtime.db)
             ids = await stream_ids(settings.nats_servers, settings.stream_name)
             duplicates = sum(c - 1 for c in counts.values())
-            applied = [r for r in await rows(reader.state.runtime.db, effects)]
+            applied = list(await rows(reader.state.runtime.db, effects))
         record(
             "nats-killed-mid-stream",
             backend=backend.kind,

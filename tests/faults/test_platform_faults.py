@@ -38,7 +38,7 @@ async def _active_contracts(p: Platform, w, n: int) -> list[dict]:
         )
         assert r.status_code == 201, r.text
 
-        async def created():
+        async def created(uscc=uscc, ent=ent):
             resp = await api.post("/api/v1/contracts", json=contract_body(uscc, w.ids["agencyA"]), headers=ent.headers)
             return resp.json() if resp.status_code == 201 else None
 

@@ -209,9 +209,9 @@ async def test_request_killed_after_commit_is_not_run_twice(sqlite_backend, tmp_
     """Deterministic version of the crash window: the handler commits (row + event), then the
     process is SIGKILLed before the response is sent or stored. The retry with the same key must
     not create the item again — before the fix it did, once the key was taken over after 60 s."""
+    from shared.db import Database
     from tests.faults.fakes import items
     from tests.faults.procs import AppProcess
-    from shared.db import Database
 
     settings = sqlite_backend.settings()
     mark = tmp_path / "died-after-commit"

@@ -10,9 +10,9 @@ from collections import Counter
 import httpx
 import sqlalchemy as sa
 
-from shared.db import Database
 from devtools.testing.apps import running
 from devtools.testing.wait import eventually
+from shared.db import Database
 from tests.faults.fakes import effect_counts, entities, items, reader_app, rows
 from tests.faults.helpers import record, stream_ids
 from tests.faults.procs import AppProcess
@@ -113,7 +113,7 @@ async def test_two_engines_read_then_write_the_same_row(tmp_path):
                 n = (await s.execute(sa.select(counter.c.n).where(counter.c.id == 1))).scalar_one()
                 await asyncio.sleep(0)  # let the other engine try to get in between
                 await s.execute(sa.update(counter).where(counter.c.id == 1).values(n=n + 1))
-        except Exception as exc:  # noqa: BLE001 - counted
+        except Exception as exc:
             errors.append(type(exc).__name__ + ": " + str(exc)[:100])
 
     try:

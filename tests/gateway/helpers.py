@@ -38,20 +38,45 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def sign_up(client: httpx.AsyncClient, username: str, password: str = "correct horse battery",
-                  role: str = "enterprise", org_uscc: str | None = None) -> dict[str, Any]:
-    response = await client.post("/api/v1/accounts", json={
-        "username": username, "password": password, "role": role, "org_uscc": org_uscc or VALID_USCC,
-        "display_name": f"{username} Ltd"})
+async def sign_up(
+    client: httpx.AsyncClient,
+    username: str,
+    password: str = "correct horse battery",
+    role: str = "enterprise",
+    org_uscc: str | None = None,
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/accounts",
+        json={
+            "username": username,
+            "password": password,
+            "role": role,
+            "org_uscc": org_uscc or VALID_USCC,
+            "display_name": f"{username} Ltd",
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
-def authorize_query(challenge: str, *, redirect_uri: str = "http://127.0.0.1:53682/callback", state: str = "st-1",
-                    client_id: str = "custody-cli", **extra: str) -> str:
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-              "code_challenge": challenge, "code_challenge_method": "S256", "state": state,
-              "scope": "custody.read custody.write", **extra}
+def authorize_query(
+    challenge: str,
+    *,
+    redirect_uri: str = "http://127.0.0.1:53682/callback",
+    state: str = "st-1",
+    client_id: str = "custody-cli",
+    **extra: str,
+) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": state,
+        "scope": "custody.read custody.write",
+        **extra,
+    }
     return urlencode(params)
 
 
@@ -60,8 +85,9 @@ async def login(client: httpx.AsyncClient, query: str, username: str, password: 
     page = await client.get(f"/oauth/authorize?{query}")
     assert page.status_code == 200, page.text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return await client.post(f"/oauth/authorize?{query}", data={"username": username, "password": password,
-                                                                 "csrf": csrf})
+    return await client.post(
+        f"/oauth/authorize?{query}", data={"username": username, "password": password, "csrf": csrf}
+    )
 
 
 def code_of(response: httpx.Response) -> tuple[str, str]:
@@ -71,13 +97,21 @@ def code_of(response: httpx.Response) -> tuple[str, str]:
     return params["code"][0], params["state"][0]
 
 
-async def pkce_tokens(client: httpx.AsyncClient, username: str, password: str,
-                      redirect_uri: str = "http://127.0.0.1:53682/callback") -> dict[str, Any]:
+async def pkce_tokens(
+    client: httpx.AsyncClient, username: str, password: str, redirect_uri: str = "http://127.0.0.1:53682/callback"
+) -> dict[str, Any]:
     verifier, challenge = pkce()
     response = await login(client, authorize_query(challenge, redirect_uri=redirect_uri), username, password)
     code, _ = code_of(response)
-    token = await client.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": "custody-cli",
-        "code_verifier": verifier})
+    token = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": "custody-cli",
+            "code_verifier": verifier,
+        },
+    )
     assert token.status_code == 200, token.text
     return token.json()

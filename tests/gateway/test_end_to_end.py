@@ -36,11 +36,15 @@ DLQ = "/api/v1/admin/dlq"
 
 
 @pytest.fixture(scope="module")
-async def platform(tmp_path_factory, embedded_nats):  # noqa: ANN001, ANN201
+async def platform(tmp_path_factory, embedded_nats):
     workdir = tmp_path_factory.mktemp("gateway-e2e")
     backend = Backend("sqlite", workdir, embedded_nats.url)
-    procs = Processes(backend.settings(auth_rate_limit=20, auth_rate_window_seconds=60, proxy_rate_burst=40,
-                                       proxy_rate_per_second=10), workdir)
+    procs = Processes(
+        backend.settings(
+            auth_rate_limit=20, auth_rate_window_seconds=60, proxy_rate_burst=40, proxy_rate_per_second=10
+        ),
+        workdir,
+    )
     await asyncio.to_thread(procs.start)
     try:
         yield procs
@@ -50,7 +54,7 @@ async def platform(tmp_path_factory, embedded_nats):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-async def gw(platform):  # noqa: ANN001, ANN201
+async def gw(platform):
     async with httpx.AsyncClient(base_url=platform.url, timeout=10) as client:
         yield client
 
@@ -81,9 +85,16 @@ async def test_pkce_flow_with_login_form_and_refresh_end_to_end(gw):
     response = await login(gw, authorize_query(challenge, redirect_uri=redirect), "e2e-ent", "e2e-password-1")
     code, state = code_of(response)
     assert state == "st-1"
-    token = await gw.post("/oauth/token", data={"grant_type": "authorization_code", "code": code,
-                                                "redirect_uri": redirect, "client_id": "custody-cli",
-                                                "code_verifier": verifier})
+    token = await gw.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect,
+            "client_id": "custody-cli",
+            "code_verifier": verifier,
+        },
+    )
     assert token.status_code == 200, token.text
     body = token.json()
     assert claims_of(body["access_token"])["org_uscc"] == OTHER_USCC
@@ -92,19 +103,31 @@ async def test_pkce_flow_with_login_form_and_refresh_end_to_end(gw):
     # an enterprise token is verified by the service and refused there (role), not at the gateway
     forbidden = await gw.get(DLQ, params={"service": "registry"}, headers=bearer(body["access_token"]))
     assert forbidden.status_code == 403 and forbidden.headers["content-type"] == "application/problem+json"
-    refreshed = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
-                                                    "refresh_token": body["refresh_token"]})
+    refreshed = await gw.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": "custody-cli", "refresh_token": body["refresh_token"]},
+    )
     assert refreshed.status_code == 200 and refreshed.json()["refresh_token"] != body["refresh_token"]
     # a double-click: the same client refreshing the same token at once gets the same new pair
-    again = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
-                                                "refresh_token": body["refresh_token"]})
+    again = await gw.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": "custody-cli", "refresh_token": body["refresh_token"]},
+    )
     assert again.status_code == 200 and again.json() == refreshed.json()
     await asyncio.sleep(1.2)  # the platform's refresh_grace_seconds is 1 s
-    reuse = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
-                                                "refresh_token": body["refresh_token"]})
+    reuse = await gw.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": "custody-cli", "refresh_token": body["refresh_token"]},
+    )
     assert reuse.status_code == 400
-    family = await gw.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "custody-cli",
-                                                 "refresh_token": refreshed.json()["refresh_token"]})
+    family = await gw.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "custody-cli",
+            "refresh_token": refreshed.json()["refresh_token"],
+        },
+    )
     assert family.status_code == 400 and family.json()["error"] == "invalid_grant"
 
 
@@ -121,7 +144,7 @@ def _bad_tokens(platform: Processes, good: str) -> dict[str, str]:
     base = claims_of(good)
     now = int(time.time())
 
-    def signed(**changes):  # noqa: ANN003, ANN202
+    def signed(**changes):
         claims = {**base, "jti": str(uuid.uuid4()), **changes}
         return jwt.encode({"alg": "RS256", "kid": kid}, claims, key)
 
@@ -194,7 +217,7 @@ async def test_a_revoked_signing_key_is_dropped_by_a_service_reached_directly(pl
         in_use = await gw.post(f"/api/v1/admin/keys/{new_kid}/revoke", headers=bearer(old))
         assert in_use.status_code == 409  # the key about to sign cannot be revoked
 
-        async def fresh():  # noqa: ANN202
+        async def fresh():
             token = await _admin(gw)
             return token if header_of(token)["kid"] == new_kid else None
 
@@ -204,7 +227,7 @@ async def test_a_revoked_signing_key_is_dropped_by_a_service_reached_directly(pl
         assert old_kid not in {k["kid"] for k in (await gw.get("/.well-known/jwks.json")).json()["keys"]}
         started = time.monotonic()
 
-        async def dropped():  # noqa: ANN202
+        async def dropped():
             return (await direct.get(DLQ, headers=bearer(old))).status_code == 401
 
         await eventually(dropped, timeout=5, interval=0.1)
@@ -214,12 +237,14 @@ async def test_a_revoked_signing_key_is_dropped_by_a_service_reached_directly(pl
 
 async def test_read_only_client_gets_403_on_writes(gw):
     admin = bearer(await _admin(gw))
-    created = await gw.post("/api/v1/admin/clients", json={"username": ADMIN_ID, "name": "ro", "scopes": "custody.read"},
-                            headers=admin)
+    created = await gw.post(
+        "/api/v1/admin/clients", json={"username": ADMIN_ID, "name": "ro", "scopes": "custody.read"}, headers=admin
+    )
     assert created.status_code == 201
     creds = created.json()
-    token = await gw.post("/oauth/token", data={"grant_type": "client_credentials"},
-                          auth=(creds["client_id"], creds["client_secret"]))
+    token = await gw.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(creds["client_id"], creds["client_secret"])
+    )
     ro = bearer(token.json()["access_token"])
     assert (await gw.get(DLQ, params={"service": "registry"}, headers=ro)).status_code == 200
     write = await gw.post(f"{DLQ}/{uuid.uuid4()}/replay", params={"service": "registry"}, headers=ro)
@@ -248,7 +273,7 @@ async def test_key_rotation_does_not_break_live_tokens(platform, gw):
         assert rotated.status_code == 200
         new_kid = rotated.json()["new_kid"]
 
-        async def new_token():  # noqa: ANN202
+        async def new_token():
             token = await _admin(gw)
             return token if header_of(token)["kid"] == new_kid else None
 
@@ -266,11 +291,13 @@ async def test_rate_limits_give_429_with_retry_after(gw):
         statuses.append(r.status_code)
     assert statuses[-1] == 429 and int(r.headers["retry-after"]) >= 1
     # proxied requests are limited per client (burst 40, 10/s in this platform)
-    created = await gw.post("/api/v1/admin/clients", json={"username": ADMIN_ID, "name": "busy"},
-                            headers=bearer(await _admin(gw)))
+    created = await gw.post(
+        "/api/v1/admin/clients", json={"username": ADMIN_ID, "name": "busy"}, headers=bearer(await _admin(gw))
+    )
     creds = created.json()
-    busy = await gw.post("/oauth/token", data={"grant_type": "client_credentials"},
-                         auth=(creds["client_id"], creds["client_secret"]))
+    busy = await gw.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(creds["client_id"], creds["client_secret"])
+    )
     headers = bearer(busy.json()["access_token"])
     results = await asyncio.gather(*(gw.get("/api/v1/policy", headers=headers) for _ in range(80)))
     limited = [r for r in results if r.status_code == 429]
@@ -280,14 +307,20 @@ async def test_rate_limits_give_429_with_retry_after(gw):
 
 async def test_body_limits_give_413(gw):
     token = bearer(await _admin(gw))
-    big = await gw.post(f"{DLQ}/{uuid.uuid4()}/replay", params={"service": "registry"}, headers={
-        **token, "content-type": "application/json"}, content=b"[" + b"0," * (600 * 1024) + b"0]")
+    big = await gw.post(
+        f"{DLQ}/{uuid.uuid4()}/replay",
+        params={"service": "registry"},
+        headers={**token, "content-type": "application/json"},
+        content=b"[" + b"0," * (600 * 1024) + b"0]",
+    )
     assert big.status_code == 413 and big.json()["limit_bytes"] == 1024 * 1024
-    upload = await gw.post(f"/api/v1/agencies/{uuid.uuid4()}/documents", headers=token,
-                           files={"file": ("big.pdf", b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024), "application/pdf")},
-                           data={"kind": "other"})
+    upload = await gw.post(
+        f"/api/v1/agencies/{uuid.uuid4()}/documents",
+        headers=token,
+        files={"file": ("big.pdf", b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024), "application/pdf")},
+        data={"kind": "other"},
+    )
     assert upload.status_code == 413 and upload.json()["limit_bytes"] == 10 * 1024 * 1024
-
 
 
 async def test_upstream_problems_pass_through(gw):

@@ -22,11 +22,16 @@ from tests.gateway.test_end_to_end import (  # noqa: F401 - collected here again
 
 
 @pytest.fixture(scope="module")
-async def platform(tmp_path_factory):  # noqa: ANN001, ANN201
+async def platform(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("gateway-e2e-pg")
     backend = Backend("postgres", workdir, SYSTEM_NATS)
-    procs = Processes(backend.settings(auth_rate_limit=20, auth_rate_window_seconds=60, proxy_rate_burst=40,
-                                       proxy_rate_per_second=10), workdir, services=("registry",))
+    procs = Processes(
+        backend.settings(
+            auth_rate_limit=20, auth_rate_window_seconds=60, proxy_rate_burst=40, proxy_rate_per_second=10
+        ),
+        workdir,
+        services=("registry",),
+    )
     try:
         await asyncio.to_thread(procs.start)
         yield procs
@@ -36,6 +41,6 @@ async def platform(tmp_path_factory):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-async def gw(platform):  # noqa: ANN001, ANN201
+async def gw(platform):
     async with httpx.AsyncClient(base_url=platform.url, timeout=10) as client:
         yield client

@@ -44,7 +44,9 @@ async def test_metadata_and_jwks(sqlite_gateway):
 
 
 async def test_client_credentials_token_verifies_with_shared_auth(sqlite_gateway):
-    response = await sqlite_gateway.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(ADMIN_ID, ADMIN_SECRET))
+    response = await sqlite_gateway.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(ADMIN_ID, ADMIN_SECRET)
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["token_type"] == "Bearer" and "refresh_token" not in body
@@ -62,8 +64,9 @@ async def test_client_credentials_token_verifies_with_shared_auth(sqlite_gateway
 
 
 async def test_client_secret_post_and_wrong_secret(sqlite_gateway):
-    ok = await sqlite_gateway.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": ADMIN_ID,
-                                                  "client_secret": ADMIN_SECRET})
+    ok = await sqlite_gateway.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": ADMIN_ID, "client_secret": ADMIN_SECRET}
+    )
     assert ok.status_code == 200
     bad = await sqlite_gateway.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(ADMIN_ID, "nope"))
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
@@ -86,8 +89,9 @@ async def test_pkce_flow_with_login_form_refresh_rotation_and_family_revocation(
         assert claims["client_id"] == "custody-cli" and claims["org_status"] == "pending"
         first = tokens["refresh_token"]
 
-        rotated = await gateway.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first,
-                                                           "client_id": "custody-cli"})
+        rotated = await gateway.post(
+            "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first, "client_id": "custody-cli"}
+        )
         assert rotated.status_code == 200, rotated.text
         second = rotated.json()["refresh_token"]
         assert second != first
@@ -95,15 +99,17 @@ async def test_pkce_flow_with_login_form_refresh_rotation_and_family_revocation(
         latest_access = rotated.json()["access_token"]
         assert (await gateway.get("/api/v1/me", headers=bearer(latest_access))).status_code == 200
         clock.advance(seconds=6)  # past the grace a racing refresh gets (test_refresh_race.py)
-        reused = await gateway.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first,
-                                                          "client_id": "custody-cli"})
+        reused = await gateway.post(
+            "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first, "client_id": "custody-cli"}
+        )
         assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
         # the reuse also revoked the family's live access tokens
         assert (await gateway.get("/api/v1/me", headers=bearer(latest_access))).status_code == 401
         assert (await gateway.get("/api/v1/me", headers=bearer(tokens["access_token"]))).status_code == 401
         # the reuse revoked the whole family: the newest token is dead too
-        after = await gateway.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": second,
-                                                         "client_id": "custody-cli"})
+        after = await gateway.post(
+            "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": second, "client_id": "custody-cli"}
+        )
         assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
 
 
@@ -138,21 +144,28 @@ async def test_login_without_csrf_is_refused(sqlite_gateway):
     _, challenge = pkce()
     query = authorize_query(challenge)
     sqlite_gateway.cookies.clear()
-    response = await sqlite_gateway.post(f"/oauth/authorize?{query}", data={"username": "gamma", "password": "right-password",
-                                                                       "csrf": "forged"})
+    response = await sqlite_gateway.post(
+        f"/oauth/authorize?{query}", data={"username": "gamma", "password": "right-password", "csrf": "forged"}
+    )
     assert response.status_code == 400 and "location" not in response.headers
 
 
 async def test_authorize_rejects_bad_requests_without_redirecting(sqlite_gateway):
     _, challenge = pkce()
-    evil = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge, redirect_uri='https://evil.example/cb')}")
+    evil = await sqlite_gateway.get(
+        f"/oauth/authorize?{authorize_query(challenge, redirect_uri='https://evil.example/cb')}"
+    )
     assert evil.status_code == 400 and "location" not in evil.headers
-    wrong_path = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge, redirect_uri='http://127.0.0.1:9/other')}")
+    wrong_path = await sqlite_gateway.get(
+        f"/oauth/authorize?{authorize_query(challenge, redirect_uri='http://127.0.0.1:9/other')}"
+    )
     assert wrong_path.status_code == 400
     unknown_client = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge, client_id='nobody')}")
     assert unknown_client.status_code == 400
     # a loopback redirect on any port is accepted (RFC 8252)
-    other_port = await sqlite_gateway.get(f"/oauth/authorize?{authorize_query(challenge, redirect_uri='http://127.0.0.1:1234/callback')}")
+    other_port = await sqlite_gateway.get(
+        f"/oauth/authorize?{authorize_query(challenge, redirect_uri='http://127.0.0.1:1234/callback')}"
+    )
     assert other_port.status_code == 200
 
 
@@ -168,26 +181,51 @@ async def test_pkce_is_required_and_s256_only(gateway):
     response = await login(gateway, authorize_query(challenge), "delta", "right-password")
     code, state = code_of(response)
     assert state == "st-1"
-    wrong = await gateway.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:53682/callback",
-        "client_id": "custody-cli", "code_verifier": "x" * 50})
+    wrong = await gateway.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://127.0.0.1:53682/callback",
+            "client_id": "custody-cli",
+            "code_verifier": "x" * 50,
+        },
+    )
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
     # the code was spent by the failed attempt: it works once at most
-    again = await gateway.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:53682/callback",
-        "client_id": "custody-cli", "code_verifier": verifier})
+    again = await gateway.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://127.0.0.1:53682/callback",
+            "client_id": "custody-cli",
+            "code_verifier": verifier,
+        },
+    )
     assert again.status_code == 400
 
 
 async def test_code_redirect_uri_must_match_exactly_at_token_endpoint(sqlite_gateway):
     await sign_up(sqlite_gateway, "eps", "right-password")
     verifier, challenge = pkce()
-    response = await login(sqlite_gateway, authorize_query(challenge, redirect_uri="http://127.0.0.1:4000/callback"),
-                           "eps", "right-password")
+    response = await login(
+        sqlite_gateway,
+        authorize_query(challenge, redirect_uri="http://127.0.0.1:4000/callback"),
+        "eps",
+        "right-password",
+    )
     code, _ = code_of(response)
-    other = await sqlite_gateway.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:4001/callback",
-        "client_id": "custody-cli", "code_verifier": verifier})
+    other = await sqlite_gateway.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://127.0.0.1:4001/callback",
+            "client_id": "custody-cli",
+            "code_verifier": verifier,
+        },
+    )
     assert other.status_code == 400 and other.json()["error"] == "invalid_grant"
 
 
@@ -213,11 +251,14 @@ async def test_revocation_and_introspection(gateway):
     assert me.status_code == 401
 
     assert (await gateway.post("/oauth/revoke", data={"token": refresh, "client_id": "custody-cli"})).status_code == 200
-    dead = await gateway.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": refresh,
-                                                    "client_id": "custody-cli"})
+    dead = await gateway.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": refresh, "client_id": "custody-cli"}
+    )
     assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
     # revoking an unknown token is not an error (RFC 7009 §2.2)
-    assert (await gateway.post("/oauth/revoke", data={"token": "whatever", "client_id": "custody-cli"})).status_code == 200
+    assert (
+        await gateway.post("/oauth/revoke", data={"token": "whatever", "client_id": "custody-cli"})
+    ).status_code == 200
 
 
 async def test_concurrent_use_of_one_refresh_token_gets_one_pair_and_a_code_succeeds_once(gateway):
@@ -225,9 +266,19 @@ async def test_concurrent_use_of_one_refresh_token_gets_one_pair_and_a_code_succ
 
     await sign_up(gateway, "racer", "right-password")
     tokens = await pkce_tokens(gateway, "racer", "right-password")
-    attempts = await asyncio.gather(*(gateway.post("/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": "custody-cli"})
-        for _ in range(5)))
+    attempts = await asyncio.gather(
+        *(
+            gateway.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": tokens["refresh_token"],
+                    "client_id": "custody-cli",
+                },
+            )
+            for _ in range(5)
+        )
+    )
     # one rotation; the racing requests of the same client get the very same new pair
     assert [r.status_code for r in attempts] == [200] * 5, [r.text for r in attempts]
     assert len({r.json()["refresh_token"] for r in attempts}) == 1
@@ -235,18 +286,32 @@ async def test_concurrent_use_of_one_refresh_token_gets_one_pair_and_a_code_succ
 
     verifier, challenge = pkce()
     code, _ = code_of(await login(gateway, authorize_query(challenge), "racer", "right-password"))
-    exchanges = await asyncio.gather(*(gateway.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:53682/callback",
-        "client_id": "custody-cli", "code_verifier": verifier}) for _ in range(5)))
+    exchanges = await asyncio.gather(
+        *(
+            gateway.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": "http://127.0.0.1:53682/callback",
+                    "client_id": "custody-cli",
+                    "code_verifier": verifier,
+                },
+            )
+            for _ in range(5)
+        )
+    )
     assert sorted(r.status_code for r in exchanges) == [200, 400, 400, 400, 400]
 
 
 async def test_refresh_token_of_one_client_is_useless_to_another(sqlite_gateway):
     await sign_up(sqlite_gateway, "owner", "right-password")
     tokens = await pkce_tokens(sqlite_gateway, "owner", "right-password")
-    stolen = await sqlite_gateway.post("/oauth/token", data={"grant_type": "refresh_token",
-                                                      "refresh_token": tokens["refresh_token"]},
-                                auth=(ADMIN_ID, ADMIN_SECRET))
+    stolen = await sqlite_gateway.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=(ADMIN_ID, ADMIN_SECRET),
+    )
     assert stolen.status_code in (400, 401)
     assert stolen.json()["error"] in ("invalid_grant", "unauthorized_client")
 
@@ -256,10 +321,14 @@ async def test_a_client_cannot_introspect_or_revoke_another_clients_token(sqlite
 
     await sign_up(sqlite_gateway, "nosy", "right-password")
     admin = bearer(await admin_token(sqlite_gateway))
-    creds = (await sqlite_gateway.post("/api/v1/admin/clients", json={"username": "nosy", "name": "n"}, headers=admin)).json()
+    creds = (
+        await sqlite_gateway.post("/api/v1/admin/clients", json={"username": "nosy", "name": "n"}, headers=admin)
+    ).json()
     victim = await admin_token(sqlite_gateway)
     mine = (creds["client_id"], creds["client_secret"])
-    assert (await sqlite_gateway.post("/oauth/introspect", data={"token": victim}, auth=mine)).json() == {"active": False}
+    assert (await sqlite_gateway.post("/oauth/introspect", data={"token": victim}, auth=mine)).json() == {
+        "active": False
+    }
     refused = await sqlite_gateway.post("/oauth/revoke", data={"token": victim}, auth=mine)
     assert refused.status_code == 400
     assert (await sqlite_gateway.get("/api/v1/me", headers=bearer(victim))).status_code == 200  # still valid

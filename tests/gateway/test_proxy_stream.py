@@ -16,8 +16,11 @@ from tests.gateway.conftest import gateway_settings, running_gateway
 async def _echo(request: web.Request) -> web.StreamResponse:
     body = await request.read()
     if request.path.endswith("/problem"):
-        return web.Response(status=409, content_type="application/problem+json",
-                            text=json.dumps({"type": "urn:x", "title": "Conflict", "status": 409, "detail": "upstream"}))
+        return web.Response(
+            status=409,
+            content_type="application/problem+json",
+            text=json.dumps({"type": "urn:x", "title": "Conflict", "status": 409, "detail": "upstream"}),
+        )
     if request.path.endswith("/big"):
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         await response.prepare(request)
@@ -25,12 +28,14 @@ async def _echo(request: web.Request) -> web.StreamResponse:
             await response.write(b"z" * 65536)
         await response.write_eof()
         return response
-    return web.json_response({"method": request.method, "path": request.raw_path, "headers": dict(request.headers),
-                              "body_len": len(body)}, headers={"X-Upstream": "yes", "Connection": "keep-alive"})
+    return web.json_response(
+        {"method": request.method, "path": request.raw_path, "headers": dict(request.headers), "body_len": len(body)},
+        headers={"X-Upstream": "yes", "Connection": "keep-alive"},
+    )
 
 
 @pytest.fixture
-async def echo_gateway(sqlite_backend):  # noqa: ANN001, ANN201
+async def echo_gateway(sqlite_backend):
     app = web.Application(client_max_size=300 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", _echo)
     runner = web.AppRunner(app)
@@ -47,9 +52,16 @@ async def echo_gateway(sqlite_backend):  # noqa: ANN001, ANN201
 
 
 async def test_headers_and_request_id_reach_the_service(echo_gateway):
-    response = await echo_gateway.get("/api/v1/contracts/a%2Fb?x=1&y=%20z", headers={
-        "X-Request-ID": "rid-42", "Authorization": "Bearer abc", "Connection": "keep-alive", "TE": "trailers",
-        "Accept-Language": "en"})
+    response = await echo_gateway.get(
+        "/api/v1/contracts/a%2Fb?x=1&y=%20z",
+        headers={
+            "X-Request-ID": "rid-42",
+            "Authorization": "Bearer abc",
+            "Connection": "keep-alive",
+            "TE": "trailers",
+            "Accept-Language": "en",
+        },
+    )
     assert response.status_code == 200
     seen = response.json()
     assert seen["path"] == "/api/v1/contracts/a%2Fb?x=1&y=%20z"
@@ -75,35 +87,45 @@ async def test_problem_bodies_and_status_pass_through(echo_gateway):
 async def test_bodies_stream_both_ways(echo_gateway):
     big = await echo_gateway.get("/api/v1/audits/big")
     assert big.status_code == 200 and len(big.content) == 64 * 65536
-    upload = await echo_gateway.post("/api/v1/agencies/1/documents", content=b"%PDF" + b"x" * (5 * 1024 * 1024),
-                                     headers={"content-type": "application/pdf"})
+    upload = await echo_gateway.post(
+        "/api/v1/agencies/1/documents",
+        content=b"%PDF" + b"x" * (5 * 1024 * 1024),
+        headers={"content-type": "application/pdf"},
+    )
     assert upload.status_code == 200 and upload.json()["body_len"] == 4 + 5 * 1024 * 1024
 
-    async def chunks():  # noqa: ANN202 - unknown length, under the limit: streamed up in full
+    async def chunks():
         for _ in range(10):
             yield b"1" * 50_000
 
-    streamed = await echo_gateway.post("/api/v1/agencies", content=chunks(), headers={"content-type": "application/json"})
+    streamed = await echo_gateway.post(
+        "/api/v1/agencies", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert streamed.status_code == 200 and streamed.json()["body_len"] == 500_000
-    csv = await echo_gateway.post("/api/v1/enterprises/import", content=b"a,b\n" * (3 * 1024 * 1024),
-                                  headers={"content-type": "text/csv"})
+    csv = await echo_gateway.post(
+        "/api/v1/enterprises/import", content=b"a,b\n" * (3 * 1024 * 1024), headers={"content-type": "text/csv"}
+    )
     assert csv.status_code == 200 and csv.json()["body_len"] == 12 * 1024 * 1024  # the bulk import has a larger limit
 
 
 async def test_methods_pass_through(echo_gateway):
     for method in ("GET", "DELETE", "PATCH", "PUT", "OPTIONS"):
-        response = await echo_gateway.request(method, "/api/v1/credit/x", json={"k": "v"} if method in ("PATCH", "PUT") else None)
+        response = await echo_gateway.request(
+            method, "/api/v1/credit/x", json={"k": "v"} if method in ("PATCH", "PUT") else None
+        )
         assert response.status_code == 200 and response.json()["method"] == method
     head = await echo_gateway.head("/api/v1/credit/x")
     assert head.status_code == 200 and head.content == b""
 
 
 async def test_streamed_body_over_the_limit_is_413(echo_gateway):
-    async def chunks():  # noqa: ANN202 - no Content-Length: the limit holds while streaming
+    async def chunks():
         for _ in range(24):
             yield b" " * (64 * 1024)
 
-    streamed = await echo_gateway.post("/api/v1/agencies", content=chunks(), headers={"content-type": "application/json"})
+    streamed = await echo_gateway.post(
+        "/api/v1/agencies", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert streamed.status_code == 413 and streamed.json()["limit_bytes"] == 1024 * 1024
 
 

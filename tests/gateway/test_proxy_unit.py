@@ -7,26 +7,51 @@ import time
 
 import pytest
 
-from gateway.proxy import RouteError, route_for
 from devtools.natsserver import free_port
+from gateway.proxy import RouteError, route_for
 from tests.gateway.conftest import gateway_settings, running_gateway
 
 
-@pytest.mark.parametrize(("path", "query", "service"), [
-    ("/api/v1/agencies", b"", "registry"), ("/api/v1/agencies/1/submit", b"", "registry"),
-    ("/api/v1/directory/agencies", b"", "registry"), ("/api/v1/policy", b"", "registry"),
-    ("/api/v1/enterprises/by-uscc/x", b"", "enterprises"), ("/api/v1/contracts", b"", "contracts"),
-    ("/api/v1/service-logs", b"", "audit"), ("/api/v1/hazards/1", b"", "audit"), ("/api/v1/compliance", b"", "audit"),
-    ("/api/v1/audits", b"", "audit"), ("/api/v1/complaints", b"", "audit"), ("/api/v1/credit/x", b"", "audit"),
-    ("/api/v1/inbox", b"", "notify"), ("/api/v1/inbox/summary", b"", "notify"), ("/api/v1/webhooks/1/deliveries", b"", "notify"),
-    ("/api/v1/admin/sweep", b"service=notify", "notify"), ("/api/v1/inboxes", b"", None),
-    ("/api/v1/admin/dlq", b"service=registry", "registry"), ("/api/v1/admin/sweep", b"service=audit&as_of=2026-01-01", "audit"),
-    ("/api/v1/admin/accounts", b"", None), ("/api/v1/admin/clients", b"", None), ("/api/v1/admin/keys/rotate", b"", None),
-    ("/api/v1/accounts", b"", None), ("/api/v1/me", b"", None), ("/oauth/token", b"", None), ("/", b"", "portal"),
-    ("/policy", b"", "portal"), ("/docs", b"", "portal"), ("/asyncapi.json", b"", "portal"), ("/portal", b"", "portal"),
-    ("/portal/contracts/1/sign", b"", "portal"), ("/portals", b"", None), ("/policy/x", b"", None),
-    ("/api/v1/agenciesx", b"", None), ("/healthz", b"", None),
-])
+@pytest.mark.parametrize(
+    ("path", "query", "service"),
+    [
+        ("/api/v1/agencies", b"", "registry"),
+        ("/api/v1/agencies/1/submit", b"", "registry"),
+        ("/api/v1/directory/agencies", b"", "registry"),
+        ("/api/v1/policy", b"", "registry"),
+        ("/api/v1/enterprises/by-uscc/x", b"", "enterprises"),
+        ("/api/v1/contracts", b"", "contracts"),
+        ("/api/v1/service-logs", b"", "audit"),
+        ("/api/v1/hazards/1", b"", "audit"),
+        ("/api/v1/compliance", b"", "audit"),
+        ("/api/v1/audits", b"", "audit"),
+        ("/api/v1/complaints", b"", "audit"),
+        ("/api/v1/credit/x", b"", "audit"),
+        ("/api/v1/inbox", b"", "notify"),
+        ("/api/v1/inbox/summary", b"", "notify"),
+        ("/api/v1/webhooks/1/deliveries", b"", "notify"),
+        ("/api/v1/admin/sweep", b"service=notify", "notify"),
+        ("/api/v1/inboxes", b"", None),
+        ("/api/v1/admin/dlq", b"service=registry", "registry"),
+        ("/api/v1/admin/sweep", b"service=audit&as_of=2026-01-01", "audit"),
+        ("/api/v1/admin/accounts", b"", None),
+        ("/api/v1/admin/clients", b"", None),
+        ("/api/v1/admin/keys/rotate", b"", None),
+        ("/api/v1/accounts", b"", None),
+        ("/api/v1/me", b"", None),
+        ("/oauth/token", b"", None),
+        ("/", b"", "portal"),
+        ("/policy", b"", "portal"),
+        ("/docs", b"", "portal"),
+        ("/asyncapi.json", b"", "portal"),
+        ("/portal", b"", "portal"),
+        ("/portal/contracts/1/sign", b"", "portal"),
+        ("/portals", b"", None),
+        ("/policy/x", b"", None),
+        ("/api/v1/agenciesx", b"", None),
+        ("/healthz", b"", None),
+    ],
+)
 def test_routing_table(path, query, service):
     assert route_for(path, query) == service
 
@@ -38,9 +63,11 @@ def test_admin_paths_need_a_known_service(query):
 
 
 @pytest.fixture
-async def down_gateway(sqlite_backend):  # noqa: ANN001, ANN201
-    dead = {f"{name}_url": f"http://127.0.0.1:{free_port()}"
-            for name in ("registry", "enterprises", "contracts", "audit", "notify", "portal")}
+async def down_gateway(sqlite_backend):
+    dead = {
+        f"{name}_url": f"http://127.0.0.1:{free_port()}"
+        for name in ("registry", "enterprises", "contracts", "audit", "notify", "portal")
+    }
     async with running_gateway(gateway_settings(sqlite_backend, **dead)) as client:
         yield client
 
@@ -66,12 +93,16 @@ async def test_service_down_is_503_fast_with_request_id(down_gateway):
 
 async def test_bodies_over_the_limits_are_413(down_gateway):
     big_json = b"[" + b"1," * (600 * 1024) + b"1]"
-    response = await down_gateway.post("/api/v1/agencies", content=big_json, headers={"content-type": "application/json"})
+    response = await down_gateway.post(
+        "/api/v1/agencies", content=big_json, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413 and response.json()["limit_bytes"] == 1024 * 1024
-    upload = await down_gateway.post("/api/v1/agencies/1/documents", content=b"x" * (10 * 1024 * 1024 + 1),
-                                     headers={"content-type": "multipart/form-data; boundary=x"})
+    upload = await down_gateway.post(
+        "/api/v1/agencies/1/documents",
+        content=b"x" * (10 * 1024 * 1024 + 1),
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
     assert upload.status_code == 413 and upload.json()["limit_bytes"] == 10 * 1024 * 1024
-
 
 
 async def test_merged_openapi_lists_security_and_marks_services_down(down_gateway):
@@ -84,11 +115,15 @@ async def test_merged_openapi_lists_security_and_marks_services_down(down_gatewa
 async def test_gateway_health_and_unknown_routes(down_gateway):
     assert (await down_gateway.get("/healthz")).json()["status"] == "ok"
     ready = await down_gateway.get("/readyz")
-    assert ready.status_code == 200 and {k: v for k, v in ready.json()["checks"].items() if k != "bus"} == {"database": True, "signing_key": True}
+    assert ready.status_code == 200 and {k: v for k, v in ready.json()["checks"].items() if k != "bus"} == {
+        "database": True,
+        "signing_key": True,
+    }
     missing = await down_gateway.get("/api/v1/nothing", headers={"Accept-Language": "en"})
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
-    wrong_type = await down_gateway.post("/api/v1/accounts", content=b"a=b",
-                                         headers={"content-type": "application/x-www-form-urlencoded"})
+    wrong_type = await down_gateway.post(
+        "/api/v1/accounts", content=b"a=b", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert wrong_type.status_code == 415
 
 
@@ -107,5 +142,11 @@ async def test_own_endpoints_are_documented_with_models_and_problems(down_gatewa
     assert "201" in signup["responses"] and "application/problem+json" in signup["responses"]["422"]["content"]
     created = signup["responses"]["201"]["content"]["application/json"]["schema"]
     assert created["$ref"].endswith("/AccountRead")
-    assert {"/api/v1/me", "/api/v1/me/clients", "/api/v1/admin/clients", "/api/v1/admin/keys/rotate",
-            "/.well-known/jwks.json", "/oauth/authorize"} <= set(doc["paths"])
+    assert {
+        "/api/v1/me",
+        "/api/v1/me/clients",
+        "/api/v1/admin/clients",
+        "/api/v1/admin/keys/rotate",
+        "/.well-known/jwks.json",
+        "/oauth/authorize",
+    } <= set(doc["paths"])

@@ -33,10 +33,23 @@ async def token(gw: httpx.AsyncClient, username: str, password: str = PASSWORD) 
     return (await pkce_tokens(gw, username, password))["access_token"]
 
 
-async def signup(gw: httpx.AsyncClient, role: str, uscc: str, *, username: str | None = None,
-                 invitation: str | None = None, expect: int = 201, **headers: str) -> httpx.Response:
-    body: dict[str, Any] = {"username": username or unique(role), "password": PASSWORD, "role": role,
-                            "org_uscc": uscc, "display_name": f"{role} {uscc}"}
+async def signup(
+    gw: httpx.AsyncClient,
+    role: str,
+    uscc: str,
+    *,
+    username: str | None = None,
+    invitation: str | None = None,
+    expect: int = 201,
+    **headers: str,
+) -> httpx.Response:
+    body: dict[str, Any] = {
+        "username": username or unique(role),
+        "password": PASSWORD,
+        "role": role,
+        "org_uscc": uscc,
+        "display_name": f"{role} {uscc}",
+    }
     if invitation is not None:
         body["invitation"] = invitation
     r = await gw.post("/api/v1/accounts", json=body, headers=headers)
@@ -44,8 +57,15 @@ async def signup(gw: httpx.AsyncClient, role: str, uscc: str, *, username: str |
     return r
 
 
-async def admin_account(gw: httpx.AsyncClient, role: str, *, district: str | None = None, org_uscc: str | None = None,
-                        username: str | None = None, expect: int = 201) -> dict[str, Any]:
+async def admin_account(
+    gw: httpx.AsyncClient,
+    role: str,
+    *,
+    district: str | None = None,
+    org_uscc: str | None = None,
+    username: str | None = None,
+    expect: int = 201,
+) -> dict[str, Any]:
     body: dict[str, Any] = {"username": username or unique(role), "password": PASSWORD, "role": role}
     if district:
         body["district"] = district
@@ -62,8 +82,9 @@ async def bureau(gw: httpx.AsyncClient, district: str) -> dict[str, str]:
 
 
 async def verify(gw: httpx.AsyncClient, uscc: str, headers: dict[str, str], decision: str = "verify") -> httpx.Response:
-    return await gw.post(f"/api/v1/organisations/{uscc}/verify", json={"decision": decision, "comments": "checked"},
-                         headers=headers)
+    return await gw.post(
+        f"/api/v1/organisations/{uscc}/verify", json={"decision": decision, "comments": "checked"}, headers=headers
+    )
 
 
 def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:

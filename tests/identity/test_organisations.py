@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import uuid
 
-from shared.clock import FrozenClock
 from devtools.testing.events import read_events
 from devtools.testing.wait import eventually
+from shared.clock import FrozenClock
 from tests.gateway.conftest import gateway_settings, running_gateway
 from tests.gateway.helpers import bearer
 from tests.gateway.test_oauth import claims_of
@@ -45,8 +45,9 @@ async def test_first_sign_up_opens_a_pending_organisation_and_a_second_needs_an_
     assert "administrator" in english.json()["detail"] and "bureau" in english.json()["detail"]
     # nor as the other kind of organisation
     assert_problem(await signup(gateway, "agency", uscc, expect=409), 409, "organisation_exists")
-    assert_problem(await signup(gateway, "enterprise", uscc, invitation="inv_guessed", expect=409), 409,
-                   "invitation_invalid")
+    assert_problem(
+        await signup(gateway, "enterprise", uscc, invitation="inv_guessed", expect=409), 409, "invitation_invalid"
+    )
 
     async def registered():
         events = await read_events(backend.settings(), event_type="organisation.registered")
@@ -60,8 +61,11 @@ async def test_district_from_uscc_positions_3_to_8_else_the_city(sqlite_gateway)
     for district, expected in (("440704", "440704"), ("440781", "440781"), ("440000", "440700"), ("110105", "440700")):
         uscc = fresh_uscc(district)
         account = (await signup(sqlite_gateway, "agency", uscc)).json()
-        org = (await sqlite_gateway.get(f"/api/v1/organisations/{uscc}",
-                                        headers=bearer(await token(sqlite_gateway, account["username"])))).json()
+        org = (
+            await sqlite_gateway.get(
+                f"/api/v1/organisations/{uscc}", headers=bearer(await token(sqlite_gateway, account["username"]))
+            )
+        ).json()
         assert org["district"] == expected, (district, org)
 
 
@@ -75,8 +79,12 @@ async def test_the_bureau_of_the_district_or_the_city_verifies(gateway, backend)
     own = await bureau(gateway, "440703")
     queue = (await gateway.get("/api/v1/organisations", params={"status": "pending"}, headers=own)).json()
     assert uscc in {o["uscc"] for o in queue["items"]}
-    assert uscc not in {o["uscc"] for o in (await gateway.get("/api/v1/organisations", headers=other_district)).json()["items"]}
-    assert (await gateway.get("/api/v1/organisations", params={"district": "440703"}, headers=other_district)).status_code == 403
+    assert uscc not in {
+        o["uscc"] for o in (await gateway.get("/api/v1/organisations", headers=other_district)).json()["items"]
+    }
+    assert (
+        await gateway.get("/api/v1/organisations", params={"district": "440703"}, headers=other_district)
+    ).status_code == 403
     assert (await gateway.get("/api/v1/organisations", headers=member)).status_code == 403
     verified = await verify(gateway, uscc, own)
     assert verified.status_code == 200 and verified.json()["status"] == "verified" and verified.json()["verified_at"]
@@ -110,13 +118,17 @@ async def test_suspend_and_reinstate_cut_off_members_tokens(gateway):
     assert_problem(revoked, 401, "token_revoked")
     during = await token(gateway, account["username"])  # may still sign in, but its token says suspended
     assert claims_of(during)["org_status"] == "suspended"
-    assert_problem(await gateway.post(f"/api/v1/organisations/{uscc}/suspend", json={"reason": "x"}, headers=own), 409,
-                   "invalid_transition")
+    assert_problem(
+        await gateway.post(f"/api/v1/organisations/{uscc}/suspend", json={"reason": "x"}, headers=own),
+        409,
+        "invalid_transition",
+    )
     back = await gateway.post(f"/api/v1/organisations/{uscc}/reinstate", json={"reason": "复核通过"}, headers=own)
     assert back.status_code == 200 and back.json()["status"] == "verified"
     assert claims_of(await token(gateway, account["username"]))["org_status"] == "verified"
-    stale = await gateway.post(f"/api/v1/organisations/{uscc}/suspend", json={"reason": "x"},
-                               headers={**own, "If-Match": '"1"'})
+    stale = await gateway.post(
+        f"/api/v1/organisations/{uscc}/suspend", json={"reason": "x"}, headers={**own, "If-Match": '"1"'}
+    )
     assert stale.status_code == 412
 
 
@@ -126,8 +138,11 @@ async def test_invitations_are_single_use_expire_and_only_a_verified_admin_issue
         uscc = fresh_uscc("440704")
         admin_of_org = (await signup(gw, "enterprise", uscc)).json()
         pending_admin = bearer(await token(gw, admin_of_org["username"]))
-        assert_problem(await gw.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=pending_admin), 403,
-                       "organisation_unverified")
+        assert_problem(
+            await gw.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=pending_admin),
+            403,
+            "organisation_unverified",
+        )
         await verify(gw, uscc, await bureau(gw, "440704"))
         org_admin = bearer(await token(gw, admin_of_org["username"]))
         created = await gw.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=org_admin)
@@ -142,36 +157,53 @@ async def test_invitations_are_single_use_expire_and_only_a_verified_admin_issue
         assert (await gw.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=member)).status_code == 403
         # another organisation's code does not open this one
         other = fresh_uscc("440704")
-        other_admin = (await admin_account(gw, "enterprise", org_uscc=other))
-        other_code = (await gw.post(f"/api/v1/organisations/{other}/invitations", json={},
-                                    headers=bearer(await token(gw, other_admin["username"])))).json()["code"]
-        assert_problem(await signup(gw, "enterprise", uscc, invitation=other_code, expect=409), 409, "invitation_invalid")
+        other_admin = await admin_account(gw, "enterprise", org_uscc=other)
+        other_code = (
+            await gw.post(
+                f"/api/v1/organisations/{other}/invitations",
+                json={},
+                headers=bearer(await token(gw, other_admin["username"])),
+            )
+        ).json()["code"]
+        assert_problem(
+            await signup(gw, "enterprise", uscc, invitation=other_code, expect=409), 409, "invitation_invalid"
+        )
         members = (await gw.get(f"/api/v1/organisations/{uscc}/members", headers=org_admin)).json()
         assert {m["username"] for m in members["items"]} == {admin_of_org["username"], joined["username"]}
         assert [m["is_admin"] for m in members["items"] if m["username"] == admin_of_org["username"]] == [True]
         # at most 7 days
         late = (await gw.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=org_admin)).json()
         clock.advance(days=7, seconds=1)
-        assert_problem(await signup(gw, "enterprise", uscc, invitation=late["code"], expect=409), 409, "invitation_invalid")
+        assert_problem(
+            await signup(gw, "enterprise", uscc, invitation=late["code"], expect=409), 409, "invitation_invalid"
+        )
 
 
 async def test_the_admin_removes_a_member_whose_tokens_stop_working(gateway):
     uscc = fresh_uscc("440703")
-    owner = (await admin_account(gateway, "agency", org_uscc=uscc))
+    owner = await admin_account(gateway, "agency", org_uscc=uscc)
     owner_h = bearer(await token(gateway, owner["username"]))
     code = (await gateway.post(f"/api/v1/organisations/{uscc}/invitations", json={}, headers=owner_h)).json()["code"]
     member = (await signup(gateway, "agency", uscc, invitation=code)).json()
     member_token = await token(gateway, member["username"])
-    assert (await gateway.delete(f"/api/v1/organisations/{uscc}/members/{member['id']}",
-                                 headers=bearer(member_token))).status_code == 403  # only the admin
-    assert_problem(await gateway.delete(f"/api/v1/organisations/{uscc}/members/{owner['id']}", headers=owner_h), 409,
-                   "admin_cannot_leave")
+    assert (
+        await gateway.delete(f"/api/v1/organisations/{uscc}/members/{member['id']}", headers=bearer(member_token))
+    ).status_code == 403  # only the admin
+    assert_problem(
+        await gateway.delete(f"/api/v1/organisations/{uscc}/members/{owner['id']}", headers=owner_h),
+        409,
+        "admin_cannot_leave",
+    )
     removed = await gateway.delete(f"/api/v1/organisations/{uscc}/members/{member['id']}", headers=owner_h)
     assert removed.status_code == 204
     assert_problem(await gateway.get("/api/v1/me", headers=bearer(member_token)), 401, "token_revoked")
-    login = await gateway.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(member["username"], PASSWORD))
+    login = await gateway.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(member["username"], PASSWORD)
+    )
     assert login.status_code in (400, 401)
-    assert (await gateway.delete(f"/api/v1/organisations/{uscc}/members/{uuid.uuid4()}", headers=owner_h)).status_code == 404
+    assert (
+        await gateway.delete(f"/api/v1/organisations/{uscc}/members/{uuid.uuid4()}", headers=owner_h)
+    ).status_code == 404
 
 
 async def test_reassign_recovers_from_an_impostor_who_claimed_a_fresh_uscc_first(gateway, backend):
@@ -182,13 +214,22 @@ async def test_reassign_recovers_from_an_impostor_who_claimed_a_fresh_uscc_first
     owner = await admin_account(gateway, "enterprise", org_uscc=uscc)
     assert owner["org_status"] == "pending"
     own = await bureau(gateway, "440703")
-    bad = await gateway.post(f"/api/v1/organisations/{uscc}/reassign", json={"account_id": str(uuid.uuid4()),
-                                                                              "reason": "x"}, headers=own)
+    bad = await gateway.post(
+        f"/api/v1/organisations/{uscc}/reassign", json={"account_id": str(uuid.uuid4()), "reason": "x"}, headers=own
+    )
     assert bad.status_code == 422
-    assert (await gateway.post(f"/api/v1/organisations/{uscc}/reassign", json={"account_id": owner["id"], "reason": "x"},
-                               headers=await bureau(gateway, "440704"))).status_code == 403
-    r = await gateway.post(f"/api/v1/organisations/{uscc}/reassign",
-                           json={"account_id": owner["id"], "reason": "营业执照原件核验：冒领"}, headers=own)
+    assert (
+        await gateway.post(
+            f"/api/v1/organisations/{uscc}/reassign",
+            json={"account_id": owner["id"], "reason": "x"},
+            headers=await bureau(gateway, "440704"),
+        )
+    ).status_code == 403
+    r = await gateway.post(
+        f"/api/v1/organisations/{uscc}/reassign",
+        json={"account_id": owner["id"], "reason": "营业执照原件核验：冒领"},
+        headers=own,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["admin_account_id"] == owner["id"] and r.json()["status"] == "verified"
     # the impostor's token issued before is refused, and it cannot sign in again
@@ -217,14 +258,17 @@ async def test_admin_made_accounts_create_verified_organisations_and_must_match_
     assert created["org_status"] == "verified"
     org = (await gateway.get(f"/api/v1/organisations/{uscc}", headers=await admin_headers(gateway))).json()
     assert org["status"] == "verified" and org["admin_account_id"] == created["id"] and org["district"] == "440785"
-    wrong_kind = await gateway.post("/api/v1/admin/accounts", json={
-        "username": unique("e"), "password": PASSWORD, "role": "enterprise", "org_uscc": uscc},
-        headers=await admin_headers(gateway))
+    wrong_kind = await gateway.post(
+        "/api/v1/admin/accounts",
+        json={"username": unique("e"), "password": PASSWORD, "role": "enterprise", "org_uscc": uscc},
+        headers=await admin_headers(gateway),
+    )
     assert wrong_kind.status_code == 422
     # outsiders do not see it; the admin and its bureau do
     stranger = (await signup(gateway, "enterprise", fresh_uscc())).json()
-    assert (await gateway.get(f"/api/v1/organisations/{uscc}",
-                              headers=bearer(await token(gateway, stranger["username"])))).status_code == 404
+    assert (
+        await gateway.get(f"/api/v1/organisations/{uscc}", headers=bearer(await token(gateway, stranger["username"])))
+    ).status_code == 404
     assert (await gateway.get("/api/v1/organisations/NOPE", headers=await admin_headers(gateway))).status_code == 404
 
 
@@ -232,24 +276,35 @@ async def test_usernames_are_unique_case_insensitively_and_the_bootstrap_admin_c
     name = unique("CaseUser")
     await signup(gateway, "agency", fresh_uscc(), username=name)
     for variant in (name.lower(), name.upper()):
-        assert_problem(await signup(gateway, "agency", fresh_uscc(), username=variant, expect=409), 409, "username_taken")
+        assert_problem(
+            await signup(gateway, "agency", fresh_uscc(), username=variant, expect=409), 409, "username_taken"
+        )
     from tests.gateway.helpers import ADMIN_ID
 
     for squat in (ADMIN_ID, ADMIN_ID.upper(), "custody-admin", "Custody-CLI", "ADMIN"):
-        assert_problem(await signup(gateway, "enterprise", fresh_uscc(), username=squat, expect=409), 409, "username_taken")
+        assert_problem(
+            await signup(gateway, "enterprise", fresh_uscc(), username=squat, expect=409), 409, "username_taken"
+        )
     # the index, not a check-then-insert: a row with another case of a taken name cannot be written
     import pytest
     from sqlalchemy.exc import IntegrityError
 
     from gateway.models import Account, username_key
-    from shared.ids import new_id
     from shared.clock import utcnow
+    from shared.ids import new_id
 
     db = gateway.app.state.gw.db
     with pytest.raises(IntegrityError):
         async with db.transaction() as session:
-            session.add(Account(id=new_id(), username=name.swapcase(), username_key=username_key(name), role="agency",
-                                created_at=utcnow()))
+            session.add(
+                Account(
+                    id=new_id(),
+                    username=name.swapcase(),
+                    username_key=username_key(name),
+                    role="agency",
+                    created_at=utcnow(),
+                )
+            )
     # logins are case-insensitive too
     assert claims_of(await token(gateway, name.upper()))["username"] == name
 
@@ -261,8 +316,15 @@ async def test_agency_approved_on_the_bus_verifies_a_pending_agency_organisation
     enterprise = fresh_uscc("440703")
     await signup(gateway, "agency", agency)
     await signup(gateway, "enterprise", enterprise)
-    data = {"id": str(uuid.uuid4()), "version": 3, "uscc": agency, "name": "机构", "status": "approved",
-            "district_code": "440703", "filing_no": "JM-TG-2026-0001"}
+    data = {
+        "id": str(uuid.uuid4()),
+        "version": 3,
+        "uscc": agency,
+        "name": "机构",
+        "status": "approved",
+        "district_code": "440703",
+        "filing_no": "JM-TG-2026-0001",
+    }
     for _ in range(2):  # a duplicate delivery changes nothing more
         await publish_event(backend.settings(), "agency.approved", data)
     await publish_event(backend.settings(), "agency.approved", {**data, "id": str(uuid.uuid4()), "uscc": enterprise})
@@ -276,7 +338,9 @@ async def test_agency_approved_on_the_bus_verifies_a_pending_agency_organisation
     assert org["decided_by"] == "registry:agency.approved" and org["version"] == 2
     # an enterprise's organisation is not an agency's filing
     assert (await gateway.get(f"/api/v1/organisations/{enterprise}", headers=admin)).json()["status"] == "pending"
-    events = [e for e in await read_events(backend.settings(), event_type="organisation.verified") if e.data["uscc"] == agency]
+    events = [
+        e for e in await read_events(backend.settings(), event_type="organisation.verified") if e.data["uscc"] == agency
+    ]
     assert len(events) == 1
 
 

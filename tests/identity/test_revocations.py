@@ -10,12 +10,12 @@ import uuid
 
 import pytest
 
-from shared.errors import Unauthorized
-from shared.events.bus import Bus
-from shared.revocations import REPLAY_SECONDS, RevocationFeed, Revocations
 from devtools.testing.events import publish_event
 from devtools.testing.tokens import make_token, verifier
 from devtools.testing.wait import eventually
+from shared.errors import Unauthorized
+from shared.events.bus import Bus
+from shared.revocations import REPLAY_SECONDS, RevocationFeed, Revocations
 
 
 def test_cut_offs_and_jtis():
@@ -37,7 +37,7 @@ def test_cut_offs_and_jtis():
     assert set(r.subjects) == {"ok"} and not r.clients
 
 
-async def _feed(settings, revocations: Revocations, **kw) -> tuple[Bus, RevocationFeed]:  # noqa: ANN001
+async def _feed(settings, revocations: Revocations, **kw) -> tuple[Bus, RevocationFeed]:
     bus = Bus(settings, name=f"feed-{uuid.uuid4().hex[:6]}")
     bus.start()
     await bus.wait_ready(10)
@@ -46,7 +46,7 @@ async def _feed(settings, revocations: Revocations, **kw) -> tuple[Bus, Revocati
     return bus, feed
 
 
-async def _stream(settings) -> None:  # noqa: ANN001
+async def _stream(settings) -> None:
     """The stream exists once any process of the platform has started; make sure it does."""
     bus = Bus(settings, name="stream")
     bus.start()
@@ -54,9 +54,12 @@ async def _stream(settings) -> None:  # noqa: ANN001
     await bus.close()
 
 
-async def _revoke(settings, **data) -> None:  # noqa: ANN001
-    await publish_event(settings, "token.revoked", {"id": str(uuid.uuid4()), "version": 1, "reason": "test",
-                                                    "not_before": time.time() + 1, **data})
+async def _revoke(settings, **data) -> None:
+    await publish_event(
+        settings,
+        "token.revoked",
+        {"id": str(uuid.uuid4()), "version": 1, "reason": "test", "not_before": time.time() + 1, **data},
+    )
 
 
 async def test_every_process_sees_every_revocation_and_a_restart_replays_them(backend):
@@ -148,8 +151,12 @@ async def test_a_key_event_makes_the_verifier_refetch_the_jwks(sqlite_backend):
         async def refresh_now(self) -> None:
             refetched.set()
 
-    v = Watching(issuer="http://127.0.0.1:8000", audience="custody-api", jwks_url="http://127.0.0.1:9/jwks.json",
-                 refresh_seconds=0)
+    v = Watching(
+        issuer="http://127.0.0.1:8000",
+        audience="custody-api",
+        jwks_url="http://127.0.0.1:9/jwks.json",
+        refresh_seconds=0,
+    )
     bus = Bus(settings, name="key-event-test")
     bus.start()
     await bus.wait_ready(10)

@@ -41,12 +41,14 @@ REGISTRY_DLQ = "/api/v1/admin/dlq"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-async def platform(request, tmp_path_factory, embedded_nats):  # noqa: ANN001, ANN201
+async def platform(request, tmp_path_factory, embedded_nats):
     tmp = tmp_path_factory.mktemp(f"identity-{request.param}")
     backend = Backend(request.param, tmp, embedded_nats.url if request.param == "sqlite" else SYSTEM_NATS)
-    settings = backend.settings(auth_rate_limit=10, auth_rate_window_seconds=600, proxy_rate_burst=100_000,
-                                proxy_rate_per_second=100_000)
+    settings = backend.settings(
+        auth_rate_limit=10, auth_rate_window_seconds=600, proxy_rate_burst=100_000, proxy_rate_per_second=100_000
+    )
     async with started_platform(settings, tmp / "logs") as running:
+
         async def own_address(req: httpx.Request) -> None:
             if "x-forwarded-for" not in req.headers:
                 req.headers["X-Forwarded-For"] = ".".join(str(random.randint(1, 254)) for _ in range(4))
@@ -61,8 +63,11 @@ async def _pkce_login(p: Platform, username: str, password: str, address: str) -
     query = authorize_query(challenge)
     page = await p.client.get(f"/oauth/authorize?{query}", headers={"X-Forwarded-For": address})
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    r = await p.client.post(f"/oauth/authorize?{query}", data={"username": username, "password": password, "csrf": csrf},
-                            headers={"X-Forwarded-For": address})
+    r = await p.client.post(
+        f"/oauth/authorize?{query}",
+        data={"username": username, "password": password, "csrf": csrf},
+        headers={"X-Forwarded-For": address},
+    )
     r.verifier = verifier  # type: ignore[attr-defined]
     return r
 
@@ -71,14 +76,23 @@ async def _approved_agency(p: Platform, bureau: dict[str, str]) -> tuple[str, st
     uscc = fresh_uscc("440703")
     agency = await p.actor("agency", org_uscc=uscc, verified=False)  # verified by its filing's approval
     api = p.client
-    a = (await api.post("/api/v1/agencies", json=agency_body(uscc, f"机构{uscc[-6:]}", "440703"), headers=agency.headers))
+    a = await api.post("/api/v1/agencies", json=agency_body(uscc, f"机构{uscc[-6:]}", "440703"), headers=agency.headers)
     assert a.status_code == 201, a.text
     agency_id = a.json()["id"]
-    assert (await api.post(f"/api/v1/agencies/{agency_id}/documents", files={"file": ("l.pdf", PDF, "application/pdf")},
-                           data={"kind": "business_licence"}, headers=agency.headers)).status_code == 201
+    assert (
+        await api.post(
+            f"/api/v1/agencies/{agency_id}/documents",
+            files={"file": ("l.pdf", PDF, "application/pdf")},
+            data={"kind": "business_licence"},
+            headers=agency.headers,
+        )
+    ).status_code == 201
     assert (await api.post(f"/api/v1/agencies/{agency_id}/submit", headers=agency.headers)).status_code == 200
-    assert (await api.post(f"/api/v1/agencies/{agency_id}/review", json={"decision": "approve", "comments": "ok"},
-                           headers=bureau)).status_code == 200
+    assert (
+        await api.post(
+            f"/api/v1/agencies/{agency_id}/review", json={"decision": "approve", "comments": "ok"}, headers=bureau
+        )
+    ).status_code == 200
     admin = await p.admin_headers()
 
     async def org_verified():  # approving the first filing verified the organisation (over the bus)
@@ -103,56 +117,107 @@ async def test_the_attackers_sequence_gets_nowhere(platform):
     entry = await eventually(listed, timeout=20)
     assert entry["uscc"] == victim_uscc  # the directory publishes it …
     attacker_name = unique("attacker")
-    attacker = await api.post("/api/v1/accounts", json={"username": attacker_name, "password": PASSWORD,
-                                                        "role": "agency", "org_uscc": entry["uscc"], "display_name": "x"})
+    attacker = await api.post(
+        "/api/v1/accounts",
+        json={
+            "username": attacker_name,
+            "password": PASSWORD,
+            "role": "agency",
+            "org_uscc": entry["uscc"],
+            "display_name": "x",
+        },
+    )
     assert_problem(attacker, 409, "organisation_exists")  # … and sign-up with it gets nowhere
     assert (await _pkce_login(p, attacker_name, PASSWORD, "198.51.100.200")).status_code == 401  # no account to log in
 
     # a stolen invitation: the rightful invitee used it; the thief's second use fails
-    code = (await api.post(f"/api/v1/organisations/{victim_uscc}/invitations", json={}, headers=victim.headers)).json()["code"]
-    colleague = await api.post("/api/v1/accounts", json={"username": unique("colleague"), "password": PASSWORD,
-                                                         "role": "agency", "org_uscc": victim_uscc, "display_name": "x",
-                                                         "invitation": code})
+    code = (await api.post(f"/api/v1/organisations/{victim_uscc}/invitations", json={}, headers=victim.headers)).json()[
+        "code"
+    ]
+    colleague = await api.post(
+        "/api/v1/accounts",
+        json={
+            "username": unique("colleague"),
+            "password": PASSWORD,
+            "role": "agency",
+            "org_uscc": victim_uscc,
+            "display_name": "x",
+            "invitation": code,
+        },
+    )
     assert colleague.status_code == 201 and colleague.json()["org_status"] == "verified"
-    thief = await api.post("/api/v1/accounts", json={"username": unique("thief"), "password": PASSWORD, "role": "agency",
-                                                     "org_uscc": victim_uscc, "display_name": "x", "invitation": code})
+    thief = await api.post(
+        "/api/v1/accounts",
+        json={
+            "username": unique("thief"),
+            "password": PASSWORD,
+            "role": "agency",
+            "org_uscc": victim_uscc,
+            "display_name": "x",
+            "invitation": code,
+        },
+    )
     assert_problem(thief, 409, "invitation_invalid")
 
     # an impostor claims a fresh USCC first (an enterprise the bureau registered, with no account yet)
     claimed = fresh_uscc("440703")
-    registered = await api.post("/api/v1/enterprises", json=enterprise_body(claimed, f"企业{claimed[-5:]}", "440703"),
-                                headers=bureau.headers)
+    registered = await api.post(
+        "/api/v1/enterprises", json=enterprise_body(claimed, f"企业{claimed[-5:]}", "440703"), headers=bureau.headers
+    )
     assert registered.status_code == 201, registered.text
     impostor = await p.actor("enterprise", org_uscc=claimed, verified=False)
     assert claims_of(impostor.token)["org_status"] == "pending"
     enterprise_id = registered.json()["id"]
-    patch = await api.patch(f"/api/v1/enterprises/{enterprise_id}", json={"contact_name": "冒领人"},
-                            headers=impostor.headers)
+    patch = await api.patch(
+        f"/api/v1/enterprises/{enterprise_id}", json={"contact_name": "冒领人"}, headers=impostor.headers
+    )
     assert_problem(patch, 403, "organisation_unverified")
-    owner = (await api.post("/api/v1/admin/accounts", json={"username": unique("owner"), "password": PASSWORD,
-                                                             "role": "enterprise", "org_uscc": claimed},
-                            headers=await p.admin_headers())).json()
-    r = await api.post(f"/api/v1/organisations/{claimed}/reassign", json={"account_id": owner["id"], "reason": "冒领"},
-                       headers=bureau.headers)
+    owner = (
+        await api.post(
+            "/api/v1/admin/accounts",
+            json={"username": unique("owner"), "password": PASSWORD, "role": "enterprise", "org_uscc": claimed},
+            headers=await p.admin_headers(),
+        )
+    ).json()
+    r = await api.post(
+        f"/api/v1/organisations/{claimed}/reassign",
+        json={"account_id": owner["id"], "reason": "冒领"},
+        headers=bureau.headers,
+    )
     assert r.status_code == 200, r.text
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=p.service_url("enterprises")) as direct:
+
         async def refused_directly():
             r = await direct.get(f"/api/v1/enterprises/{enterprise_id}", headers=impostor.headers)
             return r.status_code == 401
 
         await eventually(refused_directly, timeout=5, interval=0.1)
     assert time.monotonic() - started < 5
-    assert_problem(await api.get(f"/api/v1/enterprises/{enterprise_id}", headers=impostor.headers), 401, "token_revoked")
-    assert (await api.post("/oauth/token", data={"grant_type": "client_credentials"},
-                           auth=(impostor.client_id, impostor.client_secret))).status_code == 401
+    assert_problem(
+        await api.get(f"/api/v1/enterprises/{enterprise_id}", headers=impostor.headers), 401, "token_revoked"
+    )
+    assert (
+        await api.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(impostor.client_id, impostor.client_secret)
+        )
+    ).status_code == 401
     rightful = await _pkce_login(p, owner["username"], PASSWORD, "203.0.113.30")
     code, _ = code_of(rightful)
-    tokens = await api.post("/oauth/token", data={"grant_type": "authorization_code", "code": code,
-                                                  "redirect_uri": "http://127.0.0.1:53682/callback",
-                                                  "client_id": "custody-cli", "code_verifier": rightful.verifier})
+    tokens = await api.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://127.0.0.1:53682/callback",
+            "client_id": "custody-cli",
+            "code_verifier": rightful.verifier,
+        },
+    )
     owner_h = bearer(tokens.json()["access_token"])
-    fixed = await api.patch(f"/api/v1/enterprises/{enterprise_id}", json={"contact_name": "法定代表人"}, headers=owner_h)
+    fixed = await api.patch(
+        f"/api/v1/enterprises/{enterprise_id}", json={"contact_name": "法定代表人"}, headers=owner_h
+    )
     assert fixed.status_code == 200, fixed.text
 
 
@@ -162,8 +227,11 @@ async def test_an_unverified_enterprise_cannot_contract_confirm_or_rectify(platf
     _, agency_id, agency = await _approved_agency(p, bureau.headers)
     uscc = fresh_uscc("440703")
     enterprise = await p.actor("enterprise", org_uscc=uscc)
-    assert (await api.post("/api/v1/enterprises", json=enterprise_body(uscc, f"企业{uscc[-5:]}", "440703"),
-                           headers=enterprise.headers)).status_code == 201
+    assert (
+        await api.post(
+            "/api/v1/enterprises", json=enterprise_body(uscc, f"企业{uscc[-5:]}", "440703"), headers=enterprise.headers
+        )
+    ).status_code == 201
 
     async def drafted():
         r = await api.post("/api/v1/contracts", json=contract_body(uscc, agency_id), headers=enterprise.headers)
@@ -174,23 +242,44 @@ async def test_an_unverified_enterprise_cannot_contract_confirm_or_rectify(platf
     for party in (enterprise, agency):
         assert (await api.post(f"/api/v1/contracts/{cid}/sign", headers=party.headers)).status_code == 200
     assert (await api.post(f"/api/v1/contracts/{cid}/file", headers=agency.headers)).status_code == 200
-    assert (await api.post(f"/api/v1/contracts/{cid}/filing-review", json={"decision": "accept", "comments": "ok"},
-                           headers=bureau.headers)).status_code == 200
+    assert (
+        await api.post(
+            f"/api/v1/contracts/{cid}/filing-review",
+            json={"decision": "accept", "comments": "ok"},
+            headers=bureau.headers,
+        )
+    ).status_code == 200
     today = dt.date.today()
 
     async def logged():
-        r = await api.post("/api/v1/service-logs", headers=agency.headers, json={
-            "contract_id": cid, "visit_date": today.isoformat(), "engineer_name": "陈工", "items": ["hazard_inspection"],
-            "summary": "检查", "hazards": [{"description": "配电箱未接地", "level": "general", "location": "车间",
-                                             "deadline": (today + dt.timedelta(days=20)).isoformat()}]})
+        r = await api.post(
+            "/api/v1/service-logs",
+            headers=agency.headers,
+            json={
+                "contract_id": cid,
+                "visit_date": today.isoformat(),
+                "engineer_name": "陈工",
+                "items": ["hazard_inspection"],
+                "summary": "检查",
+                "hazards": [
+                    {
+                        "description": "配电箱未接地",
+                        "level": "general",
+                        "location": "车间",
+                        "deadline": (today + dt.timedelta(days=20)).isoformat(),
+                    }
+                ],
+            },
+        )
         return r.json() if r.status_code == 201 else None
 
     log = await eventually(logged, timeout=30, interval=0.3)
     hazard_id = log["hazards"][0]["id"]
     verified_headers = enterprise.headers
     # the bureau suspends the enterprise's organisation: its old token dies, its new one says so
-    assert (await api.post(f"/api/v1/organisations/{uscc}/suspend", json={"reason": "核查"},
-                           headers=bureau.headers)).status_code == 200
+    assert (
+        await api.post(f"/api/v1/organisations/{uscc}/suspend", json={"reason": "核查"}, headers=bureau.headers)
+    ).status_code == 200
     suspended = bearer(await p.token(enterprise.client_id, enterprise.client_secret))
     assert claims_of(suspended["Authorization"][7:])["org_status"] == "suspended"
     attempts = {
@@ -200,9 +289,12 @@ async def test_an_unverified_enterprise_cannot_contract_confirm_or_rectify(platf
         "confirm a visit": ("POST", f"/api/v1/service-logs/{log['id']}/confirm", None),
         "rectify a hazard": ("POST", f"/api/v1/hazards/{hazard_id}/rectify", {"note": "已整改"}),
         "complain": ("POST", "/api/v1/complaints", {"agency_id": agency_id, "category": "other", "description": "x"}),
-        "edit its record": ("PATCH", "/api/v1/enterprises/" + (await api.get(f"/api/v1/enterprises/by-uscc/{uscc}",
-                                                                             headers=suspended)).json()["id"],
-                            {"contact_name": "x"}),
+        "edit its record": (
+            "PATCH",
+            "/api/v1/enterprises/"
+            + (await api.get(f"/api/v1/enterprises/by-uscc/{uscc}", headers=suspended)).json()["id"],
+            {"contact_name": "x"},
+        ),
     }
     for name, (method, path, body) in attempts.items():
         r = await api.request(method, path, json=body, headers=suspended)
@@ -215,16 +307,25 @@ async def test_an_unverified_enterprise_cannot_contract_confirm_or_rectify(platf
     # a pending enterprise: may register its own record, nothing else
     pending_uscc = fresh_uscc("440703")
     pending = await p.actor("enterprise", org_uscc=pending_uscc, verified=False)
-    own = await api.post("/api/v1/enterprises", json=enterprise_body(pending_uscc, "待核验企业", "440703"),
-                         headers=pending.headers)
+    own = await api.post(
+        "/api/v1/enterprises", json=enterprise_body(pending_uscc, "待核验企业", "440703"), headers=pending.headers
+    )
     assert own.status_code == 201, own.text
-    assert_problem(await api.post("/api/v1/contracts", json=contract_body(pending_uscc, agency_id), headers=pending.headers),
-                   403, "organisation_unverified")
-    assert_problem(await api.patch(f"/api/v1/enterprises/{own.json()['id']}", json={"contact_name": "x"},
-                                   headers=pending.headers), 403, "organisation_unverified")
+    assert_problem(
+        await api.post("/api/v1/contracts", json=contract_body(pending_uscc, agency_id), headers=pending.headers),
+        403,
+        "organisation_unverified",
+    )
+    assert_problem(
+        await api.patch(f"/api/v1/enterprises/{own.json()['id']}", json={"contact_name": "x"}, headers=pending.headers),
+        403,
+        "organisation_unverified",
+    )
     # straight at the service too (no gateway in between)
     async with httpx.AsyncClient(base_url=p.service_url("contracts")) as direct:
-        straight = await direct.post("/api/v1/contracts", json=contract_body(pending_uscc, agency_id), headers=pending.headers)
+        straight = await direct.post(
+            "/api/v1/contracts", json=contract_body(pending_uscc, agency_id), headers=pending.headers
+        )
         assert_problem(straight, 403, "organisation_unverified")
         english = await direct.post("/api/v1/contracts", json={}, headers={**pending.headers, "Accept-Language": "en"})
         assert "not verified" in english.json()["detail"]
@@ -232,26 +333,44 @@ async def test_an_unverified_enterprise_cannot_contract_confirm_or_rectify(platf
 
 async def test_failures_of_one_address_never_lock_out_the_rightful_owner(platform):
     p, api = platform, platform.client
-    bureau_account = (await api.post("/api/v1/admin/accounts", json={
-        "username": unique("bureau"), "password": PASSWORD, "role": "bureau", "district": "440703"},
-        headers=await p.admin_headers())).json()
+    bureau_account = (
+        await api.post(
+            "/api/v1/admin/accounts",
+            json={"username": unique("bureau"), "password": PASSWORD, "role": "bureau", "district": "440703"},
+            headers=await p.admin_headers(),
+        )
+    ).json()
     attacker = "198.51.100.99"
     for i in range(25):
-        await api.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": f"junk-{i}",
-                                             "client_id": "custody-cli"}, headers={"X-Forwarded-For": attacker})
+        await api.post(
+            "/oauth/token",
+            data={"grant_type": "refresh_token", "refresh_token": f"junk-{i}", "client_id": "custody-cli"},
+            headers={"X-Forwarded-For": attacker},
+        )
     for _ in range(15):
         await _pkce_login(p, bureau_account["username"], "wrong-password", attacker)
     assert (await _pkce_login(p, bureau_account["username"], PASSWORD, attacker)).status_code == 429
     started = time.monotonic()
     rightful = await _pkce_login(p, bureau_account["username"], PASSWORD, "203.0.113.77")
     code, _ = code_of(rightful)
-    token = await api.post("/oauth/token", data={"grant_type": "authorization_code", "code": code,
-                                                 "redirect_uri": "http://127.0.0.1:53682/callback",
-                                                 "client_id": "custody-cli", "code_verifier": rightful.verifier},
-                           headers={"X-Forwarded-For": "203.0.113.77"})
+    token = await api.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://127.0.0.1:53682/callback",
+            "client_id": "custody-cli",
+            "code_verifier": rightful.verifier,
+        },
+        headers={"X-Forwarded-For": "203.0.113.77"},
+    )
     assert token.status_code == 200, token.text
-    admin = await api.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(ADMIN_ID, ADMIN_SECRET),
-                           headers={"X-Forwarded-For": "203.0.113.78"})
+    admin = await api.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(ADMIN_ID, ADMIN_SECRET),
+        headers={"X-Forwarded-For": "203.0.113.78"},
+    )
     assert admin.status_code == 200, admin.text
     assert time.monotonic() - started < 5  # at once: no waiting for a window to pass
 
@@ -261,12 +380,19 @@ async def test_a_disabled_accounts_token_is_refused_by_a_service_reached_directl
     bureau = await p.actor("bureau", district="440703")
     other = await p.actor("bureau", district="440704")
     admin = await p.admin_headers()
-    async with httpx.AsyncClient(base_url=p.service_url("registry")) as registry, \
-            httpx.AsyncClient(base_url=p.service_url("audit")) as audit:
+    async with (
+        httpx.AsyncClient(base_url=p.service_url("registry")) as registry,
+        httpx.AsyncClient(base_url=p.service_url("audit")) as audit,
+    ):
         for service in (registry, audit):
-            assert (await service.get("/api/v1/agencies" if service is registry else "/api/v1/hazards",
-                                      headers=bureau.headers)).status_code == 200  # verified and cached
-        r = await api.post(f"/api/v1/admin/accounts/{bureau.account['id']}/disable", json={"reason": "离职"}, headers=admin)
+            assert (
+                await service.get(
+                    "/api/v1/agencies" if service is registry else "/api/v1/hazards", headers=bureau.headers
+                )
+            ).status_code == 200  # verified and cached
+        r = await api.post(
+            f"/api/v1/admin/accounts/{bureau.account['id']}/disable", json={"reason": "离职"}, headers=admin
+        )
         assert r.status_code == 200
         started = time.monotonic()
 
@@ -280,12 +406,16 @@ async def test_a_disabled_accounts_token_is_refused_by_a_service_reached_directl
         assert elapsed < 5, elapsed
         from tests.faults.helpers import record
 
-        record("disabled-account-refused-directly", backend=p.settings.database_url and "postgres" or "sqlite",
-               seconds=round(elapsed, 3))
+        record(
+            "disabled-account-refused-directly",
+            backend=(p.settings.database_url and "postgres") or "sqlite",
+            seconds=round(elapsed, 3),
+        )
         assert (await registry.get("/api/v1/agencies", headers=other.headers)).status_code == 200  # others unaffected
         # a deleted client's token too
-        creds = (await api.post("/api/v1/admin/clients", json={"username": other.username, "name": "erp"},
-                                headers=admin)).json()
+        creds = (
+            await api.post("/api/v1/admin/clients", json={"username": other.username, "name": "erp"}, headers=admin)
+        ).json()
         erp = bearer(await p.token(creds["client_id"], creds["client_secret"]))
         assert (await audit.get("/api/v1/hazards", headers=erp)).status_code == 200
         assert (await api.delete(f"/api/v1/admin/clients/{creds['client_id']}", headers=admin)).status_code == 204
@@ -304,8 +434,9 @@ async def test_a_disabled_accounts_token_is_refused_by_a_service_reached_directl
         assert (await registry.get("/api/v1/agencies", headers=bureau.headers)).status_code == 401
         assert (await registry.get("/api/v1/agencies", headers=other.headers)).status_code == 200
     # enabled again: a new token works, the old one stays dead
-    assert (await api.post(f"/api/v1/admin/accounts/{bureau.account['id']}/enable", json={"reason": "复职"},
-                           headers=admin)).status_code == 200
+    assert (
+        await api.post(f"/api/v1/admin/accounts/{bureau.account['id']}/enable", json={"reason": "复职"}, headers=admin)
+    ).status_code == 200
     fresh = bearer(await p.token(bureau.client_id, bureau.client_secret))
     assert (await api.get("/api/v1/agencies", headers=fresh)).status_code == 200
     assert (await api.get("/api/v1/agencies", headers=bureau.headers)).status_code == 401

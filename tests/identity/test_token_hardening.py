@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from devtools.natsserver import free_port
+from devtools.testing.tokens import TEST_AUDIENCE, TEST_ISSUER, make_token, signing_key, verifier
 from gateway.addresses import client_address
 from shared.auth import REFETCH_INTERVAL_SECONDS, TokenVerifier
 from shared.errors import Unauthorized
-from devtools.natsserver import free_port
-from devtools.testing.tokens import TEST_AUDIENCE, TEST_ISSUER, make_token, signing_key, verifier
 from tests.gateway.conftest import gateway_settings, running_gateway
 from tests.gateway.helpers import ADMIN_ID, ADMIN_SECRET, admin_token, bearer
 
@@ -41,26 +41,29 @@ def _signed_raw(payload: bytes, key: RSAKey | None = None) -> str:
     return f"{header}.{body}.{_b64(signature)}"
 
 
-@pytest.mark.parametrize("name, token", [
-    ("jti is a list", make_token("admin", jti=[])),
-    ("jti is an object", make_token("admin", jti={"a": 1})),
-    ("no jti", make_token("admin", jti=None)),
-    ("sub is a number", make_token("admin", sub=12345)),
-    ("client_id is a list", make_token("admin", client_id=["a"])),
-    ("org_uscc is an object", make_token("agency", org_uscc={"x": 1})),
-    ("scope is a list", make_token("admin", scope=["custody.read"])),
-    ("iat is a string", make_token("admin", iat="now")),
-    ("iat is a bool", make_token("admin", iat=True)),
-    ("nbf is a list", make_token("admin", nbf=[1])),
-    ("exp - iat over 15 minutes", make_token("admin", ttl=901)),
-    ("deeply nested payload", _signed_raw(b"[" * 2500 + b"]" * 2500)),
-    ("deeply nested object payload", _signed_raw(b'{"a":' * 1200 + b"1" + b"}" * 1200)),
-    ("payload not an object", _signed_raw(b"[1, 2, 3]")),
-    ("payload not JSON", _signed_raw(b"\xff\xfe not json")),
-    ("deeply nested header", f"{_b64(b'[' * 1000 + b']' * 1000)}.e30.c2ln"),
-    ("oversized token", make_token("admin", pad="x" * 9000)),
-    ("kid is a list", f"{_b64(json.dumps({'alg': 'RS256', 'kid': ['test-key-1']}).encode())}.e30.c2ln"),
-])
+@pytest.mark.parametrize(
+    ("name", "token"),
+    [
+        ("jti is a list", make_token("admin", jti=[])),
+        ("jti is an object", make_token("admin", jti={"a": 1})),
+        ("no jti", make_token("admin", jti=None)),
+        ("sub is a number", make_token("admin", sub=12345)),
+        ("client_id is a list", make_token("admin", client_id=["a"])),
+        ("org_uscc is an object", make_token("agency", org_uscc={"x": 1})),
+        ("scope is a list", make_token("admin", scope=["custody.read"])),
+        ("iat is a string", make_token("admin", iat="now")),
+        ("iat is a bool", make_token("admin", iat=True)),
+        ("nbf is a list", make_token("admin", nbf=[1])),
+        ("exp - iat over 15 minutes", make_token("admin", ttl=901)),
+        ("deeply nested payload", _signed_raw(b"[" * 2500 + b"]" * 2500)),
+        ("deeply nested object payload", _signed_raw(b'{"a":' * 1200 + b"1" + b"}" * 1200)),
+        ("payload not an object", _signed_raw(b"[1, 2, 3]")),
+        ("payload not JSON", _signed_raw(b"\xff\xfe not json")),
+        ("deeply nested header", f"{_b64(b'[' * 1000 + b']' * 1000)}.e30.c2ln"),
+        ("oversized token", make_token("admin", pad="x" * 9000)),
+        ("kid is a list", f"{_b64(json.dumps({'alg': 'RS256', 'kid': ['test-key-1']}).encode())}.e30.c2ln"),
+    ],
+)
 async def test_malformed_tokens_are_401(name, token):
     with pytest.raises(Unauthorized):
         await verifier().verify(token)
@@ -78,7 +81,7 @@ class JwksServer:
         self.hits = 0
         self.port = free_port()
 
-    async def __aenter__(self) -> "JwksServer":
+    async def __aenter__(self) -> JwksServer:
         async def jwks(_: web.Request) -> web.Response:
             self.hits += 1
             return web.json_response({"keys": [k.as_dict(private=False) for k in self.keys]})
@@ -151,20 +154,27 @@ def test_x_forwarded_for_counts_only_from_trusted_proxies():
 async def test_the_proxy_rate_limit_key_is_a_verified_client_id(sqlite_backend):
     """Forged tokens naming the victim's client_id do not drain the victim's bucket; behind a trusted
     proxy, clients do not share one address bucket."""
-    settings = gateway_settings(sqlite_backend, proxy_rate_burst=3, proxy_rate_per_second=0.01,
-                                trusted_proxies="10.1.2.3")
+    settings = gateway_settings(
+        sqlite_backend, proxy_rate_burst=3, proxy_rate_per_second=0.01, trusted_proxies="10.1.2.3"
+    )
     async with running_gateway(settings) as gw:
         victim = await admin_token(gw)
         forged = make_token("admin", client_id=ADMIN_ID)  # signed by a key the gateway does not know
         for i in range(10):
             r = await gw.get("/api/v1/policy", headers={**bearer(forged), "X-Forwarded-For": f"198.51.100.{i % 2}"})
             assert r.status_code != 429, i  # keyed on addresses 198.51.100.0/1, not on the forged client
-        statuses = [(await gw.get("/api/v1/policy", headers={**bearer(victim), "X-Forwarded-For": f"203.0.113.{i}"}))
-                    .status_code for i in range(4)]
+        statuses = [
+            (
+                await gw.get("/api/v1/policy", headers={**bearer(victim), "X-Forwarded-For": f"203.0.113.{i}"})
+            ).status_code
+            for i in range(4)
+        ]
         assert statuses[:3] != [429, 429, 429] and 429 not in statuses[:3]  # the victim's own bucket is intact
         assert statuses[3] == 429  # …and it is the victim's (verified) client that is limited
         # anonymous callers behind the trusted proxy: one bucket per real client address
-        anon = [(await gw.get("/api/v1/policy", headers={"X-Forwarded-For": f"192.0.2.{i}"})).status_code for i in range(20)]
+        anon = [
+            (await gw.get("/api/v1/policy", headers={"X-Forwarded-For": f"192.0.2.{i}"})).status_code for i in range(20)
+        ]
         assert 429 not in anon
 
 
@@ -179,7 +189,9 @@ async def test_private_signing_keys_are_encrypted_at_rest_and_the_secret_can_be_
         async with gw.app.state.gw.db.reader() as session:
             stored = (await session.execute(sa.select(SigningKey.private_jwk))).scalars().all()
         assert stored and all(s.startswith("enc:v1:") and '"d"' not in s for s in stored)
-    rotated = settings.model_copy(update={"key_encryption_key": "second-secret-" + "y" * 30 + ",first-secret-" + "x" * 30})
+    rotated = settings.model_copy(
+        update={"key_encryption_key": "second-secret-" + "y" * 30 + ",first-secret-" + "x" * 30}
+    )
     async with running_gateway(rotated) as gw:
         assert (await gw.get("/api/v1/me", headers=bearer(token))).status_code == 200  # the same key still verifies
         async with gw.app.state.gw.db.reader() as session:
@@ -203,8 +215,14 @@ def test_production_refuses_to_start_without_a_key_encryption_secret(tmp_path, s
     from gateway.oauth.keys import StartupRefused
     from shared.settings import Settings
 
-    settings = Settings(_env_file=None, env="production", data_dir=tmp_path, admin_client_id=ADMIN_ID,
-                        admin_client_secret=ADMIN_SECRET, key_encryption_key=secret)
+    settings = Settings(
+        _env_file=None,
+        env="production",
+        data_dir=tmp_path,
+        admin_client_id=ADMIN_ID,
+        admin_client_secret=ADMIN_SECRET,
+        key_encryption_key=secret,
+    )
     with pytest.raises(StartupRefused, match="KEY_ENCRYPTION_KEY"):
         create_app(settings)
     ok = settings.model_copy(update={"key_encryption_key": "a-real-production-secret-of-40-chars-long"})
@@ -216,8 +234,16 @@ async def test_revoked_tokens_with_odd_claims_never_break_the_gateway(sqlite_gat
     a list used to raise TypeError (unhashable) in the revoked-token check."""
     gw = sqlite_gateway.app.state.gw
     now = int(time.time())
-    claims = {"iss": gw.settings.issuer_url, "aud": gw.settings.audience, "sub": str(uuid.uuid4()), "iat": now,
-              "exp": now + 600, "scope": "custody.read custody.write", "client_id": ADMIN_ID, "role": "admin"}
+    claims = {
+        "iss": gw.settings.issuer_url,
+        "aud": gw.settings.audience,
+        "sub": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 600,
+        "scope": "custody.read custody.write",
+        "client_id": ADMIN_ID,
+        "role": "admin",
+    }
     for odd in ({"jti": []}, {"jti": {"a": 1}}, {"jti": 7}, {"sub": ["x"], "jti": "j"}, {"client_id": [1], "jti": "j"}):
         token = gw.keys.sign({**claims, **odd})
         for path in ("/api/v1/me", "/api/v1/policy", "/api/v1/admin/dlq?service=registry"):

@@ -14,7 +14,6 @@ from tests.notify.helpers import items, seeded, started, wait_for_item
 from tests.notify.world import OLD, TODAY, World
 
 
-
 async def arrange(settings, client, world: World) -> None:
     await seeded(settings, client, world)
     certificates = [
@@ -95,7 +94,9 @@ async def test_each_reminder_once_across_reruns(env):
         # 55 days on: the filing is within 30 days now (once), the certificate was told already.
         later = (TODAY + timedelta(days=55)).isoformat()
         for _ in range(2):
-            r = await client.post("/api/v1/admin/sweep", params={"service": "notify", "as_of": later}, headers=auth("admin"))
+            r = await client.post(
+                "/api/v1/admin/sweep", params={"service": "notify", "as_of": later}, headers=auth("admin")
+            )
             assert r.status_code == 200, r.text
         assert reminders_of(await items(client, world["A1a"])) == [
             "reminder.certificate_expiry",

@@ -21,11 +21,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
-SCREENSHOTS = DOCS_SCREENSHOTS if os.environ.get("CUSTODY_UPDATE_SCREENSHOTS") == "1" else \
-    Path(tempfile.gettempdir()) / "custody-portal-screenshots"
+SCREENSHOTS = (
+    DOCS_SCREENSHOTS
+    if os.environ.get("CUSTODY_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "custody-portal-screenshots"
+)
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DEVICES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 BLOCKING = ("serious", "critical")
 
@@ -65,10 +74,13 @@ class Browsing:
             await self.page.evaluate(axe_source())
         result = await self.page.evaluate(
             "axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'tag', "
-            "values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})")
+            "values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
+        )
         bad = [v for v in result["violations"] if v.get("impact") in BLOCKING]
-        details = [f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(
-            ", ".join(n["target"]) for n in v["nodes"][:5]) for v in bad]
+        details = [
+            f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(", ".join(n["target"]) for n in v["nodes"][:5])
+            for v in bad
+        ]
         assert not bad, f"axe-core on {name} ({self.page.url}): " + " | ".join(details)
         if self.device == "phone":
             width = await self.page.evaluate("document.documentElement.scrollWidth")
@@ -110,9 +122,13 @@ class Browsing:
 
 
 async def open_browsing(browser: Any, base_url: str, *, lang: str, device: str) -> Browsing:
-    context = await browser.new_context(base_url=base_url, locale="en-US" if lang == "en" else "zh-CN",
-                                        viewport=DEVICES[device], is_mobile=device == "phone",
-                                        has_touch=device == "phone")
+    context = await browser.new_context(
+        base_url=base_url,
+        locale="en-US" if lang == "en" else "zh-CN",
+        viewport=DEVICES[device],
+        is_mobile=device == "phone",
+        has_touch=device == "phone",
+    )
     page = await context.new_page()
     page.set_default_timeout(20_000)
     await page.goto(f"/?lang={lang}")

@@ -26,17 +26,42 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # docs/screenshots/ is refreshed on request (CUSTODY_UPDATE_SCREENSHOTS=1), so that a test run does
 # not leave the working tree dirty; otherwise the screenshots go to a temporary directory.
-SCREENSHOTS = DOCS_SCREENSHOTS if os.environ.get("CUSTODY_UPDATE_SCREENSHOTS") == "1" else \
-    Path(tempfile.gettempdir()) / "custody-portal-screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+SCREENSHOTS = (
+    DOCS_SCREENSHOTS
+    if os.environ.get("CUSTODY_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "custody-portal-screenshots"
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TEXT = {
-    "zh-CN": {"title": "已备案安全中介机构公示名单", "search": "搜索", "dashboard": "监管看板", "city": "全市（各区县对比）",
-              "filings": "待审核的机构备案", "contracts": "待备案的托管协议", "complaints": "待通报的投诉",
-              "district": "新会区", "submit": "登录"},
-    "en": {"title": "Filed safety agencies", "search": "Search", "dashboard": "Dashboard", "city": "Whole city",
-           "filings": "Agency filings to review", "contracts": "Contracts to file", "complaints": "Complaints to forward",
-           "district": "Xinhui District", "submit": "Sign in"},
+    "zh-CN": {
+        "title": "已备案安全中介机构公示名单",
+        "search": "搜索",
+        "dashboard": "监管看板",
+        "city": "全市（各区县对比）",
+        "filings": "待审核的机构备案",
+        "contracts": "待备案的托管协议",
+        "complaints": "待通报的投诉",
+        "district": "新会区",
+        "submit": "登录",
+    },
+    "en": {
+        "title": "Filed safety agencies",
+        "search": "Search",
+        "dashboard": "Dashboard",
+        "city": "Whole city",
+        "filings": "Agency filings to review",
+        "contracts": "Contracts to file",
+        "complaints": "Complaints to forward",
+        "district": "Xinhui District",
+        "submit": "Sign in",
+    },
 }
 
 
@@ -47,22 +72,27 @@ async def browser():
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     if executable is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the Makefile's test target does it)")
+        pytest.fail(
+            "Debian's chromium is not installed: apt-get install -y chromium (the Makefile's test target does it)"
+        )
     async with async_playwright() as p:
         instance = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield instance
         await instance.close()
 
 
-async def _new_page(browser, platform: Platform, *, lang: str, mobile: bool = False):  # noqa: ANN001, ANN202
-    context = await browser.new_context(base_url=platform.url, locale="en-US" if lang == "en" else "zh-CN",
-                                        viewport={"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900})
+async def _new_page(browser, platform: Platform, *, lang: str, mobile: bool = False):
+    context = await browser.new_context(
+        base_url=platform.url,
+        locale="en-US" if lang == "en" else "zh-CN",
+        viewport={"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900},
+    )
     page = await context.new_page()
     page.set_default_timeout(15_000)
     return context, page
 
 
-async def _approve_new_agency(platform: Platform, demo, lang: str) -> dict:  # noqa: ANN001
+async def _approve_new_agency(platform: Platform, demo, lang: str) -> dict:
     """A new agency files and the city bureau approves it — through the API, now."""
     import httpx
 
@@ -71,12 +101,21 @@ async def _approve_new_agency(platform: Platform, demo, lang: str) -> dict:  # n
         bureau, _ = await seeder.account(f"{demo.bureau_username}", "bureau", district="440700")
         stamp = str(int(time.time() * 1000))[-6:]
         name = f"新会区新批准安全技术有限公司{stamp}" if lang == "zh-CN" else f"新会区 Newly Approved Safety Co {stamp}"
-        return await seeder.new_agency(name, "440705", ["440705", "440781"], ["textiles", "machinery"], ["何志明", "卢嘉欣"],
-                                       uscc=uscc_for("browser", int(stamp), "440705", lang), approve_with=bureau)
+        return await seeder.new_agency(
+            name,
+            "440705",
+            ["440705", "440781"],
+            ["textiles", "machinery"],
+            ["何志明", "卢嘉欣"],
+            uscc=uscc_for("browser", int(stamp), "440705", lang),
+            approve_with=bureau,
+        )
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-async def test_directory_filters_and_shows_a_newly_approved_agency(platform: Platform, demo, browser, lang: str) -> None:  # noqa: ANN001
+async def test_directory_filters_and_shows_a_newly_approved_agency(
+    platform: Platform, demo, browser, lang: str
+) -> None:
     agency = await _approve_new_agency(platform, demo, lang)
     assert agency["status"] == "approved" and agency["filing_no"]
     context, page = await _new_page(browser, platform, lang=lang)
@@ -126,7 +165,7 @@ async def test_directory_filters_and_shows_a_newly_approved_agency(platform: Pla
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-async def test_bureau_logs_in_and_sees_its_dashboard_and_queues(platform: Platform, demo, browser, lang: str) -> None:  # noqa: ANN001
+async def test_bureau_logs_in_and_sees_its_dashboard_and_queues(platform: Platform, demo, browser, lang: str) -> None:
     context, page = await _new_page(browser, platform, lang=lang)
     try:
         await page.goto(f"/?lang={lang}")
@@ -163,7 +202,7 @@ async def test_bureau_logs_in_and_sees_its_dashboard_and_queues(platform: Platfo
         await context.close()
 
 
-async def test_event_documentation_page(platform: Platform, browser) -> None:  # noqa: ANN001
+async def test_event_documentation_page(platform: Platform, browser) -> None:
     context, page = await _new_page(browser, platform, lang="zh-CN")
     try:
         await page.goto("/asyncapi")

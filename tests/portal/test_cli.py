@@ -33,7 +33,9 @@ async def test_demo_seeds_the_full_data_set_and_prints_the_way_in(platform: Plat
     assert f"{platform.url}/" in result.output and "jm-bureau-full" in result.output and DEMO_PASSWORD in result.output
     assert "6 agencies" in result.output and "10 enterprises" in result.output
     async with httpx.AsyncClient(base_url=platform.url) as client:
-        names = [a["name"] for a in (await client.get("/api/v1/directory/agencies", params={"q": "-full"})).json()["items"]]
+        names = [
+            a["name"] for a in (await client.get("/api/v1/directory/agencies", params={"q": "-full"})).json()["items"]
+        ]
     assert len(names) == 5  # one of six is left waiting for review
     again = await asyncio.to_thread(runner.invoke, app, ["demo", *_admin_args(platform), "--tag", "-full"])
     assert again.exit_code == 0 and "already there" in again.output
@@ -55,8 +57,9 @@ def _play_browser(authorize_url: str, username: str, password: str) -> int:
         return browser.get(done.headers["location"]).status_code
 
 
-async def test_login_with_pkce_on_loopback_then_token_refreshes(platform: Platform, demo, tmp_path: Path,  # noqa: ANN001
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_login_with_pkce_on_loopback_then_token_refreshes(
+    platform: Platform, demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     flow = auth.LoopbackLogin(platform.url)
     assert flow.redirect_uri.startswith("http://127.0.0.1:") and "code_challenge_method=S256" in flow.authorize_url
@@ -87,18 +90,27 @@ async def test_token_without_login_says_so(tmp_path: Path, monkeypatch: pytest.M
     assert result.exit_code == 1 and "custody login" in result.output
 
 
-async def test_events_tail_prints_the_envelopes(platform: Platform, demo, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+async def test_events_tail_prints_the_envelopes(platform: Platform, demo, capsys: pytest.CaptureFixture) -> None:
     prefix = platform.settings.subject_prefix
     readiness = [asyncio.Event(), asyncio.Event()]
-    watchers = [asyncio.create_task(tail(platform.settings.nats_servers, f"{prefix}.{kind}", count=1, ready=ready, raw=True))
-                for kind, ready in zip(("agency.submitted", "agency.approved"), readiness)]
+    watchers = [
+        asyncio.create_task(tail(platform.settings.nats_servers, f"{prefix}.{kind}", count=1, ready=ready, raw=True))
+        for kind, ready in zip(("agency.submitted", "agency.approved"), readiness, strict=False)
+    ]
     for ready in readiness:
         await asyncio.wait_for(ready.wait(), 10)
     async with httpx.AsyncClient(base_url=platform.url, timeout=20.0) as client:
         seeder = Seeder(client, admin_id=ADMIN_ID, admin_secret=ADMIN_SECRET)
         bureau, _ = await seeder.account(demo.bureau_username, "bureau", district="440700")
-        agency = await seeder.new_agency("江门市事件测试安全服务有限公司", "440703", ["440703"], ["machinery"], ["赵工", "钱工"],
-                                         uscc=uscc_for("tail", 1, "440703"), approve_with=bureau)
+        agency = await seeder.new_agency(
+            "江门市事件测试安全服务有限公司",
+            "440703",
+            ["440703"],
+            ["machinery"],
+            ["赵工", "钱工"],
+            uscc=uscc_for("tail", 1, "440703"),
+            approve_with=bureau,
+        )
     submitted, approved = [(await asyncio.wait_for(w, 30))[0] for w in watchers]
     assert (submitted["type"], approved["type"]) == ("agency.submitted", "agency.approved")
     assert all(e["subject"] == agency["id"] and e["specversion"] == "1.0" for e in (submitted, approved))
@@ -107,8 +119,11 @@ async def test_events_tail_prints_the_envelopes(platform: Platform, demo, capsys
 
 
 async def test_sweep_and_dead_letters(platform: Platform) -> None:
-    result = await asyncio.to_thread(runner.invoke, app, ["sweep", "--service", "contracts", "--as-of",
-                                                          date.today().isoformat(), *_admin_args(platform)])
+    result = await asyncio.to_thread(
+        runner.invoke,
+        app,
+        ["sweep", "--service", "contracts", "--as-of", date.today().isoformat(), *_admin_args(platform)],
+    )
     assert result.exit_code == 0, result.output
     assert "contracts" in result.output
     result = await asyncio.to_thread(runner.invoke, app, ["sweep", "--as-of", "not-a-date", *_admin_args(platform)])
@@ -116,14 +131,24 @@ async def test_sweep_and_dead_letters(platform: Platform) -> None:
     result = await asyncio.to_thread(runner.invoke, app, ["dlq", "list", "--service", "audit", *_admin_args(platform)])
     assert result.exit_code == 0, result.output
     assert "dead letters · audit · 0" in result.output
-    result = await asyncio.to_thread(runner.invoke, app, ["dlq", "replay", "00000000-0000-0000-0000-000000000000",
-                                                          "--service", "audit", *_admin_args(platform)])
+    result = await asyncio.to_thread(
+        runner.invoke,
+        app,
+        ["dlq", "replay", "00000000-0000-0000-0000-000000000000", "--service", "audit", *_admin_args(platform)],
+    )
     assert result.exit_code == 1 and "404" in result.output
 
 
 def test_envelope_lines_are_readable() -> None:
     from cli.ops import format_envelope
 
-    line = format_envelope({"type": "contract.filed", "source": "/contracts", "subject": "c-1", "time": "2026-11-28T08:00:00Z",
-                            "data": {"id": "c-1", "version": 4, "status": "filed", "filing_no": "JM-HT-2026-0001"}})
+    line = format_envelope(
+        {
+            "type": "contract.filed",
+            "source": "/contracts",
+            "subject": "c-1",
+            "time": "2026-11-28T08:00:00Z",
+            "data": {"id": "c-1", "version": 4, "status": "filed", "filing_no": "JM-HT-2026-0001"},
+        }
+    )
     assert "contract.filed" in line and "v4" in line and "filing_no=JM-HT-2026-0001" in line and "status=filed" in line

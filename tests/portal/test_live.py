@@ -29,7 +29,7 @@ async def _signed_in(platform: Platform, username: str, lang: str = "zh-CN") -> 
     return client
 
 
-async def test_a_district_bureau_sees_its_district_only(platform: Platform, demo) -> None:  # noqa: ANN001
+async def test_a_district_bureau_sees_its_district_only(platform: Platform, demo) -> None:
     client = await _signed_in(platform, demo.district_bureaus["440704"])  # 江海区: one filing waits there
     try:
         r = await client.get("/portal/dashboard")
@@ -48,7 +48,7 @@ async def test_a_district_bureau_sees_its_district_only(platform: Platform, demo
         await client.aclose()
 
 
-async def test_city_bureau_in_english(platform: Platform, demo) -> None:  # noqa: ANN001
+async def test_city_bureau_in_english(platform: Platform, demo) -> None:
     client = await _signed_in(platform, demo.bureau_username, lang="en")
     try:
         r = await client.get("/portal/dashboard")
@@ -62,7 +62,7 @@ async def test_city_bureau_in_english(platform: Platform, demo) -> None:  # noqa
         await client.aclose()
 
 
-async def test_private_exports_and_dashboard_need_a_login(platform: Platform, demo) -> None:  # noqa: ANN001
+async def test_private_exports_and_dashboard_need_a_login(platform: Platform, demo) -> None:
     async with httpx.AsyncClient(base_url=platform.url) as anonymous:
         for path in ("/portal/dashboard", "/portal/exports/complaints.csv", "/portal/exports/contracts.xlsx"):
             r = await anonymous.get(path)

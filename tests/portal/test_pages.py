@@ -11,7 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from portal import session as portal_session
 from tests.portal.fakes import NASTY, FakePlatform
@@ -79,16 +81,24 @@ async def test_english_switch_is_remembered(client: httpx.AsyncClient) -> None:
 
 
 async def test_accept_language_english(fake: FakePlatform) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE,
-                                 headers={"Accept-Language": "en-US,en;q=0.9"}) as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=fake.app()), base_url=BASE, headers={"Accept-Language": "en-US,en;q=0.9"}
+    ) as c:
         assert "Filed safety agencies" in (await c.get("/")).text
 
 
-async def test_filters_go_to_the_directory_and_bad_ones_are_dropped(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+async def test_filters_go_to_the_directory_and_bad_ones_are_dropped(
+    client: httpx.AsyncClient, fake: FakePlatform
+) -> None:
     r = await client.get("/", params={"grade": "a", "district": "440703", "industry": "machinery", "q": "安泰"})
     assert r.status_code == 200
     sent = dict(fake.calls[-1].url.params)
-    assert sent["grade"] == "A" and sent["district"] == "440703" and sent["industry"] == "machinery" and sent["q"] == "安泰"
+    assert (
+        sent["grade"] == "A"
+        and sent["district"] == "440703"
+        and sent["industry"] == "machinery"
+        and sent["q"] == "安泰"
+    )
     assert "JM-TG-2026-0001" in r.text and "JM-TG-2026-0002" not in r.text
     assert 'value="440703" selected' in r.text
     r = await client.get("/", params={"district": "999999", "industry": "'; drop", "grade": "Z"})
@@ -136,8 +146,11 @@ async def test_login_flow_and_city_dashboard(client: httpx.AsyncClient, fake: Fa
     assert "&lt;script&gt;" in html and "<script>alert" not in html
     assert r.headers["cache-control"] == "no-store"
     # every token the portal used is the bureau's
-    assert all(c.headers.get("authorization", "").startswith("Bearer ") for c in fake.calls
-               if "/api/v1/contracts" in c.url.path)
+    assert all(
+        c.headers.get("authorization", "").startswith("Bearer ")
+        for c in fake.calls
+        if "/api/v1/contracts" in c.url.path
+    )
     r = await client.get("/portal/dashboard", params={"lang": "en"})
     assert "Whole city" in r.text and "Agency filings to review" in r.text
 
@@ -222,7 +235,9 @@ async def test_directory_exports(client: httpx.AsyncClient) -> None:
     assert sheet["A1"].value == "Filing no." and sheet["B3"].value == NASTY
 
 
-async def test_private_exports_need_login_and_neutralise_formulas(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+async def test_private_exports_need_login_and_neutralise_formulas(
+    client: httpx.AsyncClient, fake: FakePlatform
+) -> None:
     r = await client.get("/portal/exports/hazards.csv")
     assert r.status_code == 303
     await login(client, fake)
@@ -254,10 +269,24 @@ async def test_stylesheet(client: httpx.AsyncClient) -> None:
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(params=st.dictionaries(st.sampled_from(["q", "district", "industry", "grade", "cursor", "lang", "next", "status"]),
-                              st.text(max_size=300), max_size=5),
-       page=st.sampled_from(["/", "/policy", "/portal/login", "/portal/callback", "/portal/dashboard",
-                             "/portal/exports/directory.csv", "/asyncapi"]))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["q", "district", "industry", "grade", "cursor", "lang", "next", "status"]),
+        st.text(max_size=300),
+        max_size=5,
+    ),
+    page=st.sampled_from(
+        [
+            "/",
+            "/policy",
+            "/portal/login",
+            "/portal/callback",
+            "/portal/dashboard",
+            "/portal/exports/directory.csv",
+            "/asyncapi",
+        ]
+    ),
+)
 async def test_no_input_gives_a_500(params: dict[str, str], page: str) -> None:
     fake = FakePlatform()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
@@ -282,15 +311,29 @@ def test_the_event_docs_are_up_to_date() -> None:
     from portal import eventdoc
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "PORTAL.md").read_text(encoding="utf-8")
-    assert eventdoc.markdown() in doc, "the event catalog changed: run `python -m portal.eventdoc --write docs/PORTAL.md`"
+    assert eventdoc.markdown() in doc, (
+        "the event catalog changed: run `python -m portal.eventdoc --write docs/PORTAL.md`"
+    )
 
 
-async def test_an_expired_access_token_is_refreshed_with_rotation(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+async def test_an_expired_access_token_is_refreshed_with_rotation(
+    client: httpx.AsyncClient, fake: FakePlatform
+) -> None:
     from tests.portal.fakes import fake_jwt
 
     def session_cookie(rt: str) -> str:
-        return sealer().seal({"at": fake_jwt(role="bureau", district="440700"), "rt": rt, "at_exp": 0, "csrf": "c" * 40,
-                              "role": "bureau", "district": "440700", "exp": 2_000_000_000}, purpose="session")
+        return sealer().seal(
+            {
+                "at": fake_jwt(role="bureau", district="440700"),
+                "rt": rt,
+                "at_exp": 0,
+                "csrf": "c" * 40,
+                "role": "bureau",
+                "district": "440700",
+                "exp": 2_000_000_000,
+            },
+            purpose="session",
+        )
 
     client.cookies.set(portal_session.SESSION_COOKIE, session_cookie("rt-1"), domain="127.0.0.1")
     r = await client.get("/portal/dashboard")
@@ -305,13 +348,12 @@ async def test_an_expired_access_token_is_refreshed_with_rotation(client: httpx.
     assert r.status_code == 303 and r.headers["location"].startswith("/portal/login")
 
 
-async def test_ensure_portal_client_is_idempotent(tmp_path) -> None:  # noqa: ANN001
+async def test_ensure_portal_client_is_idempotent(tmp_path) -> None:
+    from gateway.models import Client
+    from gateway.portal_client import PORTAL_CLIENT_ID, ensure_portal_client
     from shared import migrations
     from shared.db import Database
     from shared.settings import Settings
-
-    from gateway.models import Client
-    from gateway.portal_client import PORTAL_CLIENT_ID, ensure_portal_client
 
     settings = Settings(_env_file=None, env="test", data_dir=tmp_path, gateway_port=18123)
     db = Database(settings.database_url_for("gateway"), service="gateway")
@@ -335,8 +377,15 @@ def _csrf(html: str) -> str:
 
 async def test_a_form_shows_the_apis_message_next_to_its_field_and_keeps_the_input(client: httpx.AsyncClient) -> None:
     page = await client.get("/portal/signup")
-    form = {"csrf": _csrf(page.text), "role": "agency", "org_uscc": "BAD", "display_name": "<b>安泰</b>",
-            "username": "antai", "password": "secret-123", "password2": "secret-123"}
+    form = {
+        "csrf": _csrf(page.text),
+        "role": "agency",
+        "org_uscc": "BAD",
+        "display_name": "<b>安泰</b>",
+        "username": "antai",
+        "password": "secret-123",
+        "password2": "secret-123",
+    }
     r = await client.post("/portal/signup", data=form)
     assert r.status_code == 422
     html = r.text
@@ -361,9 +410,18 @@ async def test_every_form_post_needs_its_csrf_token(client: httpx.AsyncClient, f
 async def test_the_gateway_down_is_a_message_not_a_500(client: httpx.AsyncClient, fake: FakePlatform) -> None:
     page = await client.get("/portal/signup")
     fake.down.add("gateway")
-    r = await client.post("/portal/signup", data={"csrf": _csrf(page.text), "role": "agency", "org_uscc": "X",
-                                                  "display_name": "n", "username": "user1", "password": "p" * 8,
-                                                  "password2": "p" * 8})
+    r = await client.post(
+        "/portal/signup",
+        data={
+            "csrf": _csrf(page.text),
+            "role": "agency",
+            "org_uscc": "X",
+            "display_name": "n",
+            "username": "user1",
+            "password": "p" * 8,
+            "password2": "p" * 8,
+        },
+    )
     assert r.status_code == 503 and "服务暂时不可用" in r.text and 'value="user1"' in r.text
 
 

@@ -27,7 +27,9 @@ from tests.portal.browser import Browsing, chromium_path, open_browsing
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 PASSWORD = "Walk-the-week-2026"
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 _walks = itertools.count(1)
 
 
@@ -46,8 +48,11 @@ async def browser():
 async def verify(platform: Platform, uscc: str) -> None:
     """SPEC §14: the bureau verifies the organisation. Until the portal's verification queue lands
     (phase 2 of issue #19) this step is the API call that page will make."""
-    r = await platform.client.post(f"/api/v1/organisations/{uscc}/verify", headers=await platform.admin_headers(),
-                                   json={"decision": "verify", "comments": "营业执照核对无误"})
+    r = await platform.client.post(
+        f"/api/v1/organisations/{uscc}/verify",
+        headers=await platform.admin_headers(),
+        json={"decision": "verify", "comments": "营业执照核对无误"},
+    )
     assert r.status_code == 200, r.text
 
 
@@ -65,7 +70,7 @@ async def sign_up(b: Browsing, *, role: str, uscc: str, name: str, username: str
     await b.shot("signed-up")
 
 
-async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, PLR0915 - one story, in order
+async def walk(b: Browsing, platform: Platform, demo) -> None:
     page = b.page
     n = next(_walks)
     stamp = f"{int(time.time()) % 100000}{n}"
@@ -111,8 +116,13 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
         await page.check(f"input[name=service_industries][value='{code}']")
     valid = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3 * 365 * 86400))
     since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 365 * 86400))
-    staff = [("梁工程师", "registered_safety_engineer"), ("黄工程师", "registered_safety_engineer"),
-             ("安全员甲", "safety_officer"), ("安全员乙", "safety_officer"), ("安全员丙", "safety_officer")]
+    staff = [
+        ("梁工程师", "registered_safety_engineer"),
+        ("黄工程师", "registered_safety_engineer"),
+        ("安全员甲", "safety_officer"),
+        ("安全员乙", "safety_officer"),
+        ("安全员丙", "safety_officer"),
+    ]
     for i, (person, role) in enumerate(staff):
         await page.fill(f"#f-staff-{i}-name", person)
         await page.select_option(f"#f-staff-{i}-role", role)
@@ -159,7 +169,9 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     await page.fill("#f-name", f"Walk Textile {stamp}" if en else f"江海区走查纺织厂{stamp}")
     await page.select_option("#f-industry", "textiles")
     await page.select_option("#f-district_code", "440704")
-    await page.select_option("#f-town", label=await page.locator("#f-town optgroup >> nth=1").locator("option >> nth=0").inner_text())
+    await page.select_option(
+        "#f-town", label=await page.locator("#f-town optgroup >> nth=1").locator("option >> nth=0").inner_text()
+    )
     await page.fill("#f-address", "江门市江海区 1 号")
     await page.fill("#f-employees", "30")
     await page.fill("#f-contact_name", "李经理")
@@ -168,9 +180,14 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     await page.click("#save-enterprise")
     await page.wait_for_selector("#flash")
     await b.shot("bureau-enterprise")
-    for path, name in (("/portal/agencies", "filings"), ("/portal/enterprises", "enterprises"),
-                       ("/portal/enterprises/import", "enterprise-import"), ("/portal/audits", "audits"),
-                       ("/portal/hazards", "hazards"), ("/portal/visits", "visits")):
+    for path, name in (
+        ("/portal/agencies", "filings"),
+        ("/portal/enterprises", "enterprises"),
+        ("/portal/enterprises/import", "enterprise-import"),
+        ("/portal/audits", "audits"),
+        ("/portal/hazards", "hazards"),
+        ("/portal/visits", "visits"),
+    ):
         await b.goto(path)
         await b.shot(f"bureau-{name}")
     await b.logout()
@@ -216,7 +233,9 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     assert await page.inner_text("#content-sha256") != digest  # new terms, new hash
     await page.click("#sign")
     await page.wait_for_selector("#flash")
-    assert "signed" in (await page.inner_text("#signature-enterprise")).lower() or "签署于" in await page.inner_text("#signature-enterprise")
+    assert "signed" in (await page.inner_text("#signature-enterprise")).lower() or "签署于" in await page.inner_text(
+        "#signature-enterprise"
+    )
     contract_url = page.url.split("?")[0]
     await b.logout()
 
@@ -256,7 +275,12 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
         await page.reload()
     await page.click("#record-visit")
     await page.wait_for_selector("#visit-form")
-    await page.fill("#f-summary", "月度隐患排查：检查配电、消防通道和特种设备。" if not en else "Monthly inspection: wiring, fire exits, equipment.")
+    await page.fill(
+        "#f-summary",
+        "月度隐患排查：检查配电、消防通道和特种设备。"
+        if not en
+        else "Monthly inspection: wiring, fire exits, equipment.",
+    )
     await page.fill("#f-hazards-0-description", "冲压机安全光栅失效" if not en else "Press safety light curtain broken")
     await page.select_option("#f-hazards-0-level", "major")
     await page.fill("#f-hazards-0-location", "冲压车间" if not en else "Press shop")
@@ -303,7 +327,9 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     await page.click("#complain-contract")
     await page.wait_for_selector("#complaint-form")
     await page.select_option("#f-category", "service_quality")
-    await page.fill("#f-description", "隐患排查报告未附整改建议。" if not en else "The inspection report gives no advice.")
+    await page.fill(
+        "#f-description", "隐患排查报告未附整改建议。" if not en else "The inspection report gives no advice."
+    )
     await b.shot("complaint-new")
     await b.submit_until("#send-complaint", "#complaint-status")
     complaint_url = page.url.split("?")[0]
@@ -321,7 +347,9 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     await b.logout()
     await b.login(agency_user, PASSWORD)
     await page.click("#queue-respond a")
-    await page.fill("#f-response", "已补充整改建议并与企业沟通。" if not en else "Advice added; discussed with the enterprise.")
+    await page.fill(
+        "#f-response", "已补充整改建议并与企业沟通。" if not en else "Advice added; discussed with the enterprise."
+    )
     await b.shot("complaint-respond")
     await page.click("#respond")
     await page.wait_for_selector("#flash")
@@ -344,11 +372,17 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:  # noqa: ANN001, 
     await b.logout()
 
 
-@pytest.mark.parametrize(("lang", "device"), [
-    ("zh-CN", "phone"), ("en", "desktop"),
-    # the other two combinations make the rest of docs/screenshots/ (make test-slow)
-    pytest.param("zh-CN", "desktop", marks=pytest.mark.slow), pytest.param("en", "phone", marks=pytest.mark.slow)])
-async def test_each_roles_week_through_pages(platform: Platform, demo, browser, lang: str, device: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("lang", "device"),
+    [
+        ("zh-CN", "phone"),
+        ("en", "desktop"),
+        # the other two combinations make the rest of docs/screenshots/ (make test-slow)
+        pytest.param("zh-CN", "desktop", marks=pytest.mark.slow),
+        pytest.param("en", "phone", marks=pytest.mark.slow),
+    ],
+)
+async def test_each_roles_week_through_pages(platform: Platform, demo, browser, lang: str, device: str) -> None:
     b = await open_browsing(browser, platform.url, lang=lang, device=device)
     try:
         await walk(b, platform, demo)
@@ -360,13 +394,18 @@ async def _visits(platform: Platform, token: str, contract_id: str) -> int:
     import httpx
 
     async with httpx.AsyncClient(base_url=platform.url, timeout=20.0) as client:
-        r = await client.get("/api/v1/service-logs", params={"contract_id": contract_id, "limit": 200},
-                             headers={"Authorization": f"Bearer {token}"})
+        r = await client.get(
+            "/api/v1/service-logs",
+            params={"contract_id": contract_id, "limit": 200},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 200, r.text
         return len(r.json()["items"])
 
 
-async def test_a_visit_recorded_offline_is_sent_once_when_the_connection_returns(platform: Platform, demo, browser) -> None:  # noqa: ANN001
+async def test_a_visit_recorded_offline_is_sent_once_when_the_connection_returns(
+    platform: Platform, demo, browser
+) -> None:
     contract = next(c for c in demo.contracts if c.get("status") in ("active", "filed"))
     agency = contract["agency"]
     before = await _visits(platform, agency["token"], contract["id"])
@@ -383,8 +422,12 @@ async def test_a_visit_recorded_offline_is_sent_once_when_the_connection_returns
             await page.wait_for_timeout(250)
             if i == 20:
                 await page.reload()
-        state = await page.evaluate("navigator.serviceWorker.getRegistrations().then(rs => JSON.stringify(rs.map(r => [r.scope, !!r.active, !!r.installing, !!r.waiting])))")
-        assert await page.evaluate("!!navigator.serviceWorker.controller"), f"the offline queue did not start: {state} {messages}"
+        state = await page.evaluate(
+            "navigator.serviceWorker.getRegistrations().then(rs => JSON.stringify(rs.map(r => [r.scope, !!r.active, !!r.installing, !!r.waiting])))"
+        )
+        assert await page.evaluate("!!navigator.serviceWorker.controller"), (
+            f"the offline queue did not start: {state} {messages}"
+        )
         await page.fill("#f-summary", f"离线填报测试 {time.time()}")
         await b.context.set_offline(True)
         await page.click("#save-visit")
@@ -404,7 +447,7 @@ async def test_a_visit_recorded_offline_is_sent_once_when_the_connection_returns
         await b.context.close()
 
 
-async def test_api_docs_render_under_the_csp_without_a_cdn(platform: Platform, browser) -> None:  # noqa: ANN001
+async def test_api_docs_render_under_the_csp_without_a_cdn(platform: Platform, browser) -> None:
     b = await open_browsing(browser, platform.url, lang="zh-CN", device="desktop")
     violations: list[str] = []
     external: list[str] = []
@@ -418,6 +461,10 @@ async def test_api_docs_render_under_the_csp_without_a_cdn(platform: Platform, b
         assert not external, external
         csp = (await b.page.request.get("/docs")).headers["content-security-policy"]
         assert "script-src 'self'" in csp and "cdn" not in csp
-        await b.page.screenshot(path=str(__import__("tests.portal.browser", fromlist=["SCREENSHOTS"]).SCREENSHOTS / "docs-zh-CN-desktop.png"))
+        await b.page.screenshot(
+            path=str(
+                __import__("tests.portal.browser", fromlist=["SCREENSHOTS"]).SCREENSHOTS / "docs-zh-CN-desktop.png"
+            )
+        )
     finally:
         await b.context.close()

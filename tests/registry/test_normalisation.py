@@ -34,9 +34,13 @@ def test_a_uscc_is_normalised_before_it_is_checked():
 
 async def test_a_zero_width_character_does_not_make_another_certificate(sqlite_backend):
     async with running(app_for(sqlite_backend.settings())) as client:
-        first = await create(client, agency_body(engineers=[engineer("张工", "RSE-2026-ZW01"), engineer("王工", "ZW-A2")]))
+        first = await create(
+            client, agency_body(engineers=[engineer("张工", "RSE-2026-ZW01"), engineer("王工", "ZW-A2")])
+        )
         await ok(client, first, "submit")
-        sneaky = agency_body(engineers=[engineer(f"李{ZWSP}四", f"RSE-2026{ZWSP}-{RLO}ZW01"), engineer("赵工", "ZW-B2")])
+        sneaky = agency_body(
+            engineers=[engineer(f"李{ZWSP}四", f"RSE-2026{ZWSP}-{RLO}ZW01"), engineer("赵工", "ZW-B2")]
+        )
         second = await create(client, sneaky)
         # Stored without the invisible characters.
         assert second["staff"][0]["certificate_no"] == "RSE-2026-ZW01"

@@ -13,9 +13,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from devtools.testing.tokens import TEST_AUDIENCE, TEST_ISSUER, jwks, make_token, signing_key, verifier
 from shared.auth import TokenVerifier
 from shared.errors import Unauthorized
-from devtools.testing.tokens import TEST_AUDIENCE, TEST_ISSUER, jwks, make_token, signing_key, verifier
 
 
 def b64(data: dict) -> str:

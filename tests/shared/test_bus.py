@@ -9,13 +9,13 @@ import json
 import jsonschema
 import sqlalchemy as sa
 
-from shared.events.envelope import CloudEvent
-from shared.events.outbox import OutboxRelay, envelope_from_row
 from devtools.natsserver import NatsServer, free_port
 from devtools.testing.apps import running
 from devtools.testing.events import read_events
 from devtools.testing.tokens import auth
 from devtools.testing.wait import eventually
+from shared.events.envelope import CloudEvent
+from shared.events.outbox import OutboxRelay, envelope_from_row
 from tests.schemas import load_schema
 from tests.shared.fakesvc import Poison, consumer_app, producer_app, seen_rows
 

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from devtools.testing.apps import running
+from devtools.testing.tokens import auth, verifier
 from shared.app import ServiceSpec, UoW, create_service_app
 from shared.auth import CurrentPrincipal
 from shared.errors import NotFound
@@ -17,8 +19,6 @@ from shared.http import IfMatch, set_etag
 from shared.ids import new_id
 from shared.pagination import Page, PageParams, keyset, page_of, page_params
 from shared.reference import USCC, DistrictCode
-from devtools.testing.apps import running
-from devtools.testing.tokens import auth, verifier
 
 meta = sa.MetaData()
 things = sa.Table(

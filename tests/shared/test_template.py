@@ -126,7 +126,7 @@ def test_the_rules_catch_what_they_are_for(tmp_path: Path) -> None:
     assert not OWNERSHIP.search("step = CONTRACT.step(SIGN, contract.status, principal.role)")
 
 
-def _dependency_calls(dependant) -> set:  # noqa: ANN001 - fastapi.dependencies.models.Dependant
+def _dependency_calls(dependant) -> set:
     calls = {dependant.call} if dependant.call else set()
     for sub in dependant.dependencies:
         calls |= _dependency_calls(sub)
@@ -142,8 +142,7 @@ def test_every_write_route_declares_who_may_call_it(service: str) -> None:
 
     from shared import auth
 
-    judges = {auth.require_principal, auth.require_principal_pending_org, auth.optional_principal,
-              auth.require_account}
+    judges = {auth.require_principal, auth.require_principal_pending_org, auth.optional_principal, auth.require_account}
     app = importlib.import_module(f"services.{service}.main").create_app()
     routes = [ctx for r in app.routes if hasattr(r, "effective_route_contexts") for ctx in r.effective_route_contexts()]
     writes = [r for r in routes if set(r.methods or ()) & {"POST", "PUT", "PATCH", "DELETE"}]

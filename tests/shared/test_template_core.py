@@ -104,7 +104,7 @@ async def test_unit_of_work_publishes_what_it_committed_and_nothing_it_rolled_ba
                 sa.insert(things).values(id=uuid.UUID(kept), district_code="440703", status="new", version=1)
             )
             await uow.emit(EventType.ENTERPRISE_REGISTERED, enterprise_data(kept))
-        with pytest.raises(RuntimeError):
+        with pytest.raises(RuntimeError):  # noqa: PT012  # the rollback is what is tested
             async with runtime.unit_of_work() as uow:
                 await uow.emit(EventType.ENTERPRISE_REGISTERED, enterprise_data(dropped))
                 raise RuntimeError("rolled back on purpose")
@@ -139,7 +139,7 @@ async def test_entering_an_open_unit_of_work_joins_its_transaction(sqlite_backen
     async with running(app, wait_for_bus=False):
         runtime = app.state.runtime
         uow = runtime.unit_of_work()
-        with pytest.raises(RuntimeError):
+        with pytest.raises(RuntimeError):  # noqa: PT012  # the rollback is what is tested
             async with uow:
                 await uow.session.execute(
                     sa.insert(things).values(id=uuid.uuid4(), district_code="440703", status="new", version=1)
