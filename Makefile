@@ -21,7 +21,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services gateway cli devtools
+	$(VENV)/bin/mypy shared services gateway portal cli devtools
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -64,7 +64,8 @@ class Reply:
 
     @property
     def etag(self) -> str | None:
-        return self.headers.get("etag")
+        etag: str | None = self.headers.get("etag")
+        return etag
 
 
 @dataclass

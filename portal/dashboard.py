@@ -45,9 +45,9 @@ class DashboardData:
     unauthorized: bool = False
 
 
-def _by(items: list[dict[str, Any]], key: str, district_key: str = "district_code") -> dict[str, Counter]:
+def _by(items: list[dict[str, Any]], key: str, district_key: str = "district_code") -> dict[str, Counter[str]]:
     """``{district: Counter(key value)}``."""
-    out: dict[str, Counter] = defaultdict(Counter)
+    out: dict[str, Counter[str]] = defaultdict(Counter)
     for item in items:
         out[str(item.get(district_key) or "")][str(item.get(key) or "")] += 1
     return out
@@ -56,7 +56,7 @@ def _by(items: list[dict[str, Any]], key: str, district_key: str = "district_cod
 def _chart(
     key: str,
     title: str,
-    per_district: dict[str, Counter],
+    per_district: dict[str, Counter[str]],
     order: list[str],
     vocabulary: str | None,
     districts: list[tuple[str, str]],
@@ -98,7 +98,10 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
     lists are read in full (up to ``MAX_ITEMS``) — the count endpoints the dashboard needs are in
     docs/PORTAL.md."""
     city, districts, only = _scope(role, district, lang)
-    t = lambda key, **p: labels.message(key, lang, **p)  # noqa: E731
+
+    def t(key: str, **p: Any) -> str:
+        return labels.message(key, lang, **p)
+
     data = DashboardData(
         city=city, districts=districts, scope=t("scope_city") if city else t("scope_district", name=districts[0][1])
     )
@@ -121,7 +124,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         data.truncated = data.truncated or bool(truncated)
         if only:  # a district bureau: its district only, whatever a list returned
             found = [i for i in found if str(i.get("district_code") or "") == only]
-        return found
+        return list(found)
 
     agencies, directory, contracts = items("agencies"), items("directory"), items("contracts")
     received = [

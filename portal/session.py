@@ -69,7 +69,7 @@ class Sealer:
             return None
         if not isinstance(body, dict) or body.get("p") != purpose or not isinstance(body.get("d"), dict):
             return None
-        payload = body["d"]
+        payload: dict[str, Any] = body["d"]
         exp = payload.get("exp")
         if isinstance(exp, (int, float)) and exp < time.time():
             return None
@@ -131,7 +131,7 @@ class Refresher:
     request that arrives shortly after still gets the rotated tokens instead of reusing the old one."""
 
     grace_seconds: float = 60.0
-    _inflight: dict[str, asyncio.Future] = field(default_factory=dict)
+    _inflight: dict[str, asyncio.Future[dict[str, Any] | None]] = field(default_factory=dict)
     _done: dict[str, tuple[float, dict[str, Any] | None]] = field(default_factory=dict)
 
     async def refresh(
@@ -145,7 +145,7 @@ class Refresher:
             return self._done[key][1]
         if key in self._inflight:
             return await asyncio.shield(self._inflight[key])
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             result = await call()

@@ -72,12 +72,12 @@ def stacked_bar_chart(categories: list[str], series: list[tuple[str, list[float]
         f"<title>{escape(title)}</title>",
     ]
     for index, (name, _) in enumerate(series):
-        x = 4 + (index % 4) * 108
-        y = 4 + (index // 4) * 20
+        legend_x = 4 + (index % 4) * 108
+        legend_y = 4 + (index // 4) * 20
         color = PALETTE[index % len(PALETTE)]
         parts.append(
-            f'<rect x="{x}" y="{y + 3}" width="12" height="12" fill="{color}"/>'
-            f'<text x="{x + 16}" y="{y + 14}" class="chart-legend">{escape(name)}</text>'
+            f'<rect x="{legend_x}" y="{legend_y + 3}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{legend_x + 16}" y="{legend_y + 14}" class="chart-legend">{escape(name)}</text>'
         )
     for row, category in enumerate(categories):
         y = top + row * ROW

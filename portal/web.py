@@ -154,7 +154,8 @@ def integer(value: str | None) -> int | str | None:
 
 # --- the view ---------------------------------------------------------------------------------------
 def state_of(request: Request) -> PortalState:
-    return request.app.state.portal
+    state: PortalState = request.app.state.portal
+    return state
 
 
 def language_of(request: Request) -> tuple[str, bool]:
@@ -274,13 +275,13 @@ class View:
                 secure=secure,
                 path="/",
             )
-        for name, value, options in self.cookies:
-            if value is None:
+        for cookie, cookie_value, options in self.cookies:
+            if cookie_value is None:
                 response.delete_cookie(
-                    name, path=options.get("path", "/"), httponly=True, samesite="lax", secure=secure
+                    cookie, path=options.get("path", "/"), httponly=True, samesite="lax", secure=secure
                 )
             else:
-                response.set_cookie(name, value, httponly=True, samesite="lax", secure=secure, **options)
+                response.set_cookie(cookie, cookie_value, httponly=True, samesite="lax", secure=secure, **options)
         return response
 
     def render(self, template: str, status: int = 200, *, private: bool = True, **context: Any) -> Response:
@@ -412,7 +413,7 @@ async def _session_user(v: View) -> dict[str, Any] | None:
 
 
 async def view_of(request: Request) -> View:
-    existing = getattr(request.state, "view", None)
+    existing: View | None = getattr(request.state, "view", None)
     if existing is not None:
         return existing
     lang, chosen = language_of(request)

@@ -5,6 +5,7 @@ for everyone signed in, with the bureau's review, suspension, reinstatement and 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -77,7 +78,7 @@ def filing_body(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     body["service_districts"] = form.many("service_districts")
     body["service_industries"] = form.many("service_industries")
     mapping: dict[str, str] = {}
-    staff = []
+    staff: list[dict[str, Any]] = []
     for i in range(max(_rows(form, "staff", STAFF_FIELDS), int(form.get("staff_rows") or 0))):
         values = {k: form.get(f"staff.{i}.{k}").strip() for k in STAFF_FIELDS if k != "full_time"}
         if not any(values.get(k) for k in ("name", "certificate_no", "certificate_valid_until")):
@@ -93,7 +94,7 @@ def filing_body(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
         if values.get("certificate_valid_until"):
             member["certificate_valid_until"] = values["certificate_valid_until"]
         staff.append(member)
-    quals = []
+    quals: list[dict[str, Any]] = []
     for i in range(max(_rows(form, "qualifications", QUAL_FIELDS), int(form.get("qual_rows") or 0))):
         values = {k: form.get(f"qualifications.{i}.{k}").strip() for k in QUAL_FIELDS}
         if not any(values.values()):
@@ -252,7 +253,7 @@ async def download_document(agency_id: str, document_id: str, request: Request) 
     body = reply.body if isinstance(reply.body, bytes) else b""
     headers = {k: reply.headers[k] for k in ("content-type", "content-disposition", "etag") if k in reply.headers}
 
-    async def chunks():
+    async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(body), 65536):
             yield body[start : start + 65536]
 

@@ -6,6 +6,8 @@ then streamed — the event loop never builds a spreadsheet."""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Request
@@ -51,7 +53,7 @@ async def export(filename: str, request: Request) -> Response:
     stamp = time.strftime("%Y%m%d")
     disposition = {"Content-Disposition": f'attachment; filename="custody-{dataset}-{stamp}.{fmt}"'}
 
-    async def batches():
+    async def batches() -> AsyncIterator[list[dict[str, Any]]]:
         yield first
         if cursor:
             async for batch in api.pages(
@@ -63,7 +65,7 @@ async def export(filename: str, request: Request) -> Response:
 
     if fmt == "csv":
 
-        async def body():
+        async def body() -> AsyncIterator[bytes]:
             yield exports.csv_header(dataset, v.lang)
             try:
                 async for batch in batches():
@@ -82,7 +84,7 @@ async def export(filename: str, request: Request) -> Response:
         items.extend(batch)
     handle = await anyio.to_thread.run_sync(exports.xlsx_file, dataset, items, v.lang)
 
-    def chunks():
+    def chunks() -> Iterator[bytes]:
         while True:
             data = handle.read(256 * 1024)
             if not data:

@@ -58,7 +58,8 @@ async def my_enterprise(v: View) -> dict[str, Any] | None:
     if not uscc:
         return None
     try:
-        return await v.api.get(f"/api/v1/enterprises/by-uscc/{uscc}")
+        enterprise: dict[str, Any] = await v.api.get(f"/api/v1/enterprises/by-uscc/{uscc}")
+        return enterprise
     except ApiError as exc:
         if exc.status == 404:
             return None

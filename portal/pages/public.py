@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from portal import labels
 from portal.api import ApiError
-from portal.web import Form, view_of
+from portal.web import Form, View, view_of
 from shared.events.catalog import CATALOG, asyncapi_document, source_of
 from shared.reference import Industry, load_jurisdiction
 
@@ -210,10 +210,10 @@ async def _contract_choices(v: Any) -> list[dict[str, Any]]:
         items, _ = await v.api.collect("/api/v1/contracts", {}, max_items=200)
     except ApiError:
         return []
-    return items
+    return list(items)
 
 
-async def _complaint_page(v: Any, form: Form, status: int = 200) -> Response:
+async def _complaint_page(v: View, form: Form, status: int = 200) -> Response:
     contracts = await _contract_choices(v)
     agencies = await _agency_choices(v)
     known = {a for a, _ in agencies}

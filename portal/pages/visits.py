@@ -94,7 +94,7 @@ async def visit_form(request: Request) -> Response:
 
 def visit_body(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     mapping: dict[str, str] = {}
-    hazards = []
+    hazards: list[dict[str, Any]] = []
     for i in range(_hazard_rows(form)):
         values = {k: form.get(f"hazards.{i}.{k}").strip() for k in HAZARD_FIELDS}
         if not (values["description"] or values["location"]):
