@@ -82,7 +82,7 @@ class Repository(Generic[M]):
                 )
             )
         entity: M = row[0]
-        return entity
+        return await self.complete(entity)
 
     async def find(
         self, entity_id: uuid.UUID | str, *, lock: bool = False, options: Sequence[ORMOption] = ()
@@ -92,6 +92,11 @@ class Repository(Generic[M]):
         if lock:
             stmt = stmt.with_for_update()
         entity: M | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return None if entity is None else await self.complete(entity)
+
+    async def complete(self, entity: M) -> M:
+        """What ``get`` and ``find`` add to a loaded row: a repository whose records include
+        related rows (relationships declared ``lazy="raise"``) loads them here."""
         return entity
 
     def _key(self) -> sa.ColumnElement[Any]:

@@ -70,9 +70,6 @@ Reason = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control)
 ]
 # A name or a title: one line of at most 100 characters.
-Name = Annotated[
-    str,
-    Normalised,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(single_line),
-]
+# One line of text, normalised; a field gives its length: ``Annotated[Line, StringConstraints(max_length=50)]``.
+Line = Annotated[str, Normalised, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(single_line)]
+Name = Annotated[Line, StringConstraints(max_length=100)]

@@ -13,11 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from services.contracts.models import Party
 from services.contracts.states import ContractStatus
 from shared.reference import USCC, ServiceItem
-from shared.validation import Normalised, no_control, single_line
+from shared.validation import Name, no_control
 
-Name = Annotated[
-    str, Normalised, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(single_line)
-]
 # The same limit as the registry's reasons (2000 characters).
 Reason = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control)

@@ -15,22 +15,18 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from shared.clock import as_utc
 from shared.i18n import Text, render
 from shared.reference import USCC, DistrictCode, HazardFlag, Industry, RiskLevel
-from shared.validation import Normalised, check_phone, no_control, single_line
+from shared.validation import Line, check_phone, no_control, single_line
 
 MAX_EMPLOYEES = 100_000
 
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=7, max_length=30), AfterValidator(check_phone)
 ]
-Name = Annotated[
-    str, Normalised, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)
-]
+Name = Annotated[Line, StringConstraints(max_length=200)]
 Address = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(no_control)
 ]
-Person = Annotated[
-    str, Normalised, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)
-]
+Person = Annotated[Line, StringConstraints(max_length=50)]
 Place = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(single_line)
 ]

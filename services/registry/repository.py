@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.interfaces import ORMOption
 from sqlmodel import col
 
 from services.registry.models import (
@@ -73,26 +72,9 @@ class Agencies(Repository[Agency]):
         return sa.or_(col(Agency.status) == AgencyStatus.APPROVED, listed)
 
     # --- one filing ------------------------------------------------------------------------
-    async def get(
-        self,
-        entity_id: uuid.UUID | str,
-        principal: Principal,
-        *,
-        write: bool = False,
-        lock: bool | None = None,
-        options: Sequence[ORMOption] = (),
-    ) -> Agency:
-        """The filing with its staff and documents (404 / 403 as ``Repository.get``)."""
-        agency = await super().get(entity_id, principal, write=write, lock=lock, options=options)
+    async def complete(self, agency: Agency) -> Agency:
+        """A filing's record is the row with its staff and documents."""
         await self.session.refresh(agency, RELATED)
-        return agency
-
-    async def find(
-        self, entity_id: uuid.UUID | str, *, lock: bool = False, options: Sequence[ORMOption] = ()
-    ) -> Agency | None:
-        agency = await super().find(entity_id, lock=lock, options=options)
-        if agency is not None:
-            await self.session.refresh(agency, RELATED)
         return agency
 
     async def get_visible(self, agency_id: uuid.UUID, principal: Principal) -> tuple[Agency, bool]:
@@ -106,9 +88,7 @@ class Agencies(Repository[Agency]):
             raise NotFound(text("机构不存在", "No such agency"))
         if not (row.full or row.public):
             raise Forbidden(text("无权查看该机构的备案资料", "You may not see this agency's filing"))
-        agency: Agency = row[0]
-        await self.session.refresh(agency, RELATED)
-        return agency, bool(row.full)
+        return await self.complete(row[0]), bool(row.full)
 
     @staticmethod
     def check_may_file(principal: Principal, uscc: str) -> None:

@@ -24,14 +24,11 @@ from pydantic import (
 from services.registry.models import ENGINEER, StaffRole
 from shared.clock import as_utc
 from shared.reference import USCC, DistrictCode, Industry
+from shared.validation import Line as TextLine
 from shared.validation import Normalised, check_phone, no_control, normalise, single_line
 
-Name = Annotated[
-    str, Normalised, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(single_line)
-]
-Line = Annotated[
-    str, Normalised, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(single_line)
-]
+Name = Annotated[TextLine, StringConstraints(max_length=50)]
+Line = Annotated[TextLine, StringConstraints(max_length=200)]
 LongLine = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(single_line)
 ]
