@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -24,11 +27,31 @@ def nats_server_binary() -> str:
     return found
 
 
+# Ports for the servers tests start: below Linux's ephemeral range (32768–60999), so that no
+# outgoing connection takes one between choosing it and the server binding it, and one block per
+# pytest-xdist worker, so that two workers never choose the same port.
+_PORT_BASE = 12000
+_PORT_BLOCK = 2000
+_next_offset = itertools.count()
+
+
+def _worker_block() -> int:
+    match = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
+    return int(match[1]) + 1 if match else 0
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port no other server of this machine's test workers will choose, free right now."""
+    start = _PORT_BASE + _worker_block() * _PORT_BLOCK
+    for _ in range(_PORT_BLOCK):
+        port = start + next(_next_offset) % _PORT_BLOCK
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {start}–{start + _PORT_BLOCK - 1}")
 
 
 def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:

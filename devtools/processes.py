@@ -32,8 +32,12 @@ def wait_until_ready(
     what: str,
     log_file: Path | None = None,
     interval: float = 0.1,
+    service: str | None = None,
 ) -> float:
-    """Poll ``url`` until it answers 200; fail at once if the process died. Returns seconds taken."""
+    """Poll ``url`` until it answers 200; fail at once if the process died. Returns seconds taken.
+
+    With ``service``, the answer must also name that service: a port taken by someone else's
+    server (another test worker's platform) must not pass for ours while ours is still starting."""
     started = time.monotonic()
     with httpx.Client(timeout=2.0) as client:
         while True:
@@ -41,10 +45,19 @@ def wait_until_ready(
                 tail = log_file.read_text(errors="replace")[-3000:] if log_file and log_file.exists() else ""
                 raise RuntimeError(f"{what} exited; see {log_file}\n{tail}")
             try:
-                if client.get(url).status_code == 200:
+                answer = client.get(url)
+                if answer.status_code == 200 and (service is None or _names(answer, service)):
                     return time.monotonic() - started
             except httpx.HTTPError:
                 pass
             if time.monotonic() - started > timeout:
                 raise TimeoutError(f"{what} not ready after {timeout}s")
             time.sleep(interval)
+
+
+def _names(answer: httpx.Response, service: str) -> bool:
+    try:
+        body = answer.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("service") == service

@@ -89,7 +89,12 @@ class Component:
 
     def wait_ready(self, timeout: float = 60.0) -> float:
         return wait_until_ready(
-            f"{self.url}/readyz", timeout=timeout, alive=lambda: self.running, what=self.name, log_file=self.log_file
+            f"{self.url}/readyz",
+            timeout=timeout,
+            alive=lambda: self.running,
+            what=self.name,
+            log_file=self.log_file,
+            service=self.name,
         )
 
 
