@@ -33,7 +33,8 @@ browsers:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@fc-list 2>/dev/null | grep -qi 'wenquanyi\|noto sans cjk' || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
-# axe-core (the portal's accessibility checks) and swagger-ui-dist, pinned in package.json.
+# axe-core (the portal's accessibility checks), @asyncapi/parser (the AsyncAPI document's validator) and
+# swagger-ui-dist, pinned in package.json.
 node_modules/.installed: package.json
 	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	npm install --no-audit --no-fund --ignore-scripts --silent

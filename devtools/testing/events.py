@@ -7,7 +7,7 @@ from typing import Any
 import nats
 
 from shared.events.catalog import source_of, validate_event_data
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
 from shared.settings import Settings
 
 
@@ -22,7 +22,11 @@ async def publish_event(settings: Settings, event_type: str, data: dict[str, Any
     nc = await nats.connect(settings.nats_servers)
     try:
         js = nc.jetstream()
-        await js.publish(settings.subject_for(event_type), event.to_json(), headers={"Nats-Msg-Id": event.id})
+        await js.publish(
+            settings.subject_for(event_type),
+            event.to_json(),
+            headers={"Nats-Msg-Id": event.id, "Content-Type": CLOUDEVENTS_CONTENT_TYPE},
+        )
     finally:
         await nc.close()
     return event

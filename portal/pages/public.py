@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 from portal import labels
 from portal.api import ApiError
 from portal.web import Form, View, view_of
-from shared.events.catalog import CATALOG, asyncapi_document, source_of
+from shared.events.asyncapi import asyncapi_document
+from shared.events.catalog import CATALOG, source_of
 from shared.reference import Industry, load_jurisdiction
 
 router = APIRouter(include_in_schema=False)
@@ -304,7 +305,7 @@ async def api_docs(request: Request) -> Response:
 @router.get("/asyncapi.json")
 async def asyncapi_json(request: Request) -> Response:
     settings = request.app.state.portal.settings
-    document = asyncapi_document(subject_prefix=settings.subject_prefix, servers=settings.nats_servers)
+    document = asyncapi_document(subject_prefix=settings.subject_prefix)
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
 
 

@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
 from shared.settings import Settings
 
 log = structlog.get_logger("shared.bus")
@@ -145,7 +145,13 @@ class Bus:
         return f"{self.prefix}.{event_type}"
 
     async def publish(self, event: CloudEvent, *, timeout: float = 5.0) -> None:
-        await self.publish_raw(self.subject_for(event.type), event.to_json(), msg_id=event.id, timeout=timeout)
+        await self.publish_raw(
+            self.subject_for(event.type),
+            event.to_json(),
+            msg_id=event.id,
+            timeout=timeout,
+            headers={"Content-Type": CLOUDEVENTS_CONTENT_TYPE},
+        )
 
     async def publish_raw(
         self, subject: str, payload: bytes, *, msg_id: str, timeout: float = 5.0, headers: dict[str, str] | None = None

@@ -2,8 +2,8 @@
 
 Each type has a pydantic model of its ``data``; every model carries the entity ``id`` and its
 ``version`` so that consumers can ignore stale deliveries. Models allow extra fields: producers may
-add context, consumers rely only on what is declared here. The AsyncAPI document is generated from
-this catalog.
+add context, consumers rely only on what is declared here. The AsyncAPI document
+(``shared.events.asyncapi``) is generated from this catalog.
 """
 
 from __future__ import annotations
@@ -450,50 +450,3 @@ def source_of(event_type: str) -> str:
     if event_type == "agency.credit_changed":
         return "/audit"  # the credit file lives in audit, although the entity is the agency
     return SOURCES[event_type.split(".", 1)[0]]
-
-
-def asyncapi_document(*, subject_prefix: str = "custody", servers: list[str] | None = None) -> dict[str, Any]:
-    """AsyncAPI 3.0 document of the catalog."""
-    channels: dict[str, Any] = {}
-    operations: dict[str, Any] = {}
-    messages: dict[str, Any] = {}
-    for event_type, model in sorted(CATALOG.items()):
-        key = event_type.replace(".", "_")
-        messages[key] = {
-            "name": event_type,
-            "title": event_type,
-            "contentType": "application/json",
-            "summary": (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else event_type,
-            "payload": {
-                "type": "object",
-                "description": f"CloudEvents 1.0 envelope, source {source_of(event_type)}",
-                "required": ["specversion", "id", "source", "type", "time", "data"],
-                "properties": {
-                    "specversion": {"const": "1.0"},
-                    "id": {"type": "string", "format": "uuid"},
-                    "source": {"const": source_of(event_type)},
-                    "type": {"const": event_type},
-                    "subject": {"type": "string"},
-                    "time": {"type": "string", "format": "date-time"},
-                    "datacontenttype": {"const": "application/json"},
-                    "requestid": {"type": "string"},
-                    "data": model.model_json_schema(),
-                },
-            },
-        }
-        channels[key] = {
-            "address": f"{subject_prefix}.{event_type}",
-            "messages": {key: {"$ref": f"#/components/messages/{key}"}},
-        }
-        operations[f"on_{key}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"}}
-    return {
-        "asyncapi": "3.0.0",
-        "info": {"title": "安全生产托管平台事件 / Custody platform events", "version": "1.0.0"},
-        "servers": {
-            f"nats{i}": {"host": s.split("://")[-1], "protocol": "nats"}
-            for i, s in enumerate(servers or ["127.0.0.1:4222"])
-        },
-        "channels": channels,
-        "operations": operations,
-        "components": {"messages": messages},
-    }

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.clock import utcnow
 from shared.ids import new_id
 
+# Structured mode: the NATS message is the whole envelope (CloudEvents NATS binding).
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+
 
 class CloudEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
