@@ -19,7 +19,7 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -33,7 +33,10 @@ from shared.errors import DomainError, ErrorCode, FieldError, problem
 from shared.i18n import text
 from shared.settings import SERVICES, Settings
 
-TokenCheck = Callable[[str], Awaitable[Any]]  # verifies a bearer token; raises shared.auth.TokenRevoked
+if TYPE_CHECKING:
+    from shared.auth import Principal
+
+TokenCheck = Callable[[str], Awaitable["Principal"]]  # verifies a bearer token; raises shared.auth.TokenRevoked
 
 log = structlog.get_logger("gateway.proxy")
 
@@ -285,10 +288,9 @@ class ProxyMiddleware:
         # an unverified token could be forged to drain another client's bucket (the portal's, the
         # CLI's). An invalid token is the service's to refuse (it verifies every token itself).
         wait = self.address_limiter.take(address)
-        client_id = None
         if not wait and authorization:
             try:
-                client_id = await self._verified_client(authorization)
+                principal = await self._verified_principal(authorization)
             except DomainError as exc:  # revoked: refused here, whichever service it was meant for
                 await problem(
                     401,
@@ -298,8 +300,11 @@ class ProxyMiddleware:
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )(scope, receive, send)
                 return
-            if client_id is not None:
-                wait = self.limiter.take(client_id[:264])
+            if principal is not None:
+                scope.setdefault("state", {})["client_id"] = principal.client_id  # for the access log
+                # per client and the account it acts for: one public client (the portal, the CLI)
+                # serves many people, each with their own bucket; a client_credentials client has one
+                wait = self.limiter.take(f"{principal.client_id or ''}|{principal.subject[:64]}")
         if wait > 0:
             retry = max(1, int(wait + 0.999))
             await problem(
@@ -384,9 +389,9 @@ class ProxyMiddleware:
                 raise
             await self._failed(exc, started, scope, receive, send, service)
 
-    async def _verified_client(self, authorization: bytes) -> str | None:
-        """The rate-limit key of a valid bearer token (its client and subject); None for no or an
-        invalid token; raises for a revoked one."""
+    async def _verified_principal(self, authorization: bytes) -> Principal | None:
+        """Whom a valid bearer token speaks for; None for no or an invalid token; raises for a
+        revoked one."""
         from shared.auth import TokenRevoked
 
         scheme, _, token = authorization.partition(b" ")
@@ -398,9 +403,7 @@ class ProxyMiddleware:
             raise
         except DomainError:
             return None
-        # per client and the account it acts for: one public client (the portal, the CLI) serves many
-        # people, each with their own bucket; a client_credentials client has one account
-        return f"{principal.client_id or ''}|{principal.subject[:64]}"
+        return principal
 
     async def _failed(
         self, exc: BaseException, started: bool, scope: Scope, receive: Receive, send: Send, service: str

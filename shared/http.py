@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.context import request_id_var
 from shared.errors import ErrorCode, FieldError, PreconditionFailed, problem
 from shared.i18n import current_language, negotiate, text
+from shared.logging import log_request
 from shared.validation import has_control
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -66,13 +67,31 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            route = getattr(scope.get("route"), "path", None)
+            template = route or "unmatched"
+            seconds = time.perf_counter() - started
             HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status_holder["status"])).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], template).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(self.service, scope["method"], template).observe(seconds)
+            log_request(
+                method=scope["method"],
+                route=route,
+                path=scope["path"],
+                status=status_holder["status"],
+                seconds=seconds,
+                client_id=_client_of(scope),
+            )
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token_rid)
             current_language.reset(token_lang)
+
+
+def _client_of(scope: Scope) -> str | None:
+    """The OAuth client of a verified token: a service's auth dependency keeps the principal, the
+    gateway's proxy the client id it verified."""
+    state = scope.get("state") or {}
+    principal = state.get("principal")
+    client_id = state.get("client_id") or getattr(principal, "client_id", None)
+    return client_id if isinstance(client_id, str) else None
 
 
 class QueryTextMiddleware:
