@@ -30,6 +30,7 @@ from shared.auth import AdminPrincipal, Principal, TokenVerifier, principal_from
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import FieldError, NotFound, ValidationFailed, install_error_handlers
+from shared.events import metrics as bus_metrics
 from shared.events.bus import Bus
 from shared.events.inbox import Consumers, Subscriber
 from shared.events.outbox import Outbox, OutboxRelay
@@ -248,7 +249,15 @@ def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
         return JSONResponse(body, status_code=200 if db_ok and bus_ok else 503)
 
     @router.get("/metrics", tags=["ops"], include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(runtime: RuntimeDep) -> Response:
+        subscriber = runtime.subscriber
+        await bus_metrics.sample(
+            service=spec.name,
+            db=runtime.db,
+            infra=runtime.infra,
+            bus=runtime.bus,
+            durable=subscriber.durable if subscriber.consumers else None,
+        )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/api/v1/admin/dlq", tags=["admin"], summary="死信列表 / dead letters")

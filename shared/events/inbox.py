@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,7 @@ from shared.clock import utcnow
 from shared.db import Database, database_unavailable, insert_ignore
 from shared.events.bus import Bus
 from shared.events.envelope import CloudEvent
+from shared.events.metrics import DEAD_LETTERED, INBOX_APPLY
 from shared.events.outbox import stop_gracefully
 from shared.ids import new_id
 from shared.tables import InfraTables
@@ -245,6 +247,7 @@ class Subscriber:
         """Run the handler once per (consumer, event id), in one unit of work with the inbox row;
         False for a duplicate."""
         assert self.runtime is not None, "the app factory sets the runtime"
+        started = time.perf_counter()
         async with self.runtime.unit_of_work(request_id=event.requestid) as uow:
             fresh = await insert_ignore(
                 uow.session,
@@ -259,6 +262,7 @@ class Subscriber:
             if not fresh:
                 return False
             await handler(uow, event)
+        INBOX_APPLY.labels(self.service, event.type).observe(time.perf_counter() - started)
         return True
 
     # --- dead letters -----------------------------------------------------------------------
@@ -276,6 +280,7 @@ class Subscriber:
         self, event_id: str, event_type: str, envelope: dict[str, Any], exc: BaseException, deliveries: int
     ) -> None:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
+        DEAD_LETTERED.labels(self.service, event_type).inc()
         async with self.db.transaction() as session:
             await insert_ignore(
                 session,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -36,6 +37,7 @@ from shared.db import Database
 from shared.events.bus import Bus
 from shared.events.catalog import source_of, validate_event_data
 from shared.events.envelope import CloudEvent
+from shared.events.metrics import RELAY_PUBLISH
 from shared.ids import new_id
 
 log = structlog.get_logger("shared.outbox")
@@ -200,7 +202,7 @@ class OutboxRelay:
         if not self._fresh:
             return 0
         events, self._fresh = self._fresh, []
-        results = await asyncio.gather(*(self.bus.publish(e) for e in events), return_exceptions=True)
+        results = await asyncio.gather(*(self._publish(e) for e in events), return_exceptions=True)
         done = [uuid.UUID(e.id) for e, res in zip(events, results, strict=False) if not isinstance(res, BaseException)]
         failed = [uuid.UUID(e.id) for e, res in zip(events, results, strict=False) if isinstance(res, BaseException)]
         t = self.table
@@ -217,11 +219,16 @@ class OutboxRelay:
             raise RuntimeError(f"{len(failed)} of {len(events)} events not acknowledged: {first}")
         return len(done)
 
+    async def _publish(self, event: CloudEvent) -> None:
+        started = time.perf_counter()
+        await self.bus.publish(event)
+        RELAY_PUBLISH.labels(self.db.service).observe(time.perf_counter() - started)
+
     async def publish_pending(self) -> int:
         rows = await self._claim()
         if not rows:
             return 0
-        results = await asyncio.gather(*(self.bus.publish(envelope_from_row(r)) for r in rows), return_exceptions=True)
+        results = await asyncio.gather(*(self._publish(envelope_from_row(r)) for r in rows), return_exceptions=True)
         done = [r.seq for r, res in zip(rows, results, strict=False) if not isinstance(res, BaseException)]
         failed = [r.seq for r, res in zip(rows, results, strict=False) if isinstance(res, BaseException)]
         t = self.table
