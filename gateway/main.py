@@ -46,6 +46,7 @@ from shared.auth import Principal, TokenVerifier
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import ErrorCode, install_error_handlers
+from shared.events import metrics as bus_metrics
 from shared.events.bus import Bus
 from shared.events.inbox import Subscriber
 from shared.events.outbox import Outbox, OutboxRelay
@@ -275,6 +276,14 @@ def _operational_routes(app: FastAPI, gw: GatewayContext) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
+        subscriber = gw.subscriber
+        await bus_metrics.sample(
+            service="gateway",
+            db=gw.db,
+            infra=gw.infra,
+            bus=gw.bus,
+            durable=subscriber.durable if subscriber.consumers else None,
+        )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/openapi.json", include_in_schema=False)
