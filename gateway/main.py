@@ -40,7 +40,7 @@ from gateway.openapi import MergedOpenAPI
 from gateway.portal_client import ensure_portal_client
 from gateway.proxy import ProxyMiddleware, RouteError, new_session, route_for
 from gateway.ratelimit import AuthLimiter, SignUpLimiter, TokenBuckets
-from shared import migrations
+from shared import migrations, tracing
 from shared.app import Runtime
 from shared.auth import Principal, TokenVerifier
 from shared.clock import Clock
@@ -190,6 +190,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
+        if tracing.configure_tracing("gateway", settings):
+            for engine in db.engines:
+                tracing.instrument_engine(engine)
         await db.ensure_database()
         await migrations.upgrade(db, "gateway")
         await keys.start()
@@ -220,6 +223,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await gw.http.pop("session").close()
             gw.passwords.close()
             await db.dispose()
+            tracing.shutdown()
 
     app = GatewayApp(
         title="custody-gateway",
@@ -229,6 +233,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         docs_url=None,
         redoc_url=None,
         description="OAuth2 authorization server, accounts and reverse proxy",
+        telemetry=tracing.FASTAPI_TELEMETRY,
     )
     app.state.gw = gw
     app.state.runtime = runtime  # what the UoW dependency (shared.app) reads

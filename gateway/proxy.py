@@ -29,6 +29,7 @@ from yarl import URL
 
 from gateway.addresses import address_of_scope
 from gateway.ratelimit import TokenBuckets
+from shared import tracing
 from shared.errors import DomainError, ErrorCode, FieldError, problem
 from shared.i18n import text
 from shared.settings import SERVICES, Settings
@@ -324,6 +325,7 @@ class ProxyMiddleware:
         request_id = (scope.get("state") or {}).get("request_id")
         if request_id:
             upstream_headers["X-Request-ID"] = request_id
+        tracing.inject(upstream_headers)  # the service's span is a child of the gateway's
         upstream_headers["X-Forwarded-For"] = address
         upstream_headers["X-Forwarded-Proto"] = scope.get("scheme", "http")
         host = next((v for n, v in headers if n == b"host"), None)

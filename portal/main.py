@@ -26,6 +26,7 @@ from portal import pages
 from portal import session as sessions
 from portal.api import ApiError, new_client
 from portal.web import HERE, Exit, PortalState, answer_api_error, view_of
+from shared import tracing
 from shared.logging import configure_logging
 from shared.settings import Settings
 
@@ -70,7 +71,14 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
         finally:
             await state.client.aclose()
 
-    app = FastAPI(title="custody-portal", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="custody-portal",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=tracing.FASTAPI_TELEMETRY,
+    )
     app.state.portal = state
 
     @app.exception_handler(Exit)

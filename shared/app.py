@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared import migrations
+from shared import migrations, tracing
 from shared.audit_trail import verify as verify_trail
 from shared.auth import AdminPrincipal, Principal, TokenVerifier, principal_from_request
 from shared.clock import Clock
@@ -158,6 +158,9 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, fmt=settings.log_format, level=settings.log_level)
+        if tracing.configure_tracing(spec.name, settings):
+            for engine in db.engines:
+                tracing.instrument_engine(engine)
         await db.ensure_database()
         if spec.migrate:
             await migrations.upgrade(db, spec.name)
@@ -184,8 +187,15 @@ def create_service_app(
             await relay.stop()
             await bus.close()
             await db.dispose()
+            tracing.shutdown()
 
-    app = FastAPI(title=f"custody-{spec.name}", description=spec.description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=f"custody-{spec.name}",
+        description=spec.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        telemetry=tracing.FASTAPI_TELEMETRY,
+    )
     app.state.runtime = runtime
     app.state.verifier = verifier
     install_error_handlers(app)

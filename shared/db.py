@@ -112,6 +112,11 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """The writer's engine and, on SQLite, the readers' own."""
+        return (self.engine,) if self.read_engine is self.engine else (self.engine, self.read_engine)
+
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool, echo: bool, foreign_keys: bool = True) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})

@@ -15,6 +15,7 @@ from fastapi import Depends, Request, Response
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.context import request_id_var
 from shared.errors import ErrorCode, FieldError, PreconditionFailed, problem
 from shared.i18n import current_language, negotiate, text
@@ -64,25 +65,39 @@ class RequestContextMiddleware:
                 message["headers"] = [*list(message["headers"]), (b"x-request-id", request_id.encode())]
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = getattr(scope.get("route"), "path", None)
-            template = route or "unmatched"
-            seconds = time.perf_counter() - started
-            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status_holder["status"])).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], template).observe(seconds)
-            log_request(
-                method=scope["method"],
-                route=route,
-                path=scope["path"],
-                status=status_holder["status"],
-                seconds=seconds,
-                client_id=_client_of(scope),
-            )
-            structlog.contextvars.unbind_contextvars("request_id")
-            request_id_var.reset(token_rid)
-            current_language.reset(token_lang)
+        traceparent = headers.get(b"traceparent")
+        parent = tracing.from_traceparent(traceparent.decode("latin-1")) if traceparent else None
+        with tracing.span(scope["method"], kind=tracing.SERVER, parent=parent) as request_span:
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                route = getattr(scope.get("route"), "path", None)
+                template = route or "unmatched"
+                seconds = time.perf_counter() - started
+                status = status_holder["status"]
+                HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
+                HTTP_LATENCY.labels(self.service, scope["method"], template).observe(seconds)
+                log_request(
+                    method=scope["method"],
+                    route=route,
+                    path=scope["path"],
+                    status=status,
+                    seconds=seconds,
+                    client_id=_client_of(scope),
+                )
+                if request_span.is_recording():
+                    request_span.update_name(f"{scope['method']} {route or scope['path']}")
+                    request_span.set_attributes(
+                        {
+                            "http.request.method": scope["method"],
+                            "http.route": template,
+                            "url.path": scope["path"],
+                            "http.response.status_code": status,
+                        }
+                    )
+                structlog.contextvars.unbind_contextvars("request_id")
+                request_id_var.reset(token_rid)
+                current_language.reset(token_lang)
 
 
 def _client_of(scope: Scope) -> str | None:

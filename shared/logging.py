@@ -15,6 +15,8 @@ from typing import Any
 import structlog
 from structlog.typing import Processor
 
+from shared import tracing
+
 # Loggers that libraries configure with handlers of their own (uvicorn does, before our factory
 # runs): their records must reach the root handler instead, once.
 LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "sqlalchemy", "nats", "aiohttp", "alembic")
@@ -30,6 +32,7 @@ def configure_logging(service: str, *, fmt: str = "json", level: str = "INFO") -
     numeric_level = logging.getLevelName(level.upper())
     shared_processors: list[Processor] = [
         _stamp(service),
+        _trace_id,
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -58,6 +61,13 @@ def _stamp(service: str) -> Processor:
         return event
 
     return stamp
+
+
+def _trace_id(_: Any, __: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    """The trace a line belongs to, when tracing is on (shared.tracing)."""
+    if tracing.enabled() and (trace_id := tracing.current_trace_id()):
+        event.setdefault("trace_id", trace_id)
+    return event
 
 
 def _drop_colour(_: Any, __: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:

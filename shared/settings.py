@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("registry", "enterprises", "contracts", "audit", "notify")
@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
     sweep_interval_seconds: float = 3600.0
+    # Tracing (shared.tracing): OTLP/HTTP collector base URL, e.g. http://tempo:4318; off when unset.
+    otlp_endpoint: str | None = None
+    trace_sample_ratio: float = Field(default=0.1, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -39,6 +39,7 @@ def infrastructure_tables(metadata: sa.MetaData) -> InfraTables:
         sa.Column("subject", sa.String(80), nullable=False),
         sa.Column("data", JSONB, nullable=False),
         sa.Column("request_id", sa.String(100)),
+        sa.Column("traceparent", sa.String(55)),
         sa.Column("created_at", ts, nullable=False),
         sa.Column("claimed_until", ts),
         sa.Column("published_at", ts),

@@ -27,6 +27,8 @@ class CloudEvent(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
     requestid: str | None = None
+    # CloudEvents distributed-tracing extension: the W3C trace context the event was created in.
+    traceparent: str | None = None
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json", exclude_none=True))

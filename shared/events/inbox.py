@@ -28,6 +28,7 @@ import structlog
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
 
+from shared import tracing
 from shared.backoff import delay_for, until_done
 from shared.clock import utcnow
 from shared.db import Database, database_unavailable, insert_ignore
@@ -210,7 +211,17 @@ class Subscriber:
             event_id=event.id, event_type=event.type, attempt=attempt, request_id=event.requestid
         ):
             try:
-                applied = await self._outlasting_outages(msg, lambda: self.apply(event, handler))
+                with tracing.span(
+                    f"process {event.type}",
+                    kind=tracing.CONSUMER,
+                    parent=tracing.from_traceparent(event.traceparent),
+                    **{
+                        "messaging.system": "nats",
+                        "messaging.consumer.group.name": self.durable,
+                        "messaging.message.id": event.id,
+                    },
+                ):
+                    applied = await self._outlasting_outages(msg, lambda: self.apply(event, handler))
             except Exception as exc:
                 if attempt >= self.max_deliver:
                     log.error("inbox.dead_lettered", error=str(exc))

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import tracing
 from shared.backoff import until_done
 from shared.clock import Clock, as_utc, utcnow
 from shared.db import Database
@@ -75,6 +76,7 @@ class Outbox:
             time=self.clock.now(),
             data=payload,
             requestid=request_id,
+            traceparent=tracing.current_traceparent(),
         )
         await session.execute(
             sa.insert(self.table).values(
@@ -83,6 +85,7 @@ class Outbox:
                 subject=event.subject,
                 data=event.data,
                 request_id=event.requestid,
+                traceparent=event.traceparent,
                 created_at=event.time,
                 claimed_until=utcnow() + FAST_LEASE if fast else None,
             )
@@ -96,6 +99,7 @@ class Outbox:
         if not events:
             return 0
         now = self.clock.now()
+        traceparent = tracing.current_traceparent()
         rows = []
         for event_type, data in events:
             payload = validate_event_data(event_type, data)
@@ -106,6 +110,7 @@ class Outbox:
                     "subject": str(payload.get("id")),
                     "data": payload,
                     "request_id": request_id,
+                    "traceparent": traceparent,
                     "created_at": now,
                 }
             )
@@ -122,6 +127,7 @@ def envelope_from_row(row: Any) -> CloudEvent:
         time=as_utc(row.created_at),
         data=row.data,
         requestid=row.request_id,
+        traceparent=row.traceparent,
     )
 
 
@@ -221,7 +227,13 @@ class OutboxRelay:
 
     async def _publish(self, event: CloudEvent) -> None:
         started = time.perf_counter()
-        await self.bus.publish(event)
+        with tracing.span(
+            f"publish {event.type}",
+            kind=tracing.PRODUCER,
+            parent=tracing.from_traceparent(event.traceparent),
+            **{"messaging.system": "nats", "messaging.destination.name": event.type, "messaging.message.id": event.id},
+        ):
+            await self.bus.publish(event)
         RELAY_PUBLISH.labels(self.db.service).observe(time.perf_counter() - started)
 
     async def publish_pending(self) -> int:
@@ -263,7 +275,9 @@ class OutboxRelay:
             sa.update(t)
             .where(t.c.seq.in_(pending.scalar_subquery()))
             .values(claimed_until=now + self.lease)
-            .returning(t.c.seq, t.c.id, t.c.type, t.c.subject, t.c.data, t.c.request_id, t.c.created_at)
+            .returning(
+                t.c.seq, t.c.id, t.c.type, t.c.subject, t.c.data, t.c.request_id, t.c.traceparent, t.c.created_at
+            )
         )
         async with self.db.transaction() as session:
             rows = (await session.execute(stmt)).all()

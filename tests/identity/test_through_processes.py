@@ -35,7 +35,8 @@ from tests.conftest import SYSTEM_NATS, Backend
 from tests.gateway.helpers import ADMIN_ID, ADMIN_SECRET, authorize_query, bearer, code_of, pkce
 from tests.gateway.test_oauth import claims_of
 from tests.identity.helpers import PASSWORD, assert_problem, fresh_uscc, unique
-from tests.security.world import PDF, agency_body, contract_body, enterprise_body
+from tests.security.world import contract_body, enterprise_body
+from tests.story import approved_agency
 
 REGISTRY_DLQ = "/api/v1/admin/dlq"
 
@@ -73,34 +74,7 @@ async def _pkce_login(p: Platform, username: str, password: str, address: str) -
 
 
 async def _approved_agency(p: Platform, bureau: dict[str, str]) -> tuple[str, str, object]:
-    uscc = fresh_uscc("440703")
-    agency = await p.actor("agency", org_uscc=uscc, verified=False)  # verified by its filing's approval
-    api = p.client
-    a = await api.post("/api/v1/agencies", json=agency_body(uscc, f"机构{uscc[-6:]}", "440703"), headers=agency.headers)
-    assert a.status_code == 201, a.text
-    agency_id = a.json()["id"]
-    assert (
-        await api.post(
-            f"/api/v1/agencies/{agency_id}/documents",
-            files={"file": ("l.pdf", PDF, "application/pdf")},
-            data={"kind": "business_licence"},
-            headers=agency.headers,
-        )
-    ).status_code == 201
-    assert (await api.post(f"/api/v1/agencies/{agency_id}/submit", headers=agency.headers)).status_code == 200
-    assert (
-        await api.post(
-            f"/api/v1/agencies/{agency_id}/review", json={"decision": "approve", "comments": "ok"}, headers=bureau
-        )
-    ).status_code == 200
-    admin = await p.admin_headers()
-
-    async def org_verified():  # approving the first filing verified the organisation (over the bus)
-        r = await api.get(f"/api/v1/organisations/{uscc}", headers=admin)
-        return r.json()["status"] == "verified"
-
-    await eventually(org_verified, timeout=20)
-    agency.token = await p.token(agency.client_id, agency.client_secret)
+    uscc, agency_id, agency = await approved_agency(p, bureau)
     assert claims_of(agency.token)["org_status"] == "verified"
     return uscc, agency_id, agency
 
