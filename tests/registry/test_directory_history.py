@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from devtools.testing.apps import running
 from devtools.testing.events import publish_event
 from devtools.testing.wait import eventually
+from services.registry.models import DirectoryChange, DirectoryEntry
+from shared import migrations
+from shared.clock import as_utc
+from shared.db import Database
 from tests.registry.factories import act, admin, agency_body, app_for, clock, create, ok
 
 CHANGES = "/api/v1/directory/changes"
@@ -270,3 +275,38 @@ async def test_public_detail_of_a_listed_agency(backend):
 async def test_the_history_needs_no_token(sqlite_backend, path):
     async with running(app_for(sqlite_backend.settings())) as client:
         assert (await client.get(path)).status_code == 200
+
+
+async def test_the_migration_begins_the_history_with_the_agencies_already_listed(backend):
+    """Upgrading a database whose list already holds agencies gives each one ``listed`` row."""
+    db = Database(backend.settings().database_url_for("registry"), service="registry")
+    await db.ensure_database()
+    try:
+        await migrations.upgrade(db, "registry")
+        await migrations.downgrade(db, "registry", "5a677413710f")  # before the history
+        agency_id, listed_at = uuid.uuid4(), datetime(2025, 6, 1, 8, 30, tzinfo=UTC)
+        async with db.transaction() as session:
+            await session.execute(
+                sa.insert(DirectoryEntry.__table__).values(
+                    agency_id=agency_id,
+                    agency_version=3,
+                    name="江门市早已公示技术服务公司",
+                    uscc="91440703MA0000001X",
+                    district_code="440703",
+                    filing_no="JM-TG-2025-0001",
+                    valid_until=date(2028, 6, 1),
+                    service_districts=["440703"],
+                    service_industries=["machinery"],
+                    registered_engineers=["张工"],
+                    listed_at=listed_at,
+                )
+            )
+        await migrations.upgrade(db, "registry")
+        async with db.reader() as session:
+            rows = (await session.execute(sa.select(DirectoryChange.__table__))).all()
+        assert [(r.agency_id, r.change, r.name, r.filing_no) for r in rows] == [
+            (agency_id, "listed", "江门市早已公示技术服务公司", "JM-TG-2025-0001")
+        ]
+        assert as_utc(rows[0].at) == listed_at
+    finally:
+        await db.dispose()
