@@ -72,17 +72,17 @@ def _since(value: str | None) -> datetime | None:
             if len(value) == 10
             else datetime.fromisoformat(value.replace("Z", "+00:00"))
         )
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
+        if parsed.tzinfo is None:
+            raise ValueError("no time zone")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: a zone moving the time past year 9999
         raise ValidationFailed(
             text(
                 "since 须为 ISO 日期或带时区的 RFC 3339 时间",
                 "since must be an ISO date or an RFC 3339 time with a zone",
             ),
             errors=[FieldError("since", text("格式无效", "invalid format"))],
-        )
-    return parsed.astimezone(UTC)
+        ) from None
 
 
 Since = Annotated[str | None, Query(max_length=40, description="起始日期或时间 / from (ISO date or RFC 3339)")]

@@ -19,6 +19,7 @@ from services.registry.models import DirectoryChange, DirectoryEntry
 from shared import migrations
 from shared.clock import as_utc
 from shared.db import Database
+from shared.pagination import encode_cursor
 from tests.registry.factories import act, admin, agency_body, app_for, clock, create, ok
 
 CHANGES = "/api/v1/directory/changes"
@@ -186,6 +187,8 @@ async def test_pagination_since_and_bad_input(sqlite_backend):
             {"since": "yesterday"},
             {"since": "2026-02-30"},
             {"since": "2026-03-11T09:00:00"},  # no time zone
+            {"since": "9999-12-31T23:59:59-14:00"},  # past the last time UTC can hold
+            {"since": "2026-03-11T25:00:00Z"},
             {"agency_id": "not-a-uuid"},
             {"cursor": "!!!"},
             {"limit": 0},
@@ -310,3 +313,18 @@ async def test_the_migration_begins_the_history_with_the_agencies_already_listed
         assert as_utc(rows[0].at) == listed_at
     finally:
         await db.dispose()
+
+
+async def test_a_forged_cursor_is_422(sqlite_backend):
+    async with running(app_for(sqlite_backend.settings())) as client:
+        for values in (
+            ["9999-12-31T23:59:59-14:00", str(uuid.uuid4())],
+            ["not a time", str(uuid.uuid4())],
+            ["2026-03-10T09:00:00+00:00", "not-a-uuid"],
+            ["2026-03-10T09:00:00+00:00"],
+        ):
+            r = await client.get(CHANGES, params={"cursor": encode_cursor(values)})
+            assert r.status_code == 422, (values, r.text)
+        good = encode_cursor(["2026-03-10T09:00:00+00:00", str(uuid.uuid4())])
+        assert (await client.get(CHANGES, params={"cursor": good})).status_code == 200
+        assert (await client.get(FEED, params={"limit": 201})).status_code == 422

@@ -33,7 +33,10 @@ from shared.pagination import PageParams, keyset, page_of
 def cursor_time(value: object) -> datetime:
     """A cursor's time back to an aware UTC datetime; anything else is a ValueError (422)."""
     parsed = datetime.fromisoformat(str(value))
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("time out of range") from exc
 
 
 @dataclass(frozen=True)
