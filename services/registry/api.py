@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -21,12 +22,14 @@ from services.registry.schemas import (
     AgencyPublic,
     AgencyRead,
     AgencyUpdate,
+    DirectoryAgencyRead,
+    DirectoryChangeRead,
     DirectoryItem,
     DocumentOut,
     ReasonIn,
     ReviewIn,
 )
-from services.registry.service.directory import CSV_FILENAME, CSV_HEADER
+from services.registry.service.directory import CSV_FILENAME, CSV_HEADER, PublicDetail
 from services.registry.service.documents import MAX_DOCUMENT_BYTES, MULTIPART_OVERHEAD, too_large
 from services.registry.service.filing import PublicProfile
 from services.registry.states import REGULATORY_ACTS, AgencyStatus
@@ -36,12 +39,13 @@ from shared.auth import CurrentPrincipal, PendingOrgPrincipal
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from shared.http import IfMatch, with_etag
 from shared.i18n import text
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParams, page_params
 from shared.policy import Policy
 from shared.reference import Industry, load_jurisdiction
 from shared.states import Action
 
 DOCUMENTS_PATH = r"^/api/v1/agencies/[^/]+/documents$"
+ATOM_TYPE = "application/atom+xml"
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 policy_router = APIRouter(tags=["policy"])
@@ -56,6 +60,32 @@ def _district(value: str | None, field: str) -> str | None:
             errors=[FieldError(field, text("未知的区县代码", "unknown district code"))],
         )
     return value
+
+
+def _since(value: str | None) -> datetime | None:
+    """``since`` of the list's history: an ISO date (its start, UTC) or an RFC 3339 time."""
+    if value is None:
+        return None
+    try:
+        parsed = (
+            datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+            if len(value) == 10
+            else datetime.fromisoformat(value.replace("Z", "+00:00"))
+        )
+        if parsed.tzinfo is None:
+            raise ValueError("no time zone")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: a zone moving the time past year 9999
+        raise ValidationFailed(
+            text(
+                "since 须为 ISO 日期或带时区的 RFC 3339 时间",
+                "since must be an ISO date or an RFC 3339 time with a zone",
+            ),
+            errors=[FieldError("since", text("格式无效", "invalid format"))],
+        ) from None
+
+
+Since = Annotated[str | None, Query(max_length=40, description="起始日期或时间 / from (ISO date or RFC 3339)")]
 
 
 # --- policy -------------------------------------------------------------------------------------
@@ -271,6 +301,46 @@ async def directory_agencies(
         return exports.csv_response(CSV_HEADER, rows, filename=CSV_FILENAME)
     items, cursor = await service.directory_page(uow, filters=filters, params=params)
     return Page[DirectoryItem](items=[DirectoryItem.model_validate(i) for i in items], next_cursor=cursor)
+
+
+@public.get(
+    "/agencies/{agency_id}",
+    response_model=DirectoryAgencyRead,
+    summary="公示机构详情（公开）/ a listed agency's public detail",
+)
+async def directory_agency(agency_id: uuid.UUID, uow: UoW) -> PublicDetail:
+    return await service.directory_detail(uow, agency_id=agency_id)
+
+
+@public.get(
+    "/changes",
+    response_model=Page[DirectoryChangeRead],
+    summary="公示名单变更记录（公开）/ the public list's history",
+)
+async def directory_changes(
+    uow: UoW,
+    params: Annotated[PageParams, Depends(page_params)],
+    since: Since = None,
+    agency_id: uuid.UUID | None = None,
+) -> Page[DirectoryChangeRead]:
+    items, cursor = await service.directory_changes(uow, since=_since(since), agency_id=agency_id, params=params)
+    return Page[DirectoryChangeRead](items=[DirectoryChangeRead.model_validate(i) for i in items], next_cursor=cursor)
+
+
+@public.get(
+    "/changes.atom",
+    response_class=Response,
+    summary="公示名单变更记录 Atom 订阅（公开）/ the public list's history as an Atom feed",
+    responses={200: {"content": {ATOM_TYPE: {}}}},
+)
+async def directory_feed(
+    uow: UoW,
+    since: Since = None,
+    agency_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="最新的若干条 / the newest n")] = DEFAULT_LIMIT,
+) -> Response:
+    document = await service.directory_feed(uow, since=_since(since), agency_id=agency_id, limit=limit)
+    return Response(document, media_type=ATOM_TYPE, headers={"Cache-Control": "public, max-age=60"})
 
 
 ROUTERS = [policy_router, agencies, public]

@@ -3,7 +3,8 @@ inbox's unit of work (a redelivered event is skipped) and keeps its row with
 ``shared.readmodel.upsert_if_newer``: strictly newer versions apply, an equal or older one is a
 duplicate or stale and changes nothing, so the order of arrival does not matter.
 
-- ``agency.credit_changed`` → the agency's score and grade (kept even if it is not listed yet).
+- ``agency.credit_changed`` → the agency's score and grade (kept even if it is not listed yet);
+  a new grade of a listed agency is a change of the list (``changed``, in the list's history).
 - ``contract.activated`` → the contract counts towards its agency's active contracts;
   ``contract.terminated`` / ``contract.expired`` → it no longer does. One row per contract with
   the newest version seen: a late ``activated`` after a ``terminated`` changes nothing.
@@ -14,6 +15,8 @@ from __future__ import annotations
 import uuid
 
 from services.registry.models import AgencyCredit, ContractTally
+from services.registry.repository import Directory
+from services.registry.service.directory import start_credit
 from shared.events.catalog import AgencyCreditChanged, ContractChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
@@ -26,11 +29,13 @@ CONSUMERS = Consumers()
 @CONSUMERS.on(EventType.AGENCY_CREDIT_CHANGED)
 async def credit_changed(uow: UnitOfWork, event: CloudEvent) -> None:
     data = AgencyCreditChanged.model_validate(event.data)
-    await upsert_if_newer(
+    agency_id, directory = uuid.UUID(data.id), Directory(uow.session)
+    previous = await directory.grade_of(agency_id, start_grade=start_credit(uow.policy)["start_grade"])
+    applied = await upsert_if_newer(
         uow.session,
         AgencyCredit.__table__,
         {
-            "agency_id": uuid.UUID(data.id),
+            "agency_id": agency_id,
             "score": data.score,
             "grade": data.grade,
             "version": data.version,
@@ -38,6 +43,8 @@ async def credit_changed(uow: UnitOfWork, event: CloudEvent) -> None:
         },
         key=["agency_id"],
     )
+    if applied:
+        await directory.regraded(agency_id, previous=previous, grade=data.grade, at=uow.now)
 
 
 @CONSUMERS.on(EventType.CONTRACT_ACTIVATED, EventType.CONTRACT_TERMINATED, EventType.CONTRACT_EXPIRED)

@@ -12,6 +12,9 @@
 - Directory read model: ``directory_entry`` (+ ``directory_district`` / ``directory_industry``
   for indexed filters), ``agency_credit`` (from ``agency.credit_changed``) and ``contract_tally``
   (from ``contract.activated|terminated|expired``).
+- ``directory_change`` — the public list's history: one row per change (listed, changed,
+  suspended, reinstated, revoked, expired, delisted), written in the transaction of the change;
+  never updated or deleted.
 """
 
 import uuid
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from services.registry.states import AgencyStatus
+from services.registry.states import AgencyStatus, ListChange
 from shared.db import check_in, service_base
 from shared.i18n import render, text
 from shared.tables import infrastructure_tables
@@ -188,6 +191,25 @@ class DirectoryEntry(Base, table=True):
     service_industries: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     registered_engineers: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     listed_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+
+
+class DirectoryChange(Base, table=True):
+    """One change of the public list, with the agency's name and filing number at that time."""
+
+    __tablename__ = "directory_change"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("change", ListChange), name="change"),
+        sa.Index("ix_directory_change_at_id", "at", "id"),
+        sa.Index("ix_directory_change_agency_at", "agency_id", "at"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    change: ListChange = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    filing_no: str | None = Field(default=None, sa_column=sa.Column(sa.String(40)))
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
 
 
 class DirectoryDistrict(Base, table=True):

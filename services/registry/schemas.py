@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from services.registry.models import ENGINEER, StaffRole
+from services.registry.states import ListChange
 from shared.clock import as_utc
 from shared.reference import USCC, DistrictCode, Industry
 from shared.validation import Line as TextLine
@@ -261,3 +262,32 @@ class DirectoryItem(BaseModel):  # one agency of the public directory (service.d
     registered_engineers: list[str]
     active_contracts: int
     remaining_capacity: int
+
+
+class DirectoryChangeRead(BaseModel):  # one change of the public list (models.DirectoryChange)
+    model_config = ConfigDict(from_attributes=True)
+
+    agency_id: uuid.UUID
+    name: str
+    filing_no: str | None
+    change: ListChange
+    reason: str | None
+    at: UtcDateTime
+
+
+class DirectoryAgencyRead(BaseModel):  # a listed agency's public detail (service.directory.PublicDetail)
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    uscc: str
+    district_code: str
+    filing_no: str | None
+    valid_until: date | None
+    grade: str
+    credit_score: int
+    contact_phone: str
+    address: str
+    service_districts: list[str]
+    service_industries: list[str]
+    registered_engineers: int = Field(description="注册安全工程师人数 / registered safety engineers")

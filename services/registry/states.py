@@ -53,6 +53,33 @@ STATUS_LABELS: dict[AgencyStatus, Text] = {
 }
 
 
+class ListChange(StrEnum):
+    """What happened to an agency's place on the public list (the list's history, SPEC §21)."""
+
+    LISTED = "listed"  # entered the list (approval, or a renewal approved after it left)
+    CHANGED = "changed"  # still listed, with other public data (renewal, credit grade, a change filing)
+    SUSPENDED = "suspended"
+    REINSTATED = "reinstated"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    DELISTED = "delisted"  # left the list otherwise (a lapsed or rejected renewal)
+
+    @property
+    def label(self) -> Text:
+        return LIST_CHANGE_LABELS[self]
+
+
+LIST_CHANGE_LABELS: dict[ListChange, Text] = {
+    ListChange.LISTED: text("列入名单", "listed"),
+    ListChange.CHANGED: text("公示信息变更", "changed"),
+    ListChange.SUSPENDED: text("暂停备案", "suspended"),
+    ListChange.REINSTATED: text("恢复备案", "reinstated"),
+    ListChange.REVOKED: text("撤销备案", "revoked"),
+    ListChange.EXPIRED: text("备案到期", "expired"),
+    ListChange.DELISTED: text("移出名单", "delisted"),
+}
+
+
 AGENCY = StateMachine("agency", text("机构备案", "agency filing"), AgencyStatus)
 S = AgencyStatus
 OWNER = {Role.AGENCY}

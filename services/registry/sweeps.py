@@ -7,7 +7,8 @@ when configured, periodically).
   filing once and announce it once.
 - ``delist_lapsed_renewals``: an agency under renewal whose previous filing lapsed before the
   bureau decided leaves the directory (its status stays ``submitted``/``needs_more_info``: the
-  review is still pending). A deletion counts once, whichever replica makes it.
+  review is still pending), recorded as ``delisted`` in the list's history. A deletion counts
+  (and is recorded) once, whichever replica makes it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import structlog
 
 from services.registry import service
 from services.registry.repository import Agencies, Directory
+from services.registry.states import ListChange
 from shared.app import Runtime
 
 log = structlog.get_logger("registry.sweep")
+LAPSED = "续期审核未在原备案有效期内完成，移出公示名单 / renewal not decided before the filing lapsed"
 
 
 async def expire_filings(runtime: Runtime, as_of: datetime) -> dict[str, int]:
@@ -41,7 +44,7 @@ async def delist_lapsed_renewals(runtime: Runtime, as_of: datetime) -> dict[str,
     async with runtime.unit_of_work() as uow:
         directory = Directory(uow.session)
         for agency_id in await directory.lapsed_renewals(as_of.date()):
-            delisted += await directory.remove(agency_id)
+            delisted += await directory.leave(agency_id, ListChange.DELISTED, at=uow.now, reason=LAPSED)
     return {"delisted_lapsed_renewals": delisted}
 
 

@@ -1,17 +1,20 @@
 """The registry through the real gateway (real processes, OAuth2 client-credentials tokens, real
 HTTP, real NATS), on SQLite and on PostgreSQL: filing, documents, review authorization, the public
-directory and CSV, the public policy, and the rule that anonymous callers see only public data."""
+directory and CSV, the list's history and its Atom feed, the public policy, and the rule that anonymous callers see only public data."""
 
 from __future__ import annotations
 
 import csv
 import io
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from devtools.testing.platform import started_platform
 from devtools.testing.wait import eventually
 from tests.registry.factories import PDF, agency_body, new_uscc
+
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
@@ -95,3 +98,41 @@ async def test_filing_review_and_directory_through_the_gateway(platform):
     assert r.status_code == 200
     assert r.json()["status"] == "suspended"
     assert (await api.get("/api/v1/directory/agencies", params={"q": "网关"})).json()["items"] == []
+
+
+async def test_the_list_history_and_its_atom_feed_through_the_gateway(platform):
+    api = platform.client
+    uscc = new_uscc()
+    agency = await platform.actor("agency", org_uscc=uscc)
+    district = await platform.actor("bureau", district="440703")
+    r = await api.post(
+        "/api/v1/agencies", json=agency_body(uscc, name="江门市<订阅>&技术服务有限公司"), headers=agency.headers
+    )
+    assert r.status_code == 201, r.text
+    path = f"/api/v1/agencies/{r.json()['id']}"
+    assert (await api.post(f"{path}/submit", headers=agency.headers)).status_code == 200
+    approved = await api.post(
+        f"{path}/review", json={"decision": "approve", "comments": "同意"}, headers=district.headers
+    )
+    assert approved.status_code == 200, approved.text
+    detail = await api.get(f"/api/v1/directory/agencies/{r.json()['id']}")  # no token
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["contact_phone"] and detail.json()["registered_engineers"] == 2
+    assert (await api.post(f"{path}/suspend", json={"reason": "暂停整顿"}, headers=district.headers)).status_code == 200
+    assert (await api.get(f"/api/v1/directory/agencies/{r.json()['id']}")).status_code == 404
+
+    changes = await api.get("/api/v1/directory/changes", params={"agency_id": r.json()["id"]})
+    assert changes.status_code == 200, changes.text
+    assert [i["change"] for i in changes.json()["items"]] == ["listed", "suspended"]
+    assert (await api.get("/api/v1/directory/changes", params={"since": "soon"})).status_code == 422
+
+    feed = await api.get("/api/v1/directory/changes.atom", params={"agency_id": r.json()["id"]})
+    assert feed.status_code == 200, feed.text
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    root = ET.fromstring(feed.content)
+    titles = [e.findtext(f"{ATOM}title") for e in root.findall(f"{ATOM}entry")]
+    number = approved.json()["filing_no"]
+    assert titles == [
+        f"江门市<订阅>&技术服务有限公司（{number}）暂停备案",
+        f"江门市<订阅>&技术服务有限公司（{number}）列入名单",
+    ]

@@ -43,6 +43,9 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /.well-known/jwks.json": PUBLIC,
     "GET /api/v1/policy": PUBLIC,
     "GET /api/v1/directory/agencies": PUBLIC,
+    "GET /api/v1/directory/agencies/{agency_id}": PUBLIC,  # agency A is listed: 200 for anyone
+    "GET /api/v1/directory/changes": PUBLIC,  # the list's history (SPEC §21)
+    "GET /api/v1/directory/changes.atom": PUBLIC,
     "POST /api/v1/accounts": PUBLIC,  # sign-up
     # gateway: accounts and keys
     "POST /api/v1/admin/accounts": {"admin"},

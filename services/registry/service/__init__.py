@@ -4,20 +4,27 @@ transaction each, no HTTP types; they return ORM rows or domain objects.
 - ``filing``: create, read, list and edit a filing;
 - ``documents``: upload and download its documents;
 - ``review``: its status changes (submit, review, suspend / reinstate / revoke, expire);
-- ``directory``: the public directory and its CSV;
+- ``directory``: the public directory, its CSV and a listed agency's public detail;
+- ``history``: the public list's history, as JSON pages and an Atom feed;
 - ``checks``: the automatic checks of a submission (pure rules).
 """
 
+from services.registry.service.directory import detail as directory_detail
 from services.registry.service.directory import export_rows as export_directory
 from services.registry.service.directory import page as directory_page
 from services.registry.service.documents import add_document, authorize_upload, document_for_download
 from services.registry.service.filing import create_agency, get_agency, list_agencies, update_agency
+from services.registry.service.history import feed as directory_feed
+from services.registry.service.history import page as directory_changes
 from services.registry.service.review import expire, regulate, review, submit
 
 __all__ = [
     "add_document",
     "authorize_upload",
     "create_agency",
+    "directory_changes",
+    "directory_detail",
+    "directory_feed",
     "directory_page",
     "document_for_download",
     "expire",

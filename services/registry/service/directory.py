@@ -8,6 +8,9 @@
 - ``active_contracts``: contracts whose latest event is ``contract.activated``;
   ``remaining_capacity`` = registered engineers × ``max_enterprises_per_engineer`` − active
   contracts, never below 0.
+- An agency's public detail (``detail``): the listing with the contact phone and address the
+  public needs to reach it and its engineers' count (not their names: the list says how many);
+  404 when it is not listed.
 - The CSV export (``Accept: text/csv``) has the same rows, its areas and industries named in the
   caller's language; shared.exports writes it (formula guard, BOM).
 """
@@ -21,7 +24,8 @@ from datetime import date
 from typing import Any
 
 from services.registry.repository import Directory, DirectoryFilters
-from shared.i18n import current_language
+from shared.errors import NotFound
+from shared.i18n import current_language, text
 from shared.pagination import PageParams
 from shared.policy import Policy
 from shared.reference import INDUSTRY_NAMES, load_jurisdiction
@@ -103,20 +107,62 @@ class Listing:
         ]
 
 
-def _start(policy: Policy) -> dict[str, Any]:
+def start_credit(policy: Policy) -> dict[str, Any]:
+    """The score and grade an agency shows before its first ``agency.credit_changed``."""
     score = min(policy.credit.start, policy.credit.cap)
     return {"start_score": score, "start_grade": policy.credit.grade_of(score)}
 
 
 async def page(uow: UnitOfWork, *, filters: DirectoryFilters, params: PageParams) -> tuple[list[Listing], str | None]:
     async with uow.read():
-        rows, cursor = await Directory(uow.session).page(filters, params, **_start(uow.policy))
+        rows, cursor = await Directory(uow.session).page(filters, params, **start_credit(uow.policy))
     return [Listing.of(r, uow.policy) for r in rows], cursor
 
 
 async def export_rows(uow: UnitOfWork, *, filters: DirectoryFilters) -> Sequence[list[Any]]:
     """Every listed agency matching ``filters``, as CSV rows in the caller's language."""
     async with uow.read():
-        rows = await Directory(uow.session).everything(filters, **_start(uow.policy))
+        rows = await Directory(uow.session).everything(filters, **start_credit(uow.policy))
     language = current_language.get()
     return [Listing.of(r, uow.policy).csv_row(language) for r in rows]
+
+
+@dataclass(frozen=True)
+class PublicDetail:
+    """A listed agency's public detail page (SPEC §21 public)."""
+
+    id: uuid.UUID
+    name: str
+    uscc: str
+    district_code: str
+    filing_no: str | None
+    valid_until: date | None
+    grade: str
+    credit_score: int
+    contact_phone: str
+    address: str
+    service_districts: list[str]
+    service_industries: list[str]
+    registered_engineers: int
+
+
+async def detail(uow: UnitOfWork, *, agency_id: uuid.UUID) -> PublicDetail:
+    async with uow.read():
+        row = await Directory(uow.session).detail(agency_id, **start_credit(uow.policy))
+    if row is None:
+        raise NotFound(text("该机构不在公示名单中", "This agency is not on the public list"))
+    return PublicDetail(
+        id=row.agency_id,
+        name=row.name,
+        uscc=row.uscc,
+        district_code=row.district_code,
+        filing_no=row.filing_no,
+        valid_until=row.valid_until,
+        grade=row.grade,
+        credit_score=int(row.credit_score),
+        contact_phone=row.contact_phone,
+        address=row.address,
+        service_districts=list(row.service_districts),
+        service_industries=list(row.service_industries),
+        registered_engineers=len(row.registered_engineers or []),
+    )

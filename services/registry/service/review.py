@@ -23,6 +23,10 @@ machine's event emitted through the outbox — all in the same transaction.
   transaction; ``agency.filing_no`` is unique.
 - Every regulatory act (review, suspend, reinstate, revoke, expire) is appended to the
   hash-chained audit trail.
+- Every change of the public list is recorded by the repository's ``Directory`` in the same
+  transaction (the list's history, SPEC §21): approval → ``listed`` (``changed`` for a renewal
+  of a listed agency), suspend / reinstate / revoke with the bureau's reason, expiry, and a
+  refused renewal → ``delisted``.
 """
 
 from __future__ import annotations
@@ -47,7 +51,9 @@ from services.registry.states import (
     REVIEW_DECISIONS,
     REVOKE,
     SUBMIT,
+    SUSPEND,
     AgencyStatus,
+    ListChange,
 )
 from shared.errors import ErrorCode, FieldError, ValidationFailed
 from shared.http import Precondition
@@ -129,6 +135,15 @@ async def submit(uow: UnitOfWork, *, agency_id: uuid.UUID, if_match: Preconditio
     return agency
 
 
+RENEWAL_REJECTED = "续期申请未获批准，原备案移出公示名单 / renewal refused: the filing leaves the list"
+
+
+def _approved(valid_until: date | None) -> str:
+    """The public reason of an approval (the bureau's comments are for the applicant)."""
+    day = valid_until.isoformat() if valid_until else "-"
+    return f"备案审核通过，有效期至 {day} / filing approved, valid until {day}"
+
+
 def _add_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
@@ -180,9 +195,9 @@ async def review(
                 agency.filing_no = load_jurisdiction().filing_no("TG", today.year, number, width=4)
             agency.valid_until = _add_years(today, uow.policy.filing_validity_years)
             agency.approved_at = uow.now
-            await directory.enter(agency, at=uow.now)
-        elif action is REJECT:
-            await directory.remove(agency.id)
+            await directory.enter(agency, at=uow.now, reason=_approved(agency.valid_until))
+        elif action is REJECT:  # a renewal refused: its current filing leaves the list
+            await directory.leave(agency.id, ListChange.DELISTED, at=uow.now, reason=RENEWAL_REJECTED)
             await claims.release(agency.id)
         else:  # request_changes: a renewal's current filing stays listed while in force
             await claims.release(agency.id)
@@ -218,9 +233,11 @@ async def regulate(
         agency.status_reason = reason
         directory = Directory(uow.session)
         if action is REINSTATE:
-            await directory.enter(agency, at=uow.now)
-        else:
-            await directory.remove(agency.id)
+            await directory.enter(agency, at=uow.now, change=ListChange.REINSTATED, reason=reason)
+        elif action is SUSPEND:
+            await directory.leave(agency.id, ListChange.SUSPENDED, at=uow.now, reason=reason)
+        else:  # revoked, from approved or suspended: the list's readers are told either way
+            await directory.leave(agency.id, ListChange.REVOKED, at=uow.now, reason=reason, agency=agency)
         if action is REVOKE:
             await EngineerClaims(uow.session).release(agency.id)
         agency.touch(uow.now)
@@ -252,7 +269,7 @@ async def expire(uow: UnitOfWork, *, agency_id: uuid.UUID, as_of: date) -> bool:
         previous, agency.status = agency.status, step.target
         agency.status_reason = f"备案有效期已于 {as_of.isoformat()} 前届满 / filing validity ended"
         agency.touch(uow.now)
-        await Directory(uow.session).remove(agency.id)
+        await Directory(uow.session).leave(agency.id, ListChange.EXPIRED, at=uow.now, reason=agency.status_reason)
         await EngineerClaims(uow.session).release(agency.id)
         await uow.session.flush()
         payload: dict[str, Any] = {

@@ -8,31 +8,24 @@
   are refused. Filing is for an agency, under its own USCC.
 - ``EngineerClaims``: staff exclusivity (a certificate counts for one agency at a time).
 - ``FilingNumbers``: one counter per approval year.
-- ``Directory``: the public directory, a read model anyone may query (its own query, no caller).
+(``Directory``, the public directory and its history: ``repository.directory``.)
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlmodel import col
 
 from services.registry.models import (
     Agency,
-    AgencyCredit,
     AgencyDocument,
-    ContractTally,
-    DirectoryDistrict,
     DirectoryEntry,
-    DirectoryIndustry,
     EngineerClaim,
     FilingSequence,
 )
@@ -191,130 +184,3 @@ class FilingNumbers:
         return await next_in_sequence(
             self.session, FilingSequence.__table__, key="year", key_value=year, counter="last"
         )
-
-
-@dataclass(frozen=True)
-class DirectoryFilters:
-    """``district``/``industry`` match what the agency serves; ``q`` is a substring of the name or
-    the filing number, or the USCC."""
-
-    district: str | None = None
-    industry: str | None = None
-    grade: str | None = None
-    q: str | None = None
-
-
-class Directory:
-    """The public directory of filed agencies (公示名单): entries written in the transitions'
-    transactions, joined with the credit and contract read models kept by the consumers. Grade
-    and score default to the credit file's start until the first ``agency.credit_changed``."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def enter(self, agency: Agency, *, at: datetime) -> None:
-        """Insert or refresh the agency's entry (with its staff loaded)."""
-        await self.remove(agency.id)
-        self.session.add(
-            DirectoryEntry(
-                agency_id=agency.id,
-                agency_version=agency.version,
-                name=agency.name,
-                uscc=agency.uscc,
-                district_code=agency.district_code,
-                filing_no=agency.filing_no,
-                valid_until=agency.valid_until,
-                service_districts=list(agency.service_districts),
-                service_industries=list(agency.service_industries),
-                registered_engineers=agency.registered_engineers,
-                listed_at=at,
-            )
-        )
-        await self.session.flush()
-        self.session.add_all(
-            [DirectoryDistrict(agency_id=agency.id, district_code=code) for code in agency.service_districts]
-        )
-        self.session.add_all(
-            [DirectoryIndustry(agency_id=agency.id, industry=industry) for industry in agency.service_industries]
-        )
-        await self.session.flush()
-
-    async def remove(self, agency_id: uuid.UUID) -> bool:
-        """Remove the agency's entry; True when this transaction removed one."""
-        for model in (DirectoryDistrict, DirectoryIndustry):
-            await self.session.execute(sa.delete(model.__table__).where(model.__table__.c.agency_id == agency_id))
-        entry = DirectoryEntry.__table__
-        removed = cast(
-            CursorResult[Any], await self.session.execute(sa.delete(entry).where(entry.c.agency_id == agency_id))
-        )
-        return removed.rowcount == 1
-
-    async def lists(self, agency_id: uuid.UUID) -> bool:
-        t = DirectoryEntry.__table__
-        return (
-            await self.session.execute(sa.select(t.c.agency_id).where(t.c.agency_id == agency_id))
-        ).first() is not None
-
-    async def lapsed_renewals(self, as_of: date) -> list[uuid.UUID]:
-        """Entries of agencies under renewal (no longer ``approved``) whose filing ended before
-        ``as_of``: the listing was kept only while it was in force."""
-        e = DirectoryEntry.__table__
-        stmt = (
-            sa.select(e.c.agency_id)
-            .join(Agency, col(Agency.id) == e.c.agency_id)
-            .where(col(Agency.status) != AgencyStatus.APPROVED, e.c.valid_until < as_of)
-        )
-        return list((await self.session.execute(stmt)).scalars().all())
-
-    def _query(self, filters: DirectoryFilters, *, start_score: int, start_grade: str) -> sa.Select[Any]:
-        e, c, t = DirectoryEntry.__table__, AgencyCredit.__table__, ContractTally.__table__
-        active = (
-            sa.select(t.c.agency_id, sa.func.count().label("n"))
-            .where(t.c.active.is_(True))
-            .group_by(t.c.agency_id)
-            .subquery("active")
-        )
-        grade = sa.func.coalesce(c.c.grade, start_grade)
-        stmt = sa.select(
-            e,
-            sa.func.coalesce(c.c.score, start_score).label("credit_score"),
-            grade.label("grade"),
-            sa.func.coalesce(active.c.n, 0).label("active_contracts"),
-        ).select_from(
-            e.outerjoin(c, c.c.agency_id == e.c.agency_id).outerjoin(active, active.c.agency_id == e.c.agency_id)
-        )
-        if filters.district:
-            d = DirectoryDistrict.__table__
-            stmt = stmt.where(sa.exists().where(d.c.agency_id == e.c.agency_id, d.c.district_code == filters.district))
-        if filters.industry:
-            i = DirectoryIndustry.__table__
-            stmt = stmt.where(sa.exists().where(i.c.agency_id == e.c.agency_id, i.c.industry == filters.industry))
-        if filters.grade:
-            stmt = stmt.where(grade == filters.grade)
-        if filters.q:  # LIKE with escaping: the list is hundreds of rows, an index would not pay
-            stmt = stmt.where(
-                sa.or_(
-                    e.c.name.contains(filters.q, autoescape=True),
-                    e.c.filing_no.contains(filters.q, autoescape=True),
-                    e.c.uscc == filters.q.upper(),
-                )
-            )
-        return stmt
-
-    async def page(
-        self, filters: DirectoryFilters, params: PageParams, *, start_score: int, start_grade: str
-    ) -> tuple[list[sa.Row[Any]], str | None]:
-        e = DirectoryEntry.__table__
-        stmt = keyset(
-            self._query(filters, start_score=start_score, start_grade=start_grade),
-            [e.c.agency_id],
-            params,
-            convert=[cursor_uuid],
-        )
-        rows = (await self.session.execute(stmt)).all()
-        return page_of(rows, params, key=lambda r: [r.agency_id])
-
-    async def everything(self, filters: DirectoryFilters, *, start_score: int, start_grade: str) -> list[sa.Row[Any]]:
-        e = DirectoryEntry.__table__
-        stmt = self._query(filters, start_score=start_score, start_grade=start_grade).order_by(e.c.agency_id)
-        return list((await self.session.execute(stmt)).all())
