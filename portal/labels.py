@@ -744,6 +744,8 @@ CREDIT_KIND = {
     "missed_visit": ("漏检", "Missed visit"),
     "hazard_verified_late": ("隐患逾期验收", "Hazard verified late"),
     "fraud_finding": ("弄虚作假", "Fraud"),
+    "violation": ("违规行为（监管部门记录）", "Violation (recorded by a bureau)"),
+    "commendation": ("表彰（监管部门记录）", "Commendation (recorded by a bureau)"),
 }
 PARTY = {"agency": ("中介机构", "agency"), "enterprise": ("企业", "enterprise")}
 OUTCOME = {"upheld": ("投诉属实", "Upheld"), "dismissed": ("投诉不成立", "Dismissed")}

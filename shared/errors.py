@@ -131,6 +131,9 @@ class ErrorCode(StrEnum):
     VISIT_DATE_OUTSIDE_TERM = "visit_date_outside_term"
     ITEM_NOT_IN_CONTRACT = "item_not_in_contract"
     HAZARD_DEADLINE_OUT_OF_POLICY = "hazard_deadline_out_of_policy"
+    CREDIT_DELTA_SIGN = "credit_delta_sign"
+    CREDIT_RECORD_EXISTS = "credit_record_exists"
+    COMPLAINT_NOT_HEARD = "complaint_not_heard"
     # notify
     WEBHOOK_URL_REFUSED = "webhook_url_refused"
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
@@ -186,6 +189,18 @@ MESSAGES: dict[ErrorCode, Text] = {
     ErrorCode.IDEMPOTENCY_RESPONSE_LOST: text(
         "该请求已执行，但其响应在故障中丢失；请查询结果",
         "The request was applied, but its response was lost in a crash; look the result up",
+    ),
+    ErrorCode.CREDIT_DELTA_SIGN: text(
+        "违规记录的分值须为负数，表彰记录的分值须为正数",
+        "A violation's delta must be negative and a commendation's positive",
+    ),
+    ErrorCode.CREDIT_RECORD_EXISTS: text(
+        "该机构已有同一文号的同类诚信记录", "This agency already has a credit record of this kind with this reference"
+    ),
+    ErrorCode.COMPLAINT_NOT_HEARD: text(
+        "投诉须先通报机构，且机构已答复或答复已逾期，方可认定属实",
+        "A complaint can be upheld only after it was forwarded to the agency and the agency responded or its "
+        "response is overdue",
     ),
     ErrorCode.WEBHOOK_URL_REFUSED: text(
         "不接受该回调地址（生产环境须为 https，且不得指向本机、内网或链路本地地址）",

@@ -61,8 +61,17 @@ class ComplaintOutcome(StrEnum):
     DISMISSED = "dismissed"
 
 
+class BureauCreditKind(StrEnum):
+    """The credit facts a bureau records itself (SPEC §19), with a delta of its choosing: a violation
+    costs credit, a commendation earns it."""
+
+    VIOLATION = "violation"
+    COMMENDATION = "commendation"
+
+
 class CreditKind(StrEnum):
-    """A credit record's cause; each is named after its delta in the policy (SPEC §3)."""
+    """A credit record's cause: the automatic ones are named after their delta in the policy
+    (SPEC §3); a bureau's records (``BureauCreditKind``) carry their own."""
 
     COMPLAINT_UPHELD = "complaint_upheld"
     AUDIT_BELOW_60 = "audit_below_60"
@@ -70,6 +79,11 @@ class CreditKind(StrEnum):
     MISSED_VISIT = "missed_visit"
     HAZARD_VERIFIED_LATE = "hazard_verified_late"
     FRAUD_FINDING = "fraud_finding"
+    VIOLATION = BureauCreditKind.VIOLATION.value
+    COMMENDATION = BureauCreditKind.COMMENDATION.value
+
+
+BUREAU_CREDIT_KINDS = frozenset(CreditKind(kind) for kind in BureauCreditKind)
 
 
 def enum_of(enum: type[StrEnum]) -> sa.Enum:
@@ -295,6 +309,7 @@ class Complaint(Base, table=True):
     notes: str | None = Field(default=None, sa_type=sa.Text)
     response_overdue: bool = False
     resolution_overdue: bool = False
+    credit_record_id: uuid.UUID | None = None  # the credit record an upheld complaint caused (its ref is the complaint)
     created_at: datetime = Field(sa_type=TS)
     version: int = 1
 
@@ -334,7 +349,11 @@ class CreditRecord(Base, table=True):
     agency_id: uuid.UUID = Field(index=True)
     kind: CreditKind = Field(sa_type=enum_of(CreditKind))
     delta: int
-    ref: str = Field(max_length=120)
+    # the cause: a complaint, audit or hazard id, ``contract:item#n``; a bureau's document reference,
+    # if it gave one (NULL never collides in the unique key: records without one are all kept)
+    ref: str | None = Field(default=None, max_length=120)
+    reason: str | None = Field(default=None, sa_type=sa.Text)  # a bureau record's reason
+    recorded_by: str | None = Field(default=None, max_length=100)  # a bureau record's author (automatic: None)
     at: datetime = Field(sa_type=TS)
     version: int  # the credit file's version after this record
 

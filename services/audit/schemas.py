@@ -20,11 +20,11 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
-from services.audit.models import ComplaintCategory, ComplaintOutcome, HazardLevel
+from services.audit.models import BureauCreditKind, ComplaintCategory, ComplaintOutcome, HazardLevel
 from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus
 from shared.clock import as_utc
 from shared.reference import ServiceItem
-from shared.validation import Reason, check_phone, no_control
+from shared.validation import Line, Reason, check_phone, no_control
 
 Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_control)]
 Free = Annotated[str, AfterValidator(no_control)]
@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # to mypy, the members they are
     ComplaintStatusIn = ComplaintStatus
     ComplaintCategoryIn = ComplaintCategory
     ComplaintOutcomeIn = ComplaintOutcome
+    BureauCreditKindIn = BureauCreditKind
 else:  # to pydantic and FastAPI, strings (an enum class would add an unused component per enum to the OpenAPI)
     HazardLevelIn = Annotated[str, ValueOf(HazardLevel)]
     HazardStatusIn = Annotated[str, ValueOf(HazardStatus)]
@@ -59,6 +60,7 @@ else:  # to pydantic and FastAPI, strings (an enum class would add an unused com
     ComplaintStatusIn = Annotated[str, ValueOf(ComplaintStatus)]
     ComplaintCategoryIn = Annotated[str, ValueOf(ComplaintCategory)]
     ComplaintOutcomeIn = Annotated[str, ValueOf(ComplaintOutcome)]
+    BureauCreditKindIn = Annotated[str, ValueOf(BureauCreditKind)]
 
 
 class Strict(BaseModel):
@@ -322,6 +324,7 @@ class ComplaintRead(Read):
     response_overdue: bool
     resolution_overdue: bool
     overdue: bool
+    credit_record_id: uuid.UUID | None = None  # upheld: the credit record it caused
     created_at: UTC
     version: int
     timeline: list[TimelineStep] | None = None
@@ -329,12 +332,28 @@ class ComplaintRead(Read):
 
 
 # --- credit -----------------------------------------------------------------------------------------
+MAX_CREDIT_DELTA = 100  # a bureau record's |delta| (docs/DECISIONS.md D31)
+
+
+class CreditRecordCreate(Strict):
+    """A bureau's credit fact (SPEC §19). The sign follows the kind — a violation negative, a
+    commendation positive — which the use case checks (422 ``credit_delta_sign``)."""
+
+    kind: BureauCreditKindIn
+    delta: Annotated[int, Field(strict=True, ge=-MAX_CREDIT_DELTA, le=MAX_CREDIT_DELTA)]
+    reason: Reason
+    ref: Annotated[Line, StringConstraints(max_length=120)] | None = None  # e.g. the decision's document number
+
+
 class CreditRecordRead(Read):
     id: uuid.UUID
+    agency_id: uuid.UUID
     kind: str
     delta: int
     at: UTC
-    ref: str
+    ref: str | None = None
+    reason: str | None = None
+    recorded_by: str | None = None
     version: int
 
 

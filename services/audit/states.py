@@ -117,7 +117,9 @@ COMPLAINT.transition(
 COMPLAINT.transition(
     RESPOND, ComplaintStatus.FORWARDED, ComplaintStatus.RESPONDED, by={Role.AGENCY}, emits=EventType.COMPLAINT_RESPONDED
 )
-# The bureau need not wait for a response the agency never gives.
+# The bureau need not wait for a response the agency never gives — to dismiss. To uphold, the agency
+# must have been heard: forwarded, and responded or its response overdue (SPEC §19; the use case's
+# rule, services.audit.service.complaints.heard, since it depends on the outcome and the date).
 COMPLAINT.transition(
     RESOLVE,
     [ComplaintStatus.RECEIVED, ComplaintStatus.FORWARDED, ComplaintStatus.RESPONDED],
@@ -147,6 +149,7 @@ LABELS: dict[StrEnum, Text] = {
 RECORDS_SERVICE_LOGS = frozenset({Role.AGENCY})
 SUBMITS_COMPLAINTS = frozenset({Role.ENTERPRISE, Role.PUBLIC})  # the public: anonymously
 DRAWS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
+RECORDS_CREDIT = frozenset({Role.BUREAU, Role.ADMIN})  # a bureau's violations and commendations (SPEC §19)
 # Who may read what only regulators read (which districts: the repository's rule).
 READS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
 READS_DASHBOARD = frozenset({Role.BUREAU, Role.ADMIN})

@@ -4,9 +4,12 @@ overdue flags by sweep; the timeline; who sees what."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 from tests.audit.factories import OTHER_DISTRICT, TODAY, Agency, Enterprise, admin, audit_app, bureau, city, clock_at
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def complaint(agency, contract=None, **extra):
@@ -14,6 +17,16 @@ def complaint(agency, contract=None, **extra):
     if contract is not None:
         body["contract_id"] = contract.id
     return body | extra
+
+
+async def hear(h, contract, cid, *, response="已整改"):
+    """Forward the complaint to its agency and let the agency respond (before it may be upheld)."""
+    r = await h.client.post(f"/api/v1/complaints/{cid}/forward", json={}, headers=bureau())
+    assert r.status_code == 200, r.text
+    r = await h.client.post(
+        f"/api/v1/complaints/{cid}/respond", json={"response": response}, headers=contract.agency.headers()
+    )
+    assert r.status_code == 200, r.text
 
 
 async def test_enterprise_complaint_lifecycle_upheld(backend):
@@ -74,6 +87,9 @@ async def test_enterprise_complaint_lifecycle_upheld(backend):
         assert credit["score"] == 90
         assert credit["records"][0]["kind"] == "complaint_upheld"
         assert credit["records"][0]["ref"] == cid
+        # the upheld complaint links to the credit record it caused (and the record names the complaint)
+        assert r.json()["credit_record_id"] == credit["records"][0]["id"]
+        assert detail["credit_record_id"] == credit["records"][0]["id"]
         change = (await h.events("agency.credit_changed"))[0]
         assert change.data == {
             "id": agency.id,
@@ -210,8 +226,11 @@ async def test_verbs_authorization(sqlite_backend):
             assert r.status_code == 403, r.text
         r = await h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "maybe"}, headers=bureau())
         assert r.status_code == 422
-        # The bureau may resolve without waiting for a response (the agency never answered).
+        # Upheld only once the agency was heard (tests/audit/test_complaints.py
+        # test_upheld_only_once_the_agency_was_heard); dismissed without waiting for its response.
         r = await h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld"}, headers=city())
+        assert r.status_code == 409
+        r = await h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "dismissed"}, headers=city())
         assert r.status_code == 200
         r = await h.client.post(
             f"/api/v1/complaints/{cid}/respond", json={"response": "晚了"}, headers=contract.agency.headers()
@@ -325,6 +344,7 @@ async def test_concurrent_upheld_complaints_each_count_once(backend):
                 "/api/v1/complaints", json=complaint(contract.agency, contract), headers=contract.enterprise.headers()
             )
             ids.append(r.json()["id"])
+            await hear(h, contract, ids[-1])
         results = await asyncio.gather(
             *[
                 h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld"}, headers=bureau())
@@ -339,3 +359,96 @@ async def test_concurrent_upheld_complaints_each_count_once(backend):
         assert sorted(r["version"] for r in credit["records"]) == [1, 2, 3]
         changes = await h.events("agency.credit_changed", count=3)
         assert sorted((e.data["version"], e.data["score"]) for e in changes) == [(1, 90), (2, 80), (3, 70)]
+
+
+async def test_upheld_only_once_the_agency_was_heard(backend):
+    """SPEC §19: a complaint is upheld only after it was forwarded to the agency and the agency
+    responded or its response is overdue (409 ``complaint_not_heard`` otherwise); dismissing needs
+    neither."""
+    async with audit_app(backend) as h:
+        contract = await h.setup()
+        e = contract.enterprise.headers()
+
+        async def new_complaint():
+            r = await h.client.post("/api/v1/complaints", json=complaint(contract.agency, contract), headers=e)
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+
+        async def uphold(cid, **headers):
+            return await h.client.post(
+                f"/api/v1/complaints/{cid}/resolve",
+                json={"outcome": "upheld", "notes": "属实"},
+                headers={**bureau(), **headers},
+            )
+
+        never_forwarded, unanswered, answered, late, dismissed = [await new_complaint() for _ in range(5)]
+        r = await uphold(never_forwarded)
+        assert r.status_code == 409, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "complaint_not_heard"
+        assert "通报" in r.json()["detail"] and "答复" in r.json()["detail"]
+        en = (await uphold(never_forwarded, **{"Accept-Language": "en"})).json()
+        assert en["code"] == "complaint_not_heard"
+        assert "forwarded" in en["detail"] and "responded" in en["detail"] and "overdue" in en["detail"]
+        assert not CHINESE.search(en["detail"])
+
+        for cid in (unanswered, late):
+            r = await h.client.post(f"/api/v1/complaints/{cid}/forward", json={}, headers=bureau())
+            assert r.status_code == 200, r.text
+        r = await uphold(unanswered)  # forwarded, the agency not heard yet, its time not up
+        assert r.status_code == 409, r.text
+        assert r.json()["code"] == "complaint_not_heard"
+        # a 403 is still a 403, and the rule comes after If-Match
+        assert (await uphold(unanswered, **contract.agency.headers())).status_code == 403
+        assert (await uphold(unanswered, **{"If-Match": '"1"'})).status_code == 412
+
+        await hear(h, contract, answered)
+        r = await uphold(answered)
+        assert r.status_code == 200, r.text
+        assert r.json()["outcome"] == "upheld"
+
+        # the response is overdue: after response_due, flagged by the sweep or not yet
+        response_due = (await h.client.get(f"/api/v1/complaints/{late}", headers=bureau())).json()["response_due"]
+        due = date.fromisoformat(response_due)
+        h.clock.set(clock_at(due).now())
+        assert (await uphold(late)).status_code == 409  # on the due day the agency may still answer
+        h.clock.set(clock_at(due + timedelta(days=1)).now())
+        r = await uphold(late)
+        assert r.status_code == 200, r.text
+        assert r.json()["response_overdue"] is False  # not flagged yet: the date is what counts
+        r = await uphold(unanswered)
+        assert r.status_code == 200, r.text
+
+        r = await h.client.post(
+            f"/api/v1/complaints/{dismissed}/resolve", json={"outcome": "dismissed"}, headers=bureau()
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["credit_record_id"] is None
+        # never forwarded, never upheld
+        assert (await h.client.get(f"/api/v1/complaints/{never_forwarded}", headers=bureau())).json()[
+            "status"
+        ] == "received"
+
+        credit = (await h.client.get(f"/api/v1/credit/agencies/{contract.agency.id}", headers=bureau())).json()
+        assert credit["score"] == 70
+        by_ref = {rec["ref"]: rec for rec in credit["records"]}
+        assert set(by_ref) == {answered, late, unanswered}
+        for cid in (answered, late, unanswered):
+            shown = (await h.client.get(f"/api/v1/complaints/{cid}", headers=bureau())).json()
+            assert shown["credit_record_id"] == by_ref[cid]["id"]
+            assert by_ref[cid]["kind"] == "complaint_upheld"
+
+
+async def test_upheld_after_the_sweep_flagged_the_response_overdue(sqlite_backend):
+    async with audit_app(sqlite_backend) as h:
+        contract = await h.setup()
+        r = await h.client.post(
+            "/api/v1/complaints", json=complaint(contract.agency, contract), headers=contract.enterprise.headers()
+        )
+        cid = r.json()["id"]
+        await h.client.post(f"/api/v1/complaints/{cid}/forward", json={}, headers=bureau())
+        assert (await h.sweep(TODAY + timedelta(days=11)))["complaints_response_overdue"] == 1
+        r = await h.client.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "upheld"}, headers=bureau())
+        assert r.status_code == 200, r.text
+        assert r.json()["response_overdue"] is True
+        assert r.json()["credit_record_id"]

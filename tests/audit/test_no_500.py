@@ -102,6 +102,11 @@ async def _fuzz(backend, junk_values, *, reads=True):
             (f"/api/v1/complaints/{complaint_id}/forward", {"note": "n"}, city()),
             (f"/api/v1/complaints/{complaint_id}/respond", {"response": "r"}, contract.agency.headers()),
             (f"/api/v1/complaints/{complaint_id}/resolve", {"outcome": "dismissed", "notes": ""}, city()),
+            (
+                f"/api/v1/credit/agencies/{contract.agency.id}/records",
+                {"kind": "violation", "delta": -5, "reason": "违规", "ref": "文号 1"},
+                city(),
+            ),
             ("/api/v1/audits/sample", {"period": "2026-Q3", "seed": 9, "rate": 0.5, "district": "440703"}, city()),
             (
                 f"/api/v1/audits/{task_id}/result",

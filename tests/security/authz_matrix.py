@@ -114,6 +114,7 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/complaints/{complaint_id}/respond": {"agencyA"},
     "POST /api/v1/complaints/{complaint_id}/resolve": GOV_A,
     "GET /api/v1/credit/agencies/{agency_id}": EVERYONE,  # the credit file behind the public grade
+    "POST /api/v1/credit/agencies/{agency_id}/records": GOV_A,  # the bureau of the agency's district, the city
     # gateway (SPEC §14): an account's own settings, whatever its organisation's status
     "GET /api/v1/me/clients": EVERYONE,
     "DELETE /api/v1/me/clients/{client_id}": EVERYONE - {"readonly"},  # a random id: 404 for its owner too

@@ -7,7 +7,8 @@ import uuid
 from fastapi import APIRouter, Response
 
 from services.audit import service
-from services.audit.schemas import CreditFileRead
+from services.audit.models import CreditRecord
+from services.audit.schemas import CreditFileRead, CreditRecordCreate, CreditRecordRead
 from services.audit.service.credit import CreditStanding
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
@@ -21,3 +22,18 @@ async def credit_file(agency_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, respo
     """Readable by any signed-in principal: the grade is public in the directory, and the file shows
     why (records name their causes by id; the causes themselves stay behind their own checks)."""
     return with_etag(response, await service.credit_file(uow, agency_id=agency_id))
+
+
+@router.post(
+    "/agencies/{agency_id}/records",
+    status_code=201,
+    response_model=CreditRecordRead,
+    summary="登记违规或表彰记录（监管部门）/ record a violation or a commendation (bureau)",
+)
+async def add_record(
+    agency_id: uuid.UUID, body: CreditRecordCreate, uow: UoW, _: CurrentPrincipal, response: Response
+) -> CreditRecord:
+    """The bureau of the agency's district or the city bureau; the record enters the credit file."""
+    record = await service.add_credit_record(uow, agency_id=agency_id, body=body)
+    response.headers["Location"] = f"/api/v1/credit/agencies/{agency_id}"
+    return record

@@ -53,11 +53,14 @@ class CreditFiles(AuditRepository[CreditFile]):
         agency_id: uuid.UUID,
         kind: CreditKind,
         delta: int,
-        ref: str,
+        ref: str | None,
         at: datetime,
         version: int,
+        reason: str | None = None,
+        recorded_by: str | None = None,
     ) -> bool:
-        """Add the record unless one for the same cause (agency, kind, ref) exists; True if added."""
+        """Add the record unless one for the same cause (agency, kind, ref) exists; True if added.
+        A record without a ref (a bureau's, without a document reference) never collides."""
         return await insert_ignore(
             self.session,
             CreditRecord.__table__,
@@ -67,6 +70,8 @@ class CreditFiles(AuditRepository[CreditFile]):
                 "kind": kind,
                 "delta": delta,
                 "ref": ref,
+                "reason": reason,
+                "recorded_by": recorded_by,
                 "at": at,
                 "version": version,
             },
@@ -75,3 +80,7 @@ class CreditFiles(AuditRepository[CreditFile]):
     async def records(self, agency_id: uuid.UUID) -> list[CreditRecord]:
         stmt = sa.select(CreditRecord).where(col(CreditRecord.agency_id) == agency_id).order_by(col(CreditRecord.seq))
         return list((await self.session.execute(stmt)).scalars())
+
+    async def record(self, record_id: uuid.UUID) -> CreditRecord:
+        stmt = sa.select(CreditRecord).where(col(CreditRecord.id) == record_id)
+        return (await self.session.execute(stmt)).scalar_one()

@@ -60,6 +60,11 @@ class Agencies(AuditRepository[AgencyView]):
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.everything()  # the directory is public
 
+    def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        """Who may act on the agency here — record a credit fact (SPEC §19): the bureau of its
+        district, the city bureau, admin."""
+        return scopes.district(principal, col(AgencyView.district_code))
+
 
 class Enterprises(AuditRepository[EnterpriseView]):
     model, label = EnterpriseView, text("企业", "enterprise")

@@ -16,7 +16,7 @@ from services.audit.service.complaints import (
     track_complaint,
 )
 from services.audit.service.compliance import compliance_of, count_missed_visits, district_summary
-from services.audit.service.credit import credit_file, record_credit
+from services.audit.service.credit import add_credit_record, credit_file, record_credit
 from services.audit.service.hazards import (
     export_hazards,
     get_hazard,
@@ -34,6 +34,7 @@ from services.audit.service.servicelogs import (
 
 __all__ = [
     "Listing",
+    "add_credit_record",
     "compliance_of",
     "confirm_service_log",
     "count_missed_visits",

@@ -1,6 +1,8 @@
 """Complaints (投诉): an enterprise, or anonymously the public, complains about an agency; the
 bureau forwards (通报) it to the agency, the agency responds, the bureau resolves it — upheld costs
-the agency credit (states.COMPLAINT). Overdue flags are set by sweep and are sticky (a late response
+the agency credit (states.COMPLAINT), and only once the agency was heard (``heard``, SPEC §19); the
+complaint then names the credit record it caused (``credit_record_id``; the record's ref is the
+complaint). Overdue flags are set by sweep and are sticky (a late response
 stays marked late); every step is on the complaint's timeline.
 
 The complaint's district — whose bureau handles it — is the district of the contract's enterprise,
@@ -31,7 +33,7 @@ from services.audit.repository.readmodels import Agencies, Contracts, Enterprise
 from services.audit.schemas import ComplaintCreate
 from services.audit.service.credit import record_credit
 from services.audit.states import COMPLAINT, FORWARD, RESOLVE, RESPOND, SUBMITS_COMPLAINTS, ComplaintStatus
-from shared.errors import ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
+from shared.errors import Conflict, ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.events.catalog import EventType
 from shared.http import Precondition
 from shared.i18n import text
@@ -227,6 +229,17 @@ async def respond_to_complaint(
     return _seen(uow, complaint)
 
 
+def heard(complaint: Complaint, *, today: date) -> bool:
+    """Whether the agency was heard, so that the complaint may be upheld (SPEC §19): it was
+    forwarded, and the agency responded or its response is overdue (past ``response_due``, whether
+    or not the sweep has flagged it yet)."""
+    if complaint.status == ComplaintStatus.RESPONDED:
+        return True
+    if complaint.status != ComplaintStatus.FORWARDED:
+        return False
+    return complaint.response_overdue or (complaint.response_due is not None and today > complaint.response_due)
+
+
 async def resolve_complaint(
     uow: UnitOfWork, *, complaint_id: uuid.UUID, outcome: ComplaintOutcome, notes: str, if_match: Precondition
 ) -> ComplaintSeen:
@@ -237,6 +250,8 @@ async def resolve_complaint(
         COMPLAINT.authorize(RESOLVE, uow.principal.role)  # 403 before 412 before 409
         if_match.check(complaint.version)
         step = COMPLAINT.step(RESOLVE, complaint.status, uow.principal.role)
+        if outcome == ComplaintOutcome.UPHELD and not heard(complaint, today=uow.clock.today()):
+            raise Conflict(code=ErrorCode.COMPLAINT_NOT_HEARD, extra={"current_status": str(complaint.status)})
         complaint.status, complaint.outcome, complaint.notes = step.target, outcome, notes
         complaint.version += 1
         await complaints.add_step(
@@ -250,9 +265,10 @@ async def resolve_complaint(
         if step.emits:
             await uow.emit(step.emits, events.complaint_changed(complaint))
         if outcome == ComplaintOutcome.UPHELD:
-            await record_credit(
+            record = await record_credit(
                 uow, agency_id=complaint.agency_id, kind=CreditKind.COMPLAINT_UPHELD, ref=str(complaint.id)
             )
+            complaint.credit_record_id = record.id if record is not None else None
         await uow.audit(
             action="complaint.closed",
             entity_type="complaint",
