@@ -4,6 +4,7 @@ compose mounts exist."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from pathlib import Path
@@ -11,9 +12,9 @@ from pathlib import Path
 import prometheus_client
 import yaml
 
-import gateway.main  # noqa: F401  (registers the gateway's metrics)
-import shared.app  # noqa: F401  (registers the services' and the bus's metrics)
-import shared.events.metrics  # noqa: F401
+# what registers every metric: the gateway's, the services' and the bus's
+for module in ("gateway.main", "shared.app", "shared.events.metrics"):
+    importlib.import_module(module)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
