@@ -61,3 +61,12 @@ def test_compose_mounts_files_that_exist_and_grafana_waits_for_prometheus() -> N
     provisioned = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
     uid = provisioned["datasources"][0]["uid"]
     assert all(panel["datasource"]["uid"] == uid for panel in DASHBOARD["panels"])
+
+
+def test_every_component_sends_its_traces_to_the_compose_trace_backend() -> None:
+    services = COMPOSE["services"]
+    assert "jaeger" in services and services["jaeger"]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    for name in APPS:
+        env = services[name]["environment"]
+        assert env["CUSTODY_OTLP_ENDPOINT"] == "http://jaeger:4318", name
+        assert 0 < float(env["CUSTODY_TRACE_SAMPLE_RATIO"]) <= 1
