@@ -28,6 +28,23 @@ BACKENDS = ("sqlite", "postgres")
 TARGET = 0.7
 
 
+async def cpu_per_request(
+    url: str, pids: dict[str, int], headers: dict[str, str], *, duration: float, connections: int
+) -> dict[str, Any]:
+    """Load one GET URL for ``duration``; its rate and the CPU each process spent per request."""
+    before = {k: cpu_seconds(p) for k, p in pids.items()}
+    if wrk_available():
+        m = await asyncio.to_thread(wrk, url, duration=duration, connections=connections, headers=headers)
+    else:
+        r = await aiohttp_get_rps(url, duration=duration, concurrency=connections, headers=headers)
+        m = {"rps": r["rate"], "non2xx": r["errors"], "command": "aiohttp"}
+    requests = m["rps"] * duration
+    m["cpu_us_per_request"] = {
+        k: round((cpu_seconds(p) - before[k]) / requests * 1e6, 1) if requests else None for k, p in pids.items()
+    }
+    return m
+
+
 async def measure_pair(
     platform,
     service: str,
@@ -46,17 +63,7 @@ async def measure_pair(
     }
 
     async def one(url: str) -> dict[str, Any]:
-        before = {k: cpu_seconds(p) for k, p in pids.items()}
-        if wrk_available():
-            m = await asyncio.to_thread(wrk, url, duration=duration, connections=connections, headers=headers)
-        else:
-            r = await aiohttp_get_rps(url, duration=duration, concurrency=connections, headers=headers)
-            m = {"rps": r["rate"], "non2xx": r["errors"], "command": "aiohttp"}
-        requests = m["rps"] * duration
-        m["cpu_us_per_request"] = {
-            k: round((cpu_seconds(p) - before[k]) / requests * 1e6, 1) if requests else None for k, p in pids.items()
-        }
-        return m
+        return await cpu_per_request(url, pids, headers, duration=duration, connections=connections)
 
     await one(direct_url)  # warm-up
     await one(gateway_url)

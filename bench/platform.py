@@ -40,13 +40,13 @@ def salt() -> str:
     return "".join(USCC_CHARS[(raw >> (5 * i)) % 31] for i in range(2))
 
 
-async def start_platform(backend: Backend, **overrides: Any) -> Platform:
-    platform = Platform(backend.settings(**{**BENCH_OVERRIDES, **overrides}), backend.workdir / "logs")
+async def start_platform(backend: Backend, *, log_dir: str = "logs", **overrides: Any) -> Platform:
+    platform = Platform(backend.settings(**{**BENCH_OVERRIDES, **overrides}), backend.workdir / log_dir)
     try:
         await platform.start(timeout=120)
     except Exception:
         await platform.stop()
-        for path in sorted((backend.workdir / "logs").glob("*.log")):
+        for path in sorted((backend.workdir / log_dir).glob("*.log")):
             log(f"--- {path.name}\n{path.read_text()[-2000:]}")
         raise
     return platform

@@ -37,6 +37,7 @@ FIGURES = {
     "signup_flood": "bench.signup_flood",
     "notify_latency": "bench.notify_latency",
     "portal_load": "bench.portal_load",
+    "tracing_cost": "bench.tracing_cost",
 }
 
 
