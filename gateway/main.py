@@ -55,6 +55,7 @@ from shared.i18n import text
 from shared.idempotency import IdempotencyMiddleware
 from shared.logging import configure_logging
 from shared.policy import load_policy
+from shared.purge import purge
 from shared.settings import Settings
 
 log = structlog.get_logger("gateway")
@@ -142,7 +143,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings()
     check_production(settings)
     clock = clock or Clock()
-    db = Database(settings.database_url_for("gateway"), service="gateway")
+    db = Database(
+        settings.database_url_for("gateway"),
+        service="gateway",
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     bus = Bus(settings, name="gateway")
     outbox = Outbox(infra.outbox, clock)
     relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
@@ -310,5 +316,6 @@ async def _refresh_periodically(gw: GatewayContext) -> None:
             await gw.store.load_revoked()
             if rounds % PURGE_EVERY == 0:
                 await gw.store.purge_expired()
+                await purge(gw.db, gw.infra, gw.settings, gw.clock.now())
         except Exception as exc:
             log.warning("gateway.refresh_failed", error=str(exc))

@@ -39,6 +39,7 @@ from shared.i18n import text
 from shared.idempotency import IdempotencyMiddleware, reservation_of
 from shared.logging import configure_logging
 from shared.policy import Policy, load_policy
+from shared.purge import purge
 from shared.settings import Settings
 from shared.tables import InfraTables, infrastructure_tables
 from shared.uow import UnitOfWork
@@ -91,6 +92,9 @@ class Runtime:
         result: dict[str, Any] = {}
         for sweep in self.sweeps:
             result.update(await sweep(self, as_of))
+        # retention is real time, not the sweep's as_of (a sweep run "as of next year" in a test or
+        # a catch-up must not forget this week's inbox ids)
+        result.update(await purge(self.db, self.infra, self.settings, self.clock.now()))
         return result
 
 
@@ -133,7 +137,12 @@ def create_service_app(
         refresh_seconds=settings.jwks_refresh_seconds,
     )
     infra = infrastructure_tables(spec.metadata)
-    db = Database(settings.database_url_for(spec.name), service=spec.name)
+    db = Database(
+        settings.database_url_for(spec.name),
+        service=spec.name,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     bus = Bus(settings, name=spec.name)
     relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
     subscriber = Subscriber(
@@ -171,11 +180,7 @@ def create_service_app(
         await verifier.start(bus)  # revocations and key events from the bus (shared.revocations)
         relay.start()
         subscriber.start()
-        sweeper = (
-            asyncio.create_task(_sweep_periodically(runtime))
-            if runtime.sweeps and settings.sweep_interval_seconds > 0
-            else None
-        )
+        sweeper = asyncio.create_task(_sweep_periodically(runtime)) if settings.sweep_interval_seconds > 0 else None
         log.info("service.started", service=spec.name, database=db.url.split("@")[-1])
         try:
             yield

@@ -98,7 +98,9 @@ def _sqlite_begin(statement: str) -> Callable[[object], None]:
 
 
 class Database:
-    def __init__(self, url: str, *, service: str, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, service: str, echo: bool = False, pool_size: int = 5, max_overflow: int = 5
+    ) -> None:
         self.url = url
         self.service = service
         self.is_sqlite = url.startswith("sqlite")
@@ -107,7 +109,9 @@ class Database:
             self.engine = self._sqlite_engine(url, immediate=True, echo=echo)
             self.read_engine = self._sqlite_engine(url, immediate=False, echo=echo)
         else:
-            self.engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.engine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+            )
             self.read_engine = self.engine
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
@@ -252,7 +256,15 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and is_transient(exc)
 
 
+# SQLSTATE classes of a passing condition: connection exceptions (08), insufficient resources such
+# as "too many clients" (53), an operator's shutdown or a crash restart (57P01–57P03).
+TRANSIENT_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+
+
 def is_transient(exc: BaseException) -> bool:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(exc, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(TRANSIENT_SQLSTATES):
+        return True
     message = str(exc).lower()
     return any(
         marker in message
@@ -270,5 +282,9 @@ def is_transient(exc: BaseException) -> bool:
             "shutting down",
             "recovery mode",
             "not yet accepting connections",
+            "too many clients",
+            "too many connections",
+            "remaining connection slots are reserved",
+            "connection reset",
         )
     ) or bool(getattr(exc, "connection_invalidated", False))

@@ -144,6 +144,19 @@ class ErrorCode(StrEnum):
         return MESSAGES.get(self, TITLES[400])
 
 
+# Answers a retry may change with nothing changed by the client: a read model not yet in step
+# with the bus (the agency, enterprise or contract is on its way), a busy system. An
+# Idempotency-Key never keeps one of these as its answer (shared.idempotency).
+RETRYABLE_CODES = frozenset(
+    {
+        ErrorCode.AGENCY_UNKNOWN,
+        ErrorCode.ENTERPRISE_UNKNOWN,
+        ErrorCode.UNKNOWN_AGENCY,
+        ErrorCode.UNKNOWN_CONTRACT,
+        ErrorCode.BUSY,
+    }
+)
+
 MESSAGES: dict[ErrorCode, Text] = {
     ErrorCode.BAD_REQUEST: text("请求无效", "Bad request"),
     ErrorCode.MALFORMED_JSON: text("请求体不是合法的 JSON", "The request body is not valid JSON"),

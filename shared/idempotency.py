@@ -15,6 +15,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import TokenVerifier
 from shared.clock import as_utc, utcnow
 from shared.db import Database, insert_ignore
-from shared.errors import DomainError, ErrorCode, problem
+from shared.errors import RETRYABLE_CODES, DomainError, ErrorCode, problem
 from shared.i18n import text
 
 log = structlog.get_logger("shared.idempotency")
@@ -31,6 +32,10 @@ MAX_KEY_LENGTH = 200
 MAX_BODY = 11 * 1024 * 1024
 STALE_AFTER = timedelta(seconds=60)
 REPLAYED_HEADERS = {"content-type", "etag", "location"}
+# Fields of a success body that hold a secret shown once (gateway clients and invitations, notify
+# webhooks, tokens): stored redacted.
+SECRET_FIELDS = frozenset({"client_secret", "secret", "password", "access_token", "refresh_token", "code"})
+REDACTED = "[redacted]"
 COMMITTED = 0  # status_code of a key whose request committed its effects; its response is not stored yet
 
 
@@ -149,12 +154,13 @@ class IdempotencyMiddleware:
             stored = {
                 "status_code": captured["status"],
                 "response_headers": kept,
-                "response_body": bytes(captured["body"]),
+                "response_body": _redacted(captured["status"], bytes(captured["body"])),
             }
             async with db.transaction() as session:
-                if captured["status"] >= 500:
-                    # Nothing committed: forget the key so that the client may retry. Something
-                    # committed, then a failure: keep the answer — a retry must not apply it twice.
+                if captured["status"] >= 500 or _retryable(captured["status"], bytes(captured["body"])):
+                    # Nothing committed (a failure, or an answer a retry may change): forget the key
+                    # so that the client may retry. Something committed: keep the answer — a retry
+                    # must not apply it twice.
                     await session.execute(sa.delete(table).where(where, table.c.status_code.is_(None)))
                     await session.execute(
                         sa.update(table).where(where, table.c.status_code == COMMITTED).values(**stored)
@@ -200,6 +206,33 @@ class IdempotencyMiddleware:
             await send({"type": "http.response.body", "body": row["response_body"] or b""})
             return
         await response(scope, receive, send)
+
+
+def _retryable(status: int, body: bytes) -> bool:
+    if status == 429:
+        return True
+    if not 400 <= status < 500 or not body.startswith(b"{"):
+        return False
+    try:
+        code = orjson.loads(body).get("code")
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    return code in RETRYABLE_CODES
+
+
+def _redacted(status: int, body: bytes) -> bytes:
+    """A stored answer never keeps a secret shown once (a client secret, a webhook secret, an
+    invitation code, a token): its replay says it was redacted — the first response was the only
+    copy, as its documentation says."""
+    if not 200 <= status < 300 or not body.startswith(b"{"):
+        return body
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    if not isinstance(document, dict) or not SECRET_FIELDS & document.keys():
+        return body
+    return orjson.dumps({k: (REDACTED if k in SECRET_FIELDS else v) for k, v in document.items()})
 
 
 async def _buffer(receive: Receive) -> tuple[bytes | None, Receive]:

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     contracts_database_url: str | None = None
     audit_database_url: str | None = None
     notify_database_url: str | None = None
+    # Connections per process (PostgreSQL): pool + overflow. The budget: every replica of every
+    # service and the gateway together must stay below the server's max_connections
+    # (docs/OPERATIONS.md; tests/deploy checks compose against PostgreSQL's default of 100).
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=5, ge=0, le=100)
 
     # Event bus
     nats_url: str | None = None
@@ -56,6 +61,12 @@ class Settings(BaseSettings):
     stream_replicas: int = 1
     max_deliver: int = 8
     relay_poll_seconds: float = 1.0
+    # Bounded storage (shared.purge): events leave the stream after stream_max_age_days (dead
+    # letters stay); an inbox id is kept longer than any copy of its event can still arrive.
+    stream_max_age_days: float = Field(default=7.0, gt=0)
+    outbox_retention_hours: float = Field(default=24.0, gt=0)
+    inbox_retention_days: float = Field(default=14.0, gt=0)
+    idempotency_retention_hours: float = Field(default=24.0, gt=0)
 
     # Ports and peer URLs
     gateway_port: int = DEFAULT_PORTS["gateway"]
@@ -141,6 +152,9 @@ class Settings(BaseSettings):
             raise ValueError("CUSTODY_PASSWORD_HASH_CONCURRENCY must be at least 1")
         if self.stream_replicas < 1:
             raise ValueError("CUSTODY_STREAM_REPLICAS must be at least 1")
+        if self.inbox_retention_days < self.stream_max_age_days:
+            # a consumer re-created from the stream's start would see events whose ids are gone
+            raise ValueError("CUSTODY_INBOX_RETENTION_DAYS must be at least CUSTODY_STREAM_MAX_AGE_DAYS")
         return self
 
     # --- derived values -------------------------------------------------------------------

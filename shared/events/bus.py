@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 
 import nats
 import structlog
@@ -105,9 +106,10 @@ class Bus:
                 storage=StorageType.FILE,
                 num_replicas=self.settings.stream_replicas,
                 duplicate_window=DUPLICATE_WINDOW_SECONDS,
+                max_age=self.settings.stream_max_age_days * 86400,
             )
         )
-        await self._ensure(
+        await self._ensure(  # dead letters are kept: no age limit
             StreamConfig(
                 name=self.dlq_stream,
                 subjects=[f"{self.prefix}_dlq.>"],
@@ -121,11 +123,14 @@ class Bus:
         assert self.js is not None
         assert config.name is not None
         try:
-            await self.js.stream_info(config.name)
+            info = await self.js.stream_info(config.name)
         except NotFoundError:
             with contextlib.suppress(BadRequestError):  # created concurrently by another process
                 await self.js.add_stream(config)
             return
+        if config.max_age and info.config.max_age != config.max_age:  # the setting changed since
+            with contextlib.suppress(BadRequestError):
+                await self.js.update_stream(replace(info.config, max_age=config.max_age))
 
     async def close(self) -> None:
         self._closing = True

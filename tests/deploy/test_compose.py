@@ -100,3 +100,14 @@ def test_the_build_context_leaves_out_local_secret_and_bulky_files():
     dockerfile = (ROOT / "Dockerfile").read_text()
     for copied in re.findall(r"^COPY (\S+)", dockerfile, flags=re.M):
         assert copied not in ignored, f"the Dockerfile copies {copied}, which .dockerignore leaves out"
+
+
+def test_the_connection_budget_of_every_replica_fits_postgresql() -> None:
+    defaults = Settings(_env_file=None)
+    per_process = defaults.db_pool_size + defaults.db_max_overflow
+    processes = sum(
+        (service.get("deploy") or {}).get("replicas", 1)
+        for name, service in COMPOSE["services"].items()
+        if name in ("registry", "enterprises", "contracts", "audit", "notify", "gateway")
+    )
+    assert processes * per_process <= 100 - 10, "PostgreSQL's default max_connections, less room for operators"

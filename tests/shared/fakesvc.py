@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 
 from devtools.testing.tokens import verifier
 from shared.app import ServiceSpec, UoW, create_service_app
+from shared.errors import ErrorCode, ValidationFailed
 from shared.events.catalog import EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
@@ -64,6 +65,23 @@ async def create_note(uow: UoW, body: dict[str, Any], fail: bool = Query(False))
         if fail:
             raise RuntimeError("rolled back on purpose")
     return {"id": str(note_id)}
+
+
+@producer_router.post("/lookups", status_code=201)
+async def look_up(uow: UoW, body: dict[str, Any]) -> dict[str, Any]:
+    """Answers like a service whose read model has not yet seen the note: 422 ``agency_unknown``
+    until a note of that name exists (an answer a retry may change)."""
+    async with uow:  # refused inside the unit of work, as the services' rules are: nothing commits
+        found = (await uow.session.execute(sa.select(notes.c.id).where(notes.c.name == body.get("name")))).first()
+        if found is None:
+            raise ValidationFailed(code=ErrorCode.AGENCY_UNKNOWN)
+    return {"id": str(found.id)}
+
+
+@producer_router.post("/secrets", status_code=201)
+async def issue_secret(uow: UoW) -> dict[str, Any]:
+    """A secret shown once, as a client or webhook creation answers."""
+    return {"id": str(new_id()), "secret": f"whsec_{uuid.uuid4().hex}", "name": "hook"}
 
 
 CONSUMERS = Consumers()
