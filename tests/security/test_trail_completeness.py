@@ -225,7 +225,7 @@ async def test_reading_the_trail_by_seq_and_who_may(platform: Platform):
         r = await api.get(TRAIL, params={"service": "registry"}, headers=who.headers)
         assert r.status_code == 403, r.text
     assert (await api.get(VERIFY, params={"service": "registry"}, headers=bureau.headers)).status_code == 403
-    for params in ({"from": "x"}, {"from": -1}, {"limit": 0}, {"limit": 201}):
+    for params in ({"from": "x"}, {"from": -1}, {"from": 2**63}, {"from": "1\x00"}, {"limit": 0}, {"limit": 201}):
         r = await api.get(TRAIL, params={"service": "registry", **params}, headers=admin)
         assert r.status_code == 422, (params, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
