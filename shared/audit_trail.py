@@ -269,7 +269,7 @@ async def verify(session: AsyncSession, table: sa.Table, witnessed: Witnessed | 
         if target is not None and row["seq"] == target.seq:
             at_target = row["hash"]
         prev_hash = row["hash"]
-        head = Head(seq=row["seq"], hash=row["hash"])
+        head = Head(seq=row["seq"], hash=row["hash"], at=row["at"])
         count += 1
     out: dict[str, Any] = {
         "valid": True,
