@@ -24,8 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared import migrations, tracing
-from shared.audit_trail import verify as verify_trail
+from shared import audit_trail, migrations, tracing
 from shared.auth import AdminPrincipal, Principal, TokenVerifier, principal_from_request
 from shared.clock import Clock
 from shared.db import Database
@@ -38,6 +37,7 @@ from shared.http import ContentTypeMiddleware, QueryTextMiddleware, RequestConte
 from shared.i18n import text
 from shared.idempotency import IdempotencyMiddleware, reservation_of
 from shared.logging import configure_logging
+from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from shared.policy import Policy, load_policy
 from shared.purge import purge
 from shared.settings import Settings
@@ -118,6 +118,7 @@ async def unit_of_work(request: Request) -> UnitOfWork:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ServiceParam = Annotated[str | None, Query(max_length=40, description="服务名（经网关时用于路由） / the service")]
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
@@ -289,11 +290,58 @@ def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
             raise NotFound(text("死信不存在", "No such dead letter"))
         return _jsonable(row)
 
+    trail_heads: sa.Table | None = spec.metadata.info.get(audit_trail.HEADS_TABLE)
+
+    def this_service(service: str | None) -> None:
+        if service is not None and service != spec.name:
+            raise ValidationFailed(
+                text(f"本服务为 {spec.name}", f"This is the {spec.name} service"),
+                errors=[FieldError("service", text("服务名不匹配", "wrong service"))],
+            )
+
     @router.get("/api/v1/admin/audit-trail/verify", tags=["admin"], summary="校验审计链 / verify the audit trail")
-    async def verify_audit_trail(runtime: RuntimeDep, _: AdminPrincipal) -> dict[str, Any]:
+    async def verify_audit_trail(
+        request: Request, runtime: RuntimeDep, _: AdminPrincipal, service: ServiceParam = None
+    ) -> dict[str, Any]:
+        """Every link, and completeness: the chain must reach the head its witness holds."""
+        this_service(service)
+        witnessed = await audit_trail.ask_witness(
+            runtime.settings, spec.name, authorization=request.headers.get("authorization")
+        )
         async with runtime.db.reader() as session:
-            result = await verify_trail(session, runtime.infra.audit_trail)
+            result = await audit_trail.verify(session, runtime.infra.audit_trail, witnessed)
         return {"service": spec.name, **result}
+
+    @router.get("/api/v1/admin/audit-trail", tags=["admin"], summary="读取审计链 / read the audit trail")
+    async def read_audit_trail(
+        runtime: RuntimeDep,
+        _: AdminPrincipal,
+        service: ServiceParam = None,
+        from_seq: Annotated[int, Query(alias="from", ge=0, le=2**62, description="起始序号（含） / first seq")] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数 / page size (1–200)")] = DEFAULT_LIMIT,
+    ) -> dict[str, Any]:
+        """The trail's rows from ``from`` (a seq) on, in order; ``next_from`` is the next page's ``from``."""
+        this_service(service)
+        async with runtime.db.reader() as session:
+            page = await audit_trail.read(session, runtime.infra.audit_trail, from_seq=from_seq, limit=limit)
+        return {"service": spec.name, **page}
+
+    if trail_heads is not None:
+        heads = trail_heads
+
+        @router.get(
+            audit_trail.HEADS_PATH,
+            tags=["admin"],
+            summary="见证的审计链头 / the audit-trail heads this service witnesses",
+        )
+        async def witnessed_heads(
+            runtime: RuntimeDep, _: AdminPrincipal, service: ServiceParam = None
+        ) -> dict[str, Any]:
+            """The latest head of each trail this service witnesses (docs/DECISIONS.md D32)."""
+            this_service(service)
+            async with runtime.db.reader() as session:
+                items = await audit_trail.witnessed_heads(session, heads)
+            return {"service": spec.name, "witnesses": list(audit_trail.witnessed_by(spec.name)), "heads": items}
 
     if has_sweeps:
 
@@ -304,11 +352,7 @@ def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
             as_of: Annotated[str | None, Query(max_length=40, description="ISO 日期或 RFC 3339 时间；默认现在")] = None,
             service: Annotated[str | None, Query(max_length=40)] = None,
         ) -> dict[str, Any]:
-            if service is not None and service != spec.name:
-                raise ValidationFailed(
-                    text(f"本服务为 {spec.name}", f"This is the {spec.name} service"),
-                    errors=[FieldError("service", text("服务名不匹配", "wrong service"))],
-                )
+            this_service(service)
             moment = parse_as_of(as_of, runtime.clock)
             date_only = as_of is None or len(as_of) == 10
             future = moment.date() > runtime.clock.today() if date_only else moment > runtime.clock.now()

@@ -110,10 +110,12 @@ class UnitOfWork:
         return count
 
     async def audit(self, *, action: str, entity_type: str, entity_id: Any, payload: dict[str, Any]) -> str:
-        """Append a regulatory act to the hash-chained audit trail, in this transaction."""
+        """Append a regulatory act to the hash-chained audit trail, in this transaction, and emit
+        the trail's new head (``audittrail.advanced``) through the outbox for its witness: both
+        commit, or neither (shared.audit_trail)."""
         if not self._writing:
             raise RuntimeError("the audit trail is written inside a write transaction (`async with uow:`)")
-        return await audit_trail.append(
+        head = await audit_trail.append(
             self.session,
             self.runtime.infra.audit_trail,
             at=self.now,
@@ -123,6 +125,9 @@ class UnitOfWork:
             entity_id=str(entity_id),
             payload=payload,
         )
+        service = self.runtime.name
+        await self.emit(EventType.AUDITTRAIL_ADVANCED, audit_trail.advanced(service, head), subject=service)
+        return head.hash
 
     # --- transactions -------------------------------------------------------------------
     async def __aenter__(self) -> UnitOfWork:

@@ -13,7 +13,8 @@ import uuid
 
 import structlog
 
-from services.audit.models import AgencyView, Base, ContractView, EnterpriseView
+from services.audit.models import AgencyView, Base, ContractView, EnterpriseView, trail_heads
+from shared.audit_trail import keep_head
 from shared.events.catalog import AgencyStatusChanged, ContractChanged, EnterpriseChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
@@ -22,6 +23,8 @@ from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.consumers")
 CONSUMERS = Consumers()
+# The witness of other services' audit trails (shared.audit_trail, docs/DECISIONS.md D32).
+CONSUMERS.add(EventType.AUDITTRAIL_ADVANCED, keep_head(trail_heads))
 
 
 async def _keep(uow: UnitOfWork, model: type[Base], values: dict[str, object], *, key: str, event: CloudEvent) -> None:

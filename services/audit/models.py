@@ -19,6 +19,7 @@ import sqlalchemy.dialects.postgresql
 from sqlmodel import Field, Relationship, SQLModel
 
 from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, ServiceLogStatus
+from shared.audit_trail import heads_table
 from shared.db import check_in, service_base
 from shared.tables import infrastructure_tables
 
@@ -31,6 +32,7 @@ else:
     Base = service_base("audit")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
+trail_heads = heads_table(metadata)  # this service witnesses every other service's audit trail (shared.audit_trail)
 
 TS = sa.DateTime(timezone=True)
 NEVER_LAZY = {"lazy": "raise"}

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import uuid
 
-from services.registry.models import AgencyCredit, ContractTally
+from services.registry.models import AgencyCredit, ContractTally, trail_heads
 from services.registry.repository import Directory
 from services.registry.service.directory import start_credit
+from shared.audit_trail import keep_head
 from shared.events.catalog import AgencyCreditChanged, ContractChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
@@ -24,6 +25,8 @@ from shared.readmodel import upsert_if_newer
 from shared.uow import UnitOfWork
 
 CONSUMERS = Consumers()
+# The witness of other services' audit trails (shared.audit_trail, docs/DECISIONS.md D32).
+CONSUMERS.add(EventType.AUDITTRAIL_ADVANCED, keep_head(trail_heads))
 
 
 @CONSUMERS.on(EventType.AGENCY_CREDIT_CHANGED)

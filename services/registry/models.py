@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
 from services.registry.states import AgencyStatus, ListChange
+from shared.audit_trail import heads_table
 from shared.db import check_in, service_base
 from shared.i18n import render, text
 from shared.tables import infrastructure_tables
@@ -39,6 +40,7 @@ else:
     Base = service_base("registry")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
+trail_heads = heads_table(metadata)  # this service witnesses the audit service's audit trail (shared.audit_trail)
 
 StaffRole = Literal["registered_safety_engineer", "safety_officer", "other"]
 STAFF_ROLES: tuple[str, ...] = get_args(StaffRole)

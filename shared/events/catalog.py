@@ -256,6 +256,16 @@ class SigningKeyChanged(EventData):
     kid: str
 
 
+# --- every service (docs/DECISIONS.md D32) -----------------------------------------
+class TrailAdvanced(EventData):
+    """A service's audit trail grew: its new head. ``id`` is the service, ``version`` the seq."""
+
+    service: str
+    seq: int
+    hash: str
+    at: datetime
+
+
 class EventType(StrEnum):
     """Every event type on the bus; ``CATALOG`` gives each its data model."""
 
@@ -330,6 +340,8 @@ class EventType(StrEnum):
     ACCOUNT_DISABLED = "account.disabled"
     ACCOUNT_ENABLED = "account.enabled"
     ACCOUNT_REMOVED = "account.removed"
+    # Beyond the SPEC's list (docs/DECISIONS.md D32): every service's audit trail head.
+    AUDITTRAIL_ADVANCED = "audittrail.advanced"
 
     @property
     def family(self) -> str:
@@ -410,6 +422,7 @@ CATALOG: dict[EventType, type[EventData]] = {
         E.ACCOUNT_ENABLED,
         E.ACCOUNT_REMOVED,
     ),
+    E.AUDITTRAIL_ADVANCED: TrailAdvanced,
 }
 
 SOURCES: dict[str, str] = {
@@ -430,6 +443,7 @@ SOURCES: dict[str, str] = {
     "account": "/gateway",
     "token": "/gateway",
     "key": "/gateway",
+    "audittrail": "/audit-trail",  # emitted by every service: ``data.service`` names it
 }
 
 

@@ -34,6 +34,8 @@ from tests.gateway.conftest import gateway_settings, running_gateway
         ("/api/v1/inboxes", b"", None),
         ("/api/v1/admin/dlq", b"service=registry", "registry"),
         ("/api/v1/admin/sweep", b"service=audit&as_of=2026-01-01", "audit"),
+        ("/api/v1/admin/audit-trail", b"service=contracts&from=3&limit=2", "contracts"),
+        ("/api/v1/admin/audit-trail/heads", b"service=registry", "registry"),
         ("/api/v1/admin/accounts", b"", None),
         ("/api/v1/admin/clients", b"", None),
         ("/api/v1/admin/keys/rotate", b"", None),

@@ -71,10 +71,11 @@ async def test_one_filing_review_is_one_trace_across_the_platform(backend, recei
     assert contracts.attributes["http.response.status_code"] == 200
     publishes = [s for s in spans if s.kind == Span.SPAN_KIND_PRODUCER and s.service == "custody-contracts"]
     assert publishes and all(s.attributes["messaging.system"] == "nats" for s in publishes)
+    published = {s.name.removeprefix("publish ") for s in spans if s.kind == Span.SPAN_KIND_PRODUCER}
     assert Span.SPAN_KIND_CLIENT in kinds["custody-contracts"]  # its database statements
     for consumer in (s for s in spans if s.kind == Span.SPAN_KIND_CONSUMER):
         # each consumer's span hangs off the request that wrote the event (carried in traceparent)
         parent = by_id.get(consumer.parent_id)
         assert parent is not None, consumer
         assert parent.service in ("custody-contracts", "custody-gateway") or parent.kind == Span.SPAN_KIND_CONSUMER
-        assert consumer.name.startswith("process contract.")
+        assert consumer.name.removeprefix("process ") in published  # an event this request caused

@@ -58,6 +58,8 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/admin/dlq": {"admin"},
     "POST /api/v1/admin/dlq/{dead_letter_id}/replay": {"admin"},
     "GET /api/v1/admin/audit-trail/verify": {"admin"},
+    "GET /api/v1/admin/audit-trail": {"admin"},
+    "GET /api/v1/admin/audit-trail/heads": {"admin"},  # registry and audit: the heads they witness
     "POST /api/v1/admin/sweep": {"admin"},
     # registry
     "POST /api/v1/agencies": {"agencyA"},  # its own USCC only

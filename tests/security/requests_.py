@@ -36,6 +36,8 @@ SERVICE_QUERY = {
     "/api/v1/admin/dlq",
     "/api/v1/admin/dlq/{dead_letter_id}/replay",
     "/api/v1/admin/audit-trail/verify",
+    "/api/v1/admin/audit-trail",
+    "/api/v1/admin/audit-trail/heads",
     "/api/v1/admin/sweep",
 }
 

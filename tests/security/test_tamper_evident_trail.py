@@ -33,7 +33,14 @@ async def test_tampering_behind_the_services_back_is_detected(backend):
         )
         assert all(r.status_code == 201 for r in results)
         clean = await _verify(client)
-        assert clean == {"service": "writer", "valid": True, "entries": 30, "first_broken_seq": None}
+        assert {k: clean[k] for k in ("service", "valid", "entries", "first_broken_seq", "reason")} == {
+            "service": "writer",
+            "valid": True,
+            "entries": 30,
+            "first_broken_seq": None,
+            "reason": None,
+        }
+        assert clean["witness"] == {"service": None, "status": "none"}  # not a platform service: links only
         ctx = app.state.runtime
         t = ctx.infra.audit_trail
         async with ctx.db.reader() as s:
