@@ -8,7 +8,7 @@
   422). Python's zipfile never inflates a member past its declared size, so these bounds hold.
 - The first sheet is read with openpyxl in read-only mode (streamed, values only, formulas as
   their cached values), ``ROWS_PER_STEP`` rows at a time in a worker thread so that a large sheet
-  never stalls the event loop. At most ``max_columns`` columns are read, and rows past
+  never stalls the event loop; the next rows are read while the importer writes the last ones. At most ``max_columns`` columns are read, and rows past
   ``max_rows`` (Excel's own limit) end the file as unreadable. Row numbers are the sheet's own;
   missing rows are blank rows, skipped by the importer.
 - Cells become text the way a bureau typed them: whole numbers without ``.0`` (Excel stores
@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import tempfile
 import zipfile
@@ -181,13 +183,21 @@ class XlsxReader:
 
     async def lines(self) -> AsyncIterator[Cells | Unreadable]:
         file = await self._spool()
+        loop = asyncio.get_running_loop()
         workbook = None
+        pending: asyncio.Future[tuple[list[list[str]], str | None]] | None = None
         try:
             workbook, rows = await anyio.to_thread.run_sync(self._open, file)
             number = 0
+            step = min(ROWS_PER_STEP, self.max_rows + 1)
+            reading = pending = loop.run_in_executor(None, self._step, rows, step)
             while True:
-                step = min(ROWS_PER_STEP, self.max_rows - number + 1)
-                batch, error = await anyio.to_thread.run_sync(self._step, rows, step)
+                batch, error = await reading
+                pending = None
+                more = error is None and len(batch) == step and number + len(batch) <= self.max_rows
+                if more:  # read the next rows while the importer writes these
+                    next_step = min(ROWS_PER_STEP, self.max_rows - number - len(batch) + 1)
+                    reading = pending = loop.run_in_executor(None, self._step, rows, next_step)
                 for cells in batch:
                     number += 1
                     if number > self.max_rows:
@@ -197,9 +207,13 @@ class XlsxReader:
                 if error is not None:
                     yield Unreadable(number + 1, self._damaged(error), is_row=False)
                     return
-                if len(batch) < step:
+                if not more:
                     return
+                step = next_step
         finally:
+            if pending is not None:  # never close the workbook under a read in flight
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(pending)
             if workbook is not None:
                 workbook.close()
             file.close()
