@@ -100,13 +100,16 @@ def is_header(cells: list[str]) -> bool:
 
 
 def no_header(rows_read: int) -> ValidationFailed:
+    """422: the file is empty, or none of its first ``rows_read`` non-blank rows is a header."""
+    if rows_read:
+        detail = text(
+            f"在文件的前 {rows_read} 个非空行中找不到表头（须含 统一社会信用代码、企业名称 等列）",
+            f"None of the file's first {rows_read} non-blank rows is a header (columns such as uscc, name)",
+        )
+    else:
+        detail = text("文件为空或缺少表头", "The file is empty or has no header row")
     return ValidationFailed(
-        text(
-            f"文件为空或在前 {rows_read} 行中找不到表头（须含 统一社会信用代码、企业名称 等列）",
-            f"The file is empty or none of its first {rows_read} rows is a header (columns such as uscc, name)",
-        ),
-        code=ErrorCode.BAD_CSV_HEADER,
-        errors=[FieldError("header", text("缺少表头", "missing header"))],
+        detail, code=ErrorCode.BAD_CSV_HEADER, errors=[FieldError("header", text("缺少表头", "missing header"))]
     )
 
 

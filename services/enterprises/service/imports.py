@@ -126,7 +126,7 @@ class Importer:
                 elif any(c.strip() for c in line.cells):
                     self.leading += 1  # a title row above the header
                     if self.leading >= MAX_LEADING_ROWS:
-                        raise no_header(line.number)
+                        raise no_header(self.leading)
                 continue
             if not any(c.strip() for c in line.cells):
                 continue  # blank lines and Excel's trailing ",,,," rows
@@ -135,7 +135,7 @@ class Importer:
             if len(self.batch) >= BATCH_ROWS:
                 await self._flush()
         if index is None:
-            raise no_header(MAX_LEADING_ROWS)
+            raise no_header(self.leading)
         await self._flush()
         r = self.report
         r.encoding = reader.encoding
