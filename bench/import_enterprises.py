@@ -1,6 +1,6 @@
 """Benchmark: bulk import of N enterprise rows (default 100,000) through the real service.
 
-    .venv/bin/python -m bench.import_enterprises [--rows 100000] [--database-url postgresql://...] [--gbk]
+    .venv/bin/python -m bench.import_enterprises [--rows 100000] [--database-url postgresql://...] [--gbk | --xlsx]
 
 Generates a CSV file of N valid rows (streamed to disk), starts the enterprises service as a
 uvicorn subprocess (SQLite under a temp dir by default, or PostgreSQL with ``--database-url``) with
@@ -96,6 +96,20 @@ def generate(path: Path, rows: int, *, encoding: str = "utf-8") -> int:
     return path.stat().st_size
 
 
+def to_xlsx(csv_path: Path, xlsx_path: Path) -> int:
+    """The same rows as a workbook (openpyxl write-only), with a title row above the header."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("企业名录")
+    sheet.append(["江门市企业名录（基准测试）"])
+    with csv_path.open(encoding="utf-8", newline="") as fh:
+        for i, row in enumerate(csv.reader(fh)):
+            sheet.append(row if i == 0 else [*row[:7], int(row[7]), *row[8:]])
+    workbook.save(xlsx_path)
+    return xlsx_path.stat().st_size
+
+
 class _Jwks(BaseHTTPRequestHandler):
     body = json.dumps(jwks()).encode()
 
@@ -160,6 +174,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--database-url", default=None, help="PostgreSQL base URL (default: SQLite in a temp dir)")
     parser.add_argument("--gbk", action="store_true", help="write the file in GBK instead of UTF-8")
+    parser.add_argument("--xlsx", action="store_true", help="send the rows as an XLSX workbook")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
@@ -167,6 +182,9 @@ def main() -> None:
         csv_path = tmpdir / "enterprises.csv"
         t0 = time.perf_counter()
         size = generate(csv_path, args.rows, encoding="gbk" if args.gbk else "utf-8")
+        if args.xlsx:
+            size = to_xlsx(csv_path, tmpdir / "enterprises.xlsx")
+            csv_path = tmpdir / "enterprises.xlsx"
         print(f"generated {args.rows} rows, {size / 2**20:.1f} MiB in {time.perf_counter() - t0:.1f} s")
 
         nats = NatsServer(port=free_port(), store_dir=tmpdir / "nats", name="bench-import")
@@ -221,6 +239,8 @@ def main() -> None:
             baseline = rss_mib(server.pid)
             token = make_token("admin", ttl=900)
             content_type = "text/csv; charset=gbk" if args.gbk else "text/csv"
+            if args.xlsx:
+                content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
             seconds, report = upload(base, csv_path, token, content_type)
             peak = peak_rss_mib(server.pid)

@@ -104,6 +104,7 @@ class ErrorCode(StrEnum):
     ENTERPRISE_EXISTS = "enterprise_exists"
     BAD_CSV_HEADER = "bad_csv_header"
     UNSUPPORTED_ENCODING = "unsupported_encoding"
+    BAD_XLSX = "bad_xlsx"
     UNKNOWN_DISTRICT = "unknown_district"
     # contracts
     ALREADY_SIGNED = "already_signed"
@@ -175,6 +176,7 @@ MESSAGES: dict[ErrorCode, Text] = {
         "此操作须以 If-Match 指明所针对的版本", "This needs If-Match naming the version it applies to"
     ),
     ErrorCode.PAYLOAD_TOO_LARGE: text("请求体过大", "Payload too large"),
+    ErrorCode.BAD_XLSX: text("文件不是可读取的 XLSX 工作簿", "The file is not a readable XLSX workbook"),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: text("请求体须为 application/json", "The request body must be application/json"),
     ErrorCode.VALIDATION_FAILED: text("请求数据未通过校验", "The request did not pass validation"),
     ErrorCode.RATE_LIMITED: text("请求过于频繁，请稍后再试", "Too many requests; try again later"),

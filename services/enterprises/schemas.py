@@ -166,13 +166,16 @@ class RowErrorRead(ReadModel):
 
 
 class RejectedRow(ReadModel):
-    row: int = Field(description="表格行号（表头为第 1 行）/ spreadsheet row number, the header being row 1")
+    row: int = Field(
+        description="表格自身的行号（文件第一行为第 1 行）/ the spreadsheet's own row number, its first line being 1"
+    )
     uscc: str | None = None
     errors: list[RowErrorRead]
 
 
 class ImportReport(ReadModel):
-    encoding: str
+    encoding: str = Field(description="utf-8 | utf-8-bom | gbk | xlsx")
+    dry_run: bool = Field(False, description="仅校验，未写入 / validated only, nothing written")
     rows: int
     accepted: int
     updated: int

@@ -77,6 +77,7 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/enterprises": GOV_A | ENT_A,
     "GET /api/v1/enterprises": EVERYONE - {"agencyA", "agencyB", "pending"},
     "POST /api/v1/enterprises/import": GOV_A | {"bureauB"},  # bureau B's rows outside 440703 are rejected per row
+    "GET /api/v1/enterprises/import/template": PUBLIC,  # the empty import template (SPEC §22)
     # agencies look up prospective clients
     "GET /api/v1/enterprises/by-uscc/{uscc}": READ_A | ENT_A | {"agencyA", "agencyB", "pending"},
     "GET /api/v1/enterprises/{enterprise_id}": READ_A | ENT_A,

@@ -213,3 +213,56 @@ async def test_bureau_cannot_import_into_another_district(world):
     after = (await api.get(f"/api/v1/enterprises/{world.ids['enterpriseA']}", headers=world.as_("admin"))).json()
     assert after["name"] == before_["name"]
     assert after["version"] == before_["version"]
+
+
+async def test_bureau_cannot_import_into_another_district_from_a_workbook_either(world):
+    """The same through the gateway as an XLSX workbook with Chinese headers and values, for
+    real and as a dry run: bureau B's row for enterprise A (district 440703) is rejected."""
+    import io
+
+    from openpyxl import Workbook
+
+    from tests.security.world import enterprise_body
+
+    api = world.platform.client
+    before_ = (await api.get(f"/api/v1/enterprises/{world.ids['enterpriseA']}", headers=world.as_("admin"))).json()
+    e = enterprise_body(world.uscc["entA"], "篡改名称", "440703")
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["企业名录"])
+    sheet.append(
+        [
+            "统一社会信用代码",
+            "企业名称",
+            "行业",
+            "所在区县",
+            "镇街",
+            "地址",
+            "从业人数",
+            "重大危险源",
+            "联系人",
+            "联系电话",
+        ]
+    )
+    sheet.append(
+        [
+            *(e["uscc"], e["name"], "机械", "蓬江区", e["town"], e["address"], e["employees"], "否"),
+            *(e["contact_name"], e["contact_phone"]),
+        ]
+    )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    for query in ("", "?dry_run=true"):
+        r = await api.post(
+            f"/api/v1/enterprises/import{query}",
+            content=buffer.getvalue(),
+            headers={**world.as_("bureauB"), "Content-Type": xlsx},
+        )
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert (report["encoding"], report["dry_run"]) == ("xlsx", bool(query))
+        assert (report["accepted"], report["updated"]) == (0, 0), report
+        assert [(x["row"], x["errors"][0]["field"]) for x in report["rejected"]] == [(3, "district_code")], report
+    after = (await api.get(f"/api/v1/enterprises/{world.ids['enterpriseA']}", headers=world.as_("admin"))).json()
+    assert (after["name"], after["version"]) == (before_["name"], before_["version"])

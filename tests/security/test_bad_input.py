@@ -22,7 +22,7 @@ from tests.faults.helpers import record
 from tests.security import authz_matrix as M
 from tests.security.requests_ import body_for, fill_path
 from tests.security.test_authz_matrix import versions
-from tests.security.world import World, agency_body
+from tests.security.world import World, agency_body, enterprise_body
 
 # Writes that take no body (test_bodyless_writes_are_what_the_openapi_says keeps this list true):
 # nothing to corrupt there but their path and query (test_malformed_ids_in_the_path_are_refused,
@@ -368,6 +368,45 @@ async def test_documents_and_csv_corpus(world):
         if r.status_code == 200:
             assert r.json()["accepted"] == 0, (name, r.json())
             assert r.json()["updated"] == 0, (name, r.json())
+    # XLSX bodies that are no workbook: a CSV (a polyglot: text sent with the XLSX type), a
+    # truncated workbook, a legacy .xls, a zip bomb — refused as problems (422), nothing written
+    xlsx = {**world.as_("bureauA"), "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    for name, content in xlsx_corpus(world):
+        r = await api.post("/api/v1/enterprises/import", content=content, headers=xlsx)
+        STATS["class:xlsx-" + name] += 1
+        check(r, f"import xlsx [{name}]", must_refuse=True)
+        assert r.status_code in (413, 422), (name, r.status_code, r.text[:200])
+    for params in ("lang=fr", "format=pdf", "lang=%00", "format=" + "x" * 5000):
+        r = await api.get(f"/api/v1/enterprises/import/template?{params}")
+        STATS["class:template-query"] += 1
+        check(r, f"import template [{params[:20]}]", must_refuse=True)
+
+
+def xlsx_corpus(world: World) -> list[tuple[str, bytes]]:
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    e = enterprise_body(world.uscc["entA"], "企业A", "440703")
+    workbook = Workbook()
+    workbook.active.append(list(e))
+    workbook.active.append([str(v) for v in e.values()])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    whole = buffer.getvalue()
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", b"<" * (32 * 1024 * 1024))
+    csv_body = (",".join(e) + "\n" + ",".join(str(v) for v in e.values()) + "\n").encode()
+    return [
+        ("csv-as-xlsx", csv_body),
+        ("zip-magic-then-csv", b"PK\x03\x04" + csv_body),
+        ("truncated", whole[: len(whole) // 2]),
+        ("legacy-xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512),
+        ("zip-bomb", bomb.getvalue()),
+        ("empty", b""),
+    ]
 
 
 async def test_sql_and_html_looking_text_is_stored_verbatim_and_escaped_in_the_portal(world):

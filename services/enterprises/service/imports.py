@@ -1,8 +1,9 @@
 """Bulk import of enterprise records (POST /api/v1/enterprises/import), whatever the file format.
 
-- A reader (service/csv_reader.py) turns the file into lines of cells; this module gives them
-  meaning. The header row names the columns: the POST field names (English) or their Chinese
-  labels. ``hazard_flags`` are separated by ``|`` or ``;``; booleans are true/false/是/否/1/0.
+- A reader (service/csv_reader.py, service/xlsx_reader.py) turns the file into lines of cells;
+  service/import_columns.py says what headers and cells mean (English or Chinese headers, codes
+  or Chinese labels); this module applies the rows. The header is the first row naming known
+  columns: a title row or blank rows above it are skipped, and so are blank rows anywhere.
 - Every row is validated with exactly what POST checks, plus: the importing bureau must govern the
   row's district (and the district of the existing record it would change), and a USCC may appear
   only once in a file (the later rows are rejected and name the first).
@@ -11,7 +12,9 @@
   file changes nothing and emits nothing. Each row is all-or-nothing; a row that fails is reported
   with its reasons and skipped. A batch's events go to the outbox in its transaction
   (``uow.emit_many``: one multi-row INSERT).
-- ``row`` in the report is the spreadsheet row number: the header is row 1.
+- ``dry_run``: every row is read and checked the same way, against the stored records, and the
+  report counts what would be written (``accepted``, ``updated``); nothing is written or emitted.
+- ``row`` in the report is the spreadsheet's own row number: the file's first line is row 1.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from services.enterprises import events
 from services.enterprises.models import RECORD_FIELDS
 from services.enterprises.repository import NO_CUSTODIAN, Enterprises, custodians, open_major_hazards
 from services.enterprises.risk import assess_record
+from services.enterprises.service.import_columns import MAX_LEADING_ROWS, header_index, is_header, no_header, raw_record
 from services.enterprises.service.records import validate_record
-from shared.errors import ErrorCode, FieldError, Forbidden, ValidationFailed
+from shared.errors import FieldError, Forbidden
 from shared.events.catalog import EventType
 from shared.i18n import text
 from shared.ids import new_id
@@ -39,37 +43,11 @@ from shared.uow import UnitOfWork
 log = structlog.get_logger("enterprises.import")
 
 BATCH_ROWS = 1000
-COLUMNS = ("uscc", *RECORD_FIELDS)
-REQUIRED = tuple(c for c in COLUMNS if c not in ("village", "hazard_flags"))
-ALIASES = {
-    "统一社会信用代码": "uscc",
-    "企业名称": "name",
-    "名称": "name",
-    "行业": "industry",
-    "行业类别": "industry",
-    "区县代码": "district_code",
-    "区县": "district_code",
-    "镇街": "town",
-    "镇街道": "town",
-    "村居": "village",
-    "村社区": "village",
-    "地址": "address",
-    "详细地址": "address",
-    "从业人数": "employees",
-    "员工人数": "employees",
-    "重大危险源": "major_hazard_source",
-    "风险标识": "hazard_flags",
-    "联系人": "contact_name",
-    "联系电话": "contact_phone",
-}
-TRUE_WORDS = {"true", "1", "是", "有", "yes", "y", "t"}
-FALSE_WORDS = {"false", "0", "否", "无", "no", "n", "f"}
-FLAG_SEPARATORS = str.maketrans({"；": ";", "|": ";", ",": ";", "，": ";"})
 
 
 @dataclass(frozen=True)
 class Cells:
-    """One line of the file; ``number`` is the spreadsheet row number (the header is row 1)."""
+    """One line of the file; ``number`` is the spreadsheet row number (the first line is row 1)."""
 
     number: int
     cells: list[str]
@@ -104,6 +82,7 @@ class Rejection:
 @dataclass
 class ImportReport:
     encoding: str = "utf-8"
+    dry_run: bool = False
     rows: int = 0
     accepted: int = 0
     updated: int = 0
@@ -122,64 +101,12 @@ class Pending:
     values: dict[str, Any]
 
 
-def header_index(cells: list[str]) -> tuple[dict[str, int], list[str]]:
-    """Column name → position, and the names of the columns ignored."""
-    index: dict[str, int] = {}
-    ignored: list[str] = []
-    for i, cell in enumerate(cells):
-        name = cell.strip().lstrip("\ufeff")
-        key = ALIASES.get(name, name.lower())
-        if key in COLUMNS:
-            if key in index:
-                raise ValidationFailed(
-                    text(f"表头列“{name}”重复", f"Column '{name}' appears twice"),
-                    code=ErrorCode.BAD_CSV_HEADER,
-                    errors=[FieldError("header", text(f"重复的列：{name}", f"duplicate column: {name}"))],
-                )
-            index[key] = i
-        elif name:
-            ignored.append(name)
-    missing = [c for c in REQUIRED if c not in index]
-    if missing:
-        raise ValidationFailed(
-            text(f"表头缺少列：{', '.join(missing)}", f"The header lacks columns: {', '.join(missing)}"),
-            code=ErrorCode.BAD_CSV_HEADER,
-            errors=[FieldError(c, text("表头缺少此列", "column missing from the header")) for c in missing],
-        )
-    return index, ignored
-
-
-def _bool_cell(value: str) -> Any:
-    low = value.lower()
-    if low in TRUE_WORDS:
-        return True
-    if low in FALSE_WORDS:
-        return False
-    return value
-
-
-def raw_record(cells: list[str], index: dict[str, int]) -> dict[str, Any]:
-    """The cells of one row as the fields POST takes (still to be validated)."""
-    raw: dict[str, Any] = {}
-    for name, i in index.items():
-        value = cells[i].strip() if i < len(cells) else ""
-        if name == "hazard_flags":
-            raw[name] = [f.strip() for f in value.translate(FLAG_SEPARATORS).split(";") if f.strip()]
-        elif not value:
-            continue  # required fields then fail as "missing"; village stays empty
-        elif name == "major_hazard_source":
-            raw[name] = _bool_cell(value)
-        elif name == "employees" and value.endswith(".0") and value[:-2].isdigit():
-            raw[name] = value[:-2]  # Excel writes whole numbers as 12.0 now and then
-        else:
-            raw[name] = value
-    return raw
-
-
 class Importer:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, *, dry_run: bool = False) -> None:
         self.uow = uow
-        self.report = ImportReport()
+        self.dry_run = dry_run
+        self.report = ImportReport(dry_run=dry_run)
+        self.leading = 0  # non-blank rows read before the header
         self.first_row: dict[str, int] = {}
         self.batch: list[Pending] = []
         self.width = 0
@@ -193,8 +120,13 @@ class Importer:
                 self.report.reject(line.number, None, [line.error])
                 continue
             if index is None:
-                index, self.report.ignored_columns = header_index(line.cells)
-                self.width = len(line.cells)
+                if is_header(line.cells):
+                    index, self.report.ignored_columns = header_index(line.cells)
+                    self.width = len(line.cells)
+                elif any(c.strip() for c in line.cells):
+                    self.leading += 1  # a title row above the header
+                    if self.leading >= MAX_LEADING_ROWS:
+                        raise no_header(self.leading)
                 continue
             if not any(c.strip() for c in line.cells):
                 continue  # blank lines and Excel's trailing ",,,," rows
@@ -203,17 +135,14 @@ class Importer:
             if len(self.batch) >= BATCH_ROWS:
                 await self._flush()
         if index is None:
-            raise ValidationFailed(
-                text("文件为空或缺少表头", "The file is empty or has no header row"),
-                code=ErrorCode.BAD_CSV_HEADER,
-                errors=[FieldError("header", text("缺少表头", "missing header"))],
-            )
+            raise no_header(self.leading)
         await self._flush()
         r = self.report
         r.encoding = reader.encoding
         r.seconds = round(time.perf_counter() - started, 3)
         log.info(
             "enterprises.import.done",
+            dry_run=r.dry_run,
             rows=r.rows,
             accepted=r.accepted,
             updated=r.updated,
@@ -297,7 +226,8 @@ class Importer:
                 for p in batch
                 if (r := existing.get(p.values["uscc"])) is not None and any(p.values[k] != r[k] for k in RECORD_FIELDS)
             ]
-            existing.update(await repo.lock_rows(changing))
+            if not self.dry_run:
+                existing.update(await repo.lock_rows(changing))
             new = [u for u in usccs if u not in existing]
             open_counts = await open_major_hazards(uow.session, new + changing)
             holders = await custodians(uow.session, new)
@@ -351,9 +281,10 @@ class Importer:
                 }
                 updates.append(row)
                 changes.extend(_payloads(row, created=False, previous_risk_level=current["risk_level"]))
-            await repo.insert_rows(inserts)
-            await repo.update_rows(updates)
-            await uow.emit_many(changes)
+            if not self.dry_run:
+                await repo.insert_rows(inserts)
+                await repo.update_rows(updates)
+                await uow.emit_many(changes)
         self.report.accepted += len(inserts)
         self.report.updated += len(updates)
         self.report.unchanged += unchanged
@@ -371,7 +302,7 @@ def _payloads(
     ]
 
 
-async def import_records(uow: UnitOfWork, *, reader: Reader) -> ImportReport:
+async def import_records(uow: UnitOfWork, *, reader: Reader, dry_run: bool = False) -> ImportReport:
     if not Enterprises.may_import(uow.principal):
         raise Forbidden(text("只有安监部门或管理员可以批量导入", "Only a bureau or an admin may import"))
-    return await Importer(uow).run(reader)
+    return await Importer(uow, dry_run=dry_run).run(reader)
