@@ -14,6 +14,7 @@ from typing import Any
 
 from devtools.testing.events import read_events
 from devtools.testing.wait import eventually
+from shared.http import Precondition
 from tests.contracts.factories import World, contract_body, new_uscc, world
 
 
@@ -187,3 +188,12 @@ async def test_an_amendment_releases_the_enterprises_claim(backend):
         assert r.json()["signatures"] == []
         r = await w.client.post("/api/v1/contracts", json=body_b, headers=w.enterprise())
         assert r.status_code == 201, r.text
+
+
+def test_only_a_version_names_a_version():
+    assert not Precondition(None).names_version
+    assert not Precondition("*").names_version
+    assert not Precondition(" * , ").names_version
+    assert Precondition('"3"').names_version
+    assert Precondition('W/"3"').names_version
+    assert Precondition('*, "3"').names_version
