@@ -83,10 +83,10 @@ async def run_flows(base: str, s, *, concurrency: int) -> dict[str, Any]:
         async with http.post("/api/v1/contracts", json=contract_body(e_uscc, agency_id, engineer), headers=agency) as r:
             body = await r.json()
             assert r.status == 201, body
-        cid = body["id"]
+        cid, terms = body["id"], {"content_sha256": body["content_sha256"]}
         for path, headers, payload in (
-            (f"/api/v1/contracts/{cid}/sign", agency, None),
-            (f"/api/v1/contracts/{cid}/sign", actor.headers, None),
+            (f"/api/v1/contracts/{cid}/sign", agency, terms),
+            (f"/api/v1/contracts/{cid}/sign", actor.headers, terms),
             (f"/api/v1/contracts/{cid}/file", agency, None),
             (f"/api/v1/contracts/{cid}/filing-review", bureau, {"decision": "accept", "comments": "同意"}),
         ):

@@ -103,9 +103,10 @@ async def measure(backend: Backend, *, events: int) -> dict[str, Any]:
             "/api/v1/contracts", json=contract_body(e_uscc, agency_id, engineers[0]), headers=enterprise.headers
         )
         assert r.status_code == 201, r.text
-        contract_id = r.json()["id"]
+        contract_id, terms = r.json()["id"], {"content_sha256": r.json()["content_sha256"]}
         for party in (enterprise, agency):
-            assert (await api.post(f"/api/v1/contracts/{contract_id}/sign", headers=party.headers)).status_code == 200
+            signed = await api.post(f"/api/v1/contracts/{contract_id}/sign", json=terms, headers=party.headers)
+            assert signed.status_code == 200, signed.text
         assert (await api.post(f"/api/v1/contracts/{contract_id}/file", headers=agency.headers)).status_code == 200
         r = await api.post(
             f"/api/v1/contracts/{contract_id}/filing-review",

@@ -423,9 +423,10 @@ class Seeder:
                 await self.call("POST", "/api/v1/contracts", token=enterprise["token"], json=body, retry=True)
             ).json()
             cid = contract["id"]
-            await self.call("POST", f"/api/v1/contracts/{cid}/sign", token=enterprise["token"], retry=True)
+            terms = {"content_sha256": contract["content_sha256"]}  # what both parties sign (SPEC §9)
+            await self.call("POST", f"/api/v1/contracts/{cid}/sign", token=enterprise["token"], json=terms, retry=True)
             contract = (
-                await self.call("POST", f"/api/v1/contracts/{cid}/sign", token=agency["token"], retry=True)
+                await self.call("POST", f"/api/v1/contracts/{cid}/sign", token=agency["token"], json=terms, retry=True)
             ).json()
             contract = (
                 await self.call("POST", f"/api/v1/contracts/{cid}/file", token=enterprise["token"], retry=True)

@@ -199,6 +199,14 @@ class Precondition:
     def present(self) -> bool:
         return self.header is not None
 
+    @property
+    def names_version(self) -> bool:
+        """The header names at least one version (``*`` matches any and so names none): what an
+        action that must say which state it applies to requires (a signature, SPEC §9)."""
+        if self.header is None:
+            return False
+        return any(c.strip().removeprefix("W/") not in ("", "*") for c in self.header.split(","))
+
     def matches(self, version: int) -> bool:
         if self.header is None:
             return True

@@ -68,9 +68,10 @@ async def filed_contract(p: Platform, bureau: dict[str, str], district: str = "4
         r = await api.post("/api/v1/contracts", json=contract_body(uscc, agency_id), headers=enterprise.headers)
         return r.json() if r.status_code == 201 else None
 
-    contract_id = (await eventually(drafted, timeout=30, interval=0.3))["id"]
-    for party in (enterprise, agency):
-        r = await api.post(f"/api/v1/contracts/{contract_id}/sign", headers=party.headers)
+    drafted_contract = await eventually(drafted, timeout=30, interval=0.3)
+    contract_id, terms = drafted_contract["id"], {"content_sha256": drafted_contract["content_sha256"]}
+    for party in (enterprise, agency):  # each names the terms it signs (D34)
+        r = await api.post(f"/api/v1/contracts/{contract_id}/sign", json=terms, headers=party.headers)
         assert r.status_code == 200, r.text
     r = await api.post(f"/api/v1/contracts/{contract_id}/file", headers=agency.headers)
     assert r.status_code == 200, r.text

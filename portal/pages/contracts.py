@@ -273,7 +273,9 @@ async def contract_action(contract_id: str, action: str, request: Request) -> Re
     path = f"/api/v1/contracts/{contract_id}/{'filing-review' if action == 'review' else action}"
     body: dict[str, Any] = {}
     if action == "sign":
-        body = {"content_sha256": form.get("content_sha256")}  # what is signed (SPEC §9 v2), with If-Match
+        # What is signed (SPEC §9 v2): the hash of the terms shown to the person, and only that —
+        # the other party signing meanwhile moves the version but not the terms (D34).
+        body, if_match = {"content_sha256": form.get("content_sha256") or None}, None
     elif action == "terminate":
         body = {"reason": form.get("reason").strip()}
     elif action == "review":

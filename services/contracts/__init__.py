@@ -12,8 +12,11 @@ we apply), ``sweeps`` (the time-based steps), ``migrations/``.
 Choices (docs/DECISIONS.md):
 - Engineer capacity counts signed/filing/filed/active/suspended contracts of the agency; drafts
   do not (either party may draft) — capacity is checked again when a contract becomes signed.
-- The overlap rule counts every live (non-final) contract: draft, signed, filing, filed, active,
-  suspended, rejected.
+- The overlap rule counts every live contract past draft (signed, filing, filed, active,
+  suspended, rejected) and the drafts the enterprise has signed (SPEC §9 v2, D34): an
+  agency's draft blocks nobody, and is left as it is when another contract claims the term.
+- A signature names its terms: ``If-Match`` (the version read) or ``content_sha256`` (the hash of
+  the terms read); neither 428, stale 412, nothing signed (D34).
 - Events: contract.drafted on creation, contract.filing_submitted on submission (SPEC §9 v2),
   then one per status entered — contract.signed/filed/activated/rejected/suspended/terminated/
   expired; an amendment and a cancellation emit nothing; reinstatement emits the event of the

@@ -18,6 +18,7 @@ from services.contracts.schemas import (
     FilingReview,
     OptionalReasonBody,
     ReasonBody,
+    SignBody,
 )
 from services.contracts.service import ContractList
 from services.contracts.states import ContractStatus
@@ -118,13 +119,27 @@ async def amend_contract(
 @router.post(
     "/{contract_id}/sign",
     response_model=ContractRead,
-    responses=ERRORS,
-    summary="签署（每方一次）/ sign (once per party)",
+    responses={
+        **ERRORS,
+        412: {"description": "所签条款或版本已变 / the terms or the version changed since read"},
+        428: {"description": "须以 If-Match 或 content_sha256 指明所签条款 / a signature must name its terms"},
+    },
+    summary="签署（每方一次，须以 If-Match 或 content_sha256 指明所签条款）/ sign (once per party, naming the terms)",
 )
 async def sign_contract(
-    contract_id: uuid.UUID, response: Response, uow: UoW, _: CurrentPrincipal, if_match: IfMatch
+    contract_id: uuid.UUID,
+    response: Response,
+    uow: UoW,
+    _: CurrentPrincipal,
+    if_match: IfMatch,
+    body: SignBody | None = None,
 ) -> Contract:
-    return with_etag(response, await service.sign_contract(uow, contract_id=contract_id, if_match=if_match))
+    return with_etag(
+        response,
+        await service.sign_contract(
+            uow, contract_id=contract_id, if_match=if_match, content_sha256=body.content_sha256 if body else None
+        ),
+    )
 
 
 @router.post(

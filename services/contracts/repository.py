@@ -25,8 +25,24 @@ from typing import Any, ClassVar, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from services.contracts.models import AgencyFacts, Contract, EnterpriseFacts, FilingCounter, metadata
-from services.contracts.states import ACTIVATE, BINDING, CONTRACT, EXPIRE, LIVE, NOTIFY_EXPIRING, ContractStatus
+from services.contracts.models import (
+    AgencyFacts,
+    Contract,
+    EnterpriseFacts,
+    FilingCounter,
+    Party,
+    Signature,
+    metadata,
+)
+from services.contracts.states import (
+    ACTIVATE,
+    BINDING,
+    CLAIMING,
+    CONTRACT,
+    EXPIRE,
+    NOTIFY_EXPIRING,
+    ContractStatus,
+)
 from shared import scopes
 from shared.auth import Principal
 from shared.db import next_in_sequence
@@ -41,6 +57,7 @@ from shared.states import Action
 
 M = TypeVar("M")
 CONTRACTS = sa.inspect(Contract).local_table  # its columns, typed as SQL expressions
+SIGNATURES = sa.inspect(Signature).local_table
 
 
 class Contracts(Repository[Contract]):
@@ -167,10 +184,24 @@ class Contracts(Repository[Contract]):
         )
 
     async def overlapping(self, *, enterprise_uscc: str, start: date, end: date, exclude: uuid.UUID | None) -> int:
-        """The enterprise's other live contracts whose term overlaps ``start`` … ``end``."""
+        """The enterprise's other contracts claiming a term that overlaps ``start`` … ``end``: the
+        live ones past draft, and the drafts the enterprise has signed (SPEC §9 v2: an agency's
+        draft alone claims nothing, so that no agency can block an enterprise with one)."""
+        enterprise_signed = (
+            sa.select(SIGNATURES.c.id)
+            .where(
+                SIGNATURES.c.contract_id == CONTRACTS.c.id,
+                SIGNATURES.c.party == Party.ENTERPRISE,
+                SIGNATURES.c.voided_at.is_(None),
+            )
+            .exists()
+        )
         return await self._count(
             CONTRACTS.c.enterprise_uscc == enterprise_uscc,
-            CONTRACTS.c.status.in_(sorted(LIVE)),
+            sa.or_(
+                CONTRACTS.c.status.in_(sorted(CLAIMING)),
+                sa.and_(CONTRACTS.c.status == ContractStatus.DRAFT, enterprise_signed),
+            ),
             CONTRACTS.c.start_date <= end,
             CONTRACTS.c.end_date >= start,
             exclude=exclude,

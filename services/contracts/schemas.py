@@ -96,6 +96,22 @@ class OptionalReasonBody(BaseModel):
     reason: OptionalText | None = None
 
 
+Sha256 = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9a-fA-F]{64}$"), AfterValidator(str.lower)
+]
+
+
+class SignBody(BaseModel):
+    """What a signer signs (SPEC §9 v2): the hash of the terms they read (``content_sha256`` of the
+    contract), unless ``If-Match`` names the version they read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content_sha256: Sha256 | None = Field(
+        default=None, description="SHA-256 of the canonical terms being signed (the contract's content_sha256)"
+    )
+
+
 class FilingReview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

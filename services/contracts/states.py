@@ -45,10 +45,13 @@ PARTIES = frozenset({Role.AGENCY, Role.ENTERPRISE})
 AUTHORITIES = frozenset({Role.BUREAU, Role.ADMIN})
 SYSTEM = frozenset({Role.SYSTEM})  # the event cascades and the sweep, acting for the service
 
-# Final states: nothing leaves them. Every other state is live: it still claims the enterprise's
-# term (the overlap rule; ``rejected`` may be amended back to a draft) and follows the enterprise.
+# Final states: nothing leaves them. Every other state is live: it follows the enterprise.
 FINAL = frozenset({S.EXPIRED, S.TERMINATED, S.CANCELLED})
 LIVE = frozenset(S) - FINAL
+# Live states that claim the enterprise's term whatever the signatures (the overlap rule;
+# ``rejected`` may be amended back to a draft). A draft claims it only once the enterprise has
+# signed it (SPEC §9 v2; the repository asks the signatures): an agency's draft blocks nobody.
+CLAIMING = LIVE - {S.DRAFT}
 # States in which a contract binds its engineer's time (``max_enterprises_per_engineer``). Drafts
 # do not: either party may draft, and an enterprise must not exhaust an engineer with drafts;
 # capacity is checked again when a contract becomes signed.

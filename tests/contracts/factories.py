@@ -234,10 +234,19 @@ class World:
         assert r.status_code == 200, r.text
         return r.json()
 
+    async def sign(
+        self, contract_id: str, headers: dict[str, str], *, content_sha256: str | None = None
+    ) -> httpx.Response:
+        """A party signs the terms it has read, naming their hash (SPEC §9 v2); ``content_sha256``
+        given: the terms the caller read earlier."""
+        if content_sha256 is None:
+            content_sha256 = (await self.get(contract_id))["content_sha256"]
+        return await self.post(contract_id, "sign", headers, {"content_sha256": content_sha256})
+
     async def signed(self, **kw: Any) -> dict[str, Any]:
         c = await self.create(**kw)
-        assert (await self.post(c["id"], "sign", self.agency())).status_code == 200
-        r = await self.post(c["id"], "sign", self.enterprise())
+        assert (await self.sign(c["id"], self.agency())).status_code == 200
+        r = await self.sign(c["id"], self.enterprise())
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "signed", r.text
         return r.json()

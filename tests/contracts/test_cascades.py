@@ -49,8 +49,8 @@ async def test_agency_suspension_reinstatement_and_revocation(backend):
         assert "年度检查不合格" in a["history"][-1]["reason"]
         assert (await w.get(draft["id"]))["status"] == "draft"  # drafts are not in force: untouched
         # a suspended agency's draft cannot become signed
-        await w.post(draft["id"], "sign", w.agency())
-        r = await w.post(draft["id"], "sign", w.enterprise())
+        await w.sign(draft["id"], w.agency())
+        r = await w.sign(draft["id"], w.enterprise())
         assert r.status_code == 422
         assert r.json()["code"] == "agency_not_approved"
 
@@ -173,7 +173,7 @@ async def test_a_suspended_contract_can_only_be_terminated(sqlite_backend):
         await w.agency_event("agency.suspended")
         await _status(w, c["id"], "suspended")
         attempts = [
-            ("sign", w.enterprise(), None),
+            ("sign", w.enterprise(), {"content_sha256": c["content_sha256"]}),
             ("file", w.agency(), None),
             ("cancel", w.agency(), None),
             ("filing-review", w.bureau(), {"decision": "accept"}),

@@ -87,7 +87,13 @@ async def test_each_creation_rule_is_a_422_naming_it(sqlite_backend, tmp_path):
             "inspection_below_minimum", {**w.body(), "services": [{"item": "safety_training", "times_per_year": 12}]}
         )
 
-        # term_overlaps: the enterprise already has a live draft over these dates (red one above)
+        # an agency's draft alone claims nothing (SPEC §9 v2): the enterprise has not signed it
+        unsigned = {**w.body(inspections=12, start=date(2026, 10, 1), end=date(2027, 9, 30)), "enterprise_uscc": red}
+        r2 = await w.client.post("/api/v1/contracts", json=unsigned, headers=w.agency())
+        assert r2.status_code == 201, r2.text
+        assert (await w.post(r2.json()["id"], "cancel", w.agency())).status_code == 200
+        # term_overlaps: the enterprise has signed a draft over these dates (red one above)
+        assert (await w.sign(r.json()["id"], w.enterprise(red))).status_code == 200
         await expect(
             "term_overlaps",
             {**w.body(inspections=12, start=date(2026, 10, 1), end=date(2027, 9, 30)), "enterprise_uscc": red},
@@ -99,6 +105,7 @@ async def test_each_creation_rule_is_a_422_naming_it(sqlite_backend, tmp_path):
             "/api/v1/contracts", json={**w.body(inspections=12), "enterprise_uscc": red}, headers=w.agency()
         )
         assert again.status_code == 201
+        assert (await w.sign(again.json()["id"], w.enterprise(red))).status_code == 200
         # A contract that ends before the other starts does not overlap.
         later = {**w.body(inspections=12, start=date(2027, 4, 1), end=date(2028, 3, 31)), "enterprise_uscc": red}
         assert (await w.client.post("/api/v1/contracts", json=later, headers=w.agency())).status_code == 201
@@ -125,9 +132,9 @@ async def test_each_creation_rule_is_a_422_naming_it(sqlite_backend, tmp_path):
             )
         ).json()
         for cid, _uscc in ((d1["id"], other), (d2["id"], third)):
-            assert (await w.post(cid, "sign", w.agency())).status_code == 200
-        assert (await w.post(d1["id"], "sign", w.enterprise(other))).status_code == 200
-        r = await w.post(d2["id"], "sign", w.enterprise(third))
+            assert (await w.sign(cid, w.agency())).status_code == 200
+        assert (await w.sign(d1["id"], w.enterprise(other))).status_code == 200
+        r = await w.sign(d2["id"], w.enterprise(third))
         assert r.status_code == 422
         assert r.json()["code"] == "engineer_at_capacity"
 
@@ -278,8 +285,8 @@ async def test_idempotency_key_and_if_match(sqlite_backend):
 
         # A retried sign with the same key returns the first answer instead of a 409.
         sign_headers = {**w.agency(sub="agency-account-1"), "Idempotency-Key": "sign-1"}
-        s1 = await w.post(cid, "sign", sign_headers)
-        s2 = await w.post(cid, "sign", sign_headers)
+        s1 = await w.sign(cid, sign_headers)
+        s2 = await w.sign(cid, sign_headers)
         assert s1.status_code == s2.status_code == 200
         assert s1.json() == s2.json()
 

@@ -51,7 +51,7 @@ async def test_full_lifecycle_with_history_signatures_events_and_audit(backend):
         assert c["terms"] == terms
         assert c["content_sha256"] == sha256_hex(terms)
 
-        r = await w.post(c["id"], "sign", w.agency())
+        r = await w.sign(c["id"], w.agency())
         assert r.status_code == 200
         assert r.json()["status"] == "draft"
         assert r.headers["etag"] == '"2"'
@@ -60,7 +60,7 @@ async def test_full_lifecycle_with_history_signatures_events_and_audit(backend):
         assert sig["content_sha256"] == c["content_sha256"]
         assert sig["account_id"]
 
-        r = await w.post(c["id"], "sign", w.enterprise())
+        r = await w.sign(c["id"], w.enterprise())
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["status"] == "signed"
@@ -168,7 +168,7 @@ async def test_rejected_filing_is_amended_back_to_a_draft_and_signatures_are_voi
 
         # Sign again, over the new terms.
         for h in (w.agency(), w.enterprise()):
-            r = await w.post(c["id"], "sign", h)
+            r = await w.sign(c["id"], h)
         assert r.json()["status"] == "signed"
         assert {s["content_sha256"] for s in r.json()["signatures"]} == {draft["content_sha256"]}
         events = await _events(settings, c["id"], 5)
@@ -187,7 +187,7 @@ async def test_amending_a_draft_after_one_signature_voids_it(sqlite_backend):
     settings = sqlite_backend.settings()
     async with world(settings) as w:
         c = await w.create()
-        r = await w.post(c["id"], "sign", w.agency())
+        r = await w.sign(c["id"], w.agency())
         assert len(r.json()["signatures"]) == 1
         r = await w.client.patch(
             f"/api/v1/contracts/{c['id']}",
@@ -224,8 +224,8 @@ async def test_the_drafting_party_and_the_enterprise_signature_travel_with_every
     settings = sqlite_backend.settings()
     async with world(settings) as w:
         c = await w.create(as_enterprise=True)
-        assert (await w.post(c["id"], "sign", w.enterprise())).status_code == 200  # one signature: no event
-        assert (await w.post(c["id"], "sign", w.agency())).status_code == 200
+        assert (await w.sign(c["id"], w.enterprise())).status_code == 200  # one signature: no event
+        assert (await w.sign(c["id"], w.agency())).status_code == 200
         assert (await w.post(c["id"], "file", w.enterprise())).status_code == 200
         events = await _events(settings, c["id"], 3)
         assert [e.type for e in events] == ["contract.drafted", "contract.signed", "contract.filing_submitted"]
@@ -257,8 +257,8 @@ async def test_cancel_a_draft(sqlite_backend):
 async def test_a_party_signs_once(sqlite_backend):
     async with world(sqlite_backend.settings()) as w:
         c = await w.create()
-        assert (await w.post(c["id"], "sign", w.agency())).status_code == 200
-        r = await w.post(c["id"], "sign", w.agency(sub="another-account-of-the-agency"))
+        assert (await w.sign(c["id"], w.agency())).status_code == 200
+        r = await w.sign(c["id"], w.agency(sub="another-account-of-the-agency"))
         assert r.status_code == 409
         assert r.json()["code"] == "already_signed"
 

@@ -39,14 +39,14 @@ from tests.contracts.factories import TODAY, World, new_uscc, policy_file, world
 S = ContractStatus
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
-# How a caller asks for each action the API offers: (method, verb, who, body).
+# How a caller asks for each action the API offers, on contract c: (method, verb, who, body).
 REQUESTS = {
-    SIGN: lambda w: ("POST", "sign", w.enterprise(), None),
-    AMEND: lambda w: ("PATCH", "", w.agency(), {"fee_yuan": "1.00"}),
-    CANCEL: lambda w: ("POST", "cancel", w.agency(), None),
-    FILE: lambda w: ("POST", "file", w.agency(), None),
-    REVIEW: lambda w: ("POST", "filing-review", w.bureau(), {"decision": "accept"}),
-    TERMINATE: lambda w: ("POST", "terminate", w.agency(), {"reason": "测试终止"}),
+    SIGN: lambda w, c: ("POST", "sign", w.enterprise(), {"content_sha256": c["content_sha256"]}),
+    AMEND: lambda w, c: ("PATCH", "", w.agency(), {"fee_yuan": "1.00"}),
+    CANCEL: lambda w, c: ("POST", "cancel", w.agency(), None),
+    FILE: lambda w, c: ("POST", "file", w.agency(), None),
+    REVIEW: lambda w, c: ("POST", "filing-review", w.bureau(), {"decision": "accept"}),
+    TERMINATE: lambda w, c: ("POST", "terminate", w.agency(), {"reason": "测试终止"}),
 }
 # What the service does itself, and what makes it do so.
 CASCADES = {SUSPEND: "agency.suspended", REINSTATE: "agency.reinstated", FLAG: "enterprise.risk_changed"}
@@ -140,7 +140,7 @@ async def test_every_request_in_every_state_is_taken_or_409(sqlite_backend, tmp_
             c = await reach(w, state, own_agency=previous == S.SUSPENDED)
             previous = state
             assert c["status"] == state, c
-            method, verb, headers, body = REQUESTS[action](w)
+            method, verb, headers, body = REQUESTS[action](w, c)
             path = f"/api/v1/contracts/{c['id']}" + (f"/{verb}" if verb else "")
             r = await w.client.request(method, path, json=body, headers={**headers, "Accept-Language": "en"})
             case = (str(action), str(state), r.status_code, r.text)
@@ -221,7 +221,7 @@ async def test_a_role_that_may_never_take_an_action_gets_403_whatever_the_state(
                 Role.ADMIN: w.admin(),
             }
             for action, request in REQUESTS.items():
-                method, verb, _, body = request(w)
+                method, verb, _, body = request(w, c)
                 path = f"/api/v1/contracts/{c['id']}" + (f"/{verb}" if verb else "")
                 for role in set(tokens) - roles_of(action):
                     r = await w.client.request(method, path, json=body, headers=tokens[role])

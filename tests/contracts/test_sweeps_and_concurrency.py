@@ -157,7 +157,11 @@ async def test_races_one_wins_and_state_stays_whole(backend, tmp_path):
             c = await w.create()
             rs = await asyncio.gather(
                 *(
-                    cl.post(f"/api/v1/contracts/{c['id']}/sign", headers=w.agency(sub=f"acct-{i}"))
+                    cl.post(
+                        f"/api/v1/contracts/{c['id']}/sign",
+                        json={"content_sha256": c["content_sha256"]},
+                        headers=w.agency(sub=f"acct-{i}"),
+                    )
                     for i, cl in enumerate(clients)
                 )
             )
@@ -168,9 +172,10 @@ async def test_races_one_wins_and_state_stays_whole(backend, tmp_path):
             w.enterprise_uscc = new_uscc()
             await w.enterprise_event(version=1)
             c = await w.create()
+            terms = {"content_sha256": c["content_sha256"]}
             rs = await asyncio.gather(
-                clients[0].post(f"/api/v1/contracts/{c['id']}/sign", headers=w.agency()),
-                clients[1].post(f"/api/v1/contracts/{c['id']}/sign", headers=w.enterprise()),
+                clients[0].post(f"/api/v1/contracts/{c['id']}/sign", json=terms, headers=w.agency()),
+                clients[1].post(f"/api/v1/contracts/{c['id']}/sign", json=terms, headers=w.enterprise()),
             )
             assert [r.status_code for r in rs] == [200, 200], [r.text for r in rs]
             final = await w.get(c["id"])
@@ -247,14 +252,24 @@ async def test_races_one_wins_and_state_stays_whole(backend, tmp_path):
             assert len(set(numbers)) == 4
             assert all(n.startswith("JM-HT-2026-") for n in numbers)
 
-            # two creations for the same enterprise over the same term: one draft, one term_overlaps
+            # two drafts for the same enterprise over the same term (drafts alone claim nothing), and
+            # the enterprise signs both at once: one signature claims the term, the other is refused
             w.enterprise_uscc = new_uscc()
             await w.enterprise_event(version=1)
+            drafts = [await w.create(), await w.create()]
             rs = await asyncio.gather(
-                *(cl.post("/api/v1/contracts", json=w.body(), headers=w.agency()) for cl in clients)
+                *(
+                    cl.post(
+                        f"/api/v1/contracts/{d['id']}/sign",
+                        json={"content_sha256": d["content_sha256"]},
+                        headers=w.enterprise(),
+                    )
+                    for cl, d in zip(clients, drafts, strict=True)
+                )
             )
-            assert sorted(r.status_code for r in rs) == [201, 422], [r.text for r in rs]
+            assert sorted(r.status_code for r in rs) == [200, 422], [r.text for r in rs]
             assert [r.json()["code"] for r in rs if r.status_code == 422] == ["term_overlaps"]
+            assert sum([len((await w.get(d["id"]))["signatures"]) for d in drafts]) == 1
 
         async def events():
             evs = await read_events(settings)

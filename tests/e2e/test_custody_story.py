@@ -142,8 +142,19 @@ async def test_the_whole_custody_story(platform):
     contract = r.json()
     contract_id = contract["id"]
     assert contract["status"] == "draft"
+    # each party names the terms it signs (SPEC §9 v2): naming nothing is 428, a stale version 412
+    # (through the gateway: it passes If-Match on), and neither signs anything
+    r = await api.post(f"/api/v1/contracts/{contract_id}/sign", headers=enterprise.headers)
+    assert r.status_code == 428 and r.json()["code"] == "precondition_required", r.text
+    r = await api.post(f"/api/v1/contracts/{contract_id}/sign", headers={**enterprise.headers, "If-Match": '"0"'})
+    assert r.status_code == 412 and r.json()["code"] == "precondition_failed", r.text
+    # … the hash of the terms it read
     for party in (enterprise, agency):
-        r = await api.post(f"/api/v1/contracts/{contract_id}/sign", headers=party.headers)
+        r = await api.post(
+            f"/api/v1/contracts/{contract_id}/sign",
+            json={"content_sha256": contract["content_sha256"]},
+            headers=party.headers,
+        )
         assert r.status_code == 200, r.text
     assert r.json()["status"] == "signed" and len(r.json()["signatures"]) == 2
     r = await api.post(f"/api/v1/contracts/{contract_id}/file", headers=agency.headers)

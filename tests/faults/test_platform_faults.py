@@ -43,8 +43,9 @@ async def _active_contracts(p: Platform, w, n: int) -> list[dict]:
             return resp.json() if resp.status_code == 201 else None
 
         c = await eventually(created, timeout=30, interval=0.3)
+        terms = {"content_sha256": c["content_sha256"]}
         for h in (ent.headers, w.as_("agencyA")):
-            assert (await api.post(f"/api/v1/contracts/{c['id']}/sign", headers=h)).status_code == 200
+            assert (await api.post(f"/api/v1/contracts/{c['id']}/sign", json=terms, headers=h)).status_code == 200
         assert (await api.post(f"/api/v1/contracts/{c['id']}/file", headers=w.as_("agencyA"))).status_code == 200
         r = await api.post(
             f"/api/v1/contracts/{c['id']}/filing-review",

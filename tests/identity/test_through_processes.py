@@ -212,9 +212,9 @@ async def test_an_unverified_enterprise_cannot_contract_confirm_or_rectify(platf
         return r.json() if r.status_code == 201 else None
 
     contract = await eventually(drafted, timeout=30, interval=0.3)
-    cid = contract["id"]
+    cid, terms = contract["id"], {"content_sha256": contract["content_sha256"]}
     for party in (enterprise, agency):
-        assert (await api.post(f"/api/v1/contracts/{cid}/sign", headers=party.headers)).status_code == 200
+        assert (await api.post(f"/api/v1/contracts/{cid}/sign", json=terms, headers=party.headers)).status_code == 200
     assert (await api.post(f"/api/v1/contracts/{cid}/file", headers=agency.headers)).status_code == 200
     assert (
         await api.post(
@@ -258,7 +258,7 @@ async def test_an_unverified_enterprise_cannot_contract_confirm_or_rectify(platf
     assert claims_of(suspended["Authorization"][7:])["org_status"] == "suspended"
     attempts = {
         "create a contract": ("POST", "/api/v1/contracts", contract_body(uscc, agency_id)),
-        "sign a contract": ("POST", f"/api/v1/contracts/{cid}/sign", None),
+        "sign a contract": ("POST", f"/api/v1/contracts/{cid}/sign", terms),
         "file a contract": ("POST", f"/api/v1/contracts/{cid}/file", None),
         "confirm a visit": ("POST", f"/api/v1/service-logs/{log['id']}/confirm", None),
         "rectify a hazard": ("POST", f"/api/v1/hazards/{hazard_id}/rectify", {"note": "已整改"}),

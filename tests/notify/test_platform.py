@@ -106,9 +106,11 @@ async def test_major_hazard_reaches_the_bureau_inbox_and_mailbox_through_the_gat
             resp = await api.post("/api/v1/contracts", json=body, headers=enterprise.headers)
             return resp if resp.status_code == 201 else None
 
-        contract_id = (await eventually(drafted, timeout=20, interval=0.3)).json()["id"]
+        drafted_contract = (await eventually(drafted, timeout=20, interval=0.3)).json()
+        contract_id, terms = drafted_contract["id"], {"content_sha256": drafted_contract["content_sha256"]}
         for party in (enterprise, agency):
-            assert (await api.post(f"/api/v1/contracts/{contract_id}/sign", headers=party.headers)).status_code == 200
+            signed = await api.post(f"/api/v1/contracts/{contract_id}/sign", json=terms, headers=party.headers)
+            assert signed.status_code == 200, signed.text
         assert (await api.post(f"/api/v1/contracts/{contract_id}/file", headers=agency.headers)).status_code == 200
         r = await api.post(
             f"/api/v1/contracts/{contract_id}/filing-review",

@@ -80,6 +80,28 @@ class FakePlatform:
         self.calls: list[httpx.Request] = []
         self.token_claims: dict[str, Any] = {"role": "bureau", "district": "440700", "username": "jm-bureau"}
         self.refused_tokens: set[str] = set()
+        # a draft of enterprise 91440703MA4W000001 that its agency has signed
+        self.draft: dict[str, Any] = {
+            "id": "c9",
+            "status": "draft",
+            "version": 2,
+            "enterprise_uscc": "91440703MA4W000001",
+            "enterprise_name": "蓬江五金厂",
+            "district_code": "440703",
+            "agency_id": "a1",
+            "agency_uscc": "91440700MA4UAAAA1X",
+            "agency_name": "江门市安泰",
+            "engineer_name": "陈工",
+            "services": [{"item": "hazard_inspection", "times_per_year": 4}],
+            "start_date": "2027-01-01",
+            "end_date": "2027-12-31",
+            "fee_yuan": "24000.00",
+            "content_sha256": "a" * 64,
+            "terms": {"engineer_name": "陈工", "fee_yuan": "24000.00"},
+            "signatures": [{"party": "agency", "signed_at": "2026-11-30T09:00:00Z", "content_sha256": "a" * 64}],
+            "voided_signatures": [],
+            "history": [],
+        }
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
@@ -292,6 +314,22 @@ class FakePlatform:
                     },
                 },
             )
+        if path == "/api/v1/contracts/c9" and request.method == "GET":
+            return httpx.Response(200, json=self.draft, headers={"etag": f'"{self.draft["version"]}"'})
+        if path == "/api/v1/contracts/c9/sign" and request.method == "POST":
+            # the contracts service's rule (SPEC §9 v2): the signature names the current terms
+            named = json.loads(request.content or b"{}").get("content_sha256")
+            if named != self.draft["content_sha256"]:
+                return httpx.Response(
+                    412,
+                    headers={"content-type": "application/problem+json"},
+                    json={"title": "Precondition failed", "status": 412, "code": "precondition_failed"},
+                )
+            self.draft["signatures"].append(
+                {"party": "enterprise", "signed_at": "2026-12-01T09:00:00Z", "content_sha256": named}
+            )
+            self.draft["version"] += 1
+            return httpx.Response(200, json=self.draft)
         if path.startswith("/api/v1/compliance/contracts/"):
             return httpx.Response(200, json={"items": [{"item": "hazard_inspection", "missed": 2}]})
         return httpx.Response(404, json={"title": "Not found"})

@@ -6,6 +6,7 @@ input."""
 from __future__ import annotations
 
 import io
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -431,3 +432,32 @@ async def test_csv_exports_are_streamed(client: httpx.AsyncClient, fake: FakePla
         assert r.status_code == 200 and "content-length" not in r.headers  # streamed, not built whole
         body = b"".join([chunk async for chunk in r.aiter_bytes()])
     assert body.decode("utf-8-sig").splitlines()[0].startswith("投诉ID,状态")
+
+
+async def test_signing_names_the_terms_shown_and_a_swap_signs_nothing(
+    client: httpx.AsyncClient, fake: FakePlatform
+) -> None:
+    """The sign form carries the hash of the terms on the page (SPEC §9 v2) and the portal sends
+    that, not the version: the other party's signature meanwhile does not spoil it; changed terms
+    do — 412, the page says so, nothing is signed."""
+    await login(client, fake, role="enterprise", org_uscc=fake.draft["enterprise_uscc"], username="wujin")
+    page = await client.get("/portal/contracts/c9")
+    assert page.status_code == 200, page.text
+    assert f'name="content_sha256" value="{"a" * 64}"' in page.text
+    form = {"csrf": _csrf(page.text), "version": "2", "content_sha256": "a" * 64}
+
+    # the agency amends the terms after the page was read: the signature is refused
+    fake.draft["content_sha256"] = "b" * 64
+    r = await client.post("/portal/contracts/c9/sign", data=form)
+    assert r.status_code == 412, r.text
+    assert "协议条款已变更，签署未生效" in r.text
+    assert [s["party"] for s in fake.draft["signatures"]] == ["agency"]
+
+    # the terms as read (only the version moved): signed, with the hash shown and no If-Match
+    fake.draft["content_sha256"], fake.draft["version"] = "a" * 64, 3
+    r = await client.post("/portal/contracts/c9/sign", data=form)
+    assert r.status_code == 303, r.text
+    (sent,) = [c for c in fake.calls if c.url.path == "/api/v1/contracts/c9/sign" and c.method == "POST"][-1:]
+    assert json.loads(sent.content) == {"content_sha256": "a" * 64}
+    assert "if-match" not in sent.headers
+    assert [s["party"] for s in fake.draft["signatures"]] == ["agency", "enterprise"]

@@ -107,6 +107,7 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "PATCH /api/v1/enterprises/{enterprise_id}": {"contact_name": "赵六"},
         "POST /api/v1/contracts": contract_body(w.uscc["entA"], w.ids["agencyA"]),
         "PATCH /api/v1/contracts/{contract_id}": {"fee_yuan": 13000},
+        "POST /api/v1/contracts/{contract_id}/sign": {"content_sha256": w.ids["contractA_sha256"]},
         "POST /api/v1/contracts/{contract_id}/filing-review": {"decision": "accept", "comments": "ok"},
         "POST /api/v1/contracts/{contract_id}/terminate": {"reason": "test"},
         "POST /api/v1/contracts/{contract_id}/cancel": {"reason": "test"},

@@ -32,7 +32,6 @@ BODYLESS = {
     "POST /api/v1/admin/sweep",
     "POST /api/v1/admin/keys/{kid}/revoke",
     "POST /api/v1/agencies/{agency_id}/submit",
-    "POST /api/v1/contracts/{contract_id}/sign",
     "POST /api/v1/contracts/{contract_id}/file",
     "POST /api/v1/service-logs/{log_id}/confirm",
     "POST /api/v1/inbox/read-all",

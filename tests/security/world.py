@@ -273,8 +273,10 @@ async def build_world(platform: Platform) -> World:
 
         c = await eventually(created, timeout=30, interval=0.3)
         w.ids[f"contract{key}"] = c["id"]
+        w.ids[f"contract{key}_sha256"] = c["content_sha256"]  # the terms both parties sign
         for party in (f"ent{key}", f"agency{key}"):
-            await _ok(await api.post(f"/api/v1/contracts/{c['id']}/sign", headers=w.headers[party]))
+            signature = {"content_sha256": c["content_sha256"]}
+            await _ok(await api.post(f"/api/v1/contracts/{c['id']}/sign", json=signature, headers=w.headers[party]))
         await _ok(await api.post(f"/api/v1/contracts/{c['id']}/file", headers=w.headers[f"agency{key}"]))
         await _ok(
             await api.post(

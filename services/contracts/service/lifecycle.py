@@ -10,6 +10,7 @@ from services.contracts.models import Contract, Party, Signature
 from services.contracts.repository import Contracts, FilingNumbers
 from services.contracts.schemas import Decision
 from services.contracts.service import steps
+from services.contracts.service.rules import raise_violations, term_free_for
 from services.contracts.states import (
     ACTIVATE,
     CANCEL,
@@ -20,25 +21,41 @@ from services.contracts.states import (
     TERMINATE,
     ContractStatus,
 )
-from shared.errors import Conflict, ErrorCode, FieldError, ValidationFailed
+from shared.errors import (
+    Conflict,
+    ErrorCode,
+    FieldError,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationFailed,
+)
 from shared.http import Precondition
 from shared.i18n import text
 from shared.ids import new_id
 from shared.uow import UnitOfWork
 
 
-async def sign_contract(uow: UnitOfWork, *, contract_id: uuid.UUID, if_match: Precondition) -> Contract:
+async def sign_contract(
+    uow: UnitOfWork, *, contract_id: uuid.UUID, if_match: Precondition, content_sha256: str | None = None
+) -> Contract:
     """Record the caller's party's signature over the current terms; both signed → ``signed``
-    (the agency must still be in force and the engineer within capacity then)."""
+    (the agency must still be in force and the engineer within capacity then).
+
+    The signer names what they sign (SPEC §9 v2): ``If-Match`` with the version they read or
+    ``content_sha256`` of the terms they read — neither is 428, a stale one 412 and nothing is
+    signed. The enterprise's signature claims the term (the overlap rule): refused with 422
+    ``term_overlaps`` while another contract of the enterprise claims it."""
     principal = uow.principal
     async with uow.read():
         peek = await Contracts(uow.session).get(contract_id, principal)
     async with uow:
-        agency = await steps.lock_agency(uow, peek.agency_id)
+        agency, _enterprise = await steps.lock_parties(
+            uow, agency_id=peek.agency_id, enterprise_uscc=peek.enterprise_uscc
+        )
         contracts = Contracts(uow.session)
         contract = await contracts.get_full(contract_id, principal, write=True)
         steps.authorize(SIGN, principal)
-        if_match.check(contract.version)
+        check_names_terms(contract, if_match=if_match, content_sha256=content_sha256)
         # The caller's role names its party (the repository let it write: its own contract).
         both = {*contract.signed_by, principal.role} >= set(Party)
         step = CONTRACT.step(
@@ -51,6 +68,14 @@ async def sign_contract(uow: UnitOfWork, *, contract_id: uuid.UUID, if_match: Pr
                 code=ErrorCode.ALREADY_SIGNED,
                 extra={"party": party},
             )
+        if party == Party.ENTERPRISE:
+            overlapping = await contracts.overlapping(
+                enterprise_uscc=contract.enterprise_uscc,
+                start=contract.start_date,
+                end=contract.end_date,
+                exclude=contract.id,
+            )
+            raise_violations([v] if (v := term_free_for(overlapping)) else [])
         contract.signature_records.append(
             Signature(
                 id=new_id(),
@@ -83,6 +108,30 @@ async def sign_contract(uow: UnitOfWork, *, contract_id: uuid.UUID, if_match: Pr
         await steps.emit(uow, contract, step.emits, reason=reason, previous_status=previous)
         steps.log.info("contracts.signature.recorded", contract_id=str(contract.id), party=party)
         return await contracts.load_details(contract)
+
+
+def check_names_terms(contract: Contract, *, if_match: Precondition, content_sha256: str | None) -> None:
+    """428 unless the signer names what they sign (an ``If-Match`` version, ``*`` naming none, or
+    the terms' hash); 412 when what they name is not the contract as it stands."""
+    if not if_match.names_version and content_sha256 is None:
+        raise PreconditionRequired(
+            text(
+                "签署须指明所签条款：请附 If-Match（协议当前的 ETag）或 content_sha256（条款哈希）",
+                "A signature must name what it signs: send If-Match with the contract's current ETag "
+                "or content_sha256, the hash of its terms",
+            ),
+            extra={"current_version": contract.version},
+        )
+    if if_match.names_version:
+        if_match.check(contract.version)
+    if content_sha256 is not None and content_sha256 != contract.content_sha256:
+        raise PreconditionFailed(
+            text(
+                "协议条款已被修改，与你所签的不一致；请重新阅读条款后再签署",
+                "The terms changed since you read them; read them again before signing",
+            ),
+            extra={"current_version": contract.version},
+        )
 
 
 async def submit_for_filing(uow: UnitOfWork, *, contract_id: uuid.UUID, if_match: Precondition) -> Contract:

@@ -42,7 +42,7 @@ class Proposal:
     terms: Terms
     policy: Policy
     engineer_load: int = 0  # the engineer's other binding contracts with this agency
-    overlapping: int = 0  # the enterprise's other live contracts overlapping the term
+    overlapping: int = 0  # the enterprise's other contracts claiming the term (signed by it, live)
 
 
 @dataclass(frozen=True)
@@ -187,12 +187,21 @@ def inspections_meet_risk(p: Proposal) -> Violation | None:
 
 
 def term_free(p: Proposal) -> Violation | None:
-    if p.overlapping == 0:
+    return term_free_for(p.overlapping)
+
+
+def term_free_for(overlapping: int) -> Violation | None:
+    """The overlap rule on its count (also asked when the enterprise signs: its signature is what
+    makes a draft claim the term)."""
+    if overlapping == 0:
         return None
     return Violation(
         ErrorCode.TERM_OVERLAPS,
         "start_date",
-        text("该企业在此期间已有其他未终止的托管协议", "The term overlaps another live contract of the enterprise"),
+        text(
+            "该企业在此期间已签署其他未终止的托管协议",
+            "The term overlaps another live contract the enterprise has signed",
+        ),
     )
 
 
