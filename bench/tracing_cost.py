@@ -20,7 +20,7 @@ from bench.platform import seed, start_platform
 from devtools.testing.otlp import OtlpReceiver
 
 NAME = "tracing_cost"
-FIGURE = "7 tracing cost"
+FIGURE = "10 tracing cost"
 BACKENDS = ("sqlite", "postgres")
 TARGET = 1.1
 SAMPLE_RATIO = 0.1
