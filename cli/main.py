@@ -336,14 +336,15 @@ def inbox(
     mark_read: bool = typer.Option(False, "--mark-read", help="Mark what is shown as read"),
 ) -> None:
     """Your unread notifications (the signed-in person's; `custody login` first)."""
-    from cli.notify import NotifyError, unread
+    from cli.api import ApiError
     from cli.notify import mark_read as read
+    from cli.notify import unread
 
     try:
         items, summary = unread(gateway=gateway, language=language, kind=kind, limit=limit)
         if mark_read:
             read([i["id"] for i in items], gateway=gateway)
-    except NotifyError as exc:
+    except ApiError as exc:
         _fail(str(exc))
     table = Table(title=f"未读 / unread {summary['unread']} · 紧急 / urgent {summary['urgent']}")
     for column in ("", "kind", "title", "body", "due", "link", "id"):
@@ -361,6 +362,62 @@ def inbox(
     console.print(table)
 
 
+import_app = typer.Typer(help="批量导入 / bulk imports", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("enterprises")
+def import_enterprises(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help=".csv or .xlsx"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只校验不写入 / validate only, write nothing"),
+    gateway: str = GatewayOpt,
+    language: str = LanguageOpt,
+    show: int = typer.Option(50, "--show", min=0, help="rejected rows to list"),
+) -> None:
+    """Import a district's enterprise ledger (SPEC §22) as the signed-in person (`custody login`)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+
+    from cli.api import ApiError
+    from cli.imports import import_enterprises as send
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("上传 / uploading", total=file.stat().st_size)
+
+        def sent(n: int) -> None:
+            progress.advance(task, n)
+            if progress.tasks[task].completed >= (progress.tasks[task].total or 0):
+                progress.update(task, description="处理中 / processing")
+
+        try:
+            report = send(file, gateway=gateway, dry_run=dry_run, language=language, on_sent=sent)
+        except ApiError as exc:
+            _fail(str(exc))
+    title = "试导入（未写入）/ dry run (nothing written)" if report.get("dry_run") else "导入结果 / import report"
+    summary = Table(title=title)
+    for column in ("rows", "accepted", "updated", "unchanged", "rejected", "encoding", "seconds"):
+        summary.add_column(column)
+    rejected = report.get("rejected") or []
+    summary.add_row(
+        *(str(report.get(k, "")) for k in ("rows", "accepted", "updated", "unchanged")),
+        str(len(rejected)),
+        str(report.get("encoding", "")),
+        str(report.get("seconds", "")),
+    )
+    console.print(summary)
+    if rejected and show:
+        table = Table(title=f"未通过的行 / rejected rows ({len(rejected)})")
+        for column in ("row", "uscc", "errors"):
+            table.add_column(column, overflow="fold")
+        for row in rejected[:show]:
+            errors = "; ".join(f"{e['field']}: {e['message']}" for e in row.get("errors") or [])
+            table.add_row(str(row["row"]), row.get("uscc") or "", errors)
+        console.print(table)
+    if rejected:
+        raise typer.Exit(code=1)
+
+
 webhooks_app = typer.Typer(help="回调订阅 / webhook subscriptions", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
 
@@ -368,11 +425,11 @@ app.add_typer(webhooks_app, name="webhooks")
 @webhooks_app.command("list")
 def webhooks_list(gateway: str = GatewayOpt) -> None:
     """Your webhook subscriptions (an organisation's: its members'; a bureau account's; admin: all)."""
-    from cli.notify import NotifyError, call
+    from cli.api import ApiError, call
 
     try:
         items = call("GET", "/api/v1/webhooks", gateway=gateway, params={"limit": 200})["items"]
-    except NotifyError as exc:
+    except ApiError as exc:
         _fail(str(exc))
     table = Table(title=f"webhooks · {len(items)}")
     for column in ("id", "url", "events", "status", "description"):
@@ -390,12 +447,12 @@ def webhooks_add(
     gateway: str = GatewayOpt,
 ) -> None:
     """Subscribe a webhook; prints its signing secret once (whsec_…)."""
-    from cli.notify import NotifyError, call
+    from cli.api import ApiError, call
 
     body = {"url": url, "events": events, **({"description": description} if description else {})}
     try:
         made = call("POST", "/api/v1/webhooks", gateway=gateway, json=body)
-    except NotifyError as exc:
+    except ApiError as exc:
         _fail(str(exc))
     console.print(f"[green]subscribed[/green] {made['id']}")
     console.print(f"secret (shown once / 仅显示一次): [bold]{made['secret']}[/bold]")
@@ -404,11 +461,11 @@ def webhooks_add(
 @webhooks_app.command("rm")
 def webhooks_rm(subscription_id: str = typer.Argument(...), gateway: str = GatewayOpt) -> None:
     """Delete a webhook subscription."""
-    from cli.notify import NotifyError, call
+    from cli.api import ApiError, call
 
     try:
         call("DELETE", f"/api/v1/webhooks/{subscription_id}", gateway=gateway)
-    except NotifyError as exc:
+    except ApiError as exc:
         _fail(str(exc))
     console.print(f"deleted {subscription_id}")
 
