@@ -23,7 +23,6 @@ another hash — which the witness never accepts, and ``verify`` reports as ``di
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.canonical import sha256_hex
 from shared.clock import as_utc
+from shared.db import serialise
 from shared.events.catalog import TrailAdvanced
 from shared.events.envelope import CloudEvent
 from shared.readmodel import upsert_if_newer
@@ -107,9 +107,7 @@ async def append(
     payload: dict[str, Any],
 ) -> Head:
     """Append one row in the caller's transaction; the new head."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appenders so that two transactions never link to the same predecessor.
-        await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(table.name.encode())})
+    await serialise(session, table.name)  # two appenders never link to the same predecessor
     last = (await session.execute(sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1))).first()
     prev_hash = last.hash if last is not None else GENESIS
     seq = (last.seq if last is not None else 0) + 1

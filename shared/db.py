@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import sqlite3
 import types
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -246,6 +247,14 @@ async def next_in_sequence(session: AsyncSession, table: sa.Table, *, key: str, 
     )
     number: int = (await session.execute(stmt)).scalar_one()
     return number
+
+
+async def serialise(session: AsyncSession, name: str) -> None:
+    """Hold a transaction-scoped lock named ``name`` until the caller's transaction ends, so that
+    two transactions checking then writing the same thing run one after the other. PostgreSQL: an
+    advisory lock; SQLite: nothing to do, its one writer (BEGIN IMMEDIATE) already serialises."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})
 
 
 def database_unavailable(exc: BaseException) -> bool:

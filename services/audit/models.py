@@ -240,6 +240,12 @@ class AuditSample(Base, table=True):
     scope: str = Field(max_length=12)  # the district sampled, or the city code for all districts
     district: str | None = Field(default=None, max_length=12)
     seed: str = Field(max_length=100)
+    # the server's part of the seed, drawn when the sample was (SPEC §19; empty before it existed)
+    server_nonce: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    # agencies graded C or D at the draw, sampled at twice the rate (SPEC §19)
+    watched_agencies: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"nullable": False, "server_default": "[]"}
+    )
     rate: float
     population_size: int
     population_sha256: str = Field(max_length=64)

@@ -222,6 +222,8 @@ class SampleRead(Read):
     period: str
     district: str | None
     seed: str
+    server_nonce: str
+    watched_agencies: list[str]
     rate: float
     population_size: int
     population_sha256: str

@@ -25,9 +25,15 @@ async def _population(h, n_agencies=4, per_agency=5, district="440703"):
     return contracts
 
 
-def _expected(contracts, seed, period, rate):
+def _expected(contracts, seed, period, rate, sample):
+    """The draw recomputed from the sample's log (its server nonce and watched agencies)."""
     return draw(
-        [Candidate(c.id, c.agency.id, c.enterprise.risk_level) for c in contracts], seed=seed, period=period, rate=rate
+        [Candidate(c.id, c.agency.id, c.enterprise.risk_level) for c in contracts],
+        seed=seed,
+        period=period,
+        rate=rate,
+        server_nonce=sample["server_nonce"],
+        watched=frozenset(sample["watched_agencies"]),
     )
 
 
@@ -39,7 +45,8 @@ async def test_sample_is_deterministic_logged_stratified_and_covers_red_agencies
         r = await h.client.post("/api/v1/audits/sample", json={"period": "2026-Q4", "seed": 42}, headers=bureau())
         assert r.status_code == 201, r.text
         sample = r.json()
-        expected = _expected(contracts, "42", "2026-Q4", 0.10)
+        assert len(sample["server_nonce"]) == 32 and sample["watched_agencies"] == []
+        expected = _expected(contracts, "42", "2026-Q4", 0.10, sample)
         assert [c["contract_id"] for c in sample["chosen"]] == [p.contract_id for p in expected.picks]
         assert sample["population_size"] == len(contracts) == 20
         assert sample["population_sha256"] == expected.population_sha256
@@ -61,10 +68,11 @@ async def test_sample_is_deterministic_logged_stratified_and_covers_red_agencies
         assert (
             await h.client.get(f"/api/v1/audits/samples/{sample['id']}", headers=bureau(OTHER_DISTRICT))
         ).status_code == 403
-        # No redraw with another seed for the same period and district.
-        again = await h.client.post("/api/v1/audits/sample", json={"period": "2026-Q4", "seed": 43}, headers=bureau())
-        assert again.status_code == 409
-        assert again.json()["existing_id"] == sample["id"]
+        # No redraw with another seed for the same period and district, nor for one overlapping it.
+        for period in ("2026-Q4", "2026-11", "2026-H2", "2026"):
+            again = await h.client.post("/api/v1/audits/sample", json={"period": period, "seed": 43}, headers=bureau())
+            assert again.status_code == 409, period
+            assert again.json()["existing_id"] == sample["id"]
         # The city samples the whole city; contracts already under audit this period get no second task.
         whole = await h.client.post(
             "/api/v1/audits/sample", json={"period": "2026-Q4", "seed": "abc", "rate": 1.0}, headers=city()
@@ -266,3 +274,27 @@ async def test_agencies_never_see_a_pending_audit_task(sqlite_backend):
         assert r.status_code == 200
         assert await listed(agency) == {task["id"]}
         assert (await h.client.get(f"/api/v1/audits/{task['id']}", headers=agency)).json()["status"] == "completed"
+
+
+async def test_agencies_graded_c_or_d_are_drawn_at_twice_the_rate(backend):
+    async with audit_app(backend) as h:
+        contracts = await _population(h, n_agencies=2, per_agency=10)
+        watched = contracts[0].agency
+        r = await h.client.post(
+            f"/api/v1/credit/agencies/{watched.id}/records",
+            json={"kind": "violation", "delta": -100, "reason": "伪造服务记录"},
+            headers=bureau(),
+        )
+        assert r.status_code == 201, r.text
+        r = await h.client.post("/api/v1/audits/sample", json={"period": "2027-Q1", "seed": 7}, headers=bureau())
+        assert r.status_code == 201, r.text
+        sample = r.json()
+        assert sample["watched_agencies"] == [watched.id]
+        assert sample == {**sample, "strata": _expected(contracts, "7", "2027-Q1", 0.10, sample).strata}
+        for level, counts in sample["strata"].items():
+            if level.endswith(":watched"):
+                assert counts["drawn"] == min(counts["size"], -(-counts["size"] * 2 // 10))
+        # a period next to it, not overlapping: drawn
+        later = await h.client.post("/api/v1/audits/sample", json={"period": "2027-04", "seed": 7}, headers=bureau())
+        assert later.status_code == 201, later.text
+        assert later.json()["server_nonce"] != sample["server_nonce"]

@@ -109,7 +109,8 @@ async def test_records_feed_the_score_and_grade_emit_the_change_and_are_on_the_t
             "grade": "B",
         }
         verified = (await h.client.get("/api/v1/admin/audit-trail/verify", headers=admin())).json()
-        assert verified["valid"] is True
+        # no broken link; completeness unknown, as the witness (registry) is not running here (D32)
+        assert verified["valid"] is None and verified["reason"] == "witness_unavailable"
         assert verified["entries"] == 3
 
 

@@ -105,3 +105,31 @@ def test_unknown_risk_is_its_own_stratum_and_empty_population_is_fine():
 def test_rate_out_of_range_is_refused():
     with pytest.raises(ValueError):
         draw([], seed=1, period="2026", rate=0)
+
+
+def test_watched_agencies_form_their_own_strata_at_twice_the_rate():
+    pop = population(400, agencies=8)
+    watched = frozenset({pop[0].agency_id, pop[1].agency_id})
+    sample = draw(pop, seed="s", period="2026", rate=0.1, watched=watched)
+    for level in ("orange", "yellow", "blue"):
+        in_watch = [c for c in pop if c.risk_level == level and c.agency_id in watched]
+        others = [c for c in pop if c.risk_level == level and c.agency_id not in watched]
+        assert sample.strata[f"{level}:watched"] == {"size": len(in_watch), "drawn": math.ceil(0.2 * len(in_watch))}
+        assert sample.strata[level] == {"size": len(others), "drawn": math.ceil(0.1 * len(others))}
+    capped = draw(pop, seed="s", period="2026", rate=0.6, watched=watched)
+    assert all(v["drawn"] == v["size"] for k, v in capped.strata.items() if k.endswith(":watched"))
+
+
+def test_the_server_nonce_is_part_of_the_seed_and_recomputable():
+    pop = population()
+    one = draw(pop, seed="42", period="2026-Q4", rate=0.1, server_nonce="a" * 32)
+    other = draw(pop, seed="42", period="2026-Q4", rate=0.1, server_nonce="b" * 32)
+    assert {p.contract_id for p in one.picks} != {p.contract_id for p in other.picks}
+    yellow = sorted((c for c in pop if c.risk_level == "yellow"), key=lambda c: c.contract_id)
+    expected = random.Random(f"42:{'a' * 32}:2026-Q4:yellow").sample(yellow, math.ceil(0.1 * len(yellow)))
+    drawn = [p.contract_id for p in one.picks if p.risk_level == "yellow" and p.reason == "stratum"]
+    assert sorted(drawn) == sorted(c.contract_id for c in expected)
+    # a sample logged before the nonce existed recomputes as it was drawn
+    assert draw(pop, seed="42", period="2026-Q4", rate=0.1) == draw(
+        pop, seed="42", period="2026-Q4", rate=0.1, server_nonce=""
+    )

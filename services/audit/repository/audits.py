@@ -35,6 +35,23 @@ def sampling_scope(principal: Principal, requested: str | None) -> str | None:
     return principal.district
 
 
+def months_of(period: str) -> range:
+    """The months (1–12) a sampling period covers: 2026, 2026-H2, 2026-Q4, 2026-03."""
+    part = period[5:]
+    if not part:
+        return range(1, 13)
+    if part[0] == "H":
+        return range(1, 7) if part == "H1" else range(7, 13)
+    if part[0] == "Q":
+        first = 3 * (int(part[1]) - 1) + 1
+        return range(first, first + 3)
+    return range(int(part), int(part) + 1)
+
+
+def periods_overlap(a: str, b: str) -> bool:
+    return a[:4] == b[:4] and bool(set(months_of(a)) & set(months_of(b)))
+
+
 class AuditSamples(AuditRepository[AuditSample]):
     model, label = AuditSample, text("抽样记录", "sample")
 
@@ -64,6 +81,17 @@ class AuditSamples(AuditRepository[AuditSample]):
         stmt = sa.select(col(AuditSample.id)).where(col(AuditSample.period) == period, col(AuditSample.scope) == scope)
         found: uuid.UUID | None = (await self.session.execute(stmt)).scalar()
         return found
+
+    async def overlapping(self, *, period: str, scope: str) -> uuid.UUID | None:
+        """A sample of ``scope`` whose period overlaps ``period`` (periods lie within one year)."""
+        stmt = sa.select(col(AuditSample.id), col(AuditSample.period)).where(
+            col(AuditSample.scope) == scope, col(AuditSample.period).startswith(period[:4])
+        )
+        for sample_id, other in (await self.session.execute(stmt)).all():
+            if periods_overlap(period, other):
+                found: uuid.UUID = sample_id
+                return found
+        return None
 
 
 class AuditTasks(AuditRepository[AuditTask]):

@@ -5,6 +5,7 @@ causes of the same agency."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,11 @@ class CreditFiles(AuditRepository[CreditFile]):
 
     def _key(self) -> sa.ColumnElement[Any]:
         return CreditFile.__table__.c.agency_id
+
+    async def graded(self, grades: Sequence[str]) -> list[str]:
+        """The agencies (ids) whose credit grade is one of ``grades`` now."""
+        stmt = sa.select(col(CreditFile.agency_id)).where(col(CreditFile.grade).in_(list(grades)))
+        return [str(agency_id) for agency_id in (await self.session.execute(stmt)).scalars()]
 
     async def locked(self, agency_id: uuid.UUID, *, score: int, grade: str, at: datetime) -> CreditFile:
         """The agency's file, created at ``score`` / ``grade`` if it has none yet, locked until the

@@ -6,14 +6,21 @@ sample, so anyone holding the sample log can recompute it and see nobody picked 
 
 1. The population (active and filed contracts) is split into strata by the enterprise's risk
    level; each stratum is sorted by contract id.
+   Contracts of agencies graded C or D when the sample is drawn (SPEC §19) form a stratum of
+   their own within their risk level (``red:watched``) and are drawn at twice the rate (at most
+   all of them); the watched agencies are logged with the sample.
 2. From each stratum ``ceil(rate × size)`` contracts are drawn with
-   ``random.Random(f"{seed}:{period}:{stratum}")``.
+   ``random.Random(f"{key}:{period}:{stratum}")``, where ``key`` is the bureau's seed mixed with a
+   ``server_nonce`` the server draws at that moment and logs (``f"{seed}:{server_nonce}"``): the
+   draw stays recomputable from the log, but a bureau cannot grind seeds offline for the sample it
+   likes, because it does not know the nonce before it draws.
 3. Every agency with at least one red-risk client that no drawn contract covers gets one of its
-   red-risk contracts, drawn with ``random.Random(f"{seed}:{period}:cover:{agency_id}")``.
+   red-risk contracts, drawn with ``random.Random(f"{key}:{period}:cover:{agency_id}")``.
 
-One sample per period and scope (a district, or the whole city): a second request gets 409
-``sample_exists`` with the existing sample, so nobody can redraw with other seeds until the sample
-they like comes up. A contract already under audit in the period gets no second task.
+One sample per scope (a district, or the whole city) for any stretch of time: a request whose
+period overlaps a sampled one (2026 and 2026-Q4, 2026-H1 and 2026-03) gets 409 ``sample_exists``
+with the existing sample, so nobody can redraw until the sample they like comes up. A contract
+already under audit in the period gets no second task.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -31,6 +39,7 @@ from services.audit import events
 from services.audit.models import AuditSample, AuditTask, AuditTaskReason
 from services.audit.repository import Listing
 from services.audit.repository.audits import AuditSamples, AuditTasks, sampling_scope
+from services.audit.repository.credit import CreditFiles
 from services.audit.repository.readmodels import Contracts
 from services.audit.schemas import AuditResult, SampleCreate
 from services.audit.service.credit import audit_effects, record_credit
@@ -42,6 +51,7 @@ from services.audit.states import (
     AuditTaskStatus,
     ContractStatus,
 )
+from shared.db import serialise
 from shared.errors import Conflict, ErrorCode, FieldError, ValidationFailed
 from shared.http import Precondition
 from shared.i18n import text
@@ -62,6 +72,10 @@ class Candidate:
     contract_id: str
     agency_id: str
     risk_level: str  # a risk level, or unknown
+
+
+WATCHED_GRADES = ("C", "D")  # agencies drawn at twice the rate (SPEC §19)
+WATCHED = ":watched"
 
 
 @dataclass(frozen=True)
@@ -89,35 +103,49 @@ def population_digest(population: list[Candidate]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-def draw(population: list[Candidate], *, seed: str | int, period: str, rate: float) -> Sample:
+def draw(
+    population: list[Candidate],
+    *,
+    seed: str | int,
+    period: str,
+    rate: float,
+    server_nonce: str = "",
+    watched: frozenset[str] = frozenset(),
+) -> Sample:
+    """``watched``: the agencies graded C or D; ``server_nonce``: the server's part of the seed
+    (empty for samples drawn before it existed, which recompute as they were drawn)."""
     if not 0 < rate <= 1:
         raise ValueError("rate must be in (0, 1]")
+    key = f"{seed}:{server_nonce}" if server_nonce else str(seed)
     unique = {c.contract_id: c for c in population}
-    by_stratum: dict[str, list[Candidate]] = {s: [] for s in STRATA}
+    by_stratum: dict[str, list[Candidate]] = {}
     for candidate in unique.values():
-        by_stratum[stratum_of(candidate.risk_level)].append(candidate)
+        stratum = stratum_of(candidate.risk_level) + (WATCHED if candidate.agency_id in watched else "")
+        by_stratum.setdefault(stratum, []).append(candidate)
     picks: list[Pick] = []
     strata: dict[str, dict[str, int]] = {}
-    for stratum in STRATA:
-        members = sorted(by_stratum[stratum], key=lambda c: c.contract_id)
+    for stratum in (s + suffix for s in STRATA for suffix in ("", WATCHED)):
+        members = sorted(by_stratum.get(stratum, []), key=lambda c: c.contract_id)
         if not members:
             continue
-        k = min(len(members), math.ceil(rate * len(members) - 1e-9))
-        chosen = random.Random(f"{seed}:{period}:{stratum}").sample(members, k)
+        stratum_rate = min(1.0, 2 * rate) if stratum.endswith(WATCHED) else rate
+        k = min(len(members), math.ceil(stratum_rate * len(members) - 1e-9))
+        chosen = random.Random(f"{key}:{period}:{stratum}").sample(members, k)
+        level = stratum.removesuffix(WATCHED)
         picks += [
-            Pick(c.contract_id, c.agency_id, stratum, AuditTaskReason.STRATUM)
+            Pick(c.contract_id, c.agency_id, level, AuditTaskReason.STRATUM)
             for c in sorted(chosen, key=lambda c: c.contract_id)
         ]
         strata[stratum] = {"size": len(members), "drawn": k}
     covered = {p.agency_id for p in picks}
     red_by_agency: dict[str, list[Candidate]] = {}
-    for candidate in by_stratum[RiskLevel.red]:
+    for candidate in by_stratum.get(RiskLevel.red, []) + by_stratum.get(RiskLevel.red + WATCHED, []):
         red_by_agency.setdefault(candidate.agency_id, []).append(candidate)
     for agency_id in sorted(red_by_agency):
         if agency_id in covered:
             continue
         options = sorted(red_by_agency[agency_id], key=lambda c: c.contract_id)
-        extra = random.Random(f"{seed}:{period}:cover:{agency_id}").choice(options)
+        extra = random.Random(f"{key}:{period}:cover:{agency_id}").choice(options)
         picks.append(Pick(extra.contract_id, agency_id, RiskLevel.red, AuditTaskReason.RED_COVERAGE))
         covered.add(agency_id)
     return Sample(
@@ -158,16 +186,22 @@ async def draw_sample(uow: UnitOfWork, *, body: SampleCreate) -> AuditSample:
     try:
         async with uow:
             samples = AuditSamples(uow.session)
-            existing = await samples.id_for(period=body.period, scope=scope)
+            await serialise(uow.session, f"audit_sample:{scope}")  # two overlapping draws: one waits
+            existing = await samples.overlapping(period=body.period, scope=scope)
             if existing is not None:
                 raise _exists(existing)
             rows = await Contracts(uow.session).population(statuses=SAMPLED, district=district)
             contracts = {str(c.id): c for c, _ in rows}
+            in_population = {str(c.agency_id) for c, _ in rows}
+            watched = sorted(set(await CreditFiles(uow.session).graded(WATCHED_GRADES)) & in_population)
+            server_nonce = secrets.token_hex(16)
             drawn = draw(
                 [Candidate(str(c.id), str(c.agency_id), stratum_of(risk)) for c, risk in rows],
                 seed=seed,
                 period=body.period,
                 rate=rate,
+                server_nonce=server_nonce,
+                watched=frozenset(watched),
             )
             sample = AuditSample(
                 id=new_id(),
@@ -175,6 +209,8 @@ async def draw_sample(uow: UnitOfWork, *, body: SampleCreate) -> AuditSample:
                 scope=scope,
                 district=district,
                 seed=seed,
+                server_nonce=server_nonce,
+                watched_agencies=watched,
                 rate=rate,
                 population_size=drawn.population_size,
                 population_sha256=drawn.population_sha256,
@@ -218,6 +254,8 @@ async def draw_sample(uow: UnitOfWork, *, body: SampleCreate) -> AuditSample:
                     "period": body.period,
                     "scope": scope,
                     "seed": seed,
+                    "server_nonce": server_nonce,
+                    "watched_agencies": watched,
                     "rate": rate,
                     "population_size": drawn.population_size,
                     "population_sha256": drawn.population_sha256,
