@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import re
 import shutil
 import socket
@@ -29,10 +30,11 @@ def nats_server_binary() -> str:
 
 # Ports for the servers tests start: below Linux's ephemeral range (32768–60999), so that no
 # outgoing connection takes one between choosing it and the server binding it, and one block per
-# pytest-xdist worker, so that two workers never choose the same port.
+# pytest-xdist worker, so that two workers never choose the same port; each process starts at a
+# random place in its block, so that two test sessions at once (two checkouts) rarely meet.
 _PORT_BASE = 12000
 _PORT_BLOCK = 2000
-_next_offset = itertools.count()
+_next_offset = itertools.count(random.randrange(_PORT_BLOCK))
 
 
 def _worker_block() -> int:

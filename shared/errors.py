@@ -116,6 +116,7 @@ class ErrorCode(StrEnum):
     TERM_OUT_OF_POLICY = "term_out_of_policy"
     INSPECTION_BELOW_MINIMUM = "inspection_below_minimum"
     TERM_OVERLAPS = "term_overlaps"
+    CONFLICT_OF_INTEREST = "conflict_of_interest"
     UNKNOWN_AGENCY = "unknown_agency"
     AGENCY_UNKNOWN = "agency_unknown"
     ENTERPRISE_UNKNOWN = "enterprise_unknown"
@@ -159,6 +160,10 @@ RETRYABLE_CODES = frozenset(
 )
 
 MESSAGES: dict[ErrorCode, Text] = {
+    ErrorCode.CONFLICT_OF_INTEREST: text(
+        "该机构近期为该企业做过安全评价，不得承接其托管（利益冲突）",
+        "The agency did a safety evaluation of the enterprise recently: it may not be its custodian",
+    ),
     ErrorCode.BAD_REQUEST: text("请求无效", "Bad request"),
     ErrorCode.MALFORMED_JSON: text("请求体不是合法的 JSON", "The request body is not valid JSON"),
     ErrorCode.UNAUTHORIZED: text("缺少或无效的访问令牌", "Missing or invalid access token"),

@@ -4,7 +4,7 @@ each applied to its read model and then to the contracts concerned (service.casc
 from __future__ import annotations
 
 from services.contracts import service
-from shared.events.catalog import CATALOG, AgencyStatusChanged, EnterpriseChanged, EventType
+from shared.events.catalog import CATALOG, AgencyStatusChanged, EngagementDeclared, EnterpriseChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.uow import UnitOfWork
@@ -27,3 +27,8 @@ async def on_enterprise(uow: UnitOfWork, event: CloudEvent) -> None:
     await service.follow_enterprise(
         uow, event_type=EventType(event.type), enterprise=EnterpriseChanged.model_validate(event.data)
     )
+
+
+@CONSUMERS.on(EventType.AGENCY_ENGAGEMENT_DECLARED)
+async def on_engagement(uow: UnitOfWork, event: CloudEvent) -> None:
+    await service.follow_engagement(uow, engagement=EngagementDeclared.model_validate(event.data))

@@ -224,6 +224,23 @@ class AgencyFacts(Base, table=True):
     updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
 
 
+class EngagementFacts(Base, table=True):
+    """Other work an agency declared for an enterprise (SPEC §20, from ``agency.engagement_declared``):
+    what the conflict-of-interest rule looks at."""
+
+    __tablename__ = "engagement_facts"
+    __table_args__ = (sa.Index("ix_engagement_facts_pair", "agency_id", "enterprise_uscc"),)
+
+    id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    enterprise_uscc: str = Field(sa_column=sa.Column(sa.String(18), nullable=False))
+    kind: str = Field(sa_column=sa.Column(sa.String(30), nullable=False))
+    starts_on: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    ends_on: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+
+
 class EnterpriseFacts(Base, table=True):
     __tablename__ = "enterprise_facts"
 

@@ -24,10 +24,12 @@ from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
+from sqlmodel import col
 
 from services.contracts.models import (
     AgencyFacts,
     Contract,
+    EngagementFacts,
     EnterpriseFacts,
     FilingCounter,
     Party,
@@ -235,6 +237,23 @@ class Agencies(ReadModel[AgencyFacts]):
 
 class Enterprises(ReadModel[EnterpriseFacts]):
     model, label, key = EnterpriseFacts, text("企业", "enterprise"), "uscc"
+
+
+class Engagements(ReadModel[EngagementFacts]):
+    model, label, key = EngagementFacts, text("业务往来", "engagement"), "id"
+
+    async def last_evaluation(self, *, agency_id: uuid.UUID, enterprise_uscc: str) -> date | None:
+        """The end of the latest safety evaluation the agency declared for the enterprise."""
+        stmt = sa.select(sa.func.max(col(EngagementFacts.ends_on))).where(
+            col(EngagementFacts.agency_id) == agency_id,
+            col(EngagementFacts.enterprise_uscc) == enterprise_uscc,
+            col(EngagementFacts.kind) == SAFETY_EVALUATION,
+        )
+        found: date | None = (await self.session.execute(stmt)).scalar()
+        return found
+
+
+SAFETY_EVALUATION = "safety_evaluation"
 
 
 class FilingNumbers:

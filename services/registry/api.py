@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from services.registry import service
-from services.registry.models import Agency, AgencyDocument
+from services.registry.models import Agency, AgencyDocument, AgencyEngagement
 from services.registry.repository import DirectoryFilters
 from services.registry.schemas import (
     AgencyCreate,
@@ -26,6 +26,8 @@ from services.registry.schemas import (
     DirectoryChangeRead,
     DirectoryItem,
     DocumentOut,
+    EngagementCreate,
+    EngagementRead,
     ReasonIn,
     ReviewIn,
 )
@@ -130,6 +132,27 @@ async def update_agency(
     agency_id: uuid.UUID, body: AgencyUpdate, uow: UoW, _: PendingOrgPrincipal, if_match: IfMatch, response: Response
 ) -> Agency:
     return with_etag(response, await service.update_agency(uow, agency_id=agency_id, data=body, if_match=if_match))
+
+
+@agencies.post(
+    "/{agency_id}/engagements",
+    status_code=201,
+    response_model=EngagementRead,
+    summary="申报与企业的其他业务往来（安全评价、检测、咨询、培训）/ declare other work for an enterprise",
+)
+async def declare_engagement(
+    agency_id: uuid.UUID, body: EngagementCreate, uow: UoW, _: CurrentPrincipal
+) -> AgencyEngagement:
+    return await service.declare(uow, agency_id=agency_id, body=body)
+
+
+@agencies.get(
+    "/{agency_id}/engagements",
+    response_model=list[EngagementRead],
+    summary="机构申报的业务往来 / the agency's declared engagements",
+)
+async def list_engagements(agency_id: uuid.UUID, uow: UoW, _: CurrentPrincipal) -> list[AgencyEngagement]:
+    return await service.list_engagements(uow, agency_id=agency_id)
 
 
 @agencies.post(

@@ -171,6 +171,30 @@ class AgencyDocument(Base, table=True):
     created_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
 
 
+ENGAGEMENT_KINDS = ("safety_evaluation", "testing", "consulting", "training")
+
+
+class AgencyEngagement(Base, table=True):
+    """Other work an agency declared for an enterprise (SPEC §20: 安全评价, 检测, 咨询, 培训), which
+    contracts weighs against custody of the same enterprise (conflicts of interest)."""
+
+    __tablename__ = "agency_engagement"
+    __table_args__ = (sa.CheckConstraint(check_in("kind", ENGAGEMENT_KINDS), name="kind"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    agency_uscc: str = Field(sa_column=sa.Column(sa.String(18), nullable=False))  # who may read it
+    district_code: str = Field(sa_column=sa.Column(sa.String(12), nullable=False))  # which bureau reads it
+    enterprise_uscc: str = Field(sa_column=sa.Column(sa.String(18), nullable=False, index=True))
+    kind: str = Field(sa_column=sa.Column(sa.String(30), nullable=False))
+    starts_on: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    ends_on: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    declared_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    declared_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+
+
 class FilingSequence(Base, table=True):
     __tablename__ = "filing_sequence"
 

@@ -291,3 +291,39 @@ class DirectoryAgencyRead(BaseModel):  # a listed agency's public detail (servic
     service_districts: list[str]
     service_industries: list[str]
     registered_engineers: int = Field(description="注册安全工程师人数 / registered safety engineers")
+
+
+# --- engagements (SPEC §20) ---------------------------------------------------------------------
+EngagementKind = Literal["safety_evaluation", "testing", "consulting", "training"]
+EARLIEST_ENGAGEMENT = date(2000, 1, 1)
+LATEST_ENGAGEMENT = date(2100, 12, 31)
+
+
+class EngagementCreate(BaseModel):
+    """``from`` … ``to`` inclusive; a declaration of planned work is allowed."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    enterprise_uscc: USCC
+    kind: EngagementKind
+    starts_on: date = Field(alias="from", ge=EARLIEST_ENGAGEMENT, le=LATEST_ENGAGEMENT)
+    ends_on: date = Field(alias="to", ge=EARLIEST_ENGAGEMENT, le=LATEST_ENGAGEMENT)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EngagementCreate:
+        if self.ends_on < self.starts_on:
+            raise ValueError("to 不能早于 from / to must not be before from")
+        return self
+
+
+class EngagementRead(BaseModel):  # models.AgencyEngagement
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    id: uuid.UUID
+    agency_id: uuid.UUID
+    enterprise_uscc: str
+    kind: str
+    starts_on: date = Field(serialization_alias="from")
+    ends_on: date = Field(serialization_alias="to")
+    declared_by: str
+    declared_at: datetime

@@ -67,6 +67,8 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/agencies/{agency_id}": EVERYONE,  # non-owners of an approved agency: the public profile
     "PATCH /api/v1/agencies/{agency_id}": {"agencyA"},
     "POST /api/v1/agencies/{agency_id}/documents": {"agencyA"},
+    "POST /api/v1/agencies/{agency_id}/engagements": {"agencyA"},  # the agency declares its own work
+    "GET /api/v1/agencies/{agency_id}/engagements": READ_A | {"agencyA"},
     "GET /api/v1/agencies/{agency_id}/documents/{document_id}": READ_A | {"agencyA"},
     "POST /api/v1/agencies/{agency_id}/submit": {"agencyA"},
     "POST /api/v1/agencies/{agency_id}/review": GOV_A,

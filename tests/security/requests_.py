@@ -143,6 +143,13 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/complaints/{complaint_id}/resolve": {"outcome": "dismissed", "notes": "ok"},
         # a commendation without a reference: each allowed caller's is a record of its own (at the cap: 100)
         "POST /api/v1/credit/agencies/{agency_id}/records": {"kind": "commendation", "delta": 1, "reason": "test"},
+        # training, not a safety evaluation: the matrix's later contracts of agency A stay possible
+        "POST /api/v1/agencies/{agency_id}/engagements": {
+            "enterprise_uscc": w.uscc["entA"],
+            "kind": "training",
+            "from": "2025-01-01",
+            "to": "2025-01-31",
+        },
         "POST /api/v1/me/password": {"current_password": "not-the-password", "new_password": "Another-pa55word"},
         "POST /api/v1/admin/accounts/{account_id}/disable": {"reason": "test"},
         "POST /api/v1/admin/accounts/{account_id}/enable": {"reason": "test"},

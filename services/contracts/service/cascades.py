@@ -19,13 +19,13 @@ import uuid
 import structlog
 
 from services.contracts.models import AgencyStatus, Contract, FactSource
-from services.contracts.repository import Agencies, Contracts, Enterprises
+from services.contracts.repository import Agencies, Contracts, Engagements, Enterprises
 from services.contracts.service import steps
 from services.contracts.service.facts import agency_values, enterprise_values
 from services.contracts.service.lifecycle import terminate
 from services.contracts.service.rules import meets_risk
 from services.contracts.states import CONTRACT, FLAG, REINSTATE, SUSPEND, TERMINATE, ContractStatus
-from shared.events.catalog import AgencyStatusChanged, EnterpriseChanged, EventType
+from shared.events.catalog import AgencyStatusChanged, EngagementDeclared, EnterpriseChanged, EventType
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("contracts.cascades")
@@ -118,3 +118,19 @@ async def _follow_risk(uow: UnitOfWork, contract: Contract, enterprise: Enterpri
     steps.take(uow, contract, step, reason=reason, actor=actor)
     await steps.emit(uow, contract, step.emits, reason=reason)
     log.info("contracts.flagged", contract_id=str(contract.id), flagged=flagged, risk_level=level)
+
+
+async def follow_engagement(uow: UnitOfWork, *, engagement: EngagementDeclared) -> None:
+    """Keep the agency's declared other work for an enterprise (the conflict-of-interest rule)."""
+    await Engagements(uow.session).apply(
+        {
+            "id": engagement.id,
+            "agency_id": uuid.UUID(engagement.agency_id),
+            "enterprise_uscc": engagement.enterprise_uscc,
+            "kind": engagement.kind,
+            "starts_on": engagement.starts_on,
+            "ends_on": engagement.ends_on,
+            "version": engagement.version,
+            "updated_at": uow.now,
+        }
+    )

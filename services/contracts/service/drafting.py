@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.contracts.models import AgencyFacts, Contract, ContractHistory, EnterpriseFacts, Party
-from services.contracts.repository import Contracts
+from services.contracts.repository import Contracts, Engagements
 from services.contracts.schemas import ContractAmend, ContractCreate, ServiceLine
 from services.contracts.service import facts, steps
 from services.contracts.service.rules import Proposal, Terms, check_terms, meets_risk, raise_violations
@@ -134,6 +134,9 @@ async def check_rules(
     overlapping = await contracts.overlapping(
         enterprise_uscc=enterprise.uscc, start=terms.start_date, end=terms.end_date, exclude=exclude
     )
+    last_evaluation = await Engagements(uow.session).last_evaluation(
+        agency_id=agency.id, enterprise_uscc=enterprise.uscc
+    )
     raise_violations(
         check_terms(
             Proposal(
@@ -143,6 +146,7 @@ async def check_rules(
                 policy=uow.policy,
                 engineer_load=load,
                 overlapping=overlapping,
+                last_evaluation=last_evaluation,
             )
         )
     )

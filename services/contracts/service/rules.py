@@ -43,6 +43,7 @@ class Proposal:
     policy: Policy
     engineer_load: int = 0  # the engineer's other binding contracts with this agency
     overlapping: int = 0  # the enterprise's other contracts claiming the term (signed by it, live)
+    last_evaluation: date | None = None  # the end of the agency's latest safety evaluation of it
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,25 @@ def term_free_for(overlapping: int) -> Violation | None:
     )
 
 
+def no_conflict_of_interest(p: Proposal) -> Violation | None:
+    """SPEC §20: no custody by an agency that did the enterprise's safety evaluation within
+    ``conflict_years`` before the term starts (an evaluation ending on the start date counts)."""
+    if p.last_evaluation is None:
+        return None
+    years = p.policy.conflict_years
+    if p.last_evaluation < add_months(p.terms.start_date, -12 * years):
+        return None
+    return Violation(
+        ErrorCode.CONFLICT_OF_INTEREST,
+        "agency_id",
+        text(
+            f"该机构 {p.last_evaluation.isoformat()} 前为该企业做过安全评价，{years} 年内不得承接其托管",
+            f"The agency did the enterprise's safety evaluation until {p.last_evaluation.isoformat()}: "
+            f"no custody within {years} years of it",
+        ),
+    )
+
+
 Rule = Callable[[Proposal], Violation | None]
 RULES: tuple[Rule, ...] = (
     agency_in_force,
@@ -215,6 +235,7 @@ RULES: tuple[Rule, ...] = (
     term_in_policy,
     inspections_meet_risk,
     term_free,
+    no_conflict_of_interest,
 )
 
 

@@ -2,7 +2,8 @@
 change a filing is written.
 
 - ``agencies``: ``Agencies`` (the filing: who reads and writes it), ``EngineerClaims`` (staff
-  exclusivity), ``FilingNumbers`` (one counter per approval year);
+  exclusivity), ``FilingNumbers`` (one counter per approval year), ``Engagements`` (other work an
+  agency declared for an enterprise);
 - ``directory``: ``Directory``, the public directory, a read model anyone may query (its own
   query, no caller), and its history (``directory_change``, one row per change of the list).
 """
@@ -11,6 +12,7 @@ from services.registry.repository.agencies import (
     LISTERS,
     RELATED,
     Agencies,
+    Engagements,
     EngineerClaims,
     FilingNumbers,
     cursor_uuid,
@@ -23,6 +25,7 @@ __all__ = [
     "Agencies",
     "Directory",
     "DirectoryFilters",
+    "Engagements",
     "EngineerClaims",
     "FilingNumbers",
     "cursor_time",

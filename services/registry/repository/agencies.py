@@ -25,6 +25,7 @@ from sqlmodel import col
 from services.registry.models import (
     Agency,
     AgencyDocument,
+    AgencyEngagement,
     DirectoryEntry,
     EngineerClaim,
     FilingSequence,
@@ -184,3 +185,21 @@ class FilingNumbers:
         return await next_in_sequence(
             self.session, FilingSequence.__table__, key="year", key_value=year, counter="last"
         )
+
+
+class Engagements(Repository[AgencyEngagement]):
+    model, label = AgencyEngagement, text("业务往来", "engagement")
+
+    def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        return scopes.any_of(
+            scopes.org(principal, Role.AGENCY, col(AgencyEngagement.agency_uscc)),
+            scopes.district(principal, col(AgencyEngagement.district_code)),
+        )
+
+    async def of_agency(self, agency_id: uuid.UUID) -> list[AgencyEngagement]:
+        stmt = (
+            sa.select(AgencyEngagement)
+            .where(col(AgencyEngagement.agency_id) == agency_id)
+            .order_by(col(AgencyEngagement.starts_on), col(AgencyEngagement.id))
+        )
+        return list((await self.session.execute(stmt)).scalars())

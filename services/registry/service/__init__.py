@@ -3,6 +3,7 @@ transaction each, no HTTP types; they return ORM rows or domain objects.
 
 - ``filing``: create, read, list and edit a filing;
 - ``documents``: upload and download its documents;
+- ``engagements``: other work the agency declares for an enterprise (conflicts of interest);
 - ``review``: its status changes (submit, review, suspend / reinstate / revoke, expire);
 - ``directory``: the public directory, its CSV and a listed agency's public detail;
 - ``history``: the public list's history, as JSON pages and an Atom feed;
@@ -13,6 +14,7 @@ from services.registry.service.directory import detail as directory_detail
 from services.registry.service.directory import export_rows as export_directory
 from services.registry.service.directory import page as directory_page
 from services.registry.service.documents import add_document, authorize_upload, document_for_download
+from services.registry.service.engagements import declare, list_engagements
 from services.registry.service.filing import create_agency, get_agency, list_agencies, update_agency
 from services.registry.service.history import feed as directory_feed
 from services.registry.service.history import page as directory_changes
@@ -22,6 +24,7 @@ __all__ = [
     "add_document",
     "authorize_upload",
     "create_agency",
+    "declare",
     "directory_changes",
     "directory_detail",
     "directory_feed",
@@ -31,6 +34,7 @@ __all__ = [
     "export_directory",
     "get_agency",
     "list_agencies",
+    "list_engagements",
     "regulate",
     "review",
     "submit",
