@@ -72,12 +72,24 @@ async def list_(
     return EnterprisePage.model_validate({"items": items, "next_cursor": cursor})
 
 
+IMPORT_EXAMPLE = (
+    "uscc,name,industry,district_code,town,address,employees,major_hazard_source,contact_name,contact_phone\n"
+    "91440703MA4W5678YH,江门市蓬江区示例化工有限公司,hazardous_chemicals,440703,440703001,"
+    "江门市蓬江区环市街道工业路 8 号,120,false,王芳,13800138000\n"
+)
+
+
 @router.post(
     "/import",
     response_model=ImportReport,
     max_body_size=MAX_IMPORT_BYTES,
     summary="批量导入（CSV）/ bulk import (CSV)",
-    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": IMPORT_EXAMPLE}},
+        }
+    },
 )
 async def import_(request: Request, principal: CurrentPrincipal, uow: UoW) -> service.ImportReport:
     media, _, params = request.headers.get("content-type", "").partition(";")

@@ -145,7 +145,8 @@ async def update_agency(
                         "type": "object",
                         "required": ["file", "kind"],
                         "properties": {"file": {"type": "string", "format": "binary"}, "kind": {"type": "string"}},
-                    }
+                    },
+                    "example": {"kind": "business_license", "file": "(PDF, PNG or JPEG bytes)"},
                 }
             }
         }
