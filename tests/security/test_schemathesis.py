@@ -56,7 +56,7 @@ async def test_fuzz_the_merged_openapi(platform, world, openapi):
         try:
             run()
         except (Exception, BaseExceptionGroup) as exc:  # schemathesis' FailureGroup
-            failures.append(f"{label}: {str(exc)[:600]}")
+            failures.append(f"{label}: {_described(exc)[:1500]}")
     record(
         "schemathesis",
         operations=operations,
@@ -68,3 +68,14 @@ async def test_fuzz_the_merged_openapi(platform, world, openapi):
         seconds=round(time.monotonic() - started, 1),
     )
     assert not failures, "\n\n".join(failures)
+
+
+def _described(exc: BaseException) -> str:
+    """The finding itself, also when Hypothesis wraps it (a flaky one names only its wrapper)."""
+    parts = [str(exc)]
+    for sub in getattr(exc, "exceptions", ()) or ():
+        parts.append(_described(sub))
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and not parts[1:]:
+        parts.append(f"caused by {type(cause).__name__}: {cause}")
+    return "\n".join(parts)
