@@ -80,6 +80,36 @@ def _admin_operation(offered: list[tuple[str, dict[str, Any]]]) -> dict[str, Any
     return operation
 
 
+REF = "#/components/schemas/"
+
+
+def _own_schema_names(spec: dict[str, Any], service: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    """A schema name another document already uses for a different schema is renamed
+    ``<service>_<name>`` in this service's document (its references too): one name, one schema."""
+    own = (spec.get("components") or {}).get("schemas") or {}
+    renamed = {name: f"{service}_{name}" for name, schema in own.items() if name in schemas and schemas[name] != schema}
+    if not renamed:
+        return spec
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: (
+                    REF + renamed.get(v.removeprefix(REF), v.removeprefix(REF))
+                    if k == "$ref" and isinstance(v, str) and v.startswith(REF)
+                    else rewrite(v)
+                )
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [rewrite(v) for v in value]
+        return value
+
+    result: dict[str, Any] = rewrite(spec)
+    result["components"]["schemas"] = {renamed.get(k, k): v for k, v in result["components"]["schemas"].items()}
+    return result
+
+
 def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any] | None], issuer: str) -> dict[str, Any]:
     doc = copy.deepcopy(gateway_doc)
     doc["info"] = {
@@ -97,6 +127,7 @@ def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any] | 
         if spec is None:
             unavailable.append(service)
             continue
+        spec = _own_schema_names(spec, service, schemas)
         for path, item in (spec.get("paths") or {}).items():
             if not _belongs(path, service):
                 continue

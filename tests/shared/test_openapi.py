@@ -229,6 +229,37 @@ def test_every_json_example_is_accepted_by_its_route(apps, docs, name):
     assert checked or name == "gateway"
 
 
+def test_a_schema_name_means_one_schema_in_the_merged_document(docs):
+    """Two services with different schemas of one name: the later one's is renamed with its
+    references, so neither is documented with the other's schema."""
+    registry = docs["registry"]
+    clash = {
+        "openapi": "3.1.0",
+        "info": {"title": "x", "version": "1"},
+        "paths": {
+            "/api/v1/enterprises/x": {
+                "get": {
+                    "operationId": "enterprises_x",
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AgencyRead"}}},
+                        }
+                    },
+                }
+            }
+        },
+        "components": {"schemas": {"AgencyRead": {"type": "object", "properties": {"other": {"type": "string"}}}}},
+    }
+    merged = merge(docs["gateway"], {"registry": registry, "enterprises": clash}, ISSUER)
+    schemas = merged["components"]["schemas"]
+    assert schemas["AgencyRead"] == registry["components"]["schemas"]["AgencyRead"]
+    assert schemas["enterprises_AgencyRead"] == clash["components"]["schemas"]["AgencyRead"]
+    ref = merged["paths"]["/api/v1/enterprises/x"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ref == {"$ref": "#/components/schemas/enterprises_AgencyRead"}
+    validate(merged)
+
+
 class ThingBody(BaseModel):
     name: str
 
