@@ -168,7 +168,20 @@ def _check_scopes(value: str | list[str] | None) -> str | None:
 
 
 class SignUp(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "anxin.agency",
+                    "password": "correct-horse-battery",
+                    "role": "agency",
+                    "org_uscc": "91440703MA4W1234XP",
+                    "display_name": "安信安全",
+                }
+            ]
+        },
+    )
 
     username: Username
     password: Password
@@ -183,7 +196,20 @@ class SignUp(BaseModel):
 
 
 class AdminAccountCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "pengjiang.bureau",
+                    "password": "correct-horse-battery",
+                    "role": "bureau",
+                    "district": "440703",
+                    "display_name": "蓬江区应急管理局",
+                }
+            ]
+        },
+    )
 
     username: Username
     password: Password

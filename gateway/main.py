@@ -41,7 +41,8 @@ from gateway.portal_client import ensure_portal_client
 from gateway.proxy import ProxyMiddleware, RouteError, new_session, route_for
 from gateway.ratelimit import AuthLimiter, SignUpLimiter, TokenBuckets
 from shared import migrations, tracing
-from shared.app import Runtime
+from shared import openapi as openapi_doc
+from shared.app import NOT_READY, Runtime
 from shared.auth import Principal, TokenVerifier
 from shared.clock import Clock
 from shared.db import Database
@@ -240,6 +241,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         redoc_url=None,
         description="OAuth2 authorization server, accounts and reverse proxy",
         telemetry=tracing.FASTAPI_TELEMETRY,
+        generate_unique_id_function=openapi_doc.operation_id_function("gateway"),
     )
     app.state.gw = gw
     app.state.runtime = runtime  # what the UoW dependency (shared.app) reads
@@ -271,7 +273,7 @@ def _operational_routes(app: FastAPI, gw: GatewayContext) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": "gateway"}
 
-    @app.get("/readyz", tags=["ops"], summary="就绪检查 / readiness")
+    @app.get("/readyz", tags=["ops"], summary="就绪检查 / readiness", responses=NOT_READY)
     async def readyz() -> Response:
         db_ok = await gw.db.ping()
         keys_ok = gw.keys.active is not None
@@ -299,9 +301,7 @@ def _operational_routes(app: FastAPI, gw: GatewayContext) -> None:
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> dict[str, Any]:
-        from fastapi.openapi.utils import get_openapi
-
-        own = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        own = openapi_doc.document(app, issuer=gw.settings.issuer_url)
         return await gw.openapi.document(own)
 
 

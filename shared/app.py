@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import audit_trail, migrations, tracing
+from shared import openapi as openapi_doc
 from shared.auth import AdminPrincipal, Principal, TokenVerifier, principal_from_request
 from shared.clock import Clock
 from shared.db import Database
@@ -117,6 +118,7 @@ async def unit_of_work(request: Request) -> UnitOfWork:
     )
 
 
+openapi_doc.reads_token_optionally(unit_of_work)  # a bad token is a 401, a missing scope a 403
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ServiceParam = Annotated[str | None, Query(max_length=40, description="服务名（经网关时用于路由） / the service")]
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
@@ -201,7 +203,9 @@ def create_service_app(
         version="1.0.0",
         lifespan=lifespan,
         telemetry=tracing.FASTAPI_TELEMETRY,
+        generate_unique_id_function=openapi_doc.operation_id_function(spec.name),
     )
+    openapi_doc.install(app, issuer=settings.issuer_url)
     app.state.runtime = runtime
     app.state.verifier = verifier
     install_error_handlers(app)
@@ -246,6 +250,14 @@ def parse_as_of(value: str | None, clock: Clock) -> datetime:
     return parsed.astimezone(UTC)
 
 
+NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "未就绪 / not ready (the same body, with the failing check false)",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
 def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
     router = APIRouter()
 
@@ -253,7 +265,12 @@ def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
-    @router.get("/readyz", tags=["ops"], summary="就绪检查（数据库与消息总线）/ readiness")
+    @router.get(
+        "/readyz",
+        tags=["ops"],
+        summary="就绪检查（数据库与消息总线）/ readiness",
+        responses=NOT_READY,
+    )
     async def readyz(runtime: RuntimeDep) -> Response:
         db_ok = await runtime.db.ping()
         bus_ok = runtime.bus.connected

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from shared.validation import normalise
 
@@ -141,7 +141,7 @@ def _check_uscc(value: str) -> str:
     return value
 
 
-USCC = Annotated[str, AfterValidator(_check_uscc)]
+USCC = Annotated[str, AfterValidator(_check_uscc), Field(examples=["91440703MA4W1234XP"])]
 
 
 # --- jurisdiction -----------------------------------------------------------------------------
@@ -224,4 +224,4 @@ def _check_district(value: str) -> str:
     return value
 
 
-DistrictCode = Annotated[str, AfterValidator(_check_district)]
+DistrictCode = Annotated[str, AfterValidator(_check_district), Field(examples=["440703"])]

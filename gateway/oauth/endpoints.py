@@ -29,7 +29,9 @@ from gateway.oauth.server import (
     oauth_request,
     read_form,
 )
+from shared.errors import PROBLEM_JSON
 from shared.i18n import current_language
+from shared.openapi import COMPLETE
 
 log = structlog.get_logger("gateway.oauth")
 
@@ -80,6 +82,72 @@ TEXT = {
 
 router = APIRouter(tags=["oauth"])
 
+# What the OAuth endpoints answer (RFC 6749 §5.2 errors are JSON, not problems; the login page is
+# HTML), documented in full (shared.openapi adds the platform's 422 and 503 problems).
+OAUTH_ERROR = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+        }
+    }
+}
+TOO_LARGE = {**OAUTH_ERROR, PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _form(properties: dict[str, Any], example: dict[str, str]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "properties": {k: {"type": "string"} for k in properties}},
+                    "example": example,
+                }
+            },
+        },
+        COMPLETE: True,
+    }
+
+
+def _endpoint_doc(fields: tuple[str, ...], example: dict[str, str]) -> dict[str, Any]:
+    return {
+        "responses": {
+            200: {"description": "成功 / success", "content": JSON_OBJECT},
+            400: {"description": "请求无效 / invalid_request, invalid_grant, ...", "content": OAUTH_ERROR},
+            401: {"description": "客户端认证失败 / invalid_client", "content": OAUTH_ERROR},
+            413: {"description": "请求体过大 / body too large", "content": TOO_LARGE},
+            429: {"description": "请求过于频繁 / rate limited", "content": OAUTH_ERROR},
+        },
+        "openapi_extra": _form(dict.fromkeys(fields), example),
+    }
+
+
+TOKEN_DOC = _endpoint_doc(
+    ("grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "client_id", "client_secret", "scope"),
+    {
+        "grant_type": "client_credentials",
+        "client_id": "custody-cli",
+        "client_secret": "secret",
+        "scope": "custody.read",
+    },
+)
+TOKEN_HINT_DOC = _endpoint_doc(
+    ("token", "token_type_hint", "client_id", "client_secret"),
+    {"token": "eyJ...", "client_id": "custody-cli", "client_secret": "secret"},
+)
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "登录页 / the login page", "content": HTML},
+    302: {"description": "回到客户端 / back to the client (code or error)"},
+    400: {"description": "请求无效 / invalid request (a page)", "content": HTML},
+    401: {"description": "用户名或密码错误 / wrong credentials (a page)", "content": HTML},
+    413: {"description": "请求体过大 / body too large", "content": {**HTML, **TOO_LARGE}},
+    429: {"description": "请求过于频繁 / rate limited (a page)", "content": HTML},
+}
+
 
 def _address(request: Request) -> str:
     return gateway_context(request).address(request)
@@ -92,7 +160,11 @@ def oauth_error(status: int, error: str, description: str, headers: dict[str, st
 
 
 # --- discovery -------------------------------------------------------------------------------
-@router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 元数据 / authorization server metadata")
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    summary="RFC 8414 元数据 / authorization server metadata",
+    openapi_extra={COMPLETE: True},
+)
 async def metadata(request: Request) -> dict[str, Any]:
     gw = gateway_context(request)
     issuer = gw.settings.issuer_url
@@ -116,7 +188,12 @@ async def metadata(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/.well-known/jwks.json", summary="签名公钥 / JSON Web Key Set")
+@router.get(
+    "/.well-known/jwks.json",
+    summary="签名公钥 / JSON Web Key Set",
+    responses={200: {"description": "JWKS", "content": JSON_OBJECT}},
+    openapi_extra={COMPLETE: True},
+)
 async def jwks(request: Request) -> Response:
     body = orjson.dumps(gateway_context(request).keys.jwks())
     return Response(body, media_type="application/json", headers={"Cache-Control": "public, max-age=60"})
@@ -166,17 +243,17 @@ async def _named_in_failure(gw: GatewayContext, form: list[tuple[str, str]], cli
     return client_id
 
 
-@router.post("/oauth/token", summary="令牌端点 / token endpoint")
+@router.post("/oauth/token", summary="令牌端点 / token endpoint", **TOKEN_DOC)
 async def token(request: Request) -> Response:
     return await _endpoint(request, lambda server, req: server.create_token_response(req))
 
 
-@router.post("/oauth/revoke", summary="撤销令牌（RFC 7009） / revocation")
+@router.post("/oauth/revoke", summary="撤销令牌（RFC 7009） / revocation", **TOKEN_HINT_DOC)
 async def revoke(request: Request) -> Response:
     return await _endpoint(request, lambda server, req: server.create_endpoint_response("revocation", req))
 
 
-@router.post("/oauth/introspect", summary="令牌自省（RFC 7662） / introspection")
+@router.post("/oauth/introspect", summary="令牌自省（RFC 7662） / introspection", **TOKEN_HINT_DOC)
 async def introspect(request: Request) -> Response:
     return await _endpoint(request, lambda server, req: server.create_endpoint_response("introspection", req))
 
@@ -254,7 +331,13 @@ def _error_redirect_or_page(request: Request, error: OAuth2Error) -> Response:
     return _page(request, status=400, error=message, show_form=False)
 
 
-@router.get("/oauth/authorize", summary="登录页 / login page", response_class=HTMLResponse)
+@router.get(
+    "/oauth/authorize",
+    summary="登录页 / login page",
+    response_class=HTMLResponse,
+    responses={k: v for k, v in PAGE_RESPONSES.items() if k in (200, 302, 400)},
+    openapi_extra={COMPLETE: True},
+)
 async def authorize_page(request: Request) -> Response:
     try:
         _, grant = await _consent_grant(request, [])
@@ -263,7 +346,15 @@ async def authorize_page(request: Request) -> Response:
     return _page(request, status=200, client_name=grant.client.name)
 
 
-@router.post("/oauth/authorize", summary="提交登录 / sign in", response_class=HTMLResponse)
+@router.post(
+    "/oauth/authorize",
+    summary="提交登录 / sign in",
+    response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
+    openapi_extra=_form(
+        dict.fromkeys(("username", "password", "csrf")), {"username": "admin", "password": "secret", "csrf": "x"}
+    ),
+)
 async def authorize_submit(request: Request) -> Response:
     gw = gateway_context(request)
     lang = _language(request)

@@ -184,6 +184,8 @@ class ComplianceSummaryRead(Read):
 
 # --- audits -----------------------------------------------------------------------------------------
 class SampleCreate(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"period": "2026-Q1", "seed": 42}]})
+
     period: Annotated[str, StringConstraints(pattern=PERIOD)]
     rate: Annotated[float | None, Field(gt=0, le=1)] = None
     # any integer or text; at most 100 characters either way (it is logged with the sample)
@@ -260,6 +262,12 @@ class ComplaintCreate(Strict):
 
 
 class TrackBody(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": "7c0f4a52-3c1e-4b8e-9a55-2f1f3b6f2c10", "tracking_code": "TRK-8f3a2c1d9e"}]
+        },
+    )
+
     id: uuid.UUID
     tracking_code: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")

@@ -88,6 +88,13 @@ async def list_(
     return EnterprisePage.model_validate({"items": items, "next_cursor": cursor})
 
 
+IMPORT_EXAMPLE = (
+    "uscc,name,industry,district_code,town,address,employees,major_hazard_source,contact_name,contact_phone\n"
+    "91440703MA4W5678YH,江门市蓬江区示例化工有限公司,hazardous_chemicals,440703,440703001,"
+    "江门市蓬江区环市街道工业路 8 号,120,false,王芳,13800138000\n"
+)
+
+
 @router.get(
     "/import/template",
     summary="导入模板（公开）/ the import template (public)",
@@ -111,7 +118,7 @@ async def import_template(lang: Lang = "zh-CN", format: Format = "csv") -> RawRe
         "requestBody": {
             "required": True,
             "content": {
-                "text/csv": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}, "example": IMPORT_EXAMPLE},
                 XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
             },
         }

@@ -64,6 +64,25 @@ class EnterpriseBase(BaseModel):
 
 
 class EnterpriseCreate(EnterpriseBase):
+    model_config = ConfigDict(  # merged with EnterpriseBase's
+        json_schema_extra={
+            "examples": [
+                {
+                    "uscc": "91440703MA4W5678YH",
+                    "name": "江门市蓬江区示例化工有限公司",
+                    "industry": "hazardous_chemicals",
+                    "district_code": "440703",
+                    "town": "440703001",
+                    "address": "江门市蓬江区环市街道工业路 8 号",
+                    "employees": 120,
+                    "major_hazard_source": False,
+                    "contact_name": "王芳",
+                    "contact_phone": "13800138000",
+                }
+            ]
+        },
+    )
+
     uscc: USCC
 
 

@@ -57,7 +57,18 @@ class ReadAll(BaseModel):
 
 
 class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://hooks.example.com/custody",
+                    "events": ["agency.approved"],
+                    "description": "备案结果通知 / filing outcomes",
+                }
+            ]
+        },
+    )
 
     url: str = Field(min_length=8, max_length=2000)
     events: list[str] = Field(min_length=1, max_length=100)

@@ -168,7 +168,8 @@ async def list_engagements(agency_id: uuid.UUID, uow: UoW, _: CurrentPrincipal) 
                         "type": "object",
                         "required": ["file", "kind"],
                         "properties": {"file": {"type": "string", "format": "binary"}, "kind": {"type": "string"}},
-                    }
+                    },
+                    "example": {"kind": "business_license", "file": "(PDF, PNG or JPEG bytes)"},
                 }
             }
         }

@@ -110,7 +110,23 @@ def _dedupe(values: list[T] | None) -> list[T] | None:
 
 
 class AgencyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "uscc": "91440703MA4W1234XP",
+                    "name": "江门市安信安全技术服务有限公司",
+                    "legal_representative": "李明",
+                    "contact_phone": "0750-3501234",
+                    "address": "江门市蓬江区建设路 1 号",
+                    "district_code": "440703",
+                    "service_districts": ["440703"],
+                    "service_industries": ["hazardous_chemicals"],
+                }
+            ]
+        },
+    )
 
     uscc: USCC
     name: Line

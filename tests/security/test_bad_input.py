@@ -225,7 +225,7 @@ async def test_never_valid_field_values_are_refused(world, settled, operation):
 
 async def test_bodyless_writes_are_what_the_openapi_says(openapi):
     """No write is left out of the body corpus but those that take no body (OAuth2's form bodies
-    are documented by the gateway without one; they have the corpus anyway)."""
+    have a corpus of their own)."""
     without_body = {
         f"{method.upper()} {path}"
         for path, item in openapi["paths"].items()
