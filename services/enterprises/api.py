@@ -119,7 +119,16 @@ async def import_template(lang: Lang = "zh-CN", format: Format = "csv") -> RawRe
             "required": True,
             "content": {
                 "text/csv": {"schema": {"type": "string"}, "example": IMPORT_EXAMPLE},
-                XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                XLSX_TYPE: {
+                    "schema": {"type": "string", "format": "binary"},
+                    # a workbook has no JSON example: the empty template is one, to fill in
+                    "examples": {
+                        "template": {
+                            "summary": "导入模板 / the import template",
+                            "externalValue": "/api/v1/enterprises/import/template?format=xlsx",
+                        }
+                    },
+                },
             },
         }
     },

@@ -203,11 +203,14 @@ def test_every_request_body_has_an_example_valid_against_its_schema(docs, name):
     assert bodies
     for path, method, media_type, content in bodies:
         assert "example" in content or "examples" in content, (method, path, media_type)
+        inline = [content["example"]] if "example" in content else []
+        for example in (content.get("examples") or {}).values():
+            assert "value" in example or "externalValue" in example, (method, path, media_type)
+            inline += [example["value"]] if "value" in example else []  # a workbook's is a link
         if "schema" in content and not media_type.startswith("multipart/"):
             schema = {**content["schema"], "components": doc["components"]}
-            jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(
-                content["example"]
-            )
+            for value in inline:
+                jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(value)
 
 
 @pytest.mark.parametrize("name", [*SERVICES, "gateway"])
