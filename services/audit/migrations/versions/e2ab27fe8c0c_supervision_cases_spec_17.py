@@ -5,7 +5,7 @@ One case per major hazard (``hazard_id`` unique), its clock (``opened_at``, ``ac
 the same on SQLite and PostgreSQL.
 
 Revision ID: e2ab27fe8c0c
-Revises: ae766abf9901
+Revises: 5d3c1e2b7a90
 Create Date: 2026-12-02 14:27:20.688474
 """
 from typing import Sequence, Union
@@ -18,7 +18,7 @@ import sqlmodel.sql.sqltypes
 
 
 revision: str = 'e2ab27fe8c0c'
-down_revision: Union[str, None] = 'ae766abf9901'
+down_revision: Union[str, None] = '5d3c1e2b7a90'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
