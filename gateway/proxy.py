@@ -62,6 +62,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/audits", "audit"),
     ("/api/v1/complaints", "audit"),
     ("/api/v1/credit", "audit"),
+    ("/api/v1/supervision", "audit"),
     ("/api/v1/inbox", "notify"),
     ("/api/v1/webhooks", "notify"),
 )

@@ -135,6 +135,8 @@ class ErrorCode(StrEnum):
     HAZARD_DEADLINE_OUT_OF_POLICY = "hazard_deadline_out_of_policy"
     CREDIT_DELTA_SIGN = "credit_delta_sign"
     CREDIT_RECORD_EXISTS = "credit_record_exists"
+    SUPERVISION_HAZARD_NOT_VERIFIED = "supervision_hazard_not_verified"
+    SUPERVISION_DEADLINE_PAST = "supervision_deadline_past"
     COMPLAINT_NOT_HEARD = "complaint_not_heard"
     # notify
     WEBHOOK_URL_REFUSED = "webhook_url_refused"
@@ -221,6 +223,14 @@ MESSAGES: dict[ErrorCode, Text] = {
         "投诉须先通报机构，且机构已答复或答复已逾期，方可认定属实",
         "A complaint can be upheld only after it was forwarded to the agency and the agency responded or its "
         "response is overdue",
+    ),
+    ErrorCode.SUPERVISION_HAZARD_NOT_VERIFIED: text(
+        "重大隐患须经验收（机构复核或监管部门核查）后方可销号",
+        "A supervision case can be closed only after its hazard is verified (by the agency or the bureau)",
+    ),
+    ErrorCode.SUPERVISION_DEADLINE_PAST: text(
+        "挂牌督办的整改期限不能早于今天",
+        "The listed deadline must not be in the past",
     ),
     ErrorCode.WEBHOOK_URL_REFUSED: text(
         "不接受该回调地址（生产环境须为 https，且不得指向本机、内网或链路本地地址）",

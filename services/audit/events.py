@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.audit.models import AuditTask, Complaint, ContractView, CreditFile, Hazard, ServiceLog
+from services.audit.models import AuditTask, Complaint, ContractView, CreditFile, Hazard, ServiceLog, SupervisionCase
+from shared.clock import as_utc
 from shared.events.catalog import (
     AgencyCreditChanged,
     AuditCompleted,
     ComplaintChanged,
     HazardChanged,
     ServiceLogChanged,
+    SupervisionChanged,
     VisitMissed,
 )
 
@@ -95,4 +97,22 @@ def credit_changed(file: CreditFile, *, delta: int, cause: str) -> AgencyCreditC
     """``id`` is the agency's; ``version`` counts its credit changes."""
     return AgencyCreditChanged(
         id=str(file.agency_id), version=file.version, score=file.score, grade=file.grade, delta=delta, cause=cause
+    )
+
+
+def supervision_changed(case: SupervisionCase) -> SupervisionChanged:
+    """``deadline`` is the bureau's listed deadline; beyond the catalog: the case's clock."""
+    return SupervisionChanged(
+        id=str(case.id),
+        version=case.version,
+        hazard_id=str(case.hazard_id),
+        enterprise_uscc=case.enterprise_uscc,
+        district_code=case.district_code,
+        status=str(case.status),
+        agency_id=str(case.agency_id),
+        deadline=case.deadline,
+        contract_id=str(case.contract_id),
+        opened_at=as_utc(case.opened_at).isoformat(),
+        ack_due_at=as_utc(case.ack_due_at).isoformat(),
+        escalated=case.escalated_at is not None,
     )

@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from services.audit.models import BureauCreditKind, ComplaintCategory, ComplaintOutcome, HazardLevel
-from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus
+from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, SupervisionStatus
 from shared.clock import as_utc
 from shared.reference import ServiceItem
 from shared.validation import Line, Reason, check_phone, no_control
@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # to mypy, the members they are
     ComplaintCategoryIn = ComplaintCategory
     ComplaintOutcomeIn = ComplaintOutcome
     BureauCreditKindIn = BureauCreditKind
+    SupervisionStatusIn = SupervisionStatus
 else:  # to pydantic and FastAPI, strings (an enum class would add an unused component per enum to the OpenAPI)
     HazardLevelIn = Annotated[str, ValueOf(HazardLevel)]
     HazardStatusIn = Annotated[str, ValueOf(HazardStatus)]
@@ -61,6 +62,7 @@ else:  # to pydantic and FastAPI, strings (an enum class would add an unused com
     ComplaintCategoryIn = Annotated[str, ValueOf(ComplaintCategory)]
     ComplaintOutcomeIn = Annotated[str, ValueOf(ComplaintOutcome)]
     BureauCreditKindIn = Annotated[str, ValueOf(BureauCreditKind)]
+    SupervisionStatusIn = Annotated[str, ValueOf(SupervisionStatus)]
 
 
 class Strict(BaseModel):
@@ -373,3 +375,38 @@ class CreditFileRead(Read):
     grade: str
     version: int
     records: list[CreditRecordRead]
+
+
+# --- major-hazard supervision -------------------------------------------------------------------------
+class SupervisionListBody(Strict):
+    deadline: date  # not in the past (the use case's rule: it needs the clock)
+    measures: Annotated[Str, Field(max_length=5000)]
+    responsible: Annotated[Line, StringConstraints(max_length=200)]
+
+
+class SupervisionCloseBody(Strict):
+    notes: Annotated[Str, Field(max_length=5000)]
+
+
+class SupervisionCaseRead(Read):
+    id: uuid.UUID
+    hazard_id: uuid.UUID
+    contract_id: uuid.UUID
+    agency_id: uuid.UUID
+    enterprise_uscc: str
+    district_code: str
+    status: str
+    opened_at: UTC
+    ack_due_at: UTC
+    acknowledged_by: str | None = None
+    acknowledged_at: UTC | None = None
+    escalated_at: UTC | None = None
+    listed_by: str | None = None
+    listed_at: UTC | None = None
+    deadline: date | None = None
+    measures: str | None = None
+    responsible: str | None = None
+    closed_by: str | None = None
+    closed_at: UTC | None = None
+    close_notes: str | None = None
+    version: int

@@ -128,7 +128,55 @@ COMPLAINT.transition(
     emits=EventType.COMPLAINT_CLOSED,
 )
 
-MACHINES = (SERVICE_LOG, HAZARD, AUDIT_TASK, COMPLAINT)
+
+# --- major-hazard supervision (挂牌督办, SPEC §17) ----------------------------------------------------
+class SupervisionStatus(Labelled):
+    REPORTED = "reported"
+    ACKNOWLEDGED = "acknowledged"
+    LISTED = "listed"
+    CLOSED = "closed"
+
+
+# A case is opened (``supervision.opened``) with the major hazard, in the same unit of work: by the
+# system, not by a transition. Which bureau may act (the enterprise's district's, or the city) is the
+# repository's ``writable``; escalation is no change of state: the case stays ``reported`` (still to be
+# acknowledged) and carries ``escalated_at`` — once (services.audit.service.supervision).
+SUPERVISION = StateMachine("supervision", text("重大隐患督办", "supervision case"), SupervisionStatus)
+ACKNOWLEDGE = SUPERVISION.action("acknowledge", text("确认督办", "acknowledge"))
+ESCALATE = SUPERVISION.action("escalate", text("超时升级", "escalate"))
+LIST = SUPERVISION.action("list", text("挂牌督办", "list"))
+CLOSE = SUPERVISION.action("close", text("摘牌销号", "close"))
+SUPERVISION.transition(
+    ACKNOWLEDGE,
+    SupervisionStatus.REPORTED,
+    SupervisionStatus.ACKNOWLEDGED,
+    by={Role.BUREAU, Role.ADMIN},
+    emits=EventType.SUPERVISION_ACKNOWLEDGED,
+)
+SUPERVISION.transition(
+    ESCALATE,
+    SupervisionStatus.REPORTED,
+    SupervisionStatus.REPORTED,
+    by={Role.SYSTEM},
+    emits=EventType.SUPERVISION_ESCALATED,
+)
+SUPERVISION.transition(
+    LIST,
+    SupervisionStatus.ACKNOWLEDGED,
+    SupervisionStatus.LISTED,
+    by={Role.BUREAU, Role.ADMIN},
+    emits=EventType.SUPERVISION_LISTED,
+)
+# Only once the hazard is verified (by the agency or the bureau): the use case's rule, as it reads the hazard.
+SUPERVISION.transition(
+    CLOSE,
+    SupervisionStatus.LISTED,
+    SupervisionStatus.CLOSED,
+    by={Role.BUREAU, Role.ADMIN},
+    emits=EventType.SUPERVISION_CLOSED,
+)
+
+MACHINES = (SERVICE_LOG, HAZARD, AUDIT_TASK, COMPLAINT, SUPERVISION)
 
 LABELS: dict[StrEnum, Text] = {
     ServiceLogStatus.RECORDED: text("已填报", "recorded"),
@@ -143,6 +191,10 @@ LABELS: dict[StrEnum, Text] = {
     ComplaintStatus.FORWARDED: text("已通报机构", "forwarded"),
     ComplaintStatus.RESPONDED: text("机构已答复", "responded"),
     ComplaintStatus.CLOSED: text("已办结", "closed"),
+    SupervisionStatus.REPORTED: text("待确认", "reported"),
+    SupervisionStatus.ACKNOWLEDGED: text("已确认", "acknowledged"),
+    SupervisionStatus.LISTED: text("已挂牌", "listed"),
+    SupervisionStatus.CLOSED: text("已销号", "closed"),
 }
 
 # Who may bring each entity into being (a creation has no source state, so it is no transition).
@@ -153,6 +205,7 @@ RECORDS_CREDIT = frozenset({Role.BUREAU, Role.ADMIN})  # a bureau's violations a
 # Who may read what only regulators read (which districts: the repository's rule).
 READS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
 READS_DASHBOARD = frozenset({Role.BUREAU, Role.ADMIN})
+LISTS_SUPERVISION = frozenset({Role.BUREAU, Role.ADMIN})  # the list of cases; a case's parties read their own
 
 
 class ContractStatus(StrEnum):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.audit import service
+from services.audit.service import supervision
 from shared.app import Runtime
 
 
@@ -23,4 +24,9 @@ async def missed_visits(runtime: Runtime, as_of: datetime) -> dict[str, int]:
     return {"visits_missed": await service.count_missed_visits(runtime.unit_of_work(), as_of=as_of.date())}
 
 
-SWEEPS = (overdue_hazards, overdue_complaints, missed_visits)
+async def escalate_supervision(runtime: Runtime, as_of: datetime) -> dict[str, int]:
+    """Major-hazard cases not acknowledged in time (hours: compared with ``as_of`` itself)."""
+    return {"supervision_escalated": await supervision.escalate_unacknowledged(runtime.unit_of_work(), as_of=as_of)}
+
+
+SWEEPS = (overdue_hazards, overdue_complaints, missed_visits, escalate_supervision)

@@ -120,6 +120,12 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/complaints/{complaint_id}/resolve": GOV_A,
     "GET /api/v1/credit/agencies/{agency_id}": EVERYONE,  # the credit file behind the public grade
     "POST /api/v1/credit/agencies/{agency_id}/records": GOV_A,  # the bureau of the agency's district, the city
+    # major-hazard supervision (SPEC §17): the case of world A's major hazard
+    "GET /api/v1/supervision": BUREAUS,  # the bureaus' list, filtered to the district
+    "GET /api/v1/supervision/{case_id}": READ_A | PARTIES_A,  # the case's agency and enterprise read it
+    "POST /api/v1/supervision/{case_id}/acknowledge": GOV_A,
+    "POST /api/v1/supervision/{case_id}/list": GOV_A,
+    "POST /api/v1/supervision/{case_id}/close": GOV_A,  # its hazard is not verified: 409
     # gateway (SPEC §14): an account's own settings, whatever its organisation's status
     "GET /api/v1/me/clients": EVERYONE,
     "DELETE /api/v1/me/clients/{client_id}": EVERYONE - {"readonly"},  # a random id: 404 for its owner too

@@ -28,6 +28,7 @@ PATH_IDS = {
     "task_id": "task",
     "sample_id": "sample",
     "complaint_id": "complaint",
+    "case_id": "case",  # the supervision case of world A's major hazard
     "item_id": "inbox_item",  # notify: entA's item of the major hazard
     "subscription_id": "webhook",  # enterprise A's webhook
     "delivery_id": "delivery",  # … and its first delivery
@@ -141,6 +142,12 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/complaints/{complaint_id}/forward": {},
         "POST /api/v1/complaints/{complaint_id}/respond": {"response": "已处理"},
         "POST /api/v1/complaints/{complaint_id}/resolve": {"outcome": "dismissed", "notes": "ok"},
+        "POST /api/v1/supervision/{case_id}/list": {
+            "deadline": (today + dt.timedelta(days=30)).isoformat(),
+            "measures": "停产整改",
+            "responsible": "张三",
+        },
+        "POST /api/v1/supervision/{case_id}/close": {"notes": "复查合格"},  # the hazard is not verified: 409
         # a commendation without a reference: each allowed caller's is a record of its own (at the cap: 100)
         "POST /api/v1/credit/agencies/{agency_id}/records": {"kind": "commendation", "delta": 1, "reason": "test"},
         # training, not a safety evaluation: the matrix's later contracts of agency A stay possible

@@ -33,6 +33,7 @@ async def versions(world: World) -> dict[str, int]:
         ("complaint", f"/api/v1/complaints/{world.ids['complaint']}"),
         ("hazard", f"/api/v1/hazards/{world.ids['hazard']}"),
         ("task", f"/api/v1/audits/{world.ids['task']}"),
+        ("case", f"/api/v1/supervision/{world.ids['case']}"),
         ("webhook", f"/api/v1/webhooks/{world.ids['webhook']}"),
     ):
         r = await api.get(url, headers=h)
@@ -133,6 +134,7 @@ async def test_lists_show_only_what_the_caller_may_see(world):
         "/api/v1/hazards": world.ids["hazard"],
         "/api/v1/complaints": world.ids["complaint"],
         "/api/v1/audits": world.ids["task"],
+        "/api/v1/supervision": world.ids["case"],
         "/api/v1/agencies": world.ids["agencyA"],
         "/api/v1/enterprises": world.ids["enterpriseA"],
         "/api/v1/inbox": world.ids["inbox_item"],

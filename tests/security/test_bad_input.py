@@ -34,6 +34,7 @@ BODYLESS = {
     "POST /api/v1/agencies/{agency_id}/submit",
     "POST /api/v1/contracts/{contract_id}/file",
     "POST /api/v1/service-logs/{log_id}/confirm",
+    "POST /api/v1/supervision/{case_id}/acknowledge",
     "POST /api/v1/inbox/read-all",
     "POST /api/v1/inbox/{item_id}/read",
     "POST /api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/retry",

@@ -316,6 +316,9 @@ async def build_world(platform: Platform) -> World:
     log = await eventually(logged, timeout=30, interval=0.3)
     w.ids["log"] = log["id"]
     w.ids["hazard"] = log["hazards"][0]["id"]
+    # … which opened its supervision case in the same transaction (SPEC §17)
+    cases = await _ok(await api.get("/api/v1/supervision", params={"limit": 200}, headers=w.headers["bureauA"]), 200)
+    w.ids["case"] = next(c["id"] for c in cases["items"] if c["hazard_id"] == w.ids["hazard"])
     complaint = await _ok(
         await api.post(
             "/api/v1/complaints",

@@ -21,6 +21,7 @@ from services.audit.repository import Listing
 from services.audit.repository.readmodels import Contracts
 from services.audit.repository.servicelogs import ServiceLogs
 from services.audit.schemas import ServiceLogCreate
+from services.audit.service.supervision import open_case
 from services.audit.states import (
     CONFIRM,
     RECORDS_SERVICE_LOGS,
@@ -146,6 +147,7 @@ async def record_service_log(uow: UnitOfWork, *, body: ServiceLogCreate) -> Serv
             await uow.emit(EventType.SERVICELOG_RECORDED, events.service_log_changed(entry))
             for hazard in entry.hazards:  # every hazard at once (SPEC: a major one must be)
                 await uow.emit(EventType.HAZARD_REPORTED, events.hazard_changed(hazard))
+                await open_case(uow, hazard=hazard)  # a major one opens its supervision case (SPEC §17)
     except IntegrityError as exc:  # a concurrent twin won the natural-key race
         async with uow.read() as session:
             existing = await ServiceLogs(session).id_of_visit(key)

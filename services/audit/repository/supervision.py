@@ -1,0 +1,58 @@
+"""Supervision cases (SPEC §17): the bureau of the enterprise's district and the city see and act
+on them; the case's agency and enterprise read their own; the sweep finds those past their
+acknowledgement deadline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import col
+
+from services.audit.models import SupervisionCase
+from services.audit.repository import AuditRepository, Listing, of_agency
+from services.audit.states import SupervisionStatus
+from shared import scopes
+from shared.auth import Principal
+from shared.errors import Forbidden
+from shared.i18n import text
+from shared.pagination import PageParams
+from shared.roles import Role
+
+
+class SupervisionCases(AuditRepository[SupervisionCase]):
+    model, label = SupervisionCase, text("重大隐患督办", "supervision case")
+
+    def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        return scopes.any_of(
+            scopes.district(principal, col(SupervisionCase.district_code)),
+            of_agency(principal, col(SupervisionCase.agency_id)),
+            scopes.org(principal, Role.ENTERPRISE, col(SupervisionCase.enterprise_uscc)),
+        )
+
+    def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        """The bureau of the enterprise's district, the city bureau and admin."""
+        return scopes.district(principal, col(SupervisionCase.district_code))
+
+    async def listing(
+        self, principal: Principal, *, status: SupervisionStatus | None, district: str | None, page: PageParams
+    ) -> Listing[SupervisionCase]:
+        if district and principal.role == Role.BUREAU and not scopes.governs(principal, district):
+            # asking for another district's list is refused, not answered with nothing
+            raise Forbidden(text("无权查看其他区县的督办案件", "You may not see another district's supervision cases"))
+        stmt = self.select_readable(principal)
+        if status:
+            stmt = stmt.where(col(SupervisionCase.status) == status)
+        if district:
+            stmt = stmt.where(col(SupervisionCase.district_code) == district)
+        return await self.page(stmt, page)
+
+    async def unacknowledged_past_due(self, as_of: datetime, *, statuses: list[SupervisionStatus]) -> list[uuid.UUID]:
+        """Cases in ``statuses`` (the escalation's sources), not escalated yet, past ``ack_due_at``."""
+        stmt = sa.select(col(SupervisionCase.id)).where(
+            col(SupervisionCase.status).in_(statuses),
+            col(SupervisionCase.escalated_at).is_(None),
+            col(SupervisionCase.ack_due_at) < as_of,
+        )
+        return list((await self.session.execute(stmt)).scalars())
