@@ -135,6 +135,9 @@ class ErrorCode(StrEnum):
     CREDIT_DELTA_SIGN = "credit_delta_sign"
     CREDIT_RECORD_EXISTS = "credit_record_exists"
     COMPLAINT_NOT_HEARD = "complaint_not_heard"
+    CREDIT_LISTING_EXISTS = "credit_listing_exists"
+    OBJECTION_PERIOD_OVER = "objection_period_over"
+    CREDIT_LISTED = "credit_listed"
     # notify
     WEBHOOK_URL_REFUSED = "webhook_url_refused"
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
@@ -216,6 +219,15 @@ MESSAGES: dict[ErrorCode, Text] = {
         "投诉须先通报机构，且机构已答复或答复已逾期，方可认定属实",
         "A complaint can be upheld only after it was forwarded to the agency and the agency responded or its "
         "response is overdue",
+    ),
+    ErrorCode.CREDIT_LISTING_EXISTS: text(
+        "该组织已在严重失信名单程序中（告知、异议或列入期间）",
+        "This organisation already has a serious-dishonesty listing under way or in force",
+    ),
+    ErrorCode.OBJECTION_PERIOD_OVER: text("异议期已过", "The objection period is over"),
+    ErrorCode.CREDIT_LISTED: text(
+        "该机构已被列入严重失信名单，不得签订新的托管合同",
+        "The agency is on the serious-dishonesty list and may not enter new contracts",
     ),
     ErrorCode.WEBHOOK_URL_REFUSED: text(
         "不接受该回调地址（生产环境须为 https，且不得指向本机、内网或链路本地地址）",

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.audit.models import AuditTask, Complaint, ContractView, CreditFile, Hazard, ServiceLog
+from services.audit.models import AuditTask, Complaint, ContractView, CreditFile, CreditListing, Hazard, ServiceLog
 from shared.events.catalog import (
     AgencyCreditChanged,
     AuditCompleted,
     ComplaintChanged,
+    CreditListingChanged,
     HazardChanged,
     ServiceLogChanged,
     VisitMissed,
@@ -95,4 +96,22 @@ def credit_changed(file: CreditFile, *, delta: int, cause: str) -> AgencyCreditC
     """``id`` is the agency's; ``version`` counts its credit changes."""
     return AgencyCreditChanged(
         id=str(file.agency_id), version=file.version, score=file.score, grade=file.grade, delta=delta, cause=cause
+    )
+
+
+def listing_changed(listing: CreditListing) -> CreditListingChanged:
+    """A serious-dishonesty listing; beyond the catalog's fields its dates and district (registry and
+    contracts keep who is on the list from these)."""
+    return CreditListingChanged(
+        id=str(listing.id),
+        version=listing.version,
+        org_uscc=listing.org_uscc,
+        org_kind=listing.org_kind.value,
+        status=str(listing.status),
+        reason=listing.reason,
+        objection_until=listing.objection_until,
+        name=listing.name,
+        district_code=listing.district_code,
+        listed_at=listing.listed_at,
+        until=listing.until,
     )

@@ -1,6 +1,14 @@
 """The audit service's routes, one module per area (the same names as ``service/`` and
 ``repository/``): parse, call one use case, declare the response model and the errors."""
 
-from services.audit.api import audits, complaints, compliance, credit, hazards, servicelogs
+from services.audit.api import audits, complaints, compliance, credit, hazards, listings, servicelogs
 
-ROUTERS = (servicelogs.router, hazards.router, compliance.router, audits.router, complaints.router, credit.router)
+ROUTERS = (
+    servicelogs.router,
+    hazards.router,
+    compliance.router,
+    audits.router,
+    complaints.router,
+    credit.router,
+    listings.router,
+)
