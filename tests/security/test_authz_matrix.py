@@ -34,6 +34,7 @@ async def versions(world: World) -> dict[str, int]:
         ("hazard", f"/api/v1/hazards/{world.ids['hazard']}"),
         ("task", f"/api/v1/audits/{world.ids['task']}"),
         ("webhook", f"/api/v1/webhooks/{world.ids['webhook']}"),
+        ("listing", f"/api/v1/credit/listings/{world.ids['listing']}"),
     ):
         r = await api.get(url, headers=h)
         assert r.status_code == 200, r.text
