@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 from services.contracts.models import (
     AgencyFacts,
     Contract,
+    CreditListed,
     EnterpriseFacts,
     FilingCounter,
     Party,
@@ -58,6 +59,7 @@ from shared.states import Action
 M = TypeVar("M")
 CONTRACTS = sa.inspect(Contract).local_table  # its columns, typed as SQL expressions
 SIGNATURES = sa.inspect(Signature).local_table
+LISTINGS = sa.inspect(CreditListed).local_table
 
 
 class Contracts(Repository[Contract]):
@@ -235,6 +237,18 @@ class Agencies(ReadModel[AgencyFacts]):
 
 class Enterprises(ReadModel[EnterpriseFacts]):
     model, label, key = EnterpriseFacts, text("企业", "enterprise"), "uscc"
+
+
+class CreditListings(ReadModel[CreditListed]):
+    """The agencies' serious-dishonesty listings (SPEC §19), from audit's ``credit.*`` events."""
+
+    model, label, key = CreditListed, text("失信名单", "dishonesty listing"), "listing_id"
+
+    async def lists(self, uscc: str) -> bool:
+        """Whether an agency with this USCC is on the list now."""
+        t = LISTINGS
+        stmt = sa.select(t.c.listing_id).where(t.c.uscc == uscc, t.c.listed.is_(True)).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
 
 
 class FilingNumbers:

@@ -8,17 +8,19 @@ duplicate or stale and changes nothing, so the order of arrival does not matter.
 - ``contract.activated`` → the contract counts towards its agency's active contracts;
   ``contract.terminated`` / ``contract.expired`` → it no longer does. One row per contract with
   the newest version seen: a late ``activated`` after a ``terminated`` changes nothing.
+- ``credit.*`` → whether an agency is on the serious-dishonesty list: the directory leaves it out
+  while it is (SPEC §19), and shows it again once the listing ends if its filing is in force.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from services.registry.models import AgencyCredit, ContractTally, trail_heads
+from services.registry.models import AgencyCredit, ContractTally, CreditListed, trail_heads
 from services.registry.repository import Directory
 from services.registry.service.directory import start_credit
 from shared.audit_trail import keep_head
-from shared.events.catalog import AgencyCreditChanged, ContractChanged, EventType
+from shared.events.catalog import AgencyCreditChanged, ContractChanged, CreditListingChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.readmodel import upsert_if_newer
@@ -64,4 +66,35 @@ async def contract_changed(uow: UnitOfWork, event: CloudEvent) -> None:
             "updated_at": uow.now,
         },
         key=["contract_id"],
+    )
+
+
+# The serious-dishonesty list (SPEC §19): which agencies are on it (audit's listings).
+ON_THE_LIST = frozenset({"listed", "repairable", "repair_requested"})
+LISTING_EVENTS = (
+    EventType.CREDIT_NOTICED,
+    EventType.CREDIT_LISTED,
+    EventType.CREDIT_WITHDRAWN,
+    EventType.CREDIT_EXPIRED,
+    EventType.CREDIT_REPAIRED,
+)
+
+
+@CONSUMERS.on(*LISTING_EVENTS)
+async def credit_listing(uow: UnitOfWork, event: CloudEvent) -> None:
+    """An agency's listing in force or not (an enterprise's is not ours)."""
+    data = CreditListingChanged.model_validate(event.data)
+    if data.org_kind != "agency":
+        return
+    await upsert_if_newer(
+        uow.session,
+        CreditListed.__table__,
+        {
+            "listing_id": uuid.UUID(data.id),
+            "uscc": data.org_uscc,
+            "listed": data.status in ON_THE_LIST,
+            "version": data.version,
+            "updated_at": uow.now,
+        },
+        key=["listing_id"],
     )

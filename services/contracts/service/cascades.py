@@ -10,6 +10,9 @@ strictly newer versions apply — and a stale or duplicate event changes nothing
   inspections a live contract no longer meets: ``risk_flagged`` and ``contract.flagged``, and when
   a later level is met again the flag is cleared and ``contract.flagged`` says so
   (``risk_flagged: false``), so that read models stay true.
+- an agency's serious-dishonesty listing (``credit.*``): while it is in force (listed, repairable,
+  repair requested) a new contract with the agency is refused (422 ``credit_listed``, rules.py);
+  contracts already made are not touched (SPEC §19 says "new contracts").
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ import uuid
 import structlog
 
 from services.contracts.models import AgencyStatus, Contract, FactSource
-from services.contracts.repository import Agencies, Contracts, Enterprises
+from services.contracts.repository import Agencies, Contracts, CreditListings, Enterprises
 from services.contracts.service import steps
 from services.contracts.service.facts import agency_values, enterprise_values
 from services.contracts.service.lifecycle import terminate
 from services.contracts.service.rules import meets_risk
 from services.contracts.states import CONTRACT, FLAG, REINSTATE, SUSPEND, TERMINATE, ContractStatus
-from shared.events.catalog import AgencyStatusChanged, EnterpriseChanged, EventType
+from shared.events.catalog import AgencyStatusChanged, CreditListingChanged, EnterpriseChanged, EventType
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("contracts.cascades")
@@ -118,3 +121,21 @@ async def _follow_risk(uow: UnitOfWork, contract: Contract, enterprise: Enterpri
     steps.take(uow, contract, step, reason=reason, actor=actor)
     await steps.emit(uow, contract, step.emits, reason=reason)
     log.info("contracts.flagged", contract_id=str(contract.id), flagged=flagged, risk_level=level)
+
+
+ON_THE_LIST = frozenset({"listed", "repairable", "repair_requested"})
+
+
+async def follow_credit_listing(uow: UnitOfWork, *, listing: CreditListingChanged) -> None:
+    """Keep whether an agency is on the list (an enterprise's listing is not ours)."""
+    if listing.org_kind != "agency":
+        return
+    await CreditListings(uow.session).apply(
+        {
+            "listing_id": uuid.UUID(listing.id),
+            "uscc": listing.org_uscc,
+            "listed": listing.status in ON_THE_LIST,
+            "version": listing.version,
+            "updated_at": uow.now,
+        }
+    )

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.contracts.models import AgencyFacts, Contract, ContractHistory, EnterpriseFacts, Party
-from services.contracts.repository import Contracts
+from services.contracts.repository import Contracts, CreditListings
 from services.contracts.schemas import ContractAmend, ContractCreate, ServiceLine
 from services.contracts.service import facts, steps
 from services.contracts.service.rules import Proposal, Terms, check_terms, meets_risk, raise_violations
@@ -143,6 +143,7 @@ async def check_rules(
                 policy=uow.policy,
                 engineer_load=load,
                 overlapping=overlapping,
+                credit_listed=await CreditListings(uow.session).lists(agency.uscc),
             )
         )
     )

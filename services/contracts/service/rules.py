@@ -43,6 +43,7 @@ class Proposal:
     policy: Policy
     engineer_load: int = 0  # the engineer's other binding contracts with this agency
     overlapping: int = 0  # the enterprise's other contracts claiming the term (signed by it, live)
+    credit_listed: bool = False  # the agency is on the serious-dishonesty list (SPEC §19)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,19 @@ def agency_in_force(p: Proposal) -> Violation | None:
         text(
             f"所选机构当前状态为 {p.agency.status}，仅已备案（approved）的机构可以签订托管协议",
             f"The agency is {p.agency.status}; only approved agencies may contract",
+        ),
+    )
+
+
+def agency_not_credit_listed(p: Proposal) -> Violation | None:
+    if not p.credit_listed:
+        return None
+    return Violation(
+        ErrorCode.CREDIT_LISTED,
+        "agency_id",
+        text(
+            "所选机构已被列入严重失信名单，不得签订新的托管协议",
+            "The agency is on the serious-dishonesty list and may not enter new contracts",
         ),
     )
 
@@ -208,6 +222,7 @@ def term_free_for(overlapping: int) -> Violation | None:
 Rule = Callable[[Proposal], Violation | None]
 RULES: tuple[Rule, ...] = (
     agency_in_force,
+    agency_not_credit_listed,
     district_served,
     industry_served,
     engineer_registered,

@@ -19,6 +19,7 @@ from services.registry.models import (
     Agency,
     AgencyCredit,
     ContractTally,
+    CreditListed,
     DirectoryChange,
     DirectoryDistrict,
     DirectoryEntry,
@@ -196,6 +197,10 @@ class Directory:
         ).select_from(
             e.outerjoin(c, c.c.agency_id == e.c.agency_id).outerjoin(active, active.c.agency_id == e.c.agency_id)
         )
+        # an agency on the serious-dishonesty list is not shown (SPEC §19); its entry stays, so it is
+        # back once the listing ends if its filing is still in force
+        listed = CreditListed.__table__
+        stmt = stmt.where(~sa.exists().where(listed.c.uscc == e.c.uscc, listed.c.listed.is_(True)))
         if filters.district:
             d = DirectoryDistrict.__table__
             stmt = stmt.where(sa.exists().where(d.c.agency_id == e.c.agency_id, d.c.district_code == filters.district))
