@@ -105,7 +105,7 @@ def listing_changed(listing: CreditListing) -> CreditListingChanged:
     return CreditListingChanged(
         id=str(listing.id),
         version=listing.version,
-        org_uscc=listing.org_uscc,
+        org_uscc=listing.uscc,
         org_kind=listing.org_kind.value,
         status=str(listing.status),
         reason=listing.reason,

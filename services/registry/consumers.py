@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 
-from services.registry.models import AgencyCredit, ContractTally, CreditListed, trail_heads
+from services.registry.models import AgencyCredit, ContractTally, trail_heads
 from services.registry.repository import Directory
 from services.registry.service.directory import start_credit
 from shared.audit_trail import keep_head
@@ -69,32 +69,15 @@ async def contract_changed(uow: UnitOfWork, event: CloudEvent) -> None:
     )
 
 
-# The serious-dishonesty list (SPEC §19): which agencies are on it (audit's listings).
-ON_THE_LIST = frozenset({"listed", "repairable", "repair_requested"})
-LISTING_EVENTS = (
+@CONSUMERS.on(
     EventType.CREDIT_NOTICED,
     EventType.CREDIT_LISTED,
     EventType.CREDIT_WITHDRAWN,
     EventType.CREDIT_EXPIRED,
     EventType.CREDIT_REPAIRED,
 )
-
-
-@CONSUMERS.on(*LISTING_EVENTS)
 async def credit_listing(uow: UnitOfWork, event: CloudEvent) -> None:
-    """An agency's listing in force or not (an enterprise's is not ours)."""
+    """An agency's serious-dishonesty listing in force or not (an enterprise's is not ours)."""
     data = CreditListingChanged.model_validate(event.data)
-    if data.org_kind != "agency":
-        return
-    await upsert_if_newer(
-        uow.session,
-        CreditListed.__table__,
-        {
-            "listing_id": uuid.UUID(data.id),
-            "uscc": data.org_uscc,
-            "listed": data.status in ON_THE_LIST,
-            "version": data.version,
-            "updated_at": uow.now,
-        },
-        key=["listing_id"],
-    )
+    if data.org_kind == "agency":
+        await Directory(uow.session).follow_listing(data, at=uow.now)

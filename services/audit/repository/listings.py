@@ -29,11 +29,11 @@ def _listed_org(principal: Principal) -> sa.ColumnElement[bool]:
     return scopes.any_of(
         sa.and_(
             col(CreditListing.org_kind) == ListingOrgKind.AGENCY,
-            scopes.org(principal, Role.AGENCY, col(CreditListing.org_uscc)),
+            scopes.org(principal, Role.AGENCY, col(CreditListing.uscc)),
         ),
         sa.and_(
             col(CreditListing.org_kind) == ListingOrgKind.ENTERPRISE,
-            scopes.org(principal, Role.ENTERPRISE, col(CreditListing.org_uscc)),
+            scopes.org(principal, Role.ENTERPRISE, col(CreditListing.uscc)),
         ),
     )
 
@@ -50,10 +50,10 @@ class CreditListings(AuditRepository[CreditListing]):
         organisation itself (objection, repair request) — which step each may take: the machine."""
         return scopes.any_of(scopes.district(principal, col(CreditListing.district_code)), _listed_org(principal))
 
-    async def under_way(self, org_uscc: str, org_kind: ListingOrgKind) -> CreditListing | None:
+    async def under_way(self, uscc: str, org_kind: ListingOrgKind) -> CreditListing | None:
         """The organisation's listing that has not ended, if any (one at a time)."""
         stmt = sa.select(CreditListing).where(
-            col(CreditListing.org_uscc) == org_uscc,
+            col(CreditListing.uscc) == uscc,
             col(CreditListing.org_kind) == org_kind,
             col(CreditListing.status).not_in(list(ENDED)),
         )

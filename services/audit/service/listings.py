@@ -78,8 +78,7 @@ async def _trail(uow: UnitOfWork, listing: CreditListing, action: str, **payload
         action=f"credit_listing.{action}",
         entity_type="credit_listing",
         entity_id=listing.id,
-        payload={"org_uscc": listing.org_uscc, "org_kind": str(listing.org_kind), "status": str(listing.status)}
-        | payload,
+        payload={"org_uscc": listing.uscc, "org_kind": str(listing.org_kind), "status": str(listing.status)} | payload,
     )
 
 
@@ -100,11 +99,11 @@ async def notice_listing(uow: UnitOfWork, *, body: CreditListingCreate) -> Credi
     today = uow.clock.today()
     async with uow:
         if kind == ListingOrgKind.AGENCY:
-            agencies = await Agencies(uow.session).by_uscc(body.org_uscc)
+            agencies = await Agencies(uow.session).by_uscc(body.uscc)
             found = (agencies[0].name, agencies[0].district_code) if agencies else None
             code = ErrorCode.UNKNOWN_AGENCY
         else:
-            enterprise = await Enterprises(uow.session).find(body.org_uscc)
+            enterprise = await Enterprises(uow.session).find(body.uscc)
             found = (enterprise.name, enterprise.district_code) if enterprise else None
             code = ErrorCode.ENTERPRISE_UNKNOWN
         if found is None:
@@ -119,12 +118,12 @@ async def notice_listing(uow: UnitOfWork, *, body: CreditListingCreate) -> Credi
                 text("只能由该组织所在区县或市级监管部门列入", "The bureau of its district or the city lists it")
             )
         listings = CreditListings(uow.session)
-        existing = await listings.under_way(body.org_uscc, kind)
+        existing = await listings.under_way(body.uscc, kind)
         if existing is not None:
             raise Conflict(code=ErrorCode.CREDIT_LISTING_EXISTS, extra={"existing_id": str(existing.id)})
         listing = CreditListing(
             id=new_id(),
-            org_uscc=body.org_uscc,
+            uscc=body.uscc,
             org_kind=kind,
             name=name,
             district_code=district,

@@ -123,19 +123,8 @@ async def _follow_risk(uow: UnitOfWork, contract: Contract, enterprise: Enterpri
     log.info("contracts.flagged", contract_id=str(contract.id), flagged=flagged, risk_level=level)
 
 
-ON_THE_LIST = frozenset({"listed", "repairable", "repair_requested"})
-
-
 async def follow_credit_listing(uow: UnitOfWork, *, listing: CreditListingChanged) -> None:
     """Keep whether an agency is on the list (an enterprise's listing is not ours)."""
     if listing.org_kind != "agency":
         return
-    await CreditListings(uow.session).apply(
-        {
-            "listing_id": uuid.UUID(listing.id),
-            "uscc": listing.org_uscc,
-            "listed": listing.status in ON_THE_LIST,
-            "version": listing.version,
-            "updated_at": uow.now,
-        }
-    )
+    await CreditListings(uow.session).follow(listing, at=uow.now)

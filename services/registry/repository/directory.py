@@ -27,8 +27,12 @@ from services.registry.models import (
 )
 from services.registry.repository.agencies import cursor_uuid
 from services.registry.states import AgencyStatus, ListChange
+from shared.events.catalog import CreditListingChanged
 from shared.ids import new_id
 from shared.pagination import PageParams, keyset, page_of
+from shared.readmodel import upsert_if_newer
+
+ON_THE_LIST = frozenset({"listed", "repairable", "repair_requested"})  # audit's listing states in force
 
 
 def cursor_time(value: object) -> datetime:
@@ -113,6 +117,22 @@ class Directory:
         elif agency is not None:
             await self.record(agency_id, change, name=agency.name, filing_no=agency.filing_no, reason=reason, at=at)
         return removed
+
+    async def follow_listing(self, listing: CreditListingChanged, *, at: datetime) -> bool:
+        """Keep an agency's serious-dishonesty listing from its event (SPEC §19): ``listed`` while
+        in force (listed, repairable, repair requested); the directory leaves it out meanwhile."""
+        return await upsert_if_newer(
+            self.session,
+            CreditListed.__table__,
+            {
+                "listing_id": uuid.UUID(listing.id),
+                "uscc": listing.org_uscc,
+                "listed": listing.status in ON_THE_LIST,
+                "version": listing.version,
+                "updated_at": at,
+            },
+            key=["listing_id"],
+        )
 
     async def regraded(self, agency_id: uuid.UUID, *, previous: str, grade: str, at: datetime) -> bool:
         """Record a listed agency's new credit grade as a change of the list (not listed, or the

@@ -20,10 +20,10 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
-from services.audit.models import BureauCreditKind, ComplaintCategory, ComplaintOutcome, HazardLevel, ListingOrgKind
-from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, ListingStatus
+from services.audit.models import BureauCreditKind, ComplaintCategory, ComplaintOutcome, HazardLevel
+from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus
 from shared.clock import as_utc
-from shared.reference import USCC, ServiceItem
+from shared.reference import ServiceItem
 from shared.validation import Line, Reason, check_phone, no_control
 
 Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_control)]
@@ -45,16 +45,6 @@ class ValueOf:
         )
 
 
-class ListingDecision(StrEnum):
-    """A bureau's decision on a listing (SPEC §19): on an objection, list or withdraw; on a repair
-    request, repair or refuse."""
-
-    LIST = "list"
-    WITHDRAW = "withdraw"
-    REPAIR = "repair"
-    REFUSE = "refuse"
-
-
 if TYPE_CHECKING:  # to mypy, the members they are
     HazardLevelIn = HazardLevel
     HazardStatusIn = HazardStatus
@@ -63,9 +53,6 @@ if TYPE_CHECKING:  # to mypy, the members they are
     ComplaintCategoryIn = ComplaintCategory
     ComplaintOutcomeIn = ComplaintOutcome
     BureauCreditKindIn = BureauCreditKind
-    ListingOrgKindIn = ListingOrgKind
-    ListingStatusIn = ListingStatus
-    ListingDecisionIn = ListingDecision
 else:  # to pydantic and FastAPI, strings (an enum class would add an unused component per enum to the OpenAPI)
     HazardLevelIn = Annotated[str, ValueOf(HazardLevel)]
     HazardStatusIn = Annotated[str, ValueOf(HazardStatus)]
@@ -74,9 +61,6 @@ else:  # to pydantic and FastAPI, strings (an enum class would add an unused com
     ComplaintCategoryIn = Annotated[str, ValueOf(ComplaintCategory)]
     ComplaintOutcomeIn = Annotated[str, ValueOf(ComplaintOutcome)]
     BureauCreditKindIn = Annotated[str, ValueOf(BureauCreditKind)]
-    ListingOrgKindIn = Annotated[str, ValueOf(ListingOrgKind)]
-    ListingStatusIn = Annotated[str, ValueOf(ListingStatus)]
-    ListingDecisionIn = Annotated[str, ValueOf(ListingDecision)]
 
 
 class Strict(BaseModel):
@@ -381,62 +365,25 @@ class CreditFileRead(Read):
     records: list[CreditRecordRead]
 
 
-# --- the serious-dishonesty list (SPEC §19) ---------------------------------------------------------
-class CreditListingCreate(Strict):
-    org_uscc: USCC
-    org_kind: ListingOrgKindIn
-    reason: Reason
-    legal_basis: Reason
+# The models of one area each, in their own module (they use the building blocks above).
+from services.audit.schemas.listings import (  # noqa: E402
+    CreditListingCreate,
+    CreditListingPublic,
+    CreditListingRead,
+    ListingDecision,
+    ListingDecisionBody,
+    ListingStatusIn,
+    ObjectionBody,
+    RepairBody,
+)
 
-
-class ObjectionBody(Strict):
-    statement: Reason
-
-
-class RepairBody(Strict):
-    statement: Reason
-
-
-class ListingDecisionBody(Strict):
-    decision: ListingDecisionIn
-    reasons: Reason
-
-
-class CreditListingRead(Read):
-    """A listing as the organisation and the bureaus see it."""
-
-    id: uuid.UUID
-    org_uscc: str
-    org_kind: str
-    name: str
-    district_code: str
-    reason: str
-    legal_basis: str
-    status: str
-    noticed_on: date
-    objection_until: date
-    objection: str | None = None
-    objected_at: UTC | None = None
-    listed_at: date | None = None
-    until: date | None = None
-    repairable_from: date | None = None
-    repair_statement: str | None = None
-    repair_requested_at: UTC | None = None
-    decision: str | None = None
-    decision_reasons: str | None = None
-    decided_by: str | None = None
-    decided_at: UTC | None = None
-    ended_on: date | None = None
-    created_by: str
-    created_at: UTC
-    version: int
-
-
-class CreditListingPublic(Read):
-    """A listing on the public list (SPEC §19): who, why, since when and until when — nothing else."""
-
-    name: str
-    org_uscc: str
-    reason: str
-    listed_at: date
-    until: date
+__all__ = [
+    "CreditListingCreate",
+    "CreditListingPublic",
+    "CreditListingRead",
+    "ListingDecision",
+    "ListingDecisionBody",
+    "ListingStatusIn",
+    "ObjectionBody",
+    "RepairBody",
+]

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql
 from sqlmodel import Field, Relationship, SQLModel
 
-from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, ListingStatus, ServiceLogStatus
+from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, ServiceLogStatus
 from shared.audit_trail import heads_table
 from shared.db import check_in, service_base
 from shared.tables import infrastructure_tables
@@ -56,13 +56,6 @@ class ComplaintCategory(StrEnum):
     FRAUD = "fraud"
     FEE = "fee"
     OTHER = "other"
-
-
-class ListingOrgKind(StrEnum):
-    """Whom a serious-dishonesty listing names (SPEC §19)."""
-
-    AGENCY = "agency"
-    ENTERPRISE = "enterprise"
 
 
 class ComplaintOutcome(StrEnum):
@@ -377,42 +370,7 @@ class CreditFile(Base, table=True):
     updated_at: datetime = Field(sa_type=TS)
 
 
-# --- the serious-dishonesty list ----------------------------------------------------------------------
-class CreditListing(Base, table=True):
-    """One listing of an organisation on the serious-dishonesty list (严重失信名单, SPEC §19), from its
-    notice to its end (withdrawn, repaired, expired); ``services.audit.service.listings``."""
+# The tables of one area each, in their own module (they use the building blocks above).
+from services.audit.models.listings import CreditListing, ListingOrgKind  # noqa: E402
 
-    __tablename__ = "credit_listing"
-    __table_args__ = (
-        sa.Index("ix_credit_listing_status", "status", "id"),
-        sa.Index("ix_credit_listing_org", "org_uscc", "status"),
-        allowed("org_kind", ListingOrgKind, "credit_listing_org_kind"),
-        allowed("status", ListingStatus, "credit_listing_status"),
-    )
-
-    id: uuid.UUID = Field(primary_key=True)
-    org_uscc: str = Field(max_length=18)
-    org_kind: ListingOrgKind = Field(sa_type=enum_of(ListingOrgKind))
-    name: str = Field(max_length=200)  # the organisation's name when noticed (from the read model)
-    district_code: str = Field(max_length=12)  # the organisation's: whose bureau decides
-    reason: str = Field(sa_type=sa.Text)
-    legal_basis: str = Field(sa_type=sa.Text)
-    status: ListingStatus = Field(sa_type=enum_of(ListingStatus))
-    noticed_on: date
-    objection_until: date  # the last day to object
-    objection: str | None = Field(default=None, sa_type=sa.Text)
-    objected_at: datetime | None = Field(default=None, sa_type=TS)
-    listed_at: date | None = None  # the day the listing took effect
-    until: date | None = None  # the day it ends (expired from then on)
-    repairable_from: date | None = None
-    repair_statement: str | None = Field(default=None, sa_type=sa.Text)
-    repair_requested_at: datetime | None = Field(default=None, sa_type=TS)
-    decision: str | None = Field(default=None, max_length=20)  # the last decision: list|withdraw|repair|refuse
-    decision_reasons: str | None = Field(default=None, sa_type=sa.Text)
-    decided_by: str | None = Field(default=None, max_length=100)
-    decided_at: datetime | None = Field(default=None, sa_type=TS)
-    ended_on: date | None = None  # withdrawn, repaired or expired on
-    created_by: str = Field(max_length=100)
-    created_at: datetime = Field(sa_type=TS)
-    updated_at: datetime = Field(sa_type=TS)
-    version: int = 1
+__all__ = ["CreditListing", "ListingOrgKind"]
