@@ -104,6 +104,13 @@ async def test_a_listed_agency_leaves_the_directory_and_cannot_contract_until_it
         await eventually(in_directory, timeout=10)
         await eventually(lambda: _is(contract_status, 201), timeout=10)
 
+        # the list's history says why it left and came back (the withdrawn notice: nothing)
+        r = await registry.get("/api/v1/directory/changes", params={"agency_id": aid})
+        changes = [(c["change"], c["reason"]) for c in r.json()["items"]]
+        assert [c for c, _ in changes] == ["listed", "delisted", "reinstated"], changes
+        assert "严重失信" in changes[1][1] and "出具虚假报告" in changes[1][1]
+        assert "repaired" in changes[2][1]
+
 
 def _agency(uscc: str) -> dict[str, str]:
     from devtools.testing.tokens import auth

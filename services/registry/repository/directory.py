@@ -120,8 +120,11 @@ class Directory:
 
     async def follow_listing(self, listing: CreditListingChanged, *, at: datetime) -> bool:
         """Keep an agency's serious-dishonesty listing from its event (SPEC §19): ``listed`` while
-        in force (listed, repairable, repair requested); the directory leaves it out meanwhile."""
-        return await upsert_if_newer(
+        in force (listed, repairable, repair requested); the directory leaves it out meanwhile. A
+        listed agency's leaving and coming back are changes of the list (``delisted`` /
+        ``reinstated``, with the reason) when it has an entry."""
+        before = await self.credit_listed(listing.org_uscc)
+        applied = await upsert_if_newer(
             self.session,
             CreditListed.__table__,
             {
@@ -133,6 +136,26 @@ class Directory:
             },
             key=["listing_id"],
         )
+        after = await self.credit_listed(listing.org_uscc)
+        if applied and before != after:
+            e = DirectoryEntry.__table__
+            for entry in (await self.session.execute(sa.select(e).where(e.c.uscc == listing.org_uscc))).all():
+                reason = (
+                    f"列入严重失信名单：{listing.reason} / on the serious-dishonesty list: {listing.reason}"
+                    if after
+                    else f"移出严重失信名单（{listing.status}）/ off the serious-dishonesty list ({listing.status})"
+                )
+                change = ListChange.DELISTED if after else ListChange.REINSTATED
+                await self.record(
+                    entry.agency_id, change, name=entry.name, filing_no=entry.filing_no, reason=reason, at=at
+                )
+        return applied
+
+    async def credit_listed(self, uscc: str) -> bool:
+        """Whether an agency with this USCC has a serious-dishonesty listing in force."""
+        t = CreditListed.__table__
+        stmt = sa.select(t.c.listing_id).where(t.c.uscc == uscc, t.c.listed.is_(True)).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
 
     async def regraded(self, agency_id: uuid.UUID, *, previous: str, grade: str, at: datetime) -> bool:
         """Record a listed agency's new credit grade as a change of the list (not listed, or the
