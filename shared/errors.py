@@ -138,6 +138,9 @@ class ErrorCode(StrEnum):
     SUPERVISION_HAZARD_NOT_VERIFIED = "supervision_hazard_not_verified"
     SUPERVISION_DEADLINE_PAST = "supervision_deadline_past"
     COMPLAINT_NOT_HEARD = "complaint_not_heard"
+    CREDIT_LISTING_EXISTS = "credit_listing_exists"
+    OBJECTION_PERIOD_OVER = "objection_period_over"
+    CREDIT_LISTED = "credit_listed"
     # notify
     WEBHOOK_URL_REFUSED = "webhook_url_refused"
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
@@ -231,6 +234,15 @@ MESSAGES: dict[ErrorCode, Text] = {
     ErrorCode.SUPERVISION_DEADLINE_PAST: text(
         "挂牌督办的整改期限不能早于今天",
         "The listed deadline must not be in the past",
+    ),
+    ErrorCode.CREDIT_LISTING_EXISTS: text(
+        "该组织已在严重失信名单程序中（告知、异议或列入期间）",
+        "This organisation already has a serious-dishonesty listing under way or in force",
+    ),
+    ErrorCode.OBJECTION_PERIOD_OVER: text("异议期已过", "The objection period is over"),
+    ErrorCode.CREDIT_LISTED: text(
+        "该机构已被列入严重失信名单，不得签订新的托管合同",
+        "The agency is on the serious-dishonesty list and may not enter new contracts",
     ),
     ErrorCode.WEBHOOK_URL_REFUSED: text(
         "不接受该回调地址（生产环境须为 https，且不得指向本机、内网或链路本地地址）",

@@ -7,12 +7,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.audit.models import AuditTask, Complaint, ContractView, CreditFile, Hazard, ServiceLog, SupervisionCase
+from services.audit.models import (
+    AuditTask,
+    Complaint,
+    ContractView,
+    CreditFile,
+    CreditListing,
+    Hazard,
+    ServiceLog,
+    SupervisionCase,
+)
 from shared.clock import as_utc
 from shared.events.catalog import (
     AgencyCreditChanged,
     AuditCompleted,
     ComplaintChanged,
+    CreditListingChanged,
     HazardChanged,
     ServiceLogChanged,
     SupervisionChanged,
@@ -115,4 +125,22 @@ def supervision_changed(case: SupervisionCase) -> SupervisionChanged:
         opened_at=as_utc(case.opened_at).isoformat(),
         ack_due_at=as_utc(case.ack_due_at).isoformat(),
         escalated=case.escalated_at is not None,
+    )
+
+
+def listing_changed(listing: CreditListing) -> CreditListingChanged:
+    """A serious-dishonesty listing; beyond the catalog's fields its dates and district (registry and
+    contracts keep who is on the list from these)."""
+    return CreditListingChanged(
+        id=str(listing.id),
+        version=listing.version,
+        org_uscc=listing.uscc,
+        org_kind=listing.org_kind.value,
+        status=str(listing.status),
+        reason=listing.reason,
+        objection_until=listing.objection_until,
+        name=listing.name,
+        district_code=listing.district_code,
+        listed_at=listing.listed_at,
+        until=listing.until,
     )

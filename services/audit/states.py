@@ -176,7 +176,53 @@ SUPERVISION.transition(
     emits=EventType.SUPERVISION_CLOSED,
 )
 
-MACHINES = (SERVICE_LOG, HAZARD, AUDIT_TASK, COMPLAINT, SUPERVISION)
+
+# --- the serious-dishonesty list (严重失信名单, SPEC §19) ----------------------------------------------
+class ListingStatus(Labelled):
+    NOTICED = "noticed"
+    OBJECTED = "objected"
+    LISTED = "listed"
+    REPAIRABLE = "repairable"
+    REPAIR_REQUESTED = "repair_requested"
+    REPAIRED = "repaired"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+LISTING = StateMachine("credit_listing", text("严重失信名单", "dishonesty listing"), ListingStatus)
+OBJECT = LISTING.action("objection", text("提出异议", "object"))
+DECIDE = LISTING.action("decide", text("作出决定", "decide"))
+REQUEST_REPAIR = LISTING.action("repair", text("申请信用修复", "request repair"))
+LAPSE = LISTING.action("lapse", text("异议期满列入", "list when the objection period ends"))
+OPEN_REPAIR = LISTING.action("open_repair", text("可申请修复", "become repairable"))
+EXPIRE = LISTING.action("expire", text("期满移出", "expire"))
+ORGANISATION = {Role.AGENCY, Role.ENTERPRISE}  # the organisation listed (which one: the repository's rule)
+REGULATOR = {Role.BUREAU, Role.ADMIN}
+LISTING.transition(OBJECT, ListingStatus.NOTICED, ListingStatus.OBJECTED, by=ORGANISATION)
+# A decision names its target (``step(..., to=)``): list or withdraw an objected notice; repair or
+# refuse a repair request (refused: back to repairable).
+LISTING.transition(DECIDE, ListingStatus.OBJECTED, ListingStatus.LISTED, by=REGULATOR, emits=EventType.CREDIT_LISTED)
+LISTING.transition(
+    DECIDE, ListingStatus.OBJECTED, ListingStatus.WITHDRAWN, by=REGULATOR, emits=EventType.CREDIT_WITHDRAWN
+)
+LISTING.transition(
+    DECIDE, ListingStatus.REPAIR_REQUESTED, ListingStatus.REPAIRED, by=REGULATOR, emits=EventType.CREDIT_REPAIRED
+)
+LISTING.transition(DECIDE, ListingStatus.REPAIR_REQUESTED, ListingStatus.REPAIRABLE, by=REGULATOR)
+LISTING.transition(REQUEST_REPAIR, ListingStatus.REPAIRABLE, ListingStatus.REPAIR_REQUESTED, by=ORGANISATION)
+# Time moves the rest (sweeps.credit_listings).
+LISTING.transition(LAPSE, ListingStatus.NOTICED, ListingStatus.LISTED, by={Role.SYSTEM}, emits=EventType.CREDIT_LISTED)
+LISTING.transition(OPEN_REPAIR, ListingStatus.LISTED, ListingStatus.REPAIRABLE, by={Role.SYSTEM})
+LISTING.transition(
+    EXPIRE,
+    [ListingStatus.LISTED, ListingStatus.REPAIRABLE],
+    ListingStatus.EXPIRED,
+    by={Role.SYSTEM},
+    emits=EventType.CREDIT_EXPIRED,
+)
+ON_THE_LIST = frozenset({ListingStatus.LISTED, ListingStatus.REPAIRABLE, ListingStatus.REPAIR_REQUESTED})
+
+MACHINES = (SERVICE_LOG, HAZARD, AUDIT_TASK, COMPLAINT, SUPERVISION, LISTING)
 
 LABELS: dict[StrEnum, Text] = {
     ServiceLogStatus.RECORDED: text("已填报", "recorded"),
@@ -195,6 +241,14 @@ LABELS: dict[StrEnum, Text] = {
     SupervisionStatus.ACKNOWLEDGED: text("已确认", "acknowledged"),
     SupervisionStatus.LISTED: text("已挂牌", "listed"),
     SupervisionStatus.CLOSED: text("已销号", "closed"),
+    ListingStatus.NOTICED: text("已告知（异议期内）", "noticed"),
+    ListingStatus.OBJECTED: text("已提出异议", "objected"),
+    ListingStatus.LISTED: text("已列入", "listed"),
+    ListingStatus.REPAIRABLE: text("已列入（可申请修复）", "listed, repairable"),
+    ListingStatus.REPAIR_REQUESTED: text("已申请信用修复", "repair requested"),
+    ListingStatus.REPAIRED: text("已信用修复", "repaired"),
+    ListingStatus.WITHDRAWN: text("已撤销", "withdrawn"),
+    ListingStatus.EXPIRED: text("已期满移出", "expired"),
 }
 
 # Who may bring each entity into being (a creation has no source state, so it is no transition).
@@ -202,10 +256,12 @@ RECORDS_SERVICE_LOGS = frozenset({Role.AGENCY})
 SUBMITS_COMPLAINTS = frozenset({Role.ENTERPRISE, Role.PUBLIC})  # the public: anonymously
 DRAWS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
 RECORDS_CREDIT = frozenset({Role.BUREAU, Role.ADMIN})  # a bureau's violations and commendations (SPEC §19)
+LISTS_DISHONESTY = frozenset({Role.BUREAU, Role.ADMIN})  # who proposes a serious-dishonesty listing (SPEC §19)
 # Who may read what only regulators read (which districts: the repository's rule).
 READS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
 READS_DASHBOARD = frozenset({Role.BUREAU, Role.ADMIN})
 LISTS_SUPERVISION = frozenset({Role.BUREAU, Role.ADMIN})  # the list of cases; a case's parties read their own
+READS_LISTINGS = frozenset({Role.BUREAU, Role.ADMIN})  # every listing in every state, every district
 
 
 class ContractStatus(StrEnum):

@@ -1,5 +1,5 @@
 """Time-based transitions of the audit service (``POST /api/v1/admin/sweep?service=audit``, and the
-periodic sweeper): hazards overdue, complaint overdue flags, missed visits. Each step is a
+periodic sweeper): hazards overdue, complaint overdue flags, missed visits, the dishonesty list's dates. Each step is a
 conditional update or a locked re-read, so replicas sweeping at once do each thing once. Dates
 (deadlines, due dates, the visits required so far) are compared with ``as_of``'s UTC date."""
 
@@ -29,4 +29,8 @@ async def escalate_supervision(runtime: Runtime, as_of: datetime) -> dict[str, i
     return {"supervision_escalated": await supervision.escalate_unacknowledged(runtime.unit_of_work(), as_of=as_of)}
 
 
-SWEEPS = (overdue_hazards, overdue_complaints, missed_visits, escalate_supervision)
+async def credit_listings(runtime: Runtime, as_of: datetime) -> dict[str, int]:
+    return await service.sweep_listings(runtime.unit_of_work(), as_of=as_of.date())
+
+
+SWEEPS = (overdue_hazards, overdue_complaints, missed_visits, escalate_supervision, credit_listings)

@@ -4,7 +4,14 @@ each applied to its read model and then to the contracts concerned (service.casc
 from __future__ import annotations
 
 from services.contracts import service
-from shared.events.catalog import CATALOG, AgencyStatusChanged, EngagementDeclared, EnterpriseChanged, EventType
+from shared.events.catalog import (
+    CATALOG,
+    AgencyStatusChanged,
+    CreditListingChanged,
+    EngagementDeclared,
+    EnterpriseChanged,
+    EventType,
+)
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.uow import UnitOfWork
@@ -32,3 +39,15 @@ async def on_enterprise(uow: UnitOfWork, event: CloudEvent) -> None:
 @CONSUMERS.on(EventType.AGENCY_ENGAGEMENT_DECLARED)
 async def on_engagement(uow: UnitOfWork, event: CloudEvent) -> None:
     await service.follow_engagement(uow, engagement=EngagementDeclared.model_validate(event.data))
+
+
+@CONSUMERS.on(
+    EventType.CREDIT_NOTICED,
+    EventType.CREDIT_LISTED,
+    EventType.CREDIT_WITHDRAWN,
+    EventType.CREDIT_EXPIRED,
+    EventType.CREDIT_REPAIRED,
+)
+async def on_credit_listing(uow: UnitOfWork, event: CloudEvent) -> None:
+    """An agency on the serious-dishonesty list enters no new contracts (SPEC §19)."""
+    await service.follow_credit_listing(uow, listing=CreditListingChanged.model_validate(event.data))

@@ -260,3 +260,16 @@ class FilingCounter(Base, table=True):
 
     year: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
     value: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+
+
+class CreditListed(Base, table=True):
+    """The serious-dishonesty listings of agencies (SPEC §19), from audit's ``credit.*`` events: one
+    row per listing, ``listed`` while it is in force (listed, repairable, repair requested)."""
+
+    __tablename__ = "credit_listed"
+
+    listing_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    uscc: str = Field(sa_column=sa.Column(sa.String(18), nullable=False, index=True))
+    listed: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from sqlmodel import col
 from services.contracts.models import (
     AgencyFacts,
     Contract,
+    CreditListed,
     EngagementFacts,
     EnterpriseFacts,
     FilingCounter,
@@ -49,6 +50,7 @@ from shared import scopes
 from shared.auth import Principal
 from shared.db import next_in_sequence
 from shared.errors import Forbidden
+from shared.events.catalog import CreditListingChanged
 from shared.i18n import text
 from shared.pagination import PageParams, keyset, page_of
 from shared.readmodel import upsert_if_newer
@@ -60,6 +62,7 @@ from shared.states import Action
 M = TypeVar("M")
 CONTRACTS = sa.inspect(Contract).local_table  # its columns, typed as SQL expressions
 SIGNATURES = sa.inspect(Signature).local_table
+LISTINGS = sa.inspect(CreditListed).local_table
 
 
 class Contracts(Repository[Contract]):
@@ -254,6 +257,32 @@ class Engagements(ReadModel[EngagementFacts]):
 
 
 SAFETY_EVALUATION = "safety_evaluation"
+ON_THE_LIST = frozenset({"listed", "repairable", "repair_requested"})  # audit's listing states in force
+
+
+class CreditListings(ReadModel[CreditListed]):
+    """The agencies' serious-dishonesty listings (SPEC §19), from audit's ``credit.*`` events."""
+
+    model, label, key = CreditListed, text("失信名单", "dishonesty listing"), "listing_id"
+
+    async def follow(self, listing: CreditListingChanged, *, at: datetime) -> bool:
+        """Keep an agency's listing from its event: ``listed`` while in force (listed, repairable,
+        repair requested)."""
+        return await self.apply(
+            {
+                "listing_id": uuid.UUID(listing.id),
+                "uscc": listing.org_uscc,
+                "listed": listing.status in ON_THE_LIST,
+                "version": listing.version,
+                "updated_at": at,
+            }
+        )
+
+    async def lists(self, uscc: str) -> bool:
+        """Whether an agency with this USCC is on the list now."""
+        t = LISTINGS
+        stmt = sa.select(t.c.listing_id).where(t.c.uscc == uscc, t.c.listed.is_(True)).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
 
 
 class FilingNumbers:

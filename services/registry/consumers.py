@@ -8,6 +8,8 @@ duplicate or stale and changes nothing, so the order of arrival does not matter.
 - ``contract.activated`` → the contract counts towards its agency's active contracts;
   ``contract.terminated`` / ``contract.expired`` → it no longer does. One row per contract with
   the newest version seen: a late ``activated`` after a ``terminated`` changes nothing.
+- ``credit.*`` → whether an agency is on the serious-dishonesty list: the directory leaves it out
+  while it is (SPEC §19), and shows it again once the listing ends if its filing is in force.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from services.registry.models import AgencyCredit, ContractTally, trail_heads
 from services.registry.repository import Directory
 from services.registry.service.directory import start_credit
 from shared.audit_trail import keep_head
-from shared.events.catalog import AgencyCreditChanged, ContractChanged, EventType
+from shared.events.catalog import AgencyCreditChanged, ContractChanged, CreditListingChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.readmodel import upsert_if_newer
@@ -65,3 +67,17 @@ async def contract_changed(uow: UnitOfWork, event: CloudEvent) -> None:
         },
         key=["contract_id"],
     )
+
+
+@CONSUMERS.on(
+    EventType.CREDIT_NOTICED,
+    EventType.CREDIT_LISTED,
+    EventType.CREDIT_WITHDRAWN,
+    EventType.CREDIT_EXPIRED,
+    EventType.CREDIT_REPAIRED,
+)
+async def credit_listing(uow: UnitOfWork, event: CloudEvent) -> None:
+    """An agency's serious-dishonesty listing in force or not (an enterprise's is not ours)."""
+    data = CreditListingChanged.model_validate(event.data)
+    if data.org_kind == "agency":
+        await Directory(uow.session).follow_listing(data, at=uow.now)

@@ -94,6 +94,7 @@ def test_valid_terms_break_no_rule():
         ),
         ({"enterprise": enterprise(risk_level="red")}, "inspection_below_minimum"),
         ({"overlapping": 1}, "term_overlaps"),
+        ({"credit_listed": True}, "credit_listed"),  # on the serious-dishonesty list (SPEC §19)
     ],
 )
 def test_each_rule(kw, expected):
@@ -112,9 +113,11 @@ def test_every_rule_is_checked_once_and_in_the_order_a_422_names_them():
         terms=Terms(engineer_name="张伟", services=(), start_date=date(2026, 4, 1), end_date=date(2026, 5, 1)),
         engineer_load=15,
         overlapping=1,
+        credit_listed=True,
     )
     assert everything_wrong == [
         "agency_not_approved",
+        "credit_listed",
         "agency_district_not_served",
         "agency_industry_not_served",
         "engineer_at_capacity",

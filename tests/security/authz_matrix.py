@@ -126,6 +126,14 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/supervision/{case_id}/acknowledge": GOV_A,
     "POST /api/v1/supervision/{case_id}/list": GOV_A,
     "POST /api/v1/supervision/{case_id}/close": GOV_A,  # its hazard is not verified: 409
+    # the serious-dishonesty list (SPEC §19): enterprise A's notice; the bureau of its district or the city
+    # decides, the enterprise objects and (once repairable: 409 here) requests repair; every bureau reads
+    "POST /api/v1/credit/listings": GOV_A,  # enterprise A's: under way already (409)
+    "GET /api/v1/credit/listings": PUBLIC,  # ?status=listed: the public list; bureaus see every state
+    "GET /api/v1/credit/listings/{listing_id}": BUREAUS | ENT_A,
+    "POST /api/v1/credit/listings/{listing_id}/objection": ENT_A,
+    "POST /api/v1/credit/listings/{listing_id}/decide": GOV_A,
+    "POST /api/v1/credit/listings/{listing_id}/repair": ENT_A,  # not repairable: 409
     # gateway (SPEC §14): an account's own settings, whatever its organisation's status
     "GET /api/v1/me/clients": EVERYONE,
     "DELETE /api/v1/me/clients/{client_id}": EVERYONE - {"readonly"},  # a random id: 404 for its owner too

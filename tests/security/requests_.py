@@ -29,6 +29,7 @@ PATH_IDS = {
     "sample_id": "sample",
     "complaint_id": "complaint",
     "case_id": "case",  # the supervision case of world A's major hazard
+    "listing_id": "listing",  # enterprise A's dishonesty notice
     "item_id": "inbox_item",  # notify: entA's item of the major hazard
     "subscription_id": "webhook",  # enterprise A's webhook
     "delivery_id": "delivery",  # … and its first delivery
@@ -79,6 +80,8 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     if path in SERVICE_QUERY:
         kw["params"] = {"service": "registry"}
+    if f"{method} {path}" == "GET /api/v1/credit/listings":
+        kw["params"] = {"status": "listed"}  # the public list (other states: bureaus only)
     key = f"{method} {path}"
     bodies: dict[str, Any] = {
         "POST /api/v1/accounts": {
@@ -157,6 +160,17 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
             "from": "2025-01-01",
             "to": "2025-01-31",
         },
+        # the dishonesty list: enterprise A's notice exists (a second one: 409); the decision withdraws it
+        # (never ``list``: no credit.listed, which fresh webhooks subscribe to as an event not emitted again)
+        "POST /api/v1/credit/listings": {
+            "org_uscc": w.uscc["entA"],
+            "org_kind": "enterprise",
+            "reason": "test",
+            "legal_basis": "test",
+        },
+        "POST /api/v1/credit/listings/{listing_id}/objection": {"statement": "test"},
+        "POST /api/v1/credit/listings/{listing_id}/decide": {"decision": "withdraw", "reasons": "test"},
+        "POST /api/v1/credit/listings/{listing_id}/repair": {"statement": "test"},
         "POST /api/v1/me/password": {"current_password": "not-the-password", "new_password": "Another-pa55word"},
         "POST /api/v1/admin/accounts/{account_id}/disable": {"reason": "test"},
         "POST /api/v1/admin/accounts/{account_id}/enable": {"reason": "test"},

@@ -35,6 +35,7 @@ async def versions(world: World) -> dict[str, int]:
         ("task", f"/api/v1/audits/{world.ids['task']}"),
         ("case", f"/api/v1/supervision/{world.ids['case']}"),
         ("webhook", f"/api/v1/webhooks/{world.ids['webhook']}"),
+        ("listing", f"/api/v1/credit/listings/{world.ids['listing']}"),
     ):
         r = await api.get(url, headers=h)
         assert r.status_code == 200, r.text

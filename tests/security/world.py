@@ -12,6 +12,8 @@ complaint and an audit task) and 440704 (agency B, enterprise B, contract B). Ac
 the city bureau (440700), bureau A (440703), bureau B (440704), the accounts of agency A/B and
 enterprise A/B, and a read-only client of bureau A.
 
+``listing``: a serious-dishonesty notice of enterprise A (SPEC §19), by bureau A.
+
 Notify (SPEC §15): ``inbox_item`` — the item the major hazard put in entA's inbox (the real way: the
 audit service's ``hazard.reported``, turned into items by notify); ``webhook`` — a subscription of
 enterprise A, made by entA (its organisation's admin) before the visit, so that the visit's events
@@ -347,6 +349,18 @@ async def build_world(platform: Platform) -> World:
     )
     w.ids["sample"] = sample["id"]
     w.ids["task"] = next(t["id"] for t in sample["tasks"] if str(t.get("contract_id")) == w.ids["contractA"])
+
+    # A serious-dishonesty notice of enterprise A (SPEC §19): of the enterprise, so that no other row
+    # sees a consequence (a listed agency would leave the directory and its contracts be refused).
+    async def noticed():
+        r = await api.post(
+            "/api/v1/credit/listings",
+            headers=w.headers["bureauA"],
+            json={"org_uscc": w.uscc["entA"], "org_kind": "enterprise", "reason": "测试", "legal_basis": "测试"},
+        )
+        return r.json() if r.status_code == 201 else None
+
+    w.ids["listing"] = (await eventually(noticed, timeout=30, interval=0.3))["id"]
     await _identity_actors(w, tag)
     await _notify_records(w)
     return w

@@ -1,7 +1,7 @@
 """The audit service's routes, one module per area (the same names as ``service/`` and
 ``repository/``): parse, call one use case, declare the response model and the errors."""
 
-from services.audit.api import audits, complaints, compliance, credit, hazards, servicelogs, supervision
+from services.audit.api import audits, complaints, compliance, credit, hazards, listings, servicelogs, supervision
 
 ROUTERS = (
     servicelogs.router,
@@ -11,4 +11,5 @@ ROUTERS = (
     complaints.router,
     credit.router,
     supervision.router,
+    listings.router,
 )

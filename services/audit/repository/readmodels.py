@@ -65,6 +65,11 @@ class Agencies(AuditRepository[AgencyView]):
         district, the city bureau, admin."""
         return scopes.district(principal, col(AgencyView.district_code))
 
+    async def by_uscc(self, uscc: str) -> list[AgencyView]:
+        """The agencies held for one USCC (normally one), the most recently changed first."""
+        stmt = sa.select(AgencyView).where(col(AgencyView.uscc) == uscc).order_by(col(AgencyView.updated_at).desc())
+        return list((await self.session.execute(stmt)).scalars())
+
 
 class Enterprises(AuditRepository[EnterpriseView]):
     model, label = EnterpriseView, text("企业", "enterprise")

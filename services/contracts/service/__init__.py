@@ -8,7 +8,12 @@ rules (pure); ``facts`` the parties' read models and the fallback to their ownin
 ``steps`` what every use case does with a step of the machine.
 """
 
-from services.contracts.service.cascades import follow_agency, follow_engagement, follow_enterprise
+from services.contracts.service.cascades import (
+    follow_agency,
+    follow_credit_listing,
+    follow_engagement,
+    follow_enterprise,
+)
 from services.contracts.service.drafting import amend_contract, create_contract
 from services.contracts.service.lifecycle import (
     cancel_contract,
@@ -28,6 +33,7 @@ __all__ = [
     "create_contract",
     "due",
     "follow_agency",
+    "follow_credit_listing",
     "follow_engagement",
     "follow_enterprise",
     "get_contract",

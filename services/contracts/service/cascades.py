@@ -10,6 +10,9 @@ strictly newer versions apply — and a stale or duplicate event changes nothing
   inspections a live contract no longer meets: ``risk_flagged`` and ``contract.flagged``, and when
   a later level is met again the flag is cleared and ``contract.flagged`` says so
   (``risk_flagged: false``), so that read models stay true.
+- an agency's serious-dishonesty listing (``credit.*``): while it is in force (listed, repairable,
+  repair requested) a new contract with the agency is refused (422 ``credit_listed``, rules.py);
+  contracts already made are not touched (SPEC §19 says "new contracts").
 """
 
 from __future__ import annotations
@@ -19,13 +22,19 @@ import uuid
 import structlog
 
 from services.contracts.models import AgencyStatus, Contract, FactSource
-from services.contracts.repository import Agencies, Contracts, Engagements, Enterprises
+from services.contracts.repository import Agencies, Contracts, CreditListings, Engagements, Enterprises
 from services.contracts.service import steps
 from services.contracts.service.facts import agency_values, enterprise_values
 from services.contracts.service.lifecycle import terminate
 from services.contracts.service.rules import meets_risk
 from services.contracts.states import CONTRACT, FLAG, REINSTATE, SUSPEND, TERMINATE, ContractStatus
-from shared.events.catalog import AgencyStatusChanged, EngagementDeclared, EnterpriseChanged, EventType
+from shared.events.catalog import (
+    AgencyStatusChanged,
+    CreditListingChanged,
+    EngagementDeclared,
+    EnterpriseChanged,
+    EventType,
+)
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("contracts.cascades")
@@ -134,3 +143,10 @@ async def follow_engagement(uow: UnitOfWork, *, engagement: EngagementDeclared) 
             "updated_at": uow.now,
         }
     )
+
+
+async def follow_credit_listing(uow: UnitOfWork, *, listing: CreditListingChanged) -> None:
+    """Keep whether an agency is on the list (an enterprise's listing is not ours)."""
+    if listing.org_kind != "agency":
+        return
+    await CreditListings(uow.session).follow(listing, at=uow.now)

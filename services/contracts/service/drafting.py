@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.contracts.models import AgencyFacts, Contract, ContractHistory, EnterpriseFacts, Party
-from services.contracts.repository import Contracts, Engagements
+from services.contracts.repository import Contracts, CreditListings, Engagements
 from services.contracts.schemas import ContractAmend, ContractCreate, ServiceLine
 from services.contracts.service import facts, steps
 from services.contracts.service.rules import Proposal, Terms, check_terms, meets_risk, raise_violations
@@ -147,6 +147,7 @@ async def check_rules(
                 engineer_load=load,
                 overlapping=overlapping,
                 last_evaluation=last_evaluation,
+                credit_listed=await CreditListings(uow.session).lists(agency.uscc),
             )
         )
     )

@@ -44,6 +44,7 @@ class Proposal:
     engineer_load: int = 0  # the engineer's other binding contracts with this agency
     overlapping: int = 0  # the enterprise's other contracts claiming the term (signed by it, live)
     last_evaluation: date | None = None  # the end of the agency's latest safety evaluation of it
+    credit_listed: bool = False  # the agency is on the serious-dishonesty list (SPEC §19)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,19 @@ def agency_in_force(p: Proposal) -> Violation | None:
         text(
             f"所选机构当前状态为 {p.agency.status}，仅已备案（approved）的机构可以签订托管协议",
             f"The agency is {p.agency.status}; only approved agencies may contract",
+        ),
+    )
+
+
+def agency_not_credit_listed(p: Proposal) -> Violation | None:
+    if not p.credit_listed:
+        return None
+    return Violation(
+        ErrorCode.CREDIT_LISTED,
+        "agency_id",
+        text(
+            "所选机构已被列入严重失信名单，不得签订新的托管协议",
+            "The agency is on the serious-dishonesty list and may not enter new contracts",
         ),
     )
 
@@ -228,6 +242,7 @@ def no_conflict_of_interest(p: Proposal) -> Violation | None:
 Rule = Callable[[Proposal], Violation | None]
 RULES: tuple[Rule, ...] = (
     agency_in_force,
+    agency_not_credit_listed,
     district_served,
     industry_served,
     engineer_registered,

@@ -19,6 +19,7 @@ from services.registry.models import (
     Agency,
     AgencyCredit,
     ContractTally,
+    CreditListed,
     DirectoryChange,
     DirectoryDistrict,
     DirectoryEntry,
@@ -26,8 +27,12 @@ from services.registry.models import (
 )
 from services.registry.repository.agencies import cursor_uuid
 from services.registry.states import AgencyStatus, ListChange
+from shared.events.catalog import CreditListingChanged
 from shared.ids import new_id
 from shared.pagination import PageParams, keyset, page_of
+from shared.readmodel import upsert_if_newer
+
+ON_THE_LIST = frozenset({"listed", "repairable", "repair_requested"})  # audit's listing states in force
 
 
 def cursor_time(value: object) -> datetime:
@@ -113,6 +118,45 @@ class Directory:
             await self.record(agency_id, change, name=agency.name, filing_no=agency.filing_no, reason=reason, at=at)
         return removed
 
+    async def follow_listing(self, listing: CreditListingChanged, *, at: datetime) -> bool:
+        """Keep an agency's serious-dishonesty listing from its event (SPEC §19): ``listed`` while
+        in force (listed, repairable, repair requested); the directory leaves it out meanwhile. A
+        listed agency's leaving and coming back are changes of the list (``delisted`` /
+        ``reinstated``, with the reason) when it has an entry."""
+        before = await self.credit_listed(listing.org_uscc)
+        applied = await upsert_if_newer(
+            self.session,
+            CreditListed.__table__,
+            {
+                "listing_id": uuid.UUID(listing.id),
+                "uscc": listing.org_uscc,
+                "listed": listing.status in ON_THE_LIST,
+                "version": listing.version,
+                "updated_at": at,
+            },
+            key=["listing_id"],
+        )
+        after = await self.credit_listed(listing.org_uscc)
+        if applied and before != after:
+            e = DirectoryEntry.__table__
+            for entry in (await self.session.execute(sa.select(e).where(e.c.uscc == listing.org_uscc))).all():
+                reason = (
+                    f"列入严重失信名单：{listing.reason} / on the serious-dishonesty list: {listing.reason}"
+                    if after
+                    else f"移出严重失信名单（{listing.status}）/ off the serious-dishonesty list ({listing.status})"
+                )
+                change = ListChange.DELISTED if after else ListChange.REINSTATED
+                await self.record(
+                    entry.agency_id, change, name=entry.name, filing_no=entry.filing_no, reason=reason, at=at
+                )
+        return applied
+
+    async def credit_listed(self, uscc: str) -> bool:
+        """Whether an agency with this USCC has a serious-dishonesty listing in force."""
+        t = CreditListed.__table__
+        stmt = sa.select(t.c.listing_id).where(t.c.uscc == uscc, t.c.listed.is_(True)).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
+
     async def regraded(self, agency_id: uuid.UUID, *, previous: str, grade: str, at: datetime) -> bool:
         """Record a listed agency's new credit grade as a change of the list (not listed, or the
         same grade: nothing to record)."""
@@ -196,6 +240,10 @@ class Directory:
         ).select_from(
             e.outerjoin(c, c.c.agency_id == e.c.agency_id).outerjoin(active, active.c.agency_id == e.c.agency_id)
         )
+        # an agency on the serious-dishonesty list is not shown (SPEC §19); its entry stays, so it is
+        # back once the listing ends if its filing is still in force
+        listed = CreditListed.__table__
+        stmt = stmt.where(~sa.exists().where(listed.c.uscc == e.c.uscc, listed.c.listed.is_(True)))
         if filters.district:
             d = DirectoryDistrict.__table__
             stmt = stmt.where(sa.exists().where(d.c.agency_id == e.c.agency_id, d.c.district_code == filters.district))

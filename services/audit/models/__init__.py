@@ -410,3 +410,9 @@ class SupervisionCase(Base, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=TS)
     close_notes: str | None = Field(default=None, sa_type=sa.Text)
     version: int = 1
+
+
+# The tables of one area each, in their own module (they use the building blocks above).
+from services.audit.models.listings import CreditListing, ListingOrgKind  # noqa: E402
+
+__all__ = ["CreditListing", "ListingOrgKind"]

@@ -410,3 +410,27 @@ class SupervisionCaseRead(Read):
     closed_at: UTC | None = None
     close_notes: str | None = None
     version: int
+
+
+# The models of one area each, in their own module (they use the building blocks above).
+from services.audit.schemas.listings import (  # noqa: E402
+    CreditListingCreate,
+    CreditListingPublic,
+    CreditListingRead,
+    ListingDecision,
+    ListingDecisionBody,
+    ListingStatusIn,
+    ObjectionBody,
+    RepairBody,
+)
+
+__all__ = [
+    "CreditListingCreate",
+    "CreditListingPublic",
+    "CreditListingRead",
+    "ListingDecision",
+    "ListingDecisionBody",
+    "ListingStatusIn",
+    "ObjectionBody",
+    "RepairBody",
+]
