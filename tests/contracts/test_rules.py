@@ -114,6 +114,7 @@ def test_every_rule_is_checked_once_and_in_the_order_a_422_names_them():
         engineer_load=15,
         overlapping=1,
         credit_listed=True,
+        last_evaluation=date(2025, 12, 31),
     )
     assert everything_wrong == [
         "agency_not_approved",
@@ -124,6 +125,7 @@ def test_every_rule_is_checked_once_and_in_the_order_a_422_names_them():
         "term_out_of_policy",
         "inspection_below_minimum",
         "term_overlaps",
+        "conflict_of_interest",
     ]
     assert len(RULES) == len(everything_wrong) + 1  # engineer_not_registered excludes engineer_at_capacity
 

@@ -24,7 +24,7 @@ from services.audit.models import BureauCreditKind, ComplaintCategory, Complaint
 from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, SupervisionStatus
 from shared.clock import as_utc
 from shared.reference import ServiceItem
-from shared.validation import Line, Reason, check_phone, no_control
+from shared.validation import Reason, check_phone, no_control
 
 Str = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_control)]
 Free = Annotated[str, AfterValidator(no_control)]
@@ -343,76 +343,13 @@ class ComplaintRead(Read):
     tracking_code: str | None = None  # only in the answer to an anonymous complaint, never stored in clear
 
 
-# --- credit -----------------------------------------------------------------------------------------
-MAX_CREDIT_DELTA = 100  # a bureau record's |delta| (docs/DECISIONS.md D31)
-
-
-class CreditRecordCreate(Strict):
-    """A bureau's credit fact (SPEC §19). The sign follows the kind — a violation negative, a
-    commendation positive — which the use case checks (422 ``credit_delta_sign``)."""
-
-    kind: BureauCreditKindIn
-    delta: Annotated[int, Field(strict=True, ge=-MAX_CREDIT_DELTA, le=MAX_CREDIT_DELTA)]
-    reason: Reason
-    ref: Annotated[Line, StringConstraints(max_length=120)] | None = None  # e.g. the decision's document number
-
-
-class CreditRecordRead(Read):
-    id: uuid.UUID
-    agency_id: uuid.UUID
-    kind: str
-    delta: int
-    at: UTC
-    ref: str | None = None
-    reason: str | None = None
-    recorded_by: str | None = None
-    version: int
-
-
-class CreditFileRead(Read):
-    agency_id: uuid.UUID
-    score: int
-    grade: str
-    version: int
-    records: list[CreditRecordRead]
-
-
-# --- major-hazard supervision -------------------------------------------------------------------------
-class SupervisionListBody(Strict):
-    deadline: date  # not in the past (the use case's rule: it needs the clock)
-    measures: Annotated[Str, Field(max_length=5000)]
-    responsible: Annotated[Line, StringConstraints(max_length=200)]
-
-
-class SupervisionCloseBody(Strict):
-    notes: Annotated[Str, Field(max_length=5000)]
-
-
-class SupervisionCaseRead(Read):
-    id: uuid.UUID
-    hazard_id: uuid.UUID
-    contract_id: uuid.UUID
-    agency_id: uuid.UUID
-    enterprise_uscc: str
-    district_code: str
-    status: str
-    opened_at: UTC
-    ack_due_at: UTC
-    acknowledged_by: str | None = None
-    acknowledged_at: UTC | None = None
-    escalated_at: UTC | None = None
-    listed_by: str | None = None
-    listed_at: UTC | None = None
-    deadline: date | None = None
-    measures: str | None = None
-    responsible: str | None = None
-    closed_by: str | None = None
-    closed_at: UTC | None = None
-    close_notes: str | None = None
-    version: int
-
-
 # The models of one area each, in their own module (they use the building blocks above).
+from services.audit.schemas.credit import (  # noqa: E402
+    MAX_CREDIT_DELTA,
+    CreditFileRead,
+    CreditRecordCreate,
+    CreditRecordRead,
+)
 from services.audit.schemas.listings import (  # noqa: E402
     CreditListingCreate,
     CreditListingPublic,
@@ -423,14 +360,26 @@ from services.audit.schemas.listings import (  # noqa: E402
     ObjectionBody,
     RepairBody,
 )
+from services.audit.schemas.supervision import (  # noqa: E402
+    SupervisionCaseRead,
+    SupervisionCloseBody,
+    SupervisionListBody,
+)
 
 __all__ = [
+    "MAX_CREDIT_DELTA",
+    "CreditFileRead",
     "CreditListingCreate",
     "CreditListingPublic",
     "CreditListingRead",
+    "CreditRecordCreate",
+    "CreditRecordRead",
     "ListingDecision",
     "ListingDecisionBody",
     "ListingStatusIn",
     "ObjectionBody",
     "RepairBody",
+    "SupervisionCaseRead",
+    "SupervisionCloseBody",
+    "SupervisionListBody",
 ]
