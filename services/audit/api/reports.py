@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from services.audit.schemas import (
+from services.audit.schemas.reports import (
     ReportAssignBody,
     ReportCloseBody,
     ReportCreate,

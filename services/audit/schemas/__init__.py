@@ -360,16 +360,6 @@ from services.audit.schemas.listings import (  # noqa: E402
     ObjectionBody,
     RepairBody,
 )
-from services.audit.schemas.reports import (  # noqa: E402
-    ReportAssignBody,
-    ReportCloseBody,
-    ReportCreate,
-    ReportHandleBody,
-    ReportRead,
-    ReportStatusIn,
-    ReportTrackBody,
-    ReportTracked,
-)
 from services.audit.schemas.supervision import (  # noqa: E402
     SupervisionCaseRead,
     SupervisionCloseBody,
@@ -389,14 +379,6 @@ __all__ = [
     "ListingStatusIn",
     "ObjectionBody",
     "RepairBody",
-    "ReportAssignBody",
-    "ReportCloseBody",
-    "ReportCreate",
-    "ReportHandleBody",
-    "ReportRead",
-    "ReportStatusIn",
-    "ReportTrackBody",
-    "ReportTracked",
     "SupervisionCaseRead",
     "SupervisionCloseBody",
     "SupervisionListBody",

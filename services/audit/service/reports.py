@@ -18,7 +18,7 @@ from services.audit import events
 from services.audit.models import Report, ReportOutcome, ReportStep
 from services.audit.repository import Listing
 from services.audit.repository.reports import Reports
-from services.audit.schemas import ReportCreate
+from services.audit.schemas.reports import ReportCreate
 from services.audit.service.complaints import new_tracking_code, tracking_digest
 from services.audit.states import ASSIGN, CLOSE_REPORT, HANDLE, READS_REPORTS, REPORT, ReportStatus
 from shared.errors import ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
