@@ -14,6 +14,7 @@ from services.audit.models import (
     CreditFile,
     CreditListing,
     Hazard,
+    Report,
     ServiceLog,
     SupervisionCase,
 )
@@ -24,6 +25,7 @@ from shared.events.catalog import (
     ComplaintChanged,
     CreditListingChanged,
     HazardChanged,
+    ReportChanged,
     ServiceLogChanged,
     SupervisionChanged,
     VisitMissed,
@@ -100,6 +102,21 @@ def complaint_changed(complaint: Complaint) -> ComplaintChanged:
         contract_id=str(complaint.contract_id) if complaint.contract_id else None,
         outcome=str(complaint.outcome) if complaint.outcome else None,
         response_due=complaint.response_due,
+    )
+
+
+def report_changed(report: Report) -> ReportChanged:
+    """A public report (SPEC §22), with its outcome once closed."""
+    return ReportChanged(
+        id=str(report.id),
+        version=report.version,
+        district_code=report.district_code,
+        town=report.town,
+        category=report.category.value,
+        enterprise_name=report.enterprise_name,
+        enterprise_uscc=report.enterprise_uscc,
+        status=str(report.status),
+        outcome=str(report.outcome) if report.outcome else None,
     )
 
 

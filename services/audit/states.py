@@ -222,7 +222,26 @@ LISTING.transition(
 )
 ON_THE_LIST = frozenset({ListingStatus.LISTED, ListingStatus.REPAIRABLE, ListingStatus.REPAIR_REQUESTED})
 
-MACHINES = (SERVICE_LOG, HAZARD, AUDIT_TASK, COMPLAINT, SUPERVISION, LISTING)
+
+# --- public reports (群众举报, SPEC §22) ----------------------------------------------------------------
+class ReportStatus(Labelled):
+    RECEIVED = "received"
+    ASSIGNED = "assigned"
+    HANDLED = "handled"
+    CLOSED = "closed"
+
+
+# Received from the public (or any account) by creation; the district's bureau, or the city, moves
+# it on (which bureau: the repository's ``writable``).
+REPORT = StateMachine("report", text("群众举报", "public report"), ReportStatus)
+ASSIGN = REPORT.action("assign", text("交办", "assign"))
+HANDLE = REPORT.action("handle", text("核查处理", "handle"))
+CLOSE_REPORT = REPORT.action("close", text("办结", "close"))
+REPORT.transition(ASSIGN, ReportStatus.RECEIVED, ReportStatus.ASSIGNED, by=REGULATOR)
+REPORT.transition(HANDLE, ReportStatus.ASSIGNED, ReportStatus.HANDLED, by=REGULATOR)
+REPORT.transition(CLOSE_REPORT, ReportStatus.HANDLED, ReportStatus.CLOSED, by=REGULATOR, emits=EventType.REPORT_CLOSED)
+
+MACHINES = (SERVICE_LOG, HAZARD, AUDIT_TASK, COMPLAINT, SUPERVISION, LISTING, REPORT)
 
 LABELS: dict[StrEnum, Text] = {
     ServiceLogStatus.RECORDED: text("已填报", "recorded"),
@@ -249,6 +268,10 @@ LABELS: dict[StrEnum, Text] = {
     ListingStatus.REPAIRED: text("已信用修复", "repaired"),
     ListingStatus.WITHDRAWN: text("已撤销", "withdrawn"),
     ListingStatus.EXPIRED: text("已期满移出", "expired"),
+    ReportStatus.RECEIVED: text("已受理", "received"),
+    ReportStatus.ASSIGNED: text("已交办", "assigned"),
+    ReportStatus.HANDLED: text("已核查处理", "handled"),
+    ReportStatus.CLOSED: text("已办结", "closed"),
 }
 
 # Who may bring each entity into being (a creation has no source state, so it is no transition).
@@ -256,6 +279,7 @@ RECORDS_SERVICE_LOGS = frozenset({Role.AGENCY})
 SUBMITS_COMPLAINTS = frozenset({Role.ENTERPRISE, Role.PUBLIC})  # the public: anonymously
 DRAWS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
 RECORDS_CREDIT = frozenset({Role.BUREAU, Role.ADMIN})  # a bureau's violations and commendations (SPEC §19)
+READS_REPORTS = frozenset({Role.BUREAU, Role.ADMIN})  # public reports (which districts: the repository's rule)
 LISTS_DISHONESTY = frozenset({Role.BUREAU, Role.ADMIN})  # who proposes a serious-dishonesty listing (SPEC §19)
 # Who may read what only regulators read (which districts: the repository's rule).
 READS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})

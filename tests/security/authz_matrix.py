@@ -134,6 +134,16 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/credit/listings/{listing_id}/objection": ENT_A,
     "POST /api/v1/credit/listings/{listing_id}/decide": GOV_A,
     "POST /api/v1/credit/listings/{listing_id}/repair": ENT_A,  # not repairable: 409
+    # public reports (SPEC §22): world A's anonymous report about a firm of 440703; anyone may report
+    # (a token that may write: not the read-only client, not the unverified organisation's); the bureau
+    # of the district or the city handles it; every bureau lists (its own districts')
+    "POST /api/v1/reports": {"anon"} | (EVERYONE - {"readonly", "pending"}),
+    "POST /api/v1/reports/track": set(),  # public, but only with the right code and phone (sent: a wrong code)
+    "GET /api/v1/reports": BUREAUS,
+    "GET /api/v1/reports/{report_id}": READ_A,
+    "POST /api/v1/reports/{report_id}/assign": GOV_A,
+    "POST /api/v1/reports/{report_id}/handle": GOV_A,  # only once assigned (409 before)
+    "POST /api/v1/reports/{report_id}/close": GOV_A,  # only once handled (409 before)
     # gateway (SPEC §14): an account's own settings, whatever its organisation's status
     "GET /api/v1/me/clients": EVERYONE,
     "DELETE /api/v1/me/clients/{client_id}": EVERYONE - {"readonly"},  # a random id: 404 for its owner too
@@ -185,7 +195,7 @@ OAUTH = {
 }
 # Admin calls whose success would be a nuisance to the other rows, and what the admin gets instead.
 # Public operations guarded by a secret in the body; the matrix sends a wrong one.
-GUESSED_SECRET = {"POST /api/v1/complaints/track"}
+GUESSED_SECRET = {"POST /api/v1/complaints/track", "POST /api/v1/reports/track"}
 ADMIN_EXPECT = {"POST /api/v1/admin/dlq/{dead_letter_id}/replay": 404}  # a random dead-letter id
 # Allowed callers that get 404 because the path names a random record (it is not theirs to delete).
 NOT_FOUND_WHEN_ALLOWED = {

@@ -30,6 +30,7 @@ PATH_IDS = {
     "complaint_id": "complaint",
     "case_id": "case",  # the supervision case of world A's major hazard
     "listing_id": "listing",  # enterprise A's dishonesty notice
+    "report_id": "report",  # an anonymous public report about a firm of 440703
     "item_id": "inbox_item",  # notify: entA's item of the major hazard
     "subscription_id": "webhook",  # enterprise A's webhook
     "delivery_id": "delivery",  # … and its first delivery
@@ -143,6 +144,18 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         },
         "POST /api/v1/complaints/track": {"id": w.ids["complaint"], "tracking_code": "guessed-code-0000"},
         "POST /api/v1/complaints/{complaint_id}/forward": {},
+        "POST /api/v1/reports": {
+            "enterprise_name": "某某化工有限公司",
+            "district_code": "440703",
+            "address": "某某路 1 号",
+            "category": "hazard",
+            "description": "仓库堆放危化品",
+            "contact_phone": "13800138000",
+        },
+        "POST /api/v1/reports/track": {"tracking_code": "guessed-code-0000", "contact_phone": "13800138000"},
+        "POST /api/v1/reports/{report_id}/assign": {"town": "某某镇", "notes": "请核查"},
+        "POST /api/v1/reports/{report_id}/handle": {"notes": "已核查"},
+        "POST /api/v1/reports/{report_id}/close": {"outcome": "substantiated", "notes": "属实"},
         "POST /api/v1/complaints/{complaint_id}/respond": {"response": "已处理"},
         "POST /api/v1/complaints/{complaint_id}/resolve": {"outcome": "dismissed", "notes": "ok"},
         "POST /api/v1/supervision/{case_id}/list": {

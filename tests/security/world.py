@@ -334,6 +334,20 @@ async def build_world(platform: Platform) -> World:
         )
     )
     w.ids["complaint"] = complaint["id"]
+    report = await _ok(
+        await api.post(
+            "/api/v1/reports",
+            json={
+                "enterprise_name": "某某化工有限公司",
+                "district_code": "440703",
+                "address": "某某路 1 号",
+                "category": "hazard",
+                "description": "仓库堆放危化品",
+                "contact_phone": "13800138000",
+            },
+        )
+    )
+    w.ids["report"] = report["id"]
 
     async def audit_knows_contract():
         r = await api.get(f"/api/v1/compliance/contracts/{w.ids['contractA']}", headers=w.headers["bureauA"])

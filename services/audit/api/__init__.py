@@ -1,7 +1,17 @@
 """The audit service's routes, one module per area (the same names as ``service/`` and
 ``repository/``): parse, call one use case, declare the response model and the errors."""
 
-from services.audit.api import audits, complaints, compliance, credit, hazards, listings, servicelogs, supervision
+from services.audit.api import (
+    audits,
+    complaints,
+    compliance,
+    credit,
+    hazards,
+    listings,
+    reports,
+    servicelogs,
+    supervision,
+)
 
 ROUTERS = (
     servicelogs.router,
@@ -12,4 +22,5 @@ ROUTERS = (
     credit.router,
     supervision.router,
     listings.router,
+    reports.router,
 )

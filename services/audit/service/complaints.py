@@ -78,7 +78,13 @@ class ComplaintSeen:
         return None if hidden else self._complaint.complainant_uscc
 
 
-def _digest(code: str) -> str:
+def new_tracking_code() -> str:
+    """A tracking code: random and unguessable (96 bits), shown once (public reports use it too)."""
+    return secrets.token_urlsafe(12)
+
+
+def tracking_digest(code: str) -> str:
+    """What is stored of a tracking code: its SHA-256."""
     return hashlib.sha256(code.encode()).hexdigest()
 
 
@@ -99,7 +105,7 @@ async def submit_complaint(uow: UnitOfWork, *, body: ComplaintCreate) -> Complai
             code=ErrorCode.CONTACT_PHONE_REQUIRED,
             errors=[FieldError("contact_phone", text("必填", "required"))],
         )
-    code = secrets.token_urlsafe(12) if principal.is_anonymous else None
+    code = new_tracking_code() if principal.is_anonymous else None
     today = uow.clock.today()
     async with uow:
         agency = await Agencies(uow.session).find(body.agency_id)
@@ -121,7 +127,7 @@ async def submit_complaint(uow: UnitOfWork, *, body: ComplaintCreate) -> Complai
             complainant_uscc=complainant_of(principal),
             contact_phone=body.contact_phone,
             anonymous=principal.is_anonymous,
-            tracking_sha256=_digest(code) if code else None,
+            tracking_sha256=tracking_digest(code) if code else None,
             category=body.category,
             description=body.description,
             status=ComplaintStatus.RECEIVED,
@@ -178,9 +184,9 @@ async def track_complaint(uow: UnitOfWork, *, complaint_id: uuid.UUID, code: str
         expected = (
             complaint.tracking_sha256
             if complaint is not None and complaint.tracking_sha256
-            else _digest(secrets.token_urlsafe(12))
+            else tracking_digest(new_tracking_code())
         )
-        if complaint is None or not hmac.compare_digest(expected, _digest(code)):
+        if complaint is None or not hmac.compare_digest(expected, tracking_digest(code)):
             raise NotFound(text("投诉不存在", "Complaint not found"))
         timeline = await complaints.timeline(complaint.id)
     return _seen(uow, complaint, timeline=timeline)
