@@ -53,8 +53,11 @@ HAZARD = StateMachine("hazard", text("隐患", "hazard"), HazardStatus)
 RECTIFY = HAZARD.action("rectify", text("提交整改", "rectify"))
 VERIFY = HAZARD.action("verify", text("验收整改", "verify"))
 MARK_OVERDUE = HAZARD.action("mark_overdue", text("标记逾期", "mark overdue"))
-# An overdue hazard stays closable: the enterprise still rectifies it, and the agency verifies one
-# that went overdue while awaiting verification (the use case checks it carries ``rectified_at``).
+REJECT_RECTIFICATION = HAZARD.action("reject_rectification", text("驳回整改", "reject the rectification"))
+# An overdue hazard stays closable: the enterprise still rectifies it, and the agency verifies (or
+# rejects) one that went overdue while awaiting verification (the use case checks it carries
+# ``rectified_at``). The district's bureau (or the city) verifies a *major* hazard after its own
+# inspection, rectified or not (the use case checks the level: D42).
 HAZARD.transition(
     RECTIFY,
     [HazardStatus.OPEN, HazardStatus.OVERDUE],
@@ -66,8 +69,16 @@ HAZARD.transition(
     VERIFY,
     [HazardStatus.RECTIFIED, HazardStatus.OVERDUE],
     HazardStatus.VERIFIED,
-    by={Role.AGENCY},
+    by={Role.AGENCY, Role.BUREAU},
     emits=EventType.HAZARD_VERIFIED,
+)
+HAZARD.transition(VERIFY, HazardStatus.OPEN, HazardStatus.VERIFIED, by={Role.BUREAU}, emits=EventType.HAZARD_VERIFIED)
+HAZARD.transition(
+    REJECT_RECTIFICATION,
+    [HazardStatus.RECTIFIED, HazardStatus.OVERDUE],
+    HazardStatus.OPEN,
+    by={Role.AGENCY},
+    emits=EventType.HAZARD_RECTIFICATION_REJECTED,
 )
 HAZARD.transition(
     MARK_OVERDUE,

@@ -304,6 +304,7 @@ class EventType(StrEnum):
     HAZARD_RECTIFIED = "hazard.rectified"
     HAZARD_VERIFIED = "hazard.verified"
     HAZARD_OVERDUE = "hazard.overdue"
+    HAZARD_RECTIFICATION_REJECTED = "hazard.rectification_rejected"
     VISIT_MISSED = "visit.missed"
     AUDIT_COMPLETED = "audit.completed"
     COMPLAINT_RECEIVED = "complaint.received"
@@ -385,6 +386,7 @@ CATALOG: dict[EventType, type[EventData]] = {
     ),
     **_models(ServiceLogChanged, E.SERVICELOG_RECORDED, E.SERVICELOG_CONFIRMED, E.SERVICELOG_DISPUTED),
     **_models(HazardChanged, E.HAZARD_REPORTED, E.HAZARD_RECTIFIED, E.HAZARD_VERIFIED, E.HAZARD_OVERDUE),
+    **_models(HazardChanged, E.HAZARD_RECTIFICATION_REJECTED),
     E.VISIT_MISSED: VisitMissed,
     E.AUDIT_COMPLETED: AuditCompleted,
     **_models(ComplaintChanged, E.COMPLAINT_RECEIVED, E.COMPLAINT_FORWARDED, E.COMPLAINT_RESPONDED, E.COMPLAINT_CLOSED),

@@ -38,12 +38,22 @@ def headers_for(contract, role: Role) -> dict[str, str]:
     }[role]()
 
 
-def role_for(machine, action) -> Role:
-    """A role the action is declared for: a refusal is then the state's doing, not the role's."""
-    return sorted(next(t.by for t in machine.transitions if t.action == action) - {Role.SYSTEM})[0]
+def role_for(machine, action, state=None) -> Role:
+    """A role the action is declared for (from ``state`` when it is allowed there): a refusal is then
+    the state's doing, not the role's."""
+    by = next(
+        (t.by for t in machine.transitions if t.action == action and t.source == state),
+        next(t.by for t in machine.transitions if t.action == action),
+    )
+    return sorted(by - {Role.SYSTEM})[0]
 
 
-async def log_with_hazard(h, contract, *, deadline):
+def path_of(action) -> str:
+    """An action's URL segment: ``reject_rectification`` → ``reject-rectification``."""
+    return action.name.replace("_", "-")
+
+
+async def log_with_hazard(h, contract, *, deadline, level="general"):
     visit = min(TODAY, deadline - timedelta(days=5))
     r = await h.client.post(
         "/api/v1/service-logs",
@@ -52,7 +62,7 @@ async def log_with_hazard(h, contract, *, deadline):
             contract,
             visit_date=visit,
             summary=f"visit {next(_visits)}",
-            hazards=[hazard(deadline=deadline, visit_date=visit)],
+            hazards=[hazard(level, deadline=deadline, visit_date=visit)],
         ),
     )
     assert r.status_code == 201, r.text
@@ -119,7 +129,8 @@ async def test_every_service_log_action_in_every_state(sqlite_backend):
 
 async def test_every_hazard_action_in_every_state(sqlite_backend):
     """Overdue hazards are built by the sweep (deadline passed); the sweep's own step is checked
-    last, with a later ``as_of`` that reaches only the hazards made for it."""
+    last, with a later ``as_of`` that reaches only the hazards made for it. The hazards are major,
+    so that the bureau's verification (of an open one) is exercised too."""
     async with audit_app(sqlite_backend) as h:
         contract = await h.setup(start_date=TODAY - timedelta(days=30))
         long_due, soon_due, past_due = TODAY + timedelta(days=20), TODAY + timedelta(days=5), TODAY - timedelta(days=5)
@@ -127,7 +138,9 @@ async def test_every_hazard_action_in_every_state(sqlite_backend):
 
         async def in_state(state, deadline):
             hazard_id = (
-                await log_with_hazard(h, contract, deadline=past_due if state == HazardStatus.OVERDUE else deadline)
+                await log_with_hazard(
+                    h, contract, deadline=past_due if state == HazardStatus.OVERDUE else deadline, level="major"
+                )
             )["hazards"][0]["id"]
             if state != HazardStatus.OPEN:  # rectified first: an overdue one may then be verified
                 await post(h, f"/api/v1/hazards/{hazard_id}/rectify", enterprise, {"note": "已整改"})
@@ -147,10 +160,10 @@ async def test_every_hazard_action_in_every_state(sqlite_backend):
             if action == MARK_OVERDUE:
                 continue
             path, headers = (
-                f"/api/v1/hazards/{hazard_id}/{action.name}",
-                headers_for(contract, role_for(HAZARD, action)),
+                f"/api/v1/hazards/{hazard_id}/{path_of(action)}",
+                headers_for(contract, role_for(HAZARD, action, state if allowed else None)),
             )
-            body = {"note": "复查"} if action.name == "rectify" else None
+            body = {"rectify": {"note": "复查"}, "reject_rectification": {"reason": "未整改到位"}}.get(action.name)
             if allowed:
                 target = HAZARD.step(action, state).target
                 if (await post(h, path, headers, body))["status"] != target:

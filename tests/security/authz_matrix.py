@@ -103,7 +103,9 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/hazards": EVERYONE,
     "GET /api/v1/hazards/{hazard_id}": READ_A | PARTIES_A,
     "POST /api/v1/hazards/{hazard_id}/rectify": ENT_A,
-    "POST /api/v1/hazards/{hazard_id}/verify": {"agencyA"},
+    # world A's hazard is major: its district's bureau and the city verify it too (D42)
+    "POST /api/v1/hazards/{hazard_id}/verify": {"agencyA", "bureauA", "city"},
+    "POST /api/v1/hazards/{hazard_id}/reject-rectification": {"agencyA"},  # open: 409
     "GET /api/v1/compliance/contracts/{contract_id}": READ_A | PARTIES_A,
     "GET /api/v1/compliance/summary": READ_A | {"bureauB"},  # bureaus and admin; counts of the districts they govern
     "POST /api/v1/audits/sample": GOV_A,

@@ -125,6 +125,7 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         },
         "POST /api/v1/hazards/{hazard_id}/rectify": {"note": "已整改"},
         "POST /api/v1/hazards/{hazard_id}/verify": {"note": "已复核"},
+        "POST /api/v1/hazards/{hazard_id}/reject-rectification": {"reason": "未整改到位"},
         "POST /api/v1/audits/sample": {
             "period": f"{today.year}-{today.month:02d}",
             "rate": 1.0,

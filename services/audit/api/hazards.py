@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.audit import service
 from services.audit.models import Hazard
-from services.audit.schemas import HazardLevelIn, HazardRead, HazardStatusIn, RectifyBody, VerifyBody
+from services.audit.schemas import (
+    HazardLevelIn,
+    HazardRead,
+    HazardStatusIn,
+    RectifyBody,
+    RejectRectificationBody,
+    VerifyBody,
+)
 from services.audit.service import Listing
 from shared import exports
 from shared.app import UoW
@@ -77,7 +84,11 @@ async def rectify(
     )
 
 
-@router.post("/{hazard_id}/verify", response_model=HazardRead, summary="机构验收整改 / verify a rectification")
+@router.post(
+    "/{hazard_id}/verify",
+    response_model=HazardRead,
+    summary="验收整改（机构；重大隐患亦可由监管部门）/ verify a hazard (the agency; a major one: the bureau too)",
+)
 async def verify(
     hazard_id: uuid.UUID,
     uow: UoW,
@@ -89,4 +100,23 @@ async def verify(
     return with_etag(
         response,
         await service.verify_hazard(uow, hazard_id=hazard_id, note=body.note if body else None, if_match=if_match),
+    )
+
+
+@router.post(
+    "/{hazard_id}/reject-rectification",
+    response_model=HazardRead,
+    summary="机构驳回整改 / the agency rejects a rectification",
+)
+async def reject_rectification(
+    hazard_id: uuid.UUID,
+    body: RejectRectificationBody,
+    uow: UoW,
+    _: CurrentPrincipal,
+    if_match: IfMatch,
+    response: Response,
+) -> Hazard:
+    return with_etag(
+        response,
+        await service.reject_rectification(uow, hazard_id=hazard_id, reason=body.reason, if_match=if_match),
     )

@@ -213,6 +213,10 @@ class Hazard(Base, table=True):
     verify_note: str | None = Field(default=None, sa_type=sa.Text)
     verified_late: bool = False
     overdue_at: datetime | None = Field(default=None, sa_type=TS)
+    # the agency's last rejection of a rectification (D42): kept when the loop goes round again
+    rejection_reason: str | None = Field(default=None, sa_type=sa.Text)
+    rejected_by: str | None = Field(default=None, max_length=100)
+    rejected_at: datetime | None = Field(default=None, sa_type=TS)
     created_at: datetime = Field(sa_type=TS)
     version: int = 1
 

@@ -1,5 +1,6 @@
 """Hazards: seen by the visit's agency, its enterprise and the district's bureau; acted on by the
-enterprise (rectify) and the agency (verify)."""
+enterprise (rectify), the agency (verify, reject a rectification) and, for a major hazard, the
+district's bureau (verify)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ class Hazards(AuditRepository[Hazard]):
         )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
+        # the district's bureau (or the city) verifies a major hazard (the use case checks the level)
         return scopes.any_of(
+            scopes.district(principal, col(Hazard.district_code)),
             of_agency(principal, col(Hazard.agency_id)),
             scopes.org(principal, Role.ENTERPRISE, col(Hazard.enterprise_uscc)),
         )

@@ -117,6 +117,9 @@ class HazardRead(Read):
     verify_note: str | None = None
     verified_late: bool = False
     overdue_at: UTC | None = None
+    rejection_reason: str | None = None
+    rejected_by: str | None = None
+    rejected_at: UTC | None = None
     created_at: UTC
     version: int
 
@@ -147,6 +150,10 @@ class RectifyBody(Strict):
 
 class VerifyBody(Strict):
     note: Annotated[Free | None, Field(max_length=2000)] = None
+
+
+class RejectRectificationBody(Strict):
+    reason: Reason
 
 
 # --- compliance -------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from services.audit.service.hazards import (
     list_hazards,
     mark_overdue_hazards,
     rectify_hazard,
+    reject_rectification,
     verify_hazard,
 )
 from services.audit.service.listings import (
@@ -73,6 +74,7 @@ __all__ = [
     "record_result",
     "record_service_log",
     "rectify_hazard",
+    "reject_rectification",
     "request_listing_repair",
     "resolve_complaint",
     "respond_to_complaint",

@@ -1,9 +1,12 @@
 """The hazard rectification loop (整改闭环): open → rectified (the enterprise) → verified (the
-agency); open|rectified → overdue by sweep once the deadline has passed (states.HAZARD).
+agency), or back to open when the agency rejects the rectification; open|rectified → overdue by
+sweep once the deadline has passed (states.HAZARD).
 
-An overdue hazard can still be closed: the enterprise rectifies it, and the agency verifies one
-that went overdue while awaiting verification (it carries ``rectified_at``). A verification after
-the deadline is ``verified_late`` and costs the agency credit.
+An overdue hazard can still be closed: the enterprise rectifies it, and the agency verifies (or
+rejects) one that went overdue while awaiting verification (it carries ``rectified_at``). The
+district's bureau (or the city) verifies a major hazard after its own inspection, rectified or not.
+A verification after the deadline is ``verified_late``; it costs the agency credit only when the
+agency was the late one: it verified, and the enterprise had rectified in time (D42).
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ from services.audit.models import CreditKind, Hazard, HazardLevel
 from services.audit.repository import Listing, every_row
 from services.audit.repository.hazards import Hazards
 from services.audit.service.credit import record_credit
-from services.audit.states import HAZARD, MARK_OVERDUE, RECTIFY, VERIFY, HazardStatus
+from services.audit.states import HAZARD, MARK_OVERDUE, RECTIFY, REJECT_RECTIFICATION, VERIFY, HazardStatus
+from shared.clock import as_utc
+from shared.errors import Forbidden
 from shared.http import Precondition
+from shared.i18n import text
 from shared.pagination import PageParams
+from shared.roles import Role
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.hazards")
@@ -47,9 +54,15 @@ async def verify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str | No
         hazard = await Hazards(uow.session).get(hazard_id, uow.principal, write=True)
         HAZARD.authorize(VERIFY, uow.principal.role)  # 403 before 412 before 409
         if_match.check(hazard.version)
-        step = HAZARD.step(VERIFY, hazard.status, uow.principal.role)
-        if hazard.rectified_at is None:  # overdue and never rectified: there is nothing to verify yet
+        by_bureau = uow.principal.role == Role.BUREAU
+        if by_bureau and hazard.level != HazardLevel.MAJOR:
+            raise Forbidden(
+                text("监管部门只能验收重大隐患", "A bureau may verify only a major hazard"),
+            )
+        if hazard.rectified_at is None and not by_bureau:
+            # open, or overdue and never rectified: there is nothing for the agency to verify yet (409)
             raise HAZARD.refusal(VERIFY, hazard.status)
+        step = HAZARD.step(VERIFY, hazard.status, uow.principal.role)
         hazard.status, hazard.verified_by, hazard.verified_at, hazard.verify_note = (
             step.target,
             uow.principal.actor,
@@ -60,11 +73,38 @@ async def verify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str | No
         hazard.version += 1
         if step.emits:
             await uow.emit(step.emits, events.hazard_changed(hazard))
-        if hazard.verified_late:
+        if hazard.verified_late and not by_bureau and rectified_in_time(hazard):
             await record_credit(
                 uow, agency_id=hazard.agency_id, kind=CreditKind.HAZARD_VERIFIED_LATE, ref=str(hazard.id)
             )
     log.info("audit.hazard.verified", hazard_id=str(hazard_id), late=hazard.verified_late)
+    return hazard
+
+
+def rectified_in_time(hazard: Hazard) -> bool:
+    """The enterprise's (last) rectification came by the deadline day (a UTC date, as the sweep's)."""
+    rectified_at = as_utc(hazard.rectified_at)
+    return rectified_at is not None and rectified_at.date() <= hazard.deadline
+
+
+async def reject_rectification(uow: UnitOfWork, *, hazard_id: uuid.UUID, reason: str, if_match: Precondition) -> Hazard:
+    """The agency finds the rectification wanting: back to ``open`` for the enterprise, the reason
+    kept (the last rejection's), the rectification cleared. The deadline stands: the sweep marks it
+    overdue again once that has passed."""
+    async with uow:
+        hazard = await Hazards(uow.session).get(hazard_id, uow.principal, write=True)
+        HAZARD.authorize(REJECT_RECTIFICATION, uow.principal.role)  # 403 before 412 before 409
+        if_match.check(hazard.version)
+        step = HAZARD.step(REJECT_RECTIFICATION, hazard.status, uow.principal.role)
+        if hazard.rectified_at is None:  # overdue and never rectified: there is nothing to reject
+            raise HAZARD.refusal(REJECT_RECTIFICATION, hazard.status)
+        hazard.status = step.target
+        hazard.rejection_reason, hazard.rejected_by, hazard.rejected_at = reason, uow.principal.actor, uow.now
+        hazard.rectified_at = hazard.rectified_by = hazard.rectify_note = None
+        hazard.version += 1
+        if step.emits:
+            await uow.emit(step.emits, events.hazard_changed(hazard))
+    log.info("audit.hazard.rectification_rejected", hazard_id=str(hazard_id))
     return hazard
 
 
