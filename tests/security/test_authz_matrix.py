@@ -65,13 +65,14 @@ async def before(world):
     """World A's versions once the events of its making have all landed (custodian, risk)."""
     import asyncio
 
-    previous = None
-    for _ in range(30):
-        current = await versions(world)
-        if current == previous:
-            return current
-        previous = current
-        await asyncio.sleep(1.0)
+    # settled: the same versions three reads running, 1.5 s apart (a loaded machine applies the last
+    # events — custodian, risk — seconds after the world's making)
+    readings: list[dict] = []
+    for _ in range(40):
+        readings = [*readings[-2:], await versions(world)]
+        if len(readings) == 3 and readings[0] == readings[1] == readings[2]:
+            return readings[-1]
+        await asyncio.sleep(1.5)
     raise AssertionError("world A never settled")
 
 

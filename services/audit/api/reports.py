@@ -43,6 +43,8 @@ async def submit(body: ReportCreate, uow: UoW, _: MaybePrincipal, response: Resp
 @router.post(
     "/track",
     response_model=ReportTracked,
+    # a wrong code or phone: the same 404 either way (the body names the report by its code)
+    responses={404: {"description": "查询码或电话不符 / no report with that code and phone"}},
     summary="举报人凭查询码和电话查看进度 / the reporter follows up with the tracking code and phone",
 )
 async def track(body: ReportTrackBody, uow: UoW, _: MaybePrincipal) -> ReportSeen:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from services.audit.models import ReportCategory, ReportOutcome
 from services.audit.schemas import UTC, Free, Read, Strict, ValueOf
@@ -45,6 +45,11 @@ class ReportCreate(Strict):
 
 
 class ReportTrackBody(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"tracking_code": "Rk8f3a2c1d9e7b60", "contact_phone": "13800138000"}]},
+    )
+
     tracking_code: TrackingCode
     contact_phone: Phone
 
