@@ -15,10 +15,8 @@ holds the database's writer for long.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 
 from shared.db import Database
 from shared.settings import Settings
@@ -29,15 +27,10 @@ BATCH = 5000
 
 async def purge(db: Database, infra: InfraTables, settings: Settings, as_of: datetime) -> dict[str, int]:
     outbox, inbox, keys = infra.outbox, infra.inbox, infra.idempotency
+    published_before = as_of - timedelta(hours=settings.outbox_retention_hours)
     return {
-        "purged_outbox": await _delete(
-            db,
-            outbox,
-            outbox.c.seq,
-            sa.and_(
-                outbox.c.published_at.is_not(None),
-                outbox.c.published_at < as_of - timedelta(hours=settings.outbox_retention_hours),
-            ),
+        "purged_outbox": await _delete_where(
+            db, outbox, sa.and_(outbox.c.published_at.is_not(None), outbox.c.published_at < published_before)
         ),
         "purged_inbox": await _delete_where(
             db, inbox, inbox.c.processed_at < as_of - timedelta(days=settings.inbox_retention_days)
@@ -48,28 +41,15 @@ async def purge(db: Database, infra: InfraTables, settings: Settings, as_of: dat
     }
 
 
-async def _delete(db: Database, table: sa.Table, key: sa.ColumnElement[int], condition: sa.ColumnElement[bool]) -> int:
-    """Delete by a single-column key in batches."""
-    total = 0
-    while True:
-        batch = sa.select(key).where(condition).limit(BATCH).scalar_subquery()
-        async with db.transaction() as session:
-            result = cast(CursorResult[Any], await session.execute(sa.delete(table).where(key.in_(batch))))
-            deleted = result.rowcount or 0
-        total += deleted
-        if deleted < BATCH:
-            return total
-
-
 async def _delete_where(db: Database, table: sa.Table, condition: sa.ColumnElement[bool]) -> int:
-    """Tables with a composite key: batches by the condition's own column bound, one statement each."""
+    """Delete the rows matching ``condition``, a batch (by primary key) per transaction."""
+    key = list(table.primary_key.columns)
     total = 0
     while True:
         async with db.transaction() as session:
-            rows = (await session.execute(sa.select(*table.primary_key.columns).where(condition).limit(BATCH))).all()
+            rows = (await session.execute(sa.select(*key).where(condition).limit(BATCH))).all()
             if rows:
-                columns = list(table.primary_key.columns)
-                await session.execute(sa.delete(table).where(sa.tuple_(*columns).in_([tuple(r) for r in rows])))
+                await session.execute(sa.delete(table).where(sa.tuple_(*key).in_([tuple(r) for r in rows])))
         total += len(rows)
         if len(rows) < BATCH:
             return total

@@ -240,3 +240,12 @@ async def audit_app(backend: Any, *, today: date = TODAY, **overrides: Any) -> A
     app = create_app(settings, clock=clock, verifier=verifier())
     async with running(app) as client:
         yield Harness(app, client, settings, clock)
+
+
+async def log_hazards(h: Harness, contract: Any, *hazards: dict[str, Any]) -> list[str]:
+    """A service log of ``contract`` reporting ``hazards``; their ids."""
+    r = await h.client.post(
+        "/api/v1/service-logs", json=service_log(contract, hazards=list(hazards)), headers=contract.agency.headers()
+    )
+    assert r.status_code == 201, r.text
+    return [hz["id"] for hz in r.json()["hazards"]]

@@ -15,16 +15,8 @@ from tests.audit.factories import (
     city,
     clock_at,
     hazard,
-    service_log,
+    log_hazards,
 )
-
-
-async def _log_with(h, contract, *hazards):
-    r = await h.client.post(
-        "/api/v1/service-logs", json=service_log(contract, hazards=list(hazards)), headers=contract.agency.headers()
-    )
-    assert r.status_code == 201, r.text
-    return [hz["id"] for hz in r.json()["hazards"]]
 
 
 async def _rectify(h, contract, hid):
@@ -42,7 +34,7 @@ async def _score(h, contract):
 async def test_the_agency_rejects_a_rectification_back_to_open(backend):
     async with audit_app(backend) as h:
         contract = await h.setup()
-        [hid] = await _log_with(h, contract, hazard())
+        [hid] = await log_hazards(h, contract, hazard())
         url = f"/api/v1/hazards/{hid}/reject-rectification"
         r = await h.client.post(url, json={"reason": "未整改到位"}, headers=contract.agency.headers())
         assert r.status_code == 409  # open: nothing to reject
@@ -83,7 +75,7 @@ async def test_an_overdue_rectified_hazard_may_be_rejected_not_a_never_rectified
     async with audit_app(sqlite_backend) as h:
         contract = await h.setup()
         deadline = TODAY + timedelta(days=5)
-        awaiting, never = await _log_with(h, contract, hazard(deadline=deadline), hazard(deadline=deadline))
+        awaiting, never = await log_hazards(h, contract, hazard(deadline=deadline), hazard(deadline=deadline))
         await _rectify(h, contract, awaiting)
         after = deadline + timedelta(days=1)
         h.clock.set(clock_at(after).now())
@@ -105,7 +97,7 @@ async def test_an_overdue_rectified_hazard_may_be_rejected_not_a_never_rectified
 async def test_the_bureau_verifies_a_major_hazard_after_its_inspection(backend):
     async with audit_app(backend) as h:
         contract = await h.setup()
-        general, major, major2, major3 = await _log_with(
+        general, major, major2, major3 = await log_hazards(
             h, contract, hazard("general"), hazard("major"), hazard("major"), hazard("major")
         )
         await _rectify(h, contract, general)
@@ -142,7 +134,7 @@ async def test_the_late_verification_penalty_falls_on_whoever_was_late(backend):
     async with audit_app(backend) as h:
         contract = await h.setup()
         deadline = TODAY + timedelta(days=5)
-        agency_late, enterprise_late, bureau_late, major_late = await _log_with(
+        agency_late, enterprise_late, bureau_late, major_late = await log_hazards(
             h,
             contract,
             hazard(deadline=deadline),
@@ -175,7 +167,7 @@ async def test_the_late_verification_penalty_falls_on_whoever_was_late(backend):
 async def test_a_bureau_verification_lets_the_supervision_case_close(sqlite_backend):
     async with audit_app(sqlite_backend) as h:
         contract = await h.setup()
-        [hid] = await _log_with(h, contract, hazard("major"))
+        [hid] = await log_hazards(h, contract, hazard("major"))
         cases = (await h.client.get("/api/v1/supervision?limit=200", headers=city())).json()["items"]
         [case] = [c for c in cases if c["hazard_id"] == hid]
         url = f"/api/v1/supervision/{case['id']}"

@@ -17,22 +17,14 @@ from tests.audit.factories import (
     city,
     clock_at,
     hazard,
-    service_log,
+    log_hazards,
 )
-
-
-async def _log_with(h, contract, *hazards):
-    r = await h.client.post(
-        "/api/v1/service-logs", json=service_log(contract, hazards=list(hazards)), headers=contract.agency.headers()
-    )
-    assert r.status_code == 201, r.text
-    return [hz["id"] for hz in r.json()["hazards"]]
 
 
 async def test_loop_closes_and_emits_each_step(backend):
     async with audit_app(backend) as h:
         contract = await h.setup()
-        [hid] = await _log_with(h, contract, hazard("major"))
+        [hid] = await log_hazards(h, contract, hazard("major"))
         # verify before rectify: illegal
         r = await h.client.post(f"/api/v1/hazards/{hid}/verify", headers=contract.agency.headers())
         assert r.status_code == 409
@@ -71,7 +63,7 @@ async def test_overdue_by_sweep_once_then_late_verification_costs_credit(backend
     async with audit_app(backend) as h:
         contract = await h.setup()
         deadline = TODAY + timedelta(days=10)
-        open_id, rectified_id, on_time_id = await _log_with(
+        open_id, rectified_id, on_time_id = await log_hazards(
             h,
             contract,
             hazard(deadline=deadline),
@@ -122,7 +114,7 @@ async def test_who_may_rectify_and_verify(sqlite_backend):
     async with audit_app(sqlite_backend) as h:
         contract = await h.setup()
         other = await h.setup()
-        [hid] = await _log_with(h, contract, hazard())
+        [hid] = await log_hazards(h, contract, hazard())
         r = await h.client.post(
             f"/api/v1/hazards/{hid}/rectify", json={"note": "  "}, headers=contract.enterprise.headers()
         )
@@ -162,8 +154,8 @@ async def test_listing_filters_and_visibility(sqlite_backend):
     async with audit_app(sqlite_backend) as h:
         contract = await h.setup()
         far = await h.setup(enterprise=Enterprise(district_code=OTHER_DISTRICT), agency=Agency())
-        general, major = await _log_with(h, contract, hazard("general"), hazard("major"))
-        [far_id] = await _log_with(h, far, hazard("major"))
+        general, major = await log_hazards(h, contract, hazard("general"), hazard("major"))
+        [far_id] = await log_hazards(h, far, hazard("major"))
         await h.client.post(
             f"/api/v1/hazards/{general}/rectify", json={"note": "ok"}, headers=contract.enterprise.headers()
         )

@@ -74,16 +74,7 @@ class Listing:
     def of(cls, row: Any, policy: Policy) -> Listing:
         engineers = list(row.registered_engineers or [])
         return cls(
-            id=row.agency_id,
-            name=row.name,
-            uscc=row.uscc,
-            district_code=row.district_code,
-            filing_no=row.filing_no,
-            valid_until=row.valid_until,
-            grade=row.grade,
-            credit_score=int(row.credit_score),
-            service_districts=list(row.service_districts),
-            service_industries=list(row.service_industries),
+            **_entry_fields(row),
             registered_engineers=engineers,
             active_contracts=int(row.active_contracts),
             capacity=len(engineers) * policy.max_enterprises_per_engineer,
@@ -152,17 +143,24 @@ async def detail(uow: UnitOfWork, *, agency_id: uuid.UUID) -> PublicDetail:
     if row is None:
         raise NotFound(text("该机构不在公示名单中", "This agency is not on the public list"))
     return PublicDetail(
-        id=row.agency_id,
-        name=row.name,
-        uscc=row.uscc,
-        district_code=row.district_code,
-        filing_no=row.filing_no,
-        valid_until=row.valid_until,
-        grade=row.grade,
-        credit_score=int(row.credit_score),
+        **_entry_fields(row),
         contact_phone=row.contact_phone,
         address=row.address,
-        service_districts=list(row.service_districts),
-        service_industries=list(row.service_industries),
         registered_engineers=len(row.registered_engineers or []),
     )
+
+
+def _entry_fields(row: Any) -> dict[str, Any]:
+    """What a directory row shows of an agency, in the list and on its detail page alike."""
+    return {
+        "id": row.agency_id,
+        "name": row.name,
+        "uscc": row.uscc,
+        "district_code": row.district_code,
+        "filing_no": row.filing_no,
+        "valid_until": row.valid_until,
+        "grade": row.grade,
+        "credit_score": int(row.credit_score),
+        "service_districts": list(row.service_districts),
+        "service_industries": list(row.service_industries),
+    }
