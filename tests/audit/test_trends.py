@@ -49,7 +49,7 @@ async def test_an_empty_range_gives_every_month_with_zeros(sqlite_backend):
         for item in months.values():
             assert {k: item[k] for k in METRICS} == dict.fromkeys(METRICS, NOTHING)
         default = await _trends(h, bureau())
-        assert list(default)[0] == "2025-07" and list(default)[-1] == "2026-06"  # the last 12 months
+        assert [*default][::11] == ["2025-07", "2026-06"]  # the last 12 months
 
 
 async def test_a_contract_a_visit_and_hazards_handled_in_time_show_in_their_month(backend):
@@ -58,7 +58,9 @@ async def test_a_contract_a_visit_and_hazards_handled_in_time_show_in_their_mont
         await h.setup(enterprise=Enterprise(district_code=OTHER_DISTRICT), agency=Agency())
         # one visit on TODAY (2026-06-01) reporting a general hazard (deadline 06-21) and a major one
         general, major = await log_hazards(h, near, hazard("general"), hazard("major"))
-        r = await h.client.post(f"/api/v1/hazards/{general}/rectify", json={"note": "已整改"}, headers=near.enterprise.headers())
+        r = await h.client.post(
+            f"/api/v1/hazards/{general}/rectify", json={"note": "已整改"}, headers=near.enterprise.headers()
+        )
         assert r.status_code == 200, r.text
         r = await h.client.post(f"/api/v1/hazards/{general}/verify", json={}, headers=near.agency.headers())
         assert r.status_code == 200, r.text
@@ -73,7 +75,9 @@ async def test_a_contract_a_visit_and_hazards_handled_in_time_show_in_their_mont
         )
         cid = r.json()["id"]
         assert (await h.client.post(f"/api/v1/complaints/{cid}/forward", json={}, headers=bureau())).status_code == 200
-        r = await h.client.post(f"/api/v1/complaints/{cid}/respond", json={"response": "已说明"}, headers=near.agency.headers())
+        r = await h.client.post(
+            f"/api/v1/complaints/{cid}/respond", json={"response": "已说明"}, headers=near.agency.headers()
+        )
         assert r.status_code == 200, r.text
 
         months = await _trends(h, bureau(), **{"from": "2025-12", "to": "2026-07"})

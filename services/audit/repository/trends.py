@@ -23,7 +23,10 @@ from services.audit.models import (
 from services.audit.states import ComplaintStatus, HazardStatus
 from shared import scopes
 from shared.auth import Principal
+from shared.errors import Forbidden
+from shared.i18n import text
 from shared.reference import ServiceItem
+from shared.roles import Role
 
 # the contract states that mean "in force over its term" (a terminated or suspended contract's date
 # of leaving is not in audit's read model, so it is not counted in any month)
@@ -32,6 +35,9 @@ IN_FORCE = ("filed", "active", "expired")
 
 class Trends:
     def __init__(self, session: AsyncSession, principal: Principal, district: str | None) -> None:
+        if district and principal.role == Role.BUREAU and not scopes.governs(principal, district):
+            # asking for another district's trends is refused, not answered with zeros
+            raise Forbidden(text("无权查看其他区县的趋势", "You may not see another district's trends"))
         self.session, self.principal, self.district = session, principal, district
         self.postgres = session.get_bind().dialect.name == "postgresql"
 
@@ -46,12 +52,14 @@ class Trends:
             condition = sa.and_(condition, district_column == self.district)
         return condition
 
-    async def _rows(self, stmt: sa.Select[Any]) -> list[Any]:
+    async def _rows(self, stmt: sa.Executable) -> list[Any]:
         return list((await self.session.execute(stmt)).all())
 
     async def enterprises(self) -> int:
         """Enterprises audit holds in scope (coverage's denominator, the same for every month)."""
-        stmt = sa.select(sa.func.count()).select_from(EnterpriseView).where(self._where(col(EnterpriseView.district_code)))
+        stmt = (
+            sa.select(sa.func.count()).select_from(EnterpriseView).where(self._where(col(EnterpriseView.district_code)))
+        )
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def covered(self, month_ends: dict[str, date]) -> list[Any]:
