@@ -108,6 +108,7 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/hazards/{hazard_id}/reject-rectification": {"agencyA"},  # open: 409
     "GET /api/v1/compliance/contracts/{contract_id}": READ_A | PARTIES_A,
     "GET /api/v1/compliance/summary": READ_A | {"bureauB"},  # bureaus and admin; counts of the districts they govern
+    "GET /api/v1/compliance/trends": READ_A | {"bureauB"},  # bureaus and admin; the districts they govern
     "POST /api/v1/audits/sample": GOV_A,
     "GET /api/v1/audits/samples/{sample_id}": READ_A,
     "GET /api/v1/audits": EVERYONE,
