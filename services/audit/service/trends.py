@@ -58,9 +58,13 @@ def _name(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+def _start(month: str) -> date:
+    return date.fromisoformat(f"{month}-01")
+
+
 def _end(month: str) -> date:
-    year, m = int(month[:4]), int(month[5:7])
-    return date(year, m, calendar.monthrange(year, m)[1])
+    first = _start(month)
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def month_range(first: str | None, last: str | None, *, today: date) -> list[str]:
@@ -130,7 +134,7 @@ async def trends(
 ) -> TrendReport:
     district = _scope(uow, district, town)
     months = month_range(first, last, today=uow.clock.today())
-    start, end = date(int(months[0][:4]), int(months[0][5:7]), 1), _end(months[-1])
+    start, end = _start(months[0]), _end(months[-1])
     async with uow.read() as session:
         repo = Trends(session, uow.principal, district)
         enterprises = await repo.enterprises()
