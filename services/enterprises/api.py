@@ -18,9 +18,11 @@ from services.enterprises.schemas import (
     EnterpriseRead,
     EnterpriseUpdate,
     ImportReport,
+    RiskInputsReview,
     RiskRead,
 )
 from services.enterprises.service.import_template import Format, Lang
+from services.enterprises.service.risk_inputs import review_risk_inputs
 from shared import exports
 from shared.app import UoW
 from shared.auth import CurrentPrincipal, PendingOrgPrincipal
@@ -81,9 +83,17 @@ async def list_(
     industry: Annotated[Industry | None, Query()] = None,
     risk_level: Annotated[RiskLevel | None, Query()] = None,
     has_custodian: Annotated[bool | None, Query(description="是否已托管")] = None,
+    risk_inputs_pending: Annotated[bool | None, Query(description="是否有待审核的企业自报变更")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="名称或统一社会信用代码片段")] = None,
 ) -> EnterprisePage:
-    filters = ListFilters(district=district, industry=industry, risk_level=risk_level, has_custodian=has_custodian, q=q)
+    filters = ListFilters(
+        district=district,
+        industry=industry,
+        risk_level=risk_level,
+        has_custodian=has_custodian,
+        risk_inputs_pending=risk_inputs_pending,
+        q=q,
+    )
     items, cursor = await service.list_enterprises(uow, filters=filters, page=page)
     return EnterprisePage.model_validate({"items": items, "next_cursor": cursor})
 
@@ -196,3 +206,17 @@ async def patch(
 @router.get("/{enterprise_id}/risk", response_model=RiskRead, summary="风险等级及其因素 / risk level and its factors")
 async def risk(enterprise_id: uuid.UUID, principal: CurrentPrincipal, uow: UoW) -> service.RiskExplanation:
     return await service.explain_risk(uow, enterprise_id=enterprise_id)
+
+
+@router.post(
+    "/{enterprise_id}/risk-inputs/review",
+    response_model=EnterpriseRead,
+    summary="审核企业自报的迁址或风险信息变更 / review an enterprise's own move or risk-input change",
+)
+async def review_pending(
+    enterprise_id: uuid.UUID, body: RiskInputsReview, principal: CurrentPrincipal, uow: UoW, response: Response
+) -> Enterprise:
+    enterprise = await review_risk_inputs(
+        uow, enterprise_id=enterprise_id, decision=body.decision, comments=body.comments
+    )
+    return with_etag(response, enterprise)

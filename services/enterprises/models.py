@@ -122,6 +122,14 @@ class Enterprise(Base, table=True):
     custodian_agency_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     custodian_until: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
     custodian_status: ContractStatus | None = Field(default=None, sa_column=sa.Column(sa.String(20), nullable=True))
+    # The enterprise's own change that waits for its district bureau (service/risk_inputs.py), and
+    # the bureau's last answer to one.
+    risk_inputs_pending: dict[str, Any] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON(none_as_null=True), nullable=True)
+    )
+    risk_inputs_review: dict[str, Any] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON(none_as_null=True), nullable=True)
+    )
     version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))

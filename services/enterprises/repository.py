@@ -74,6 +74,7 @@ class ListFilters:
     industry: str | None = None
     risk_level: str | None = None
     has_custodian: bool | None = None
+    risk_inputs_pending: bool | None = None  # the bureau's queue of changes to review
     q: str | None = None
 
 
@@ -123,6 +124,17 @@ class Enterprises(Repository[Enterprise]):
         return principal.role == Role.ENTERPRISE or principal.governs(district_code)
 
     @staticmethod
+    def changes_wait_for_review(principal: Principal) -> bool:
+        """The enterprise's own move or lowering of its risk waits for its bureau (service/risk_inputs);
+        a bureau's (and the admin's) changes apply at once."""
+        return principal.role == Role.ENTERPRISE
+
+    @staticmethod
+    def may_review_risk_inputs(principal: Principal, district_code: str) -> bool:
+        """The bureau of the enterprise's current district, or the city bureau (or the admin)."""
+        return principal.role in (Role.BUREAU, Role.ADMIN) and principal.governs(district_code)
+
+    @staticmethod
     def may_import(principal: Principal) -> bool:
         return principal.role in (Role.ADMIN, Role.BUREAU)
 
@@ -170,6 +182,9 @@ class Enterprises(Repository[Enterprise]):
         if filters.has_custodian is not None:
             holder = c.custodian_contract_id
             stmt = stmt.where(holder.is_not(None) if filters.has_custodian else holder.is_(None))
+        if filters.risk_inputs_pending is not None:
+            waiting = c.risk_inputs_pending
+            stmt = stmt.where(waiting.is_not(None) if filters.risk_inputs_pending else waiting.is_(None))
         if filters.q:
             q = filters.q.strip()
             stmt = stmt.where(

@@ -116,6 +116,30 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class PendingRiskInputs(BaseModel):
+    changes: dict[str, Any]
+    submitted_at: datetime  # stored as ISO 8601 with its offset (JSON)
+    submitted_by: str
+
+
+class RiskInputsReviewed(PendingRiskInputs):
+    decision: Literal["accept", "reject"]
+    comments: str | None = None
+    reviewed_at: datetime
+    reviewed_by: str
+
+
+class RiskInputsReview(BaseModel):
+    """The bureau's answer to an enterprise's pending change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["accept", "reject"]
+    comments: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(no_control)] | None
+    ) = None
+
+
 class Custodian(ReadModel):
     contract_id: str
     agency_id: str
@@ -140,6 +164,15 @@ class EnterpriseRead(ReadModel):
     contact_phone: str
     risk_level: RiskLevel
     custodian: Custodian | None = None
+    risk_inputs_pending: PendingRiskInputs | None = Field(
+        default=None,
+        description="企业自行提交、待所在区县审核的迁址或降低风险的变更（审核前旧值有效） / "
+        "the enterprise's own district move or lowering of its risk inputs, waiting for its district "
+        "bureau (the old values rule meanwhile)",
+    )
+    risk_inputs_review: RiskInputsReviewed | None = Field(
+        default=None, description="最近一次审核结果 / the bureau's last answer to such a change"
+    )
     version: int
     created_at: UtcDatetime
     updated_at: UtcDatetime

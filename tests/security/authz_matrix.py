@@ -85,6 +85,8 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/enterprises/{enterprise_id}": READ_A | ENT_A,
     "PATCH /api/v1/enterprises/{enterprise_id}": GOV_A | ENT_A,
     "GET /api/v1/enterprises/{enterprise_id}/risk": READ_A | ENT_A,
+    # the enterprise's own move or lowering of its risk: its district bureau answers (409 when none waits)
+    "POST /api/v1/enterprises/{enterprise_id}/risk-inputs/review": GOV_A,
     # contracts
     "POST /api/v1/contracts": PARTIES_A,
     "GET /api/v1/contracts": EVERYONE,  # filtered

@@ -28,6 +28,8 @@ from services.enterprises.repository import (
 )
 from services.enterprises.risk import Factor, assess_record
 from services.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate
+from services.enterprises.service import risk_inputs
+from services.enterprises.service.apply import apply_record, emit_changes
 from shared.errors import (
     Conflict,
     ErrorCode,
@@ -132,15 +134,6 @@ def _duplicate(uscc: str) -> Conflict:
     )
 
 
-async def _emit_changes(
-    uow: UnitOfWork, enterprise: Enterprise, *, fields_changed: bool, previous_risk_level: str | None
-) -> None:
-    for event_type, payload in events.change_events(
-        enterprise.columns(), created=False, fields_changed=fields_changed, previous_risk_level=previous_risk_level
-    ):
-        await uow.emit(event_type, payload)
-
-
 # --- commands ----------------------------------------------------------------------------------
 async def create_enterprise(uow: UnitOfWork, *, data: EnterpriseCreate) -> Enterprise:
     if not Enterprises.may_register(uow.principal, uscc=data.uscc, district_code=data.district_code):
@@ -201,17 +194,16 @@ async def update_enterprise(
                 text("不能将企业迁入本局辖区以外的区县", "You cannot move an enterprise out of your jurisdiction")
             )
         values = _valid(validate_record(merged))
-        if all(values[k] == current[k] for k in RECORD_FIELDS):
+        pending = enterprise.risk_inputs_pending
+        if Enterprises.changes_wait_for_review(uow.principal):
+            open_count = (await open_major_hazards(uow.session, [enterprise.uscc])).get(enterprise.uscc, 0)
+            held = risk_inputs.held_changes(current, values, open_major_hazards=open_count, rules=uow.policy.risk_rules)
+            values = values | {k: current[k] for k in held}  # the old values rule meanwhile
+            pending = risk_inputs.pending_after(pending, touched=set(changes), held=held, uow=uow)
+        if all(values[k] == current[k] for k in RECORD_FIELDS) and pending == enterprise.risk_inputs_pending:
             return enterprise  # nothing changed: same version, no event
-        open_count = (await open_major_hazards(uow.session, [enterprise.uscc])).get(enterprise.uscc, 0)
-        risk = assess_record(values, open_major_hazards=open_count, rules=uow.policy.risk_rules)
-        previous_risk_level = enterprise.risk_level
-        for name in RECORD_FIELDS:
-            setattr(enterprise, name, values[name])
-        enterprise.risk_level, enterprise.base_level = risk.risk_level, risk.base_level
-        enterprise.version += 1
-        enterprise.updated_at = uow.now
-        await _emit_changes(uow, enterprise, fields_changed=True, previous_risk_level=previous_risk_level)
+        enterprise.risk_inputs_pending = pending
+        await apply_record(uow, enterprise, values)
     log.info("enterprises.updated", uscc=enterprise.uscc, version=enterprise.version, actor=uow.principal.actor)
     return enterprise
 
@@ -307,5 +299,5 @@ async def refresh_enterprise(uow: UnitOfWork, *, uscc: str) -> str | None:
             setattr(enterprise, name, value)
         enterprise.version += 1
         enterprise.updated_at = uow.now
-        await _emit_changes(uow, enterprise, fields_changed=False, previous_risk_level=current["risk_level"])
+        await emit_changes(uow, enterprise, fields_changed=False, previous_risk_level=current["risk_level"])
     return "risk_changed" if enterprise.risk_level != current["risk_level"] else "custodian_changed"
