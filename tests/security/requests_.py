@@ -110,6 +110,7 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/agencies/{agency_id}/revoke": {"reason": "test"},
         "POST /api/v1/enterprises": enterprise_body(w.uscc["entA"], "企业", "440703"),
         "PATCH /api/v1/enterprises/{enterprise_id}": {"contact_name": "赵六"},
+        "POST /api/v1/enterprises/{enterprise_id}/risk-inputs/review": {"decision": "reject", "comments": "未核实"},
         "POST /api/v1/contracts": contract_body(w.uscc["entA"], w.ids["agencyA"]),
         "PATCH /api/v1/contracts/{contract_id}": {"fee_yuan": 13000},
         "POST /api/v1/contracts/{contract_id}/sign": {"content_sha256": w.ids["contractA_sha256"]},
