@@ -102,6 +102,9 @@ def complaint_changed(complaint: Complaint) -> ComplaintChanged:
         contract_id=str(complaint.contract_id) if complaint.contract_id else None,
         outcome=str(complaint.outcome) if complaint.outcome else None,
         response_due=complaint.response_due,
+        # notify tells the complainant (SPEC §15); an anonymous one stays unnamed on the bus, whose
+        # events reach the agency's webhooks too (it follows its complaint by tracking code)
+        complainant_uscc=None if complaint.anonymous else complaint.complainant_uscc,
     )
 
 

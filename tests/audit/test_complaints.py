@@ -43,6 +43,9 @@ async def test_enterprise_complaint_lifecycle_upheld(backend):
         assert c["resolve_due"] == (TODAY + timedelta(days=15)).isoformat()
         assert c["overdue"] is False
         cid = c["id"]
+        # the event names the complainant, so that notify can tell it (SPEC §15)
+        [received] = await h.events("complaint.received")
+        assert received.data["complainant_uscc"] == enterprise.uscc
         # The agency does not see it before the bureau forwards it.
         assert (await h.client.get(f"/api/v1/complaints/{cid}", headers=agency.headers())).status_code == 403
         assert (await h.client.get("/api/v1/complaints", headers=agency.headers())).json()["items"] == []
