@@ -131,6 +131,8 @@ class ErrorCode(StrEnum):
     COMMENTS_REQUIRED = "comments_required"
     VISIT_DATE_IN_FUTURE = "visit_date_in_future"
     VISIT_DATE_OUTSIDE_TERM = "visit_date_outside_term"
+    VISIT_RECORDED_TOO_LATE = "visit_recorded_too_late"
+    ENGINEER_NOT_ON_ROSTER = "engineer_not_on_roster"
     ITEM_NOT_IN_CONTRACT = "item_not_in_contract"
     HAZARD_DEADLINE_OUT_OF_POLICY = "hazard_deadline_out_of_policy"
     CREDIT_DELTA_SIGN = "credit_delta_sign"

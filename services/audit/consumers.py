@@ -20,6 +20,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.readmodel import upsert_if_newer
 from shared.uow import UnitOfWork
+from shared.validation import normalise
 
 log = structlog.get_logger("audit.consumers")
 CONSUMERS = Consumers()
@@ -86,6 +87,7 @@ async def on_agency(uow: UnitOfWork, event: CloudEvent) -> None:
             "name": data.name,
             "district_code": data.district_code,
             "status": data.status,
+            "engineers": sorted({normalise(name).strip() for name in data.engineers}),
             "updated_at": uow.now,
         },
         key="id",

@@ -43,6 +43,7 @@ def service_log_changed(entry: ServiceLog) -> ServiceLogChanged:
         items=list(entry.items),
         confirmed=entry.confirmed,
         district_code=entry.district_code,
+        dispute_reason=entry.dispute_reason,
     )
 
 

@@ -28,10 +28,14 @@ class Labelled(StrEnum):
 class ServiceLogStatus(Labelled):
     RECORDED = "recorded"
     CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+    VOID = "void"
 
 
 SERVICE_LOG = StateMachine("service_log", text("服务记录", "service log"), ServiceLogStatus)
 CONFIRM = SERVICE_LOG.action("confirm", text("确认", "confirm"))
+DISPUTE = SERVICE_LOG.action("dispute", text("提出异议", "dispute"))
+RESOLVE_DISPUTE = SERVICE_LOG.action("resolve", text("裁决异议", "resolve the dispute"))
 SERVICE_LOG.transition(
     CONFIRM,
     ServiceLogStatus.RECORDED,
@@ -39,6 +43,24 @@ SERVICE_LOG.transition(
     by={Role.ENTERPRISE},
     emits=EventType.SERVICELOG_CONFIRMED,
 )
+# The enterprise disputes a visit it has not confirmed (SPEC §16); the district's bureau (or the city:
+# the repository's ``writable``) decides — uphold keeps it (confirmed), void cancels it. Resolution
+# is on the audit trail; an upheld visit is confirmed (``servicelog.confirmed``), a void one emits nothing.
+SERVICE_LOG.transition(
+    DISPUTE,
+    ServiceLogStatus.RECORDED,
+    ServiceLogStatus.DISPUTED,
+    by={Role.ENTERPRISE},
+    emits=EventType.SERVICELOG_DISPUTED,
+)
+SERVICE_LOG.transition(
+    RESOLVE_DISPUTE,
+    ServiceLogStatus.DISPUTED,
+    ServiceLogStatus.CONFIRMED,
+    by={Role.BUREAU},
+    emits=EventType.SERVICELOG_CONFIRMED,
+)
+SERVICE_LOG.transition(RESOLVE_DISPUTE, ServiceLogStatus.DISPUTED, ServiceLogStatus.VOID, by={Role.BUREAU})
 
 
 # --- hazards -----------------------------------------------------------------------------------
@@ -257,6 +279,8 @@ MACHINES = (SERVICE_LOG, HAZARD, AUDIT_TASK, COMPLAINT, SUPERVISION, LISTING, RE
 LABELS: dict[StrEnum, Text] = {
     ServiceLogStatus.RECORDED: text("已填报", "recorded"),
     ServiceLogStatus.CONFIRMED: text("已确认", "confirmed"),
+    ServiceLogStatus.DISPUTED: text("有异议待裁决", "disputed"),
+    ServiceLogStatus.VOID: text("已作废", "void"),
     HazardStatus.OPEN: text("待整改", "open"),
     HazardStatus.RECTIFIED: text("已整改待验收", "rectified"),
     HazardStatus.VERIFIED: text("已验收", "verified"),

@@ -5,15 +5,30 @@ get everything without calling us."""
 
 from __future__ import annotations
 
-from services.registry.models import Agency
+from datetime import UTC, date, datetime
+
+from services.registry.models import ENGINEER, Agency
 from shared.events.catalog import AgencyStatusChanged
+from shared.validation import normalise
+
+
+def engineers_in_force(agency: Agency, today: date) -> list[str]:
+    """The names of its registered safety engineers whose certificate is valid on ``today`` (no
+    expiry date given: valid), normalised (NFKC, no format characters): the roster audit checks a
+    visit's engineer against (SPEC §16)."""
+    return [
+        normalise(s.name).strip()
+        for s in agency.staff
+        if s.role == ENGINEER and (s.certificate_valid_until is None or s.certificate_valid_until >= today)
+    ]
 
 
 def agency_changed(
-    agency: Agency, *, previous_status: str, reason: str | None, filing_in_force: bool
+    agency: Agency, *, previous_status: str, reason: str | None, filing_in_force: bool, today: date | None = None
 ) -> AgencyStatusChanged:
     """``filing_in_force``: the agency is in the public directory (approved, or approved and
-    applying for renewal with its current filing still valid)."""
+    applying for renewal with its current filing still valid). ``today``: the day certificates are
+    judged valid on (the caller's clock; UTC today by default)."""
     return AgencyStatusChanged(
         id=str(agency.id),
         version=agency.version,
@@ -25,6 +40,7 @@ def agency_changed(
         service_districts=list(agency.service_districts),
         service_industries=list(agency.service_industries),
         registered_engineers=agency.registered_engineers,
+        engineers=engineers_in_force(agency, today or datetime.now(UTC).date()),
         filing_no=agency.filing_no,
         valid_until=agency.valid_until,
         filing_in_force=filing_in_force,

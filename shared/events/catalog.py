@@ -41,6 +41,9 @@ class AgencyStatusChanged(EventData):
     service_districts: list[str] = []
     service_industries: list[str] = []
     registered_engineers: list[str] = []
+    # The names of its registered safety engineers whose certificate is valid (the current roster a
+    # visit's engineer must be on, SPEC §16); [] in events from before it was carried.
+    engineers: list[str] = []
     filing_no: str | None = None
     valid_until: date | None = None
     reason: str | None = None

@@ -46,6 +46,7 @@ class Agency:
     district_code: str = DISTRICT
     status: str = "approved"
     version: int = 1
+    engineers: list[str] = field(default_factory=lambda: ["陈工"])  # the current roster (SPEC §16)
 
     def event(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class Agency:
             "name": self.name,
             "status": self.status,
             "district_code": self.district_code,
+            "engineers": self.engineers,
         }
 
     def headers(self) -> dict[str, str]:

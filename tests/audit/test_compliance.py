@@ -45,11 +45,15 @@ def test_required_so_far(times, as_of, expected):
 
 
 async def _log(h, contract, day, items):
+    """A visit recorded on its day (SPEC §16: within ``max_log_delay_days``), the clock then back."""
+    now = h.clock.now()
+    h.clock.set(clock_at(day).now())
     r = await h.client.post(
         "/api/v1/service-logs",
         json=service_log(contract, visit_date=day, items=items, summary=f"{day} {items}"),
         headers=contract.agency.headers(),
     )
+    h.clock.set(now)
     assert r.status_code == 201, r.text
 
 
@@ -61,8 +65,22 @@ async def test_missed_visits_counted_once_per_increase_with_credit(backend):
         report = (await h.client.get(f"/api/v1/compliance/contracts/{contract.id}", headers=bureau())).json()
         assert report["as_of"] == TODAY.isoformat()
         assert report["items"] == [
-            {"item": "hazard_inspection", "times_per_year": 12, "required_so_far": 4, "recorded": 1, "missed": 0},
-            {"item": "safety_training", "times_per_year": 2, "required_so_far": 0, "recorded": 1, "missed": 0},
+            {
+                "item": "hazard_inspection",
+                "times_per_year": 12,
+                "required_so_far": 4,
+                "recorded": 1,
+                "pending": 0,
+                "missed": 0,
+            },
+            {
+                "item": "safety_training",
+                "times_per_year": 2,
+                "required_so_far": 0,
+                "recorded": 1,
+                "pending": 0,
+                "missed": 0,
+            },
         ]
 
         # Two replicas sweeping at once count each missed visit once.
@@ -86,9 +104,9 @@ async def test_missed_visits_counted_once_per_increase_with_credit(backend):
 
         # A late visit does not undo what was missed; a later date adds only the new ones.
         await _log(h, contract, TODAY, ["hazard_inspection"])
-        later = date(2026, 7, 3)
+        later = date(2026, 7, 10)
         h.clock.set(clock_at(later).now())
-        result = await h.sweep(later)  # required 6, recorded 2: 4 missed, 3 counted
+        result = await h.sweep(later)  # due by 07-03 (the grace: 7 days) 6, recorded 2: 4 missed, 3 counted
         assert result["visits_missed"] == 1
         events = await h.events("visit.missed", count=4)
         assert [e.data["missed"] for e in events] == [1, 2, 3, 4]

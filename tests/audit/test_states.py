@@ -23,7 +23,7 @@ from services.audit.states import (
     ServiceLogStatus,
 )
 from shared.roles import Role
-from tests.audit.factories import TODAY, admin, audit_app, bureau, hazard, service_log
+from tests.audit.factories import TODAY, admin, audit_app, bureau, clock_at, hazard, service_log
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 _visits = itertools.count(1)
@@ -54,7 +54,10 @@ def path_of(action) -> str:
 
 
 async def log_with_hazard(h, contract, *, deadline, level="general"):
+    """A visit five days before ``deadline`` (or today), recorded on its day (SPEC §16: within
+    ``max_log_delay_days``), the clock then back to today."""
     visit = min(TODAY, deadline - timedelta(days=5))
+    h.clock.set(clock_at(visit).now())
     r = await h.client.post(
         "/api/v1/service-logs",
         headers=contract.agency.headers(),
@@ -65,6 +68,7 @@ async def log_with_hazard(h, contract, *, deadline, level="general"):
             hazards=[hazard(level, deadline=deadline, visit_date=visit)],
         ),
     )
+    h.clock.set(clock_at(TODAY).now())
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -105,25 +109,34 @@ async def test_every_service_log_action_in_every_state(sqlite_backend):
     async with audit_app(sqlite_backend) as h:
         contract = await h.setup()
 
+        logs = "/api/v1/service-logs"
+        bodies = {"dispute": {"reason": "未到场"}, "resolve": {"decision": "uphold", "notes": "核实"}}
+
         async def in_state(state):
             entry = await log_with_hazard(h, contract, deadline=TODAY + timedelta(days=20))
             if state == ServiceLogStatus.CONFIRMED:
-                await post(h, f"/api/v1/service-logs/{entry['id']}/confirm", contract.enterprise.headers())
+                await post(h, f"{logs}/{entry['id']}/confirm", contract.enterprise.headers())
+            if state in (ServiceLogStatus.DISPUTED, ServiceLogStatus.VOID):
+                await post(h, f"{logs}/{entry['id']}/dispute", contract.enterprise.headers(), bodies["dispute"])
+            if state == ServiceLogStatus.VOID:
+                await post(h, f"{logs}/{entry['id']}/resolve", bureau(), {"decision": "void"})
             return entry["id"]
 
         wrong = []
         for action, state, allowed in SERVICE_LOG.cases():
             log_id = await in_state(state)
             path, headers = (
-                f"/api/v1/service-logs/{log_id}/{action.name}",
+                f"{logs}/{log_id}/{action.name}",
                 headers_for(contract, role_for(SERVICE_LOG, action)),
             )
+            body = bodies.get(action.name)
             if allowed:
-                target = SERVICE_LOG.step(action, state).target
-                if (await post(h, path, headers))["status"] != target:
+                to = ServiceLogStatus.CONFIRMED if action.name == "resolve" else None  # upheld
+                target = SERVICE_LOG.step(action, state, to=to).target
+                if (await post(h, path, headers, body))["status"] != target:
                     wrong.append(f"{action.name} in {state}: not {target}")
             else:
-                wrong += await check_refusal(h, SERVICE_LOG, action, state, path, headers, contract=contract)
+                wrong += await check_refusal(h, SERVICE_LOG, action, state, path, headers, body, contract=contract)
         assert not wrong, "\n".join(wrong)
 
 

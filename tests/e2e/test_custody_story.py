@@ -217,6 +217,47 @@ async def test_the_whole_custody_story(platform):
     assert r.status_code == 200 and r.json()["status"] == "verified", r.text
     await eventually(lambda: risk_is(lambda lvl: lvl == base_risk), timeout=20)
 
+    # --- a visit the enterprise disputes; the bureau voids it; compliance drops (SPEC §16) ----
+    r = await api.post(
+        "/api/v1/service-logs",
+        headers=agency.headers,
+        json={
+            "contract_id": contract_id,
+            "visit_date": today.isoformat(),
+            "engineer_name": "李\u200b工",  # on the roster, once normalised
+            "items": ["hazard_inspection"],
+            "summary": "例行检查（企业称未到场）",
+        },
+    )
+    assert r.status_code == 201, r.text
+    disputed_id = r.json()["id"]
+
+    async def inspection():
+        c = await api.get(f"/api/v1/compliance/contracts/{contract_id}", headers=bureau.headers)
+        return next(i for i in c.json()["items"] if i["item"] == "hazard_inspection")
+
+    before = await inspection()
+    assert (before["recorded"], before["pending"]) == (1, 1), before  # the confirmed one; the new one
+    r = await api.post(
+        f"/api/v1/service-logs/{disputed_id}/dispute", json={"reason": "当天无人到场"}, headers=enterprise.headers
+    )
+    assert r.status_code == 200 and r.json()["status"] == "disputed", r.text
+
+    async def agency_told():
+        inbox = await api.get("/api/v1/inbox", params={"kind": "servicelog.disputed"}, headers=agency.headers)
+        return inbox.status_code == 200 and any(i["subject_id"] == disputed_id for i in inbox.json()["items"])
+
+    await eventually(agency_told, timeout=20)
+    r = await api.post(
+        f"/api/v1/service-logs/{disputed_id}/resolve",
+        json={"decision": "void", "notes": "核实当天未到场"},
+        headers=bureau.headers,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "void", r.text
+    assert r.json()["disputed_at"] and r.json()["resolved_at"]
+    after = await inspection()
+    assert (after["recorded"], after["pending"]) == (1, 0), after  # the voided visit counts nowhere
+
     # --- a complaint, upheld: the credit change reaches the directory -----------------------
     r = await api.post(
         "/api/v1/complaints",

@@ -101,6 +101,8 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/service-logs": {"agencyA"},
     "GET /api/v1/service-logs": EVERYONE,
     "POST /api/v1/service-logs/{log_id}/confirm": ENT_A,
+    "POST /api/v1/service-logs/{log_id}/dispute": ENT_A,  # the enterprise served (SPEC §16)
+    "POST /api/v1/service-logs/{log_id}/resolve": {"bureauA", "city"},  # not disputed (or resolved): 409
     "GET /api/v1/service-logs/{log_id}": READ_A | PARTIES_A,
     "GET /api/v1/hazards": EVERYONE,
     "GET /api/v1/hazards/{hazard_id}": READ_A | PARTIES_A,

@@ -124,6 +124,8 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
             "items": ["hazard_inspection"],
             "summary": "检查",
         },
+        "POST /api/v1/service-logs/{log_id}/dispute": {"reason": "当天无人到场"},
+        "POST /api/v1/service-logs/{log_id}/resolve": {"decision": "uphold", "notes": "核实"},
         "POST /api/v1/hazards/{hazard_id}/rectify": {"note": "已整改"},
         "POST /api/v1/hazards/{hazard_id}/verify": {"note": "已复核"},
         "POST /api/v1/hazards/{hazard_id}/reject-rectification": {"reason": "未整改到位"},

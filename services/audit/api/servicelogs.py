@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.audit import service
-from services.audit.models import ServiceLog
+from services.audit.models import DisputeDecision, ServiceLog
 from services.audit.schemas import ServiceLogCreate, ServiceLogRead
+from services.audit.schemas.disputes import DisputeBody, ResolveBody
 from services.audit.service import Listing
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
@@ -38,6 +39,34 @@ async def confirm(
     log_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, if_match: IfMatch, response: Response
 ) -> ServiceLog:
     return with_etag(response, await service.confirm_service_log(uow, log_id=log_id, if_match=if_match))
+
+
+@router.post(
+    "/{log_id}/dispute",
+    response_model=ServiceLogRead,
+    summary="企业对服务记录提出异议 / dispute a visit",
+    responses={409: {"description": "已确认或已有异议的记录不能再提出异议 / not disputable in its state"}},
+)
+async def dispute(
+    log_id: uuid.UUID, body: DisputeBody, uow: UoW, _: CurrentPrincipal, if_match: IfMatch, response: Response
+) -> ServiceLog:
+    entry = await service.dispute_service_log(uow, log_id=log_id, reason=body.reason, if_match=if_match)
+    return with_etag(response, entry)
+
+
+@router.post(
+    "/{log_id}/resolve",
+    response_model=ServiceLogRead,
+    summary="监管部门裁决服务记录异议 / resolve a disputed visit",
+    responses={409: {"description": "记录不在异议中 / the visit is not disputed"}},
+)
+async def resolve(
+    log_id: uuid.UUID, body: ResolveBody, uow: UoW, _: CurrentPrincipal, if_match: IfMatch, response: Response
+) -> ServiceLog:
+    entry = await service.resolve_dispute(
+        uow, log_id=log_id, decision=DisputeDecision(body.decision), notes=body.notes, if_match=if_match
+    )
+    return with_etag(response, entry)
 
 
 @router.get("", response_model=Page[ServiceLogRead], summary="服务记录列表 / list service logs")

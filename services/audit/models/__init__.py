@@ -38,6 +38,13 @@ TS = sa.DateTime(timezone=True)
 NEVER_LAZY = {"lazy": "raise"}
 
 
+class DisputeDecision(StrEnum):
+    """The bureau's decision on a disputed visit (SPEC §16)."""
+
+    UPHOLD = "uphold"
+    VOID = "void"
+
+
 class HazardLevel(StrEnum):
     GENERAL = "general"
     MAJOR = "major"
@@ -108,49 +115,6 @@ def _json() -> Any:
     return Field(default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"nullable": False})
 
 
-# --- read models --------------------------------------------------------------------------------
-class ContractView(Base, table=True):
-    __tablename__ = "contract_view"
-
-    id: uuid.UUID = Field(primary_key=True)
-    version: int
-    status: str = Field(max_length=20)  # the contracts service's state (audit names some: states.ContractStatus)
-    agency_id: uuid.UUID = Field(index=True)
-    agency_name: str | None = Field(default=None, max_length=200)
-    enterprise_uscc: str = Field(max_length=18, index=True)
-    enterprise_name: str | None = Field(default=None, max_length=200)
-    engineer_name: str = Field(max_length=100)
-    district_code: str = Field(max_length=12, index=True)
-    start_date: date
-    end_date: date
-    services: list[dict[str, Any]] = _json()
-    updated_at: datetime = Field(sa_type=TS)
-
-
-class AgencyView(Base, table=True):
-    __tablename__ = "agency_view"
-
-    id: uuid.UUID = Field(primary_key=True)
-    version: int
-    uscc: str = Field(max_length=18, index=True)
-    name: str = Field(max_length=200)
-    district_code: str = Field(max_length=12)
-    status: str = Field(max_length=20)
-    updated_at: datetime = Field(sa_type=TS)
-
-
-class EnterpriseView(Base, table=True):
-    __tablename__ = "enterprise_view"
-
-    uscc: str = Field(primary_key=True, max_length=18)
-    id: str = Field(max_length=64)
-    version: int
-    name: str = Field(max_length=200)
-    district_code: str = Field(max_length=12)
-    risk_level: str = Field(max_length=10)
-    updated_at: datetime = Field(sa_type=TS)
-
-
 # --- service logs and hazards --------------------------------------------------------------------
 class ServiceLog(Base, table=True):
     __tablename__ = "service_log"
@@ -175,6 +139,15 @@ class ServiceLog(Base, table=True):
     recorded_at: datetime = Field(sa_type=TS)
     confirmed_by: str | None = Field(default=None, max_length=100)
     confirmed_at: datetime | None = Field(default=None, sa_type=TS)
+    # The enterprise's dispute and the bureau's resolution (SPEC §16), kept with their times so that
+    # the log can be read "as of" a moment: disputed between disputed_at and resolved_at.
+    disputed_by: str | None = Field(default=None, max_length=100)
+    disputed_at: datetime | None = Field(default=None, sa_type=TS)
+    dispute_reason: str | None = Field(default=None, sa_type=sa.Text)
+    resolved_by: str | None = Field(default=None, max_length=100)
+    resolved_at: datetime | None = Field(default=None, sa_type=TS)
+    resolution: str | None = Field(default=None, max_length=10)  # DisputeDecision: uphold | void
+    resolution_notes: str | None = Field(default=None, sa_type=sa.Text)
     version: int = 1
 
     hazards: list["Hazard"] = Relationship(sa_relationship_kwargs={**NEVER_LAZY, "order_by": "Hazard.id"})
@@ -382,11 +355,15 @@ class CreditFile(Base, table=True):
 
 # The tables of one area each, in their own module (they use the building blocks above).
 from services.audit.models.listings import CreditListing, ListingOrgKind  # noqa: E402
+from services.audit.models.readmodels import AgencyView, ContractView, EnterpriseView  # noqa: E402
 from services.audit.models.reports import Report, ReportCategory, ReportOutcome, ReportStep  # noqa: E402
 from services.audit.models.supervision import SupervisionCase  # noqa: E402
 
 __all__ = [
+    "AgencyView",
+    "ContractView",
     "CreditListing",
+    "EnterpriseView",
     "ListingOrgKind",
     "Report",
     "ReportCategory",

@@ -24,19 +24,15 @@ class Visits:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def recorded_by_item(self, contract: ContractView) -> dict[str, int]:
-        """The contract's service logs within its term, counted per item they include (confirmed or
-        not: the agency's record counts; the countersignature is evidence)."""
-        stmt = sa.select(col(ServiceLog.items)).where(
+    async def visits_of(self, contract: ContractView) -> list[tuple[list[str], str, datetime]]:
+        """The contract's service logs within its term: their items, status and when recorded
+        (which count is the compliance rule's: services.audit.service.compliance)."""
+        stmt = sa.select(col(ServiceLog.items), col(ServiceLog.status), col(ServiceLog.recorded_at)).where(
             col(ServiceLog.contract_id) == contract.id,
             col(ServiceLog.visit_date) >= contract.start_date,
             col(ServiceLog.visit_date) <= contract.end_date,
         )
-        counts: dict[str, int] = {}
-        for items in (await self.session.execute(stmt)).scalars():
-            for item in set(items or []):
-                counts[item] = counts.get(item, 0) + 1
-        return counts
+        return [(list(items or []), str(status), at) for items, status, at in (await self.session.execute(stmt)).all()]
 
     async def missed_by_item(self, contract_id: uuid.UUID) -> dict[str, int]:
         stmt = sa.select(MissedVisitTally).where(col(MissedVisitTally.contract_id) == contract_id)

@@ -3,6 +3,7 @@ contract, and the lookups the use cases make in them. ``consumers.py`` writes th
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,6 +65,13 @@ class Agencies(AuditRepository[AgencyView]):
         """Who may act on the agency here — record a credit fact (SPEC §19): the bureau of its
         district, the city bureau, admin."""
         return scopes.district(principal, col(AgencyView.district_code))
+
+    async def roster(self, agency_id: uuid.UUID) -> list[str] | None:
+        """The agency's current roster (normalised names of engineers with a valid certificate);
+        None while the agency is not known here."""
+        stmt = sa.select(col(AgencyView.engineers)).where(col(AgencyView.id) == agency_id)
+        found: list[str] | None = (await self.session.execute(stmt)).scalar()
+        return found
 
     async def by_uscc(self, uscc: str) -> list[AgencyView]:
         """The agencies held for one USCC (normally one), the most recently changed first."""

@@ -1,5 +1,5 @@
 """Service logs: who sees a visit (its agency, its enterprise, the district's bureau) and who may
-act on it (the enterprise served countersigns); a log is always loaded with its hazards."""
+act on it (the enterprise served countersigns or disputes, the district's bureau resolves); a log is always loaded with its hazards."""
 
 from __future__ import annotations
 
@@ -34,7 +34,12 @@ class ServiceLogs(AuditRepository[ServiceLog]):
         )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
-        return scopes.org(principal, Role.ENTERPRISE, col(ServiceLog.enterprise_uscc))
+        """The enterprise served confirms or disputes; the district's bureau (or the city) resolves
+        a dispute (which role takes which step: ``states.SERVICE_LOG``)."""
+        return scopes.any_of(
+            scopes.org(principal, Role.ENTERPRISE, col(ServiceLog.enterprise_uscc)),
+            scopes.district(principal, col(ServiceLog.district_code)),
+        )
 
     async def get(
         self,

@@ -20,7 +20,7 @@ from services.audit.models import (
     ServiceLog,
     SupervisionCase,
 )
-from services.audit.states import ComplaintStatus, HazardStatus
+from services.audit.states import ComplaintStatus, HazardStatus, ServiceLogStatus
 from shared import scopes
 from shared.auth import Principal
 from shared.errors import Forbidden
@@ -112,6 +112,7 @@ class Trends:
                 col(ServiceLog.visit_date) >= col(ContractView.start_date),
                 col(ServiceLog.visit_date) <= col(ContractView.end_date),
                 col(ServiceLog.visit_date) <= last,
+                col(ServiceLog.status) != ServiceLogStatus.VOID,  # a voided visit was not delivered (SPEC §16)
                 self._where(col(ContractView.district_code)),
             )
             .group_by(col(ServiceLog.contract_id), m)

@@ -140,6 +140,11 @@ class ServiceLogRead(Read):
     recorded_at: UTC
     confirmed_by: str | None = None
     confirmed_at: UTC | None = None
+    disputed_at: UTC | None = None
+    dispute_reason: str | None = None
+    resolved_at: UTC | None = None
+    resolution: str | None = None
+    resolution_notes: str | None = None
     version: int
     hazards: list[HazardRead] = []
 
@@ -162,6 +167,7 @@ class ComplianceItem(Read):
     times_per_year: int
     required_so_far: int
     recorded: int
+    pending: int = 0
     missed: int
 
 

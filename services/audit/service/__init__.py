@@ -17,6 +17,7 @@ from services.audit.service.complaints import (
 )
 from services.audit.service.compliance import compliance_of, count_missed_visits, district_summary
 from services.audit.service.credit import add_credit_record, credit_file, record_credit
+from services.audit.service.disputes import dispute_service_log, resolve_dispute
 from services.audit.service.hazards import (
     export_hazards,
     get_hazard,
@@ -50,6 +51,7 @@ __all__ = [
     "count_missed_visits",
     "credit_file",
     "decide_listing",
+    "dispute_service_log",
     "district_summary",
     "draw_sample",
     "export_complaints",
@@ -77,6 +79,7 @@ __all__ = [
     "reject_rectification",
     "request_listing_repair",
     "resolve_complaint",
+    "resolve_dispute",
     "respond_to_complaint",
     "submit_complaint",
     "sweep_listings",

@@ -4,17 +4,24 @@ dashboard of counts by district (SPEC §12).
 
 ``required_so_far = floor(times_per_year × elapsed days / term days)`` where the term counts both
 its first and last day and elapsed days run from the start date to ``as_of`` inclusive (capped at
-the term). ``recorded`` counts the contract's service logs that include the item and fall within
-the term. A missed visit, once counted, stays counted (a late visit does not undo it); the n-th
-missed visit of an item is ``visit.missed`` with ``missed`` = ``version`` = n and credit ref
-``contract:item#n``.
+the term). Of the contract's service logs that include the item and fall within the term,
+``recorded`` counts those that stand (SPEC §16): confirmed, or recorded and not disputed for
+``confirm_window_days``; ``pending`` those still within that window or disputed; a void one counts
+nowhere (docs/COMPLIANCE.md "Which visits count").
+
+The sweep's grace rule: a visit falls due on the day ``required_so_far`` reaches it, and is missed
+only once ``confirm_window_days`` more have passed — the sweep counts what was due on ``as_of −
+confirm_window_days`` against the visits recorded, pending or standing (a visit awaiting the
+enterprise or the bureau is not missed yet; voided, it is). A missed visit, once counted, stays
+counted (a late visit does not undo it); the n-th missed visit of an item is ``visit.missed`` with
+``missed`` = ``version`` = n and credit ref ``contract:item#n``.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import structlog
 
@@ -23,11 +30,42 @@ from services.audit.models import CreditKind, HazardLevel
 from services.audit.repository.compliance import Dashboard, Visits
 from services.audit.repository.readmodels import Contracts
 from services.audit.service.credit import record_credit
-from services.audit.states import READS_DASHBOARD, ContractStatus, HazardStatus
+from services.audit.states import READS_DASHBOARD, ContractStatus, HazardStatus, ServiceLogStatus
 from shared.events.catalog import EventType
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.compliance")
+
+
+@dataclass(frozen=True)
+class VisitCounts:
+    """Per item: the visits that stand and those awaiting confirmation or a decision."""
+
+    counted: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, int] = field(default_factory=dict)
+
+    def standing(self, item: str) -> int:
+        """Not void: what the missed-visit sweep holds against what was due."""
+        return self.counted.get(item, 0) + self.pending.get(item, 0)
+
+
+def count_visits(rows: list[tuple[list[str], str, datetime]], *, as_of: date, window_days: int) -> VisitCounts:
+    """Confirmed, or recorded ``window_days`` ago or more without a dispute: counted; recorded more
+    recently, or disputed: pending; void: neither."""
+    counts = VisitCounts()
+    for items, status, recorded_at in rows:
+        if status == ServiceLogStatus.VOID:
+            continue
+        unchallenged = status == ServiceLogStatus.RECORDED and (as_of - recorded_at.date()).days >= window_days
+        tally = counts.counted if status == ServiceLogStatus.CONFIRMED or unchallenged else counts.pending
+        for item in set(items):
+            tally[item] = tally.get(item, 0) + 1
+    return counts
+
+
+def due_by(as_of: date, grace_days: int) -> date:
+    """The day whose due visits are missed on ``as_of`` (the grace rule)."""
+    return as_of - timedelta(days=grace_days)
 
 
 def required_so_far(times_per_year: int, start: date, end: date, as_of: date) -> int:
@@ -44,6 +82,7 @@ class ItemCompliance:
     times_per_year: int
     required_so_far: int
     recorded: int
+    pending: int
     missed: int
 
 
@@ -59,18 +98,19 @@ class Compliance:
 
 
 async def compliance_of(uow: UnitOfWork, *, contract_id: uuid.UUID) -> Compliance:
-    as_of = uow.clock.today()
+    as_of, window = uow.clock.today(), uow.policy.confirm_window_days
     async with uow.read() as session:
         contract = await Contracts(session).get(contract_id, uow.principal)
         visits = Visits(session)
-        recorded = await visits.recorded_by_item(contract)
+        counts = count_visits(await visits.visits_of(contract), as_of=as_of, window_days=window)
         missed = await visits.missed_by_item(contract.id)
     items = [
         ItemCompliance(
             item=s["item"],
             times_per_year=s["times_per_year"],
             required_so_far=required_so_far(s["times_per_year"], contract.start_date, contract.end_date, as_of),
-            recorded=recorded.get(s["item"], 0),
+            recorded=counts.counted.get(s["item"], 0),
+            pending=counts.pending.get(s["item"], 0),
             missed=missed.get(s["item"], 0),
         )
         for s in contract.services
@@ -92,16 +132,17 @@ async def count_missed_visits(uow: UnitOfWork, *, as_of: date) -> int:
     sweeping together count it once). The number newly counted."""
     async with uow.read() as session:
         contracts = await Contracts(session).in_states([ContractStatus.ACTIVE])
-    newly = 0
+    newly, window = 0, uow.policy.confirm_window_days
+    due_day = due_by(as_of, window)
     for contract in contracts:
         async with uow.read() as session:
-            recorded = await Visits(session).recorded_by_item(contract)
+            counts = count_visits(await Visits(session).visits_of(contract), as_of=as_of, window_days=window)
         for service in contract.services:
             item = service["item"]
             now_missed = max(
                 0,
-                required_so_far(service["times_per_year"], contract.start_date, contract.end_date, as_of)
-                - recorded.get(item, 0),
+                required_so_far(service["times_per_year"], contract.start_date, contract.end_date, due_day)
+                - counts.standing(item),
             )
             if now_missed == 0:
                 continue

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from services.audit import events
 from services.audit.models import ContractView, Hazard, ServiceLog
 from services.audit.repository import Listing
-from services.audit.repository.readmodels import Contracts
+from services.audit.repository.readmodels import Agencies, Contracts
 from services.audit.repository.servicelogs import ServiceLogs
 from services.audit.schemas import ServiceLogCreate
 from services.audit.service.supervision import open_case
@@ -39,6 +39,7 @@ from shared.ids import new_id
 from shared.pagination import PageParams
 from shared.policy import Policy
 from shared.uow import UnitOfWork
+from shared.validation import normalise
 
 log = structlog.get_logger("audit.servicelogs")
 
@@ -55,8 +56,11 @@ def natural_key(body: ServiceLogCreate) -> str:
     )
 
 
-def check_visit_rules(policy: Policy, body: ServiceLogCreate, contract: ContractView, today: date) -> None:
-    """Every rule a visit breaks, each on its field; the code names the first one."""
+def check_visit_rules(
+    policy: Policy, body: ServiceLogCreate, contract: ContractView, today: date, roster: list[str] | None
+) -> None:
+    """Every rule a visit breaks, each on its field; the code names the first one. ``roster``: the
+    agency's current engineers (normalised names; None or empty while unknown: nobody is on it)."""
     errors: list[FieldError] = []
     codes: list[ErrorCode] = []
     if body.visit_date > today:
@@ -65,6 +69,25 @@ def check_visit_rules(policy: Policy, body: ServiceLogCreate, contract: Contract
     if not contract.start_date <= body.visit_date <= contract.end_date:
         errors.append(FieldError("visit_date", text("走访日期须在合同期限内", "must be within the contract term")))
         codes.append(ErrorCode.VISIT_DATE_OUTSIDE_TERM)
+    if body.visit_date <= today and (today - body.visit_date).days > (delay := policy.max_log_delay_days):
+        errors.append(
+            FieldError(
+                "visit_date",
+                text(f"服务记录须在走访后 {delay} 天内填报", f"must be recorded within {delay} days of the visit"),
+            )
+        )
+        codes.append(ErrorCode.VISIT_RECORDED_TOO_LATE)
+    if normalise(body.engineer_name).strip() not in {normalise(name).strip() for name in roster or []}:
+        errors.append(
+            FieldError(
+                "engineer_name",
+                text(
+                    "不是该机构当前在册、证书有效的注册安全工程师",
+                    "not a registered safety engineer on the agency's current roster",
+                ),
+            )
+        )
+        codes.append(ErrorCode.ENGINEER_NOT_ON_ROSTER)
     contracted = {s["item"] for s in contract.services}
     for i, item in enumerate(body.items):
         if str(item) not in contracted:
@@ -106,7 +129,8 @@ async def record_service_log(uow: UnitOfWork, *, body: ServiceLogCreate) -> Serv
     try:
         async with uow:
             contract = await _contract_for_visit(uow, body.contract_id)
-            check_visit_rules(uow.policy, body, contract, uow.clock.today())
+            roster = await Agencies(uow.session).roster(contract.agency_id)
+            check_visit_rules(uow.policy, body, contract, uow.clock.today(), roster)
             logs = ServiceLogs(uow.session)
             existing = await logs.id_of_visit(key)
             if existing is not None:

@@ -81,7 +81,10 @@ async def _announce(
     )
     if step.emits is not None:
         await uow.emit(
-            step.emits, events.agency_changed(agency, previous_status=previous, reason=reason, filing_in_force=in_force)
+            step.emits,
+            events.agency_changed(
+                agency, previous_status=previous, reason=reason, filing_in_force=in_force, today=uow.clock.today()
+            ),
         )
 
 

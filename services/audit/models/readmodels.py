@@ -1,0 +1,58 @@
+"""The read models (fed by events, never written by the API): ``contract_view``, ``agency_view``,
+``enterprise_view`` (services.audit.consumers)."""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from services.audit.models import Base, _json
+
+TS = sa.DateTime(timezone=True)
+
+
+class ContractView(Base, table=True):
+    __tablename__ = "contract_view"
+
+    id: uuid.UUID = Field(primary_key=True)
+    version: int
+    status: str = Field(max_length=20)  # the contracts service's state (audit names some: states.ContractStatus)
+    agency_id: uuid.UUID = Field(index=True)
+    agency_name: str | None = Field(default=None, max_length=200)
+    enterprise_uscc: str = Field(max_length=18, index=True)
+    enterprise_name: str | None = Field(default=None, max_length=200)
+    engineer_name: str = Field(max_length=100)
+    district_code: str = Field(max_length=12, index=True)
+    start_date: date
+    end_date: date
+    services: list[dict[str, Any]] = _json()
+    updated_at: datetime = Field(sa_type=TS)
+
+
+class AgencyView(Base, table=True):
+    __tablename__ = "agency_view"
+
+    id: uuid.UUID = Field(primary_key=True)
+    version: int
+    uscc: str = Field(max_length=18, index=True)
+    name: str = Field(max_length=200)
+    district_code: str = Field(max_length=12)
+    status: str = Field(max_length=20)
+    # The names of its registered safety engineers with a valid certificate, NFKC-normalised without
+    # format characters (shared.validation.normalise): the current roster a visit's engineer is on.
+    engineers: list[str] = _json()
+    updated_at: datetime = Field(sa_type=TS)
+
+
+class EnterpriseView(Base, table=True):
+    __tablename__ = "enterprise_view"
+
+    uscc: str = Field(primary_key=True, max_length=18)
+    id: str = Field(max_length=64)
+    version: int
+    name: str = Field(max_length=200)
+    district_code: str = Field(max_length=12)
+    risk_level: str = Field(max_length=10)
+    updated_at: datetime = Field(sa_type=TS)
