@@ -290,6 +290,7 @@ RECORDS_SERVICE_LOGS = frozenset({Role.AGENCY})
 SUBMITS_COMPLAINTS = frozenset({Role.ENTERPRISE, Role.PUBLIC})  # the public: anonymously
 DRAWS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
 RECORDS_CREDIT = frozenset({Role.BUREAU, Role.ADMIN})  # a bureau's violations and commendations (SPEC §19)
+RECORDS_ACCIDENTS = frozenset({Role.BUREAU, Role.ADMIN})  # accidents, their dossiers and findings (SPEC §20)
 READS_REPORTS = frozenset({Role.BUREAU, Role.ADMIN})  # public reports (which districts: the repository's rule)
 LISTS_DISHONESTY = frozenset({Role.BUREAU, Role.ADMIN})  # who proposes a serious-dishonesty listing (SPEC §19)
 # Who may read what only regulators read (which districts: the repository's rule).
