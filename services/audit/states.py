@@ -303,7 +303,18 @@ READS_LISTINGS = frozenset({Role.BUREAU, Role.ADMIN})  # every listing in every 
 class ContractStatus(StrEnum):
     """The contract states audit's rules name (the contracts service owns that machine): visits are
     recorded for, and missed visits counted on, active contracts; audits sample active and filed
-    ones."""
+    ones; an accident's dossier (SPEC §20) takes those in force at the accident (``IN_FORCE``, or
+    ``ENDED_EARLY`` after it)."""
 
     FILED = "filed"
     ACTIVE = "active"
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
+    SUSPENDED = "suspended"
+
+
+# A contract was in force at a time within its term when it is (or was, until its term ran out)
+# filed or active — or when it was terminated or suspended only later (the read model's
+# ``updated_at``: when audit learnt of that last change).
+IN_FORCE = (ContractStatus.FILED, ContractStatus.ACTIVE, ContractStatus.EXPIRED)
+ENDED_EARLY = (ContractStatus.TERMINATED, ContractStatus.SUSPENDED)

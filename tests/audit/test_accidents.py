@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from openpyxl import load_workbook
 
-from tests.audit.factories import OTHER_DISTRICT, audit_app, bureau, city, hazard, service_log
+from tests.audit.factories import OTHER_DISTRICT, Agency, Contract, audit_app, bureau, city, hazard, service_log
 
 START = date(2026, 5, 1)
 OCCURRED = datetime(2026, 5, 20, 12, tzinfo=UTC)
@@ -190,3 +190,26 @@ async def test_who_records_and_reads_accidents_and_bad_input(backend):
             headers=bureau(),
         )
         assert r.status_code == 422, r.text
+
+
+async def test_the_contracts_in_force_at_the_accident(backend):
+    async with audit_app(backend, today=START) as h:
+        term = {"start_date": date(2026, 1, 1), "end_date": date(2026, 12, 31)}
+        contract = await h.setup(**term)
+        enterprise = contract.enterprise
+        ended_before = Contract(agency=Agency(), enterprise=enterprise, status="terminated", **term)
+        h.clock.set(at(10))
+        await h.feed(ended_before.agency, ended_before)
+        ended_after = Contract(agency=Agency(), enterprise=enterprise, status="active", **term)
+        draft = Contract(agency=Agency(), enterprise=enterprise, status="signed", **term)
+        await h.feed(ended_after.agency, ended_after, draft.agency, draft)
+        h.clock.set(at(21))
+        ended_after.status, ended_after.version = "terminated", ended_after.version + 1
+        await h.feed(ended_after)
+        r = await h.client.post("/api/v1/accidents", json=accident(contract), headers=bureau())
+        assert r.status_code == 201, r.text
+        d = (await h.client.get(f"/api/v1/accidents/{r.json()['id']}/dossier", headers=bureau())).json()
+        assert {c["id"] for c in d["contracts"]} == {contract.id, ended_after.id}
+        assert {c["agency_id"] for c in d["contracts"]} == {contract.agency.id, ended_after.agency.id}
+        assert {s["agency_id"] for s in d["credit"]} == {contract.agency.id, ended_after.agency.id}
+

@@ -27,6 +27,7 @@ from services.audit.models import (
     ServiceLog,
 )
 from services.audit.repository import AuditRepository, Listing
+from services.audit.states import ENDED_EARLY, IN_FORCE
 from shared import scopes
 from shared.auth import Principal
 from shared.i18n import text
@@ -59,11 +60,21 @@ class CustodyRecord:
         return list((await self.session.execute(stmt)).scalars())
 
     async def contracts(self, on: date) -> list[ContractView]:
-        """The enterprise's contracts whose term covers ``on``."""
+        """The enterprise's contracts in force on ``on`` (at ``at``): their term covers the day, and
+        they were filed or active then (``states.IN_FORCE``, or ``ENDED_EARLY`` only after ``at``)."""
         stmt = (
             sa.select(ContractView)
             .where(col(ContractView.enterprise_uscc) == self.uscc)
             .where(col(ContractView.start_date) <= on, col(ContractView.end_date) >= on)
+            .where(
+                sa.or_(
+                    col(ContractView.status).in_([str(s) for s in IN_FORCE]),
+                    sa.and_(
+                        col(ContractView.status).in_([str(s) for s in ENDED_EARLY]),
+                        col(ContractView.updated_at) > self.at,
+                    ),
+                )
+            )
             .order_by(col(ContractView.start_date), col(ContractView.id))
         )
         return await self._all(stmt)
