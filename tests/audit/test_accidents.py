@@ -212,4 +212,3 @@ async def test_the_contracts_in_force_at_the_accident(backend):
         assert {c["id"] for c in d["contracts"]} == {contract.id, ended_after.id}
         assert {c["agency_id"] for c in d["contracts"]} == {contract.agency.id, ended_after.agency.id}
         assert {s["agency_id"] for s in d["credit"]} == {contract.agency.id, ended_after.agency.id}
-
