@@ -5,10 +5,14 @@ later credit record — never changes the dossier; the findings once, a fraud-si
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from openpyxl import load_workbook
 
+from services.audit.models import Hazard, HazardLevel, ServiceLog
+from services.audit.service.dossier import hazard_state_as_of, months_before, visit_state_as_of
+from services.audit.states import HazardStatus, ServiceLogStatus
 from tests.audit.factories import OTHER_DISTRICT, Agency, Contract, audit_app, bureau, city, hazard, service_log
 
 START = date(2026, 5, 1)
@@ -65,6 +69,13 @@ async def test_the_dossier_is_the_record_as_of_the_accident(backend):
         assert r.status_code == 200, r.text
         h.clock.set(at(10))
         b = await _log(h, contract, date(2026, 5, 10))
+        r = await h.client.post(
+            "/api/v1/complaints",
+            json={"agency_id": contract.agency.id, "category": "service_quality", "description": "检查走过场"},
+            headers=ent,
+        )
+        assert r.status_code == 201, r.text
+        complaint = r.json()["id"]
 
         # the accident, recorded the day after
         h.clock.set(at(21))
@@ -88,6 +99,7 @@ async def test_the_dossier_is_the_record_as_of_the_accident(backend):
         assert {x["id"]: x["state"] for x in d["hazards"]} == {h1: "rectified", h2: "open"}
         assert [c["kind"] for c in d["credit_records"]] == ["violation"]
         assert d["credit"][0]["score"] == 95
+        assert [(c["id"], c["state"]) for c in d["complaints"]] == [(complaint, "received")]
 
         # after the accident: a visit logged later (visit date before it), B confirmed, H2
         # rectified, H1 verified, another credit record: none of it is in the dossier
@@ -97,6 +109,8 @@ async def test_the_dossier_is_the_record_as_of_the_accident(backend):
         r = await h.client.post(f"/api/v1/hazards/{h2}/rectify", json={"note": "已整改"}, headers=ent)
         assert r.status_code == 200, r.text
         r = await h.client.post(f"/api/v1/hazards/{h1}/verify", headers=contract.agency.headers())
+        assert r.status_code == 200, r.text
+        r = await h.client.post(f"/api/v1/complaints/{complaint}/forward", json={}, headers=bureau())
         assert r.status_code == 200, r.text
         r = await h.client.post(
             f"/api/v1/credit/agencies/{contract.agency.id}/records",
@@ -212,3 +226,52 @@ async def test_the_contracts_in_force_at_the_accident(backend):
         assert {c["id"] for c in d["contracts"]} == {contract.id, ended_after.id}
         assert {c["agency_id"] for c in d["contracts"]} == {contract.agency.id, ended_after.agency.id}
         assert {s["agency_id"] for s in d["credit"]} == {contract.agency.id, ended_after.agency.id}
+
+
+def test_the_states_as_of_a_time():
+    """The as-of rules on their own: the last dated step up to the time wins."""
+    t = OCCURRED
+    found = Hazard(
+        id=uuid.uuid4(),
+        service_log_id=uuid.uuid4(),
+        contract_id=uuid.uuid4(),
+        agency_id=uuid.uuid4(),
+        enterprise_uscc="x",
+        district_code="440703",
+        description="d",
+        level=HazardLevel.GENERAL,
+        location="l",
+        deadline=date(2026, 5, 15),
+        status=HazardStatus.VERIFIED,
+        created_at=t - timedelta(days=10),
+    )
+    assert hazard_state_as_of(found, t) == HazardStatus.OPEN
+    found.overdue_at = t - timedelta(days=4)
+    assert hazard_state_as_of(found, t) == HazardStatus.OVERDUE
+    found.rectified_at = t - timedelta(days=3)
+    assert hazard_state_as_of(found, t) == HazardStatus.RECTIFIED
+    found.rejected_at = t - timedelta(days=2)
+    assert hazard_state_as_of(found, t) == HazardStatus.OPEN
+    found.verified_at = t + timedelta(seconds=1)
+    assert hazard_state_as_of(found, t) == HazardStatus.OPEN
+    assert hazard_state_as_of(found, t + timedelta(seconds=1)) == HazardStatus.VERIFIED
+    visit = ServiceLog(
+        id=uuid.uuid4(),
+        contract_id=uuid.uuid4(),
+        agency_id=uuid.uuid4(),
+        enterprise_uscc="x",
+        district_code="440703",
+        visit_date=date(2026, 5, 1),
+        engineer_name="陈工",
+        items=[],
+        summary="s",
+        natural_key="k",
+        status=ServiceLogStatus.CONFIRMED,
+        recorded_by="a",
+        recorded_at=t - timedelta(days=19),
+        confirmed_at=t,
+    )
+    assert visit_state_as_of(visit, t) == ServiceLogStatus.CONFIRMED
+    assert visit_state_as_of(visit, t - timedelta(microseconds=1)) == ServiceLogStatus.RECORDED
+    assert months_before(date(2026, 5, 20), 12) == date(2025, 5, 20)
+    assert months_before(date(2024, 2, 29), 12) == date(2023, 2, 28)
