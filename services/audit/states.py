@@ -50,6 +50,7 @@ class HazardStatus(Labelled):
 
 
 HAZARD = StateMachine("hazard", text("隐患", "hazard"), HazardStatus)
+HAZARD_FOUND = "found"  # a hazard's first step in its history (models.HazardStep): found on a visit
 RECTIFY = HAZARD.action("rectify", text("提交整改", "rectify"))
 VERIFY = HAZARD.action("verify", text("验收整改", "verify"))
 MARK_OVERDUE = HAZARD.action("mark_overdue", text("标记逾期", "mark overdue"))

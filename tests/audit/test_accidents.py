@@ -108,6 +108,15 @@ async def test_the_dossier_is_the_record_as_of_the_accident(backend):
         assert (await h.client.post(f"/api/v1/service-logs/{b['id']}/confirm", headers=ent)).status_code == 200
         r = await h.client.post(f"/api/v1/hazards/{h2}/rectify", json={"note": "已整改"}, headers=ent)
         assert r.status_code == 200, r.text
+        # H1's rectification rejected after the accident (which clears it), rectified again, verified
+        r = await h.client.post(
+            f"/api/v1/hazards/{h1}/reject-rectification",
+            json={"reason": "未整改到位"},
+            headers=contract.agency.headers(),
+        )
+        assert r.status_code == 200, r.text
+        r = await h.client.post(f"/api/v1/hazards/{h1}/rectify", json={"note": "重新接地"}, headers=ent)
+        assert r.status_code == 200, r.text
         r = await h.client.post(f"/api/v1/hazards/{h1}/verify", headers=contract.agency.headers())
         assert r.status_code == 200, r.text
         r = await h.client.post(f"/api/v1/complaints/{complaint}/forward", json={}, headers=bureau())

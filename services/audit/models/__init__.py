@@ -381,15 +381,15 @@ class CreditFile(Base, table=True):
 
 
 # The tables of one area each, in their own module (they use the building blocks above).
-from services.audit.models.accidents import Accident, AccidentSeverity  # noqa: E402
+from services.audit.models.accidents import Accident, HazardStep  # noqa: E402
 from services.audit.models.listings import CreditListing, ListingOrgKind  # noqa: E402
 from services.audit.models.reports import Report, ReportCategory, ReportOutcome, ReportStep  # noqa: E402
 from services.audit.models.supervision import SupervisionCase  # noqa: E402
 
 __all__ = [
     "Accident",
-    "AccidentSeverity",
     "CreditListing",
+    "HazardStep",
     "ListingOrgKind",
     "Report",
     "ReportCategory",

@@ -49,3 +49,19 @@ class Accident(Base, table=True):
         default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"nullable": False, "server_default": "[]"}
     )
     version: int = 1
+
+
+class HazardStep(Base, table=True):
+    """One step of a hazard's history — found, rectified, verified, rejected, overdue — with the
+    state it left the hazard in: what the hazard was at any past time (an accident's dossier)."""
+
+    __tablename__ = "hazard_step"
+    __table_args__ = (sa.Index("ix_hazard_step_hazard", "hazard_id", "seq"),)
+
+    seq: int | None = Field(
+        default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    )
+    hazard_id: uuid.UUID
+    at: datetime = Field(sa_type=TS)
+    action: str = Field(max_length=40)
+    status: str = Field(max_length=20)

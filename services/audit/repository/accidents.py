@@ -24,6 +24,7 @@ from services.audit.models import (
     ContractView,
     CreditRecord,
     Hazard,
+    HazardStep,
     ServiceLog,
 )
 from services.audit.repository import AuditRepository, Listing
@@ -101,6 +102,20 @@ class CustodyRecord:
             .order_by(col(Hazard.created_at), col(Hazard.id))
         )
         return await self._all(stmt)
+
+    async def hazard_steps(self, hazard_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[HazardStep]]:
+        """Each hazard's history up to ``at``, in order."""
+        if not hazard_ids:
+            return {}
+        stmt = (
+            sa.select(HazardStep)
+            .where(col(HazardStep.hazard_id).in_(hazard_ids), col(HazardStep.at) <= self.at)
+            .order_by(col(HazardStep.seq))
+        )
+        steps: dict[uuid.UUID, list[HazardStep]] = {}
+        for step in await self._all(stmt):
+            steps.setdefault(step.hazard_id, []).append(step)
+        return steps
 
     async def complaints(self, agency_ids: Sequence[uuid.UUID], contract_ids: Sequence[uuid.UUID]) -> list[Complaint]:
         """The enterprise's own complaints, and those about its contracts' agencies."""

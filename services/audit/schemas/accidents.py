@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
-from services.audit.models import AccidentSeverity
+from services.audit.models.accidents import AccidentSeverity
 from services.audit.schemas import UTC, Read, Strict, ValueOf
 from shared.reference import USCC
 from shared.validation import Reason

@@ -7,11 +7,11 @@ timestamps the rows keep — never their current state:
 - a visit (``visit_state_as_of``): ``confirmed`` when ``confirmed_at`` ≤ the time, else ``recorded``.
   Visit disputes (``disputed_at`` / ``resolved_at`` on ``service_log``) are added by another change;
   the lead extends this one function with them (``disputed`` while disputed_at ≤ t < resolved_at);
-- a hazard (``hazard_state_as_of``): the last of its dated steps up to the time — found
-  (``created_at``), ``rectified_at``, ``rejected_at`` (back to open), ``overdue_at`` — and
-  ``verified`` once ``verified_at`` ≤ the time. A hazard keeps only its *last* rectification and
-  rejection, so for a loop that went round more than once the earlier rounds read as open
-  (docs/DECISIONS.md D-ACCIDENTS);
+- a hazard (``hazard_state_as_of``): the state its last step up to the time left it in (its
+  history, ``hazard_step``, kept from found to verified). A hazard found before the history was
+  kept: the last of its dated columns up to the time — found (``created_at``), ``rectified_at``,
+  ``rejected_at`` (back to open), ``overdue_at`` — and ``verified`` once ``verified_at`` ≤ the time
+  (those keep only the last rectification and rejection: docs/DECISIONS.md D-ACCIDENTS);
 - a complaint: the status of the last step of its timeline up to the time, and its outcome only if
   resolved by then;
 - an audit task: ``completed`` with its total only if ``completed_at`` ≤ the time;
@@ -33,10 +33,10 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from services.audit.models import Accident, AuditTask, Complaint, ComplaintStep, Hazard, ServiceLog
+from services.audit.models import Accident, AuditTask, Complaint, ComplaintStep, Hazard, HazardStep, ServiceLog
 from services.audit.repository.accidents import CustodyRecord
 from services.audit.service.credit import standing
-from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, ServiceLogStatus
+from services.audit.states import HAZARD_FOUND, AuditTaskStatus, ComplaintStatus, HazardStatus, ServiceLogStatus
 from shared.clock import as_utc
 from shared.exports import cell_text
 from shared.uow import UnitOfWork
@@ -57,10 +57,14 @@ def visit_state_as_of(log: ServiceLog, at: datetime) -> ServiceLogStatus:
     return ServiceLogStatus.RECORDED
 
 
-def hazard_state_as_of(hazard: Hazard, at: datetime) -> HazardStatus:
+def hazard_state_as_of(hazard: Hazard, at: datetime, steps: Sequence[HazardStep] = ()) -> HazardStatus:
+    """From its history (``steps``, cut at ``at``) when it has one from the start — the state of
+    its last step; a hazard found before histories were kept, from its dated columns."""
+    if steps and steps[0].action == HAZARD_FOUND:
+        return HazardStatus(steps[-1].status)
     if _by(hazard.verified_at, at):
         return HazardStatus.VERIFIED
-    steps = [(as_utc(hazard.created_at), 0, HazardStatus.OPEN)]
+    dated = [(as_utc(hazard.created_at), 0, HazardStatus.OPEN)]
     for order, (moment, state) in enumerate(
         (
             (hazard.rectified_at, HazardStatus.RECTIFIED),
@@ -70,8 +74,8 @@ def hazard_state_as_of(hazard: Hazard, at: datetime) -> HazardStatus:
         start=1,
     ):
         if moment is not None and _by(moment, at):
-            steps.append((as_utc(moment), order, state))
-    return max(steps, key=lambda s: (s[0], s[1]))[2]
+            dated.append((as_utc(moment), order, state))
+    return max(dated, key=lambda s: (s[0], s[1]))[2]
 
 
 def complaint_state_as_of(complaint: Complaint, steps: Sequence[ComplaintStep]) -> str:
@@ -123,6 +127,8 @@ async def build(uow: UnitOfWork, session: Any, accident: Accident) -> Dossier:
     steps = await record.complaint_steps([c.id for c in complaints])
     credit_records = await record.credit_records(agency_ids)
     rules = uow.policy.credit
+    hazards = await record.hazards()
+    histories = await record.hazard_steps([h.id for h in hazards])
     return Dossier(
         accident=accident,
         as_of=at,
@@ -150,9 +156,9 @@ async def build(uow: UnitOfWork, session: Any, accident: Accident) -> Dossier:
                 "location": h.location,
                 "deadline": h.deadline,
                 "created_at": as_utc(h.created_at),
-                "state": str(hazard_state_as_of(h, at)),
+                "state": str(hazard_state_as_of(h, at, histories.get(h.id, []))),
             }
-            for h in await record.hazards()
+            for h in hazards
         ],
         complaints=[_complaint(c, steps.get(c.id, [])) for c in complaints],
         audits=[_audit(t, at) for t in await record.audits(contract_ids)],
