@@ -64,6 +64,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/credit", "audit"),
     ("/api/v1/supervision", "audit"),
     ("/api/v1/reports", "audit"),
+    ("/api/v1/accidents", "audit"),
     ("/api/v1/inbox", "notify"),
     ("/api/v1/webhooks", "notify"),
 )

@@ -72,6 +72,7 @@ class HazardStatus(Labelled):
 
 
 HAZARD = StateMachine("hazard", text("隐患", "hazard"), HazardStatus)
+HAZARD_FOUND = "found"  # a hazard's first step in its history (models.HazardStep): found on a visit
 RECTIFY = HAZARD.action("rectify", text("提交整改", "rectify"))
 VERIFY = HAZARD.action("verify", text("验收整改", "verify"))
 MARK_OVERDUE = HAZARD.action("mark_overdue", text("标记逾期", "mark overdue"))
@@ -314,6 +315,7 @@ RECORDS_SERVICE_LOGS = frozenset({Role.AGENCY})
 SUBMITS_COMPLAINTS = frozenset({Role.ENTERPRISE, Role.PUBLIC})  # the public: anonymously
 DRAWS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
 RECORDS_CREDIT = frozenset({Role.BUREAU, Role.ADMIN})  # a bureau's violations and commendations (SPEC §19)
+RECORDS_ACCIDENTS = frozenset({Role.BUREAU, Role.ADMIN})  # accidents, their dossiers and findings (SPEC §20)
 READS_REPORTS = frozenset({Role.BUREAU, Role.ADMIN})  # public reports (which districts: the repository's rule)
 LISTS_DISHONESTY = frozenset({Role.BUREAU, Role.ADMIN})  # who proposes a serious-dishonesty listing (SPEC §19)
 # Who may read what only regulators read (which districts: the repository's rule).
@@ -326,7 +328,18 @@ READS_LISTINGS = frozenset({Role.BUREAU, Role.ADMIN})  # every listing in every 
 class ContractStatus(StrEnum):
     """The contract states audit's rules name (the contracts service owns that machine): visits are
     recorded for, and missed visits counted on, active contracts; audits sample active and filed
-    ones."""
+    ones; an accident's dossier (SPEC §20) takes those in force at the accident (``IN_FORCE``, or
+    ``ENDED_EARLY`` after it)."""
 
     FILED = "filed"
     ACTIVE = "active"
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
+    SUSPENDED = "suspended"
+
+
+# A contract was in force at a time within its term when it is (or was, until its term ran out)
+# filed or active — or when it was terminated or suspended only later (the read model's
+# ``updated_at``: when audit learnt of that last change).
+IN_FORCE = (ContractStatus.FILED, ContractStatus.ACTIVE, ContractStatus.EXPIRED)
+ENDED_EARLY = (ContractStatus.TERMINATED, ContractStatus.SUSPENDED)

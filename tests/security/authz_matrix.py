@@ -151,6 +151,12 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/reports/{report_id}/assign": GOV_A,
     "POST /api/v1/reports/{report_id}/handle": GOV_A,  # only once assigned (409 before)
     "POST /api/v1/reports/{report_id}/close": GOV_A,  # only once handled (409 before)
+    # accidents (SPEC §20): world A's accident at enterprise A; the bureau of its district or the city
+    "POST /api/v1/accidents": GOV_A,
+    "GET /api/v1/accidents": BUREAUS,  # each bureau its own districts'
+    "GET /api/v1/accidents/{accident_id}": READ_A,
+    "GET /api/v1/accidents/{accident_id}/dossier": READ_A,
+    "POST /api/v1/accidents/{accident_id}/findings": GOV_A,  # once: the first 200, then 409
     # gateway (SPEC §14): an account's own settings, whatever its organisation's status
     "GET /api/v1/me/clients": EVERYONE,
     "DELETE /api/v1/me/clients/{client_id}": EVERYONE - {"readonly"},  # a random id: 404 for its owner too

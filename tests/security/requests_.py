@@ -31,6 +31,7 @@ PATH_IDS = {
     "case_id": "case",  # the supervision case of world A's major hazard
     "listing_id": "listing",  # enterprise A's dishonesty notice
     "report_id": "report",  # an anonymous public report about a firm of 440703
+    "accident_id": "accident",  # an accident at enterprise A (SPEC §20)
     "item_id": "inbox_item",  # notify: entA's item of the major hazard
     "subscription_id": "webhook",  # enterprise A's webhook
     "delivery_id": "delivery",  # … and its first delivery
@@ -160,6 +161,14 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/reports/{report_id}/assign": {"town": "某某镇", "notes": "请核查"},
         "POST /api/v1/reports/{report_id}/handle": {"notes": "已核查"},
         "POST /api/v1/reports/{report_id}/close": {"outcome": "substantiated", "notes": "属实"},
+        "POST /api/v1/accidents": {
+            "enterprise_uscc": w.uscc["entA"],
+            "occurred_at": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(),
+            "severity": "general",
+            "description": "车间轻微火情",
+        },
+        # not at fault: no credit record on agency A (the first allowed caller's answer; then 409)
+        "POST /api/v1/accidents/{accident_id}/findings": {"agency_at_fault": False, "findings": "企业自身责任"},
         "POST /api/v1/complaints/{complaint_id}/respond": {"response": "已处理"},
         "POST /api/v1/complaints/{complaint_id}/resolve": {"outcome": "dismissed", "notes": "ok"},
         "POST /api/v1/supervision/{case_id}/list": {

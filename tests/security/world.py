@@ -354,6 +354,20 @@ async def build_world(platform: Platform) -> World:
         return r.status_code == 200
 
     await eventually(audit_knows_contract, timeout=30, interval=0.3)
+    accident = await _ok(
+        await api.post(
+            "/api/v1/accidents",
+            headers=w.headers["bureauA"],
+            json={
+                "enterprise_uscc": w.uscc["entA"],
+                "occurred_at": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(),
+                "severity": "general",
+                "injuries": 1,
+                "description": "车间轻微火情",
+            },
+        )
+    )
+    w.ids["accident"] = accident["id"]
     sample = await _ok(
         await api.post(
             "/api/v1/audits/sample",

@@ -2,6 +2,7 @@
 ``repository/``): parse, call one use case, declare the response model and the errors."""
 
 from services.audit.api import (
+    accidents,
     audits,
     complaints,
     compliance,
@@ -23,4 +24,5 @@ ROUTERS = (
     supervision.router,
     listings.router,
     reports.router,
+    accidents.router,
 )

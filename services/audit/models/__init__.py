@@ -354,16 +354,19 @@ class CreditFile(Base, table=True):
 
 
 # The tables of one area each, in their own module (they use the building blocks above).
+from services.audit.models.accidents import Accident, HazardStep  # noqa: E402
 from services.audit.models.listings import CreditListing, ListingOrgKind  # noqa: E402
 from services.audit.models.readmodels import AgencyView, ContractView, EnterpriseView  # noqa: E402
 from services.audit.models.reports import Report, ReportCategory, ReportOutcome, ReportStep  # noqa: E402
 from services.audit.models.supervision import SupervisionCase  # noqa: E402
 
 __all__ = [
+    "Accident",
     "AgencyView",
     "ContractView",
     "CreditListing",
     "EnterpriseView",
+    "HazardStep",
     "ListingOrgKind",
     "Report",
     "ReportCategory",

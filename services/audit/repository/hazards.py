@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import col
 
-from services.audit.models import Hazard, HazardLevel
+from services.audit.models import Hazard, HazardLevel, HazardStep
 from services.audit.repository import AuditRepository, Listing, of_agency
 from services.audit.states import HazardStatus
 from shared import scopes
@@ -24,6 +24,10 @@ from shared.roles import Role
 
 class Hazards(AuditRepository[Hazard]):
     model, label = Hazard, text("隐患", "hazard")
+
+    async def add_step(self, hazard: Hazard, *, action: str, at: datetime) -> None:
+        """The hazard's history: the state this action left it in (``HazardStep``)."""
+        await self.add(HazardStep(hazard_id=hazard.id, at=at, action=action, status=str(hazard.status)))
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(

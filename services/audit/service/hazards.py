@@ -43,6 +43,7 @@ async def rectify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str, if
         hazard.status, hazard.rectify_note = step.target, note
         hazard.rectified_by, hazard.rectified_at = uow.principal.actor, uow.now
         hazard.version += 1
+        await Hazards(uow.session).add_step(hazard, action=str(RECTIFY), at=uow.now)
         if step.emits:
             await uow.emit(step.emits, events.hazard_changed(hazard))
     log.info("audit.hazard.rectified", hazard_id=str(hazard_id))
@@ -71,6 +72,7 @@ async def verify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str | No
         )
         hazard.verified_late = uow.clock.today() > hazard.deadline
         hazard.version += 1
+        await Hazards(uow.session).add_step(hazard, action=str(VERIFY), at=uow.now)
         if step.emits:
             await uow.emit(step.emits, events.hazard_changed(hazard))
         if hazard.verified_late and not by_bureau and rectified_in_time(hazard):
@@ -102,6 +104,7 @@ async def reject_rectification(uow: UnitOfWork, *, hazard_id: uuid.UUID, reason:
         hazard.rejection_reason, hazard.rejected_by, hazard.rejected_at = reason, uow.principal.actor, uow.now
         hazard.rectified_at = hazard.rectified_by = hazard.rectify_note = None
         hazard.version += 1
+        await Hazards(uow.session).add_step(hazard, action=str(REJECT_RECTIFICATION), at=uow.now)
         if step.emits:
             await uow.emit(step.emits, events.hazard_changed(hazard))
     log.info("audit.hazard.rectification_rejected", hazard_id=str(hazard_id))
@@ -158,6 +161,7 @@ async def mark_overdue_hazards(uow: UnitOfWork, *, as_of: date) -> int:
             step = HAZARD.step(MARK_OVERDUE, hazard.status, uow.principal.role)
             hazard.status, hazard.overdue_at = step.target, uow.now
             hazard.version += 1
+            await Hazards(uow.session).add_step(hazard, action=str(MARK_OVERDUE), at=uow.now)
             if step.emits:
                 await uow.emit(step.emits, events.hazard_changed(hazard))
             marked += 1

@@ -18,12 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from services.audit import events
 from services.audit.models import ContractView, Hazard, ServiceLog
 from services.audit.repository import Listing
+from services.audit.repository.hazards import Hazards
 from services.audit.repository.readmodels import Agencies, Contracts
 from services.audit.repository.servicelogs import ServiceLogs
 from services.audit.schemas import ServiceLogCreate
 from services.audit.service.supervision import open_case
 from services.audit.states import (
     CONFIRM,
+    HAZARD_FOUND,
     RECORDS_SERVICE_LOGS,
     SERVICE_LOG,
     ContractStatus,
@@ -170,6 +172,7 @@ async def record_service_log(uow: UnitOfWork, *, body: ServiceLogCreate) -> Serv
             await logs.add(entry)
             await uow.emit(EventType.SERVICELOG_RECORDED, events.service_log_changed(entry))
             for hazard in entry.hazards:  # every hazard at once (SPEC: a major one must be)
+                await Hazards(uow.session).add_step(hazard, action=HAZARD_FOUND, at=uow.now)
                 await uow.emit(EventType.HAZARD_REPORTED, events.hazard_changed(hazard))
                 await open_case(uow, hazard=hazard)  # a major one opens its supervision case (SPEC §17)
     except IntegrityError as exc:  # a concurrent twin won the natural-key race
