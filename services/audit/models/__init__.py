@@ -250,6 +250,10 @@ class AuditSample(Base, table=True):
     watched_agencies: list[str] = Field(
         default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"nullable": False, "server_default": "[]"}
     )
+    # enterprises on the serious-dishonesty list at the draw, sampled at twice the rate (SPEC §19)
+    watched_enterprises: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"nullable": False, "server_default": "[]"}
+    )
     rate: float
     population_size: int
     population_sha256: str = Field(max_length=64)
@@ -381,12 +385,20 @@ class CreditFile(Base, table=True):
 
 
 # The tables of one area each, in their own module (they use the building blocks above).
+from services.audit.models.ecredit import (  # noqa: E402
+    EnterpriseCreditFile,
+    EnterpriseCreditKind,
+    EnterpriseCreditRecord,
+)
 from services.audit.models.listings import CreditListing, ListingOrgKind  # noqa: E402
 from services.audit.models.reports import Report, ReportCategory, ReportOutcome, ReportStep  # noqa: E402
 from services.audit.models.supervision import SupervisionCase  # noqa: E402
 
 __all__ = [
     "CreditListing",
+    "EnterpriseCreditFile",
+    "EnterpriseCreditKind",
+    "EnterpriseCreditRecord",
     "ListingOrgKind",
     "Report",
     "ReportCategory",

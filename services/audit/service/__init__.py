@@ -17,6 +17,7 @@ from services.audit.service.complaints import (
 )
 from services.audit.service.compliance import compliance_of, count_missed_visits, district_summary
 from services.audit.service.credit import add_credit_record, credit_file, record_credit
+from services.audit.service.ecredit import enterprise_credit_file, record_dispute_upheld
 from services.audit.service.hazards import (
     export_hazards,
     get_hazard,
@@ -52,6 +53,7 @@ __all__ = [
     "decide_listing",
     "district_summary",
     "draw_sample",
+    "enterprise_credit_file",
     "export_complaints",
     "export_hazards",
     "flag_overdue_complaints",
@@ -71,6 +73,7 @@ __all__ = [
     "notice_listing",
     "object_to_listing",
     "record_credit",
+    "record_dispute_upheld",
     "record_result",
     "record_service_log",
     "rectify_hazard",
