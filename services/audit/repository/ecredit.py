@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from services.audit.models import EnterpriseCreditFile, EnterpriseCreditKind, EnterpriseCreditRecord, EnterpriseView
+from services.audit.models import EnterpriseView
+from services.audit.models.ecredit import EnterpriseCreditFile, EnterpriseCreditKind, EnterpriseCreditRecord
 from services.audit.repository import AuditRepository
 from services.audit.repository.readmodels import Enterprises
 from shared.auth import Principal

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from services.audit.models import EnterpriseCreditKind, EnterpriseCreditRecord, Hazard, HazardLevel
+from services.audit.models import Hazard, HazardLevel
+from services.audit.models.ecredit import EnterpriseCreditKind, EnterpriseCreditRecord
 from services.audit.repository.ecredit import EnterpriseCreditFiles
 from services.audit.repository.readmodels import Enterprises
 from services.audit.service.credit import initial_score, standing
