@@ -6,9 +6,19 @@ grade recovers), and refuses a new contract below that frequency (422 ``inspecti
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 
+import sqlalchemy as sa
+
+from devtools.testing.apps import running
+from devtools.testing.tokens import verifier
 from devtools.testing.wait import eventually
-from tests.contracts.factories import new_uscc, world
+from services.audit.main import create_app as audit_app
+from services.audit.models import ContractView
+from services.contracts.main import create_app as contracts_app
+from tests.audit.factories import Harness, admin, clock_at
+from tests.contracts.factories import TODAY, World, frozen, new_uscc, world
 
 
 async def _flagged(w, cid: str, flag: bool):
@@ -68,3 +78,50 @@ async def test_grade_d_raises_the_inspection_frequency_one_level(backend):
         await w.enterprise_event(version=1, risk_level="yellow")
         r = await w.client.post("/api/v1/contracts", json=w.body(inspections=4), headers=w.agency())
         assert r.status_code == 201, r.text
+
+
+async def test_hazards_left_overdue_grade_an_enterprise_d_and_its_contract_is_flagged(backend):
+    """Audit and contracts over the real bus: five major hazards left past their deadline take the
+    enterprise to 50 (D); contracts flags its yellow-risk contract with 4 inspections a year."""
+    settings = backend.settings()
+    visit = TODAY + timedelta(days=3)
+    audit_clock = clock_at(visit)
+    audit = audit_app(settings, clock=audit_clock, verifier=verifier())
+    contracts_clock = frozen()
+    contracts = contracts_app(settings, clock=contracts_clock, verifier=verifier())
+    async with running(audit) as audit_client, running(contracts) as contracts_client:
+        h = Harness(audit, audit_client, settings, audit_clock)
+        w = World(settings=settings, app=contracts, client=contracts_client, clock=contracts_clock)
+        await w.setup_parties()
+        active = await w.active(inspections=4)
+
+        async def audit_knows() -> bool:
+            async with audit.state.runtime.unit_of_work().read() as session:
+                found = await session.execute(
+                    sa.select(ContractView.status).where(ContractView.id == uuid.UUID(active["id"]))
+                )
+                return found.scalar() == "active"
+
+        await eventually(audit_knows, timeout=20)
+        deadline = visit + timedelta(days=3)
+        body = {
+            "contract_id": active["id"],
+            "visit_date": visit.isoformat(),
+            "engineer_name": active["engineer_name"],
+            "items": ["hazard_inspection"],
+            "summary": "例行检查",
+            "hazards": [
+                {"description": f"隐患{i}", "level": "major", "location": "车间", "deadline": deadline.isoformat()}
+                for i in range(5)
+            ],
+        }
+        r = await audit_client.post("/api/v1/service-logs", json=body, headers=w.agency())
+        assert r.status_code == 201, r.text
+        after = deadline + timedelta(days=1)
+        audit_clock.set(clock_at(after).now())
+        r = await audit_client.post(f"/api/v1/admin/sweep?service=audit&as_of={after.isoformat()}", headers=admin())
+        assert r.json()["hazards_overdue"] == 5, r.text
+        [change] = [e for e in await h.events("enterprise.credit_changed", count=5) if e.data["grade"] == "D"]
+        assert change.data["uscc"] == w.enterprise_uscc
+        c = await eventually(lambda: _flagged(w, active["id"], True), timeout=20)
+        assert "credit grade D" in c["history"][-1]["reason"]
