@@ -42,6 +42,16 @@ class CreditGrades(BaseModel):
     C: int
 
 
+class EnterpriseCreditRules(BaseModel):
+    """An enterprise's credit file (SPEC §19): the deltas of its automatic records; its start, cap
+    and grades are the agencies' (``CreditRules``). A policy file without them keeps these."""
+
+    hazard_overdue: int = -5  # a general hazard it left past its deadline, never rectified
+    major_hazard_overdue: int = -10  # … a major one
+    rectified_on_time: int = 1  # a hazard it rectified by the deadline, the rectification verified
+    dispute_upheld: int = -2  # a visit it disputed, the dispute decided against its claim
+
+
 class CreditRules(BaseModel):
     start: int
     cap: int
@@ -52,6 +62,7 @@ class CreditRules(BaseModel):
     hazard_verified_late: int
     fraud_finding: int
     grades: CreditGrades
+    enterprise: EnterpriseCreditRules = Field(default_factory=EnterpriseCreditRules)
 
     def grade_of(self, score: int) -> Literal["A", "B", "C", "D"]:
         if score >= self.grades.A:

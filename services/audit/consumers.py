@@ -97,6 +97,9 @@ async def on_agency(uow: UnitOfWork, event: CloudEvent) -> None:
 
 @CONSUMERS.on("enterprise.*")
 async def on_enterprise(uow: UnitOfWork, event: CloudEvent) -> None:
+    """The enterprises service's events; ``enterprise.credit_changed`` is ours (the credit file)."""
+    if event.type == EventType.ENTERPRISE_CREDIT_CHANGED:
+        return
     data = EnterpriseChanged.model_validate(event.data)
     await _keep(
         uow,

@@ -10,6 +10,7 @@ from shared.events.catalog import (
     CreditListingChanged,
     EngagementDeclared,
     EnterpriseChanged,
+    EnterpriseCreditChanged,
     EventType,
 )
 from shared.events.envelope import CloudEvent
@@ -34,6 +35,12 @@ async def on_enterprise(uow: UnitOfWork, event: CloudEvent) -> None:
     await service.follow_enterprise(
         uow, event_type=EventType(event.type), enterprise=EnterpriseChanged.model_validate(event.data)
     )
+
+
+@CONSUMERS.on(EventType.ENTERPRISE_CREDIT_CHANGED)
+async def on_enterprise_credit(uow: UnitOfWork, event: CloudEvent) -> None:
+    """Graded D, an enterprise needs the next higher risk level's inspection frequency (SPEC §19)."""
+    await service.follow_enterprise_credit(uow, credit=EnterpriseCreditChanged.model_validate(event.data))
 
 
 @CONSUMERS.on(EventType.AGENCY_ENGAGEMENT_DECLARED)

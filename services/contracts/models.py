@@ -273,3 +273,15 @@ class CreditListed(Base, table=True):
     listed: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
     version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+
+
+class EnterpriseCredit(Base, table=True):
+    """Each enterprise's credit grade (SPEC §19), from audit's ``enterprise.credit_changed``: graded
+    D, it needs the hazard-inspection frequency of the next higher risk level (rules.inspection_level)."""
+
+    __tablename__ = "enterprise_credit"
+
+    uscc: str = Field(sa_column=sa.Column(sa.String(18), primary_key=True))
+    grade: str = Field(sa_column=sa.Column(sa.String(1), nullable=False))
+    version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))

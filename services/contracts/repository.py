@@ -31,6 +31,7 @@ from services.contracts.models import (
     Contract,
     CreditListed,
     EngagementFacts,
+    EnterpriseCredit,
     EnterpriseFacts,
     FilingCounter,
     Party,
@@ -283,6 +284,17 @@ class CreditListings(ReadModel[CreditListed]):
         t = LISTINGS
         stmt = sa.select(t.c.listing_id).where(t.c.uscc == uscc, t.c.listed.is_(True)).limit(1)
         return (await self.session.execute(stmt)).first() is not None
+
+
+class EnterpriseCredits(ReadModel[EnterpriseCredit]):
+    """The enterprises' credit grades (SPEC §19), from audit's ``enterprise.credit_changed``."""
+
+    model, label, key = EnterpriseCredit, text("企业诚信等级", "enterprise credit grade"), "uscc"
+
+    async def grade_of(self, uscc: str) -> str | None:
+        """The enterprise's grade, None before its first credit event (it stands at the start)."""
+        held = await self.find(uscc)
+        return None if held is None else held.grade
 
 
 class FilingNumbers:

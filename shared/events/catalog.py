@@ -76,6 +76,19 @@ class EnterpriseChanged(EventData):
     previous_risk_level: Literal["red", "orange", "yellow", "blue"] | None = None
 
 
+class EnterpriseCreditChanged(EventData):
+    """``enterprise.credit_changed`` (audit's credit file, SPEC §19; docs/DECISIONS.md D-ECREDIT):
+    ``id`` is the enterprise id (its USCC while audit does not know the id yet), ``version`` counts
+    the file's changes; contracts reads ``grade`` (D raises the inspection frequency one level)."""
+
+    uscc: str
+    score: int
+    grade: Literal["A", "B", "C", "D"]
+    previous_grade: Literal["A", "B", "C", "D"] | None = None
+    delta: int = 0
+    cause: str | None = None
+
+
 # --- contracts -----------------------------------------------------------------------------
 class ContractChanged(EventData):
     status: str
@@ -287,6 +300,8 @@ class EventType(StrEnum):
     ENTERPRISE_REGISTERED = "enterprise.registered"
     ENTERPRISE_UPDATED = "enterprise.updated"
     ENTERPRISE_RISK_CHANGED = "enterprise.risk_changed"
+    # Beyond the SPEC's list: the enterprise's credit file changed (audit; D-ECREDIT).
+    ENTERPRISE_CREDIT_CHANGED = "enterprise.credit_changed"
     CONTRACT_DRAFTED = "contract.drafted"
     CONTRACT_SIGNED = "contract.signed"
     CONTRACT_FILING_SUBMITTED = "contract.filing_submitted"
@@ -373,6 +388,7 @@ CATALOG: dict[EventType, type[EventData]] = {
     ),
     E.AGENCY_CREDIT_CHANGED: AgencyCreditChanged,
     **_models(EnterpriseChanged, E.ENTERPRISE_REGISTERED, E.ENTERPRISE_UPDATED, E.ENTERPRISE_RISK_CHANGED),
+    E.ENTERPRISE_CREDIT_CHANGED: EnterpriseCreditChanged,
     **_models(
         ContractChanged,
         E.CONTRACT_DRAFTED,
@@ -466,6 +482,6 @@ def validate_event_data(event_type: str, data: dict[str, Any]) -> dict[str, Any]
 
 
 def source_of(event_type: str) -> str:
-    if event_type == "agency.credit_changed":
-        return "/audit"  # the credit file lives in audit, although the entity is the agency
+    if event_type in ("agency.credit_changed", "enterprise.credit_changed"):
+        return "/audit"  # the credit files live in audit, although the entity is the agency's or enterprise's
     return SOURCES[event_type.split(".", 1)[0]]

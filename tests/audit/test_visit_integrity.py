@@ -133,6 +133,10 @@ async def test_dispute_and_resolution(backend):
         r = await h.client.post(f"{LOGS}/{second['id']}/resolve", json={"decision": "uphold"}, headers=city())
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "confirmed" and r.json()["confirmed"] is True
+        # The voided dispute cost the enterprise nothing; the upheld visit costs it 2 (SPEC §19).
+        credit = await h.client.get(f"/api/v1/credit/enterprises/{contract.enterprise.id}", headers=bureau())
+        assert credit.status_code == 200, credit.text
+        assert (credit.json()["score"], [x["kind"] for x in credit.json()["records"]]) == (98, ["dispute_upheld"])
         # A confirmed visit is not disputable.
         r = await h.client.post(f"{LOGS}/{second['id']}/dispute", json=reason, headers=contract.enterprise.headers())
         assert r.status_code == 409, r.text

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Response
 
 from services.audit import service
 from services.audit.models import CreditRecord
-from services.audit.schemas import CreditFileRead, CreditRecordCreate, CreditRecordRead
+from services.audit.schemas import CreditFileRead, CreditRecordCreate, CreditRecordRead, EnterpriseCreditFileRead
 from services.audit.service.credit import CreditStanding
+from services.audit.service.ecredit import EnterpriseCreditStanding
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
 from shared.http import with_etag
@@ -37,3 +38,16 @@ async def add_record(
     record = await service.add_credit_record(uow, agency_id=agency_id, body=body)
     response.headers["Location"] = f"/api/v1/credit/agencies/{agency_id}"
     return record
+
+
+@router.get(
+    "/enterprises/{enterprise_id}",
+    response_model=EnterpriseCreditFileRead,
+    summary="企业诚信档案 / an enterprise's credit file",
+)
+async def enterprise_credit_file(
+    enterprise_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, response: Response
+) -> EnterpriseCreditStanding:
+    """The bureau of the enterprise's district or the city, and the enterprise itself. ``{id}`` is the
+    enterprise id, as every ``/api/v1/enterprises/{id}`` path (docs/DECISIONS.md D-ECREDIT)."""
+    return with_etag(response, await service.enterprise_credit_file(uow, enterprise_id=enterprise_id))

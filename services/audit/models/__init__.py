@@ -219,8 +219,11 @@ class AuditSample(Base, table=True):
     seed: str = Field(max_length=100)
     # the server's part of the seed, drawn when the sample was (SPEC §19; empty before it existed)
     server_nonce: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
-    # agencies graded C or D at the draw, sampled at twice the rate (SPEC §19)
+    # agencies graded C or D and enterprises on the dishonesty list at the draw: twice the rate (SPEC §19)
     watched_agencies: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"nullable": False, "server_default": "[]"}
+    )
+    watched_enterprises: list[str] = Field(
         default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"nullable": False, "server_default": "[]"}
     )
     rate: float
@@ -354,6 +357,7 @@ class CreditFile(Base, table=True):
 
 
 # The tables of one area each, in their own module (they use the building blocks above).
+from services.audit.models import ecredit as ecredit  # noqa: E402  (the enterprise credit file's tables)
 from services.audit.models.accidents import Accident, HazardStep  # noqa: E402
 from services.audit.models.listings import CreditListing, ListingOrgKind  # noqa: E402
 from services.audit.models.readmodels import AgencyView, ContractView, EnterpriseView  # noqa: E402

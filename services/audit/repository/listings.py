@@ -59,6 +59,13 @@ class CreditListings(AuditRepository[CreditListing]):
         )
         return (await self.session.execute(stmt.limit(1))).scalars().first()
 
+    async def on_the_list(self, org_kind: ListingOrgKind) -> list[str]:
+        """The USCCs of the organisations of ``org_kind`` on the list now (``states.ON_THE_LIST``)."""
+        stmt = sa.select(col(CreditListing.uscc)).where(
+            col(CreditListing.org_kind) == org_kind, col(CreditListing.status).in_(list(ON_THE_LIST))
+        )
+        return sorted(set((await self.session.execute(stmt)).scalars()))
+
     async def listing(self, principal: Principal, *, status: ListingStatus | None, page: PageParams) -> Listing[Any]:
         stmt = self.select_readable(principal)
         if status:

@@ -241,6 +241,7 @@ class SampleRead(Read):
     seed: str
     server_nonce: str
     watched_agencies: list[str]
+    watched_enterprises: list[str] = []
     rate: float
     population_size: int
     population_sha256: str
@@ -362,6 +363,8 @@ from services.audit.schemas.credit import (  # noqa: E402
     CreditFileRead,
     CreditRecordCreate,
     CreditRecordRead,
+    EnterpriseCreditFileRead,
+    EnterpriseCreditRecordRead,
 )
 from services.audit.schemas.listings import (  # noqa: E402
     CreditListingCreate,
@@ -387,6 +390,8 @@ __all__ = [
     "CreditListingRead",
     "CreditRecordCreate",
     "CreditRecordRead",
+    "EnterpriseCreditFileRead",
+    "EnterpriseCreditRecordRead",
     "ListingDecision",
     "ListingDecisionBody",
     "ListingStatusIn",

@@ -41,3 +41,26 @@ class CreditFileRead(Read):
     grade: str
     version: int
     records: list[CreditRecordRead]
+
+
+class EnterpriseCreditRecordRead(Read):
+    """One record of an enterprise's file: its cause (``kind``, ``ref``), the hazard it is about
+    and its reason in words."""
+
+    id: uuid.UUID
+    kind: str
+    delta: int
+    reason: str
+    ref: str
+    hazard_id: uuid.UUID | None = None
+    at: UTC
+    version: int
+
+
+class EnterpriseCreditFileRead(Read):
+    enterprise_id: str
+    enterprise_uscc: str
+    score: int
+    grade: str
+    version: int
+    records: list[EnterpriseCreditRecordRead]

@@ -18,6 +18,7 @@ from services.audit.service.complaints import (
 from services.audit.service.compliance import compliance_of, count_missed_visits, district_summary
 from services.audit.service.credit import add_credit_record, credit_file, record_credit
 from services.audit.service.disputes import dispute_service_log, resolve_dispute
+from services.audit.service.ecredit import enterprise_credit_file, record_dispute_upheld
 from services.audit.service.hazards import (
     export_hazards,
     get_hazard,
@@ -54,6 +55,7 @@ __all__ = [
     "dispute_service_log",
     "district_summary",
     "draw_sample",
+    "enterprise_credit_file",
     "export_complaints",
     "export_hazards",
     "flag_overdue_complaints",
@@ -73,6 +75,7 @@ __all__ = [
     "notice_listing",
     "object_to_listing",
     "record_credit",
+    "record_dispute_upheld",
     "record_result",
     "record_service_log",
     "rectify_hazard",

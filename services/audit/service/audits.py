@@ -8,7 +8,9 @@ sample, so anyone holding the sample log can recompute it and see nobody picked 
    level; each stratum is sorted by contract id.
    Contracts of agencies graded C or D when the sample is drawn (SPEC §19) form a stratum of
    their own within their risk level (``red:watched``) and are drawn at twice the rate (at most
-   all of them); the watched agencies are logged with the sample.
+   all of them); the watched agencies are logged with the sample. So are the contracts of
+   enterprises on the serious-dishonesty list at the draw (listed, repairable, repair requested),
+   logged as ``watched_enterprises`` (docs/DECISIONS.md D-ECREDIT).
 2. From each stratum ``ceil(rate × size)`` contracts are drawn with
    ``random.Random(f"{key}:{period}:{stratum}")``, where ``key`` is the bureau's seed mixed with a
    ``server_nonce`` the server draws at that moment and logs (``f"{seed}:{server_nonce}"``): the
@@ -36,10 +38,11 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from services.audit import events
-from services.audit.models import AuditSample, AuditTask, AuditTaskReason
+from services.audit.models import AuditSample, AuditTask, AuditTaskReason, ListingOrgKind
 from services.audit.repository import Listing
 from services.audit.repository.audits import AuditSamples, AuditTasks, sampling_scope
 from services.audit.repository.credit import CreditFiles
+from services.audit.repository.listings import CreditListings
 from services.audit.repository.readmodels import Contracts
 from services.audit.schemas import AuditResult, SampleCreate
 from services.audit.service.credit import audit_effects, record_credit
@@ -72,6 +75,7 @@ class Candidate:
     contract_id: str
     agency_id: str
     risk_level: str  # a risk level, or unknown
+    enterprise_uscc: str = ""  # (a listed enterprise's contracts are watched too)
 
 
 WATCHED_GRADES = ("C", "D")  # agencies drawn at twice the rate (SPEC §19)
@@ -111,16 +115,19 @@ def draw(
     rate: float,
     server_nonce: str = "",
     watched: frozenset[str] = frozenset(),
+    watched_enterprises: frozenset[str] = frozenset(),
 ) -> Sample:
-    """``watched``: the agencies graded C or D; ``server_nonce``: the server's part of the seed
-    (empty for samples drawn before it existed, which recompute as they were drawn)."""
+    """``watched``: the agencies graded C or D; ``watched_enterprises``: the USCCs of enterprises on
+    the serious-dishonesty list (a contract is watched for either); ``server_nonce``: the server's
+    part of the seed (empty for samples drawn before it existed, which recompute as they were drawn)."""
     if not 0 < rate <= 1:
         raise ValueError("rate must be in (0, 1]")
     key = f"{seed}:{server_nonce}" if server_nonce else str(seed)
     unique = {c.contract_id: c for c in population}
     by_stratum: dict[str, list[Candidate]] = {}
     for candidate in unique.values():
-        stratum = stratum_of(candidate.risk_level) + (WATCHED if candidate.agency_id in watched else "")
+        is_watched = candidate.agency_id in watched or candidate.enterprise_uscc in watched_enterprises
+        stratum = stratum_of(candidate.risk_level) + (WATCHED if is_watched else "")
         by_stratum.setdefault(stratum, []).append(candidate)
     picks: list[Pick] = []
     strata: dict[str, dict[str, int]] = {}
@@ -194,14 +201,18 @@ async def draw_sample(uow: UnitOfWork, *, body: SampleCreate) -> AuditSample:
             contracts = {str(c.id): c for c, _ in rows}
             in_population = {str(c.agency_id) for c, _ in rows}
             watched = sorted(set(await CreditFiles(uow.session).graded(WATCHED_GRADES)) & in_population)
+            clients = {c.enterprise_uscc for c, _ in rows}
+            listed = await CreditListings(uow.session).on_the_list(ListingOrgKind.ENTERPRISE)
+            watched_enterprises = sorted(set(listed) & clients)
             server_nonce = secrets.token_hex(16)
             drawn = draw(
-                [Candidate(str(c.id), str(c.agency_id), stratum_of(risk)) for c, risk in rows],
+                [Candidate(str(c.id), str(c.agency_id), stratum_of(risk), c.enterprise_uscc) for c, risk in rows],
                 seed=seed,
                 period=body.period,
                 rate=rate,
                 server_nonce=server_nonce,
                 watched=frozenset(watched),
+                watched_enterprises=frozenset(watched_enterprises),
             )
             sample = AuditSample(
                 id=new_id(),
@@ -211,6 +222,7 @@ async def draw_sample(uow: UnitOfWork, *, body: SampleCreate) -> AuditSample:
                 seed=seed,
                 server_nonce=server_nonce,
                 watched_agencies=watched,
+                watched_enterprises=watched_enterprises,
                 rate=rate,
                 population_size=drawn.population_size,
                 population_sha256=drawn.population_sha256,
@@ -256,6 +268,7 @@ async def draw_sample(uow: UnitOfWork, *, body: SampleCreate) -> AuditSample:
                     "seed": seed,
                     "server_nonce": server_nonce,
                     "watched_agencies": watched,
+                    "watched_enterprises": watched_enterprises,
                     "rate": rate,
                     "population_size": drawn.population_size,
                     "population_sha256": drawn.population_sha256,

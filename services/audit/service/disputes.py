@@ -15,6 +15,7 @@ import structlog
 from services.audit import events
 from services.audit.models import DisputeDecision, ServiceLog
 from services.audit.repository.servicelogs import ServiceLogs
+from services.audit.service.ecredit import record_dispute_upheld
 from services.audit.states import DISPUTE, RESOLVE_DISPUTE, SERVICE_LOG, ServiceLogStatus
 from shared.events.catalog import EventType
 from shared.http import Precondition
@@ -60,6 +61,11 @@ async def resolve_dispute(
         entry.resolution, entry.resolution_notes = str(decision), notes or None
         if decision == DisputeDecision.UPHOLD:  # the bureau's decision stands for the countersignature
             entry.confirmed_by, entry.confirmed_at = uow.principal.actor, uow.now
+            # the visit stands against the enterprise's claim: −2 on its credit file (SPEC §19), once
+            # per dispute (a visit is disputed once: its id names the dispute)
+            await record_dispute_upheld(
+                uow, enterprise_uscc=entry.enterprise_uscc, dispute_id=entry.id, service_log_id=entry.id
+            )
         entry.version += 1
         if step.emits:
             await uow.emit(step.emits, events.service_log_changed(entry))

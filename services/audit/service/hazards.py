@@ -6,7 +6,9 @@ An overdue hazard can still be closed: the enterprise rectifies it, and the agen
 rejects) one that went overdue while awaiting verification (it carries ``rectified_at``). The
 district's bureau (or the city) verifies a major hazard after its own inspection, rectified or not.
 A verification after the deadline is ``verified_late``; it costs the agency credit only when the
-agency was the late one: it verified, and the enterprise had rectified in time (D42).
+agency was the late one: it verified, and the enterprise had rectified in time (D42). The
+enterprise's credit file (``service.ecredit``) loses points when the sweep finds a hazard it never
+rectified overdue, and gains one when a rectification it made in time is verified.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services.audit import events
 from services.audit.models import CreditKind, Hazard, HazardLevel
 from services.audit.repository import Listing, every_row
 from services.audit.repository.hazards import Hazards
+from services.audit.service import ecredit
 from services.audit.service.credit import record_credit
 from services.audit.states import HAZARD, MARK_OVERDUE, RECTIFY, REJECT_RECTIFICATION, VERIFY, HazardStatus
 from shared.clock import as_utc
@@ -79,6 +82,8 @@ async def verify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str | No
             await record_credit(
                 uow, agency_id=hazard.agency_id, kind=CreditKind.HAZARD_VERIFIED_LATE, ref=str(hazard.id)
             )
+        if rectified_in_time(hazard):  # the enterprise's file: +1 (SPEC §19)
+            await ecredit.record_rectified_on_time(uow, hazard)
     log.info("audit.hazard.verified", hazard_id=str(hazard_id), late=hazard.verified_late)
     return hazard
 
@@ -164,5 +169,6 @@ async def mark_overdue_hazards(uow: UnitOfWork, *, as_of: date) -> int:
             await Hazards(uow.session).add_step(hazard, action=str(MARK_OVERDUE), at=uow.now)
             if step.emits:
                 await uow.emit(step.emits, events.hazard_changed(hazard))
+            await ecredit.record_hazard_overdue(uow, hazard)  # the enterprise's file (SPEC §19)
             marked += 1
     return marked

@@ -13,6 +13,7 @@ from services.contracts.service.cascades import (
     follow_credit_listing,
     follow_engagement,
     follow_enterprise,
+    follow_enterprise_credit,
 )
 from services.contracts.service.drafting import amend_contract, create_contract
 from services.contracts.service.lifecycle import (
@@ -36,6 +37,7 @@ __all__ = [
     "follow_credit_listing",
     "follow_engagement",
     "follow_enterprise",
+    "follow_enterprise_credit",
     "get_contract",
     "list_contracts",
     "review_filing",

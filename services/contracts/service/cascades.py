@@ -10,6 +10,9 @@ strictly newer versions apply — and a stale or duplicate event changes nothing
   inspections a live contract no longer meets: ``risk_flagged`` and ``contract.flagged``, and when
   a later level is met again the flag is cleared and ``contract.flagged`` says so
   (``risk_flagged: false``), so that read models stay true.
+- an enterprise's credit grade (``enterprise.credit_changed``, SPEC §19): graded D, it needs the
+  hazard-inspection frequency of the next higher risk level (``rules.inspection_level``); its live
+  contracts are flagged (or cleared) by the same rule as for a risk change.
 - an agency's serious-dishonesty listing (``credit.*``): while it is in force (listed, repairable,
   repair requested) a new contract with the agency is refused (422 ``credit_listed``, rules.py);
   contracts already made are not touched (SPEC §19 says "new contracts").
@@ -22,17 +25,25 @@ import uuid
 import structlog
 
 from services.contracts.models import AgencyStatus, Contract, FactSource
-from services.contracts.repository import Agencies, Contracts, CreditListings, Engagements, Enterprises
+from services.contracts.repository import (
+    Agencies,
+    Contracts,
+    CreditListings,
+    Engagements,
+    EnterpriseCredits,
+    Enterprises,
+)
 from services.contracts.service import steps
 from services.contracts.service.facts import agency_values, enterprise_values
 from services.contracts.service.lifecycle import terminate
-from services.contracts.service.rules import meets_risk
+from services.contracts.service.rules import inspection_level, meets_risk
 from services.contracts.states import CONTRACT, FLAG, REINSTATE, SUSPEND, TERMINATE, ContractStatus
 from shared.events.catalog import (
     AgencyStatusChanged,
     CreditListingChanged,
     EngagementDeclared,
     EnterpriseChanged,
+    EnterpriseCreditChanged,
     EventType,
 )
 from shared.uow import UnitOfWork
@@ -84,9 +95,27 @@ async def follow_enterprise(uow: UnitOfWork, *, event_type: EventType, enterpris
         log.info("contracts.enterprise_event.stale", uscc=enterprise.uscc, version=enterprise.version)
         return
     actor = f"system:{event_type}"
+    grade = await EnterpriseCredits(uow.session).grade_of(enterprise.uscc)
     for contract in await Contracts(uow.session).of_enterprise(enterprise.uscc, CONTRACT.sources_of(FLAG)):
         _follow_move(uow, contract, enterprise, actor=actor)
-        await _follow_risk(uow, contract, enterprise, actor=actor)
+        await _follow_risk(uow, contract, enterprise.risk_level, grade, actor=actor)
+
+
+async def follow_enterprise_credit(uow: UnitOfWork, *, credit: EnterpriseCreditChanged) -> None:
+    """Keep the enterprise's credit grade; its live contracts meet the frequency it now needs, or
+    are flagged (a grade into or out of D; other changes flag nothing)."""
+    held = await EnterpriseCredits(uow.session).apply(
+        {"uscc": credit.uscc, "grade": credit.grade, "version": credit.version, "updated_at": uow.now}
+    )
+    if not held:
+        log.info("contracts.enterprise_credit.stale", uscc=credit.uscc, version=credit.version)
+        return
+    enterprise = await Enterprises(uow.session).find(credit.uscc)
+    if enterprise is None:
+        return  # its contracts come after its facts: they are checked against the grade then
+    actor = f"system:{EventType.ENTERPRISE_CREDIT_CHANGED}"
+    for contract in await Contracts(uow.session).of_enterprise(credit.uscc, CONTRACT.sources_of(FLAG)):
+        await _follow_risk(uow, contract, enterprise.risk_level, credit.grade, actor=actor)
 
 
 def _follow_move(uow: UnitOfWork, contract: Contract, enterprise: EnterpriseChanged, *, actor: str) -> None:
@@ -106,15 +135,22 @@ def _follow_move(uow: UnitOfWork, contract: Contract, enterprise: EnterpriseChan
     contract.enterprise_name, contract.district_code = now_known
 
 
-async def _follow_risk(uow: UnitOfWork, contract: Contract, enterprise: EnterpriseChanged, *, actor: str) -> None:
-    level = enterprise.risk_level
-    flagged = not meets_risk(contract.services, level, uow.policy)
+async def _follow_risk(uow: UnitOfWork, contract: Contract, risk_level: str, grade: str | None, *, actor: str) -> None:
+    level = risk_level
+    flagged = not meets_risk(contract.services, level, uow.policy, grade)
     if flagged == contract.risk_flagged:
         return
     step = CONTRACT.step(FLAG, contract.status, uow.principal.role)
     contract.risk_flagged = flagged
-    minimum = uow.policy.min_visits_per_year.for_level(level)
-    if flagged:
+    needed = inspection_level(level, grade)
+    minimum = uow.policy.min_visits_per_year.for_level(needed)
+    if flagged and needed != level:
+        reason = (
+            f"企业诚信等级为 D，按 {needed} 级要求隐患排查每年至少 {minimum} 次，协议频次不足，请主管局关注 / "
+            f"enterprise credit grade D: inspected as {needed}, hazard_inspection needs {minimum} a year, "
+            "the contract falls short"
+        )
+    elif flagged:
         reason = (
             f"企业风险等级升为 {level}，隐患排查每年至少 {minimum} 次，协议频次不足，请主管局关注 / "
             f"enterprise risk raised to {level}: hazard_inspection needs {minimum} a year, "

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.contracts.models import AgencyFacts, Contract, ContractHistory, EnterpriseFacts, Party
-from services.contracts.repository import Contracts, CreditListings, Engagements
+from services.contracts.repository import Contracts, CreditListings, Engagements, EnterpriseCredits
 from services.contracts.schemas import ContractAmend, ContractCreate, ServiceLine
 from services.contracts.service import facts, steps
 from services.contracts.service.rules import Proposal, Terms, check_terms, meets_risk, raise_violations
@@ -118,7 +118,8 @@ async def amend_contract(
         reason = "修改条款 / terms amended" + (
             f"；{len(voided)} 个签名作废 / {len(voided)} signature(s) voided" if voided else ""
         )
-        contract.risk_flagged = not meets_risk(contract.services, enterprise.risk_level, uow.policy)
+        grade = await EnterpriseCredits(uow.session).grade_of(enterprise.uscc)
+        contract.risk_flagged = not meets_risk(contract.services, enterprise.risk_level, uow.policy, grade)
         contract.review_comments = None
         previous = steps.take(uow, contract, step, reason=reason)
         await steps.emit(uow, contract, step.emits, reason=reason, previous_status=previous)
@@ -148,6 +149,7 @@ async def check_rules(
                 overlapping=overlapping,
                 last_evaluation=last_evaluation,
                 credit_listed=await CreditListings(uow.session).lists(agency.uscc),
+                credit_grade=await EnterpriseCredits(uow.session).grade_of(enterprise.uscc),
             )
         )
     )

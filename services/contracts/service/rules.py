@@ -21,7 +21,7 @@ from services.contracts.models import AgencyFacts, EnterpriseFacts
 from shared.errors import ErrorCode, FieldError, ValidationFailed
 from shared.i18n import Text, text
 from shared.policy import Policy
-from shared.reference import INDUSTRY_NAMES, RISK_NAMES, load_jurisdiction
+from shared.reference import INDUSTRY_NAMES, RISK_NAMES, load_jurisdiction, raise_risk
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class Proposal:
     overlapping: int = 0  # the enterprise's other contracts claiming the term (signed by it, live)
     last_evaluation: date | None = None  # the end of the agency's latest safety evaluation of it
     credit_listed: bool = False  # the agency is on the serious-dishonesty list (SPEC §19)
+    credit_grade: str | None = None  # the enterprise's credit grade (None: none known, at the start)
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,20 @@ def inspection_times(services: Sequence[dict[str, Any]]) -> int:
     return 0
 
 
-def meets_risk(services: Sequence[dict[str, Any]], risk_level: str, policy: Policy) -> bool:
-    return inspection_times(services) >= policy.min_visits_per_year.for_level(risk_level)
+LOW_CREDIT = "D"  # an enterprise graded D is inspected as the next higher risk level (SPEC §19)
+
+
+def inspection_level(risk_level: str, credit_grade: str | None) -> str:
+    """The risk level whose minimum hazard-inspection frequency the enterprise needs: its own, or
+    the next higher one while its credit grade is D (red stays red)."""
+    return str(raise_risk(risk_level)) if credit_grade == LOW_CREDIT else risk_level
+
+
+def meets_risk(
+    services: Sequence[dict[str, Any]], risk_level: str, policy: Policy, credit_grade: str | None = None
+) -> bool:
+    level = inspection_level(risk_level, credit_grade)
+    return inspection_times(services) >= policy.min_visits_per_year.for_level(level)
 
 
 def _name(names: dict[str, tuple[str, str]], code: str, index: int) -> str:
@@ -185,18 +198,24 @@ def term_in_policy(p: Proposal) -> Violation | None:
 
 
 def inspections_meet_risk(p: Proposal) -> Violation | None:
-    level = p.enterprise.risk_level
+    risk = p.enterprise.risk_level
+    level = inspection_level(risk, p.credit_grade)
     minimum, times = p.policy.min_visits_per_year.for_level(level), inspection_times(p.terms.services)
     if times >= minimum:
         return None
+    low_zh, low_en = (
+        (f"，且诚信等级为 D，按{_name(RISK_NAMES, level, 0)}要求", f", credit grade D: inspected as {level}")
+        if level != risk
+        else ("", "")
+    )
     return Violation(
         ErrorCode.INSPECTION_BELOW_MINIMUM,
         "services",
         text(
-            f"企业风险等级为{_name(RISK_NAMES, level, 0)}，隐患排查（hazard_inspection）每年至少 {minimum} 次，"
+            f"企业风险等级为{_name(RISK_NAMES, risk, 0)}{low_zh}，隐患排查（hazard_inspection）每年至少 {minimum} 次，"
             f"协议为 {times} 次",
-            f"The enterprise's risk is {_name(RISK_NAMES, level, 1)}: hazard_inspection needs at least {minimum} times "
-            f"a year, the terms have {times}",
+            f"The enterprise's risk is {_name(RISK_NAMES, risk, 1)}{low_en}: hazard_inspection needs at least "
+            f"{minimum} times a year, the terms have {times}",
         ),
     )
 
