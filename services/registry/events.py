@@ -29,4 +29,5 @@ def agency_changed(
         valid_until=agency.valid_until,
         filing_in_force=filing_in_force,
         reason=reason or None,
+        noncompliant=agency.noncompliant,
     )

@@ -51,6 +51,9 @@ class AgencyStatusChanged(EventData):
     # The certificates of the agency's engineers (notify reminds the agency 60 days before one
     # expires, SPEC §15); the registry fills it, absent in older events.
     engineer_certificates: list[EngineerCertificate] = []
+    # Below the staffing minimums once expired certificates stopped counting (SPEC §18); the
+    # agency is told (notify). Absent in older events.
+    noncompliant: bool | None = None
 
 
 class AgencyCreditChanged(EventData):
