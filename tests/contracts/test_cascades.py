@@ -237,3 +237,20 @@ async def test_agency_changed_is_applied_like_any_agency_event(sqlite_backend):
         assert r.status_code == 422, r.text
         assert "engineer_not_registered" in r.text
         assert (await w.create(engineer="张伟"))["engineer_name"] == "张伟"
+
+
+async def test_an_expired_filing_flags_the_live_contracts_and_a_renewal_clears_them(sqlite_backend):
+    """SPEC §18 / issue #16: the agency's filing expired (the registry's sweep) → its live
+    contracts are flagged for the bureau and announced; approved again → the flag is cleared."""
+    settings = sqlite_backend.settings()
+    async with world(settings) as w:
+        active = await w.active()
+        await w.agency_event("agency.expired", status="expired", filing_in_force=False)
+        flagged = await w.get(active["id"])
+        assert (flagged["status"], flagged["agency_lapsed"], flagged["risk_flagged"]) == ("active", True, False)
+        events = await eventually(lambda: read_events(settings, event_type="contract.flagged"))
+        assert "备案已过期" in events[-1].data["reason"]
+        await w.agency_event("agency.expired", status="expired", filing_in_force=False, version=w.agency_version)
+        await w.agency_event("agency.approved", filing_in_force=True)
+        assert (await w.get(active["id"]))["agency_lapsed"] is False
+        assert len(await read_events(settings, event_type="contract.flagged")) == 2
