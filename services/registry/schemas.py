@@ -347,9 +347,7 @@ class EngagementRead(BaseModel):  # models.AgencyEngagement
     declared_at: datetime
 
 
-class RenewalIn(BaseModel):  # change filings and renewals (SPEC §18)
-    """What a change filing or a renewal may change (``staff`` is the whole new roster)."""
-
+class RenewalIn(BaseModel):  # what a change filing or a renewal changes (SPEC §18); staff: the whole roster
     model_config = ConfigDict(extra="forbid")
 
     staff: list[StaffIn] | None = Field(default=None, max_length=1000)
@@ -362,12 +360,14 @@ class RenewalIn(BaseModel):  # change filings and renewals (SPEC §18)
     _staff = field_validator("staff")(_unique_certificates)
     _areas = field_validator("service_districts", "service_industries")(_dedupe)
 
-    def changes(self) -> dict[str, object]:
-        """The fields given, as stored (JSON)."""
+    def changes(self) -> dict[str, object]:  # the fields given, as stored (JSON)
         return self.model_dump(mode="json", include=self.model_fields_set - {"reason"}, exclude_none=True)
 
 
 class ChangeIn(RenewalIn):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"contact_phone": "0750-3123456", "reason": "办公电话变更"}]}
+    )
     reason: Reason
 
     @model_validator(mode="after")
