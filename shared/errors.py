@@ -98,6 +98,7 @@ class ErrorCode(StrEnum):
     DOCUMENT_TOO_LARGE = "document_too_large"
     DOCUMENT_EMPTY = "document_empty"
     STAFF_EXCLUSIVE = "staff_exclusive"
+    ENGINEER_UNDER_CONTRACT = "engineer_under_contract"
     REVIEW_OVERRIDE_COMMENT_REQUIRED = "review_override_comment_required"
     REVIEW_COMMENTS_REQUIRED = "review_comments_required"
     # enterprises

@@ -87,7 +87,7 @@ async def on_agency(uow: UnitOfWork, event: CloudEvent) -> None:
             "name": data.name,
             "district_code": data.district_code,
             "status": data.status,
-            "engineers": sorted({normalise(name).strip() for name in data.engineers}),
+            "engineers": sorted({normalise(name).strip() for name in data.registered_engineers}),
             "updated_at": uow.now,
         },
         key="id",

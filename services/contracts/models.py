@@ -54,6 +54,7 @@ class AgencyStatus(StrEnum):
     APPROVED = "approved"
     SUSPENDED = "suspended"
     REVOKED = "revoked"
+    EXPIRED = "expired"
 
 
 class FactSource(StrEnum):
@@ -123,6 +124,10 @@ class Contract(Base, table=True):
     filing_no: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), unique=True))
     previous_status: ContractStatus | None = Field(default=None, sa_column=sa.Column(sa.String(20)))
     risk_flagged: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
+    # The agency's filing expired while the contract was live (SPEC §18): flagged for the bureau.
+    agency_lapsed: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
     review_comments: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     end_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     drafted_by: Party = Field(sa_column=sa.Column(sa.String(20), nullable=False))

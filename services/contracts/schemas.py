@@ -161,6 +161,7 @@ class ContractSummary(BaseModel):
     fee_yuan: Decimal
     filing_no: str | None = None
     risk_flagged: bool = False
+    agency_lapsed: bool = False  # the agency's filing expired while it was live
     previous_status: str | None = None
     created_at: Timestamp
     updated_at: Timestamp

@@ -65,6 +65,13 @@ TEXTS: dict[str, tuple[Text, Text]] = {
         text("变更备案已生效", "Change filing applied"),
         text("{name} 的变更备案已生效。", "The change filing of {name} was applied."),
     ),
+    f"{E.AGENCY_CHANGED}:noncompliant": (
+        text("机构人员不再符合备案条件", "Your staff no longer meet the filing minimums"),
+        text(
+            "{name}：{reason}。在册人员已低于备案要求，请及时办理变更备案。",
+            "{name}: {reason}. The staff counted are below the filing minimums; file a change.",
+        ),
+    ),
     E.AGENCY_CREDIT_CHANGED: (
         text("信用分变动：{score} 分（{grade}）", "Credit score changed: {score} ({grade})"),
         text("变动 {delta} 分，原因：{cause}", "Change {delta}; cause: {cause}"),

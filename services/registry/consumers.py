@@ -8,6 +8,8 @@ duplicate or stale and changes nothing, so the order of arrival does not matter.
 - ``contract.activated`` → the contract counts towards its agency's active contracts;
   ``contract.terminated`` / ``contract.expired`` → it no longer does. One row per contract with
   the newest version seen: a late ``activated`` after a ``terminated`` changes nothing.
+- every ``contract.*`` → which engineer the contract names and whether it is live (not
+  terminal): a change filing may not take such an engineer off the roster (SPEC §18).
 - ``credit.*`` → whether an agency is on the serious-dishonesty list: the directory leaves it out
   while it is (SPEC §19), and shows it again once the listing ends if its filing is in force.
 """
@@ -16,11 +18,11 @@ from __future__ import annotations
 
 import uuid
 
-from services.registry.models import AgencyCredit, ContractTally, trail_heads
+from services.registry.models import AgencyCredit, ContractEngineer, ContractTally, trail_heads
 from services.registry.repository import Directory
 from services.registry.service.directory import start_credit
 from shared.audit_trail import keep_head
-from shared.events.catalog import AgencyCreditChanged, ContractChanged, CreditListingChanged, EventType
+from shared.events.catalog import CATALOG, AgencyCreditChanged, ContractChanged, CreditListingChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.readmodel import upsert_if_newer
@@ -52,9 +54,30 @@ async def credit_changed(uow: UnitOfWork, event: CloudEvent) -> None:
         await directory.regraded(agency_id, previous=previous, grade=data.grade, at=uow.now)
 
 
-@CONSUMERS.on(EventType.CONTRACT_ACTIVATED, EventType.CONTRACT_TERMINATED, EventType.CONTRACT_EXPIRED)
+# Every contract event: which engineer a live contract names (a change filing may not remove them).
+CONTRACT_EVENTS = tuple(t for t, model in CATALOG.items() if model is ContractChanged)
+TALLIED = (EventType.CONTRACT_ACTIVATED, EventType.CONTRACT_TERMINATED, EventType.CONTRACT_EXPIRED)
+ENDED = frozenset({"expired", "terminated", "cancelled"})  # contracts' final states (a rejection may be amended)
+
+
+@CONSUMERS.on(*CONTRACT_EVENTS)
 async def contract_changed(uow: UnitOfWork, event: CloudEvent) -> None:
     data = ContractChanged.model_validate(event.data)
+    await upsert_if_newer(
+        uow.session,
+        ContractEngineer.__table__,
+        {
+            "contract_id": uuid.UUID(data.id),
+            "agency_id": uuid.UUID(data.agency_id),
+            "engineer_name": data.engineer_name,
+            "live": data.status not in ENDED,
+            "version": data.version,
+            "updated_at": uow.now,
+        },
+        key=["contract_id"],
+    )
+    if event.type not in TALLIED:
+        return
     await upsert_if_newer(
         uow.session,
         ContractTally.__table__,

@@ -19,7 +19,9 @@ def engineers_in_force(agency: Agency, today: date) -> list[str]:
     return [
         normalise(s.name).strip()
         for s in agency.staff
-        if s.role == ENGINEER and (s.certificate_valid_until is None or s.certificate_valid_until >= today)
+        if s.role == ENGINEER
+        and not s.lapsed  # the expiry sweep's verdict (SPEC §18), as of its own as_of
+        and (s.certificate_valid_until is None or s.certificate_valid_until >= today)
     ]
 
 
@@ -39,10 +41,10 @@ def agency_changed(
         district_code=agency.district_code,
         service_districts=list(agency.service_districts),
         service_industries=list(agency.service_industries),
-        registered_engineers=agency.registered_engineers,
-        engineers=engineers_in_force(agency, today or datetime.now(UTC).date()),
+        registered_engineers=engineers_in_force(agency, today or datetime.now(UTC).date()),
         filing_no=agency.filing_no,
         valid_until=agency.valid_until,
         filing_in_force=filing_in_force,
         reason=reason or None,
+        noncompliant=agency.noncompliant,
     )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from services.registry.states import AgencyStatus, ListChange
+from services.registry.states import AgencyStatus, ChangeStatus, ListChange
 from shared.audit_trail import heads_table
 from shared.db import check_in, service_base
 from shared.i18n import render, text
@@ -101,6 +101,10 @@ class Agency(Base, table=True):
     updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
     submitted_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
     approved_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
+    # Below the staffing minimums once expired certificates stop counting (the sweep, SPEC §18).
+    noncompliant: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
 
     # Annotations stay unevaluated strings for SQLModel to resolve (no ``from __future__`` here).
     staff: list["AgencyStaff"] = Relationship(
@@ -113,7 +117,7 @@ class Agency(Base, table=True):
     @property
     def registered_engineers(self) -> list[str]:
         """The names of its registered safety engineers (public: the directory, events)."""
-        return [s.name for s in self.staff if s.role == ENGINEER]
+        return [s.name for s in self.staff if s.role == ENGINEER and not s.lapsed]
 
     @property
     def check_results(self) -> list[Check]:
@@ -143,6 +147,8 @@ class AgencyStaff(Base, table=True):
     certificate_no: str | None = Field(default=None, sa_column=sa.Column(sa.String(60), index=True))
     certificate_valid_until: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
     full_time: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    # The certificate expired (the sweep): the engineer no longer counts (directory, contracts).
+    lapsed: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 class EngineerClaim(Base, table=True):
@@ -289,5 +295,49 @@ class CreditListed(Base, table=True):
     listing_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
     uscc: str = Field(sa_column=sa.Column(sa.String(18), nullable=False, index=True))
     listed: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+
+
+class AgencyChange(Base, table=True):
+    """A change filing (SPEC §18): the fields it changes as given (``changes``), the automatic
+    checks run on the filing as it would be after it, and the bureau's decision."""
+
+    __tablename__ = "agency_change"
+    __table_args__ = (sa.CheckConstraint(check_in("status", ChangeStatus), name="status"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    agency_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("agency.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    status: ChangeStatus = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    changes: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    reason: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    checks: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    review_comments: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    filed_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    decided_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    created_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))
+    decided_at: datetime | None = Field(default=None, sa_column=sa.Column(TS))
+
+    @property
+    def check_results(self) -> list[Check]:
+        return [Check.from_stored(c) for c in self.checks or []]
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return [c.code for c in self.check_results if not c.passed]
+
+
+class ContractEngineer(Base, table=True):
+    """Which engineer each contract names, from every ``contract.*`` event (newest version wins);
+    ``live`` while the contract is not terminal: such an engineer may not leave the roster."""
+
+    __tablename__ = "contract_engineer"
+
+    contract_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    agency_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False, index=True))
+    engineer_name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    live: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
     version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(TS, nullable=False))

@@ -191,6 +191,7 @@ class StaffOut(BaseModel):
     certificate_no: str | None = None
     certificate_valid_until: date | None = None
     full_time: bool
+    lapsed: bool = False  # the certificate expired: the engineer no longer counts
 
 
 class CheckOut(BaseModel):  # an automatic check, its ``detail`` in the caller's language (models.Check)
@@ -242,6 +243,7 @@ class AgencyRead(BaseModel):
     updated_at: UtcDateTime
     submitted_at: UtcDateTime | None
     approved_at: UtcDateTime | None
+    noncompliant: bool = False
 
 
 class AgencyPublic(BaseModel):
@@ -343,3 +345,56 @@ class EngagementRead(BaseModel):  # models.AgencyEngagement
     ends_on: date = Field(serialization_alias="to")
     declared_by: str
     declared_at: datetime
+
+
+class RenewalIn(BaseModel):  # what a change filing or a renewal changes (SPEC §18); staff: the whole roster
+    model_config = ConfigDict(extra="forbid")
+
+    staff: list[StaffIn] | None = Field(default=None, max_length=1000)
+    qualifications: list[QualificationIn] | None = Field(default=None, max_length=100)
+    service_districts: list[DistrictCode] | None = Field(default=None, min_length=1, max_length=50)
+    service_industries: list[Industry] | None = Field(default=None, min_length=1, max_length=50)
+    contact_phone: Phone | None = None
+    address: LongLine | None = None
+
+    _staff = field_validator("staff")(_unique_certificates)
+    _areas = field_validator("service_districts", "service_industries")(_dedupe)
+
+    def changes(self) -> dict[str, object]:  # the fields given, as stored (JSON)
+        return self.model_dump(mode="json", include=self.model_fields_set - {"reason"}, exclude_none=True)
+
+
+class ChangeIn(RenewalIn):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"contact_phone": "0750-3123456", "reason": "办公电话变更"}]}
+    )
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _something(self) -> ChangeIn:
+        if not self.changes():
+            raise ValueError("变更备案须至少变更一项 / a change filing changes at least one field")
+        return self
+
+
+class ChangeReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    comments: Comment = ""
+
+
+class ChangeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    agency_id: uuid.UUID
+    status: str
+    changes: dict[str, object]
+    reason: str
+    checks: list[CheckOut] = Field(validation_alias="check_results")
+    review_comments: str | None
+    filed_by: str
+    decided_by: str | None
+    created_at: UtcDateTime
+    decided_at: UtcDateTime | None

@@ -95,6 +95,8 @@ SUSPEND = AGENCY.action("suspend", text("暂停", "suspend"))
 REINSTATE = AGENCY.action("reinstate", text("恢复", "reinstate"))
 REVOKE = AGENCY.action("revoke", text("撤销", "revoke"))
 EXPIRE = AGENCY.action("expire", text("过期", "expire"))
+# A change filing (SPEC §18): while approved, the filing stays approved (the request is reviewed).
+FILE_CHANGE = AGENCY.action("file_change", text("申请变更备案", "file a change"))
 
 for editable in (S.DRAFT, S.NEEDS_MORE_INFO):
     AGENCY.transition(UPDATE, editable, editable, by=OWNER)
@@ -112,7 +114,26 @@ AGENCY.transition(SUSPEND, S.APPROVED, S.SUSPENDED, by=REGULATORS, emits=EventTy
 AGENCY.transition(REINSTATE, S.SUSPENDED, S.APPROVED, by=REGULATORS, emits=EventType.AGENCY_REINSTATED)
 AGENCY.transition(REVOKE, [S.APPROVED, S.SUSPENDED], S.REVOKED, by=REGULATORS, emits=EventType.AGENCY_REVOKED)
 AGENCY.transition(EXPIRE, S.APPROVED, S.EXPIRED, by={Role.SYSTEM}, emits=EventType.AGENCY_EXPIRED)
+AGENCY.transition(FILE_CHANGE, S.APPROVED, S.APPROVED, by=OWNER)
 
 # The review's decisions (ReviewIn.decision) and the regulatory acts (their routes), by name.
 REVIEW_DECISIONS: dict[str, Action] = {a.name: a for a in (APPROVE, REJECT, REQUEST_CHANGES)}
 REGULATORY_ACTS: tuple[Action, ...] = (SUSPEND, REINSTATE, REVOKE)
+
+
+class ChangeStatus(StrEnum):
+    """A change filing (变更备案, SPEC §18): reviewed like a filing, or applied at once when it only
+    changes the contact phone or the address."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    APPLIED = "applied"
+
+
+CHANGE = StateMachine("agency_change", text("变更备案", "change filing"), ChangeStatus)
+APPROVE_CHANGE = CHANGE.action("approve", text("批准变更", "approve the change"))
+REJECT_CHANGE = CHANGE.action("reject", text("驳回变更", "reject the change"))
+CHANGE.transition(APPROVE_CHANGE, ChangeStatus.SUBMITTED, ChangeStatus.APPROVED, by=REGULATORS)
+CHANGE.transition(REJECT_CHANGE, ChangeStatus.SUBMITTED, ChangeStatus.REJECTED, by=REGULATORS)
+CHANGE_DECISIONS: dict[str, Action] = {a.name: a for a in (APPROVE_CHANGE, REJECT_CHANGE)}

@@ -9,6 +9,8 @@ when configured, periodically).
   bureau decided leaves the directory (its status stays ``submitted``/``needs_more_info``: the
   review is still pending), recorded as ``delisted`` in the list's history. A deletion counts
   (and is recorded) once, whichever replica makes it.
+- ``lapse_certificates``: engineers whose certificate ended before ``as_of`` stop counting; an
+  agency under the staffing minimums is flagged ``noncompliant`` (service.compliance).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from datetime import datetime
 import structlog
 
 from services.registry import service
-from services.registry.repository import Agencies, Directory
+from services.registry.repository import Agencies, Directory, lapsing
+from services.registry.service import compliance
 from services.registry.states import ListChange
 from shared.app import Runtime
 
@@ -48,4 +51,16 @@ async def delist_lapsed_renewals(runtime: Runtime, as_of: datetime) -> dict[str,
     return {"delisted_lapsed_renewals": delisted}
 
 
-SWEEPS = (expire_filings, delist_lapsed_renewals)
+async def lapse_certificates(runtime: Runtime, as_of: datetime) -> dict[str, int]:
+    day = as_of.date()
+    async with runtime.unit_of_work().read() as session:
+        due = await lapsing(session, day)
+    lapsed = 0
+    for agency_id in due:
+        if await compliance.lapse_certificates(runtime.unit_of_work(), agency_id=agency_id, as_of=day):
+            lapsed += 1
+            log.info("registry.agency.certificates_lapsed", agency_id=str(agency_id), as_of=day.isoformat())
+    return {"certificates_lapsed": lapsed}
+
+
+SWEEPS = (expire_filings, delist_lapsed_renewals, lapse_certificates)

@@ -40,10 +40,9 @@ class AgencyStatusChanged(EventData):
     district_code: str
     service_districts: list[str] = []
     service_industries: list[str] = []
+    # The roster: its registered safety engineers whose certificate is valid and not lapsed, by name
+    # (NFKC, no format characters) — contract capacity (§9) and a visit's engineer (§16) check it.
     registered_engineers: list[str] = []
-    # The names of its registered safety engineers whose certificate is valid (the current roster a
-    # visit's engineer must be on, SPEC §16); [] in events from before it was carried.
-    engineers: list[str] = []
     filing_no: str | None = None
     valid_until: date | None = None
     reason: str | None = None
@@ -54,6 +53,9 @@ class AgencyStatusChanged(EventData):
     # The certificates of the agency's engineers (notify reminds the agency 60 days before one
     # expires, SPEC §15); the registry fills it, absent in older events.
     engineer_certificates: list[EngineerCertificate] = []
+    # Below the staffing minimums once expired certificates stopped counting (SPEC §18); the
+    # agency is told (notify). Absent in older events.
+    noncompliant: bool | None = None
 
 
 class AgencyCreditChanged(EventData):

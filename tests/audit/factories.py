@@ -56,7 +56,7 @@ class Agency:
             "name": self.name,
             "status": self.status,
             "district_code": self.district_code,
-            "engineers": self.engineers,
+            "registered_engineers": self.engineers,
         }
 
     def headers(self) -> dict[str, str]:

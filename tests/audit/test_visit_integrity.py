@@ -75,7 +75,7 @@ async def test_the_engineer_must_be_on_the_current_roster(sqlite_backend):
         # An event from before the roster was carried holds nobody.
         old = Agency()
         event = old.event()
-        del event["engineers"]
+        del event["registered_engineers"]
         await h.publish("agency.approved", event)
         legacy = await h.setup(agency=old)
         r = await h.client.post(LOGS, json=service_log(legacy), headers=old.headers())

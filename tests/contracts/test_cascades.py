@@ -225,3 +225,32 @@ async def test_a_filing_of_a_suspended_agency_is_not_accepted(sqlite_backend):
         r = await w.post(c["id"], "filing-review", w.bureau(), {"decision": "reject", "comments": "机构已被暂停"})
         assert r.status_code == 200
         assert r.json()["status"] == "rejected"
+
+
+async def test_agency_changed_is_applied_like_any_agency_event(sqlite_backend):
+    """SPEC §18: a change filing or an expired certificate (``agency.changed``) takes an engineer
+    off the agency's roster: new contracts naming them are refused (422), the others still go."""
+    settings = sqlite_backend.settings()
+    async with world(settings) as w:
+        await w.agency_event("agency.changed", status="approved", engineers=["张伟"])
+        r = await w.client.post("/api/v1/contracts", json=w.body(engineer="李娜"), headers=w.agency())
+        assert r.status_code == 422, r.text
+        assert "engineer_not_registered" in r.text
+        assert (await w.create(engineer="张伟"))["engineer_name"] == "张伟"
+
+
+async def test_an_expired_filing_flags_the_live_contracts_and_a_renewal_clears_them(sqlite_backend):
+    """SPEC §18 / issue #16: the agency's filing expired (the registry's sweep) → its live
+    contracts are flagged for the bureau and announced; approved again → the flag is cleared."""
+    settings = sqlite_backend.settings()
+    async with world(settings) as w:
+        active = await w.active()
+        await w.agency_event("agency.expired", status="expired", filing_in_force=False)
+        flagged = await w.get(active["id"])
+        assert (flagged["status"], flagged["agency_lapsed"], flagged["risk_flagged"]) == ("active", True, False)
+        events = await eventually(lambda: read_events(settings, event_type="contract.flagged"))
+        assert "备案已过期" in events[-1].data["reason"]
+        await w.agency_event("agency.expired", status="expired", filing_in_force=False, version=w.agency_version)
+        await w.agency_event("agency.approved", filing_in_force=True)
+        assert (await w.get(active["id"]))["agency_lapsed"] is False
+        assert len(await read_events(settings, event_type="contract.flagged")) == 2

@@ -129,3 +129,20 @@ async def test_bad_input_is_a_problem_never_a_500(env):
             r = await client.request(method, path, headers=headers, **kw)
             assert r.status_code == status, (method, path, kw, r.status_code, r.text)
             assert r.headers["content-type"] == "application/problem+json", (path, r.text)
+
+
+async def test_an_agency_below_the_staffing_minimums_is_told(sqlite_backend):
+    """SPEC §18: the sweep's ``agency.changed`` with ``noncompliant`` tells the agency so."""
+    settings = sqlite_backend.settings()
+    world = World()
+    a1a = world["A1a"]
+    async with started(settings) as client:
+        await seeded(settings, client, world)
+        reason = "注册安全工程师 短工 的证书已到期"
+        await publish_event(settings, "agency.changed", world.agency(version=2, noncompliant=True, reason=reason))
+        await publish_event(settings, "agency.changed", world.agency(version=3, noncompliant=False))
+        await wait_for_item(client, a1a, "agency.changed", count=2)
+        titles = sorted(i["title"] for i in await items(client, a1a, kind="agency.changed"))
+        assert titles == ["变更备案已生效", "机构人员不再符合备案条件"]
+        told = next(i for i in await items(client, a1a, kind="agency.changed") if "不再符合" in i["title"])
+        assert reason in told["body"]

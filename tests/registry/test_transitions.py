@@ -30,6 +30,12 @@ async def _take(client: httpx.AsyncClient, agency: dict, action: Action) -> http
         return await client.patch(
             f"/api/v1/agencies/{agency['id']}", json={"address": "江门市江海区新址 1 号"}, headers=owner(agency["uscc"])
         )
+    if action.name == "file_change":  # a contact change applies at once (SPEC §18)
+        return await client.post(
+            f"/api/v1/agencies/{agency['id']}/changes",
+            json={"contact_phone": "0750-3888888", "reason": "换号"},
+            headers=owner(agency["uscc"]),
+        )
     if action.name == "upload_document":
         return await upload(client, agency, PDF)
     if action.name in ("submit", *REVIEW_DECISIONS, "suspend", "reinstate", "revoke"):

@@ -72,6 +72,9 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/agencies/{agency_id}/documents/{document_id}": READ_A | {"agencyA"},
     "POST /api/v1/agencies/{agency_id}/submit": {"agencyA"},
     "POST /api/v1/agencies/{agency_id}/review": GOV_A,
+    "POST /api/v1/agencies/{agency_id}/changes": {"agencyA"},  # change filing (SPEC §18)
+    "GET /api/v1/agencies/{agency_id}/changes": READ_A | {"agencyA"},
+    "POST /api/v1/agencies/{agency_id}/changes/{change_id}/review": GOV_A,
     "POST /api/v1/agencies/{agency_id}/suspend": GOV_A,
     "POST /api/v1/agencies/{agency_id}/reinstate": GOV_A,
     "POST /api/v1/agencies/{agency_id}/revoke": GOV_A,

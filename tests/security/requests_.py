@@ -21,6 +21,7 @@ from tests.security.world import (
 PATH_IDS = {
     "agency_id": "agencyA",
     "document_id": "documentA",
+    "change_id": "change",  # agency A's change filing
     "enterprise_id": "enterpriseA",
     "contract_id": "contractA",
     "log_id": "log",
@@ -179,6 +180,9 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/supervision/{case_id}/close": {"notes": "复查合格"},  # the hazard is not verified: 409
         # a commendation without a reference: each allowed caller's is a record of its own (at the cap: 100)
         "POST /api/v1/credit/agencies/{agency_id}/records": {"kind": "commendation", "delta": 1, "reason": "test"},
+        # a contact change applies at once; the review rejects (agency A's filing stays as it is)
+        "POST /api/v1/agencies/{agency_id}/changes": {"contact_phone": "13800138000", "reason": "test"},
+        "POST /api/v1/agencies/{agency_id}/changes/{change_id}/review": {"decision": "reject", "comments": "test"},
         # training, not a safety evaluation: the matrix's later contracts of agency A stay possible
         "POST /api/v1/agencies/{agency_id}/engagements": {
             "enterprise_uscc": w.uscc["entA"],

@@ -31,7 +31,6 @@ BODYLESS = {
     "POST /api/v1/admin/dlq/{dead_letter_id}/replay",
     "POST /api/v1/admin/sweep",
     "POST /api/v1/admin/keys/{kid}/revoke",
-    "POST /api/v1/agencies/{agency_id}/submit",
     "POST /api/v1/contracts/{contract_id}/file",
     "POST /api/v1/service-logs/{log_id}/confirm",
     "POST /api/v1/supervision/{case_id}/acknowledge",
@@ -156,12 +155,12 @@ async def test_malformed_bodies_are_refused(world, settled, operation):
         ("wrong-content-type", b"name=x", "text/plain", None),
         ("non-finite", b'{"value": NaN, "other": Infinity}', "application/json", None),
     ]
-    optional_body = operation.endswith(("/forward", "/verify", "/cancel"))
+    optional_body = operation.endswith(("/forward", "/verify", "/cancel", "/submit"))  # submit: a renewal body
     for name, content, ctype, statuses in cases:
         if form and name in ("wrong-content-type",):
             continue
         if name == "empty-body" and optional_body:
-            continue  # an empty body is a valid request there (and would really forward, verify, cancel)
+            continue  # an empty body is a valid request there (and would really forward, verify, cancel, submit)
         r = await send(world, operation, actor, content=content, content_type=ctype)
         STATS[f"class:{name}"] += 1
         check(r, f"{operation} [{name}]", must_refuse=not (name == "empty-body" and form))

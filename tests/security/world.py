@@ -257,6 +257,13 @@ async def build_world(platform: Platform) -> World:
                 headers=w.headers[bureau],
             )
         )
+    # Agency A's change filing, submitted (its districts as they are): the bureaus review it.
+    change = await api.post(
+        f"/api/v1/agencies/{w.ids['agencyA']}/changes",
+        json={"service_districts": ["440703"], "reason": "变更备案"},
+        headers=w.headers["agencyA"],
+    )
+    w.ids["change"] = (await _ok(change))["id"]
     # Enterprises and active contracts.
     for key, district, bureau in (("A", "440703", "bureauA"), ("B", "440704", "bureauB")):
         h = w.headers[f"ent{key}"]

@@ -13,6 +13,8 @@ strictly newer versions apply — and a stale or duplicate event changes nothing
 - an enterprise's credit grade (``enterprise.credit_changed``, SPEC §19): graded D, it needs the
   hazard-inspection frequency of the next higher risk level (``rules.inspection_level``); its live
   contracts are flagged (or cleared) by the same rule as for a risk change.
+- an agency's filing expired: its live contracts are flagged (``agency_lapsed``,
+  ``contract.flagged``) for the bureau; an approval (renewal) clears it (SPEC §18).
 - an agency's serious-dishonesty listing (``credit.*``): while it is in force (listed, repairable,
   repair requested) a new contract with the agency is refused (422 ``credit_listed``, rules.py);
   contracts already made are not touched (SPEC §19 says "new contracts").
@@ -87,6 +89,29 @@ async def follow_agency(uow: UnitOfWork, *, event_type: EventType, agency: Agenc
         reason = _reason("机构备案被撤销", "agency revoked", agency.reason)
         for contract in await contracts.of_agency(agency_id, CONTRACT.sources_of(TERMINATE)):
             await terminate(uow, contract, reason=reason, actor=actor)
+    await _follow_filing(uow, contracts, agency_id, agency, actor=actor)
+
+
+async def _follow_filing(
+    uow: UnitOfWork, contracts: Contracts, agency_id: uuid.UUID, agency: AgencyStatusChanged, *, actor: str
+) -> None:
+    """An agency whose filing expired: its live contracts are flagged for the bureau
+    (``agency_lapsed``, ``contract.flagged`` with the reason); a renewal in force clears it."""
+    lapsed = agency.status == AgencyStatus.EXPIRED
+    if not lapsed and not (agency.status == AgencyStatus.APPROVED or agency.filing_in_force):
+        return
+    reason = (
+        _reason("机构备案已过期，请主管局关注其在履行的协议", "agency filing expired", agency.reason)
+        if lapsed
+        else _reason("机构备案已续期，解除标记", "agency filing renewed: flag cleared", None)
+    )
+    for contract in await contracts.of_agency(agency_id, CONTRACT.sources_of(FLAG)):
+        if contract.agency_lapsed == lapsed:
+            continue
+        step = CONTRACT.step(FLAG, contract.status, uow.principal.role)
+        contract.agency_lapsed = lapsed
+        steps.take(uow, contract, step, reason=reason, actor=actor)
+        await steps.emit(uow, contract, step.emits, reason=reason)
 
 
 async def follow_enterprise(uow: UnitOfWork, *, event_type: EventType, enterprise: EnterpriseChanged) -> None:

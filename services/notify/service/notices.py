@@ -111,7 +111,7 @@ async def audience_of(uow: UnitOfWork, event_type: str, data: dict[str, Any], ru
 def notice_for(event: CloudEvent, rule: Rule) -> Notice:
     """The notice of an event under its rule (already chosen for the event's level)."""
     data = event.data
-    variant = f"{event.type}:{data.get('level')}"
+    variant = f"{event.type}:{'noncompliant' if data.get('noncompliant') else data.get('level')}"
     title, body = messages.render(variant if variant in messages.TEXTS else event.type, data)
     return Notice(
         kind=event.type,

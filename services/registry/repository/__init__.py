@@ -5,7 +5,8 @@ change a filing is written.
   exclusivity), ``FilingNumbers`` (one counter per approval year), ``Engagements`` (other work an
   agency declared for an enterprise);
 - ``directory``: ``Directory``, the public directory, a read model anyone may query (its own
-  query, no caller), and its history (``directory_change``, one row per change of the list).
+  query, no caller), and its history (``directory_change``, one row per change of the list);
+- ``changes``: change filings, the engineers live contracts name, certificates lapsing.
 """
 
 from services.registry.repository.agencies import (
@@ -17,12 +18,15 @@ from services.registry.repository.agencies import (
     FilingNumbers,
     cursor_uuid,
 )
+from services.registry.repository.changes import Changes, ContractEngineers, held_elsewhere, lapsing
 from services.registry.repository.directory import Directory, DirectoryFilters, cursor_time
 
 __all__ = [
     "LISTERS",
     "RELATED",
     "Agencies",
+    "Changes",
+    "ContractEngineers",
     "Directory",
     "DirectoryFilters",
     "Engagements",
@@ -30,4 +34,6 @@ __all__ = [
     "FilingNumbers",
     "cursor_time",
     "cursor_uuid",
+    "held_elsewhere",
+    "lapsing",
 ]

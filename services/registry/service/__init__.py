@@ -7,9 +7,13 @@ transaction each, no HTTP types; they return ORM rows or domain objects.
 - ``review``: its status changes (submit, review, suspend / reinstate / revoke, expire);
 - ``directory``: the public directory, its CSV and a listed agency's public detail;
 - ``history``: the public list's history, as JSON pages and an Atom feed;
+- ``changes``: change filings (变更备案) and their review; ``roster``: what a change or a renewal
+  rewrites and the roster's rules;
+- ``compliance``: certificates that expired, the staffing minimums (the sweep);
 - ``checks``: the automatic checks of a submission (pure rules).
 """
 
+from services.registry.service.changes import file_change, list_changes, review_change
 from services.registry.service.directory import detail as directory_detail
 from services.registry.service.directory import export_rows as export_directory
 from services.registry.service.directory import page as directory_page
@@ -32,11 +36,14 @@ __all__ = [
     "document_for_download",
     "expire",
     "export_directory",
+    "file_change",
     "get_agency",
     "list_agencies",
+    "list_changes",
     "list_engagements",
     "regulate",
     "review",
+    "review_change",
     "submit",
     "update_agency",
 ]

@@ -12,18 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from services.registry.models import ENGINEER, Agency, AgencyStaff, Check
 from shared.policy import Policy
 from shared.reference import is_valid_uscc
 
 
-def run_checks(agency: Agency, staff: Sequence[AgencyStaff], policy: Policy, today: date) -> list[Check]:
+def run_checks(
+    agency: Agency,
+    staff: Sequence[AgencyStaff],
+    policy: Policy,
+    today: date,
+    *,
+    qualifications: list[dict[str, Any]] | None = None,
+) -> list[Check]:
+    """``staff`` and ``qualifications`` (the filing's when None): a change filing's, after it."""
     engineers = [s for s in staff if s.role == ENGINEER]
     full_time = [s for s in staff if s.full_time]
     need_eng, need_ft = policy.min_registered_safety_engineers, policy.min_full_time_staff
     expired = [s for s in staff if s.certificate_valid_until is not None and s.certificate_valid_until < today]
-    quals = agency.qualifications or []
+    quals = (agency.qualifications if qualifications is None else qualifications) or []
     bad_quals = [
         q
         for q in quals

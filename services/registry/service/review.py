@@ -38,10 +38,12 @@ from typing import Any
 import structlog
 
 from services.registry import events
-from services.registry.models import ENGINEER, Agency
+from services.registry.models import Agency
 from services.registry.repository import Agencies, Directory, EngineerClaims, FilingNumbers
-from services.registry.schemas import certificate_key
+from services.registry.schemas import RenewalIn
 from services.registry.service.checks import EXCLUSIVE, run_checks
+from services.registry.service.filing import staff_rows
+from services.registry.service.roster import apply, certificate_positions, check_roster, staff_exclusive
 from services.registry.states import (
     AGENCY,
     APPROVE,
@@ -88,45 +90,30 @@ async def _announce(
         )
 
 
-async def _claim_engineers(uow: UnitOfWork, agency: Agency) -> None:
-    """The agency's engineers' certificates count for it alone; 422 ``staff_exclusive`` naming
-    the certificate numbers as the agency wrote them (never the other agency) when one is taken."""
-    position = {
-        certificate_key(s.certificate_no): i
-        for i, s in enumerate(agency.staff)
-        if s.role == ENGINEER and s.certificate_no
-    }
-    taken_keys = await EngineerClaims(uow.session).claim(agency.id, list(position), at=uow.now)
-    if not taken_keys:
-        return
-    taken = sorted((agency.staff[position[key]].certificate_no or key, position[key]) for key in taken_keys)
-    numbers = [number for number, _ in taken]
-    raise ValidationFailed(
-        text(
-            f"注册安全工程师证书 {'、'.join(numbers)} 已计入另一家已提交或已备案的机构，同一证书只能计入一家机构",
-            f"Registered safety engineer certificate(s) {', '.join(numbers)} already count for another submitted "
-            "or approved agency; a certificate may count for one agency only",
-        ),
-        code=ErrorCode.STAFF_EXCLUSIVE,
-        errors=[
-            FieldError(
-                f"staff[{i}].certificate_no",
-                text(f"证书 {number} 已计入其他机构", f"certificate {number} counts for another agency"),
-            )
-            for number, i in taken
-        ],
-        extra={"certificates": numbers},
-    )
+async def claim_engineers(uow: UnitOfWork, agency: Agency) -> None:
+    """The agency's engineers' certificates count for it alone; 422 ``staff_exclusive`` when one
+    is taken."""
+    keys = list(certificate_positions(agency.staff))
+    taken_keys = await EngineerClaims(uow.session).claim(agency.id, keys, at=uow.now)
+    if taken_keys:
+        raise staff_exclusive(agency.staff, taken_keys)
 
 
-async def submit(uow: UnitOfWork, *, agency_id: uuid.UUID, if_match: Precondition) -> Agency:
+async def submit(
+    uow: UnitOfWork, *, agency_id: uuid.UUID, if_match: Precondition, body: RenewalIn | None = None
+) -> Agency:
+    """``body``: what a renewal changes (SPEC §18), reviewed with the filing."""
     async with uow:
         agency = await Agencies(uow.session).get(agency_id, uow.principal, write=True)
         AGENCY.authorize(SUBMIT, uow.principal.role)
         if_match.check(agency.version)
         step = AGENCY.step(SUBMIT, agency.status)
+        if body is not None and body.changes():
+            if body.staff is not None:
+                await check_roster(uow, agency, staff_rows(agency.id, body.staff), exclusive=False)
+            apply(agency, body, policy=uow.policy, today=uow.clock.today())
         previous, agency.status = agency.status, step.target
-        await _claim_engineers(uow, agency)
+        await claim_engineers(uow, agency)
         checks = [*run_checks(agency, agency.staff, uow.policy, uow.clock.today()), EXCLUSIVE]
         agency.checks = [c.stored() for c in checks]
         agency.submitted_at = uow.now

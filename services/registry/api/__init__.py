@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from services.registry import service
+from services.registry.api import changes
 from services.registry.models import Agency, AgencyDocument, AgencyEngagement
 from services.registry.repository import DirectoryFilters
 from services.registry.schemas import (
@@ -29,6 +30,7 @@ from services.registry.schemas import (
     EngagementCreate,
     EngagementRead,
     ReasonIn,
+    RenewalIn,
     ReviewIn,
 )
 from services.registry.service.directory import CSV_FILENAME, CSV_HEADER, PublicDetail
@@ -258,11 +260,16 @@ async def download_document(agency_id: uuid.UUID, document_id: uuid.UUID, uow: U
     )
 
 
-@agencies.post("/{agency_id}/submit", response_model=AgencyRead, summary="提交备案（自动检查）/ submit")
+@agencies.post("/{agency_id}/submit", response_model=AgencyRead, summary="提交备案或续期（自动检查）/ submit or renew")
 async def submit(
-    agency_id: uuid.UUID, uow: UoW, _: PendingOrgPrincipal, if_match: IfMatch, response: Response
+    agency_id: uuid.UUID,
+    uow: UoW,
+    _: PendingOrgPrincipal,
+    if_match: IfMatch,
+    response: Response,
+    body: RenewalIn | None = None,
 ) -> Agency:
-    return with_etag(response, await service.submit(uow, agency_id=agency_id, if_match=if_match))
+    return with_etag(response, await service.submit(uow, agency_id=agency_id, if_match=if_match, body=body))
 
 
 @agencies.post("/{agency_id}/review", response_model=AgencyRead, summary="审核备案 / review")
@@ -367,4 +374,4 @@ async def directory_feed(
     return Response(document, media_type=ATOM_TYPE, headers={"Cache-Control": "public, max-age=60"})
 
 
-ROUTERS = [policy_router, agencies, public]
+ROUTERS = [policy_router, agencies, changes.router, public]
