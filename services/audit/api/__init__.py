@@ -2,6 +2,7 @@
 ``repository/``): parse, call one use case, declare the response model and the errors."""
 
 from services.audit.api import (
+    attachments,
     audits,
     complaints,
     compliance,
@@ -21,6 +22,7 @@ ROUTERS = (
     complaints.router,
     credit.router,
     supervision.router,
+    attachments.router,
     listings.router,
     reports.router,
 )
