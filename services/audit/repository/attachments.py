@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
@@ -19,9 +20,7 @@ from shared.auth import Principal
 from shared.i18n import text
 
 
-def _names(
-    kind: AttachmentRecord, record_id: sa.ColumnElement[uuid.UUID], readable: sa.ColumnElement[bool]
-) -> sa.Exists:
+def _names(kind: AttachmentRecord, record_id: Any, readable: sa.ColumnElement[bool]) -> sa.Exists:
     return sa.exists(
         sa.select(sa.literal(1))
         .select_from(AttachmentRef)
