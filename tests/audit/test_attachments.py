@@ -218,7 +218,9 @@ async def test_no_orphan_file_when_the_write_fails(backend):
                 )
             else:
                 await conn.execute(
-                    sa.text("CREATE TRIGGER refuse BEFORE INSERT ON attachment BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+                    sa.text(
+                        "CREATE TRIGGER refuse BEFORE INSERT ON attachment BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+                    )
                 )
         before = stored_files(h)
         r = await upload(h, agency, png(8))

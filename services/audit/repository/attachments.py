@@ -17,6 +17,7 @@ from services.audit.repository.hazards import Hazards
 from services.audit.repository.servicelogs import ServiceLogs
 from shared import scopes
 from shared.auth import Principal
+from shared.errors import Forbidden
 from shared.i18n import text
 
 
@@ -35,6 +36,13 @@ def _names(kind: AttachmentRecord, record_id: Any, readable: sa.ColumnElement[bo
 
 class Attachments(AuditRepository[Attachment]):
     model, label = Attachment, text("附件", "attachment")
+
+    @staticmethod
+    def owner(principal: Principal) -> tuple[str, str]:
+        """The organisation an upload of ``principal`` belongs to: (role, USCC); 403 without one."""
+        if not principal.org_uscc:
+            raise Forbidden(text("令牌未标明所属单位", "The token names no organisation"))
+        return str(principal.role), principal.org_uscc
 
     def own(self, principal: Principal) -> sa.ColumnElement[bool]:
         if not principal.org_uscc:

@@ -26,7 +26,7 @@ from services.audit.repository.attachments import Attachments
 from services.audit.schemas import ServiceLogCreate
 from services.audit.states import UPLOADS_ATTACHMENTS
 from shared import files
-from shared.errors import ErrorCode, FieldError, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from shared.errors import ErrorCode, FieldError, NotFound, PayloadTooLarge, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.uow import UnitOfWork
@@ -51,8 +51,7 @@ def store_root(uow: UnitOfWork) -> Path:
 def authorize_upload(uow: UnitOfWork) -> None:
     """Checked before the body is read."""
     uow.principal.require_role(*UPLOADS_ATTACHMENTS)
-    if not uow.principal.org_uscc:
-        raise Forbidden(text("令牌未标明所属单位", "The token names no organisation"))
+    Attachments.owner(uow.principal)
 
 
 def _quota_exceeded(used: int, size: int, quota: int) -> PayloadTooLarge:
@@ -65,6 +64,7 @@ def _quota_exceeded(used: int, size: int, quota: int) -> PayloadTooLarge:
 
 async def upload_attachment(uow: UnitOfWork, *, content: files.Readable) -> Attachment:
     authorize_upload(uow)
+    org_role, org_uscc = Attachments.owner(uow.principal)
     root = store_root(uow)
     staged = await files.stage(content, root)
     placed, existed = False, False
@@ -82,8 +82,8 @@ async def upload_attachment(uow: UnitOfWork, *, content: files.Readable) -> Atta
                 sha256=staged.sha256,
                 size=staged.size,
                 content_type=staged.content_type,
-                org_role=str(uow.principal.role),
-                org_uscc=uow.principal.org_uscc or "",
+                org_role=org_role,
+                org_uscc=org_uscc,
                 uploaded_by=uow.principal.actor,
                 created_at=uow.now,
             )
