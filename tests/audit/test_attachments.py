@@ -190,6 +190,16 @@ async def test_a_major_hazards_rectification_needs_evidence(backend):
         r = await h.client.post(url, json={"note": "已整改", "attachments": [evidence]}, headers=ent)
         assert r.status_code == 200, r.text
         assert r.json()["rectify_attachments"] == [evidence] and r.json()["status"] == "rectified"
+        r = await h.client.post(
+            f"/api/v1/hazards/{major}/reject-rectification",
+            json={"reason": "照片不清"},
+            headers=contract.agency.headers(),
+        )
+        assert r.status_code == 200 and r.json()["rectify_attachments"] == []
+        more = await uploaded(h, ent, png(9))  # round two: the same photo again, and a new one
+        r = await h.client.post(url, json={"note": "已再次整改", "attachments": [evidence, more]}, headers=ent)
+        assert r.status_code == 200, r.text
+        assert r.json()["rectify_attachments"] == [evidence, more]
         # the hazard's readers see the evidence: its agency and the district's bureau
         for headers in (contract.agency.headers(), bureau()):
             assert (await h.client.get(f"{URL}/{evidence}", headers=headers)).status_code == 200

@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from sqlmodel import Field
 
 from services.audit.models import Base, allowed, enum_of
+from shared.storage import usage_table
 
 TS = sa.DateTime(timezone=True)
+storage_usage = usage_table(Base.metadata)  # what each organisation stores in the other services (shared.storage)
 
 
 class AttachmentRecord(StrEnum):

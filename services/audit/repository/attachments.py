@@ -81,7 +81,14 @@ class Attachments(AuditRepository[Attachment]):
         return (await self.session.execute(stmt)).first() is not None
 
     async def name(self, kind: AttachmentRecord, record_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+        """``record_id`` names ``ids`` (those it named already, e.g. on an earlier rectification, stay)."""
+        named = sa.select(col(AttachmentRef.attachment_id)).where(
+            col(AttachmentRef.record_kind) == kind, col(AttachmentRef.record_id) == record_id
+        )
+        already = set((await self.session.execute(named)).scalars())
         self.session.add_all(
-            AttachmentRef(attachment_id=a, record_kind=kind, record_id=record_id) for a in dict.fromkeys(ids)
+            AttachmentRef(attachment_id=a, record_kind=kind, record_id=record_id)
+            for a in dict.fromkeys(ids)
+            if a not in already
         )
         await self.session.flush()

@@ -21,12 +21,12 @@ from pathlib import Path
 import structlog
 
 from services.audit.models import ServiceLog
-from services.audit.models.attachments import Attachment, AttachmentRecord
+from services.audit.models.attachments import Attachment, AttachmentRecord, storage_usage
 from services.audit.repository.attachments import Attachments
 from services.audit.schemas import ServiceLogCreate
 from services.audit.states import UPLOADS_ATTACHMENTS
-from shared import files
-from shared.errors import ErrorCode, FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from shared import files, storage
+from shared.errors import ErrorCode, FieldError, NotFound, ValidationFailed
 from shared.i18n import text
 from shared.ids import new_id
 from shared.uow import UnitOfWork
@@ -54,14 +54,6 @@ def authorize_upload(uow: UnitOfWork) -> None:
     Attachments.owner(uow.principal)
 
 
-def _quota_exceeded(used: int, size: int, quota: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        text("本单位附件存储空间已满", "Your organisation's attachment quota is used up"),
-        code=ErrorCode.QUOTA_EXCEEDED,
-        extra={"quota_bytes": quota, "used_bytes": used, "size": size},
-    )
-
-
 async def upload_attachment(uow: UnitOfWork, *, content: files.Readable) -> Attachment:
     authorize_upload(uow)
     org_role, org_uscc = Attachments.owner(uow.principal)
@@ -71,10 +63,10 @@ async def upload_attachment(uow: UnitOfWork, *, content: files.Readable) -> Atta
     try:
         async with uow:
             repo = Attachments(uow.session)
-            quota = uow.runtime.settings.attachment_quota_bytes
-            used = await repo.used_bytes(uow.principal)
-            if used + staged.size > quota:
-                raise _quota_exceeded(used, staged.size, quota)
+            here = await repo.used_bytes(uow.principal)
+            await storage.check_and_announce(  # this service's bytes and the registry's (SPEC §16)
+                uow, storage_usage, org_role=org_role, org_uscc=org_uscc, here=here, size=staged.size
+            )
             existed = await files.place(staged, root)
             placed = True
             attachment = Attachment(

@@ -1,4 +1,4 @@
-"""attachments: evidence on visits, hazards and rectifications (SPEC 16)
+"""attachments: evidence on visits, hazards and rectifications; storage usage elsewhere (SPEC 16)
 
 Revision ID: 85b0298d625b
 Revises: 7c1d4e9a2b36
@@ -46,6 +46,14 @@ def upgrade() -> None:
     with op.batch_alter_table('attachment_ref', schema=None) as batch_op:
         batch_op.create_index('ix_attachment_ref_record', ['record_kind', 'record_id'], unique=False)
 
+    op.create_table('storage_usage',
+    sa.Column('service', sa.String(length=40), nullable=False),
+    sa.Column('org_role', sa.String(length=20), nullable=False),
+    sa.Column('org_uscc', sa.String(length=18), nullable=False),
+    sa.Column('bytes', sa.BigInteger(), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('service', 'org_role', 'org_uscc', name=op.f('pk_storage_usage'))
+    )
     with op.batch_alter_table('hazard', schema=None) as batch_op:
         batch_op.add_column(sa.Column('photos', sa.JSON(), nullable=False, server_default='[]'))
         batch_op.add_column(sa.Column('rectify_attachments', sa.JSON(), nullable=False, server_default='[]'))
@@ -66,6 +74,7 @@ def downgrade() -> None:
     with op.batch_alter_table('attachment_ref', schema=None) as batch_op:
         batch_op.drop_index('ix_attachment_ref_record')
 
+    op.drop_table('storage_usage')
     op.drop_table('attachment_ref')
     with op.batch_alter_table('attachment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachment_sha256'))
