@@ -43,7 +43,10 @@ log = structlog.get_logger("gateway.proxy")
 
 JSON_LIMIT = 1024 * 1024
 UPLOAD_LIMIT = 10 * 1024 * 1024
-BULK_LIMITS = {"/api/v1/enterprises/import": 256 * 1024 * 1024}  # streamed CSV import (SPEC §8: 100k rows)
+BULK_LIMITS = {
+    "/api/v1/enterprises/import": 256 * 1024 * 1024,
+    "/api/v1/attachments": UPLOAD_LIMIT + 64 * 1024,  # a 10 MiB file with its multipart framing (SPEC §16)
+}  # streamed CSV import (SPEC §8: 100k rows)
 # A bulk import answers when the last row is in (a minute for 100k rows on PostgreSQL): its
 # upstream may stay silent longer than the ordinary read timeout.
 BULK_READ_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=4.0, sock_read=900.0)
@@ -65,6 +68,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/supervision", "audit"),
     ("/api/v1/reports", "audit"),
     ("/api/v1/accidents", "audit"),
+    ("/api/v1/attachments", "audit"),
     ("/api/v1/inbox", "notify"),
     ("/api/v1/webhooks", "notify"),
 )

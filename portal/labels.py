@@ -578,6 +578,11 @@ MESSAGES.update(
         "rectify": ("提交整改", "Rectify"),
         "rectify_note": ("整改情况", "Rectification"),
         "rectify_help": ("写明采取的措施和完成时间。", "What was done, and when."),
+        "rectify_evidence": ("整改证据（照片或 PDF）", "Evidence (a photo or PDF)"),
+        "rectify_evidence_help": (
+            "JPEG、PNG 或 PDF，不超过 10 MiB；重大隐患的整改必须附证据。",
+            "JPEG, PNG or PDF, at most 10 MiB; a major hazard's rectification needs one.",
+        ),
         "rectified_at": ("整改时间", "Rectified at"),
         "submit_rectification": ("提交整改情况", "Submit the rectification"),
         "verify": ("验收整改", "Verify"),

@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     webhook_concurrency_per_subscription: int = 2
     webhook_concurrency: int = 64
 
+    # Attachments (SPEC §16): the content store (unset: <data_dir>/attachments) and each
+    # organisation's quota in bytes (default 2 GiB).
+    attachments_dir: Path | None = None
+    attachment_quota_bytes: int = Field(default=2 * 1024**3, ge=0)
+
     # Domain data
     policy_file: Path | None = None
     jurisdiction_file: Path | None = None
@@ -185,6 +190,10 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_nats(self) -> bool:
         return not self.nats_url
+
+    @property
+    def attachments_root(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
 
     def subject_for(self, event_type: str) -> str:
         return f"{self.subject_prefix}.{event_type}"

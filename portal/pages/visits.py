@@ -16,6 +16,8 @@ from portal.api import ApiError
 from portal.web import Exit, Form, View, view_of
 from shared.reference import ServiceItem
 
+MAX_EVIDENCE = 10 * 1024 * 1024
+
 router = APIRouter(include_in_schema=False)
 HAZARD_FIELDS = ("description", "level", "location", "deadline")
 VISIT_FIELDS = {"contract_id", "visit_date", "engineer_name", "items", "summary"}
@@ -234,12 +236,38 @@ async def hazard_action(hazard_id: str, action: str, request: Request) -> Respon
     note = form.get("note").strip()
     body: dict[str, Any] = {"note": note} if (note or action == "rectify") else {}
     try:
+        if action == "rectify" and (evidence := await _upload_evidence(v, form)) is not None:
+            body["attachments"] = [evidence]  # a major hazard's rectification needs one (SPEC §16)
         await v.api.post(f"/api/v1/hazards/{hazard_id}/{action}", body, if_match=f'"{form.get("version")}"')
     except ApiError as exc:
         if exc.unauthorized:
             raise
-        form.fail(exc, {"note"}, fallback=v.t("unavailable") if exc.unavailable else "")
+        form.fail(exc, {"note", "attachments"}, fallback=v.t("unavailable") if exc.unavailable else "")
         if exc.status == 412:
             form.general.insert(0, v.t("stale_version"))
         return await _hazard_page(v, hazard_id, form, status=exc.status if 400 <= exc.status < 500 else 503)
     return v.redirect(f"/portal/hazards/{hazard_id}", ok=f"hazard_{action}")
+
+
+async def _upload_evidence(v: View, form: Form) -> str | None:
+    """The rectification's photo or PDF, uploaded first (``/api/v1/attachments``): its id, None
+    when no file was chosen; an upload the API refuses is the form's error on ``attachments``."""
+    upload = form.files.get("attachments")
+    if upload is None or not upload.filename:
+        return None
+    content = await upload.read(MAX_EVIDENCE + 1)
+    if len(content) > MAX_EVIDENCE:
+        raise ApiError(413, {"errors": [{"field": "attachments", "message": v.t("file_too_large")}]})
+    try:
+        reply = await v.api.send(
+            "POST",
+            "/api/v1/attachments",
+            files={"file": (upload.filename, content, upload.content_type or "application/octet-stream")},
+            timeout=60.0,
+        )
+    except ApiError as exc:
+        if exc.unauthorized or exc.unavailable:
+            raise
+        message = "; ".join([exc.detail, *exc.errors.values()])
+        raise ApiError(exc.status, {"errors": [{"field": "attachments", "message": message}]}, path=exc.path) from exc
+    return str(reply.body["id"])

@@ -14,11 +14,13 @@ import uuid
 import structlog
 
 from services.audit.models import AgencyView, Base, ContractView, EnterpriseView, trail_heads
+from services.audit.models.attachments import storage_usage
 from shared.audit_trail import keep_head
 from shared.events.catalog import AgencyStatusChanged, ContractChanged, EnterpriseChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
 from shared.readmodel import upsert_if_newer
+from shared.storage import keep_usage
 from shared.uow import UnitOfWork
 from shared.validation import normalise
 
@@ -26,6 +28,8 @@ log = structlog.get_logger("audit.consumers")
 CONSUMERS = Consumers()
 # The witness of other services' audit trails (shared.audit_trail, docs/DECISIONS.md D32).
 CONSUMERS.add(EventType.AUDITTRAIL_ADVANCED, keep_head(trail_heads))
+# The registry's filing documents count against the same storage quota as attachments (SPEC §16).
+CONSUMERS.add(EventType.STORAGE_USED, keep_usage(storage_usage))
 
 
 async def _keep(uow: UnitOfWork, model: type[Base], values: dict[str, object], *, key: str, event: CloudEvent) -> None:

@@ -19,6 +19,7 @@ SERVICE = ServiceSpec(
     routers=ROUTERS,
     consumers=CONSUMERS,
     sweeps=SWEEPS,
+    non_json_paths=(r"^/api/v1/attachments$",),  # multipart uploads (SPEC §16)
     description=(
         "服务记录、隐患闭环、履约、质量审计、投诉与诚信档案 / "
         "service logs, hazards, compliance, audits, complaints, credit"

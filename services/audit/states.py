@@ -312,6 +312,7 @@ LABELS: dict[StrEnum, Text] = {
 
 # Who may bring each entity into being (a creation has no source state, so it is no transition).
 RECORDS_SERVICE_LOGS = frozenset({Role.AGENCY})
+UPLOADS_ATTACHMENTS = frozenset({Role.AGENCY, Role.ENTERPRISE})  # evidence of visits and rectifications (§16)
 SUBMITS_COMPLAINTS = frozenset({Role.ENTERPRISE, Role.PUBLIC})  # the public: anonymously
 DRAWS_SAMPLES = frozenset({Role.BUREAU, Role.ADMIN})
 RECORDS_CREDIT = frozenset({Role.BUREAU, Role.ADMIN})  # a bureau's violations and commendations (SPEC §19)

@@ -284,6 +284,16 @@ class TrailAdvanced(EventData):
     at: datetime
 
 
+class StorageUsed(EventData):
+    """The bytes one organisation stores in one service (SPEC §16: a quota over all of them).
+    ``id`` is ``<org_role>:<org_uscc>``; ``version`` the byte total (it only grows: nothing is deleted)."""
+
+    service: str
+    org_role: str
+    org_uscc: str
+    bytes: int
+
+
 class EventType(StrEnum):
     """Every event type on the bus; ``CATALOG`` gives each its data model."""
 
@@ -363,6 +373,7 @@ class EventType(StrEnum):
     ACCOUNT_REMOVED = "account.removed"
     # Beyond the SPEC's list (docs/DECISIONS.md D32): every service's audit trail head.
     AUDITTRAIL_ADVANCED = "audittrail.advanced"
+    STORAGE_USED = "storage.used"
 
     @property
     def family(self) -> str:
@@ -446,6 +457,7 @@ CATALOG: dict[EventType, type[EventData]] = {
         E.ACCOUNT_REMOVED,
     ),
     E.AUDITTRAIL_ADVANCED: TrailAdvanced,
+    E.STORAGE_USED: StorageUsed,
 }
 
 SOURCES: dict[str, str] = {
@@ -467,6 +479,7 @@ SOURCES: dict[str, str] = {
     "token": "/gateway",
     "key": "/gateway",
     "audittrail": "/audit-trail",  # emitted by every service: ``data.service`` names it
+    "storage": "/storage",  # emitted by every service storing files: ``data.service`` names it
 }
 
 

@@ -251,3 +251,16 @@ async def log_hazards(h: Harness, contract: Any, *hazards: dict[str, Any]) -> li
     )
     assert r.status_code == 201, r.text
     return [hz["id"] for hz in r.json()["hazards"]]
+
+
+async def evidence(h: Harness, contract: Any) -> list[str]:
+    """One photo the enterprise uploaded: what a major hazard's rectification needs (SPEC §16)."""
+    from tests.files import png
+
+    r = await h.client.post(
+        "/api/v1/attachments",
+        files={"file": ("p.png", png(next(_counter)), "image/png")},
+        headers=contract.enterprise.headers(),
+    )
+    assert r.status_code == 201, r.text
+    return [r.json()["id"]]

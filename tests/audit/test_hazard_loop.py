@@ -14,6 +14,7 @@ from tests.audit.factories import (
     bureau,
     city,
     clock_at,
+    evidence,
     hazard,
     log_hazards,
 )
@@ -21,7 +22,9 @@ from tests.audit.factories import (
 
 async def _rectify(h, contract, hid):
     r = await h.client.post(
-        f"/api/v1/hazards/{hid}/rectify", json={"note": "已整改"}, headers=contract.enterprise.headers()
+        f"/api/v1/hazards/{hid}/rectify",
+        json={"note": "已整改", "attachments": await evidence(h, contract)},
+        headers=contract.enterprise.headers(),
     )
     assert r.status_code == 200, r.text
     return r.json()

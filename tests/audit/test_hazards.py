@@ -16,6 +16,7 @@ from tests.audit.factories import (
     bureau,
     city,
     clock_at,
+    evidence,
     hazard,
     log_hazards,
 )
@@ -30,7 +31,9 @@ async def test_loop_closes_and_emits_each_step(backend):
         assert r.status_code == 409
         assert r.json()["current_status"] == "open"
         r = await h.client.post(
-            f"/api/v1/hazards/{hid}/rectify", json={"note": "已重新接地"}, headers=contract.enterprise.headers()
+            f"/api/v1/hazards/{hid}/rectify",
+            json={"note": "已重新接地", "attachments": await evidence(h, contract)},
+            headers=contract.enterprise.headers(),
         )
         assert r.status_code == 200
         assert r.json()["status"] == "rectified"

@@ -23,7 +23,7 @@ from services.audit.states import (
     ServiceLogStatus,
 )
 from shared.roles import Role
-from tests.audit.factories import TODAY, admin, audit_app, bureau, clock_at, hazard, service_log
+from tests.audit.factories import TODAY, admin, audit_app, bureau, clock_at, evidence, hazard, service_log
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 _visits = itertools.count(1)
@@ -148,6 +148,7 @@ async def test_every_hazard_action_in_every_state(sqlite_backend):
         contract = await h.setup(start_date=TODAY - timedelta(days=30))
         long_due, soon_due, past_due = TODAY + timedelta(days=20), TODAY + timedelta(days=5), TODAY - timedelta(days=5)
         enterprise, agency = contract.enterprise.headers(), contract.agency.headers()
+        photos = await evidence(h, contract)  # a major hazard's rectification needs one (SPEC §16)
 
         async def in_state(state, deadline):
             hazard_id = (
@@ -156,7 +157,9 @@ async def test_every_hazard_action_in_every_state(sqlite_backend):
                 )
             )["hazards"][0]["id"]
             if state != HazardStatus.OPEN:  # rectified first: an overdue one may then be verified
-                await post(h, f"/api/v1/hazards/{hazard_id}/rectify", enterprise, {"note": "已整改"})
+                await post(
+                    h, f"/api/v1/hazards/{hazard_id}/rectify", enterprise, {"note": "已整改", "attachments": photos}
+                )
             if state == HazardStatus.VERIFIED:
                 await post(h, f"/api/v1/hazards/{hazard_id}/verify", agency)
             return hazard_id
@@ -176,7 +179,10 @@ async def test_every_hazard_action_in_every_state(sqlite_backend):
                 f"/api/v1/hazards/{hazard_id}/{path_of(action)}",
                 headers_for(contract, role_for(HAZARD, action, state if allowed else None)),
             )
-            body = {"rectify": {"note": "复查"}, "reject_rectification": {"reason": "未整改到位"}}.get(action.name)
+            body = {
+                "rectify": {"note": "复查", "attachments": photos},
+                "reject_rectification": {"reason": "未整改到位"},
+            }.get(action.name)
             if allowed:
                 target = HAZARD.step(action, state).target
                 if (await post(h, path, headers, body))["status"] != target:

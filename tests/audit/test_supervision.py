@@ -22,6 +22,7 @@ from tests.audit.factories import (
     audit_app,
     bureau,
     city,
+    evidence,
     hazard,
     service_log,
 )
@@ -150,7 +151,9 @@ async def test_acknowledge_list_and_close_once_the_hazard_is_verified(backend):
         assert not CHINESE.search(r.json()["detail"]), r.json()["detail"]
         assert "verified" in r.json()["detail"]
         r = await h.client.post(
-            f"/api/v1/hazards/{hid}/rectify", json={"note": "已整改"}, headers=contract.enterprise.headers()
+            f"/api/v1/hazards/{hid}/rectify",
+            json={"note": "已整改", "attachments": await evidence(h, contract)},
+            headers=contract.enterprise.headers(),
         )
         assert r.status_code == 200
         r = await h.client.post(f"{url}/close", json={"notes": "x"}, headers=bureau())

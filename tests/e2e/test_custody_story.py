@@ -12,6 +12,7 @@ import datetime as dt
 
 from devtools.testing.wait import eventually
 from shared.reference import make_uscc
+from tests.files import png
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -209,10 +210,20 @@ async def test_the_whole_custody_story(platform):
         return e.json() if level_check(e.json()["risk_level"]) else None
 
     await eventually(lambda: risk_is(lambda lvl: lvl != base_risk), timeout=20)
+    # the rectification of a major hazard comes with its evidence (SPEC §16): a photo, typed by content
+    photo = await api.post(
+        "/api/v1/attachments", files={"file": ("after.jpg", png(11), "image/jpeg")}, headers=enterprise.headers
+    )
+    assert photo.status_code == 201 and photo.json()["content_type"] == "image/png", photo.text
     r = await api.post(
-        f"/api/v1/hazards/{hazard_id}/rectify", json={"note": "已重新接地并检测合格"}, headers=enterprise.headers
+        f"/api/v1/hazards/{hazard_id}/rectify",
+        json={"note": "已重新接地并检测合格", "attachments": [photo.json()["id"]]},
+        headers=enterprise.headers,
     )
     assert r.status_code == 200 and r.json()["status"] == "rectified", r.text
+    assert r.json()["rectify_attachments"] == [photo.json()["id"]]
+    seen = await api.get(f"/api/v1/attachments/{photo.json()['id']}", headers=agency.headers)  # the hazard's agency
+    assert seen.status_code == 200 and seen.content == png(11), seen.text
     r = await api.post(f"/api/v1/hazards/{hazard_id}/verify", headers=agency.headers)
     assert r.status_code == 200 and r.json()["status"] == "verified", r.text
     await eventually(lambda: risk_is(lambda lvl: lvl == base_risk), timeout=20)

@@ -20,6 +20,7 @@ from devtools.testing.wait import eventually
 from shared.db import Database
 from shared.reference import make_uscc
 from tests.e2e.test_custody_story import PDF, agency_body
+from tests.files import png
 from tests.identity.helpers import fresh_uscc
 
 
@@ -157,7 +158,15 @@ async def test_major_hazard_reaches_the_bureau_inbox_and_mailbox_through_the_gat
         assert ours[0]["urgent"] is True
         assert ours[0]["subject_id"] == hazard_id
         await eventually(lambda: inbox(enterprise, kind="servicelog.recorded"), timeout=20)
-        r = await api.post(f"/api/v1/hazards/{hazard_id}/rectify", json={"note": "已接地"}, headers=enterprise.headers)
+        photo = await api.post(
+            "/api/v1/attachments", files={"file": ("p.png", png(), "image/png")}, headers=enterprise.headers
+        )
+        assert photo.status_code == 201, photo.text
+        r = await api.post(
+            f"/api/v1/hazards/{hazard_id}/rectify",
+            json={"note": "已接地", "attachments": [photo.json()["id"]]},  # a major hazard's needs evidence
+            headers=enterprise.headers,
+        )
         assert r.status_code == 200, r.text
         await eventually(lambda: inbox(agency, kind="hazard.rectified"), timeout=20)
         r = await api.post(

@@ -304,6 +304,8 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
     await b.shot("visit-confirmed")
     await page.click("#visit-hazards a")
     await page.fill("#f-note", "已更换安全光栅并试机合格。" if not en else "Light curtain replaced and tested.")
+    # a major hazard: the rectification carries its evidence (SPEC §16)
+    await page.set_input_files("#f-attachments", files=[{"name": "after.png", "mimeType": "image/png", "buffer": PNG}])
     await b.shot("hazard-rectify")
     await page.click("#rectify")
     await page.wait_for_selector("#flash")

@@ -102,6 +102,11 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/contracts/{contract_id}/cancel": PARTIES_A,
     # audit
     "POST /api/v1/service-logs": {"agencyA"},
+    # attachments (SPEC §16): any verified agency or enterprise uploads its own; agency A's photo is
+    # named on world A's log: its uploader and the log's readers see it, anyone else gets 404
+    "POST /api/v1/attachments": {"agencyA", "agencyB", "entA", "entB", "member"},
+    "GET /api/v1/attachments/{attachment_id}": READ_A | PARTIES_A,
+    "GET /api/v1/attachments/{attachment_id}/meta": READ_A | PARTIES_A,
     "GET /api/v1/service-logs": EVERYONE,
     "POST /api/v1/service-logs/{log_id}/confirm": ENT_A,
     "POST /api/v1/service-logs/{log_id}/dispute": ENT_A,  # the enterprise served (SPEC §16)

@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from tests.files import png
 from tests.security.world import (
     PDF,
     World,
@@ -22,6 +23,7 @@ PATH_IDS = {
     "agency_id": "agencyA",
     "document_id": "documentA",
     "change_id": "change",  # agency A's change filing
+    "attachment_id": "attachment",  # agency A's photo, named on world A's service log
     "enterprise_id": "enterpriseA",
     "contract_id": "contractA",
     "log_id": "log",
@@ -213,6 +215,8 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
     if key == "POST /api/v1/agencies/{agency_id}/documents":
         kw["files"] = {"file": ("l.pdf", PDF, "application/pdf")}
         kw["data"] = {"kind": "other"}
+    elif key == "POST /api/v1/attachments":
+        kw["files"] = {"file": ("p.png", png(), "image/png")}
     elif key == "POST /api/v1/enterprises/import":
         e = enterprise_body(w.uscc["entA"], "企业A", "440703")
         cols = list(e)

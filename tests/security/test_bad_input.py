@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.faults.helpers import record
+from tests.files import HTML, JPEG_PDF, PDF, PNG_HTML
 from tests.security import authz_matrix as M
 from tests.security.requests_ import body_for, fill_path
 from tests.security.test_authz_matrix import versions
@@ -145,7 +146,7 @@ async def test_malformed_bodies_are_refused(world, settled, operation):
             "oversized-2MiB",
             encode({"x": "a" * (2 * 1024 * 1024)}),
             "application/json",
-            {413, 415} if operation == "POST /api/v1/enterprises/import" else {413},
+            {413, 415} if operation in ("POST /api/v1/enterprises/import", "POST /api/v1/attachments") else {413},
         ),
         ("not-json", b"{this is not json", "application/json", None),
         ("invalid-utf8", b'{"name": "\xff\xfe\xfa"}', "application/json", None),
@@ -172,7 +173,12 @@ FIELD_OPERATIONS = [
     op
     for op in WRITES
     if not op.startswith("POST /oauth")
-    and op not in ("POST /api/v1/agencies/{agency_id}/documents", "POST /api/v1/enterprises/import")
+    and op
+    not in (
+        "POST /api/v1/agencies/{agency_id}/documents",
+        "POST /api/v1/enterprises/import",
+        "POST /api/v1/attachments",
+    )
 ]
 DATE_CLASSES = {"impossible-date", "year-zero", "year-10000"}
 
@@ -330,6 +336,37 @@ async def test_a_nul_in_a_query_filter_is_refused(world, operation):
     method, path = operation.split(" ", 1)
     r = await world.platform.client.request(method, f"{path}?kind=hazard.reported%00", headers=world.as_("entA"))
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:200])
+
+
+async def test_attachments_corpus(world):
+    """Uploads through the gateway (SPEC §16): wrong types, polyglots, empty, oversized are refused
+    with a problem; a file of exactly 10 MiB (with its multipart framing) passes the gateway."""
+    api = world.platform.client
+    agency = world.as_("agencyA")
+    cases = [
+        ("executable-as-pdf", ("x.pdf", b"MZ\x90\x00 an executable", "application/pdf")),
+        ("html-as-png", ("x.png", HTML, "image/png")),
+        ("pdf-with-jpeg-header", ("x.jpg", JPEG_PDF, "image/jpeg")),
+        ("png-with-html", ("x.png", PNG_HTML, "image/png")),
+        ("empty-file", ("x.pdf", b"", "application/pdf")),
+        ("oversized-11MiB", ("x.pdf", b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024), "application/pdf")),
+        ("control-chars-name", ("\u0000\u202e.png", b"\x00\x01", "image/png")),
+    ]
+    for name, upload in cases:
+        r = await api.post("/api/v1/attachments", files={"file": upload}, headers=agency)
+        STATS["class:attachment-" + name] += 1
+        check(r, f"attachments [{name}]", must_refuse=True)
+        assert r.status_code in (413, 415, 422), (name, r.status_code)
+    r = await api.post("/api/v1/attachments", data={"other": "x"}, headers=agency)
+    check(r, "attachments [no-file]", must_refuse=True)
+    head, tail = PDF[:-6] + b"%", b"\n%%EOF\n"
+    at_limit = head + b"0" * (10 * 1024 * 1024 - len(head) - len(tail)) + tail
+    r = await api.post("/api/v1/attachments", files={"file": ("big.pdf", at_limit, "application/pdf")}, headers=agency)
+    assert r.status_code == 201, r.text[:300]
+    assert r.json()["size"] == 10 * 1024 * 1024
+    for junk in ("not-a-uuid", "00000000-0000-0000-0000-000000000000", "%00"):
+        r = await api.get(f"/api/v1/attachments/{junk}", headers=agency)
+        check(r, f"attachment [{junk}]", must_refuse=True)
 
 
 async def test_documents_and_csv_corpus(world):

@@ -34,6 +34,7 @@ from typing import Any
 from devtools.testing.platform import Platform
 from devtools.testing.wait import eventually
 from shared.reference import make_uscc
+from tests.files import png
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 ACTORS = (
@@ -300,6 +301,14 @@ async def build_world(platform: Platform) -> World:
     # A visit with a major hazard, a complaint, an audit task (contract A).
     today = dt.date.today()
 
+    # agency A's photo of the visit (SPEC §16): named on the log, so the log's readers see it
+    photo = await _ok(
+        await api.post(
+            "/api/v1/attachments", files={"file": ("p.png", png(), "image/png")}, headers=w.headers["agencyA"]
+        )
+    )
+    w.ids["attachment"] = photo["id"]
+
     async def logged():
         r = await api.post(
             "/api/v1/service-logs",
@@ -310,6 +319,7 @@ async def build_world(platform: Platform) -> World:
                 "engineer_name": "陈工",
                 "items": ["hazard_inspection"],
                 "summary": "现场检查",
+                "attachments": [w.ids["attachment"]],
                 "hazards": [
                     {
                         "description": "配电箱未接地",

@@ -3,6 +3,7 @@
 
 from services.audit.api import (
     accidents,
+    attachments,
     audits,
     complaints,
     compliance,
@@ -22,6 +23,7 @@ ROUTERS = (
     complaints.router,
     credit.router,
     supervision.router,
+    attachments.router,
     listings.router,
     reports.router,
     accidents.router,

@@ -80,7 +80,10 @@ async def rectify(
     hazard_id: uuid.UUID, body: RectifyBody, uow: UoW, _: CurrentPrincipal, if_match: IfMatch, response: Response
 ) -> Hazard:
     return with_etag(
-        response, await service.rectify_hazard(uow, hazard_id=hazard_id, note=body.note, if_match=if_match)
+        response,
+        await service.rectify_hazard(
+            uow, hazard_id=hazard_id, note=body.note, attachments=body.attachments, if_match=if_match
+        ),
     )
 
 

@@ -132,6 +132,7 @@ class ServiceLog(Base, table=True):
     engineer_name: str = Field(max_length=100)
     items: list[str] = _json()
     summary: str = Field(sa_type=sa.Text)
+    attachments: list[str] = _json()  # attachment ids (SPEC §16)
     # sha256 of (contract, visit date, engineer, items, summary): the same visit recorded twice
     natural_key: str = Field(max_length=64, unique=True)
     status: ServiceLogStatus = Field(sa_type=enum_of(ServiceLogStatus))
@@ -178,7 +179,9 @@ class Hazard(Base, table=True):
     location: str = Field(max_length=200)
     deadline: date
     status: HazardStatus = Field(sa_type=enum_of(HazardStatus))
+    photos: list[str] = _json()  # attachment ids, when reported (SPEC §16)
     rectify_note: str | None = Field(default=None, sa_type=sa.Text)
+    rectify_attachments: list[str] = _json()  # the (last) rectification's evidence
     rectified_by: str | None = Field(default=None, max_length=100)
     rectified_at: datetime | None = Field(default=None, sa_type=TS)
     verified_by: str | None = Field(default=None, max_length=100)
@@ -359,6 +362,7 @@ class CreditFile(Base, table=True):
 # The tables of one area each, in their own module (they use the building blocks above).
 from services.audit.models import ecredit as ecredit  # noqa: E402  (the enterprise credit file's tables)
 from services.audit.models.accidents import Accident, HazardStep  # noqa: E402
+from services.audit.models.attachments import Attachment, AttachmentRecord, AttachmentRef  # noqa: E402, F401
 from services.audit.models.listings import CreditListing, ListingOrgKind  # noqa: E402
 from services.audit.models.readmodels import AgencyView, ContractView, EnterpriseView  # noqa: E402
 from services.audit.models.reports import Report, ReportCategory, ReportOutcome, ReportStep  # noqa: E402

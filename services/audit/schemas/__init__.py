@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from services.audit.models import BureauCreditKind, ComplaintCategory, ComplaintOutcome, HazardLevel
+from services.audit.schemas.attachments import AttachmentIds
 from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, SupervisionStatus
 from shared.clock import as_utc
 from shared.reference import ServiceItem
@@ -79,6 +80,7 @@ class HazardCreate(Strict):
     level: HazardLevelIn
     location: Annotated[Str, Field(max_length=200)]
     deadline: date
+    photos: AttachmentIds = []
 
 
 class ServiceLogCreate(Strict):
@@ -88,6 +90,7 @@ class ServiceLogCreate(Strict):
     items: Annotated[list[ServiceItem], Field(min_length=1, max_length=7)]
     summary: Annotated[Str, Field(max_length=5000)]
     hazards: Annotated[list[HazardCreate], Field(max_length=100)] = []
+    attachments: AttachmentIds = []
 
     @field_validator("items")
     @classmethod
@@ -109,7 +112,9 @@ class HazardRead(Read):
     location: str
     deadline: date
     status: str
+    photos: list[uuid.UUID] = []
     rectify_note: str | None = None
+    rectify_attachments: list[uuid.UUID] = []
     rectified_by: str | None = None
     rectified_at: UTC | None = None
     verified_by: str | None = None
@@ -134,6 +139,7 @@ class ServiceLogRead(Read):
     engineer_name: str
     items: list[str]
     summary: str
+    attachments: list[uuid.UUID] = []
     status: str
     confirmed: bool
     recorded_by: str
@@ -151,6 +157,7 @@ class ServiceLogRead(Read):
 
 class RectifyBody(Strict):
     note: Reason
+    attachments: AttachmentIds = []
 
 
 class VerifyBody(Strict):

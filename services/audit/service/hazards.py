@@ -14,20 +14,22 @@ rectified overdue, and gains one when a rectification it made in time is verifie
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 
 import structlog
 
 from services.audit import events
 from services.audit.models import CreditKind, Hazard, HazardLevel
+from services.audit.models.attachments import AttachmentRecord
 from services.audit.repository import Listing, every_row
 from services.audit.repository.hazards import Hazards
 from services.audit.service import ecredit
+from services.audit.service.attachments import name_attachments
 from services.audit.service.credit import record_credit
 from services.audit.states import HAZARD, MARK_OVERDUE, RECTIFY, REJECT_RECTIFICATION, VERIFY, HazardStatus
 from shared.clock import as_utc
-from shared.errors import Forbidden
+from shared.errors import ErrorCode, FieldError, Forbidden, ValidationFailed
 from shared.http import Precondition
 from shared.i18n import text
 from shared.pagination import PageParams
@@ -37,13 +39,26 @@ from shared.uow import UnitOfWork
 log = structlog.get_logger("audit.hazards")
 
 
-async def rectify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str, if_match: Precondition) -> Hazard:
+async def rectify_hazard(
+    uow: UnitOfWork,
+    *,
+    hazard_id: uuid.UUID,
+    note: str,
+    if_match: Precondition,
+    attachments: Sequence[uuid.UUID] = (),
+) -> Hazard:
+    """A major hazard's rectification needs evidence (SPEC §16): at least one of the enterprise's
+    own attachments (422 ``evidence_required``)."""
     async with uow:
         hazard = await Hazards(uow.session).get(hazard_id, uow.principal, write=True)
         HAZARD.authorize(RECTIFY, uow.principal.role)  # 403 before 412 before 409
         if_match.check(hazard.version)
         step = HAZARD.step(RECTIFY, hazard.status, uow.principal.role)
+        if hazard.level == HazardLevel.MAJOR and not attachments:
+            raise evidence_required()
+        await name_attachments(uow, AttachmentRecord.HAZARD, hazard.id, [("attachments", attachments)])
         hazard.status, hazard.rectify_note = step.target, note
+        hazard.rectify_attachments = [str(a) for a in attachments]
         hazard.rectified_by, hazard.rectified_at = uow.principal.actor, uow.now
         hazard.version += 1
         await Hazards(uow.session).add_step(hazard, action=str(RECTIFY), at=uow.now)
@@ -88,6 +103,14 @@ async def verify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str | No
     return hazard
 
 
+def evidence_required() -> ValidationFailed:
+    return ValidationFailed(
+        text("重大隐患的整改须附证据（照片或 PDF）", "A major hazard's rectification needs evidence (a photo or PDF)"),
+        code=ErrorCode.EVIDENCE_REQUIRED,
+        errors=[FieldError("attachments", text("至少附一份证据", "at least one attachment"))],
+    )
+
+
 def rectified_in_time(hazard: Hazard) -> bool:
     """The enterprise's (last) rectification came by the deadline day (a UTC date, as the sweep's)."""
     rectified_at = as_utc(hazard.rectified_at)
@@ -108,6 +131,7 @@ async def reject_rectification(uow: UnitOfWork, *, hazard_id: uuid.UUID, reason:
         hazard.status = step.target
         hazard.rejection_reason, hazard.rejected_by, hazard.rejected_at = reason, uow.principal.actor, uow.now
         hazard.rectified_at = hazard.rectified_by = hazard.rectify_note = None
+        hazard.rectify_attachments = []  # the rejected evidence stays readable to the hazard's readers
         hazard.version += 1
         await Hazards(uow.session).add_step(hazard, action=str(REJECT_RECTIFICATION), at=uow.now)
         if step.emits:

@@ -22,6 +22,7 @@ from services.audit.repository.hazards import Hazards
 from services.audit.repository.readmodels import Agencies, Contracts
 from services.audit.repository.servicelogs import ServiceLogs
 from services.audit.schemas import ServiceLogCreate
+from services.audit.service.attachments import name_on_visit
 from services.audit.service.supervision import open_case
 from services.audit.states import (
     CONFIRM,
@@ -147,6 +148,7 @@ async def record_service_log(uow: UnitOfWork, *, body: ServiceLogCreate) -> Serv
                 engineer_name=body.engineer_name,
                 items=[str(i) for i in body.items],
                 summary=body.summary,
+                attachments=[str(a) for a in body.attachments],
                 natural_key=key,
                 status=ServiceLogStatus.RECORDED,
                 recorded_by=uow.principal.actor,
@@ -164,12 +166,14 @@ async def record_service_log(uow: UnitOfWork, *, body: ServiceLogCreate) -> Serv
                     level=h.level,
                     location=h.location,
                     deadline=h.deadline,
+                    photos=[str(a) for a in h.photos],
                     status=HazardStatus.OPEN,
                     created_at=uow.now,
                 )
                 for h in body.hazards
             ]
             await logs.add(entry)
+            await name_on_visit(uow, body, entry)  # its attachments and photos: the caller's own (§16)
             await uow.emit(EventType.SERVICELOG_RECORDED, events.service_log_changed(entry))
             for hazard in entry.hazards:  # every hazard at once (SPEC: a major one must be)
                 await Hazards(uow.session).add_step(hazard, action=HAZARD_FOUND, at=uow.now)

@@ -131,6 +131,19 @@ class Agencies(Repository[Agency]):
         return list((await self.session.execute(stmt)).scalars().all())
 
     # --- documents -------------------------------------------------------------------------
+    async def document_bytes(self, uscc: str) -> int:
+        """What the organisation's filings store (its storage quota counts them, SPEC §16)."""
+        stmt = (
+            sa.select(sa.func.coalesce(sa.func.sum(col(AgencyDocument.size)), 0))
+            .join(Agency, col(Agency.id) == col(AgencyDocument.agency_id))
+            .where(col(Agency.uscc) == uscc)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def content_in_use(self, sha256: str) -> bool:
+        stmt = sa.select(col(AgencyDocument.id)).where(col(AgencyDocument.sha256) == sha256).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
+
     async def document(self, agency: Agency, document_id: uuid.UUID) -> AgencyDocument:
         stmt = sa.select(AgencyDocument).where(
             col(AgencyDocument.id) == document_id, col(AgencyDocument.agency_id) == agency.id

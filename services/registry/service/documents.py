@@ -20,13 +20,15 @@ from typing import Protocol
 
 import anyio
 
-from services.registry.models import AgencyDocument
+from services.registry.models import AgencyDocument, storage_usage
 from services.registry.repository import Agencies
 from services.registry.states import AGENCY, UPLOAD_DOCUMENT
+from shared import storage
 from shared.errors import ErrorCode, FieldError, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from shared.http import Precondition
 from shared.i18n import text
 from shared.ids import new_id
+from shared.roles import Role
 from shared.uow import UnitOfWork
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -142,12 +144,45 @@ async def add_document(
     uow: UnitOfWork, *, agency_id: uuid.UUID, kind: str, filename: str | None, content: Readable, if_match: Precondition
 ) -> AgencyDocument:
     """Store the content, then record it on the filing (checked again under the row's lock)."""
-    stored = await store(content, uow.runtime.settings.data_dir)
+    root = uow.runtime.settings.data_dir
+    stored = await store(content, root)
+    try:
+        return await _record_document(
+            uow, agency_id=agency_id, kind=kind, filename=filename, stored=stored, if_match=if_match
+        )
+    except BaseException:
+        # nothing committed: the stored content goes unless another document names it (no orphan files)
+        async with uow.read() as session:
+            named = await Agencies(session).content_in_use(stored.sha256)
+        if not named:
+            await anyio.Path(stored.path).unlink(missing_ok=True)
+        raise
+
+
+async def _record_document(
+    uow: UnitOfWork,
+    *,
+    agency_id: uuid.UUID,
+    kind: str,
+    filename: str | None,
+    stored: StoredFile,
+    if_match: Precondition,
+) -> AgencyDocument:
     async with uow:
-        agency = await Agencies(uow.session).get(agency_id, uow.principal, write=True)
+        agencies = Agencies(uow.session)
+        agency = await agencies.get(agency_id, uow.principal, write=True)
         AGENCY.authorize(UPLOAD_DOCUMENT, uow.principal.role)
         if_match.check(agency.version)
         AGENCY.step(UPLOAD_DOCUMENT, agency.status)
+        # the organisation's one storage quota, with its attachments in the audit service (SPEC §16)
+        await storage.check_and_announce(
+            uow,
+            storage_usage,
+            org_role=Role.AGENCY,
+            org_uscc=agency.uscc,
+            here=await agencies.document_bytes(agency.uscc),
+            size=stored.size,
+        )
         document = AgencyDocument(
             id=new_id(),
             agency_id=agency.id,
