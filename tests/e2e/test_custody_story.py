@@ -2,7 +2,9 @@
 real NATS, real databases), on the embedded default and on PostgreSQL + the machine's NATS:
 
 sign-up → agency filing → review → directory → enterprise → contract → signatures → filing →
-activation → visit with a major hazard → risk escalation → rectification loop → complaint →
+activation → visit with a major hazard and photos → risk escalation → supervision (late
+acknowledgement, escalation to the city, 挂牌) → rectification with evidence, rejected once, redone,
+verified → case closed → a disputed visit voided → complaint →
 credit change visible in the directory → suspension cascade.
 """
 
@@ -176,7 +178,16 @@ async def test_the_whole_custody_story(platform):
     assert (await eventually(custodian, timeout=20))["contract_id"] == contract_id
     await eventually(lambda: _directory_has(api, agency_id, active_contracts=1), timeout=20)
 
-    # --- a visit with a major hazard: risk rises, the loop closes, risk falls ----------------
+    # --- a visit with a major hazard and photos: risk rises, supervision, the loop closes -------
+    async def upload(actor, n: int) -> str:
+        r = await api.post(
+            "/api/v1/attachments", files={"file": (f"p{n}.jpg", png(n), "image/jpeg")}, headers=actor.headers
+        )
+        assert r.status_code == 201 and r.json()["content_type"] == "image/png", r.text  # typed by content
+        return str(r.json()["id"])
+
+    visit_photo, hazard_photo = await upload(agency, 7), await upload(agency, 8)
+
     async def logged():
         resp = await api.post(
             "/api/v1/service-logs",
@@ -187,12 +198,14 @@ async def test_the_whole_custody_story(platform):
                 "engineer_name": "陈工",
                 "items": ["hazard_inspection"],
                 "summary": "现场检查，发现配电箱未接地",
+                "attachments": [visit_photo],
                 "hazards": [
                     {
                         "description": "配电箱未接地",
                         "level": "major",
                         "location": "二号车间",
                         "deadline": (today + dt.timedelta(days=30)).isoformat(),
+                        "photos": [hazard_photo],
                     }
                 ],
             },
@@ -202,6 +215,9 @@ async def test_the_whole_custody_story(platform):
     r = await eventually(logged, timeout=20, interval=0.3)
     log_id = r.json()["id"]
     hazard_id = r.json()["hazards"][0]["id"]
+    assert r.json()["attachments"] == [visit_photo] and r.json()["hazards"][0]["photos"] == [hazard_photo]
+    seen = await api.get(f"/api/v1/attachments/{hazard_photo}", headers=bureau.headers)  # a reader of the record
+    assert seen.status_code == 200 and seen.content == png(8), seen.text
     r = await api.post(f"/api/v1/service-logs/{log_id}/confirm", headers=enterprise.headers)
     assert r.status_code == 200, r.text
 
@@ -210,23 +226,75 @@ async def test_the_whole_custody_story(platform):
         return e.json() if level_check(e.json()["risk_level"]) else None
 
     await eventually(lambda: risk_is(lambda lvl: lvl != base_risk), timeout=20)
-    # the rectification of a major hazard comes with its evidence (SPEC §16): a photo, typed by content
-    photo = await api.post(
-        "/api/v1/attachments", files={"file": ("after.jpg", png(11), "image/jpeg")}, headers=enterprise.headers
+
+    # the major hazard opens a supervision case (SPEC §17); the bureau does not acknowledge within
+    # 2 hours: the sweep escalates it to the city bureau (urgent), then the bureau acknowledges late
+    async def case_opened():
+        r = await api.get("/api/v1/supervision", params={"district": "440703"}, headers=bureau.headers)
+        return next((c for c in r.json()["items"] if c["hazard_id"] == hazard_id), None)
+
+    case = await eventually(case_opened, timeout=20)
+    case_url = f"/api/v1/supervision/{case['id']}"
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat()
+    admin = await platform.admin_headers()
+    r = await api.post("/api/v1/admin/sweep", params={"service": "audit", "as_of": later}, headers=admin)
+    assert r.status_code == 200, r.text
+
+    async def city_told():
+        inbox = await api.get("/api/v1/inbox", params={"kind": "supervision.escalated"}, headers=city.headers)
+        return next((i for i in inbox.json()["items"] if i["urgent"]), None) if inbox.status_code == 200 else None
+
+    await eventually(city_told, timeout=20)
+    assert (await api.get(case_url, headers=bureau.headers)).json()["escalated_at"]
+    r = await api.post(f"{case_url}/acknowledge", headers=bureau.headers)
+    assert r.status_code == 200 and r.json()["status"] == "acknowledged", r.text
+    # 挂牌督办: the bureau's own deadline and measures
+    r = await api.post(
+        f"{case_url}/list",
+        json={
+            "deadline": (today + dt.timedelta(days=15)).isoformat(),
+            "measures": "停用二号车间配电箱，限期整改并复查",
+            "responsible": "企业负责人王五",
+        },
+        headers=bureau.headers,
     )
-    assert photo.status_code == 201 and photo.json()["content_type"] == "image/png", photo.text
+    assert r.status_code == 200 and r.json()["status"] == "listed", r.text
+    r = await api.post(f"{case_url}/close", json={"notes": "尚未整改"}, headers=bureau.headers)
+    assert r.status_code == 409, r.text  # closed only after the hazard is verified
+
+    # the rectification of a major hazard comes with its evidence (SPEC §16); the agency rejects the
+    # first one, the enterprise rectifies again, the agency verifies, the bureau closes the case
+    first_fix = await upload(enterprise, 11)
     r = await api.post(
         f"/api/v1/hazards/{hazard_id}/rectify",
-        json={"note": "已重新接地并检测合格", "attachments": [photo.json()["id"]]},
+        json={"note": "已接地", "attachments": [first_fix]},
         headers=enterprise.headers,
     )
     assert r.status_code == 200 and r.json()["status"] == "rectified", r.text
-    assert r.json()["rectify_attachments"] == [photo.json()["id"]]
-    seen = await api.get(f"/api/v1/attachments/{photo.json()['id']}", headers=agency.headers)  # the hazard's agency
+    assert r.json()["rectify_attachments"] == [first_fix]
+    seen = await api.get(f"/api/v1/attachments/{first_fix}", headers=agency.headers)  # the hazard's agency
     assert seen.status_code == 200 and seen.content == png(11), seen.text
+    r = await api.post(
+        f"/api/v1/hazards/{hazard_id}/reject-rectification", json={"reason": "接地电阻未检测"}, headers=agency.headers
+    )
+    assert r.status_code == 200 and r.json()["status"] == "open", r.text
+    second_fix = await upload(enterprise, 12)
+    r = await api.post(
+        f"/api/v1/hazards/{hazard_id}/rectify",
+        json={"note": "已重新接地并检测合格", "attachments": [second_fix]},
+        headers=enterprise.headers,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "rectified", r.text
     r = await api.post(f"/api/v1/hazards/{hazard_id}/verify", headers=agency.headers)
     assert r.status_code == 200 and r.json()["status"] == "verified", r.text
     await eventually(lambda: risk_is(lambda lvl: lvl == base_risk), timeout=20)
+
+    async def closed():
+        r = await api.post(f"{case_url}/close", json={"notes": "复查合格，予以销号"}, headers=bureau.headers)
+        return r if r.status_code == 200 else None  # once audit has the verification
+
+    r = await eventually(closed, timeout=20, interval=0.3)
+    assert r.json()["status"] == "closed", r.text
 
     # --- a visit the enterprise disputes; the bureau voids it; compliance drops (SPEC §16) ----
     r = await api.post(
