@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
 from services.audit.models.attachments import Attachment
@@ -15,6 +14,7 @@ from shared import files
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
+from shared.http import stored_file
 from shared.i18n import text
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
@@ -80,13 +80,9 @@ async def meta(attachment_id: uuid.UUID, uow: UoW, _: CurrentPrincipal) -> Attac
 async def download(attachment_id: uuid.UUID, uow: UoW, _: CurrentPrincipal) -> Response:
     content = await service.attachment_content(uow, attachment_id=attachment_id)
     attachment = content.attachment
-    return FileResponse(
+    return stored_file(
         content.path,
-        media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{content.download_name}"',
-            "X-Content-Type-Options": "nosniff",
-            "ETag": f'"{attachment.sha256}"',
-            "Cache-Control": "private, max-age=3600",
-        },
+        content_type=attachment.content_type,
+        download_name=content.download_name,
+        sha256=attachment.sha256,
     )

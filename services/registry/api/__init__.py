@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import FileResponse
 from pydantic import Field
 from starlette.datastructures import UploadFile
 from starlette.types import Message
@@ -41,7 +40,7 @@ from shared import exports
 from shared.app import RuntimeDep, UoW
 from shared.auth import CurrentPrincipal, PendingOrgPrincipal
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
-from shared.http import IfMatch, with_etag
+from shared.http import IfMatch, stored_file, with_etag
 from shared.i18n import text
 from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParams, page_params
 from shared.policy import Policy
@@ -248,15 +247,8 @@ def _limited(request: Request) -> Request:
 async def download_document(agency_id: uuid.UUID, document_id: uuid.UUID, uow: UoW, _: CurrentPrincipal) -> Response:
     content = await service.document_for_download(uow, agency_id=agency_id, document_id=document_id)
     document = content.document
-    return FileResponse(
-        content.path,
-        media_type=document.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{content.download_name}"',
-            "X-Content-Type-Options": "nosniff",
-            "ETag": f'"{document.sha256}"',
-            "Cache-Control": "private, max-age=3600",
-        },
+    return stored_file(
+        content.path, content_type=document.content_type, download_name=content.download_name, sha256=document.sha256
     )
 
 
