@@ -445,11 +445,13 @@ class Seeder:
             result.contracts.append({**contract, "enterprise": enterprise, "agency": agency, "start": start})
             self.progress("contracts")
 
-        # visits with hazards on active contracts; the enterprise countersigns. On the contracts that
-        # started months ago the visit was early in the term, and its hazard is past its deadline.
+        # visits with hazards on active contracts; the enterprise countersigns. A visit is recorded
+        # within max_log_delay_days (3) of its day (SPEC §16), so on the contracts that started months
+        # ago the visit is three days old with a deadline the day after it: past, for the sweep to find.
         for n, contract in enumerate(c for c in result.contracts if c.get("status") in ("active", "filed")):
             hazards = [HAZARDS[n % len(HAZARDS)]] + ([HAZARDS[(n + 2) % len(HAZARDS)]] if n % 2 == 0 else [])
-            visit = contract["start"] + timedelta(days=10) if contract["start"] < today else today
+            late = contract["start"] < today
+            visit = today - timedelta(days=3) if late else today
             body = {
                 "contract_id": contract["id"],
                 "visit_date": visit.isoformat(),
@@ -461,7 +463,7 @@ class Seeder:
                         "description": d,
                         "level": lvl,
                         "location": loc,
-                        "deadline": (visit + timedelta(days=60 if lvl == "major" else 20)).isoformat(),
+                        "deadline": (visit + timedelta(days=1 if late else 60 if lvl == "major" else 20)).isoformat(),
                     }
                     for d, lvl, loc in hazards
                 ],

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from tests.audit.factories import audit_app, bureau, hazard, service_log
+from tests.files import png
 
 OCCURRED = datetime(2026, 5, 20, 12, tzinfo=UTC)
 
@@ -28,12 +29,23 @@ async def test_a_year_of_custody_gives_a_dossier_that_counts_what_happened_then(
             day = date(2025 + (4 + month) // 12, (4 + month) % 12 + 1, 5)
             h.clock.set(morning(day))
             found = [hazard(visit_date=day, deadline=day + timedelta(days=10))] if month % 3 == 0 else []
+            photos = []
+            if month == 1:  # a visit recorded with its photo: the dossier names it
+                up = await h.client.post(
+                    "/api/v1/attachments", files={"file": ("v.png", png(1), "image/png")}, headers=agency
+                )
+                assert up.status_code == 201, up.text
+                photos = [up.json()["id"]]
             r = await h.client.post(
-                "/api/v1/service-logs", json=service_log(contract, visit_date=day, hazards=found), headers=agency
+                "/api/v1/service-logs",
+                json=service_log(contract, visit_date=day, hazards=found, attachments=photos),
+                headers=agency,
             )
             assert r.status_code == 201, r.text
             log = r.json()
             visits[log["id"]] = day
+            if photos:
+                photos_named = photos[0]
             hazards += [x["id"] for x in log["hazards"]]
             h.clock.set(morning(day + timedelta(days=1)))
             if month % 2 == 0:
@@ -73,6 +85,7 @@ async def test_a_year_of_custody_gives_a_dossier_that_counts_what_happened_then(
             "confirmed" if i in confirmed else "disputed" if i == disputed else "recorded" for i in in_window
         )
         assert Counter(shown.values()) == expected
+        assert [v["attachments"] for v in dossier["visits"] if v["attachments"]] == [[photos_named]]
         assert {x["id"] for x in dossier["hazards"]} == set(hazards)
         assert Counter(x["state"] for x in dossier["hazards"]) == {"rectified": len(hazards)}
 

@@ -13,7 +13,17 @@ from openpyxl import load_workbook
 from services.audit.models import DisputeDecision, Hazard, HazardLevel, ServiceLog
 from services.audit.service.dossier import hazard_state_as_of, months_before, visit_state_as_of
 from services.audit.states import HazardStatus, ServiceLogStatus
-from tests.audit.factories import OTHER_DISTRICT, Agency, Contract, audit_app, bureau, city, hazard, service_log
+from tests.audit.factories import (
+    OTHER_DISTRICT,
+    Agency,
+    Contract,
+    audit_app,
+    bureau,
+    city,
+    evidence,
+    hazard,
+    service_log,
+)
 
 START = date(2026, 5, 1)
 OCCURRED = datetime(2026, 5, 20, 12, tzinfo=UTC)
@@ -106,7 +116,11 @@ async def test_the_dossier_is_the_record_as_of_the_accident(backend):
         h.clock.set(at(22))
         late = await _log(h, contract, date(2026, 5, 19))  # within max_log_delay_days of its logging
         assert (await h.client.post(f"/api/v1/service-logs/{b['id']}/confirm", headers=ent)).status_code == 200
-        r = await h.client.post(f"/api/v1/hazards/{h2}/rectify", json={"note": "已整改"}, headers=ent)
+        r = await h.client.post(
+            f"/api/v1/hazards/{h2}/rectify",
+            json={"note": "已整改", "attachments": await evidence(h, contract)},
+            headers=ent,
+        )
         assert r.status_code == 200, r.text
         # H1's rectification rejected after the accident (which clears it), rectified again, verified
         r = await h.client.post(

@@ -40,7 +40,8 @@ MEDIA: dict[str, dict[str, object]] = {"application/pdf": {}, "image/png": {}, "
                         "type": "object",
                         "required": ["file"],
                         "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
+                    },
+                    "example": {"file": "(JPEG, PNG or PDF bytes, ≤ 10 MiB)"},
                 }
             },
         }

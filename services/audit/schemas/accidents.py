@@ -74,8 +74,9 @@ class DossierVisit(Read):
     items: list[str]
     summary: str
     recorded_at: UTC
-    state: str  # as of the accident: recorded | confirmed (| disputed, once visits may be disputed)
-    confirmed_at: UTC | None = None  # only when confirmed by then (service logs carry no attachments)
+    state: str  # as of the accident: recorded | confirmed | disputed | void
+    confirmed_at: UTC | None = None  # only when confirmed by then
+    attachments: list[uuid.UUID]  # named when the visit was recorded (SPEC §16)
 
 
 class DossierHazard(Read):
@@ -87,6 +88,7 @@ class DossierHazard(Read):
     deadline: date
     created_at: UTC
     state: str  # as of the accident
+    photos: list[uuid.UUID]  # named when it was reported
 
 
 class DossierComplaint(Read):

@@ -4,7 +4,8 @@ A record belongs when it existed at ``occurred_at`` (its own creation time; the 
 ``CustodyRecord`` reads only those), and each is shown in the state it was in *then*, from the
 timestamps the rows keep — never their current state:
 
-- a visit (``visit_state_as_of``): ``confirmed`` when ``confirmed_at`` ≤ the time, else ``recorded``;
+- a visit (``visit_state_as_of``), with the attachments it was recorded with: ``confirmed`` when
+  ``confirmed_at`` ≤ the time, else ``recorded``;
   Visit disputes: ``disputed`` while disputed_at ≤ t < resolved_at, then the bureau's decision;
 - a hazard (``hazard_state_as_of``): the state its last step up to the time left it in (its
   history, ``hazard_step``, kept from found to verified). A hazard found before the history was
@@ -169,6 +170,7 @@ async def build(uow: UnitOfWork, session: Any, accident: Accident) -> Dossier:
                 "deadline": h.deadline,
                 "created_at": as_utc(h.created_at),
                 "state": str(hazard_state_as_of(h, at, histories.get(h.id, []))),
+                "photos": list(h.photos),  # named when it was reported
             }
             for h in hazards
         ],
@@ -198,6 +200,7 @@ def _visit(log: ServiceLog, at: datetime) -> dict[str, Any]:
         "recorded_at": as_utc(log.recorded_at),
         "state": str(state),
         "confirmed_at": as_utc(log.confirmed_at) if state == ServiceLogStatus.CONFIRMED else None,
+        "attachments": list(log.attachments),  # named when the visit was recorded
     }
 
 
@@ -248,12 +251,13 @@ SHEETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "recorded_at",
             "state",
             "confirmed_at",
+            "attachments",
         ),
     ),
     (
         "hazards",
         "隐患 hazards",
-        ("id", "service_log_id", "level", "description", "location", "deadline", "created_at", "state"),
+        ("id", "service_log_id", "level", "description", "location", "deadline", "created_at", "state", "photos"),
     ),
     (
         "complaints",
