@@ -887,5 +887,7 @@ MESSAGES.update(
         "ok_case_list": ("已挂牌督办。", "The case is listed."),
         "ok_case_close": ("已摘牌销号。", "The case is closed."),
         "dispute_notes": ("裁决说明", "Notes on the decision"),
+        "field_attachments": ("附件", "Attachments"),
+        "field_photos": ("照片", "Photos"),
     }
 )

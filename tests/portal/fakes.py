@@ -355,6 +355,9 @@ class FakePlatform:
                 content=b"\x89PNG\r\n\x1a\nfake",
                 headers={"content-type": "image/png", "content-disposition": 'attachment; filename="a.png"'},
             )
+        if path == "/api/v1/service-logs" and request.method == "POST":
+            self.recorded = body
+            return httpx.Response(201, json={**self.visit_log, **body, "status": "recorded"})
         if path == "/api/v1/service-logs" and request.method == "GET":
             items = [self.visit_log] if not params.get("status") or params["status"] == self.visit_log["status"] else []
             return httpx.Response(200, json={"items": items, "next_cursor": None})

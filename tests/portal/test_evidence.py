@@ -224,3 +224,52 @@ async def test_no_query_string_gives_a_500(params: dict[str, str], page: str) ->
         await login(c, fake)
         r = await c.get(page, params=params)
     assert r.status_code < 500 or r.status_code == 503, (page, params, r.status_code)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+async def test_a_visit_is_recorded_with_its_photos_and_its_hazards_photos(
+    client: httpx.AsyncClient, fake: FakePlatform
+) -> None:
+    await login(client, fake, **AGENCY)
+    page = await client.get("/portal/visits/new")
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+    assert 'id="f-attachments"' in page.text and 'id="f-hazards-0-photos"' in page.text
+    assert page.text.count('accept="image/*,application/pdf" capture="environment"') == 2
+    fields = {
+        "csrf": _csrf(page.text),
+        "idem": "k-1",
+        "contract_id": "c1",
+        "visit_date": "2026-11-30",
+        "engineer_name": "陈工",
+        "items": "hazard_inspection",
+        "summary": "例行检查",
+        "hazard_rows": "2",
+        "hazards.0.description": "",  # an empty row: skipped, its photos with it
+        "hazards.1.description": "配电箱无防护",
+        "hazards.1.level": "major",
+        "hazards.1.location": "车间",
+        "hazards.1.deadline": "2026-12-30",
+        "op": "save",
+    }
+    files = [
+        ("attachments", ("a.png", PNG, "image/png")),
+        ("attachments", ("b.pdf", b"%PDF-1.4 x", "application/pdf")),
+        ("hazards.1.photos", ("h.png", PNG, "image/png")),
+    ]
+    r = await client.post("/portal/visits/new", data=fields, files=files)
+    assert r.status_code == 303, r.text
+    uploads = [c for c in fake.calls if c.url.path == "/api/v1/attachments" and c.method == "POST"]
+    assert len(uploads) == 3 and all(c.headers["authorization"].startswith("Bearer ") for c in uploads)
+    assert b'filename="a.png"' in uploads[0].content and b'filename="h.png"' in uploads[2].content
+    sent = json.loads(_last(fake, "/api/v1/service-logs").content)
+    assert sent["attachments"] == ["00000001-0000-0000-0000-00000000000a", "00000002-0000-0000-0000-00000000000a"]
+    assert len(sent["hazards"]) == 1 and sent["hazards"][0]["photos"] == ["00000003-0000-0000-0000-00000000000a"]
+    assert _last(fake, "/api/v1/service-logs").headers["idempotency-key"] == "k-1"
+    # a file the API refuses: its message by the input that chose it, the input kept
+    r = await client.post(
+        "/portal/visits/new", data=fields, files=[("hazards.1.photos", ("x.png", b"not-an-image", "image/png"))]
+    )
+    assert r.status_code == 415 and 'id="f-hazards-1-photos-error"' in r.text and "不是 JPEG" in r.text
+    assert "配电箱无防护" in r.text
