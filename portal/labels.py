@@ -809,3 +809,85 @@ MESSAGES.update(
         "register_enterprise_bureau": ("登记企业", "Register an enterprise"),
     }
 )
+
+# --- evidence, disputes, the hazard loop, supervision (SPEC §16, §17) -------------------------------
+SERVICE_LOG_STATUS = {
+    "recorded": ("待确认", "Recorded"),
+    "confirmed": ("已确认", "Confirmed"),
+    "disputed": ("有异议", "Disputed"),
+    "void": ("已作废", "Void"),
+}
+SUPERVISION_STATUS = {
+    "reported": ("待确认督办", "Reported"),
+    "acknowledged": ("已确认督办", "Acknowledged"),
+    "listed": ("挂牌督办中", "Listed"),
+    "closed": ("已摘牌销号", "Closed"),
+}
+DISPUTE_DECISION = {"uphold": ("维持记录", "Upheld"), "void": ("记录作废", "Voided")}
+VOCABULARIES.update(
+    {
+        "service_log_status": SERVICE_LOG_STATUS,
+        "supervision_status": SUPERVISION_STATUS,
+        "dispute_decision": DISPUTE_DECISION,
+    }
+)
+MESSAGES.update(
+    {
+        "attachment_n": ("附件 {n}", "Attachment {n}"),
+        "visit_photos": ("现场照片", "Photos of the visit"),
+        "visit_photos_help": (
+            "照片或 PDF，每个不超过 10 MB，可选多个。",
+            "Photos or PDFs, up to 10 MB each; you may choose several.",
+        ),
+        "hazard_photos": ("隐患照片", "Photos of the hazard"),
+        "dispute": ("异议", "Dispute"),
+        "disputes": ("服务记录异议", "Disputed visits"),
+        "disputes_intro": (
+            "企业对以下服务记录提出了异议，请核实后裁决。",
+            "The enterprises disputed these visits: check and resolve each.",
+        ),
+        "no_disputes": ("没有待裁决的异议。", "No dispute waits for a decision."),
+        "dispute_reason": ("异议理由", "Reason for the dispute"),
+        "disputed_at": ("提出异议时间", "Disputed at"),
+        "dispute_visit": ("对该记录提出异议", "Dispute this visit"),
+        "dispute_help": (
+            "如该次服务未实际发生或内容不实，请说明理由，由监管部门裁决。",
+            "If the visit did not happen or the record is wrong, say why; the bureau decides.",
+        ),
+        "resolve_dispute": ("裁决异议", "Resolve the dispute"),
+        "resolution": ("裁决结果", "Resolution"),
+        "decision_uphold": ("维持记录（异议不成立）", "Uphold the visit (the dispute fails)"),
+        "decision_void": ("记录作废（异议成立）", "Void the visit (the dispute stands)"),
+        "ok_visit_dispute": ("已提出异议，等待监管部门裁决。", "The dispute is sent to the bureau."),
+        "ok_visit_resolve": ("异议已裁决。", "The dispute is resolved."),
+        "reject_rectification": ("驳回整改", "Reject the rectification"),
+        "reject_reason": ("驳回理由", "Why it is rejected"),
+        "rectification_rejected": ("整改被驳回", "Rectification rejected"),
+        "ok_hazard_rejected": ("已驳回整改，企业须重新整改。", "Rejected: the enterprise rectifies again."),
+        "bureau_verify": ("监管部门验收重大隐患", "The bureau verifies the major hazard"),
+        "supervision": ("重大隐患督办", "Major-hazard supervision"),
+        "case": ("督办案件", "Supervision case"),
+        "clock": ("时限", "Clock"),
+        "opened_at": ("立案时间", "Opened"),
+        "ack_due_at": ("确认时限", "Acknowledge by"),
+        "acknowledged_at": ("确认时间", "Acknowledged"),
+        "closed_at": ("销号时间", "Closed"),
+        "escalated": ("已超时升级", "Escalated"),
+        "open_hazard": ("查看隐患", "Open the hazard"),
+        "clock_ack_left": ("距确认时限还有 {hours} 小时", "{hours} h left to acknowledge"),
+        "clock_ack_overdue": ("确认已超时 {hours} 小时", "Acknowledgement {hours} h overdue"),
+        "clock_deadline_left": ("距整改期限还有 {days} 天", "{days} days to the deadline"),
+        "clock_deadline_overdue": ("已超过整改期限 {days} 天", "{days} days past the deadline"),
+        "acknowledge_case": ("确认督办", "Acknowledge"),
+        "list_case": ("挂牌督办", "List the case (挂牌)"),
+        "close_case": ("摘牌销号", "Close the case"),
+        "field_measures": ("整改措施", "Measures"),
+        "field_responsible": ("责任人", "Responsible person"),
+        "ok_case_acknowledge": ("已确认督办。", "The case is acknowledged."),
+        "ok_case_list": ("已挂牌督办。", "The case is listed."),
+        "ok_case_close": ("已摘牌销号。", "The case is closed."),
+        "dispute_notes": ("裁决说明", "Notes on the decision"),
+        "field_attachments": ("附件", "Attachments"),
+        "field_photos": ("照片", "Photos"),
+    }
+)

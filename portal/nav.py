@@ -39,6 +39,8 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/complaints", "complaints"),
         ("/portal/audits", "audits"),
         ("/", "directory"),
+        ("/portal/disputes", "disputes"),
+        ("/portal/supervision", "supervision"),
     ],
 }
 NAV["admin"] = NAV["bureau"]

@@ -47,6 +47,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
+MAX_FILES = 20  # a visit's photos and its hazards' (SPEC §16)
+
 TEMPLATES = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -81,6 +83,7 @@ class Form:
     errors: dict[str, str] = field(default_factory=dict)
     general: list[str] = field(default_factory=list)
     files: dict[str, UploadFile] = field(default_factory=dict)
+    uploads: dict[str, list[UploadFile]] = field(default_factory=dict)  # every file of a ``multiple`` input
 
     @classmethod
     def of(cls, data: FormData | None = None, initial: dict[str, Any] | None = None) -> Form:
@@ -97,6 +100,7 @@ class Form:
                 uploads = [v for v in items if isinstance(v, UploadFile)]
                 if uploads:
                     form.files[key] = uploads[0]
+                    form.uploads[key] = uploads
                 if strings:
                     form.values[key] = strings[-1]
                     form.lists[key] = strings
@@ -248,7 +252,7 @@ class View:
     async def form(self, initial: dict[str, Any] | None = None) -> Form:
         """The POSTed form, after its CSRF token is checked (a stale page gets a message, not an action)."""
         try:
-            data = await self.request.form(max_files=4, max_fields=2000, max_part_size=12 * 1024 * 1024)
+            data = await self.request.form(max_files=MAX_FILES, max_fields=2000, max_part_size=12 * 1024 * 1024)
         except Exception as exc:
             log.info("portal.form.unreadable", error=type(exc).__name__)
             raise Exit(self.error(400, self.t("bad_request"))) from exc

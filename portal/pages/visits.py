@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from portal import labels
@@ -20,7 +21,7 @@ MAX_EVIDENCE = 10 * 1024 * 1024
 
 router = APIRouter(include_in_schema=False)
 HAZARD_FIELDS = ("description", "level", "location", "deadline")
-VISIT_FIELDS = {"contract_id", "visit_date", "engineer_name", "items", "summary"}
+VISIT_FIELDS = {"contract_id", "visit_date", "engineer_name", "items", "summary", "attachments"}
 UUIDISH = set("0123456789abcdef-")
 
 
@@ -135,12 +136,17 @@ async def visit_record(request: Request) -> Response:
         return await _visit_page(v, form)
     body, mapping = visit_body(form)
     try:
+        body["attachments"] = await upload_files(v, form, "attachments")  # the visit's photos (SPEC §16)
+        for api_key, form_key in mapping.items():
+            body["hazards"][int(api_key.split(".")[1])]["photos"] = await upload_files(v, form, f"{form_key}.photos")
         reply = await v.api.post("/api/v1/service-logs", body, idempotency_key=form.text("idem"))
     except ApiError as exc:
         if exc.unauthorized:
             raise
         exc = remap(exc, mapping)
-        known = VISIT_FIELDS | {f"hazards.{i}.{k}" for i in range(_hazard_rows(form)) for k in HAZARD_FIELDS}
+        known = VISIT_FIELDS | {
+            f"hazards.{i}.{k}" for i in range(_hazard_rows(form)) for k in (*HAZARD_FIELDS, "photos")
+        }
         form.fail(exc, known, fallback=v.t("unavailable") if exc.unavailable else "")
         if exc.code in ("idempotency-key-reused", "idempotency_key_mismatch") or "Idempotency" in exc.detail:
             form.general.insert(0, v.t("form_already_sent"))
@@ -250,14 +256,24 @@ async def hazard_action(hazard_id: str, action: str, request: Request) -> Respon
 
 
 async def _upload_evidence(v: View, form: Form) -> str | None:
-    """The rectification's photo or PDF, uploaded first (``/api/v1/attachments``): its id, None
-    when no file was chosen; an upload the API refuses is the form's error on ``attachments``."""
+    """The rectification's photo or PDF, uploaded first: its id, None when no file was chosen."""
     upload = form.files.get("attachments")
     if upload is None or not upload.filename:
         return None
+    return await upload_file(v, upload, "attachments")
+
+
+async def upload_files(v: View, form: Form, name: str) -> list[str]:
+    """Every file chosen in the input ``name`` (``multiple``), uploaded in turn: their ids."""
+    return [await upload_file(v, u, name) for u in form.uploads.get(name, []) if u.filename]
+
+
+async def upload_file(v: View, upload: UploadFile, name: str) -> str:
+    """One photo or PDF uploaded to ``/api/v1/attachments`` with the person's token: its id; an
+    upload the API refuses is the form's error on the input ``name``."""
     content = await upload.read(MAX_EVIDENCE + 1)
     if len(content) > MAX_EVIDENCE:
-        raise ApiError(413, {"errors": [{"field": "attachments", "message": v.t("file_too_large")}]})
+        raise ApiError(413, {"errors": [{"field": name, "message": v.t("file_too_large")}]})
     try:
         reply = await v.api.send(
             "POST",
@@ -269,5 +285,5 @@ async def _upload_evidence(v: View, form: Form) -> str | None:
         if exc.unauthorized or exc.unavailable:
             raise
         message = "; ".join([exc.detail, *exc.errors.values()])
-        raise ApiError(exc.status, {"errors": [{"field": "attachments", "message": message}]}, path=exc.path) from exc
+        raise ApiError(exc.status, {"errors": [{"field": name, "message": message}]}, path=exc.path) from exc
     return str(reply.body["id"])

@@ -50,18 +50,22 @@ self.addEventListener('fetch', function (event) {
 });
 
 function send(request) {
+  // two copies before the request is sent: one to read its fields, one kept byte for byte (the
+  // form is multipart: its photos must be replayed as they were chosen)
   var copy = request.clone();
+  var raw = request.clone();
   return fetch(request).then(function (response) {
     flush();
     return response;
   }).catch(function () {
-    return copy.text().then(function (body) {
-      var form = new URLSearchParams(body);
+    return copy.formData().then(function (form) {
       var op = form.get('op');
       if (op && op !== 'save') { return page(503, 'offline-row'); }
       var id = form.get('idem') || String(Date.now());
-      return tx('queue', 'readwrite', function (s) {
-        return s.put({ id: id, url: copy.url, body: body, type: copy.headers.get('content-type'), at: Date.now() });
+      return raw.arrayBuffer().then(function (body) {
+        return tx('queue', 'readwrite', function (s) {
+          return s.put({ id: id, url: raw.url, body: body, type: raw.headers.get('content-type'), at: Date.now() });
+        });
       }).then(function () {
         if (self.registration.sync) { self.registration.sync.register('custody-outbox').catch(function () {}); }
         return page(202, 'queued');

@@ -332,7 +332,177 @@ class FakePlatform:
             return httpx.Response(200, json=self.draft)
         if path.startswith("/api/v1/compliance/contracts/"):
             return httpx.Response(200, json={"items": [{"item": "hazard_inspection", "missed": 2}]})
+        if (evidence := self.evidence(request, path, params)) is not None:
+            return evidence
         return httpx.Response(404, json={"title": "Not found"})
+
+    # --- evidence, disputes, the hazard loop, supervision (SPEC §16, §17) ----------------------------
+    def evidence(self, request: httpx.Request, path: str, params: dict[str, str]) -> httpx.Response | None:
+        problem = {"content-type": "application/problem+json"}
+        body = json.loads(request.content or b"{}") if request.method == "POST" and b"{" in request.content[:1] else {}
+        if path == "/api/v1/attachments" and request.method == "POST":
+            if b"not-an-image" in request.content:
+                return httpx.Response(
+                    415,
+                    headers=problem,
+                    json={"title": "Unsupported", "status": 415, "detail": "不是 JPEG、PNG 或 PDF"},
+                )
+            self.uploads = getattr(self, "uploads", 0) + 1
+            return httpx.Response(201, json={"id": f"0000000{self.uploads}-0000-0000-0000-00000000000a"})
+        if path.startswith("/api/v1/attachments/") and request.method == "GET":
+            return httpx.Response(
+                200,
+                content=b"\x89PNG\r\n\x1a\nfake",
+                headers={"content-type": "image/png", "content-disposition": 'attachment; filename="a.png"'},
+            )
+        if path == "/api/v1/service-logs" and request.method == "POST":
+            self.recorded = body
+            return httpx.Response(201, json={**self.visit_log, **body, "status": "recorded"})
+        if path == "/api/v1/service-logs" and request.method == "GET":
+            items = [self.visit_log] if not params.get("status") or params["status"] == self.visit_log["status"] else []
+            return httpx.Response(200, json={"items": items, "next_cursor": None})
+        if path == f"/api/v1/service-logs/{self.visit_log['id']}":
+            return httpx.Response(200, json=self.visit_log)
+        if path.startswith(f"/api/v1/service-logs/{self.visit_log['id']}/"):
+            action = path.rsplit("/", 1)[1]
+            if action == "dispute" and not (body.get("reason") or "").strip():
+                return httpx.Response(
+                    422,
+                    headers=problem,
+                    json={
+                        "title": "Validation failed",
+                        "status": 422,
+                        "detail": "请求参数无效",
+                        "errors": [{"field": "reason", "message": "请填写理由"}],
+                    },
+                )
+            if action == "resolve" and body.get("decision") not in ("uphold", "void"):
+                return httpx.Response(
+                    422,
+                    headers=problem,
+                    json={
+                        "title": "Validation failed",
+                        "status": 422,
+                        "errors": [{"field": "decision", "message": "请选择裁决"}],
+                    },
+                )
+            return httpx.Response(200, json=self.visit_log)
+        if path == f"/api/v1/hazards/{self.hazard['id']}":
+            return httpx.Response(200, json=self.hazard)
+        if path.startswith(f"/api/v1/hazards/{self.hazard['id']}/"):
+            if path.endswith("/reject-rectification") and not (body.get("reason") or "").strip():
+                return httpx.Response(
+                    422,
+                    headers=problem,
+                    json={
+                        "title": "Validation failed",
+                        "status": 422,
+                        "errors": [{"field": "reason", "message": "请填写驳回理由"}],
+                    },
+                )
+            return httpx.Response(200, json=self.hazard)
+        if path == "/api/v1/supervision":
+            items = [c for c in self.cases if not params.get("status") or c["status"] == params["status"]]
+            return httpx.Response(200, json={"items": items, "next_cursor": None})
+        for case in self.cases:
+            if path == f"/api/v1/supervision/{case['id']}":
+                return httpx.Response(200, json=case)
+            if path.startswith(f"/api/v1/supervision/{case['id']}/"):
+                if path.endswith("/list") and (body.get("deadline") or "") < "2026-01-01":
+                    return httpx.Response(
+                        422,
+                        headers=problem,
+                        json={
+                            "title": "Validation failed",
+                            "status": 422,
+                            "errors": [{"field": "deadline", "message": "期限不能早于今天"}],
+                        },
+                    )
+                return httpx.Response(200, json=case)
+        return None
+
+    @property
+    def visit_log(self) -> dict[str, Any]:
+        if not hasattr(self, "_visit_log"):
+            self._visit_log: dict[str, Any] = {
+                "id": "0000000a-0000-0000-0000-000000000001",
+                "contract_id": "c1",
+                "agency_id": "a1",
+                "enterprise_uscc": "91440703MA4W000001",
+                "district_code": "440703",
+                "visit_date": "2026-11-30",
+                "engineer_name": "陈工",
+                "items": ["hazard_inspection"],
+                "summary": "例行检查",
+                "attachments": ["00000001-0000-0000-0000-00000000000a"],
+                "status": "disputed",
+                "confirmed": False,
+                "recorded_by": "acc-2",
+                "recorded_at": "2026-11-30T09:00:00Z",
+                "disputed_at": "2026-12-01T09:00:00Z",
+                "dispute_reason": NASTY,
+                "version": 2,
+                "hazards": [],
+            }
+        return self._visit_log
+
+    @property
+    def hazard(self) -> dict[str, Any]:
+        if not hasattr(self, "_hazard"):
+            self._hazard: dict[str, Any] = {
+                "id": "0000000b-0000-0000-0000-000000000001",
+                "service_log_id": "0000000a-0000-0000-0000-000000000001",
+                "contract_id": "c1",
+                "agency_id": "a1",
+                "enterprise_uscc": "91440703MA4W000001",
+                "district_code": "440703",
+                "description": "配电箱无防护",
+                "level": "major",
+                "location": "车间",
+                "deadline": "2026-12-30",
+                "status": "rectified",
+                "photos": ["00000002-0000-0000-0000-00000000000a"],
+                "rectify_note": "已加装防护罩",
+                "rectify_attachments": ["00000003-0000-0000-0000-00000000000a"],
+                "rectified_at": "2026-12-01T09:00:00Z",
+                "created_at": "2026-11-30T09:00:00Z",
+                "version": 3,
+            }
+        return self._hazard
+
+    @property
+    def cases(self) -> list[dict[str, Any]]:
+        if not hasattr(self, "_cases"):
+            base = {
+                "hazard_id": "0000000b-0000-0000-0000-000000000001",
+                "contract_id": "c1",
+                "agency_id": "a1",
+                "enterprise_uscc": "91440703MA4W000001",
+                "district_code": "440703",
+                "opened_at": "2026-12-01T09:00:00Z",
+                "ack_due_at": "2026-12-02T09:00:00Z",
+                "version": 1,
+            }
+            self._cases: list[dict[str, Any]] = [
+                {**base, "id": "0000000c-0000-0000-0000-000000000001", "status": "reported"},
+                {
+                    **base,
+                    "id": "0000000c-0000-0000-0000-000000000002",
+                    "status": "acknowledged",
+                    "acknowledged_at": "2026-12-01T10:00:00Z",
+                },
+                {
+                    **base,
+                    "id": "0000000c-0000-0000-0000-000000000003",
+                    "status": "listed",
+                    "acknowledged_at": "2026-12-01T10:00:00Z",
+                    "listed_at": "2026-12-01T11:00:00Z",
+                    "deadline": "2000-01-01",
+                    "measures": "停产整改",
+                    "responsible": "张三",
+                },
+            ]
+        return self._cases
 
     def app(self) -> FastAPI:
         return create_app(self.settings, transport=httpx.MockTransport(self.handler))

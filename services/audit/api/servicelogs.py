@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from services.audit import service
 from services.audit.models import DisputeDecision, ServiceLog
 from services.audit.schemas import ServiceLogCreate, ServiceLogRead
-from services.audit.schemas.disputes import DisputeBody, ResolveBody
+from services.audit.schemas.disputes import DisputeBody, ResolveBody, ServiceLogStatusIn
 from services.audit.service import Listing
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
@@ -77,9 +77,10 @@ async def listing(
     contract_id: uuid.UUID | None = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
+    status: ServiceLogStatusIn | None = None,
 ) -> Listing[ServiceLog]:
     return await service.list_service_logs(
-        uow, contract_id=contract_id, date_from=date_from, date_to=date_to, page=page
+        uow, contract_id=contract_id, date_from=date_from, date_to=date_to, status=status, page=page
     )
 
 

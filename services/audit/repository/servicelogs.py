@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from services.audit.models import ServiceLog
 from services.audit.repository import AuditRepository, Listing, of_agency
+from services.audit.states import ServiceLogStatus
 from shared import scopes
 from shared.auth import Principal
 from shared.i18n import text
@@ -67,6 +68,7 @@ class ServiceLogs(AuditRepository[ServiceLog]):
         date_from: date | None,
         date_to: date | None,
         page: PageParams,
+        status: ServiceLogStatus | None = None,
     ) -> Listing[ServiceLog]:
         stmt = self.select_readable(principal)
         if contract_id:
@@ -75,4 +77,6 @@ class ServiceLogs(AuditRepository[ServiceLog]):
             stmt = stmt.where(col(ServiceLog.visit_date) >= date_from)
         if date_to:
             stmt = stmt.where(col(ServiceLog.visit_date) <= date_to)
+        if status:
+            stmt = stmt.where(col(ServiceLog.status) == status)
         return await self.page(stmt.options(WITH_HAZARDS), page)

@@ -8,12 +8,15 @@ from pydantic import Field
 
 from services.audit.models import DisputeDecision
 from services.audit.schemas import Free, Strict, ValueOf
+from services.audit.states import ServiceLogStatus
 from shared.validation import Reason
 
 if TYPE_CHECKING:
     DisputeDecisionIn = DisputeDecision
+    ServiceLogStatusIn = ServiceLogStatus
 else:
     DisputeDecisionIn = Annotated[str, ValueOf(DisputeDecision)]
+    ServiceLogStatusIn = Annotated[str, ValueOf(ServiceLogStatus)]  # the list's filter (the bureau's queue)
 
 
 class DisputeBody(Strict):

@@ -230,9 +230,15 @@ async def get_service_log(uow: UnitOfWork, *, log_id: uuid.UUID) -> ServiceLog:
 
 
 async def list_service_logs(
-    uow: UnitOfWork, *, contract_id: uuid.UUID | None, date_from: date | None, date_to: date | None, page: PageParams
+    uow: UnitOfWork,
+    *,
+    contract_id: uuid.UUID | None,
+    date_from: date | None,
+    date_to: date | None,
+    page: PageParams,
+    status: ServiceLogStatus | None = None,
 ) -> Listing[ServiceLog]:
     async with uow.read() as session:
         return await ServiceLogs(session).listing(
-            uow.principal, contract_id=contract_id, date_from=date_from, date_to=date_to, page=page
+            uow.principal, contract_id=contract_id, date_from=date_from, date_to=date_to, status=status, page=page
         )
