@@ -809,3 +809,21 @@ MESSAGES.update(
         "register_enterprise_bureau": ("登记企业", "Register an enterprise"),
     }
 )
+MESSAGES.update(
+    {
+        "inbox": ("消息", "Inbox"),
+        "inbox_unread_n": ("{n} 条未读", "{n} unread"),
+        "inbox_count_label": ("{unread} 条未读，其中 {urgent} 条紧急", "{unread} unread, {urgent} urgent"),
+        "inbox_unread_only": ("只看未读", "Unread only"),
+        "inbox_kind": ("类型", "Kind"),
+        "inbox_read_all": ("全部标为已读", "Mark all read"),
+        "inbox_mark_read": ("标为已读", "Mark read"),
+        "inbox_read_open": ("查看并标为已读", "Open and mark read"),
+        "inbox_urgent": ("紧急", "Urgent"),
+        "inbox_new": ("未读", "New"),
+        "inbox_due": ("截止", "Due"),
+        "inbox_empty": ("没有消息。", "No messages."),
+        "ok_inbox_read": ("已标为已读。", "Marked read."),
+        "ok_inbox_read_all": ("已全部标为已读。", "All marked read."),
+    }
+)

@@ -102,6 +102,9 @@ class FakePlatform:
             "voided_signatures": [],
             "history": [],
         }
+        # the inbox (SPEC §15): notify's answers; "notify" in self.down makes it unreachable
+        self.inbox: list[dict[str, Any]] = inbox_items()
+        self.summary_calls = 0
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
@@ -330,9 +333,58 @@ class FakePlatform:
             )
             self.draft["version"] += 1
             return httpx.Response(200, json=self.draft)
+        if path.startswith(("/api/v1/inbox", "/api/v1/webhooks")):
+            return self.notify(request, path, params)
         if path.startswith("/api/v1/compliance/contracts/"):
             return httpx.Response(200, json={"items": [{"item": "hazard_inspection", "missed": 2}]})
         return httpx.Response(404, json={"title": "Not found"})
 
+    def notify(self, request: httpx.Request, path: str, params: dict[str, str]) -> httpx.Response:
+        if path == "/api/v1/inbox/summary":
+            self.summary_calls += 1
+            unread = [i for i in self.inbox if not i["read_at"]]
+            return httpx.Response(200, json={"unread": len(unread), "urgent": sum(1 for i in unread if i["urgent"])})
+        if path == "/api/v1/inbox" and request.method == "GET":
+            if params.get("cursor") == "bad":
+                return httpx.Response(
+                    422, headers={"content-type": "application/problem+json"}, json={"detail": "分页游标无效"}
+                )
+            items = [i for i in self.inbox if params.get("unread") != "true" or not i["read_at"]]
+            items = [i for i in items if not params.get("kind") or i["kind"] == params["kind"]]
+            return httpx.Response(200, json={"items": items, "next_cursor": "n2" if len(items) > 2 else None})
+        if path == "/api/v1/inbox/read-all" and request.method == "POST":
+            for i in self.inbox:
+                i["read_at"] = i["read_at"] or "2026-12-02T08:00:00Z"
+            return httpx.Response(200, json={"updated": len(self.inbox)})
+        if path.startswith("/api/v1/inbox/") and path.endswith("/read") and request.method == "POST":
+            for i in self.inbox:
+                if path == f"/api/v1/inbox/{i['id']}/read":
+                    i["read_at"] = i["read_at"] or "2026-12-02T08:00:00Z"
+                    return httpx.Response(200, json=i)
+            return httpx.Response(404, json={"title": "Not found"})
+        return httpx.Response(404, json={"title": "Not found"})
+
     def app(self) -> FastAPI:
         return create_app(self.settings, transport=httpx.MockTransport(self.handler))
+
+
+def inbox_items() -> list[dict[str, Any]]:
+    def item(n: int, kind: str, urgent: bool, link: str | None, title: str) -> dict[str, Any]:
+        return {
+            "id": f"00000000-0000-0000-0000-00000000000{n}",
+            "kind": kind,
+            "urgent": urgent,
+            "title": title,
+            "body": f"{title}（详情）",
+            "link": link,
+            "subject_id": None,
+            "created_at": f"2026-12-0{n}T08:00:00Z",
+            "due_at": "2026-12-30T00:00:00Z" if kind == "hazard.reported" else None,
+            "read_at": None,
+        }
+
+    return [
+        item(1, "hazard.reported", True, "/api/v1/hazards/h1", "发现重大隐患"),
+        item(2, "contract.signed", False, "/api/v1/contracts/c9", "协议已签署"),
+        item(3, "organisation.verified", False, "/api/v1/organisations/91440700MA4UAAAA1X", NASTY),
+    ]
