@@ -827,3 +827,53 @@ MESSAGES.update(
         "ok_inbox_read_all": ("已全部标为已读。", "All marked read."),
     }
 )
+WEBHOOK_STATUS = {"active": ("正常", "Active"), "failing": ("投递失败", "Failing")}
+VOCABULARIES.update({"webhook_status": WEBHOOK_STATUS})
+MESSAGES.update(
+    {
+        "webhooks": ("回调订阅", "Webhooks"),
+        "webhook": ("回调订阅", "Webhook"),
+        "webhooks_intro": (
+            "平台在事件发生时向您的系统推送通知（Standard Webhooks 签名，失败自动重试 24 小时）。"
+            "只推送本账号会收到的消息。",
+            "The platform posts events to your system as they happen (Standard Webhooks signatures, "
+            "retried for 24 hours). You receive only what this account would be told.",
+        ),
+        "webhooks_none": ("尚无回调订阅。", "No webhooks yet."),
+        "webhook_url": ("接收地址（URL）", "Endpoint URL"),
+        "webhook_url_help": (
+            "须为 https 地址，且不能指向内网或本机。",
+            "Must be https and must not point to a private or loopback address.",
+        ),
+        "webhook_events": ("事件类型", "Event types"),
+        "webhook_events_help": (
+            "一个或多个事件类型，以空格、逗号或换行分隔，例如 agency.approved contract.filed（见“事件文档”）。",
+            "One or more event types separated by spaces, commas or new lines, e.g. agency.approved "
+            "contract.filed (see the event documentation).",
+        ),
+        "webhook_description": ("说明", "Description"),
+        "webhook_actions": ("操作", "Actions"),
+        "webhook_subscribe": ("新建订阅", "Subscribe"),
+        "webhook_delete": ("删除", "Delete"),
+        "webhook_delete_confirm": ("确定删除此回调订阅？", "Delete this webhook?"),
+        "webhook_created": ("回调订阅已创建", "Webhook created"),
+        "webhook_secret": ("签名密钥", "Signing secret"),
+        "webhook_secret_once": (
+            "请立即复制并妥善保存签名密钥：它只显示这一次。",
+            "Copy the signing secret now and keep it safe: it is shown only this once.",
+        ),
+        "webhook_open": ("查看订阅与投递记录", "Open the webhook and its deliveries"),
+        "webhook_deliveries": ("投递记录（每次尝试一条）", "Deliveries (one row per attempt)"),
+        "webhook_no_deliveries": ("尚无投递记录。", "No deliveries yet."),
+        "webhook_at": ("时间", "At"),
+        "webhook_event": ("事件", "Event"),
+        "webhook_attempt": ("第几次", "Attempt"),
+        "webhook_answer": ("对方应答", "Answer"),
+        "webhook_next": ("下次重试", "Next attempt"),
+        "webhook_retry": ("重新投递", "Retry"),
+        "field_url": ("接收地址（URL）", "Endpoint URL"),
+        "field_events": ("事件类型", "Event types"),
+        "ok_webhook_deleted": ("回调订阅已删除。", "The webhook is deleted."),
+        "ok_webhook_retry": ("已重新排队投递。", "The delivery is queued again."),
+    }
+)

@@ -39,6 +39,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/complaints", "complaints"),
         ("/portal/audits", "audits"),
         ("/", "directory"),
+        ("/portal/webhooks", "webhooks"),
     ],
 }
 NAV["admin"] = NAV["bureau"]

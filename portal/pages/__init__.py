@@ -2,7 +2,7 @@
 as ``/portal/complaints/new`` before ``/portal/complaints/{id}``). A phase-2 page is one more module
 here and one more row in ``portal/nav.py``."""
 
-from portal.pages import agencies, auth, bureau, complaints, contracts, exports, homes, inbox, public, visits
+from portal.pages import agencies, auth, bureau, complaints, contracts, exports, homes, inbox, public, visits, webhooks
 
 ROUTERS = [
     public.router,
@@ -15,4 +15,5 @@ ROUTERS = [
     bureau.router,
     exports.router,
     inbox.router,
+    webhooks.router,
 ]

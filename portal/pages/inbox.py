@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from portal.api import ApiError
+from portal.pages.webhooks import may_own
 from portal.web import Exit, View, view_of
 
 log = structlog.get_logger("portal.inbox")
@@ -120,6 +121,7 @@ async def inbox(request: Request) -> Response:
         kinds=kinds,
         back=_back(unread, kind),
         notice=notice,
+        may_webhooks=may_own(v),
     )
 
 

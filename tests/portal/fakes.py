@@ -105,6 +105,19 @@ class FakePlatform:
         # the inbox (SPEC §15): notify's answers; "notify" in self.down makes it unreachable
         self.inbox: list[dict[str, Any]] = inbox_items()
         self.summary_calls = 0
+        self.hooks: list[dict[str, Any]] = []
+        self.deliveries: list[dict[str, Any]] = [
+            {
+                "id": "0000000d-0000-0000-0000-000000000001",
+                "event_id": "ev-1",
+                "event_type": "agency.approved",
+                "attempt": 1,
+                "status_code": None,
+                "error": "timeout <b>",
+                "at": "2026-12-02T08:00:00Z",
+                "next_attempt_at": "2026-12-02T08:00:10Z",
+            }
+        ]
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
@@ -362,6 +375,33 @@ class FakePlatform:
                     i["read_at"] = i["read_at"] or "2026-12-02T08:00:00Z"
                     return httpx.Response(200, json=i)
             return httpx.Response(404, json={"title": "Not found"})
+        return self.webhooks(request, path, params)
+
+    def webhooks(self, request: httpx.Request, path: str, params: dict[str, str]) -> httpx.Response:
+        problem = {"content-type": "application/problem+json"}
+        if self.token_claims.get("role") in ("agency", "enterprise") and not self.token_claims.get("org_admin"):
+            return httpx.Response(403, headers=problem, json={"title": "Forbidden", "detail": "仅组织管理员可管理回调"})
+        if path == "/api/v1/webhooks" and request.method == "POST":
+            body = json.loads(request.content)
+            if not str(body.get("url", "")).startswith("https://"):
+                errors = [{"field": "url", "message": "须为 https 地址"}]
+                return httpx.Response(422, headers=problem, json={"detail": "校验未通过", "errors": errors})
+            hook = {"id": f"0000000{len(self.hooks) + 1}-0000-0000-0000-00000000000a", "status": "active", **body}
+            self.hooks.append(hook)
+            return httpx.Response(201, json={**hook, "secret": "whsec_c2VjcmV0LXNob3duLW9uY2U="})
+        if path == "/api/v1/webhooks":
+            return httpx.Response(200, json={"items": self.hooks, "next_cursor": None})
+        for hook in self.hooks:
+            base = f"/api/v1/webhooks/{hook['id']}"
+            if path == base and request.method == "DELETE":
+                self.hooks.remove(hook)
+                return httpx.Response(204)
+            if path == base:
+                return httpx.Response(200, json=hook)
+            if path == f"{base}/deliveries":
+                return httpx.Response(200, json={"items": self.deliveries, "next_cursor": None})
+            if path.startswith(f"{base}/deliveries/") and path.endswith("/retry") and request.method == "POST":
+                return httpx.Response(202, json={"delivery_id": path.split("/")[-2], "event_id": "e1", "queued": True})
         return httpx.Response(404, json={"title": "Not found"})
 
     def app(self) -> FastAPI:
