@@ -877,3 +877,39 @@ MESSAGES.update(
         "ok_webhook_retry": ("已重新排队投递。", "The delivery is queued again."),
     }
 )
+MESSAGES.update(
+    {
+        "organisations": ("组织核验", "Organisations"),
+        "organisations_intro": (
+            "新注册的机构和企业须经核验后方可办理业务；核验前只能办理本机构的备案或本企业的登记。",
+            "A newly registered agency or enterprise acts only once verified; until then it may only "
+            "prepare its own filing or record.",
+        ),
+        "org_verify": ("核验通过", "Verify"),
+        "org_reject": ("不予通过", "Reject"),
+        "org_decide": ("提交核验决定", "Record the decision"),
+        "ok_org_verified": ("组织已核验。", "The organisation is verified."),
+        "ok_org_rejected": ("已驳回该组织。", "The organisation is rejected."),
+        "my_organisation": ("我的组织", "My organisation"),
+        "org_pending_help": (
+            "组织待监管部门核验：核验前只能办理本机构的备案或本企业的登记。",
+            "The bureau has yet to verify the organisation: until then only its own filing or record can be prepared.",
+        ),
+        "members": ("成员", "Members"),
+        "member_username": ("用户名", "Username"),
+        "member_name": ("姓名", "Name"),
+        "member_admin": ("管理员", "Admin"),
+        "member_remove": ("移除", "Remove"),
+        "member_remove_confirm": (
+            "确定移除该成员？其登录将立即失效。",
+            "Remove this member? Their sessions end at once.",
+        ),
+        "ok_member_removed": ("成员已移除。", "The member is removed."),
+        "invite_colleague": ("邀请同事", "Invite a colleague"),
+        "invitation_once": (
+            "请把邀请码交给同事，注册时填写；它只显示这一次，且只能使用一次。",
+            "Give this code to your colleague to enter at sign-up; it is shown only this once and works once.",
+        ),
+        "invitation_expires": ("有效期至", "Valid until"),
+    }
+)

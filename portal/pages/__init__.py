@@ -2,7 +2,20 @@
 as ``/portal/complaints/new`` before ``/portal/complaints/{id}``). A phase-2 page is one more module
 here and one more row in ``portal/nav.py``."""
 
-from portal.pages import agencies, auth, bureau, complaints, contracts, exports, homes, inbox, public, visits, webhooks
+from portal.pages import (
+    agencies,
+    auth,
+    bureau,
+    complaints,
+    contracts,
+    exports,
+    homes,
+    inbox,
+    organisations,
+    public,
+    visits,
+    webhooks,
+)
 
 ROUTERS = [
     public.router,
@@ -16,4 +29,5 @@ ROUTERS = [
     exports.router,
     inbox.router,
     webhooks.router,
+    organisations.router,
 ]

@@ -106,6 +106,26 @@ class FakePlatform:
         self.inbox: list[dict[str, Any]] = inbox_items()
         self.summary_calls = 0
         self.hooks: list[dict[str, Any]] = []
+        self.orgs: list[dict[str, Any]] = [
+            {
+                "uscc": uscc,
+                "kind": kind,
+                "name": name,
+                "status": status,
+                "district": district,
+                "version": 1,
+                "created_at": "2026-12-01T08:00:00Z",
+                "updated_at": "2026-12-01T08:00:00Z",
+            }
+            for uscc, kind, name, status, district in (
+                ("91440703MA4W000009", "enterprise", NASTY, "pending", "440703"),
+                ("91440700MA4UAAAA1X", "agency", "江门市安泰安全技术服务有限公司", "verified", "440700"),
+            )
+        ]
+        self.members: list[dict[str, Any]] = [
+            {"id": "acc-1", "username": "agency-admin", "role": "agency", "is_admin": True, "created_at": "2026-12-01"},
+            {"id": "acc-2", "username": "li.gong", "role": "agency", "is_admin": False, "created_at": "2026-12-02"},
+        ]
         self.deliveries: list[dict[str, Any]] = [
             {
                 "id": "0000000d-0000-0000-0000-000000000001",
@@ -185,6 +205,8 @@ class FakePlatform:
                         "org_uscc": body["org_uscc"],
                     },
                 )
+            if path.startswith("/api/v1/organisations"):
+                return self.organisations(request, path, params)
             return httpx.Response(200, json={})
         if any(t in auth for t in self.refused_tokens):
             return httpx.Response(401, json={"title": "Unauthorized"})
@@ -402,6 +424,37 @@ class FakePlatform:
                 return httpx.Response(200, json={"items": self.deliveries, "next_cursor": None})
             if path.startswith(f"{base}/deliveries/") and path.endswith("/retry") and request.method == "POST":
                 return httpx.Response(202, json={"delivery_id": path.split("/")[-2], "event_id": "e1", "queued": True})
+        return httpx.Response(404, json={"title": "Not found"})
+
+    def organisations(self, request: httpx.Request, path: str, params: dict[str, str]) -> httpx.Response:
+        if not request.headers.get("authorization"):
+            return httpx.Response(401, json={"title": "Unauthorized"})
+        problem = {"content-type": "application/problem+json"}
+        if path == "/api/v1/organisations":
+            items = [o for o in self.orgs if not params.get("status") or o["status"] == params["status"]]
+            items = [o for o in items if not params.get("district") or o["district"] == params["district"]]
+            return httpx.Response(200, json={"items": items, "next_cursor": None})
+        for org in self.orgs:
+            base = f"/api/v1/organisations/{org['uscc']}"
+            if path == base:
+                return httpx.Response(200, json=org)
+            if path == f"{base}/verify" and request.method == "POST":
+                body = json.loads(request.content)
+                if request.headers.get("if-match") != f'"{org["version"]}"':
+                    return httpx.Response(412, headers=problem, json={"title": "Precondition failed"})
+                if body.get("decision") == "reject" and not body.get("comments"):
+                    errors = [{"field": "comments", "message": "驳回须说明理由"}]
+                    return httpx.Response(422, headers=problem, json={"detail": "校验未通过", "errors": errors})
+                org["status"] = "verified" if body.get("decision") == "verify" else "rejected"
+                org["version"] += 1
+                return httpx.Response(200, json=org)
+            if path == f"{base}/members":
+                return httpx.Response(200, json={"uscc": org["uscc"], "items": self.members})
+            if path == f"{base}/invitations" and request.method == "POST":
+                return httpx.Response(201, json={"code": "INV-7Q2K-9XPA", "expires_at": "2026-12-09T08:00:00Z"})
+            if path.startswith(f"{base}/members/") and request.method == "DELETE":
+                self.members = [m for m in self.members if m["id"] != path.rsplit("/", 1)[1]]
+                return httpx.Response(204)
         return httpx.Response(404, json={"title": "Not found"})
 
     def app(self) -> FastAPI:

@@ -166,7 +166,7 @@ def test_links_map_to_portal_pages() -> None:
         assert portal_link(none) is None
 
 
-@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     params=st.dictionaries(
         st.sampled_from(["unread", "kind", "cursor", "lang", "ok"]), st.text(max_size=300), max_size=4

@@ -137,7 +137,7 @@ def test_events_as_typed() -> None:
     assert events_of("") == []
 
 
-@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=300), page=st.sampled_from(["/portal/webhooks", f"/portal/webhooks/{HOOK}"]))
 async def test_no_input_gives_a_500(text: str, page: str) -> None:
     fake = FakePlatform()
