@@ -891,3 +891,108 @@ MESSAGES.update(
         "field_photos": ("照片", "Photos"),
     }
 )
+
+MESSAGES.update(
+    {
+        "inbox": ("消息", "Inbox"),
+        "inbox_unread_n": ("{n} 条未读", "{n} unread"),
+        "inbox_count_label": ("{unread} 条未读，其中 {urgent} 条紧急", "{unread} unread, {urgent} urgent"),
+        "inbox_unread_only": ("只看未读", "Unread only"),
+        "inbox_kind": ("类型", "Kind"),
+        "inbox_read_all": ("全部标为已读", "Mark all read"),
+        "inbox_mark_read": ("标为已读", "Mark read"),
+        "inbox_read_open": ("查看并标为已读", "Open and mark read"),
+        "inbox_urgent": ("紧急", "Urgent"),
+        "inbox_new": ("未读", "New"),
+        "inbox_due": ("截止", "Due"),
+        "inbox_empty": ("没有消息。", "No messages."),
+        "ok_inbox_read": ("已标为已读。", "Marked read."),
+        "ok_inbox_read_all": ("已全部标为已读。", "All marked read."),
+    }
+)
+WEBHOOK_STATUS = {"active": ("正常", "Active"), "failing": ("投递失败", "Failing")}
+VOCABULARIES.update({"webhook_status": WEBHOOK_STATUS})
+MESSAGES.update(
+    {
+        "webhooks": ("回调订阅", "Webhooks"),
+        "webhook": ("回调订阅", "Webhook"),
+        "webhooks_intro": (
+            "平台在事件发生时向您的系统推送通知（Standard Webhooks 签名，失败自动重试 24 小时）。"
+            "只推送本账号会收到的消息。",
+            "The platform posts events to your system as they happen (Standard Webhooks signatures, "
+            "retried for 24 hours). You receive only what this account would be told.",
+        ),
+        "webhooks_none": ("尚无回调订阅。", "No webhooks yet."),
+        "webhook_url": ("接收地址（URL）", "Endpoint URL"),
+        "webhook_url_help": (
+            "须为 https 地址，且不能指向内网或本机。",
+            "Must be https and must not point to a private or loopback address.",
+        ),
+        "webhook_events": ("事件类型", "Event types"),
+        "webhook_events_help": (
+            "一个或多个事件类型，以空格、逗号或换行分隔，例如 agency.approved contract.filed（见“事件文档”）。",
+            "One or more event types separated by spaces, commas or new lines, e.g. agency.approved "
+            "contract.filed (see the event documentation).",
+        ),
+        "webhook_description": ("说明", "Description"),
+        "webhook_actions": ("操作", "Actions"),
+        "webhook_subscribe": ("新建订阅", "Subscribe"),
+        "webhook_delete": ("删除", "Delete"),
+        "webhook_delete_confirm": ("确定删除此回调订阅？", "Delete this webhook?"),
+        "webhook_created": ("回调订阅已创建", "Webhook created"),
+        "webhook_secret": ("签名密钥", "Signing secret"),
+        "webhook_secret_once": (
+            "请立即复制并妥善保存签名密钥：它只显示这一次。",
+            "Copy the signing secret now and keep it safe: it is shown only this once.",
+        ),
+        "webhook_open": ("查看订阅与投递记录", "Open the webhook and its deliveries"),
+        "webhook_deliveries": ("投递记录（每次尝试一条）", "Deliveries (one row per attempt)"),
+        "webhook_no_deliveries": ("尚无投递记录。", "No deliveries yet."),
+        "webhook_at": ("时间", "At"),
+        "webhook_event": ("事件", "Event"),
+        "webhook_attempt": ("第几次", "Attempt"),
+        "webhook_answer": ("对方应答", "Answer"),
+        "webhook_next": ("下次重试", "Next attempt"),
+        "webhook_retry": ("重新投递", "Retry"),
+        "field_url": ("接收地址（URL）", "Endpoint URL"),
+        "field_events": ("事件类型", "Event types"),
+        "ok_webhook_deleted": ("回调订阅已删除。", "The webhook is deleted."),
+        "ok_webhook_retry": ("已重新排队投递。", "The delivery is queued again."),
+    }
+)
+MESSAGES.update(
+    {
+        "organisations": ("组织核验", "Organisations"),
+        "organisations_intro": (
+            "新注册的机构和企业须经核验后方可办理业务；核验前只能办理本机构的备案或本企业的登记。",
+            "A newly registered agency or enterprise acts only once verified; until then it may only "
+            "prepare its own filing or record.",
+        ),
+        "org_verify": ("核验通过", "Verify"),
+        "org_reject": ("不予通过", "Reject"),
+        "org_decide": ("提交核验决定", "Record the decision"),
+        "ok_org_verified": ("组织已核验。", "The organisation is verified."),
+        "ok_org_rejected": ("已驳回该组织。", "The organisation is rejected."),
+        "my_organisation": ("我的组织", "My organisation"),
+        "org_pending_help": (
+            "组织待监管部门核验：核验前只能办理本机构的备案或本企业的登记。",
+            "The bureau has yet to verify the organisation: until then only its own filing or record can be prepared.",
+        ),
+        "members": ("成员", "Members"),
+        "member_username": ("用户名", "Username"),
+        "member_name": ("姓名", "Name"),
+        "member_admin": ("管理员", "Admin"),
+        "member_remove": ("移除", "Remove"),
+        "member_remove_confirm": (
+            "确定移除该成员？其登录将立即失效。",
+            "Remove this member? Their sessions end at once.",
+        ),
+        "ok_member_removed": ("成员已移除。", "The member is removed."),
+        "invite_colleague": ("邀请同事", "Invite a colleague"),
+        "invitation_once": (
+            "请把邀请码交给同事，注册时填写；它只显示这一次，且只能使用一次。",
+            "Give this code to your colleague to enter at sign-up; it is shown only this once and works once.",
+        ),
+        "invitation_expires": ("有效期至", "Valid until"),
+    }
+)

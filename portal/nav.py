@@ -20,6 +20,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/hazards", "hazards"),
         ("/portal/complaints", "complaints"),
         ("/", "directory"),
+        ("/portal/organisation", "my_organisation"),
     ],
     "enterprise": [
         ("/portal/enterprise", "home"),
@@ -28,6 +29,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/visits", "visits"),
         ("/portal/hazards", "hazards"),
         ("/portal/complaints", "complaints"),
+        ("/portal/organisation", "my_organisation"),
     ],
     "bureau": [
         ("/portal/dashboard", "dashboard"),
@@ -41,6 +43,8 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/", "directory"),
         ("/portal/disputes", "disputes"),
         ("/portal/supervision", "supervision"),
+        ("/portal/webhooks", "webhooks"),
+        ("/portal/organisations", "organisations"),
     ],
 }
 NAV["admin"] = NAV["bureau"]

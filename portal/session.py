@@ -117,6 +117,7 @@ def session_from_tokens(
         "district": claims.get("district"),
         "org_uscc": claims.get("org_uscc"),
         "org_status": claims.get("org_status"),
+        "org_admin": bool(claims.get("org_admin")),  # may own webhooks, invite members (SPEC §14, §15)
         "username": claims.get("username"),
         "scope": claims.get("scope"),
         "csrf": csrf or new_token(),

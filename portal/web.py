@@ -200,6 +200,7 @@ class View:
     cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
     anon_csrf: str | None = None
     _api: Api | None = None
+    inbox: dict[str, int] | None = None  # the header's unread/urgent count (portal/pages/inbox.py)
 
     # language
     @property
@@ -424,6 +425,9 @@ async def view_of(request: Request) -> View:
     v = View(request=request, state=state_of(request), lang=lang, lang_chosen=chosen)
     request.state.view = v
     v.user = await _session_user(v)
+    from portal.pages.inbox import summary  # the page module imports this one
+
+    v.inbox = await summary(v)
     return v
 
 

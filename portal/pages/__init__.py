@@ -2,7 +2,21 @@
 as ``/portal/complaints/new`` before ``/portal/complaints/{id}``). A phase-2 page is one more module
 here and one more row in ``portal/nav.py``."""
 
-from portal.pages import agencies, auth, bureau, complaints, contracts, evidence, exports, homes, public, visits
+from portal.pages import (
+    agencies,
+    auth,
+    bureau,
+    complaints,
+    contracts,
+    evidence,
+    exports,
+    homes,
+    inbox,
+    organisations,
+    public,
+    visits,
+    webhooks,
+)
 
 ROUTERS = [
     public.router,
@@ -15,4 +29,7 @@ ROUTERS = [
     bureau.router,
     exports.router,
     evidence.router,
+    inbox.router,
+    webhooks.router,
+    organisations.router,
 ]

@@ -102,6 +102,42 @@ class FakePlatform:
             "voided_signatures": [],
             "history": [],
         }
+        # the inbox (SPEC §15): notify's answers; "notify" in self.down makes it unreachable
+        self.inbox: list[dict[str, Any]] = inbox_items()
+        self.summary_calls = 0
+        self.hooks: list[dict[str, Any]] = []
+        self.orgs: list[dict[str, Any]] = [
+            {
+                "uscc": uscc,
+                "kind": kind,
+                "name": name,
+                "status": status,
+                "district": district,
+                "version": 1,
+                "created_at": "2026-12-01T08:00:00Z",
+                "updated_at": "2026-12-01T08:00:00Z",
+            }
+            for uscc, kind, name, status, district in (
+                ("91440703MA4W000009", "enterprise", NASTY, "pending", "440703"),
+                ("91440700MA4UAAAA1X", "agency", "江门市安泰安全技术服务有限公司", "verified", "440700"),
+            )
+        ]
+        self.members: list[dict[str, Any]] = [
+            {"id": "acc-1", "username": "agency-admin", "role": "agency", "is_admin": True, "created_at": "2026-12-01"},
+            {"id": "acc-2", "username": "li.gong", "role": "agency", "is_admin": False, "created_at": "2026-12-02"},
+        ]
+        self.deliveries: list[dict[str, Any]] = [
+            {
+                "id": "0000000d-0000-0000-0000-000000000001",
+                "event_id": "ev-1",
+                "event_type": "agency.approved",
+                "attempt": 1,
+                "status_code": None,
+                "error": "timeout <b>",
+                "at": "2026-12-02T08:00:00Z",
+                "next_attempt_at": "2026-12-02T08:00:10Z",
+            }
+        ]
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
@@ -169,6 +205,8 @@ class FakePlatform:
                         "org_uscc": body["org_uscc"],
                     },
                 )
+            if path.startswith("/api/v1/organisations"):
+                return self.organisations(request, path, params)
             return httpx.Response(200, json={})
         if any(t in auth for t in self.refused_tokens):
             return httpx.Response(401, json={"title": "Unauthorized"})
@@ -330,6 +368,8 @@ class FakePlatform:
             )
             self.draft["version"] += 1
             return httpx.Response(200, json=self.draft)
+        if path.startswith(("/api/v1/inbox", "/api/v1/webhooks")):
+            return self.notify(request, path, params)
         if path.startswith("/api/v1/compliance/contracts/"):
             return httpx.Response(200, json={"items": [{"item": "hazard_inspection", "missed": 2}]})
         if (evidence := self.evidence(request, path, params)) is not None:
@@ -504,5 +544,110 @@ class FakePlatform:
             ]
         return self._cases
 
+    def notify(self, request: httpx.Request, path: str, params: dict[str, str]) -> httpx.Response:
+        if path == "/api/v1/inbox/summary":
+            self.summary_calls += 1
+            unread = [i for i in self.inbox if not i["read_at"]]
+            return httpx.Response(200, json={"unread": len(unread), "urgent": sum(1 for i in unread if i["urgent"])})
+        if path == "/api/v1/inbox" and request.method == "GET":
+            if params.get("cursor") == "bad":
+                return httpx.Response(
+                    422, headers={"content-type": "application/problem+json"}, json={"detail": "分页游标无效"}
+                )
+            items = [i for i in self.inbox if params.get("unread") != "true" or not i["read_at"]]
+            items = [i for i in items if not params.get("kind") or i["kind"] == params["kind"]]
+            return httpx.Response(200, json={"items": items, "next_cursor": "n2" if len(items) > 2 else None})
+        if path == "/api/v1/inbox/read-all" and request.method == "POST":
+            for i in self.inbox:
+                i["read_at"] = i["read_at"] or "2026-12-02T08:00:00Z"
+            return httpx.Response(200, json={"updated": len(self.inbox)})
+        if path.startswith("/api/v1/inbox/") and path.endswith("/read") and request.method == "POST":
+            for i in self.inbox:
+                if path == f"/api/v1/inbox/{i['id']}/read":
+                    i["read_at"] = i["read_at"] or "2026-12-02T08:00:00Z"
+                    return httpx.Response(200, json=i)
+            return httpx.Response(404, json={"title": "Not found"})
+        return self.webhooks(request, path, params)
+
+    def webhooks(self, request: httpx.Request, path: str, params: dict[str, str]) -> httpx.Response:
+        problem = {"content-type": "application/problem+json"}
+        if self.token_claims.get("role") in ("agency", "enterprise") and not self.token_claims.get("org_admin"):
+            return httpx.Response(403, headers=problem, json={"title": "Forbidden", "detail": "仅组织管理员可管理回调"})
+        if path == "/api/v1/webhooks" and request.method == "POST":
+            body = json.loads(request.content)
+            if not str(body.get("url", "")).startswith("https://"):
+                errors = [{"field": "url", "message": "须为 https 地址"}]
+                return httpx.Response(422, headers=problem, json={"detail": "校验未通过", "errors": errors})
+            hook = {"id": f"0000000{len(self.hooks) + 1}-0000-0000-0000-00000000000a", "status": "active", **body}
+            self.hooks.append(hook)
+            return httpx.Response(201, json={**hook, "secret": "whsec_c2VjcmV0LXNob3duLW9uY2U="})
+        if path == "/api/v1/webhooks":
+            return httpx.Response(200, json={"items": self.hooks, "next_cursor": None})
+        for hook in self.hooks:
+            base = f"/api/v1/webhooks/{hook['id']}"
+            if path == base and request.method == "DELETE":
+                self.hooks.remove(hook)
+                return httpx.Response(204)
+            if path == base:
+                return httpx.Response(200, json=hook)
+            if path == f"{base}/deliveries":
+                return httpx.Response(200, json={"items": self.deliveries, "next_cursor": None})
+            if path.startswith(f"{base}/deliveries/") and path.endswith("/retry") and request.method == "POST":
+                return httpx.Response(202, json={"delivery_id": path.split("/")[-2], "event_id": "e1", "queued": True})
+        return httpx.Response(404, json={"title": "Not found"})
+
+    def organisations(self, request: httpx.Request, path: str, params: dict[str, str]) -> httpx.Response:
+        if not request.headers.get("authorization"):
+            return httpx.Response(401, json={"title": "Unauthorized"})
+        problem = {"content-type": "application/problem+json"}
+        if path == "/api/v1/organisations":
+            items = [o for o in self.orgs if not params.get("status") or o["status"] == params["status"]]
+            items = [o for o in items if not params.get("district") or o["district"] == params["district"]]
+            return httpx.Response(200, json={"items": items, "next_cursor": None})
+        for org in self.orgs:
+            base = f"/api/v1/organisations/{org['uscc']}"
+            if path == base:
+                return httpx.Response(200, json=org)
+            if path == f"{base}/verify" and request.method == "POST":
+                body = json.loads(request.content)
+                if request.headers.get("if-match") != f'"{org["version"]}"':
+                    return httpx.Response(412, headers=problem, json={"title": "Precondition failed"})
+                if body.get("decision") == "reject" and not body.get("comments"):
+                    errors = [{"field": "comments", "message": "驳回须说明理由"}]
+                    return httpx.Response(422, headers=problem, json={"detail": "校验未通过", "errors": errors})
+                org["status"] = "verified" if body.get("decision") == "verify" else "rejected"
+                org["version"] += 1
+                return httpx.Response(200, json=org)
+            if path == f"{base}/members":
+                return httpx.Response(200, json={"uscc": org["uscc"], "items": self.members})
+            if path == f"{base}/invitations" and request.method == "POST":
+                return httpx.Response(201, json={"code": "INV-7Q2K-9XPA", "expires_at": "2026-12-09T08:00:00Z"})
+            if path.startswith(f"{base}/members/") and request.method == "DELETE":
+                self.members = [m for m in self.members if m["id"] != path.rsplit("/", 1)[1]]
+                return httpx.Response(204)
+        return httpx.Response(404, json={"title": "Not found"})
+
     def app(self) -> FastAPI:
         return create_app(self.settings, transport=httpx.MockTransport(self.handler))
+
+
+def inbox_items() -> list[dict[str, Any]]:
+    def item(n: int, kind: str, urgent: bool, link: str | None, title: str) -> dict[str, Any]:
+        return {
+            "id": f"00000000-0000-0000-0000-00000000000{n}",
+            "kind": kind,
+            "urgent": urgent,
+            "title": title,
+            "body": f"{title}（详情）",
+            "link": link,
+            "subject_id": None,
+            "created_at": f"2026-12-0{n}T08:00:00Z",
+            "due_at": "2026-12-30T00:00:00Z" if kind == "hazard.reported" else None,
+            "read_at": None,
+        }
+
+    return [
+        item(1, "hazard.reported", True, "/api/v1/hazards/h1", "发现重大隐患"),
+        item(2, "contract.signed", False, "/api/v1/contracts/c9", "协议已签署"),
+        item(3, "organisation.verified", False, "/api/v1/organisations/91440700MA4UAAAA1X", NASTY),
+    ]
