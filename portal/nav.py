@@ -8,6 +8,7 @@ PUBLIC = [
     ("/policy", "policy"),
     ("/portal/complaints/new", "complain"),
     ("/portal/complaints/track", "track_complaint"),
+    ("/portal/credit/public", "cr_listings"),
 ]
 
 NAV: dict[str | None, list[tuple[str, str]]] = {
@@ -28,6 +29,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/visits", "visits"),
         ("/portal/hazards", "hazards"),
         ("/portal/complaints", "complaints"),
+        ("/portal/credit/enterprise", "my_credit_file"),
     ],
     "bureau": [
         ("/portal/dashboard", "dashboard"),
@@ -39,6 +41,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/complaints", "complaints"),
         ("/portal/audits", "audits"),
         ("/", "directory"),
+        ("/portal/credit/listings", "cr_listings"),
     ],
 }
 NAV["admin"] = NAV["bureau"]

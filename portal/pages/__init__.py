@@ -2,7 +2,7 @@
 as ``/portal/complaints/new`` before ``/portal/complaints/{id}``). A phase-2 page is one more module
 here and one more row in ``portal/nav.py``."""
 
-from portal.pages import agencies, auth, bureau, complaints, contracts, exports, homes, public, visits
+from portal.pages import agencies, auth, bureau, complaints, contracts, credit, exports, homes, public, visits
 
 ROUTERS = [
     public.router,
@@ -14,4 +14,5 @@ ROUTERS = [
     complaints.router,
     bureau.router,
     exports.router,
+    credit.router,
 ]
