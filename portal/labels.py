@@ -841,6 +841,11 @@ VOCABULARIES.update(
         "bureau_credit_kind": BUREAU_CREDIT_KIND,
         "org_kind": PARTY,
         "accident_severity": ACCIDENT_SEVERITY,
+        "visit_state": {
+            "recorded": ("已记录（未确认）", "Recorded (not confirmed)"),
+            "confirmed": ("企业已确认", "Confirmed"),
+            "disputed": ("企业有异议", "Disputed"),
+        },
     }
 )
 MESSAGES.update(

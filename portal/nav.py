@@ -42,6 +42,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/audits", "audits"),
         ("/", "directory"),
         ("/portal/credit/listings", "cr_listings"),
+        ("/portal/accidents", "accidents"),
     ],
 }
 NAV["admin"] = NAV["bureau"]

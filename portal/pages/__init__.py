@@ -2,7 +2,19 @@
 as ``/portal/complaints/new`` before ``/portal/complaints/{id}``). A phase-2 page is one more module
 here and one more row in ``portal/nav.py``."""
 
-from portal.pages import agencies, auth, bureau, complaints, contracts, credit, exports, homes, public, visits
+from portal.pages import (
+    accidents,
+    agencies,
+    auth,
+    bureau,
+    complaints,
+    contracts,
+    credit,
+    exports,
+    homes,
+    public,
+    visits,
+)
 
 ROUTERS = [
     public.router,
@@ -15,4 +27,5 @@ ROUTERS = [
     bureau.router,
     exports.router,
     credit.router,
+    accidents.router,
 ]

@@ -166,7 +166,109 @@ def routes(fake: Any, request: httpx.Request) -> httpx.Response | None:
                 ],
             },
         )
+    if path.startswith("/api/v1/accidents"):
+        return _accidents(state, request)
     enterprise = {"id": "e1", "uscc": ENTERPRISE_USCC, "name": "蓬江五金厂", "district_code": "440703", "version": 1}
     if path in ("/api/v1/enterprises/e1", f"/api/v1/enterprises/by-uscc/{ENTERPRISE_USCC}") and method == "GET":
         return httpx.Response(200, json=enterprise)
+    return None
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _accident() -> dict[str, Any]:
+    return {
+        "id": "x1",
+        "enterprise_uscc": ENTERPRISE_USCC,
+        "enterprise_name": "蓬江五金厂",
+        "district_code": "440703",
+        "occurred_at": "2026-11-30T06:30:00Z",
+        "severity": "general",
+        "deaths": 0,
+        "injuries": 2,
+        "description": "冲床伤手",
+        "recorded_by": "jm-bureau",
+        "created_at": "2026-11-30T08:00:00Z",
+        "agency_at_fault": None,
+        "credit_record_ids": [],
+        "version": 1,
+    }
+
+
+def _dossier(accident: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "accident": accident,
+        "as_of": accident["occurred_at"],
+        "visits_from": "2025-11-30",
+        "contracts": [
+            {
+                "id": "c1",
+                "agency_id": "a1",
+                "agency_name": "江门市安泰",
+                "engineer_name": "陈工",
+                "start_date": "2026-01-01",
+                "end_date": "2026-12-31",
+                "services": [],
+            }
+        ],
+        "visits": [
+            {
+                "id": "v1",
+                "contract_id": "c1",
+                "visit_date": "2026-09-01",
+                "engineer_name": "陈工",
+                "items": ["hazard_inspection"],
+                "summary": "巡查",
+                "recorded_at": "2026-09-01T08:00:00Z",
+                "state": "disputed",
+            }
+        ],
+        "hazards": [
+            {
+                "id": "h1",
+                "service_log_id": "v1",
+                "description": NASTY,
+                "level": "major",
+                "location": "冲压车间",
+                "deadline": "2026-10-01",
+                "created_at": "2026-09-01T08:00:00Z",
+                "state": "overdue",
+            }
+        ],
+        "complaints": [],
+        "audits": [],
+        "credit_records": [
+            {"id": "r1", "agency_id": "a1", "kind": "missed_visit", "delta": -2, "at": "2026-10-01T00:00:00Z"}
+        ],
+        "credit": [{"agency_id": "a1", "score": 98, "grade": "A"}],
+    }
+
+
+def _accidents(state: CreditState, request: httpx.Request) -> httpx.Response | None:
+    path, method = request.url.path, request.method
+    accident = state.__dict__.setdefault("accident", _accident())
+    if path == "/api/v1/accidents" and method == "GET":
+        return httpx.Response(200, json={"items": [accident], "next_cursor": None})
+    if path == "/api/v1/accidents" and method == "POST":
+        body = json.loads(request.content)
+        if not str(body.get("occurred_at", "")).endswith("+08:00"):
+            return _problem(422, "内容未通过校验", "occurred_at", "须为带时区的时间")
+        if body.get("enterprise_uscc") != ENTERPRISE_USCC:
+            return _problem(422, "内容未通过校验", "enterprise_uscc", "未登记的企业")
+        return httpx.Response(201, json={**accident, **body, "id": "x1"})
+    if path == "/api/v1/accidents/x1" and method == "GET":
+        return httpx.Response(200, json=accident)
+    if path == "/api/v1/accidents/x1/dossier" and method == "GET":
+        if XLSX in request.headers.get("accept", ""):
+            return httpx.Response(200, headers={"content-type": XLSX}, content=b"PK\x03\x04fake-workbook")
+        return httpx.Response(200, json=_dossier(accident))
+    if path == "/api/v1/accidents/x1/findings" and method == "POST":
+        body = json.loads(request.content)
+        if accident["agency_at_fault"] is not None:
+            return _problem(409, "调查结论已登记")
+        if not body.get("findings"):
+            return _problem(422, "内容未通过校验", "findings", "不能为空")
+        accident.update(agency_at_fault=body["agency_at_fault"], findings=body["findings"])
+        return httpx.Response(200, json=accident)
     return None
