@@ -921,3 +921,62 @@ MESSAGES.update(
         "ac_not_at_fault": ("机构无责", "Agency not at fault"),
     }
 )
+
+# --- change filing and the risk-input review (SPEC §18, §8; portal/pages/filings.py) ---------------
+VOCABULARIES.update(
+    {
+        "change_status": {
+            "submitted": ("待审核", "Submitted"),
+            "approved": ("已批准并生效", "Approved"),
+            "rejected": ("未批准", "Rejected"),
+            "applied": ("已直接生效", "Applied"),
+        }
+    }
+)
+MESSAGES.update(
+    {
+        "ch_title": ("变更备案", "Change filing"),
+        "ch_file": ("申请变更备案", "File a change"),
+        "ch_intro": (
+            "只提交与现备案不同的内容；联系电话和地址的变更即时生效，其他变更经监管部门审核后生效。",
+            "Only what differs from the filing is sent; a new phone or address applies at once, "
+            "anything else once the bureau approves it.",
+        ),
+        "ch_reason": ("变更理由", "Reason for the change"),
+        "ch_history": ("变更记录", "Change requests"),
+        "ch_none": ("暂无变更记录。", "No change requests."),
+        "ch_no_filing": ("尚未备案。", "There is no filing yet."),
+        "ch_only_approved": ("备案通过后方可申请变更备案。", "A change can be filed once the filing is approved."),
+        "ch_fields": ("变更事项", "What changes"),
+        "ch_new_value": ("变更后", "New value"),
+        "ch_field_staff": ("人员名单", "Staff roster"),
+        "ch_field_qualifications": ("资质", "Qualifications"),
+        "ch_field_service_districts": ("服务区域", "Service areas"),
+        "ch_field_service_industries": ("服务行业", "Service industries"),
+        "ch_field_contact_phone": ("联系电话", "Contact phone"),
+        "ch_field_address": ("地址", "Address"),
+        "ch_review": ("提交审核意见", "Send the review"),
+        "ch_approve": ("批准", "Approve"),
+        "ch_reject": ("不予批准", "Reject"),
+        "comments": ("意见", "Comments"),
+        "ok_change_filed": ("变更备案已提交。", "The change is filed."),
+        "ok_change_reviewed": ("审核意见已提交。", "The review is recorded."),
+        "ri_title": ("企业自报变更审核", "Enterprises' own changes to review"),
+        "ri_intro": (
+            "企业自行提交的迁址或降低风险因素的变更，审核通过前仍按原信息计算风险等级。",
+            "An enterprise's own district move or lowering of its risk inputs; until accepted, "
+            "the old values set its risk level.",
+        ),
+        "ri_submitted": ("提交于", "Submitted"),
+        "ri_now": ("现登记", "Now"),
+        "ri_review": ("提交审核", "Send the review"),
+        "ri_accept": ("同意", "Accept"),
+        "ri_reject": ("不同意", "Reject"),
+        "ri_none": ("没有待审核的企业变更。", "Nothing waits for review."),
+        "ri_waiting": (
+            "您提交的变更正在等待所在区县监管部门审核，审核通过前仍按原信息管理。",
+            "Your change waits for the district bureau; until then the old values apply.",
+        ),
+        "ok_risk_inputs_reviewed": ("审核意见已提交。", "The review is recorded."),
+    }
+)

@@ -21,6 +21,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/hazards", "hazards"),
         ("/portal/complaints", "complaints"),
         ("/", "directory"),
+        ("/portal/agency/changes", "ch_title"),
     ],
     "enterprise": [
         ("/portal/enterprise", "home"),
@@ -43,6 +44,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/", "directory"),
         ("/portal/credit/listings", "cr_listings"),
         ("/portal/accidents", "accidents"),
+        ("/portal/risk-inputs", "ri_title"),
     ],
 }
 NAV["admin"] = NAV["bureau"]

@@ -11,6 +11,7 @@ from portal.pages import (
     contracts,
     credit,
     exports,
+    filings,
     homes,
     public,
     visits,
@@ -28,4 +29,5 @@ ROUTERS = [
     exports.router,
     credit.router,
     accidents.router,
+    filings.router,
 ]

@@ -24,6 +24,24 @@ def _problem(status: int, detail: str, field: str | None = None, message: str = 
 
 class CreditState:
     def __init__(self) -> None:
+        # the signed-in organisation's own records (agency a1, enterprise e1) and the pending
+        # change queues: off unless a test turns them on, so that other tests see the fake as it was
+        self.own = False
+        self.changes: list[dict[str, Any]] = [
+            {
+                "id": "ch1",
+                "agency_id": "a1",
+                "status": "submitted",
+                "changes": {"service_districts": ["440703", "440705"]},
+                "reason": "扩大服务区域",
+                "checks": [{"code": "staff.registered_engineers_min", "passed": True, "detail": "2 ≥ 2"}],
+                "review_comments": None,
+                "filed_by": "agency-1",
+                "decided_by": None,
+                "created_at": "2026-12-01T08:00:00Z",
+                "decided_at": None,
+            }
+        ]
         self.listing: dict[str, Any] = {
             "id": "l1",
             "org_uscc": AGENCY_USCC,
@@ -111,10 +129,14 @@ def _listing_action(fake: Any, request: httpx.Request, action: str) -> httpx.Res
 
 def routes(fake: Any, request: httpx.Request) -> httpx.Response | None:
     path, method = request.url.path, request.method
-    if not path.startswith(("/api/v1/credit", "/api/v1/accidents", "/api/v1/enterprises/")):
+    state = state_of(fake)
+    if state.own and request.headers.get("authorization"):
+        answer = _own(state, request)
+        if answer is not None:
+            return answer
+    if not path.startswith(("/api/v1/credit", "/api/v1/accidents")):
         return None
     authed = bool(request.headers.get("authorization"))
-    state = state_of(fake)
     if path == "/api/v1/credit/listings" and method == "GET":
         return _listings(fake, request, authed)
     if not authed:
@@ -168,9 +190,86 @@ def routes(fake: Any, request: httpx.Request) -> httpx.Response | None:
         )
     if path.startswith("/api/v1/accidents"):
         return _accidents(state, request)
-    enterprise = {"id": "e1", "uscc": ENTERPRISE_USCC, "name": "蓬江五金厂", "district_code": "440703", "version": 1}
+    return None
+
+
+def _agency() -> dict[str, Any]:
+    return {
+        "id": "a1",
+        "uscc": AGENCY_USCC,
+        "name": "江门市安泰安全技术服务有限公司",
+        "legal_representative": "李总",
+        "contact_phone": "0750-3000000",
+        "address": "江门市蓬江区建设路 1 号",
+        "district_code": "440703",
+        "status": "approved",
+        "version": 3,
+        "service_districts": ["440703"],
+        "service_industries": ["machinery"],
+        "staff": [
+            {
+                "name": "陈工",
+                "role": "registered_safety_engineer",
+                "certificate_no": "ZC-001",
+                "certificate_valid_until": "2028-01-01",
+                "full_time": True,
+            }
+        ],
+        "qualifications": [],
+        "checks": [],
+    }
+
+
+def _own(state: CreditState, request: httpx.Request) -> httpx.Response | None:
+    path, method = request.url.path, request.method
+    enterprise = {
+        "id": "e1",
+        "uscc": ENTERPRISE_USCC,
+        "name": "蓬江五金厂",
+        "district_code": "440703",
+        "employees": 40,
+        "risk_level": "yellow",
+        "version": 1,
+        "risk_inputs_pending": {
+            "changes": {"employees": 8},
+            "submitted_at": "2026-12-01T08:00:00+08:00",
+            "submitted_by": "ent-1",
+        },
+    }
     if path in ("/api/v1/enterprises/e1", f"/api/v1/enterprises/by-uscc/{ENTERPRISE_USCC}") and method == "GET":
         return httpx.Response(200, json=enterprise)
+    if path == "/api/v1/enterprises" and request.url.params.get("risk_inputs_pending") == "true":
+        return httpx.Response(200, json={"items": [enterprise], "next_cursor": None})
+    if path == "/api/v1/enterprises/e1/risk-inputs/review" and method == "POST":
+        body = json.loads(request.content)
+        if body.get("decision") not in ("accept", "reject"):
+            return _problem(422, "内容未通过校验", "decision", "请选择同意或不同意")
+        return httpx.Response(200, json={**enterprise, "risk_inputs_pending": None})
+    if path == "/api/v1/agencies" and method == "GET":
+        return httpx.Response(200, json={"items": [_agency()], "next_cursor": None})
+    if path == "/api/v1/agencies/a1" and method == "GET":
+        return httpx.Response(200, json=_agency())
+    if path == "/api/v1/agencies/a1/changes" and method == "GET":
+        return httpx.Response(200, json=state.changes)
+    if path == "/api/v1/agencies/a1/changes" and method == "POST":
+        body = json.loads(request.content)
+        if "staff" in body and not body["staff"]:
+            return _problem(422, "人员名单不满足要求", "staff", "至少需要 2 名注册安全工程师")
+        if set(body) == {"reason"}:
+            return _problem(422, "变更备案须至少变更一项")
+        change = {**state.changes[0], "id": "ch2", "changes": {k: v for k, v in body.items() if k != "reason"}}
+        change.update(
+            reason=body["reason"], status="applied" if set(body) <= {"reason", "contact_phone"} else "submitted"
+        )
+        state.changes.insert(0, change)
+        return httpx.Response(201, json=change)
+    if path == "/api/v1/agencies/a1/changes/ch1/review" and method == "POST":
+        body = json.loads(request.content)
+        if body.get("decision") not in ("approve", "reject"):
+            return _problem(422, "内容未通过校验", "decision", "请选择批准或不予批准")
+        state.changes[-1].update(status="approved" if body["decision"] == "approve" else "rejected")
+        state.changes[-1]["review_comments"] = body.get("comments")
+        return httpx.Response(200, json=state.changes[-1])
     return None
 
 
