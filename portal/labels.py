@@ -996,3 +996,175 @@ MESSAGES.update(
         "invitation_expires": ("有效期至", "Valid until"),
     }
 )
+
+
+# --- credit, the dishonesty list, accidents (SPEC §19, §20; portal/pages/credit.py, accidents.py) ---
+LISTING_STATUS = {
+    "noticed": ("已告知（异议期内）", "Noticed (objection period)"),
+    "objected": ("已提出异议", "Objected"),
+    "listed": ("已列入", "Listed"),
+    "repairable": ("可申请修复", "Repairable"),
+    "repair_requested": ("已申请修复", "Repair requested"),
+    "repaired": ("已修复", "Repaired"),
+    "withdrawn": ("已撤销", "Withdrawn"),
+    "expired": ("已届满移出", "Expired"),
+}
+LISTING_DECISION = {
+    "list": ("列入名单", "List"),
+    "withdraw": ("撤销（不予列入）", "Withdraw"),
+    "repair": ("准予修复", "Repair"),
+    "refuse": ("不予修复", "Refuse repair"),
+}
+BUREAU_CREDIT_KIND = {"violation": CREDIT_KIND["violation"], "commendation": CREDIT_KIND["commendation"]}
+ACCIDENT_SEVERITY = {
+    "general": ("一般事故", "General"),
+    "larger": ("较大事故", "Larger"),
+    "major": ("重大事故", "Major"),
+    "especially_major": ("特别重大事故", "Especially major"),
+}
+VOCABULARIES.update(
+    {
+        "listing_status": LISTING_STATUS,
+        "listing_decision": LISTING_DECISION,
+        "bureau_credit_kind": BUREAU_CREDIT_KIND,
+        "org_kind": PARTY,
+        "accident_severity": ACCIDENT_SEVERITY,
+        "visit_state": {
+            "recorded": ("已记录（未确认）", "Recorded (not confirmed)"),
+            "confirmed": ("企业已确认", "Confirmed"),
+            "disputed": ("企业有异议", "Disputed"),
+        },
+    }
+)
+MESSAGES.update(
+    {
+        "credit": ("诚信", "Credit"),
+        "cr_agency_file": ("机构诚信档案", "Agency credit file"),
+        "cr_enterprise_file": ("企业诚信档案", "Enterprise credit file"),
+        "cr_record_fact": ("登记诚信记录", "Record a credit fact"),
+        "cr_record_help": (
+            "违规为负分，表彰为正分（绝对值不超过 100）。",
+            "A violation is negative, a commendation positive (at most 100 either way).",
+        ),
+        "cr_recorded_by": ("记录人", "Recorded by"),
+        "field_delta": ("分值变化", "Change"),
+        "field_ref": ("文书编号", "Document no."),
+        "ok_credit_recorded": ("诚信记录已登记。", "The credit fact is recorded."),
+        "cr_listings": ("严重失信名单", "Serious-dishonesty list"),
+        "cr_public_title": ("严重失信主体名单（公示）", "Serious-dishonesty list (public)"),
+        "cr_public_intro": (
+            "依法列入严重失信名单的安全中介机构和企业，列入期间不得承接新的托管协议。",
+            "Agencies and enterprises on the serious-dishonesty list by law; while listed, an agency "
+            "takes no new custody contracts.",
+        ),
+        "cr_listed_at": ("列入日期", "Listed on"),
+        "cr_until": ("列入期限至", "Listed until"),
+        "cr_name": ("名称", "Name"),
+        "cr_no_listed": ("目前名单为空。", "Nobody is on the list."),
+        "cr_new_listing": ("拟列入严重失信名单", "Start a listing"),
+        "cr_new_listing_help": (
+            "提交后告知当事组织，其可在异议期内提出异议。",
+            "The organisation is told and may object within the objection period.",
+        ),
+        "field_org_kind": ("主体类型", "Kind of organisation"),
+        "field_legal_basis": ("法律依据", "Legal basis"),
+        "field_statement": ("陈述", "Statement"),
+        "field_reasons": ("决定理由", "Reasons"),
+        "cr_listing": ("失信名单记录", "Listing"),
+        "cr_noticed_on": ("告知日期", "Noticed on"),
+        "cr_objection_until": ("异议期至", "Objection until"),
+        "cr_objection": ("异议", "Objection"),
+        "cr_repair_statement": ("修复申请", "Repair request"),
+        "cr_decision": ("决定", "Decision"),
+        "cr_object": ("提出异议", "Object"),
+        "cr_request_repair": ("申请信用修复", "Request repair"),
+        "cr_decide": ("作出决定", "Decide"),
+        "ok_listing_noticed": ("已告知当事组织。", "The organisation has been told."),
+        "ok_listing_objection": ("异议已提交，等待监管部门决定。", "Objection sent; the bureau decides."),
+        "ok_listing_repair": ("修复申请已提交。", "Repair request sent."),
+        "ok_listing_decide": ("决定已作出。", "The decision is recorded."),
+        "cr_org_kind": ("主体类型", "Kind"),
+        "accidents": ("事故", "Accidents"),
+        "ac_title": ("生产安全事故（一案双查）", "Accidents (back-tracing)"),
+        "ac_new": ("登记事故", "Record an accident"),
+        "field_occurred_at": ("发生时间", "Occurred at"),
+        "field_severity": ("事故等级", "Severity"),
+        "field_deaths": ("死亡人数", "Deaths"),
+        "field_injuries": ("受伤人数", "Injuries"),
+        "field_agency_at_fault": ("托管机构负有责任（记失信）", "The custodian agency is at fault (a fraud record)"),
+        "ac_dossier": ("事故发生时的托管档案", "The custody record as of the accident"),
+        "ac_download": ("下载档案（Excel）", "Download the dossier (Excel)"),
+        "ac_contracts": ("在履行的托管协议", "Contracts in force"),
+        "ac_visits": ("事故前 12 个月的服务记录", "Visits in the 12 months before"),
+        "ac_hazards": ("隐患及其当时状态", "Hazards and their state then"),
+        "ac_audits": ("质量审计", "Audits"),
+        "ac_credit": ("诚信记录", "Credit records"),
+        "ac_standing": ("机构当时的诚信等级", "Agencies' standing then"),
+        "ac_state": ("当时状态", "State then"),
+        "ac_record_findings": ("登记调查结论", "Record the findings"),
+        "ok_accident_recorded": ("事故已登记。", "The accident is recorded."),
+        "ok_findings_recorded": ("调查结论已登记。", "The findings are recorded."),
+        "ac_none": ("暂无事故记录。", "No accidents recorded."),
+        "ac_at_fault": ("机构有责", "Agency at fault"),
+        "ac_not_at_fault": ("机构无责", "Agency not at fault"),
+    }
+)
+
+# --- change filing and the risk-input review (SPEC §18, §8; portal/pages/filings.py) ---------------
+VOCABULARIES.update(
+    {
+        "change_status": {
+            "submitted": ("待审核", "Submitted"),
+            "approved": ("已批准并生效", "Approved"),
+            "rejected": ("未批准", "Rejected"),
+            "applied": ("已直接生效", "Applied"),
+        }
+    }
+)
+MESSAGES.update(
+    {
+        "ch_title": ("变更备案", "Change filing"),
+        "ch_file": ("申请变更备案", "File a change"),
+        "ch_intro": (
+            "只提交与现备案不同的内容；联系电话和地址的变更即时生效，其他变更经监管部门审核后生效。",
+            "Only what differs from the filing is sent; a new phone or address applies at once, "
+            "anything else once the bureau approves it.",
+        ),
+        "ch_reason": ("变更理由", "Reason for the change"),
+        "ch_history": ("变更记录", "Change requests"),
+        "ch_none": ("暂无变更记录。", "No change requests."),
+        "ch_no_filing": ("尚未备案。", "There is no filing yet."),
+        "ch_only_approved": ("备案通过后方可申请变更备案。", "A change can be filed once the filing is approved."),
+        "ch_fields": ("变更事项", "What changes"),
+        "ch_new_value": ("变更后", "New value"),
+        "ch_field_staff": ("人员名单", "Staff roster"),
+        "ch_field_qualifications": ("资质", "Qualifications"),
+        "ch_field_service_districts": ("服务区域", "Service areas"),
+        "ch_field_service_industries": ("服务行业", "Service industries"),
+        "ch_field_contact_phone": ("联系电话", "Contact phone"),
+        "ch_field_address": ("地址", "Address"),
+        "ch_review": ("提交审核意见", "Send the review"),
+        "ch_approve": ("批准", "Approve"),
+        "ch_reject": ("不予批准", "Reject"),
+        "comments": ("意见", "Comments"),
+        "ok_change_filed": ("变更备案已提交。", "The change is filed."),
+        "ok_change_reviewed": ("审核意见已提交。", "The review is recorded."),
+        "ri_title": ("企业自报变更审核", "Enterprises' own changes to review"),
+        "ri_intro": (
+            "企业自行提交的迁址或降低风险因素的变更，审核通过前仍按原信息计算风险等级。",
+            "An enterprise's own district move or lowering of its risk inputs; until accepted, "
+            "the old values set its risk level.",
+        ),
+        "ri_submitted": ("提交于", "Submitted"),
+        "ri_now": ("现登记", "Now"),
+        "ri_review": ("提交审核", "Send the review"),
+        "ri_accept": ("同意", "Accept"),
+        "ri_reject": ("不同意", "Reject"),
+        "ri_none": ("没有待审核的企业变更。", "Nothing waits for review."),
+        "ri_waiting": (
+            "您提交的变更正在等待所在区县监管部门审核，审核通过前仍按原信息管理。",
+            "Your change waits for the district bureau; until then the old values apply.",
+        ),
+        "ok_risk_inputs_reviewed": ("审核意见已提交。", "The review is recorded."),
+    }
+)

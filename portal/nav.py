@@ -8,6 +8,7 @@ PUBLIC = [
     ("/policy", "policy"),
     ("/portal/complaints/new", "complain"),
     ("/portal/complaints/track", "track_complaint"),
+    ("/portal/credit/public", "cr_listings"),
 ]
 
 NAV: dict[str | None, list[tuple[str, str]]] = {
@@ -21,6 +22,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/complaints", "complaints"),
         ("/", "directory"),
         ("/portal/organisation", "my_organisation"),
+        ("/portal/agency/changes", "ch_title"),
     ],
     "enterprise": [
         ("/portal/enterprise", "home"),
@@ -30,6 +32,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/hazards", "hazards"),
         ("/portal/complaints", "complaints"),
         ("/portal/organisation", "my_organisation"),
+        ("/portal/credit/enterprise", "my_credit_file"),
     ],
     "bureau": [
         ("/portal/dashboard", "dashboard"),
@@ -45,6 +48,9 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/portal/supervision", "supervision"),
         ("/portal/webhooks", "webhooks"),
         ("/portal/organisations", "organisations"),
+        ("/portal/credit/listings", "cr_listings"),
+        ("/portal/accidents", "accidents"),
+        ("/portal/risk-inputs", "ri_title"),
     ],
 }
 NAV["admin"] = NAV["bureau"]

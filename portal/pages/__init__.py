@@ -3,13 +3,16 @@ as ``/portal/complaints/new`` before ``/portal/complaints/{id}``). A phase-2 pag
 here and one more row in ``portal/nav.py``."""
 
 from portal.pages import (
+    accidents,
     agencies,
     auth,
     bureau,
     complaints,
     contracts,
+    credit,
     evidence,
     exports,
+    filings,
     homes,
     inbox,
     organisations,
@@ -32,4 +35,7 @@ ROUTERS = [
     inbox.router,
     webhooks.router,
     organisations.router,
+    credit.router,
+    accidents.router,
+    filings.router,
 ]

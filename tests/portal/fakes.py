@@ -224,6 +224,10 @@ class FakePlatform:
             return httpx.Response(200, json={"items": items, "next_cursor": next_cursor})
         if path == "/api/v1/policy":
             return httpx.Response(200, json=json.loads(open("shared/data/policy.json", encoding="utf-8").read()))
+        from tests.portal import fakes_credit  # credit, listings, accidents (SPEC §19, §20)
+
+        if (answer := fakes_credit.routes(self, request)) is not None:
+            return answer
         if not auth:
             return httpx.Response(401, json={"title": "Unauthorized"})
         if path == "/api/v1/agencies":
