@@ -9,17 +9,20 @@ import io
 import re
 import uuid
 import zlib
+from datetime import timedelta
 
 from openpyxl import load_workbook
 
 from devtools.testing.wait import eventually
 from tests.audit.factories import (
     OTHER_DISTRICT,
+    TODAY,
     Enterprise,
     admin,
     audit_app,
     bureau,
     city,
+    clock_at,
     hazard,
     log_hazards,
 )
@@ -57,20 +60,45 @@ async def _world(h):
 async def test_the_file_holds_the_enterprise_record_now(backend):
     async with audit_app(backend) as h:
         contract, general, major = await _world(h)
+        e = contract.enterprise
+        r = await h.client.post(
+            "/api/v1/complaints",
+            json={
+                "agency_id": contract.agency.id,
+                "contract_id": contract.id,
+                "category": "service_quality",
+                "description": "工程师检查走过场",
+            },
+            headers=e.headers(),
+        )
+        assert r.status_code == 201, r.text
+        complaint = r.json()["id"]
+        r = await h.client.post(f"/api/v1/hazards/{general}/verify", headers=contract.agency.headers())
+        assert r.status_code == 200, r.text
         other = await h.setup()  # another enterprise's records stay out
         await log_hazards(h, other, hazard())
-        r = await h.client.get(url(contract.enterprise), headers=bureau())
-        assert r.status_code == 200, r.text
-        assert r.headers["content-type"].startswith("application/json")
-        file = r.json()
-        e = contract.enterprise
+        # the major hazard was never rectified: overdue, −10 on the enterprise's credit file
+        after = TODAY + timedelta(days=21)
+        h.clock.set(clock_at(after).now())
+        await h.sweep(after)
+        # a redelivered risk change, and an update that changes no risk, add nothing to the history
+        await h.publish("enterprise.risk_changed", {**e.event(), "previous_risk_level": "yellow"})
+        await h.publish("enterprise.updated", {**e.event(), "version": e.version + 1})
+        e.version += 1
+        await h.feed()
+
+        async def updated():
+            r = await h.client.get(url(e), headers=bureau())
+            return r.json() if r.status_code == 200 and r.json()["enterprise"]["version"] == e.version else None
+
+        file = await eventually(updated, timeout=15)
         assert file["enterprise"] | {"updated_at": None} == {
             "id": e.id,
             "uscc": e.uscc,
             "name": e.name,
             "district_code": e.district_code,
             "risk_level": "red",
-            "version": 2,
+            "version": 3,
             "updated_at": None,
         }
         assert [(s["version"], s["risk_level"], s["previous_risk_level"]) for s in file["risk_history"]] == [
@@ -83,11 +111,34 @@ async def test_the_file_holds_the_enterprise_record_now(backend):
         assert len(file["visits"]) == 1 and file["visits"][0]["contract_id"] == contract.id
         hazards = {x["id"]: x for x in file["hazards"]}
         assert set(hazards) == {general, major}
-        assert hazards[general]["state"] == "rectified"
-        assert [s["status"] for s in hazards[general]["steps"]] == ["open", "rectified"]
-        assert [(c["hazard_id"], c["status"]) for c in file["supervision_cases"]] == [(major, "reported")]
-        assert file["credit"] == {"score": 100, "grade": "A", "version": 0, "records": []}
-        assert file["complaints"] == [] and file["audits"] == []
+        assert hazards[general]["state"] == "verified"
+        assert [s["status"] for s in hazards[general]["steps"]] == ["open", "rectified", "verified"]
+        assert hazards[major]["state"] == "overdue"
+        assert [s["status"] for s in hazards[major]["steps"]] == ["open", "overdue"]
+        assert [c["hazard_id"] for c in file["supervision_cases"]] == [major]
+        assert [(c["id"], c["state"]) for c in file["complaints"]] == [(complaint, "received")]
+        assert (file["credit"]["score"], file["credit"]["grade"], file["credit"]["version"]) == (90, "A", 2)
+        assert [(r["kind"], r["hazard_id"]) for r in file["credit"]["records"]] == [
+            ("rectified_on_time", general),  # +1 at the cap: recorded, not banked
+            ("major_hazard_overdue", major),
+        ]
+        # one time order over every dated fact
+        moments = [f["at"] for f in file["timeline"]]
+        assert moments == sorted(moments)
+        sections = {f["section"] for f in file["timeline"]}
+        assert sections == {
+            "risk_history",
+            "contracts",
+            "visits",
+            "hazards",
+            "supervision_cases",
+            "complaints",
+            "credit",
+        }
+        facts = [(f["section"], f["ref"], f["what"]) for f in file["timeline"] if f["section"] != "risk_history"]
+        # (risk steps carry their event's time: the wall clock here, not the service's frozen one)
+        assert facts.index(("hazards", general, "rectified")) < facts.index(("hazards", general, "verified"))
+        assert facts[-1] == ("credit", file["credit"]["records"][-1]["id"], "major_hazard_overdue")
 
 
 async def test_the_file_for_the_archive_xlsx_and_pdf(sqlite_backend):

@@ -77,6 +77,13 @@ class FileCredit(Read):
     records: list[FileCreditRecord]
 
 
+class FileFact(Read):
+    at: UTC
+    section: str  # the section it is in: risk_history, contracts, visits, hazards, ...
+    ref: str  # the record's id (a risk step: the enterprise's version)
+    what: str  # its state or kind then
+
+
 class EnterpriseFileRead(Read):
     enterprise: FileEnterprise
     as_of: UTC
@@ -88,3 +95,4 @@ class EnterpriseFileRead(Read):
     complaints: list[DossierComplaint]
     audits: list[DossierAudit]
     credit: FileCredit
+    timeline: list[FileFact]  # every dated fact above, in one time order

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import anyio
@@ -42,6 +42,7 @@ class EnterpriseFile:
     complaints: list[dict[str, Any]] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
     credit: dict[str, Any] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _enterprise(e: EnterpriseView) -> dict[str, Any]:
@@ -54,6 +55,30 @@ def _enterprise(e: EnterpriseView) -> dict[str, Any]:
         "version": e.version,
         "updated_at": as_utc(e.updated_at),
     }
+
+
+def _moment(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def timeline(file: EnterpriseFile) -> list[dict[str, Any]]:
+    """Every dated fact of the file in one time order (the sections name what happened): a risk
+    change, a contract's term starting, a visit (its date), each step of a hazard's loop, a
+    supervision case opened, a complaint received, an audit drawn, a credit record."""
+    facts: list[tuple[str, date | datetime, Any, str]] = []
+    facts += [("risk_history", s["at"], s["version"], s["risk_level"]) for s in file.risk_history]
+    facts += [("contracts", c["start_date"], c["id"], c["status"]) for c in file.contracts]
+    facts += [("visits", v["visit_date"], v["id"], v["state"]) for v in file.visits]
+    facts += [("hazards", st["at"], h["id"], st["status"]) for h in file.hazards for st in h["steps"]]
+    facts += [("supervision_cases", c["opened_at"], c["id"], c["status"]) for c in file.supervision_cases]
+    facts += [("complaints", c["received_on"], c["id"], c["state"]) for c in file.complaints]
+    facts += [("audits", a["created_at"], a["id"], a["state"]) for a in file.audits]
+    facts += [("credit", r["at"], r["id"], r["kind"]) for r in file.credit.get("records", [])]
+    order = {key: i for i, (key, _, _) in enumerate(SHEETS)}
+    facts.sort(key=lambda f: (_moment(f[1]), order[f[0]]))
+    return [{"at": _moment(at), "section": section, "ref": str(ref), "what": what} for section, at, ref, what in facts]
 
 
 async def build(uow: UnitOfWork, *, enterprise_id: Any) -> EnterpriseFile:
@@ -73,7 +98,7 @@ async def build(uow: UnitOfWork, *, enterprise_id: Any) -> EnterpriseFile:
         credit_file = await files.find(enterprise.uscc)
         credit_records = await files.records(enterprise.uscc) if credit_file else []
         start = initial_score(uow.policy.credit)
-        return EnterpriseFile(
+        built = EnterpriseFile(
             enterprise=_enterprise(enterprise),
             as_of=now,
             risk_history=[
@@ -150,6 +175,8 @@ async def build(uow: UnitOfWork, *, enterprise_id: Any) -> EnterpriseFile:
                 ],
             },
         )
+    built.timeline = timeline(built)
+    return built
 
 
 # --- the archive formats (built off the event loop) -----------------------------------------------
@@ -173,6 +200,7 @@ SHEETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("credit", "诚信记录 credit", ("id", "kind", "delta", "ref", "reason", "at")),
 )
+TIMELINE = ("timeline", "时间线 timeline", ("at", "section", "ref", "what"))
 
 ENTERPRISE_LABELS = {
     "id": "企业ID id",
@@ -195,6 +223,7 @@ def sections(file: EnterpriseFile) -> dict[str, list[dict[str, Any]]]:
         "complaints": file.complaints,
         "audits": file.audits,
         "credit": file.credit.get("records", []),
+        "timeline": file.timeline,
     }
 
 
@@ -208,7 +237,7 @@ def xlsx(file: EnterpriseFile) -> bytes:
     head.append([dossier._cell(head, "诚信等级 credit grade"), dossier._cell(head, file.credit.get("grade"))])
     head.append([dossier._cell(head, "截至 as of"), dossier._cell(head, file.as_of)])
     rows = sections(file)
-    for key, title, columns in SHEETS:
+    for key, title, columns in (TIMELINE, *SHEETS):
         sheet = workbook.create_sheet(title=title[:31])
         sheet.append([dossier._cell(sheet, c) for c in columns])
         for row in rows[key]:
