@@ -11,9 +11,13 @@ import uuid
 import zlib
 from datetime import timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from devtools.testing.wait import eventually
+from services.audit.api.efile import OFFERED
+from shared import exports
 from tests.audit.factories import (
     OTHER_DISTRICT,
     TODAY,
@@ -228,3 +232,19 @@ async def test_who_reads_the_file_and_in_what_formats(sqlite_backend):
             r = await h.client.get(path, headers={**bureau(), "Accept": accept})
             assert r.status_code == 200, (accept, r.text)
             assert r.headers["content-type"].split(";")[0] == media, accept
+
+
+@given(st.text(max_size=200))
+def test_any_accept_header_picks_an_offer_or_none(accept):
+    """Whatever the Accept header says, negotiation answers one of the offers or None (406), never
+    an error (the route's 406 is a problem, not a 500)."""
+    assert exports.negotiate(accept, OFFERED) in (*OFFERED, None)
+
+
+def test_negotiation_weights():
+    pdf, json_ = exports.PDF_MEDIA_TYPE, "application/json"
+    assert exports.negotiate(None, OFFERED) == json_
+    assert exports.negotiate("application/pdf, */*", OFFERED) == pdf  # named beats a wildcard
+    assert exports.negotiate("*/*;q=0.1, application/pdf;q=0.05", OFFERED) == json_
+    assert exports.negotiate("application/json;q=nan, text/html", OFFERED) is None
+    assert exports.negotiate(f"{XLSX};q=inf", OFFERED) == XLSX
