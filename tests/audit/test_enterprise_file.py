@@ -248,3 +248,22 @@ def test_negotiation_weights():
     assert exports.negotiate("*/*;q=0.1, application/pdf;q=0.05", OFFERED) == json_
     assert exports.negotiate("application/json;q=nan, text/html", OFFERED) is None
     assert exports.negotiate(f"{XLSX};q=inf", OFFERED) == XLSX
+
+
+def test_the_pdf_escapes_what_records_say():
+    from datetime import UTC, datetime
+
+    from services.audit.service.efile import EnterpriseFile
+    from services.audit.service.efile_pdf import html, pdf
+
+    name = "<img src='file:///etc/passwd'>蓬江&厂"
+    file = EnterpriseFile(
+        enterprise={"id": "x", "uscc": "u", "name": name, "district_code": "440703", "risk_level": "red"},
+        as_of=datetime(2026, 6, 1, tzinfo=UTC),
+        visits=[{"summary": "<script>alert(1)</script>"}],
+        credit={"score": 100, "grade": "A", "records": []},
+    )
+    page = html(file)
+    assert "<img" not in page and "<script>" not in page
+    assert "&lt;img src=&#39;file:///etc/passwd&#39;&gt;蓬江&amp;厂" in page
+    assert pdf(file).startswith(b"%PDF")
