@@ -32,6 +32,8 @@ format: $(STAMP)
 browsers:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@fc-list 2>/dev/null | grep -qi 'wenquanyi\|noto sans cjk' || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
+	@# WeasyPrint (the enterprise file as PDF, SPEC §22) renders through pango with the same CJK font
+	@ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0' || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
 
 # axe-core (the portal's accessibility checks), @asyncapi/parser (the AsyncAPI document's validator) and
 # swagger-ui-dist, pinned in package.json.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -72,6 +73,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/inbox", "notify"),
     ("/api/v1/webhooks", "notify"),
 )
+# 一企一档 (SPEC §22): audit builds the enterprise's file from what it holds (docs/DECISIONS.md
+# D-EFILE), so this one path under the enterprises prefix goes to audit.
+ENTERPRISE_FILE = re.compile(r"/api/v1/enterprises/[^/]+/file")
 # The work portal (portal/, its own process): its pages, assets and service worker under /portal,
 # plus these exact paths (docs/DECISIONS.md D22).
 PORTAL = "portal"
@@ -128,6 +132,8 @@ class RouteError(Exception):
 def route_for(path: str, query_string: bytes = b"") -> str | None:
     """The service that serves ``path``, or None for the gateway itself. Raises RouteError for an
     admin path whose ``service`` parameter is missing or unknown."""
+    if ENTERPRISE_FILE.fullmatch(path):
+        return "audit"
     for prefix, service in ROUTES:
         if _under(path, prefix):
             return service

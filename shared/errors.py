@@ -65,6 +65,7 @@ class ErrorCode(StrEnum):
     PRECONDITION_REQUIRED = "precondition_required"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    NOT_ACCEPTABLE = "not_acceptable"  # no representation the Accept header takes (一企一档: JSON, XLSX, PDF)
     VALIDATION_FAILED = "validation_failed"
     RATE_LIMITED = "rate_limited"
     INTERNAL_ERROR = "internal_error"
@@ -198,6 +199,7 @@ MESSAGES: dict[ErrorCode, Text] = {
     ),
     ErrorCode.PAYLOAD_TOO_LARGE: text("请求体过大", "Payload too large"),
     ErrorCode.BAD_XLSX: text("文件不是可读取的 XLSX 工作簿", "The file is not a readable XLSX workbook"),
+    ErrorCode.NOT_ACCEPTABLE: text("无法提供所请求的格式", "None of the requested formats can be produced"),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: text("请求体须为 application/json", "The request body must be application/json"),
     ErrorCode.VALIDATION_FAILED: text("请求数据未通过校验", "The request did not pass validation"),
     ErrorCode.RATE_LIMITED: text("请求过于频繁，请稍后再试", "Too many requests; try again later"),
@@ -349,6 +351,10 @@ class UnsupportedMediaType(DomainError):
     status, code = 415, ErrorCode.UNSUPPORTED_MEDIA_TYPE
 
 
+class NotAcceptable(DomainError):
+    status, code = 406, ErrorCode.NOT_ACCEPTABLE
+
+
 class ValidationFailed(DomainError):
     """422: a rule the input breaks; ``code`` names the rule."""
 
@@ -402,6 +408,7 @@ STATUS_CODES: dict[int, ErrorCode] = {
     403: ErrorCode.FORBIDDEN,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.NOT_ACCEPTABLE,
     409: ErrorCode.CONFLICT,
     412: ErrorCode.PRECONDITION_FAILED,
     413: ErrorCode.PAYLOAD_TOO_LARGE,

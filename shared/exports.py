@@ -162,3 +162,38 @@ def _ranked(accept: str | None, media: str) -> bool:
         weights.get("application/json", 0.0), weights.get("application/*", 0.0), weights.get("*/*", 0.0) * 0.99
     )
     return wanted > 0 and wanted >= json_q
+
+
+PDF_MEDIA_TYPE = "application/pdf"
+
+
+def negotiate(accept: str | None, offered: Sequence[str]) -> str | None:
+    """The media type of ``offered`` (the first is the default) that ``Accept`` ranks highest — a
+    type named outright beats a wildcard at the same weight; None when it takes none of them (406).
+    No ``Accept`` (or an empty one) takes anything."""
+    if not (accept or "").strip():
+        return offered[0]
+    weights: dict[str, float] = {}
+    for part in (accept or "").lower().split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        if not name:
+            continue
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = min(max(float(param[2:]), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        weights[name] = max(q, weights.get(name, 0.0))
+    best: tuple[float, int, int] | None = None
+    chosen: str | None = None
+    for index, media in enumerate(offered):
+        kind = media.split("/", 1)[0]
+        for specificity, key in ((2, media), (1, f"{kind}/*"), (0, "*/*")):
+            if key in weights:
+                rank = (weights[key], specificity, -index)
+                if weights[key] > 0 and (best is None or rank > best):
+                    best, chosen = rank, media
+                break
+    return chosen

@@ -13,9 +13,10 @@ import uuid
 
 import structlog
 
-from services.audit.models import AgencyView, Base, ContractView, EnterpriseView, trail_heads
+from services.audit.models import AgencyView, Base, ContractView, EnterpriseRiskStep, EnterpriseView, trail_heads
 from services.audit.models.attachments import storage_usage
 from shared.audit_trail import keep_head
+from shared.db import insert_ignore
 from shared.events.catalog import AgencyStatusChanged, ContractChanged, EnterpriseChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
@@ -119,4 +120,24 @@ async def on_enterprise(uow: UnitOfWork, event: CloudEvent) -> None:
         },
         key="uscc",
         event=event,
+    )
+    await _keep_risk(uow, event, data)
+
+
+async def _keep_risk(uow: UnitOfWork, event: CloudEvent, data: EnterpriseChanged) -> None:
+    """The risk history (一企一档, SPEC §22): the level at registration and each change, once per
+    enterprise version (a redelivery or an older event inserts nothing)."""
+    changed = data.previous_risk_level is not None and data.previous_risk_level != data.risk_level
+    if event.type not in (EventType.ENTERPRISE_REGISTERED, EventType.ENTERPRISE_RISK_CHANGED) and not changed:
+        return
+    await insert_ignore(
+        uow.session,
+        EnterpriseRiskStep.__table__,
+        {
+            "enterprise_uscc": data.uscc,
+            "version": data.version,
+            "risk_level": data.risk_level,
+            "previous_risk_level": data.previous_risk_level,
+            "at": event.time,
+        },
     )

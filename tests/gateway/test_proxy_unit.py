@@ -20,6 +20,10 @@ from tests.gateway.conftest import gateway_settings, running_gateway
         ("/api/v1/directory/agencies", b"", "registry"),
         ("/api/v1/policy", b"", "registry"),
         ("/api/v1/enterprises/by-uscc/x", b"", "enterprises"),
+        ("/api/v1/enterprises/1/file", b"", "audit"),  # 一企一档 (D-EFILE)
+        ("/api/v1/enterprises/1/files", b"", "enterprises"),
+        ("/api/v1/enterprises/1/file/x", b"", "enterprises"),
+        ("/api/v1/enterprises/1", b"", "enterprises"),
         ("/api/v1/contracts", b"", "contracts"),
         ("/api/v1/service-logs", b"", "audit"),
         ("/api/v1/hazards/1", b"", "audit"),

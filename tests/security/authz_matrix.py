@@ -137,6 +137,8 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/credit/agencies/{agency_id}/records": GOV_A,  # the bureau of the agency's district, the city
     # the enterprise's credit file (SPEC §19): the bureau of its district, the city, the enterprise itself
     "GET /api/v1/credit/enterprises/{enterprise_id}": READ_A | ENT_A,
+    # 一企一档 (SPEC §22, served by audit: D-EFILE): the bureau of its district, the city, the enterprise itself
+    "GET /api/v1/enterprises/{enterprise_id}/file": READ_A | ENT_A,
     # major-hazard supervision (SPEC §17): the case of world A's major hazard
     "GET /api/v1/supervision": BUREAUS,  # the bureaus' list, filtered to the district
     "GET /api/v1/supervision/{case_id}": READ_A | PARTIES_A,  # the case's agency and enterprise read it

@@ -8,6 +8,7 @@ from services.audit.api import (
     complaints,
     compliance,
     credit,
+    efile,
     hazards,
     listings,
     reports,
@@ -27,4 +28,5 @@ ROUTERS = (
     listings.router,
     reports.router,
     accidents.router,
+    efile.router,
 )

@@ -364,7 +364,7 @@ from services.audit.models import ecredit as ecredit  # noqa: E402  (the enterpr
 from services.audit.models.accidents import Accident, HazardStep  # noqa: E402
 from services.audit.models.attachments import Attachment, AttachmentRecord, AttachmentRef  # noqa: E402, F401
 from services.audit.models.listings import CreditListing, ListingOrgKind  # noqa: E402
-from services.audit.models.readmodels import AgencyView, ContractView, EnterpriseView  # noqa: E402
+from services.audit.models.readmodels import AgencyView, ContractView, EnterpriseRiskStep, EnterpriseView  # noqa: E402
 from services.audit.models.reports import Report, ReportCategory, ReportOutcome, ReportStep  # noqa: E402
 from services.audit.models.supervision import SupervisionCase  # noqa: E402
 
@@ -373,6 +373,7 @@ __all__ = [
     "AgencyView",
     "ContractView",
     "CreditListing",
+    "EnterpriseRiskStep",
     "EnterpriseView",
     "HazardStep",
     "ListingOrgKind",

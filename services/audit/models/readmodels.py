@@ -56,3 +56,17 @@ class EnterpriseView(Base, table=True):
     district_code: str = Field(max_length=12)
     risk_level: str = Field(max_length=10)
     updated_at: datetime = Field(sa_type=TS)
+
+
+class EnterpriseRiskStep(Base, table=True):
+    """One step of an enterprise's risk history (一企一档, SPEC §22): its level when audit first saw
+    it, then each ``enterprise.risk_changed`` (one row per enterprise version; kept by
+    ``services.audit.consumers``)."""
+
+    __tablename__ = "enterprise_risk_step"
+
+    enterprise_uscc: str = Field(primary_key=True, max_length=18)
+    version: int = Field(primary_key=True)
+    risk_level: str = Field(max_length=10)
+    previous_risk_level: str | None = Field(default=None, max_length=10)
+    at: datetime = Field(sa_type=TS)
