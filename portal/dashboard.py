@@ -17,7 +17,6 @@ from portal.api import Api as Upstream
 from portal.svg import bar_chart, stacked_bar_chart
 from shared.reference import load_jurisdiction
 
-MAX_ITEMS = 5000
 QUEUE_ROWS = 50
 
 
@@ -43,14 +42,6 @@ class DashboardData:
     problems: list[str] = field(default_factory=list)
     truncated: bool = False
     unauthorized: bool = False
-
-
-def _by(items: list[dict[str, Any]], key: str, district_key: str = "district_code") -> dict[str, Counter[str]]:
-    """``{district: Counter(key value)}``."""
-    out: dict[str, Counter[str]] = defaultdict(Counter)
-    for item in items:
-        out[str(item.get(district_key) or "")][str(item.get(key) or "")] += 1
-    return out
 
 
 def _chart(
@@ -112,8 +103,7 @@ def _sum(per_district: dict[str, Counter[str]], status: str | None = None) -> in
 async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> DashboardData:
     """The figures from the services' count endpoints (one ``GROUP BY`` each, docs/PORTAL.md,
     DECISIONS D-COUNTS), the audit service's per-district counts (``GET /api/v1/compliance/summary``)
-    and the queues' first pages; only the public directory (grades) is still read as a list (up to
-    ``MAX_ITEMS``)."""
+    and the queues' first pages: a constant number of calls, whatever the number of rows."""
     city, districts, only = _scope(role, district, lang)
 
     def t(key: str, **p: Any) -> str:
@@ -128,7 +118,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
     results, errors = await up.gather(
         {
             "agencies": up.get("/api/v1/agencies/counts", {"by": "district,status", **scope_param}),
-            "directory": up.collect("/api/v1/directory/agencies", {}, max_items=MAX_ITEMS),
+            "directory": up.get("/api/v1/directory/counts", {"by": "district,grade"}),
             "contracts": up.get("/api/v1/contracts/counts", {"by": "district,status", **scope_param}),
             "expiring": up.get(
                 "/api/v1/contracts/counts",
@@ -148,9 +138,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         """A district bureau: its district only, whatever a list returned."""
         return [i for i in rows if not only or str(i.get("district_code") or "") == only]
 
-    found, truncated = results.get("directory", ([], False))
-    data.truncated = bool(truncated)
-    directory = mine(list(found))
+    grades = _counted(results.get("directory"), "grade", only)
     by_status = _counted(results.get("agencies"), "status", only)
     contract_status = _counted(results.get("contracts"), "status", only)
     expiring = _counted(results.get("expiring"), "status", only)
@@ -194,7 +182,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
             _chart(
                 "grades",
                 t("agencies_by_grade"),
-                _by(directory, "grade"),
+                grades,
                 list(labels.GRADES),
                 "grade",
                 districts,

@@ -172,6 +172,8 @@ class FakePlatform:
             return httpx.Response(200, json={})
         if any(t in auth for t in self.refused_tokens):
             return httpx.Response(401, json={"title": "Unauthorized"})
+        if path in ("/api/v1/agencies/counts", "/api/v1/contracts/counts", "/api/v1/directory/counts"):
+            return self.counts(request)
         if path == "/api/v1/directory/agencies":
             items = directory_items()
             if params.get("grade"):
@@ -188,8 +190,6 @@ class FakePlatform:
             return httpx.Response(200, json=json.loads(open("shared/data/policy.json", encoding="utf-8").read()))
         if not auth:
             return httpx.Response(401, json={"title": "Unauthorized"})
-        if path in ("/api/v1/agencies/counts", "/api/v1/contracts/counts"):
-            return self.counts(request)
         if path == "/api/v1/agencies":
             return httpx.Response(
                 200,
@@ -339,10 +339,13 @@ class FakePlatform:
     def counts(self, request: httpx.Request) -> httpx.Response:
         """The count endpoints (D-COUNTS) over this fake's own list: its items, filtered and grouped."""
         params = dict(request.url.params)
+        if not request.headers.get("authorization") and "/directory/" not in request.url.path:
+            return httpx.Response(401, json={"title": "Unauthorized"})
         by = params.get("by", "district,status").split(",")
-        if any(b not in ("district", "status") for b in by):
+        if any(b not in ("district", "status", "grade") for b in by):
             return httpx.Response(422, json={"title": "Invalid dimensions to count by"})
-        url = request.url.copy_with(path=request.url.path.removesuffix("/counts"), query=b"limit=1000000")
+        listed = request.url.path.removesuffix("/counts") + ("/agencies" if "/directory/" in request.url.path else "")
+        url = request.url.copy_with(path=listed, query=b"limit=1000000")
         listing = self.handler(httpx.Request("GET", url, headers=request.headers))
         self.calls.pop()  # the fake's own look-up is no upstream call
         groups: dict[tuple[str, ...], int] = {}

@@ -76,3 +76,24 @@ async def test_by_is_validated(sqlite_backend):
             r = await client.get(PATH, params=params, headers=admin())
             assert r.status_code == 422, (params, r.text)
         assert (await client.get(PATH, headers=admin())).json()["by"] == ["district", "status"]
+
+
+async def test_the_public_directory_counted_by_district_and_grade(backend):
+    async with running(app_for(backend.settings())) as client:
+        await agency_in(client, "approved", agency_body(district="440703", service_districts=["440703", "440704"]))
+        await agency_in(client, "approved", agency_body(district="440705", service_districts=["440705"]))
+        await agency_in(client, "submitted", agency_body(district="440703"))  # not listed
+        r = await client.get("/api/v1/directory/counts", params={"by": "district,grade"})  # public
+        assert r.status_code == 200, r.text
+        body = r.json()
+        listed = (await client.get("/api/v1/directory/agencies", params={"limit": 200})).json()["items"]
+        assert body["total"] == len(listed) == 2
+        grades = {i["grade"] for i in listed}
+        assert {(i["district"], i["grade"]) for i in body["items"]} == {("440703", g) for g in grades} | {
+            ("440705", g) for g in grades
+        }
+        served = (await client.get("/api/v1/directory/counts", params={"by": "district", "district": "440704"})).json()
+        assert as_map(served) == {("440703",): 1}  # the filter is the served district, like the list's
+        for by in ("status", "grade,grade", ""):
+            r = await client.get("/api/v1/directory/counts", params={"by": by})
+            assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", by

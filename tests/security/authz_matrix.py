@@ -44,6 +44,7 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/policy": PUBLIC,
     "GET /api/v1/directory/agencies": PUBLIC,
     "GET /api/v1/directory/agencies/{agency_id}": PUBLIC,  # agency A is listed: 200 for anyone
+    "GET /api/v1/directory/counts": PUBLIC,  # the public list counted (D-COUNTS)
     "GET /api/v1/directory/changes": PUBLIC,  # the list's history (SPEC §21)
     "GET /api/v1/directory/changes.atom": PUBLIC,
     "POST /api/v1/accounts": PUBLIC,  # sign-up

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from services.registry import service
-from services.registry.api import changes
+from services.registry.api import changes, directory_counts
 from services.registry.models import Agency, AgencyDocument, AgencyEngagement
 from services.registry.repository import DirectoryFilters
 from services.registry.schemas import (
@@ -395,4 +395,4 @@ async def directory_feed(
     return Response(document, media_type=ATOM_TYPE, headers={"Cache-Control": "public, max-age=60"})
 
 
-ROUTERS = [policy_router, agencies, changes.router, public]
+ROUTERS = [policy_router, agencies, changes.router, directory_counts.router, public]

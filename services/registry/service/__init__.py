@@ -14,6 +14,7 @@ transaction each, no HTTP types; they return ORM rows or domain objects.
 """
 
 from services.registry.service.changes import file_change, list_changes, review_change
+from services.registry.service.directory import count as count_directory
 from services.registry.service.directory import detail as directory_detail
 from services.registry.service.directory import export_rows as export_directory
 from services.registry.service.directory import page as directory_page
@@ -28,6 +29,7 @@ __all__ = [
     "add_document",
     "authorize_upload",
     "count_agencies",
+    "count_directory",
     "create_agency",
     "declare",
     "directory_changes",
