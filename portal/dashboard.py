@@ -17,7 +17,6 @@ from portal.api import Api as Upstream
 from portal.svg import bar_chart, stacked_bar_chart
 from shared.reference import load_jurisdiction
 
-MAX_ITEMS = 5000
 QUEUE_ROWS = 50
 
 
@@ -43,14 +42,6 @@ class DashboardData:
     problems: list[str] = field(default_factory=list)
     truncated: bool = False
     unauthorized: bool = False
-
-
-def _by(items: list[dict[str, Any]], key: str, district_key: str = "district_code") -> dict[str, Counter[str]]:
-    """``{district: Counter(key value)}``."""
-    out: dict[str, Counter[str]] = defaultdict(Counter)
-    for item in items:
-        out[str(item.get(district_key) or "")][str(item.get(key) or "")] += 1
-    return out
 
 
 def _chart(
@@ -92,11 +83,27 @@ def _scope(role: str, district: str | None, lang: str) -> tuple[bool, list[tuple
     return False, [(district, labels.district_name(district, lang))], district
 
 
+def _counted(body: Any, key: str, only: str | None) -> dict[str, Counter[str]]:
+    """A count endpoint's answer (``{by: [district, key], items: [...]}``) as ``{district: Counter}``."""
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for item in (body.get("items") if isinstance(body, dict) else None) or []:
+        if not isinstance(item, dict):
+            continue
+        code = str(item.get("district") or "")
+        if only and code != only:
+            continue
+        out[code][str(item.get(key) or "")] += int(item.get("count") or 0)
+    return out
+
+
+def _sum(per_district: dict[str, Counter[str]], status: str | None = None) -> int:
+    return sum(c[status] if status else sum(c.values()) for c in per_district.values())
+
+
 async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> DashboardData:
-    """The figures from the services' lists and the audit service's per-district counts
-    (``GET /api/v1/compliance/summary``). Registry and contracts have no count endpoint yet: their
-    lists are read in full (up to ``MAX_ITEMS``) — the count endpoints the dashboard needs are in
-    docs/PORTAL.md."""
+    """The figures from the services' count endpoints (one ``GROUP BY`` each, docs/PORTAL.md,
+    DECISIONS D-COUNTS), the audit service's per-district counts (``GET /api/v1/compliance/summary``)
+    and the queues' first pages: a constant number of calls, whatever the number of rows."""
     city, districts, only = _scope(role, district, lang)
 
     def t(key: str, **p: Any) -> str:
@@ -106,12 +113,20 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         city=city, districts=districts, scope=t("scope_city") if city else t("scope_district", name=districts[0][1])
     )
     scope_param = {"district": only} if only else {}
+    soon = (date.today() + timedelta(days=31)).isoformat()  # end_date <= today + 30 days
+    queue = {"limit": QUEUE_ROWS, **scope_param}
     results, errors = await up.gather(
         {
-            "agencies": up.collect("/api/v1/agencies", scope_param, max_items=MAX_ITEMS),
-            "directory": up.collect("/api/v1/directory/agencies", {}, max_items=MAX_ITEMS),
-            "contracts": up.collect("/api/v1/contracts", scope_param, max_items=MAX_ITEMS),
+            "agencies": up.get("/api/v1/agencies/counts", {"by": "district,status", **scope_param}),
+            "directory": up.get("/api/v1/directory/counts", {"by": "district,grade"}),
+            "contracts": up.get("/api/v1/contracts/counts", {"by": "district,status", **scope_param}),
+            "expiring": up.get(
+                "/api/v1/contracts/counts",
+                {"by": "district,status", "status": "active", "ending_before": soon, **scope_param},
+            ),
             "summary": up.get("/api/v1/compliance/summary"),
+            "filings": up.page("/api/v1/agencies", {"status": "submitted", **queue}),
+            "contract_queue": up.page("/api/v1/contracts", {"status": "filing", **queue}),
             "complaints": up.page("/api/v1/complaints", {"status": "received", "limit": QUEUE_ROWS}),
         }
     )
@@ -119,17 +134,15 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         data.unauthorized = True
         return data
 
-    def items(name: str) -> list[dict[str, Any]]:
-        found, truncated = results.get(name, ([], False))
-        data.truncated = data.truncated or bool(truncated)
-        if only:  # a district bureau: its district only, whatever a list returned
-            found = [i for i in found if str(i.get("district_code") or "") == only]
-        return list(found)
+    def mine(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A district bureau: its district only, whatever a list returned."""
+        return [i for i in rows if not only or str(i.get("district_code") or "") == only]
 
-    agencies, directory, contracts = items("agencies"), items("directory"), items("contracts")
-    received = [
-        c for c in (results.get("complaints") or ([], None))[0] if not only or str(c.get("district_code") or "") == only
-    ]
+    grades = _counted(results.get("directory"), "grade", only)
+    by_status = _counted(results.get("agencies"), "status", only)
+    contract_status = _counted(results.get("contracts"), "status", only)
+    expiring = _counted(results.get("expiring"), "status", only)
+    received = mine((results.get("complaints") or ([], None))[0])
     per_district: dict[str, dict[str, Any]] = {}
     if "summary" not in errors and isinstance(results.get("summary"), dict):
         per_district = {
@@ -141,7 +154,10 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         "agencies": t("agencies_by_status"),
         "directory": t("agencies_by_grade"),
         "contracts": t("contracts_by_status"),
+        "expiring": t("tile_expiring"),
         "summary": t("hazards") + "、" + t("complaints") + "、" + t("missed_visits"),
+        "filings": t("queue_filings"),
+        "contract_queue": t("queue_contracts"),
         "complaints": t("queue_complaints"),
     }
     names = sorted({what[n] for n in errors})
@@ -153,7 +169,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
             _chart(
                 "agencies",
                 t("agencies_by_status"),
-                _by(agencies, "status"),
+                by_status,
                 list(labels.AGENCY_STATUS),
                 "agency_status",
                 districts,
@@ -166,7 +182,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
             _chart(
                 "grades",
                 t("agencies_by_grade"),
-                _by(directory, "grade"),
+                grades,
                 list(labels.GRADES),
                 "grade",
                 districts,
@@ -179,7 +195,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
             _chart(
                 "contracts",
                 t("contracts_by_status"),
-                _by(contracts, "status"),
+                contract_status,
                 list(labels.CONTRACT_STATUS),
                 "contract_status",
                 districts,
@@ -249,17 +265,11 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
             )
         return out
 
-    tile("approved", t("tile_approved"), sum(1 for a in agencies if a.get("status") == "approved"), "agencies")
-    tile("submitted", t("queue_filings"), sum(1 for a in agencies if a.get("status") == "submitted"), "agencies")
-    tile("active", t("tile_active"), sum(1 for c in contracts if c.get("status") == "active"), "contracts")
-    tile("filing", t("queue_contracts"), sum(1 for c in contracts if c.get("status") == "filing"), "contracts")
-    soon = (date.today() + timedelta(days=30)).isoformat()
-    tile(
-        "expiring",
-        t("tile_expiring"),
-        sum(1 for c in contracts if c.get("status") == "active" and str(c.get("end_date") or "9999") <= soon),
-        "contracts",
-    )
+    tile("approved", t("tile_approved"), _sum(by_status, "approved"), "agencies")
+    tile("submitted", t("queue_filings"), _sum(by_status, "submitted"), "agencies")
+    tile("active", t("tile_active"), _sum(contract_status, "active"), "contracts")
+    tile("filing", t("queue_contracts"), _sum(contract_status, "filing"), "contracts")
+    tile("expiring", t("tile_expiring"), _sum(expiring, "active"), "expiring")
     tile("open_hazards", t("tile_open_hazards"), total("hazards", "open"), "summary")
     tile("overdue_hazards", t("tile_overdue_hazards"), total("hazards", "overdue"), "summary")
     tile("major_open", t("tile_major_open"), total("major_hazards_open"), "summary")
@@ -267,16 +277,18 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
     tile("complaints_overdue", t("tile_complaints_overdue"), total("complaints_overdue"), "summary")
     tile("missed", t("missed_visits"), total("missed_visits"), "summary")
 
+    # the queues: their first page; their totals from the counts (the list's own length if those failed)
     queues = {
-        "filings": ("agencies", [a for a in agencies if a.get("status") == "submitted"]),
-        "contracts": ("contracts", [c for c in contracts if c.get("status") == "filing"]),
-        "complaints": ("complaints", received),
+        "filings": ("filings", "submitted", by_status, "agencies"),
+        "contracts": ("contract_queue", "filing", contract_status, "contracts"),
     }
-    for key, (source, rows_) in queues.items():
+    for key, (source, status, counted, counts_source) in queues.items():
         if source in errors:
             continue
-        data.queue_totals[key] = (
-            len(rows_) if key != "complaints" or "summary" in errors else total("complaints", "received")
-        )
+        rows_ = [r for r in mine((results.get(source) or ([], None))[0]) if r.get("status") == status]
+        data.queue_totals[key] = _sum(counted, status) if counts_source not in errors else len(rows_)
         data.queues[key] = rows_[:QUEUE_ROWS]
+    if "complaints" not in errors:
+        data.queue_totals["complaints"] = len(received) if "summary" in errors else total("complaints", "received")
+        data.queues["complaints"] = received[:QUEUE_ROWS]
     return data

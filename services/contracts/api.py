@@ -4,6 +4,7 @@ its ``response_model`` with the ETag."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -24,6 +25,7 @@ from services.contracts.service import ContractList
 from services.contracts.states import ContractStatus
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
+from shared.counts import Counts, by_param
 from shared.http import IfMatch, with_etag
 from shared.pagination import PageParams, page_params
 from shared.reference import USCC
@@ -83,6 +85,21 @@ async def list_contracts(
         enterprise_uscc=enterprise_uscc,
         district=district,
         risk_flagged=risk_flagged,
+    )
+
+
+@router.get("/counts", response_model=Counts, responses=ERRORS, summary="托管协议计数 / count contracts")
+async def count_contracts(
+    uow: UoW,
+    _: CurrentPrincipal,
+    by: Annotated[list[str], Depends(by_param("district", "status"))],
+    status: Annotated[ContractStatus | None, Query()] = None,
+    district: Annotated[str | None, Query(max_length=12, pattern=r"^\d{6}$")] = None,
+    ending_before: Annotated[date | None, Query(description="终止日期早于 / ending before")] = None,
+    risk_flagged: Annotated[bool | None, Query(description="只数被风险标记的协议 / flagged only")] = None,
+) -> Counts:
+    return await service.count_contracts(
+        uow, by=by, status=status, district=district, ending_before=ending_before, risk_flagged=risk_flagged
     )
 
 

@@ -47,8 +47,9 @@ from services.contracts.states import (
     NOTIFY_EXPIRING,
     ContractStatus,
 )
-from shared import scopes
+from shared import counts, scopes
 from shared.auth import Principal
+from shared.counts import Counts
 from shared.db import next_in_sequence
 from shared.errors import Forbidden
 from shared.events.catalog import CreditListingChanged
@@ -131,6 +132,26 @@ class Contracts(Repository[Contract]):
         stmt = keyset(stmt, [CONTRACTS.c.id], params, descending=True, convert=[uuid.UUID])
         rows = (await self.session.execute(stmt)).scalars().all()
         return page_of(rows, params, lambda c: [str(c.id)])
+
+    async def counts(
+        self,
+        principal: Principal,
+        by: list[str],
+        *,
+        as_of: datetime,
+        status: ContractStatus | None = None,
+        district: str | None = None,
+        ending_before: date | None = None,
+        risk_flagged: bool | None = None,
+    ) -> Counts:
+        """The contracts the principal may see, counted by ``by`` (one ``GROUP BY``), filtered as the list."""
+        c = CONTRACTS.c
+        filters = {c.status: status, c.district_code: district, c.risk_flagged: risk_flagged}
+        where = [self.readable(principal), *(column == value for column, value in filters.items() if value is not None)]
+        if ending_before is not None:
+            where.append(c.end_date < ending_before)
+        stmt = counts.grouped({"district": c.district_code, "status": c.status}, by, *where)
+        return await counts.counted(self.session, stmt, by, as_of=as_of)
 
     async def locked(self, *where: sa.ColumnElement[bool]) -> list[Contract]:
         """Contracts meeting ``where``, locked, with their signatures (event cascades)."""

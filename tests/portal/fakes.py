@@ -210,6 +210,8 @@ class FakePlatform:
             return httpx.Response(200, json={})
         if any(t in auth for t in self.refused_tokens):
             return httpx.Response(401, json={"title": "Unauthorized"})
+        if path in ("/api/v1/agencies/counts", "/api/v1/contracts/counts", "/api/v1/directory/counts"):
+            return self.counts(request)
         if path == "/api/v1/directory/agencies":
             items = directory_items()
             if params.get("grade"):
@@ -630,6 +632,34 @@ class FakePlatform:
                 self.members = [m for m in self.members if m["id"] != path.rsplit("/", 1)[1]]
                 return httpx.Response(204)
         return httpx.Response(404, json={"title": "Not found"})
+
+    def counts(self, request: httpx.Request) -> httpx.Response:
+        """The count endpoints (D-COUNTS) over this fake's own list: its items, filtered and grouped."""
+        params = dict(request.url.params)
+        if not request.headers.get("authorization") and "/directory/" not in request.url.path:
+            return httpx.Response(401, json={"title": "Unauthorized"})
+        by = params.get("by", "district,status").split(",")
+        if any(b not in ("district", "status", "grade") for b in by):
+            return httpx.Response(422, json={"title": "Invalid dimensions to count by"})
+        listed = request.url.path.removesuffix("/counts") + ("/agencies" if "/directory/" in request.url.path else "")
+        url = request.url.copy_with(path=listed, query=b"limit=1000000")
+        listing = self.handler(httpx.Request("GET", url, headers=request.headers))
+        self.calls.pop()  # the fake's own look-up is no upstream call
+        groups: dict[tuple[str, ...], int] = {}
+        for item in listing.json()["items"]:
+            if params.get("status") and item.get("status") != params["status"]:
+                continue
+            if params.get("district") and item.get("district_code") != params["district"]:
+                continue
+            if params.get("ending_before") and not str(item.get("end_date") or "9999") < params["ending_before"]:
+                continue
+            key = tuple(str(item.get("district_code") if b == "district" else item.get(b)) for b in by)
+            groups[key] = groups.get(key, 0) + 1
+        items = [{**dict(zip(by, key, strict=True)), "count": n} for key, n in sorted(groups.items())]
+        return httpx.Response(
+            200,
+            json={"by": by, "as_of": "2026-12-01T08:00:00Z", "items": items, "total": sum(groups.values())},
+        )
 
     def app(self) -> FastAPI:
         return create_app(self.settings, transport=httpx.MockTransport(self.handler))

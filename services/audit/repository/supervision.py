@@ -13,8 +13,9 @@ from sqlmodel import col
 from services.audit.models import SupervisionCase
 from services.audit.repository import AuditRepository, Listing, of_agency
 from services.audit.states import SupervisionStatus
-from shared import scopes
+from shared import counts, scopes
 from shared.auth import Principal
+from shared.counts import Counts
 from shared.errors import Forbidden
 from shared.i18n import text
 from shared.pagination import PageParams
@@ -47,6 +48,31 @@ class SupervisionCases(AuditRepository[SupervisionCase]):
         if district:
             stmt = stmt.where(col(SupervisionCase.district_code) == district)
         return await self.page(stmt, page)
+
+    async def counts(
+        self,
+        principal: Principal,
+        by: list[str],
+        *,
+        as_of: datetime,
+        status: SupervisionStatus | None,
+        district: str | None,
+        overdue_ack: list[SupervisionStatus] | None,
+    ) -> Counts:
+        """The list's cases counted by ``by`` (one ``GROUP BY``); ``overdue_ack``: only those still in
+        these statuses (not acknowledged) past ``ack_due_at``."""
+        if district and principal.role == Role.BUREAU and not scopes.governs(principal, district):
+            raise Forbidden(text("无权查看其他区县的督办案件", "You may not see another district's supervision cases"))
+        c = sa.inspect(SupervisionCase).local_table.c
+        where = [self.readable(principal)]
+        if status:
+            where.append(c.status == status)
+        if district:
+            where.append(c.district_code == district)
+        if overdue_ack is not None:
+            where += [c.status.in_(overdue_ack), c.ack_due_at < as_of]
+        stmt = counts.grouped({"district": c.district_code, "status": c.status}, by, *where)
+        return await counts.counted(self.session, stmt, by, as_of=as_of)
 
     async def unacknowledged_past_due(self, as_of: datetime, *, statuses: list[SupervisionStatus]) -> list[uuid.UUID]:
         """Cases in ``statuses`` (the escalation's sources), not escalated yet, past ``ack_due_at``."""

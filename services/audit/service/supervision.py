@@ -28,6 +28,7 @@ from services.audit.states import (
     SupervisionStatus,
 )
 from shared.clock import as_utc
+from shared.counts import Counts
 from shared.errors import Conflict, ErrorCode, FieldError, Forbidden, ValidationFailed
 from shared.events.catalog import EventType
 from shared.http import Precondition
@@ -145,6 +146,25 @@ async def list_cases(
         raise Forbidden(text("督办案件列表仅供监管部门查看", "The list of supervision cases is for the bureaus"))
     async with uow.read() as session:
         return await SupervisionCases(session).listing(uow.principal, status=status, district=district, page=page)
+
+
+async def count_cases(
+    uow: UnitOfWork,
+    *,
+    by: list[str],
+    status: SupervisionStatus | None,
+    district: str | None,
+    overdue_ack: bool,
+) -> Counts:
+    """The bureaus' list counted (docs/PORTAL.md); ``overdue_ack``: the cases the sweep escalates —
+    not acknowledged by ``ack_due_at``."""
+    if uow.principal.role not in LISTS_SUPERVISION:
+        raise Forbidden(text("督办案件列表仅供监管部门查看", "The list of supervision cases is for the bureaus"))
+    unacknowledged = sorted(SUPERVISION.sources_of(ESCALATE)) if overdue_ack else None
+    async with uow.read() as session:
+        return await SupervisionCases(session).counts(
+            uow.principal, by, as_of=uow.now, status=status, district=district, overdue_ack=unacknowledged
+        )
 
 
 async def escalate_unacknowledged(uow: UnitOfWork, *, as_of: datetime) -> int:

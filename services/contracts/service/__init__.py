@@ -23,7 +23,7 @@ from services.contracts.service.lifecycle import (
     submit_for_filing,
     terminate_contract,
 )
-from services.contracts.service.reading import ContractList, get_contract, list_contracts
+from services.contracts.service.reading import ContractList, count_contracts, get_contract, list_contracts
 from services.contracts.service.schedule import DUE_STEPS, due, take_due_step
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "ContractList",
     "amend_contract",
     "cancel_contract",
+    "count_contracts",
     "create_contract",
     "due",
     "follow_agency",

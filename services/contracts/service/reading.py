@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 from services.contracts.models import Contract
 from services.contracts.repository import Contracts
 from services.contracts.states import ContractStatus
+from shared.counts import Counts
 from shared.pagination import PageParams
 from shared.uow import UnitOfWork
 
@@ -44,3 +46,25 @@ async def list_contracts(
             risk_flagged=risk_flagged,
         )
     return ContractList(items=items, next_cursor=cursor)
+
+
+async def count_contracts(
+    uow: UnitOfWork,
+    *,
+    by: list[str],
+    status: ContractStatus | None = None,
+    district: str | None = None,
+    ending_before: date | None = None,
+    risk_flagged: bool | None = None,
+) -> Counts:
+    """The list's rows counted (docs/PORTAL.md): the same scope and filters as ``list_contracts``."""
+    async with uow.read():
+        return await Contracts(uow.session).counts(
+            uow.principal,
+            by,
+            as_of=uow.now,
+            status=status,
+            district=district,
+            ending_before=ending_before,
+            risk_flagged=risk_flagged,
+        )

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from services.registry import service
-from services.registry.api import changes
+from services.registry.api import changes, directory_counts
 from services.registry.models import Agency, AgencyDocument, AgencyEngagement
 from services.registry.repository import DirectoryFilters
 from services.registry.schemas import (
@@ -39,6 +39,7 @@ from services.registry.states import REGULATORY_ACTS, AgencyStatus
 from shared import exports
 from shared.app import RuntimeDep, UoW
 from shared.auth import CurrentPrincipal, PendingOrgPrincipal
+from shared.counts import Counts, by_param
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from shared.http import IfMatch, stored_file, with_etag
 from shared.i18n import text
@@ -117,6 +118,26 @@ async def list_agencies(
         uow, status=status, district=_district(district, "district"), params=params
     )
     return Page[AgencyRead](items=[AgencyRead.model_validate(a) for a in items], next_cursor=cursor)
+
+
+@agencies.get("/counts", response_model=Counts, summary="机构备案计数 / count filings by district and status")
+async def count_agencies(
+    uow: UoW,
+    _: CurrentPrincipal,
+    by: Annotated[list[str], Depends(by_param("district", "status"))],
+    status: AgencyStatus | None = None,
+    district: Annotated[str | None, Query(max_length=12)] = None,
+    noncompliant: bool | None = None,
+    valid_until_before: date | None = None,
+) -> Counts:
+    return await service.count_agencies(
+        uow,
+        by=by,
+        status=status,
+        district=_district(district, "district"),
+        noncompliant=noncompliant,
+        valid_until_before=valid_until_before,
+    )
 
 
 # Whom the record is for decides its shape: the full record first, the public profile otherwise.
@@ -366,4 +387,4 @@ async def directory_feed(
     return Response(document, media_type=ATOM_TYPE, headers={"Cache-Control": "public, max-age=60"})
 
 
-ROUTERS = [policy_router, agencies, changes.router, public]
+ROUTERS = [policy_router, agencies, changes.router, directory_counts.router, public]

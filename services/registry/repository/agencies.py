@@ -31,8 +31,9 @@ from services.registry.models import (
     FilingSequence,
 )
 from services.registry.states import AgencyStatus
-from shared import scopes
+from shared import counts, scopes
 from shared.auth import Principal
+from shared.counts import Counts
 from shared.db import insert_ignore, next_in_sequence
 from shared.errors import ErrorCode, Forbidden, NotFound
 from shared.i18n import text
@@ -120,6 +121,33 @@ class Agencies(Repository[Agency]):
             .all()
         )
         return page_of(rows, params, key=lambda a: [a.id])
+
+    async def counts(
+        self,
+        principal: Principal,
+        by: list[str],
+        *,
+        as_of: datetime,
+        status: AgencyStatus | None = None,
+        district: str | None = None,
+        noncompliant: bool | None = None,
+        valid_until_before: date | None = None,
+    ) -> Counts:
+        """The filings ``principal`` may list, counted by ``by`` (one ``GROUP BY``); the list's filters."""
+        if principal.role not in LISTERS:
+            raise Forbidden(text("无权查看机构备案列表", "You may not list agency filings"))
+        t = Agency.__table__.c
+        where = [self.readable(principal)]
+        if status:
+            where.append(t.status == status)
+        if district:
+            where.append(t.district_code == district)
+        if noncompliant is not None:
+            where.append(t.noncompliant.is_(noncompliant))
+        if valid_until_before:
+            where.append(t.valid_until < valid_until_before)
+        stmt = counts.grouped({"district": t.district_code, "status": t.status}, by, *where)
+        return await counts.counted(self.session, stmt, by, as_of=as_of)
 
     async def due_to_expire(self, as_of: date) -> list[uuid.UUID]:
         """Approved filings whose validity ended before ``as_of``."""

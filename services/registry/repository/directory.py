@@ -27,6 +27,8 @@ from services.registry.models import (
 )
 from services.registry.repository.agencies import cursor_uuid
 from services.registry.states import AgencyStatus, ListChange
+from shared import counts
+from shared.counts import Counts
 from shared.events.catalog import CreditListingChanged
 from shared.ids import new_id
 from shared.pagination import PageParams, keyset, page_of
@@ -274,6 +276,15 @@ class Directory:
         )
         rows = (await self.session.execute(stmt)).all()
         return page_of(rows, params, key=lambda r: [r.agency_id])
+
+    async def counts(
+        self, filters: DirectoryFilters, by: list[str], *, as_of: datetime, start_score: int, start_grade: str
+    ) -> Counts:
+        """The listed agencies matching ``filters`` (served district, industry), counted by ``by``
+        (``district``: the agency's own district, as the directory's rows) — one ``GROUP BY``."""
+        q = self._query(filters, start_score=start_score, start_grade=start_grade).subquery("listed")
+        stmt = counts.grouped({"district": q.c.district_code, "grade": q.c.grade}, by)
+        return await counts.counted(self.session, stmt, by, as_of=as_of)
 
     async def everything(self, filters: DirectoryFilters, *, start_score: int, start_grade: str) -> list[sa.Row[Any]]:
         e = DirectoryEntry.__table__

@@ -14,12 +14,13 @@ transaction each, no HTTP types; they return ORM rows or domain objects.
 """
 
 from services.registry.service.changes import file_change, list_changes, review_change
+from services.registry.service.directory import count as count_directory
 from services.registry.service.directory import detail as directory_detail
 from services.registry.service.directory import export_rows as export_directory
 from services.registry.service.directory import page as directory_page
 from services.registry.service.documents import add_document, authorize_upload, document_for_download
 from services.registry.service.engagements import declare, list_engagements
-from services.registry.service.filing import create_agency, get_agency, list_agencies, update_agency
+from services.registry.service.filing import count_agencies, create_agency, get_agency, list_agencies, update_agency
 from services.registry.service.history import feed as directory_feed
 from services.registry.service.history import page as directory_changes
 from services.registry.service.review import expire, regulate, review, submit
@@ -27,6 +28,8 @@ from services.registry.service.review import expire, regulate, review, submit
 __all__ = [
     "add_document",
     "authorize_upload",
+    "count_agencies",
+    "count_directory",
     "create_agency",
     "declare",
     "directory_changes",

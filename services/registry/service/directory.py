@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from services.registry.repository import Directory, DirectoryFilters
+from shared.counts import Counts
 from shared.errors import NotFound
 from shared.i18n import current_language, text
 from shared.pagination import PageParams
@@ -108,6 +109,12 @@ async def page(uow: UnitOfWork, *, filters: DirectoryFilters, params: PageParams
     async with uow.read():
         rows, cursor = await Directory(uow.session).page(filters, params, **start_credit(uow.policy))
     return [Listing.of(r, uow.policy) for r in rows], cursor
+
+
+async def count(uow: UnitOfWork, *, filters: DirectoryFilters, by: list[str]) -> Counts:
+    """The public directory counted (docs/PORTAL.md): the list's rows and filters, by district and grade."""
+    async with uow.read():
+        return await Directory(uow.session).counts(filters, by, as_of=uow.now, **start_credit(uow.policy))
 
 
 async def export_rows(uow: UnitOfWork, *, filters: DirectoryFilters) -> Sequence[list[Any]]:

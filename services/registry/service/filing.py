@@ -25,6 +25,7 @@ from services.registry.models import Agency, AgencyStaff
 from services.registry.repository import Agencies
 from services.registry.schemas import AgencyCreate, AgencyUpdate, StaffIn
 from services.registry.states import AGENCY, UPDATE, AgencyStatus
+from shared.counts import Counts
 from shared.errors import Conflict, ErrorCode, FieldError
 from shared.http import Precondition
 from shared.i18n import text
@@ -127,6 +128,28 @@ async def list_agencies(
 ) -> tuple[list[Agency], str | None]:
     async with uow.read():
         return await Agencies(uow.session).page(uow.principal, params, status=status, district=district)
+
+
+async def count_agencies(
+    uow: UnitOfWork,
+    *,
+    by: list[str],
+    status: AgencyStatus | None,
+    district: str | None,
+    noncompliant: bool | None,
+    valid_until_before: date | None,
+) -> Counts:
+    """The list's rows counted (docs/PORTAL.md): the same scope and filters as ``list_agencies``."""
+    async with uow.read():
+        return await Agencies(uow.session).counts(
+            uow.principal,
+            by,
+            as_of=uow.now,
+            status=status,
+            district=district,
+            noncompliant=noncompliant,
+            valid_until_before=valid_until_before,
+        )
 
 
 async def update_agency(uow: UnitOfWork, *, agency_id: uuid.UUID, data: AgencyUpdate, if_match: Precondition) -> Agency:
