@@ -88,7 +88,11 @@ class Api:
             headers["X-Forwarded-For"] = self.address
         if self.request_id:
             headers["X-Request-ID"] = self.request_id
-        headers.update(extra or {})
+        for name, value in (extra or {}).items():
+            # A header from a form (If-Match from a hidden version, an idempotency key) that is not
+            # printable ASCII cannot be sent: it is sent as a value that matches nothing, so the API
+            # answers its own problem (412, 400) instead of the page failing.
+            headers[name] = value if value.isascii() and value.isprintable() else '"unmatchable"'
         return headers
 
     async def send(

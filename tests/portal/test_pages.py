@@ -461,3 +461,18 @@ async def test_signing_names_the_terms_shown_and_a_swap_signs_nothing(
     assert json.loads(sent.content) == {"content_sha256": "a" * 64}
     assert "if-match" not in sent.headers
     assert [s["party"] for s in fake.draft["signatures"]] == ["agency", "enterprise"]
+
+
+async def test_a_version_that_is_not_ascii_is_the_apis_problem_not_a_500(
+    client: httpx.AsyncClient, fake: FakePlatform
+) -> None:
+    """A hidden ``version`` field is the person's input: one an HTTP header cannot carry goes to the
+    API as an If-Match that matches nothing, so the API answers (412), never the page a 500."""
+    await login(client, fake)
+    page = await client.get("/portal/complaints/p1")
+    csrf = _csrf(page.text)
+    for path in ("/portal/complaints/p1/forward", "/portal/agencies/a3/review", "/portal/visits/v1/confirm"):
+        r = await client.post(path, data={"csrf": csrf, "version": "版本\u200b", "decision": "approve"})
+        assert r.status_code < 500, (path, r.status_code, r.text[:300])
+    sent = [c.headers.get("if-match") for c in fake.calls if c.method == "POST" and c.url.path.startswith("/api/")]
+    assert sent and all(h in (None, '"unmatchable"') for h in sent), sent
