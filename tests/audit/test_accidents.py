@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from services.audit.models import DisputeDecision, Hazard, HazardLevel, ServiceLog
 from services.audit.service.dossier import hazard_state_as_of, months_before, visit_state_as_of
 from services.audit.states import HazardStatus, ServiceLogStatus
+from shared.reference import make_uscc
 from tests.audit.factories import (
     OTHER_DISTRICT,
     Agency,
@@ -212,9 +213,9 @@ async def test_who_records_and_reads_accidents_and_bad_input(backend):
             r = await h.client.post("/api/v1/accidents", json=bad, headers=bureau())
             assert r.status_code == 422, (bad, r.text)
             assert r.headers["content-type"].startswith("application/problem+json")
-        unknown = accident(contract, enterprise_uscc="91440703MA0000001X")
+        unknown = accident(contract, enterprise_uscc=make_uscc("91440703MA0000001"))
         r = await h.client.post("/api/v1/accidents", json=unknown, headers=bureau())
-        assert r.status_code in (404, 422), r.text
+        assert r.status_code == 422 and r.json()["code"] == "enterprise_unknown", r.text
         # no contract in force: at fault cannot be recorded
         h.clock.set(at(22))
         r = await h.client.post(

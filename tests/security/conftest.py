@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from devtools.testing.platform import Platform, started_platform
+from devtools.testing.wait import eventually
 from tests.conftest import Backend
 from tests.security.world import World, build_world
 
@@ -34,8 +35,14 @@ async def world(platform: Platform) -> AsyncIterator[World]:
 
 @pytest.fixture(scope="package")
 async def openapi(platform: Platform) -> dict:
-    r = await platform.client.get("/openapi.json")
-    assert r.status_code == 200
-    doc = r.json()
-    assert "x-unavailable" not in doc, doc.get("x-unavailable")
-    return doc
+    """The merged document once every service answered: a service building its own document for the
+    first time on a loaded machine can miss the gateway's 2 s fetch, and the gateway then lists it
+    under ``x-unavailable`` for a few seconds (its intended degradation, gateway/openapi.py)."""
+
+    async def complete() -> dict | None:
+        r = await platform.client.get("/openapi.json")
+        assert r.status_code == 200
+        doc: dict = r.json()
+        return None if "x-unavailable" in doc else doc
+
+    return await eventually(complete, timeout=60, interval=1.0)

@@ -20,7 +20,7 @@ from services.audit.service import dossier as dossiers
 from services.audit.service.credit import record_credit
 from services.audit.states import RECORDS_ACCIDENTS
 from shared.clock import as_utc
-from shared.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from shared.errors import Conflict, ErrorCode, FieldError, Forbidden, ValidationFailed
 from shared.events.catalog import AccidentRecorded, EventType
 from shared.i18n import text
 from shared.ids import new_id
@@ -49,7 +49,7 @@ def accident_recorded(accident: Accident) -> AccidentRecorded:
 
 
 async def record_accident(uow: UnitOfWork, *, body: AccidentCreate) -> Accident:
-    """An accident at a known enterprise (404 otherwise; 403 outside the bureau's district); it
+    """An accident at a known enterprise (422 ``enterprise_unknown`` otherwise; 403 outside the bureau's district); it
     cannot have happened after now (422)."""
     _may(uow)
     occurred = as_utc(body.occurred_at)
@@ -58,7 +58,14 @@ async def record_accident(uow: UnitOfWork, *, body: AccidentCreate) -> Accident:
             errors=[FieldError("occurred_at", text("不能晚于当前时间", "must not be in the future"))]
         )
     async with uow:
-        enterprise = await Enterprises(uow.session).get(body.enterprise_uscc, uow.principal, write=True, lock=False)
+        enterprises = Enterprises(uow.session)
+        if await enterprises.find(body.enterprise_uscc) is None:  # a body naming an unknown record: 422
+            raise ValidationFailed(
+                text("该企业不存在", "Unknown enterprise"),
+                code=ErrorCode.ENTERPRISE_UNKNOWN,
+                errors=[FieldError("enterprise_uscc", text("未找到该统一社会信用代码的企业", "no such enterprise"))],
+            )
+        enterprise = await enterprises.get(body.enterprise_uscc, uow.principal, write=True, lock=False)
         accident = Accident(
             id=new_id(),
             enterprise_uscc=enterprise.uscc,
