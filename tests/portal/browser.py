@@ -86,7 +86,10 @@ class Browsing:
             width = await self.page.evaluate("document.documentElement.scrollWidth")
             assert width <= DEVICES["phone"]["width"] + 10, f"{name} scrolls sideways on a phone ({width}px)"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.lang}-{self.device}.png"), full_page=True)
+        # a long page (/asyncapi) on a loaded machine has taken more than the default 20 s
+        await self.page.screenshot(
+            path=str(SCREENSHOTS / f"{name}-{self.lang}-{self.device}.png"), full_page=True, timeout=60_000
+        )
         self.visited.append((name, self.page.url))
 
     async def login(self, username: str, password: str) -> None:

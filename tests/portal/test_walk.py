@@ -5,9 +5,11 @@ in English on a desktop; axe-core on every page, a screenshot of every page (iss
 An agency signs up, files with its staff, qualifications and a document, submits; the city bureau
 approves it. An enterprise signs up, registers, finds the agency in the public list, drafts and
 signs a contract (the page shows the terms and their hash); the agency signs and submits it; the
-bureau files it. The agency records a visit with a major hazard; the enterprise confirms the visit
-and rectifies; the agency verifies. The enterprise complains; the bureau forwards; the agency
-responds; the bureau resolves.
+bureau files it. The agency records a visit with its photos and a major hazard (with its photo); the bureau
+acknowledges and lists the major hazard's supervision case (SPEC §17) and looks at the agency's
+credit file, the disputed visits and the accidents; the enterprise confirms the visit and rectifies
+with a photo (its inbox, its credit file); the agency verifies (its inbox); the bureau closes the
+case. The enterprise complains; the bureau forwards; the agency responds; the bureau resolves.
 
 SPEC §14 (coming): sign-up opens a *pending* organisation that a bureau verifies. ``verify`` is the
 step where the walk will do that through the bureau's verification page.
@@ -54,6 +56,21 @@ async def verify(platform: Platform, uscc: str) -> None:
         json={"decision": "verify", "comments": "营业执照核对无误"},
     )
     assert r.status_code == 200, r.text
+
+
+async def reach(b: Browsing, path: str, selector: str, *, patience: int = 30) -> None:
+    """Open ``path`` until it shows ``selector``: a read model (a credit file, say) is built from
+    events, so it may not be there for a moment."""
+    for _ in range(patience):
+        await b.page.goto(path)
+        if await b.page.locator(selector).count():
+            return
+        await b.page.wait_for_timeout(1000)
+    raise AssertionError(f"{path} never showed {selector}")
+
+
+def photo(name: str) -> list[dict]:
+    return [{"name": name, "mimeType": "image/png", "buffer": PNG}]
 
 
 async def sign_up(b: Browsing, *, role: str, uscc: str, name: str, username: str) -> None:
@@ -164,6 +181,7 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
     await page.click("#review-submit")
     await page.wait_for_selector("#flash")
     assert "approved" in (await page.get_attribute("#agency-status", "class") or "")
+    agency_id = page.url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
     await b.goto("/portal/enterprises/new")  # a bureau registers an enterprise of its district
     await page.fill("#f-uscc", uscc_for("walk-bureau-enterprise", int(stamp), "440704", b.lang))
     await page.fill("#f-name", f"Walk Textile {stamp}" if en else f"江海区走查纺织厂{stamp}")
@@ -284,15 +302,63 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
     await page.fill("#f-hazards-0-description", "冲压机安全光栅失效" if not en else "Press safety light curtain broken")
     await page.select_option("#f-hazards-0-level", "major")
     await page.fill("#f-hazards-0-location", "冲压车间" if not en else "Press shop")
+    await page.set_input_files("#f-attachments", files=photo("site.png"))
+    await page.set_input_files("#f-hazards-0-photos", files=photo("light-curtain.png"))
     await b.shot("visit-new")
-    await b.submit_until("#save-visit", "#visit-hazards")
+    for _ in range(40):  # as submit_until, but a refused form comes back without its files: choose them again
+        await page.click("#save-visit")
+        await page.wait_for_load_state("load")
+        if await page.locator("#visit-hazards").count():
+            break
+        await page.wait_for_timeout(1000)
+        await page.set_input_files("#f-attachments", files=photo("site.png"))
+        await page.set_input_files("#f-hazards-0-photos", files=photo("light-curtain.png"))
+    assert await page.locator("#visit-attachments a").count() == 1
     await b.shot("visit")
     await page.click("#visit-hazards a")
+    assert await page.locator("#hazard-photos a").count() == 1
+    hazard_photo = await page.get_attribute("#hazard-photos a", "href")
+    served = await page.request.get(hazard_photo or "")  # through the portal, with the reader's token
+    assert served.ok and served.headers.get("content-type", "").startswith("image/png")
     await b.shot("hazard-open")
     await b.goto("/portal/agency")
     await b.shot("agency-home")
     await b.goto("/portal/agency/filing")
     await b.shot("agency-filing-approved")
+    await b.logout()
+
+    # --- the bureau acknowledges and lists the major hazard's supervision case (SPEC §17) -------
+    await b.login(demo.bureau_username, DEMO_PASSWORD)
+    await b.goto("/portal/inbox")
+    await b.shot("bureau-inbox")
+    await b.goto("/portal/supervision?status=reported&district=440703")
+    await b.shot("supervision")
+    await page.click(f"#case-list a:text-is('{enterprise_uscc}')")
+    await page.wait_for_selector("#acknowledge-section")
+    assert "reported" in (await page.get_attribute("#case-status", "class") or "")
+    await b.shot("supervision-case")
+    await page.click("#acknowledge")
+    await page.wait_for_selector("#flash")
+    assert "acknowledged" in (await page.get_attribute("#case-status", "class") or "")
+    case_url = page.url.split("?")[0]
+    deadline = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 30 * 86400))
+    await page.fill("#f-deadline", deadline)
+    await page.fill("#f-measures", "停用冲压机，更换安全光栅。" if not en else "Press stopped; light curtain replaced.")
+    await page.fill("#f-responsible", "张经理")
+    await b.shot("supervision-acknowledged")
+    await page.click("#list")
+    await page.wait_for_selector("#flash")
+    assert "listed" in (await page.get_attribute("#case-status", "class") or "")
+    await b.shot("supervision-listed")
+    await reach(b, f"/portal/credit/agencies/{agency_id}", "#credit-score")
+    await b.shot("credit-agency")
+    await b.goto("/portal/disputes")
+    await b.shot("disputes")
+    await b.goto("/portal/accidents")
+    await b.shot("accidents")
+    await page.click("#new-accident")
+    await page.wait_for_selector("#accident-form")
+    await b.shot("accident-new")
     await b.logout()
 
     # --- the enterprise confirms the visit and rectifies ----------------------------------------
@@ -305,12 +371,17 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
     await page.click("#visit-hazards a")
     await page.fill("#f-note", "已更换安全光栅并试机合格。" if not en else "Light curtain replaced and tested.")
     # a major hazard: the rectification carries its evidence (SPEC §16)
-    await page.set_input_files("#f-attachments", files=[{"name": "after.png", "mimeType": "image/png", "buffer": PNG}])
+    await page.set_input_files("#f-attachments", files=photo("after.png"))
     await b.shot("hazard-rectify")
     await page.click("#rectify")
     await page.wait_for_selector("#flash")
     assert "rectified" in (await page.get_attribute("#hazard-status", "class") or "")
+    assert await page.locator("#rectify-attachments a").count() == 1
     hazard_url = page.url.split("?")[0]
+    await b.goto("/portal/inbox")
+    await b.shot("enterprise-inbox")
+    await reach(b, "/portal/credit/enterprise", "#credit-score")
+    await b.shot("credit-enterprise")
     await b.logout()
 
     # --- the agency verifies ----------------------------------------------------------------------
@@ -321,6 +392,8 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
     await page.wait_for_selector("#flash")
     assert "verified" in (await page.get_attribute("#hazard-status", "class") or "")
     await b.shot("hazard-verified")
+    await b.goto("/portal/inbox")
+    await b.shot("agency-inbox")
     await b.logout()
 
     # --- the enterprise complains ----------------------------------------------------------------
@@ -367,6 +440,12 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
     await b.shot("complaint-closed")
     await page.goto(hazard_url)
     await b.shot("bureau-hazard")
+    await page.goto(case_url)  # the hazard is verified: the case is closed (销号)
+    await page.fill("#f-notes", "隐患已整改验收，予以销号。" if not en else "Rectified and verified; closed.")
+    await page.click("#close")
+    await page.wait_for_selector("#flash")
+    assert "closed" in (await page.get_attribute("#case-status", "class") or "")
+    await b.shot("supervision-closed")
     await b.goto("/portal/contracts")
     await b.shot("bureau-contracts")
     await b.goto("/portal/complaints")
