@@ -17,6 +17,7 @@ import pytest
 from devtools.testing.platform import Actor, Platform, started_platform
 from devtools.testing.wait import eventually
 from tests.identity.helpers import fresh_uscc
+from tests.security.world import PDF, agency_body
 from tests.story import approved_agency, filed_contract
 
 TODAY = dt.date.today()
@@ -45,6 +46,26 @@ class Inboxes:
             present = [(i["kind"], i["subject_id"]) for i in await self.items(actor)]
             raise AssertionError(f"{actor.username} was not told {kind} {subject_id or ''}; it has {present}") from None
         return item
+
+
+async def _submitted_agency(p: Platform) -> tuple[str, Actor]:
+    """An agency that signed up, filed with its document and submitted: waiting for the bureau."""
+    uscc = fresh_uscc("440703")
+    agency = await p.actor("agency", org_uscc=uscc, verified=False)
+    r = await p.client.post(
+        "/api/v1/agencies", json=agency_body(uscc, f"机构{uscc[-6:]}", "440703"), headers=agency.headers
+    )
+    assert r.status_code == 201, r.text
+    agency_id = str(r.json()["id"])
+    r = await p.client.post(
+        f"/api/v1/agencies/{agency_id}/documents",
+        files={"file": ("l.pdf", PDF, "application/pdf")},
+        data={"kind": "business_licence"},
+        headers=agency.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert (await p.client.post(f"/api/v1/agencies/{agency_id}/submit", headers=agency.headers)).status_code == 200
+    return agency_id, agency
 
 
 async def _sweep(p: Platform, service: str, as_of: str) -> dict:
@@ -96,6 +117,35 @@ async def test_each_row_happens_through_the_api_and_tells_only_its_parties(env, 
         assert r.status_code == 200, r.text
         for party in (c.agency, c.enterprise):
             await inbox.told(party, "contract.filed", c.id)
+        await inbox.told(c.agency, "organisation.verified")  # its filing's approval verified it
+
+        # a contact change applies at once and is announced: agency.changed → the agency
+        r = await api.post(
+            f"/api/v1/agencies/{c.agency_id}/changes",
+            json={"contact_phone": "13700137000", "reason": "办公电话变更"},
+            headers=c.agency.headers,
+        )
+        assert r.status_code == 201, r.text
+        await inbox.told(c.agency, "agency.changed", c.agency_id)
+
+        # a filing sent back for more information, then refused: each to the agency
+        returned_id, returned = await _submitted_agency(p)
+        await inbox.told(bureau, "agency.submitted", returned_id)
+        r = await api.post(
+            f"/api/v1/agencies/{returned_id}/review",
+            json={"decision": "request_changes", "comments": "请补充资质证书"},
+            headers=bureau.headers,
+        )
+        assert r.status_code == 200, r.text
+        await inbox.told(returned, "agency.needs_more_info", returned_id)
+        refused_id, refused_agency = await _submitted_agency(p)
+        r = await api.post(
+            f"/api/v1/agencies/{refused_id}/review",
+            json={"decision": "reject", "comments": "人员不符合条件"},
+            headers=bureau.headers,
+        )
+        assert r.status_code == 200, r.text
+        await inbox.told(refused_agency, "agency.rejected", refused_id)
 
         # a second contract (other parties), refused at filing: contract.rejected to both
         refused = await filed_contract(p, bureau.headers)
@@ -138,6 +188,34 @@ async def test_each_row_happens_through_the_api_and_tells_only_its_parties(env, 
         general_id, _major = (h["id"] for h in r.json()["hazards"])
         item = await inbox.told(c.enterprise, "hazard.reported", general_id)
         assert item["urgent"] is False
+        await inbox.told(c.enterprise, "servicelog.recorded", r.json()["id"])  # to confirm or dispute
+
+        # a disputed visit → the agency and the bureau
+        r = await api.post(
+            "/api/v1/service-logs",
+            headers=c.agency.headers,
+            json={
+                "contract_id": c.id,
+                "visit_date": TODAY.isoformat(),
+                "engineer_name": "李工",
+                "items": ["hazard_inspection"],
+                "summary": "复查",
+            },
+        )
+        assert r.status_code == 201, r.text
+        disputed_id = r.json()["id"]
+        r = await api.post(
+            f"/api/v1/service-logs/{disputed_id}/dispute", json={"reason": "当天无人到场"}, headers=c.enterprise.headers
+        )
+        assert r.status_code == 200, r.text
+        for actor in (c.agency, bureau):
+            await inbox.told(actor, "servicelog.disputed", disputed_id)
+        r = await api.post(
+            f"/api/v1/service-logs/{disputed_id}/resolve",
+            json={"decision": "void", "notes": "核实未到场"},
+            headers=bureau.headers,
+        )
+        assert r.status_code == 200, r.text  # void: it will not stand for the months to come
 
         # complaints: responded → the bureau and the complainant; closed → the complainant and the agency
         r = await api.post(
@@ -238,6 +316,14 @@ async def test_each_row_happens_through_the_api_and_tells_only_its_parties(env, 
         await _sweep(p, "contracts", (TODAY + dt.timedelta(days=350)).isoformat())
         for party in (c.agency, c.enterprise):
             await inbox.told(party, "contract.expiring", c.id)
+
+        # the bureau terminates the contract → both parties
+        r = await api.post(
+            f"/api/v1/contracts/{c.id}/terminate", json={"reason": "机构严重失信"}, headers=bureau.headers
+        )
+        assert r.status_code == 200, r.text
+        for party in (c.agency, c.enterprise):
+            await inbox.told(party, "contract.terminated", c.id)
 
         # nobody else: another district's bureau heard nothing; the bystander agency only of itself
         await asyncio.sleep(1.0)
