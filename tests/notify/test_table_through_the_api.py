@@ -317,6 +317,12 @@ async def test_each_row_happens_through_the_api_and_tells_only_its_parties(env, 
         for party in (c.agency, c.enterprise):
             await inbox.told(party, "contract.expiring", c.id)
 
+        # its agency suspended: the contract is suspended with it → both parties
+        r = await api.post(f"/api/v1/agencies/{c.agency_id}/suspend", json={"reason": "整改"}, headers=bureau.headers)
+        assert r.status_code == 200, r.text
+        for party in (c.agency, c.enterprise):
+            await inbox.told(party, "contract.suspended", c.id)
+
         # the bureau terminates the contract → both parties
         r = await api.post(
             f"/api/v1/contracts/{c.id}/terminate", json={"reason": "机构严重失信"}, headers=bureau.headers
