@@ -339,3 +339,11 @@ async def test_each_row_happens_through_the_api_and_tells_only_its_parties(env, 
         assert all(i["subject_id"] in (bystander_id, None) or i["kind"].startswith("organisation.") for i in theirs)
         # the city bureau is told what its districts are told (it heard of the filing too)
         await inbox.told(city, "contract.filing_submitted", c.id)
+
+        # last, three years on: the bystander's filing expires → agency.expired to it
+        bystander_until = (await api.get(f"/api/v1/agencies/{bystander_id}", headers=bureau.headers)).json()[
+            "valid_until"
+        ]
+        after = (dt.date.fromisoformat(bystander_until) + dt.timedelta(days=1)).isoformat()
+        await _sweep(p, "registry", after)
+        await inbox.told(bystander, "agency.expired", bystander_id)
