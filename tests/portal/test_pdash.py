@@ -189,3 +189,40 @@ async def test_signup_with_the_gateway_down_is_a_message(client: httpx.AsyncClie
     fake.down.add("gateway")
     r = await client.post("/portal/signup", data={"csrf": _csrf(page.text), **FORM, "invitation": "c"})
     assert r.status_code == 503 and "服务暂时不可用" in r.text
+
+
+# --- against the real platform (tests/portal/conftest.py) ----------------------------------------------
+async def test_the_watch_lists_against_the_real_services(platform, demo) -> None:
+    from tests.portal.test_live import _signed_in
+
+    for username in (demo.bureau_username, demo.district_bureaus["440704"]):
+        client = await _signed_in(platform, username)
+        try:
+            r = await client.get("/portal/dashboard")
+            assert r.status_code == 200, r.text
+            assert "部分数据暂时无法获取" not in r.text  # every call accepted, its parameters too
+            for ident in ('id="queue-supervision"', 'id="queue-noncompliant"', "tile-sup_open", "tile-sup_late"):
+                assert ident in r.text, ident
+            assert "tile-noncompliant" in r.text and "tile-filings_expiring" in r.text
+        finally:
+            await client.aclose()
+
+
+async def test_signup_against_the_real_gateway(platform, demo) -> None:
+    from cli.demo import uscc_for
+
+    uscc = uscc_for("agency", 1, "440703", tag="pdash-signup")
+    async with httpx.AsyncClient(base_url=platform.url, timeout=20.0) as client:
+
+        async def post(username: str, **extra: str) -> httpx.Response:
+            page = await client.get("/portal/signup")
+            form = {**FORM, "org_uscc": uscc, "username": username, **extra}
+            return await client.post("/portal/signup", data={"csrf": _csrf(page.text), **form})
+
+        first = await post("pdash-first")
+        assert first.status_code == 201, first.text
+        assert 'id="org-pending"' in first.text and "核验前可以" in first.text
+        second = await post("pdash-second")  # the organisation exists: a code is needed
+        assert second.status_code == 409 and 'id="f-invitation-error"' in second.text
+        wrong = await post("pdash-third", invitation="not-a-code")
+        assert wrong.status_code == 409 and 'id="f-invitation-error"' in wrong.text
