@@ -12,6 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from portal import dashboard_watch as watch
 from portal import labels
 from portal.api import Api as Upstream
 from portal.svg import bar_chart, stacked_bar_chart
@@ -103,7 +104,8 @@ def _sum(per_district: dict[str, Counter[str]], status: str | None = None) -> in
 async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> DashboardData:
     """The figures from the services' count endpoints (one ``GROUP BY`` each, docs/PORTAL.md,
     DECISIONS D-COUNTS), the audit service's per-district counts (``GET /api/v1/compliance/summary``)
-    and the queues' first pages: a constant number of calls, whatever the number of rows."""
+    and the queues' first pages: a constant number of calls, whatever the number of rows (14: eight
+    for the figures and queues, six for the watch lists of ``portal.dashboard_watch``)."""
     city, districts, only = _scope(role, district, lang)
 
     def t(key: str, **p: Any) -> str:
@@ -128,6 +130,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
             "filings": up.page("/api/v1/agencies", {"status": "submitted", **queue}),
             "contract_queue": up.page("/api/v1/contracts", {"status": "filing", **queue}),
             "complaints": up.page("/api/v1/complaints", {"status": "received", "limit": QUEUE_ROWS}),
+            **watch.calls(up, scope_param),
         }
     )
     if any(e.unauthorized for e in errors.values()):
@@ -159,6 +162,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         "filings": t("queue_filings"),
         "contract_queue": t("queue_contracts"),
         "complaints": t("queue_complaints"),
+        **watch.what(t),
     }
     names = sorted({what[n] for n in errors})
     if names:
@@ -291,4 +295,15 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
     if "complaints" not in errors:
         data.queue_totals["complaints"] = len(received) if "summary" in errors else total("complaints", "received")
         data.queues["complaints"] = received[:QUEUE_ROWS]
+    watch.fill(
+        data,
+        results,
+        errors,
+        only=only,
+        lang=lang,
+        counted=_counted,
+        chart=lambda key, title, per, order, vocabulary: _chart(
+            key, title, per, order, vocabulary, districts, city, lang
+        ),
+    )
     return data

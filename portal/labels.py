@@ -1168,3 +1168,40 @@ MESSAGES.update(
         "ok_risk_inputs_reviewed": ("审核意见已提交。", "The review is recorded."),
     }
 )
+
+# --- the dashboard's watch lists; sign-up with an invitation and the organisation's status (#19) ------
+MESSAGES.update(
+    {
+        "dash_cases_open": ("未销号的重大隐患督办", "Open supervision cases"),
+        "dash_cases_late": ("逾期未确认的督办", "Cases not acknowledged in time"),
+        "dash_cases_by_status": ("重大隐患督办（按状态）", "Supervision cases by status"),
+        "dash_cases_waiting": ("待确认的重大隐患督办", "Supervision cases to acknowledge"),
+        "dash_noncompliant": ("人员配备不达标的机构", "Agencies below the staffing minimums"),
+        "dash_filings_expiring": ("30 天内到期的机构备案", "Filings ending within 30 days"),
+        "invitation_code": ("邀请码（加入已注册的单位）", "Invitation code (to join a registered organisation)"),
+        "invitation_code_help": (
+            "单位已有账号时，请向单位管理员索取邀请码；第一个注册的账号无需填写。",
+            "If your organisation already has an account, ask its administrator for a code; "
+            "the first account of an organisation leaves this empty.",
+        ),
+        "invitation_needed": (
+            "该单位已注册：请填写单位管理员提供的邀请码。",
+            "This organisation is registered: enter the invitation code its administrator gave you.",
+        ),
+        "signed_up_joined": ("您已加入该单位。", "You joined the organisation."),
+        "org_pending_may": (
+            "核验前可以：机构填写、补充并提交备案材料；企业登记并查看本企业信息。",
+            "Until then you may: as an agency, fill in, document and submit your filing; "
+            "as an enterprise, register and read your own record.",
+        ),
+        "org_pending_waits": (
+            "等待：所在区县监管部门核验单位（机构的首次备案通过即完成核验）。核验后可签订托管协议等。",
+            "Waiting for: the district bureau to verify the organisation (an agency's first approved filing "
+            "verifies it). Once verified you may sign contracts and the rest.",
+        ),
+        "org_not_active": (
+            "单位当前不可办理业务（{status}），请联系所在区县监管部门。",
+            "The organisation may not work now ({status}); contact the district bureau.",
+        ),
+    }
+)

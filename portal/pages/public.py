@@ -149,7 +149,7 @@ async def policy(request: Request) -> Response:
 
 
 # --- sign-up ----------------------------------------------------------------------------------------
-SIGNUP_FIELDS = {"username", "password", "password2", "role", "org_uscc", "display_name"}
+SIGNUP_FIELDS = {"username", "password", "password2", "role", "org_uscc", "display_name", "invitation"}
 
 
 @router.get("/portal/signup")
@@ -176,6 +176,9 @@ async def signup(request: Request) -> Response:
         "org_uscc": form.get("org_uscc").strip().upper(),
         "display_name": form.get("display_name").strip(),
     }
+    invitation = form.get("invitation").strip()
+    if invitation:  # joins the organisation instead of opening it (SPEC §14)
+        body["invitation"] = invitation
     try:
         reply = await v.api.post("/api/v1/accounts", body)
     except ApiError as exc:
@@ -183,9 +186,13 @@ async def signup(request: Request) -> Response:
             form.general.append(v.t("unavailable"))
             return v.render("signup.html", status=503, form=form)
         form.fail(exc, SIGNUP_FIELDS)
+        if exc.code == "organisation_exists":
+            form.errors.setdefault("invitation", v.t("invitation_needed"))
         return v.render("signup.html", status=exc.status if 400 <= exc.status < 500 else 422, form=form)
     account = reply.body if isinstance(reply.body, dict) else {}
-    return v.render("signed_up.html", status=201, account=account, org_status=account.get("org_status"))
+    return v.render(
+        "signed_up.html", status=201, account=account, org_status=account.get("org_status"), joined=bool(invitation)
+    )
 
 
 # --- complaints from anyone -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -196,6 +197,41 @@ class FakePlatform:
                             "errors": [{"field": "org_uscc", "message": "统一社会信用代码无效"}],
                         },
                     )
+                problem = {"content-type": "application/problem+json"}
+                if body.get("invitation") == "USED-CODE":  # SPEC §14: single use
+                    return httpx.Response(
+                        409,
+                        headers=problem,
+                        json={
+                            "title": "Conflict",
+                            "status": 409,
+                            "code": "invitation_invalid",
+                            "detail": "邀请码无效、已使用或已过期",
+                            "errors": [{"field": "invitation", "message": "无效"}],
+                        },
+                    )
+                if body.get("org_uscc") == "91440703MA4W00000X" and not body.get("invitation"):
+                    return httpx.Response(
+                        409,
+                        headers=problem,
+                        json={
+                            "title": "Conflict",
+                            "status": 409,
+                            "code": "organisation_exists",
+                            "detail": "该统一社会信用代码的组织已在平台登记。请向本组织的管理员索取邀请码后注册",
+                        },
+                    )
+                if body.get("org_uscc") in ("91440703MA4W00000X", "91440703MA4W00000P"):
+                    return httpx.Response(
+                        201,
+                        json={
+                            "id": "acc-10",
+                            "username": body["username"],
+                            "role": body["role"],
+                            "org_uscc": body["org_uscc"],
+                            "org_status": "verified" if body.get("invitation") else "pending",
+                        },
+                    )
                 return httpx.Response(
                     201,
                     json={
@@ -242,6 +278,8 @@ class FakePlatform:
                             "name": "江门市安泰安全技术服务有限公司",
                             "status": "approved",
                             "district_code": "440703",
+                            "noncompliant": True,
+                            "valid_until": (date.today() + timedelta(days=10)).isoformat(),
                         },
                         {
                             "id": "a3",
@@ -447,6 +485,20 @@ class FakePlatform:
                     },
                 )
             return httpx.Response(200, json=self.hazard)
+        if path == "/api/v1/supervision/counts":  # the dashboard's clocks (SPEC §17)
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            late = params.get("overdue_ack") == "true"
+            groups: dict[tuple[str, str], int] = {}
+            for c in self.cases:
+                if params.get("district") and c["district_code"] != params["district"]:
+                    continue
+                if late and not (c["status"] == "reported" and c["ack_due_at"] < now):
+                    continue
+                groups[(c["district_code"], c["status"])] = groups.get((c["district_code"], c["status"]), 0) + 1
+            items = [{"district": d, "status": st, "count": n} for (d, st), n in sorted(groups.items())]
+            return httpx.Response(
+                200, json={"by": ["district", "status"], "items": items, "total": sum(groups.values())}
+            )
         if path == "/api/v1/supervision":
             items = [c for c in self.cases if not params.get("status") or c["status"] == params["status"]]
             return httpx.Response(200, json={"items": items, "next_cursor": None})
@@ -652,6 +704,13 @@ class FakePlatform:
             if params.get("district") and item.get("district_code") != params["district"]:
                 continue
             if params.get("ending_before") and not str(item.get("end_date") or "9999") < params["ending_before"]:
+                continue
+            if params.get("noncompliant") == "true" and item.get("noncompliant") is not True:
+                continue
+            if (
+                params.get("valid_until_before")
+                and not str(item.get("valid_until") or "9") < params["valid_until_before"]
+            ):
                 continue
             key = tuple(str(item.get("district_code") if b == "district" else item.get(b)) for b in by)
             groups[key] = groups.get(key, 0) + 1

@@ -4,7 +4,10 @@ number of upstream calls, exact totals, nothing truncated — instead of reading
 
 Measured with this test's platform: before (lists read in full, 200 a page, truncated at 5,000)
 the city view made 57 upstream calls and said it stopped at 5,000 (a district view: 15); with the
-count endpoints either makes 8, whatever the number of rows."""
+count endpoints either makes 8, whatever the number of rows. The header's inbox count (one call,
+SPEC §15) and the watch lists of portal/dashboard_watch.py (six: supervision counts by status and
+overdue, its first page of cases to acknowledge, noncompliant agencies counted and their first page,
+filings ending within 30 days counted) make 15 — still constant."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ DISTRICTS = ["440703", "440704", "440705", "440781", "440783", "440784", "440785
 AGENCY_STATUS = ["approved", "approved", "submitted", "draft", "returned"]
 CONTRACT_STATUS = ["active", "active", "filing", "draft", "expired", "terminated"]
 N = 6000
-CALLS_WITH_COUNTS = 8
+CALLS_WITH_COUNTS = 14  # 8 figures and queues + 6 watch lists
 HEADER = "/api/v1/inbox/summary"  # every signed-in page's unread count (one call), not the dashboard's
 
 
@@ -95,7 +98,8 @@ async def test_city_dashboard_counts_with_a_constant_number_of_calls(client: htt
     assert len(upstream) == CALLS_WITH_COUNTS, [str(c.url) for c in upstream]
     read_in_full = [c.url.path for c in upstream if c.url.path in ("/api/v1/agencies", "/api/v1/contracts")]
     assert all(dict(c.url.params).get("limit") == "50" for c in upstream if c.url.path in read_in_full)
-    assert len(read_in_full) == 2  # the two queues' first pages, nothing more
+    assert len(read_in_full) == 3  # the two queues' and the noncompliant agencies' first pages, nothing more
+    assert all(dict(c.url.params).get("limit") == "50" for c in upstream if c.url.path == "/api/v1/supervision")
     html = r.text
     assert "5000" not in html and "5,000" not in html  # nothing truncated
     approved = sum(1 for a in fake.agencies if a["status"] == "approved")
@@ -113,7 +117,8 @@ async def test_district_dashboard_asks_for_its_district(client: httpx.AsyncClien
     counted = [
         dict(c.url.params) for c in fake.calls if c.url.path.endswith("/counts") and "directory" not in str(c.url)
     ]
-    assert len(counted) == 3 and all(p.get("district") == "440703" for p in counted)
+    # agencies (by status, noncompliant, expiring filings), contracts (by status, ending), supervision (2)
+    assert len(counted) == 7 and all(p.get("district") == "440703" for p in counted)
     assert len([c for c in fake.calls if c.url.path.startswith("/api/") and c.url.path != HEADER]) == CALLS_WITH_COUNTS
     approved = sum(1 for a in fake.agencies if a["status"] == "approved" and a["district_code"] == "440703")
     assert f">{approved}<" in r.text

@@ -113,9 +113,12 @@ async def list_agencies(
     params: Annotated[PageParams, Depends(page_params)],
     status: AgencyStatus | None = None,
     district: Annotated[str | None, Query(max_length=12)] = None,
+    noncompliant: Annotated[
+        bool | None, Query(description="只列人员配备不达标的机构 / only those below the staffing minimums (§18)")
+    ] = None,
 ) -> Page[AgencyRead]:
     items, cursor = await service.list_agencies(
-        uow, status=status, district=_district(district, "district"), params=params
+        uow, status=status, district=_district(district, "district"), noncompliant=noncompliant, params=params
     )
     return Page[AgencyRead](items=[AgencyRead.model_validate(a) for a in items], next_cursor=cursor)
 

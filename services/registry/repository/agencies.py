@@ -102,7 +102,13 @@ class Agencies(Repository[Agency]):
 
     # --- lists -----------------------------------------------------------------------------
     async def page(
-        self, principal: Principal, params: PageParams, *, status: AgencyStatus | None, district: str | None
+        self,
+        principal: Principal,
+        params: PageParams,
+        *,
+        status: AgencyStatus | None,
+        district: str | None,
+        noncompliant: bool | None = None,
     ) -> tuple[list[Agency], str | None]:
         """The filings ``principal`` may read, newest last, with their staff and documents."""
         if principal.role not in LISTERS:
@@ -115,6 +121,8 @@ class Agencies(Repository[Agency]):
             stmt = stmt.where(col(Agency.status) == status)
         if district:
             stmt = stmt.where(col(Agency.district_code) == district)
+        if noncompliant is not None:
+            stmt = stmt.where(col(Agency.noncompliant).is_(noncompliant))
         rows = (
             (await self.session.execute(keyset(stmt, [Agency.__table__.c.id], params, convert=[cursor_uuid])))
             .scalars()

@@ -124,10 +124,17 @@ async def get_agency(uow: UnitOfWork, *, agency_id: uuid.UUID) -> Agency | Publi
 
 
 async def list_agencies(
-    uow: UnitOfWork, *, status: AgencyStatus | None, district: str | None, params: PageParams
+    uow: UnitOfWork,
+    *,
+    status: AgencyStatus | None,
+    district: str | None,
+    params: PageParams,
+    noncompliant: bool | None = None,
 ) -> tuple[list[Agency], str | None]:
     async with uow.read():
-        return await Agencies(uow.session).page(uow.principal, params, status=status, district=district)
+        return await Agencies(uow.session).page(
+            uow.principal, params, status=status, district=district, noncompliant=noncompliant
+        )
 
 
 async def count_agencies(
