@@ -74,7 +74,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/webhooks", "notify"),
 )
 # 一企一档 (SPEC §22): audit builds the enterprise's file from what it holds (docs/DECISIONS.md
-# D-EFILE), so this one path under the enterprises prefix goes to audit.
+# D52), so this one path under the enterprises prefix goes to audit.
 ENTERPRISE_FILE = re.compile(r"/api/v1/enterprises/[^/]+/file")
 # The work portal (portal/, its own process): its pages, assets and service worker under /portal,
 # plus these exact paths (docs/DECISIONS.md D22).

@@ -103,7 +103,7 @@ def _sum(per_district: dict[str, Counter[str]], status: str | None = None) -> in
 
 async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> DashboardData:
     """The figures from the services' count endpoints (one ``GROUP BY`` each, docs/PORTAL.md,
-    DECISIONS D-COUNTS), the audit service's per-district counts (``GET /api/v1/compliance/summary``)
+    DECISIONS D53), the audit service's per-district counts (``GET /api/v1/compliance/summary``)
     and the queues' first pages: a constant number of calls, whatever the number of rows (14: eight
     for the figures and queues, six for the watch lists of ``portal.dashboard_watch``)."""
     city, districts, only = _scope(role, district, lang)

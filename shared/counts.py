@@ -1,4 +1,4 @@
-"""Count endpoints (docs/PORTAL.md "The count endpoints the dashboard needs", DECISIONS D-COUNTS):
+"""Count endpoints (docs/PORTAL.md "The count endpoints the dashboard needs", DECISIONS D53):
 ``GET /api/v1/<things>/counts?by=district,status[&the list's filters]`` →
 ``{"by": [...], "as_of": ..., "items": [{"district": ..., "status": ..., "count": n}], "total": n}``.
 

@@ -79,7 +79,7 @@ class EnterpriseChanged(EventData):
 
 
 class EnterpriseCreditChanged(EventData):
-    """``enterprise.credit_changed`` (audit's credit file, SPEC §19; docs/DECISIONS.md D-ECREDIT):
+    """``enterprise.credit_changed`` (audit's credit file, SPEC §19; docs/DECISIONS.md D47):
     ``id`` is the enterprise id (its USCC while audit does not know the id yet), ``version`` counts
     the file's changes; contracts reads ``grade`` (D raises the inspection frequency one level)."""
 
@@ -312,7 +312,7 @@ class EventType(StrEnum):
     ENTERPRISE_REGISTERED = "enterprise.registered"
     ENTERPRISE_UPDATED = "enterprise.updated"
     ENTERPRISE_RISK_CHANGED = "enterprise.risk_changed"
-    # Beyond the SPEC's list: the enterprise's credit file changed (audit; D-ECREDIT).
+    # Beyond the SPEC's list: the enterprise's credit file changed (audit; D47).
     ENTERPRISE_CREDIT_CHANGED = "enterprise.credit_changed"
     CONTRACT_DRAFTED = "contract.drafted"
     CONTRACT_SIGNED = "contract.signed"

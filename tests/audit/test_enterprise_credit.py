@@ -1,4 +1,4 @@
-"""The enterprise credit file (SPEC §19, docs/CREDIT.md §6, docs/DECISIONS.md D-ECREDIT), through the
+"""The enterprise credit file (SPEC §19, docs/CREDIT.md §6, docs/DECISIONS.md D47), through the
 real audit service: hazards the enterprise left overdue cost −5 (major −10), a rectification it made
 in time and that was verified earns +1 (cap 100), each cause once; every change emits
 ``enterprise.credit_changed``; the file is read by the bureau of the enterprise's district, the city

@@ -1,4 +1,4 @@
-"""一企一档 — one enterprise, one file (SPEC §22, docs/DECISIONS.md D-EFILE), through the real audit
+"""一企一档 — one enterprise, one file (SPEC §22, docs/DECISIONS.md D52), through the real audit
 service: the enterprise's record and risk history (kept from its events), contracts, visits, hazards
 with their loops, supervision cases, complaints, audits and its credit file, now, in time order;
 as JSON, XLSX or PDF; read by the bureau of its district, the city, admin and the enterprise itself."""

@@ -1,4 +1,4 @@
-"""GET /api/v1/supervision/counts (docs/PORTAL.md, DECISIONS D-COUNTS): the bureaus' list of
+"""GET /api/v1/supervision/counts (docs/PORTAL.md, DECISIONS D53): the bureaus' list of
 supervision cases counted by district and status in one GROUP BY, scoped like the list;
 ``overdue_ack=true``: the cases not acknowledged by ``ack_due_at``; ``by`` validated. Both backends."""
 

@@ -1,4 +1,4 @@
-"""GET /api/v1/contracts/counts (docs/PORTAL.md, DECISIONS D-COUNTS): the contracts the caller may
+"""GET /api/v1/contracts/counts (docs/PORTAL.md, DECISIONS D53): the contracts the caller may
 see counted by district and status in one GROUP BY, scoped like the list (a party its own, a
 district bureau its district), with the list's filters and ``ending_before``; ``by`` validated."""
 

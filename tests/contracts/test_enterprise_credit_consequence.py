@@ -1,5 +1,5 @@
 """An enterprise graded D needs the hazard-inspection frequency of the next higher risk level
-(SPEC §19, docs/DECISIONS.md D-ECREDIT): contracts reads audit's ``enterprise.credit_changed``
+(SPEC §19, docs/DECISIONS.md D47): contracts reads audit's ``enterprise.credit_changed``
 from the bus, flags the enterprise's live contracts that fall short (and clears the flag once the
 grade recovers), and refuses a new contract below that frequency (422 ``inspection_below_minimum``)."""
 

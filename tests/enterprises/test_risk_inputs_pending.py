@@ -1,5 +1,5 @@
 """An enterprise cannot move its own district, nor lower its own risk, without its district bureau
-(issue #16, DECISIONS D-RISKPENDING): the change waits as ``risk_inputs_pending``, the old values rule
+(issue #16, DECISIONS D44): the change waits as ``risk_inputs_pending``, the old values rule
 meanwhile, and the bureau accepts or rejects it. Both backends, events read back from the real bus."""
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from tests.gateway.conftest import gateway_settings, running_gateway
         ("/api/v1/directory/agencies", b"", "registry"),
         ("/api/v1/policy", b"", "registry"),
         ("/api/v1/enterprises/by-uscc/x", b"", "enterprises"),
-        ("/api/v1/enterprises/1/file", b"", "audit"),  # 一企一档 (D-EFILE)
+        ("/api/v1/enterprises/1/file", b"", "audit"),  # 一企一档 (D52)
         ("/api/v1/enterprises/1/files", b"", "enterprises"),
         ("/api/v1/enterprises/1/file/x", b"", "enterprises"),
         ("/api/v1/enterprises/1", b"", "enterprises"),

@@ -686,7 +686,7 @@ class FakePlatform:
         return httpx.Response(404, json={"title": "Not found"})
 
     def counts(self, request: httpx.Request) -> httpx.Response:
-        """The count endpoints (D-COUNTS) over this fake's own list: its items, filtered and grouped."""
+        """The count endpoints (D53) over this fake's own list: its items, filtered and grouped."""
         params = dict(request.url.params)
         if not request.headers.get("authorization") and "/directory/" not in request.url.path:
             return httpx.Response(401, json={"title": "Unauthorized"})

@@ -1,4 +1,4 @@
-"""The bureau dashboard at city scale (issue #19 item 5, DECISIONS D-COUNTS): 6,000 agency filings
+"""The bureau dashboard at city scale (issue #19 item 5, DECISIONS D53): 6,000 agency filings
 and 6,000 contracts behind the fake gateway. The figures come from the count endpoints — a constant
 number of upstream calls, exact totals, nothing truncated — instead of reading every list.
 

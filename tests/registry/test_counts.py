@@ -1,4 +1,4 @@
-"""GET /api/v1/agencies/counts (docs/PORTAL.md, DECISIONS D-COUNTS): the list's rows counted by
+"""GET /api/v1/agencies/counts (docs/PORTAL.md, DECISIONS D53): the list's rows counted by
 district and status in one GROUP BY, scoped by the token like the list, with the list's filters;
 ``by`` validated (422 problem+json)."""
 

@@ -1,4 +1,4 @@
-"""Every ``agency.*`` status event carries the current roster (SPEC §16, D-DISPUTES): ``registered_engineers``
+"""Every ``agency.*`` status event carries the current roster (SPEC §16, D45): ``registered_engineers``
 = the names of the registered safety engineers whose certificate is valid on the event's day,
 normalised — audit checks a visit's engineer against it."""
 

@@ -44,7 +44,7 @@ ALLOW: dict[str, set[str] | str] = {
     "GET /api/v1/policy": PUBLIC,
     "GET /api/v1/directory/agencies": PUBLIC,
     "GET /api/v1/directory/agencies/{agency_id}": PUBLIC,  # agency A is listed: 200 for anyone
-    "GET /api/v1/directory/counts": PUBLIC,  # the public list counted (D-COUNTS)
+    "GET /api/v1/directory/counts": PUBLIC,  # the public list counted (D53)
     "GET /api/v1/directory/changes": PUBLIC,  # the list's history (SPEC §21)
     "GET /api/v1/directory/changes.atom": PUBLIC,
     "POST /api/v1/accounts": PUBLIC,  # sign-up
@@ -65,7 +65,7 @@ ALLOW: dict[str, set[str] | str] = {
     # registry
     "POST /api/v1/agencies": {"agencyA"},  # its own USCC only
     "GET /api/v1/agencies": EVERYONE - {"entA", "entB", "member"},  # filtered to what the caller governs / owns
-    "GET /api/v1/agencies/counts": EVERYONE - {"entA", "entB", "member"},  # the list's scope, counted (D-COUNTS)
+    "GET /api/v1/agencies/counts": EVERYONE - {"entA", "entB", "member"},  # the list's scope, counted (D53)
     "GET /api/v1/agencies/{agency_id}": EVERYONE,  # non-owners of an approved agency: the public profile
     "PATCH /api/v1/agencies/{agency_id}": {"agencyA"},
     "POST /api/v1/agencies/{agency_id}/documents": {"agencyA"},
@@ -95,7 +95,7 @@ ALLOW: dict[str, set[str] | str] = {
     # contracts
     "POST /api/v1/contracts": PARTIES_A,
     "GET /api/v1/contracts": EVERYONE,  # filtered
-    "GET /api/v1/contracts/counts": EVERYONE,  # the list's scope, counted (D-COUNTS)
+    "GET /api/v1/contracts/counts": EVERYONE,  # the list's scope, counted (D53)
     "GET /api/v1/contracts/{contract_id}": READ_A | PARTIES_A,
     "PATCH /api/v1/contracts/{contract_id}": PARTIES_A,
     "POST /api/v1/contracts/{contract_id}/sign": PARTIES_A,
@@ -140,11 +140,11 @@ ALLOW: dict[str, set[str] | str] = {
     "POST /api/v1/credit/agencies/{agency_id}/records": GOV_A,  # the bureau of the agency's district, the city
     # the enterprise's credit file (SPEC §19): the bureau of its district, the city, the enterprise itself
     "GET /api/v1/credit/enterprises/{enterprise_id}": READ_A | ENT_A,
-    # 一企一档 (SPEC §22, served by audit: D-EFILE): the bureau of its district, the city, the enterprise itself
+    # 一企一档 (SPEC §22, served by audit: D52): the bureau of its district, the city, the enterprise itself
     "GET /api/v1/enterprises/{enterprise_id}/file": READ_A | ENT_A,
     # major-hazard supervision (SPEC §17): the case of world A's major hazard
     "GET /api/v1/supervision": BUREAUS,  # the bureaus' list, filtered to the district
-    "GET /api/v1/supervision/counts": BUREAUS,  # the list's scope, counted (D-COUNTS)
+    "GET /api/v1/supervision/counts": BUREAUS,  # the list's scope, counted (D53)
     "GET /api/v1/supervision/{case_id}": READ_A | PARTIES_A,  # the case's agency and enterprise read it
     "POST /api/v1/supervision/{case_id}/acknowledge": GOV_A,
     "POST /api/v1/supervision/{case_id}/list": GOV_A,

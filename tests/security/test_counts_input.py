@@ -1,4 +1,4 @@
-"""The count endpoints (DECISIONS D-COUNTS) through the gateway, with the bad-input corpus's odd
+"""The count endpoints (DECISIONS D53) through the gateway, with the bad-input corpus's odd
 query values in every query parameter their OpenAPI documents: never a 5xx, every refusal
 problem+json; an unknown, repeated or missing dimension in ``by`` is a 422."""
 

@@ -49,5 +49,5 @@ async def enterprise_credit_file(
     enterprise_id: uuid.UUID, uow: UoW, _: CurrentPrincipal, response: Response
 ) -> EnterpriseCreditStanding:
     """The bureau of the enterprise's district or the city, and the enterprise itself. ``{id}`` is the
-    enterprise id, as every ``/api/v1/enterprises/{id}`` path (docs/DECISIONS.md D-ECREDIT)."""
+    enterprise id, as every ``/api/v1/enterprises/{id}`` path (docs/DECISIONS.md D47)."""
     return with_etag(response, await service.enterprise_credit_file(uow, enterprise_id=enterprise_id))

@@ -1,5 +1,5 @@
 """/api/v1/enterprises/{id}/file: 一企一档 (SPEC §22), served by audit (the gateway routes this one
-path here; docs/DECISIONS.md D-EFILE) as JSON, XLSX or PDF by ``Accept``."""
+path here; docs/DECISIONS.md D52) as JSON, XLSX or PDF by ``Accept``."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ sample, so anyone holding the sample log can recompute it and see nobody picked 
    their own within their risk level (``red:watched``) and are drawn at twice the rate (at most
    all of them); the watched agencies are logged with the sample. So are the contracts of
    enterprises on the serious-dishonesty list at the draw (listed, repairable, repair requested),
-   logged as ``watched_enterprises`` (docs/DECISIONS.md D-ECREDIT).
+   logged as ``watched_enterprises`` (docs/DECISIONS.md D47).
 2. From each stratum ``ceil(rate × size)`` contracts are drawn with
    ``random.Random(f"{key}:{period}:{stratum}")``, where ``key`` is the bureau's seed mixed with a
    ``server_nonce`` the server draws at that moment and logs (``f"{seed}:{server_nonce}"``): the

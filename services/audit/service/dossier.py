@@ -11,7 +11,7 @@ timestamps the rows keep — never their current state:
   history, ``hazard_step``, kept from found to verified). A hazard found before the history was
   kept: the last of its dated columns up to the time — found (``created_at``), ``rectified_at``,
   ``rejected_at`` (back to open), ``overdue_at`` — and ``verified`` once ``verified_at`` ≤ the time
-  (those keep only the last rectification and rejection: docs/DECISIONS.md D-ACCIDENTS);
+  (those keep only the last rectification and rejection: docs/DECISIONS.md D46);
 - a complaint: the status of the last step of its timeline up to the time, and its outcome only if
   resolved by then;
 - an audit task: ``completed`` with its total only if ``completed_at`` ≤ the time;

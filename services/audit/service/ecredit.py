@@ -1,4 +1,4 @@
-"""An enterprise's credit file (企业诚信档案, SPEC §19; docs/CREDIT.md §6, docs/DECISIONS.md D-ECREDIT).
+"""An enterprise's credit file (企业诚信档案, SPEC §19; docs/CREDIT.md §6, docs/DECISIONS.md D47).
 
 The arithmetic is the agencies' (``credit.standing``: start, cap, floor and grades from the policy's
 ``credit``); the deltas are the policy's ``credit.enterprise``:

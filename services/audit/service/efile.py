@@ -4,7 +4,7 @@ Audit builds it because it already holds what the file is made of — the read m
 enterprise and its contracts (from their events), and its own visits, hazards with their loops,
 complaints, audits, supervision cases and the enterprise credit file; the risk history is kept from
 ``enterprise.*`` events (``EnterpriseRiskStep``). No other service is called (docs/DECISIONS.md
-D-EFILE). Readers: the bureau of the enterprise's district, the city, admin, the enterprise itself.
+D52). Readers: the bureau of the enterprise's district, the city, admin, the enterprise itself.
 
 The accident dossier's pieces are reused with "now" for the time (``dossier._visit``,
 ``hazard_state_as_of``, ``_complaint``, ``_audit``), so a record's state is the one it has now.

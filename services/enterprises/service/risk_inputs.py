@@ -1,5 +1,5 @@
 """An enterprise cannot move itself to another district, nor lower its own risk, on its own word
-(issue #16, DECISIONS D-RISKPENDING): such a change made by the enterprise itself waits as
+(issue #16, DECISIONS D44): such a change made by the enterprise itself waits as
 ``risk_inputs_pending`` until a bureau of its district accepts it, and the old values rule meanwhile.
 
 - held: a change of ``district_code`` (with the ``town`` and ``village`` that go with it), and a

@@ -1,5 +1,5 @@
 """GET /api/v1/directory/counts — the public directory counted by district and grade (public, like
-the list; docs/PORTAL.md, DECISIONS D-COUNTS)."""
+the list; docs/PORTAL.md, DECISIONS D53)."""
 
 from __future__ import annotations
 

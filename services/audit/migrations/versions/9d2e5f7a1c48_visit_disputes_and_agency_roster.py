@@ -1,4 +1,4 @@
-"""service_log: the enterprise's dispute and the bureau's resolution; agency_view: the roster (D-DISPUTES)
+"""service_log: the enterprise's dispute and the bureau's resolution; agency_view: the roster (D45)
 
 Revision ID: 9d2e5f7a1c48
 Revises: 7c1d4e9a2b36
