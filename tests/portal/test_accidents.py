@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -17,17 +16,6 @@ from portal.pages.accidents import occurred_at
 from tests.portal.fakes import FakePlatform
 from tests.portal.fakes_credit import ENTERPRISE_USCC, XLSX
 from tests.portal.test_pages import BASE, _csrf, login
-
-
-@pytest.fixture
-def fake() -> FakePlatform:
-    return FakePlatform()
-
-
-@pytest.fixture
-async def client(fake: FakePlatform):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
-        yield c
 
 
 def test_a_local_time_is_jiangmen_time() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -20,17 +19,6 @@ AGENCY = {"role": "agency", "org_uscc": "91440700MA4UAAAA1X", "username": "agenc
 LOG = "0000000a-0000-0000-0000-000000000001"
 HAZARD = "0000000b-0000-0000-0000-000000000001"
 CASES = [f"0000000c-0000-0000-0000-00000000000{i}" for i in (1, 2, 3)]
-
-
-@pytest.fixture
-def fake() -> FakePlatform:
-    return FakePlatform()
-
-
-@pytest.fixture
-async def client(fake: FakePlatform):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
-        yield c
 
 
 def _csrf(html: str) -> str:

@@ -26,12 +26,6 @@ def fake() -> FakePlatform:
     return fake
 
 
-@pytest.fixture
-async def client(fake: FakePlatform):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
-        yield c
-
-
 def posted(fake: FakePlatform, path: str) -> dict:
     return json.loads([c for c in fake.calls if c.method == "POST" and c.url.path == path][-1].content)
 

@@ -5,7 +5,6 @@ soft), item links mapped to portal pages, both languages, 401 → login, notify 
 from __future__ import annotations
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -16,17 +15,6 @@ from tests.portal.test_pages import BASE, login
 
 ONE = "00000000-0000-0000-0000-000000000001"
 TWO = "00000000-0000-0000-0000-000000000002"
-
-
-@pytest.fixture
-def fake() -> FakePlatform:
-    return FakePlatform()
-
-
-@pytest.fixture
-async def client(fake: FakePlatform):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
-        yield c
 
 
 def csrf_of(html: str) -> str:

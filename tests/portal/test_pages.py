@@ -11,30 +11,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import openpyxl
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from portal import session as portal_session
+from tests.portal.conftest import BASE
 from tests.portal.fakes import NASTY, FakePlatform
-
-BASE = "http://127.0.0.1:18000"
 
 
 def sealer() -> portal_session.Sealer:
     return portal_session.Sealer(portal_session.derive_key("fake-portal-secret", None))
-
-
-@pytest.fixture
-def fake() -> FakePlatform:
-    return FakePlatform()
-
-
-@pytest.fixture
-async def client(fake: FakePlatform):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
-        yield c
 
 
 async def login(client: httpx.AsyncClient, fake: FakePlatform, **claims) -> httpx.Response:

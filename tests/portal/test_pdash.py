@@ -5,26 +5,14 @@ organisation's status (SPEC §14, §21). Against the fake gateway (tests/portal/
 from __future__ import annotations
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.portal.fakes import FakePlatform
-from tests.portal.test_pages import BASE, login
+from tests.portal.test_pages import login
 
 REPORTED = "0000000c-0000-0000-0000-000000000001"
-
-
-@pytest.fixture
-def fake() -> FakePlatform:
-    return FakePlatform()
-
-
-@pytest.fixture
-async def client(fake: FakePlatform):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
-        yield c
 
 
 def _csrf(html: str) -> str:

@@ -6,7 +6,6 @@ retry one; both languages; an organisation's non-admin member gets the API's 403
 from __future__ import annotations
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -18,17 +17,6 @@ from tests.portal.test_pages import BASE, login
 
 HOOK = "00000001-0000-0000-0000-00000000000a"
 DELIVERY = "0000000d-0000-0000-0000-000000000001"
-
-
-@pytest.fixture
-def fake() -> FakePlatform:
-    return FakePlatform()
-
-
-@pytest.fixture
-async def client(fake: FakePlatform):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url=BASE) as c:
-        yield c
 
 
 def sent(fake: FakePlatform, method: str, path: str) -> list[httpx.Request]:
