@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -146,19 +146,7 @@ async def build(uow: UnitOfWork, session: Any, accident: Accident) -> Dossier:
         accident=accident,
         as_of=at,
         visits_from=since,
-        contracts=[
-            {
-                "id": c.id,
-                "agency_id": c.agency_id,
-                "agency_name": c.agency_name or (agencies[c.agency_id].name if c.agency_id in agencies else None),
-                "agency_uscc": agencies[c.agency_id].uscc if c.agency_id in agencies else None,
-                "engineer_name": c.engineer_name,
-                "start_date": c.start_date,
-                "end_date": c.end_date,
-                "services": c.services,
-            }
-            for c in contracts
-        ],
+        contracts=[contract_row(c, agencies) for c in contracts],
         visits=[_visit(v, at) for v in await record.visits(since)],
         hazards=[
             {
@@ -186,6 +174,21 @@ async def build(uow: UnitOfWork, session: Any, accident: Accident) -> Dossier:
             for s in [standing([r.delta for r in credit_records if r.agency_id == a], rules)]
         ],
     )
+
+
+def contract_row(c: Any, agencies: Mapping[Any, Any]) -> dict[str, Any]:
+    """A contract as the dossier and the enterprise file show it, its agency named from the read model."""
+    agency = agencies.get(c.agency_id)
+    return {
+        "id": c.id,
+        "agency_id": c.agency_id,
+        "agency_name": c.agency_name or (agency.name if agency is not None else None),
+        "agency_uscc": agency.uscc if agency is not None else None,
+        "engineer_name": c.engineer_name,
+        "start_date": c.start_date,
+        "end_date": c.end_date,
+        "services": c.services,
+    }
 
 
 def _visit(log: ServiceLog, at: datetime) -> dict[str, Any]:

@@ -110,20 +110,7 @@ async def build(uow: UnitOfWork, *, enterprise_id: Any) -> EnterpriseFile:
                 }
                 for s in await record.risk_steps()
             ],
-            contracts=[
-                {
-                    "id": c.id,
-                    "status": c.status,
-                    "agency_id": c.agency_id,
-                    "agency_name": c.agency_name or (agencies[c.agency_id].name if c.agency_id in agencies else None),
-                    "agency_uscc": agencies[c.agency_id].uscc if c.agency_id in agencies else None,
-                    "engineer_name": c.engineer_name,
-                    "start_date": c.start_date,
-                    "end_date": c.end_date,
-                    "services": c.services,
-                }
-                for c in contracts
-            ],
+            contracts=[{**dossier.contract_row(c, agencies), "status": c.status} for c in contracts],
             visits=[dossier._visit(v, now) for v in await record.all_visits()],
             hazards=[
                 {
