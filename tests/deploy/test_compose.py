@@ -111,3 +111,16 @@ def test_the_connection_budget_of_every_replica_fits_postgresql() -> None:
         if name in ("registry", "enterprises", "contracts", "audit", "notify", "gateway")
     )
     assert processes * per_process <= 100 - 10, "PostgreSQL's default max_connections, less room for operators"
+
+
+def test_the_stored_files_live_on_volumes() -> None:
+    """The filing documents (registry) and the evidence (audit) outlive their containers: each store
+    under the image's data directory is a named volume."""
+    services = COMPOSE["services"]
+    data_dir = Settings(data_dir=Path("/app/var"))
+    mounts = {name: {v.split(":", 2)[1] for v in services[name].get("volumes", [])} for name in ("registry", "audit")}
+    assert str(data_dir.attachments_root) in mounts["audit"]
+    assert "/app/var/documents" in mounts["registry"]
+    named = set(COMPOSE.get("volumes", {}))
+    for name in ("registry", "audit"):
+        assert {v.split(":", 1)[0] for v in services[name]["volumes"]} <= named
