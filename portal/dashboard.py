@@ -6,12 +6,14 @@ services' object-level authorization decides what a district bureau sees."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from markupsafe import Markup
 
+from portal import dashboard_trends as trends
 from portal import dashboard_watch as watch
 from portal import labels
 from portal.api import Api as Upstream
@@ -28,7 +30,8 @@ class Chart:
     svg: Markup
     total: int
     columns: list[str] = field(default_factory=list)  # the chart's numbers as a table (accessibility)
-    rows: list[tuple[str, list[int]]] = field(default_factory=list)
+    rows: Sequence[tuple[str, Sequence[int | str]]] = field(default_factory=list)
+    row_header: str | None = None  # the table's first column (default: district, or category)
 
 
 @dataclass
@@ -104,8 +107,9 @@ def _sum(per_district: dict[str, Counter[str]], status: str | None = None) -> in
 async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> DashboardData:
     """The figures from the services' count endpoints (one ``GROUP BY`` each, docs/PORTAL.md,
     DECISIONS D53), the audit service's per-district counts (``GET /api/v1/compliance/summary``)
-    and the queues' first pages: a constant number of calls, whatever the number of rows (14: eight
-    for the figures and queues, six for the watch lists of ``portal.dashboard_watch``)."""
+    and the queues' first pages: a constant number of calls, whatever the number of rows (15: eight
+    for the figures and queues, six for the watch lists of ``portal.dashboard_watch``, one for the
+    monthly trends of ``portal.dashboard_trends``)."""
     city, districts, only = _scope(role, district, lang)
 
     def t(key: str, **p: Any) -> str:
@@ -131,6 +135,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
             "contract_queue": up.page("/api/v1/contracts", {"status": "filing", **queue}),
             "complaints": up.page("/api/v1/complaints", {"status": "received", "limit": QUEUE_ROWS}),
             **watch.calls(up, scope_param),
+            **trends.calls(up, scope_param),
         }
     )
     if any(e.unauthorized for e in errors.values()):
@@ -163,6 +168,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         "contract_queue": t("queue_contracts"),
         "complaints": t("queue_complaints"),
         **watch.what(t),
+        **trends.what(t),
     }
     names = sorted({what[n] for n in errors})
     if names:
@@ -295,6 +301,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
     if "complaints" not in errors:
         data.queue_totals["complaints"] = len(received) if "summary" in errors else total("complaints", "received")
         data.queues["complaints"] = received[:QUEUE_ROWS]
+    trends.fill(data, results, errors, t=t)
     watch.fill(
         data,
         results,

@@ -1205,3 +1205,16 @@ MESSAGES.update(
         ),
     }
 )
+
+# --- the dashboard's monthly trends (SPEC §22) ---------------------------------------------------
+MESSAGES.update(
+    {
+        "dash_trends": ("近十二个月的考核指标（%）", "The plan's rates over twelve months (%)"),
+        "month": ("月份", "Month"),
+        "trend_custody_coverage": ("托管覆盖率", "Custody coverage"),
+        "trend_visits_delivered": ("服务频次完成率", "Visits delivered"),
+        "trend_hazards_closed_on_time": ("隐患按期整改率", "Hazards closed on time"),
+        "trend_major_hazards_acknowledged_in_time": ("重大隐患按时确认率", "Major hazards acknowledged in time"),
+        "trend_complaints_answered_on_time": ("投诉按期答复率", "Complaints answered on time"),
+    }
+)

@@ -65,6 +65,15 @@ def directory_items() -> list[dict[str, Any]]:
     ]
 
 
+TREND_MEASURES = (
+    "custody_coverage",
+    "visits_delivered",
+    "hazards_closed_on_time",
+    "major_hazards_acknowledged_in_time",
+    "complaints_answered_on_time",
+)
+
+
 class FakePlatform:
     def __init__(self) -> None:
         self.settings = Settings(
@@ -81,6 +90,14 @@ class FakePlatform:
         self.calls: list[httpx.Request] = []
         self.token_claims: dict[str, Any] = {"role": "bureau", "district": "440700", "username": "jm-bureau"}
         self.refused_tokens: set[str] = set()
+        # GET /api/v1/compliance/trends: two months, the second with no complaint due
+        ratio = {"numerator": 3, "denominator": 4, "rate": 0.75}
+        nothing = {"numerator": 0, "denominator": 0, "rate": None}
+        self.trends: list[dict[str, Any]] = [
+            {"month": month, **dict.fromkeys(TREND_MEASURES, ratio)} for month in ("2026-10", "2026-11")
+        ]
+        self.trends[1]["complaints_answered_on_time"] = nothing
+        self.trends_asked: list[dict[str, str]] = []
         # a draft of enterprise 91440703MA4W000001 that its agency has signed
         self.draft: dict[str, Any] = {
             "id": "c9",
@@ -485,6 +502,9 @@ class FakePlatform:
                     },
                 )
             return httpx.Response(200, json=self.hazard)
+        if path == "/api/v1/compliance/trends":  # the dashboard's monthly rates (SPEC §22)
+            self.trends_asked.append(params)
+            return httpx.Response(200, json={"district": params.get("district"), "items": self.trends})
         if path == "/api/v1/supervision/counts":  # the dashboard's clocks (SPEC §17)
             now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             late = params.get("overdue_ack") == "true"

@@ -24,7 +24,7 @@ DISTRICTS = ["440703", "440704", "440705", "440781", "440783", "440784", "440785
 AGENCY_STATUS = ["approved", "approved", "submitted", "draft", "returned"]
 CONTRACT_STATUS = ["active", "active", "filing", "draft", "expired", "terminated"]
 N = 6000
-CALLS_WITH_COUNTS = 14  # 8 figures and queues + 6 watch lists
+CALLS_WITH_COUNTS = 15  # 8 figures and queues + 6 watch lists + 1 monthly trends
 HEADER = "/api/v1/inbox/summary"  # every signed-in page's unread count (one call), not the dashboard's
 
 
