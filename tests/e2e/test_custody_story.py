@@ -366,6 +366,30 @@ async def test_the_whole_custody_story(platform):
     assert len(r.json()["timeline"]) >= 4
     credit = await api.get(f"/api/v1/credit/agencies/{agency_id}", headers=bureau.headers)
     assert credit.status_code == 200 and credit.json()["score"] == 90, credit.text
+
+    # --- 一企一档: the enterprise's file lists every step of the story so far, in time order (§22) ---
+    async def enterprise_file():
+        r = await api.get(f"/api/v1/enterprises/{enterprise_id}/file", headers=enterprise.headers)
+        assert r.status_code == 200, r.text
+        return r.json() if any(e["ref"] == complaint_id for e in r.json()["timeline"]) else None
+
+    file = await eventually(enterprise_file, timeout=20)
+    timeline = file["timeline"]
+    assert [e["at"] for e in timeline] == sorted(e["at"] for e in timeline)
+    refs = {(e["section"], e["ref"]) for e in timeline}
+    assert {
+        ("contracts", contract_id),
+        ("visits", log_id),
+        ("visits", disputed_id),
+        ("supervision_cases", case["id"]),
+        ("complaints", complaint_id),
+    } <= refs
+    loop = [e["what"] for e in timeline if e["section"] == "hazards" and e["ref"] == hazard_id]
+    assert loop == ["open", "rectified", "open", "rectified", "verified"], loop  # found, rejected once
+    assert {e["what"] for e in timeline if e["ref"] == disputed_id} == {"void"}
+    # the risk rose with the major hazard and fell with its verification
+    risks = [e["what"] for e in timeline if e["section"] == "risk_history"]
+    assert len(risks) >= 3 and risks[-1] == risks[0], risks
     await eventually(lambda: _directory_has(api, agency_id, credit_score=90), timeout=20)
 
     # --- suspension cascades to the contract and takes the agency off the list --------------
