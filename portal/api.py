@@ -31,6 +31,12 @@ class ApiError(Exception):
         super().__init__(f"{path}: {status} {self.detail}")
 
     @property
+    def page_status(self) -> int:
+        """The status of the page that shows this failure next to the form: the API's own 4xx, or
+        503 for anything the person cannot mend."""
+        return self.status if 400 <= self.status < 500 else 503
+
+    @property
     def detail(self) -> str:
         return str(self.problem.get("detail") or self.problem.get("title") or "")
 

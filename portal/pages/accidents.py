@@ -22,10 +22,6 @@ ACCIDENT_FIELDS = {"enterprise_uscc", "occurred_at", "severity", "deaths", "inju
 LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")  # what <input type="datetime-local"> sends
 
 
-def _status(code: int) -> int:
-    return code if 400 <= code < 500 else 503
-
-
 def occurred_at(value: str) -> str:
     """A ``datetime-local`` value is Jiangmen time (UTC+8); anything else goes as typed (the API says
     what is wrong with it)."""
@@ -87,7 +83,7 @@ async def accident_record(request: Request) -> Response:
         if exc.unauthorized:
             raise
         form.fail(exc, ACCIDENT_FIELDS, fallback=v.t("unavailable") if exc.unavailable else "")
-        return _accident_form(v, form, status=_status(exc.status))
+        return _accident_form(v, form, status=exc.page_status)
     return v.redirect(f"/portal/accidents/{reply.body['id']}", ok="accident_recorded")
 
 
@@ -151,5 +147,5 @@ async def findings(accident_id: str, request: Request) -> Response:
         if exc.unauthorized:
             raise
         form.fail(exc, {"agency_at_fault", "findings"}, fallback=v.t("unavailable") if exc.unavailable else "")
-        return await _accident_page(v, accident_id, form, status=_status(exc.status))
+        return await _accident_page(v, accident_id, form, status=exc.page_status)
     return v.redirect(f"/portal/accidents/{accident_id}", ok="findings_recorded")

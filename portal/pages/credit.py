@@ -24,10 +24,6 @@ LISTING_ACTIONS = ("objection", "repair", "decide")
 DECISIONS = {"objected": ("list", "withdraw"), "repair_requested": ("repair", "refuse")}
 
 
-def _status(code: int) -> int:
-    return code if 400 <= code < 500 else 503
-
-
 def _cursor(request: Request) -> str | None:
     cursor = request.query_params.get("cursor") or None
     return cursor if cursor is None or len(cursor) <= 500 else None
@@ -79,7 +75,7 @@ async def record_fact(agency_id: str, request: Request) -> Response:
         if exc.unauthorized:
             raise
         form.fail(exc, RECORD_FIELDS, fallback=v.t("unavailable") if exc.unavailable else "")
-        return await _agency_file(v, agency_id, form, status=_status(exc.status))
+        return await _agency_file(v, agency_id, form, status=exc.page_status)
     return v.redirect(f"/portal/credit/agencies/{agency_id}", ok="credit_recorded")
 
 
@@ -176,7 +172,7 @@ async def listing_start(request: Request) -> Response:
         if exc.unauthorized:
             raise
         form.fail(exc, LISTING_FIELDS, fallback=v.t("unavailable") if exc.unavailable else "")
-        return _listing_form(v, form, status=_status(exc.status))
+        return _listing_form(v, form, status=exc.page_status)
     return v.redirect(f"/portal/credit/listings/{reply.body['id']}", ok="listing_noticed")
 
 
@@ -222,5 +218,5 @@ async def listing_action(listing_id: str, action: str, request: Request) -> Resp
         form.fail(exc, {"decision", "reasons", "statement"}, fallback=v.t("unavailable") if exc.unavailable else "")
         if exc.status == 412:
             form.general.insert(0, v.t("stale_version"))
-        return await _listing_page(v, listing_id, form, status=_status(exc.status))
+        return await _listing_page(v, listing_id, form, status=exc.page_status)
     return v.redirect(f"/portal/credit/listings/{listing_id}", ok=f"listing_{action}")

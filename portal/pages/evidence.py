@@ -29,10 +29,6 @@ def _must(v: View, value: str) -> str:
     return clean
 
 
-def _status(exc: ApiError) -> int:
-    return exc.status if 400 <= exc.status < 500 else 503
-
-
 # --- attachments ------------------------------------------------------------------------------------
 @router.get("/portal/attachments/{attachment_id}")
 async def attachment(attachment_id: str, request: Request) -> Response:
@@ -73,7 +69,7 @@ async def _visit_action(
         form.fail(exc, known, fallback=v.t("unavailable") if exc.unavailable else "")
         if exc.status == 412:
             form.general.insert(0, v.t("stale_version"))
-        return await _visit_page(v, log_id, form, _status(exc))
+        return await _visit_page(v, log_id, form, exc.page_status)
     return v.redirect(f"/portal/visits/{log_id}", ok=f"visit_{action}")
 
 
@@ -116,7 +112,7 @@ async def _hazard_action(v: View, hazard_id: str, action: str, body: dict[str, A
         form.fail(exc, {"reason", "note"}, fallback=v.t("unavailable") if exc.unavailable else "")
         if exc.status == 412:
             form.general.insert(0, v.t("stale_version"))
-        return await _hazard_page(v, hazard_id, form, status=_status(exc))
+        return await _hazard_page(v, hazard_id, form, status=exc.page_status)
     return v.redirect(f"/portal/hazards/{hazard_id}", ok=ok)
 
 
@@ -229,5 +225,5 @@ async def supervision_action(case_id: str, action: str, request: Request) -> Res
         )
         if exc.status == 412:
             form.general.insert(0, v.t("stale_version"))
-        return await _case_page(v, case_id, form, status=_status(exc))
+        return await _case_page(v, case_id, form, status=exc.page_status)
     return v.redirect(f"/portal/supervision/{case_id}", ok=f"case_{action}")

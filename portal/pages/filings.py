@@ -23,10 +23,6 @@ CHANGE_DECISIONS = ("approve", "reject")
 RISK_DECISIONS = ("accept", "reject")
 
 
-def _status(code: int) -> int:
-    return code if 400 <= code < 500 else 503
-
-
 def change_body(agency: dict[str, Any], form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     """What the form changes, compared with the filing as the same form would send it, and the reason."""
     current, _ = filing_body(filing_form_from(agency, agency.get("uscc")))
@@ -99,7 +95,7 @@ async def file_change(request: Request) -> Response:
         if exc.unauthorized:
             raise
         form.fail(remap(exc, mapping), _known(form), fallback=v.t("unavailable") if exc.unavailable else "")
-        return await _agency_changes_page(v, agency, form, status=_status(exc.status))
+        return await _agency_changes_page(v, agency, form, status=exc.page_status)
     return v.redirect("/portal/agency/changes", ok="change_filed")
 
 
@@ -144,7 +140,7 @@ async def review_change(agency_id: str, change_id: str, request: Request) -> Res
             raise
         form.fail(exc, {"decision", "comments"}, fallback=v.t("unavailable") if exc.unavailable else "")
         form.values["failed_change"] = change_id
-        return await _review_page(v, agency_id, form, status=_status(exc.status))
+        return await _review_page(v, agency_id, form, status=exc.page_status)
     return v.redirect(f"/portal/agencies/{agency_id}/changes", ok="change_reviewed")
 
 
@@ -184,5 +180,5 @@ async def risk_inputs_review(enterprise_id: str, request: Request) -> Response:
             raise
         form.fail(exc, {"decision", "comments"}, fallback=v.t("unavailable") if exc.unavailable else "")
         form.values["failed_enterprise"] = enterprise_id
-        return await _risk_queue(v, request, form, status=_status(exc.status))
+        return await _risk_queue(v, request, form, status=exc.page_status)
     return v.redirect("/portal/risk-inputs", ok="risk_inputs_reviewed")
