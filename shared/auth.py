@@ -111,15 +111,43 @@ class Principal:
         return self.role == Role.BUREAU and self.district is not None and load_jurisdiction().is_city(self.district)
 
     @property
+    def district_code(self) -> str | None:
+        """The district of a bureau's area: its district, or the district of its town (SPEC §22)."""
+        from shared.reference import load_jurisdiction
+
+        if self.role != Role.BUREAU or self.district is None:
+            return None
+        return load_jurisdiction().district_of(self.district)
+
+    @property
+    def town_code(self) -> str | None:
+        """A town bureau's town (its ``district`` claim is a town code, SPEC §22); None otherwise."""
+        from shared.reference import load_jurisdiction
+
+        if self.role == Role.BUREAU and self.district is not None and load_jurisdiction().is_town(self.district):
+            return self.district
+        return None
+
+    @property
+    def is_town_bureau(self) -> bool:
+        return self.town_code is not None
+
+    @property
     def sees_everything(self) -> bool:
         """Admin, the city bureau and the service itself see every district."""
         return self.is_admin or self.is_city_bureau or self.is_system
 
-    def governs(self, district_code: str | None) -> bool:
-        """True for admin, the city bureau, and the bureau of ``district_code``."""
+    def governs(self, district_code: str | None, *, town: str | None = None, district_wide: bool = False) -> bool:
+        """True for admin, the city bureau, and the bureau of ``district_code``; a town bureau
+        governs a record of its district only when the record's ``town`` is its town — or, for
+        a record that has no town (an agency), when the rule declares it ``district_wide``."""
         if self.sees_everything:
             return True
-        return self.is_bureau and district_code is not None and self.district == district_code
+        if not self.is_bureau or district_code is None or self.district_code != district_code:
+            return False
+        if self.town_code is None:
+            return True
+        return town == self.town_code if town is not None else district_wide
 
     def is_org(self, uscc: str | None) -> bool:
         return self.role in ORG_ROLES and uscc is not None and self.org_uscc == uscc

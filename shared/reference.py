@@ -152,6 +152,7 @@ class Area:
     level: str  # city | district | town | village
     parent: str | None
     name_en: str | None = None
+    placeholder: bool = False  # the data file marks a code (or name) that is not the official one
 
 
 @dataclass
@@ -175,6 +176,21 @@ class Jurisdiction:
 
     def is_city(self, code: str) -> bool:
         return code == self.city.code
+
+    def is_town(self, code: str) -> bool:
+        area = self.areas.get(code)
+        return area is not None and area.level == "town"
+
+    def district_of(self, code: str) -> str | None:
+        """The district of a district or town code (None for the city and unknown codes)."""
+        area = self.areas.get(code)
+        if area is None or area.level not in ("district", "town"):
+            return None
+        return area.code if area.level == "district" else area.parent
+
+    def placeholders(self) -> list[str]:
+        """The codes the data file marks as placeholders (docs/DECISIONS.md D-TOWNS)."""
+        return [a.code for a in self.areas.values() if a.placeholder]
 
     def town_in(self, district: str, town: str) -> Area | None:
         """A town of ``district`` by code or by exact name."""
@@ -210,11 +226,17 @@ def load_jurisdiction(path: str | None = None) -> Jurisdiction:
     city = Area(data["city"]["code"], data["city"]["name"], "city", None, data["city"].get("name_en"))
     jur = Jurisdiction(city=city, filing_prefix=data["city"].get("filing_prefix", ""))
     for d in data["districts"]:
-        jur.areas[d["code"]] = Area(d["code"], d["name"], "district", city.code, d.get("name_en"))
+        jur.areas[d["code"]] = Area(
+            d["code"], d["name"], "district", city.code, d.get("name_en"), d.get("placeholder") is True
+        )
         for t in d.get("towns", []):
-            jur.areas[t["code"]] = Area(t["code"], t["name"], "town", d["code"])
+            jur.areas[t["code"]] = Area(
+                t["code"], t["name"], "town", d["code"], t.get("name_en"), t.get("placeholder") is True
+            )
             for v in t.get("villages", []):
-                jur.areas[v["code"]] = Area(v["code"], v["name"], "village", t["code"])
+                jur.areas[v["code"]] = Area(
+                    v["code"], v["name"], "village", t["code"], v.get("name_en"), v.get("placeholder") is True
+                )
     return jur
 
 

@@ -25,15 +25,38 @@ def any_of(*conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     return sa.or_(*conditions) if conditions else nothing()
 
 
-def district(principal: Principal, column: Any) -> sa.ColumnElement[bool]:
+def district(
+    principal: Principal, column: Any, *, town: Any = None, district_wide: bool = False
+) -> sa.ColumnElement[bool]:
     """Rows in the principal's jurisdiction: all of them for admin, the city bureau and the
-    service itself; its district's for a district bureau; none for anyone else."""
+    service itself; its district's for a district bureau; none for anyone else.
+
+    A town bureau (SPEC §22) sees the rows of its district whose ``town`` (a column, or a scalar
+    subquery reaching the enterprise's town through a read model) is its town. Rows with no town
+    are refused to it (fail closed) unless the caller declares them ``district_wide`` (agencies:
+    the district's, not one town's)."""
     if principal.sees_everything:
         return everything()
-    if principal.role == Role.BUREAU and principal.district:
-        condition: sa.ColumnElement[bool] = column == principal.district
+    district_code = principal.district_code
+    if principal.role != Role.BUREAU or not district_code:
+        return nothing()
+    condition: sa.ColumnElement[bool] = column == district_code
+    town_code = principal.town_code
+    if town_code is None:
         return condition
-    return nothing()
+    if town is not None:
+        return sa.and_(condition, town == town_code)
+    return condition if district_wide else nothing()
+
+
+def in_area(column: Any, town_column: Any, *, district: str | None, town: str | None) -> sa.ColumnElement[bool]:
+    """A list's ``district=`` / ``town=`` filters (already validated) as SQL."""
+    conditions = []
+    if district:
+        conditions.append(column == district)
+    if town:
+        conditions.append(town_column == town)
+    return sa.and_(sa.true(), *conditions)
 
 
 def org(principal: Principal, role: Role, column: Any) -> sa.ColumnElement[bool]:
@@ -44,6 +67,55 @@ def org(principal: Principal, role: Role, column: Any) -> sa.ColumnElement[bool]
     return nothing()
 
 
-def governs(principal: Principal, district_code: str | None) -> bool:
+def governs(
+    principal: Principal, district_code: str | None, *, town: str | None = None, district_wide: bool = False
+) -> bool:
     """The same rule as ``district`` for a value already loaded (a body's district)."""
-    return principal.governs(district_code)
+    return principal.governs(district_code, town=town, district_wide=district_wide)
+
+
+def area_filter(district: str | None, town: str | None) -> tuple[str | None, str | None]:
+    """Check a list's ``district=`` / ``town=`` against the jurisdiction data (SPEC §22): an
+    unknown district or town, or a town outside the given district, is a 422 naming the field.
+    The city's code as ``district`` means every district (None). Returns (district, town)."""
+    from shared.errors import FieldError, ValidationFailed
+    from shared.i18n import text
+    from shared.reference import load_jurisdiction
+
+    jur = load_jurisdiction()
+    if district and not (jur.is_district(district) or jur.is_city(district)):
+        raise ValidationFailed(
+            text("未知的区县代码", "Unknown district code"),
+            errors=[FieldError("district", text("未知的区县代码", "unknown district code"))],
+        )
+    district = None if district and jur.is_city(district) else district
+    if town:
+        if not jur.is_town(town):
+            raise ValidationFailed(
+                text("未知的镇街代码", "Unknown town code"),
+                errors=[FieldError("town", text("未知的镇街代码", "unknown town code"))],
+            )
+        if district and jur.district_of(town) != district:
+            raise ValidationFailed(
+                text("镇街不属于该区县", "The town is not in that district"),
+                errors=[FieldError("town", text(f"不属于区县 {district}", f"not a town of district {district}"))],
+            )
+    return district, town or None
+
+
+def may_ask_for(principal: Principal, district: str | None, town: str | None) -> bool:
+    """Whether a bureau's ``district=`` / ``town=`` filter lies in its area (the filters checked
+    by ``area_filter`` first): a district bureau its district and its towns, a town bureau its
+    district (narrowed to its town by the scope) and its own town."""
+    if principal.sees_everything:
+        return True
+    if district and district != principal.district_code:
+        return False
+    if town:
+        town_code = principal.town_code
+        if town_code is not None:
+            return town == town_code
+        from shared.reference import load_jurisdiction
+
+        return load_jurisdiction().district_of(town) == principal.district_code
+    return True
