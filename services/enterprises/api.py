@@ -80,6 +80,7 @@ async def list_(
     uow: UoW,
     page: Annotated[PageParams, Depends(page_params)],
     district: Annotated[str | None, Query(max_length=12, description="区县代码（市代码 = 全市）")] = None,
+    town: Annotated[str | None, Query(max_length=12, description="镇街代码（SPEC §22）")] = None,
     industry: Annotated[Industry | None, Query()] = None,
     risk_level: Annotated[RiskLevel | None, Query()] = None,
     has_custodian: Annotated[bool | None, Query(description="是否已托管")] = None,
@@ -88,6 +89,7 @@ async def list_(
 ) -> EnterprisePage:
     filters = ListFilters(
         district=district,
+        town=town,
         industry=industry,
         risk_level=risk_level,
         has_custodian=has_custodian,

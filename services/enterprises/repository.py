@@ -39,7 +39,6 @@ from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 from shared.i18n import text
 from shared.pagination import PageParams, keyset, page_of
-from shared.reference import load_jurisdiction
 from shared.repository import Repository
 from shared.roles import Role
 
@@ -70,7 +69,8 @@ class View(StrEnum):
 
 @dataclass(frozen=True)
 class ListFilters:
-    district: str | None = None  # a district code, or the city's for all of them
+    district: str | None = None  # a district code (checked: the city's means all of them → None)
+    town: str | None = None  # a town code of the jurisdiction data (SPEC §22)
     industry: str | None = None
     risk_level: str | None = None
     has_custodian: bool | None = None
@@ -88,7 +88,7 @@ class Enterprises(Repository[Enterprise]):
     # --- who sees what, as SQL -------------------------------------------------------------
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, enterprises.c.district_code),
+            scopes.district(principal, enterprises.c.district_code, town=enterprises.c.town),
             scopes.org(principal, Role.ENTERPRISE, enterprises.c.uscc),
         )
 
@@ -113,15 +113,18 @@ class Enterprises(Repository[Enterprise]):
 
     # --- who may, for values not stored yet ----------------------------------------------------
     @staticmethod
-    def may_register(principal: Principal, *, uscc: str, district_code: str) -> bool:
-        """An enterprise registers itself; a bureau (or admin) any enterprise of its district."""
-        return principal.governs(district_code) or (principal.role == Role.ENTERPRISE and principal.is_org(uscc))
+    def may_register(principal: Principal, *, uscc: str, district_code: str, town: str | None = None) -> bool:
+        """An enterprise registers itself; a bureau (or admin) any enterprise of its district (a
+        town bureau: of its town; ``town`` None asks about the district before the town is resolved)."""
+        return principal.governs(district_code, town=town, district_wide=town is None) or (
+            principal.role == Role.ENTERPRISE and principal.is_org(uscc)
+        )
 
     @staticmethod
-    def may_move_to(principal: Principal, district_code: str) -> bool:
-        """Whether a PATCH by ``principal`` may put an enterprise in ``district_code``: a bureau
-        keeps it in its jurisdiction; the enterprise itself may say where it moved."""
-        return principal.role == Role.ENTERPRISE or principal.governs(district_code)
+    def may_move_to(principal: Principal, district_code: str, town: str) -> bool:
+        """Whether a PATCH by ``principal`` may put an enterprise in ``district_code`` / ``town``:
+        a bureau keeps it in its jurisdiction; the enterprise itself may say where it moved."""
+        return principal.role == Role.ENTERPRISE or principal.governs(district_code, town=town)
 
     @staticmethod
     def changes_wait_for_review(principal: Principal) -> bool:
@@ -130,18 +133,18 @@ class Enterprises(Repository[Enterprise]):
         return principal.role == Role.ENTERPRISE
 
     @staticmethod
-    def may_review_risk_inputs(principal: Principal, district_code: str) -> bool:
-        """The bureau of the enterprise's current district, or the city bureau (or the admin)."""
-        return principal.role in (Role.BUREAU, Role.ADMIN) and principal.governs(district_code)
+    def may_review_risk_inputs(principal: Principal, district_code: str, town: str) -> bool:
+        """The bureau of the enterprise's current district (or town), or the city bureau (or the admin)."""
+        return principal.role in (Role.BUREAU, Role.ADMIN) and principal.governs(district_code, town=town)
 
     @staticmethod
     def may_import(principal: Principal) -> bool:
         return principal.role in (Role.ADMIN, Role.BUREAU)
 
     @staticmethod
-    def may_import_into(principal: Principal, district_code: str) -> bool:
+    def may_import_into(principal: Principal, district_code: str, town: str) -> bool:
         """An importing bureau's rows must lie in its jurisdiction (and so must the records they change)."""
-        return principal.governs(district_code)
+        return principal.governs(district_code, town=town)
 
     # --- loading -------------------------------------------------------------------------------
     async def by_uscc(self, uscc: str, *, lock: bool = False) -> Enterprise | None:
@@ -170,11 +173,10 @@ class Enterprises(Repository[Enterprise]):
     async def page(
         self, principal: Principal, filters: ListFilters, params: PageParams
     ) -> tuple[list[Enterprise], str | None]:
-        self._check_listing(principal, filters.district)
+        self._check_listing(principal, filters.district, filters.town)
         c = enterprises.c
         stmt = self.select_readable(principal)
-        if filters.district and not load_jurisdiction().is_city(filters.district):
-            stmt = stmt.where(c.district_code == filters.district)
+        stmt = stmt.where(scopes.in_area(c.district_code, c.town, district=filters.district, town=filters.town))
         if filters.industry:
             stmt = stmt.where(c.industry == filters.industry)
         if filters.risk_level:
@@ -198,14 +200,14 @@ class Enterprises(Repository[Enterprise]):
         return page_of(rows, params, key=lambda e: [e.id])
 
     @staticmethod
-    def _check_listing(principal: Principal, district: str | None) -> None:
+    def _check_listing(principal: Principal, district: str | None, town: str | None) -> None:
         if principal.role == Role.AGENCY:
             raise Forbidden(text("机构请按统一社会信用代码查询企业", "Agencies look enterprises up by USCC"))
         if principal.role == Role.ENTERPRISE or principal.sees_everything:
             return
-        if principal.role != Role.BUREAU or not principal.district:
+        if principal.role != Role.BUREAU or not principal.district_code:
             raise _forbidden()
-        if district and district != principal.district:
+        if not scopes.may_ask_for(principal, district, town):
             raise Forbidden(text("只能查看本辖区的企业", "You can list only enterprises in your district"))
 
     # --- writing -------------------------------------------------------------------------------

@@ -162,7 +162,9 @@ class Importer:
             )
             return
         values, errors = validate_record(raw)
-        if values is not None and not Enterprises.may_import_into(self.uow.principal, values["district_code"]):
+        if values is not None and not Enterprises.may_import_into(
+            self.uow.principal, values["district_code"], values["town"]
+        ):
             errors = [
                 FieldError(
                     "district_code",
@@ -249,7 +251,7 @@ class Importer:
                     inserts.append(row)
                     changes.extend(_payloads(row, created=True, previous_risk_level=None))
                     continue
-                if not Enterprises.may_import_into(uow.principal, current["district_code"]):
+                if not Enterprises.may_import_into(uow.principal, current["district_code"], current["town"]):
                     rejected.append(
                         Rejection(
                             item.row,

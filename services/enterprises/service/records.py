@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -30,6 +30,7 @@ from services.enterprises.risk import Factor, assess_record
 from services.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate
 from services.enterprises.service import risk_inputs
 from services.enterprises.service.apply import apply_record, emit_changes
+from shared import scopes
 from shared.errors import (
     Conflict,
     ErrorCode,
@@ -144,6 +145,10 @@ async def create_enterprise(uow: UnitOfWork, *, data: EnterpriseCreate) -> Enter
             )
         )
     values = _valid(record_values(data))
+    if not Enterprises.may_register(
+        uow.principal, uscc=data.uscc, district_code=data.district_code, town=values["town"]
+    ):
+        raise Forbidden(text("只能登记本镇街的企业", "You may register only enterprises of your town"))
     try:
         async with uow:
             repo = Enterprises(uow.session)
@@ -189,11 +194,12 @@ async def update_enterprise(
         if_match.check(enterprise.version)
         current = enterprise.columns()
         merged = {k: current[k] for k in ("uscc", *RECORD_FIELDS)} | changes
-        if "district_code" in changes and not Enterprises.may_move_to(uow.principal, merged["district_code"]):
+        values = _valid(validate_record(merged))
+        moved = "district_code" in changes or "town" in changes
+        if moved and not Enterprises.may_move_to(uow.principal, values["district_code"], values["town"]):
             raise Forbidden(
                 text("不能将企业迁入本局辖区以外的区县", "You cannot move an enterprise out of your jurisdiction")
             )
-        values = _valid(validate_record(merged))
         pending = enterprise.risk_inputs_pending
         if Enterprises.changes_wait_for_review(uow.principal):
             open_count = (await open_major_hazards(uow.session, [enterprise.uscc])).get(enterprise.uscc, 0)
@@ -242,12 +248,8 @@ async def list_enterprises(
             text("查询词含有控制字符", "The query has control characters"),
             errors=[FieldError("q", text("含有控制字符", "contains control characters"))],
         ) from None
-    jur = load_jurisdiction()
-    if filters.district and not (jur.is_district(filters.district) or jur.is_city(filters.district)):
-        raise ValidationFailed(
-            text("未知的区县代码", "Unknown district code"),
-            errors=[FieldError("district", text("未知的区县代码", "unknown district code"))],
-        )
+    district, town = scopes.area_filter(filters.district, filters.town)
+    filters = replace(filters, district=district, town=town)
     async with uow.read() as session:
         return await Enterprises(session).page(uow.principal, filters, page)
 

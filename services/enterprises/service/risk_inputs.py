@@ -76,7 +76,7 @@ async def review_risk_inputs(
 ) -> Enterprise:
     async with uow:
         enterprise = await Enterprises(uow.session).get(enterprise_id, uow.principal, write=True)
-        if not Enterprises.may_review_risk_inputs(uow.principal, enterprise.district_code):
+        if not Enterprises.may_review_risk_inputs(uow.principal, enterprise.district_code, enterprise.town):
             raise Forbidden(
                 text(
                     "只有企业所在区县的应急管理部门或市局可以审核",
