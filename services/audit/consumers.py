@@ -115,6 +115,7 @@ async def on_enterprise(uow: UnitOfWork, event: CloudEvent) -> None:
             "version": data.version,
             "name": data.name,
             "district_code": data.district_code,
+            "town": data.town,
             "risk_level": data.risk_level,
             "updated_at": uow.now,
         },

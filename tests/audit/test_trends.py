@@ -124,7 +124,8 @@ async def test_a_contract_a_visit_and_hazards_handled_in_time_show_in_their_mont
         {"from": "2026-05", "to": "2026-04"},  # to before from
         {"from": "2021-01", "to": "2026-01"},  # 61 months
         {"district": "4407"},
-        {"town": "440703001"},  # audit's records carry no town yet
+        {"town": "440703999"},  # not a town of the jurisdiction data (SPEC §22)
+        {"district": "440704", "town": "440703001"},  # a town of another district
     ],
 )
 async def test_bad_input_is_422(sqlite_backend, params):

@@ -54,6 +54,7 @@ class EnterpriseView(Base, table=True):
     version: int
     name: str = Field(max_length=200)
     district_code: str = Field(max_length=12)
+    town: str | None = Field(default=None, max_length=12)  # its town's code: a town bureau's scope (SPEC §22)
     risk_level: str = Field(max_length=10)
     updated_at: datetime = Field(sa_type=TS)
 

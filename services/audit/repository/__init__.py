@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlmodel import col
 
-from services.audit.models import AgencyView
+from services.audit.models import AgencyView, ContractView, EnterpriseView
 from shared import scopes
 from shared.auth import Principal
 from shared.errors import Forbidden
@@ -107,3 +107,32 @@ async def every_row(
             listing = await fetch(PageParams(limit=MAX_LIMIT, cursor=listing.next_cursor))
 
     return rows()
+
+
+# --- towns (SPEC §22): a record's town is its enterprise's, read from the enterprises read model ----
+def enterprise_town(uscc: Any) -> Any:
+    """The town of the enterprise with USCC ``uscc`` (a column), as a scalar subquery."""
+    return sa.select(col(EnterpriseView.town)).where(col(EnterpriseView.uscc) == uscc).scalar_subquery()
+
+
+def contract_town(contract_id: Any) -> Any:
+    """The town of a contract's enterprise (a column of contract ids), as a scalar subquery."""
+    return (
+        sa.select(col(EnterpriseView.town))
+        .join(ContractView, col(ContractView.enterprise_uscc) == col(EnterpriseView.uscc))
+        .where(col(ContractView.id) == contract_id)
+        .scalar_subquery()
+    )
+
+
+def area(principal: Principal, district: Any, uscc: Any) -> sa.ColumnElement[bool]:
+    """``scopes.district`` for a record of the enterprise ``uscc``: a town bureau sees it when
+    the enterprise is in its town (unknown here yet: not seen — fail closed)."""
+    return scopes.district(principal, district, town=enterprise_town(uscc))
+
+
+def complaint_town() -> Any:
+    """A complaint's town: its contract's enterprise's, else the complaining enterprise's."""
+    from services.audit.models import Complaint
+
+    return sa.func.coalesce(contract_town(col(Complaint.contract_id)), enterprise_town(col(Complaint.complainant_uscc)))

@@ -27,9 +27,8 @@ from services.audit.models import (
     HazardStep,
     ServiceLog,
 )
-from services.audit.repository import AuditRepository, Listing
+from services.audit.repository import AuditRepository, Listing, area
 from services.audit.states import ENDED_EARLY, IN_FORCE
-from shared import scopes
 from shared.auth import Principal
 from shared.i18n import text
 from shared.pagination import PageParams
@@ -39,10 +38,10 @@ class Accidents(AuditRepository[Accident]):
     model, label = Accident, text("事故", "accident")
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
-        return scopes.district(principal, col(Accident.district_code))
+        return area(principal, col(Accident.district_code), col(Accident.enterprise_uscc))
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
-        return scopes.district(principal, col(Accident.district_code))
+        return area(principal, col(Accident.district_code), col(Accident.enterprise_uscc))
 
     async def listing(self, principal: Principal, *, district: str | None, page: PageParams) -> Listing[Accident]:
         stmt = self.select_readable(principal)

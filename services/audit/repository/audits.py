@@ -13,7 +13,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from sqlmodel import col
 
 from services.audit.models import AuditSample, AuditTask
-from services.audit.repository import AuditRepository, Listing, of_agency
+from services.audit.repository import AuditRepository, Listing, area, of_agency
 from services.audit.states import AuditTaskStatus
 from shared import scopes
 from shared.auth import Principal
@@ -99,14 +99,14 @@ class AuditTasks(AuditRepository[AuditTask]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, col(AuditTask.district_code)),
+            area(principal, col(AuditTask.district_code), col(AuditTask.enterprise_uscc)),
             sa.and_(of_agency(principal, col(AuditTask.agency_id)), col(AuditTask.status) != AuditTaskStatus.PENDING),
             scopes.org(principal, Role.ENTERPRISE, col(AuditTask.enterprise_uscc)),
         )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         """The bureau of the contract's district (or the city bureau, or admin) records the result."""
-        return scopes.district(principal, col(AuditTask.district_code))
+        return area(principal, col(AuditTask.district_code), col(AuditTask.enterprise_uscc))
 
     async def contracts_under_audit(self, period: str) -> set[uuid.UUID]:
         stmt = sa.select(col(AuditTask.contract_id)).where(col(AuditTask.period) == period)

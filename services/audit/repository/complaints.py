@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from services.audit.models import Complaint, ComplaintStep
-from services.audit.repository import AuditRepository, Listing, of_agency
+from services.audit.repository import AuditRepository, Listing, complaint_town, of_agency
 from services.audit.states import ComplaintStatus
 from shared import scopes
 from shared.auth import Principal
@@ -33,7 +33,11 @@ class Complaints(AuditRepository[Complaint]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, col(Complaint.district_code)),
+            scopes.district(
+                principal,
+                col(Complaint.district_code),
+                town=complaint_town(),
+            ),
             sa.and_(of_agency(principal, col(Complaint.agency_id)), col(Complaint.status) != ComplaintStatus.RECEIVED),
             scopes.org(principal, Role.ENTERPRISE, col(Complaint.complainant_uscc)),
         )
@@ -42,7 +46,11 @@ class Complaints(AuditRepository[Complaint]):
         """The district's bureau, and the agency complained about (whose step the machine allows
         only once forwarded)."""
         return scopes.any_of(
-            scopes.district(principal, col(Complaint.district_code)),
+            scopes.district(
+                principal,
+                col(Complaint.district_code),
+                town=complaint_town(),
+            ),
             of_agency(principal, col(Complaint.agency_id)),
         )
 

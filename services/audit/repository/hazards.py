@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from services.audit.models import Hazard, HazardLevel, HazardStep
-from services.audit.repository import AuditRepository, Listing, of_agency
+from services.audit.repository import AuditRepository, Listing, area, of_agency
 from services.audit.states import HazardStatus
 from shared import scopes
 from shared.auth import Principal
@@ -31,7 +31,7 @@ class Hazards(AuditRepository[Hazard]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, col(Hazard.district_code)),
+            area(principal, col(Hazard.district_code), col(Hazard.enterprise_uscc)),
             of_agency(principal, col(Hazard.agency_id)),
             scopes.org(principal, Role.ENTERPRISE, col(Hazard.enterprise_uscc)),
         )
@@ -39,7 +39,7 @@ class Hazards(AuditRepository[Hazard]):
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         # the district's bureau (or the city) verifies a major hazard (the use case checks the level)
         return scopes.any_of(
-            scopes.district(principal, col(Hazard.district_code)),
+            area(principal, col(Hazard.district_code), col(Hazard.enterprise_uscc)),
             of_agency(principal, col(Hazard.agency_id)),
             scopes.org(principal, Role.ENTERPRISE, col(Hazard.enterprise_uscc)),
         )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from services.audit.models import AgencyView, ContractView, EnterpriseView
-from services.audit.repository import AuditRepository, of_agency
+from services.audit.repository import AuditRepository, area, of_agency
 from shared import scopes
 from shared.auth import Principal
 from shared.i18n import text
@@ -23,7 +23,7 @@ class Contracts(AuditRepository[ContractView]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, col(ContractView.district_code)),
+            area(principal, col(ContractView.district_code), col(ContractView.enterprise_uscc)),
             of_agency(principal, col(ContractView.agency_id)),
             scopes.org(principal, Role.ENTERPRISE, col(ContractView.enterprise_uscc)),
         )
@@ -84,7 +84,7 @@ class Enterprises(AuditRepository[EnterpriseView]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, col(EnterpriseView.district_code)),
+            scopes.district(principal, col(EnterpriseView.district_code), town=col(EnterpriseView.town)),
             scopes.org(principal, Role.ENTERPRISE, col(EnterpriseView.uscc)),
         )
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from services.audit.models import Report, ReportStep
-from services.audit.repository import AuditRepository, Listing
+from services.audit.repository import AuditRepository, Listing, enterprise_town
 from services.audit.states import ReportStatus
 from shared import scopes
 from shared.auth import Principal
@@ -22,10 +22,18 @@ class Reports(AuditRepository[Report]):
     model, label = Report, text("举报", "report")
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
-        return scopes.district(principal, col(Report.district_code))
+        return scopes.district(
+            principal,
+            col(Report.district_code),
+            town=sa.func.coalesce(col(Report.town), enterprise_town(col(Report.enterprise_uscc))),
+        )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
-        return scopes.district(principal, col(Report.district_code))
+        return scopes.district(
+            principal,
+            col(Report.district_code),
+            town=sa.func.coalesce(col(Report.town), enterprise_town(col(Report.enterprise_uscc))),
+        )
 
     async def by_tracking(self, digest: str) -> Report | None:
         stmt = sa.select(Report).where(col(Report.tracking_sha256) == digest)

@@ -13,7 +13,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from sqlmodel import col
 
 from services.audit.models import ServiceLog
-from services.audit.repository import AuditRepository, Listing, of_agency
+from services.audit.repository import AuditRepository, Listing, area, of_agency
 from services.audit.states import ServiceLogStatus
 from shared import scopes
 from shared.auth import Principal
@@ -29,7 +29,7 @@ class ServiceLogs(AuditRepository[ServiceLog]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, col(ServiceLog.district_code)),
+            area(principal, col(ServiceLog.district_code), col(ServiceLog.enterprise_uscc)),
             of_agency(principal, col(ServiceLog.agency_id)),
             scopes.org(principal, Role.ENTERPRISE, col(ServiceLog.enterprise_uscc)),
         )
@@ -39,7 +39,7 @@ class ServiceLogs(AuditRepository[ServiceLog]):
         a dispute (which role takes which step: ``states.SERVICE_LOG``)."""
         return scopes.any_of(
             scopes.org(principal, Role.ENTERPRISE, col(ServiceLog.enterprise_uscc)),
-            scopes.district(principal, col(ServiceLog.district_code)),
+            area(principal, col(ServiceLog.district_code), col(ServiceLog.enterprise_uscc)),
         )
 
     async def get(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from services.audit.models import SupervisionCase
-from services.audit.repository import AuditRepository, Listing, of_agency
+from services.audit.repository import AuditRepository, Listing, area, of_agency
 from services.audit.states import SupervisionStatus
 from shared import counts, scopes
 from shared.auth import Principal
@@ -27,14 +27,14 @@ class SupervisionCases(AuditRepository[SupervisionCase]):
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, col(SupervisionCase.district_code)),
+            area(principal, col(SupervisionCase.district_code), col(SupervisionCase.enterprise_uscc)),
             of_agency(principal, col(SupervisionCase.agency_id)),
             scopes.org(principal, Role.ENTERPRISE, col(SupervisionCase.enterprise_uscc)),
         )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         """The bureau of the enterprise's district, the city bureau and admin."""
-        return scopes.district(principal, col(SupervisionCase.district_code))
+        return area(principal, col(SupervisionCase.district_code), col(SupervisionCase.enterprise_uscc))
 
     async def listing(
         self, principal: Principal, *, status: SupervisionStatus | None, district: str | None, page: PageParams

@@ -20,6 +20,7 @@ from services.audit.models import (
     ServiceLog,
     SupervisionCase,
 )
+from services.audit.repository import complaint_town, enterprise_town
 from services.audit.states import ComplaintStatus, HazardStatus, ServiceLogStatus
 from shared import scopes
 from shared.auth import Principal
@@ -34,11 +35,13 @@ IN_FORCE = ("filed", "active", "expired")
 
 
 class Trends:
-    def __init__(self, session: AsyncSession, principal: Principal, district: str | None) -> None:
-        if district and principal.role == Role.BUREAU and not scopes.governs(principal, district):
-            # asking for another district's trends is refused, not answered with zeros
+    def __init__(
+        self, session: AsyncSession, principal: Principal, district: str | None, town: str | None = None
+    ) -> None:
+        if principal.role == Role.BUREAU and not scopes.may_ask_for(principal, district, town):
+            # asking for another district's (or town's) trends is refused, not answered with zeros
             raise Forbidden(text("无权查看其他区县的趋势", "You may not see another district's trends"))
-        self.session, self.principal, self.district = session, principal, district
+        self.session, self.principal, self.district, self.town = session, principal, district, town
         self.postgres = session.get_bind().dialect.name == "postgresql"
 
     def month(self, column: Any) -> sa.ColumnElement[str]:
@@ -46,11 +49,12 @@ class Trends:
             return sa.func.to_char(column, "YYYY-MM")
         return sa.func.strftime("%Y-%m", column)
 
-    def _where(self, district_column: Any) -> sa.ColumnElement[bool]:
-        condition = scopes.district(self.principal, district_column)
-        if self.district:
-            condition = sa.and_(condition, district_column == self.district)
-        return condition
+    def _where(self, district_column: Any, town: Any) -> sa.ColumnElement[bool]:
+        """In the caller's scope and the asked district / town (``town``: the record's town)."""
+        return sa.and_(
+            scopes.district(self.principal, district_column, town=town),
+            scopes.in_area(district_column, town, district=self.district, town=self.town),
+        )
 
     async def _rows(self, stmt: sa.Executable) -> list[Any]:
         return list((await self.session.execute(stmt)).all())
@@ -58,7 +62,9 @@ class Trends:
     async def enterprises(self) -> int:
         """Enterprises audit holds in scope (coverage's denominator, the same for every month)."""
         stmt = (
-            sa.select(sa.func.count()).select_from(EnterpriseView).where(self._where(col(EnterpriseView.district_code)))
+            sa.select(sa.func.count())
+            .select_from(EnterpriseView)
+            .where(self._where(col(EnterpriseView.district_code), col(EnterpriseView.town)))
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
@@ -78,7 +84,7 @@ class Trends:
             .where(
                 col(ContractView.end_date) >= months.c.month_end,
                 col(ContractView.status).in_(IN_FORCE),
-                self._where(col(EnterpriseView.district_code)),
+                self._where(col(EnterpriseView.district_code), col(EnterpriseView.town)),
             )
             .group_by(months.c.month)
         )
@@ -90,7 +96,7 @@ class Trends:
             col(ContractView.status).in_(IN_FORCE),
             col(ContractView.start_date) <= last,
             col(ContractView.end_date) >= first,
-            self._where(col(ContractView.district_code)),
+            self._where(col(ContractView.district_code), enterprise_town(col(ContractView.enterprise_uscc))),
         )
         return list((await self.session.execute(stmt)).scalars())
 
@@ -113,7 +119,7 @@ class Trends:
                 col(ServiceLog.visit_date) <= col(ContractView.end_date),
                 col(ServiceLog.visit_date) <= last,
                 col(ServiceLog.status) != ServiceLogStatus.VOID,  # a voided visit was not delivered (SPEC §16)
-                self._where(col(ContractView.district_code)),
+                self._where(col(ContractView.district_code), enterprise_town(col(ContractView.enterprise_uscc))),
             )
             .group_by(col(ServiceLog.contract_id), m)
         )
@@ -125,7 +131,10 @@ class Trends:
         on_time = sa.and_(col(Hazard.status) == HazardStatus.VERIFIED, sa.not_(col(Hazard.verified_late)))
         stmt = (
             sa.select(m, sa.func.sum(sa.case((on_time, 1), else_=0)), sa.func.count())
-            .where(col(Hazard.deadline).between(first, last), self._where(col(Hazard.district_code)))
+            .where(
+                col(Hazard.deadline).between(first, last),
+                self._where(col(Hazard.district_code), enterprise_town(col(Hazard.enterprise_uscc))),
+            )
             .group_by(m)
         )
         return await self._rows(stmt)
@@ -140,7 +149,11 @@ class Trends:
         opened_on = sa.func.date(col(SupervisionCase.opened_at))
         stmt = (
             sa.select(m, sa.func.sum(sa.case((in_time, 1), else_=0)), sa.func.count())
-            .where(opened_on >= first, opened_on <= last, self._where(col(SupervisionCase.district_code)))
+            .where(
+                opened_on >= first,
+                opened_on <= last,
+                self._where(col(SupervisionCase.district_code), enterprise_town(col(SupervisionCase.enterprise_uscc))),
+            )
             .group_by(m)
         )
         return await self._rows(stmt)
@@ -159,7 +172,10 @@ class Trends:
         m = self.month(col(Complaint.response_due))
         stmt = (
             sa.select(m, sa.func.sum(sa.case((on_time, 1), else_=0)), sa.func.count())
-            .where(col(Complaint.response_due).between(first, last), self._where(col(Complaint.district_code)))
+            .where(
+                col(Complaint.response_due).between(first, last),
+                self._where(col(Complaint.district_code), complaint_town()),
+            )
             .group_by(m)
         )
         return await self._rows(stmt)

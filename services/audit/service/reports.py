@@ -26,6 +26,7 @@ from shared.events.catalog import EventType
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams
+from shared.reference import load_jurisdiction
 from shared.states import Action
 from shared.uow import UnitOfWork
 
@@ -52,6 +53,15 @@ def _phone_digest(phone: str) -> str:
     return tracking_digest(re.sub(r"[\s-]", "", phone))
 
 
+def town_code(district_code: str, town: str | None) -> str | None:
+    """A report's town as its code when the jurisdiction data knows it in the district (by code
+    or name): the town bureau's scope (SPEC §22); free text is kept as given."""
+    if town is None:
+        return None
+    area = load_jurisdiction().town_in(district_code, town)
+    return area.code if area is not None else town
+
+
 async def submit_report(uow: UnitOfWork, *, body: ReportCreate) -> ReportSeen:
     principal = uow.principal
     if principal.is_anonymous and not body.contact_phone:
@@ -67,7 +77,7 @@ async def submit_report(uow: UnitOfWork, *, body: ReportCreate) -> ReportSeen:
             enterprise_name=body.enterprise_name,
             enterprise_uscc=body.enterprise_uscc,
             district_code=body.district_code,
-            town=body.town,
+            town=town_code(body.district_code, body.town),
             address=body.address,
             category=body.category,
             description=body.description,
@@ -146,7 +156,7 @@ async def _step(
         step = REPORT.step(action, report.status, uow.principal.role)
         report.status = step.target
         if town is not None:
-            report.town = town
+            report.town = town_code(report.district_code, town)
         if outcome is not None:
             report.outcome = outcome
         report.notes = notes or None
