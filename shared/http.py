@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 from urllib.parse import parse_qsl
 
 import structlog
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -250,3 +250,10 @@ IfMatch = Annotated[Precondition, Depends(if_match)]
 def check_if_match(request: Request, version: int) -> None:
     """Transitional (pre-template services): ``IfMatch`` is the dependency to use."""
     if_match(request).check(version)
+
+
+# ``town=`` on every list that takes ``district=`` (SPEC §22); checked against the jurisdiction
+# data by ``shared.scopes.area_filter`` (422 naming the field)
+TownQuery = Annotated[
+    str | None, Query(pattern=r"^\d{9,12}$", description="镇街代码 / a town code of the jurisdiction data")
+]

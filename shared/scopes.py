@@ -119,3 +119,9 @@ def may_ask_for(principal: Principal, district: str | None, town: str | None) ->
 
         return load_jurisdiction().district_of(town) == principal.district_code
     return True
+
+
+def checked_town(district: str | None, town: str | None) -> str | None:
+    """``town=`` checked as ``area_filter`` checks it (422 naming the field), for a list whose
+    ``district=`` keeps its own rules: the town, or None."""
+    return area_filter(district, town)[1] if town else None

@@ -71,6 +71,7 @@ class Enterprise:
     district_code: str = DISTRICT
     risk_level: str = "yellow"
     version: int = 1
+    town: str | None = None  # a town code (SPEC §22: a town bureau's scope)
 
     def event(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class Enterprise:
             "name": self.name,
             "industry": "machinery",
             "district_code": self.district_code,
+            "town": self.town,
             "risk_level": self.risk_level,
         }
 

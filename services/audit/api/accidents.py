@@ -15,6 +15,7 @@ from services.audit.service.dossier import Dossier
 from shared import exports
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
+from shared.http import TownQuery
 from shared.pagination import Page, PageParams, page_params
 from shared.reference import DistrictCode
 
@@ -39,8 +40,9 @@ async def listing(
     _: CurrentPrincipal,
     page: Annotated[PageParams, Depends(page_params)],
     district: DistrictCode | None = None,
+    town: TownQuery = None,
 ) -> Listing[Accident]:
-    return await service.list_accidents(uow, district=district, page=page)
+    return await service.list_accidents(uow, district=district, town=town, page=page)
 
 
 @router.get("/{accident_id}", response_model=AccidentRead, summary="事故详情 / an accident")

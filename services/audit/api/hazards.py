@@ -21,7 +21,7 @@ from services.audit.service import Listing
 from shared import exports
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
-from shared.http import IfMatch, with_etag
+from shared.http import IfMatch, TownQuery, with_etag
 from shared.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
@@ -57,16 +57,19 @@ async def listing(
     status: HazardStatusIn | None = None,
     level: HazardLevelIn | None = None,
     district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    town: TownQuery = None,
     contract_id: uuid.UUID | None = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Listing[Hazard] | Response:
     if exports.wants_csv(accept):
-        rows = await service.export_hazards(uow, status=status, level=level, district=district, contract_id=contract_id)
+        rows = await service.export_hazards(
+            uow, status=status, level=level, district=district, town=town, contract_id=contract_id
+        )
         return exports.csv_response(
             CSV_COLUMNS, ([getattr(h, c) for c in CSV_COLUMNS] async for h in rows), filename="hazards.csv"
         )
     return await service.list_hazards(
-        uow, status=status, level=level, district=district, contract_id=contract_id, page=page
+        uow, status=status, level=level, district=district, town=town, contract_id=contract_id, page=page
     )
 
 

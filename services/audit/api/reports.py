@@ -22,6 +22,7 @@ from services.audit.service import reports as service
 from services.audit.service.reports import ReportSeen
 from shared.app import UoW
 from shared.auth import CurrentPrincipal, MaybePrincipal
+from shared.http import TownQuery
 from shared.pagination import Page, PageParams, page_params
 from shared.reference import DistrictCode
 
@@ -58,8 +59,9 @@ async def listing(
     page: Annotated[PageParams, Depends(page_params)],
     status: ReportStatusIn | None = None,
     district: DistrictCode | None = None,
+    town: TownQuery = None,
 ) -> Listing[ReportSeen]:
-    return await service.list_reports(uow, status=status, district=district, page=page)
+    return await service.list_reports(uow, status=status, district=district, town=town, page=page)
 
 
 @router.get("/{report_id}", response_model=ReportRead, summary="举报详情与时间线 / a report and its timeline")

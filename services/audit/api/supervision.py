@@ -14,7 +14,7 @@ from services.audit.service import supervision as cases
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
 from shared.counts import Counts, by_param
-from shared.http import IfMatch, with_etag
+from shared.http import IfMatch, TownQuery, with_etag
 from shared.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
@@ -27,8 +27,9 @@ async def listing(
     page: Annotated[PageParams, Depends(page_params)],
     status: SupervisionStatusIn | None = None,
     district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    town: TownQuery = None,
 ) -> Listing[SupervisionCase]:
-    return await cases.list_cases(uow, status=status, district=district, page=page)
+    return await cases.list_cases(uow, status=status, district=district, town=town, page=page)
 
 
 @router.get("/counts", response_model=Counts, summary="督办案件计数 / count supervision cases")
@@ -38,9 +39,10 @@ async def counting(
     by: Annotated[list[str], Depends(by_param("district", "status"))],
     status: SupervisionStatusIn | None = None,
     district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    town: TownQuery = None,
     overdue_ack: Annotated[bool, Query(description="只数逾期未确认的 / only those not acknowledged in time")] = False,
 ) -> Counts:
-    return await cases.count_cases(uow, by=by, status=status, district=district, overdue_ack=overdue_ack)
+    return await cases.count_cases(uow, by=by, status=status, district=district, town=town, overdue_ack=overdue_ack)
 
 
 @router.get("/{case_id}", response_model=SupervisionCaseRead, summary="督办案件详情 / one supervision case")

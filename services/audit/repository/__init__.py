@@ -109,6 +109,16 @@ async def every_row(
     return rows()
 
 
+def asked_area(
+    principal: Principal, district_column: Any, town: Any, *, district: str | None, town_code: str | None, refusal: Any
+) -> sa.ColumnElement[bool]:
+    """A list's ``district=`` / ``town=`` as SQL; a bureau asking for another district's (or, a
+    town bureau, another town's) list is refused (``refusal``), not answered with nothing."""
+    if principal.role == Role.BUREAU and not scopes.may_ask_for(principal, district, town_code):
+        raise Forbidden(refusal)
+    return scopes.in_area(district_column, town, district=district, town=town_code)
+
+
 # --- towns (SPEC §22): a record's town is its enterprise's, read from the enterprises read model ----
 def enterprise_town(uscc: Any) -> Any:
     """The town of the enterprise with USCC ``uscc`` (a column), as a scalar subquery."""

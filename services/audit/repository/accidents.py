@@ -27,8 +27,9 @@ from services.audit.models import (
     HazardStep,
     ServiceLog,
 )
-from services.audit.repository import AuditRepository, Listing, area
+from services.audit.repository import AuditRepository, Listing, area, enterprise_town
 from services.audit.states import ENDED_EARLY, IN_FORCE
+from shared import scopes
 from shared.auth import Principal
 from shared.i18n import text
 from shared.pagination import PageParams
@@ -43,10 +44,17 @@ class Accidents(AuditRepository[Accident]):
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return area(principal, col(Accident.district_code), col(Accident.enterprise_uscc))
 
-    async def listing(self, principal: Principal, *, district: str | None, page: PageParams) -> Listing[Accident]:
-        stmt = self.select_readable(principal)
-        if district:
-            stmt = stmt.where(col(Accident.district_code) == district)
+    async def listing(
+        self, principal: Principal, *, district: str | None, town: str | None = None, page: PageParams
+    ) -> Listing[Accident]:
+        stmt = self.select_readable(principal).where(
+            scopes.in_area(
+                col(Accident.district_code),
+                enterprise_town(col(Accident.enterprise_uscc)),
+                district=district,
+                town=town,
+            )
+        )
         return await self.page(stmt, page)
 
 

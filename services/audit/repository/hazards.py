@@ -12,11 +12,10 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from services.audit.models import Hazard, HazardLevel, HazardStep
-from services.audit.repository import AuditRepository, Listing, area, of_agency
+from services.audit.repository import AuditRepository, Listing, area, asked_area, enterprise_town, of_agency
 from services.audit.states import HazardStatus
 from shared import scopes
 from shared.auth import Principal
-from shared.errors import Forbidden
 from shared.i18n import text
 from shared.pagination import PageParams
 from shared.roles import Role
@@ -51,19 +50,23 @@ class Hazards(AuditRepository[Hazard]):
         status: HazardStatus | None,
         level: HazardLevel | None,
         district: str | None,
+        town: str | None = None,
         contract_id: uuid.UUID | None,
         page: PageParams,
     ) -> Listing[Hazard]:
-        if district and principal.role == Role.BUREAU and not scopes.governs(principal, district):
-            # asking for another district's list is refused, not answered with nothing
-            raise Forbidden(text("无权查看其他区县的隐患", "You may not see another district's hazards"))
-        stmt = self.select_readable(principal)
+        area = asked_area(
+            principal,
+            col(Hazard.district_code),
+            enterprise_town(col(Hazard.enterprise_uscc)),
+            district=district,
+            town_code=town,
+            refusal=text("无权查看其他区县的隐患", "You may not see another district's hazards"),
+        )
+        stmt = self.select_readable(principal).where(area)
         if status:
             stmt = stmt.where(col(Hazard.status) == status)
         if level:
             stmt = stmt.where(col(Hazard.level) == level)
-        if district:
-            stmt = stmt.where(col(Hazard.district_code) == district)
         if contract_id:
             stmt = stmt.where(col(Hazard.contract_id) == contract_id)
         return await self.page(stmt, page)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
@@ -18,6 +19,11 @@ from shared.i18n import text
 from shared.pagination import PageParams
 
 
+def _town() -> Any:
+    """A report's town: the one it names (or the bureau assigned), else its enterprise's."""
+    return sa.func.coalesce(col(Report.town), enterprise_town(col(Report.enterprise_uscc)))
+
+
 class Reports(AuditRepository[Report]):
     model, label = Report, text("举报", "report")
 
@@ -25,14 +31,14 @@ class Reports(AuditRepository[Report]):
         return scopes.district(
             principal,
             col(Report.district_code),
-            town=sa.func.coalesce(col(Report.town), enterprise_town(col(Report.enterprise_uscc))),
+            town=_town(),
         )
 
     def writable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.district(
             principal,
             col(Report.district_code),
-            town=sa.func.coalesce(col(Report.town), enterprise_town(col(Report.enterprise_uscc))),
+            town=_town(),
         )
 
     async def by_tracking(self, digest: str) -> Report | None:
@@ -60,9 +66,17 @@ class Reports(AuditRepository[Report]):
         return list((await self.session.execute(stmt)).scalars())
 
     async def listing(
-        self, principal: Principal, *, status: ReportStatus | None, district: str | None, page: PageParams
+        self,
+        principal: Principal,
+        *,
+        status: ReportStatus | None,
+        district: str | None,
+        town: str | None = None,
+        page: PageParams,
     ) -> Listing[Report]:
-        stmt = self.select_readable(principal)
+        stmt = self.select_readable(principal).where(
+            scopes.in_area(col(Report.district_code), _town(), district=district, town=town)
+        )
         if status:
             stmt = stmt.where(col(Report.status) == status)
         if district:

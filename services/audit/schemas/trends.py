@@ -22,4 +22,5 @@ class MonthTrendRead(Read):
 
 class TrendsRead(Read):
     district: str | None  # the district asked for; null for the caller's whole jurisdiction
+    town: str | None = None  # the town asked for (SPEC §22)
     items: list[MonthTrendRead]

@@ -25,6 +25,7 @@ from shared.events.catalog import AccidentRecorded, EventType
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams
+from shared.scopes import checked_town
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.accidents")
@@ -97,10 +98,14 @@ async def get_accident(uow: UnitOfWork, *, accident_id: uuid.UUID) -> Accident:
         return await Accidents(session).get(accident_id, uow.principal)
 
 
-async def list_accidents(uow: UnitOfWork, *, district: str | None, page: PageParams) -> Listing[Accident]:
+async def list_accidents(
+    uow: UnitOfWork, *, district: str | None, town: str | None = None, page: PageParams
+) -> Listing[Accident]:
     _may(uow)
     async with uow.read() as session:
-        return await Accidents(session).listing(uow.principal, district=district, page=page)
+        return await Accidents(session).listing(
+            uow.principal, district=district, town=checked_town(district, town), page=page
+        )
 
 
 async def get_dossier(uow: UnitOfWork, *, accident_id: uuid.UUID) -> dossiers.Dossier:

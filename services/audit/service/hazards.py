@@ -34,6 +34,7 @@ from shared.http import Precondition
 from shared.i18n import text
 from shared.pagination import PageParams
 from shared.roles import Role
+from shared.scopes import checked_town
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.hazards")
@@ -151,12 +152,14 @@ async def list_hazards(
     status: HazardStatus | None,
     level: HazardLevel | None,
     district: str | None,
+    town: str | None = None,
     contract_id: uuid.UUID | None,
     page: PageParams,
 ) -> Listing[Hazard]:
+    town = checked_town(district, town)
     async with uow.read() as session:
         return await Hazards(session).listing(
-            uow.principal, status=status, level=level, district=district, contract_id=contract_id, page=page
+            uow.principal, status=status, level=level, district=district, town=town, contract_id=contract_id, page=page
         )
 
 
@@ -166,12 +169,13 @@ async def export_hazards(
     status: HazardStatus | None,
     level: HazardLevel | None,
     district: str | None,
+    town: str | None = None,
     contract_id: uuid.UUID | None,
 ) -> AsyncIterator[Hazard]:
     """Every hazard of the listing the caller may see (SPEC §12: the bureau exports them)."""
     return await every_row(
         lambda page: list_hazards(
-            uow, status=status, level=level, district=district, contract_id=contract_id, page=page
+            uow, status=status, level=level, district=district, town=town, contract_id=contract_id, page=page
         )
     )
 

@@ -27,6 +27,7 @@ from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams
 from shared.reference import load_jurisdiction
+from shared.scopes import checked_town
 from shared.states import Action
 from shared.uow import UnitOfWork
 
@@ -133,11 +134,13 @@ async def get_report(uow: UnitOfWork, *, report_id: uuid.UUID) -> ReportSeen:
 
 
 async def list_reports(
-    uow: UnitOfWork, *, status: ReportStatus | None, district: str | None, page: PageParams
+    uow: UnitOfWork, *, status: ReportStatus | None, district: str | None, town: str | None = None, page: PageParams
 ) -> Listing[ReportSeen]:
     _may_read(uow)
     async with uow.read() as session:
-        listing = await Reports(session).listing(uow.principal, status=status, district=district, page=page)
+        listing = await Reports(session).listing(
+            uow.principal, status=status, district=district, town=checked_town(district, town), page=page
+        )
     return Listing([ReportSeen(r) for r in listing.items], listing.next_cursor)
 
 

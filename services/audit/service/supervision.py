@@ -35,6 +35,7 @@ from shared.http import Precondition
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams
+from shared.scopes import checked_town
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.supervision")
@@ -139,13 +140,20 @@ async def get_case(uow: UnitOfWork, *, case_id: uuid.UUID) -> SupervisionCase:
 
 
 async def list_cases(
-    uow: UnitOfWork, *, status: SupervisionStatus | None, district: str | None, page: PageParams
+    uow: UnitOfWork,
+    *,
+    status: SupervisionStatus | None,
+    district: str | None,
+    town: str | None = None,
+    page: PageParams,
 ) -> Listing[SupervisionCase]:
     """The bureaus' list (a district bureau: its district; the city and admin: all)."""
     if uow.principal.role not in LISTS_SUPERVISION:
         raise Forbidden(text("督办案件列表仅供监管部门查看", "The list of supervision cases is for the bureaus"))
     async with uow.read() as session:
-        return await SupervisionCases(session).listing(uow.principal, status=status, district=district, page=page)
+        return await SupervisionCases(session).listing(
+            uow.principal, status=status, district=district, town=checked_town(district, town), page=page
+        )
 
 
 async def count_cases(
@@ -154,6 +162,7 @@ async def count_cases(
     by: list[str],
     status: SupervisionStatus | None,
     district: str | None,
+    town: str | None = None,
     overdue_ack: bool,
 ) -> Counts:
     """The bureaus' list counted (docs/PORTAL.md); ``overdue_ack``: the cases the sweep escalates —
@@ -163,7 +172,13 @@ async def count_cases(
     unacknowledged = sorted(SUPERVISION.sources_of(ESCALATE)) if overdue_ack else None
     async with uow.read() as session:
         return await SupervisionCases(session).counts(
-            uow.principal, by, as_of=uow.now, status=status, district=district, overdue_ack=unacknowledged
+            uow.principal,
+            by,
+            as_of=uow.now,
+            status=status,
+            district=district,
+            town=checked_town(district, town),
+            overdue_ack=unacknowledged,
         )
 
 

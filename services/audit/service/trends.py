@@ -48,6 +48,7 @@ class MonthTrend:
 @dataclass(frozen=True)
 class TrendReport:
     district: str | None
+    town: str | None
     items: list[MonthTrend]
 
 
@@ -128,6 +129,7 @@ def _ratios(rows: list[Any]) -> dict[str, Ratio]:
 async def trends(
     uow: UnitOfWork, *, district: str | None, town: str | None, first: str | None, last: str | None
 ) -> TrendReport:
+    asked = district
     district, town = _scope(uow, district, town)
     months = month_range(first, last, today=uow.clock.today())
     start, end = _start(months[0]), _end(months[-1])
@@ -151,4 +153,4 @@ async def trends(
         )
         for m in months
     ]
-    return TrendReport(district=district, items=items)
+    return TrendReport(district=asked, town=town, items=items)
