@@ -26,7 +26,7 @@ from services.contracts.states import ContractStatus
 from shared.app import UoW
 from shared.auth import CurrentPrincipal
 from shared.counts import Counts, by_param
-from shared.http import IfMatch, with_etag
+from shared.http import IfMatch, TownQuery, with_etag
 from shared.pagination import PageParams, page_params
 from shared.reference import USCC
 
@@ -75,6 +75,7 @@ async def list_contracts(
     agency_id: Annotated[uuid.UUID | None, Query()] = None,
     enterprise_uscc: Annotated[USCC | None, Query()] = None,
     district: Annotated[str | None, Query(max_length=12, pattern=r"^\d{6}$")] = None,
+    town: TownQuery = None,
     risk_flagged: Annotated[bool | None, Query(description="只看被风险标记的协议 / flagged only")] = None,
 ) -> ContractList:
     return await service.list_contracts(
@@ -84,6 +85,7 @@ async def list_contracts(
         agency_id=agency_id,
         enterprise_uscc=enterprise_uscc,
         district=district,
+        town=town,
         risk_flagged=risk_flagged,
     )
 
@@ -95,11 +97,18 @@ async def count_contracts(
     by: Annotated[list[str], Depends(by_param("district", "status"))],
     status: Annotated[ContractStatus | None, Query()] = None,
     district: Annotated[str | None, Query(max_length=12, pattern=r"^\d{6}$")] = None,
+    town: TownQuery = None,
     ending_before: Annotated[date | None, Query(description="终止日期早于 / ending before")] = None,
     risk_flagged: Annotated[bool | None, Query(description="只数被风险标记的协议 / flagged only")] = None,
 ) -> Counts:
     return await service.count_contracts(
-        uow, by=by, status=status, district=district, ending_before=ending_before, risk_flagged=risk_flagged
+        uow,
+        by=by,
+        status=status,
+        district=district,
+        town=town,
+        ending_before=ending_before,
+        risk_flagged=risk_flagged,
     )
 
 

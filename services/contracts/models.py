@@ -254,6 +254,7 @@ class EnterpriseFacts(Base, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     industry: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
     district_code: str = Field(sa_column=sa.Column(sa.String(12), nullable=False))
+    town: str | None = Field(default=None, sa_column=sa.Column(sa.String(12)))  # a town bureau's scope (SPEC §22)
     risk_level: str = Field(sa_column=sa.Column(sa.String(10), nullable=False))
     version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     source: FactSource = Field(sa_column=sa.Column(sa.String(10), nullable=False))

@@ -67,15 +67,29 @@ SIGNATURES = sa.inspect(Signature).local_table
 LISTINGS = sa.inspect(CreditListed).local_table
 
 
+def enterprise_town() -> sa.ScalarSelect[Any]:
+    """A contract's town: its enterprise's, from the enterprise facts (SPEC §22)."""
+    facts = sa.inspect(EnterpriseFacts).local_table
+    return sa.select(facts.c.town).where(facts.c.uscc == CONTRACTS.c.enterprise_uscc).scalar_subquery()
+
+
 class Contracts(Repository[Contract]):
     model, label = Contract, text("托管协议", "contract")
 
     def readable(self, principal: Principal) -> sa.ColumnElement[bool]:
         return scopes.any_of(
-            scopes.district(principal, CONTRACTS.c.district_code),
+            scopes.district(principal, CONTRACTS.c.district_code, town=enterprise_town()),
             scopes.org(principal, Role.AGENCY, CONTRACTS.c.agency_uscc),
             scopes.org(principal, Role.ENTERPRISE, CONTRACTS.c.enterprise_uscc),
         )
+
+    @staticmethod
+    def asked(principal: Principal, district: str | None, town: str | None) -> sa.ColumnElement[bool]:
+        """The list's ``district=`` / ``town=``; a town bureau asking for another town gets nothing,
+        as a district bureau asking for another district does."""
+        if principal.role == Role.BUREAU and not scopes.may_ask_for(principal, district, town):
+            return scopes.nothing()
+        return scopes.in_area(CONTRACTS.c.district_code, enterprise_town(), district=district, town=town)
 
     @staticmethod
     def check_may_draft(principal: Principal, *, enterprise_uscc: str, agency_uscc: str | None = None) -> None:
@@ -117,15 +131,15 @@ class Contracts(Repository[Contract]):
         agency_id: uuid.UUID | None = None,
         enterprise_uscc: str | None = None,
         district: str | None = None,
+        town: str | None = None,
         risk_flagged: bool | None = None,
     ) -> tuple[list[Contract], str | None]:
         """The contracts the principal may see, newest first, filtered."""
-        stmt = self.select_readable(principal)
+        stmt = self.select_readable(principal).where(self.asked(principal, district, town))
         filters = {
             CONTRACTS.c.status: status,
             CONTRACTS.c.agency_id: agency_id,
             CONTRACTS.c.enterprise_uscc: enterprise_uscc,
-            CONTRACTS.c.district_code: district,
             CONTRACTS.c.risk_flagged: risk_flagged,
         }
         stmt = stmt.where(*(column == value for column, value in filters.items() if value is not None))
@@ -141,13 +155,18 @@ class Contracts(Repository[Contract]):
         as_of: datetime,
         status: ContractStatus | None = None,
         district: str | None = None,
+        town: str | None = None,
         ending_before: date | None = None,
         risk_flagged: bool | None = None,
     ) -> Counts:
         """The contracts the principal may see, counted by ``by`` (one ``GROUP BY``), filtered as the list."""
         c = CONTRACTS.c
-        filters = {c.status: status, c.district_code: district, c.risk_flagged: risk_flagged}
-        where = [self.readable(principal), *(column == value for column, value in filters.items() if value is not None)]
+        filters = {c.status: status, c.risk_flagged: risk_flagged}
+        where = [
+            self.readable(principal),
+            self.asked(principal, district, town),
+            *(column == value for column, value in filters.items() if value is not None),
+        ]
         if ending_before is not None:
             where.append(c.end_date < ending_before)
         stmt = counts.grouped({"district": c.district_code, "status": c.status}, by, *where)

@@ -91,6 +91,7 @@ def enterprise_data(
     industry: str = "machinery",
     district: str = DISTRICT,
     name: str = "江门市蓬江区示例五金厂",
+    town: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": enterprise_id or str(uuid.uuid4()),
@@ -99,7 +100,7 @@ def enterprise_data(
         "name": name,
         "industry": industry,
         "district_code": district,
-        "town": None,
+        "town": town,
         "risk_level": risk_level,
     }
 

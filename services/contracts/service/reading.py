@@ -11,6 +11,7 @@ from services.contracts.repository import Contracts
 from services.contracts.states import ContractStatus
 from shared.counts import Counts
 from shared.pagination import PageParams
+from shared.scopes import checked_town
 from shared.uow import UnitOfWork
 
 
@@ -33,6 +34,7 @@ async def list_contracts(
     agency_id: uuid.UUID | None = None,
     enterprise_uscc: str | None = None,
     district: str | None = None,
+    town: str | None = None,
     risk_flagged: bool | None = None,
 ) -> ContractList:
     async with uow.read():
@@ -43,6 +45,7 @@ async def list_contracts(
             agency_id=agency_id,
             enterprise_uscc=enterprise_uscc,
             district=district,
+            town=checked_town(district, town),
             risk_flagged=risk_flagged,
         )
     return ContractList(items=items, next_cursor=cursor)
@@ -54,6 +57,7 @@ async def count_contracts(
     by: list[str],
     status: ContractStatus | None = None,
     district: str | None = None,
+    town: str | None = None,
     ending_before: date | None = None,
     risk_flagged: bool | None = None,
 ) -> Counts:
@@ -65,6 +69,7 @@ async def count_contracts(
             as_of=uow.now,
             status=status,
             district=district,
+            town=checked_town(district, town),
             ending_before=ending_before,
             risk_flagged=risk_flagged,
         )
