@@ -229,7 +229,8 @@ class AdminAccountCreate(BaseModel):
                 errors.append(
                     FieldError("district", text("区局账号须指定辖区代码", "A bureau account needs a district"))
                 )
-            elif not (jur.is_city(self.district) or jur.is_district(self.district)):
+            elif not (jur.is_city(self.district) or jur.is_district(self.district) or jur.is_town(self.district)):
+                # a town code makes a town bureau (镇街安监办, SPEC §22): it sees and acts on its town only
                 errors.append(FieldError("district", text("未知的辖区代码", "Unknown district code")))
         elif self.district is not None:
             errors.append(FieldError("district", text("仅区局账号有辖区", "Only bureau accounts have a district")))

@@ -68,9 +68,17 @@ async def test_admin_creates_bureau_accounts_with_districts(sqlite_gateway):
         headers=admin,
     )
     assert city.status_code == 201
+    town = await sqlite_gateway.post(  # a town bureau (SPEC §22): its district is a town code of the data
+        "/api/v1/admin/accounts",
+        json={"username": "huanshi", "password": "long-enough-pw", "role": "bureau", "district": "440703001"},
+        headers=admin,
+    )
+    assert town.status_code == 201 and town.json()["district"] == "440703001"
     for body in (
         {"role": "bureau"},
         {"role": "bureau", "district": "999999"},
+        {"role": "bureau", "district": "440703999"},  # not a town of the jurisdiction data
+        {"role": "bureau", "district": "440703001001"},  # a village: no bureau of its own
         {"role": "admin", "district": "440703"},
         {"role": "agency"},
     ):
