@@ -76,3 +76,16 @@ async def test_trends_by_town(backend):
         assert await coverage(city(), district="440703", town=CHAOLIAN) == 1
         r = await h.client.get("/api/v1/compliance/trends", params={"town": CHAOLIAN}, headers=bureau(HUANSHI))
         assert r.status_code == 403
+
+
+async def test_the_dashboards_counts_of_a_town_bureau(backend):
+    async with audit_app(backend) as h:
+        await _two_towns(h)
+
+        async def hazards(headers):
+            r = await h.client.get("/api/v1/compliance/summary", headers=headers)
+            assert r.status_code == 200, r.text
+            return sum(sum(district["hazards"].values()) for district in r.json()["districts"].values())
+
+        assert await hazards(bureau("440703")) == 2
+        assert await hazards(bureau(HUANSHI)) == 1

@@ -30,6 +30,8 @@ def sampling_scope(principal: Principal, requested: str | None) -> str | None:
     its own district only."""
     if principal.sees_everything:
         return None if requested is None or load_jurisdiction().is_city(requested) else requested
+    if principal.is_town_bureau:  # quality audits sample a district's contracts: the district bureau's work
+        raise Forbidden(text("镇街不组织质量抽查", "A town bureau does not sample (its district bureau does)"))
     if not principal.district or (requested is not None and requested != principal.district):
         raise Forbidden(text("区县应急管理局只能抽查本辖区", "A district bureau samples its own district only"))
     return principal.district

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.audit.models import AuditTask, Complaint, ContractView, Hazard, MissedVisitTally, ServiceLog
+from services.audit.repository import complaint_town, enterprise_town
 from shared import scopes
 from shared.auth import Principal
 from shared.db import insert_ignore, rowcount
@@ -80,8 +81,9 @@ class Dashboard:
         self.session = session
         self.principal = principal
 
-    def _governs(self, district: Any) -> sa.ColumnElement[bool]:
-        return scopes.district(self.principal, district)
+    def _governs(self, district: Any, town: Any) -> sa.ColumnElement[bool]:
+        """The districts it governs; a town bureau its town (``town``: the record's, SPEC §22)."""
+        return scopes.district(self.principal, district, town=town)
 
     async def hazards(self) -> list[Any]:
         """(district, status, level, count)."""
@@ -89,7 +91,11 @@ class Dashboard:
         stmt = sa.select(d, col(Hazard.status), col(Hazard.level), sa.func.count()).group_by(
             d, col(Hazard.status), col(Hazard.level)
         )
-        return list((await self.session.execute(stmt.where(self._governs(d)))).all())
+        return list(
+            (
+                await self.session.execute(stmt.where(self._governs(d, enterprise_town(col(Hazard.enterprise_uscc)))))
+            ).all()
+        )
 
     async def complaints(self) -> list[Any]:
         """(district, status, count, how many are overdue)."""
@@ -98,7 +104,7 @@ class Dashboard:
         stmt = sa.select(
             d, col(Complaint.status), sa.func.count(), sa.func.sum(sa.case((overdue, 1), else_=0))
         ).group_by(d, col(Complaint.status))
-        return list((await self.session.execute(stmt.where(self._governs(d)))).all())
+        return list((await self.session.execute(stmt.where(self._governs(d, complaint_town())))).all())
 
     async def missed_visits(self) -> list[Any]:
         """(district, missed visits counted)."""
@@ -108,10 +114,22 @@ class Dashboard:
             .join(ContractView, col(ContractView.id) == col(MissedVisitTally.contract_id))
             .group_by(d)
         )
-        return list((await self.session.execute(stmt.where(self._governs(d)))).all())
+        return list(
+            (
+                await self.session.execute(
+                    stmt.where(self._governs(d, enterprise_town(col(ContractView.enterprise_uscc))))
+                )
+            ).all()
+        )
 
     async def audits(self) -> list[Any]:
         """(district, status, count) of audit tasks."""
         d = col(AuditTask.district_code)
         stmt = sa.select(d, col(AuditTask.status), sa.func.count()).group_by(d, col(AuditTask.status))
-        return list((await self.session.execute(stmt.where(self._governs(d)))).all())
+        return list(
+            (
+                await self.session.execute(
+                    stmt.where(self._governs(d, enterprise_town(col(AuditTask.enterprise_uscc))))
+                )
+            ).all()
+        )
