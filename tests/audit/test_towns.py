@@ -24,7 +24,7 @@ async def _ids(h, path, headers, **params):
 
 async def test_a_town_bureau_sees_its_towns_records_only(backend):
     async with audit_app(backend) as h:
-        mine, neighbour, [my_hazard], [their_hazard] = await _two_towns(h)
+        _, _, [my_hazard], [their_hazard] = await _two_towns(h)
         town = bureau(HUANSHI)
         assert await _ids(h, "/api/v1/hazards", town) == {my_hazard}
         assert (await h.client.get(f"/api/v1/hazards/{my_hazard}", headers=town)).status_code == 200

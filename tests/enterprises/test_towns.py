@@ -4,7 +4,7 @@ list, checked against the jurisdiction data."""
 
 from __future__ import annotations
 
-from tests.enterprises.factories import bureau, enterprise_body, import_csv, csv_text, register, service
+from tests.enterprises.factories import bureau, csv_text, enterprise_body, import_csv, register, service
 
 HUANSHI, CHAOLIAN = "440703001", "440703002"  # two towns of 蓬江区 440703
 
