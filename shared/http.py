@@ -253,7 +253,7 @@ def check_if_match(request: Request, version: int) -> None:
 
 
 # ``town=`` on every list that takes ``district=`` (SPEC §22); checked against the jurisdiction
-# data by ``shared.scopes.area_filter`` (422 naming the field)
+# data by ``shared.reference.area_filter`` (422 naming the field)
 TownQuery = Annotated[
     str | None, Query(pattern=r"^\d{9,12}$", description="镇街代码 / a town code of the jurisdiction data")
 ]

@@ -240,6 +240,40 @@ def load_jurisdiction(path: str | None = None) -> Jurisdiction:
     return jur
 
 
+def area_filter(district: str | None, town: str | None) -> tuple[str | None, str | None]:
+    """Check a list's ``district=`` / ``town=`` against the jurisdiction data (SPEC §22): an
+    unknown district or town, or a town outside the given district, is a 422 naming the field.
+    The city's code as ``district`` means every district (None). Returns (district, town)."""
+    from shared.errors import FieldError, ValidationFailed
+    from shared.i18n import text
+
+    jur = load_jurisdiction()
+    if district and not (jur.is_district(district) or jur.is_city(district)):
+        raise ValidationFailed(
+            text("未知的区县代码", "Unknown district code"),
+            errors=[FieldError("district", text("未知的区县代码", "unknown district code"))],
+        )
+    district = None if district and jur.is_city(district) else district
+    if town:
+        if not jur.is_town(town):
+            raise ValidationFailed(
+                text("未知的镇街代码", "Unknown town code"),
+                errors=[FieldError("town", text("未知的镇街代码", "unknown town code"))],
+            )
+        if district and jur.district_of(town) != district:
+            raise ValidationFailed(
+                text("镇街不属于该区县", "The town is not in that district"),
+                errors=[FieldError("town", text(f"不属于区县 {district}", f"not a town of district {district}"))],
+            )
+    return district, town or None
+
+
+def checked_town(district: str | None, town: str | None) -> str | None:
+    """``town=`` checked as ``area_filter`` checks it (422 naming the field), for a list whose
+    ``district=`` keeps its own rules: the town, or None."""
+    return area_filter(district, town)[1] if town else None
+
+
 def _check_district(value: str) -> str:
     if not load_jurisdiction().is_district(value):
         raise ValueError("未知的区县代码 / unknown district code")

@@ -107,16 +107,16 @@ def test_another_city_is_a_data_change(small_city):
 def test_list_filters_name_the_field_they_get_wrong():
     from shared.errors import ValidationFailed
 
-    assert scopes.area_filter("440703", "440703001") == ("440703", "440703001")
-    assert scopes.area_filter("440700", None) == (None, None)  # the city: every district
-    assert scopes.area_filter(None, "440704001") == (None, "440704001")
+    assert reference.area_filter("440703", "440703001") == ("440703", "440703001")
+    assert reference.area_filter("440700", None) == (None, None)  # the city: every district
+    assert reference.area_filter(None, "440704001") == (None, "440704001")
     for district, town, field in (
         ("999999", None, "district"),
         (None, "440703999", "town"),
         ("440704", "440703001", "town"),
     ):
         with pytest.raises(ValidationFailed) as raised:
-            scopes.area_filter(district, town)
+            reference.area_filter(district, town)
         assert [e.field for e in raised.value.errors] == [field]
 
 

@@ -33,8 +33,8 @@ from shared.errors import ErrorCode, FieldError, Forbidden, ValidationFailed
 from shared.http import Precondition
 from shared.i18n import text
 from shared.pagination import PageParams
+from shared.reference import checked_town
 from shared.roles import Role
-from shared.scopes import checked_town
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.hazards")

@@ -26,8 +26,7 @@ from shared.events.catalog import EventType
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams
-from shared.reference import load_jurisdiction
-from shared.scopes import checked_town
+from shared.reference import checked_town, load_jurisdiction
 from shared.states import Action
 from shared.uow import UnitOfWork
 

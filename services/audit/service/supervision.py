@@ -35,7 +35,7 @@ from shared.http import Precondition
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams
-from shared.scopes import checked_town
+from shared.reference import checked_town
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("audit.supervision")

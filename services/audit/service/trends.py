@@ -16,9 +16,9 @@ from typing import Any
 from services.audit.repository.trends import Trends
 from services.audit.service.compliance import required_so_far
 from services.audit.states import READS_DASHBOARD
-from shared import scopes
 from shared.errors import Forbidden, ValidationFailed
 from shared.i18n import text
+from shared.reference import area_filter
 from shared.uow import UnitOfWork
 
 MAX_MONTHS = 60
@@ -86,7 +86,7 @@ def _scope(uow: UnitOfWork, district: str | None, town: str | None) -> tuple[str
         raise Forbidden(text("趋势统计仅供监管部门查看", "Trends are for the bureaus"))
     # checked against the jurisdiction data (422 naming the field); another district's or town's:
     # the repository refuses it (403)
-    return scopes.area_filter(district, town)
+    return area_filter(district, town)
 
 
 def _visits(contracts: list[Any], rows: list[Any], months: list[str]) -> dict[str, Ratio]:

@@ -11,7 +11,7 @@ from services.contracts.repository import Contracts
 from services.contracts.states import ContractStatus
 from shared.counts import Counts
 from shared.pagination import PageParams
-from shared.scopes import checked_town
+from shared.reference import checked_town
 from shared.uow import UnitOfWork
 
 

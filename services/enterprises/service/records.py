@@ -30,7 +30,6 @@ from services.enterprises.risk import Factor, assess_record
 from services.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate
 from services.enterprises.service import risk_inputs
 from services.enterprises.service.apply import apply_record, emit_changes
-from shared import scopes
 from shared.errors import (
     Conflict,
     ErrorCode,
@@ -43,7 +42,7 @@ from shared.http import Precondition
 from shared.i18n import text
 from shared.ids import new_id
 from shared.pagination import PageParams
-from shared.reference import RiskLevel, is_valid_uscc, load_jurisdiction, normalise_uscc
+from shared.reference import RiskLevel, area_filter, is_valid_uscc, load_jurisdiction, normalise_uscc
 from shared.uow import UnitOfWork
 from shared.validation import no_control
 
@@ -248,7 +247,7 @@ async def list_enterprises(
             text("查询词含有控制字符", "The query has control characters"),
             errors=[FieldError("q", text("含有控制字符", "contains control characters"))],
         ) from None
-    district, town = scopes.area_filter(filters.district, filters.town)
+    district, town = area_filter(filters.district, filters.town)
     filters = replace(filters, district=district, town=town)
     async with uow.read() as session:
         return await Enterprises(session).page(uow.principal, filters, page)
