@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.reference import HazardFlag, Industry
 from shared.settings import Settings
+from shared.validation import single_line
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parent / "data" / "policy.json"
 
@@ -30,6 +34,12 @@ class TermMonths(BaseModel):
     min: int = Field(ge=1)
     max: int = Field(ge=1)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
 
 class HazardDeadlines(BaseModel):
     general: int = Field(ge=1)
@@ -40,6 +50,12 @@ class CreditGrades(BaseModel):
     A: int
     B: int
     C: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.A >= self.B >= self.C:
+            raise ValueError("grades must satisfy A >= B >= C")
+        return self
 
 
 class EnterpriseCreditRules(BaseModel):
@@ -74,24 +90,41 @@ class CreditRules(BaseModel):
         return "D"
 
 
+def _one_of(codes: type[StrEnum]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in {c.value for c in codes}:
+            raise ValueError(f"unknown code {value!r}")
+        return value  # kept a str: the rules compare and intersect plain strings
+
+    return check
+
+
+IndustryCode = Annotated[str, AfterValidator(_one_of(Industry))]
+FlagCode = Annotated[str, AfterValidator(_one_of(HazardFlag))]
+
+
 class RiskRules(BaseModel):
-    red_industries: list[str]
-    orange_industries: list[str]
-    yellow_industries: list[str]
-    blue_industries: list[str]
+    red_industries: list[IndustryCode]
+    orange_industries: list[IndustryCode]
+    yellow_industries: list[IndustryCode]
+    blue_industries: list[IndustryCode]
     major_hazard_source_level: Literal["red", "orange", "yellow", "blue"]
-    severe_flags: list[str]
+    severe_flags: list[FlagCode]
     flags_for_one_step: int
     employees_for_one_step: int
     open_major_hazard_steps: int
 
 
+# the document's own text, kept as published (not normalised: its full-width punctuation stays)
+DocumentTitle = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(single_line)]
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    policy_version: str
-    title: str
-    title_en: str
+    policy_version: Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(single_line)]
+    title: DocumentTitle
+    title_en: DocumentTitle
     published: date
     filing_validity_years: int = Field(ge=1)
     min_registered_safety_engineers: int = Field(ge=0)

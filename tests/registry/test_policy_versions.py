@@ -93,6 +93,19 @@ async def test_who_may_publish_and_bad_input(backend):
         bad = stricter(document)
         del bad["audit_sample_rate"]
         await refused({**body, "policy": bad}, "policy.audit_sample_rate")
+        bad = stricter(document)
+        bad["contract_term_months"] = {"min": 40, "max": 36}
+        await refused({**body, "policy": bad}, "policy.contract_term_months")
+        bad = stricter(document)
+        bad["risk_rules"]["red_industries"] = ["nuclear"]
+        await refused({**body, "policy": bad}, "policy.risk_rules.red_industries.0")
+        bad = stricter(document)
+        bad["title"] = "第一行\n第二行"
+        await refused({**body, "policy": bad}, "policy.title")
+        bad = stricter(document)
+        bad["credit"]["grades"] = {"A": 60, "B": 75, "C": 90}
+        await refused({**body, "policy": bad}, "policy.credit.grades")
+        await refused({**body, "policy": "the new plan"}, "policy")
         await refused({**body, "effective_from": "tomorrow"}, "effective_from")
         await refused({**body, "effective_from": (TODAY - timedelta(days=1)).isoformat()}, "effective_from")
         await refused({"policy": body["policy"]}, "effective_from")
