@@ -5,10 +5,10 @@ same policy through this module; the registry serves it at ``GET /api/v1/policy`
 from __future__ import annotations
 
 import json
-from datetime import date
-from pathlib import Path
 from collections.abc import Callable
+from datetime import date
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator

@@ -31,7 +31,7 @@ from shared.clock import as_utc
 from shared.db import insert_ignore
 from shared.events.catalog import PolicyPublished
 from shared.events.envelope import CloudEvent
-from shared.policy import Policy
+from shared.policy import Policy, load_policy
 from shared.tables import JSONB
 
 if TYPE_CHECKING:
@@ -95,8 +95,8 @@ class PolicyBook:
 
     async def load(self, session: AsyncSession, table: sa.Table) -> None:
         """Every version the service's table holds (at start, and on each sweep for replicas)."""
-        for row in (await session.execute(sa.select(table))).mappings():
-            self.add(version_of(row))
+        for version in await stored_versions(session, table):
+            self.add(version)
 
 
 @contextmanager
@@ -131,6 +131,12 @@ def versions_table(metadata: sa.MetaData) -> sa.Table:
     )
     metadata.info[VERSIONS_TABLE] = table
     return table
+
+
+async def stored_versions(session: AsyncSession, table: sa.Table) -> list[PolicyVersion]:
+    """The versions a service's table holds (those published after the default), in order."""
+    rows = (await session.execute(sa.select(table).order_by(table.c.version))).mappings()
+    return [version_of(row) for row in rows]
 
 
 def version_of(row: Any) -> PolicyVersion:
@@ -220,7 +226,12 @@ class PolicyDocumentIn(Policy):
 class PolicyVersionIn(BaseModel):
     """``POST /api/v1/policy/versions``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"effective_from": "2027-01-01", "policy": load_policy().model_dump(mode="json")}]
+        },
+    )
 
     effective_from: date
     policy: PolicyDocumentIn

@@ -6,21 +6,22 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from services.registry.service import policy as service
-from shared.app import UoW
+from shared.app import RuntimeDep, UoW
 from shared.auth import CurrentPrincipal
 from shared.policy_versions import PolicyInForce, PolicyVersion, PolicyVersionIn
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 
 
+# public reads: no token is read at all (the service's own unit of work)
 @router.get("", response_model=PolicyInForce, summary="现行实施方案参数 / the policy in force")
-async def get_policy(uow: UoW) -> PolicyInForce:
-    return PolicyInForce.of(service.in_force(uow))
+async def get_policy(runtime: RuntimeDep) -> PolicyInForce:
+    return PolicyInForce.of(service.in_force(runtime.unit_of_work()))
 
 
 @router.get("/versions", response_model=list[PolicyVersion], summary="实施方案各版本 / every version of the policy")
-async def list_versions(uow: UoW) -> list[PolicyVersion]:
-    return await service.list_versions(uow)
+async def list_versions(runtime: RuntimeDep) -> list[PolicyVersion]:
+    return await service.list_versions(runtime.unit_of_work())
 
 
 @router.post(

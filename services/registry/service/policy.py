@@ -10,23 +10,20 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
-
 from services.registry.models import policy_versions
 from shared.db import insert_ignore
 from shared.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from shared.events.catalog import EventType
 from shared.i18n import text
 from shared.policy import Policy
-from shared.policy_versions import PolicyVersion, published, row_of, version_of
+from shared.policy_versions import PolicyVersion, published, row_of, stored_versions
 from shared.uow import UnitOfWork
 
 
 async def list_versions(uow: UnitOfWork) -> list[PolicyVersion]:
     """Every version, the shipped default first (from the table: the source of truth here)."""
     async with uow.read() as session:
-        rows = (await session.execute(sa.select(policy_versions).order_by(policy_versions.c.version))).mappings()
-        return [uow.runtime.policies.versions[0], *(version_of(r) for r in rows)]
+        return [uow.runtime.policies.versions[0], *await stored_versions(session, policy_versions)]
 
 
 def in_force(uow: UnitOfWork) -> PolicyVersion:
