@@ -151,7 +151,7 @@ async def test_every_service_switches_on_the_effective_date_without_a_restart(ba
         assert r.json()["version"] == 2
         assert r.json()["effective_from"] == TOMORROW.isoformat()
         assert r.json()["published_by"].startswith("bureau:")
-        [event] = await read_events(settings, event_type="policy.published")
+        [event] = await eventually(lambda: read_events(settings, event_type="policy.published"), timeout=15)
         assert event.data["version"] == 2
         assert event.data["policy"]["min_visits_per_year"]["yellow"] == 6  # the whole document
 
