@@ -105,6 +105,13 @@ async def test_who_may_publish_and_bad_input(backend):
         bad = stricter(document)
         bad["credit"]["grades"] = {"A": 60, "B": 75, "C": 90}
         await refused({**body, "policy": bad}, "policy.credit.grades")
+        for key, huge in (("filing_validity_years", 10**6), ("major_hazard_ack_hours", 10**9)):
+            bad = stricter(document)
+            bad[key] = huge  # beyond any plan: refused before a date could overflow
+            await refused({**body, "policy": bad}, f"policy.{key}")
+        bad = stricter(document)
+        bad["credit"]["fraud_finding"] = -(2**40)
+        await refused({**body, "policy": bad}, "policy.credit.fraud_finding")
         await refused({**body, "policy": "the new plan"}, "policy")
         await refused({**body, "effective_from": "tomorrow"}, "effective_from")
         await refused({**body, "effective_from": (TODAY - timedelta(days=1)).isoformat()}, "effective_from")
