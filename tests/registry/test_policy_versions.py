@@ -61,7 +61,8 @@ async def test_the_default_is_version_1_and_anyone_reads_the_versions(backend):
 
 
 async def test_who_may_publish_and_bad_input(backend):
-    async with running(app_for(backend.settings(), at=FrozenClock(at(TODAY)))) as client:
+    app = app_for(backend.settings(), at=FrozenClock(at(TODAY)))
+    async with running(app) as client:
         document = await current(client)  # the document as GET returns it, version and date included
         body = {"effective_from": TOMORROW.isoformat(), "policy": stricter(document)}
         url = "/api/v1/policy/versions"
@@ -129,7 +130,12 @@ async def test_who_may_publish_and_bad_input(backend):
         assert r.json()["published_by"].startswith("admin:")
         # before the latest version's date: refused; on the same day: allowed (the later one wins)
         await refused({**body, "effective_from": (TODAY + timedelta(days=29)).isoformat()}, "effective_from")
-        assert [v["version"] for v in (await client.get(url)).json()] == [1, 2]
+        same_day = await client.post(url, json=later, headers=CITY)
+        assert same_day.status_code == 201, same_day.text
+        assert [v["version"] for v in (await client.get(url)).json()] == [1, 2, 3]
+        book = app.state.runtime.policies
+        assert book.in_force(at(TODAY + timedelta(days=30))).version == 3  # on the same day the later one wins
+        assert book.in_force(at(TODAY + timedelta(days=29))).version == 1
 
 
 async def test_every_service_switches_on_the_effective_date_without_a_restart(backend, tmp_path):
