@@ -56,6 +56,7 @@ from shared.i18n import text
 from shared.idempotency import IdempotencyMiddleware
 from shared.logging import configure_logging
 from shared.policy import load_policy
+from shared.policy_versions import PolicyBook
 from shared.purge import purge
 from shared.settings import Settings
 
@@ -171,7 +172,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         subscriber=subscriber,
         clock=clock,
         verifier=verifier,
-        policy=load_policy(settings),
+        policies=PolicyBook(load_policy(settings)),
     )
     subscriber.runtime = keys.runtime = store.runtime = runtime
     gw = GatewayContext(

@@ -72,6 +72,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/attachments", "audit"),
     ("/api/v1/inbox", "notify"),
     ("/api/v1/webhooks", "notify"),
+    ("/api/v1/policy/versions", "registry"),  # SPEC §22 (also under /api/v1/policy: said once more)
 )
 # 一企一档 (SPEC §22): audit builds the enterprise's file from what it holds (docs/DECISIONS.md
 # D52), so this one path under the enterprises prefix goes to audit.

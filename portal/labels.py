@@ -1218,3 +1218,19 @@ MESSAGES.update(
         "trend_complaints_answered_on_time": ("投诉按期答复率", "Complaints answered on time"),
     }
 )
+
+# --- the policy's versions (SPEC §22) -------------------------------------------------------------
+MESSAGES.update(
+    {
+        "policy_versions": ("实施方案版本", "Policy versions"),
+        "pv_title": ("实施方案历次版本", "Versions of the implementation plan"),
+        "pv_version": ("版本", "Version"),
+        "pv_document": ("文件", "Document"),
+        "pv_effective_from": ("施行日期", "In force from"),
+        "pv_published_at": ("发布日期", "Published"),
+        "pv_from_the_beginning": ("自始施行", "From the beginning"),
+        "pv_shipped": ("默认参数", "Shipped default"),
+        "pv_in_force": ("现行", "In force"),
+        "pv_none": ("暂无版本。", "No versions."),
+    }
+)

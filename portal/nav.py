@@ -9,6 +9,7 @@ PUBLIC = [
     ("/portal/complaints/new", "complain"),
     ("/portal/complaints/track", "track_complaint"),
     ("/portal/credit/public", "cr_listings"),
+    ("/portal/policy/versions", "policy_versions"),
 ]
 
 NAV: dict[str | None, list[tuple[str, str]]] = {

@@ -40,6 +40,7 @@ from shared.idempotency import IdempotencyMiddleware, reservation_of
 from shared.logging import configure_logging
 from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from shared.policy import Policy, load_policy
+from shared.policy_versions import VERSIONS_TABLE, PolicyBook, policy_as_of, policy_moment
 from shared.purge import purge
 from shared.settings import Settings
 from shared.tables import InfraTables, infrastructure_tables
@@ -78,8 +79,20 @@ class Runtime:
     subscriber: Subscriber
     clock: Clock
     verifier: TokenVerifier
-    policy: Policy
+    policies: PolicyBook  # every version received (shared.policy_versions)
     sweeps: Sequence[Sweep] = ()
+
+    @property
+    def policy(self) -> Policy:
+        """The version in force at the clock's now (a sweep's ``as_of`` while it runs)."""
+        return self.policies.in_force(policy_moment(self.clock.now())).policy
+
+    async def load_policies(self) -> None:
+        """The versions this service's table holds, into the book (its table is declared in its models)."""
+        table: sa.Table | None = self.infra.outbox.metadata.info.get(VERSIONS_TABLE)
+        if table is not None:
+            async with self.db.reader() as session:
+                await self.policies.load(session, table)
 
     def unit_of_work(
         self, principal: Principal | None = None, *, request_id: str | None = None, before_commit: Sequence[Any] = ()
@@ -91,8 +104,10 @@ class Runtime:
     async def sweep(self, as_of: datetime) -> dict[str, Any]:
         """Run every sweep of the service as of ``as_of``; their counts merged."""
         result: dict[str, Any] = {}
-        for sweep in self.sweeps:
-            result.update(await sweep(self, as_of))
+        await self.load_policies()  # a version another replica received (one durable consumer per service)
+        with policy_as_of(as_of):
+            for sweep in self.sweeps:
+                result.update(await sweep(self, as_of))
         # retention is real time, not the sweep's as_of (a sweep run "as of next year" in a test or
         # a catch-up must not forget this week's inbox ids)
         result.update(await purge(self.db, self.infra, self.settings, self.clock.now()))
@@ -162,7 +177,7 @@ def create_service_app(
         subscriber=subscriber,
         clock=clock,
         verifier=verifier,
-        policy=load_policy(settings),
+        policies=PolicyBook(load_policy(settings)),
         sweeps=spec.sweeps,
     )
     subscriber.runtime = runtime  # the inbox opens its units of work on the runtime it belongs to
@@ -179,6 +194,7 @@ def create_service_app(
         else:
             async with db.engine.begin() as conn:
                 await conn.run_sync(spec.metadata.create_all)
+        await runtime.load_policies()
         bus.start()
         await verifier.start(bus)  # revocations and key events from the bus (shared.revocations)
         relay.start()
@@ -278,6 +294,7 @@ def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
             "status": "ready" if db_ok and bus_ok else "not-ready",
             "service": spec.name,
             "checks": {"database": db_ok, "bus": bus_ok},
+            "policy_version": runtime.policies.in_force(runtime.clock.now()).version,
         }
         return JSONResponse(body, status_code=200 if db_ok and bus_ok else 503)
 

@@ -16,6 +16,7 @@ from portal.pages import (
     homes,
     inbox,
     organisations,
+    policy_versions,
     public,
     visits,
     webhooks,
@@ -38,4 +39,5 @@ ROUTERS = [
     credit.router,
     accidents.router,
     filings.router,
+    policy_versions.router,
 ]

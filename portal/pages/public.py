@@ -136,6 +136,7 @@ async def policy(request: Request) -> Response:
         if key in body
     ]
     known = {key for key, _ in POLICY_ROWS} | {"title", "title_en", "policy_version", "published", "risk_rules"}
+    known |= {"version", "effective_from"}  # the listing's (SPEC §22), not rules
     rows += [(key, _policy_value(key, value, v.lang)) for key, value in body.items() if key not in known]
     title = (body.get("title_en") if v.en else body.get("title")) or v.t("policy_title")
     return v.render(

@@ -13,13 +13,22 @@ import uuid
 
 import structlog
 
-from services.audit.models import AgencyView, Base, ContractView, EnterpriseRiskStep, EnterpriseView, trail_heads
+from services.audit.models import (
+    AgencyView,
+    Base,
+    ContractView,
+    EnterpriseRiskStep,
+    EnterpriseView,
+    policy_versions,
+    trail_heads,
+)
 from services.audit.models.attachments import storage_usage
 from shared.audit_trail import keep_head
 from shared.db import insert_ignore
 from shared.events.catalog import AgencyStatusChanged, ContractChanged, EnterpriseChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
+from shared.policy_versions import keep_versions
 from shared.readmodel import upsert_if_newer
 from shared.storage import keep_usage
 from shared.uow import UnitOfWork
@@ -27,6 +36,7 @@ from shared.validation import normalise
 
 log = structlog.get_logger("audit.consumers")
 CONSUMERS = Consumers()
+CONSUMERS.add(EventType.POLICY_PUBLISHED, keep_versions(policy_versions))  # shared.policy_versions
 # The witness of other services' audit trails (shared.audit_trail, docs/DECISIONS.md D32).
 CONSUMERS.add(EventType.AUDITTRAIL_ADVANCED, keep_head(trail_heads))
 # The registry's filing documents count against the same storage quota as attachments (SPEC §16).

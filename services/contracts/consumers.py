@@ -4,6 +4,7 @@ each applied to its read model and then to the contracts concerned (service.casc
 from __future__ import annotations
 
 from services.contracts import service
+from services.contracts.models import policy_versions
 from shared.events.catalog import (
     CATALOG,
     AgencyStatusChanged,
@@ -15,9 +16,11 @@ from shared.events.catalog import (
 )
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
+from shared.policy_versions import keep_versions
 from shared.uow import UnitOfWork
 
 CONSUMERS = Consumers()
+CONSUMERS.add(EventType.POLICY_PUBLISHED, keep_versions(policy_versions))  # shared.policy_versions
 
 # Every agency status event of the catalog (agency.credit_changed has another payload: not ours).
 AGENCY_STATUS_EVENTS = tuple(t for t, model in CATALOG.items() if model is AgencyStatusChanged)

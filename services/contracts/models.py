@@ -29,6 +29,7 @@ from sqlmodel import Field, Relationship, SQLModel
 from services.contracts.states import ContractStatus
 from shared.canonical import sha256_hex
 from shared.db import check_in, service_base
+from shared.policy_versions import versions_table
 from shared.tables import BigId, infrastructure_tables
 
 if TYPE_CHECKING:  # mypy cannot subclass a value; service_base("contracts") is a SQLModel subclass
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # mypy cannot subclass a value; service_base("contracts") is 
 else:
     Base = service_base("contracts")
 metadata = Base.metadata
+policy_versions = versions_table(metadata)  # the policy's versions it received (shared.policy_versions)
 infrastructure_tables(metadata)  # outbox, inbox, audit trail… in this service's migrations too
 
 TS = sa.DateTime(timezone=True)

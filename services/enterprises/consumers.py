@@ -23,16 +23,18 @@ from typing import Any
 import structlog
 
 from services.enterprises import service
-from services.enterprises.models import ContractStatus, HazardStatus, custody_contracts, major_hazards
+from services.enterprises.models import ContractStatus, HazardStatus, custody_contracts, major_hazards, policy_versions
 from shared.events.catalog import ContractChanged, EventType, HazardChanged
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
+from shared.policy_versions import keep_versions
 from shared.readmodel import upsert_if_newer
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("enterprises.consumers")
 
 CONSUMERS = Consumers()
+CONSUMERS.add(EventType.POLICY_PUBLISHED, keep_versions(policy_versions))  # shared.policy_versions
 CONTRACT_EVENTS = tuple(t for t in EventType if t.family == "contract")
 MAJOR = "major"  # the hazard level that raises risk
 

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from shared.db import check_in, service_base
+from shared.policy_versions import versions_table
 from shared.reference import Industry, RiskLevel
 from shared.tables import infrastructure_tables
 
@@ -35,6 +36,7 @@ else:
     Base = service_base("enterprises")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
+policy_versions = versions_table(metadata)  # the policy's versions it received (shared.policy_versions)
 
 TS = sa.DateTime(timezone=True)
 

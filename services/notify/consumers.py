@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.notify import service
-from services.notify.models import AccountStatus, agencies, complaints, contracts, hazards
+from services.notify.models import AccountStatus, agencies, complaints, contracts, hazards, policy_versions
 from services.notify.repository import ReadModels
 from services.notify.rules import RULES
 from shared.events.catalog import (
@@ -21,10 +21,12 @@ from shared.events.catalog import (
 )
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
+from shared.policy_versions import keep_versions
 from shared.uow import UnitOfWork
 
 E = EventType
 CONSUMERS = Consumers()
+CONSUMERS.add(EventType.POLICY_PUBLISHED, keep_versions(policy_versions))  # shared.policy_versions
 
 ACCOUNT_STATUS: dict[str, AccountStatus | None] = {
     E.ACCOUNT_REGISTERED: AccountStatus.ACTIVE,

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from shared.db import check_in, service_base
+from shared.policy_versions import versions_table
 from shared.roles import TOKEN_ROLES
 from shared.tables import infrastructure_tables
 
@@ -36,6 +37,7 @@ else:
     Base = service_base("notify")
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
+policy_versions = versions_table(metadata)  # the policy's versions it received (shared.policy_versions)
 
 TS = sa.DateTime(timezone=True)
 

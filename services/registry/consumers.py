@@ -18,18 +18,27 @@ from __future__ import annotations
 
 import uuid
 
-from services.registry.models import AgencyCredit, ContractEngineer, ContractTally, storage_usage, trail_heads
+from services.registry.models import (
+    AgencyCredit,
+    ContractEngineer,
+    ContractTally,
+    policy_versions,
+    storage_usage,
+    trail_heads,
+)
 from services.registry.repository import Directory
 from services.registry.service.directory import start_credit
 from shared.audit_trail import keep_head
 from shared.events.catalog import CATALOG, AgencyCreditChanged, ContractChanged, CreditListingChanged, EventType
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import Consumers
+from shared.policy_versions import keep_versions
 from shared.readmodel import upsert_if_newer
 from shared.storage import keep_usage
 from shared.uow import UnitOfWork
 
 CONSUMERS = Consumers()
+CONSUMERS.add(EventType.POLICY_PUBLISHED, keep_versions(policy_versions))  # shared.policy_versions
 # The witness of other services' audit trails (shared.audit_trail, docs/DECISIONS.md D32).
 CONSUMERS.add(EventType.AUDITTRAIL_ADVANCED, keep_head(trail_heads))
 # Attachments in the audit service count against the same storage quota as filing documents (SPEC §16).

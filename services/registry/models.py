@@ -29,6 +29,7 @@ from services.registry.states import AgencyStatus, ChangeStatus, ListChange
 from shared.audit_trail import heads_table
 from shared.db import check_in, service_base
 from shared.i18n import render, text
+from shared.policy_versions import versions_table
 from shared.storage import usage_table
 from shared.tables import infrastructure_tables
 
@@ -42,6 +43,7 @@ else:
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
 trail_heads = heads_table(metadata)  # this service witnesses the audit service's audit trail (shared.audit_trail)
+policy_versions = versions_table(metadata)  # the policy's versions it received (shared.policy_versions)
 storage_usage = usage_table(metadata)  # what each organisation stores in the other services (shared.storage)
 
 StaffRole = Literal["registered_safety_engineer", "safety_officer", "other"]

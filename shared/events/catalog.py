@@ -211,10 +211,14 @@ class EngagementDeclared(EventData):
 
 
 class PolicyPublished(EventData):
-    """A version of the custody implementation plan (SPEC §22); ``id`` is the version's id."""
+    """A version of the custody implementation plan (SPEC §22); ``id`` and ``version`` are the
+    version's number, ``policy`` the whole document (shared.policy.Policy), ``policy_version`` its label."""
 
     policy_version: str
     effective_from: date
+    published_at: datetime
+    published_by: str | None = None
+    policy: dict[str, Any]
 
 
 class CreditListingChanged(EventData):

@@ -9,6 +9,7 @@ import base64
 import json
 import time
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -279,6 +280,28 @@ class FakePlatform:
             return httpx.Response(200, json={"items": items, "next_cursor": next_cursor})
         if path == "/api/v1/policy":
             return httpx.Response(200, json=json.loads(open("shared/data/policy.json", encoding="utf-8").read()))
+        if path == "/api/v1/policy/versions":  # the default and a version to come (SPEC §22)
+            document = json.loads(Path("shared/data/policy.json").read_text(encoding="utf-8"))
+            later = {**document, "policy_version": "2027.1", "title": "<script>x</script>二〇二七年版"}
+            return httpx.Response(
+                200,
+                json=[
+                    {
+                        "version": 1,
+                        "effective_from": None,
+                        "published_at": None,
+                        "published_by": None,
+                        "policy": document,
+                    },
+                    {
+                        "version": 2,
+                        "effective_from": "2027-01-01",
+                        "published_at": "2026-12-01T08:00:00Z",
+                        "published_by": "bureau:jm-bureau",
+                        "policy": later,
+                    },
+                ],
+            )
         from tests.portal import fakes_credit  # credit, listings, accidents (SPEC §19, §20)
 
         if (answer := fakes_credit.routes(self, request)) is not None:

@@ -463,3 +463,18 @@ async def test_a_version_that_is_not_ascii_is_the_apis_problem_not_a_500(
         assert r.status_code < 500, (path, r.status_code, r.text[:300])
     sent = [c.headers.get("if-match") for c in fake.calls if c.method == "POST" and c.url.path.startswith("/api/")]
     assert sent and all(h in (None, '"unmatchable"') for h in sent), sent
+
+
+async def test_policy_versions_page_is_public(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+    """SPEC §22: every version, newest first, the one in force marked; no login; escaped."""
+    r = await client.get("/portal/policy/versions")
+    assert r.status_code == 200
+    assert "实施方案历次版本" in r.text and "自始施行" in r.text and "2027-01-01" in r.text and "2026-12-01" in r.text
+    assert r.text.index("2027.1") < r.text.index("2026.1")  # newest first
+    assert "<script>x</script>" not in r.text and "&lt;script&gt;" in r.text
+    assert 'href="/portal/policy/versions"' in r.text  # in the public menu
+    r = await client.get("/portal/policy/versions", params={"lang": "en"})
+    assert "Versions of the implementation plan" in r.text and "From the beginning" in r.text
+    fake.down.add("registry")
+    r = await client.get("/portal/policy/versions", params={"lang": "zh-CN"})
+    assert r.status_code == 503 and "服务暂时不可用" in r.text

@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from devtools.testing.platform import started_platform
@@ -136,3 +138,40 @@ async def test_the_list_history_and_its_atom_feed_through_the_gateway(platform):
         f"江门市<订阅>&技术服务有限公司（{number}）暂停备案",
         f"江门市<订阅>&技术服务有限公司（{number}）列入名单",
     ]
+
+
+async def test_a_policy_version_published_through_the_gateway_reaches_every_service(platform):
+    """SPEC §22: the city bureau publishes a version effective today; each service process learns it
+    from the bus and its /readyz names it; the public lists the versions."""
+    api = platform.client
+    city = await platform.actor("bureau", district="440700")
+    district = await platform.actor("bureau", district="440703")
+    document = (await api.get("/api/v1/policy")).json()
+    assert (document["version"], document["effective_from"]) == (1, None)
+    today = datetime.now(UTC).date().isoformat()  # the processes' clock is the real one (UTC)
+    body = {"effective_from": today, "policy": {**document, "max_enterprises_per_engineer": 20}}
+    assert (await api.post("/api/v1/policy/versions", json=body)).status_code == 401
+    assert (await api.post("/api/v1/policy/versions", json=body, headers=district.headers)).status_code == 403
+    bad = await api.post(
+        "/api/v1/policy/versions",
+        json={**body, "policy": {**document, "audit_sample_rate": 2}},
+        headers=city.headers,
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    r = await api.post("/api/v1/policy/versions", json=body, headers=city.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["version"] == 2
+    versions = (await api.get("/api/v1/policy/versions")).json()  # anonymous
+    assert [(v["version"], v["effective_from"]) for v in versions] == [(1, None), (2, today)]
+    assert (await api.get("/api/v1/policy")).json()["max_enterprises_per_engineer"] == 20
+
+    async def every_service_enforces_2() -> bool:
+        async with httpx.AsyncClient() as client:
+            for name in ("registry", "enterprises", "contracts", "audit", "notify"):
+                ready = (await client.get(f"{platform.service_url(name)}/readyz")).json()
+                if ready.get("policy_version") != 2:
+                    return False
+        return True
+
+    await eventually(every_service_enforces_2, timeout=30)

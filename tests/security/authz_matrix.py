@@ -211,6 +211,9 @@ ALLOW: dict[str, set[str] | str] = {
     "DELETE /api/v1/webhooks/{subscription_id}": {"admin", "entA"},
     "GET /api/v1/webhooks/{subscription_id}/deliveries": {"admin", "entA"},
     "POST /api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/retry": {"admin", "entA"},  # 202 queued
+    # the policy's versions (SPEC §22): the public reads them, the city bureau and admin publish
+    "GET /api/v1/policy/versions": PUBLIC,
+    "POST /api/v1/policy/versions": {"admin", "city"},
 }
 
 # OAuth2 endpoints authenticate clients, not bearer tokens (tests/gateway/test_oauth.py covers

@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from shared.policy import load_policy
 from tests.files import png
 from tests.security.world import (
     PDF,
@@ -211,6 +212,11 @@ def body_for(w: World, method: str, path: str) -> dict[str, Any]:
         "POST /api/v1/organisations/{uscc}/reinstate": {"reason": "test"},
         "POST /api/v1/organisations/{uscc}/reassign": {"account_id": str(uuid.uuid4()), "reason": "test"},
         "POST /api/v1/webhooks": webhook_body(w),
+        # a version of the policy effective today with the default document: nothing changes (SPEC §22)
+        "POST /api/v1/policy/versions": {
+            "effective_from": dt.datetime.now(dt.UTC).date().isoformat(),
+            "policy": load_policy().model_dump(mode="json"),
+        },
     }
     if key == "POST /api/v1/agencies/{agency_id}/documents":
         kw["files"] = {"file": ("l.pdf", PDF, "application/pdf")}

@@ -21,6 +21,7 @@ from sqlmodel import Field, Relationship, SQLModel
 from services.audit.states import AuditTaskStatus, ComplaintStatus, HazardStatus, ServiceLogStatus
 from shared.audit_trail import heads_table
 from shared.db import check_in, service_base
+from shared.policy_versions import versions_table
 from shared.tables import infrastructure_tables
 
 if TYPE_CHECKING:  # service_base builds this SQLModel subclass at run time, which mypy cannot follow
@@ -33,6 +34,7 @@ else:
 metadata = Base.metadata
 infra = infrastructure_tables(metadata)
 trail_heads = heads_table(metadata)  # this service witnesses every other service's audit trail (shared.audit_trail)
+policy_versions = versions_table(metadata)  # the policy's versions it received (shared.policy_versions)
 
 TS = sa.DateTime(timezone=True)
 NEVER_LAZY = {"lazy": "raise"}

@@ -15,6 +15,7 @@ from starlette.types import Message
 
 from services.registry import service
 from services.registry.api import changes, directory_counts
+from services.registry.api.policy import router as policy_router
 from services.registry.models import Agency, AgencyDocument, AgencyEngagement
 from services.registry.repository import DirectoryFilters
 from services.registry.schemas import (
@@ -37,14 +38,13 @@ from services.registry.service.documents import MAX_DOCUMENT_BYTES, MULTIPART_OV
 from services.registry.service.filing import PublicProfile
 from services.registry.states import REGULATORY_ACTS, AgencyStatus
 from shared import exports
-from shared.app import RuntimeDep, UoW
+from shared.app import UoW
 from shared.auth import CurrentPrincipal, PendingOrgPrincipal
 from shared.counts import Counts, by_param
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from shared.http import IfMatch, stored_file, with_etag
 from shared.i18n import text
 from shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParams, page_params
-from shared.policy import Policy
 from shared.reference import Industry, load_jurisdiction
 from shared.states import Action
 
@@ -52,7 +52,6 @@ DOCUMENTS_PATH = r"^/api/v1/agencies/[^/]+/documents$"
 ATOM_TYPE = "application/atom+xml"
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
-policy_router = APIRouter(tags=["policy"])
 agencies = APIRouter(prefix="/api/v1/agencies", tags=["agencies"])
 public = APIRouter(prefix="/api/v1/directory", tags=["directory"])
 
@@ -90,12 +89,6 @@ def _since(value: str | None) -> datetime | None:
 
 
 Since = Annotated[str | None, Query(max_length=40, description="起始日期或时间 / from (ISO date or RFC 3339)")]
-
-
-# --- policy -------------------------------------------------------------------------------------
-@policy_router.get("/api/v1/policy", response_model=Policy, summary="现行实施方案参数 / the policy in force")
-async def get_policy(runtime: RuntimeDep) -> Policy:
-    return runtime.policy
 
 
 # --- agencies -----------------------------------------------------------------------------------
