@@ -64,6 +64,7 @@ class Backend:
             "sweep_interval_seconds": 0,
             "max_deliver": 4,
             "log_level": "WARNING",
+            "schema_templates": True,
         }
         if self.kind == "postgres":
             values["database_url"] = f"{PG_BASE}/{self.pg_prefix}"
