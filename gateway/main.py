@@ -201,8 +201,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         if tracing.configure_tracing("gateway", settings):
             for engine in db.engines:
                 tracing.instrument_engine(engine)
-        await db.ensure_database()
-        await migrations.upgrade(db, "gateway")
+        await migrations.prepare(db, "gateway", from_template=settings.schema_templates)
         await keys.start()
         await bootstrap(runtime)
         await announce_existing(runtime)  # accounts from before the gateway announced them: once

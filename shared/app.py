@@ -188,10 +188,10 @@ def create_service_app(
         if tracing.configure_tracing(spec.name, settings):
             for engine in db.engines:
                 tracing.instrument_engine(engine)
-        await db.ensure_database()
         if spec.migrate:
-            await migrations.upgrade(db, spec.name)
+            await migrations.prepare(db, spec.name, from_template=settings.schema_templates)
         else:
+            await db.ensure_database()
             async with db.engine.begin() as conn:
                 await conn.run_sync(spec.metadata.create_all)
         await runtime.load_policies()

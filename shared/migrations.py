@@ -124,6 +124,18 @@ async def upgrade(db: Database, service: str) -> None:
                 raise RuntimeError(f"{service}: migrations left rows breaking foreign keys: {broken[:5]}")
 
 
+async def prepare(db: Database, service: str, *, from_template: bool = False) -> None:
+    """At a service's start: its database exists and is at head. ``from_template`` (tests, see
+    ``shared.schema_templates``) makes a new database a copy of one already migrated."""
+    if from_template:
+        from shared.schema_templates import start_from_template
+
+        if await start_from_template(db, service):
+            return  # a copy of a database at this head
+    await db.ensure_database()
+    await upgrade(db, service)
+
+
 async def downgrade(db: Database, service: str, revision: str = "base") -> None:
     cfg = alembic_config(service)
 

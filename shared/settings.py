@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # (docs/OPERATIONS.md; tests/deploy checks compose against PostgreSQL's default of 100).
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
+    # Tests start thousands of empty databases: with this on, a new empty database starts as a copy
+    # of one already migrated to the same head (shared.schema_templates) instead of replaying every
+    # migration. Off in production, where a database is created once.
+    schema_templates: bool = False
 
     # Event bus
     nats_url: str | None = None

@@ -64,6 +64,7 @@ class Backend:
             "sweep_interval_seconds": 0,
             "max_deliver": 4,
             "log_level": "WARNING",
+            "schema_templates": True,
         }
         if self.kind == "postgres":
             values["database_url"] = f"{PG_BASE}/{self.pg_prefix}"
@@ -110,11 +111,16 @@ async def postgres_backend(tmp_path: Path):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist (``make test`` runs ``--dist loadgroup``): a package that shares one
-    running platform and relies on file order (security: the authorized writes run last; portal)
-    stays on one worker, in order; any other test file stays whole on one worker."""
+    """With pytest-xdist (``make test`` runs ``--dist loadgroup``): the tests of a package that
+    share its one running platform (the package-scoped ``platform`` fixture) and rely on file order
+    (security: the authorized writes run last; portal) stay on one worker, in order; any other test
+    file stays whole on one worker (the portal's page tests, against a fake gateway, spread). The
+    security package's fuzzing (bad input, schemathesis) writes nothing the matrix reads back, so it
+    runs beside it on a platform of its own (``PLATFORM_GROUP``)."""
     for item in items:
         path = Path(str(item.fspath)).resolve()
         package = path.parent.name
-        group = package if package in ("security", "portal") else f"{package}/{path.name}"
+        shares_platform = package in ("security", "portal") and "platform" in getattr(item, "fixturenames", ())
+        # a module may ask for a platform of its own group (a second worker, a second platform)
+        group = getattr(item.module, "PLATFORM_GROUP", package) if shares_platform else f"{package}/{path.name}"
         item.add_marker(pytest.mark.xdist_group(group))

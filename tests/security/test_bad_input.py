@@ -25,6 +25,9 @@ from tests.security.requests_ import body_for, fill_path
 from tests.security.test_authz_matrix import versions
 from tests.security.world import World, agency_body, enterprise_body
 
+# fuzzing on a platform of its own, beside the matrix (tests/conftest.py)
+PLATFORM_GROUP = "security-input"
+
 # Writes that take no body (test_bodyless_writes_are_what_the_openapi_says keeps this list true):
 # nothing to corrupt there but their path and query (test_malformed_ids_in_the_path_are_refused,
 # test_odd_query_values_never_break_the_server). DELETE takes no body either.

@@ -9,6 +9,9 @@ import pytest
 from tests.security.test_bad_input import ODD_QUERY
 from tests.security.world import World
 
+# fuzzing on a platform of its own, beside the matrix (tests/conftest.py)
+PLATFORM_GROUP = "security-input"
+
 COUNTS = {
     "/api/v1/agencies/counts": "bureauA",
     "/api/v1/contracts/counts": "bureauA",

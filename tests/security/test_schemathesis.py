@@ -20,6 +20,9 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.faults.helpers import record
 
+# fuzzing on a platform of its own, beside the matrix (tests/conftest.py)
+PLATFORM_GROUP = "security-input"
+
 MAX_EXAMPLES = int(os.environ.get("CUSTODY_FUZZ_EXAMPLES", "20"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SKIP = {"POST /api/v1/admin/keys/rotate"}  # rotating keys on every example would only churn the JWKS
