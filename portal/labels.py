@@ -1218,3 +1218,26 @@ MESSAGES.update(
         "trend_complaints_answered_on_time": ("投诉按期答复率", "Complaints answered on time"),
     }
 )
+
+# --- the dashboard's drill-down city → district → town (SPEC §22, D-PORTAL-TOWNS) ----------------
+MESSAGES.update(
+    {
+        "town": ("镇街", "Town"),
+        "dash_trail": ("辖区层级", "Area levels"),
+        "dash_by_district": ("各区县情况（点击查看区县）", "By district (open a district)"),
+        "dash_by_town": ("各镇街情况（点击查看镇街）", "By town (open a town)"),
+        "dash_outside_scope": ("该辖区不在您的管辖范围内。", "That area is outside your jurisdiction."),
+        "dash_town_summary": (
+            "隐患、投诉和漏检次数按区县统计，请在所属区县的看板查看。",
+            "Hazards, complaints and missed visits are counted by district: see the district's view.",
+        ),
+    }
+)
+MESSAGES.update(
+    {
+        "dash_by_town_unsupported": (
+            "部分服务尚不能按镇街统计，表中以“—”表示。",
+            "Some services cannot count by town yet: those figures show as “—”.",
+        ),
+    }
+)
