@@ -10,6 +10,7 @@ from portal.pages import (
     complaints,
     contracts,
     credit,
+    engagements,
     evidence,
     exports,
     filings,
@@ -38,4 +39,5 @@ ROUTERS = [
     credit.router,
     accidents.router,
     filings.router,
+    engagements.router,
 ]
