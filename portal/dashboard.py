@@ -19,7 +19,6 @@ from portal import dashboard_watch as watch
 from portal import labels
 from portal.api import Api as Upstream
 from portal.svg import bar_chart, stacked_bar_chart
-from shared.reference import load_jurisdiction
 
 QUEUE_ROWS = 50
 

@@ -13,6 +13,7 @@ only (DECISIONS D-PORTAL-TOWNS)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -166,20 +167,21 @@ def _by(body: Any, dimension: str, key: str) -> dict[str, Counter[str]]:
 
 
 def fill(
-    data: DashboardData, results: dict[str, Any], errors: dict[str, Any], *, scope: Scope, lang: str, t: Any
+    data: DashboardData, results: dict[str, Any], errors: Container[str], *, scope: Scope, lang: str, t: Any
 ) -> None:
-    """The table of the areas one level down (a town has none)."""
+    """The table of the areas one level down (a town has none); ``errors``: the calls that failed or
+    were not made."""
     if scope.level == "city":
         _districts(data, results, errors, lang=lang, t=t)
     elif scope.level == "district" and scope.district:
         _towns(data, results, errors, district=scope.district, lang=lang, t=t)
 
 
-def _value(source: str, errors: dict[str, Any], n: int) -> int | str:
+def _value(source: str, errors: Container[str], n: int) -> int | str:
     return "—" if source in errors else n
 
 
-def _districts(data: DashboardData, results: dict[str, Any], errors: dict[str, Any], *, lang: str, t: Any) -> None:
+def _districts(data: DashboardData, results: dict[str, Any], errors: Container[str], *, lang: str, t: Any) -> None:
     agencies = _by(results.get("agencies"), "district", "status")
     contracts = _by(results.get("contracts"), "district", "status")
     cases = _by(results.get("cases"), "district", "status")
@@ -218,12 +220,14 @@ def _districts(data: DashboardData, results: dict[str, Any], errors: dict[str, A
 
 
 def _towns(
-    data: DashboardData, results: dict[str, Any], errors: dict[str, Any], *, district: str, lang: str, t: Any
+    data: DashboardData, results: dict[str, Any], errors: Container[str], *, district: str, lang: str, t: Any
 ) -> None:
     contracts = _by(results.get("town_contracts"), "town", "status")
     cases = _by(results.get("town_cases"), "town", "status")
     table = AreaTable(
-        "town", t("dash_by_town"), [t("tile_active"), t("queue_contracts"), t("dash_cases_open"), t("dash_cases_waiting")]
+        "town",
+        t("dash_by_town"),
+        [t("tile_active"), t("queue_contracts"), t("dash_cases_open"), t("dash_cases_waiting")],
     )
     for code, name in towns_of(district, lang):
         counted = contracts.get(code, Counter())

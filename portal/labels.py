@@ -1270,7 +1270,10 @@ MESSAGES.update(
             "安全评价会限制与该企业签订托管协议；其他类别不受限制。",
             "A safety evaluation bars a custody contract with that enterprise; the other kinds do not.",
         ),
-        "eg_to_help": ("可申报计划中的业务；结束日期不早于开始日期。", "Planned work may be declared; the end is not before the start."),
+        "eg_to_help": (
+            "可申报计划中的业务；结束日期不早于开始日期。",
+            "Planned work may be declared; the end is not before the start.",
+        ),
         "field_engagement_kind": ("业务类别", "Kind of work"),
         "field_eg_from": ("开始日期", "From"),
         "field_eg_to": ("结束日期", "To"),

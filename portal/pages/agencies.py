@@ -301,6 +301,7 @@ async def _agency_page(v: View, agency_id: str, form: Form | None = None, status
         raise errors["agency"]
     agency = results["agency"]
     from portal.pages.engagements import engagements_of  # that module imports this one
+
     return v.render(
         "agency.html",
         status=status,

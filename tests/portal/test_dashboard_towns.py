@@ -51,7 +51,9 @@ class Towns(FakePlatform):
             by = params.get("by", "district,status").split(",")
             groups: dict[tuple[str, ...], int] = {}
             for row in rows[path]:
-                if any(params.get(k) and row[f] != params[k] for k, f in (("district", "district_code"), ("town", "town"))):
+                if any(
+                    params.get(k) and row[f] != params[k] for k, f in (("district", "district_code"), ("town", "town"))
+                ):
                     continue
                 key = tuple(str(row["district_code"] if b == "district" else row[b]) for b in by)
                 groups[key] = groups.get(key, 0) + 1

@@ -94,12 +94,15 @@ async def test_the_agency_declares_and_sees_its_list(client: httpx.AsyncClient, 
     assert "安全培训" in page.text and "2025-03-01 – 2025-03-02" in page.text
     for name in ("enterprise_uscc", "engagement_kind", "eg_from", "eg_to"):
         assert f'<label for="f-{name}">' in page.text  # a label on every input
-    r = await client.post(
-        "/portal/agency/engagements", data={"csrf": _csrf(page.text), **FORM, "eg_to": "2026-02-28"}
-    )
+    r = await client.post("/portal/agency/engagements", data={"csrf": _csrf(page.text), **FORM, "eg_to": "2026-02-28"})
     assert r.status_code == 303 and r.headers["location"].startswith("/portal/agency/engagements")
     sent = json.loads([c for c in fake.calls if c.method == "POST" and c.url.path == PATH][-1].content)
-    assert sent == {"enterprise_uscc": ENTERPRISE_USCC, "kind": "safety_evaluation", "from": "2026-01-05", "to": "2026-02-28"}
+    assert sent == {
+        "enterprise_uscc": ENTERPRISE_USCC,
+        "kind": "safety_evaluation",
+        "from": "2026-01-05",
+        "to": "2026-02-28",
+    }
     after = await client.get(r.headers["location"])
     assert "已申报。" in after.text and "安全评价" in after.text
     rows = after.text.split('id="engagement-list"', 1)[1].split("</table>", 1)[0]
