@@ -189,10 +189,14 @@ async def build(
         **trends.what(t),
         **areas.what(t),
     }
-    refused = areas.not_counted_by_town(errors)
+    refused = areas.not_taken(errors, scope)
     names = sorted({what[n] for n in errors if n not in refused})
     if refused:
-        data.notes.append(t("dash_by_town_unsupported"))
+        data.notes.append(
+            t("dash_by_town_unsupported")
+            if scope.level == "district"
+            else t("dash_town_unsupported", what="、".join(sorted({what[n] for n in refused})))
+        )
     if names:
         data.problems.append(t("partial_unavailable", what="、".join(names)))
 

@@ -150,10 +150,17 @@ def what(t: Any) -> dict[str, str]:
     return {"town_contracts": t("dash_by_town"), "town_cases": t("dash_by_town")}
 
 
-def not_counted_by_town(errors: dict[str, Any]) -> set[str]:
-    """The town counts a service refused as a request it does not take (422: it does not count by
-    town yet): the town table says so in a note, not as "temporarily unavailable"."""
-    return {name for name in ("town_contracts", "town_cases") if name in errors and errors[name].status == 422}
+def not_taken(errors: dict[str, Any], scope: Scope) -> set[str]:
+    """The calls a service refused as a request it does not take (422) because of the town: the
+    district's counts by town, or any call of a town view (``town=`` not yet taken there). The page
+    says so in a note, not as "temporarily unavailable" (a 5xx or no answer still is)."""
+    if scope.level == "district":
+        names: tuple[str, ...] = ("town_contracts", "town_cases")
+    elif scope.level == "town":
+        names = tuple(errors)
+    else:
+        names = ()
+    return {name for name in names if name in errors and errors[name].status == 422}
 
 
 def _by(body: Any, dimension: str, key: str) -> dict[str, Counter[str]]:

@@ -1280,3 +1280,11 @@ MESSAGES.update(
         "ok_engagement_declared": ("已申报。", "Declared."),
     }
 )
+MESSAGES.update(
+    {
+        "dash_town_unsupported": (
+            "以下数据尚不能按镇街筛选，暂不显示：{what}",
+            "Not shown, as it cannot be kept to a town yet: {what}",
+        ),
+    }
+)

@@ -28,6 +28,7 @@ class Towns(FakePlatform):
     def __init__(self) -> None:
         super().__init__()
         self.refuse_town = False
+        self.refuse_trends_town = False
         self.town_contracts = [
             {"id": "t1", "status": "active", "district_code": "440703", "town": HUANSHI},
             {"id": "t2", "status": "active", "district_code": "440703", "town": HUANSHI},
@@ -45,6 +46,9 @@ class Towns(FakePlatform):
         if self.refuse_town and "town" in params.get("by", ""):
             self.calls.append(request)  # a service that does not count by town yet
             return httpx.Response(422, json={"title": "Invalid dimensions to count by", "status": 422})
+        if self.refuse_trends_town and path == "/api/v1/compliance/trends" and params.get("town"):
+            self.calls.append(request)
+            return httpx.Response(422, json={"title": "The town filter is not available", "status": 422})
         rows = {"/api/v1/contracts/counts": self.town_contracts, "/api/v1/supervision/counts": self.town_cases}
         if path in rows and ("town" in params.get("by", "") or params.get("town")):
             self.calls.append(request)
@@ -184,3 +188,12 @@ async def test_a_service_that_does_not_count_by_town_yet_is_a_note(client: httpx
     assert "部分服务尚不能按镇街统计" in r.text and "部分数据暂时无法获取" not in r.text
     table = r.text.split('id="areas-town"', 1)[1].split("</table>", 1)[0]
     assert f'href="/portal/dashboard?town={HUANSHI}"' in table and "—" in table  # the towns still link
+
+
+async def test_a_town_view_a_service_does_not_filter_yet_is_a_note(client: httpx.AsyncClient, fake: Towns) -> None:
+    await login(client, fake, district=HUANSHI, username="hs-bureau")
+    fake.refuse_trends_town = True  # audit's records carry no town yet (D43)
+    r = await client.get("/portal/dashboard")
+    assert r.status_code == 200, r.text
+    assert "以下数据尚不能按镇街筛选，暂不显示：近十二个月的考核指标" in r.text
+    assert "部分数据暂时无法获取" not in r.text
