@@ -131,7 +131,7 @@ async def build(
         if city
         else t("scope_district", name=labels.district_name(scope.town or scope.district, lang)),
         level=scope.level,
-        trail=areas.trail(scope, lang),
+        trail=areas.trail(scope, lang, areas.own_scope(role, district)),
     )
     scope_param = scope.params
     soon = (date.today() + timedelta(days=31)).isoformat()  # end_date <= today + 30 days

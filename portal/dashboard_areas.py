@@ -124,15 +124,20 @@ def towns_of(district: str, lang: str) -> list[tuple[str, str]]:
     ]
 
 
-def trail(scope: Scope, lang: str) -> list[tuple[str, str | None]]:
-    """The breadcrumb: ``(name, href)`` from the city down, the current view without a link."""
+LEVELS = ("city", "district", "town")
+
+
+def trail(scope: Scope, lang: str, own: Scope | None = None) -> list[tuple[str, str | None]]:
+    """The breadcrumb: ``(name, href)`` from the city down; the current view, and the levels above
+    the account's own (``own``: a district bureau cannot open the city's view), without a link."""
     jur = load_jurisdiction()
+    top = LEVELS.index(own.level) if own else 0
     steps: list[tuple[str, str | None]] = [(jur.name_of(jur.city.code, lang), "/portal/dashboard")]
     if scope.district:
         steps.append((jur.name_of(scope.district, lang), Scope("district", scope.district).query))
     if scope.town:
         steps.append((jur.name_of(scope.town, lang), scope.query))
-    return [*steps[:-1], (steps[-1][0], None)]
+    return [(name, href if top <= i < len(steps) - 1 else None) for i, (name, href) in enumerate(steps)]
 
 
 def calls(up: Upstream, scope: Scope) -> dict[str, Any]:

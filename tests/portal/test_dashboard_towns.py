@@ -160,7 +160,10 @@ async def test_a_district_bureau_drills_into_its_towns_only(client: httpx.AsyncC
     await login(client, fake, district="440703", username="pj-bureau")
     r = await client.get("/portal/dashboard")
     assert r.status_code == 200 and 'id="areas-town"' in r.text
-    assert (await client.get("/portal/dashboard", params={"town": HUANSHI})).status_code == 200
+    trail = r.text.split('id="trail"', 1)[1].split("</nav>", 1)[0]
+    assert "<span>江门市</span>" in trail and 'href="/portal/dashboard"' not in trail  # not its level
+    town = await client.get("/portal/dashboard", params={"town": HUANSHI})
+    assert town.status_code == 200 and '<a href="/portal/dashboard?district=440703">蓬江区</a>' in town.text
     other = await client.get("/portal/dashboard", params={"town": "440705001"})
     assert other.status_code == 403 and "不在您的管辖范围内" in other.text
     assert (await client.get("/portal/dashboard", params={"district": "440705"})).status_code == 403
