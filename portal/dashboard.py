@@ -13,12 +13,12 @@ from typing import Any
 
 from markupsafe import Markup
 
+from portal import dashboard_areas as areas
 from portal import dashboard_trends as trends
 from portal import dashboard_watch as watch
 from portal import labels
 from portal.api import Api as Upstream
 from portal.svg import bar_chart, stacked_bar_chart
-from shared.reference import load_jurisdiction
 
 QUEUE_ROWS = 50
 
@@ -46,6 +46,10 @@ class DashboardData:
     problems: list[str] = field(default_factory=list)
     truncated: bool = False
     unauthorized: bool = False
+    level: str = "city"  # city | district | town (portal.dashboard_areas)
+    below: areas.AreaTable | None = None  # the areas one level down, each a link to its view
+    notes: list[str] = field(default_factory=list)  # what a view shows differently (not a failure)
+    trail: list[tuple[str, str | None]] = field(default_factory=list)  # the breadcrumb
 
 
 def _chart(
@@ -80,11 +84,12 @@ def _chart(
     return Chart(key, title, svg, total, columns, table)
 
 
-def _scope(role: str, district: str | None, lang: str) -> tuple[bool, list[tuple[str, str]], str | None]:
-    jur = load_jurisdiction()
-    if role == "admin" or not district or jur.is_city(district) or not jur.is_district(district):
+def _scope(scope: areas.Scope, lang: str) -> tuple[bool, list[tuple[str, str]], str | None]:
+    """What the charts compare: the city's districts, or the one district (a town view's rows are
+    its district's rows that the services kept to the town)."""
+    if scope.level == "city" or not scope.district:
         return True, labels.districts(lang), None
-    return False, [(district, labels.district_name(district, lang))], district
+    return False, [(scope.district, labels.district_name(scope.district, lang))], scope.district
 
 
 def _counted(body: Any, key: str, only: str | None) -> dict[str, Counter[str]]:
@@ -104,21 +109,31 @@ def _sum(per_district: dict[str, Counter[str]], status: str | None = None) -> in
     return sum(c[status] if status else sum(c.values()) for c in per_district.values())
 
 
-async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> DashboardData:
+async def build(
+    up: Upstream, *, role: str, district: str | None, lang: str, scope: areas.Scope | None = None
+) -> DashboardData:
     """The figures from the services' count endpoints (one ``GROUP BY`` each, docs/PORTAL.md,
     DECISIONS D53), the audit service's per-district counts (``GET /api/v1/compliance/summary``)
     and the queues' first pages: a constant number of calls, whatever the number of rows (15: eight
     for the figures and queues, six for the watch lists of ``portal.dashboard_watch``, one for the
-    monthly trends of ``portal.dashboard_trends``)."""
-    city, districts, only = _scope(role, district, lang)
+    monthly trends of ``portal.dashboard_trends``); a district view two more (its towns' counts), a
+    town view one fewer (no per-district summary): portal.dashboard_areas."""
+    scope = scope or areas.own_scope(role, district)
+    city, districts, only = _scope(scope, lang)
 
     def t(key: str, **p: Any) -> str:
         return labels.message(key, lang, **p)
 
     data = DashboardData(
-        city=city, districts=districts, scope=t("scope_city") if city else t("scope_district", name=districts[0][1])
+        city=city,
+        districts=districts,
+        scope=t("scope_city")
+        if city
+        else t("scope_district", name=labels.district_name(scope.town or scope.district, lang)),
+        level=scope.level,
+        trail=areas.trail(scope, lang, areas.own_scope(role, district)),
     )
-    scope_param = {"district": only} if only else {}
+    scope_param = scope.params
     soon = (date.today() + timedelta(days=31)).isoformat()  # end_date <= today + 30 days
     queue = {"limit": QUEUE_ROWS, **scope_param}
     results, errors = await up.gather(
@@ -130,12 +145,13 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
                 "/api/v1/contracts/counts",
                 {"by": "district,status", "status": "active", "ending_before": soon, **scope_param},
             ),
-            "summary": up.get("/api/v1/compliance/summary"),
+            **({} if scope.town else {"summary": up.get("/api/v1/compliance/summary")}),
             "filings": up.page("/api/v1/agencies", {"status": "submitted", **queue}),
             "contract_queue": up.page("/api/v1/contracts", {"status": "filing", **queue}),
             "complaints": up.page("/api/v1/complaints", {"status": "received", "limit": QUEUE_ROWS}),
             **watch.calls(up, scope_param),
             **trends.calls(up, scope_param),
+            **areas.calls(up, scope),
         }
     )
     if any(e.unauthorized for e in errors.values()):
@@ -146,13 +162,15 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         """A district bureau: its district only, whatever a list returned."""
         return [i for i in rows if not only or str(i.get("district_code") or "") == only]
 
+    # a town view does not ask for the per-district summary: its figures are absent, not failed
+    missing = set(errors) | ({"summary"} if scope.town else set())
     grades = _counted(results.get("directory"), "grade", only)
     by_status = _counted(results.get("agencies"), "status", only)
     contract_status = _counted(results.get("contracts"), "status", only)
     expiring = _counted(results.get("expiring"), "status", only)
     received = mine((results.get("complaints") or ([], None))[0])
     per_district: dict[str, dict[str, Any]] = {}
-    if "summary" not in errors and isinstance(results.get("summary"), dict):
+    if "summary" not in missing and isinstance(results.get("summary"), dict):
         per_district = {
             str(k): v for k, v in (results["summary"].get("districts") or {}).items() if isinstance(v, dict)
         }
@@ -169,8 +187,16 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         "complaints": t("queue_complaints"),
         **watch.what(t),
         **trends.what(t),
+        **areas.what(t),
     }
-    names = sorted({what[n] for n in errors})
+    refused = areas.not_taken(errors, scope)
+    names = sorted({what[n] for n in errors if n not in refused})
+    if refused:
+        data.notes.append(
+            t("dash_by_town_unsupported")
+            if scope.level == "district"
+            else t("dash_town_unsupported", what="、".join(sorted({what[n] for n in refused})))
+        )
     if names:
         data.problems.append(t("partial_unavailable", what="、".join(names)))
 
@@ -213,7 +239,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
                 lang,
             )
         )
-    if "summary" not in errors:
+    if "summary" not in missing:
         hazards = {
             d: Counter({k: int(n) for k, n in (v.get("hazards") or {}).items() if k in ("open", "overdue")})
             for d, v in per_district.items()
@@ -261,7 +287,7 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         )
 
     def tile(key: str, label: str, value: int, source: str) -> None:
-        if source not in errors:
+        if source not in missing:
             data.tiles.append((key, label, value))
 
     def total(field: str, status: str | None = None) -> int:
@@ -299,9 +325,12 @@ async def build(up: Upstream, *, role: str, district: str | None, lang: str) -> 
         data.queue_totals[key] = _sum(counted, status) if counts_source not in errors else len(rows_)
         data.queues[key] = rows_[:QUEUE_ROWS]
     if "complaints" not in errors:
-        data.queue_totals["complaints"] = len(received) if "summary" in errors else total("complaints", "received")
+        data.queue_totals["complaints"] = len(received) if "summary" in missing else total("complaints", "received")
         data.queues["complaints"] = received[:QUEUE_ROWS]
     trends.fill(data, results, errors, t=t)
+    areas.fill(data, results, missing, scope=scope, lang=lang, t=t)
+    if scope.town:
+        data.notes.append(t("dash_town_summary"))
     watch.fill(
         data,
         results,

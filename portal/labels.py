@@ -1234,3 +1234,73 @@ MESSAGES.update(
         "pv_none": ("暂无版本。", "No versions."),
     }
 )
+
+# --- the dashboard's drill-down city → district → town (SPEC §22, D-PORTAL-TOWNS) ----------------
+MESSAGES.update(
+    {
+        "town": ("镇街", "Town"),
+        "dash_trail": ("辖区层级", "Area levels"),
+        "dash_by_district": ("各区县情况（点击查看区县）", "By district (open a district)"),
+        "dash_by_town": ("各镇街情况（点击查看镇街）", "By town (open a town)"),
+        "dash_outside_scope": ("该辖区不在您的管辖范围内。", "That area is outside your jurisdiction."),
+        "dash_town_summary": (
+            "隐患、投诉和漏检次数按区县统计，请在所属区县的看板查看。",
+            "Hazards, complaints and missed visits are counted by district: see the district's view.",
+        ),
+    }
+)
+MESSAGES.update(
+    {
+        "dash_by_town_unsupported": (
+            "部分服务尚不能按镇街统计，表中以“—”表示。",
+            "Some services cannot count by town yet: those figures show as “—”.",
+        ),
+    }
+)
+
+# --- conflicts of interest: the agency's declared engagements (SPEC §20, D-PORTAL-TOWNS) --------
+ENGAGEMENT_KIND = {
+    "safety_evaluation": ("安全评价", "Safety evaluation"),
+    "testing": ("检测检验", "Testing"),
+    "consulting": ("安全咨询", "Consulting"),
+    "training": ("安全培训", "Training"),
+}
+VOCABULARIES.update({"engagement_kind": ENGAGEMENT_KIND})
+MESSAGES.update(
+    {
+        "eg_title": ("业务往来申报", "Declared engagements"),
+        "eg_intro": (
+            "托管之外为企业提供的安全评价、检测、咨询、培训等业务须如实申报。"
+            "为企业做过安全评价的机构，在规定年限内不得与其签订托管协议（利益冲突）。",
+            "Declare the other work you do for an enterprise besides custody: safety evaluation, testing, "
+            "consulting, training. An agency that evaluated an enterprise's safety may not hold its custody "
+            "contract for the years the policy sets (conflict of interest).",
+        ),
+        "eg_no_filing": ("请先填写本机构的备案，再申报业务往来。", "File your agency first, then declare engagements."),
+        "eg_list": ("已申报的业务往来", "Declared engagements"),
+        "eg_none": ("尚无申报。", "Nothing declared yet."),
+        "eg_declare": ("申报业务往来", "Declare an engagement"),
+        "eg_period": ("起止日期", "Period"),
+        "eg_declared_at": ("申报日期", "Declared on"),
+        "eg_kind_help": (
+            "安全评价会限制与该企业签订托管协议；其他类别不受限制。",
+            "A safety evaluation bars a custody contract with that enterprise; the other kinds do not.",
+        ),
+        "eg_to_help": (
+            "可申报计划中的业务；结束日期不早于开始日期。",
+            "Planned work may be declared; the end is not before the start.",
+        ),
+        "field_engagement_kind": ("业务类别", "Kind of work"),
+        "field_eg_from": ("开始日期", "From"),
+        "field_eg_to": ("结束日期", "To"),
+        "ok_engagement_declared": ("已申报。", "Declared."),
+    }
+)
+MESSAGES.update(
+    {
+        "dash_town_unsupported": (
+            "以下数据尚不能按镇街筛选，暂不显示：{what}",
+            "Not shown, as it cannot be kept to a town yet: {what}",
+        ),
+    }
+)

@@ -24,6 +24,7 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
         ("/", "directory"),
         ("/portal/organisation", "my_organisation"),
         ("/portal/agency/changes", "ch_title"),
+        ("/portal/agency/engagements", "eg_title"),
     ],
     "enterprise": [
         ("/portal/enterprise", "home"),

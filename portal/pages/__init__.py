@@ -10,6 +10,7 @@ from portal.pages import (
     complaints,
     contracts,
     credit,
+    engagements,
     evidence,
     exports,
     filings,
@@ -40,4 +41,5 @@ ROUTERS = [
     accidents.router,
     filings.router,
     policy_versions.router,
+    engagements.router,
 ]

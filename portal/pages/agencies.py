@@ -294,16 +294,21 @@ async def _agency_page(v: View, agency_id: str, form: Form | None = None, status
         {
             "agency": v.api.get(f"/api/v1/agencies/{agency_id}"),
             "credit": v.api.get(f"/api/v1/credit/agencies/{agency_id}"),
+            "engagements": v.api.get(f"/api/v1/agencies/{agency_id}/engagements"),
         }
     )
     if "agency" in errors:
         raise errors["agency"]
     agency = results["agency"]
+    from portal.pages.engagements import engagements_of  # that module imports this one
+
     return v.render(
         "agency.html",
         status=status,
         agency=agency,
         credit=results.get("credit"),
+        # the declared engagements (SPEC §20): shown to whoever the registry lets read them
+        engagements=None if "engagements" in errors else engagements_of(results.get("engagements")),
         full="staff" in agency,
         form=form or Form.of(initial={"decision": ""}),
         can_review=v.role in ("bureau", "admin") and "staff" in agency,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from portal import dashboard as dash
+from portal import dashboard_areas as areas
 from portal import labels
 from portal.api import ApiError
 from portal.web import Form, View, view_of
@@ -25,10 +26,18 @@ MAX_IMPORT = 10 * 1024 * 1024
 async def dashboard(request: Request) -> Response:
     v = await view_of(request)
     user = v.require(*BUREAU)
-    data = await dash.build(v.api, role=str(user.get("role")), district=user.get("district"), lang=v.lang)
+    q = request.query_params
+    role, claim = str(user.get("role")), user.get("district")
+    try:  # the drill-down: an area inside the account's own (portal.dashboard_areas)
+        scope = areas.scope_of(role, claim, district=q.get("district") or None, town=q.get("town") or None)
+    except areas.UnknownArea:
+        return v.error(404, v.t("not_found"))
+    except areas.OutsideScope:
+        return v.error(403, v.t("dash_outside_scope"))
+    data = await dash.build(v.api, role=role, district=claim, lang=v.lang, scope=scope)
     if data.unauthorized:
         v.clear_session()
-        return v.login_redirect("/portal/dashboard")
+        return v.login_redirect(scope.query)
     return v.render(
         "dashboard.html",
         d=data,

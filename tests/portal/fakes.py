@@ -734,7 +734,7 @@ class FakePlatform:
         if not request.headers.get("authorization") and "/directory/" not in request.url.path:
             return httpx.Response(401, json={"title": "Unauthorized"})
         by = params.get("by", "district,status").split(",")
-        if any(b not in ("district", "status", "grade") for b in by):
+        if any(b not in ("district", "status", "grade", "town") for b in by):
             return httpx.Response(422, json={"title": "Invalid dimensions to count by"})
         listed = request.url.path.removesuffix("/counts") + ("/agencies" if "/directory/" in request.url.path else "")
         url = request.url.copy_with(path=listed, query=b"limit=1000000")
@@ -745,6 +745,8 @@ class FakePlatform:
             if params.get("status") and item.get("status") != params["status"]:
                 continue
             if params.get("district") and item.get("district_code") != params["district"]:
+                continue
+            if params.get("town") and item.get("town") != params["town"]:
                 continue
             if params.get("ending_before") and not str(item.get("end_date") or "9999") < params["ending_before"]:
                 continue

@@ -117,8 +117,10 @@ async def test_district_dashboard_asks_for_its_district(client: httpx.AsyncClien
     counted = [
         dict(c.url.params) for c in fake.calls if c.url.path.endswith("/counts") and "directory" not in str(c.url)
     ]
-    # agencies (by status, noncompliant, expiring filings), contracts (by status, ending), supervision (2)
-    assert len(counted) == 7 and all(p.get("district") == "440703" for p in counted)
-    assert len([c for c in fake.calls if c.url.path.startswith("/api/") and c.url.path != HEADER]) == CALLS_WITH_COUNTS
+    # agencies (by status, noncompliant, expiring filings), contracts (by status, ending), supervision (2),
+    # and its towns' table: contracts and supervision cases by town (tests/portal/test_dashboard_towns.py)
+    assert len(counted) == 9 and all(p.get("district") == "440703" for p in counted)
+    district_calls = CALLS_WITH_COUNTS + 2
+    assert len([c for c in fake.calls if c.url.path.startswith("/api/") and c.url.path != HEADER]) == district_calls
     approved = sum(1 for a in fake.agencies if a["status"] == "approved" and a["district_code"] == "440703")
     assert f">{approved}<" in r.text

@@ -78,7 +78,8 @@ async def test_a_district_bureau_sees_only_its_district(client: httpx.AsyncClien
         if c.url.path in ("/api/v1/supervision", "/api/v1/supervision/counts")
         or "noncompliant" in str(c.url.query, "ascii")
     ]
-    assert len(watched) == 5 and all(p.get("district") == "440705" for p in watched)
+    # the five watch-list calls and the district's supervision cases counted by town (its town table)
+    assert len(watched) == 6 and all(p.get("district") == "440705" for p in watched)
 
 
 async def test_audit_down_leaves_the_watch_lists_that_answer(client: httpx.AsyncClient, fake: FakePlatform):

@@ -9,7 +9,9 @@ bureau files it. The agency records a visit with its photos and a major hazard (
 acknowledges and lists the major hazard's supervision case (SPEC §17) and looks at the agency's
 credit file, the disputed visits and the accidents; the enterprise confirms the visit and rectifies
 with a photo (its inbox, its credit file); the agency verifies (its inbox); the bureau closes the
-case. The enterprise complains; the bureau forwards; the agency responds; the bureau resolves.
+case. The agency records a second visit, which the enterprise disputes and the bureau voids from its
+queue of disputed visits; the agency declares an engagement (SPEC §20) that the bureau reads on the
+agency's page; the bureau drills its dashboard down city → district → town. The enterprise complains; the bureau forwards; the agency responds; the bureau resolves.
 
 SPEC §14 (coming): sign-up opens a *pending* organisation that a bureau verifies. ``verify`` is the
 step where the walk will do that through the bureau's verification page.
@@ -315,12 +317,34 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
         await page.set_input_files("#f-hazards-0-photos", files=photo("light-curtain.png"))
     assert await page.locator("#visit-attachments a").count() == 1
     await b.shot("visit")
+    visit_url = page.url.split("?")[0]
     await page.click("#visit-hazards a")
     assert await page.locator("#hazard-photos a").count() == 1
     hazard_photo = await page.get_attribute("#hazard-photos a", "href")
     served = await page.request.get(hazard_photo or "")  # through the portal, with the reader's token
     assert served.ok and served.headers.get("content-type", "").startswith("image/png")
     await b.shot("hazard-open")
+    # a second visit, which the enterprise will dispute (SPEC §16, D45)
+    await page.goto(contract_url)
+    await page.click("#record-visit")
+    await page.wait_for_selector("#visit-form")
+    await page.fill("#f-summary", "消防设施专项检查。" if not en else "Fire equipment check.")
+    await b.submit_until("#save-visit", "#visit-confirmed")
+    disputed_url = page.url.split("?")[0]
+    # conflicts of interest (SPEC §20): the agency declares its training for the enterprise
+    await b.goto("/portal/agency/engagements")
+    await page.fill("#f-enterprise_uscc", enterprise_uscc)
+    await page.select_option("#f-engagement_kind", "training")
+    await page.fill("#f-eg_from", time.strftime("%Y-%m-%d", time.gmtime()))
+    await page.fill("#f-eg_to", time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400)))
+    await page.click("#declare-engagement")
+    await page.wait_for_selector("#flash")
+    assert await page.locator("#engagement-list tbody tr").count() == 1
+    await b.shot("engagements")
+    await b.goto("/portal/agency/changes")
+    await b.shot("agency-changes")
+    await b.goto("/portal/organisation")
+    await b.shot("organisation")
     await b.goto("/portal/agency")
     await b.shot("agency-home")
     await b.goto("/portal/agency/filing")
@@ -352,6 +376,21 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
     await b.shot("supervision-listed")
     await reach(b, f"/portal/credit/agencies/{agency_id}", "#credit-score")
     await b.shot("credit-agency")
+    await b.goto(f"/portal/agencies/{agency_id}")
+    assert await page.locator("#engagement-list tbody tr").count() == 1  # the bureau reads the declaration
+    await b.shot("bureau-agency-engagements")
+    await b.goto("/portal/dashboard")
+    await page.click("#areas-district a[href='/portal/dashboard?district=440703']")  # city → district
+    await page.wait_for_selector("#areas-town")
+    await b.shot("dashboard-district")
+    await page.click("#areas-town tbody a >> nth=0")  # district → town
+    await page.wait_for_selector("#trail")
+    assert "town=" in page.url
+    await b.shot("dashboard-town")
+    await b.goto("/portal/organisations")
+    await b.shot("organisations")
+    await b.goto("/portal/webhooks")
+    await b.shot("webhooks")
     await b.goto("/portal/disputes")
     await b.shot("disputes")
     await b.goto("/portal/accidents")
@@ -364,10 +403,17 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
     # --- the enterprise confirms the visit and rectifies ----------------------------------------
     await b.login(enterprise_user, PASSWORD)
     await page.wait_for_url(lambda url: url.endswith("/portal/enterprise"))
-    await page.click("#queue-confirm a")
+    await page.click(f"#queue-confirm a[href$='{visit_url.rsplit('/', 1)[-1]}']")
     await page.click("#confirm-visit")
     await page.wait_for_selector("#flash")
     await b.shot("visit-confirmed")
+    await page.goto(disputed_url)  # the second visit: the enterprise says it did not happen so
+    await page.fill("#f-reason", "当天工程师未到场。" if not en else "The engineer did not come that day.")
+    await b.shot("visit-dispute")
+    await page.click("#dispute")
+    await page.wait_for_selector("#flash")
+    assert await page.locator("#dispute-facts").count() == 1
+    await page.goto(visit_url)
     await page.click("#visit-hazards a")
     await page.fill("#f-note", "已更换安全光栅并试机合格。" if not en else "Light curtain replaced and tested.")
     # a major hazard: the rectification carries its evidence (SPEC §16)
@@ -438,6 +484,17 @@ async def walk(b: Browsing, platform: Platform, demo) -> None:
     await page.wait_for_selector("#flash")
     assert "closed" in (await page.get_attribute("#complaint-status", "class") or "")
     await b.shot("complaint-closed")
+    await reach(b, "/portal/disputes", f"#dispute-list a[href$='{disputed_url.rsplit('/', 1)[-1]}']")
+    await b.shot("disputes-queue")
+    await page.click(f"#dispute-list a[href$='{disputed_url.rsplit('/', 1)[-1]}']")
+    await page.wait_for_selector("#resolve-form")
+    await page.check("input[name=decision][value=void]")
+    await page.fill("#f-notes", "经核实工程师未到场，记录作废。" if not en else "Checked: nobody came; voided.")
+    await b.shot("visit-resolve")
+    await page.click("#resolve")
+    await page.wait_for_selector("#visit-resolution")
+    assert await page.locator("#resolve-section").count() == 0
+    await b.shot("visit-resolved")
     await page.goto(hazard_url)
     await b.shot("bureau-hazard")
     await page.goto(case_url)  # the hazard is verified: the case is closed (销号)
