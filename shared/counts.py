@@ -70,13 +70,16 @@ def by_param(*allowed: str, default: str | None = None) -> Callable[[str], list[
 
 
 def grouped(dimensions: Mapping[str, Any], by: Sequence[str], *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """``SELECT <by columns>, count(*) … WHERE <where> GROUP BY <by columns>``."""
+    """``SELECT <by columns>, count(*) … WHERE <where> GROUP BY <by columns>``. Grouped and ordered
+    by position: a dimension may be a correlated subquery (a town from a read model), which
+    PostgreSQL cannot match between the select list and a repeated ``GROUP BY`` expression."""
     columns = [dimensions[name] for name in by]
+    positions = [sa.literal_column(str(i)) for i in range(1, len(columns) + 1)]
     return (
         sa.select(*[c.label(name) for c, name in zip(columns, by, strict=True)], sa.func.count().label("count"))
         .where(*where)
-        .group_by(*columns)
-        .order_by(*columns)
+        .group_by(*positions)
+        .order_by(*positions)
     )
 
 

@@ -94,7 +94,7 @@ async def list_contracts(
 async def count_contracts(
     uow: UoW,
     _: CurrentPrincipal,
-    by: Annotated[list[str], Depends(by_param("district", "status"))],
+    by: Annotated[list[str], Depends(by_param("district", "town", "status", default="district,status"))],
     status: Annotated[ContractStatus | None, Query()] = None,
     district: Annotated[str | None, Query(max_length=12, pattern=r"^\d{6}$")] = None,
     town: TownQuery = None,

@@ -169,7 +169,7 @@ class Contracts(Repository[Contract]):
         ]
         if ending_before is not None:
             where.append(c.end_date < ending_before)
-        stmt = counts.grouped({"district": c.district_code, "status": c.status}, by, *where)
+        stmt = counts.grouped({"district": c.district_code, "town": enterprise_town(), "status": c.status}, by, *where)
         return await counts.counted(self.session, stmt, by, as_of=as_of)
 
     async def locked(self, *where: sa.ColumnElement[bool]) -> list[Contract]:

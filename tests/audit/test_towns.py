@@ -59,6 +59,11 @@ async def test_town_filters_the_lists(backend):
         assert (
             await h.client.get("/api/v1/supervision/counts", params={"town": HUANSHI}, headers=bureau(HUANSHI))
         ).status_code == 200
+        r = await h.client.get("/api/v1/supervision/counts", params={"by": "town,status"}, headers=district)
+        assert r.status_code == 200, r.text
+        assert r.json()["by"] == ["town", "status"]
+        assert sum(i["count"] for i in r.json()["items"]) == r.json()["total"]
+        assert {i["town"] for i in r.json()["items"]} <= {HUANSHI, CHAOLIAN}
 
 
 async def test_trends_by_town(backend):

@@ -44,6 +44,13 @@ async def test_a_town_bureau_sees_and_reviews_its_towns_contracts(backend):
         )
         assert r.status_code == 200, r.text
         assert r.json()["total"] == 1
+        # the drill-down's figures: one GROUP BY the enterprise's town (D-PORTAL-TOWNS)
+        r = await w.client.get("/api/v1/contracts/counts", params={"by": "town,status"}, headers=w.bureau("440703"))
+        assert r.status_code == 200, r.text
+        by_town = {(i["town"], i["status"]): i["count"] for i in r.json()["items"]}
+        assert by_town == {(HUANSHI, "filed"): 1, (CHAOLIAN, "filing"): 1}, by_town
+        r = await w.client.get("/api/v1/contracts/counts", params={"by": "town"}, headers=town)
+        assert [(i["town"], i["count"]) for i in r.json()["items"]] == [(HUANSHI, 1)]
         for params in ({"town": "440703999"}, {"district": "440704", "town": HUANSHI}):
             for path in ("/api/v1/contracts", "/api/v1/contracts/counts"):
                 r = await w.client.get(path, params=params, headers=w.admin())

@@ -36,7 +36,7 @@ async def listing(
 async def counting(
     uow: UoW,
     _: CurrentPrincipal,
-    by: Annotated[list[str], Depends(by_param("district", "status"))],
+    by: Annotated[list[str], Depends(by_param("district", "town", "status", default="district,status"))],
     status: SupervisionStatusIn | None = None,
     district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     town: TownQuery = None,

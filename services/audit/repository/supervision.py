@@ -80,7 +80,8 @@ class SupervisionCases(AuditRepository[SupervisionCase]):
             where.append(c.status == status)
         if overdue_ack is not None:
             where += [c.status.in_(overdue_ack), c.ack_due_at < as_of]
-        stmt = counts.grouped({"district": c.district_code, "status": c.status}, by, *where)
+        dimensions = {"district": c.district_code, "town": enterprise_town(c.enterprise_uscc), "status": c.status}
+        stmt = counts.grouped(dimensions, by, *where)
         return await counts.counted(self.session, stmt, by, as_of=as_of)
 
     async def unacknowledged_past_due(self, as_of: datetime, *, statuses: list[SupervisionStatus]) -> list[uuid.UUID]:
