@@ -24,10 +24,11 @@ from services.registry.models import (
     DirectoryDistrict,
     DirectoryEntry,
     DirectoryIndustry,
+    directory_search,
 )
 from services.registry.repository.agencies import cursor_uuid
 from services.registry.states import AgencyStatus, ListChange
-from shared import counts
+from shared import counts, search
 from shared.counts import Counts
 from shared.events.catalog import CreditListingChanged
 from shared.ids import new_id
@@ -87,6 +88,9 @@ class Directory:
             )
         )
         await self.session.flush()
+        await search.reindex(
+            self.session, directory_search, {agency.id: self.searched(agency)}, new=True
+        )
         self.session.add_all(
             [DirectoryDistrict(agency_id=agency.id, district_code=code) for code in agency.service_districts]
         )
@@ -194,6 +198,7 @@ class Directory:
 
     async def _delete(self, agency_id: uuid.UUID) -> bool:
         """Remove the agency's entry; True when this transaction removed one."""
+        await search.forget(self.session, directory_search, [agency_id])
         for model in (DirectoryDistrict, DirectoryIndustry):
             await self.session.execute(sa.delete(model.__table__).where(model.__table__.c.agency_id == agency_id))
         entry = DirectoryEntry.__table__
@@ -254,15 +259,24 @@ class Directory:
             stmt = stmt.where(sa.exists().where(i.c.agency_id == e.c.agency_id, i.c.industry == filters.industry))
         if filters.grade:
             stmt = stmt.where(grade == filters.grade)
-        if filters.q:  # LIKE with escaping: the list is hundreds of rows, an index would not pay
+        if filters.q:  # candidates from the n-gram index, then the exact substring test (D-SEARCH)
+            q = search.query_text(filters.q)
+            indexed = search.matches(directory_search, e.c.agency_id, q)
+            if indexed is not None:
+                stmt = stmt.where(indexed)
             stmt = stmt.where(
                 sa.or_(
-                    e.c.name.contains(filters.q, autoescape=True),
-                    e.c.filing_no.contains(filters.q, autoescape=True),
-                    e.c.uscc == filters.q.upper(),
+                    e.c.name.contains(q, autoescape=True),
+                    e.c.filing_no.contains(q, autoescape=True),
+                    e.c.uscc == q.upper(),
                 )
             )
         return stmt
+
+    @staticmethod
+    def searched(agency: Agency) -> tuple[str | None, ...]:
+        """The fields ``q=`` searches, in the order the index and its backfill cut them."""
+        return (agency.name, agency.filing_no, agency.uscc)
 
     async def page(
         self, filters: DirectoryFilters, params: PageParams, *, start_score: int, start_grade: str
