@@ -112,7 +112,7 @@ async def reindex(
         await session.execute(sa.insert(table), values[start : start + BATCH])
 
 
-def backfill(connection: sa.Connection, table: sa.Table, source: sa.Select[tuple[uuid.UUID, ...]]) -> int:
+def backfill(connection: sa.Connection, table: sa.TableClause, source: sa.Select[tuple[uuid.UUID, ...]]) -> int:
     """For a migration: the tokens of every existing row (``source`` selects id, field, field, ...);
     the number of token rows written."""
     connection.execute(sa.delete(table))
