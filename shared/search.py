@@ -78,13 +78,35 @@ def token_table(metadata: sa.MetaData, name: str) -> sa.Table:
 
 
 def matches(table: sa.Table, row_id: sa.ColumnElement[uuid.UUID], q: str) -> sa.ColumnElement[bool] | None:
-    """The index clause for ``q`` on the entity whose id is ``row_id``: it holds every token of
-    the query. None when the query has no token (empty): the caller's LIKE alone decides."""
+    """The index clause for ``q`` on the entity whose id is ``row_id``: None when the query has no
+    token (empty: the caller's LIKE alone decides). One token: its rows. More: the rows of the two
+    rarest, chosen in the statement itself by counting each token's rows up to ``RARE`` (a bounded
+    index range each) — the LIKE checks the rest, so two are enough to make the candidates few,
+    and a long query costs two index ranges instead of one per bigram."""
     tokens = query_tokens(q)
     if not tokens:
         return None
     t = table.c
-    return sa.and_(*(row_id.in_(sa.select(t.row_id).where(t.token == token)) for token in tokens))
+    if len(tokens) == 1:
+        return row_id.in_(sa.select(t.row_id).where(t.token == tokens[0]))
+    counted = sa.union_all(
+        *(sa.select(sa.literal(token).label("token"), _bounded_count(table, token).label("n")) for token in tokens)
+    ).subquery("counted")
+
+    def rarest(rank: int) -> sa.ScalarSelect[str]:
+        return (
+            sa.select(counted.c.token).order_by(counted.c.n, counted.c.token).offset(rank).limit(1).scalar_subquery()
+        )
+
+    return sa.and_(*(row_id.in_(sa.select(t.row_id).where(t.token == rarest(rank))) for rank in (0, 1)))
+
+
+RARE = 1_000  # a token's rows are counted up to this: enough to tell rare from common
+
+
+def _bounded_count(table: sa.Table, token: str) -> sa.ScalarSelect[int]:
+    rows = sa.select(sa.literal(1).label("one")).where(table.c.token == token).limit(RARE).subquery()
+    return sa.select(sa.func.count()).select_from(rows).scalar_subquery()
 
 
 def token_rows(rows: Mapping[uuid.UUID, Sequence[str | None]]) -> list[dict[str, object]]:
