@@ -77,36 +77,44 @@ def token_table(metadata: sa.MetaData, name: str) -> sa.Table:
     )
 
 
-def matches(table: sa.Table, row_id: sa.ColumnElement[uuid.UUID], q: str) -> sa.ColumnElement[bool] | None:
-    """The index clause for ``q`` on the entity whose id is ``row_id``: None when the query has no
-    token (empty: the caller's LIKE alone decides). One token: its rows. More: the rows of the two
-    rarest, chosen in the statement itself by counting each token's rows up to ``RARE`` (a bounded
-    index range each) — the LIKE checks the rest, so two are enough to make the candidates few,
-    and a long query costs two index ranges instead of one per bigram."""
-    tokens = query_tokens(q)
-    if not tokens:
-        return None
-    t = table.c
-    if len(tokens) == 1:
-        return row_id.in_(sa.select(t.row_id).where(t.token == tokens[0]))
-    counted = sa.union_all(
-        *(sa.select(sa.literal(token).label("token"), _bounded_count(table, token).label("n")) for token in tokens)
-    ).subquery("counted")
-
-    def rarest(rank: int) -> sa.ScalarSelect[str]:
-        return (
-            sa.select(counted.c.token).order_by(counted.c.n, counted.c.token).offset(rank).limit(1).scalar_subquery()
-        )
-
-    return sa.and_(*(row_id.in_(sa.select(t.row_id).where(t.token == rarest(rank))) for rank in (0, 1)))
-
-
 RARE = 1_000  # a token's rows are counted up to this: enough to tell rare from common
 
 
-def _bounded_count(table: sa.Table, token: str) -> sa.ScalarSelect[int]:
-    rows = sa.select(sa.literal(1).label("one")).where(table.c.token == token).limit(RARE).subquery()
-    return sa.select(sa.func.count()).select_from(rows).scalar_subquery()
+async def matches(
+    session: AsyncSession, table: sa.Table, row_id: sa.ColumnElement[uuid.UUID], q: str
+) -> sa.ColumnElement[bool] | None:
+    """The index clause for ``q`` on the entity whose id is ``row_id``, or None when the index
+    would not help and the caller's LIKE alone decides (see D-SEARCH):
+
+    - the query's tokens are counted first, each up to ``RARE`` (one statement, a bounded range
+      of the primary key each); a token no row holds: nothing matches;
+    - a rare token: the rows holding the two rarest tokens are the candidates (at most ``RARE``),
+      the LIKE checks them;
+    - every token common (江门, 市, a digit): the matches are common too, and the page in id
+      order with the LIKE stops after its LIMIT sooner than any list of candidates is read."""
+    tokens = query_tokens(q)
+    if not tokens:
+        return None
+    counts = await token_counts(session, table, tokens)
+    ranked = sorted(tokens, key=lambda token: (counts[token], token))
+    if counts[ranked[0]] == 0:
+        return sa.false()
+    rare = [token for token in ranked[:2] if counts[token] < RARE]
+    if not rare:
+        return None
+    t = table.c
+    return sa.and_(*(row_id.in_(sa.select(t.row_id).where(t.token == token)) for token in rare))
+
+
+async def token_counts(session: AsyncSession, table: sa.Table, tokens: Sequence[str]) -> dict[str, int]:
+    """How many rows hold each token, counted up to ``RARE``."""
+
+    def bounded(token: str) -> sa.Select[tuple[str, int]]:
+        rows = sa.select(sa.literal(1).label("one")).where(table.c.token == token).limit(RARE).subquery()
+        return sa.select(sa.literal(token).label("token"), sa.select(sa.func.count()).select_from(rows).scalar_subquery())
+
+    stmt = sa.union_all(*(bounded(token) for token in tokens))
+    return {token: int(n) for token, n in (await session.execute(stmt)).all()}
 
 
 def token_rows(rows: Mapping[uuid.UUID, Sequence[str | None]]) -> list[dict[str, object]]:

@@ -230,7 +230,21 @@ class Directory:
         )
         return list((await self.session.execute(stmt)).scalars().all())
 
-    def _query(self, filters: DirectoryFilters, *, start_score: int, start_grade: str) -> sa.Select[Any]:
+    async def _indexed(self, filters: DirectoryFilters) -> sa.ColumnElement[bool] | None:
+        """The n-gram index's clause for ``q`` (shared.search), read before the query is built."""
+        if not filters.q:
+            return None
+        e = DirectoryEntry.__table__
+        return await search.matches(self.session, directory_search, e.c.agency_id, search.query_text(filters.q))
+
+    def _query(
+        self,
+        filters: DirectoryFilters,
+        *,
+        start_score: int,
+        start_grade: str,
+        indexed: sa.ColumnElement[bool] | None = None,
+    ) -> sa.Select[Any]:
         e, c, t = DirectoryEntry.__table__, AgencyCredit.__table__, ContractTally.__table__
         active = (
             sa.select(t.c.agency_id, sa.func.count().label("n"))
@@ -261,7 +275,6 @@ class Directory:
             stmt = stmt.where(grade == filters.grade)
         if filters.q:  # candidates from the n-gram index, then the exact substring test (D-SEARCH)
             q = search.query_text(filters.q)
-            indexed = search.matches(directory_search, e.c.agency_id, q)
             if indexed is not None:
                 stmt = stmt.where(indexed)
             stmt = stmt.where(
@@ -283,7 +296,9 @@ class Directory:
     ) -> tuple[list[sa.Row[Any]], str | None]:
         e = DirectoryEntry.__table__
         stmt = keyset(
-            self._query(filters, start_score=start_score, start_grade=start_grade),
+            self._query(
+                filters, start_score=start_score, start_grade=start_grade, indexed=await self._indexed(filters)
+            ),
             [e.c.agency_id],
             params,
             convert=[cursor_uuid],
@@ -296,13 +311,16 @@ class Directory:
     ) -> Counts:
         """The listed agencies matching ``filters`` (served district, industry), counted by ``by``
         (``district``: the agency's own district, as the directory's rows) — one ``GROUP BY``."""
-        q = self._query(filters, start_score=start_score, start_grade=start_grade).subquery("listed")
+        indexed = await self._indexed(filters)
+        q = self._query(filters, start_score=start_score, start_grade=start_grade, indexed=indexed).subquery("listed")
         stmt = counts.grouped({"district": q.c.district_code, "grade": q.c.grade}, by)
         return await counts.counted(self.session, stmt, by, as_of=as_of)
 
     async def everything(self, filters: DirectoryFilters, *, start_score: int, start_grade: str) -> list[sa.Row[Any]]:
         e = DirectoryEntry.__table__
-        stmt = self._query(filters, start_score=start_score, start_grade=start_grade).order_by(e.c.agency_id)
+        indexed = await self._indexed(filters)
+        stmt = self._query(filters, start_score=start_score, start_grade=start_grade, indexed=indexed)
+        stmt = stmt.order_by(e.c.agency_id)
         return list((await self.session.execute(stmt)).all())
 
     async def detail(self, agency_id: uuid.UUID, *, start_score: int, start_grade: str) -> sa.Row[Any] | None:
