@@ -229,9 +229,7 @@ async def explain(db: Database, statement: str, parameters: Any) -> str:
         return "\n".join(r[0] for r in rows)
 
 
-async def measure(
-    db: Database, run: Callable[[Any, str], Any], queries: list[str], n: int
-) -> tuple[list[float], int]:
+async def measure(db: Database, run: Callable[[Any, str], Any], queries: list[str], n: int) -> tuple[list[float], int]:
     times: list[float] = []
     found = 0
     for i in range(n):
@@ -248,6 +246,7 @@ async def measure(
 def like_only() -> Iterator[None]:
     """The baseline: the same statements without the index clause (today's LIKE alone)."""
     original = search.matches
+
     async def none(*_: Any) -> None:
         return None
 

@@ -111,7 +111,9 @@ async def token_counts(session: AsyncSession, table: sa.Table, tokens: Sequence[
 
     def bounded(token: str) -> sa.Select[tuple[str, int]]:
         rows = sa.select(sa.literal(1).label("one")).where(table.c.token == token).limit(RARE).subquery()
-        return sa.select(sa.literal(token).label("token"), sa.select(sa.func.count()).select_from(rows).scalar_subquery())
+        return sa.select(
+            sa.literal(token).label("token"), sa.select(sa.func.count()).select_from(rows).scalar_subquery()
+        )
 
     stmt = sa.union_all(*(bounded(token) for token in tokens))
     return {token: int(n) for token, n in (await session.execute(stmt)).all()}

@@ -221,9 +221,7 @@ class Enterprises(Repository[Enterprise]):
 
     async def reindex(self, rows: Sequence[Mapping[str, Any]], *, new: bool = False) -> None:
         """Write the ``q=`` tokens of these records (their name and USCC) in the caller's transaction."""
-        await search.reindex(
-            self.session, enterprise_search, {r["id"]: (r["name"], r["uscc"]) for r in rows}, new=new
-        )
+        await search.reindex(self.session, enterprise_search, {r["id"]: (r["name"], r["uscc"]) for r in rows}, new=new)
 
     # --- bulk (import): plain rows, no ORM objects, one statement per batch ----------------------
     async def rows_by_uscc(self, usccs: Sequence[str]) -> dict[str, dict[str, Any]]:

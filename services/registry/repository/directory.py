@@ -88,9 +88,7 @@ class Directory:
             )
         )
         await self.session.flush()
-        await search.reindex(
-            self.session, directory_search, {agency.id: self.searched(agency)}, new=True
-        )
+        await search.reindex(self.session, directory_search, {agency.id: self.searched(agency)}, new=True)
         self.session.add_all(
             [DirectoryDistrict(agency_id=agency.id, district_code=code) for code in agency.service_districts]
         )
