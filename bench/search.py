@@ -223,10 +223,12 @@ async def explain(db: Database, statement: str, parameters: Any) -> str:
     async with db.reader() as session:
         conn = await session.connection()
         if db.is_sqlite:
-            rows = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()
-            return "\n".join(f"{'  ' * (r[1] and 1)}{r[3]}" for r in rows)
-        rows = (await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters)).all()
-        return "\n".join(r[0] for r in rows)
+            plan: list[Any] = list((await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all())
+            return "\n".join(f"{'  ' * (r[1] and 1)}{r[3]}" for r in plan)
+        lines: list[Any] = list(
+            (await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters)).all()
+        )
+        return "\n".join(r[0] for r in lines)
 
 
 async def measure(db: Database, run: Callable[[Any, str], Any], queries: list[str], n: int) -> tuple[list[float], int]:
@@ -247,14 +249,14 @@ def like_only() -> Iterator[None]:
     """The baseline: the same statements without the index clause (today's LIKE alone)."""
     original = search.matches
 
-    async def none(*_: Any) -> None:
+    async def none(session: Any, table: Any, row_id: Any, q: str) -> sa.ColumnElement[bool] | None:
         return None
 
-    search.matches = none  # type: ignore[assignment]
+    search.matches = none
     try:
         yield
     finally:
-        search.matches = original  # type: ignore[assignment]
+        search.matches = original
 
 
 async def run(backend: Backend, opts: Any) -> list[Result]:

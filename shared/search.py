@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,14 +110,14 @@ async def matches(
 async def token_counts(session: AsyncSession, table: sa.Table, tokens: Sequence[str]) -> dict[str, int]:
     """How many rows hold each token, counted up to ``RARE``."""
 
-    def bounded(token: str) -> sa.Select[tuple[str, int]]:
+    def bounded(token: str) -> sa.Select[Any]:
         rows = sa.select(sa.literal(1).label("one")).where(table.c.token == token).limit(RARE).subquery()
         return sa.select(
             sa.literal(token).label("token"), sa.select(sa.func.count()).select_from(rows).scalar_subquery()
         )
 
     stmt = sa.union_all(*(bounded(token) for token in tokens))
-    return {token: int(n) for token, n in (await session.execute(stmt)).all()}
+    return {row[0]: int(row[1]) for row in (await session.execute(stmt)).all()}
 
 
 def token_rows(rows: Mapping[uuid.UUID, Sequence[str | None]]) -> list[dict[str, object]]:
@@ -144,7 +145,7 @@ async def reindex(
         await session.execute(sa.insert(table), values[start : start + BATCH])
 
 
-def backfill(connection: sa.Connection, table: sa.TableClause, source: sa.Select[tuple[uuid.UUID, ...]]) -> int:
+def backfill(connection: sa.Connection, table: sa.TableClause, source: sa.Select[Any]) -> int:
     """For a migration: the tokens of every existing row (``source`` selects id, field, field, ...);
     the number of token rows written."""
     connection.execute(sa.delete(table))
