@@ -91,8 +91,9 @@ async def matches(
       of the primary key each); a token no row holds: nothing matches;
     - a rare token: the rows holding the two rarest tokens are the candidates (at most ``RARE``),
       the LIKE checks them;
-    - every token common (江门, 市, a digit): the matches are common too, and the page in id
-      order with the LIKE stops after its LIMIT sooner than any list of candidates is read."""
+    - every token common (江门, 市, a digit): the matches are common too; on SQLite the page in id
+      order with the LIKE stops after its LIMIT sooner than any list of candidates is read, on
+      PostgreSQL the rarest token's rows are joined (its planner needs the token's statistics)."""
     tokens = query_tokens(q)
     if not tokens:
         return None
@@ -102,7 +103,11 @@ async def matches(
         return sa.false()
     rare = [token for token in ranked[:2] if counts[token] < RARE]
     if not rare:
-        return None
+        if session.get_bind().dialect.name == "sqlite":
+            return None  # SQLite walks the primary key with the LIKE and stops at the LIMIT
+        # PostgreSQL estimates a LIKE as rare and would read the whole table to sort it: the
+        # rarest token's rows, which its statistics know to be many, keep it on the id order
+        rare = ranked[:1]
     t = table.c
     return sa.and_(*(row_id.in_(sa.select(t.row_id).where(t.token == token)) for token in rare))
 
