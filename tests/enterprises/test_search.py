@@ -9,6 +9,7 @@ import uuid
 import sqlalchemy as sa
 
 from services.enterprises.models import enterprise_search
+from shared import search
 from shared.search import row_tokens
 from tests.enterprises.factories import admin, csv_text, enterprise_body, import_csv, register, service
 
@@ -71,3 +72,22 @@ async def test_imported_and_reimported_rows_are_indexed(backend):
         gone = await client.get("/api/v1/enterprises", params={"q": "电子"}, headers=admin())
         assert gone.json()["items"] == []
         assert await tokens_of(client, item["id"]) == row_tokens(["恩平塑料厂", first["uscc"]])
+
+
+async def test_common_tokens_give_the_same_rows(backend, monkeypatch):
+    """Every token "common" (RARE = 1): the other branch of shared.search.matches, same results."""
+    monkeypatch.setattr(search, "RARE", 1)
+    async with service(backend) as (client, _):
+        a = await register(client, name="江门市新会区机械厂")
+        b = await register(client, name="江门市机电商行")
+
+        async def ids(q: str) -> list[str]:
+            r = await client.get("/api/v1/enterprises", params={"q": q}, headers=admin())
+            assert r.status_code == 200, r.text
+            return [i["id"] for i in r.json()["items"]]
+
+        assert await ids("江门") == [a["id"], b["id"]]
+        assert await ids("机") == [a["id"], b["id"]]
+        assert await ids("机械") == [a["id"]]
+        assert await ids("新会区机械厂") == [a["id"]]
+        assert await ids("机电机械") == []
