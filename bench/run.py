@@ -38,6 +38,7 @@ FIGURES = {
     "notify_latency": "bench.notify_latency",
     "portal_load": "bench.portal_load",
     "tracing_cost": "bench.tracing_cost",
+    "search": "bench.search",
 }
 
 

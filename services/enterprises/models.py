@@ -28,6 +28,7 @@ from sqlmodel import Field, SQLModel
 from shared.db import check_in, service_base
 from shared.policy_versions import versions_table
 from shared.reference import Industry, RiskLevel
+from shared.search import token_table
 from shared.tables import infrastructure_tables
 
 if TYPE_CHECKING:  # service_base builds the class at run time; type checkers see what it is
@@ -231,3 +232,5 @@ class MajorHazard(Base, table=True):
 enterprises = metadata.tables["enterprises"]
 custody_contracts = metadata.tables["custody_contracts"]
 major_hazards = metadata.tables["major_hazards"]
+# the list's q= index: n-grams of each enterprise's name and USCC (shared.search)
+enterprise_search = token_table(metadata, "enterprise_search")

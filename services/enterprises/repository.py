@@ -15,7 +15,7 @@ Who sees an enterprise's record:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -31,10 +31,11 @@ from services.enterprises.models import (
     ContractStatus,
     Enterprise,
     custody_contracts,
+    enterprise_search,
     enterprises,
     major_hazards,
 )
-from shared import scopes
+from shared import scopes, search
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 from shared.i18n import text
@@ -187,8 +188,11 @@ class Enterprises(Repository[Enterprise]):
         if filters.risk_inputs_pending is not None:
             waiting = c.risk_inputs_pending
             stmt = stmt.where(waiting.is_not(None) if filters.risk_inputs_pending else waiting.is_(None))
-        if filters.q:
-            q = filters.q.strip()
+        if filters.q:  # candidates from the n-gram index, then the exact substring test (D-SEARCH)
+            q = search.query_text(filters.q.strip())
+            indexed = await search.matches(self.session, enterprise_search, c.id, q)
+            if indexed is not None:
+                stmt = stmt.where(indexed)
             stmt = stmt.where(
                 sa.or_(
                     sa.func.lower(c.name).contains(q.lower(), autoescape=True),
@@ -215,6 +219,11 @@ class Enterprises(Repository[Enterprise]):
         """Insert now, so that a concurrent registration of the same USCC fails here (IntegrityError)."""
         self.session.add(enterprise)
         await self.session.flush()
+        await self.reindex([enterprise.columns()], new=True)
+
+    async def reindex(self, rows: Sequence[Mapping[str, Any]], *, new: bool = False) -> None:
+        """Write the ``q=`` tokens of these records (their name and USCC) in the caller's transaction."""
+        await search.reindex(self.session, enterprise_search, {r["id"]: (r["name"], r["uscc"]) for r in rows}, new=new)
 
     # --- bulk (import): plain rows, no ORM objects, one statement per batch ----------------------
     async def rows_by_uscc(self, usccs: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -233,6 +242,7 @@ class Enterprises(Repository[Enterprise]):
     async def insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             await self.session.execute(sa.insert(enterprises), list(rows))
+            await self.reindex(rows, new=True)
 
     async def update_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
@@ -243,6 +253,7 @@ class Enterprises(Repository[Enterprise]):
             .values({c: sa.bindparam(f"b_{c}") for c in UPDATED_COLUMNS})
         )
         await self.session.execute(stmt, [{"b_id": r["id"], **{f"b_{c}": r[c] for c in UPDATED_COLUMNS}} for r in rows])
+        await self.reindex(rows)
 
 
 # --- read models fed by events (what the record's risk and custodian are computed from) -----------

@@ -30,6 +30,7 @@ from shared.audit_trail import heads_table
 from shared.db import check_in, service_base
 from shared.i18n import render, text
 from shared.policy_versions import versions_table
+from shared.search import token_table
 from shared.storage import usage_table
 from shared.tables import infrastructure_tables
 
@@ -45,6 +46,8 @@ infra = infrastructure_tables(metadata)
 trail_heads = heads_table(metadata)  # this service witnesses the audit service's audit trail (shared.audit_trail)
 policy_versions = versions_table(metadata)  # the policy's versions it received (shared.policy_versions)
 storage_usage = usage_table(metadata)  # what each organisation stores in the other services (shared.storage)
+# the directory's q= index: n-grams of each entry's name, filing number and USCC (shared.search)
+directory_search = token_table(metadata, "directory_search")
 
 StaffRole = Literal["registered_safety_engineer", "safety_officer", "other"]
 STAFF_ROLES: tuple[str, ...] = get_args(StaffRole)

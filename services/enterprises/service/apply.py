@@ -8,7 +8,7 @@ from typing import Any
 
 from services.enterprises import events
 from services.enterprises.models import RECORD_FIELDS, Enterprise
-from services.enterprises.repository import open_major_hazards
+from services.enterprises.repository import Enterprises, open_major_hazards
 from services.enterprises.risk import assess_record
 from shared.uow import UnitOfWork
 
@@ -28,9 +28,12 @@ async def apply_record(uow: UnitOfWork, enterprise: Enterprise, values: Mapping[
     open_count = (await open_major_hazards(uow.session, [enterprise.uscc])).get(enterprise.uscc, 0)
     risk = assess_record(values, open_major_hazards=open_count, rules=uow.policy.risk_rules)
     previous_risk_level = enterprise.risk_level
+    renamed = values["name"] != enterprise.name
     for name in RECORD_FIELDS:
         setattr(enterprise, name, values[name])
     enterprise.risk_level, enterprise.base_level = risk.risk_level, risk.base_level
     enterprise.version += 1
     enterprise.updated_at = uow.now
+    if renamed:  # the q= index follows the name in this transaction
+        await Enterprises(uow.session).reindex([enterprise.columns()])
     await emit_changes(uow, enterprise, fields_changed=fields_changed, previous_risk_level=previous_risk_level)

@@ -24,10 +24,11 @@ from services.registry.models import (
     DirectoryDistrict,
     DirectoryEntry,
     DirectoryIndustry,
+    directory_search,
 )
 from services.registry.repository.agencies import cursor_uuid
 from services.registry.states import AgencyStatus, ListChange
-from shared import counts
+from shared import counts, search
 from shared.counts import Counts
 from shared.events.catalog import CreditListingChanged
 from shared.ids import new_id
@@ -87,6 +88,7 @@ class Directory:
             )
         )
         await self.session.flush()
+        await search.reindex(self.session, directory_search, {agency.id: self.searched(agency)}, new=True)
         self.session.add_all(
             [DirectoryDistrict(agency_id=agency.id, district_code=code) for code in agency.service_districts]
         )
@@ -194,6 +196,7 @@ class Directory:
 
     async def _delete(self, agency_id: uuid.UUID) -> bool:
         """Remove the agency's entry; True when this transaction removed one."""
+        await search.forget(self.session, directory_search, [agency_id])
         for model in (DirectoryDistrict, DirectoryIndustry):
             await self.session.execute(sa.delete(model.__table__).where(model.__table__.c.agency_id == agency_id))
         entry = DirectoryEntry.__table__
@@ -225,7 +228,21 @@ class Directory:
         )
         return list((await self.session.execute(stmt)).scalars().all())
 
-    def _query(self, filters: DirectoryFilters, *, start_score: int, start_grade: str) -> sa.Select[Any]:
+    async def _indexed(self, filters: DirectoryFilters) -> sa.ColumnElement[bool] | None:
+        """The n-gram index's clause for ``q`` (shared.search), read before the query is built."""
+        if not filters.q:
+            return None
+        e = DirectoryEntry.__table__
+        return await search.matches(self.session, directory_search, e.c.agency_id, search.query_text(filters.q))
+
+    def _query(
+        self,
+        filters: DirectoryFilters,
+        *,
+        start_score: int,
+        start_grade: str,
+        indexed: sa.ColumnElement[bool] | None = None,
+    ) -> sa.Select[Any]:
         e, c, t = DirectoryEntry.__table__, AgencyCredit.__table__, ContractTally.__table__
         active = (
             sa.select(t.c.agency_id, sa.func.count().label("n"))
@@ -254,22 +271,32 @@ class Directory:
             stmt = stmt.where(sa.exists().where(i.c.agency_id == e.c.agency_id, i.c.industry == filters.industry))
         if filters.grade:
             stmt = stmt.where(grade == filters.grade)
-        if filters.q:  # LIKE with escaping: the list is hundreds of rows, an index would not pay
+        if filters.q:  # candidates from the n-gram index, then the exact substring test (D-SEARCH)
+            q = search.query_text(filters.q)
+            if indexed is not None:
+                stmt = stmt.where(indexed)
             stmt = stmt.where(
                 sa.or_(
-                    e.c.name.contains(filters.q, autoescape=True),
-                    e.c.filing_no.contains(filters.q, autoescape=True),
-                    e.c.uscc == filters.q.upper(),
+                    e.c.name.contains(q, autoescape=True),
+                    e.c.filing_no.contains(q, autoescape=True),
+                    e.c.uscc == q.upper(),
                 )
             )
         return stmt
+
+    @staticmethod
+    def searched(agency: Agency) -> tuple[str | None, ...]:
+        """The fields ``q=`` searches, in the order the index and its backfill cut them."""
+        return (agency.name, agency.filing_no, agency.uscc)
 
     async def page(
         self, filters: DirectoryFilters, params: PageParams, *, start_score: int, start_grade: str
     ) -> tuple[list[sa.Row[Any]], str | None]:
         e = DirectoryEntry.__table__
         stmt = keyset(
-            self._query(filters, start_score=start_score, start_grade=start_grade),
+            self._query(
+                filters, start_score=start_score, start_grade=start_grade, indexed=await self._indexed(filters)
+            ),
             [e.c.agency_id],
             params,
             convert=[cursor_uuid],
@@ -282,13 +309,16 @@ class Directory:
     ) -> Counts:
         """The listed agencies matching ``filters`` (served district, industry), counted by ``by``
         (``district``: the agency's own district, as the directory's rows) — one ``GROUP BY``."""
-        q = self._query(filters, start_score=start_score, start_grade=start_grade).subquery("listed")
+        indexed = await self._indexed(filters)
+        q = self._query(filters, start_score=start_score, start_grade=start_grade, indexed=indexed).subquery("listed")
         stmt = counts.grouped({"district": q.c.district_code, "grade": q.c.grade}, by)
         return await counts.counted(self.session, stmt, by, as_of=as_of)
 
     async def everything(self, filters: DirectoryFilters, *, start_score: int, start_grade: str) -> list[sa.Row[Any]]:
         e = DirectoryEntry.__table__
-        stmt = self._query(filters, start_score=start_score, start_grade=start_grade).order_by(e.c.agency_id)
+        indexed = await self._indexed(filters)
+        stmt = self._query(filters, start_score=start_score, start_grade=start_grade, indexed=indexed)
+        stmt = stmt.order_by(e.c.agency_id)
         return list((await self.session.execute(stmt)).all())
 
     async def detail(self, agency_id: uuid.UUID, *, start_score: int, start_grade: str) -> sa.Row[Any] | None:
