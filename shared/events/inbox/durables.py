@@ -45,8 +45,14 @@ class FamilyConsumer:
 
     @property
     def filter_subjects(self) -> list[str]:
+        """The subjects of the family's patterns; a server before 2.10 takes one filter only (it
+        ignores ``filter_subjects``), so there the family's wildcard, and what the service has no
+        handler for is acknowledged unapplied."""
         bus = self.subscriber.bus
-        return sorted({bus.subject_for(p) for p in self.patterns})
+        exact = sorted({bus.subject_for(p) for p in self.patterns})
+        if len(exact) == 1 or _takes_many_filters(bus):
+            return exact
+        return [bus.subject_for(f"{self.family}.>")]
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.durable}")
@@ -71,9 +77,11 @@ class FamilyConsumer:
 
     def config(self, deliver: DeliverPolicy = DeliverPolicy.ALL, start_seq: int | None = None) -> ConsumerConfig:
         sub = self.subscriber
+        filters = self.filter_subjects
         return ConsumerConfig(
             durable_name=self.durable,
-            filter_subjects=self.filter_subjects,
+            filter_subject=filters[0] if len(filters) == 1 else None,
+            filter_subjects=filters if len(filters) > 1 else None,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=deliver,
             opt_start_seq=start_seq,
@@ -115,7 +123,7 @@ class FamilyConsumer:
         while not self._stopping:
             msgs = await self._next_batch(sub)
             if msgs:
-                await self.subscriber.process_batch(msgs, durable=self.durable)
+                await self.subscriber.process_batch(msgs, durable=self.durable, family=self.family)
 
     async def _next_batch(self, sub: Any) -> list[Any]:
         """Wait on the bus for one message (one pull, ``IDLE_WAIT``), then take at once what is
@@ -165,13 +173,24 @@ async def ensure(js: Any, stream: str, consumers: list[FamilyConsumer], legacy: 
                 await js.add_consumer(stream, config=config)
                 log.info("inbox.durable_created", durable=consumer.durable, start_seq=start)
             continue
-        if sorted(info.config.filter_subjects or [info.config.filter_subject]) != consumer.filter_subjects:
-            # a type added to the family: the durable keeps its position, the new type is read from there
+        if _filters(info.config) != consumer.filter_subjects:
+            # a type added to the family: the durable keeps its position, the new type is read from
+            # there on (a create with the same name and an edited filter is an update)
+            log.info("inbox.durable_filters_updated", durable=consumer.durable, filters=consumer.filter_subjects)
             with contextlib.suppress(BadRequestError):
-                await js.update_consumer(
+                await js.add_consumer(
                     stream, config=consumer.config(info.config.deliver_policy, info.config.opt_start_seq)
                 )
     if consumers:  # every family durable exists now: the old one has no further use
         with contextlib.suppress(NotFoundError):
             await js.delete_consumer(stream, legacy)
             log.info("inbox.legacy_durable_deleted", durable=legacy, families=[c.durable for c in consumers])
+
+
+def _filters(config: ConsumerConfig) -> list[str]:
+    return sorted(config.filter_subjects or ([config.filter_subject] if config.filter_subject else []))
+
+
+def _takes_many_filters(bus: Any) -> bool:
+    version = bus.nc.connected_server_version if bus.nc is not None else None
+    return version is None or (version.major, version.minor) >= (2, 10)

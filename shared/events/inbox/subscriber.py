@@ -37,7 +37,7 @@ from shared.db import Database, database_unavailable, insert_ignore
 from shared.events.bus import Bus
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import durables
-from shared.events.inbox.declared import Consumers, Handler, durable_name
+from shared.events.inbox.declared import Consumers, Handler, durable_name, family_of
 from shared.events.metrics import DEAD_LETTERED, INBOX_APPLY, INBOX_BATCH
 from shared.ids import new_id
 from shared.tables import InfraTables
@@ -130,12 +130,12 @@ class Subscriber:
         self._durables_ready = False
 
     # --- one fetch ----------------------------------------------------------------------------
-    async def process_batch(self, msgs: Sequence[Any], *, durable: str) -> None:
+    async def process_batch(self, msgs: Sequence[Any], *, durable: str, family: str) -> None:
         """Apply a fetch's events in one transaction, ack after the commit; nak or dead-letter the
         ones whose handler failed."""
         batch: list[Delivery] = []
         for msg in msgs:
-            delivery = await self._parse(msg)
+            delivery = await self._parse(msg, family)
             if delivery is not None:
                 batch.append(delivery)
         if not batch:
@@ -150,7 +150,7 @@ class Subscriber:
         for delivery in batch:
             await self._settle(delivery)
 
-    async def _parse(self, msg: Any) -> Delivery | None:
+    async def _parse(self, msg: Any, family: str) -> Delivery | None:
         attempt = msg.metadata.num_delivered if msg.metadata else 1
         try:
             event = CloudEvent.from_json(msg.data)
@@ -160,7 +160,7 @@ class Subscriber:
             await msg.term()
             return None
         handler = self.handler_for(event.type)
-        if handler is None:
+        if handler is None or family_of(event.type) != family:  # not ours, or another durable's
             await msg.ack()
             return None
         return Delivery(msg, event, handler, attempt)
