@@ -38,6 +38,8 @@ FIGURES = {
     "notify_latency": "bench.notify_latency",
     "portal_load": "bench.portal_load",
     "tracing_cost": "bench.tracing_cost",
+    "import_lag": "bench.fig_import_lag",
+    "idle_cpu": "bench.fig_idle_cpu",
 }
 
 
