@@ -24,7 +24,9 @@ from shared.events.inbox import Consumers
 from shared.uow import UnitOfWork
 
 E = EventType
-CONSUMERS = Consumers()
+# Recipients are resolved from the accounts, agencies, contracts, hazards and complaints seen so
+# far: every family in one durable, applied in stream order (docs/DECISIONS.md D-CONSUMERS).
+CONSUMERS = Consumers(separate=())
 
 ACCOUNT_STATUS: dict[str, AccountStatus | None] = {
     E.ACCOUNT_REGISTERED: AccountStatus.ACTIVE,

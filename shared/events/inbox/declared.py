@@ -12,6 +12,8 @@ from shared.events.envelope import CloudEvent
 if TYPE_CHECKING:
     from shared.uow import UnitOfWork
 
+SHARED_DURABLE = "events"  # the durable of the families a service does not separate
+
 Handler = Callable[["UnitOfWork", CloudEvent], Awaitable[None]]
 
 
@@ -31,10 +33,17 @@ def durable_name(service: str, family: str) -> str:
 class Consumers:
     """What a service consumes: event types (or ``family.*`` patterns) and their handlers, declared
     in the service's ``consumers.py`` with ``@consumers.on(EventType.X, ...)``. A handler gets the
-    unit of work the inbox opened for the event and the event."""
+    unit of work the inbox opened for the event and the event.
 
-    def __init__(self) -> None:
+    Each family is one durable consumer by default, so families are applied independently (in
+    stream order within a family, not across families). A service whose handlers need one family's
+    events applied before another's (notify resolves recipients from the accounts, agencies and
+    contracts it has seen) names the families it ``separate``-s and the rest share one durable,
+    ``<service>_events``, in stream order; ``separate=()`` keeps them all in one."""
+
+    def __init__(self, *, separate: tuple[str, ...] | None = None) -> None:
         self._handlers: dict[str, Handler] = {}
+        self.separate = separate
 
     def on(self, *patterns: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -64,11 +73,15 @@ class Consumers:
     def patterns(self) -> list[str]:
         return sorted(self._handlers)
 
-    def families(self) -> dict[str, list[str]]:
-        """Family -> the patterns of it this service consumes (one durable consumer each)."""
-        grouped: dict[str, list[str]] = {}
+    def durables(self) -> dict[str, tuple[set[str], list[str]]]:
+        """Durable key (a family, or ``events`` for the rest) -> (its families, its patterns)."""
+        grouped: dict[str, tuple[set[str], list[str]]] = {}
         for pattern in self.patterns:
-            grouped.setdefault(family_of(pattern), []).append(pattern)
+            family = family_of(pattern)
+            key = family if self.separate is None or family in self.separate else SHARED_DURABLE
+            families, patterns = grouped.setdefault(key, (set(), []))
+            families.add(family)
+            patterns.append(pattern)
         return grouped
 
     def __bool__(self) -> bool:

@@ -33,9 +33,12 @@ DRAIN_WAIT = 1.0  # the no-wait pull for messages already pending answers at onc
 class FamilyConsumer:
     """The durable consumer of one event family: fetch, apply the batch (the subscriber), ack."""
 
-    def __init__(self, subscriber: Subscriber, *, family: str, durable: str, patterns: list[str]) -> None:
+    def __init__(
+        self, subscriber: Subscriber, *, family: str, members: set[str], durable: str, patterns: list[str]
+    ) -> None:
         self.subscriber = subscriber
-        self.family = family
+        self.family = family  # the durable's key: a family, or ``events`` for the ones not separated
+        self.members = members
         self.durable = durable
         self.patterns = patterns
         self._task: asyncio.Task[None] | None = None
@@ -46,13 +49,15 @@ class FamilyConsumer:
     @property
     def filter_subjects(self) -> list[str]:
         """The subjects of the family's patterns; a server before 2.10 takes one filter only (it
-        ignores ``filter_subjects``), so there the family's wildcard, and what the service has no
-        handler for is acknowledged unapplied."""
+        ignores ``filter_subjects``), so there the family's wildcard (every subject for a durable
+        of several families), and what the service has no handler for is acknowledged unapplied."""
         bus = self.subscriber.bus
         exact = sorted({bus.subject_for(p) for p in self.patterns})
         if len(exact) == 1 or _takes_many_filters(bus):
             return exact
-        return [bus.subject_for(f"{self.family}.>")]
+        if len(self.members) == 1:
+            return [bus.subject_for(f"{next(iter(self.members))}.>")]
+        return [bus.subject_for(">")]
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.durable}")
@@ -123,7 +128,7 @@ class FamilyConsumer:
         while not self._stopping:
             msgs = await self._next_batch(sub)
             if msgs:
-                await self.subscriber.process_batch(msgs, durable=self.durable, family=self.family)
+                await self.subscriber.process_batch(msgs, durable=self.durable, families=self.members)
 
     async def _next_batch(self, sub: Any) -> list[Any]:
         """Wait on the bus for one message (one pull, ``IDLE_WAIT``), then take at once what is

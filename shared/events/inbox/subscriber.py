@@ -92,8 +92,10 @@ class Subscriber:
         self.durable = service
         self.runtime: Runtime | None = None  # set by the app factory, which builds both
         self.families = [
-            durables.FamilyConsumer(self, family=family, durable=durable_name(service, family), patterns=patterns)
-            for family, patterns in consumers.families().items()
+            durables.FamilyConsumer(
+                self, family=key, members=members, durable=durable_name(service, key), patterns=patterns
+            )
+            for key, (members, patterns) in consumers.durables().items()
         ]
         self._durables_ready = False
         self._durables_lock = asyncio.Lock()
@@ -130,12 +132,12 @@ class Subscriber:
         self._durables_ready = False
 
     # --- one fetch ----------------------------------------------------------------------------
-    async def process_batch(self, msgs: Sequence[Any], *, durable: str, family: str) -> None:
+    async def process_batch(self, msgs: Sequence[Any], *, durable: str, families: set[str]) -> None:
         """Apply a fetch's events in one transaction, ack after the commit; nak or dead-letter the
         ones whose handler failed."""
         batch: list[Delivery] = []
         for msg in msgs:
-            delivery = await self._parse(msg, family)
+            delivery = await self._parse(msg, families)
             if delivery is not None:
                 batch.append(delivery)
         if not batch:
@@ -150,7 +152,7 @@ class Subscriber:
         for delivery in batch:
             await self._settle(delivery)
 
-    async def _parse(self, msg: Any, family: str) -> Delivery | None:
+    async def _parse(self, msg: Any, families: set[str]) -> Delivery | None:
         attempt = msg.metadata.num_delivered if msg.metadata else 1
         try:
             event = CloudEvent.from_json(msg.data)
@@ -160,7 +162,7 @@ class Subscriber:
             await msg.term()
             return None
         handler = self.handler_for(event.type)
-        if handler is None or family_of(event.type) != family:  # not ours, or another durable's
+        if handler is None or family_of(event.type) not in families:  # not ours, or another durable's
             await msg.ack()
             return None
         return Delivery(msg, event, handler, attempt)
