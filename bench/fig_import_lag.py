@@ -11,7 +11,7 @@ Right after the import's response the contract is filed. Measured, from the impo
   nothing unacknowledged (JetStream consumer info: an event is acknowledged after its batch
   committed) — target ≤ 60 s;
 - **contract to audit**: from the filing's response until ``audit_contract``'s ack floor reaches the
-  ``contract.filed`` event's stream sequence (audit committed it) — target ≤ 1 s.
+  ``contract.filing_submitted`` event's stream sequence (audit committed it) — target ≤ 1 s.
 
     .venv/bin/python -m bench.run --only import_lag --backend sqlite --import-rows 20000
 """
@@ -91,7 +91,7 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
         r = await api.post(f"/api/v1/contracts/{cid}/file", headers=agency_actor.headers)
         filed = time.perf_counter()
         assert r.status_code == 200, r.text
-        contract_seconds = await until_audit_has_it(js, stream, f"{backend.prefix}.contract.filed", filed)
+        contract_seconds = await until_audit_has_it(js, stream, f"{backend.prefix}.contract.filing_submitted", filed)
 
         durables = [c.name for c in await js.consumers_info(stream) if c.name.endswith(FAMILY_SUFFIX)]
         lag_seconds, last = await until_drained(js, stream, durables, platform.service_url("enterprises"), answered)
@@ -152,11 +152,18 @@ async def until_drained(
     js: Any, stream: str, durables: list[str], enterprises_url: str, since: float, timeout: float = 1800
 ) -> tuple[float, dict[str, Any]]:
     deadline = time.perf_counter() + timeout
+    relay_done: float | None = None
+    timeline: list[tuple[float, float, list[int]]] = []  # (s, outbox pending, each durable's backlog)
     async with httpx.AsyncClient(timeout=10) as http:
         while time.perf_counter() < deadline:
             outbox = await outbox_pending(http, enterprises_url, "enterprises")
             infos = {d: await js.consumer_info(stream, d) for d in durables}
-            last = {"outbox_pending": outbox} | {
+            now = time.perf_counter() - since
+            if outbox == 0 and relay_done is None:
+                relay_done = now
+            if not timeline or now - timeline[-1][0] >= 10:
+                timeline.append((round(now, 1), outbox, [i.num_pending + i.num_ack_pending for i in infos.values()]))
+            last = {"outbox_pending": outbox, "relay_done_s": relay_done, "timeline": timeline} | {
                 d: (i.num_pending, i.num_ack_pending, i.ack_floor.stream_seq) for d, i in infos.items()
             }
             if outbox == 0 and all(i.num_pending == 0 and i.num_ack_pending == 0 for i in infos.values()):
