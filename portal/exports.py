@@ -21,9 +21,9 @@ from openpyxl.cell.cell import TYPE_STRING, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from portal import labels
+from shared.exports import formula_safe
 
 Getter = Callable[[dict[str, Any], str], Any]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _f(key: str) -> Getter:
@@ -181,21 +181,6 @@ def rows(dataset: str, items: list[dict[str, Any]], lang: str) -> list[list[Any]
     return [[_cell(getter(item, lang)) for getter in getters] for item in items]
 
 
-def _csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def to_csv(dataset: str, items: list[dict[str, Any]], lang: str) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers(dataset, lang))
-    for row in rows(dataset, items, lang):
-        writer.writerow([_csv_safe(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
 def _xlsx_value(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
@@ -215,7 +200,7 @@ def csv_rows(dataset: str, items: list[dict[str, Any]], lang: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows(dataset, items, lang):
-        writer.writerow([_csv_safe(v) for v in row])
+        writer.writerow([formula_safe(v) for v in row])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -253,26 +238,3 @@ def xlsx_file(dataset: str, items: list[dict[str, Any]], lang: str) -> Any:
     workbook.save(handle)
     handle.seek(0)
     return handle
-
-
-def to_xlsx(dataset: str, items: list[dict[str, Any]], lang: str) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = labels.message(dataset, lang)[:31] or dataset
-    head = headers(dataset, lang)
-    sheet.append(head)
-    widths = [len(h) * 2 + 2 for h in head]
-    for r, row in enumerate(rows(dataset, items, lang), start=2):
-        for c, value in enumerate(row, start=1):
-            cell = sheet.cell(row=r, column=c)
-            value = _xlsx_value(value)
-            cell.value = value
-            if isinstance(value, str):
-                cell.data_type = TYPE_STRING  # never a formula, whatever the text starts with
-            widths[c - 1] = min(60, max(widths[c - 1], len(str(value)) + 2))
-    for c, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(c)].width = width
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

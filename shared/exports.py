@@ -43,9 +43,14 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def formula_safe(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula, quoted (CSV injection); other values as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def csv_cell(value: Any) -> str:
-    text = cell_text(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    text: str = formula_safe(cell_text(value))
+    return text
 
 
 def _csv_line(values: Sequence[Any]) -> bytes:
