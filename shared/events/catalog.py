@@ -76,6 +76,16 @@ class EnterpriseChanged(EventData):
     town: str | None = None
     risk_level: Literal["red", "orange", "yellow", "blue"]
     previous_risk_level: Literal["red", "orange", "yellow", "blue"] | None = None
+    # The rest of the registration record (一企一档 shows it, SPEC §22; docs/DECISIONS.md
+    # D-EFILE-TOWNS): declared so consumers may rely on it; absent in older events.
+    village: str | None = None
+    address: str | None = None
+    employees: int | None = None
+    major_hazard_source: bool | None = None
+    hazard_flags: list[str] | None = None
+    base_level: Literal["red", "orange", "yellow", "blue"] | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
 
 
 class EnterpriseCreditChanged(EventData):
