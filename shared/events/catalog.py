@@ -121,6 +121,9 @@ class ContractChanged(EventData):
     agency_uscc: str | None = None
     drafted_by: Literal["agency", "enterprise"] | None = None
     enterprise_signed: bool | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -133,6 +136,9 @@ class ServiceLogChanged(EventData):
     confirmed: bool = False
     district_code: str | None = None
     dispute_reason: str | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class HazardChanged(EventData):
@@ -144,6 +150,9 @@ class HazardChanged(EventData):
     status: Literal["open", "rectified", "verified", "overdue"]
     deadline: date
     verified_late: bool = False
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class VisitMissed(EventData):
@@ -154,6 +163,9 @@ class VisitMissed(EventData):
     item: str
     missed: int
     as_of: date
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class AuditCompleted(EventData):
@@ -162,6 +174,9 @@ class AuditCompleted(EventData):
     total: float
     fraud: bool = False
     period: str | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class ComplaintChanged(EventData):
@@ -174,6 +189,9 @@ class ComplaintChanged(EventData):
     response_due: date | None = None
     # The complaining enterprise (absent for an anonymous complaint): notify tells it (SPEC §15).
     complainant_uscc: str | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class SupervisionChanged(EventData):
@@ -185,6 +203,9 @@ class SupervisionChanged(EventData):
     status: str
     agency_id: str | None = None
     deadline: date | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class ReportChanged(EventData):
@@ -207,6 +228,9 @@ class AccidentRecorded(EventData):
     severity: Literal["general", "larger", "major", "especially_major"]
     deaths: int = 0
     injuries: int = 0
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class EngagementDeclared(EventData):
