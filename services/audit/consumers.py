@@ -23,6 +23,7 @@ from services.audit.models import (
     trail_heads,
 )
 from services.audit.models.attachments import storage_usage
+from services.audit.models.readmodels import ENTERPRISE_RECORD_FIELDS
 from shared.audit_trail import keep_head
 from shared.db import insert_ignore
 from shared.events.catalog import AgencyStatusChanged, ContractChanged, EnterpriseChanged, EventType
@@ -128,6 +129,7 @@ async def on_enterprise(uow: UnitOfWork, event: CloudEvent) -> None:
             "town": data.town,
             "risk_level": data.risk_level,
             "updated_at": uow.now,
+            **data.model_dump(include=set(ENTERPRISE_RECORD_FIELDS)),
         },
         key="uscc",
         event=event,

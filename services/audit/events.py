@@ -6,6 +6,7 @@ district and enterprise, a completed audit's district."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, TypeVar
 
 from services.audit.models import (
     AuditTask,
@@ -18,18 +19,39 @@ from services.audit.models import (
     ServiceLog,
     SupervisionCase,
 )
+from services.audit.repository import event_town
 from shared.clock import as_utc
 from shared.events.catalog import (
     AgencyCreditChanged,
     AuditCompleted,
     ComplaintChanged,
     CreditListingChanged,
+    EventData,
     HazardChanged,
     ReportChanged,
     ServiceLogChanged,
     SupervisionChanged,
     VisitMissed,
 )
+
+Payload = TypeVar("Payload", bound=EventData)
+
+
+async def located(session: Any, payload: Payload) -> Payload:
+    """The payload with its enterprise's ``town`` (SPEC §22: notify tells the town's bureau), read
+    from the enterprises read model when the payload does not name one. An anonymous complaint
+    is located by its contract only: never by the complainant it does not name."""
+    data = payload.model_dump()
+    if data.get("town") is None:
+        town = await event_town(
+            session,
+            enterprise_uscc=data.get("enterprise_uscc"),
+            contract_id=data.get("contract_id"),
+            complainant_uscc=data.get("complainant_uscc"),
+        )
+        if town is not None:
+            payload.town = town  # type: ignore[attr-defined]
+    return payload
 
 
 def service_log_changed(entry: ServiceLog) -> ServiceLogChanged:

@@ -282,6 +282,12 @@ class Agencies(ReadModel[AgencyFacts]):
 class Enterprises(ReadModel[EnterpriseFacts]):
     model, label, key = EnterpriseFacts, text("企业", "enterprise"), "uscc"
 
+    async def town_of(self, uscc: str) -> str | None:
+        """The enterprise's town (a code) as the read model holds it, for an event's payload."""
+        stmt = sa.select(col(EnterpriseFacts.town)).where(col(EnterpriseFacts.uscc) == uscc)
+        town: str | None = (await self.session.execute(stmt)).scalar()
+        return town
+
 
 class Engagements(ReadModel[EngagementFacts]):
     model, label, key = EngagementFacts, text("业务往来", "engagement"), "id"

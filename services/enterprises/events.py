@@ -31,6 +31,9 @@ def enterprise_changed(record: Mapping[str, Any], *, previous_risk_level: str | 
         major_hazard_source=record["major_hazard_source"],
         hazard_flags=list(record["hazard_flags"] or []),
         base_level=record["base_level"],
+        address=record["address"],
+        contact_name=record["contact_name"],
+        contact_phone=record["contact_phone"],
     )
 
 

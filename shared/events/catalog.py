@@ -76,6 +76,16 @@ class EnterpriseChanged(EventData):
     town: str | None = None
     risk_level: Literal["red", "orange", "yellow", "blue"]
     previous_risk_level: Literal["red", "orange", "yellow", "blue"] | None = None
+    # The rest of the registration record (一企一档 shows it, SPEC §22; docs/DECISIONS.md
+    # D-EFILE-TOWNS): declared so consumers may rely on it; absent in older events.
+    village: str | None = None
+    address: str | None = None
+    employees: int | None = None
+    major_hazard_source: bool | None = None
+    hazard_flags: list[str] | None = None
+    base_level: Literal["red", "orange", "yellow", "blue"] | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
 
 
 class EnterpriseCreditChanged(EventData):
@@ -111,6 +121,9 @@ class ContractChanged(EventData):
     agency_uscc: str | None = None
     drafted_by: Literal["agency", "enterprise"] | None = None
     enterprise_signed: bool | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -123,6 +136,9 @@ class ServiceLogChanged(EventData):
     confirmed: bool = False
     district_code: str | None = None
     dispute_reason: str | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class HazardChanged(EventData):
@@ -134,6 +150,9 @@ class HazardChanged(EventData):
     status: Literal["open", "rectified", "verified", "overdue"]
     deadline: date
     verified_late: bool = False
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class VisitMissed(EventData):
@@ -144,6 +163,9 @@ class VisitMissed(EventData):
     item: str
     missed: int
     as_of: date
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class AuditCompleted(EventData):
@@ -152,6 +174,9 @@ class AuditCompleted(EventData):
     total: float
     fraud: bool = False
     period: str | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class ComplaintChanged(EventData):
@@ -164,6 +189,9 @@ class ComplaintChanged(EventData):
     response_due: date | None = None
     # The complaining enterprise (absent for an anonymous complaint): notify tells it (SPEC §15).
     complainant_uscc: str | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class SupervisionChanged(EventData):
@@ -175,6 +203,9 @@ class SupervisionChanged(EventData):
     status: str
     agency_id: str | None = None
     deadline: date | None = None
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class ReportChanged(EventData):
@@ -197,6 +228,9 @@ class AccidentRecorded(EventData):
     severity: Literal["general", "larger", "major", "especially_major"]
     deaths: int = 0
     injuries: int = 0
+    # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
+    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    town: str | None = None
 
 
 class EngagementDeclared(EventData):

@@ -104,6 +104,12 @@ async def test_the_file_holds_the_enterprise_record_now(backend):
             "risk_level": "red",
             "version": 3,
             "updated_at": None,
+            "industry": "machinery",
+            # the factory's event carries no more of the record (an older producer's)
+            **dict.fromkeys(
+                ("town", "village", "address", "employees", "major_hazard_source", "hazard_flags", "base_level"), None
+            ),
+            **dict.fromkeys(("contact_name", "contact_phone"), None),
         }
         assert [(s["version"], s["risk_level"], s["previous_risk_level"]) for s in file["risk_history"]] == [
             (1, "yellow", None),
@@ -267,3 +273,114 @@ def test_the_pdf_escapes_what_records_say():
     assert "<img" not in page and "<script>" not in page
     assert "&lt;img src=&#39;file:///etc/passwd&#39;&gt;蓬江&amp;厂" in page
     assert pdf(file).startswith(b"%PDF")
+
+
+# --- the record section: the enterprise's whole record as the enterprises service publishes it ---
+RECORD = {
+    "industry": "machinery",
+    "town": "440703001",
+    "village": "440703001001",
+    "address": "蓬江区环市街道建设路88号",
+    "employees": 120,
+    "major_hazard_source": True,
+    "hazard_flags": ["dust_explosion", "confined_space"],
+    "base_level": "orange",
+    "risk_level": "orange",
+    "contact_name": "李明",
+    "contact_phone": "13800138000",
+}
+
+
+def _published(e: Enterprise, **changes) -> dict:
+    """The payload the enterprises service emits for this record (its own event builder)."""
+    from services.enterprises.events import enterprise_changed
+
+    record = {
+        "id": e.id,
+        "version": e.version,
+        "uscc": e.uscc,
+        "name": e.name,
+        "district_code": e.district_code,
+        **RECORD,
+        **changes,
+    }
+    return enterprise_changed(record).model_dump(mode="json")
+
+
+async def _file_at(h, e: Enterprise, version: int) -> dict:
+    async def held():
+        r = await h.client.get(url(e), headers=bureau())
+        return r.json() if r.status_code == 200 and r.json()["enterprise"]["version"] == version else None
+
+    return await eventually(held, timeout=15)
+
+
+async def test_the_record_is_the_enterprise_s_whole_record(backend):
+    """Registered through the enterprises service's event, the file carries every field of the
+    record; an update changes them; an older event (a late redelivery) does not."""
+    async with audit_app(backend) as h:
+        e = Enterprise()
+        await h.publish("enterprise.registered", _published(e))
+        file = await _file_at(h, e, 1)
+        assert {k: file["enterprise"][k] for k in RECORD} == RECORD
+        assert (file["enterprise"]["name"], file["enterprise"]["uscc"]) == (e.name, e.uscc)
+
+        moved = {"address": "蓬江区潮连街道富民路1号", "town": "440703002", "village": None, "employees": 80}
+        e.version = 2
+        await h.publish("enterprise.updated", _published(e, contact_phone="13900139000", **moved))
+        file = await _file_at(h, e, 2)
+        assert {k: file["enterprise"][k] for k in (*moved, "contact_phone")} == moved | {"contact_phone": "13900139000"}
+
+        await h.publish("enterprise.updated", {**_published(e, address="旧地址", employees=5), "version": 1})
+        later = Enterprise()  # published after the stale event: once it is held, the stale one was handled
+        await h.publish("enterprise.registered", _published(later))
+        await _file_at(h, later, 1)
+        file = await _file_at(h, e, 2)
+        assert {k: file["enterprise"][k] for k in moved} == moved
+
+
+async def test_the_record_in_the_archive_formats(sqlite_backend):
+    async with audit_app(sqlite_backend) as h:
+        e = Enterprise()
+        await h.publish("enterprise.registered", _published(e))
+        await _file_at(h, e, 1)
+        r = await h.client.get(url(e), headers={**bureau(), "Accept": XLSX})
+        assert r.status_code == 200, r.text
+        book = load_workbook(io.BytesIO(r.content), read_only=True)
+        head = {row[0]: row[1] for row in book["企业 enterprise"].iter_rows(values_only=True)}
+        assert head["行业 industry"] == "机械 (machinery)"
+        assert head["所在镇街 town"] == "环市街道 (440703001)"
+        assert head["所在村居 village"] == "环市第1社区 (440703001001)"
+        assert head["地址 address"] == RECORD["address"]
+        assert head["从业人数 employees"] == 120
+        assert head["重大危险源 major hazard source"] == "是 yes"
+        assert head["危险特征 hazard characteristics"] == "dust_explosion、confined_space"
+        assert head["基础风险等级 base risk level"] == "orange"
+        assert (head["联系人 contact"], head["联系电话 contact phone"]) == ("李明", "13800138000")
+        assert head["统一社会信用代码 USCC"] == e.uscc and head["所在区县 district"].endswith("(440703)")
+
+        r = await h.client.get(url(e), headers={**bureau(), "Accept": "application/pdf"})
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+        drawn = pdf_text(r.content)
+        for shown in ("机械", "环市街道", RECORD["address"], "李明", "13800138000", "联系电话", "从业人数"):
+            assert shown in drawn, shown
+
+
+def test_the_pdf_s_html_carries_every_field_of_the_record():
+    from datetime import UTC, datetime
+
+    from services.audit.service.efile import ENTERPRISE_LABELS, EnterpriseFile
+    from services.audit.service.efile_pdf import html
+
+    e = Enterprise()
+    file = EnterpriseFile(
+        enterprise={**_published(e), "updated_at": datetime(2026, 6, 1, tzinfo=UTC)},
+        as_of=datetime(2026, 6, 1, tzinfo=UTC),
+        credit={"score": 100, "grade": "A", "records": []},
+    )
+    page = html(file)
+    for label in ENTERPRISE_LABELS.values():
+        assert f"<th>{label}</th>" in page
+    for value in ("机械 (machinery)", "环市街道 (440703001)", RECORD["address"], "120", "是 yes", "dust_explosion"):
+        assert value in page
+    assert "李明" in page and "13800138000" in page and e.uscc in page

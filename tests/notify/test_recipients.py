@@ -14,6 +14,8 @@ from tests.notify.helpers import items, seeded, started, wait_for_item
 from tests.notify.world import TODAY, World
 
 EVERYONE = ("B703", "B704", "TOWN", "CITY", "A1a", "A1b", "A2", "E1", "E2", "ADMIN")
+EVERYONE += ("T703", "T703N")  # the town bureaus of 440703 (SPEC §22)
+HUANSHI, CHAOLIAN = "440703001", "440703002"  # 环市街道 and its neighbour 潮连街道, towns of 440703
 AGENCY = ("A1a", "A1b")
 BUREAU = ("B703", "CITY")
 PARTIES = ("E1", *AGENCY)
@@ -132,6 +134,37 @@ def rows(w: World) -> list[tuple[str, dict, tuple[str, ...]]]:
         ),
         ("credit.noticed", listing, ("E2",)),
         ("credit.listed", {**listing, "status": "listed", "version": 2}, ("E2",)),
+        # A town bureau (SPEC §22) is told of its town's events — the event names the enterprise's
+        # town — and its district's bureau still is; the neighbouring town's bureau is not.
+        ("hazard.reported", {**w.hazard(level="major"), "town": HUANSHI}, ("E1", *BUREAU, "T703")),
+        ("hazard.overdue", {**w.hazard("overdue"), "town": HUANSHI}, (*PARTIES, *BUREAU, "T703")),
+        ("complaint.received", {**w.complaint("received"), "town": HUANSHI}, (*BUREAU, "T703")),
+        (
+            "contract.filing_submitted",
+            w.contract_data("filing", id=str(uuid.uuid4()), town=HUANSHI),
+            (*BUREAU, "T703"),
+        ),
+        (
+            "servicelog.disputed",
+            {**log, "id": str(uuid.uuid4()), "version": 2, "dispute_reason": "未到现场", "town": HUANSHI},
+            (*AGENCY, *BUREAU, "T703"),
+        ),
+        (
+            "report.received",
+            {
+                "id": str(uuid.uuid4()),
+                "version": 1,
+                "district_code": "440703",
+                "town": CHAOLIAN,
+                "category": "violation",
+                "enterprise_name": "某化工厂",
+            },
+            (*BUREAU, "T703N"),
+        ),
+        # a town that is not one of the event's district's (another district's, or free text) tells
+        # no town bureau; the district's bureau is told
+        ("hazard.overdue", {**w.hazard("overdue"), "town": "440704001"}, (*PARTIES, *BUREAU)),
+        ("complaint.received", {**w.complaint("received"), "town": "环市街道"}, BUREAU),
     ]
     return table
 

@@ -68,6 +68,9 @@ class World:
             "E1": p("E1", str(uuid.uuid4()), "enterprise", org_uscc=self.UE1, email="e1@example.test", language="en"),
             "E2": p("E2", str(uuid.uuid4()), "enterprise", org_uscc=self.UE2),
             "ADMIN": p("ADMIN", str(uuid.uuid4()), "admin"),
+            # two town bureaus of 蓬江区 440703 (SPEC §22): 环市街道 and its neighbour 潮连街道
+            "T703": p("T703", str(uuid.uuid4()), "bureau", district="440703001"),
+            "T703N": p("T703N", str(uuid.uuid4()), "bureau", district="440703002"),
         }
 
     def __getitem__(self, name: str) -> Person:

@@ -57,6 +57,31 @@ class EnterpriseView(Base, table=True):
     town: str | None = Field(default=None, max_length=12)  # its town's code: a town bureau's scope (SPEC §22)
     risk_level: str = Field(max_length=10)
     updated_at: datetime = Field(sa_type=TS)
+    # The rest of its record as the enterprises service publishes it (一企一档, SPEC §22); null
+    # until an event carrying it arrives (docs/DECISIONS.md D-EFILE-TOWNS).
+    industry: str | None = Field(default=None, max_length=40)
+    village: str | None = Field(default=None, max_length=20)
+    address: str | None = Field(default=None, max_length=300)
+    employees: int | None = None
+    major_hazard_source: bool | None = None
+    hazard_flags: list[str] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
+    base_level: str | None = Field(default=None, max_length=10)
+    contact_name: str | None = Field(default=None, max_length=50)
+    contact_phone: str | None = Field(default=None, max_length=30)
+
+
+# The record's fields beyond the ones audit scopes by, copied from ``enterprise.*`` events as they are.
+ENTERPRISE_RECORD_FIELDS = (
+    "industry",
+    "village",
+    "address",
+    "employees",
+    "major_hazard_source",
+    "hazard_flags",
+    "base_level",
+    "contact_name",
+    "contact_phone",
+)
 
 
 class EnterpriseRiskStep(Base, table=True):

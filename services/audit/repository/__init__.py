@@ -146,3 +146,22 @@ def complaint_town() -> Any:
     from services.audit.models import Complaint
 
     return sa.func.coalesce(contract_town(col(Complaint.contract_id)), enterprise_town(col(Complaint.complainant_uscc)))
+
+
+async def event_town(
+    session: Any, *, enterprise_uscc: str | None, contract_id: Any, complainant_uscc: str | None
+) -> str | None:
+    """The town an event about a record is in, for its payload (notify tells the town's bureau):
+    the enterprise's, else its contract's enterprise's, else the complaining enterprise's — the
+    same order as the town bureaus' scopes; None while the read model does not hold it."""
+    candidates = []
+    if enterprise_uscc:
+        candidates.append(enterprise_town(sa.literal(enterprise_uscc)))
+    if contract_id:
+        candidates.append(contract_town(sa.literal(uuid.UUID(str(contract_id)))))
+    if complainant_uscc:
+        candidates.append(enterprise_town(sa.literal(complainant_uscc)))
+    if not candidates:
+        return None
+    town: str | None = (await session.execute(sa.select(sa.func.coalesce(*candidates, None)))).scalar()
+    return town

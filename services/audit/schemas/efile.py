@@ -17,6 +17,18 @@ class FileEnterprise(Read):
     risk_level: str
     version: int
     updated_at: UTC
+    # the rest of the registration record, as the enterprises service publishes it (null until
+    # an event carrying it reaches audit)
+    town: str | None = None
+    industry: str | None = None
+    village: str | None = None
+    address: str | None = None
+    employees: int | None = None
+    major_hazard_source: bool | None = None
+    hazard_flags: list[str] | None = None
+    base_level: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
 
 
 class FileRiskStep(Read):

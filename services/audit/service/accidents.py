@@ -11,6 +11,7 @@ import uuid
 import anyio
 import structlog
 
+from services.audit import events
 from services.audit.models import Accident, CreditKind
 from services.audit.repository import Listing
 from services.audit.repository.accidents import Accidents, CustodyRecord
@@ -81,7 +82,7 @@ async def record_accident(uow: UnitOfWork, *, body: AccidentCreate) -> Accident:
             created_at=uow.now,
         )
         await Accidents(uow.session).add(accident)
-        await uow.emit(EventType.ACCIDENT_RECORDED, accident_recorded(accident))
+        await uow.emit(EventType.ACCIDENT_RECORDED, await events.located(uow.session, accident_recorded(accident)))
         await uow.audit(
             action="accident.recorded",
             entity_type="accident",

@@ -307,7 +307,7 @@ async def record_result(uow: UnitOfWork, *, task_id: uuid.UUID, body: AuditResul
         task.status, task.completed_by, task.completed_at = step.target, uow.principal.actor, uow.now
         task.version += 1
         if step.emits:
-            await uow.emit(step.emits, events.audit_completed(task))
+            await uow.emit(step.emits, await events.located(uow.session, events.audit_completed(task)))
         for kind, _ in audit_effects(task.total, task.fraud, uow.policy.credit):
             await record_credit(uow, agency_id=task.agency_id, kind=kind, ref=str(task.id))
         await uow.audit(

@@ -143,7 +143,9 @@ async def submit_complaint(uow: UnitOfWork, *, body: ComplaintCreate) -> Complai
             at=uow.now,
             actor=ANONYMOUS_ACTOR if principal.is_anonymous else principal.actor,
         )
-        await uow.emit(EventType.COMPLAINT_RECEIVED, events.complaint_changed(complaint))
+        await uow.emit(
+            EventType.COMPLAINT_RECEIVED, await events.located(uow.session, events.complaint_changed(complaint))
+        )
     log.info("audit.complaint.received", complaint_id=str(complaint.id), anonymous=complaint.anonymous)
     return _seen(uow, complaint, tracking_code=code)
 
@@ -208,7 +210,7 @@ async def forward_complaint(
             complaint.id, status=complaint.status, at=uow.now, actor=uow.principal.actor, note=note
         )
         if step.emits:
-            await uow.emit(step.emits, events.complaint_changed(complaint))
+            await uow.emit(step.emits, await events.located(uow.session, events.complaint_changed(complaint)))
     return _seen(uow, complaint)
 
 
@@ -231,7 +233,7 @@ async def respond_to_complaint(
             note=response,
         )
         if step.emits:
-            await uow.emit(step.emits, events.complaint_changed(complaint))
+            await uow.emit(step.emits, await events.located(uow.session, events.complaint_changed(complaint)))
     return _seen(uow, complaint)
 
 
@@ -269,7 +271,7 @@ async def resolve_complaint(
             note=notes or None,
         )
         if step.emits:
-            await uow.emit(step.emits, events.complaint_changed(complaint))
+            await uow.emit(step.emits, await events.located(uow.session, events.complaint_changed(complaint)))
         if outcome == ComplaintOutcome.UPHELD:
             record = await record_credit(
                 uow, agency_id=complaint.agency_id, kind=CreditKind.COMPLAINT_UPHELD, ref=str(complaint.id)

@@ -155,7 +155,10 @@ async def count_missed_visits(uow: UnitOfWork, *, as_of: date) -> int:
                     continue  # nothing new, or another replica counted it
                 for n in range(counted + 1, now_missed + 1):
                     await uow.emit(
-                        EventType.VISIT_MISSED, events.visit_missed(contract, item=item, missed=n, as_of=as_of)
+                        EventType.VISIT_MISSED,
+                        await events.located(
+                            uow.session, events.visit_missed(contract, item=item, missed=n, as_of=as_of)
+                        ),
                     )
                     await record_credit(
                         uow, agency_id=contract.agency_id, kind=CreditKind.MISSED_VISIT, ref=f"{contract.id}:{item}#{n}"

@@ -38,7 +38,7 @@ async def dispute_service_log(uow: UnitOfWork, *, log_id: uuid.UUID, reason: str
         entry.dispute_reason = reason
         entry.version += 1
         if step.emits:
-            await uow.emit(step.emits, events.service_log_changed(entry))
+            await uow.emit(step.emits, await events.located(uow.session, events.service_log_changed(entry)))
         await uow.audit(
             action=TRAIL_DISPUTED,
             entity_type="service_log",
@@ -68,7 +68,7 @@ async def resolve_dispute(
             )
         entry.version += 1
         if step.emits:
-            await uow.emit(step.emits, events.service_log_changed(entry))
+            await uow.emit(step.emits, await events.located(uow.session, events.service_log_changed(entry)))
         await uow.audit(
             action=TRAIL_RESOLVED,
             entity_type="service_log",

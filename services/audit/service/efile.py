@@ -2,8 +2,9 @@
 
 Audit builds it because it already holds what the file is made of — the read models of the
 enterprise and its contracts (from their events), and its own visits, hazards with their loops,
-complaints, audits, supervision cases and the enterprise credit file; the risk history is kept from
-``enterprise.*`` events (``EnterpriseRiskStep``). No other service is called (docs/DECISIONS.md
+complaints, audits, supervision cases and the enterprise credit file; the enterprise's registration
+record (``enterprise_view``: industry, town, village, address, employees, hazards, contacts…) and its
+risk history (``EnterpriseRiskStep``) are kept from ``enterprise.*`` events (D-EFILE-TOWNS). No other service is called (docs/DECISIONS.md
 D52). Readers: the bureau of the enterprise's district, the city, admin, the enterprise itself.
 
 The accident dossier's pieces are reused with "now" for the time (``dossier._visit``,
@@ -22,11 +23,13 @@ import anyio
 from openpyxl import Workbook
 
 from services.audit.models import EnterpriseView
+from services.audit.models.readmodels import ENTERPRISE_RECORD_FIELDS
 from services.audit.repository.ecredit import EnterpriseCreditFiles
 from services.audit.repository.efile import EnterpriseRecord
 from services.audit.service import dossier
 from services.audit.service.credit import initial_score
 from shared.clock import as_utc
+from shared.reference import INDUSTRY_NAMES, load_jurisdiction
 from shared.uow import UnitOfWork
 
 
@@ -54,6 +57,8 @@ def _enterprise(e: EnterpriseView) -> dict[str, Any]:
         "risk_level": e.risk_level,
         "version": e.version,
         "updated_at": as_utc(e.updated_at),
+        "town": e.town,
+        **{key: getattr(e, key) for key in ENTERPRISE_RECORD_FIELDS},
     }
 
 
@@ -193,11 +198,41 @@ ENTERPRISE_LABELS = {
     "id": "企业ID id",
     "uscc": "统一社会信用代码 USCC",
     "name": "企业名称 name",
+    "industry": "行业 industry",
     "district_code": "所在区县 district",
+    "town": "所在镇街 town",
+    "village": "所在村居 village",
+    "address": "地址 address",
+    "employees": "从业人数 employees",
+    "major_hazard_source": "重大危险源 major hazard source",
+    "hazard_flags": "危险特征 hazard characteristics",
+    "base_level": "基础风险等级 base risk level",
     "risk_level": "风险等级 risk level",
+    "contact_name": "联系人 contact",
+    "contact_phone": "联系电话 contact phone",
     "version": "版本 version",
     "updated_at": "更新时间 updated",
 }
+AREAS = ("district_code", "town", "village")
+
+
+def record_shown(enterprise: dict[str, Any]) -> dict[str, Any]:
+    """The record as the archive shows it: areas and the industry by name with their code, yes/no
+    in words; a field the read model does not hold yet stays empty."""
+    shown = dict(enterprise)
+    names = load_jurisdiction()
+    for key in AREAS:
+        code = enterprise.get(key)
+        if code and names.name_of(str(code)) != code:
+            shown[key] = f"{names.name_of(str(code))} ({code})"
+    industry = enterprise.get("industry")
+    if industry in INDUSTRY_NAMES:
+        shown["industry"] = f"{INDUSTRY_NAMES[industry][0]} ({industry})"
+    if isinstance(enterprise.get("major_hazard_source"), bool):
+        shown["major_hazard_source"] = "是 yes" if enterprise["major_hazard_source"] else "否 no"
+    if isinstance(enterprise.get("hazard_flags"), list):
+        shown["hazard_flags"] = "、".join(str(f) for f in enterprise["hazard_flags"]) or "无 none"
+    return shown
 
 
 def sections(file: EnterpriseFile) -> dict[str, list[dict[str, Any]]]:
@@ -218,8 +253,9 @@ def xlsx(file: EnterpriseFile) -> bytes:
     """One sheet for the enterprise, then one per section (openpyxl write-only)."""
     workbook = Workbook(write_only=True)
     head = workbook.create_sheet(title="企业 enterprise")
+    shown = record_shown(file.enterprise)
     for key, label in ENTERPRISE_LABELS.items():
-        head.append([dossier._cell(head, label), dossier._cell(head, file.enterprise.get(key))])
+        head.append([dossier._cell(head, label), dossier._cell(head, shown.get(key))])
     head.append([dossier._cell(head, "诚信分 credit score"), dossier._cell(head, file.credit.get("score"))])
     head.append([dossier._cell(head, "诚信等级 credit grade"), dossier._cell(head, file.credit.get("grade"))])
     head.append([dossier._cell(head, "截至 as of"), dossier._cell(head, file.as_of)])

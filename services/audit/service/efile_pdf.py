@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.audit.service.efile import ENTERPRISE_LABELS, SHEETS, EnterpriseFile, sections
+from services.audit.service.efile import ENTERPRISE_LABELS, SHEETS, EnterpriseFile, record_shown, sections
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -30,7 +30,8 @@ def _text(value: Any) -> str:
 
 
 def html(file: EnterpriseFile) -> str:
-    head = [(label, _text(file.enterprise.get(key))) for key, label in ENTERPRISE_LABELS.items()]
+    shown = record_shown(file.enterprise)
+    head = [(label, _text(shown.get(key))) for key, label in ENTERPRISE_LABELS.items()]
     head += [
         ("诚信分 credit score", _text(file.credit.get("score"))),
         ("诚信等级 credit grade", _text(file.credit.get("grade"))),

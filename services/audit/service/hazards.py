@@ -64,7 +64,7 @@ async def rectify_hazard(
         hazard.version += 1
         await Hazards(uow.session).add_step(hazard, action=str(RECTIFY), at=uow.now)
         if step.emits:
-            await uow.emit(step.emits, events.hazard_changed(hazard))
+            await uow.emit(step.emits, await events.located(uow.session, events.hazard_changed(hazard)))
     log.info("audit.hazard.rectified", hazard_id=str(hazard_id))
     return hazard
 
@@ -93,7 +93,7 @@ async def verify_hazard(uow: UnitOfWork, *, hazard_id: uuid.UUID, note: str | No
         hazard.version += 1
         await Hazards(uow.session).add_step(hazard, action=str(VERIFY), at=uow.now)
         if step.emits:
-            await uow.emit(step.emits, events.hazard_changed(hazard))
+            await uow.emit(step.emits, await events.located(uow.session, events.hazard_changed(hazard)))
         if hazard.verified_late and not by_bureau and rectified_in_time(hazard):
             await record_credit(
                 uow, agency_id=hazard.agency_id, kind=CreditKind.HAZARD_VERIFIED_LATE, ref=str(hazard.id)
@@ -136,7 +136,7 @@ async def reject_rectification(uow: UnitOfWork, *, hazard_id: uuid.UUID, reason:
         hazard.version += 1
         await Hazards(uow.session).add_step(hazard, action=str(REJECT_RECTIFICATION), at=uow.now)
         if step.emits:
-            await uow.emit(step.emits, events.hazard_changed(hazard))
+            await uow.emit(step.emits, await events.located(uow.session, events.hazard_changed(hazard)))
     log.info("audit.hazard.rectification_rejected", hazard_id=str(hazard_id))
     return hazard
 
@@ -196,7 +196,7 @@ async def mark_overdue_hazards(uow: UnitOfWork, *, as_of: date) -> int:
             hazard.version += 1
             await Hazards(uow.session).add_step(hazard, action=str(MARK_OVERDUE), at=uow.now)
             if step.emits:
-                await uow.emit(step.emits, events.hazard_changed(hazard))
+                await uow.emit(step.emits, await events.located(uow.session, events.hazard_changed(hazard)))
             await ecredit.record_hazard_overdue(uow, hazard)  # the enterprise's file (SPEC §19)
             marked += 1
     return marked

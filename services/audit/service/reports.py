@@ -97,7 +97,7 @@ async def submit_report(uow: UnitOfWork, *, body: ReportCreate) -> ReportSeen:
             at=uow.now,
             actor=ANONYMOUS_ACTOR if principal.is_anonymous else principal.actor,
         )
-        await uow.emit(EventType.REPORT_RECEIVED, events.report_changed(report))
+        await uow.emit(EventType.REPORT_RECEIVED, await events.located(uow.session, events.report_changed(report)))
     log.info("audit.report.received", report_id=str(report.id), anonymous=report.anonymous)
     return ReportSeen(report, tracking_code=code)
 
@@ -173,7 +173,7 @@ async def _step(
             note=notes or None,
         )
         if step.emits:
-            await uow.emit(step.emits, events.report_changed(report))
+            await uow.emit(step.emits, await events.located(uow.session, events.report_changed(report)))
     log.info("audit.report.step", report_id=str(report_id), status=str(report.status))
     return ReportSeen(report)
 

@@ -174,10 +174,14 @@ async def record_service_log(uow: UnitOfWork, *, body: ServiceLogCreate) -> Serv
             ]
             await logs.add(entry)
             await name_on_visit(uow, body, entry)  # its attachments and photos: the caller's own (§16)
-            await uow.emit(EventType.SERVICELOG_RECORDED, events.service_log_changed(entry))
+            await uow.emit(
+                EventType.SERVICELOG_RECORDED, await events.located(uow.session, events.service_log_changed(entry))
+            )
             for hazard in entry.hazards:  # every hazard at once (SPEC: a major one must be)
                 await Hazards(uow.session).add_step(hazard, action=HAZARD_FOUND, at=uow.now)
-                await uow.emit(EventType.HAZARD_REPORTED, events.hazard_changed(hazard))
+                await uow.emit(
+                    EventType.HAZARD_REPORTED, await events.located(uow.session, events.hazard_changed(hazard))
+                )
                 await open_case(uow, hazard=hazard)  # a major one opens its supervision case (SPEC §17)
     except IntegrityError as exc:  # a concurrent twin won the natural-key race
         async with uow.read() as session:
@@ -220,7 +224,7 @@ async def confirm_service_log(uow: UnitOfWork, *, log_id: uuid.UUID, if_match: P
         entry.status, entry.confirmed_by, entry.confirmed_at = step.target, uow.principal.actor, uow.now
         entry.version += 1
         if step.emits:
-            await uow.emit(step.emits, events.service_log_changed(entry))
+            await uow.emit(step.emits, await events.located(uow.session, events.service_log_changed(entry)))
     return entry
 
 

@@ -60,7 +60,9 @@ async def open_case(uow: UnitOfWork, *, hazard: Hazard) -> SupervisionCase | Non
             ack_due_at=opened + timedelta(hours=uow.policy.major_hazard_ack_hours),
         )
         await SupervisionCases(uow.session).add(case)
-        await uow.emit(EventType.SUPERVISION_OPENED, events.supervision_changed(case))
+        await uow.emit(
+            EventType.SUPERVISION_OPENED, await events.located(uow.session, events.supervision_changed(case))
+        )
     log.info("audit.supervision.opened", case_id=str(case.id), hazard_id=str(hazard.id))
     return case
 
@@ -74,7 +76,7 @@ async def acknowledge_case(uow: UnitOfWork, *, case_id: uuid.UUID, if_match: Pre
         case.status, case.acknowledged_by, case.acknowledged_at = step.target, uow.principal.actor, uow.now
         case.version += 1
         if step.emits:
-            await uow.emit(step.emits, events.supervision_changed(case))
+            await uow.emit(step.emits, await events.located(uow.session, events.supervision_changed(case)))
     log.info("audit.supervision.acknowledged", case_id=str(case_id), escalated=case.escalated_at is not None)
     return case
 
@@ -103,7 +105,7 @@ async def list_case(
         case.deadline, case.measures, case.responsible = deadline, measures, responsible
         case.version += 1
         if step.emits:
-            await uow.emit(step.emits, events.supervision_changed(case))
+            await uow.emit(step.emits, await events.located(uow.session, events.supervision_changed(case)))
     log.info("audit.supervision.listed", case_id=str(case_id))
     return case
 
@@ -129,7 +131,7 @@ async def close_case(uow: UnitOfWork, *, case_id: uuid.UUID, notes: str, if_matc
         )
         case.version += 1
         if step.emits:
-            await uow.emit(step.emits, events.supervision_changed(case))
+            await uow.emit(step.emits, await events.located(uow.session, events.supervision_changed(case)))
     log.info("audit.supervision.closed", case_id=str(case_id))
     return case
 
@@ -204,7 +206,7 @@ async def escalate_unacknowledged(uow: UnitOfWork, *, as_of: datetime) -> int:
             case.escalated_at = as_of
             case.version += 1
             if step.emits:
-                await uow.emit(step.emits, events.supervision_changed(case))
+                await uow.emit(step.emits, await events.located(uow.session, events.supervision_changed(case)))
             escalated += 1
     if escalated:
         log.info("audit.supervision.escalated", cases=escalated)

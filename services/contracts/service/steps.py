@@ -103,11 +103,10 @@ async def emit(
 ) -> None:
     """Write ``event_type`` (a step's ``emits``; None: the step emits nothing) to the outbox."""
     if event_type is not None:
-        await uow.emit(
-            event_type,
-            events.contract_changed(contract, reason=reason, previous_status=previous_status),
-            subject=str(contract.id),
-        )
+        payload = events.contract_changed(contract, reason=reason, previous_status=previous_status)
+        # its enterprise's town: notify tells the town's bureau (SPEC §22)
+        payload.town = await Enterprises(uow.session).town_of(contract.enterprise_uscc)
+        await uow.emit(event_type, payload, subject=str(contract.id))
 
 
 async def audit(uow: UnitOfWork, contract: Contract, *, action: str, **payload: Any) -> None:

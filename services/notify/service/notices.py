@@ -22,6 +22,7 @@ from services.notify.repository import InboxItems, ReadModels, Reminders
 from services.notify.rules import AHEAD_DAYS, BACKLOG_DAYS, RULES, Audience, Party, ReminderKind, Rule
 from shared.events.catalog import EventType
 from shared.events.envelope import CloudEvent
+from shared.reference import load_jurisdiction
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("notify.notices")
@@ -77,6 +78,18 @@ async def _district(lookup: _Lookup) -> str | None:
     return contract.district_code if contract is not None else None
 
 
+def _town(data: dict[str, Any], district: str | None) -> str | None:
+    """The event's town (its enterprise's, SPEC §22) when it is a town of the event's district in
+    the jurisdiction data: a public report's free-text town, or a town of another district, tells
+    no town bureau (its district's bureau is told in any case)."""
+    town = data.get("town")
+    if not town or not district or load_jurisdiction().district_of(str(town)) != district:
+        return None
+    if not load_jurisdiction().is_town(str(town)):
+        return None
+    return str(town)
+
+
 async def audience_of(uow: UnitOfWork, event_type: str, data: dict[str, Any], rule: Rule) -> Audience:
     """The organisations and bureau areas the rule's parties are, for this event."""
     lookup = _Lookup(ReadModels(uow.session), data)
@@ -103,8 +116,9 @@ async def audience_of(uow: UnitOfWork, event_type: str, data: dict[str, Any], ru
                 areas.add(district)
             else:
                 city = True  # nobody else governs it: the city does
-            if data.get("town"):
-                areas.add(str(data["town"]))
+            town = _town(data, district)
+            if town:
+                areas.add(town)
     return Audience(orgs=frozenset(o for o in orgs if o), areas=frozenset(areas), city=city)
 
 
