@@ -235,17 +235,26 @@ def rowcount(result: Any) -> int:
     return count
 
 
+async def execute_core(session: AsyncSession, statement: Any, parameters: Any = None) -> Any:
+    """A Core statement on the session's connection, in its transaction, without the ORM's
+    autoflush: an outbox row or an audit-trail link written between two changes of an entity no
+    longer sends the entity's UPDATE early, so its changes reach the database in one statement at
+    the next query or at commit. For statements that do not read the ORM's own tables."""
+    connection = await session.connection()
+    return await connection.execute(statement, parameters)
+
+
 async def next_in_sequence(session: AsyncSession, table: sa.Table, *, key: str, key_value: Any, counter: str) -> int:
-    """The next number of a counter row (created at 0 when missing), taken in the caller's
-    transaction: the row stays locked until commit, so concurrent callers get distinct numbers."""
-    await insert_ignore(session, table, {key: key_value, counter: 0})
+    """The next number of a counter row (created at 1 when missing), taken in the caller's
+    transaction in one statement (an upsert that returns the number): the row stays locked until
+    commit, so concurrent callers get distinct numbers."""
     stmt = (
-        sa.update(table)
-        .where(table.c[key] == key_value)
-        .values({counter: table.c[counter] + 1})
+        dialect_insert(session)(table)
+        .values({key: key_value, counter: 1})
+        .on_conflict_do_update(index_elements=[table.c[key]], set_={counter: table.c[counter] + 1})
         .returning(table.c[counter])
     )
-    number: int = (await session.execute(stmt)).scalar_one()
+    number: int = (await execute_core(session, stmt)).scalar_one()
     return number
 
 
@@ -254,7 +263,7 @@ async def serialise(session: AsyncSession, name: str) -> None:
     two transactions checking then writing the same thing run one after the other. PostgreSQL: an
     advisory lock; SQLite: nothing to do, its one writer (BEGIN IMMEDIATE) already serialises."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})
+        await execute_core(session, sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})
 
 
 def database_unavailable(exc: BaseException) -> bool:

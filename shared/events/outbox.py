@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import tracing
 from shared.backoff import until_done
 from shared.clock import Clock, as_utc, utcnow
-from shared.db import Database
+from shared.db import Database, execute_core
 from shared.events.bus import Bus
 from shared.events.catalog import source_of, validate_event_data
 from shared.events.envelope import CloudEvent
@@ -84,7 +84,8 @@ class Outbox:
             requestid=request_id,
             traceparent=tracing.current_traceparent(),
         )
-        await session.execute(
+        await execute_core(
+            session,
             sa.insert(self.table).values(
                 id=uuid.UUID(event.id),
                 type=event.type,
@@ -94,7 +95,7 @@ class Outbox:
                 traceparent=event.traceparent,
                 created_at=event.time,
                 claimed_until=utcnow() + FAST_LEASE if fast else None,
-            )
+            ),
         )
         return event
 

@@ -15,7 +15,9 @@ from devtools.testing.wait import eventually
 from tests.contracts.factories import TODAY, world
 
 # The statements of each write through the HTTP API (BEGIN / COMMIT are not statements here).
-BOUNDS = {"create": 12, "sign_agency": 10, "sign_enterprise": 12, "file": 12, "review": 16}
+# Before issue #20 (SQLite): create 17, sign 12 and 18, file 15, review 23 — 85 for the flow.
+BOUNDS = {"create": 7, "sign_agency": 6, "sign_enterprise": 11, "file": 10, "review": 14}
+AUDITED = ("file", "review")  # PostgreSQL: + the audit trail's advisory lock (shared.db.serialise)
 
 
 @contextmanager
@@ -36,7 +38,7 @@ def counting(app) -> Iterator[list[str]]:
 
 
 async def test_each_write_of_a_custody_flow_runs_a_bounded_number_of_statements(backend):
-    settings = backend.settings()
+    settings = backend.settings(relay_poll_seconds=60)  # the relay's periodic pass is not the write's
     async with world(settings) as w:
         relay = w.app.state.runtime.relay
         counts: dict[str, list[str]] = {}
@@ -69,7 +71,7 @@ async def test_each_write_of_a_custody_flow_runs_a_bounded_number_of_statements(
 
         report = {name: len(s) for name, s in counts.items()}
         print("statements per write:", report)
+        postgres = w.app.state.runtime.db.engine.dialect.name == "postgresql"
         for name, statements in counts.items():
-            print(name, *statements, sep="\n  ")
-        for name, statements in counts.items():
-            assert len(statements) <= BOUNDS[name], (name, len(statements), statements)
+            bound = BOUNDS[name] + (1 if postgres and name in AUDITED else 0)
+            assert len(statements) <= bound, (name, len(statements), statements)
