@@ -98,6 +98,21 @@ def _sqlite_begin(statement: str) -> Callable[[object], None]:
     return do_begin
 
 
+def _one_round_trip_ping(dbapi_connection: Any) -> bool:
+    """The pool's check of a connection before handing it out, in one round trip (an empty
+    statement). The asyncpg adapter's own ping wraps it in a transaction for pgbouncer's
+    transaction mode (BEGIN, the statement, ROLLBACK: three round trips on every checkout); we
+    talk to PostgreSQL directly. A failure is translated as the adapter's own ping translates it,
+    so the pool still sees a dead connection as a disconnect and reconnects."""
+    from sqlalchemy.util.concurrency import await_
+
+    try:
+        await_(dbapi_connection._connection.fetchrow(";"))
+    except Exception as error:
+        dbapi_connection._handle_exception(error)
+    return True
+
+
 class Database:
     def __init__(
         self, url: str, *, service: str, echo: bool = False, pool_size: int = 5, max_overflow: int = 5
@@ -113,6 +128,8 @@ class Database:
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
             )
+            if self.engine.dialect.driver == "asyncpg":
+                self.engine.sync_engine.dialect.do_ping = _one_round_trip_ping  # type: ignore[method-assign]
             self.read_engine = self.engine
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
