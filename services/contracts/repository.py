@@ -278,7 +278,9 @@ class Contracts(Repository[Contract]):
         return (await self.session.execute(stmt)).one()
 
     async def engineer_load(self, *, agency_id: uuid.UUID, engineer_name: str, exclude: uuid.UUID | None) -> int:
-        row = await self.tally(n=self.engineer_load_of(agency_id=agency_id, engineer_name=engineer_name, exclude=exclude))
+        row = await self.tally(
+            n=self.engineer_load_of(agency_id=agency_id, engineer_name=engineer_name, exclude=exclude)
+        )
         return int(row.n)
 
     async def overlapping(self, *, enterprise_uscc: str, start: date, end: date, exclude: uuid.UUID | None) -> int:
