@@ -73,6 +73,21 @@ class Outbox:
         """One event row. ``fast``: the row is written already claimed for ``FAST_LEASE``, because the
         caller hands the event to the relay right after commit (the claiming pass takes it only if
         that publish fails or the process dies)."""
+        event, row = self.prepare(event_type, data, subject=subject, request_id=request_id, fast=fast)
+        await self.insert(session, [row])
+        return event
+
+    def prepare(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        subject: str | None = None,
+        request_id: str | None = None,
+        fast: bool = False,
+    ) -> tuple[CloudEvent, dict[str, Any]]:
+        """The event (its data checked against the catalog now) and its outbox row, not yet
+        written: a unit of work writes all of its rows in one statement before it commits."""
         payload = validate_event_data(event_type, data)
         event = CloudEvent(
             id=str(new_id()),
@@ -84,20 +99,24 @@ class Outbox:
             requestid=request_id,
             traceparent=tracing.current_traceparent(),
         )
-        await execute_core(
-            session,
-            sa.insert(self.table).values(
-                id=uuid.UUID(event.id),
-                type=event.type,
-                subject=event.subject,
-                data=event.data,
-                request_id=event.requestid,
-                traceparent=event.traceparent,
-                created_at=event.time,
-                claimed_until=utcnow() + FAST_LEASE if fast else None,
-            ),
-        )
-        return event
+        row = {
+            "id": uuid.UUID(event.id),
+            "type": event.type,
+            "subject": event.subject,
+            "data": event.data,
+            "request_id": event.requestid,
+            "traceparent": event.traceparent,
+            "created_at": event.time,
+            "claimed_until": utcnow() + FAST_LEASE if fast else None,
+        }
+        return event, row
+
+    async def insert(self, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows from ``prepare``, in one statement, in the caller's transaction."""
+        if len(rows) == 1:
+            await execute_core(session, sa.insert(self.table).values(**rows[0]))
+        elif rows:
+            await execute_core(session, sa.insert(self.table), list(rows))
 
     async def write_many(
         self, session: AsyncSession, events: Sequence[tuple[str, dict[str, Any]]], *, request_id: str | None = None
