@@ -81,7 +81,7 @@ async def sign_contract(
             counts["engineer_load"] = contracts.engineer_load_of(
                 agency_id=contract.agency_id, engineer_name=contract.engineer_name, exclude=contract.id
             )
-        tally = await contracts.tally(**counts) if counts else None
+        tally: Any = await contracts.tally(**counts) if counts else None
         if party == Party.ENTERPRISE:
             raise_violations([v] if (v := term_free_for(int(tally.overlapping))) else [])
         if step.changes_state:
