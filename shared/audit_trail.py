@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.canonical import sha256_hex
 from shared.clock import as_utc
-from shared.db import serialise
+from shared.db import execute_core, serialise
 from shared.events.catalog import TrailAdvanced
 from shared.events.envelope import CloudEvent
 from shared.readmodel import upsert_if_newer
@@ -108,14 +108,16 @@ async def append(
 ) -> Head:
     """Append one row in the caller's transaction; the new head."""
     await serialise(session, table.name)  # two appenders never link to the same predecessor
-    last = (await session.execute(sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1))).first()
+    newest = sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)
+    last = (await execute_core(session, newest)).first()
     prev_hash = last.hash if last is not None else GENESIS
     seq = (last.seq if last is not None else 0) + 1
     at = as_utc(at).replace(microsecond=(at.microsecond // 1000) * 1000)  # what every backend stores
     digest = _link(
         prev_hash, at=at, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id, payload=payload
     )
-    await session.execute(
+    await execute_core(
+        session,
         sa.insert(table).values(
             seq=seq,
             at=at,
@@ -126,7 +128,7 @@ async def append(
             payload=payload,
             prev_hash=prev_hash,
             hash=digest,
-        )
+        ),
     )
     return Head(seq=seq, hash=digest, at=at)
 

@@ -98,6 +98,21 @@ def _sqlite_begin(statement: str) -> Callable[[object], None]:
     return do_begin
 
 
+def _one_round_trip_ping(dbapi_connection: Any) -> bool:
+    """The pool's check of a connection before handing it out, in one round trip (an empty
+    statement). The asyncpg adapter's own ping wraps it in a transaction for pgbouncer's
+    transaction mode (BEGIN, the statement, ROLLBACK: three round trips on every checkout); we
+    talk to PostgreSQL directly. A failure is translated as the adapter's own ping translates it,
+    so the pool still sees a dead connection as a disconnect and reconnects."""
+    from sqlalchemy.util.concurrency import await_
+
+    try:
+        await_(dbapi_connection._connection.fetchrow(";"))
+    except Exception as error:
+        dbapi_connection._handle_exception(error)
+    return True
+
+
 class Database:
     def __init__(
         self, url: str, *, service: str, echo: bool = False, pool_size: int = 5, max_overflow: int = 5
@@ -113,6 +128,8 @@ class Database:
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
             )
+            if self.engine.dialect.driver == "asyncpg":
+                self.engine.sync_engine.dialect.do_ping = _one_round_trip_ping  # type: ignore[method-assign]
             self.read_engine = self.engine
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
@@ -235,17 +252,26 @@ def rowcount(result: Any) -> int:
     return count
 
 
+async def execute_core(session: AsyncSession, statement: Any, parameters: Any = None) -> Any:
+    """A Core statement on the session's connection, in its transaction, without the ORM's
+    autoflush: an outbox row or an audit-trail link written between two changes of an entity no
+    longer sends the entity's UPDATE early, so its changes reach the database in one statement at
+    the next query or at commit. For statements that do not read the ORM's own tables."""
+    connection = await session.connection()
+    return await connection.execute(statement, parameters)
+
+
 async def next_in_sequence(session: AsyncSession, table: sa.Table, *, key: str, key_value: Any, counter: str) -> int:
-    """The next number of a counter row (created at 0 when missing), taken in the caller's
-    transaction: the row stays locked until commit, so concurrent callers get distinct numbers."""
-    await insert_ignore(session, table, {key: key_value, counter: 0})
+    """The next number of a counter row (created at 1 when missing), taken in the caller's
+    transaction in one statement (an upsert that returns the number): the row stays locked until
+    commit, so concurrent callers get distinct numbers."""
     stmt = (
-        sa.update(table)
-        .where(table.c[key] == key_value)
-        .values({counter: table.c[counter] + 1})
+        dialect_insert(session)(table)
+        .values({key: key_value, counter: 1})
+        .on_conflict_do_update(index_elements=[table.c[key]], set_={counter: table.c[counter] + 1})
         .returning(table.c[counter])
     )
-    number: int = (await session.execute(stmt)).scalar_one()
+    number: int = (await execute_core(session, stmt)).scalar_one()
     return number
 
 
@@ -254,7 +280,7 @@ async def serialise(session: AsyncSession, name: str) -> None:
     two transactions checking then writing the same thing run one after the other. PostgreSQL: an
     advisory lock; SQLite: nothing to do, its one writer (BEGIN IMMEDIATE) already serialises."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})
+        await execute_core(session, sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})
 
 
 def database_unavailable(exc: BaseException) -> bool:

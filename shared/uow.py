@@ -10,7 +10,8 @@ inbox and a sweep from the sweeper — the same object, so an event emitted whil
 takes the same outbox and relay fast path. Nothing is hidden in session listeners or context
 variables: what happens at commit is what this class does in ``__aexit__`` —
 
-1. the ``before_commit`` hooks given at construction run inside the transaction (the
+1. the outbox rows of the events it emitted are inserted (one statement), then the
+   ``before_commit`` hooks given at construction run inside the transaction (the
    Idempotency-Key marker: "this request's effects committed", atomically with the effects);
 2. the transaction commits;
 3. the events it wrote are handed to this process's outbox relay, which publishes them at once
@@ -60,6 +61,7 @@ class UnitOfWork:
         self._writing = False
         self._depth = 0
         self._events: list[CloudEvent] = []
+        self._rows: list[dict[str, Any]] = []
         self._bulk = 0
         self._transaction: Any = None
 
@@ -85,19 +87,17 @@ class UnitOfWork:
     async def emit(
         self, event_type: EventType, data: BaseModel | dict[str, Any], *, subject: str | None = None
     ) -> CloudEvent:
-        """Write the event to the outbox in this transaction; it is published after commit."""
+        """Write the event to the outbox in this transaction; it is published after commit. Its data
+        is checked now; the rows of all of a transaction's events are inserted in one statement
+        just before it commits."""
         if not self._writing:
             raise RuntimeError("events are emitted inside a write transaction (`async with uow:`)")
         payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-        event = await self.runtime.outbox.write(
-            self.session,
-            event_type,
-            payload,
-            subject=subject,
-            request_id=self.request_id,
-            fast=self.runtime.relay.accepting,
+        event, row = self.runtime.outbox.prepare(
+            event_type, payload, subject=subject, request_id=self.request_id, fast=self.runtime.relay.accepting
         )
         self._events.append(event)
+        self._rows.append(row)
         return event
 
     async def emit_many(self, events: Sequence[tuple[EventType, dict[str, Any]]]) -> int:
@@ -140,7 +140,7 @@ class UnitOfWork:
         self._session = await self._transaction.__aenter__()
         self._writing = True
         self._depth = 1
-        self._events, self._bulk = [], 0
+        self._events, self._rows, self._bulk = [], [], 0
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -149,10 +149,12 @@ class UnitOfWork:
             return
         transaction = self._transaction
         events, self._events = self._events, []
+        rows, self._rows = self._rows, []
         bulk, self._bulk = self._bulk, 0
         try:
             if exc is None:
                 try:
+                    await self.runtime.outbox.insert(self.session, rows)
                     for hook in self._before_commit:
                         await hook(self.session)
                 except BaseException as hook_error:

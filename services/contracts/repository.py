@@ -65,6 +65,13 @@ M = TypeVar("M")
 CONTRACTS = sa.inspect(Contract).local_table  # its columns, typed as SQL expressions
 SIGNATURES = sa.inspect(Signature).local_table
 LISTINGS = sa.inspect(CreditListed).local_table
+ENGAGEMENTS = sa.inspect(EngagementFacts).local_table
+CREDITS = sa.inspect(EnterpriseCredit).local_table
+AGENCY_FACTS = sa.inspect(AgencyFacts).local_table
+DETAILS = (
+    selectinload(Contract.signature_records),  # type: ignore[arg-type]
+    selectinload(Contract.history),  # type: ignore[arg-type]
+)
 
 
 def enterprise_town() -> sa.ScalarSelect[Any]:
@@ -111,15 +118,17 @@ class Contracts(Repository[Contract]):
 
     # --- loading --------------------------------------------------------------------------
     async def get_full(self, contract_id: uuid.UUID, principal: Principal, *, write: bool = False) -> Contract:
-        """``get`` (404 / 403 / the row, locked with ``write``) with its signatures and history."""
-        contract = await self.get(contract_id, principal, write=write)
-        await self.load_details(contract)
-        return contract
+        """``get`` (404 / 403 / the row, locked with ``write``) with its signatures and history,
+        loaded with it (two ``IN`` selects). A write then keeps both in step in memory (a new
+        signature appended, history rows through ``steps.take``), so its response is built from
+        what the transaction holds, never re-selected."""
+        return await self.get(contract_id, principal, write=write, options=DETAILS)
 
-    async def load_details(self, contract: Contract) -> Contract:
-        """(Re)load the signatures and the history, after this transaction's own writes."""
-        await self.session.flush()
-        await self.session.refresh(contract, ["signature_records", "history"])
+    @staticmethod
+    def new_details(contract: Contract) -> Contract:
+        """A new contract's (empty) signatures and history, held from the start."""
+        contract.signature_records = []
+        contract.history = []
         return contract
 
     async def page(
@@ -220,16 +229,25 @@ class Contracts(Repository[Contract]):
         return found[0] if found else None
 
     # --- the counts the creation rules need --------------------------------------------------
-    async def engineer_load(self, *, agency_id: uuid.UUID, engineer_name: str, exclude: uuid.UUID | None) -> int:
+    @staticmethod
+    def _counted(*where: sa.ColumnElement[bool], exclude: uuid.UUID | None) -> sa.ScalarSelect[Any]:
+        stmt = sa.select(sa.func.count()).select_from(CONTRACTS).where(*where)
+        if exclude is not None:
+            stmt = stmt.where(CONTRACTS.c.id != exclude)
+        return stmt.scalar_subquery()
+
+    @classmethod
+    def engineer_load_of(cls, *, agency_id: uuid.UUID, engineer_name: str, exclude: uuid.UUID | None) -> Any:
         """The engineer's other contracts with this agency that bind their time."""
-        return await self._count(
+        return cls._counted(
             CONTRACTS.c.agency_id == agency_id,
             CONTRACTS.c.engineer_name == engineer_name,
             CONTRACTS.c.status.in_(sorted(BINDING)),
             exclude=exclude,
         )
 
-    async def overlapping(self, *, enterprise_uscc: str, start: date, end: date, exclude: uuid.UUID | None) -> int:
+    @classmethod
+    def overlapping_of(cls, *, enterprise_uscc: str, start: date, end: date, exclude: uuid.UUID | None) -> Any:
         """The enterprise's other contracts claiming a term that overlaps ``start`` … ``end``: the
         live ones past draft, and the drafts the enterprise has signed (SPEC §9 v2: an agency's
         draft alone claims nothing, so that no agency can block an enterprise with one)."""
@@ -242,7 +260,7 @@ class Contracts(Repository[Contract]):
             )
             .exists()
         )
-        return await self._count(
+        return cls._counted(
             CONTRACTS.c.enterprise_uscc == enterprise_uscc,
             sa.or_(
                 CONTRACTS.c.status.in_(sorted(CLAIMING)),
@@ -253,11 +271,49 @@ class Contracts(Repository[Contract]):
             exclude=exclude,
         )
 
-    async def _count(self, *where: sa.ColumnElement[bool], exclude: uuid.UUID | None) -> int:
-        stmt = sa.select(sa.func.count()).select_from(Contract).where(*where)
-        if exclude is not None:
-            stmt = stmt.where(CONTRACTS.c.id != exclude)
-        return int((await self.session.execute(stmt)).scalar_one())
+    async def tally(self, **named: Any) -> Any:
+        """Several counts and facts (scalar subqueries) in one statement: one round trip for all
+        of a write's rule checks. The row, by name."""
+        stmt = sa.select(*(expr.label(name) for name, expr in named.items()))
+        return (await self.session.execute(stmt)).one()
+
+    async def engineer_load(self, *, agency_id: uuid.UUID, engineer_name: str, exclude: uuid.UUID | None) -> int:
+        row = await self.tally(
+            n=self.engineer_load_of(agency_id=agency_id, engineer_name=engineer_name, exclude=exclude)
+        )
+        return int(row.n)
+
+    async def overlapping(self, *, enterprise_uscc: str, start: date, end: date, exclude: uuid.UUID | None) -> int:
+        row = await self.tally(
+            n=self.overlapping_of(enterprise_uscc=enterprise_uscc, start=start, end=end, exclude=exclude)
+        )
+        return int(row.n)
+
+    async def rule_facts(
+        self,
+        *,
+        agency_id: uuid.UUID,
+        agency_uscc: str,
+        enterprise_uscc: str,
+        engineer_name: str,
+        start: date,
+        end: date,
+        exclude: uuid.UUID | None,
+    ) -> Any:
+        """Every count and fact the creation rules need, in one statement: ``engineer_load``,
+        ``overlapping``, ``last_evaluation`` (the end of the agency's latest safety evaluation
+        of the enterprise), ``credit_listed`` (the agency on the dishonesty list now),
+        ``credit_grade`` (the enterprise's grade; None before its first credit event)."""
+        e = ENGAGEMENTS.c
+        return await self.tally(
+            engineer_load=self.engineer_load_of(agency_id=agency_id, engineer_name=engineer_name, exclude=exclude),
+            overlapping=self.overlapping_of(enterprise_uscc=enterprise_uscc, start=start, end=end, exclude=exclude),
+            last_evaluation=sa.select(sa.func.max(e.ends_on))
+            .where(e.agency_id == agency_id, e.enterprise_uscc == enterprise_uscc, e.kind == SAFETY_EVALUATION)
+            .scalar_subquery(),
+            credit_listed=sa.exists().where(LISTINGS.c.uscc == agency_uscc, LISTINGS.c.listed.is_(True)),
+            credit_grade=sa.select(CREDITS.c.grade).where(CREDITS.c.uscc == enterprise_uscc).scalar_subquery(),
+        )
 
 
 class ReadModel(Repository[M]):
@@ -278,6 +334,16 @@ class ReadModel(Repository[M]):
 class Agencies(ReadModel[AgencyFacts]):
     model, label, key = AgencyFacts, text("中介机构", "agency"), "id"
 
+    async def of_contract(self, contract_id: uuid.UUID, *, lock: bool) -> AgencyFacts | None:
+        """The agency of a contract, found (and locked) in one statement: the contract's own
+        row is read inside it, so no read of the contract has to come first."""
+        of = sa.select(CONTRACTS.c.agency_id).where(CONTRACTS.c.id == contract_id).scalar_subquery()
+        stmt = sa.select(AgencyFacts).where(AGENCY_FACTS.c.id == of)
+        found: AgencyFacts | None = (
+            await self.session.execute(stmt.with_for_update() if lock else stmt)
+        ).scalar_one_or_none()
+        return found
+
 
 class Enterprises(ReadModel[EnterpriseFacts]):
     model, label, key = EnterpriseFacts, text("企业", "enterprise"), "uscc"
@@ -287,6 +353,16 @@ class Enterprises(ReadModel[EnterpriseFacts]):
         stmt = sa.select(col(EnterpriseFacts.town)).where(col(EnterpriseFacts.uscc) == uscc)
         town: str | None = (await self.session.execute(stmt)).scalar()
         return town
+
+    async def of_contract(self, contract_id: uuid.UUID, *, lock: bool) -> EnterpriseFacts | None:
+        """The enterprise of a contract, found (and locked) in one statement."""
+        facts = sa.inspect(EnterpriseFacts).local_table
+        of = sa.select(CONTRACTS.c.enterprise_uscc).where(CONTRACTS.c.id == contract_id).scalar_subquery()
+        stmt = sa.select(EnterpriseFacts).where(facts.c.uscc == of)
+        found: EnterpriseFacts | None = (
+            await self.session.execute(stmt.with_for_update() if lock else stmt)
+        ).scalar_one_or_none()
+        return found
 
 
 class Engagements(ReadModel[EngagementFacts]):

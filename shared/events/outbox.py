@@ -8,6 +8,12 @@ then marks them published. A relay that dies between publishing and marking leav
 re-claimed when the lease runs out; the republished copies are dropped by JetStream's duplicate
 window and, past it, by the consumers' inboxes.
 
+When the relay queries: a commit that wrote events wakes it with those events (below), and it
+publishes and marks them without reading the outbox; a commit that wrote none does not wake it.
+The claiming pass (a read first, then the claiming write) runs only at start, after a bulk write
+(``wake``), a failure, a full batch, and otherwise once per ``poll_seconds`` (leases that ran
+out: a publish lost with its process, another replica's rows).
+
 Fast path: while this process's relay runs, ``UnitOfWork.emit`` writes the row already claimed for
 ``FAST_LEASE`` and the unit of work hands the event itself to the relay once the transaction
 commits (``OutboxRelay.enqueue``), so the relay
@@ -34,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import tracing
 from shared.backoff import until_done
 from shared.clock import Clock, as_utc, utcnow
-from shared.db import Database
+from shared.db import Database, execute_core
 from shared.events.bus import Bus
 from shared.events.catalog import source_of, validate_event_data
 from shared.events.envelope import CloudEvent
@@ -67,6 +73,21 @@ class Outbox:
         """One event row. ``fast``: the row is written already claimed for ``FAST_LEASE``, because the
         caller hands the event to the relay right after commit (the claiming pass takes it only if
         that publish fails or the process dies)."""
+        event, row = self.prepare(event_type, data, subject=subject, request_id=request_id, fast=fast)
+        await self.insert(session, [row])
+        return event
+
+    def prepare(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        subject: str | None = None,
+        request_id: str | None = None,
+        fast: bool = False,
+    ) -> tuple[CloudEvent, dict[str, Any]]:
+        """The event (its data checked against the catalog now) and its outbox row, not yet
+        written: a unit of work writes all of its rows in one statement before it commits."""
         payload = validate_event_data(event_type, data)
         event = CloudEvent(
             id=str(new_id()),
@@ -78,19 +99,24 @@ class Outbox:
             requestid=request_id,
             traceparent=tracing.current_traceparent(),
         )
-        await session.execute(
-            sa.insert(self.table).values(
-                id=uuid.UUID(event.id),
-                type=event.type,
-                subject=event.subject,
-                data=event.data,
-                request_id=event.requestid,
-                traceparent=event.traceparent,
-                created_at=event.time,
-                claimed_until=utcnow() + FAST_LEASE if fast else None,
-            )
-        )
-        return event
+        row = {
+            "id": uuid.UUID(event.id),
+            "type": event.type,
+            "subject": event.subject,
+            "data": event.data,
+            "request_id": event.requestid,
+            "traceparent": event.traceparent,
+            "created_at": event.time,
+            "claimed_until": utcnow() + FAST_LEASE if fast else None,
+        }
+        return event, row
+
+    async def insert(self, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows from ``prepare``, in one statement, in the caller's transaction."""
+        if len(rows) == 1:
+            await execute_core(session, sa.insert(self.table).values(**rows[0]))
+        elif rows:
+            await execute_core(session, sa.insert(self.table), list(rows))
 
     async def write_many(
         self, session: AsyncSession, events: Sequence[tuple[str, dict[str, Any]]], *, request_id: str | None = None
@@ -152,9 +178,13 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._fresh: list[CloudEvent] = []
+        self._sweep = True  # a claiming pass is due (module docstring: when)
+        self._last_sweep = time.monotonic()
         self.published_total = 0
 
     def wake(self) -> None:
+        """Ask for a claiming pass now (rows written without the fast path: bulk imports)."""
+        self._sweep = True
         self._wake.set()
 
     @property
@@ -163,11 +193,16 @@ class OutboxRelay:
         return self._task is not None and not self._task.done() and not self._stopping
 
     def enqueue(self, events: list[CloudEvent]) -> None:
+        """The events a commit wrote, for the fast path: the relay publishes and marks them and
+        reads nothing back (no claiming pass for them)."""
         if len(self._fresh) < MAX_FRESH:
             self._fresh.extend(events)
+        else:  # these wait for their lease and the claiming pass
+            self._sweep = True
         self._wake.set()
 
     def start(self) -> None:
+        self._sweep = True  # rows left by an earlier run (lease run out, never published)
         self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.db.service}")
 
     async def stop(self) -> None:
@@ -181,7 +216,9 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 if not self.bus.ready.is_set():
-                    await asyncio.wait_for(self.bus.ready.wait(), self.poll_seconds)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.bus.ready.wait(), self.poll_seconds)
+                    self._sweep = True
                     continue
                 self._wake.clear()
                 # NATS or the database down: back off and try again (shared.backoff).
@@ -189,19 +226,30 @@ class OutboxRelay:
                     self._round, first=0.1, cap=5.0, event="outbox.relay_failed", should_stop=lambda: self._stopping
                 )
                 if count >= self.batch_size:
+                    self._sweep = True
                     continue
-                with contextlib.suppress(asyncio.TimeoutError):
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             except asyncio.CancelledError:
                 raise
-            except TimeoutError:
-                continue
             except Exception as exc:  # stopping while failing: the rows wait for the next start
                 log.warning("outbox.relay_stopped_failing", error=str(exc)[:300])
 
     async def _round(self) -> int:
-        await self.publish_fresh()
-        return await self.publish_pending()
+        """The fast path's events; the claiming pass only when there is a reason for it (start,
+        a bulk write, an idle period, a failure, a full batch) — never because a commit woke us."""
+        try:
+            published = await self.publish_fresh()
+            # Leases that ran out (a publish lost with its process, another replica's rows) are
+            # looked for once per ``poll_seconds``, however busy the fast path keeps the relay.
+            if self._sweep or time.monotonic() - self._last_sweep >= self.poll_seconds:
+                self._sweep = False
+                self._last_sweep = time.monotonic()
+                published += await self.publish_pending()
+        except BaseException:
+            self._sweep = True  # the retry claims what the failed publish released
+            raise
+        return published
 
     async def publish_fresh(self) -> int:
         """Publish the events handed over at commit (the fast path), then mark their rows."""

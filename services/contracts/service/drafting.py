@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.contracts.models import AgencyFacts, Contract, ContractHistory, EnterpriseFacts, Party
-from services.contracts.repository import Contracts, CreditListings, Engagements, EnterpriseCredits
+from services.contracts.repository import Agencies, Contracts, EnterpriseCredits, Enterprises
 from services.contracts.schemas import ContractAmend, ContractCreate, ServiceLine
 from services.contracts.service import facts, steps
 from services.contracts.service.rules import Proposal, Terms, check_terms, meets_risk, raise_violations
@@ -27,52 +27,67 @@ def stored_services(lines: Sequence[ServiceLine]) -> list[dict[str, Any]]:
 
 
 async def create_contract(uow: UnitOfWork, *, body: ContractCreate, token: str | None) -> Contract:
-    """A new draft (SPEC §9), by one of its parties in its own name; ``contract.drafted``."""
+    """A new draft (SPEC §9), by one of its parties in its own name; ``contract.drafted``.
+
+    The parties are read (and locked) inside the write transaction; one the read models do not
+    know yet is fetched from its owner between two attempts (facts.PartyUnknown)."""
+    Contracts.check_may_draft(uow.principal, enterprise_uscc=body.enterprise_uscc)
+    for _attempt in range(2):  # each party is fetched at most once
+        try:
+            return await _draft(uow, body=body)
+        except facts.PartyUnknown as unknown:
+            await facts.learn(uow, unknown, token)
+    return await _draft(uow, body=body)
+
+
+async def _draft(uow: UnitOfWork, *, body: ContractCreate) -> Contract:
     principal = uow.principal
-    Contracts.check_may_draft(principal, enterprise_uscc=body.enterprise_uscc)
-    agency = await facts.known_agency(uow, agency_id=body.agency_id, token=token)
-    Contracts.check_may_draft(principal, enterprise_uscc=body.enterprise_uscc, agency_uscc=agency.uscc)
-    await facts.known_enterprise(uow, uscc=body.enterprise_uscc, token=token)
     services = stored_services(body.services)
     terms = Terms(
         engineer_name=body.engineer_name, services=services, start_date=body.start_date, end_date=body.end_date
     )
     async with uow:
-        agency, enterprise = await steps.lock_parties(
-            uow, agency_id=body.agency_id, enterprise_uscc=body.enterprise_uscc
-        )
-        contracts = Contracts(uow.session)
+        agency = await Agencies(uow.session).find(body.agency_id, lock=True)
+        if agency is None:
+            raise facts.agency_unknown(body.agency_id)
+        Contracts.check_may_draft(principal, enterprise_uscc=body.enterprise_uscc, agency_uscc=agency.uscc)
+        enterprise = await Enterprises(uow.session).find(body.enterprise_uscc, lock=True)
+        if enterprise is None:
+            raise facts.enterprise_unknown(body.enterprise_uscc)
         await check_rules(uow, agency=agency, enterprise=enterprise, terms=terms, exclude=None)
         now = uow.now
-        contract = Contract(
-            id=new_id(),
-            status=ContractStatus.DRAFT,
-            version=1,
-            enterprise_uscc=enterprise.uscc,
-            enterprise_id=enterprise.id,
-            enterprise_name=enterprise.name,
-            district_code=enterprise.district_code,
-            agency_id=agency.id,
-            agency_uscc=agency.uscc,
-            agency_name=agency.name,
-            engineer_name=body.engineer_name,
-            services=services,
-            start_date=body.start_date,
-            end_date=body.end_date,
-            fee_yuan=body.fee_yuan,
-            risk_flagged=False,
-            drafted_by=Party(principal.role),
-            created_by=principal.actor,
-            created_at=now,
-            updated_at=now,
-        )
-        uow.session.add(contract)
-        uow.session.add(
-            ContractHistory(
-                contract_id=contract.id, from_status=None, to_status=ContractStatus.DRAFT, actor=principal.actor, at=now
+        contract = Contracts.new_details(
+            Contract(
+                id=new_id(),
+                status=ContractStatus.DRAFT,
+                version=1,
+                enterprise_uscc=enterprise.uscc,
+                enterprise_id=enterprise.id,
+                enterprise_name=enterprise.name,
+                district_code=enterprise.district_code,
+                agency_id=agency.id,
+                agency_uscc=agency.uscc,
+                agency_name=agency.name,
+                engineer_name=body.engineer_name,
+                services=services,
+                start_date=body.start_date,
+                end_date=body.end_date,
+                fee_yuan=body.fee_yuan,
+                risk_flagged=False,
+                drafted_by=Party(principal.role),
+                created_by=principal.actor,
+                created_at=now,
+                updated_at=now,
             )
         )
-        await contracts.load_details(contract)
+        uow.session.add(contract)
+        steps.record(
+            uow,
+            contract,
+            ContractHistory(
+                contract_id=contract.id, from_status=None, to_status=ContractStatus.DRAFT, actor=principal.actor, at=now
+            ),
+        )
         await steps.emit(uow, contract, EventType.CONTRACT_DRAFTED)  # no step of the machine: the contract begins
     steps.log.info("contracts.drafted", contract_id=str(contract.id), actor=principal.actor)
     return contract
@@ -123,20 +138,21 @@ async def amend_contract(
         contract.review_comments = None
         previous = steps.take(uow, contract, step, reason=reason)
         await steps.emit(uow, contract, step.emits, reason=reason, previous_status=previous)
-        return await contracts.load_details(contract)
+        return contract
 
 
 async def check_rules(
     uow: UnitOfWork, *, agency: AgencyFacts, enterprise: EnterpriseFacts, terms: Terms, exclude: uuid.UUID | None
 ) -> None:
-    """422 naming every creation rule ``terms`` break, counted in this transaction."""
-    contracts = Contracts(uow.session)
-    load = await contracts.engineer_load(agency_id=agency.id, engineer_name=terms.engineer_name, exclude=exclude)
-    overlapping = await contracts.overlapping(
-        enterprise_uscc=enterprise.uscc, start=terms.start_date, end=terms.end_date, exclude=exclude
-    )
-    last_evaluation = await Engagements(uow.session).last_evaluation(
-        agency_id=agency.id, enterprise_uscc=enterprise.uscc
+    """422 naming every creation rule ``terms`` break, counted in this transaction (one statement)."""
+    facts_now = await Contracts(uow.session).rule_facts(
+        agency_id=agency.id,
+        agency_uscc=agency.uscc,
+        enterprise_uscc=enterprise.uscc,
+        engineer_name=terms.engineer_name,
+        start=terms.start_date,
+        end=terms.end_date,
+        exclude=exclude,
     )
     raise_violations(
         check_terms(
@@ -145,11 +161,11 @@ async def check_rules(
                 enterprise=enterprise,
                 terms=terms,
                 policy=uow.policy,
-                engineer_load=load,
-                overlapping=overlapping,
-                last_evaluation=last_evaluation,
-                credit_listed=await CreditListings(uow.session).lists(agency.uscc),
-                credit_grade=await EnterpriseCredits(uow.session).grade_of(enterprise.uscc),
+                engineer_load=int(facts_now.engineer_load),
+                overlapping=int(facts_now.overlapping),
+                last_evaluation=facts_now.last_evaluation,
+                credit_listed=bool(facts_now.credit_listed),
+                credit_grade=facts_now.credit_grade,
             )
         )
     )

@@ -126,11 +126,38 @@ async def known_enterprise(uow: UnitOfWork, *, uscc: str, token: str | None) -> 
     return await _known(uow, ENTERPRISES, uscc, token)
 
 
+class PartyUnknown(Exception):
+    """Raised inside a write transaction whose party the read model does not know yet: the
+    transaction rolls back, ``learn`` fetches the party from its owner, and the write runs again.
+    The common case (the party known) thus costs no read before the transaction."""
+
+    def __init__(self, peer: Peer[Any], key: Any) -> None:
+        super().__init__(f"{peer.service} {key}")
+        self.peer, self.key = peer, key
+
+
+def agency_unknown(agency_id: uuid.UUID) -> PartyUnknown:
+    return PartyUnknown(REGISTRY, agency_id)
+
+
+def enterprise_unknown(uscc: str) -> PartyUnknown:
+    return PartyUnknown(ENTERPRISES, uscc)
+
+
+async def learn(uow: UnitOfWork, unknown: PartyUnknown, token: str | None) -> None:
+    """Fetch the party a write found unknown and keep its copy (422 unknown to its owner, 503)."""
+    await _fetch(uow, unknown.peer, unknown.key, token)
+
+
 async def _known(uow: UnitOfWork, peer: Peer[M], key: Any, token: str | None) -> M:
     async with uow.read():
         found = await peer.read_model(uow.session).find(key)
     if found is not None:
         return found
+    return await _fetch(uow, peer, key, token)
+
+
+async def _fetch(uow: UnitOfWork, peer: Peer[M], key: Any, token: str | None) -> M:
     body = await _get(uow, peer, peer.path.format(key=key), token)
     unknown = ValidationFailed(peer.unknown, code=peer.unknown_code, errors=[FieldError(peer.field, peer.unknown)])
     if body is None:

@@ -5,6 +5,7 @@ step, take it, emit its event and, for a regulatory act, append it to the audit 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from services.contracts.models import Contract, Party, Signature
 from services.contracts.repository import Contracts, FilingNumbers
@@ -46,14 +47,13 @@ async def sign_contract(
     signed. The enterprise's signature claims the term (the overlap rule): refused with 422
     ``term_overlaps`` while another contract of the enterprise claims it."""
     principal = uow.principal
-    async with uow.read():
-        peek = await Contracts(uow.session).get(contract_id, principal)
+    party = Party(principal.role) if principal.role in set(Party) else None
     async with uow:
-        agency, _enterprise = await steps.lock_parties(
-            uow, agency_id=peek.agency_id, enterprise_uscc=peek.enterprise_uscc
-        )
+        # the enterprise's row too when the enterprise signs: its signature claims the term
+        agency, _enterprise = await steps.lock_parties_of(uow, contract_id, enterprise=party == Party.ENTERPRISE)
         contracts = Contracts(uow.session)
         contract = await contracts.get_full(contract_id, principal, write=True)
+        assert agency is not None  # the contract exists (get_full), so its agency is known
         steps.authorize(SIGN, principal)
         check_names_terms(contract, if_match=if_match, content_sha256=content_sha256)
         # The caller's role names its party (the repository let it write: its own contract).
@@ -68,14 +68,35 @@ async def sign_contract(
                 code=ErrorCode.ALREADY_SIGNED,
                 extra={"party": party},
             )
+        # the counts this signature's rules need, in one statement, before anything changes
+        counts: dict[str, Any] = {}
         if party == Party.ENTERPRISE:
-            overlapping = await contracts.overlapping(
+            counts["overlapping"] = contracts.overlapping_of(
                 enterprise_uscc=contract.enterprise_uscc,
                 start=contract.start_date,
                 end=contract.end_date,
                 exclude=contract.id,
             )
-            raise_violations([v] if (v := term_free_for(overlapping)) else [])
+        if step.changes_state:
+            counts["engineer_load"] = contracts.engineer_load_of(
+                agency_id=contract.agency_id, engineer_name=contract.engineer_name, exclude=contract.id
+            )
+        tally: Any = await contracts.tally(**counts) if counts else None
+        if party == Party.ENTERPRISE:
+            raise_violations([v] if (v := term_free_for(int(tally.overlapping))) else [])
+        if step.changes_state:
+            if not agency.filing_in_force:
+                raise ValidationFailed(
+                    text("该机构已不在备案有效状态，不能签订协议", "The agency is no longer approved"),
+                    code=ErrorCode.AGENCY_NOT_APPROVED,
+                    errors=[FieldError("agency_id", text("机构未备案", "not approved"))],
+                )
+            if int(tally.engineer_load) >= uow.policy.max_enterprises_per_engineer:
+                raise ValidationFailed(
+                    text(f"{contract.engineer_name} 已达服务企业上限", f"{contract.engineer_name} is at capacity"),
+                    code=ErrorCode.ENGINEER_AT_CAPACITY,
+                    errors=[FieldError("engineer_name", text("工程师已满额", "engineer at capacity"))],
+                )
         contract.signature_records.append(
             Signature(
                 id=new_id(),
@@ -87,27 +108,11 @@ async def sign_contract(
                 content_sha256=contract.content_sha256,
             )
         )
-        if step.changes_state:
-            if not agency.filing_in_force:
-                raise ValidationFailed(
-                    text("该机构已不在备案有效状态，不能签订协议", "The agency is no longer approved"),
-                    code=ErrorCode.AGENCY_NOT_APPROVED,
-                    errors=[FieldError("agency_id", text("机构未备案", "not approved"))],
-                )
-            load = await contracts.engineer_load(
-                agency_id=contract.agency_id, engineer_name=contract.engineer_name, exclude=contract.id
-            )
-            if load >= uow.policy.max_enterprises_per_engineer:
-                raise ValidationFailed(
-                    text(f"{contract.engineer_name} 已达服务企业上限", f"{contract.engineer_name} is at capacity"),
-                    code=ErrorCode.ENGINEER_AT_CAPACITY,
-                    errors=[FieldError("engineer_name", text("工程师已满额", "engineer at capacity"))],
-                )
         reason = "双方已签署 / signed by both parties" if step.changes_state else None
         previous = steps.take(uow, contract, step, reason=reason, recorded=step.changes_state)
         await steps.emit(uow, contract, step.emits, reason=reason, previous_status=previous)
         steps.log.info("contracts.signature.recorded", contract_id=str(contract.id), party=party)
-        return await contracts.load_details(contract)
+        return contract
 
 
 def check_names_terms(contract: Contract, *, if_match: Precondition, content_sha256: str | None) -> None:
@@ -146,7 +151,7 @@ async def submit_for_filing(uow: UnitOfWork, *, contract_id: uuid.UUID, if_match
         previous = steps.take(uow, contract, step, reason=reason)
         await steps.emit(uow, contract, step.emits, reason=reason, previous_status=previous)
         await steps.audit(uow, contract, action="contract.filing.submitted", content_sha256=contract.content_sha256)
-        return await contracts.load_details(contract)
+        return contract
 
 
 async def review_filing(
@@ -161,14 +166,13 @@ async def review_filing(
             code=ErrorCode.COMMENTS_REQUIRED,
             errors=[FieldError("comments", text("退回时必填", "required when rejecting"))],
         )
-    async with uow.read():
-        peek = await Contracts(uow.session).get(contract_id, uow.principal)
     async with uow:
         # The agency's row first: an agency.suspended/revoked cascade running now either sees this
         # contract filed or we see the agency suspended — never a filed contract that escapes it.
-        agency = await steps.lock_agency(uow, peek.agency_id)
+        agency, _ = await steps.lock_parties_of(uow, contract_id, enterprise=False)
         contracts = Contracts(uow.session)
         contract = await contracts.get_full(contract_id, uow.principal, write=True)
+        assert agency is not None  # the contract exists (get_full), so its agency is known
         steps.authorize(REVIEW, uow.principal)
         if_match.check(contract.version)
         accepted = decision == "accept"
@@ -178,12 +182,12 @@ async def review_filing(
             uow.principal.role,
             to=ContractStatus.FILED if accepted else ContractStatus.REJECTED,
         )
-        contract.review_comments = comments
         if not accepted:
+            contract.review_comments = comments
             previous = steps.take(uow, contract, step, reason=comments)
             await steps.emit(uow, contract, step.emits, reason=comments, previous_status=previous)
             await steps.audit(uow, contract, action="contract.filing.rejected", comments=comments)
-            return await contracts.load_details(contract)
+            return contract
         if not agency.filing_in_force:
             raise ValidationFailed(
                 text(
@@ -193,7 +197,9 @@ async def review_filing(
                 code=ErrorCode.AGENCY_NOT_APPROVED,
                 errors=[FieldError("agency_id", text("机构未处于备案有效状态", "agency not approved"))],
             )
+        # the number first: its statement flushes nothing, the contract is still unchanged
         contract.filing_no = await FilingNumbers(uow.session).next(uow.clock.today().year)
+        contract.review_comments = comments
         contract.filed_at = uow.now
         previous = steps.take(uow, contract, step, reason=comments)
         await steps.emit(uow, contract, step.emits, reason=comments, previous_status=previous)
@@ -212,7 +218,7 @@ async def review_filing(
             reason = "开始日期已到 / start date reached"
             previous = steps.take(uow, contract, activation, reason=reason)
             await steps.emit(uow, contract, activation.emits, reason=reason, previous_status=previous)
-        return await contracts.load_details(contract)
+        return contract
 
 
 async def terminate_contract(
@@ -225,7 +231,7 @@ async def terminate_contract(
         steps.authorize(TERMINATE, uow.principal)
         if_match.check(contract.version)
         await terminate(uow, contract, reason=reason)
-        return await contracts.load_details(contract)
+        return contract
 
 
 async def terminate(uow: UnitOfWork, contract: Contract, *, reason: str, actor: str | None = None) -> None:
@@ -251,4 +257,4 @@ async def cancel_contract(
         contract.end_reason = reason
         previous = steps.take(uow, contract, step, reason=reason)
         await steps.emit(uow, contract, step.emits, reason=reason, previous_status=previous)
-        return await contracts.load_details(contract)
+        return contract

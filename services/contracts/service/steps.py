@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter
 
@@ -57,7 +58,9 @@ def take(
     steps a bureau need not see in the history (one party's signature, the expiry notice)."""
     previous = ContractStatus(contract.status)
     if recorded:
-        uow.session.add(
+        record(
+            uow,
+            contract,
             ContractHistory(
                 contract_id=contract.id,
                 from_status=previous,
@@ -65,7 +68,7 @@ def take(
                 actor=actor or uow.principal.actor,
                 at=uow.now,
                 reason=reason,
-            )
+            ),
         )
     contract.status = step.target
     contract.version += 1
@@ -79,7 +82,9 @@ def take(
 def note(uow: UnitOfWork, contract: Contract, *, reason: str, actor: str | None = None) -> None:
     """A history row for a change that is no step of the machine (the enterprise moved): ``from``
     and ``to`` are both the current status, and the version moves on."""
-    uow.session.add(
+    record(
+        uow,
+        contract,
         ContractHistory(
             contract_id=contract.id,
             from_status=contract.status,
@@ -87,10 +92,19 @@ def note(uow: UnitOfWork, contract: Contract, *, reason: str, actor: str | None 
             actor=actor or uow.principal.actor,
             at=uow.now,
             reason=reason,
-        )
+        ),
     )
     contract.version += 1
     contract.updated_at = uow.now
+
+
+def record(uow: UnitOfWork, contract: Contract, row: ContractHistory) -> None:
+    """A history row: appended to the contract's history when the transaction holds it (the
+    response is built from it), else only added to the session (event cascades)."""
+    if "history" in sa.inspect(contract).unloaded:
+        uow.session.add(row)
+    else:
+        contract.history.append(row)
 
 
 async def emit(
@@ -124,6 +138,19 @@ async def lock_agency(uow: UnitOfWork, agency_id: uuid.UUID) -> AgencyFacts:
     agency = await Agencies(uow.session).find(agency_id, lock=True)
     assert agency is not None  # every contract's agency is known before the contract is created
     return agency
+
+
+async def lock_parties_of(
+    uow: UnitOfWork, contract_id: uuid.UUID, *, enterprise: bool
+) -> tuple[AgencyFacts | None, EnterpriseFacts | None]:
+    """The parties' rows of an existing contract, locked in the one order (agency, then the
+    enterprise if ``enterprise``), each in one statement that reads the contract's keys itself:
+    no read of the contract before the write transaction. None for a contract that does not
+    exist (its ``get`` answers 404 next)."""
+    agency = await Agencies(uow.session).of_contract(contract_id, lock=True)
+    if agency is None or not enterprise:
+        return agency, None
+    return agency, await Enterprises(uow.session).of_contract(contract_id, lock=True)
 
 
 async def lock_parties(
