@@ -349,10 +349,15 @@ class Enterprises(ReadModel[EnterpriseFacts]):
     model, label, key = EnterpriseFacts, text("企业", "enterprise"), "uscc"
 
     async def town_of(self, uscc: str) -> str | None:
-        """The enterprise's town (a code) as the read model holds it, for an event's payload."""
-        stmt = sa.select(col(EnterpriseFacts.town)).where(col(EnterpriseFacts.uscc) == uscc)
-        town: str | None = (await self.session.execute(stmt)).scalar()
-        return town
+        """The enterprise's town (a code) as the read model holds it, for an event's payload: from
+        the session's identity map when the write already holds the enterprise (create, sign), else
+        one read per transaction (kept in ``session.info``: a review emits twice)."""
+        towns: dict[str, str | None] = self.session.info.setdefault("enterprise_towns", {})
+        if uscc not in towns:
+            with self.session.no_autoflush:  # a flush here would write the contract twice (D-WRITEPATH)
+                facts = await self.session.get(EnterpriseFacts, uscc)
+            towns[uscc] = facts.town if facts is not None else None
+        return towns[uscc]
 
     async def of_contract(self, contract_id: uuid.UUID, *, lock: bool) -> EnterpriseFacts | None:
         """The enterprise of a contract, found (and locked) in one statement."""
