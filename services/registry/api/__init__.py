@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from services.registry import service
 from services.registry.api import changes, directory_counts
+from services.registry.api.policy import directory_version
 from services.registry.api.policy import router as policy_router
 from services.registry.models import Agency, AgencyDocument, AgencyEngagement
 from services.registry.repository import DirectoryFilters
@@ -33,12 +34,13 @@ from services.registry.schemas import (
     RenewalIn,
     ReviewIn,
 )
-from services.registry.service.directory import CSV_FILENAME, CSV_HEADER, PublicDetail
+from services.registry.service.directory import CSV_FILENAME, CSV_HEADER
 from services.registry.service.documents import MAX_DOCUMENT_BYTES, MULTIPART_OVERHEAD, too_large
 from services.registry.service.filing import PublicProfile
 from services.registry.states import REGULATORY_ACTS, AgencyStatus
 from shared import exports
 from shared.app import UoW
+from shared.conditional import conditional
 from shared.auth import CurrentPrincipal, PendingOrgPrincipal
 from shared.counts import Counts, by_param
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
@@ -51,6 +53,9 @@ from shared.states import Action
 DOCUMENTS_PATH = r"^/api/v1/agencies/[^/]+/documents$"
 ATOM_TYPE = "application/atom+xml"
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+DIRECTORY_PAGE = TypeAdapter(Page[DirectoryItem])
+DIRECTORY_DETAIL = TypeAdapter(DirectoryAgencyRead)
 
 agencies = APIRouter(prefix="/api/v1/agencies", tags=["agencies"])
 public = APIRouter(prefix="/api/v1/directory", tags=["directory"])
@@ -339,8 +344,14 @@ async def directory_agencies(
     if exports.wants_csv(request.headers.get("accept")):
         rows = await service.export_directory(uow, filters=filters)
         return exports.csv_response(CSV_HEADER, rows, filename=CSV_FILENAME)
-    items, cursor = await service.directory_page(uow, filters=filters, params=params)
-    return Page[DirectoryItem](items=[DirectoryItem.model_validate(i) for i in items], next_cursor=cursor)
+
+
+    async def render() -> bytes:
+        items, cursor = await service.directory_page(uow, filters=filters, params=params)
+        return DIRECTORY_PAGE.dump_json(Page[DirectoryItem](items=[DirectoryItem.model_validate(i) for i in items], next_cursor=cursor))
+
+    # the CSV is another representation of the same URL: a shared cache must tell them apart
+    return await conditional(request, version=await directory_version(uow), render=render, vary="Accept")
 
 
 @public.get(
@@ -348,8 +359,13 @@ async def directory_agencies(
     response_model=DirectoryAgencyRead,
     summary="公示机构详情（公开）/ a listed agency's public detail",
 )
-async def directory_agency(agency_id: uuid.UUID, uow: UoW) -> PublicDetail:
-    return await service.directory_detail(uow, agency_id=agency_id)
+async def directory_agency(agency_id: uuid.UUID, uow: UoW, request: Request) -> Any:
+    async def render() -> bytes:
+        return DIRECTORY_DETAIL.dump_json(
+            DirectoryAgencyRead.model_validate(await service.directory_detail(uow, agency_id=agency_id))
+        )
+
+    return await conditional(request, version=await directory_version(uow), render=render)
 
 
 @public.get(
