@@ -39,6 +39,7 @@ FIGURES = {
     "portal_load": "bench.portal_load",
     "tracing_cost": "bench.tracing_cost",
     "search": "bench.search",
+    "read_path": "bench.fig_read",
 }
 
 
