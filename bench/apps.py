@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -131,27 +132,29 @@ def bare_app() -> FastAPI:
 
 
 # --- the bare read reference (figure 12) ------------------------------------------------------------
+class ReadBase(SQLModel, registry=registry()):  # its own metadata: bare_app creates nothing of it
+    pass
+
+
+class Entry(ReadBase, table=True):
+    """The registry's ``directory_entry`` rows, as a bare app would map them."""
+
+    __tablename__ = "directory_entry"
+    agency_id: uuid.UUID = Field(primary_key=True)
+    name: str
+    uscc: str
+    district_code: str
+    filing_no: str | None = None
+    valid_until: date | None = None
+    service_districts: list[str] = Field(sa_column=sa.Column(sa.JSON))
+    service_industries: list[str] = Field(sa_column=sa.Column(sa.JSON))
+    registered_engineers: list[str] = Field(sa_column=sa.Column(sa.JSON))
+
+
 def bare_read_app() -> FastAPI:
     """The reference of figure 12: a bare FastAPI + SQLModel app reading the registry's own
     ``directory_entry`` rows (the same rows the directory lists, on the same database): a page of
     them in id order, and one by id. No middleware, no joins, no cache."""
-    from sqlalchemy.orm import registry
-
-    class ReadBase(SQLModel, registry=registry()):  # its own metadata: nothing is ever created
-        pass
-
-    class Entry(ReadBase, table=True):
-        __tablename__ = "directory_entry"
-        agency_id: uuid.UUID = Field(primary_key=True)
-        name: str
-        uscc: str
-        district_code: str
-        filing_no: str | None = None
-        valid_until: date | None = None
-        service_districts: list[str] = Field(sa_column=sa.Column(sa.JSON))
-        service_industries: list[str] = Field(sa_column=sa.Column(sa.JSON))
-        registered_engineers: list[str] = Field(sa_column=sa.Column(sa.JSON))
-
     url = os.environ["BENCH_BARE_DATABASE_URL"]
     is_sqlite = url.startswith("sqlite")
     engine = create_async_engine(url, **({} if is_sqlite else {"pool_size": 10, "max_overflow": 10}))

@@ -95,7 +95,7 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
                     "bare": (bare.process.pid, getter(lambda i, t=theirs: bare.url + t, expect=200)),
                     "cold": (
                         registry_pid,
-                        getter(lambda i, o=ours: f"{registry}{o}{sep}miss={i}", expect=200),
+                        getter(lambda i, o=ours, s=sep: f"{registry}{o}{s}miss={i}", expect=200),
                     ),
                     "warm": (registry_pid, getter(lambda i, o=ours: registry + o, expect=200)),
                     "conditional": (

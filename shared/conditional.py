@@ -26,6 +26,7 @@ GENERATIONS = "read_generation"
 # 304 makes revalidation cheap (no body, one one-row read)
 CACHE_CONTROL = "public, no-cache"
 CACHE_ENTRIES = 512
+CACHE_BYTES = 8 * 1024 * 1024  # per process: a page of 200 entries is ~100 KB
 
 
 def generations_table(metadata: sa.MetaData) -> sa.Table:
@@ -84,7 +85,11 @@ def drop_function(dialect: str) -> list[str]:
 
 
 def install(
-    bind: sa.Connection, table: sa.TableClause, watched: Mapping[str, Mapping[str, Sequence[str]]], *, drop: bool = False
+    bind: sa.Connection,
+    table: sa.TableClause,
+    watched: Mapping[str, Mapping[str, Sequence[str]]],
+    *,
+    drop: bool = False,
 ) -> None:
     """Create (or drop) the generations' rows and triggers: ``watched`` maps a generation to the
     tables it follows (each with the columns it follows; empty: every column)."""
@@ -110,7 +115,9 @@ async def read_generations(engine: AsyncEngine, table: sa.Table, names: Iterable
     """The generations named, in order (0 for one without its row): one small read."""
     wanted = list(names)
     async with engine.connect() as conn:
-        rows = dict((await conn.execute(sa.select(table.c.name, table.c.generation).where(table.c.name.in_(wanted)))).all())
+        rows = dict(
+            (await conn.execute(sa.select(table.c.name, table.c.generation).where(table.c.name.in_(wanted)))).all()
+        )
     return tuple(int(rows.get(name, 0)) for name in wanted)
 
 
@@ -140,10 +147,10 @@ class RenderedCache:
     """Rendered bodies by request key, each with the ETag it was rendered at: a newer version
     replaces the entry, so a stale body is never served. Least recently used leaves first."""
 
-    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
-        self.entries = entries
+    def __init__(self, entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES) -> None:
+        self.entries, self.max_bytes = entries, max_bytes
         self._bodies: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
-        self.hits = self.misses = 0
+        self.bytes = self.hits = self.misses = 0
 
     def get(self, key: tuple[object, ...], etag: str) -> Rendered | None:
         held = self._bodies.get(key)
@@ -155,13 +162,18 @@ class RenderedCache:
         return held
 
     def put(self, key: tuple[object, ...], rendered: Rendered) -> None:
+        if len(rendered.body) > self.max_bytes:
+            return
+        previous = self._bodies.pop(key, None)
+        self.bytes += len(rendered.body) - (len(previous.body) if previous else 0)
         self._bodies[key] = rendered
-        self._bodies.move_to_end(key)
-        while len(self._bodies) > self.entries:
-            self._bodies.popitem(last=False)
+        while len(self._bodies) > self.entries or self.bytes > self.max_bytes:
+            _, oldest = self._bodies.popitem(last=False)
+            self.bytes -= len(oldest.body)
 
     def clear(self) -> None:
         self._bodies.clear()
+        self.bytes = 0
 
 
 def cache_of(request: Request) -> RenderedCache:

@@ -27,9 +27,9 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from services.registry.states import AgencyStatus, ChangeStatus, ListChange
 from shared.audit_trail import heads_table
+from shared.conditional import generations_table
 from shared.db import check_in, service_base
 from shared.i18n import render, text
-from shared.conditional import generations_table
 from shared.policy_versions import versions_table
 from shared.search import token_table
 from shared.storage import usage_table

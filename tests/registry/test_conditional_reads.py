@@ -12,7 +12,7 @@ from devtools.testing.apps import running
 from devtools.testing.events import publish_event
 from devtools.testing.tokens import auth
 from devtools.testing.wait import eventually
-from shared.conditional import RenderedCache, Rendered, etag_for, none_match
+from shared.conditional import Rendered, RenderedCache, etag_for, none_match
 from tests.contracts.factories import TODAY
 from tests.registry.factories import agency_in, app_for, ok
 
@@ -132,3 +132,10 @@ def test_if_none_match_and_the_cache():
     cache.put(("b",), Rendered(tag, b"2"))
     cache.put(("c",), Rendered(tag, b"3"))
     assert cache.get(("a",), tag) is None and cache.get(("c",), tag) is not None  # least recently used left
+    small = RenderedCache(entries=10, max_bytes=5)
+    small.put(("a",), Rendered(tag, b"123"))
+    small.put(("b",), Rendered(tag, b"45"))
+    small.put(("c",), Rendered(tag, b"6"))  # over the byte budget: the oldest leaves
+    assert small.get(("a",), tag) is None and small.bytes == 3
+    small.put(("d",), Rendered(tag, b"too large"))  # larger than the budget: not kept
+    assert small.get(("d",), tag) is None

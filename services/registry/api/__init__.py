@@ -40,8 +40,8 @@ from services.registry.service.filing import PublicProfile
 from services.registry.states import REGULATORY_ACTS, AgencyStatus
 from shared import exports
 from shared.app import UoW
-from shared.conditional import conditional
 from shared.auth import CurrentPrincipal, PendingOrgPrincipal
+from shared.conditional import conditional
 from shared.counts import Counts, by_param
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from shared.http import IfMatch, stored_file, with_etag
@@ -345,10 +345,11 @@ async def directory_agencies(
         rows = await service.export_directory(uow, filters=filters)
         return exports.csv_response(CSV_HEADER, rows, filename=CSV_FILENAME)
 
-
     async def render() -> bytes:
         items, cursor = await service.directory_page(uow, filters=filters, params=params)
-        return DIRECTORY_PAGE.dump_json(Page[DirectoryItem](items=[DirectoryItem.model_validate(i) for i in items], next_cursor=cursor))
+        return DIRECTORY_PAGE.dump_json(
+            Page[DirectoryItem](items=[DirectoryItem.model_validate(i) for i in items], next_cursor=cursor)
+        )
 
     # the CSV is another representation of the same URL: a shared cache must tell them apart
     return await conditional(request, version=await directory_version(uow), render=render, vary="Accept")
