@@ -134,6 +134,8 @@ async def unit_of_work(request: Request) -> UnitOfWork:
 
 
 openapi_doc.reads_token_optionally(unit_of_work)  # a bad token is a 401, a missing scope a 403
+
+
 async def runtime_dependency(request: Request) -> Runtime:
     """``get_runtime`` as a dependency: async, so FastAPI calls it on the loop, not a worker thread."""
     return get_runtime(request)
