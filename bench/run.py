@@ -39,6 +39,8 @@ FIGURES = {
     "portal_load": "bench.portal_load",
     "tracing_cost": "bench.tracing_cost",
     "search": "bench.search",
+    "import_lag": "bench.fig_import_lag",
+    "idle_cpu": "bench.fig_idle_cpu",
     "read_path": "bench.fig_read",
 }
 

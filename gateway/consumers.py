@@ -1,4 +1,4 @@
-"""What the gateway consumes (durable consumer ``gateway`` with the inbox, like every service).
+"""What the gateway consumes (a durable consumer per event family, ``gateway_<family>``, with the inbox, like every service).
 
 ``agency.approved``: SPEC §14 — approving an agency's first filing also verifies its organisation
 (the bureau has just checked its licence and staff). Only a ``pending`` organisation changes; a

@@ -157,7 +157,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     keys = KeyStore(db, settings, clock)
     store = OAuthStore(db=db, clock=clock, grace_seconds=settings.refresh_grace_seconds)
     subscriber = Subscriber(
-        db=db, infra=infra, bus=bus, service="gateway", max_deliver=settings.max_deliver, consumers=consumers.CONSUMERS
+        db=db,
+        infra=infra,
+        bus=bus,
+        service="gateway",
+        max_deliver=settings.max_deliver,
+        ack_wait=settings.inbox_ack_wait_seconds,
+        consumers=consumers.CONSUMERS,
     )
     verifier = GatewayVerifier(keys, store, settings)
     # The process's parts, as a service's: the units of work of requests, the inbox, the stores.
@@ -295,7 +301,7 @@ def _operational_routes(app: FastAPI, gw: GatewayContext) -> None:
             db=gw.db,
             infra=gw.infra,
             bus=gw.bus,
-            durable=subscriber.durable if subscriber.consumers else None,
+            durables=subscriber.durable_names,
         )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

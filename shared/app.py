@@ -171,7 +171,13 @@ def create_service_app(
     bus = Bus(settings, name=spec.name)
     relay = OutboxRelay(db, infra.outbox, bus, poll_seconds=settings.relay_poll_seconds)
     subscriber = Subscriber(
-        db=db, infra=infra, bus=bus, service=spec.name, consumers=spec.consumers, max_deliver=settings.max_deliver
+        db=db,
+        infra=infra,
+        bus=bus,
+        service=spec.name,
+        consumers=spec.consumers,
+        max_deliver=settings.max_deliver,
+        ack_wait=settings.inbox_ack_wait_seconds,
     )
     runtime = Runtime(
         name=spec.name,
@@ -313,7 +319,7 @@ def operational_router(spec: ServiceSpec, *, has_sweeps: bool) -> APIRouter:
             db=runtime.db,
             infra=runtime.infra,
             bus=runtime.bus,
-            durable=subscriber.durable if subscriber.consumers else None,
+            durables=subscriber.durable_names,
         )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

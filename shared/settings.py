@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     stream_replicas: int = 1
     max_deliver: int = 8
     relay_poll_seconds: float = 1.0
+    # An event delivered and not acknowledged (its consumer crashed) comes again after this.
+    inbox_ack_wait_seconds: float = Field(default=30.0, gt=0)
     # Bounded storage (shared.purge): events leave the stream after stream_max_age_days (dead
     # letters stay); an inbox id is kept longer than any copy of its event can still arrive.
     stream_max_age_days: float = Field(default=7.0, gt=0)

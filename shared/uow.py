@@ -169,6 +169,22 @@ class UnitOfWork:
                 self.runtime.relay.wake()
 
     @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[UnitOfWork]:
+        """A part of the open transaction that can fail alone (SAVEPOINT): on an error its writes
+        and the events it emitted are undone, the rest of the transaction stands. The inbox applies
+        each event of a batch in one."""
+        if not self._writing:
+            raise RuntimeError("a savepoint is taken inside a write transaction (`async with uow:`)")
+        events, bulk = len(self._events), self._bulk
+        try:
+            async with self.session.begin_nested():
+                yield self
+        except BaseException:
+            del self._events[events:]
+            self._bulk = bulk
+            raise
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A read-only session; inside an open unit of work, its own session (consistent reads)."""
         if self._depth:

@@ -25,7 +25,9 @@ from shared.policy_versions import keep_versions
 from shared.uow import UnitOfWork
 
 E = EventType
-CONSUMERS = Consumers()
+# Recipients are resolved from the accounts, agencies, contracts, hazards and complaints seen so
+# far: every family in one durable, applied in stream order (docs/DECISIONS.md D-CONSUMERS).
+CONSUMERS = Consumers(separate=())
 CONSUMERS.add(EventType.POLICY_PUBLISHED, keep_versions(policy_versions))  # shared.policy_versions
 
 ACCOUNT_STATUS: dict[str, AccountStatus | None] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import nats
@@ -42,6 +43,7 @@ class Bus:
         self.ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._reconnect_listeners: list[Callable[[], Awaitable[None]]] = []
 
     # --- connection ------------------------------------------------------------------------
     def start(self) -> None:
@@ -93,6 +95,14 @@ class Bus:
             await self.ensure_streams()
         except Exception as exc:
             log.warning("bus.ensure_streams_failed", error=str(exc))
+        for listener in self._reconnect_listeners:
+            with contextlib.suppress(Exception):
+                await listener()
+
+    def on_reconnected(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call ``listener`` after each reconnect (the inbox asks again for the pull requests the
+        server forgot)."""
+        self._reconnect_listeners.append(listener)
 
     async def _on_error(self, exc: Exception) -> None:
         log.debug("bus.error", error=str(exc))

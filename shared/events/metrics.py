@@ -1,12 +1,13 @@
 """Prometheus metrics of the bus, for an operator: what waits in the outbox and for how long, how
 far each durable consumer is behind, what was dead-lettered, and how long publishing and applying
 take. The gauges are sampled when ``/metrics`` is scraped (two indexed queries and one JetStream
-call), so an idle platform spends nothing on them."""
+call per durable: a service has one per event family it consumes), so an idle platform spends nothing on them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -41,11 +42,18 @@ INBOX_APPLY = Histogram(
     buckets=_FAST,
 )
 
+INBOX_BATCH = Histogram(
+    "custody_inbox_batch_events",
+    "Events applied by one inbox transaction (a fetch's batch)",
+    ["service", "durable"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
+)
+
 CONSUMER_INFO_TIMEOUT = 1.0  # a scrape must answer even while NATS does not
 
 
-async def sample(*, service: str, db: Database, infra: InfraTables, bus: Bus, durable: str | None) -> None:
-    """Refresh the gauges of one service (outbox, dead letters, its durable consumer's lag)."""
+async def sample(*, service: str, db: Database, infra: InfraTables, bus: Bus, durables: Sequence[str]) -> None:
+    """Refresh the gauges of one service (outbox, dead letters, the lag of each durable consumer)."""
     outbox, dead = infra.outbox, infra.dead_letters
     async with db.reader() as session:
         pending, oldest = (
@@ -59,11 +67,16 @@ async def sample(*, service: str, db: Database, infra: InfraTables, bus: Bus, du
     OUTBOX_PENDING.labels(service).set(pending)
     OUTBOX_OLDEST_AGE.labels(service).set(_age(oldest))
     DEAD_LETTERS.labels(service).set(waiting)
-    if durable is not None and bus.connected and bus.js is not None:
-        with contextlib.suppress(Exception):  # no consumer yet, or NATS away: the last value stands
-            info = await asyncio.wait_for(bus.js.consumer_info(bus.stream, durable), CONSUMER_INFO_TIMEOUT)
-            CONSUMER_PENDING.labels(service, durable).set(info.num_pending or 0)
-            CONSUMER_ACK_PENDING.labels(service, durable).set(info.num_ack_pending or 0)
+    if durables and bus.connected and bus.js is not None:
+        js = bus.js
+
+        async def lag(durable: str) -> None:
+            with contextlib.suppress(Exception):  # no consumer yet, or NATS away: the last value stands
+                info = await asyncio.wait_for(js.consumer_info(bus.stream, durable), CONSUMER_INFO_TIMEOUT)
+                CONSUMER_PENDING.labels(service, durable).set(info.num_pending or 0)
+                CONSUMER_ACK_PENDING.labels(service, durable).set(info.num_ack_pending or 0)
+
+        await asyncio.gather(*(lag(durable) for durable in durables))
 
 
 def _age(oldest: datetime | None) -> float:

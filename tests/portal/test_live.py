@@ -71,3 +71,38 @@ async def test_private_exports_and_dashboard_need_a_login(platform: Platform, de
         assert r.status_code == 200 and "JM-TG-" in r.content.decode("utf-8-sig")
         r = await anonymous.get("/", params={"q": "<script>alert(1)</script>' OR 1=1--"})
         assert r.status_code == 200 and "<script>alert(1)" not in r.text
+
+
+async def test_a_town_bureau_and_the_drill_down_against_the_services(platform: Platform, demo) -> None:
+    """SPEC §22 towns end to end: the services take ``town=`` and count by town, so neither a town
+    bureau's dashboard nor a district's town view has a figure missing or a part unavailable."""
+    from shared.reference import load_jurisdiction
+
+    town = next(a for a in load_jurisdiction().areas.values() if a.level == "town" and a.parent == "440703")
+    r = await platform.client.post(
+        "/api/v1/admin/accounts",
+        json={"username": "live-town-bureau", "password": DEMO_PASSWORD, "role": "bureau", "district": town.code},
+        headers=await platform.admin_headers(),
+    )
+    assert r.status_code == 201, r.text
+    missing = ("部分数据暂时无法获取", "尚不能按镇街统计", "服务暂时不可用")
+    client = await _signed_in(platform, "live-town-bureau")
+    try:
+        r = await client.get("/portal/dashboard")
+        assert r.status_code == 200, r.text
+        assert town.name in r.text
+        assert not [m for m in missing if m in r.text], r.text[:3000]
+        r = await client.get("/portal/dashboard", params={"district": "440704"})  # another district
+        assert r.status_code == 403
+    finally:
+        await client.aclose()
+    client = await _signed_in(platform, demo.district_bureaus["440703"])
+    try:
+        r = await client.get("/portal/dashboard")  # the district's view: a table of its towns
+        assert r.status_code == 200 and town.name in r.text
+        assert not [m for m in missing if m in r.text], r.text[:3000]
+        r = await client.get("/portal/dashboard", params={"town": town.code})
+        assert r.status_code == 200 and town.name in r.text
+        assert not [m for m in missing if m in r.text], r.text[:3000]
+    finally:
+        await client.aclose()

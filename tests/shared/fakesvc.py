@@ -4,8 +4,9 @@ outbox, the relay, the inbox and dead letters over real NATS and real databases.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
@@ -36,9 +37,29 @@ seen = sa.Table(
 
 
 class Poison:
-    """Lets a test make the consumer's handler fail, then 'fix' it."""
+    """Lets a test make the consumer's handler fail, then 'fix' it: every event (``failing``), or
+    those of chosen names, after writing part of their effect (``names``)."""
 
     failing = False
+    names: ClassVar[set[str]] = set()
+
+
+class ProcessKilled(BaseException):  # what a SIGKILL looks like to the code in flight
+    """Ends the consumer's task in the middle of a batch, as a killed process would: nothing after it
+    runs, the transaction is never committed."""
+
+
+class Switches:
+    """The consumer's other levers: a gate the ``enterprise.*`` handler waits on (a family held up
+    by a burst), and a name whose event 'kills the process' mid-batch once."""
+
+    enterprise_gate: ClassVar[asyncio.Event | None] = None
+    kill_on: ClassVar[str | None] = None
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.enterprise_gate, cls.kill_on = None, None
+        Poison.failing, Poison.names = False, set()
 
 
 def enterprise_data(entity_id: str, name: str, version: int = 1) -> dict[str, Any]:
@@ -91,6 +112,21 @@ CONSUMERS = Consumers()
 async def on_enterprise(uow: UnitOfWork, event: CloudEvent) -> None:
     if Poison.failing:
         raise ValueError("poisoned handler")
+    if Switches.enterprise_gate is not None:
+        await Switches.enterprise_gate.wait()
+    await uow.session.execute(
+        sa.insert(seen).values(event_id=event.id, entity_id=event.data["id"], version=event.data["version"])
+    )
+    name = event.data.get("name")
+    if name in Poison.names:
+        raise ValueError(f"poisoned handler for {name}")  # after its write: the savepoint must undo it
+    if name is not None and name == Switches.kill_on:
+        Switches.kill_on = None
+        raise ProcessKilled(name)
+
+
+@CONSUMERS.on("contract.*")
+async def on_contract(uow: UnitOfWork, event: CloudEvent) -> None:
     await uow.session.execute(
         sa.insert(seen).values(event_id=event.id, entity_id=event.data["id"], version=event.data["version"])
     )

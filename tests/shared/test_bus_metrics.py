@@ -59,8 +59,11 @@ async def test_consumer_lag_and_dead_letters(sqlite_backend) -> None:
 
             async def lagging():
                 samples = await scrape(cc)
-                behind = (value(samples, "custody_consumer_pending", service="consumer", durable="consumer") or 0) + (
-                    value(samples, "custody_consumer_ack_pending", service="consumer", durable="consumer") or 0
+                behind = (
+                    value(samples, "custody_consumer_pending", service="consumer", durable="consumer_enterprise") or 0
+                ) + (
+                    value(samples, "custody_consumer_ack_pending", service="consumer", durable="consumer_enterprise")
+                    or 0
                 )
                 return behind >= 1
 
@@ -82,8 +85,11 @@ async def test_consumer_lag_and_dead_letters(sqlite_backend) -> None:
             async def caught_up():
                 samples = await scrape(cc)
                 return (
-                    value(samples, "custody_consumer_pending", service="consumer", durable="consumer") == 0
-                    and value(samples, "custody_consumer_ack_pending", service="consumer", durable="consumer") == 0
+                    value(samples, "custody_consumer_pending", service="consumer", durable="consumer_enterprise") == 0
+                    and value(
+                        samples, "custody_consumer_ack_pending", service="consumer", durable="consumer_enterprise"
+                    )
+                    == 0
                     and samples
                 )
 
