@@ -12,12 +12,14 @@ instead of the page, and a replica's cache can never serve a page older than tha
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sqlite3
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from fastapi import Request, Response
@@ -117,11 +119,14 @@ async def read_generations(engine: AsyncEngine, table: sa.Table, names: Iterable
     """The generations named, in order (0 for one without its row): one small read. On SQLite it
     is read on the event loop from a read-only connection of its own: a primary-key read of a
     local file in WAL mode (readers never wait for the writer) costs microseconds, less than the
-    thread hop of an aiosqlite statement; PostgreSQL's is one statement on the pool."""
+    thread hop of an aiosqlite statement. On PostgreSQL, one round trip on a connection of its own
+    (the pool's checkout pings and its return rolls back: three round trips for one row)."""
     wanted = list(names)
     if engine.dialect.name == "sqlite" and (reader := _sqlite_reader(engine)) is not None:
         marks = ", ".join("?" * len(wanted))
         rows = dict(reader.execute(f"SELECT name, generation FROM {table.name} WHERE name IN ({marks})", wanted))
+    elif engine.dialect.name == "postgresql":
+        rows = await _PgReader.of(engine).fetch(table.name, wanted)
     else:
         async with engine.connect() as conn:
             stmt = sa.select(table.c.name, table.c.generation).where(table.c.name.in_(wanted))
@@ -129,7 +134,57 @@ async def read_generations(engine: AsyncEngine, table: sa.Table, names: Iterable
     return tuple(int(rows.get(name, 0)) for name in wanted)
 
 
+class _PgReader:
+    """One asyncpg connection per engine for the generations, one query at a time (a request
+    never joins a read that began before it arrived: it would miss a commit it must see)."""
+
+    _of: ClassVar[weakref.WeakKeyDictionary[sa.Engine, _PgReader]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.lock = asyncio.Lock()
+        self.conn: Any = None
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> _PgReader:
+        reader = cls._of.get(engine.sync_engine)
+        if reader is None:
+            reader = cls._of[engine.sync_engine] = cls(engine)
+            sa.event.listen(engine.sync_engine, "engine_disposed", lambda _engine: reader.terminate())
+        return reader
+
+    def terminate(self) -> None:
+        """The engine is disposed (the app stops): its reader's connection goes with it."""
+        if self.conn is not None:
+            self.conn.terminate()
+            self.conn = None
+
+    async def fetch(self, table: str, names: list[str]) -> dict[str, int]:
+        import asyncpg
+
+        async with self.lock:
+            for attempt in (1, 2):  # a connection lost (a restart, a reset) is opened again once
+                try:
+                    if self.conn is None or self.conn.is_closed():
+                        self.conn = await asyncpg.connect(self.dsn)
+                    rows = await self.conn.fetch(
+                        f"SELECT name, generation FROM {table} WHERE name = ANY($1::text[])", names
+                    )
+                    return {r["name"]: r["generation"] for r in rows}
+                except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+                    self.conn = None
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+
 _READERS: weakref.WeakKeyDictionary[sa.Engine, sqlite3.Connection] = weakref.WeakKeyDictionary()
+
+
+def _close_sqlite_reader(engine: sa.Engine) -> None:
+    reader = _READERS.pop(engine, None)
+    if reader is not None:
+        reader.close()
 
 
 def _sqlite_reader(engine: AsyncEngine) -> sqlite3.Connection | None:
@@ -144,6 +199,7 @@ def _sqlite_reader(engine: AsyncEngine) -> sqlite3.Connection | None:
             f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None, timeout=1.0
         )
         _READERS[engine.sync_engine] = reader
+        sa.event.listen(engine.sync_engine, "engine_disposed", _close_sqlite_reader)
     return reader
 
 
