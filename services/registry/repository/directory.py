@@ -287,14 +287,8 @@ class Directory:
 
     async def detail(self, agency_id: uuid.UUID, *, start_score: int, start_grade: str) -> sa.Row[Any] | None:
         """One listed agency with its public contact (phone, address); None when not listed."""
-        e, a = DirectoryEntry.__table__, Agency.__table__
-        stmt = (
-            self._query(DirectoryFilters(), start_score=start_score, start_grade=start_grade)
-            .add_columns(a.c.contact_phone, a.c.address)
-            .join(a, a.c.id == e.c.agency_id)
-            .where(e.c.agency_id == agency_id)
-        )
-        return (await self.session.execute(stmt)).first()
+        stmt = _detail_query(start_score, start_grade)
+        return (await self.session.execute(stmt, {"agency_id": agency_id})).first()
 
     # --- the list's history ------------------------------------------------------------------
     async def changes(
@@ -321,6 +315,18 @@ class Directory:
 @functools.lru_cache(maxsize=256)
 def _built_query(filters: DirectoryFilters, start_score: int, start_grade: str) -> sa.Select[Any]:
     return _build_query(filters, start_score=start_score, start_grade=start_grade)
+
+
+@functools.lru_cache(maxsize=16)
+def _detail_query(start_score: int, start_grade: str) -> sa.Select[Any]:
+    """One listed agency with its public contact, the id a bound parameter (built once)."""
+    e, a = DirectoryEntry.__table__, Agency.__table__
+    return (
+        _built_query(DirectoryFilters(), start_score, start_grade)
+        .add_columns(a.c.contact_phone, a.c.address)
+        .join(a, a.c.id == e.c.agency_id)
+        .where(e.c.agency_id == sa.bindparam("agency_id", type_=sa.Uuid))
+    )
 
 
 def _build_query(
