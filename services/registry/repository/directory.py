@@ -288,7 +288,8 @@ class Directory:
     async def detail(self, agency_id: uuid.UUID, *, start_score: int, start_grade: str) -> sa.Row[Any] | None:
         """One listed agency with its public contact (phone, address); None when not listed."""
         stmt = _detail_query(start_score, start_grade)
-        return (await self.session.execute(stmt, {"agency_id": agency_id})).first()
+        row: sa.Row[Any] | None = (await self.session.execute(stmt, {"agency_id": agency_id})).first()
+        return row
 
     # --- the list's history ------------------------------------------------------------------
     async def changes(
