@@ -3,18 +3,19 @@ Routes only: parse, call one use case, declare the response."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import Field, TypeAdapter
+from pydantic import Field
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from services.registry import service
-from services.registry.api import changes, directory_counts
+from services.registry.api import changes, directory_counts, rendered
 from services.registry.api.policy import directory_version
 from services.registry.api.policy import router as policy_router
 from services.registry.models import Agency, AgencyDocument, AgencyEngagement
@@ -53,9 +54,6 @@ from shared.states import Action
 DOCUMENTS_PATH = r"^/api/v1/agencies/[^/]+/documents$"
 ATOM_TYPE = "application/atom+xml"
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-
-DIRECTORY_PAGE = TypeAdapter(Page[DirectoryItem])
-DIRECTORY_DETAIL = TypeAdapter(DirectoryAgencyRead)
 
 agencies = APIRouter(prefix="/api/v1/agencies", tags=["agencies"])
 public = APIRouter(prefix="/api/v1/directory", tags=["directory"])
@@ -344,13 +342,7 @@ async def directory_agencies(
     if exports.wants_csv(request.headers.get("accept")):
         rows = await service.export_directory(uow, filters=filters)
         return exports.csv_response(CSV_HEADER, rows, filename=CSV_FILENAME)
-
-    async def render() -> bytes:
-        items, cursor = await service.directory_page(uow, filters=filters, params=params)
-        return DIRECTORY_PAGE.dump_json(
-            Page[DirectoryItem](items=[DirectoryItem.model_validate(i) for i in items], next_cursor=cursor)
-        )
-
+    render = functools.partial(rendered.directory_page, uow, filters=filters, params=params)
     # the CSV is another representation of the same URL: a shared cache must tell them apart
     return await conditional(request, version=await directory_version(uow), render=render, vary="Accept")
 
@@ -361,11 +353,7 @@ async def directory_agencies(
     summary="公示机构详情（公开）/ a listed agency's public detail",
 )
 async def directory_agency(agency_id: uuid.UUID, uow: UoW, request: Request) -> Any:
-    async def render() -> bytes:
-        return DIRECTORY_DETAIL.dump_json(
-            DirectoryAgencyRead.model_validate(await service.directory_detail(uow, agency_id=agency_id))
-        )
-
+    render = functools.partial(rendered.directory_detail, uow, agency_id=agency_id)
     return await conditional(request, version=await directory_version(uow), render=render)
 
 
