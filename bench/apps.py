@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,8 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from devtools.testing.tokens import verifier
@@ -126,5 +127,54 @@ def bare_app() -> FastAPI:
             session.add(item)
             await session.commit()
         return item
+
+    return app
+
+
+# --- the bare read reference (figure 12) ------------------------------------------------------------
+class ReadBase(SQLModel, registry=registry()):  # its own metadata: bare_app creates nothing of it
+    pass
+
+
+class Entry(ReadBase, table=True):
+    """The registry's ``directory_entry`` rows, as a bare app would map them."""
+
+    __tablename__ = "directory_entry"
+    agency_id: uuid.UUID = Field(primary_key=True)
+    name: str
+    uscc: str
+    district_code: str
+    filing_no: str | None = None
+    valid_until: date | None = None
+    service_districts: list[str] = Field(sa_column=sa.Column(sa.JSON))
+    service_industries: list[str] = Field(sa_column=sa.Column(sa.JSON))
+    registered_engineers: list[str] = Field(sa_column=sa.Column(sa.JSON))
+
+
+def bare_read_app() -> FastAPI:
+    """The reference of figure 12: a bare FastAPI + SQLModel app reading the registry's own
+    ``directory_entry`` rows (the same rows the directory lists, on the same database): a page of
+    them in id order, and one by id. No middleware, no joins, no cache."""
+    url = os.environ["BENCH_BARE_DATABASE_URL"]
+    is_sqlite = url.startswith("sqlite")
+    engine = create_async_engine(url, **({} if is_sqlite else {"pool_size": 10, "max_overflow": 10}))
+    if is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    app = FastAPI()
+
+    @app.get("/readyz")
+    async def readyz() -> dict[str, str]:
+        return {"status": "ready"}
+
+    @app.get("/entries")
+    async def entries(limit: int = 20) -> list[Entry]:
+        async with AsyncSession(engine) as session:
+            stmt = select(Entry).order_by(sa.column("agency_id")).limit(limit)
+            return list((await session.exec(stmt)).all())
+
+    @app.get("/entries/{agency_id}")
+    async def entry(agency_id: uuid.UUID) -> Entry | None:
+        async with AsyncSession(engine) as session:
+            return await session.get(Entry, agency_id)
 
     return app

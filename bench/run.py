@@ -41,6 +41,7 @@ FIGURES = {
     "search": "bench.search",
     "import_lag": "bench.fig_import_lag",
     "idle_cpu": "bench.fig_idle_cpu",
+    "read_path": "bench.fig_read",
 }
 
 

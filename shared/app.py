@@ -134,7 +134,14 @@ async def unit_of_work(request: Request) -> UnitOfWork:
 
 
 openapi_doc.reads_token_optionally(unit_of_work)  # a bad token is a 401, a missing scope a 403
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def runtime_dependency(request: Request) -> Runtime:
+    """``get_runtime`` as a dependency: async, so FastAPI calls it on the loop, not a worker thread."""
+    return get_runtime(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime_dependency)]
 ServiceParam = Annotated[str | None, Query(max_length=40, description="服务名（经网关时用于路由） / the service")]
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
 

@@ -35,7 +35,7 @@ class PageParams(BaseModel):
     cursor: str | None = None
 
 
-def page_params(
+async def page_params(  # async: a plain def dependency is run on a worker thread (a hop per request)
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数 / page size (1–200)")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=500, description="上一页返回的 next_cursor")] = None,
 ) -> PageParams:

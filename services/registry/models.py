@@ -27,6 +27,7 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from services.registry.states import AgencyStatus, ChangeStatus, ListChange
 from shared.audit_trail import heads_table
+from shared.conditional import generations_table
 from shared.db import check_in, service_base
 from shared.i18n import render, text
 from shared.policy_versions import versions_table
@@ -48,6 +49,21 @@ policy_versions = versions_table(metadata)  # the policy's versions it received 
 storage_usage = usage_table(metadata)  # what each organisation stores in the other services (shared.storage)
 # the directory's q= index: n-grams of each entry's name, filing number and USCC (shared.search)
 directory_search = token_table(metadata, "directory_search")
+# the public reads' versions, bumped by triggers on the tables they are built from (shared.conditional)
+read_generations = generations_table(metadata)
+DIRECTORY_GENERATION, POLICY_GENERATION = "directory", "policy_versions"
+READ_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
+    # the entries (their districts, industries and search tokens are written with them), the credit
+    # and contract read models, the listings that hide an entry, and the detail's public contact
+    DIRECTORY_GENERATION: {
+        "directory_entry": (),
+        "agency_credit": (),
+        "contract_tally": (),
+        "credit_listed": (),
+        "agency": ("contact_phone", "address"),
+    },
+    POLICY_GENERATION: {"policy_versions": ()},
+}
 
 StaffRole = Literal["registered_safety_engineer", "safety_officer", "other"]
 STAFF_ROLES: tuple[str, ...] = get_args(StaffRole)

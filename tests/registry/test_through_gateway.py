@@ -120,8 +120,18 @@ async def test_the_list_history_and_its_atom_feed_through_the_gateway(platform):
     detail = await api.get(f"/api/v1/directory/agencies/{r.json()['id']}")  # no token
     assert detail.status_code == 200, detail.text
     assert detail.json()["contact_phone"] and detail.json()["registered_engineers"] == 2
+    # conditional GETs through the gateway: If-None-Match passes through, the 304 comes back
+    tag = detail.headers["etag"]
+    again = await api.get(f"/api/v1/directory/agencies/{r.json()['id']}", headers={"If-None-Match": tag})
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", tag)
+    listing = await api.get("/api/v1/directory/agencies")
+    assert listing.headers["cache-control"] == "public, no-cache"
+    listed_tag = listing.headers["etag"]
+    assert (await api.get("/api/v1/directory/agencies", headers={"If-None-Match": listed_tag})).status_code == 304
     assert (await api.post(f"{path}/suspend", json={"reason": "暂停整顿"}, headers=district.headers)).status_code == 200
     assert (await api.get(f"/api/v1/directory/agencies/{r.json()['id']}")).status_code == 404
+    after = await api.get("/api/v1/directory/agencies", headers={"If-None-Match": listed_tag})
+    assert after.status_code == 200 and r.json()["id"] not in {i["id"] for i in after.json()["items"]}
 
     changes = await api.get("/api/v1/directory/changes", params={"agency_id": r.json()["id"]})
     assert changes.status_code == 200, changes.text

@@ -3,6 +3,7 @@ Routes only: parse, call one use case, declare the response."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import UTC, date, datetime, time
@@ -14,7 +15,8 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from services.registry import service
-from services.registry.api import changes, directory_counts
+from services.registry.api import changes, directory_counts, rendered
+from services.registry.api.policy import directory_version
 from services.registry.api.policy import router as policy_router
 from services.registry.models import Agency, AgencyDocument, AgencyEngagement
 from services.registry.repository import DirectoryFilters
@@ -33,13 +35,14 @@ from services.registry.schemas import (
     RenewalIn,
     ReviewIn,
 )
-from services.registry.service.directory import CSV_FILENAME, CSV_HEADER, PublicDetail
+from services.registry.service.directory import CSV_FILENAME, CSV_HEADER
 from services.registry.service.documents import MAX_DOCUMENT_BYTES, MULTIPART_OVERHEAD, too_large
 from services.registry.service.filing import PublicProfile
 from services.registry.states import REGULATORY_ACTS, AgencyStatus
 from shared import exports
 from shared.app import UoW
 from shared.auth import CurrentPrincipal, PendingOrgPrincipal
+from shared.conditional import conditional
 from shared.counts import Counts, by_param
 from shared.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from shared.http import IfMatch, stored_file, with_etag
@@ -339,8 +342,9 @@ async def directory_agencies(
     if exports.wants_csv(request.headers.get("accept")):
         rows = await service.export_directory(uow, filters=filters)
         return exports.csv_response(CSV_HEADER, rows, filename=CSV_FILENAME)
-    items, cursor = await service.directory_page(uow, filters=filters, params=params)
-    return Page[DirectoryItem](items=[DirectoryItem.model_validate(i) for i in items], next_cursor=cursor)
+    render = functools.partial(rendered.directory_page, uow, filters=filters, params=params)
+    # the CSV is another representation of the same URL: a shared cache must tell them apart
+    return await conditional(request, version=await directory_version(uow), render=render, vary="Accept")
 
 
 @public.get(
@@ -348,8 +352,9 @@ async def directory_agencies(
     response_model=DirectoryAgencyRead,
     summary="公示机构详情（公开）/ a listed agency's public detail",
 )
-async def directory_agency(agency_id: uuid.UUID, uow: UoW) -> PublicDetail:
-    return await service.directory_detail(uow, agency_id=agency_id)
+async def directory_agency(agency_id: uuid.UUID, uow: UoW, request: Request) -> Any:
+    render = functools.partial(rendered.directory_detail, uow, agency_id=agency_id)
+    return await conditional(request, version=await directory_version(uow), render=render)
 
 
 @public.get(

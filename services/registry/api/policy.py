@@ -3,25 +3,43 @@ Routes only: parse, call one use case, declare the response."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import TypeAdapter
 
 from services.registry.service import policy as service
 from shared.app import RuntimeDep, UoW
 from shared.auth import CurrentPrincipal
+from shared.conditional import conditional
 from shared.policy_versions import PolicyInForce, PolicyVersion, PolicyVersionIn
+
+IN_FORCE = TypeAdapter(PolicyInForce)
+VERSIONS = TypeAdapter(list[PolicyVersion])
+directory_version = service.directory_version  # the directory's routes use it too
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 
 
 # public reads: no token is read at all (the service's own unit of work)
 @router.get("", response_model=PolicyInForce, summary="现行实施方案参数 / the policy in force")
-async def get_policy(runtime: RuntimeDep) -> PolicyInForce:
-    return PolicyInForce.of(service.in_force(runtime.unit_of_work()))
+async def get_policy(runtime: RuntimeDep, request: Request) -> Any:
+    uow = runtime.unit_of_work()
+
+    async def render() -> bytes:
+        return IN_FORCE.dump_json(PolicyInForce.of(service.in_force(uow)))
+
+    return await conditional(request, version=service.in_force_version(uow), render=render)
 
 
 @router.get("/versions", response_model=list[PolicyVersion], summary="实施方案各版本 / every version of the policy")
-async def list_versions(runtime: RuntimeDep) -> list[PolicyVersion]:
-    return await service.list_versions(runtime.unit_of_work())
+async def list_versions(runtime: RuntimeDep, request: Request) -> Any:
+    uow = runtime.unit_of_work()
+
+    async def render() -> bytes:
+        return VERSIONS.dump_json(await service.list_versions(uow))
+
+    return await conditional(request, version=await service.versions_version(uow), render=render)
 
 
 @router.post(

@@ -5,6 +5,7 @@ all end in ``Directory.record``: the only place a change row is written)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -243,46 +244,9 @@ class Directory:
         start_grade: str,
         indexed: sa.ColumnElement[bool] | None = None,
     ) -> sa.Select[Any]:
-        e, c, t = DirectoryEntry.__table__, AgencyCredit.__table__, ContractTally.__table__
-        active = (
-            sa.select(t.c.agency_id, sa.func.count().label("n"))
-            .where(t.c.active.is_(True))
-            .group_by(t.c.agency_id)
-            .subquery("active")
-        )
-        grade = sa.func.coalesce(c.c.grade, start_grade)
-        stmt = sa.select(
-            e,
-            sa.func.coalesce(c.c.score, start_score).label("credit_score"),
-            grade.label("grade"),
-            sa.func.coalesce(active.c.n, 0).label("active_contracts"),
-        ).select_from(
-            e.outerjoin(c, c.c.agency_id == e.c.agency_id).outerjoin(active, active.c.agency_id == e.c.agency_id)
-        )
-        # an agency on the serious-dishonesty list is not shown (SPEC §19); its entry stays, so it is
-        # back once the listing ends if its filing is still in force
-        listed = CreditListed.__table__
-        stmt = stmt.where(~sa.exists().where(listed.c.uscc == e.c.uscc, listed.c.listed.is_(True)))
-        if filters.district:
-            d = DirectoryDistrict.__table__
-            stmt = stmt.where(sa.exists().where(d.c.agency_id == e.c.agency_id, d.c.district_code == filters.district))
-        if filters.industry:
-            i = DirectoryIndustry.__table__
-            stmt = stmt.where(sa.exists().where(i.c.agency_id == e.c.agency_id, i.c.industry == filters.industry))
-        if filters.grade:
-            stmt = stmt.where(grade == filters.grade)
-        if filters.q:  # candidates from the n-gram index, then the exact substring test (D-SEARCH)
-            q = search.query_text(filters.q)
-            if indexed is not None:
-                stmt = stmt.where(indexed)
-            stmt = stmt.where(
-                sa.or_(
-                    e.c.name.contains(q, autoescape=True),
-                    e.c.filing_no.contains(q, autoescape=True),
-                    e.c.uscc == q.upper(),
-                )
-            )
-        return stmt
+        if indexed is None:  # built once per shape: a statement is immutable (D-READPATH)
+            return _built_query(filters, start_score, start_grade)
+        return _build_query(filters, start_score=start_score, start_grade=start_grade, indexed=indexed)
 
     @staticmethod
     def searched(agency: Agency) -> tuple[str | None, ...]:
@@ -323,14 +287,9 @@ class Directory:
 
     async def detail(self, agency_id: uuid.UUID, *, start_score: int, start_grade: str) -> sa.Row[Any] | None:
         """One listed agency with its public contact (phone, address); None when not listed."""
-        e, a = DirectoryEntry.__table__, Agency.__table__
-        stmt = (
-            self._query(DirectoryFilters(), start_score=start_score, start_grade=start_grade)
-            .add_columns(a.c.contact_phone, a.c.address)
-            .join(a, a.c.id == e.c.agency_id)
-            .where(e.c.agency_id == agency_id)
-        )
-        return (await self.session.execute(stmt)).first()
+        stmt = _detail_query(start_score, start_grade)
+        row: sa.Row[Any] | None = (await self.session.execute(stmt, {"agency_id": agency_id})).first()
+        return row
 
     # --- the list's history ------------------------------------------------------------------
     async def changes(
@@ -352,3 +311,67 @@ class Directory:
         stmt = keyset(stmt, [c.c.at, c.c.id], params, descending=newest_first, convert=[cursor_time, cursor_uuid])
         rows = (await self.session.execute(stmt)).scalars().all()
         return page_of(rows, params, key=lambda r: [r.at.isoformat(), r.id])
+
+
+@functools.lru_cache(maxsize=256)
+def _built_query(filters: DirectoryFilters, start_score: int, start_grade: str) -> sa.Select[Any]:
+    return _build_query(filters, start_score=start_score, start_grade=start_grade)
+
+
+@functools.lru_cache(maxsize=16)
+def _detail_query(start_score: int, start_grade: str) -> sa.Select[Any]:
+    """One listed agency with its public contact, the id a bound parameter (built once)."""
+    e, a = DirectoryEntry.__table__, Agency.__table__
+    return (
+        _built_query(DirectoryFilters(), start_score, start_grade)
+        .add_columns(a.c.contact_phone, a.c.address)
+        .join(a, a.c.id == e.c.agency_id)
+        .where(e.c.agency_id == sa.bindparam("agency_id", type_=sa.Uuid))
+    )
+
+
+def _build_query(
+    filters: DirectoryFilters,
+    *,
+    start_score: int,
+    start_grade: str,
+    indexed: sa.ColumnElement[bool] | None = None,
+) -> sa.Select[Any]:
+    e, c, t = DirectoryEntry.__table__, AgencyCredit.__table__, ContractTally.__table__
+    active = (
+        sa.select(t.c.agency_id, sa.func.count().label("n"))
+        .where(t.c.active.is_(True))
+        .group_by(t.c.agency_id)
+        .subquery("active")
+    )
+    grade = sa.func.coalesce(c.c.grade, start_grade)
+    stmt = sa.select(
+        e,
+        sa.func.coalesce(c.c.score, start_score).label("credit_score"),
+        grade.label("grade"),
+        sa.func.coalesce(active.c.n, 0).label("active_contracts"),
+    ).select_from(e.outerjoin(c, c.c.agency_id == e.c.agency_id).outerjoin(active, active.c.agency_id == e.c.agency_id))
+    # an agency on the serious-dishonesty list is not shown (SPEC §19); its entry stays, so it is
+    # back once the listing ends if its filing is still in force
+    listed = CreditListed.__table__
+    stmt = stmt.where(~sa.exists().where(listed.c.uscc == e.c.uscc, listed.c.listed.is_(True)))
+    if filters.district:
+        d = DirectoryDistrict.__table__
+        stmt = stmt.where(sa.exists().where(d.c.agency_id == e.c.agency_id, d.c.district_code == filters.district))
+    if filters.industry:
+        i = DirectoryIndustry.__table__
+        stmt = stmt.where(sa.exists().where(i.c.agency_id == e.c.agency_id, i.c.industry == filters.industry))
+    if filters.grade:
+        stmt = stmt.where(grade == filters.grade)
+    if filters.q:  # candidates from the n-gram index, then the exact substring test (D-SEARCH)
+        q = search.query_text(filters.q)
+        if indexed is not None:
+            stmt = stmt.where(indexed)
+        stmt = stmt.where(
+            sa.or_(
+                e.c.name.contains(q, autoescape=True),
+                e.c.filing_no.contains(q, autoescape=True),
+                e.c.uscc == q.upper(),
+            )
+        )
+    return stmt

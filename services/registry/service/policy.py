@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.registry.models import policy_versions
+from services.registry.models import DIRECTORY_GENERATION, POLICY_GENERATION, policy_versions, read_generations
+from shared.conditional import read_generations as read_generation_rows
 from shared.db import insert_ignore
 from shared.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from shared.events.catalog import EventType
@@ -28,6 +29,24 @@ async def list_versions(uow: UnitOfWork) -> list[PolicyVersion]:
 
 def in_force(uow: UnitOfWork) -> PolicyVersion:
     return uow.runtime.policies.in_force(uow.now)
+
+
+# --- the versions of the public reads (shared.conditional, D-READPATH) ---------------------------
+async def versions_version(uow: UnitOfWork) -> tuple[object, ...]:
+    """What ``/policy/versions`` depends on: its table's generation (one one-row read)."""
+    return await read_generation_rows(uow.runtime.db.read_engine, read_generations, [POLICY_GENERATION])
+
+
+def in_force_version(uow: UnitOfWork) -> tuple[object, ...]:
+    """What ``/policy`` depends on: the version in force now (this process's; no read at all)."""
+    return ("in_force", in_force(uow).version)
+
+
+async def directory_version(uow: UnitOfWork) -> tuple[object, ...]:
+    """What the directory depends on: its generation, and the policy in force (the starting
+    score and grade, the capacity per engineer)."""
+    generation = await read_generation_rows(uow.runtime.db.read_engine, read_generations, [DIRECTORY_GENERATION])
+    return (*generation, in_force(uow).version)
 
 
 async def publish(uow: UnitOfWork, *, effective_from: date, policy: Policy) -> PolicyVersion:
