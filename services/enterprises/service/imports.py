@@ -217,6 +217,7 @@ class Importer:
         usccs = [p.values["uscc"] for p in batch]
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        renamed: list[dict[str, Any]] = []
         changes: list[tuple[EventType, dict[str, Any]]] = []
         rejected: list[Rejection] = []
         unchanged = 0
@@ -282,10 +283,12 @@ class Importer:
                     "updated_at": now,
                 }
                 updates.append(row)
+                if row["name"] != current["name"]:
+                    renamed.append(row)
                 changes.extend(_payloads(row, created=False, previous_risk_level=current["risk_level"]))
             if not self.dry_run:
                 await repo.insert_rows(inserts)
-                await repo.update_rows(updates)
+                await repo.update_rows(updates, renamed=renamed)
                 await uow.emit_many(changes)
         self.report.accepted += len(inserts)
         self.report.updated += len(updates)
