@@ -19,7 +19,7 @@ The tokens are written by the repository in the transaction that writes the row 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -147,8 +147,15 @@ async def reindex(
     if not new:
         await forget(session, table, rows)
     # one COPY on PostgreSQL, one executemany on SQLite (shared.bulk): ~50 rows per entity
-    records = ((token, row_id) for row_id, fields in rows.items() for token in row_tokens(fields))
-    await bulk.insert_records(session, table, ("token", "row_id"), records)
+    key = bulk.uuid_key(session)
+
+    def records() -> Iterator[tuple[str, object]]:
+        for row_id, fields in rows.items():
+            row = key(row_id)  # converted once for its ~50 tokens
+            for token in row_tokens(fields):
+                yield token, row
+
+    await bulk.insert_records(session, table, ("token", "row_id"), records())
 
 
 def backfill(connection: sa.Connection, table: sa.TableClause, source: sa.Select[Any]) -> int:

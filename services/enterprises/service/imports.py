@@ -11,7 +11,7 @@
   are inserted, changed ones updated (version + 1), identical ones left alone — so re-importing a
   file changes nothing and emits nothing. Each row is all-or-nothing; a row that fails is reported
   with its reasons and skipped. A batch's events go to the outbox in its transaction
-  (``uow.emit_many``: one multi-row INSERT).
+  (``shared.events.bulk.write_models``: one COPY on PostgreSQL), the relay woken after its commit.
 - ``dry_run``: every row is read and checked the same way, against the stored records, and the
   report counts what would be written (``accepted``, ``updated``); nothing is written or emitted.
 - ``row`` in the report is the spreadsheet's own row number: the file's first line is row 1.
@@ -34,7 +34,8 @@ from services.enterprises.risk import assess_record
 from services.enterprises.service.import_columns import MAX_LEADING_ROWS, header_index, is_header, no_header, raw_record
 from services.enterprises.service.records import validate_record
 from shared.errors import FieldError, Forbidden
-from shared.events.catalog import EventType
+from shared.events import bulk as bulk_events
+from shared.events.catalog import EnterpriseChanged, EventType
 from shared.i18n import text
 from shared.ids import new_id
 from shared.reference import normalise_uscc
@@ -218,7 +219,7 @@ class Importer:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         renamed: list[dict[str, Any]] = []
-        changes: list[tuple[EventType, dict[str, Any]]] = []
+        changes: list[tuple[EventType, EnterpriseChanged]] = []
         rejected: list[Rejection] = []
         unchanged = 0
         async with uow:
@@ -289,7 +290,9 @@ class Importer:
             if not self.dry_run:
                 await repo.insert_rows(inserts)
                 await repo.update_rows(updates, renamed=renamed)
-                await uow.emit_many(changes)
+                await bulk_events.write_models(uow.session, uow.runtime.outbox, changes, request_id=uow.request_id)
+        if changes and not self.dry_run:
+            uow.runtime.relay.wake()  # committed: the claiming pass publishes them now
         self.report.accepted += len(inserts)
         self.report.updated += len(updates)
         self.report.unchanged += unchanged
@@ -298,13 +301,8 @@ class Importer:
 
 def _payloads(
     row: dict[str, Any], *, created: bool, previous_risk_level: str | None
-) -> list[tuple[EventType, dict[str, Any]]]:
-    return [
-        (event_type, payload.model_dump(mode="json"))
-        for event_type, payload in events.change_events(
-            row, created=created, fields_changed=True, previous_risk_level=previous_risk_level
-        )
-    ]
+) -> list[tuple[EventType, EnterpriseChanged]]:
+    return events.change_events(row, created=created, fields_changed=True, previous_risk_level=previous_risk_level)
 
 
 async def import_records(uow: UnitOfWork, *, reader: Reader, dry_run: bool = False) -> ImportReport:
