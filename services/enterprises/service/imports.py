@@ -14,11 +14,15 @@
   (``shared.events.bulk.write_models``: one COPY on PostgreSQL), the relay woken after its commit.
 - ``dry_run``: every row is read and checked the same way, against the stored records, and the
   report counts what would be written (``accepted``, ``updated``); nothing is written or emitted.
-- ``row`` in the report is the spreadsheet's own row number: the file's first line is row 1.
+- ``row`` in the report is the spreadsheet's own row number: the file's first line is row 1; the
+  rejected rows are listed in row order.
+- A batch is written while the next one is read and checked (one batch in flight), so the
+  database's work overlaps the parsing (D-IMPORTPG).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -110,10 +114,33 @@ class Importer:
         self.leading = 0  # non-blank rows read before the header
         self.first_row: dict[str, int] = {}
         self.batch: list[Pending] = []
+        self.writing: asyncio.Task[None] | None = None  # the batch being written
         self.width = 0
 
     async def run(self, reader: Reader) -> ImportReport:
         started = time.perf_counter()
+        try:
+            await self._read(reader)
+        finally:
+            await self._drain()
+        r = self.report
+        r.rejected.sort(key=lambda rejection: rejection.row)  # batches report as they finish
+        r.encoding = reader.encoding
+        r.seconds = round(time.perf_counter() - started, 3)
+        log.info(
+            "enterprises.import.done",
+            dry_run=r.dry_run,
+            rows=r.rows,
+            accepted=r.accepted,
+            updated=r.updated,
+            unchanged=r.unchanged,
+            rejected=len(r.rejected),
+            seconds=r.seconds,
+            actor=self.uow.principal.actor,
+        )
+        return r
+
+    async def _read(self, reader: Reader) -> None:
         index: dict[str, int] | None = None
         async for line in reader.lines():
             if isinstance(line, Unreadable):
@@ -134,25 +161,23 @@ class Importer:
             self.report.rows += 1
             self._row(line.number, line.cells, index)
             if len(self.batch) >= BATCH_ROWS:
-                await self._flush()
+                await self._dispatch()
         if index is None:
             raise no_header(self.leading)
-        await self._flush()
-        r = self.report
-        r.encoding = reader.encoding
-        r.seconds = round(time.perf_counter() - started, 3)
-        log.info(
-            "enterprises.import.done",
-            dry_run=r.dry_run,
-            rows=r.rows,
-            accepted=r.accepted,
-            updated=r.updated,
-            unchanged=r.unchanged,
-            rejected=len(r.rejected),
-            seconds=r.seconds,
-            actor=self.uow.principal.actor,
-        )
-        return r
+        await self._dispatch()
+
+    async def _dispatch(self) -> None:
+        """Write the batch read so far while the next one is read and checked: one batch in flight
+        (one transaction of the unit of work at a time); the database works while Python parses."""
+        batch, self.batch = self.batch, []
+        await self._drain()
+        if batch:
+            self.writing = asyncio.create_task(self._flush(batch))
+
+    async def _drain(self) -> None:
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            await writing
 
     def _row(self, number: int, cells: list[str], index: dict[str, int]) -> None:
         raw = raw_record(cells, index)
@@ -187,10 +212,7 @@ class Importer:
         self.first_row[values["uscc"]] = number
         self.batch.append(Pending(number, values))
 
-    async def _flush(self) -> None:
-        batch, self.batch = self.batch, []
-        if not batch:
-            return
+    async def _flush(self, batch: list[Pending]) -> None:
         try:
             await self._apply(batch)
         except IntegrityError:
@@ -210,8 +232,7 @@ class Importer:
                 )
                 return
             for item in batch:  # find the row that collided; the others still go in
-                self.batch = [item]
-                await self._flush()
+                await self._flush([item])
 
     async def _apply(self, batch: list[Pending]) -> None:
         uow, rules = self.uow, self.uow.policy.risk_rules
