@@ -240,7 +240,15 @@ def main() -> None:
         command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port)]
         command += ["--log-level", "warning"]
         if args.profile:
-            command = [sys.executable, "-m", "bench.profiled_server", str(args.profile.resolve()), app, "--port", str(port)]
+            command = [
+                sys.executable,
+                "-m",
+                "bench.profiled_server",
+                str(args.profile.resolve()),
+                app,
+                "--port",
+                str(port),
+            ]
         server = subprocess.Popen(
             command,
             cwd=ROOT,

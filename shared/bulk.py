@@ -29,7 +29,7 @@ def uuid_key(session: AsyncSession) -> Callable[[uuid.UUID], Any]:
     as 16 bytes; a ``uuid.UUID`` is converted again for every record it is in)."""
     if not is_copying(session):
         return lambda value: value
-    from asyncpg.pgproto.pgproto import UUID  # type: ignore[import-not-found]
+    from asyncpg.pgproto.pgproto import UUID
 
     return lambda value: UUID(value.bytes)
 
@@ -47,7 +47,7 @@ async def insert_records(
     if json_at:
         records = (_with_json(record, json_at) for record in records)
     connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
+    raw: Any = (await connection.get_raw_connection()).driver_connection
     import asyncpg
 
     try:
