@@ -74,7 +74,7 @@ def grouped(dimensions: Mapping[str, Any], by: Sequence[str], *where: sa.ColumnE
     by position: a dimension may be a correlated subquery (a town from a read model), which
     PostgreSQL cannot match between the select list and a repeated ``GROUP BY`` expression."""
     columns = [dimensions[name] for name in by]
-    positions = [sa.literal_column(str(i)) for i in range(1, len(columns) + 1)]
+    positions: list[sa.ColumnElement[Any]] = [sa.literal_column(str(i)) for i in range(1, len(columns) + 1)]
     return (
         sa.select(*[c.label(name) for c, name in zip(columns, by, strict=True)], sa.func.count().label("count"))
         .where(*where)
