@@ -288,7 +288,11 @@ def main() -> None:
             print(f"outbox: all {report['accepted']} events on the bus {drained:.1f} s after the import returned")
 
             # a fresh token: tokens live 15 minutes at most, and a loaded machine once took 949 s
+            cpu_before, pg_before = cpu_seconds(server.pid), pg_cpu(args.database_url, database)
             again_seconds, again = upload(base, csv_path, make_token("admin", ttl=900), content_type)
+            again_cpu = cpu_seconds(server.pid) - cpu_before
+            pg_after = pg_cpu(args.database_url, database)
+            again_database_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
             print(
                 f"re-import: {again['accepted']} accepted, {again['updated']} updated, {again['unchanged']} unchanged "
                 f"in {again_seconds:.1f} s; service peak RSS {peak_rss_mib(server.pid):.0f} MiB"
@@ -306,6 +310,8 @@ def main() -> None:
                         "postgres_cpu_seconds": round(database_cpu, 1) if args.database_url else None,
                         "events_published_after_seconds": round(drained, 1),
                         "reimport_seconds": round(again_seconds, 1),
+                        "reimport_service_cpu_seconds": round(again_cpu, 1),
+                        "reimport_postgres_cpu_seconds": round(again_database_cpu, 1) if args.database_url else None,
                         "rss_before_mib": round(baseline),
                         "peak_rss_mib": round(peak_rss_mib(server.pid)),
                         "load_average_1m": round(os.getloadavg()[0], 1),
