@@ -131,6 +131,32 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (the machine is shared: wall time alone misleads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def pg_backends(base_url: str, database: str) -> list[int]:
+    import asyncpg
+
+    conn = await asyncpg.connect(f"{base_url.rstrip('/')}/postgres")
+    try:
+        return [r[0] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)]
+    finally:
+        await conn.close()
+
+
+def pg_cpu(base_url: str | None, database: str) -> dict[int, float]:
+    """CPU seconds of the service's PostgreSQL backends (the pool's connections live on)."""
+    if not base_url:
+        return {}
+    return {pid: cpu_seconds(pid) for pid in asyncio.run(pg_backends(base_url, database))}
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -175,6 +201,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="PostgreSQL base URL (default: SQLite in a temp dir)")
     parser.add_argument("--gbk", action="store_true", help="write the file in GBK instead of UTF-8")
     parser.add_argument("--xlsx", action="store_true", help="send the rows as an XLSX workbook")
+    parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of the service to this file")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
@@ -209,20 +236,21 @@ def main() -> None:
         if args.database_url:
             env["CUSTODY_DATABASE_URL"] = f"{args.database_url.rstrip('/')}/bench{tag}"
         server_log = (tmpdir / "server.log").open("w")
-        server = subprocess.Popen(
-            [
+        app = "services.enterprises.main:create_app"
+        command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--log-level", "warning"]
+        if args.profile:
+            command = [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "services.enterprises.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
+                "bench.profiled_server",
+                str(args.profile.resolve()),
+                app,
                 "--port",
                 str(port),
-                "--log-level",
-                "warning",
-            ],
+            ]
+        server = subprocess.Popen(
+            command,
             cwd=ROOT,
             env=env,
             stdout=server_log,
@@ -237,17 +265,21 @@ def main() -> None:
                     break
                 time.sleep(0.1)
             baseline = rss_mib(server.pid)
-            token = make_token("admin", ttl=900)
             content_type = "text/csv; charset=gbk" if args.gbk else "text/csv"
             if args.xlsx:
                 content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-            seconds, report = upload(base, csv_path, token, content_type)
+            database = f"bench{tag}_enterprises"
+            cpu_before, pg_before = cpu_seconds(server.pid), pg_cpu(args.database_url, database)
+            seconds, report = upload(base, csv_path, make_token("admin", ttl=900), content_type)
             peak = peak_rss_mib(server.pid)
+            service_cpu = cpu_seconds(server.pid) - cpu_before
+            pg_after = pg_cpu(args.database_url, database)
+            database_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
             print(
                 f"import: {report['accepted']} accepted, {report['updated']} updated, {len(report['rejected'])} rejected "
                 f"in {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s); service RSS before {baseline:.0f} MiB, "
-                f"peak {peak:.0f} MiB"
+                f"peak {peak:.0f} MiB; CPU: service {service_cpu:.1f} s, PostgreSQL backends {database_cpu:.1f} s"
             )
             started = time.perf_counter()
             while asyncio.run(stream_count(nats.url, env["CUSTODY_STREAM_NAME"])) < report["accepted"]:
@@ -255,7 +287,12 @@ def main() -> None:
             drained = time.perf_counter() - started
             print(f"outbox: all {report['accepted']} events on the bus {drained:.1f} s after the import returned")
 
-            again_seconds, again = upload(base, csv_path, token, content_type)
+            # a fresh token: tokens live 15 minutes at most, and a loaded machine once took 949 s
+            cpu_before, pg_before = cpu_seconds(server.pid), pg_cpu(args.database_url, database)
+            again_seconds, again = upload(base, csv_path, make_token("admin", ttl=900), content_type)
+            again_cpu = cpu_seconds(server.pid) - cpu_before
+            pg_after = pg_cpu(args.database_url, database)
+            again_database_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
             print(
                 f"re-import: {again['accepted']} accepted, {again['updated']} updated, {again['unchanged']} unchanged "
                 f"in {again_seconds:.1f} s; service peak RSS {peak_rss_mib(server.pid):.0f} MiB"
@@ -267,9 +304,14 @@ def main() -> None:
                         "file_mib": round(size / 2**20, 1),
                         "backend": "postgresql" if args.database_url else "sqlite",
                         "encoding": report["encoding"],
+                        "format": "xlsx" if args.xlsx else "csv",
                         "import_seconds": round(seconds, 1),
+                        "service_cpu_seconds": round(service_cpu, 1),
+                        "postgres_cpu_seconds": round(database_cpu, 1) if args.database_url else None,
                         "events_published_after_seconds": round(drained, 1),
                         "reimport_seconds": round(again_seconds, 1),
+                        "reimport_service_cpu_seconds": round(again_cpu, 1),
+                        "reimport_postgres_cpu_seconds": round(again_database_cpu, 1) if args.database_url else None,
                         "rss_before_mib": round(baseline),
                         "peak_rss_mib": round(peak_rss_mib(server.pid)),
                         "load_average_1m": round(os.getloadavg()[0], 1),

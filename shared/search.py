@@ -19,16 +19,17 @@ The tokens are written by the repository in the transaction that writes the row 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import bulk
 from shared.validation import normalise
 
 TOKEN_LENGTH = 8  # a bigram of folded text: two characters, each folding to at most three
-BATCH = 5_000  # token rows per INSERT
+BATCH = 5_000  # row ids per DELETE
 
 
 def fold(value: str) -> str:
@@ -145,9 +146,16 @@ async def reindex(
         return
     if not new:
         await forget(session, table, rows)
-    values = token_rows(rows)
-    for start in range(0, len(values), BATCH):
-        await session.execute(sa.insert(table), values[start : start + BATCH])
+    # one COPY on PostgreSQL, one executemany on SQLite (shared.bulk): ~50 rows per entity
+    key = bulk.uuid_key(session)
+
+    def records() -> Iterator[tuple[str, object]]:
+        for row_id, fields in rows.items():
+            row = key(row_id)  # converted once for its ~50 tokens
+            for token in row_tokens(fields):
+                yield token, row
+
+    await bulk.insert_records(session, table, ("token", "row_id"), records())
 
 
 def backfill(connection: sa.Connection, table: sa.TableClause, source: sa.Select[Any]) -> int:

@@ -35,7 +35,7 @@ from services.enterprises.models import (
     enterprises,
     major_hazards,
 )
-from shared import scopes, search
+from shared import bulk, scopes, search
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 from shared.i18n import text
@@ -240,11 +240,14 @@ class Enterprises(Repository[Enterprise]):
         return {r["uscc"]: dict(r) for r in (await self.session.execute(stmt)).mappings()}
 
     async def insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """New records (every key a column of theirs; the others NULL): one COPY on PostgreSQL."""
         if rows:
-            await self.session.execute(sa.insert(enterprises), list(rows))
+            columns = list(rows[0])
+            await bulk.insert_records(self.session, enterprises, columns, ([r[c] for c in columns] for r in rows))
             await self.reindex(rows, new=True)
 
-    async def update_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def update_rows(self, rows: Sequence[dict[str, Any]], *, renamed: Sequence[dict[str, Any]] = ()) -> None:
+        """Changed records; ``renamed`` (of them) get their ``q=`` tokens rewritten (the USCC is the key)."""
         if not rows:
             return
         stmt = (
@@ -253,7 +256,7 @@ class Enterprises(Repository[Enterprise]):
             .values({c: sa.bindparam(f"b_{c}") for c in UPDATED_COLUMNS})
         )
         await self.session.execute(stmt, [{"b_id": r["id"], **{f"b_{c}": r[c] for c in UPDATED_COLUMNS}} for r in rows])
-        await self.reindex(rows)
+        await self.reindex(renamed)
 
 
 # --- read models fed by events (what the record's risk and custodian are computed from) -----------

@@ -25,3 +25,25 @@ def test_phones(phone):
 def test_bad_phones(phone):
     with pytest.raises(ValueError):
         check_phone(phone)
+
+
+def test_the_format_class_is_exactly_unicode_category_cf():
+    """normalise removes format characters with one regex: it must be exactly category Cf."""
+    import sys
+    import unicodedata
+
+    from shared.validation import _FORMAT
+
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        assert (_FORMAT.fullmatch(char) is not None) == (unicodedata.category(char) == "Cf"), hex(code)
+
+
+def test_normalise_is_nfkc_without_format_characters():
+    import unicodedata
+
+    from shared.validation import normalise
+
+    for value in ["ＪＭ－２０２６", "江门\u200b市", "a\u00adb\ufeff", "plain ascii", "ﬁ\u202e１", ""]:
+        expected = unicodedata.normalize("NFKC", "".join(c for c in value if unicodedata.category(c) != "Cf"))
+        assert normalise(value) == expected

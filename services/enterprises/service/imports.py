@@ -11,14 +11,18 @@
   are inserted, changed ones updated (version + 1), identical ones left alone — so re-importing a
   file changes nothing and emits nothing. Each row is all-or-nothing; a row that fails is reported
   with its reasons and skipped. A batch's events go to the outbox in its transaction
-  (``uow.emit_many``: one multi-row INSERT).
+  (``shared.events.bulk.write_models``: one COPY on PostgreSQL), the relay woken after its commit.
 - ``dry_run``: every row is read and checked the same way, against the stored records, and the
   report counts what would be written (``accepted``, ``updated``); nothing is written or emitted.
-- ``row`` in the report is the spreadsheet's own row number: the file's first line is row 1.
+- ``row`` in the report is the spreadsheet's own row number: the file's first line is row 1; the
+  rejected rows are listed in row order.
+- A batch is written while the next one is read and checked (one batch in flight), so the
+  database's work overlaps the parsing (D-IMPORTPG).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -34,7 +38,8 @@ from services.enterprises.risk import assess_record
 from services.enterprises.service.import_columns import MAX_LEADING_ROWS, header_index, is_header, no_header, raw_record
 from services.enterprises.service.records import validate_record
 from shared.errors import FieldError, Forbidden
-from shared.events.catalog import EventType
+from shared.events import bulk as bulk_events
+from shared.events.catalog import EnterpriseChanged, EventType
 from shared.i18n import text
 from shared.ids import new_id
 from shared.reference import normalise_uscc
@@ -109,10 +114,33 @@ class Importer:
         self.leading = 0  # non-blank rows read before the header
         self.first_row: dict[str, int] = {}
         self.batch: list[Pending] = []
+        self.writing: asyncio.Task[None] | None = None  # the batch being written
         self.width = 0
 
     async def run(self, reader: Reader) -> ImportReport:
         started = time.perf_counter()
+        try:
+            await self._read(reader)
+        finally:
+            await self._drain()
+        r = self.report
+        r.rejected.sort(key=lambda rejection: rejection.row)  # batches report as they finish
+        r.encoding = reader.encoding
+        r.seconds = round(time.perf_counter() - started, 3)
+        log.info(
+            "enterprises.import.done",
+            dry_run=r.dry_run,
+            rows=r.rows,
+            accepted=r.accepted,
+            updated=r.updated,
+            unchanged=r.unchanged,
+            rejected=len(r.rejected),
+            seconds=r.seconds,
+            actor=self.uow.principal.actor,
+        )
+        return r
+
+    async def _read(self, reader: Reader) -> None:
         index: dict[str, int] | None = None
         async for line in reader.lines():
             if isinstance(line, Unreadable):
@@ -133,25 +161,23 @@ class Importer:
             self.report.rows += 1
             self._row(line.number, line.cells, index)
             if len(self.batch) >= BATCH_ROWS:
-                await self._flush()
+                await self._dispatch()
         if index is None:
             raise no_header(self.leading)
-        await self._flush()
-        r = self.report
-        r.encoding = reader.encoding
-        r.seconds = round(time.perf_counter() - started, 3)
-        log.info(
-            "enterprises.import.done",
-            dry_run=r.dry_run,
-            rows=r.rows,
-            accepted=r.accepted,
-            updated=r.updated,
-            unchanged=r.unchanged,
-            rejected=len(r.rejected),
-            seconds=r.seconds,
-            actor=self.uow.principal.actor,
-        )
-        return r
+        await self._dispatch()
+
+    async def _dispatch(self) -> None:
+        """Write the batch read so far while the next one is read and checked: one batch in flight
+        (one transaction of the unit of work at a time); the database works while Python parses."""
+        batch, self.batch = self.batch, []
+        await self._drain()
+        if batch:
+            self.writing = asyncio.create_task(self._flush(batch))
+
+    async def _drain(self) -> None:
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            await writing
 
     def _row(self, number: int, cells: list[str], index: dict[str, int]) -> None:
         raw = raw_record(cells, index)
@@ -186,10 +212,7 @@ class Importer:
         self.first_row[values["uscc"]] = number
         self.batch.append(Pending(number, values))
 
-    async def _flush(self) -> None:
-        batch, self.batch = self.batch, []
-        if not batch:
-            return
+    async def _flush(self, batch: list[Pending]) -> None:
         try:
             await self._apply(batch)
         except IntegrityError:
@@ -209,15 +232,15 @@ class Importer:
                 )
                 return
             for item in batch:  # find the row that collided; the others still go in
-                self.batch = [item]
-                await self._flush()
+                await self._flush([item])
 
     async def _apply(self, batch: list[Pending]) -> None:
         uow, rules = self.uow, self.uow.policy.risk_rules
         usccs = [p.values["uscc"] for p in batch]
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
-        changes: list[tuple[EventType, dict[str, Any]]] = []
+        renamed: list[dict[str, Any]] = []
+        changes: list[tuple[EventType, EnterpriseChanged]] = []
         rejected: list[Rejection] = []
         unchanged = 0
         async with uow:
@@ -282,11 +305,15 @@ class Importer:
                     "updated_at": now,
                 }
                 updates.append(row)
+                if row["name"] != current["name"]:
+                    renamed.append(row)
                 changes.extend(_payloads(row, created=False, previous_risk_level=current["risk_level"]))
             if not self.dry_run:
                 await repo.insert_rows(inserts)
-                await repo.update_rows(updates)
-                await uow.emit_many(changes)
+                await repo.update_rows(updates, renamed=renamed)
+                await bulk_events.write_models(uow.session, uow.runtime.outbox, changes, request_id=uow.request_id)
+        if changes and not self.dry_run:
+            uow.runtime.relay.wake()  # committed: the claiming pass publishes them now
         self.report.accepted += len(inserts)
         self.report.updated += len(updates)
         self.report.unchanged += unchanged
@@ -295,13 +322,8 @@ class Importer:
 
 def _payloads(
     row: dict[str, Any], *, created: bool, previous_risk_level: str | None
-) -> list[tuple[EventType, dict[str, Any]]]:
-    return [
-        (event_type, payload.model_dump(mode="json"))
-        for event_type, payload in events.change_events(
-            row, created=created, fields_changed=True, previous_risk_level=previous_risk_level
-        )
-    ]
+) -> list[tuple[EventType, EnterpriseChanged]]:
+    return events.change_events(row, created=created, fields_changed=True, previous_risk_level=previous_risk_level)
 
 
 async def import_records(uow: UnitOfWork, *, reader: Reader, dry_run: bool = False) -> ImportReport:
