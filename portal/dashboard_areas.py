@@ -8,7 +8,7 @@ Calls per view, whatever the number of rows or towns: the city's district table 
 already fetched (nothing more); the district's town table asks two count endpoints grouped by town
 (``contracts/counts`` and ``supervision/counts`` with ``by=town,status``); a town view sends
 ``district=&town=`` on each call and leaves out the per-district summary, which audit keeps by district
-only (DECISIONS D-PORTAL-TOWNS)."""
+only (DECISIONS D57)."""
 
 from __future__ import annotations
 

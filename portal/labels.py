@@ -1235,7 +1235,7 @@ MESSAGES.update(
     }
 )
 
-# --- the dashboard's drill-down city → district → town (SPEC §22, D-PORTAL-TOWNS) ----------------
+# --- the dashboard's drill-down city → district → town (SPEC §22, D57) ----------------
 MESSAGES.update(
     {
         "town": ("镇街", "Town"),
@@ -1258,7 +1258,7 @@ MESSAGES.update(
     }
 )
 
-# --- conflicts of interest: the agency's declared engagements (SPEC §20, D-PORTAL-TOWNS) --------
+# --- conflicts of interest: the agency's declared engagements (SPEC §20, D57) --------
 ENGAGEMENT_KIND = {
     "safety_evaluation": ("安全评价", "Safety evaluation"),
     "testing": ("检测检验", "Testing"),

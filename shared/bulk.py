@@ -1,4 +1,4 @@
-"""Many rows into one table, in the caller's transaction, as cheaply as the backend allows (D-IMPORTPG).
+"""Many rows into one table, in the caller's transaction, as cheaply as the backend allows (D63).
 
 PostgreSQL: one binary ``COPY`` through the session's own asyncpg connection
 (``copy_records_to_table``, records streamed as they are made): no SQL compiled, no bind parameter

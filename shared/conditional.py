@@ -1,4 +1,4 @@
-"""Conditional GETs of public, read-mostly resources (D-READPATH): an ETag from a cheap version of
+"""Conditional GETs of public, read-mostly resources (D62): an ETag from a cheap version of
 what the response depends on, ``If-None-Match`` → 304 with no body, ``Cache-Control``, and a
 small in-process cache of rendered bodies keyed by (request, version).
 

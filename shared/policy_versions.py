@@ -1,5 +1,5 @@
 """The policy as a published document with versions (SPEC §3, §22; docs/DECISIONS.md
-D-POLICY-VERSIONS).
+D56).
 
 Version 1 is the shipped default (``shared.policy.load_policy``: the defaults and
 ``CUSTODY_POLICY_FILE``), in force from the beginning (``effective_from`` null). The registry

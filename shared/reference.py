@@ -189,7 +189,7 @@ class Jurisdiction:
         return area.code if area.level == "district" else area.parent
 
     def placeholders(self) -> list[str]:
-        """The codes the data file marks as placeholders (docs/DECISIONS.md D-TOWNS)."""
+        """The codes the data file marks as placeholders (docs/DECISIONS.md D55)."""
         return [a.code for a in self.areas.values() if a.placeholder]
 
     def town_in(self, district: str, town: str) -> Area | None:

@@ -1,4 +1,4 @@
-"""Substring search (``q=``) served by an index on both backends, Chinese included (D-SEARCH).
+"""Substring search (``q=``) served by an index on both backends, Chinese included (D58).
 
 A searchable entity keeps an n-gram table beside it: one row per (token, row id), the tokens
 being every character and every pair of adjacent characters of its searched fields, after
@@ -86,7 +86,7 @@ async def matches(
     session: AsyncSession, table: sa.Table, row_id: sa.ColumnElement[uuid.UUID], q: str
 ) -> sa.ColumnElement[bool] | None:
     """The index clause for ``q`` on the entity whose id is ``row_id``, or None when the index
-    would not help and the caller's LIKE alone decides (see D-SEARCH):
+    would not help and the caller's LIKE alone decides (see D58):
 
     - the query's tokens are counted first, each up to ``RARE`` (one statement, a bounded range
       of the primary key each); a token no row holds: nothing matches;

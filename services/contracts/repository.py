@@ -354,7 +354,7 @@ class Enterprises(ReadModel[EnterpriseFacts]):
         one read per transaction (kept in ``session.info``: a review emits twice)."""
         towns: dict[str, str | None] = self.session.info.setdefault("enterprise_towns", {})
         if uscc not in towns:
-            with self.session.no_autoflush:  # a flush here would write the contract twice (D-WRITEPATH)
+            with self.session.no_autoflush:  # a flush here would write the contract twice (D61)
                 facts = await self.session.get(EnterpriseFacts, uscc)
             towns[uscc] = facts.town if facts is not None else None
         return towns[uscc]

@@ -188,7 +188,7 @@ class Enterprises(Repository[Enterprise]):
         if filters.risk_inputs_pending is not None:
             waiting = c.risk_inputs_pending
             stmt = stmt.where(waiting.is_not(None) if filters.risk_inputs_pending else waiting.is_(None))
-        if filters.q:  # candidates from the n-gram index, then the exact substring test (D-SEARCH)
+        if filters.q:  # candidates from the n-gram index, then the exact substring test (D58)
             q = search.query_text(filters.q.strip())
             indexed = await search.matches(self.session, enterprise_search, c.id, q)
             if indexed is not None:

@@ -26,7 +26,7 @@ from shared.uow import UnitOfWork
 
 E = EventType
 # Recipients are resolved from the accounts, agencies, contracts, hazards and complaints seen so
-# far: every family in one durable, applied in stream order (docs/DECISIONS.md D-CONSUMERS).
+# far: every family in one durable, applied in stream order (docs/DECISIONS.md D59).
 CONSUMERS = Consumers(separate=())
 CONSUMERS.add(EventType.POLICY_PUBLISHED, keep_versions(policy_versions))  # shared.policy_versions
 

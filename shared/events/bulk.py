@@ -1,4 +1,4 @@
-"""Many events into the outbox at once, for a bulk import (D-IMPORTPG).
+"""Many events into the outbox at once, for a bulk import (D63).
 
 ``Outbox.write_many`` (reached through ``UnitOfWork.emit_many``) takes payloads as dicts, checks
 each against the catalog and writes one multi-row INSERT. An import builds its payloads as the

@@ -77,7 +77,7 @@ class EnterpriseChanged(EventData):
     risk_level: Literal["red", "orange", "yellow", "blue"]
     previous_risk_level: Literal["red", "orange", "yellow", "blue"] | None = None
     # The rest of the registration record (一企一档 shows it, SPEC §22; docs/DECISIONS.md
-    # D-EFILE-TOWNS): declared so consumers may rely on it; absent in older events.
+    # D60): declared so consumers may rely on it; absent in older events.
     village: str | None = None
     address: str | None = None
     employees: int | None = None
@@ -122,7 +122,7 @@ class ContractChanged(EventData):
     drafted_by: Literal["agency", "enterprise"] | None = None
     enterprise_signed: bool | None = None
     # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
-    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    # (SPEC §22, docs/DECISIONS.md D60); absent in older events.
     town: str | None = None
 
 
@@ -137,7 +137,7 @@ class ServiceLogChanged(EventData):
     district_code: str | None = None
     dispute_reason: str | None = None
     # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
-    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    # (SPEC §22, docs/DECISIONS.md D60); absent in older events.
     town: str | None = None
 
 
@@ -151,7 +151,7 @@ class HazardChanged(EventData):
     deadline: date
     verified_late: bool = False
     # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
-    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    # (SPEC §22, docs/DECISIONS.md D60); absent in older events.
     town: str | None = None
 
 
@@ -164,7 +164,7 @@ class VisitMissed(EventData):
     missed: int
     as_of: date
     # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
-    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    # (SPEC §22, docs/DECISIONS.md D60); absent in older events.
     town: str | None = None
 
 
@@ -175,7 +175,7 @@ class AuditCompleted(EventData):
     fraud: bool = False
     period: str | None = None
     # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
-    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    # (SPEC §22, docs/DECISIONS.md D60); absent in older events.
     town: str | None = None
 
 
@@ -190,7 +190,7 @@ class ComplaintChanged(EventData):
     # The complaining enterprise (absent for an anonymous complaint): notify tells it (SPEC §15).
     complainant_uscc: str | None = None
     # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
-    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    # (SPEC §22, docs/DECISIONS.md D60); absent in older events.
     town: str | None = None
 
 
@@ -204,7 +204,7 @@ class SupervisionChanged(EventData):
     agency_id: str | None = None
     deadline: date | None = None
     # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
-    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    # (SPEC §22, docs/DECISIONS.md D60); absent in older events.
     town: str | None = None
 
 
@@ -229,7 +229,7 @@ class AccidentRecorded(EventData):
     deaths: int = 0
     injuries: int = 0
     # The enterprise's town (a code) where the producer knows it: notify tells that town's bureau
-    # (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS); absent in older events.
+    # (SPEC §22, docs/DECISIONS.md D60); absent in older events.
     town: str | None = None
 
 

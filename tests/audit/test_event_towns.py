@@ -1,5 +1,5 @@
 """Audit's events name the enterprise's town where its read model knows it (SPEC §22, docs/DECISIONS.md
-D-EFILE-TOWNS): notify tells that town's bureau. An enterprise whose town audit does not hold yet
+D60): notify tells that town's bureau. An enterprise whose town audit does not hold yet
 gives events without one (its district's bureau is told as before)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Town bureaus in the audit service (SPEC §22, docs/DECISIONS.md D-TOWNS): a record's town is its
+"""Town bureaus in the audit service (SPEC §22, docs/DECISIONS.md D55): a record's town is its
 enterprise's (the enterprises read model keeps it from the events), so a town bureau sees its
 town's visits, hazards and cases only; ``town=`` filters the lists and the trends."""
 

@@ -1,4 +1,4 @@
-"""Contract events name the enterprise's town (SPEC §22, docs/DECISIONS.md D-EFILE-TOWNS), from the
+"""Contract events name the enterprise's town (SPEC §22, docs/DECISIONS.md D60), from the
 enterprise facts, so notify tells the town's bureau of a filing to review."""
 
 from __future__ import annotations

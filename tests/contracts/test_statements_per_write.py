@@ -16,7 +16,7 @@ from tests.contracts.factories import TODAY, world
 
 # The statements of each write through the HTTP API (BEGIN / COMMIT are not statements here).
 # Before issue #20 (SQLite): create 17, sign 12 and 18, file 15, review 23 — 85 for the flow.
-# File and review + 1: the events' town (D-EFILE-TOWNS), read once when the write does not hold the
+# File and review + 1: the events' town (D60), read once when the write does not hold the
 # enterprise already.
 BOUNDS = {"create": 7, "sign_agency": 6, "sign_enterprise": 11, "file": 10, "review": 13}
 AUDITED = ("file", "review")  # PostgreSQL: + the audit trail's advisory lock (shared.db.serialise)

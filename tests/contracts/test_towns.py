@@ -1,4 +1,4 @@
-"""Town bureaus in the contracts service (SPEC §22, docs/DECISIONS.md D-TOWNS): a contract's town is
+"""Town bureaus in the contracts service (SPEC §22, docs/DECISIONS.md D55): a contract's town is
 its enterprise's (kept in the enterprise facts from the enterprises' events); a town bureau sees,
 counts and reviews its town's contracts only; ``town=`` filters the list and the counts."""
 
@@ -44,7 +44,7 @@ async def test_a_town_bureau_sees_and_reviews_its_towns_contracts(backend):
         )
         assert r.status_code == 200, r.text
         assert r.json()["total"] == 1
-        # the drill-down's figures: one GROUP BY the enterprise's town (D-PORTAL-TOWNS)
+        # the drill-down's figures: one GROUP BY the enterprise's town (D57)
         r = await w.client.get("/api/v1/contracts/counts", params={"by": "town,status"}, headers=w.bureau("440703"))
         assert r.status_code == 200, r.text
         by_town = {(i["town"], i["status"]): i["count"] for i in r.json()["items"]}

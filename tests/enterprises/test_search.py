@@ -1,4 +1,4 @@
-"""The enterprise list's q= through its n-gram index (shared.search, D-SEARCH), on both backends:
+"""The enterprise list's q= through its n-gram index (shared.search, D58), on both backends:
 one-, two- and longer Chinese queries, USCC fragments in either case and width, LIKE's wildcards as
 literals, and the index in step with registration, a rename and an import."""
 

@@ -1,4 +1,4 @@
-"""Town bureaus in the enterprises service (SPEC §22, docs/DECISIONS.md D-TOWNS): a bureau whose
+"""Town bureaus in the enterprises service (SPEC §22, docs/DECISIONS.md D55): a bureau whose
 ``district`` is a town code sees and acts on its town's enterprises only; ``town=`` filters the
 list, checked against the jurisdiction data."""
 

@@ -1,4 +1,4 @@
-"""Conditional GETs of the public reads (shared.conditional, D-READPATH): the directory's list and
+"""Conditional GETs of the public reads (shared.conditional, D62): the directory's list and
 detail, the policy and its versions answer with an ETag that stays while nothing they show changes
 and moves with every change — through the registry's own writes, its consumers and a published
 policy version, also on another replica of the same database — ``If-None-Match`` gets a 304 with

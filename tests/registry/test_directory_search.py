@@ -1,4 +1,4 @@
-"""The directory's q= through its n-gram index (shared.search, D-SEARCH), on both backends: one-,
+"""The directory's q= through its n-gram index (shared.search, D58), on both backends: one-,
 two- and longer Chinese queries, filing-number and USCC fragments, full-width input, LIKE's
 wildcards as literals, and the index following the list when an agency leaves and comes back."""
 

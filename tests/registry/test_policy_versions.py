@@ -1,5 +1,5 @@
 """The policy as a published document with versions (SPEC §3, §22; docs/DECISIONS.md
-D-POLICY-VERSIONS): the public list, who may publish, bad input, and every service switching to a
+D56): the public list, who may publish, bad input, and every service switching to a
 version on its effective date without a restart."""
 
 from __future__ import annotations

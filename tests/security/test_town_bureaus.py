@@ -1,4 +1,4 @@
-"""The authorization matrix's rows for town bureaus (SPEC §22, docs/DECISIONS.md D-TOWNS), through
+"""The authorization matrix's rows for town bureaus (SPEC §22, docs/DECISIONS.md D55), through
 the gateway on the security world: ``townA`` is the bureau of 环市街道 440703001 — enterprise A's
 town, so contract A, its visit's major hazard and the hazard's supervision case are its town's —
 and ``townN`` the bureau of the neighbouring 潮连街道 440703002 in the same district, where bureau A

@@ -1,4 +1,4 @@
-"""Towns (SPEC §22, docs/DECISIONS.md D-TOWNS): a bureau account's area may be a town of the
+"""Towns (SPEC §22, docs/DECISIONS.md D55): a bureau account's area may be a town of the
 jurisdiction data; the principal then knows its district and its town, and the scope building
 blocks narrow every district rule to the town. The jurisdiction is a data file: another city's
 file validates districts and towns with no code change."""

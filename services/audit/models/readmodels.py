@@ -58,7 +58,7 @@ class EnterpriseView(Base, table=True):
     risk_level: str = Field(max_length=10)
     updated_at: datetime = Field(sa_type=TS)
     # The rest of its record as the enterprises service publishes it (一企一档, SPEC §22); null
-    # until an event carrying it arrives (docs/DECISIONS.md D-EFILE-TOWNS).
+    # until an event carrying it arrives (docs/DECISIONS.md D60).
     industry: str | None = Field(default=None, max_length=40)
     village: str | None = Field(default=None, max_length=20)
     address: str | None = Field(default=None, max_length=300)

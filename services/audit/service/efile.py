@@ -4,7 +4,7 @@ Audit builds it because it already holds what the file is made of — the read m
 enterprise and its contracts (from their events), and its own visits, hazards with their loops,
 complaints, audits, supervision cases and the enterprise credit file; the enterprise's registration
 record (``enterprise_view``: industry, town, village, address, employees, hazards, contacts…) and its
-risk history (``EnterpriseRiskStep``) are kept from ``enterprise.*`` events (D-EFILE-TOWNS). No other service is called (docs/DECISIONS.md
+risk history (``EnterpriseRiskStep``) are kept from ``enterprise.*`` events (D60). No other service is called (docs/DECISIONS.md
 D52). Readers: the bureau of the enterprise's district, the city, admin, the enterprise itself.
 
 The accident dossier's pieces are reused with "now" for the time (``dossier._visit``,

@@ -17,7 +17,7 @@
 - ``row`` in the report is the spreadsheet's own row number: the file's first line is row 1; the
   rejected rows are listed in row order.
 - A batch is written while the next one is read and checked (one batch in flight), so the
-  database's work overlaps the parsing (D-IMPORTPG).
+  database's work overlaps the parsing (D63).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The public directory's bodies as the conditional reads cache them (shared.conditional,
-D-READPATH): the JSON the routes' ``response_model`` gives, rendered once per version."""
+D62): the JSON the routes' ``response_model`` gives, rendered once per version."""
 
 from __future__ import annotations
 

@@ -244,7 +244,7 @@ class Directory:
         start_grade: str,
         indexed: sa.ColumnElement[bool] | None = None,
     ) -> sa.Select[Any]:
-        if indexed is None:  # built once per shape: a statement is immutable (D-READPATH)
+        if indexed is None:  # built once per shape: a statement is immutable (D62)
             return _built_query(filters, start_score, start_grade)
         return _build_query(filters, start_score=start_score, start_grade=start_grade, indexed=indexed)
 
@@ -363,7 +363,7 @@ def _build_query(
         stmt = stmt.where(sa.exists().where(i.c.agency_id == e.c.agency_id, i.c.industry == filters.industry))
     if filters.grade:
         stmt = stmt.where(grade == filters.grade)
-    if filters.q:  # candidates from the n-gram index, then the exact substring test (D-SEARCH)
+    if filters.q:  # candidates from the n-gram index, then the exact substring test (D58)
         q = search.query_text(filters.q)
         if indexed is not None:
             stmt = stmt.where(indexed)

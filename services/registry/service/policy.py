@@ -2,7 +2,7 @@
 registry's ``policy_versions`` table and emits ``policy.published`` with the whole document (every
 service keeps it: shared.policy_versions); the public reads them.
 
-Rules (docs/DECISIONS.md D-POLICY-VERSIONS): the city bureau or an admin publishes;
+Rules (docs/DECISIONS.md D56): the city bureau or an admin publishes;
 ``effective_from`` is today or later and not before the latest version's (on the same day the
 later version wins, so a mistake in a version not yet in force is corrected by publishing again)."""
 
@@ -31,7 +31,7 @@ def in_force(uow: UnitOfWork) -> PolicyVersion:
     return uow.runtime.policies.in_force(uow.now)
 
 
-# --- the versions of the public reads (shared.conditional, D-READPATH) ---------------------------
+# --- the versions of the public reads (shared.conditional, D62) ---------------------------
 async def versions_version(uow: UnitOfWork) -> tuple[object, ...]:
     """What ``/policy/versions`` depends on: its table's generation (one one-row read)."""
     return await read_generation_rows(uow.runtime.db.read_engine, read_generations, [POLICY_GENERATION])

@@ -1,5 +1,5 @@
 """What a service consumes, declared in its ``consumers.py``, and the event families that become
-its durable consumers (docs/DECISIONS.md D-CONSUMERS)."""
+its durable consumers (docs/DECISIONS.md D59)."""
 
 from __future__ import annotations
 

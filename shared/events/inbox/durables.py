@@ -1,5 +1,5 @@
 """One durable pull consumer per event family of a service, and the upgrade from the single
-per-service durable of before (docs/DECISIONS.md D-CONSUMERS).
+per-service durable of before (docs/DECISIONS.md D59).
 
 An idle consumer waits on the bus: one lingering pull of ``IDLE_WAIT`` seconds for the first
 message (a reconnect interrupts it, since the server forgets pull requests it held), then takes

@@ -33,7 +33,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_enterprise_search_row_id', ['row_id'], unique=False)
 
     # ### end Alembic commands ###
-    # the tokens of the rows already there (shared.search, D-SEARCH)
+    # the tokens of the rows already there (shared.search, D58)
     tokens = sa.table("enterprise_search", sa.column("token"), sa.column("row_id", sa.Uuid()))
     rows = sa.table("enterprises", sa.column("id", sa.Uuid()), sa.column("name"), sa.column("uscc"))
     search.backfill(op.get_bind(), tokens, sa.select(*rows.c))
