@@ -10,14 +10,12 @@ from datetime import timedelta
 
 from devtools.testing.apps import running
 from devtools.testing.events import publish_event
-from devtools.testing.tokens import auth
 from devtools.testing.wait import eventually
 from shared.conditional import Rendered, RenderedCache, etag_for, none_match
 from tests.contracts.factories import TODAY
-from tests.registry.factories import agency_in, app_for, ok
+from tests.registry.factories import agency_in, app_for, bureau, ok
 
 DIRECTORY = "/api/v1/directory/agencies"
-CITY = auth("bureau", district="440700")
 
 
 async def etag_of(client, path: str, **params) -> str:
@@ -97,7 +95,7 @@ async def test_policy_reads_are_conditional_and_move_with_a_published_version(ba
         document = (await client.get("/api/v1/policy")).json()
         document["policy_version"] = "2026.9"
         body = {"effective_from": (TODAY + timedelta(days=30)).isoformat(), "policy": document}
-        assert (await client.post(versions, json=body, headers=CITY)).status_code == 201
+        assert (await client.post(versions, json=body, headers=bureau())).status_code == 201
         r = await client.get(versions, headers={"If-None-Match": tag})
         assert r.status_code == 200 and len(r.json()) == 2
         # not yet in force: the policy in force is the same document, the same tag

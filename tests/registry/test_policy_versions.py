@@ -19,10 +19,9 @@ from services.enterprises.main import create_app as enterprises_app
 from services.notify.main import create_app as notify_app
 from shared.clock import FrozenClock
 from tests.contracts.factories import TODAY, world
-from tests.registry.factories import app_for
+from tests.registry.factories import app_for, bureau
 
 TOMORROW = TODAY + timedelta(days=1)
-CITY = auth("bureau", district="440700")
 
 
 def at(day: date) -> datetime:
@@ -77,7 +76,7 @@ async def test_who_may_publish_and_bad_input(backend):
             assert r.headers["content-type"] == "application/problem+json"
 
         async def refused(payload: dict[str, Any], field: str) -> None:
-            r = await client.post(url, json=payload, headers=CITY)
+            r = await client.post(url, json=payload, headers=bureau())
             assert r.status_code == 422, r.text
             assert r.headers["content-type"] == "application/problem+json"
             assert field in [e["field"] for e in r.json()["errors"]], r.text
@@ -130,7 +129,7 @@ async def test_who_may_publish_and_bad_input(backend):
         assert r.json()["published_by"].startswith("admin:")
         # before the latest version's date: refused; on the same day: allowed (the later one wins)
         await refused({**body, "effective_from": (TODAY + timedelta(days=29)).isoformat()}, "effective_from")
-        same_day = await client.post(url, json=later, headers=CITY)
+        same_day = await client.post(url, json=later, headers=bureau())
         assert same_day.status_code == 201, same_day.text
         assert [v["version"] for v in (await client.get(url)).json()] == [1, 2, 3]
         book = app.state.runtime.policies
@@ -158,7 +157,7 @@ async def test_every_service_switches_on_the_effective_date_without_a_restart(ba
         r = await clients["registry"].post(
             "/api/v1/policy/versions",
             json={"effective_from": TOMORROW.isoformat(), "policy": stricter(await current(clients["registry"]))},
-            headers=CITY,
+            headers=bureau(),
         )
         assert r.status_code == 201, r.text
         assert r.json()["version"] == 2
