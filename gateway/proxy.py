@@ -32,6 +32,7 @@ from gateway.addresses import address_of_scope
 from gateway.ratelimit import TokenBuckets
 from shared import tracing
 from shared.errors import DomainError, ErrorCode, FieldError, problem
+from shared.http import UPSTREAM_IDLE_SECONDS
 from shared.i18n import text
 from shared.settings import SERVICES, Settings
 
@@ -551,7 +552,9 @@ async def _stream(receive: Receive, limit: int, overflow: dict[str, bool]) -> As
 
 
 def new_session(settings: Settings) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=512, limit_per_host=256, keepalive_timeout=30, ttl_dns_cache=300)
+    connector = aiohttp.TCPConnector(
+        limit=512, limit_per_host=256, keepalive_timeout=UPSTREAM_IDLE_SECONDS, ttl_dns_cache=300
+    )
     timeout = aiohttp.ClientTimeout(
         total=None,
         connect=min(settings.peer_timeout_seconds, 4.0),

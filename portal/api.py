@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import structlog
 
+from shared.http import UPSTREAM_IDLE_SECONDS
+
 log = structlog.get_logger("portal.api")
 PAGE_LIMIT = 200
 
@@ -245,7 +247,7 @@ class AiohttpClient:
         import aiohttp
 
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=256, limit_per_host=256, keepalive_timeout=30)
+            connector = aiohttp.TCPConnector(limit=256, limit_per_host=256, keepalive_timeout=UPSTREAM_IDLE_SECONDS)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
