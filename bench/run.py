@@ -6,6 +6,7 @@ the results (with the command line and the machine) to ``var/bench/results-<time
     python -m bench.run --only event_latency --backend sqlite
     python -m bench.run --only scale --agencies 1000 --enterprises 10000 --contracts 5000 --logs 100000
     python -m bench.run --only portal_load --backend sqlite      # 50 signed-in portal users (locust)
+    python -m bench.run --only soak --backend sqlite --duration 3600   # an hour of mixed traffic (#20)
 
 Each figure module exposes ``NAME``, ``BACKENDS`` and ``async run(backend, opts) -> [Result]``.
 A figure that fails is reported as an error and the run goes on with the next one.
@@ -39,6 +40,7 @@ FIGURES = {
     "portal_load": "bench.portal_load",
     "tracing_cost": "bench.tracing_cost",
     "search": "bench.search",
+    "soak": "bench.soak",
 }
 
 
@@ -64,6 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--portal-users", type=int, default=0, help="figure 7: concurrent signed-in portal users (default 50)"
     )
+    p.add_argument("--soak-rate", type=float, default=0, help="soak: requests/s of the mixed load (default 6)")
+    p.add_argument("--sample-seconds", type=float, default=0, help="soak: seconds between samples (default 30)")
     p.add_argument("--output", type=Path, default=None, help="result file (default var/bench/results-<time>.json)")
     return p.parse_args(argv)
 
