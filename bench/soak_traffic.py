@@ -113,7 +113,7 @@ async def directory_read(w: World, t: Traffic) -> None:
 async def signed_in_list(w: World, t: Traffic) -> None:
     lists = ["/api/v1/contracts", "/api/v1/hazards", "/api/v1/service-logs", "/api/v1/inbox"]
     actor = random.choice([w.bureau, random.choice(w.agencies)[0], random.choice(w.contracts)["enterprise"]])
-    path = random.choice(lists if actor.role == "enterprise" else [*lists, "/api/v1/enterprises"])
+    path = random.choice([*lists, "/api/v1/enterprises"] if actor is w.bureau else lists)
     await t.call(w.platform.client, "GET", path, params={"limit": "20"}, headers=actor.headers)
 
 
@@ -195,6 +195,8 @@ async def draft_cancelled(w: World, t: Traffic) -> None:
     c = random.choice(w.contracts)
     api = w.platform.client
     body = contract_body(c["uscc"], c["agency_id"], c["engineer"])
+    after = dt.date.fromisoformat(body["end_date"]) + dt.timedelta(days=1)  # the renewal: after the live term
+    body |= {"start_date": after.isoformat(), "end_date": (after + dt.timedelta(days=364)).isoformat()}
     r = await t.call(api, "POST", "/api/v1/contracts", json=body, headers=c["agency"].headers)
     if ok(r, 201) and r is not None:
         await t.call(api, "POST", f"/api/v1/contracts/{r.json()['id']}/cancel", headers=c["agency"].headers)
