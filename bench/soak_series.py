@@ -197,20 +197,36 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
 
 
 def _panel(
-    series: dict[str, list[tuple[float, float]]], *, x0: int, y0: int, w: int, h: int, title: str, unit: str
+    series: dict[str, list[tuple[float, float]]],
+    *,
+    x0: int,
+    y0: int,
+    w: int,
+    h: int,
+    title: str,
+    unit: str,
+    from_zero: bool = True,
 ) -> list[str]:
     xs = [x for pts in series.values() for x, _ in pts] or [0.0, 1.0]
     ys = [y for pts in series.values() for _, y in pts] or [0.0, 1.0]
     x_max = max(max(xs), 1.0)
-    y_max = max(ys) * 1.1 or 1.0
+    y_lo = 0.0 if from_zero else min(min(ys), 0.0)
+    y_hi = max(ys) * 1.1 if from_zero else max(max(ys), 0.0) + 0.1 * (max(ys) - y_lo)
+    span = (y_hi - y_lo) or 1.0
+    decimals = 0 if span >= 20 else 1
+
+    def px(x: float, y: float) -> str:
+        return f"{x0 + w * x / x_max:.1f},{y0 + h - h * (y - y_lo) / span:.1f}"
+
     out = [
         f'<text x="{x0}" y="{y0 - 8}" font-size="13" font-weight="bold">{title}</text>',
         f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="none" stroke="#999"/>',
     ]
     for k in range(5):  # horizontal grid and the y axis labels
         y = y0 + h - h * k / 4
+        label = f"{y_lo + span * k / 4:.{decimals}f}"
         out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{x0 - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{y_max * k / 4:.0f}</text>')
+        out.append(f'<text x="{x0 - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{label}</text>')
     minutes = x_max / 60
     step = next((s for s in (1, 2, 5, 10, 15, 30, 60) if minutes / s <= 8), 120)
     m = 0
@@ -218,31 +234,44 @@ def _panel(
         x = x0 + w * (m * 60) / x_max
         out.append(f'<text x="{x:.1f}" y="{y0 + h + 14}" font-size="10" text-anchor="middle">{m}</text>')
         m += step
-    out.append(f'<text x="{x0 + w / 2}" y="{y0 + h + 30}" font-size="11" text-anchor="middle">minutes</text>')
+    out.append(f'<text x="{x0 + w / 2}" y="{y0 + h + 28}" font-size="11" text-anchor="middle">minutes</text>')
     out.append(
-        f'<text x="{x0 - 40}" y="{y0 + h / 2}" font-size="11" transform="rotate(-90 {x0 - 40} {y0 + h / 2})"'
+        f'<text x="{x0 - 44}" y="{y0 + h / 2}" font-size="11" transform="rotate(-90 {x0 - 44} {y0 + h / 2})"'
         f' text-anchor="middle">{unit}</text>'
     )
     for i, pts in enumerate(series.values()):
         colour = COLOURS[i % len(COLOURS)]
-        path = " ".join(f"{x0 + w * x / x_max:.1f},{y0 + h - h * y / y_max:.1f}" for x, y in pts)
+        path = " ".join(px(x, y) for x, y in pts)
         out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
     return out
 
 
 def svg(samples: list[Sample], title: str) -> str:
-    """Two panels: RSS per process, and open files per process, against minutes of load."""
+    """Three panels against minutes of load: RSS per process; its change since the first sample
+    (where a slow growth shows); open files per process."""
     groups = by_process(samples)
-    width, left, panel_w, panel_h = 900, 70, 620, 260
+    width, left, panel_w, panel_h, gap = 900, 70, 620, 200, 70
     rss = {n: [(s.t_s, s.rss_mib) for s in ss] for n, ss in groups.items()}
+    grown = {n: [(s.t_s, s.rss_mib - ss[0].rss_mib) for s in ss] for n, ss in groups.items()}
     fds = {n: [(s.t_s, float(s.fds)) for s in ss] for n, ss in groups.items()}
+    top = [50 + k * (panel_h + gap) for k in range(3)]
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{2 * panel_h + 150}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top[2] + panel_h + 50}" '
         f'font-family="sans-serif">',
         '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="{left}" y="20" font-size="14">{title}</text>',
-        *_panel(rss, x0=left, y0=50, w=panel_w, h=panel_h, title="RSS per process", unit="MiB"),
-        *_panel(fds, x0=left, y0=panel_h + 110, w=panel_w, h=panel_h, title="open files per process", unit="fds"),
+        *_panel(rss, x0=left, y0=top[0], w=panel_w, h=panel_h, title="RSS per process", unit="MiB"),
+        *_panel(
+            grown,
+            x0=left,
+            y0=top[1],
+            w=panel_w,
+            h=panel_h,
+            title="RSS change since the first sample",
+            unit="MiB",
+            from_zero=False,
+        ),
+        *_panel(fds, x0=left, y0=top[2], w=panel_w, h=panel_h, title="open files per process", unit="fds"),
     ]
     for i, name in enumerate(groups):  # the legend
         y = 60 + 18 * i
@@ -254,3 +283,34 @@ def svg(samples: list[Sample], title: str) -> str:
         parts.append(f'<text x="{left + panel_w + 46}" y="{y + 4}" font-size="12">{name}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def read_csv(path: Path) -> list[Sample]:
+    def value(kind: type, raw: str) -> Any:
+        return None if raw == "" else kind(float(raw)) if kind is int else kind(raw)
+
+    types = {
+        "t_s": float,
+        "process": str,
+        "pid": int,
+        "rss_mib": float,
+        "fds": int,
+        "threads": int,
+        "tcp": int,
+        "requests": int,
+        "errors": int,
+        "metrics_rss_mib": float,
+        "metrics_fds": int,
+        "metrics_tasks": float,
+    }
+    with path.open(encoding="utf-8") as f:
+        return [Sample(**{k: value(types[k], v) for k, v in row.items()}) for row in csv.DictReader(f)]
+
+
+if __name__ == "__main__":  # re-read a soak's CSV: python -m bench.soak_series SAMPLES.csv [PICTURE.svg] [TITLE]
+    import sys
+
+    loaded = read_csv(Path(sys.argv[1]))
+    print(table(summarise(loaded)))
+    if len(sys.argv) > 2:
+        Path(sys.argv[2]).write_text(svg(loaded, sys.argv[3] if len(sys.argv) > 3 else "soak"), encoding="utf-8")

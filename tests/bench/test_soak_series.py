@@ -7,7 +7,17 @@ from __future__ import annotations
 import csv
 import os
 
-from bench.soak_series import Sample, at, parse_metrics, probe, slope_mib_per_hour, summarise, svg, write_csv
+from bench.soak_series import (
+    Sample,
+    at,
+    parse_metrics,
+    probe,
+    read_csv,
+    slope_mib_per_hour,
+    summarise,
+    svg,
+    write_csv,
+)
 
 
 def series(name: str, rss, step: float = 30.0, fds=lambda i: 20) -> list[Sample]:
@@ -69,6 +79,7 @@ def test_the_csv_and_the_picture_hold_every_process(tmp_path):
     with (tmp_path / "s.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(samples) and rows[0]["process"] == "gateway"
+    assert read_csv(tmp_path / "s.csv") == samples  # a finished soak can be drawn again from its CSV
     picture = svg(samples, "soak")
-    assert picture.startswith("<svg") and picture.count("<polyline") == 4  # two panels × two processes
+    assert picture.startswith("<svg") and picture.count("<polyline") == 6  # three panels × two processes
     assert "nats-server" in picture
