@@ -113,6 +113,18 @@ async def sampler(platform: Platform, traffic: Traffic, started: float, every: f
             await asyncio.sleep(every)
 
 
+async def refresher(world: World, every: float = 600.0) -> None:
+    """Tokens live 15 minutes (access_token_ttl_seconds): every actor gets a fresh one every 10."""
+    platform = world.platform
+    while True:
+        await asyncio.sleep(every)
+        platform._admin_token = None
+        actors = [world.bureau, *(a for a, _, _ in world.agencies), *(c["enterprise"] for c in world.contracts)]
+        for actor in actors:
+            with suppress(Exception):  # a failed refresh shows as 401s in the counts
+                actor.token = await platform.token(actor.client_id, actor.client_secret)
+
+
 def outputs(duration: float) -> tuple[Path, Path]:
     stamp = time.strftime("%Y-%m-%d")
     if duration >= 3600:
@@ -136,11 +148,13 @@ async def run(backend: Backend, opts: Any) -> list[Result]:
         log(f"soak: {len(world.contracts)} active contracts; {rate:g} requests/s for {duration:g} s")
         started = time.monotonic()
         watch = asyncio.create_task(sampler(platform, traffic, started, every, samples))
+        fresh = asyncio.create_task(refresher(world))
         await asyncio.gather(*(drive(world, traffic, started + duration) for _ in range(WORKERS)))
         samples.extend(await _last(platform, traffic, started))
-        watch.cancel()
-        with suppress(asyncio.CancelledError):
-            await watch
+        for task in (watch, fresh):
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         elapsed = time.monotonic() - started
     finally:
         if world is not None:
