@@ -6,6 +6,7 @@ the results (with the command line and the machine) to ``var/bench/results-<time
     python -m bench.run --only event_latency --backend sqlite
     python -m bench.run --only scale --agencies 1000 --enterprises 10000 --contracts 5000 --logs 100000
     python -m bench.run --only portal_load --backend sqlite      # 50 signed-in portal users (locust)
+    python -m bench.run --only soak --backend sqlite --duration 3600   # an hour of mixed traffic (#20), only when named
 
 Each figure module exposes ``NAME``, ``BACKENDS`` and ``async run(backend, opts) -> [Result]``.
 A figure that fails is reported as an error and the run goes on with the next one.
@@ -42,7 +43,10 @@ FIGURES = {
     "import_lag": "bench.fig_import_lag",
     "idle_cpu": "bench.fig_idle_cpu",
     "read_path": "bench.fig_read",
+    "soak": "bench.soak",
 }
+# Run only when named (--only soak): an hour of the machine is not part of every `make bench`.
+OPT_IN = {"soak"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--portal-users", type=int, default=0, help="figure 7: concurrent signed-in portal users (default 50)"
     )
+    p.add_argument("--soak-rate", type=float, default=0, help="soak: requests/s of the mixed load (default 6)")
+    p.add_argument("--sample-seconds", type=float, default=0, help="soak: seconds between samples (default 30)")
     p.add_argument("--output", type=Path, default=None, help="result file (default var/bench/results-<time>.json)")
     return p.parse_args(argv)
 
@@ -85,7 +91,7 @@ async def main(opts: argparse.Namespace) -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
     errors: list[dict[str, str]] = []
-    names = opts.only or list(FIGURES)
+    names = opts.only or [name for name in FIGURES if name not in OPT_IN]
     started = time.time()
     for name in names:
         try:
